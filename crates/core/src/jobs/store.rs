@@ -1,0 +1,131 @@
+//! SQL for jobs.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::model::{JobFilter, JobStatus, JobSummary, JobTech, NewJob};
+use crate::clock::{from_millis, to_millis};
+use crate::db::Tx;
+use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
+use crate::{Error, Result};
+
+#[derive(FromRow)]
+struct JobRow {
+    id: i64,
+    org_id: i64,
+    brand_id: i64,
+    code: String,
+    customer_id: i64,
+    customer_name: String,
+    service: String,
+    status: String,
+    address: Option<String>,
+    scheduled_start: Option<i64>,
+    scheduled_end: Option<i64>,
+}
+
+pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
+    let rows: Vec<JobRow> = sqlx::query_as(
+        "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
+                j.address, j.scheduled_start, j.scheduled_end \
+         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
+         where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
+         order by j.scheduled_start is null, j.scheduled_start desc, j.id desc",
+    )
+    .bind(org.0)
+    .bind(filter.brand.map(|b| b.0))
+    .bind(filter.status.map(|s| s.as_str()))
+    .fetch_all(pool)
+    .await?;
+    let mut techs = techs_by_job(pool, org).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(JobSummary {
+                id: JobId(r.id),
+                org_id: OrgId(r.org_id),
+                brand_id: BrandId(r.brand_id),
+                code: r.code,
+                customer_id: CustomerId(r.customer_id),
+                customer_name: r.customer_name,
+                service: r.service,
+                status: JobStatus::parse(&r.status).map_err(Error::Unexpected)?,
+                address: r.address,
+                scheduled_start: r.scheduled_start.map(from_millis),
+                scheduled_end: r.scheduled_end.map(from_millis),
+                techs: techs.remove(&r.id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
+async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId) -> Result<HashMap<i64, Vec<JobTech>>> {
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "select jt.job_id, t.id, t.name from job_technicians jt \
+         join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
+         where jt.org_id = $1 order by jt.assigned_at, t.name",
+    )
+    .bind(org.0)
+    .fetch_all(pool)
+    .await?;
+    let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
+    for (job, id, name) in rows {
+        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name });
+    }
+    Ok(map)
+}
+
+/// Takes the brand's next job number (and prefix) inside `tx`, so two jobs never share a code.
+async fn take_job_number(tx: &mut Tx, org: OrgId, brand: BrandId) -> Result<(i64, String)> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "update brands set next_job_number = next_job_number + 1 where org_id = $1 and id = $2 \
+         returning next_job_number - 1, job_prefix",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.ok_or_else(|| Error::invalid("brand_id", "no such brand"))
+}
+
+pub async fn insert_job(tx: &mut Tx, org: OrgId, job: &NewJob, now: jiff::Timestamp) -> Result<(JobId, String)> {
+    let (number, prefix) = take_job_number(tx, org, job.brand).await?;
+    let code = format!("{prefix}-{number}");
+    let now = to_millis(now);
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into jobs (org_id, brand_id, customer_id, number, code, service, status, address, \
+         scheduled_start, scheduled_end, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) returning id",
+    )
+    .bind(org.0)
+    .bind(job.brand.0)
+    .bind(job.customer.0)
+    .bind(number)
+    .bind(&code)
+    .bind(&job.service)
+    .bind(job.status.as_str())
+    .bind(job.address.clone())
+    .bind(job.scheduled_start.map(to_millis))
+    .bind(job.scheduled_end.map(to_millis))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    for tech in &job.techs {
+        assign(&mut **tx, org, JobId(id), *tech, now).await?;
+    }
+    Ok((JobId(id), code))
+}
+
+async fn assign<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, job: JobId, tech: TechnicianId, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into job_technicians (job_id, technician_id, org_id, assigned_at) \
+         select $2, t.id, $1, $4 from technicians t where t.org_id = $1 and t.id = $3",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(tech.0)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}

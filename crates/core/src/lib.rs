@@ -1,0 +1,20 @@
+//! Switchboard's core: the domain rules, their storage and (later) the durable engine.
+//!
+//! Nothing here knows about HTTP or HTML. Each domain folder holds `mod.rs` (the use cases the
+//! web layer calls), `model.rs` (types and pure rules) and `store.rs` (its SQL, scoped to an
+//! organization). Time comes in through [`clock::Clock`]; nothing here reads the wall clock.
+
+pub mod auth;
+pub mod clock;
+pub mod customers;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod jobs;
+pub mod parse;
+pub mod secret;
+pub mod technicians;
+pub mod tenancy;
+
+pub use error::{Error, FieldError, Result};

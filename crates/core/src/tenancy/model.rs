@@ -1,0 +1,308 @@
+//! Organizations, brands and users: types and the rules for valid input.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Validator;
+use crate::ids::{BrandId, OrgId, UserId};
+use crate::parse::{EmailAddress, HexColor, PhoneE164, TimeZoneName, required_text};
+use crate::secret::check_password_policy;
+use crate::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Dispatcher,
+    Operator,
+    Technician,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Dispatcher, Role::Operator, Role::Technician];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Dispatcher => "dispatcher",
+            Role::Operator => "operator",
+            Role::Technician => "technician",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Dispatcher => "Dispatcher",
+            Role::Operator => "Operator",
+            Role::Technician => "Technician",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Role, String> {
+        match s.trim().to_lowercase().as_str() {
+            "admin" => Ok(Role::Admin),
+            "dispatcher" => Ok(Role::Dispatcher),
+            "operator" => Ok(Role::Operator),
+            "technician" => Ok(Role::Technician),
+            other => Err(format!("\"{other}\" is not a role (admin, dispatcher, operator, technician)")),
+        }
+    }
+    /// Brands, users and API keys are administered by admins only.
+    pub fn can_administer(self) -> bool {
+        self == Role::Admin
+    }
+    /// The office console (leads, jobs, board, customers) is for office staff; technicians
+    /// work from their portal link.
+    pub fn can_use_console(self) -> bool {
+        self != Role::Technician
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Org {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Brand {
+    pub id: BrandId,
+    pub org_id: OrgId,
+    pub name: String,
+    pub time_zone: String,
+    pub sms_number: Option<String>,
+    pub inbound_email: Option<String>,
+    pub color: String,
+    pub logo_url: Option<String>,
+    pub job_prefix: String,
+    pub next_job_number: i64,
+}
+
+pub const DEFAULT_BRAND_COLOR: &str = "#2563eb";
+
+/// A brand as typed into a form or an API body; every field is a raw string.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BrandInput {
+    pub name: String,
+    pub time_zone: String,
+    pub sms_number: Option<String>,
+    pub inbound_email: Option<String>,
+    pub color: Option<String>,
+    pub logo_url: Option<String>,
+    pub job_prefix: Option<String>,
+}
+
+/// A brand input that passed every rule.
+#[derive(Debug, Clone)]
+pub struct ValidBrand {
+    pub name: String,
+    pub time_zone: TimeZoneName,
+    pub sms_number: Option<PhoneE164>,
+    pub inbound_email: Option<EmailAddress>,
+    pub color: HexColor,
+    pub logo_url: Option<String>,
+    pub job_prefix: String,
+}
+
+fn blank_to_none(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl BrandInput {
+    pub fn validate(&self) -> Result<ValidBrand> {
+        let mut v = Validator::new();
+        let name = v.check("name", required_text(&self.name, 80));
+        let time_zone = v.check("time_zone", TimeZoneName::parse(&self.time_zone));
+        let sms_number = match blank_to_none(&self.sms_number) {
+            None => Some(None),
+            Some(s) => v.check("sms_number", PhoneE164::parse(s)).map(Some),
+        };
+        let inbound_email = match blank_to_none(&self.inbound_email) {
+            None => Some(None),
+            Some(s) => v.check("inbound_email", EmailAddress::parse(s)).map(Some),
+        };
+        let color = match blank_to_none(&self.color) {
+            None => HexColor::parse(DEFAULT_BRAND_COLOR).ok(),
+            Some(s) => v.check("color", HexColor::parse(s)),
+        };
+        let logo_url = match blank_to_none(&self.logo_url) {
+            None => Some(None),
+            Some(s) if (s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/'))
+                && s.len() <= 500
+                && !s.chars().any(|c| c.is_whitespace() || c == '"' || c == '<') =>
+            {
+                Some(Some(s.to_string()))
+            }
+            Some(_) => {
+                v.add("logo_url", "use an https:// address of an image (at most 500 characters)");
+                None
+            }
+        };
+        let job_prefix = match blank_to_none(&self.job_prefix) {
+            None => Some("J".to_string()),
+            Some(s) if (1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase()) => {
+                Some(s.to_string())
+            }
+            Some(_) => {
+                v.add("job_prefix", "use 1-4 capital letters, like J");
+                None
+            }
+        };
+        v.finish()?;
+        match (name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix) {
+            (Some(name), Some(time_zone), Some(sms_number), Some(inbound_email), Some(color), Some(logo_url), Some(job_prefix)) => {
+                Ok(ValidBrand { name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix })
+            }
+            _ => Err(crate::Error::Unexpected("brand validation lost a field".into())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewUserInput {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidNewUser {
+    pub email: EmailAddress,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+impl NewUserInput {
+    pub fn validate(&self) -> Result<ValidNewUser> {
+        let mut v = Validator::new();
+        let email = v.check("email", EmailAddress::parse(&self.email));
+        let name = v.check("name", required_text(&self.name, 80));
+        let role = v.check("role", Role::parse(&self.role));
+        let password = v.check("password", check_password_policy(&self.password).map(|_| self.password.clone()));
+        v.finish()?;
+        match (email, name, role, password) {
+            (Some(email), Some(name), Some(role), Some(password)) => Ok(ValidNewUser { email, name, role, password }),
+            _ => Err(crate::Error::Unexpected("user validation lost a field".into())),
+        }
+    }
+}
+
+/// A change to a user's name, role or active flag; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserUpdate {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidUserUpdate {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+impl UserUpdate {
+    pub fn validate(&self) -> Result<ValidUserUpdate> {
+        let mut v = Validator::new();
+        let name = match &self.name {
+            None => None,
+            Some(n) => v.check("name", required_text(n, 80)),
+        };
+        let role = match &self.role {
+            None => None,
+            Some(r) => v.check("role", Role::parse(r)),
+        };
+        v.finish()?;
+        Ok(ValidUserUpdate { name, role, active: self.active })
+    }
+}
+
+/// The org name shown for a slug when none was given.
+pub fn default_org_name(slug: &str) -> String {
+    let mut chars = slug.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect::<String>().replace('-', " "),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Error;
+
+    fn brand(name: &str, tz: &str) -> BrandInput {
+        BrandInput { name: name.into(), time_zone: tz.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn a_minimal_brand_gets_defaults() {
+        let b = brand("Summit Garage", "America/Denver").validate().unwrap();
+        assert_eq!(b.color.as_str(), DEFAULT_BRAND_COLOR);
+        assert_eq!(b.job_prefix, "J");
+        assert_eq!(b.sms_number, None);
+    }
+
+    #[test]
+    fn every_bad_brand_field_is_reported_at_once() {
+        let input = BrandInput {
+            name: " ".into(),
+            time_zone: "Nowhere/Land".into(),
+            sms_number: Some("12".into()),
+            inbound_email: Some("nope".into()),
+            color: Some("blue".into()),
+            logo_url: Some("javascript:alert(1)".into()),
+            job_prefix: Some("j-".into()),
+        };
+        let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["name", "time_zone", "sms_number", "inbound_email", "color", "logo_url", "job_prefix"]);
+    }
+
+    #[test]
+    fn brand_numbers_are_normalised() {
+        let mut b = brand("Harbor Plumbing", "America/New_York");
+        b.sms_number = Some("(617) 555-0110".into());
+        b.inbound_email = Some("Jobs@Harbor.example".into());
+        let v = b.validate().unwrap();
+        assert_eq!(v.sms_number.unwrap().as_str(), "+16175550110");
+        assert_eq!(v.inbound_email.unwrap().as_str(), "jobs@harbor.example");
+    }
+
+    #[test]
+    fn roles_parse_and_gate() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Ok(r));
+        }
+        assert!(Role::parse("owner").is_err());
+        assert!(Role::Admin.can_administer());
+        assert!(!Role::Dispatcher.can_administer());
+        assert!(Role::Operator.can_use_console());
+        assert!(!Role::Technician.can_use_console());
+    }
+
+    #[test]
+    fn new_users_need_a_real_email_and_a_long_password() {
+        let input = NewUserInput { email: "x".into(), name: "".into(), role: "boss".into(), password: "short".into() };
+        let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
+        assert_eq!(errors.len(), 4);
+    }
+
+    #[test]
+    fn org_names_from_slugs() {
+        assert_eq!(default_org_name("acme-hvac"), "Acme hvac");
+    }
+}

@@ -1,0 +1,308 @@
+//! SQL for organizations, brands and users. Every query on tenant data filters by `org_id`.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::model::{Brand, Org, Role, User, ValidBrand, ValidNewUser, ValidUserUpdate};
+use crate::clock::from_millis;
+use crate::ids::{BrandId, OrgId, UserId};
+use crate::{Error, Result};
+
+#[derive(FromRow)]
+struct OrgRow {
+    id: i64,
+    slug: String,
+    name: String,
+}
+
+impl From<OrgRow> for Org {
+    fn from(r: OrgRow) -> Self {
+        Org { id: OrgId(r.id), slug: r.slug, name: r.name }
+    }
+}
+
+pub async fn insert_org<'c>(ex: impl Executor<'c, Database = Any>, slug: &str, name: &str, now: i64) -> Result<Org> {
+    let row: OrgRow = sqlx::query_as("insert into orgs (slug, name, created_at) values ($1, $2, $3) returning id, slug, name")
+        .bind(slug)
+        .bind(name)
+        .bind(now)
+        .fetch_one(ex)
+        .await
+        .map_err(|e| Error::from(e).on_unique(format!("an organization with slug \"{slug}\" already exists")))?;
+    Ok(row.into())
+}
+
+pub async fn org_by_slug<'c>(ex: impl Executor<'c, Database = Any>, slug: &str) -> Result<Option<Org>> {
+    let row: Option<OrgRow> = sqlx::query_as("select id, slug, name from orgs where slug = $1")
+        .bind(slug)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(Org::from))
+}
+
+pub async fn org_by_id<'c>(ex: impl Executor<'c, Database = Any>, id: OrgId) -> Result<Option<Org>> {
+    let row: Option<OrgRow> = sqlx::query_as("select id, slug, name from orgs where id = $1")
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(Org::from))
+}
+
+pub async fn list_orgs<'c>(ex: impl Executor<'c, Database = Any>) -> Result<Vec<Org>> {
+    let rows: Vec<OrgRow> = sqlx::query_as("select id, slug, name from orgs order by id").fetch_all(ex).await?;
+    Ok(rows.into_iter().map(Org::from).collect())
+}
+
+#[derive(FromRow)]
+struct BrandRow {
+    id: i64,
+    org_id: i64,
+    name: String,
+    time_zone: String,
+    sms_number: Option<String>,
+    inbound_email: Option<String>,
+    color: String,
+    logo_url: Option<String>,
+    job_prefix: String,
+    next_job_number: i64,
+}
+
+impl From<BrandRow> for Brand {
+    fn from(r: BrandRow) -> Self {
+        Brand {
+            id: BrandId(r.id),
+            org_id: OrgId(r.org_id),
+            name: r.name,
+            time_zone: r.time_zone,
+            sms_number: r.sms_number,
+            inbound_email: r.inbound_email,
+            color: r.color,
+            logo_url: r.logo_url,
+            job_prefix: r.job_prefix,
+            next_job_number: r.next_job_number,
+        }
+    }
+}
+
+macro_rules! brand_columns {
+    () => {
+        "id, org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, next_job_number"
+    };
+}
+
+fn brand_conflict(e: sqlx::Error, b: &ValidBrand) -> Error {
+    let msg = match &b.inbound_email {
+        Some(email) if e.to_string().contains("inbound_email") => {
+            format!("the inbound address {} is already used by another brand", email.as_str())
+        }
+        _ => format!("a brand named \"{}\" already exists", b.name),
+    };
+    Error::from(e).on_unique(msg)
+}
+
+pub async fn list_brands<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Brand>> {
+    let rows: Vec<BrandRow> = sqlx::query_as(concat!("select ", brand_columns!(), " from brands where org_id = $1 order by name, id"))
+        .bind(org.0)
+        .fetch_all(ex)
+        .await?;
+    Ok(rows.into_iter().map(Brand::from).collect())
+}
+
+pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: BrandId) -> Result<Option<Brand>> {
+    let row: Option<BrandRow> = sqlx::query_as(concat!("select ", brand_columns!(), " from brands where org_id = $1 and id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(Brand::from))
+}
+
+pub async fn insert_brand<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    b: &ValidBrand,
+    next_job_number: i64,
+    now: i64,
+) -> Result<Brand> {
+    let row: BrandRow = sqlx::query_as(concat!(
+        "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
+         next_job_number, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         returning ", brand_columns!(), ""
+    ))
+    .bind(org.0)
+    .bind(&b.name)
+    .bind(b.time_zone.as_str())
+    .bind(b.sms_number.as_ref().map(|p| p.as_str().to_string()))
+    .bind(b.inbound_email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(b.color.as_str())
+    .bind(b.logo_url.clone())
+    .bind(&b.job_prefix)
+    .bind(next_job_number)
+    .bind(now)
+    .fetch_one(ex)
+    .await
+    .map_err(|e| brand_conflict(e, b))?;
+    Ok(row.into())
+}
+
+pub async fn update_brand<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: BrandId,
+    b: &ValidBrand,
+    now: i64,
+) -> Result<Option<Brand>> {
+    let row: Option<BrandRow> = sqlx::query_as(concat!(
+        "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
+         logo_url = $8, job_prefix = $9, updated_at = $10 where org_id = $1 and id = $2 returning ", brand_columns!(), ""
+    ))
+    .bind(org.0)
+    .bind(id.0)
+    .bind(&b.name)
+    .bind(b.time_zone.as_str())
+    .bind(b.sms_number.as_ref().map(|p| p.as_str().to_string()))
+    .bind(b.inbound_email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(b.color.as_str())
+    .bind(b.logo_url.clone())
+    .bind(&b.job_prefix)
+    .bind(now)
+    .fetch_optional(ex)
+    .await
+    .map_err(|e| brand_conflict(e, b))?;
+    Ok(row.map(Brand::from))
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    org_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    active: i64,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(User {
+            id: UserId(r.id),
+            org_id: OrgId(r.org_id),
+            email: r.email,
+            name: r.name,
+            role: Role::parse(&r.role).map_err(Error::Unexpected)?,
+            active: r.active != 0,
+            created_at: from_millis(r.created_at),
+        })
+    }
+}
+
+macro_rules! user_columns {
+    () => {
+        "id, org_id, email, name, role, active, created_at"
+    };
+}
+
+pub async fn list_users<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as(concat!("select ", user_columns!(), " from users where org_id = $1 order by name, id"))
+        .bind(org.0)
+        .fetch_all(ex)
+        .await?;
+    rows.into_iter().map(User::try_from).collect()
+}
+
+pub async fn get_user<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: UserId) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(concat!("select ", user_columns!(), " from users where org_id = $1 and id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await?;
+    row.map(User::try_from).transpose()
+}
+
+/// Looks a user up by email across organizations: only sign-in does this, before any org is known.
+pub async fn user_for_login<'c>(ex: impl Executor<'c, Database = Any>, email: &str) -> Result<Option<(User, Option<String>)>> {
+    let row: Option<(i64, i64, String, String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "select id, org_id, email, name, role, active, created_at, password_hash from users where email = $1",
+    )
+    .bind(email)
+    .fetch_optional(ex)
+    .await?;
+    match row {
+        None => Ok(None),
+        Some((id, org_id, email, name, role, active, created_at, hash)) => {
+            let user = User::try_from(UserRow { id, org_id, email, name, role, active, created_at })?;
+            Ok(Some((user, hash)))
+        }
+    }
+}
+
+pub async fn insert_user<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    u: &ValidNewUser,
+    password_hash: &str,
+    now: i64,
+) -> Result<User> {
+    let row: UserRow = sqlx::query_as(concat!(
+        "insert into users (org_id, email, name, role, password_hash, active, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, 1, $6, $6) returning ", user_columns!(), ""
+    ))
+    .bind(org.0)
+    .bind(u.email.as_str())
+    .bind(&u.name)
+    .bind(u.role.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .fetch_one(ex)
+    .await
+    .map_err(|e| Error::from(e).on_unique(format!("a user with the email {} already exists", u.email.as_str())))?;
+    row.try_into()
+}
+
+pub async fn update_user<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: UserId,
+    u: &ValidUserUpdate,
+    now: i64,
+) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(concat!(
+        "update users set name = coalesce($3, name), role = coalesce($4, role), active = coalesce($5, active), \
+         updated_at = $6 where org_id = $1 and id = $2 returning ", user_columns!(), ""
+    ))
+    .bind(org.0)
+    .bind(id.0)
+    .bind(u.name.clone())
+    .bind(u.role.map(|r| r.as_str()))
+    .bind(u.active.map(i64::from))
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    row.map(User::try_from).transpose()
+}
+
+pub async fn set_password_hash<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: UserId,
+    hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query("update users set password_hash = $3, updated_at = $4 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(hash)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn count_active_admins<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from users where org_id = $1 and role = 'admin' and active = 1")
+        .bind(org.0)
+        .fetch_one(ex)
+        .await?;
+    Ok(n)
+}
