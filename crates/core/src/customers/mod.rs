@@ -4,11 +4,11 @@ mod store;
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::clock::Clock;
 use crate::db::{Db, Tx};
 use crate::ids::{CustomerId, OrgId};
 use crate::parse::{EmailAddress, PhoneE164};
-use crate::Result;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
@@ -37,6 +37,11 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Customer>> {
 
 /// Creates a customer inside the caller's transaction. A phone already on file for this
 /// organization is a `Conflict`.
-pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
+pub async fn create_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    c: &NewCustomer,
+) -> Result<CustomerId> {
     store::insert_customer(&mut **tx, org, c, clock.now()).await
 }

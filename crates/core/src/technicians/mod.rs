@@ -4,11 +4,11 @@ mod store;
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::clock::Clock;
 use crate::db::{Db, Tx};
 use crate::ids::{OrgId, TechnicianId, UserId};
 use crate::parse::PhoneE164;
-use crate::Result;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Technician {
@@ -44,7 +44,12 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Technician>> {
     store::list_technicians(db.pool(), org).await
 }
 
-pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, t: &NewTechnician) -> Result<TechnicianId> {
+pub async fn create_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    t: &NewTechnician,
+) -> Result<TechnicianId> {
     store::insert_technician(&mut **tx, org, t, clock.now()).await
 }
 

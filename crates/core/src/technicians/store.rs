@@ -3,9 +3,9 @@
 use sqlx::{Any, Executor, FromRow};
 
 use super::{NewTechnician, Technician};
+use crate::Result;
 use crate::clock::to_millis;
 use crate::ids::{OrgId, TechnicianId, UserId};
-use crate::Result;
 
 #[derive(FromRow)]
 struct TechRow {
@@ -20,7 +20,10 @@ struct TechRow {
     active: i64,
 }
 
-pub async fn list_technicians<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Technician>> {
+pub async fn list_technicians<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+) -> Result<Vec<Technician>> {
     let rows: Vec<TechRow> = sqlx::query_as(
         "select id, org_id, user_id, name, phone, photo_url, rating_x10, vehicle, active \
          from technicians where org_id = $1 order by name, id",

@@ -1,0 +1,193 @@
+//! `/api/v1/brands`
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::ids::BrandId;
+use switchboard_core::tenancy::{self, Brand, BrandInput};
+use utoipa::ToSchema;
+
+use super::{ApiId, ApiJson};
+use crate::app::AppState;
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+
+#[derive(Serialize, ToSchema)]
+pub struct BrandDto {
+    pub id: i64,
+    pub name: String,
+    /// IANA time zone, e.g. `America/Denver`.
+    pub time_zone: String,
+    /// Default SMS number in E.164, e.g. `+17205550100`.
+    pub sms_number: Option<String>,
+    pub inbound_email: Option<String>,
+    /// `#rrggbb`
+    pub color: String,
+    pub logo_url: Option<String>,
+    /// Job codes are `<prefix>-<number>`, e.g. `J-2206`.
+    pub job_prefix: String,
+    pub next_job_code: String,
+}
+
+impl From<Brand> for BrandDto {
+    fn from(b: Brand) -> Self {
+        BrandDto {
+            next_job_code: format!("{}-{}", b.job_prefix, b.next_job_number),
+            id: b.id.0,
+            name: b.name,
+            time_zone: b.time_zone,
+            sms_number: b.sms_number,
+            inbound_email: b.inbound_email,
+            color: b.color,
+            logo_url: b.logo_url,
+            job_prefix: b.job_prefix,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BrandList {
+    pub brands: Vec<BrandDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BrandEnvelope {
+    pub brand: BrandDto,
+}
+
+/// A brand to create, or the full new state of one to replace.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandBody {
+    pub name: String,
+    pub time_zone: String,
+    pub sms_number: Option<String>,
+    pub inbound_email: Option<String>,
+    pub color: Option<String>,
+    pub logo_url: Option<String>,
+    pub job_prefix: Option<String>,
+}
+
+/// Fields to change; absent fields keep their value, `null` clears optional ones.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandPatch {
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub sms_number: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub inbound_email: Option<Option<String>>,
+    pub color: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub logo_url: Option<Option<String>>,
+    pub job_prefix: Option<String>,
+}
+
+/// Tells "absent" (outer `None`) from "null" (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+#[utoipa::path(get, path = "/brands", tag = "brands",
+    responses((status = 200, body = BrandList), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+) -> Result<Json<BrandList>, ApiError> {
+    let brands = tenancy::list_brands(&state.db, caller.org).await?;
+    Ok(Json(BrandList {
+        brands: brands.into_iter().map(BrandDto::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/brands", tag = "brands", request_body = BrandBody,
+    responses((status = 201, body = BrandEnvelope), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<BrandBody>,
+) -> Result<(StatusCode, Json<BrandEnvelope>), ApiError> {
+    let input = BrandInput {
+        name: body.name,
+        time_zone: body.time_zone,
+        sms_number: body.sms_number,
+        inbound_email: body.inbound_email,
+        color: body.color,
+        logo_url: body.logo_url,
+        job_prefix: body.job_prefix,
+    };
+    let brand = tenancy::create_brand(&state.db, state.clock.as_ref(), caller.org, &input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(BrandEnvelope {
+            brand: brand.into(),
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/brands/{id}", tag = "brands", params(("id" = i64, Path, description = "Brand id")),
+    responses((status = 200, body = BrandEnvelope), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<BrandEnvelope>, ApiError> {
+    let brand = tenancy::brand(&state.db, caller.org, BrandId(id))
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(BrandEnvelope {
+        brand: brand.into(),
+    }))
+}
+
+#[utoipa::path(patch, path = "/brands/{id}", tag = "brands", params(("id" = i64, Path, description = "Brand id")), request_body = BrandPatch,
+    responses((status = 200, body = BrandEnvelope), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(patch): ApiJson<BrandPatch>,
+) -> Result<Json<BrandEnvelope>, ApiError> {
+    let current = tenancy::brand(&state.db, caller.org, BrandId(id))
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    let input = BrandInput {
+        name: patch.name.unwrap_or(current.name),
+        time_zone: patch.time_zone.unwrap_or(current.time_zone),
+        sms_number: patch.sms_number.unwrap_or(current.sms_number),
+        inbound_email: patch.inbound_email.unwrap_or(current.inbound_email),
+        color: Some(patch.color.unwrap_or(current.color)),
+        logo_url: patch.logo_url.unwrap_or(current.logo_url),
+        job_prefix: Some(patch.job_prefix.unwrap_or(current.job_prefix)),
+    };
+    let brand = tenancy::update_brand(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        BrandId(id),
+        &input,
+    )
+    .await
+    .map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(BrandEnvelope {
+        brand: brand.into(),
+    }))
+}
+
+/// A `NotFound` that names what was not found.
+pub(super) fn not_found_as(e: switchboard_core::Error, what: &str) -> ApiError {
+    match e {
+        switchboard_core::Error::NotFound => ApiError::not_found(what),
+        other => other.into(),
+    }
+}

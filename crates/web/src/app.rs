@@ -1,0 +1,130 @@
+//! The application: shared state and the router that puts every route behind the same
+//! layers (request id, tracing, metrics, body limit, security headers).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use jiff::SignedDuration;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_core::auth::throttle::Throttle;
+use switchboard_core::clock::SharedClock;
+use switchboard_core::db::Db;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::{ApiError, PageError};
+use crate::{api, assets, auth, routes, telemetry};
+
+/// Requests larger than this are refused with 413 (forms and JSON; uploads get their own).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+    pub login_limits: Arc<LoginLimits>,
+    pub metrics: PrometheusHandle,
+}
+
+pub struct App {
+    pub state: AppState,
+}
+
+/// Failed sign-ins allowed within [`LOGIN_WINDOW`]: per client address and email, and (to
+/// catch guessing across many emails) per client address.
+pub const LOGIN_MAX_FAILURES_PER_ACCOUNT: usize = 5;
+pub const LOGIN_MAX_FAILURES_PER_ADDRESS: usize = 25;
+pub const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+
+pub struct LoginLimits {
+    pub by_account: Throttle,
+    pub by_address: Throttle,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            by_account: Throttle::new(LOGIN_MAX_FAILURES_PER_ACCOUNT, LOGIN_WINDOW),
+            by_address: Throttle::new(LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_WINDOW),
+        }
+    }
+}
+
+impl App {
+    /// Connects to the database and applies migrations.
+    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<App> {
+        let db = Db::connect(config.database_url.expose()).await?;
+        db.migrate().await?;
+        Ok(App {
+            state: AppState {
+                db,
+                clock,
+                config: Arc::new(config),
+                login_limits: Arc::new(LoginLimits::default()),
+                metrics: telemetry::metrics_handle(),
+            },
+        })
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let console = routes::console_routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::session_and_csrf,
+    ));
+    Router::new()
+        .merge(console)
+        .merge(api::router())
+        .route("/healthz", get(routes::health::healthz))
+        .route("/metrics", get(routes::health::metrics))
+        .route("/assets/{*path}", get(assets::serve))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(telemetry::track_metrics))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; \
+                 script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+            ),
+        ))
+        .layer(middleware::from_fn(telemetry::request_id_scope))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+}
+
+async fn not_found(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        ApiError::not_found(&format!("route {} {}", req.method(), req.uri().path())).into_response()
+    } else {
+        PageError::not_found().into_response()
+    }
+}

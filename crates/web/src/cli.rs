@@ -1,0 +1,237 @@
+//! The command line: `serve`, `migrate`, `user create`, `api-key create`.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use switchboard_core::clock::SystemClock;
+use switchboard_core::db::{Db, normalize_url, redact_url};
+use switchboard_core::tenancy::{self, NewUserInput};
+
+use crate::config::{Config, FileConfig, ServeArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Dispatch, leads and on-call for home-service businesses"
+)]
+pub struct Cli {
+    /// Optional TOML configuration file (keys as the serve flags, e.g. listen, database_url)
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrations run first)
+    Serve(ServeArgs),
+    /// Apply database migrations and exit
+    Migrate(DbArgs),
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API keys
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Database URL or SQLite file path [default: switchboard.db]
+    #[arg(
+        long = "database",
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (the organization is created if it does not exist)
+    Create {
+        #[arg(long)]
+        email: String,
+        /// admin, dispatcher, operator or technician
+        #[arg(long)]
+        role: String,
+        /// Organization slug [default: the only organization, or "default" if there is none]
+        #[arg(long)]
+        org: Option<String>,
+        /// Display name [default: from the email address]
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password from the first line of standard input instead of prompting
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key and print it once
+    Create {
+        /// Organization slug
+        #[arg(long)]
+        org: String,
+        /// What the key is for, e.g. "website"
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn file_config(path: &Option<PathBuf>) -> anyhow::Result<FileConfig> {
+    match path {
+        Some(p) => FileConfig::load(p),
+        None => Ok(FileConfig::default()),
+    }
+}
+
+/// The database for one-shot commands: flag/env, then the config file, then the default.
+async fn open_db(args: &DbArgs, file: FileConfig) -> anyhow::Result<Db> {
+    let serve = ServeArgs {
+        database_url: args.database_url.clone(),
+        ..Default::default()
+    };
+    let config = Config::resolve(&serve, file)?;
+    let url = config.database_url.expose();
+    let db = Db::connect(url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&normalize_url(url))))?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = file_config(&cli.config)?;
+    match cli.command {
+        Command::Serve(args) => crate::server::run(Config::resolve(&args, file)?).await,
+        Command::Migrate(args) => {
+            let db = open_db(&args, file).await?;
+            println!("migrations applied ({})", db.backend().name());
+            db.close().await;
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            org,
+            name,
+            password_stdin,
+            db,
+        }) => {
+            let db = open_db(&db, file).await?;
+            let password = read_password(password_stdin)?;
+            let org = tenancy::resolve_org(&db, &SystemClock, org.as_deref(), true).await?;
+            let name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = NewUserInput {
+                email,
+                name,
+                role,
+                password,
+            };
+            let user = tenancy::create_user(&db, &SystemClock, org.id, &input)
+                .await
+                .map_err(describe)?;
+            println!(
+                "created {} {} ({}) in organization {}",
+                user.role.as_str(),
+                user.email,
+                user.id,
+                org.slug
+            );
+            db.close().await;
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
+            let db = open_db(&db, file).await?;
+            let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false)
+                .await
+                .map_err(describe)?;
+            let (key, row) =
+                switchboard_core::auth::create_api_key(&db, &SystemClock, org.id, &name)
+                    .await
+                    .map_err(describe)?;
+            eprintln!(
+                "API key \"{}\" for {} (id {}). It is shown only now; store it safely:",
+                row.name, org.slug, row.id
+            );
+            println!("{key}");
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Core errors worded for a terminal.
+fn describe(e: switchboard_core::Error) -> anyhow::Error {
+    match e {
+        switchboard_core::Error::Invalid(fields) => {
+            anyhow::anyhow!(
+                fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            bail!("no password on standard input");
+        }
+        return Ok(pw);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to ask for a password; pass --password-stdin and pipe it in");
+    }
+    let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+    let second = rpassword::prompt_password("Repeat password: ").context("reading the password")?;
+    if first != second {
+        bail!("the passwords do not match");
+    }
+    Ok(first)
+}

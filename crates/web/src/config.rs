@@ -1,0 +1,220 @@
+//! Typed, layered configuration: defaults < TOML file < environment < command-line flags.
+//! Unknown file keys are rejected; secrets live in [`Secret`], which never prints its value.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+
+/// A value that must not reach logs: `Debug` and `Display` print `***`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Flags of `switchboard serve`. Each has an environment variable; all are optional so that
+/// the config file can fill what they leave out.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Database URL: postgres://user:pass@host/db, or a SQLite file path
+    /// [default: switchboard.db in the working directory]
+    #[arg(
+        long = "database",
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+
+    /// File holding the database URL (for secrets mounted as files)
+    #[arg(long = "database-file", env = "DATABASE_URL_FILE", value_name = "PATH")]
+    pub database_url_file: Option<PathBuf>,
+
+    /// Public base URL used in links sent to people (portal, tracking, sign-in)
+    /// [default: http://<listen>]
+    #[arg(long, env = "SWITCHBOARD_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Seed the demo organization (idempotent) and print its admin sign-in
+    #[arg(long, env = "SWITCHBOARD_DEMO")]
+    pub demo: bool,
+
+    /// Log format [default: text]
+    #[arg(long, env = "SWITCHBOARD_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
+    /// Trust X-Forwarded-For for client addresses (only behind your own reverse proxy)
+    #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED")]
+    pub trust_forwarded: bool,
+}
+
+/// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<Secret>,
+    pub public_url: Option<String>,
+    pub demo: Option<bool>,
+    pub log_format: Option<LogFormat>,
+    pub trust_forwarded: Option<bool>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "switchboard.db";
+
+/// Everything `serve` needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: Secret,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub demo: bool,
+    pub log_format: LogFormat,
+    pub trust_forwarded: bool,
+}
+
+impl Config {
+    /// Merges flags/environment (already combined by clap) over the file over defaults.
+    pub fn resolve(args: &ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
+        let listen = match args.listen.or(file.listen) {
+            Some(l) => l,
+            None => DEFAULT_LISTEN.parse().context("default listen address")?,
+        };
+        let database_url = match (&args.database_url, &args.database_url_file) {
+            (Some(url), _) => Secret::new(url.clone()),
+            (None, Some(path)) => Secret::new(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading database URL from {}", path.display()))?
+                    .trim()
+                    .to_string(),
+            ),
+            (None, None) => file
+                .database_url
+                .unwrap_or_else(|| Secret::new(DEFAULT_DATABASE)),
+        };
+        let public_url = args
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            bail!("public URL must start with http:// or https:// (got {public_url})");
+        }
+        Ok(Config {
+            listen,
+            database_url,
+            public_url,
+            demo: args.demo || file.demo.unwrap_or(false),
+            log_format: args
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            trust_forwarded: args.trust_forwarded || file.trust_forwarded.unwrap_or(false),
+        })
+    }
+
+    /// Cookies are marked Secure (and use the `__Host-` prefix) when served over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let c = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url.expose(), "switchboard.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(!c.secure_cookies());
+    }
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://u:pw@db/sb\"\npublic_url = \"https://sb.example.com/\"",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            listen: Some("127.0.0.1:7000".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args, file).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
+        assert_eq!(c.database_url.expose(), "postgres://u:pw@db/sb");
+        assert_eq!(c.public_url, "https://sb.example.com");
+        assert!(c.secure_cookies());
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let err = toml::from_str::<FileConfig>("listn = \"x\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let c = Config::resolve(
+            &ServeArgs {
+                database_url: Some("postgres://u:hunter2@h/db".into()),
+                ..Default::default()
+            },
+            FileConfig::default(),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn public_url_must_be_http() {
+        let args = ServeArgs {
+            public_url: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(Config::resolve(&args, FileConfig::default()).is_err());
+    }
+}

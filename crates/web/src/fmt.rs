@@ -1,0 +1,107 @@
+//! How times and numbers read on screen: in the brand's time zone, relative to today there.
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+/// "Today 1:30 PM", "Tomorrow 9:00 AM", "Yesterday", "Wed 9:00 AM", "Nov 30, 9:00 AM", "Nov 16".
+/// Past days drop the time: a dispatcher scanning old work cares about the day.
+pub fn schedule(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
+    let local = at.to_zoned(tz.clone());
+    let today = now.to_zoned(tz.clone()).date();
+    let day = local.date();
+    let time = local.strftime("%-I:%M %p").to_string();
+    let offset = (day - today).get_days();
+    let same_year = day.year() == today.year();
+    match offset {
+        0 => format!("Today {time}"),
+        1 => format!("Tomorrow {time}"),
+        -1 => "Yesterday".to_string(),
+        2..=6 => format!("{} {time}", local.strftime("%a")),
+        d if d > 0 && same_year => format!("{}, {time}", local.strftime("%b %-d")),
+        d if d > 0 => format!("{}, {time}", local.strftime("%b %-d %Y")),
+        _ if same_year => local.strftime("%b %-d").to_string(),
+        _ => local.strftime("%b %-d %Y").to_string(),
+    }
+}
+
+/// A time zone by name, falling back to UTC for a name this build does not know.
+pub fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
+/// "Nov 22, 2026" in the given zone.
+pub fn date(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone()).strftime("%b %-d, %Y").to_string()
+}
+
+/// Today's date in `tz` plus `days`, for callers that need calendar arithmetic.
+pub fn days_from_today(now: Timestamp, tz: &TimeZone, days: i64) -> Option<jiff::civil::Date> {
+    now.to_zoned(tz.clone())
+        .date()
+        .checked_add(days.days())
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn schedule_reads_relative_to_the_brands_today() {
+        let denver = zone("America/Denver");
+        // 2026-11-22 10:00 in Denver (UTC-7).
+        let now = ts("2026-11-22T17:00:00Z");
+        let cases = [
+            ("2026-11-22T20:30:00Z", "Today 1:30 PM"),
+            ("2026-11-23T16:00:00Z", "Tomorrow 9:00 AM"),
+            ("2026-11-21T17:00:00Z", "Yesterday"),
+            ("2026-11-25T16:00:00Z", "Wed 9:00 AM"),
+            ("2026-12-30T16:00:00Z", "Dec 30, 9:00 AM"),
+            ("2027-01-04T16:00:00Z", "Jan 4 2027, 9:00 AM"),
+            ("2026-11-10T16:00:00Z", "Nov 10"),
+            // 01:00 UTC on the 23rd is still the evening of the 22nd in Denver.
+            ("2026-11-23T01:00:00Z", "Today 6:00 PM"),
+        ];
+        for (at, want) in cases {
+            assert_eq!(schedule(ts(at), &denver, now), want, "{at}");
+        }
+    }
+
+    #[test]
+    fn the_same_instant_reads_differently_per_brand_zone() {
+        let now = ts("2026-11-22T17:00:00Z");
+        let at = ts("2026-11-23T03:30:00Z");
+        assert_eq!(schedule(at, &zone("America/Denver"), now), "Today 8:30 PM");
+        assert_eq!(
+            schedule(at, &zone("America/New_York"), now),
+            "Today 10:30 PM"
+        );
+        assert_eq!(schedule(at, &zone("Asia/Tokyo"), now), "Tomorrow 12:30 PM");
+    }
+
+    #[test]
+    fn dst_changes_keep_wall_clock_times() {
+        // US DST ended 2026-11-01 at 2:00 local. A 9:00 job the day after reads 9:00 AM.
+        let ny = zone("America/New_York");
+        let now = ts("2026-11-01T05:30:00Z"); // 1:30 AM EDT on the change day
+        assert_eq!(
+            schedule(ts("2026-11-02T14:00:00Z"), &ny, now),
+            "Tomorrow 9:00 AM"
+        );
+        // Spring forward 2026-03-08: 9:00 EDT is 13:00 UTC.
+        let now = ts("2026-03-07T15:00:00Z");
+        assert_eq!(
+            schedule(ts("2026-03-08T13:00:00Z"), &ny, now),
+            "Tomorrow 9:00 AM"
+        );
+    }
+
+    #[test]
+    fn unknown_zones_fall_back_to_utc() {
+        assert_eq!(zone("Nowhere/Land"), TimeZone::UTC);
+    }
+}

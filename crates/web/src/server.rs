@@ -1,0 +1,82 @@
+//! Running the server: bind, serve until SIGTERM or Ctrl-C, let in-flight requests finish,
+//! then close the database.
+
+use std::net::SocketAddr;
+
+use switchboard_core::clock::SystemClock;
+use tokio::net::TcpListener;
+
+use crate::app::App;
+use crate::config::Config;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains and closes the pool.
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = app.router();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
+    app.state.db.close().await;
+    Ok(())
+}
+
+/// `switchboard serve`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    crate::telemetry::init_logging(config.log_format);
+    let backend_url = switchboard_core::db::redact_url(&switchboard_core::db::normalize_url(
+        config.database_url.expose(),
+    ));
+    let demo = config.demo;
+    let listen = config.listen;
+    let public_url = config.public_url.clone();
+    let app = App::build(config, std::sync::Arc::new(SystemClock)).await?;
+    tracing::info!(database = %backend_url, backend = app.state.db.backend().name(), "database ready, migrations applied");
+    if demo {
+        let login = switchboard_core::demo::seed(&app.state.db, &SystemClock).await?;
+        let what = if login.created {
+            "seeded"
+        } else {
+            "already present"
+        };
+        println!();
+        println!("  Demo organization {what}. Sign in at {public_url}/login");
+        println!("    email:    {}", login.email);
+        println!("    password: {}", login.password);
+        println!();
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(address = %listener.local_addr()?, public_url = %public_url, "switchboard listening");
+    serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

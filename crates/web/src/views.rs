@@ -1,0 +1,347 @@
+//! Page models for the askama templates in `templates/`. Each page holds a [`Shell`] (the
+//! sidebar, brand switcher and signed-in user) plus its own data, already formatted.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use switchboard_core::auth::SessionUser;
+use switchboard_core::tenancy::{Brand, Role};
+
+/// One sidebar entry. `href: None` marks a section that arrives in a later release; it is
+/// shown, greyed, so people can see where the product is going, but it is not a link.
+pub struct NavItem {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub href: Option<&'static str>,
+    pub icon: &'static str,
+}
+
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        key: "leads",
+        label: "Leads",
+        href: None,
+        icon: "M4 4h16v12H5.2L4 17.2V4zm3 4h10M7 11h6",
+    },
+    NavItem {
+        key: "jobs",
+        label: "Jobs",
+        href: Some("/jobs"),
+        icon: "M4 7h16v12H4zM9 7V5h6v2M4 12h16",
+    },
+    NavItem {
+        key: "board",
+        label: "Dispatch board",
+        href: None,
+        icon: "M4 5h16M4 12h16M4 19h16M8 3v4M14 10v4M11 17v4",
+    },
+    NavItem {
+        key: "customers",
+        label: "Customers",
+        href: Some("/customers"),
+        icon: "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 8a7 7 0 0 1 14 0",
+    },
+    NavItem {
+        key: "calls",
+        label: "Calls",
+        href: None,
+        icon: "M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2",
+    },
+    NavItem {
+        key: "messages",
+        label: "Messages",
+        href: None,
+        icon: "M4 6h16v10H8l-4 4zM8 10h8",
+    },
+    NavItem {
+        key: "oncall",
+        label: "On-call",
+        href: None,
+        icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2",
+    },
+    NavItem {
+        key: "invoices",
+        label: "Invoices",
+        href: None,
+        icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6",
+    },
+    NavItem {
+        key: "settings",
+        label: "Settings",
+        href: Some("/settings/brands"),
+        icon: "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm8-3 2-1-2-4-2 1-2-1V4h-4v2l-2 1-2-1-2 4 2 1v2l-2 1 2 4 2-1 2 1v2h4v-2l2-1 2 1 2-4-2-1z",
+    },
+];
+
+pub struct BrandOption {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub selected: bool,
+}
+
+pub struct Shell {
+    pub active: &'static str,
+    pub user_name: String,
+    pub user_email: String,
+    pub role_label: &'static str,
+    pub is_admin: bool,
+    pub org_name: String,
+    pub brands: Vec<BrandOption>,
+    pub csrf: String,
+    pub current_path: String,
+}
+
+impl Shell {
+    pub fn new(
+        active: &'static str,
+        viewer: &SessionUser,
+        org_name: String,
+        brands: &[Brand],
+        current_path: String,
+    ) -> Self {
+        Shell {
+            active,
+            user_name: viewer.user.name.clone(),
+            user_email: viewer.user.email.clone(),
+            role_label: viewer.user.role.label(),
+            is_admin: viewer.user.role == Role::Admin,
+            org_name,
+            brands: brands
+                .iter()
+                .map(|b| BrandOption {
+                    id: b.id.0,
+                    name: b.name.clone(),
+                    color: b.color.clone(),
+                    selected: viewer.brand_id == Some(b.id),
+                })
+                .collect(),
+            csrf: viewer.csrf_token.clone(),
+            current_path,
+        }
+    }
+    pub fn nav(&self) -> &'static [NavItem] {
+        NAV
+    }
+    pub fn all_brands(&self) -> bool {
+        !self.brands.iter().any(|b| b.selected)
+    }
+    pub fn initials(&self) -> String {
+        initials(&self.user_name)
+    }
+    /// The htmx header object that carries the CSRF token on every htmx request.
+    pub fn hx_headers(&self) -> String {
+        serde_json::json!({ "X-CSRF-Token": self.csrf }).to_string()
+    }
+}
+
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+impl ErrorPage<'_> {
+    pub fn render_html(&self) -> axum::response::Html<String> {
+        axum::response::Html(
+            self.render()
+                .unwrap_or_else(|_| format!("<h1>{}</h1>", self.status)),
+        )
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub csrf: String,
+    pub email: String,
+    pub next: String,
+    pub error: Option<String>,
+}
+
+pub struct JobRowView {
+    pub code: String,
+    pub customer: String,
+    pub customer_full: String,
+    pub service: String,
+    pub techs: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub scheduled: String,
+    pub brand_name: String,
+    pub brand_color: String,
+}
+
+pub struct StatusTab {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub count: usize,
+    pub active: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "jobs/index.html")]
+pub struct JobsPage {
+    pub shell: Shell,
+    pub rows: Vec<JobRowView>,
+    pub tabs: Vec<StatusTab>,
+    pub total: usize,
+    pub show_brand: bool,
+}
+
+pub struct CustomerRowView {
+    pub name: String,
+    pub initials: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub jobs: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "customers/index.html")]
+pub struct CustomersPage {
+    pub shell: Shell,
+    pub rows: Vec<CustomerRowView>,
+}
+
+pub struct BrandView {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    pub sms_number: String,
+    pub inbound_email: String,
+    pub color: String,
+    pub logo_url: String,
+    pub job_prefix: String,
+    pub next_code: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/brands.html")]
+pub struct BrandsPage {
+    pub shell: Shell,
+    pub brands: Vec<BrandView>,
+    pub notice: Option<String>,
+}
+
+/// Values and errors of the brand form (new or edit).
+#[derive(Default)]
+pub struct BrandFormValues {
+    pub name: String,
+    pub time_zone: String,
+    pub sms_number: String,
+    pub inbound_email: String,
+    pub color: String,
+    pub logo_url: String,
+    pub job_prefix: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/brand_form.html")]
+pub struct BrandFormPage {
+    pub shell: Shell,
+    /// `None` for a new brand.
+    pub brand_id: Option<i64>,
+    pub values: BrandFormValues,
+    pub errors: Vec<(String, String)>,
+    pub time_zones: Vec<&'static str>,
+}
+
+impl BrandFormPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+}
+
+pub struct UserView {
+    pub id: i64,
+    pub name: String,
+    pub initials: String,
+    pub email: String,
+    pub role: &'static str,
+    pub role_label: &'static str,
+    pub active: bool,
+    pub joined: String,
+    pub is_self: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/users.html")]
+pub struct UsersPage {
+    pub shell: Shell,
+    pub users: Vec<UserView>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/user_form.html")]
+pub struct UserFormPage {
+    pub shell: Shell,
+    /// `None` for a new user.
+    pub user: Option<UserView>,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+}
+
+impl UserFormPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+    pub fn roles(&self) -> Vec<(&'static str, &'static str)> {
+        Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
+    }
+}
+
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub last_used: String,
+    pub revoked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/api_keys.html")]
+pub struct ApiKeysPage {
+    pub shell: Shell,
+    pub keys: Vec<ApiKeyView>,
+    /// The key just created: shown once, never again.
+    pub new_key: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Common IANA zones offered first in the brand form; any valid name may be typed.
+pub const COMMON_TIME_ZONES: &[&str] = &[
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Toronto",
+    "America/Vancouver",
+    "Europe/London",
+    "Australia/Sydney",
+];
