@@ -34,11 +34,7 @@ pub struct DemoLogin {
 
 /// Seeds the demo organization unless it exists.
 pub async fn seed(db: &Db, clock: &dyn Clock) -> Result<DemoLogin> {
-    let login = |created| DemoLogin {
-        email: DEMO_ADMIN_EMAIL,
-        password: DEMO_ADMIN_PASSWORD,
-        created,
-    };
+    let login = |created| DemoLogin { email: DEMO_ADMIN_EMAIL, password: DEMO_ADMIN_PASSWORD, created };
     if tenancy::org_by_slug(db, DEMO_ORG_SLUG).await?.is_some() {
         return Ok(login(false));
     }
@@ -66,10 +62,7 @@ fn email(s: &str) -> Result<EmailAddress> {
 /// A local wall-clock time on `date` in `tz`, as a UTC instant.
 fn at(tz: &TimeZone, date: Date, hour: i8, minute: i8) -> Result<Timestamp> {
     let time = Time::new(hour, minute, 0, 0).map_err(|e| Error::Unexpected(e.to_string()))?;
-    date.to_datetime(time)
-        .to_zoned(tz.clone())
-        .map(|z| z.timestamp())
-        .map_err(|e| Error::Unexpected(e.to_string()))
+    date.to_datetime(time).to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| Error::Unexpected(e.to_string()))
 }
 
 struct Brands {
@@ -78,9 +71,7 @@ struct Brands {
 }
 
 async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()> {
-    let org = tenancy::create_org_in(tx, clock, DEMO_ORG_SLUG, "Demo Home Services")
-        .await?
-        .id;
+    let org = tenancy::create_org_in(tx, clock, DEMO_ORG_SLUG, "Demo Home Services").await?.id;
     let brands = seed_brands(tx, clock, org).await?;
     seed_staff(tx, clock, org, admin_hash).await?;
     let techs = seed_technicians(tx, clock, org).await?;
@@ -108,37 +99,20 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         job_prefix: Some("H".into()),
     };
     // Summit's sequence starts where the demo table does: J-2199 is its oldest job shown.
-    let summit = tenancy::create_brand_in(tx, clock, org, &summit, 2199)
-        .await?
-        .id;
-    let harbor = tenancy::create_brand_in(tx, clock, org, &harbor, 4101)
-        .await?
-        .id;
+    let summit = tenancy::create_brand_in(tx, clock, org, &summit, 2199).await?.id;
+    let harbor = tenancy::create_brand_in(tx, clock, org, &harbor, 4101).await?.id;
     Ok(Brands { summit, harbor })
 }
 
 async fn seed_staff(tx: &mut Tx, clock: &dyn Clock, org: OrgId, admin_hash: &str) -> Result<()> {
     let staff = [
         (DEMO_ADMIN_EMAIL, "Morgan Lee", Role::Admin),
-        (
-            "avery@demo.switchboard.test",
-            "Avery Brooks",
-            Role::Dispatcher,
-        ),
+        ("avery@demo.switchboard.test", "Avery Brooks", Role::Dispatcher),
         ("kim@demo.switchboard.test", "Kim Nguyen", Role::Dispatcher),
-        (
-            "olivia@demo.switchboard.test",
-            "Olivia Grant",
-            Role::Operator,
-        ),
+        ("olivia@demo.switchboard.test", "Olivia Grant", Role::Operator),
     ];
     for (address, name, role) in staff {
-        let user = ValidNewUser {
-            email: email(address)?,
-            name: name.into(),
-            role,
-            password: String::new(),
-        };
+        let user = ValidNewUser { email: email(address)?, name: name.into(), role, password: String::new() };
         // Only the admin can sign in with the printed password; the others get a password
         // nobody knows until an admin sets one.
         let hash = if role == Role::Admin {
@@ -161,34 +135,10 @@ struct Techs {
 async fn seed_technicians(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Techs> {
     let mut ids = Vec::new();
     let rows = [
-        (
-            "Dan Okafor",
-            "+17205550121",
-            "dan",
-            49,
-            "White Ford Transit #12",
-        ),
-        (
-            "Maria Reyes",
-            "+17205550122",
-            "maria",
-            47,
-            "Silver Ram ProMaster #7",
-        ),
-        (
-            "Jin Park",
-            "+17205550123",
-            "jin",
-            38,
-            "Blue Chevy Express #3",
-        ),
-        (
-            "Priya Shah",
-            "+16175550124",
-            "priya",
-            45,
-            "Red Nissan NV200 #21",
-        ),
+        ("Dan Okafor", "+17205550121", "dan", 49, "White Ford Transit #12"),
+        ("Maria Reyes", "+17205550122", "maria", 47, "Silver Ram ProMaster #7"),
+        ("Jin Park", "+17205550123", "jin", 38, "Blue Chevy Express #3"),
+        ("Priya Shah", "+16175550124", "priya", 45, "Red Nissan NV200 #21"),
     ];
     for (name, number, photo, rating, vehicle) in rows {
         let t = NewTechnician {
@@ -201,21 +151,12 @@ async fn seed_technicians(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<
         ids.push(technicians::create_in(tx, clock, org, &t).await?);
     }
     match ids.as_slice() {
-        [dan, maria, jin, priya] => Ok(Techs {
-            dan: *dan,
-            maria: *maria,
-            jin: *jin,
-            priya: *priya,
-        }),
+        [dan, maria, jin, priya] => Ok(Techs { dan: *dan, maria: *maria, jin: *jin, priya: *priya }),
         _ => Err(Error::Unexpected("technician seeding".into())),
     }
 }
 
-async fn seed_customers(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    org: OrgId,
-) -> Result<Vec<(CustomerId, String)>> {
+async fn seed_customers(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Vec<(CustomerId, String)>> {
     let rows = [
         (
             "Miguel Alvarez",
@@ -224,13 +165,7 @@ async fn seed_customers(
             "1450 Pearl St, Boulder, CO 80302",
             "Dog in the back yard; use the side gate.",
         ),
-        (
-            "Tara Patel",
-            "+17205550132",
-            "tara.patel@example.com",
-            "2216 W 32nd Ave, Denver, CO 80211",
-            "",
-        ),
+        ("Tara Patel", "+17205550132", "tara.patel@example.com", "2216 W 32nd Ave, Denver, CO 80211", ""),
         (
             "Sam Greene",
             "+17205550133",
@@ -238,13 +173,7 @@ async fn seed_customers(
             "781 S Pearl St, Denver, CO 80209",
             "Rental unit; tenant lets you in.",
         ),
-        (
-            "Rachel Cohen",
-            "+17205550134",
-            "rachel.cohen@example.com",
-            "3902 Tennyson St, Denver, CO 80212",
-            "",
-        ),
+        ("Rachel Cohen", "+17205550134", "rachel.cohen@example.com", "3902 Tennyson St, Denver, CO 80212", ""),
         (
             "Luis Martinez",
             "+17205550135",
@@ -252,20 +181,8 @@ async fn seed_customers(
             "95 Kearney St, Denver, CO 80220",
             "Wants the estimate in writing.",
         ),
-        (
-            "Brian Knox",
-            "+17205550136",
-            "brian.knox@example.com",
-            "610 Emerson St, Denver, CO 80218",
-            "",
-        ),
-        (
-            "Grace Kim",
-            "+17205550137",
-            "grace.kim@example.com",
-            "1200 Logan St, Denver, CO 80203",
-            "",
-        ),
+        ("Brian Knox", "+17205550136", "brian.knox@example.com", "610 Emerson St, Denver, CO 80218", ""),
+        ("Grace Kim", "+17205550137", "grace.kim@example.com", "1200 Logan St, Denver, CO 80203", ""),
         (
             "Helen Okoro",
             "+16175550141",
@@ -273,13 +190,7 @@ async fn seed_customers(
             "44 Tremont St, Boston, MA 02108",
             "Side door; ring twice.",
         ),
-        (
-            "Frank Russo",
-            "+16175550142",
-            "frank.russo@example.com",
-            "17 Hanover St, Boston, MA 02113",
-            "",
-        ),
+        ("Frank Russo", "+16175550142", "frank.russo@example.com", "17 Hanover St, Boston, MA 02113", ""),
     ];
     let mut ids = Vec::new();
     for (name, number, address_email, address, notes) in rows {
@@ -290,10 +201,7 @@ async fn seed_customers(
             address: Some(address.into()),
             notes: (!notes.is_empty()).then(|| notes.to_string()),
         };
-        ids.push((
-            customers::create_in(tx, clock, org, &c).await?,
-            address.to_string(),
-        ));
+        ids.push((customers::create_in(tx, clock, org, &c).await?, address.to_string()));
     }
     Ok(ids)
 }
@@ -306,88 +214,24 @@ async fn seed_jobs(
     t: &Techs,
     c: &[(CustomerId, String)],
 ) -> Result<()> {
-    let customer = |i: usize| {
-        c.get(i)
-            .cloned()
-            .ok_or_else(|| Error::Unexpected("customer seeding".into()))
-    };
+    let customer = |i: usize| c.get(i).cloned().ok_or_else(|| Error::Unexpected("customer seeding".into()));
     let denver = TimeZone::get("America/Denver").map_err(|e| Error::Unexpected(e.to_string()))?;
     let boston = TimeZone::get("America/New_York").map_err(|e| Error::Unexpected(e.to_string()))?;
     let today = clock.now().to_zoned(denver.clone()).date();
-    let yesterday = today
-        .checked_sub(1.day())
-        .map_err(|e| Error::Unexpected(e.to_string()))?;
-    let tomorrow = today
-        .checked_add(1.day())
-        .map_err(|e| Error::Unexpected(e.to_string()))?;
+    let yesterday = today.checked_sub(1.day()).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let tomorrow = today.checked_add(1.day()).map_err(|e| Error::Unexpected(e.to_string()))?;
     let boston_today = clock.now().to_zoned(boston.clone()).date();
     let two_hours = jiff::SignedDuration::from_hours(2);
 
     // (customer, service, status, techs, local date, hour, minute), in code order.
     let summit_jobs = [
-        (
-            5,
-            "Drain clear",
-            JobStatus::Completed,
-            vec![t.jin],
-            yesterday,
-            10,
-            0,
-        ),
-        (
-            6,
-            "Water heater flush",
-            JobStatus::Canceled,
-            vec![],
-            yesterday,
-            15,
-            0,
-        ),
-        (
-            4,
-            "Estimate - re-roof",
-            JobStatus::Estimate,
-            vec![],
-            tomorrow,
-            9,
-            0,
-        ),
-        (
-            3,
-            "Disposal install",
-            JobStatus::Scheduled,
-            vec![t.dan],
-            today,
-            16,
-            0,
-        ),
-        (
-            2,
-            "Lock rekey",
-            JobStatus::PendingClose,
-            vec![t.jin],
-            today,
-            11,
-            0,
-        ),
-        (
-            0,
-            "Garage spring",
-            JobStatus::OnSite,
-            vec![t.dan],
-            today,
-            13,
-            30,
-        ),
-        (
-            1,
-            "AC diagnose",
-            JobStatus::Dispatched,
-            vec![t.maria],
-            today,
-            14,
-            15,
-        ),
+        (5, "Drain clear", JobStatus::Completed, vec![t.jin], yesterday, 10, 0),
+        (6, "Water heater flush", JobStatus::Canceled, vec![], yesterday, 15, 0),
+        (4, "Estimate - re-roof", JobStatus::Estimate, vec![], tomorrow, 9, 0),
+        (3, "Disposal install", JobStatus::Scheduled, vec![t.dan], today, 16, 0),
+        (2, "Lock rekey", JobStatus::PendingClose, vec![t.jin], today, 11, 0),
+        (0, "Garage spring", JobStatus::OnSite, vec![t.dan], today, 13, 30),
+        (1, "AC diagnose", JobStatus::Dispatched, vec![t.maria], today, 14, 15),
     ];
     for (cust, service, status, techs, date, hour, minute) in summit_jobs {
         let start = at(&denver, date, hour, minute)?;
@@ -405,30 +249,9 @@ async fn seed_jobs(
         jobs::create_in(tx, clock, org, &job).await?;
     }
     let harbor_jobs = [
-        (
-            7,
-            "Sump pump replace",
-            JobStatus::Scheduled,
-            vec![t.priya],
-            10,
-            0,
-        ),
-        (
-            8,
-            "Leak under sink",
-            JobStatus::Dispatched,
-            vec![t.priya],
-            12,
-            30,
-        ),
-        (
-            7,
-            "Sewer camera inspection",
-            JobStatus::Estimate,
-            vec![],
-            15,
-            0,
-        ),
+        (7, "Sump pump replace", JobStatus::Scheduled, vec![t.priya], 10, 0),
+        (8, "Leak under sink", JobStatus::Dispatched, vec![t.priya], 12, 30),
+        (7, "Sewer camera inspection", JobStatus::Estimate, vec![], 15, 0),
     ];
     for (cust, service, status, techs, hour, minute) in harbor_jobs {
         let start = at(&boston, boston_today, hour, minute)?;

@@ -14,10 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 
@@ -32,10 +29,7 @@ pub enum Error {
     #[error("forbidden")]
     Forbidden,
     #[error("{message}")]
-    InvalidTransition {
-        message: String,
-        allowed: Vec<String>,
-    },
+    InvalidTransition { message: String, allowed: Vec<String> },
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -45,11 +39,7 @@ pub enum Error {
 }
 
 fn summary(errors: &[FieldError]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
-        .collect::<Vec<_>>()
-        .join("; ")
+    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
 }
 
 impl Error {
@@ -61,9 +51,7 @@ impl Error {
     /// Turns a unique-constraint violation into `Conflict(message)`; other errors pass through.
     pub fn on_unique(self, message: impl Into<String>) -> Self {
         match &self {
-            Error::Db(sqlx::Error::Database(db)) if is_unique_violation(db.as_ref()) => {
-                Error::Conflict(message.into())
-            }
+            Error::Db(sqlx::Error::Database(db)) if is_unique_violation(db.as_ref()) => Error::Conflict(message.into()),
             _ => self,
         }
     }
@@ -101,10 +89,6 @@ impl Validator {
         }
     }
     pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Invalid(self.0))
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
     }
 }

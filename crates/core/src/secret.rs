@@ -66,10 +66,7 @@ pub async fn hash_password(password: String) -> Result<String> {
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
-        Argon2::default()
-            .hash_password(new_token().as_bytes())
-            .map(|h| h.to_string())
-            .unwrap_or_default()
+        Argon2::default().hash_password(new_token().as_bytes()).map(|h| h.to_string()).unwrap_or_default()
     })
 }
 
@@ -81,9 +78,7 @@ pub async fn verify_password(password: String, phc: Option<String>) -> Result<bo
             None => dummy_hash(),
         };
         let ok = match PasswordHash::new(stored) {
-            Ok(parsed) => Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok(),
+            Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
             Err(_) => false,
         };
         ok && phc.is_some()
@@ -104,32 +99,17 @@ mod tests {
         assert_eq!(a.len(), 43, "32 bytes base64url is 43 characters");
         assert_eq!(hash_token(&a), hash_token(&a));
         assert_ne!(hash_token(&a), hash_token(&b));
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[tokio::test]
     async fn passwords_verify_only_with_the_right_secret() {
         let h = hash_password("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(
-            verify_password("correct horse battery".into(), Some(h.clone()))
-                .await
-                .unwrap()
-        );
-        assert!(
-            !verify_password("wrong horse battery".into(), Some(h))
-                .await
-                .unwrap()
-        );
+        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await.unwrap());
+        assert!(!verify_password("wrong horse battery".into(), Some(h)).await.unwrap());
         assert!(!verify_password("anything".into(), None).await.unwrap());
-        assert!(
-            !verify_password("anything".into(), Some("not-a-hash".into()))
-                .await
-                .unwrap()
-        );
+        assert!(!verify_password("anything".into(), Some("not-a-hash".into())).await.unwrap());
     }
 
     #[test]

@@ -24,18 +24,9 @@ pub async fn serve(Path(path): Path<String>) -> Response {
     match Assets::get(&path) {
         Some(file) => {
             // Vendored files carry their version in the name and never change.
-            let cache = if path.starts_with("vendor/") {
-                "public, max-age=31536000, immutable"
-            } else {
-                "public, max-age=300"
-            };
-            (
-                [
-                    (header::CONTENT_TYPE, content_type(&path)),
-                    (header::CACHE_CONTROL, cache),
-                ],
-                file.data.into_owned(),
-            )
+            let cache =
+                if path.starts_with("vendor/") { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
+            ([(header::CONTENT_TYPE, content_type(&path)), (header::CACHE_CONTROL, cache)], file.data.into_owned())
                 .into_response()
         }
         None => (StatusCode::NOT_FOUND, "asset not found").into_response(),

@@ -23,29 +23,16 @@ use crate::error::{ApiError, PageError};
 pub const FORM_LIMIT: usize = 256 * 1024;
 
 pub fn session_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-sb_session"
-    } else {
-        "sb_session"
-    }
+    if secure { "__Host-sb_session" } else { "sb_session" }
 }
 
 pub fn login_csrf_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        "__Host-sb_login_csrf"
-    } else {
-        "sb_login_csrf"
-    }
+    if secure { "__Host-sb_login_csrf" } else { "sb_login_csrf" }
 }
 
 /// A cookie with our defaults: HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS.
 pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((name, value))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .path("/")
-        .secure(secure)
-        .build()
+    Cookie::build((name, value)).http_only(true).same_site(SameSite::Lax).path("/").secure(secure).build()
 }
 
 /// The signed-in user of this request, if any (set by [`session_and_csrf`]).
@@ -60,21 +47,17 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
     let secure = state.config.secure_cookies();
     let jar = CookieJar::from_headers(req.headers());
     let session = match jar.get(session_cookie_name(secure)) {
-        Some(c) => {
-            match core_auth::session_user(&state.db, state.clock.as_ref(), c.value()).await {
-                Ok(s) => s,
-                Err(e) => return PageError::from(e).into_response(),
-            }
-        }
+        Some(c) => match core_auth::session_user(&state.db, state.clock.as_ref(), c.value()).await {
+            Ok(s) => s,
+            Err(e) => return PageError::from(e).into_response(),
+        },
         None => None,
     };
     let mut req = req;
     if !is_safe(req.method()) {
         let expected = match &session {
             Some(s) => Some(s.csrf_token.clone()),
-            None => jar
-                .get(login_csrf_cookie_name(secure))
-                .map(|c| c.value().to_string()),
+            None => jar.get(login_csrf_cookie_name(secure)).map(|c| c.value().to_string()),
         };
         let (provided, rebuilt) = match csrf_from_request(req).await {
             Ok(pair) => pair,
@@ -98,11 +81,7 @@ pub async fn session_and_csrf(State(state): State<AppState>, req: Request, next:
 /// Reads the CSRF token from the header or, for URL-encoded forms, from the `_csrf` field,
 /// and gives back the request with its body intact.
 async fn csrf_from_request(req: Request) -> Result<(Option<String>, Request), Response> {
-    if let Some(v) = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok((Some(v.to_string()), req));
     }
     let is_form = req
@@ -115,21 +94,12 @@ async fn csrf_from_request(req: Request) -> Result<(Option<String>, Request), Re
     }
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, FORM_LIMIT).await.map_err(|_| {
-        PageError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Form too large",
-            "The form sent more data than we accept.",
-        )
-        .into_response()
+        PageError::new(StatusCode::PAYLOAD_TOO_LARGE, "Form too large", "The form sent more data than we accept.")
+            .into_response()
     })?;
     let token = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
-        .and_then(|fields| {
-            fields
-                .into_iter()
-                .find(|(k, _)| k == "_csrf")
-                .map(|(_, v)| v)
-        });
+        .and_then(|fields| fields.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v));
     Ok((token, Request::from_parts(parts, Body::from(bytes))))
 }
 
@@ -140,10 +110,7 @@ pub struct Staff(pub SessionUser);
 impl FromRequestParts<AppState> for Staff {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
         let viewer = parts.extensions.get::<Viewer>().and_then(|v| v.0.clone());
         match viewer {
             None => {
@@ -169,16 +136,9 @@ pub struct Admin(pub SessionUser);
 impl FromRequestParts<AppState> for Admin {
     type Rejection = Response;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Staff(s) = Staff::from_request_parts(parts, state).await?;
-        if s.user.role.can_administer() {
-            Ok(Admin(s))
-        } else {
-            Err(PageError::forbidden().into_response())
-        }
+        if s.user.role.can_administer() { Ok(Admin(s)) } else { Err(PageError::forbidden().into_response()) }
     }
 }
 
@@ -191,51 +151,29 @@ pub struct ApiCaller {
 impl FromRequestParts<AppState> for ApiCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let Some(value) = header else {
-            return Err(ApiError::unauthorized(
-                "missing API key: send it as \"Authorization: Bearer <key>\"",
-            ));
+            return Err(ApiError::unauthorized("missing API key: send it as \"Authorization: Bearer <key>\""));
         };
-        let Some(key) = value
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-        else {
-            return Err(ApiError::unauthorized(
-                "the Authorization header must be \"Bearer <key>\"",
-            ));
+        let Some(key) = value.strip_prefix("Bearer ").map(str::trim).filter(|k| !k.is_empty()) else {
+            return Err(ApiError::unauthorized("the Authorization header must be \"Bearer <key>\""));
         };
         match core_auth::api_key_org(&state.db, state.clock.as_ref(), key).await? {
             Some((org, key)) => Ok(ApiCaller { org, key }),
-            None => Err(ApiError::unauthorized(
-                "this API key is not valid or has been revoked",
-            )),
+            None => Err(ApiError::unauthorized("this API key is not valid or has been revoked")),
         }
     }
 }
 
 /// Percent-encodes a value for a query string.
 pub fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("v", s)])
-        .map(|q| q[2..].to_string())
-        .unwrap_or_default()
+    serde_urlencoded::to_string([("v", s)]).map(|q| q[2..].to_string()).unwrap_or_default()
 }
 
 /// Only same-site paths may be redirect targets after sign-in.
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next
-    } else {
-        "/jobs"
-    }
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/jobs" }
 }
 
 #[cfg(test)]
@@ -253,9 +191,6 @@ mod tests {
 
     #[test]
     fn urlencoding() {
-        assert_eq!(
-            urlencode("/jobs?status=on_site"),
-            "%2Fjobs%3Fstatus%3Don_site"
-        );
+        assert_eq!(urlencode("/jobs?status=on_site"), "%2Fjobs%3Fstatus%3Don_site");
     }
 }

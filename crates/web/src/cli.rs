@@ -13,11 +13,7 @@ use switchboard_core::tenancy::{self, NewUserInput};
 use crate::config::{Config, FileConfig, ServeArgs};
 
 #[derive(Parser)]
-#[command(
-    name = "switchboard",
-    version,
-    about = "Dispatch, leads and on-call for home-service businesses"
-)]
+#[command(name = "switchboard", version, about = "Dispatch, leads and on-call for home-service businesses")]
 pub struct Cli {
     /// Optional TOML configuration file (keys as the serve flags, e.g. listen, database_url)
     #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", value_name = "PATH")]
@@ -44,12 +40,7 @@ enum Command {
 #[derive(Args, Clone)]
 struct DbArgs {
     /// Database URL or SQLite file path [default: switchboard.db]
-    #[arg(
-        long = "database",
-        env = "DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long = "database", env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     database_url: Option<String>,
 }
 
@@ -93,10 +84,7 @@ enum ApiKeyCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -121,15 +109,10 @@ fn file_config(path: &Option<PathBuf>) -> anyhow::Result<FileConfig> {
 
 /// The database for one-shot commands: flag/env, then the config file, then the default.
 async fn open_db(args: &DbArgs, file: FileConfig) -> anyhow::Result<Db> {
-    let serve = ServeArgs {
-        database_url: args.database_url.clone(),
-        ..Default::default()
-    };
+    let serve = ServeArgs { database_url: args.database_url.clone(), ..Default::default() };
     let config = Config::resolve(&serve, file)?;
     let url = config.database_url.expose();
-    let db = Db::connect(url)
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(&normalize_url(url))))?;
+    let db = Db::connect(url).await.with_context(|| format!("connecting to {}", redact_url(&normalize_url(url))))?;
     db.migrate().await?;
     Ok(db)
 }
@@ -144,47 +127,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::User(UserCommand::Create {
-            email,
-            role,
-            org,
-            name,
-            password_stdin,
-            db,
-        }) => {
+        Command::User(UserCommand::Create { email, role, org, name, password_stdin, db }) => {
             let db = open_db(&db, file).await?;
             let password = read_password(password_stdin)?;
             let org = tenancy::resolve_org(&db, &SystemClock, org.as_deref(), true).await?;
-            let name =
-                name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
-            let input = NewUserInput {
-                email,
-                name,
-                role,
-                password,
-            };
-            let user = tenancy::create_user(&db, &SystemClock, org.id, &input)
-                .await
-                .map_err(describe)?;
-            println!(
-                "created {} {} ({}) in organization {}",
-                user.role.as_str(),
-                user.email,
-                user.id,
-                org.slug
-            );
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or(&email).to_string());
+            let input = NewUserInput { email, name, role, password };
+            let user = tenancy::create_user(&db, &SystemClock, org.id, &input).await.map_err(describe)?;
+            println!("created {} {} ({}) in organization {}", user.role.as_str(), user.email, user.id, org.slug);
             db.close().await;
             Ok(())
         }
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;
-            let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false)
-                .await
-                .map_err(describe)?;
+            let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false).await.map_err(describe)?;
             let (key, row) =
-                switchboard_core::auth::create_api_key(&db, &SystemClock, org.id, &name)
-                    .await
-                    .map_err(describe)?;
+                switchboard_core::auth::create_api_key(&db, &SystemClock, org.id, &name).await.map_err(describe)?;
             eprintln!(
                 "API key \"{}\" for {} (id {}). It is shown only now; store it safely:",
                 row.name, org.slug, row.id
@@ -200,13 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn describe(e: switchboard_core::Error) -> anyhow::Error {
     match e {
         switchboard_core::Error::Invalid(fields) => {
-            anyhow::anyhow!(
-                fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
+            anyhow::anyhow!(fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "))
         }
         other => anyhow::anyhow!(other.to_string()),
     }
@@ -215,10 +167,7 @@ fn describe(e: switchboard_core::Error) -> anyhow::Error {
 fn read_password(from_stdin: bool) -> anyhow::Result<String> {
     if from_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from standard input")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
         let pw = line.trim_end_matches(['\r', '\n']).to_string();
         if pw.is_empty() {
             bail!("no password on standard input");

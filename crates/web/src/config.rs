@@ -45,12 +45,7 @@ pub struct ServeArgs {
 
     /// Database URL: postgres://user:pass@host/db, or a SQLite file path
     /// [default: switchboard.db in the working directory]
-    #[arg(
-        long = "database",
-        env = "DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long = "database", env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// File holding the database URL (for secrets mounted as files)
@@ -89,8 +84,7 @@ pub struct FileConfig {
 
 impl FileConfig {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading config file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))
     }
 }
@@ -105,6 +99,9 @@ pub struct Config {
     pub database_url: Secret,
     /// Without a trailing slash.
     pub public_url: String,
+    /// True when no public URL was configured and it was derived from `listen`; the server then
+    /// re-derives it from the address it actually bound (useful with port 0).
+    pub public_url_from_listen: bool,
     pub demo: bool,
     pub log_format: LogFormat,
     pub trust_forwarded: bool,
@@ -125,17 +122,11 @@ impl Config {
                     .trim()
                     .to_string(),
             ),
-            (None, None) => file
-                .database_url
-                .unwrap_or_else(|| Secret::new(DEFAULT_DATABASE)),
+            (None, None) => file.database_url.unwrap_or_else(|| Secret::new(DEFAULT_DATABASE)),
         };
-        let public_url = args
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"))
-            .trim_end_matches('/')
-            .to_string();
+        let configured_url = args.public_url.clone().or(file.public_url);
+        let public_url_from_listen = configured_url.is_none();
+        let public_url = configured_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_string();
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("public URL must start with http:// or https:// (got {public_url})");
         }
@@ -143,11 +134,9 @@ impl Config {
             listen,
             database_url,
             public_url,
+            public_url_from_listen,
             demo: args.demo || file.demo.unwrap_or(false),
-            log_format: args
-                .log_format
-                .or(file.log_format)
-                .unwrap_or(LogFormat::Text),
+            log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
             trust_forwarded: args.trust_forwarded || file.trust_forwarded.unwrap_or(false),
         })
     }
@@ -177,10 +166,7 @@ mod tests {
             "listen = \"0.0.0.0:9000\"\ndatabase_url = \"postgres://u:pw@db/sb\"\npublic_url = \"https://sb.example.com/\"",
         )
         .unwrap();
-        let args = ServeArgs {
-            listen: Some("127.0.0.1:7000".parse().unwrap()),
-            ..Default::default()
-        };
+        let args = ServeArgs { listen: Some("127.0.0.1:7000".parse().unwrap()), ..Default::default() };
         let c = Config::resolve(&args, file).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:7000");
         assert_eq!(c.database_url.expose(), "postgres://u:pw@db/sb");
@@ -190,19 +176,14 @@ mod tests {
 
     #[test]
     fn unknown_file_keys_are_rejected() {
-        let err = toml::from_str::<FileConfig>("listn = \"x\"")
-            .unwrap_err()
-            .to_string();
+        let err = toml::from_str::<FileConfig>("listn = \"x\"").unwrap_err().to_string();
         assert!(err.contains("unknown field"), "{err}");
     }
 
     #[test]
     fn secrets_do_not_print() {
         let c = Config::resolve(
-            &ServeArgs {
-                database_url: Some("postgres://u:hunter2@h/db".into()),
-                ..Default::default()
-            },
+            &ServeArgs { database_url: Some("postgres://u:hunter2@h/db".into()), ..Default::default() },
             FileConfig::default(),
         )
         .unwrap();
@@ -211,10 +192,7 @@ mod tests {
 
     #[test]
     fn public_url_must_be_http() {
-        let args = ServeArgs {
-            public_url: Some("ftp://x".into()),
-            ..Default::default()
-        };
+        let args = ServeArgs { public_url: Some("ftp://x".into()), ..Default::default() };
         assert!(Config::resolve(&args, FileConfig::default()).is_err());
     }
 }

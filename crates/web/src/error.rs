@@ -15,9 +15,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict(_) | Error::InvalidTransition { .. } => StatusCode::CONFLICT,
         Error::Forbidden => StatusCode::FORBIDDEN,
-        Error::Db(_) | Error::Migrate(_) | Error::Unexpected(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        Error::Db(_) | Error::Migrate(_) | Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -60,22 +58,13 @@ pub struct FieldErrorSchema {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
-        }
+        Self { status, code, message: message.into(), fields: Vec::new() }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 }
 
@@ -85,25 +74,13 @@ impl From<Error> for ApiError {
         match e {
             Error::NotFound => ApiError::new(status, "not_found", "not found"),
             Error::Invalid(fields) => {
-                let message = fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                ApiError {
-                    status,
-                    code: "validation_failed",
-                    message,
-                    fields,
-                }
+                let message =
+                    fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
+                ApiError { status, code: "validation_failed", message, fields }
             }
             Error::Conflict(m) => ApiError::new(status, "conflict", m),
-            Error::InvalidTransition { message, .. } => {
-                ApiError::new(status, "invalid_transition", message)
-            }
-            Error::Forbidden => {
-                ApiError::new(status, "forbidden", "you are not allowed to do that")
-            }
+            Error::InvalidTransition { message, .. } => ApiError::new(status, "invalid_transition", message),
+            Error::Forbidden => ApiError::new(status, "forbidden", "you are not allowed to do that"),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(status, "internal", "something went wrong on our side")
@@ -114,16 +91,9 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let request_id = (self.status.is_server_error())
-            .then(current_request_id)
-            .flatten();
+        let request_id = (self.status.is_server_error()).then(current_request_id).flatten();
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_string(),
-                message: self.message,
-                fields: self.fields,
-                request_id,
-            },
+            error: ErrorDetail { code: self.code.to_string(), message: self.message, fields: self.fields, request_id },
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -139,11 +109,7 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            title,
-            message: message.into(),
-        }
+        Self { status, title, message: message.into() }
     }
     pub fn not_found() -> Self {
         Self::new(
@@ -153,11 +119,7 @@ impl PageError {
         )
     }
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "Not allowed",
-            "Your role does not give access to this page. Ask an admin.",
-        )
+        Self::new(StatusCode::FORBIDDEN, "Not allowed", "Your role does not give access to this page. Ask an admin.")
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "Bad request", message)
@@ -173,23 +135,13 @@ impl From<Error> for PageError {
             Error::Invalid(fields) => PageError::new(
                 status,
                 "Please check the form",
-                fields
-                    .iter()
-                    .map(|f| format!("{}: {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
             ),
             Error::Conflict(m) => PageError::new(status, "Conflict", m),
-            Error::InvalidTransition { message, .. } => {
-                PageError::new(status, "Not possible", message)
-            }
+            Error::InvalidTransition { message, .. } => PageError::new(status, "Not possible", message),
             other => {
                 tracing::error!(error = %other, "request failed");
-                PageError::new(
-                    status,
-                    "Something went wrong",
-                    "Something went wrong on our side. Please try again.",
-                )
+                PageError::new(status, "Something went wrong", "Something went wrong on our side. Please try again.")
             }
         }
     }
@@ -197,11 +149,7 @@ impl From<Error> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let request_id = self
-            .status
-            .is_server_error()
-            .then(current_request_id)
-            .flatten();
+        let request_id = self.status.is_server_error().then(current_request_id).flatten();
         let page = crate::views::ErrorPage {
             status: self.status.as_u16(),
             title: self.title,

@@ -16,67 +16,71 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app.router();
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     app.state.db.close().await;
     Ok(())
 }
 
 /// `switchboard serve`.
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
     crate::telemetry::init_logging(config.log_format);
-    let backend_url = switchboard_core::db::redact_url(&switchboard_core::db::normalize_url(
-        config.database_url.expose(),
-    ));
-    let demo = config.demo;
     let listen = config.listen;
+    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    if config.public_url_from_listen {
+        config.public_url = format!("http://{}", listener.local_addr()?);
+    }
+    let backend_url =
+        switchboard_core::db::redact_url(&switchboard_core::db::normalize_url(config.database_url.expose()));
+    let demo = config.demo;
     let public_url = config.public_url.clone();
     let app = App::build(config, std::sync::Arc::new(SystemClock)).await?;
     tracing::info!(database = %backend_url, backend = app.state.db.backend().name(), "database ready, migrations applied");
     if demo {
         let login = switchboard_core::demo::seed(&app.state.db, &SystemClock).await?;
-        let what = if login.created {
-            "seeded"
-        } else {
-            "already present"
-        };
+        let what = if login.created { "seeded" } else { "already present" };
         println!();
         println!("  Demo organization {what}. Sign in at {public_url}/login");
         println!("    email:    {}", login.email);
         println!("    password: {}", login.password);
         println!();
     }
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let shutdown = shutdown_signal();
     tracing::info!(address = %listener.local_addr()?, public_url = %public_url, "switchboard listening");
-    serve(listener, app, shutdown_signal()).await?;
+    serve(listener, app, shutdown).await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGTERM or Ctrl-C. The handlers are registered when this is called (before
+/// the "listening" line), so a signal sent as soon as the server is up is never missed.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown requested; finishing in-flight requests");
     }
-    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown requested; finishing in-flight requests");
+    }
 }

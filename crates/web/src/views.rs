@@ -16,18 +16,8 @@ pub struct NavItem {
 }
 
 pub const NAV: &[NavItem] = &[
-    NavItem {
-        key: "leads",
-        label: "Leads",
-        href: None,
-        icon: "M4 4h16v12H5.2L4 17.2V4zm3 4h10M7 11h6",
-    },
-    NavItem {
-        key: "jobs",
-        label: "Jobs",
-        href: Some("/jobs"),
-        icon: "M4 7h16v12H4zM9 7V5h6v2M4 12h16",
-    },
+    NavItem { key: "leads", label: "Leads", href: None, icon: "M4 4h16v12H5.2L4 17.2V4zm3 4h10M7 11h6" },
+    NavItem { key: "jobs", label: "Jobs", href: Some("/jobs"), icon: "M4 7h16v12H4zM9 7V5h6v2M4 12h16" },
     NavItem {
         key: "board",
         label: "Dispatch board",
@@ -46,24 +36,9 @@ pub const NAV: &[NavItem] = &[
         href: None,
         icon: "M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2",
     },
-    NavItem {
-        key: "messages",
-        label: "Messages",
-        href: None,
-        icon: "M4 6h16v10H8l-4 4zM8 10h8",
-    },
-    NavItem {
-        key: "oncall",
-        label: "On-call",
-        href: None,
-        icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2",
-    },
-    NavItem {
-        key: "invoices",
-        label: "Invoices",
-        href: None,
-        icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6",
-    },
+    NavItem { key: "messages", label: "Messages", href: None, icon: "M4 6h16v10H8l-4 4zM8 10h8" },
+    NavItem { key: "oncall", label: "On-call", href: None, icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2" },
+    NavItem { key: "invoices", label: "Invoices", href: None, icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6" },
     NavItem {
         key: "settings",
         label: "Settings",
@@ -135,11 +110,7 @@ impl Shell {
 }
 
 pub fn initials(name: &str) -> String {
-    name.split_whitespace()
-        .filter_map(|w| w.chars().next())
-        .take(2)
-        .collect::<String>()
-        .to_uppercase()
+    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
 }
 
 #[derive(Template)]
@@ -153,10 +124,7 @@ pub struct ErrorPage<'a> {
 
 impl ErrorPage<'_> {
     pub fn render_html(&self) -> axum::response::Html<String> {
-        axum::response::Html(
-            self.render()
-                .unwrap_or_else(|_| format!("<h1>{}</h1>", self.status)),
-        )
+        axum::response::Html(self.render().unwrap_or_else(|_| format!("<h1>{}</h1>", self.status)))
     }
 }
 
@@ -260,10 +228,7 @@ pub struct BrandFormPage {
 
 impl BrandFormPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
     }
 }
 
@@ -302,10 +267,7 @@ pub struct UserFormPage {
 
 impl UserFormPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
     }
     pub fn roles(&self) -> Vec<(&'static str, &'static str)> {
         Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()

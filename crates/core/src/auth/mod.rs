@@ -43,12 +43,7 @@ pub struct NewSession {
 /// Checks an email and password; on success opens a session. `None` means wrong credentials
 /// (or an inactive account), without saying which.
 #[tracing::instrument(skip(db, clock, password))]
-pub async fn sign_in(
-    db: &Db,
-    clock: &dyn Clock,
-    email: &str,
-    password: &str,
-) -> Result<Option<NewSession>> {
+pub async fn sign_in(db: &Db, clock: &dyn Clock, email: &str, password: &str) -> Result<Option<NewSession>> {
     let email = EmailAddress::parse(email).ok();
     let found = match &email {
         Some(e) => tenancy::user_for_login(db.pool(), e.as_str()).await?,
@@ -88,12 +83,7 @@ pub async fn session_user(db: &Db, clock: &dyn Clock, token: &str) -> Result<Opt
         return Ok(None);
     }
     if found.expires_at - now < SESSION_IDLE.as_millis() as i64 / 2 {
-        store::extend_session(
-            db.pool(),
-            found.session.session_id,
-            now + SESSION_IDLE.as_millis() as i64,
-        )
-        .await?;
+        store::extend_session(db.pool(), found.session.session_id, now + SESSION_IDLE.as_millis() as i64).await?;
     }
     Ok(Some(found.session))
 }
@@ -103,12 +93,7 @@ pub async fn sign_out(db: &Db, token: &str) -> Result<()> {
 }
 
 /// Remembers which brand the brand switcher shows for this session (`None`: all brands).
-pub async fn set_session_brand(
-    db: &Db,
-    org: OrgId,
-    session: SessionId,
-    brand: Option<BrandId>,
-) -> Result<()> {
+pub async fn set_session_brand(db: &Db, org: OrgId, session: SessionId, brand: Option<BrandId>) -> Result<()> {
     if let Some(b) = brand {
         tenancy::brand(db, org, b).await?;
     }
@@ -129,24 +114,11 @@ pub struct ApiKey {
 
 /// Creates an API key. The returned string is the only copy of the key.
 #[tracing::instrument(skip(db, clock))]
-pub async fn create_api_key(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    name: &str,
-) -> Result<(String, ApiKey)> {
+pub async fn create_api_key(db: &Db, clock: &dyn Clock, org: OrgId, name: &str) -> Result<(String, ApiKey)> {
     let name = crate::parse::required_text(name, 80).map_err(|m| Error::invalid("name", m))?;
     let key = format!("{API_KEY_PREFIX}{}", new_token());
     let prefix: String = key.chars().take(API_KEY_PREFIX.len() + 6).collect();
-    let row = store::insert_api_key(
-        db.pool(),
-        org,
-        &name,
-        &prefix,
-        &hash_token(&key),
-        to_millis(clock.now()),
-    )
-    .await?;
+    let row = store::insert_api_key(db.pool(), org, &name, &prefix, &hash_token(&key), to_millis(clock.now())).await?;
     Ok((key, row))
 }
 
@@ -155,19 +127,11 @@ pub async fn list_api_keys(db: &Db, org: OrgId) -> Result<Vec<ApiKey>> {
 }
 
 pub async fn revoke_api_key(db: &Db, clock: &dyn Clock, org: OrgId, id: ApiKeyId) -> Result<()> {
-    if store::revoke_api_key(db.pool(), org, id, to_millis(clock.now())).await? {
-        Ok(())
-    } else {
-        Err(Error::NotFound)
-    }
+    if store::revoke_api_key(db.pool(), org, id, to_millis(clock.now())).await? { Ok(()) } else { Err(Error::NotFound) }
 }
 
 /// The organization an API key belongs to, if the key is known and not revoked.
-pub async fn api_key_org(
-    db: &Db,
-    clock: &dyn Clock,
-    key: &str,
-) -> Result<Option<(OrgId, ApiKeyId)>> {
+pub async fn api_key_org(db: &Db, clock: &dyn Clock, key: &str) -> Result<Option<(OrgId, ApiKeyId)>> {
     if !key.starts_with(API_KEY_PREFIX) {
         return Ok(None);
     }

@@ -93,36 +93,18 @@ pub(super) async fn extend_session<'c>(
     id: SessionId,
     expires_at: i64,
 ) -> Result<()> {
-    sqlx::query("update sessions set expires_at = $2 where id = $1")
-        .bind(id.0)
-        .bind(expires_at)
-        .execute(ex)
-        .await?;
+    sqlx::query("update sessions set expires_at = $2 where id = $1").bind(id.0).bind(expires_at).execute(ex).await?;
     Ok(())
 }
 
-pub(super) async fn delete_session<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    token_hash: &str,
-) -> Result<()> {
-    sqlx::query("delete from sessions where token_hash = $1")
-        .bind(token_hash)
-        .execute(ex)
-        .await?;
+pub(super) async fn delete_session<'c>(ex: impl Executor<'c, Database = Any>, token_hash: &str) -> Result<()> {
+    sqlx::query("delete from sessions where token_hash = $1").bind(token_hash).execute(ex).await?;
     Ok(())
 }
 
 /// Signs a user out everywhere (used when an account is deactivated).
-pub async fn end_sessions_of<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-    user: UserId,
-) -> Result<()> {
-    sqlx::query("delete from sessions where org_id = $1 and user_id = $2")
-        .bind(org.0)
-        .bind(user.0)
-        .execute(ex)
-        .await?;
+pub async fn end_sessions_of<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, user: UserId) -> Result<()> {
+    sqlx::query("delete from sessions where org_id = $1 and user_id = $2").bind(org.0).bind(user.0).execute(ex).await?;
     Ok(())
 }
 
@@ -182,7 +164,9 @@ pub(super) async fn insert_api_key<'c>(
 ) -> Result<ApiKey> {
     let row: ApiKeyRow = sqlx::query_as(concat!(
         "insert into api_keys (org_id, name, prefix, key_hash, created_at) values ($1, $2, $3, $4, $5) \
-         returning ", api_key_columns!(), ""
+         returning ",
+        api_key_columns!(),
+        ""
     ))
     .bind(org.0)
     .bind(name)
@@ -194,10 +178,7 @@ pub(super) async fn insert_api_key<'c>(
     Ok(row.into())
 }
 
-pub(super) async fn list_api_keys<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<Vec<ApiKey>> {
+pub(super) async fn list_api_keys<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<ApiKey>> {
     let rows: Vec<ApiKeyRow> = sqlx::query_as(concat!(
         "select ",
         api_key_columns!(),
@@ -215,38 +196,27 @@ pub(super) async fn revoke_api_key<'c>(
     id: ApiKeyId,
     now: i64,
 ) -> Result<bool> {
-    let done = sqlx::query(
-        "update api_keys set revoked_at = coalesce(revoked_at, $3) where org_id = $1 and id = $2",
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(now)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query("update api_keys set revoked_at = coalesce(revoked_at, $3) where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(now)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Finds a live key by hash and records its use (at most once a minute, so reads stay reads).
-pub(super) async fn use_api_key(
-    pool: &sqlx::AnyPool,
-    key_hash: &str,
-    now: i64,
-) -> Result<Option<(OrgId, ApiKeyId)>> {
-    let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(
-        "select org_id, id, last_used_at from api_keys where key_hash = $1 and revoked_at is null",
-    )
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await?;
+pub(super) async fn use_api_key(pool: &sqlx::AnyPool, key_hash: &str, now: i64) -> Result<Option<(OrgId, ApiKeyId)>> {
+    let row: Option<(i64, i64, Option<i64>)> =
+        sqlx::query_as("select org_id, id, last_used_at from api_keys where key_hash = $1 and revoked_at is null")
+            .bind(key_hash)
+            .fetch_optional(pool)
+            .await?;
     let Some((org, id, last_used)) = row else {
         return Ok(None);
     };
     if last_used.is_none_or(|t| now - t >= 60_000) {
-        sqlx::query("update api_keys set last_used_at = $2 where id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(pool)
-            .await?;
+        sqlx::query("update api_keys set last_used_at = $2 where id = $1").bind(id).bind(now).execute(pool).await?;
     }
     Ok(Some((OrgId(org), ApiKeyId(id))))
 }

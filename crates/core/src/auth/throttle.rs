@@ -18,11 +18,7 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(max: usize, window: SignedDuration) -> Self {
-        Self {
-            max,
-            window,
-            hits: Mutex::new(HashMap::new()),
-        }
+        Self { max, window, hits: Mutex::new(HashMap::new()) }
     }
 
     /// `Err(retry_after)` when `key` has used up its allowance at `now`.
@@ -33,9 +29,7 @@ impl Throttle {
         };
         Self::expire(times, now, self.window);
         match times.front() {
-            Some(oldest) if times.len() >= self.max => {
-                Err(self.window - now.duration_since(*oldest))
-            }
+            Some(oldest) if times.len() >= self.max => Err(self.window - now.duration_since(*oldest)),
             _ => Ok(()),
         }
     }
@@ -61,17 +55,11 @@ impl Throttle {
 
     /// Forgets `key` (after a successful sign-in).
     pub fn clear(&self, key: &str) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.hits.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     fn expire(times: &mut VecDeque<Timestamp>, now: Timestamp, window: SignedDuration) {
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
+        while times.front().is_some_and(|t| now.duration_since(*t) >= window) {
             times.pop_front();
         }
     }
@@ -90,26 +78,13 @@ mod tests {
         let th = Throttle::new(3, SignedDuration::from_mins(15));
         let start = t("2026-11-22T10:00:00Z");
         for i in 0..3 {
-            assert!(
-                th.check("ip:1", start + SignedDuration::from_secs(i))
-                    .is_ok(),
-                "attempt {i} allowed"
-            );
+            assert!(th.check("ip:1", start + SignedDuration::from_secs(i)).is_ok(), "attempt {i} allowed");
             th.record("ip:1", start + SignedDuration::from_secs(i));
         }
-        let retry = th
-            .check("ip:1", start + SignedDuration::from_secs(10))
-            .unwrap_err();
+        let retry = th.check("ip:1", start + SignedDuration::from_secs(10)).unwrap_err();
         assert_eq!(retry, SignedDuration::from_secs(15 * 60 - 10));
-        assert!(
-            th.check("ip:2", start).is_ok(),
-            "other keys are not affected"
-        );
-        assert!(
-            th.check("ip:1", start + SignedDuration::from_mins(15))
-                .is_ok(),
-            "first failure aged out"
-        );
+        assert!(th.check("ip:2", start).is_ok(), "other keys are not affected");
+        assert!(th.check("ip:1", start + SignedDuration::from_mins(15)).is_ok(), "first failure aged out");
     }
 
     #[test]

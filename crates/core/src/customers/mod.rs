@@ -37,11 +37,6 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Customer>> {
 
 /// Creates a customer inside the caller's transaction. A phone already on file for this
 /// organization is a `Conflict`.
-pub async fn create_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    org: OrgId,
-    c: &NewCustomer,
-) -> Result<CustomerId> {
+pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
     store::insert_customer(&mut **tx, org, c, clock.now()).await
 }

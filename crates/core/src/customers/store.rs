@@ -19,10 +19,7 @@ struct CustomerRow {
     job_count: i64,
 }
 
-pub async fn list_customers<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<Vec<Customer>> {
+pub async fn list_customers<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Customer>> {
     let rows: Vec<CustomerRow> = sqlx::query_as(
         "select c.id, c.org_id, c.name, c.phone, c.email, c.address, c.notes, \
                 (select count(*) from jobs j where j.customer_id = c.id and j.org_id = c.org_id) as job_count \

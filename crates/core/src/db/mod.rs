@@ -68,11 +68,7 @@ impl Db {
     pub async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let url = normalize_url(url);
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         let options = AnyConnectOptions::from_str(&url)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
@@ -92,12 +88,7 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Backend::Postgres => {
-                pool_options
-                    .max_connections(16)
-                    .connect_with(options)
-                    .await?
-            }
+            Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
         Ok(Db { pool, backend })
     }
@@ -147,15 +138,9 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            normalize_url("switchboard.db"),
-            "sqlite://switchboard.db?mode=rwc"
-        );
+        assert_eq!(normalize_url("switchboard.db"), "sqlite://switchboard.db?mode=rwc");
         assert_eq!(normalize_url("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

@@ -16,11 +16,6 @@ pub async fn list(db: &Db, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSumm
 }
 
 /// Creates a job inside the caller's transaction; returns its id and code (e.g. `J-2206`).
-pub async fn create_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    org: OrgId,
-    job: &NewJob,
-) -> Result<(JobId, String)> {
+pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: &NewJob) -> Result<(JobId, String)> {
     store::insert_job(tx, org, job, clock.now()).await
 }

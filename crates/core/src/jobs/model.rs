@@ -54,10 +54,7 @@ impl JobStatus {
     }
 
     pub fn parse(s: &str) -> Result<JobStatus, String> {
-        JobStatus::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("\"{s}\" is not a job status"))
+        JobStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| format!("\"{s}\" is not a job status"))
     }
 
     /// Open jobs still need someone's attention.

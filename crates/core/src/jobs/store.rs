@@ -25,11 +25,7 @@ struct JobRow {
     scheduled_end: Option<i64>,
 }
 
-pub async fn list_jobs(
-    pool: &sqlx::AnyPool,
-    org: OrgId,
-    filter: &JobFilter,
-) -> Result<Vec<JobSummary>> {
+pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
     let rows: Vec<JobRow> = sqlx::query_as(
         "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
                 j.address, j.scheduled_start, j.scheduled_end \
@@ -74,10 +70,7 @@ async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId) -> Result<HashMap<i64, V
     .await?;
     let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
     for (job, id, name) in rows {
-        map.entry(job).or_default().push(JobTech {
-            id: TechnicianId(id),
-            name,
-        });
+        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name });
     }
     Ok(map)
 }
@@ -95,12 +88,7 @@ async fn take_job_number(tx: &mut Tx, org: OrgId, brand: BrandId) -> Result<(i64
     row.ok_or_else(|| Error::invalid("brand_id", "no such brand"))
 }
 
-pub async fn insert_job(
-    tx: &mut Tx,
-    org: OrgId,
-    job: &NewJob,
-    now: jiff::Timestamp,
-) -> Result<(JobId, String)> {
+pub async fn insert_job(tx: &mut Tx, org: OrgId, job: &NewJob, now: jiff::Timestamp) -> Result<(JobId, String)> {
     let (number, prefix) = take_job_number(tx, org, job.brand).await?;
     let code = format!("{prefix}-{number}");
     let now = to_millis(now);

@@ -44,12 +44,7 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Technician>> {
     store::list_technicians(db.pool(), org).await
 }
 
-pub async fn create_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    org: OrgId,
-    t: &NewTechnician,
-) -> Result<TechnicianId> {
+pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, t: &NewTechnician) -> Result<TechnicianId> {
     store::insert_technician(&mut **tx, org, t, clock.now()).await
 }
 

@@ -20,10 +20,7 @@ struct TechRow {
     active: i64,
 }
 
-pub async fn list_technicians<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<Vec<Technician>> {
+pub async fn list_technicians<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Technician>> {
     let rows: Vec<TechRow> = sqlx::query_as(
         "select id, org_id, user_id, name, phone, photo_url, rating_x10, vehicle, active \
          from technicians where org_id = $1 order by name, id",

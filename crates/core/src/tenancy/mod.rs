@@ -28,9 +28,7 @@ pub async fn org_by_slug(db: &Db, slug: &str) -> Result<Option<Org>> {
 }
 
 pub async fn org(db: &Db, id: OrgId) -> Result<Org> {
-    store::org_by_id(db.pool(), id)
-        .await?
-        .ok_or(Error::NotFound)
+    store::org_by_id(db.pool(), id).await?.ok_or(Error::NotFound)
 }
 
 pub async fn list_orgs(db: &Db) -> Result<Vec<Org>> {
@@ -39,34 +37,20 @@ pub async fn list_orgs(db: &Db) -> Result<Vec<Org>> {
 
 /// The organization a command-line action means: the named one (created when missing and
 /// `create` is set), or the only one there is.
-pub async fn resolve_org(
-    db: &Db,
-    clock: &dyn Clock,
-    slug: Option<&str>,
-    create: bool,
-) -> Result<Org> {
+pub async fn resolve_org(db: &Db, clock: &dyn Clock, slug: Option<&str>, create: bool) -> Result<Org> {
     match slug {
         Some(slug) => match org_by_slug(db, slug).await? {
             Some(org) => Ok(org),
             None if create => create_org(db, clock, slug, &model::default_org_name(slug)).await,
-            None => Err(Error::invalid(
-                "org",
-                format!("no organization with slug \"{slug}\""),
-            )),
+            None => Err(Error::invalid("org", format!("no organization with slug \"{slug}\""))),
         },
         None => {
             let orgs = list_orgs(db).await?;
             match orgs.len() {
                 0 if create => create_org(db, clock, "default", "Default").await,
                 1 => Ok(orgs.into_iter().next().ok_or(Error::NotFound)?),
-                0 => Err(Error::invalid(
-                    "org",
-                    "there is no organization yet; name one with --org",
-                )),
-                _ => Err(Error::invalid(
-                    "org",
-                    "there are several organizations; name one with --org",
-                )),
+                0 => Err(Error::invalid("org", "there is no organization yet; name one with --org")),
+                _ => Err(Error::invalid("org", "there are several organizations; name one with --org")),
             }
         }
     }
@@ -77,41 +61,19 @@ pub async fn list_brands(db: &Db, org: OrgId) -> Result<Vec<Brand>> {
 }
 
 pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
-    store::get_brand(db.pool(), org, id)
-        .await?
-        .ok_or(Error::NotFound)
+    store::get_brand(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }
 
 #[tracing::instrument(skip(db, clock, input), fields(org = %org))]
-pub async fn create_brand(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    input: &BrandInput,
-) -> Result<Brand> {
+pub async fn create_brand(db: &Db, clock: &dyn Clock, org: OrgId, input: &BrandInput) -> Result<Brand> {
     let valid = input.validate()?;
-    store::insert_brand(
-        db.pool(),
-        org,
-        &valid,
-        FIRST_JOB_NUMBER,
-        to_millis(clock.now()),
-    )
-    .await
+    store::insert_brand(db.pool(), org, &valid, FIRST_JOB_NUMBER, to_millis(clock.now())).await
 }
 
 #[tracing::instrument(skip(db, clock, input), fields(org = %org, brand = %id))]
-pub async fn update_brand(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    id: BrandId,
-    input: &BrandInput,
-) -> Result<Brand> {
+pub async fn update_brand(db: &Db, clock: &dyn Clock, org: OrgId, id: BrandId, input: &BrandInput) -> Result<Brand> {
     let valid = input.validate()?;
-    store::update_brand(db.pool(), org, id, &valid, to_millis(clock.now()))
-        .await?
-        .ok_or(Error::NotFound)
+    store::update_brand(db.pool(), org, id, &valid, to_millis(clock.now())).await?.ok_or(Error::NotFound)
 }
 
 pub async fn list_users(db: &Db, org: OrgId) -> Result<Vec<User>> {
@@ -119,18 +81,11 @@ pub async fn list_users(db: &Db, org: OrgId) -> Result<Vec<User>> {
 }
 
 pub async fn user(db: &Db, org: OrgId, id: UserId) -> Result<User> {
-    store::get_user(db.pool(), org, id)
-        .await?
-        .ok_or(Error::NotFound)
+    store::get_user(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }
 
 #[tracing::instrument(skip(db, clock, input), fields(org = %org))]
-pub async fn create_user(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    input: &NewUserInput,
-) -> Result<User> {
+pub async fn create_user(db: &Db, clock: &dyn Clock, org: OrgId, input: &NewUserInput) -> Result<User> {
     let valid = input.validate()?;
     let hash = hash_password(valid.password.clone()).await?;
     store::insert_user(db.pool(), org, &valid, &hash, to_millis(clock.now())).await
@@ -139,20 +94,11 @@ pub async fn create_user(
 /// Changes a user's name, role or active flag. An organization always keeps one active admin:
 /// demoting or deactivating the last one is refused.
 #[tracing::instrument(skip(db, clock, input), fields(org = %org, user = %id))]
-pub async fn update_user(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    id: UserId,
-    input: &UserUpdate,
-) -> Result<User> {
+pub async fn update_user(db: &Db, clock: &dyn Clock, org: OrgId, id: UserId, input: &UserUpdate) -> Result<User> {
     let valid = input.validate()?;
     let mut tx = db.begin().await?;
-    let current = store::get_user(&mut *tx, org, id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let stays_admin =
-        valid.role.unwrap_or(current.role) == Role::Admin && valid.active.unwrap_or(current.active);
+    let current = store::get_user(&mut *tx, org, id).await?.ok_or(Error::NotFound)?;
+    let stays_admin = valid.role.unwrap_or(current.role) == Role::Admin && valid.active.unwrap_or(current.active);
     if current.role == Role::Admin
         && current.active
         && !stays_admin
@@ -163,9 +109,8 @@ pub async fn update_user(
             current.name
         )));
     }
-    let updated = store::update_user(&mut *tx, org, id, &valid, to_millis(clock.now()))
-        .await?
-        .ok_or(Error::NotFound)?;
+    let updated =
+        store::update_user(&mut *tx, org, id, &valid, to_millis(clock.now())).await?.ok_or(Error::NotFound)?;
     if !updated.active {
         crate::auth::end_sessions_of(&mut *tx, org, id).await?;
     }
@@ -174,13 +119,7 @@ pub async fn update_user(
 }
 
 #[tracing::instrument(skip(db, clock, password), fields(org = %org, user = %id))]
-pub async fn set_password(
-    db: &Db,
-    clock: &dyn Clock,
-    org: OrgId,
-    id: UserId,
-    password: &str,
-) -> Result<()> {
+pub async fn set_password(db: &Db, clock: &dyn Clock, org: OrgId, id: UserId, password: &str) -> Result<()> {
     check_password_policy(password).map_err(|m| Error::invalid("password", m))?;
     let hash = hash_password(password.to_string()).await?;
     if store::set_password_hash(db.pool(), org, id, &hash, to_millis(clock.now())).await? {
@@ -193,12 +132,7 @@ pub async fn set_password(
 pub(crate) use store::user_for_login;
 
 /// Creates an organization inside the caller's transaction (used by demo seeding).
-pub(crate) async fn create_org_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    slug: &str,
-    name: &str,
-) -> Result<Org> {
+pub(crate) async fn create_org_in(tx: &mut Tx, clock: &dyn Clock, slug: &str, name: &str) -> Result<Org> {
     store::insert_org(&mut **tx, slug, name, to_millis(clock.now())).await
 }
 
@@ -211,14 +145,7 @@ pub(crate) async fn create_brand_in(
     first_job_number: i64,
 ) -> Result<Brand> {
     let valid = input.validate()?;
-    store::insert_brand(
-        &mut **tx,
-        org,
-        &valid,
-        first_job_number,
-        to_millis(clock.now()),
-    )
-    .await
+    store::insert_brand(&mut **tx, org, &valid, first_job_number, to_millis(clock.now())).await
 }
 
 /// Creates a user inside the caller's transaction; the password is hashed before it starts.

@@ -18,12 +18,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Admin,
-        Role::Dispatcher,
-        Role::Operator,
-        Role::Technician,
-    ];
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Dispatcher, Role::Operator, Role::Technician];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,9 +42,7 @@ impl Role {
             "dispatcher" => Ok(Role::Dispatcher),
             "operator" => Ok(Role::Operator),
             "technician" => Ok(Role::Technician),
-            other => Err(format!(
-                "\"{other}\" is not a role (admin, dispatcher, operator, technician)"
-            )),
+            other => Err(format!("\"{other}\" is not a role (admin, dispatcher, operator, technician)")),
         }
     }
     /// Brands, users and API keys are administered by admins only.
@@ -134,42 +127,27 @@ impl BrandInput {
         let logo_url = match blank_to_none(&self.logo_url) {
             None => Some(None),
             Some(s)
-                if (s.starts_with("https://")
-                    || s.starts_with("http://")
-                    || s.starts_with('/'))
+                if (s.starts_with("https://") || s.starts_with("http://") || s.starts_with('/'))
                     && s.len() <= 500
                     && !s.chars().any(|c| c.is_whitespace() || c == '"' || c == '<') =>
             {
                 Some(Some(s.to_string()))
             }
             Some(_) => {
-                v.add(
-                    "logo_url",
-                    "use an https:// address of an image (at most 500 characters)",
-                );
+                v.add("logo_url", "use an https:// address of an image (at most 500 characters)");
                 None
             }
         };
         let job_prefix = match blank_to_none(&self.job_prefix) {
             None => Some("J".to_string()),
-            Some(s) if (1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase()) => {
-                Some(s.to_string())
-            }
+            Some(s) if (1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase()) => Some(s.to_string()),
             Some(_) => {
                 v.add("job_prefix", "use 1-4 capital letters, like J");
                 None
             }
         };
         v.finish()?;
-        match (
-            name,
-            time_zone,
-            sms_number,
-            inbound_email,
-            color,
-            logo_url,
-            job_prefix,
-        ) {
+        match (name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix) {
             (
                 Some(name),
                 Some(time_zone),
@@ -178,18 +156,8 @@ impl BrandInput {
                 Some(color),
                 Some(logo_url),
                 Some(job_prefix),
-            ) => Ok(ValidBrand {
-                name,
-                time_zone,
-                sms_number,
-                inbound_email,
-                color,
-                logo_url,
-                job_prefix,
-            }),
-            _ => Err(crate::Error::Unexpected(
-                "brand validation lost a field".into(),
-            )),
+            ) => Ok(ValidBrand { name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix }),
+            _ => Err(crate::Error::Unexpected("brand validation lost a field".into())),
         }
     }
 }
@@ -227,21 +195,11 @@ impl NewUserInput {
         let email = v.check("email", EmailAddress::parse(&self.email));
         let name = v.check("name", required_text(&self.name, 80));
         let role = v.check("role", Role::parse(&self.role));
-        let password = v.check(
-            "password",
-            check_password_policy(&self.password).map(|_| self.password.clone()),
-        );
+        let password = v.check("password", check_password_policy(&self.password).map(|_| self.password.clone()));
         v.finish()?;
         match (email, name, role, password) {
-            (Some(email), Some(name), Some(role), Some(password)) => Ok(ValidNewUser {
-                email,
-                name,
-                role,
-                password,
-            }),
-            _ => Err(crate::Error::Unexpected(
-                "user validation lost a field".into(),
-            )),
+            (Some(email), Some(name), Some(role), Some(password)) => Ok(ValidNewUser { email, name, role, password }),
+            _ => Err(crate::Error::Unexpected("user validation lost a field".into())),
         }
     }
 }
@@ -273,11 +231,7 @@ impl UserUpdate {
             Some(r) => v.check("role", Role::parse(r)),
         };
         v.finish()?;
-        Ok(ValidUserUpdate {
-            name,
-            role,
-            active: self.active,
-        })
+        Ok(ValidUserUpdate { name, role, active: self.active })
     }
 }
 
@@ -285,11 +239,7 @@ impl UserUpdate {
 pub fn default_org_name(slug: &str) -> String {
     let mut chars = slug.chars();
     match chars.next() {
-        Some(c) => c
-            .to_uppercase()
-            .chain(chars)
-            .collect::<String>()
-            .replace('-', " "),
+        Some(c) => c.to_uppercase().chain(chars).collect::<String>().replace('-', " "),
         None => String::new(),
     }
 }
@@ -300,11 +250,7 @@ mod tests {
     use crate::Error;
 
     fn brand(name: &str, tz: &str) -> BrandInput {
-        BrandInput {
-            name: name.into(),
-            time_zone: tz.into(),
-            ..Default::default()
-        }
+        BrandInput { name: name.into(), time_zone: tz.into(), ..Default::default() }
     }
 
     #[test]
@@ -326,22 +272,9 @@ mod tests {
             logo_url: Some("javascript:alert(1)".into()),
             job_prefix: Some("j-".into()),
         };
-        let Err(Error::Invalid(errors)) = input.validate() else {
-            panic!("expected Invalid")
-        };
+        let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(
-            fields,
-            [
-                "name",
-                "time_zone",
-                "sms_number",
-                "inbound_email",
-                "color",
-                "logo_url",
-                "job_prefix"
-            ]
-        );
+        assert_eq!(fields, ["name", "time_zone", "sms_number", "inbound_email", "color", "logo_url", "job_prefix"]);
     }
 
     #[test]
@@ -368,15 +301,8 @@ mod tests {
 
     #[test]
     fn new_users_need_a_real_email_and_a_long_password() {
-        let input = NewUserInput {
-            email: "x".into(),
-            name: "".into(),
-            role: "boss".into(),
-            password: "short".into(),
-        };
-        let Err(Error::Invalid(errors)) = input.validate() else {
-            panic!("expected Invalid")
-        };
+        let input = NewUserInput { email: "x".into(), name: "".into(), role: "boss".into(), password: "short".into() };
+        let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         assert_eq!(errors.len(), 4);
     }
 

@@ -16,62 +16,36 @@ struct OrgRow {
 
 impl From<OrgRow> for Org {
     fn from(r: OrgRow) -> Self {
-        Org {
-            id: OrgId(r.id),
-            slug: r.slug,
-            name: r.name,
-        }
+        Org { id: OrgId(r.id), slug: r.slug, name: r.name }
     }
 }
 
-pub async fn insert_org<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    slug: &str,
-    name: &str,
-    now: i64,
-) -> Result<Org> {
-    let row: OrgRow = sqlx::query_as(
-        "insert into orgs (slug, name, created_at) values ($1, $2, $3) returning id, slug, name",
-    )
-    .bind(slug)
-    .bind(name)
-    .bind(now)
-    .fetch_one(ex)
-    .await
-    .map_err(|e| {
-        Error::from(e).on_unique(format!(
-            "an organization with slug \"{slug}\" already exists"
-        ))
-    })?;
+pub async fn insert_org<'c>(ex: impl Executor<'c, Database = Any>, slug: &str, name: &str, now: i64) -> Result<Org> {
+    let row: OrgRow =
+        sqlx::query_as("insert into orgs (slug, name, created_at) values ($1, $2, $3) returning id, slug, name")
+            .bind(slug)
+            .bind(name)
+            .bind(now)
+            .fetch_one(ex)
+            .await
+            .map_err(|e| Error::from(e).on_unique(format!("an organization with slug \"{slug}\" already exists")))?;
     Ok(row.into())
 }
 
-pub async fn org_by_slug<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    slug: &str,
-) -> Result<Option<Org>> {
-    let row: Option<OrgRow> = sqlx::query_as("select id, slug, name from orgs where slug = $1")
-        .bind(slug)
-        .fetch_optional(ex)
-        .await?;
+pub async fn org_by_slug<'c>(ex: impl Executor<'c, Database = Any>, slug: &str) -> Result<Option<Org>> {
+    let row: Option<OrgRow> =
+        sqlx::query_as("select id, slug, name from orgs where slug = $1").bind(slug).fetch_optional(ex).await?;
     Ok(row.map(Org::from))
 }
 
-pub async fn org_by_id<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    id: OrgId,
-) -> Result<Option<Org>> {
-    let row: Option<OrgRow> = sqlx::query_as("select id, slug, name from orgs where id = $1")
-        .bind(id.0)
-        .fetch_optional(ex)
-        .await?;
+pub async fn org_by_id<'c>(ex: impl Executor<'c, Database = Any>, id: OrgId) -> Result<Option<Org>> {
+    let row: Option<OrgRow> =
+        sqlx::query_as("select id, slug, name from orgs where id = $1").bind(id.0).fetch_optional(ex).await?;
     Ok(row.map(Org::from))
 }
 
 pub async fn list_orgs<'c>(ex: impl Executor<'c, Database = Any>) -> Result<Vec<Org>> {
-    let rows: Vec<OrgRow> = sqlx::query_as("select id, slug, name from orgs order by id")
-        .fetch_all(ex)
-        .await?;
+    let rows: Vec<OrgRow> = sqlx::query_as("select id, slug, name from orgs order by id").fetch_all(ex).await?;
     Ok(rows.into_iter().map(Org::from).collect())
 }
 
@@ -115,45 +89,29 @@ macro_rules! brand_columns {
 fn brand_conflict(e: sqlx::Error, b: &ValidBrand) -> Error {
     let msg = match &b.inbound_email {
         Some(email) if e.to_string().contains("inbound_email") => {
-            format!(
-                "the inbound address {} is already used by another brand",
-                email.as_str()
-            )
+            format!("the inbound address {} is already used by another brand", email.as_str())
         }
         _ => format!("a brand named \"{}\" already exists", b.name),
     };
     Error::from(e).on_unique(msg)
 }
 
-pub async fn list_brands<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<Vec<Brand>> {
-    let rows: Vec<BrandRow> = sqlx::query_as(concat!(
-        "select ",
-        brand_columns!(),
-        " from brands where org_id = $1 order by name, id"
-    ))
-    .bind(org.0)
-    .fetch_all(ex)
-    .await?;
+pub async fn list_brands<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Brand>> {
+    let rows: Vec<BrandRow> =
+        sqlx::query_as(concat!("select ", brand_columns!(), " from brands where org_id = $1 order by name, id"))
+            .bind(org.0)
+            .fetch_all(ex)
+            .await?;
     Ok(rows.into_iter().map(Brand::from).collect())
 }
 
-pub async fn get_brand<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-    id: BrandId,
-) -> Result<Option<Brand>> {
-    let row: Option<BrandRow> = sqlx::query_as(concat!(
-        "select ",
-        brand_columns!(),
-        " from brands where org_id = $1 and id = $2"
-    ))
-    .bind(org.0)
-    .bind(id.0)
-    .fetch_optional(ex)
-    .await?;
+pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: BrandId) -> Result<Option<Brand>> {
+    let row: Option<BrandRow> =
+        sqlx::query_as(concat!("select ", brand_columns!(), " from brands where org_id = $1 and id = $2"))
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
     Ok(row.map(Brand::from))
 }
 
@@ -167,7 +125,9 @@ pub async fn insert_brand<'c>(
     let row: BrandRow = sqlx::query_as(concat!(
         "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
          next_job_number, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
-         returning ", brand_columns!(), ""
+         returning ",
+        brand_columns!(),
+        ""
     ))
     .bind(org.0)
     .bind(&b.name)
@@ -194,7 +154,9 @@ pub async fn update_brand<'c>(
 ) -> Result<Option<Brand>> {
     let row: Option<BrandRow> = sqlx::query_as(concat!(
         "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
-         logo_url = $8, job_prefix = $9, updated_at = $10 where org_id = $1 and id = $2 returning ", brand_columns!(), ""
+         logo_url = $8, job_prefix = $9, updated_at = $10 where org_id = $1 and id = $2 returning ",
+        brand_columns!(),
+        ""
     ))
     .bind(org.0)
     .bind(id.0)
@@ -244,35 +206,22 @@ macro_rules! user_columns {
     };
 }
 
-pub async fn list_users<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<Vec<User>> {
-    let rows: Vec<UserRow> = sqlx::query_as(concat!(
-        "select ",
-        user_columns!(),
-        " from users where org_id = $1 order by name, id"
-    ))
-    .bind(org.0)
-    .fetch_all(ex)
-    .await?;
+pub async fn list_users<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<User>> {
+    let rows: Vec<UserRow> =
+        sqlx::query_as(concat!("select ", user_columns!(), " from users where org_id = $1 order by name, id"))
+            .bind(org.0)
+            .fetch_all(ex)
+            .await?;
     rows.into_iter().map(User::try_from).collect()
 }
 
-pub async fn get_user<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-    id: UserId,
-) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(concat!(
-        "select ",
-        user_columns!(),
-        " from users where org_id = $1 and id = $2"
-    ))
-    .bind(org.0)
-    .bind(id.0)
-    .fetch_optional(ex)
-    .await?;
+pub async fn get_user<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: UserId) -> Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(concat!("select ", user_columns!(), " from users where org_id = $1 and id = $2"))
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
     row.map(User::try_from).transpose()
 }
 
@@ -281,26 +230,20 @@ pub async fn user_for_login<'c>(
     ex: impl Executor<'c, Database = Any>,
     email: &str,
 ) -> Result<Option<(User, Option<String>)>> {
-    let row: Option<(i64, i64, String, String, String, i64, i64, Option<String>)> = sqlx::query_as(
-        "select id, org_id, email, name, role, active, created_at, password_hash from users where email = $1",
-    )
-    .bind(email)
-    .fetch_optional(ex)
-    .await?;
+    #[derive(FromRow)]
+    struct LoginRow {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: Option<String>,
+    }
+    let row: Option<LoginRow> =
+        sqlx::query_as(concat!("select ", user_columns!(), ", password_hash from users where email = $1"))
+            .bind(email)
+            .fetch_optional(ex)
+            .await?;
     match row {
         None => Ok(None),
-        Some((id, org_id, email, name, role, active, created_at, hash)) => {
-            let user = User::try_from(UserRow {
-                id,
-                org_id,
-                email,
-                name,
-                role,
-                active,
-                created_at,
-            })?;
-            Ok(Some((user, hash)))
-        }
+        Some(r) => Ok(Some((User::try_from(r.user)?, r.password_hash))),
     }
 }
 
@@ -313,7 +256,9 @@ pub async fn insert_user<'c>(
 ) -> Result<User> {
     let row: UserRow = sqlx::query_as(concat!(
         "insert into users (org_id, email, name, role, password_hash, active, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, 1, $6, $6) returning ", user_columns!(), ""
+         values ($1, $2, $3, $4, $5, 1, $6, $6) returning ",
+        user_columns!(),
+        ""
     ))
     .bind(org.0)
     .bind(u.email.as_str())
@@ -336,7 +281,9 @@ pub async fn update_user<'c>(
 ) -> Result<Option<User>> {
     let row: Option<UserRow> = sqlx::query_as(concat!(
         "update users set name = coalesce($3, name), role = coalesce($4, role), active = coalesce($5, active), \
-         updated_at = $6 where org_id = $1 and id = $2 returning ", user_columns!(), ""
+         updated_at = $6 where org_id = $1 and id = $2 returning ",
+        user_columns!(),
+        ""
     ))
     .bind(org.0)
     .bind(id.0)
@@ -356,27 +303,20 @@ pub async fn set_password_hash<'c>(
     hash: &str,
     now: i64,
 ) -> Result<bool> {
-    let done = sqlx::query(
-        "update users set password_hash = $3, updated_at = $4 where org_id = $1 and id = $2",
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .bind(hash)
-    .bind(now)
-    .execute(ex)
-    .await?;
+    let done = sqlx::query("update users set password_hash = $3, updated_at = $4 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(hash)
+        .bind(now)
+        .execute(ex)
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn count_active_admins<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    org: OrgId,
-) -> Result<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from users where org_id = $1 and role = 'admin' and active = 1",
-    )
-    .bind(org.0)
-    .fetch_one(ex)
-    .await?;
+pub async fn count_active_admins<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as("select count(*) from users where org_id = $1 and role = 'admin' and active = 1")
+        .bind(org.0)
+        .fetch_one(ex)
+        .await?;
     Ok(n)
 }

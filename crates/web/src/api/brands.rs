@@ -91,23 +91,16 @@ pub struct BrandPatch {
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
 
 #[utoipa::path(get, path = "/brands", tag = "brands",
     responses((status = 200, body = BrandList), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-) -> Result<Json<BrandList>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<BrandList>, ApiError> {
     let brands = tenancy::list_brands(&state.db, caller.org).await?;
-    Ok(Json(BrandList {
-        brands: brands.into_iter().map(BrandDto::from).collect(),
-    }))
+    Ok(Json(BrandList { brands: brands.into_iter().map(BrandDto::from).collect() }))
 }
 
 #[utoipa::path(post, path = "/brands", tag = "brands", request_body = BrandBody,
@@ -127,12 +120,7 @@ pub async fn create(
         job_prefix: body.job_prefix,
     };
     let brand = tenancy::create_brand(&state.db, state.clock.as_ref(), caller.org, &input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(BrandEnvelope {
-            brand: brand.into(),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(BrandEnvelope { brand: brand.into() })))
 }
 
 #[utoipa::path(get, path = "/brands/{id}", tag = "brands", params(("id" = i64, Path, description = "Brand id")),
@@ -142,12 +130,8 @@ pub async fn get(
     caller: ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<Json<BrandEnvelope>, ApiError> {
-    let brand = tenancy::brand(&state.db, caller.org, BrandId(id))
-        .await
-        .map_err(|e| not_found_as(e, "brand"))?;
-    Ok(Json(BrandEnvelope {
-        brand: brand.into(),
-    }))
+    let brand = tenancy::brand(&state.db, caller.org, BrandId(id)).await.map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(BrandEnvelope { brand: brand.into() }))
 }
 
 #[utoipa::path(patch, path = "/brands/{id}", tag = "brands", params(("id" = i64, Path, description = "Brand id")), request_body = BrandPatch,
@@ -158,9 +142,7 @@ pub async fn update(
     ApiId(id): ApiId,
     ApiJson(patch): ApiJson<BrandPatch>,
 ) -> Result<Json<BrandEnvelope>, ApiError> {
-    let current = tenancy::brand(&state.db, caller.org, BrandId(id))
-        .await
-        .map_err(|e| not_found_as(e, "brand"))?;
+    let current = tenancy::brand(&state.db, caller.org, BrandId(id)).await.map_err(|e| not_found_as(e, "brand"))?;
     let input = BrandInput {
         name: patch.name.unwrap_or(current.name),
         time_zone: patch.time_zone.unwrap_or(current.time_zone),
@@ -170,18 +152,10 @@ pub async fn update(
         logo_url: patch.logo_url.unwrap_or(current.logo_url),
         job_prefix: Some(patch.job_prefix.unwrap_or(current.job_prefix)),
     };
-    let brand = tenancy::update_brand(
-        &state.db,
-        state.clock.as_ref(),
-        caller.org,
-        BrandId(id),
-        &input,
-    )
-    .await
-    .map_err(|e| not_found_as(e, "brand"))?;
-    Ok(Json(BrandEnvelope {
-        brand: brand.into(),
-    }))
+    let brand = tenancy::update_brand(&state.db, state.clock.as_ref(), caller.org, BrandId(id), &input)
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(BrandEnvelope { brand: brand.into() }))
 }
 
 /// A `NotFound` that names what was not found.

@@ -36,12 +36,7 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("sb_...")
-                    .build(),
-            ),
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("sb_...").build()),
         );
     }
 }
@@ -63,10 +58,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router() -> Router<AppState> {
     let (router, doc) = api_router();
     let doc = std::sync::Arc::new(doc);
-    router.route(
-        "/api/v1/openapi.json",
-        get(move || std::future::ready(Json((*doc).clone()))),
-    )
+    router.route("/api/v1/openapi.json", get(move || std::future::ready(Json((*doc).clone()))))
 }
 
 /// A JSON body; malformed JSON, unknown fields, wrong types and oversize bodies become JSON
@@ -94,26 +86,18 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
-            format!(
-                "the body does not match the expected shape: {}",
-                source_text(&e)
-            ),
+            format!("the body does not match the expected shape: {}", source_text(&e)),
         ),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the body as JSON with Content-Type: application/json",
         ),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!(
-                    "the body is larger than the {} KiB limit",
-                    crate::app::BODY_LIMIT / 1024
-                ),
-            )
-        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than the {} KiB limit", crate::app::BODY_LIMIT / 1024),
+        ),
         other => ApiError::new(other.status(), "bad_request", other.body_text()),
     }
 }
@@ -134,12 +118,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
-                .await
-                .map_err(|e: PathRejection| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.body_text())
-                })?;
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.body_text()))?;
         match raw.parse::<i64>() {
             Ok(id) if id > 0 => Ok(ApiId(id)),
             _ => Err(ApiError::new(

@@ -68,14 +68,9 @@ pub struct UserPatch {
 }
 
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = UserList), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: ApiCaller,
-) -> Result<Json<UserList>, ApiError> {
+pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Json<UserList>, ApiError> {
     let users = tenancy::list_users(&state.db, caller.org).await?;
-    Ok(Json(UserList {
-        users: users.into_iter().map(UserDto::from).collect(),
-    }))
+    Ok(Json(UserList { users: users.into_iter().map(UserDto::from).collect() }))
 }
 
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUserBody,
@@ -85,17 +80,9 @@ pub async fn create(
     caller: ApiCaller,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<(StatusCode, Json<UserEnvelope>), ApiError> {
-    let input = NewUserInput {
-        email: body.email,
-        name: body.name,
-        role: body.role,
-        password: body.password,
-    };
+    let input = NewUserInput { email: body.email, name: body.name, role: body.role, password: body.password };
     let user = tenancy::create_user(&state.db, state.clock.as_ref(), caller.org, &input).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UserEnvelope { user: user.into() }),
-    ))
+    Ok((StatusCode::CREATED, Json(UserEnvelope { user: user.into() })))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = i64, Path, description = "User id")),
@@ -105,9 +92,7 @@ pub async fn get(
     caller: ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<Json<UserEnvelope>, ApiError> {
-    let user = tenancy::user(&state.db, caller.org, UserId(id))
-        .await
-        .map_err(|e| not_found_as(e, "user"))?;
+    let user = tenancy::user(&state.db, caller.org, UserId(id)).await.map_err(|e| not_found_as(e, "user"))?;
     Ok(Json(UserEnvelope { user: user.into() }))
 }
 
@@ -119,19 +104,9 @@ pub async fn update(
     ApiId(id): ApiId,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserEnvelope>, ApiError> {
-    let update = UserUpdate {
-        name: patch.name,
-        role: patch.role,
-        active: patch.active,
-    };
-    let user = tenancy::update_user(
-        &state.db,
-        state.clock.as_ref(),
-        caller.org,
-        UserId(id),
-        &update,
-    )
-    .await
-    .map_err(|e| not_found_as(e, "user"))?;
+    let update = UserUpdate { name: patch.name, role: patch.role, active: patch.active };
+    let user = tenancy::update_user(&state.db, state.clock.as_ref(), caller.org, UserId(id), &update)
+        .await
+        .map_err(|e| not_found_as(e, "user"))?;
     Ok(Json(UserEnvelope { user: user.into() }))
 }

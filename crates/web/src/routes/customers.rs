@@ -12,11 +12,7 @@ use crate::error::PageError;
 use crate::routes::shell;
 use crate::views::{CustomerRowView, CustomersPage, initials};
 
-pub async fn index(
-    State(state): State<AppState>,
-    Staff(viewer): Staff,
-    uri: Uri,
-) -> Result<Response, PageError> {
+pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "customers", &uri).await?;
     let rows = customers::list(&state.db, viewer.user.org_id)
         .await?

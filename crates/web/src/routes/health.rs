@@ -18,16 +18,25 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health check: database unreachable");
             let reason = match e {
-                switchboard_core::Error::Db(sqlx::Error::PoolClosed) => "database connection pool is closed".to_string(),
-                switchboard_core::Error::Db(sqlx::Error::PoolTimedOut) => "timed out waiting for a database connection".to_string(),
+                switchboard_core::Error::Db(sqlx::Error::PoolClosed) => {
+                    "database connection pool is closed".to_string()
+                }
+                switchboard_core::Error::Db(sqlx::Error::PoolTimedOut) => {
+                    "timed out waiting for a database connection".to_string()
+                }
                 _ => "database query failed".to_string(),
             };
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": backend, "reason": reason })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "database": backend, "reason": reason })),
+            )
                 .into_response()
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": backend, "reason": "database did not answer within 3 s" })),
+            Json(
+                json!({ "status": "unavailable", "database": backend, "reason": "database did not answer within 3 s" }),
+            ),
         )
             .into_response(),
     }
@@ -35,12 +44,5 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }

@@ -32,23 +32,10 @@ pub async fn index(
         Some(s) => Some(JobStatus::parse(s).map_err(PageError::bad_request)?),
     };
     // Counts per status come from the unfiltered list of the selected brand.
-    let all = jobs::list(
-        &state.db,
-        viewer.user.org_id,
-        &JobFilter {
-            brand: viewer.brand_id,
-            status: None,
-        },
-    )
-    .await?;
+    let all = jobs::list(&state.db, viewer.user.org_id, &JobFilter { brand: viewer.brand_id, status: None }).await?;
     let now = state.clock.now();
     let brand_by_id: HashMap<_, _> = brands.iter().map(|b| (b.id, b)).collect();
-    let mut tabs = vec![StatusTab {
-        key: "",
-        label: "All",
-        count: all.len(),
-        active: status.is_none(),
-    }];
+    let mut tabs = vec![StatusTab { key: "", label: "All", count: all.len(), active: status.is_none() }];
     for st in JobStatus::ALL {
         tabs.push(StatusTab {
             key: st.as_str(),
@@ -69,12 +56,7 @@ pub async fn index(
                 customer: short_name(&j.customer_name),
                 customer_full: j.customer_name,
                 service: j.service,
-                techs: j
-                    .techs
-                    .iter()
-                    .map(|t| t.first_name().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                techs: j.techs.iter().map(|t| t.first_name().to_string()).collect::<Vec<_>>().join(", "),
                 status: j.status.as_str(),
                 status_label: j.status.label(),
                 scheduled: j
@@ -87,12 +69,5 @@ pub async fn index(
         })
         .collect();
     let show_brand = viewer.brand_id.is_none() && brands.len() > 1;
-    Ok(JobsPage {
-        shell,
-        rows,
-        tabs,
-        total,
-        show_brand,
-    }
-    .into_response())
+    Ok(JobsPage { shell, rows, tabs, total, show_brand }.into_response())
 }

@@ -20,48 +20,21 @@ use crate::views::Shell;
 pub fn console_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/jobs") }))
-        .route(
-            "/login",
-            get(session::login_page).post(session::login_submit),
-        )
+        .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
         .route("/session/brand", post(session::switch_brand))
         .route("/jobs", get(jobs::index))
         .route("/customers", get(customers::index))
-        .route(
-            "/settings",
-            get(|| async { Redirect::to("/settings/brands") }),
-        )
-        .route(
-            "/settings/brands",
-            get(settings::brands).post(settings::create_brand),
-        )
+        .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
+        .route("/settings/brands", get(settings::brands).post(settings::create_brand))
         .route("/settings/brands/new", get(settings::new_brand))
-        .route(
-            "/settings/brands/{id}",
-            get(settings::edit_brand).post(settings::update_brand),
-        )
-        .route(
-            "/settings/users",
-            get(settings::users).post(settings::create_user),
-        )
+        .route("/settings/brands/{id}", get(settings::edit_brand).post(settings::update_brand))
+        .route("/settings/users", get(settings::users).post(settings::create_user))
         .route("/settings/users/new", get(settings::new_user))
-        .route(
-            "/settings/users/{id}",
-            get(settings::edit_user).post(settings::update_user),
-        )
-        .route(
-            "/settings/users/{id}/password",
-            post(settings::set_password),
-        )
-        .route(
-            "/settings/api-keys",
-            get(settings::api_keys).post(settings::create_api_key),
-        )
-        .route(
-            "/settings/api-keys/{id}/revoke",
-            post(settings::revoke_api_key),
-        )
+        .route("/settings/users/{id}", get(settings::edit_user).post(settings::update_user))
+        .route("/settings/users/{id}/password", post(settings::set_password))
+        .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
+        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
 }
 
 /// The sidebar and top bar of every console page, with the viewer's org and brands.
@@ -73,28 +46,21 @@ pub async fn shell(
 ) -> Result<(Shell, Vec<Brand>), PageError> {
     let org = tenancy::org(&state.db, viewer.user.org_id).await?;
     let brands = tenancy::list_brands(&state.db, viewer.user.org_id).await?;
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "/jobs".into());
+    let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/jobs".into());
     Ok((Shell::new(active, viewer, org.name, &brands, path), brands))
 }
 
 /// Parses an id from a path segment; anything else is a 404 (it cannot name a record).
 pub fn parse_id(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(PageError::not_found)
+    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(PageError::not_found)
 }
 
 /// Field errors as (field, message) pairs for re-rendering a form.
 pub fn field_errors(e: switchboard_core::Error) -> Result<Vec<(String, String)>, PageError> {
     match e {
-        switchboard_core::Error::Invalid(fields) => Ok(fields
-            .into_iter()
-            .map(|f| (f.field.to_string(), f.message))
-            .collect()),
+        switchboard_core::Error::Invalid(fields) => {
+            Ok(fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect())
+        }
         other => Err(other.into()),
     }
 }

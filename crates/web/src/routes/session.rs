@@ -24,9 +24,7 @@ pub struct NextQuery {
 }
 
 fn render(page: LoginPage, status: StatusCode) -> Result<Response, PageError> {
-    let html = page
-        .render()
-        .map_err(|e| switchboard_core::Error::Unexpected(e.to_string()))?;
+    let html = page.render().map_err(|e| switchboard_core::Error::Unexpected(e.to_string()))?;
     Ok((status, Html(html)).into_response())
 }
 
@@ -52,15 +50,7 @@ pub async fn login_page(
             (jar.add(cookie(name, token.clone(), secure)), token)
         }
     };
-    let page = render(
-        LoginPage {
-            csrf,
-            email: String::new(),
-            next,
-            error: None,
-        },
-        StatusCode::OK,
-    )?;
+    let page = render(LoginPage { csrf, email: String::new(), next, error: None }, StatusCode::OK)?;
     Ok((jar, page).into_response())
 }
 
@@ -78,10 +68,8 @@ pub struct LoginForm {
 /// the operator says a trusted proxy sets it.
 fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if state.config.trust_forwarded
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+        && let Some(first) =
+            headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
     {
         return first.trim().to_string();
     }
@@ -107,10 +95,7 @@ pub async fn login_submit(
     };
 
     let limits = &state.login_limits;
-    let limited = limits
-        .by_account
-        .check(&account_key, now)
-        .and_then(|()| limits.by_address.check(&ip, now));
+    let limited = limits.by_account.check(&account_key, now).and_then(|()| limits.by_address.check(&ip, now));
     if let Err(wait) = limited {
         let minutes = (wait.as_secs() + 59) / 60;
         let mut resp = render(
@@ -120,10 +105,7 @@ pub async fn login_submit(
             )),
             StatusCode::TOO_MANY_REQUESTS,
         )?;
-        resp.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
         return Ok(resp);
     }
 
@@ -132,19 +114,18 @@ pub async fn login_submit(
             limits.by_account.clear(&account_key);
             tracing::info!(user = %session.user.id, org = %session.user.org_id, "signed in");
             let secure = state.config.secure_cookies();
-            let jar = jar
-                .remove(Cookie::build(login_csrf_cookie_name(secure)).path("/"))
-                .add(cookie(session_cookie_name(secure), session.token, secure));
+            let jar = jar.remove(Cookie::build(login_csrf_cookie_name(secure)).path("/")).add(cookie(
+                session_cookie_name(secure),
+                session.token,
+                secure,
+            ));
             Ok((jar, Redirect::to(&next)).into_response())
         }
         None => {
             limits.by_account.record(&account_key, now);
             limits.by_address.record(&ip, now);
             tracing::info!(ip = %ip, "failed sign-in");
-            render(
-                page("That email and password do not match an active account.".into()),
-                StatusCode::UNAUTHORIZED,
-            )
+            render(page("That email and password do not match an active account.".into()), StatusCode::UNAUTHORIZED)
         }
     }
 }

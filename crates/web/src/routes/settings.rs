@@ -14,8 +14,8 @@ use crate::auth::{Admin, Staff};
 use crate::error::PageError;
 use crate::routes::{field_errors, parse_id, shell};
 use crate::views::{
-    ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage,
-    COMMON_TIME_ZONES, UserFormPage, UserView, UsersPage, initials,
+    ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, UserFormPage,
+    UserView, UsersPage, initials,
 };
 
 #[derive(Deserialize)]
@@ -38,11 +38,7 @@ fn brand_view(b: Brand) -> BrandView {
         id: b.id.0,
         name: b.name,
         time_zone: b.time_zone,
-        sms_number: b
-            .sms_number
-            .as_deref()
-            .map(switchboard_core::parse::display_phone)
-            .unwrap_or_default(),
+        sms_number: b.sms_number.as_deref().map(switchboard_core::parse::display_phone).unwrap_or_default(),
         inbound_email: b.inbound_email.unwrap_or_default(),
         color: b.color,
         logo_url: b.logo_url.unwrap_or_default(),
@@ -57,12 +53,8 @@ pub async fn brands(
     Query(q): Query<Done>,
 ) -> Result<Response, PageError> {
     let (shell, brands) = shell(&state, &viewer, "settings", &uri).await?;
-    Ok(BrandsPage {
-        shell,
-        brands: brands.into_iter().map(brand_view).collect(),
-        notice: notice(&q.done, "Brand"),
-    }
-    .into_response())
+    Ok(BrandsPage { shell, brands: brands.into_iter().map(brand_view).collect(), notice: notice(&q.done, "Brand") }
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -112,13 +104,7 @@ fn brand_form(
     values: BrandFormValues,
     errors: Vec<(String, String)>,
 ) -> BrandFormPage {
-    BrandFormPage {
-        shell,
-        brand_id,
-        values,
-        errors,
-        time_zones: COMMON_TIME_ZONES.to_vec(),
-    }
+    BrandFormPage { shell, brand_id, values, errors, time_zones: COMMON_TIME_ZONES.to_vec() }
 }
 
 /// Re-renders the form with field errors (422), or turns other errors into an error page.
@@ -135,17 +121,9 @@ fn form_failure(
     }
 }
 
-pub async fn new_brand(
-    State(state): State<AppState>,
-    Admin(viewer): Admin,
-    uri: Uri,
-) -> Result<Response, PageError> {
+pub async fn new_brand(State(state): State<AppState>, Admin(viewer): Admin, uri: Uri) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
-    let values = BrandFormValues {
-        color: "#2563eb".into(),
-        job_prefix: "J".into(),
-        ..Default::default()
-    };
+    let values = BrandFormValues { color: "#2563eb".into(), job_prefix: "J".into(), ..Default::default() };
     Ok(brand_form(shell, None, values, vec![]).into_response())
 }
 
@@ -155,23 +133,12 @@ pub async fn create_brand(
     uri: Uri,
     Form(form): Form<BrandForm>,
 ) -> Result<Response, PageError> {
-    match tenancy::create_brand(
-        &state.db,
-        state.clock.as_ref(),
-        viewer.user.org_id,
-        &form.input(),
-    )
-    .await
-    {
+    match tenancy::create_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, &form.input()).await {
         Ok(_) => Ok(Redirect::to("/settings/brands?done=created").into_response()),
         Err(e) => {
             let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
             form_failure(e, |errors| {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    brand_form(shell, None, form.values(), errors),
-                )
-                    .into_response()
+                (StatusCode::UNPROCESSABLE_ENTITY, brand_form(shell, None, form.values(), errors)).into_response()
             })
         }
     }
@@ -206,25 +173,13 @@ pub async fn update_brand(
     Form(form): Form<BrandForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    match tenancy::update_brand(
-        &state.db,
-        state.clock.as_ref(),
-        viewer.user.org_id,
-        BrandId(id),
-        &form.input(),
-    )
-    .await
-    {
+    match tenancy::update_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, BrandId(id), &form.input()).await {
         Ok(_) => Ok(Redirect::to("/settings/brands?done=updated").into_response()),
         Err(switchboard_core::Error::NotFound) => Err(PageError::not_found()),
         Err(e) => {
             let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
             form_failure(e, |errors| {
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    brand_form(shell, Some(id), form.values(), errors),
-                )
-                    .into_response()
+                (StatusCode::UNPROCESSABLE_ENTITY, brand_form(shell, Some(id), form.values(), errors)).into_response()
             })
         }
     }
@@ -258,19 +213,10 @@ pub async fn users(
         .into_iter()
         .map(|u| user_view(u, viewer.user.id, now))
         .collect();
-    Ok(UsersPage {
-        shell,
-        users,
-        notice: notice(&q.done, "User"),
-    }
-    .into_response())
+    Ok(UsersPage { shell, users, notice: notice(&q.done, "User") }.into_response())
 }
 
-pub async fn new_user(
-    State(state): State<AppState>,
-    Admin(viewer): Admin,
-    uri: Uri,
-) -> Result<Response, PageError> {
+pub async fn new_user(State(state): State<AppState>, Admin(viewer): Admin, uri: Uri) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
     Ok(UserFormPage {
         shell,
@@ -338,15 +284,7 @@ async fn user_page(
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let (name, role) = (u.name.clone(), u.role.as_str().to_string());
     let view = user_view(u, viewer.user.id, state.clock.now());
-    Ok(UserFormPage {
-        shell,
-        email: view.email.clone(),
-        user: Some(view),
-        name,
-        role,
-        errors,
-        notice,
-    })
+    Ok(UserFormPage { shell, email: view.email.clone(), user: Some(view), name, role, errors, notice })
 }
 
 pub async fn edit_user(
@@ -357,11 +295,7 @@ pub async fn edit_user(
     Query(q): Query<Done>,
 ) -> Result<Response, PageError> {
     let id = UserId(parse_id(&id)?);
-    Ok(
-        user_page(&state, &viewer, &uri, id, vec![], notice(&q.done, "User"))
-            .await?
-            .into_response(),
-    )
+    Ok(user_page(&state, &viewer, &uri, id, vec![], notice(&q.done, "User")).await?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -380,30 +314,15 @@ pub async fn update_user(
     Form(form): Form<EditUserForm>,
 ) -> Result<Response, PageError> {
     let id = UserId(parse_id(&id)?);
-    let update = UserUpdate {
-        name: Some(form.name),
-        role: Some(form.role),
-        active: Some(form.active.is_some()),
-    };
-    match tenancy::update_user(
-        &state.db,
-        state.clock.as_ref(),
-        viewer.user.org_id,
-        id,
-        &update,
-    )
-    .await
-    {
+    let update = UserUpdate { name: Some(form.name), role: Some(form.role), active: Some(form.active.is_some()) };
+    match tenancy::update_user(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &update).await {
         Ok(_) => Ok(Redirect::to("/settings/users?done=updated").into_response()),
         Err(switchboard_core::Error::Conflict(m)) => {
             let page = user_page(&state, &viewer, &uri, id, vec![("role".into(), m)], None).await?;
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = fields
-                .into_iter()
-                .map(|f| (f.field.to_string(), f.message))
-                .collect();
+            let errors = fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect();
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -424,23 +343,10 @@ pub async fn set_password(
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
     let id = UserId(parse_id(&id)?);
-    match tenancy::set_password(
-        &state.db,
-        state.clock.as_ref(),
-        viewer.user.org_id,
-        id,
-        &form.password,
-    )
-    .await
-    {
-        Ok(()) => {
-            Ok(Redirect::to(&format!("/settings/users/{}?done=password", id.0)).into_response())
-        }
+    match tenancy::set_password(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &form.password).await {
+        Ok(()) => Ok(Redirect::to(&format!("/settings/users/{}?done=password", id.0)).into_response()),
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = fields
-                .into_iter()
-                .map(|f| (f.field.to_string(), f.message))
-                .collect();
+            let errors = fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect();
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -465,29 +371,15 @@ async fn api_keys_page(
             name: k.name,
             prefix: k.prefix,
             created: crate::fmt::date(k.created_at, &utc),
-            last_used: k
-                .last_used_at
-                .map(|t| crate::fmt::date(t, &utc))
-                .unwrap_or_else(|| "Never".into()),
+            last_used: k.last_used_at.map(|t| crate::fmt::date(t, &utc)).unwrap_or_else(|| "Never".into()),
             revoked: k.revoked,
         })
         .collect();
-    Ok(ApiKeysPage {
-        shell,
-        keys,
-        new_key,
-        error,
-    })
+    Ok(ApiKeysPage { shell, keys, new_key, error })
 }
 
-pub async fn api_keys(
-    State(state): State<AppState>,
-    Admin(viewer): Admin,
-    uri: Uri,
-) -> Result<Response, PageError> {
-    Ok(api_keys_page(&state, &viewer, &uri, None, None)
-        .await?
-        .into_response())
+pub async fn api_keys(State(state): State<AppState>, Admin(viewer): Admin, uri: Uri) -> Result<Response, PageError> {
+    Ok(api_keys_page(&state, &viewer, &uri, None, None).await?.into_response())
 }
 
 #[derive(Deserialize)]
@@ -501,27 +393,11 @@ pub async fn create_api_key(
     uri: Uri,
     Form(form): Form<ApiKeyForm>,
 ) -> Result<Response, PageError> {
-    match core_auth::create_api_key(
-        &state.db,
-        state.clock.as_ref(),
-        viewer.user.org_id,
-        &form.name,
-    )
-    .await
-    {
-        Ok((key, _)) => Ok(api_keys_page(&state, &viewer, &uri, Some(key), None)
-            .await?
-            .into_response()),
+    match core_auth::create_api_key(&state.db, state.clock.as_ref(), viewer.user.org_id, &form.name).await {
+        Ok((key, _)) => Ok(api_keys_page(&state, &viewer, &uri, Some(key), None).await?.into_response()),
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let msg = fields
-                .into_iter()
-                .map(|f| format!("Name: {}", f.message))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Ok((
-                StatusCode::UNPROCESSABLE_ENTITY,
-                api_keys_page(&state, &viewer, &uri, None, Some(msg)).await?,
-            )
+            let msg = fields.into_iter().map(|f| format!("Name: {}", f.message)).collect::<Vec<_>>().join(" ");
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, api_keys_page(&state, &viewer, &uri, None, Some(msg)).await?)
                 .into_response())
         }
         Err(e) => Err(e.into()),

@@ -1,0 +1,190 @@
+//! The `switchboard` binary itself: commands an operator runs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use crate::helpers::{FreshDb, hidden_csrf, json, spawn_app};
+
+fn switchboard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    cmd.env_remove("DATABASE_URL").env_remove("SWITCHBOARD_CONFIG").env("RUST_LOG", "info");
+    cmd
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child =
+        switchboard().args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_help_documents_every_flag_and_its_environment_variable() {
+    let out = switchboard().args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "--listen",
+        "SWITCHBOARD_LISTEN",
+        "--database",
+        "DATABASE_URL",
+        "--public-url",
+        "SWITCHBOARD_PUBLIC_URL",
+        "--demo",
+        "SWITCHBOARD_DEMO",
+        "--config",
+        "SWITCHBOARD_CONFIG",
+        "--log-format",
+    ] {
+        assert!(help.contains(needle), "serve --help mentions {needle}:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn user_create_and_api_key_create_work_against_the_servers_database() {
+    let app = spawn_app().await;
+    let db = app.fresh.url.clone();
+    let (ok, out, err) = run_with_stdin(&["migrate", "--database", &db], "");
+    assert!(ok, "migrate: {err}");
+    assert!(out.contains("migrations applied"));
+
+    let (ok, out, err) = run_with_stdin(
+        &[
+            "user",
+            "create",
+            "--email",
+            "Owner@Acme.example.com",
+            "--role",
+            "admin",
+            "--org",
+            "acme",
+            "--password-stdin",
+            "--database",
+            &db,
+        ],
+        "owner-password-1\n",
+    );
+    assert!(ok, "user create: {err}");
+    assert!(out.contains("created admin owner@acme.example.com"), "{out}");
+
+    let (ok, key, err) = run_with_stdin(&["api-key", "create", "--org", "acme", "--name", "ci", "--database", &db], "");
+    assert!(ok, "api-key create: {err}");
+    let key = key.trim().to_string();
+    assert!(key.starts_with("sb_"), "only the key is printed on stdout: {key:?}");
+    assert!(err.contains("shown only now"));
+
+    let (status, body) = json(app.client().get(app.url("/api/v1/users")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["users"][0]["email"], "owner@acme.example.com");
+
+    let client = app.browser();
+    let page = client.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_csrf(&page).unwrap();
+    let resp = client
+        .post(app.url("/login"))
+        .form(&[("_csrf", csrf.as_str()), ("email", "owner@acme.example.com"), ("password", "owner-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303, "the user created on the command line can sign in");
+}
+
+#[tokio::test]
+async fn cli_errors_are_clear_and_exit_non_zero() {
+    let fresh = FreshDb::new().await;
+    let (ok, _, err) = run_with_stdin(
+        &[
+            "user",
+            "create",
+            "--email",
+            "x@acme.example.com",
+            "--role",
+            "owner",
+            "--org",
+            "acme",
+            "--password-stdin",
+            "--database",
+            &fresh.url,
+        ],
+        "long-enough-pw\n",
+    );
+    assert!(!ok);
+    assert!(err.contains("is not a role"), "{err}");
+    let (ok, _, err) = run_with_stdin(
+        &["user", "create", "--email", "x@acme.example.com", "--role", "admin", "--database", &fresh.url],
+        "",
+    );
+    assert!(!ok);
+    assert!(err.contains("--password-stdin"), "without a terminal it says how to pass the password: {err}");
+    let (ok, _, err) =
+        run_with_stdin(&["api-key", "create", "--org", "nope", "--name", "x", "--database", &fresh.url], "");
+    assert!(!ok);
+    assert!(err.contains("no organization with slug \"nope\""), "{err}");
+}
+
+/// Starts `switchboard serve` as a real process, waits for its "listening" log line, and
+/// returns the child and its address.
+fn start_server(args: &[&str]) -> (std::process::Child, String, Vec<String>) {
+    let mut child = switchboard()
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(stdout);
+    let addr = loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("server exited early: {lines:?}");
+        }
+        lines.push(line.clone());
+        if line.contains("switchboard listening") {
+            let start = line.find("address=").unwrap() + "address=".len();
+            break line[start..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    // Keep draining so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while reader.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            sink.clear();
+        }
+    });
+    (child, addr, lines)
+}
+
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    child.wait().unwrap()
+}
+
+#[tokio::test]
+async fn serve_demo_prints_the_login_is_idempotent_and_stops_cleanly_on_sigterm() {
+    let fresh = FreshDb::new().await;
+    let (mut child, addr, lines) = start_server(&["--demo", "--database", &fresh.url]);
+    let printed = lines.join("");
+    assert!(printed.contains("Demo organization seeded"), "{printed}");
+    assert!(printed.contains("admin@demo.switchboard.test") && printed.contains("switchboard-demo"));
+    assert!(!printed.contains("password=") || !fresh.url.contains('@'), "no secrets in logs");
+    let health: serde_json::Value = reqwest::get(format!("http://{addr}/healthz")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let exit = terminate(&mut child);
+    assert!(exit.success(), "SIGTERM is a clean shutdown: {exit:?}");
+
+    let (mut child, _, lines) = start_server(&["--demo", "--database", &fresh.url]);
+    assert!(lines.join("").contains("Demo organization already present"));
+    assert!(terminate(&mut child).success());
+    let db = switchboard_core::db::Db::connect(&fresh.url).await.unwrap();
+    let (jobs,): (i64,) = sqlx::query_as("select count(*) from jobs").fetch_one(db.pool()).await.unwrap();
+    assert_eq!(jobs, 10, "a second --demo start added nothing");
+    db.close().await;
+}

@@ -1,0 +1,271 @@
+//! Settings -> Brands and -> Users through the browser forms.
+
+use crate::helpers::{PASSWORD, login_csrf, spawn_app};
+
+#[tokio::test]
+async fn an_admin_creates_and_edits_a_brand_through_the_form() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let (status, page) = b.get_text("/settings/brands/new").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("New brand"));
+
+    let resp = b
+        .post_form(
+            "/settings/brands",
+            &[
+                ("name", "Acme Garage Doors"),
+                ("time_zone", "America/Phoenix"),
+                ("sms_number", "(602) 555-0100"),
+                ("inbound_email", "Leads@AcmeGarage.example"),
+                ("color", "#FF5500"),
+                ("logo_url", ""),
+                ("job_prefix", "G"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, list) = b.get_text("/settings/brands?done=created").await;
+    assert!(list.contains("Brand created."));
+    assert!(list.contains("Acme Garage Doors"));
+    assert!(list.contains("(602) 555-0100"), "the number is stored as E.164 and shown nationally");
+    assert!(list.contains("leads@acmegarage.example"));
+    assert!(list.contains("G-1001"), "the next job code is shown");
+
+    let brands = switchboard_core::tenancy::list_brands(&app.db, admin.org_id).await.unwrap();
+    let brand = brands.iter().find(|x| x.name == "Acme Garage Doors").unwrap();
+    assert_eq!(brand.sms_number.as_deref(), Some("+16025550100"));
+    assert_eq!(brand.color, "#ff5500");
+
+    let path = format!("/settings/brands/{}", brand.id);
+    let (status, form) = b.get_text(&path).await;
+    assert_eq!(status, 200);
+    assert!(form.contains("value=\"America/Phoenix\""));
+    let resp = b
+        .post_form(
+            &path,
+            &[
+                ("name", "Acme Doors"),
+                ("time_zone", "America/Denver"),
+                ("sms_number", "+16025550100"),
+                ("color", "#ff5500"),
+                ("job_prefix", "G"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let updated = switchboard_core::tenancy::brand(&app.db, admin.org_id, brand.id).await.unwrap();
+    assert_eq!((updated.name.as_str(), updated.time_zone.as_str()), ("Acme Doors", "America/Denver"));
+    assert_eq!(updated.inbound_email, None, "a cleared field is cleared");
+}
+
+#[tokio::test]
+async fn an_invalid_brand_form_comes_back_with_each_problem_named() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let resp = b
+        .post_form(
+            "/settings/brands",
+            &[
+                ("name", ""),
+                ("time_zone", "Mars/Base"),
+                ("sms_number", "555"),
+                ("inbound_email", "not-an-email"),
+                ("color", "red"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("this field is required"));
+    assert!(page.contains("is not a known time zone"));
+    assert!(page.contains("is not a valid phone number") || page.contains("is not a phone number"));
+    assert!(page.contains("is not an email address"));
+    assert!(page.contains("is not a colour"));
+    assert!(page.contains("value=\"Mars/Base\""), "what the user typed is kept");
+    assert!(
+        switchboard_core::tenancy::list_brands(&app.db, admin.org_id).await.unwrap().is_empty(),
+        "nothing was saved"
+    );
+
+    app.brand(admin.org_id, "Taken").await;
+    let resp = b.post_form("/settings/brands", &[("name", "Taken"), ("time_zone", "America/Chicago")]).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("a brand named &#34;Taken&#34; already exists"));
+}
+
+#[tokio::test]
+async fn the_brand_switcher_filters_the_jobs_table_and_remembers_the_choice() {
+    let app = spawn_app().await;
+    switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
+    let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap();
+    let brands = switchboard_core::tenancy::list_brands(&app.db, org.id).await.unwrap();
+    let harbor = brands.iter().find(|b| b.name.starts_with("Harbor")).unwrap();
+    let client = app.browser();
+    let csrf = login_csrf(&client, &app).await;
+    client
+        .post(app.url("/login"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", switchboard_core::demo::DEMO_ADMIN_EMAIL),
+            ("password", switchboard_core::demo::DEMO_ADMIN_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("J-2204") && page.contains("H-4101"), "all brands are shown at first");
+    let csrf = crate::helpers::hidden_csrf(&page).unwrap();
+
+    let resp = client
+        .post(app.url("/session/brand"))
+        .form(&[("_csrf", csrf.as_str()), ("brand_id", harbor.id.to_string().as_str()), ("return_to", "/jobs")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/jobs");
+    let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("H-4101"));
+    assert!(!page.contains("J-2204"), "another brand's jobs are hidden");
+
+    let resp = client
+        .post(app.url("/session/brand"))
+        .form(&[("_csrf", csrf.as_str()), ("brand_id", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("J-2204"), "All brands again");
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_user_who_can_then_sign_in() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let resp = b
+        .post_form(
+            "/settings/users",
+            &[
+                ("name", "Rosa Diaz"),
+                ("email", "Rosa@Acme.example.com"),
+                ("role", "dispatcher"),
+                ("password", "a-long-password"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = b.get_text("/settings/users").await;
+    assert!(page.contains("Rosa Diaz") && page.contains("rosa@acme.example.com") && page.contains("Dispatcher"));
+
+    let (hash,): (String,) = sqlx::query_as("select password_hash from users where email = 'rosa@acme.example.com'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "passwords are stored as argon2id hashes");
+
+    let client = app.browser();
+    let csrf = login_csrf(&client, &app).await;
+    let resp = client
+        .post(app.url("/login"))
+        .form(&[("_csrf", csrf.as_str()), ("email", "rosa@acme.example.com"), ("password", "a-long-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+
+    let resp = b
+        .post_form(
+            "/settings/users",
+            &[
+                ("name", "Dup"),
+                ("email", "rosa@acme.example.com"),
+                ("role", "operator"),
+                ("password", "another-long-one"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("already exists"));
+    let resp = b
+        .post_form(
+            "/settings/users",
+            &[("name", "Shorty"), ("email", "s@acme.example.com"), ("role", "boss"), ("password", "short")],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("is not a role") && page.contains("at least 10 characters"));
+}
+
+#[tokio::test]
+async fn the_last_admin_cannot_demote_themselves_and_passwords_can_be_reset() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let resp = b
+        .post_form(
+            &format!("/settings/users/{}", admin.id),
+            &[("name", "Me"), ("role", "dispatcher"), ("active", "on")],
+        )
+        .await;
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("only active admin"));
+    let me = switchboard_core::tenancy::user(&app.db, admin.org_id, admin.id).await.unwrap();
+    assert_eq!(me.role.as_str(), "admin", "the role did not change");
+
+    let other = app.user(admin.org_id, "ops@acme.example.com", "operator").await;
+    let resp = b.post_form(&format!("/settings/users/{}/password", other.id), &[("password", "short")]).await;
+    assert_eq!(resp.status(), 422);
+    let resp =
+        b.post_form(&format!("/settings/users/{}/password", other.id), &[("password", "brand-new-password")]).await;
+    assert_eq!(resp.status(), 303);
+    let client = app.browser();
+    let csrf = login_csrf(&client, &app).await;
+    let old = client
+        .post(app.url("/login"))
+        .form(&[("_csrf", csrf.as_str()), ("email", other.email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 401, "the old password no longer works");
+    let new = client
+        .post(app.url("/login"))
+        .form(&[("_csrf", csrf.as_str()), ("email", other.email.as_str()), ("password", "brand-new-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(new.status(), 303);
+}
+
+#[tokio::test]
+async fn api_keys_are_shown_once_stored_hashed_and_revocable_from_settings() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let resp = b.post_form("/settings/api-keys", &[("name", "Website")]).await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    let start = page.find("id=\"new-key\">").unwrap() + "id=\"new-key\">".len();
+    let key = page[start..start + page[start..].find('<').unwrap()].to_string();
+    assert!(key.starts_with("sb_") && key.len() >= 46, "{key}");
+
+    let (stored,): (String,) = sqlx::query_as("select key_hash from api_keys").fetch_one(app.db.pool()).await.unwrap();
+    assert_ne!(stored, key);
+    assert_eq!(stored, switchboard_core::secret::hash_token(&key));
+
+    let api = app.client();
+    let ok = api.get(app.url("/api/v1/brands")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let (_, listing) = b.get_text("/settings/api-keys").await;
+    assert!(!listing.contains(&key), "the full key is never shown again");
+
+    let (id,): (i64,) = sqlx::query_as("select id from api_keys").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(b.post_form(&format!("/settings/api-keys/{id}/revoke"), &[]).await.status(), 303);
+    let revoked = api.get(app.url("/api/v1/brands")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(revoked.status(), 401);
+}

@@ -1,0 +1,243 @@
+//! The test harness: `spawn_app()` starts the app on port 0 against a fresh database.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use reqwest::redirect::Policy;
+use switchboard::config::{Config, FileConfig, ServeArgs};
+use switchboard::{App, server};
+use switchboard_core::clock::ManualClock;
+use switchboard_core::db::{Backend, Db};
+use switchboard_core::ids::OrgId;
+use switchboard_core::tenancy::{self, NewUserInput, User};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Installs the TLS crypto provider reqwest needs (the build uses ring, not aws-lc-rs).
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Which database the suite runs on: `TEST_DATABASE=sqlite` (default) or `postgres`.
+pub fn backend() -> Backend {
+    match std::env::var("TEST_DATABASE").as_deref() {
+        Ok("postgres") | Ok("postgresql") | Ok("pg") => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}
+
+/// The server used to create per-test PostgreSQL databases.
+pub fn postgres_server_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_string())
+}
+
+/// A fresh, empty database: a SQLite file in a temp dir, or a new PostgreSQL database.
+pub struct FreshDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+impl FreshDb {
+    pub async fn new() -> FreshDb {
+        init();
+        match backend() {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                FreshDb { url, _dir: Some(dir), pg_name: None }
+            }
+            Backend::Postgres => {
+                let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
+                sqlx::any::install_default_drivers();
+                let admin = sqlx::AnyPool::connect(&format!("{}/postgres", postgres_server_url()))
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                FreshDb { url: format!("{}/{name}", postgres_server_url()), _dir: None, pg_name: Some(name) }
+            }
+        }
+    }
+}
+
+impl Drop for FreshDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let server = postgres_server_url();
+            // Dropped from a plain thread: the test's runtime may be shutting down.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                rt.block_on(async move {
+                    if let Ok(admin) = sqlx::AnyPool::connect(&format!("{server}/postgres")).await {
+                        let _ =
+                            sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
+                                .execute(&admin)
+                                .await;
+                        admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub clock: ManualClock,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub fresh: FreshDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app; `tweak` may adjust the configuration first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let fresh = FreshDb::new().await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let args = ServeArgs {
+        listen: Some(addr),
+        database_url: Some(fresh.url.clone()),
+        public_url: Some(format!("http://{addr}")),
+        ..Default::default()
+    };
+    let mut config = Config::resolve(&args, FileConfig::default()).expect("config");
+    tweak(&mut config);
+    let clock = ManualClock::new("2026-11-22T17:00:00Z".parse().expect("time"));
+    let app = App::build(config, Arc::new(clock.clone())).await.expect("app builds and migrates");
+    let db = app.state.db.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, app, async {
+        let _ = rx.await;
+    }));
+    TestApp { base: format!("http://{addr}"), db, clock, shutdown: Some(tx), server: Some(server), fresh }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests assert them).
+    pub fn browser(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(Policy::none()).build().expect("client")
+    }
+
+    /// Signals shutdown and waits for the server to drain and close the database.
+    pub async fn shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server result");
+        }
+    }
+
+    /// An organization with one admin; returns the org and the admin.
+    pub async fn org_with_admin(&self, slug: &str) -> (OrgId, User) {
+        let org = tenancy::create_org(&self.db, &self.clock, slug, &format!("{slug} org")).await.expect("org");
+        let admin = self.user(org.id, &format!("admin@{slug}.example.com"), "admin").await;
+        (org.id, admin)
+    }
+
+    pub async fn user(&self, org: OrgId, email: &str, role: &str) -> User {
+        let input = NewUserInput {
+            email: email.into(),
+            name: format!("{role} {}", email.split('@').next().unwrap_or("")),
+            role: role.into(),
+            password: PASSWORD.into(),
+        };
+        tenancy::create_user(&self.db, &self.clock, org, &input).await.expect("user")
+    }
+
+    pub async fn brand(&self, org: OrgId, name: &str) -> tenancy::Brand {
+        let input =
+            tenancy::BrandInput { name: name.into(), time_zone: "America/Chicago".into(), ..Default::default() };
+        tenancy::create_brand(&self.db, &self.clock, org, &input).await.expect("brand")
+    }
+
+    pub async fn api_key(&self, org: OrgId) -> String {
+        switchboard_core::auth::create_api_key(&self.db, &self.clock, org, "tests").await.expect("api key").0
+    }
+
+    /// Signs in through the real form and returns the signed-in browser.
+    pub async fn signed_in(&self, email: &str) -> Browser {
+        let client = self.browser();
+        let csrf = login_csrf(&client, self).await;
+        let resp = client
+            .post(self.url("/login"))
+            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD), ("next", "/jobs")])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(resp.status(), 303, "signing in as {email} redirects");
+        let page = client.get(self.url("/jobs")).send().await.expect("jobs").text().await.expect("body");
+        let csrf = hidden_csrf(&page).expect("signed-in pages carry a CSRF token");
+        Browser { client, csrf, base: self.base.clone() }
+    }
+}
+
+/// Loads the sign-in page and returns its CSRF token.
+pub async fn login_csrf(client: &reqwest::Client, app: &TestApp) -> String {
+    let page = client.get(app.url("/login")).send().await.expect("login page").text().await.expect("body");
+    hidden_csrf(&page).expect("the sign-in form carries a CSRF token")
+}
+
+/// The value of the first `_csrf` hidden field in a page.
+pub fn hidden_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// A signed-in browser with its CSRF token.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub csrf: String,
+    base: String,
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        (status, r.text().await.expect("body"))
+    }
+
+    /// Posts a form with the session's CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client.post(format!("{}{path}", self.base)).form(&all).send().await.expect("POST")
+    }
+}
+
+pub async fn json(resp: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = resp.status().as_u16();
+    let body = resp.json::<serde_json::Value>().await.expect("a JSON body");
+    (status, body)
+}

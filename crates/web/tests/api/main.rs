@@ -1,0 +1,17 @@
+//! HTTP-level tests: each spawns the real app on a random port with its own fresh database
+//! (SQLite by default; `TEST_DATABASE=postgres` for PostgreSQL) and drives it as a browser,
+//! an integrator or an operator would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod api_errors;
+mod api_resources;
+mod cli;
+mod console;
+mod demo;
+mod health;
+mod isolation;
+mod migrations;
+mod sign_in;
