@@ -46,7 +46,6 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         println!("    password: {}", login.password);
         println!();
     }
-    let listener = TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let shutdown = shutdown_signal();
     tracing::info!(address = %listener.local_addr()?, public_url = %public_url, "switchboard listening");
     serve(listener, app, shutdown).await?;

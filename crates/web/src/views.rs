@@ -137,12 +137,19 @@ pub struct LoginPage {
     pub error: Option<String>,
 }
 
+pub struct TechChip {
+    pub name: String,
+    pub full_name: String,
+    pub photo_url: String,
+    pub initials: String,
+}
+
 pub struct JobRowView {
     pub code: String,
     pub customer: String,
     pub customer_full: String,
     pub service: String,
-    pub techs: String,
+    pub techs: Vec<TechChip>,
     pub status: &'static str,
     pub status_label: &'static str,
     pub scheduled: String,

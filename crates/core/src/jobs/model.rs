@@ -57,6 +57,20 @@ impl JobStatus {
         JobStatus::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| format!("\"{s}\" is not a job status"))
     }
 
+    /// Where a job sits in a dispatcher's list: work in progress first (on site, en route,
+    /// waiting to close), then what is coming (scheduled, estimates), then what is done.
+    pub fn attention_rank(self) -> u8 {
+        match self {
+            JobStatus::OnSite => 0,
+            JobStatus::Dispatched => 1,
+            JobStatus::PendingClose => 2,
+            JobStatus::Scheduled => 3,
+            JobStatus::Estimate => 4,
+            JobStatus::Completed => 5,
+            JobStatus::Canceled => 6,
+        }
+    }
+
     /// Open jobs still need someone's attention.
     pub fn is_open(self) -> bool {
         !matches!(self, JobStatus::Completed | JobStatus::Canceled)
@@ -68,6 +82,7 @@ impl JobStatus {
 pub struct JobTech {
     pub id: TechnicianId,
     pub name: String,
+    pub photo_url: Option<String>,
 }
 
 impl JobTech {
@@ -139,6 +154,10 @@ mod tests {
         assert_eq!(JobStatus::PendingClose.label(), "Pending close");
         assert!(JobStatus::parse("done").is_err());
         assert!(JobStatus::OnSite.is_open());
+        let mut ranked = JobStatus::ALL.to_vec();
+        ranked.sort_by_key(|s| s.attention_rank());
+        let labels: Vec<_> = ranked.iter().map(|s| s.label()).collect();
+        assert_eq!(labels, ["On site", "En route", "Pending close", "Scheduled", "Estimate", "Completed", "Canceled"]);
         assert!(!JobStatus::Canceled.is_open());
     }
 

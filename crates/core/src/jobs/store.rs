@@ -31,7 +31,7 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
                 j.address, j.scheduled_start, j.scheduled_end \
          from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
          where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
-         order by j.scheduled_start is null, j.scheduled_start desc, j.id desc",
+         order by j.scheduled_start is null, j.scheduled_start, j.id",
     )
     .bind(org.0)
     .bind(filter.brand.map(|b| b.0))
@@ -39,7 +39,8 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
     .fetch_all(pool)
     .await?;
     let mut techs = techs_by_job(pool, org).await?;
-    rows.into_iter()
+    let mut jobs = rows
+        .into_iter()
         .map(|r| {
             Ok(JobSummary {
                 id: JobId(r.id),
@@ -56,12 +57,15 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
                 techs: techs.remove(&r.id).unwrap_or_default(),
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // Stable: within a status, jobs stay in scheduled order.
+    jobs.sort_by_key(|j| j.status.attention_rank());
+    Ok(jobs)
 }
 
 async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId) -> Result<HashMap<i64, Vec<JobTech>>> {
-    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-        "select jt.job_id, t.id, t.name from job_technicians jt \
+    let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+        "select jt.job_id, t.id, t.name, t.photo_url from job_technicians jt \
          join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
          where jt.org_id = $1 order by jt.assigned_at, t.name",
     )
@@ -69,8 +73,8 @@ async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId) -> Result<HashMap<i64, V
     .fetch_all(pool)
     .await?;
     let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
-    for (job, id, name) in rows {
-        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name });
+    for (job, id, name, photo_url) in rows {
+        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name, photo_url });
     }
     Ok(map)
 }

@@ -13,7 +13,7 @@ use crate::auth::Staff;
 use crate::error::PageError;
 use crate::fmt;
 use crate::routes::shell;
-use crate::views::{JobRowView, JobsPage, StatusTab};
+use crate::views::{JobRowView, JobsPage, StatusTab, TechChip, initials};
 
 #[derive(Deserialize)]
 pub struct JobsQuery {
@@ -56,7 +56,16 @@ pub async fn index(
                 customer: short_name(&j.customer_name),
                 customer_full: j.customer_name,
                 service: j.service,
-                techs: j.techs.iter().map(|t| t.first_name().to_string()).collect::<Vec<_>>().join(", "),
+                techs: j
+                    .techs
+                    .iter()
+                    .map(|t| TechChip {
+                        name: t.first_name().to_string(),
+                        full_name: t.name.clone(),
+                        photo_url: t.photo_url.clone().unwrap_or_default(),
+                        initials: initials(&t.name),
+                    })
+                    .collect(),
                 status: j.status.as_str(),
                 status_label: j.status.label(),
                 scheduled: j

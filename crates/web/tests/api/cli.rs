@@ -174,6 +174,7 @@ async fn serve_demo_prints_the_login_is_idempotent_and_stops_cleanly_on_sigterm(
     let printed = lines.join("");
     assert!(printed.contains("Demo organization seeded"), "{printed}");
     assert!(printed.contains("admin@demo.switchboard.test") && printed.contains("switchboard-demo"));
+    assert!(printed.contains(&format!("Sign in at http://{addr}/login")), "the printed link is the bound address: {printed}");
     assert!(!printed.contains("password=") || !fresh.url.contains('@'), "no secrets in logs");
     let health: serde_json::Value = reqwest::get(format!("http://{addr}/healthz")).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
