@@ -126,9 +126,19 @@ async fn cli_errors_are_clear_and_exit_non_zero() {
     assert!(err.contains("no organization with slug \"nope\""), "{err}");
 }
 
+/// A running `switchboard serve`; killed if the test fails before it is stopped.
+struct ServerProcess(std::process::Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Starts `switchboard serve` as a real process, waits for its "listening" log line, and
 /// returns the child and its address.
-fn start_server(args: &[&str]) -> (std::process::Child, String, Vec<String>) {
+fn start_server(args: &[&str]) -> (ServerProcess, String, Vec<String>) {
     let mut child = switchboard()
         .arg("serve")
         .args(args)
@@ -138,6 +148,7 @@ fn start_server(args: &[&str]) -> (std::process::Child, String, Vec<String>) {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let child = ServerProcess(child);
     let mut lines = Vec::new();
     let mut reader = BufReader::new(stdout);
     let addr = loop {
@@ -161,10 +172,10 @@ fn start_server(args: &[&str]) -> (std::process::Child, String, Vec<String>) {
     (child, addr, lines)
 }
 
-fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+fn terminate(child: &mut ServerProcess) -> std::process::ExitStatus {
+    let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(status.success());
-    child.wait().unwrap()
+    child.0.wait().unwrap()
 }
 
 #[tokio::test]
@@ -174,7 +185,10 @@ async fn serve_demo_prints_the_login_is_idempotent_and_stops_cleanly_on_sigterm(
     let printed = lines.join("");
     assert!(printed.contains("Demo organization seeded"), "{printed}");
     assert!(printed.contains("admin@demo.switchboard.test") && printed.contains("switchboard-demo"));
-    assert!(printed.contains(&format!("Sign in at http://{addr}/login")), "the printed link is the bound address: {printed}");
+    assert!(
+        printed.contains(&format!("Sign in at http://{addr}/login")),
+        "the printed link is the bound address: {printed}"
+    );
     assert!(!printed.contains("password=") || !fresh.url.contains('@'), "no secrets in logs");
     let health: serde_json::Value = reqwest::get(format!("http://{addr}/healthz")).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
