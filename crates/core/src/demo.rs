@@ -215,49 +215,32 @@ async fn seed_jobs(
     c: &[(CustomerId, String)],
 ) -> Result<()> {
     let customer = |i: usize| c.get(i).cloned().ok_or_else(|| Error::Unexpected("customer seeding".into()));
-    let denver = TimeZone::get("America/Denver").map_err(|e| Error::Unexpected(e.to_string()))?;
-    let boston = TimeZone::get("America/New_York").map_err(|e| Error::Unexpected(e.to_string()))?;
-    let today = clock.now().to_zoned(denver.clone()).date();
-    let yesterday = today.checked_sub(1.day()).map_err(|e| Error::Unexpected(e.to_string()))?;
-    let tomorrow = today.checked_add(1.day()).map_err(|e| Error::Unexpected(e.to_string()))?;
-    let boston_today = clock.now().to_zoned(boston.clone()).date();
+    let zone = |name: &str| TimeZone::get(name).map_err(|e| Error::Unexpected(e.to_string()));
+    let (denver, boston) = (zone("America/Denver")?, zone("America/New_York")?);
+    // Days relative to today in each brand's own zone.
+    let day = |tz: &TimeZone, offset: i64| {
+        clock.now().to_zoned(tz.clone()).date().checked_add(offset.days()).map_err(|e| Error::Unexpected(e.to_string()))
+    };
     let two_hours = jiff::SignedDuration::from_hours(2);
 
-    // (customer, service, status, techs, local date, hour, minute), in code order.
-    let summit_jobs = [
-        (5, "Drain clear", JobStatus::Completed, vec![t.jin], yesterday, 10, 0),
-        (6, "Water heater flush", JobStatus::Canceled, vec![], yesterday, 15, 0),
-        (4, "Estimate - re-roof", JobStatus::Estimate, vec![], tomorrow, 9, 0),
-        (3, "Disposal install", JobStatus::Scheduled, vec![t.dan], today, 16, 0),
-        (2, "Lock rekey", JobStatus::PendingClose, vec![t.jin], today, 11, 0),
-        (0, "Garage spring", JobStatus::OnSite, vec![t.dan], today, 13, 30),
-        (1, "AC diagnose", JobStatus::Dispatched, vec![t.maria], today, 14, 15),
+    // (brand, zone, day offset, hour, minute, customer, service, status, techs), in code order.
+    let rows = [
+        (b.summit, &denver, -1, 10, 0, 5, "Drain clear", JobStatus::Completed, vec![t.jin]),
+        (b.summit, &denver, -1, 15, 0, 6, "Water heater flush", JobStatus::Canceled, vec![]),
+        (b.summit, &denver, 1, 9, 0, 4, "Estimate - re-roof", JobStatus::Estimate, vec![]),
+        (b.summit, &denver, 0, 16, 0, 3, "Disposal install", JobStatus::Scheduled, vec![t.dan]),
+        (b.summit, &denver, 0, 11, 0, 2, "Lock rekey", JobStatus::PendingClose, vec![t.jin]),
+        (b.summit, &denver, 0, 13, 30, 0, "Garage spring", JobStatus::OnSite, vec![t.dan]),
+        (b.summit, &denver, 0, 14, 15, 1, "AC diagnose", JobStatus::Dispatched, vec![t.maria]),
+        (b.harbor, &boston, 0, 10, 0, 7, "Sump pump replace", JobStatus::Scheduled, vec![t.priya]),
+        (b.harbor, &boston, 0, 12, 30, 8, "Leak under sink", JobStatus::Dispatched, vec![t.priya]),
+        (b.harbor, &boston, 0, 15, 0, 7, "Sewer camera inspection", JobStatus::Estimate, vec![]),
     ];
-    for (cust, service, status, techs, date, hour, minute) in summit_jobs {
-        let start = at(&denver, date, hour, minute)?;
+    for (brand, tz, offset, hour, minute, cust, service, status, techs) in rows {
+        let start = at(tz, day(tz, offset)?, hour, minute)?;
         let (customer, address) = customer(cust)?;
         let job = NewJob {
-            brand: b.summit,
-            customer,
-            service: service.into(),
-            status,
-            address: Some(address),
-            scheduled_start: Some(start),
-            scheduled_end: Some(start + two_hours),
-            techs,
-        };
-        jobs::create_in(tx, clock, org, &job).await?;
-    }
-    let harbor_jobs = [
-        (7, "Sump pump replace", JobStatus::Scheduled, vec![t.priya], 10, 0),
-        (8, "Leak under sink", JobStatus::Dispatched, vec![t.priya], 12, 30),
-        (7, "Sewer camera inspection", JobStatus::Estimate, vec![], 15, 0),
-    ];
-    for (cust, service, status, techs, hour, minute) in harbor_jobs {
-        let start = at(&boston, boston_today, hour, minute)?;
-        let (customer, address) = customer(cust)?;
-        let job = NewJob {
-            brand: b.harbor,
+            brand,
             customer,
             service: service.into(),
             status,
