@@ -9,6 +9,7 @@ pub mod clock;
 pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod jobs;

@@ -8,7 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use std::sync::Arc;
+
 use sqlx::{Any, AnyPool, Executor};
+use tokio::sync::Notify;
 
 use crate::{Error, Result};
 
@@ -33,7 +36,14 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Signalled after work is committed, so this process's engine wakes at once.
+    work_added: Arc<Notify>,
+    /// Kept for PostgreSQL `LISTEN`, which needs its own connection.
+    url: Arc<str>,
 }
+
+/// The PostgreSQL channel on which committed work is announced to every instance.
+pub const WORK_CHANNEL: &str = "switchboard_work";
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -90,7 +100,67 @@ impl Db {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), url: Arc::from(url.as_str()) })
+    }
+
+    /// Tells this process's engine that work was committed. Call after the commit: a worker
+    /// woken before it would not see the row.
+    pub fn work_added(&self) {
+        self.work_added.notify_one();
+    }
+
+    /// What the engine waits on between items.
+    pub fn work_signal(&self) -> Arc<Notify> {
+        self.work_added.clone()
+    }
+
+    /// Inside a transaction that adds work: on PostgreSQL, announces it to every instance when
+    /// the transaction commits (`NOTIFY` is delivered on commit). A no-op on SQLite, where
+    /// only one process writes.
+    pub async fn announce_work(&self, tx: &mut Tx) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("select pg_notify($1, '')").bind(WORK_CHANNEL).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Forwards PostgreSQL notifications of new work to [`Db::work_added`], reconnecting if
+    /// the connection drops. Returns at once on SQLite.
+    pub fn spawn_work_listener(&self) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Postgres {
+            return None;
+        }
+        let url = self.url.to_string();
+        let signal = self.work_added.clone();
+        Some(tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(WORK_CHANNEL).await {
+                            tracing::warn!(error = %e, "cannot LISTEN for work; retrying");
+                        } else {
+                            // A notification may have been missed while (re)connecting.
+                            signal.notify_one();
+                            while listener.recv().await.is_ok() {
+                                signal.notify_one();
+                            }
+                            tracing::warn!("work listener connection lost; reconnecting");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot connect the work listener; retrying"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
+    }
+
+    /// The `for update skip locked` clause where the backend has it: PostgreSQL lets
+    /// concurrent claimers skip each other's rows; SQLite has one writer at a time anyway.
+    pub fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " for update skip locked",
+            Backend::Sqlite => "",
+        }
     }
 
     pub fn backend(&self) -> Backend {

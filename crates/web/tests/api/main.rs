@@ -11,6 +11,7 @@ mod api_resources;
 mod cli;
 mod console;
 mod demo;
+mod engine;
 mod health;
 mod isolation;
 mod migrations;

@@ -1,0 +1,299 @@
+//! The durable engine: everything that must happen later, or must survive a crash, is a row
+//! in `work_items` with a due time. A worker claims due rows with a lease, runs the handler
+//! for their kind, and records the outcome. Timers are just items due in the future.
+//!
+//! Guarantees: an item committed to the database runs at least once. A process that dies
+//! mid-item leaves a lease that expires (`EngineConfig::lease`), after which any instance
+//! claims the item again. Every later write checks that the lease is still ours, so a slow
+//! runner that lost its lease cannot overwrite the newer outcome. Handlers make their side
+//! effects idempotent (see `messaging` for how SMS sends avoid duplicates).
+//!
+//! Waking: the worker sleeps until the earliest due time or lease expiry, and is woken early
+//! when work is committed in this process ([`Db::work_added`]) or, on PostgreSQL, announced
+//! by another instance through `LISTEN/NOTIFY`. There is no fixed polling interval.
+
+pub mod model;
+mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use model::{NewWork, Outcome, WorkId, WorkItem, backoff};
+pub use store::WorkRow;
+
+use crate::clock::{SharedClock, from_millis, to_millis};
+use crate::db::{Db, Tx};
+use crate::ids::OrgId;
+use crate::{Error, Result};
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What a handler gets besides the item.
+#[derive(Clone, Debug)]
+pub struct WorkContext {
+    pub db: Db,
+    pub clock: SharedClock,
+}
+
+/// Runs one kind of work. Implementations clone what they need into the returned future.
+pub trait Handler: Send + Sync + 'static {
+    fn kind(&self) -> &'static str;
+    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome>;
+}
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// How long a claim is exclusive; an item whose runner vanished is retried after this.
+    pub lease: SignedDuration,
+    /// Items run at the same time, per process.
+    pub concurrency: usize,
+    /// A handler running longer than this is treated as a transient failure.
+    pub item_timeout: Duration,
+    /// Upper bound on a sleep with nothing due, as a safety net for a missed wake-up.
+    pub max_idle: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            lease: SignedDuration::from_secs(60),
+            concurrency: 16,
+            item_timeout: Duration::from_secs(45),
+            max_idle: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Adds work inside the caller's transaction (so it commits with the change that caused it).
+/// After the commit, call [`Db::work_added`]. `None` when the idempotency key was already used.
+pub async fn enqueue_in(db: &Db, tx: &mut Tx, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
+    let id = store::insert(tx, work, now).await?;
+    if id.is_some() {
+        db.announce_work(tx).await?;
+    }
+    Ok(id)
+}
+
+/// Adds work in its own transaction and wakes the engine.
+pub async fn enqueue(db: &Db, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
+    let mut tx = db.begin().await?;
+    let id = enqueue_in(db, &mut tx, work, now).await?;
+    tx.commit().await?;
+    db.work_added();
+    Ok(id)
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: WorkContext,
+    handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    owner: String,
+    config: EngineConfig,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("owner", &self.inner.owner).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    pub fn new(db: Db, clock: SharedClock, config: EngineConfig, handlers: Vec<Arc<dyn Handler>>) -> Engine {
+        let owner = format!("{}-{}", std::process::id(), &crate::secret::new_token()[..8]);
+        let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
+        Engine { inner: Arc::new(Inner { ctx: WorkContext { db, clock }, handlers, owner, config }) }
+    }
+
+    /// This instance's lease owner id.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.ctx.db
+    }
+
+    /// Runs everything due at the clock's `now`, until nothing is left; returns how many
+    /// attempts ran. Tests with a manual clock call this instead of running the loop.
+    pub async fn tick(&self) -> Result<usize> {
+        let mut ran = 0;
+        loop {
+            let batch = self.claim(self.inner.config.concurrency).await?;
+            if batch.is_empty() {
+                return Ok(ran);
+            }
+            ran += batch.len();
+            let mut set = JoinSet::new();
+            for item in batch {
+                let engine = self.clone();
+                set.spawn(async move { engine.run_one(item).await });
+            }
+            while let Some(joined) = set.join_next().await {
+                joined.map_err(|e| Error::Unexpected(format!("engine task: {e}")))??;
+            }
+        }
+    }
+
+    /// The worker loop: runs until `shutdown` turns true, then lets running items finish.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let signal = self.inner.ctx.db.work_signal();
+        let _listener = self.inner.ctx.db.spawn_work_listener();
+        let mut running: JoinSet<Result<()>> = JoinSet::new();
+        tracing::info!(owner = %self.inner.owner, "engine started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = self.inner.config.concurrency.saturating_sub(running.len());
+            let claimed = if free > 0 {
+                match self.claim(free).await {
+                    Ok(items) => items,
+                    Err(e) => {
+                        tracing::error!(error = %e, "engine: claiming work failed");
+                        Vec::new()
+                    }
+                }
+            } else {
+                Vec::new()
+            };
+            let got = claimed.len();
+            for item in claimed {
+                let engine = self.clone();
+                running.spawn(async move { engine.run_one(item).await });
+            }
+            if got > 0 && got == free {
+                // There may be more due right now; go round again (after reaping finished ones).
+                while let Some(done) = running.try_join_next() {
+                    log_join(done);
+                }
+                continue;
+            }
+            let sleep = self.idle_sleep().await;
+            tokio::select! {
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                Some(done) = running.join_next(), if !running.is_empty() => log_join(done),
+                _ = shutdown.changed() => {}
+            }
+        }
+        tracing::info!(running = running.len(), "engine stopping; letting running items finish");
+        while let Some(done) = running.join_next().await {
+            log_join(done);
+        }
+    }
+
+    /// How long to sleep: until the earliest due time or lease expiry, capped by `max_idle`.
+    async fn idle_sleep(&self) -> Duration {
+        let max = self.inner.config.max_idle;
+        match store::next_wake(&self.inner.ctx.db).await {
+            Ok(Some(at)) => {
+                let now = to_millis(self.inner.ctx.clock.now());
+                Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(max)
+            }
+            Ok(None) => max,
+            Err(e) => {
+                tracing::error!(error = %e, "engine: reading the next due time failed");
+                Duration::from_secs(1)
+            }
+        }
+    }
+
+    async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>> {
+        let now = to_millis(self.inner.ctx.clock.now());
+        let lease = self.inner.config.lease.as_millis() as i64;
+        store::claim(&self.inner.ctx.db, &self.inner.owner, now, lease, limit as i64).await
+    }
+
+    /// Runs one claimed item with a timeout, isolating panics, and records the outcome.
+    async fn run_one(&self, item: WorkItem) -> Result<()> {
+        let started = std::time::Instant::now();
+        let outcome = match self.inner.handlers.get(item.kind.as_str()) {
+            None => Outcome::Fail(format!("no handler for work of kind \"{}\"", item.kind)),
+            Some(handler) => {
+                let fut = handler.run(self.inner.ctx.clone(), item.clone());
+                // Spawned so that a panic in the handler becomes an error, not a dead worker.
+                let task = tokio::spawn(fut);
+                match tokio::time::timeout(self.inner.config.item_timeout, task).await {
+                    Ok(Ok(outcome)) => outcome,
+                    Ok(Err(join)) => Outcome::Retry(format!("handler panicked: {join}")),
+                    Err(_) => Outcome::Retry(format!("timed out after {:?}", self.inner.config.item_timeout)),
+                }
+            }
+        };
+        metrics::histogram!("engine_item_seconds", "kind" => item.kind.clone()).record(started.elapsed().as_secs_f64());
+        self.record(&item, outcome).await
+    }
+
+    async fn record(&self, item: &WorkItem, outcome: Outcome) -> Result<()> {
+        let db = &self.inner.ctx.db;
+        let owner = self.inner.owner.as_str();
+        let now = self.inner.ctx.clock.now();
+        let jitter: f64 = rand::random();
+        let next = model::next_step(item, outcome, now, jitter);
+        let label = match &next {
+            model::Next::Done(_) => "done",
+            model::Next::RetryAt { .. } => "retry",
+            model::Next::DeferTo(_) => "deferred",
+            model::Next::Dead { .. } => "dead",
+        };
+        metrics::counter!("engine_items_total", "kind" => item.kind.clone(), "outcome" => label).increment(1);
+        let now = to_millis(now);
+        let kept = match next {
+            model::Next::Done(result) => store::complete(db.pool(), item.id, owner, result.as_ref(), now).await?,
+            model::Next::RetryAt { at, error } => {
+                tracing::warn!(item = %item.id, kind = %item.kind, attempt = item.attempt, retry_at = %at, %error, "work failed; will retry");
+                store::reschedule(db.pool(), item.id, owner, to_millis(at), Some(&error), true, now).await?
+            }
+            model::Next::DeferTo(at) => {
+                store::reschedule(db.pool(), item.id, owner, to_millis(at), None, false, now).await?
+            }
+            model::Next::Dead { error } => {
+                tracing::error!(item = %item.id, kind = %item.kind, attempt = item.attempt, %error, "work is dead");
+                store::bury(db.pool(), item.id, owner, &error, now).await?
+            }
+        };
+        if !kept {
+            tracing::warn!(item = %item.id, kind = %item.kind, "lease lost before the outcome was recorded");
+        }
+        Ok(())
+    }
+}
+
+fn log_join(done: std::result::Result<Result<()>, tokio::task::JoinError>) {
+    match done {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "engine: recording an outcome failed"),
+        Err(e) => tracing::error!(error = %e, "engine: item task failed"),
+    }
+}
+
+/// Counts per status and the most recent dead items of an organization, for the admin page.
+pub async fn overview(db: &Db, org: OrgId) -> Result<(Vec<(String, i64)>, Vec<WorkRow>)> {
+    Ok((store::count_by_status(db, org).await?, store::list_by_status(db, org, "dead", 100).await?))
+}
+
+/// Gives a dead item of `org` a fresh set of attempts, due now.
+pub async fn retry_dead(db: &Db, org: OrgId, id: WorkId, now: Timestamp) -> Result<()> {
+    if store::revive(db, org, id, to_millis(now)).await? {
+        db.work_added();
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// The timestamp stored for an item, for display.
+pub fn at(ms: i64) -> Timestamp {
+    from_millis(ms)
+}

@@ -1,0 +1,298 @@
+//! The durable engine against a real database: timers, retries, leases, idempotency, and two
+//! instances sharing one PostgreSQL database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde_json::json;
+use switchboard_core::clock::{Clock, SharedClock, SystemClock};
+use switchboard_core::db::{Backend, Db};
+use switchboard_core::engine::{
+    self, BoxFuture, Engine, EngineConfig, Handler, NewWork, Outcome, WorkContext, WorkItem,
+};
+
+use crate::helpers::{FreshDb, backend, spawn_app};
+
+/// What the test handler does on each attempt.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Succeed,
+    FailTransiently,
+    Panic,
+    /// Waits forever: the "process" dies holding the lease.
+    Hang,
+    SleepMs(u64),
+}
+
+#[derive(Clone)]
+struct Recorder {
+    behaviour: Behaviour,
+    runs: Arc<Mutex<Vec<(i64, String)>>>,
+    label: &'static str,
+}
+
+impl Recorder {
+    fn new(behaviour: Behaviour, label: &'static str) -> Self {
+        Self { behaviour, runs: Arc::default(), label }
+    }
+    fn shared(behaviour: Behaviour, label: &'static str, runs: Arc<Mutex<Vec<(i64, String)>>>) -> Self {
+        Self { behaviour, runs, label }
+    }
+    fn count(&self) -> usize {
+        self.runs.lock().unwrap().len()
+    }
+}
+
+impl Handler for Recorder {
+    fn kind(&self) -> &'static str {
+        "test.record"
+    }
+    fn run(&self, _ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+        let me = self.clone();
+        Box::pin(async move {
+            me.runs.lock().unwrap().push((item.id.0, me.label.to_string()));
+            match me.behaviour {
+                Behaviour::Succeed => Outcome::Done(Some(json!({"attempt": item.attempt}))),
+                Behaviour::FailTransiently => Outcome::Retry("provider said 503".into()),
+                Behaviour::Panic => panic!("handler bug"),
+                Behaviour::Hang => std::future::pending().await,
+                Behaviour::SleepMs(ms) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    Outcome::Done(None)
+                }
+            }
+        })
+    }
+}
+
+fn engine_with(db: &Db, clock: SharedClock, handler: Recorder, config: EngineConfig) -> Engine {
+    Engine::new(db.clone(), clock, config, vec![Arc::new(handler)])
+}
+
+async fn status_of(db: &Db, id: i64) -> (String, i64, Option<String>) {
+    sqlx::query_as("select status, attempts, last_error from work_items where id = $1")
+        .bind(id)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_timer_runs_when_its_due_time_arrives_not_before() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let rec = Recorder::new(Behaviour::Succeed, "a");
+    let engine = engine_with(&app.db, Arc::new(clock.clone()), rec.clone(), EngineConfig::default());
+    let due = clock.now() + SignedDuration::from_mins(5);
+    let id = engine::enqueue(&app.db, &NewWork::new("test.record", json!({"n": 1}), due), clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(engine.tick().await.unwrap(), 0, "nothing is due yet");
+    clock.advance(SignedDuration::from_secs(299));
+    assert_eq!(engine.tick().await.unwrap(), 0, "one second early is still early");
+    clock.advance(SignedDuration::from_secs(1));
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    assert_eq!(rec.count(), 1);
+    let (status, attempts, _) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts), ("done", 1));
+    assert_eq!(engine.tick().await.unwrap(), 0, "done items do not run again");
+}
+
+#[tokio::test]
+async fn transient_failures_back_off_then_die_and_can_be_revived() {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("acme").await;
+    let clock = app.clock.clone();
+    let rec = Recorder::new(Behaviour::FailTransiently, "a");
+    let engine = engine_with(&app.db, Arc::new(clock.clone()), rec.clone(), EngineConfig::default());
+    let work = NewWork::new("test.record", json!({}), clock.now()).org(org).attempts(3);
+    let id = engine::enqueue(&app.db, &work, clock.now()).await.unwrap().unwrap();
+
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    let (status, attempts, error) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts), ("pending", 1));
+    assert_eq!(error.as_deref(), Some("provider said 503"));
+    assert_eq!(engine.tick().await.unwrap(), 0, "backing off: not due again yet");
+    // Attempt 1 waits 1-2 s, attempt 2 waits 2-4 s.
+    clock.advance(SignedDuration::from_secs(2));
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    clock.advance(SignedDuration::from_secs(4));
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    let (status, attempts, error) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts), ("dead", 3));
+    assert!(error.unwrap().contains("gave up after 3 attempts"));
+    clock.advance(SignedDuration::from_hours(1));
+    assert_eq!(engine.tick().await.unwrap(), 0, "dead items stay dead");
+
+    engine::retry_dead(&app.db, org, id, clock.now()).await.unwrap();
+    assert_eq!(engine.tick().await.unwrap(), 1, "a revived item runs again");
+    assert_eq!(rec.count(), 4);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_admits_one_item_only() {
+    let app = spawn_app().await;
+    let now = app.clock.now();
+    let first =
+        engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now).key("sms:42"), now).await.unwrap();
+    let second =
+        engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now).key("sms:42"), now).await.unwrap();
+    assert!(first.is_some());
+    assert_eq!(second, None);
+    let (n,): (i64,) = sqlx::query_as("select count(*) from work_items").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_retried_and_unknown_kinds_die() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let engine =
+        engine_with(&app.db, Arc::new(clock.clone()), Recorder::new(Behaviour::Panic, "a"), EngineConfig::default());
+    let now = clock.now();
+    let panicky = engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now), now).await.unwrap().unwrap();
+    let unknown =
+        engine::enqueue(&app.db, &NewWork::new("nobody.handles.this", json!({}), now), now).await.unwrap().unwrap();
+    assert_eq!(engine.tick().await.unwrap(), 2);
+    let (status, _, error) = status_of(&app.db, panicky.0).await;
+    assert_eq!(status, "pending");
+    assert!(error.unwrap().contains("panicked"));
+    let (status, _, error) = status_of(&app.db, unknown.0).await;
+    assert_eq!(status, "dead");
+    assert!(error.unwrap().contains("no handler"));
+}
+
+#[tokio::test]
+async fn a_runner_that_dies_holding_the_lease_is_replaced_after_the_lease_expires() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let config = EngineConfig { lease: SignedDuration::from_secs(30), ..EngineConfig::default() };
+    let dying = engine_with(&app.db, Arc::new(clock.clone()), Recorder::new(Behaviour::Hang, "dying"), config.clone());
+    let now = clock.now();
+    let id = engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now), now).await.unwrap().unwrap();
+    let crashed = tokio::spawn(async move { dying.tick().await });
+    // Wait until the dying runner holds the lease, then "kill" it.
+    for _ in 0..500 {
+        if status_of(&app.db, id.0).await.0 == "running" {
+            break;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    crashed.abort();
+    assert_eq!(status_of(&app.db, id.0).await.0, "running");
+
+    let survivor_rec = Recorder::new(Behaviour::Succeed, "survivor");
+    let survivor = engine_with(&app.db, Arc::new(clock.clone()), survivor_rec.clone(), config);
+    assert_eq!(survivor.tick().await.unwrap(), 0, "the lease still protects the item");
+    clock.advance(SignedDuration::from_secs(30));
+    assert_eq!(survivor.tick().await.unwrap(), 1, "after the lease expires the item is claimed again");
+    let (status, attempts, _) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts), ("done", 2));
+    assert_eq!(survivor_rec.count(), 1);
+}
+
+#[tokio::test]
+async fn the_running_engine_wakes_for_new_work_and_for_timers_without_polling() {
+    let app = spawn_app().await;
+    let rec = Recorder::new(Behaviour::Succeed, "live");
+    // A long max_idle: only wake-ups (not polling) can make this test finish quickly.
+    let config = EngineConfig { max_idle: Duration::from_secs(3600), ..EngineConfig::default() };
+    let engine = engine_with(&app.db, Arc::new(SystemClock), rec.clone(), config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run(stopped).await }
+    });
+    let now = jiff::Timestamp::now();
+    engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now), now).await.unwrap();
+    engine::enqueue(&app.db, &NewWork::new("test.record", json!({}), now + SignedDuration::from_millis(300)), now)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while rec.count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "both items ran ({} so far)", rec.count());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn two_instances_on_one_database_run_each_item_exactly_once() {
+    // Two engines with separate connection pools: two "processes" sharing one database.
+    let fresh = FreshDb::new().await;
+    let db_a = Db::connect(&fresh.url).await.unwrap();
+    db_a.migrate().await.unwrap();
+    let db_b = Db::connect(&fresh.url).await.unwrap();
+    let runs: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    let a = engine_with(
+        &db_a,
+        Arc::new(SystemClock),
+        Recorder::shared(Behaviour::SleepMs(2), "a", runs.clone()),
+        EngineConfig::default(),
+    );
+    let b = engine_with(
+        &db_b,
+        Arc::new(SystemClock),
+        Recorder::shared(Behaviour::SleepMs(2), "b", runs.clone()),
+        EngineConfig::default(),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = [
+        tokio::spawn({
+            let a = a.clone();
+            let s = stopped.clone();
+            async move { a.run(s).await }
+        }),
+        tokio::spawn({
+            let b = b.clone();
+            async move { b.run(stopped).await }
+        }),
+    ];
+
+    const ITEMS: usize = 400;
+    let now = jiff::Timestamp::now();
+    let mut tx = db_a.begin().await.unwrap();
+    for i in 0..ITEMS {
+        engine::enqueue_in(&db_a, &mut tx, &NewWork::new("test.record", json!({"i": i}), now), now).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    db_a.work_added();
+    db_b.work_added();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (done,): (i64,) = sqlx::query_as("select count(*) from work_items where status = 'done'")
+            .fetch_one(db_a.pool())
+            .await
+            .unwrap();
+        if done as usize == ITEMS {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "all items finish ({done} done)");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let runs = runs.lock().unwrap().clone();
+    let mut per_item: HashMap<i64, usize> = HashMap::new();
+    let mut per_instance: HashMap<String, usize> = HashMap::new();
+    for (id, who) in &runs {
+        *per_item.entry(*id).or_default() += 1;
+        *per_instance.entry(who.clone()).or_default() += 1;
+    }
+    assert_eq!(per_item.len(), ITEMS, "every item ran");
+    assert!(per_item.values().all(|n| *n == 1), "no item ran twice");
+    if backend() == Backend::Postgres {
+        assert!(per_instance.len() == 2, "both instances took a share on PostgreSQL: {per_instance:?}");
+    }
+    db_a.close().await;
+    db_b.close().await;
+}
