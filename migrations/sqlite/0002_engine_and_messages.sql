@@ -62,3 +62,6 @@ create table opt_outs (
 
 -- What a brand texts back to HELP (a default is used when empty).
 alter table brands add column sms_help_reply text;
+
+-- Inbound texts are routed by the number they were sent to: one brand per number.
+create unique index brands_sms_number on brands (sms_number) where sms_number is not null;

@@ -88,6 +88,7 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         color: Some("#2563eb".into()),
         logo_url: Some("/assets/demo/summit-logo.svg".into()),
         job_prefix: Some("J".into()),
+        sms_help_reply: None,
     };
     let harbor = BrandInput {
         name: "Harbor Plumbing & Drain".into(),
@@ -97,6 +98,9 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         color: Some("#0f766e".into()),
         logo_url: Some("/assets/demo/harbor-logo.svg".into()),
         job_prefix: Some("H".into()),
+        sms_help_reply: Some(
+            "Harbor Plumbing & Drain: call (617) 555-0110, 24/7 for emergencies. Reply STOP to opt out.".into(),
+        ),
     };
     // Summit's sequence starts where the demo table does: J-2199 is its oldest job shown.
     let summit = tenancy::create_brand_in(tx, clock, org, &summit, 2199).await?.id;

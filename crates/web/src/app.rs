@@ -19,9 +19,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
 use crate::{api, assets, auth, routes, telemetry};
+use switchboard_core::engine::{Engine, EngineConfig, Handler};
+use switchboard_core::messaging::SmsSender;
+use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
+use switchboard_standins::twilio::TwilioStandin;
 
 /// Requests larger than this are refused with 413 (forms and JSON; uploads get their own).
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -33,10 +37,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_limits: Arc<LoginLimits>,
     pub metrics: PrometheusHandle,
+    pub engine: Engine,
+    /// The built-in SMS stand-in, when no Twilio account is configured.
+    pub standin: Option<TwilioStandin>,
 }
 
 pub struct App {
     pub state: AppState,
+    /// Whether `server::serve` runs the engine's worker loop. Tests with a manual clock turn
+    /// it off and drive the engine with `Engine::tick`.
+    pub run_engine: bool,
 }
 
 /// Failed sign-ins allowed within [`LOGIN_WINDOW`]: per client address and email, and (to
@@ -60,10 +70,29 @@ impl Default for LoginLimits {
 }
 
 impl App {
-    /// Connects to the database and applies migrations.
-    pub async fn build(config: Config, clock: SharedClock) -> anyhow::Result<App> {
+    /// Connects to the database, applies migrations, and sets up the providers and the engine.
+    /// Without a Twilio account in `config`, starts the SMS stand-in and uses it.
+    pub async fn build(mut config: Config, clock: SharedClock) -> anyhow::Result<App> {
+        install_crypto_provider();
         let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
+        let standin = match &config.twilio {
+            Some(_) => None,
+            None => {
+                let standin = TwilioStandin::start(config.standin_listen)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot start the SMS stand-in on {}: {e}", config.standin_listen))?;
+                standin.set_sms_webhook(format!("{}/webhooks/twilio/sms", config.public_url));
+                config.twilio = Some(TwilioSettings {
+                    account_sid: standin.account_sid().to_string(),
+                    auth_token: Secret::new(standin.auth_token()),
+                    auth_token_previous: None,
+                    base_url: standin.base_url(),
+                });
+                Some(standin)
+            }
+        };
+        let engine = build_engine(&db, &clock, &config)?;
         Ok(App {
             state: AppState {
                 db,
@@ -71,7 +100,10 @@ impl App {
                 config: Arc::new(config),
                 login_limits: Arc::new(LoginLimits::default()),
                 metrics: telemetry::metrics_handle(),
+                engine,
+                standin,
             },
+            run_engine: true,
         })
     }
 
@@ -80,12 +112,40 @@ impl App {
     }
 }
 
+/// TLS for outgoing HTTPS (providers) uses rustls with ring; installed once per process.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only if a provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The engine with a handler for every kind of work.
+fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result<Engine> {
+    let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
+    let sms = TwilioSms::new(TwilioConfig {
+        base_url: twilio.base_url.clone(),
+        account_sid: twilio.account_sid.clone(),
+        auth_token: twilio.auth_token.expose().to_string(),
+    })
+    .map_err(|e| anyhow::anyhow!(e))?;
+    let sender = SmsSender::new(
+        Arc::new(sms),
+        Some(format!("{}/webhooks/twilio/sms-status", config.public_url)),
+        SignedDuration::from_millis(config.sms_interval_ms as i64),
+    );
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(sender)];
+    Ok(Engine::new(db.clone(), clock.clone(), EngineConfig::default(), handlers))
+}
+
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let console = routes::console_routes().layer(middleware::from_fn_with_state(state.clone(), auth::session_and_csrf));
     Router::new()
         .merge(console)
         .merge(api::router())
+        .merge(routes::webhooks::routes())
         .route("/healthz", get(routes::health::healthz))
         .route("/metrics", get(routes::health::metrics))
         .route("/assets/{*path}", get(assets::serve))

@@ -68,6 +68,30 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For for client addresses (only behind your own reverse proxy)
     #[arg(long, env = "SWITCHBOARD_TRUST_FORWARDED")]
     pub trust_forwarded: bool,
+
+    /// Twilio (or compatible) account SID; without it and a token, the built-in SMS stand-in runs
+    #[arg(long, env = "TWILIO_ACCOUNT_SID", value_name = "SID")]
+    pub twilio_account_sid: Option<String>,
+
+    /// Twilio auth token (signs webhooks, authenticates API calls)
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub twilio_auth_token: Option<String>,
+
+    /// The previous auth token, still accepted on webhooks during a rotation
+    #[arg(long, env = "TWILIO_AUTH_TOKEN_PREVIOUS", value_name = "TOKEN", hide_env_values = true)]
+    pub twilio_auth_token_previous: Option<String>,
+
+    /// Base URL of the Twilio-compatible API [default: https://api.twilio.com]
+    #[arg(long, env = "TWILIO_BASE_URL", value_name = "URL")]
+    pub twilio_base_url: Option<String>,
+
+    /// Minimum milliseconds between two texts from one sender number [default: 1000]
+    #[arg(long, env = "SWITCHBOARD_SMS_INTERVAL_MS", value_name = "MS")]
+    pub sms_interval_ms: Option<u64>,
+
+    /// Address of the built-in SMS stand-in when no Twilio account is configured [default: 127.0.0.1:0]
+    #[arg(long, env = "SWITCHBOARD_STANDIN_LISTEN", value_name = "ADDR")]
+    pub standin_listen: Option<SocketAddr>,
 }
 
 /// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
@@ -80,6 +104,12 @@ pub struct FileConfig {
     pub demo: Option<bool>,
     pub log_format: Option<LogFormat>,
     pub trust_forwarded: Option<bool>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<Secret>,
+    pub twilio_auth_token_previous: Option<Secret>,
+    pub twilio_base_url: Option<String>,
+    pub sms_interval_ms: Option<u64>,
+    pub standin_listen: Option<SocketAddr>,
 }
 
 impl FileConfig {
@@ -105,6 +135,18 @@ pub struct Config {
     pub demo: bool,
     pub log_format: LogFormat,
     pub trust_forwarded: bool,
+    /// `None`: run the built-in SMS stand-in.
+    pub twilio: Option<TwilioSettings>,
+    pub sms_interval_ms: u64,
+    pub standin_listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioSettings {
+    pub account_sid: String,
+    pub auth_token: Secret,
+    pub auth_token_previous: Option<Secret>,
+    pub base_url: String,
 }
 
 impl Config {
@@ -130,7 +172,43 @@ impl Config {
         if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
             bail!("public URL must start with http:// or https:// (got {public_url})");
         }
+        let sid = args.twilio_account_sid.clone().or(file.twilio_account_sid).filter(|s| !s.is_empty());
+        let token = args
+            .twilio_auth_token
+            .clone()
+            .map(Secret::new)
+            .or(file.twilio_auth_token)
+            .filter(|s| !s.expose().is_empty());
+        let twilio = match (sid, token) {
+            (Some(account_sid), Some(auth_token)) => Some(TwilioSettings {
+                account_sid,
+                auth_token,
+                auth_token_previous: args
+                    .twilio_auth_token_previous
+                    .clone()
+                    .map(Secret::new)
+                    .or(file.twilio_auth_token_previous)
+                    .filter(|s| !s.expose().is_empty()),
+                base_url: args
+                    .twilio_base_url
+                    .clone()
+                    .or(file.twilio_base_url)
+                    .unwrap_or_else(|| switchboard_core::providers::twilio::TWILIO_API.to_string())
+                    .trim_end_matches('/')
+                    .to_string(),
+            }),
+            (None, None) => None,
+            (Some(_), None) => bail!("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not"),
+            (None, Some(_)) => bail!("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not"),
+        };
+        let standin_listen = match args.standin_listen.or(file.standin_listen) {
+            Some(a) => a,
+            None => "127.0.0.1:0".parse().context("default stand-in address")?,
+        };
         Ok(Config {
+            twilio,
+            sms_interval_ms: args.sms_interval_ms.or(file.sms_interval_ms).unwrap_or(1000),
+            standin_listen,
             listen,
             database_url,
             public_url,

@@ -16,9 +16,22 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app.router();
+    let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
+    let engine = app.state.engine.clone();
+    let run_engine = app.run_engine;
+    let worker = tokio::spawn(async move {
+        if run_engine {
+            engine.run(engine_stopped).await
+        }
+    });
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;
+    // HTTP has drained; let running work finish, then close the database.
+    let _ = stop_engine.send(true);
+    if let Err(e) = worker.await {
+        tracing::error!(error = %e, "engine task failed");
+    }
     app.state.db.close().await;
     Ok(())
 }
@@ -37,6 +50,12 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let app = App::build(config, std::sync::Arc::new(SystemClock)).await?;
     tracing::info!(database = %backend_url, backend = app.state.db.backend().name(), "database ready, migrations applied");
+    if let Some(standin) = &app.state.standin {
+        println!();
+        println!("  No Twilio account configured: texts go to the built-in SMS stand-in.");
+        println!("    phones:  {}/  (read texts, reply as a customer or technician)", standin.base_url());
+        println!("    account: {}  token: {}", standin.account_sid(), standin.auth_token());
+    }
     if demo {
         let login = switchboard_core::demo::seed(&app.state.db, &SystemClock).await?;
         let what = if login.created { "seeded" } else { "already present" };

@@ -220,6 +220,7 @@ pub struct BrandFormValues {
     pub color: String,
     pub logo_url: String,
     pub job_prefix: String,
+    pub sms_help_reply: String,
 }
 
 #[derive(Template, WebTemplate)]

@@ -60,6 +60,11 @@ pub async fn list_brands(db: &Db, org: OrgId) -> Result<Vec<Brand>> {
     store::list_brands(db.pool(), org).await
 }
 
+/// The brand whose SMS number is `number` (E.164), whatever its organization.
+pub async fn brand_by_sms_number(db: &Db, number: &str) -> Result<Option<Brand>> {
+    store::brand_by_sms_number(db.pool(), number).await
+}
+
 pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
     store::get_brand(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }

@@ -75,6 +75,8 @@ pub struct Brand {
     pub logo_url: Option<String>,
     pub job_prefix: String,
     pub next_job_number: i64,
+    /// Reply to an inbound HELP; `None` uses [`crate::messaging::default_help_reply`].
+    pub sms_help_reply: Option<String>,
 }
 
 pub const DEFAULT_BRAND_COLOR: &str = "#2563eb";
@@ -89,6 +91,7 @@ pub struct BrandInput {
     pub color: Option<String>,
     pub logo_url: Option<String>,
     pub job_prefix: Option<String>,
+    pub sms_help_reply: Option<String>,
 }
 
 /// A brand input that passed every rule.
@@ -101,6 +104,7 @@ pub struct ValidBrand {
     pub color: HexColor,
     pub logo_url: Option<String>,
     pub job_prefix: String,
+    pub sms_help_reply: Option<String>,
 }
 
 fn blank_to_none(s: &Option<String>) -> Option<&str> {
@@ -146,8 +150,12 @@ impl BrandInput {
                 None
             }
         };
+        let sms_help_reply = match blank_to_none(&self.sms_help_reply) {
+            None => Some(None),
+            Some(s) => v.check("sms_help_reply", required_text(s, 320)).map(Some),
+        };
         v.finish()?;
-        match (name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix) {
+        match (name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, sms_help_reply) {
             (
                 Some(name),
                 Some(time_zone),
@@ -156,7 +164,17 @@ impl BrandInput {
                 Some(color),
                 Some(logo_url),
                 Some(job_prefix),
-            ) => Ok(ValidBrand { name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix }),
+                Some(sms_help_reply),
+            ) => Ok(ValidBrand {
+                name,
+                time_zone,
+                sms_number,
+                inbound_email,
+                color,
+                logo_url,
+                job_prefix,
+                sms_help_reply,
+            }),
             _ => Err(crate::Error::Unexpected("brand validation lost a field".into())),
         }
     }
@@ -271,6 +289,7 @@ mod tests {
             color: Some("blue".into()),
             logo_url: Some("javascript:alert(1)".into()),
             job_prefix: Some("j-".into()),
+            sms_help_reply: None,
         };
         let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();

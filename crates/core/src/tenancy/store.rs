@@ -61,6 +61,7 @@ struct BrandRow {
     logo_url: Option<String>,
     job_prefix: String,
     next_job_number: i64,
+    sms_help_reply: Option<String>,
 }
 
 impl From<BrandRow> for Brand {
@@ -76,20 +77,26 @@ impl From<BrandRow> for Brand {
             logo_url: r.logo_url,
             job_prefix: r.job_prefix,
             next_job_number: r.next_job_number,
+            sms_help_reply: r.sms_help_reply,
         }
     }
 }
 
 macro_rules! brand_columns {
     () => {
-        "id, org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, next_job_number"
+        "id, org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, next_job_number, \
+         sms_help_reply"
     };
 }
 
 fn brand_conflict(e: sqlx::Error, b: &ValidBrand) -> Error {
-    let msg = match &b.inbound_email {
-        Some(email) if e.to_string().contains("inbound_email") => {
+    let text = e.to_string();
+    let msg = match (&b.inbound_email, &b.sms_number) {
+        (Some(email), _) if text.contains("inbound_email") => {
             format!("the inbound address {} is already used by another brand", email.as_str())
+        }
+        (_, Some(number)) if text.contains("sms_number") => {
+            format!("the SMS number {} is already used by another brand", number.display())
         }
         _ => format!("a brand named \"{}\" already exists", b.name),
     };
@@ -103,6 +110,17 @@ pub async fn list_brands<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) 
             .fetch_all(ex)
             .await?;
     Ok(rows.into_iter().map(Brand::from).collect())
+}
+
+/// The brand that owns an SMS number, in any organization: inbound texts are routed by the
+/// number they were sent to.
+pub async fn brand_by_sms_number<'c>(ex: impl Executor<'c, Database = Any>, number: &str) -> Result<Option<Brand>> {
+    let row: Option<BrandRow> =
+        sqlx::query_as(concat!("select ", brand_columns!(), " from brands where sms_number = $1 order by id limit 1"))
+            .bind(number)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(Brand::from))
 }
 
 pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: BrandId) -> Result<Option<Brand>> {
@@ -124,7 +142,7 @@ pub async fn insert_brand<'c>(
 ) -> Result<Brand> {
     let row: BrandRow = sqlx::query_as(concat!(
         "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+         next_job_number, created_at, updated_at, sms_help_reply) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
          returning ",
         brand_columns!(),
         ""
@@ -139,6 +157,7 @@ pub async fn insert_brand<'c>(
     .bind(&b.job_prefix)
     .bind(next_job_number)
     .bind(now)
+    .bind(b.sms_help_reply.clone())
     .fetch_one(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
@@ -154,7 +173,7 @@ pub async fn update_brand<'c>(
 ) -> Result<Option<Brand>> {
     let row: Option<BrandRow> = sqlx::query_as(concat!(
         "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
-         logo_url = $8, job_prefix = $9, updated_at = $10 where org_id = $1 and id = $2 returning ",
+         logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11 where org_id = $1 and id = $2 returning ",
         brand_columns!(),
         ""
     ))
@@ -168,6 +187,7 @@ pub async fn update_brand<'c>(
     .bind(b.logo_url.clone())
     .bind(&b.job_prefix)
     .bind(now)
+    .bind(b.sms_help_reply.clone())
     .fetch_optional(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;

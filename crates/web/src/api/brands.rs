@@ -28,6 +28,8 @@ pub struct BrandDto {
     /// Job codes are `<prefix>-<number>`, e.g. `J-2206`.
     pub job_prefix: String,
     pub next_job_code: String,
+    /// The reply to an inbound HELP (`null`: a default naming the brand and its number).
+    pub sms_help_reply: Option<String>,
 }
 
 impl From<Brand> for BrandDto {
@@ -42,6 +44,7 @@ impl From<Brand> for BrandDto {
             color: b.color,
             logo_url: b.logo_url,
             job_prefix: b.job_prefix,
+            sms_help_reply: b.sms_help_reply,
         }
     }
 }
@@ -67,6 +70,7 @@ pub struct BrandBody {
     pub color: Option<String>,
     pub logo_url: Option<String>,
     pub job_prefix: Option<String>,
+    pub sms_help_reply: Option<String>,
 }
 
 /// Fields to change; absent fields keep their value, `null` clears optional ones.
@@ -86,6 +90,9 @@ pub struct BrandPatch {
     #[schema(value_type = Option<String>)]
     pub logo_url: Option<Option<String>>,
     pub job_prefix: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub sms_help_reply: Option<Option<String>>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -118,6 +125,7 @@ pub async fn create(
         color: body.color,
         logo_url: body.logo_url,
         job_prefix: body.job_prefix,
+        sms_help_reply: body.sms_help_reply,
     };
     let brand = tenancy::create_brand(&state.db, state.clock.as_ref(), caller.org, &input).await?;
     Ok((StatusCode::CREATED, Json(BrandEnvelope { brand: brand.into() })))
@@ -151,6 +159,7 @@ pub async fn update(
         color: Some(patch.color.unwrap_or(current.color)),
         logo_url: patch.logo_url.unwrap_or(current.logo_url),
         job_prefix: Some(patch.job_prefix.unwrap_or(current.job_prefix)),
+        sms_help_reply: patch.sms_help_reply.unwrap_or(current.sms_help_reply),
     };
     let brand = tenancy::update_brand(&state.db, state.clock.as_ref(), caller.org, BrandId(id), &input)
         .await

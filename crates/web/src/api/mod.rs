@@ -3,6 +3,7 @@
 //! same code and cannot drift from it.
 
 pub mod brands;
+pub mod messages;
 pub mod users;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -50,7 +51,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(brands::list, brands::create))
                 .routes(routes!(brands::get, brands::update))
                 .routes(routes!(users::list, users::create))
-                .routes(routes!(users::get, users::update)),
+                .routes(routes!(users::get, users::update))
+                .routes(routes!(messages::send, messages::list))
+                .routes(routes!(messages::get)),
         )
         .split_for_parts()
 }

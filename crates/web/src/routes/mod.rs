@@ -5,6 +5,7 @@ pub mod health;
 pub mod jobs;
 pub mod session;
 pub mod settings;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::Uri;

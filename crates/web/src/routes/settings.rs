@@ -71,6 +71,8 @@ pub struct BrandForm {
     logo_url: String,
     #[serde(default)]
     job_prefix: String,
+    #[serde(default)]
+    sms_help_reply: String,
 }
 
 impl BrandForm {
@@ -83,6 +85,7 @@ impl BrandForm {
             color: Some(self.color.clone()),
             logo_url: Some(self.logo_url.clone()),
             job_prefix: Some(self.job_prefix.clone()),
+            sms_help_reply: Some(self.sms_help_reply.clone()),
         }
     }
     fn values(self) -> BrandFormValues {
@@ -94,6 +97,7 @@ impl BrandForm {
             color: self.color,
             logo_url: self.logo_url,
             job_prefix: self.job_prefix,
+            sms_help_reply: self.sms_help_reply,
         }
     }
 }
@@ -161,6 +165,7 @@ pub async fn edit_brand(
         color: b.color,
         logo_url: b.logo_url.unwrap_or_default(),
         job_prefix: b.job_prefix,
+        sms_help_reply: b.sms_help_reply.unwrap_or_default(),
     };
     Ok(brand_form(shell, Some(id), values, vec![]).into_response())
 }

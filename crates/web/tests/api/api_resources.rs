@@ -149,11 +149,14 @@ async fn the_openapi_document_describes_every_api_route() {
     let expected = [
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
+        ("get", "/api/v1/messages"),
+        ("get", "/api/v1/messages/{id}"),
         ("get", "/api/v1/users"),
         ("get", "/api/v1/users/{id}"),
         ("patch", "/api/v1/brands/{id}"),
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
+        ("post", "/api/v1/messages"),
         ("post", "/api/v1/users"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();

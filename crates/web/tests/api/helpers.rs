@@ -9,8 +9,10 @@ use switchboard::config::{Config, FileConfig, ServeArgs};
 use switchboard::{App, server};
 use switchboard_core::clock::ManualClock;
 use switchboard_core::db::{Backend, Db};
+use switchboard_core::engine::Engine;
 use switchboard_core::ids::OrgId;
 use switchboard_core::tenancy::{self, NewUserInput, User};
+use switchboard_standins::twilio::TwilioStandin;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -96,6 +98,10 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub clock: ManualClock,
+    /// The engine, driven by the test with `tick()` (its loop does not run in tests).
+    pub engine: Engine,
+    /// The Twilio stand-in the app sends through.
+    pub sms: TwilioStandin,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub fresh: FreshDb,
@@ -119,13 +125,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::resolve(&args, FileConfig::default()).expect("config");
     tweak(&mut config);
     let clock = ManualClock::new("2026-11-22T17:00:00Z".parse().expect("time"));
-    let app = App::build(config, Arc::new(clock.clone())).await.expect("app builds and migrates");
+    let mut app = App::build(config, Arc::new(clock.clone())).await.expect("app builds and migrates");
+    app.run_engine = false;
     let db = app.state.db.clone();
+    let engine = app.state.engine.clone();
+    let sms = app.state.standin.clone().expect("tests run against the SMS stand-in");
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, app, async {
         let _ = rx.await;
     }));
-    TestApp { base: format!("http://{addr}"), db, clock, shutdown: Some(tx), server: Some(server), fresh }
+    TestApp { base: format!("http://{addr}"), db, clock, engine, sms, shutdown: Some(tx), server: Some(server), fresh }
 }
 
 impl TestApp {
@@ -172,6 +181,17 @@ impl TestApp {
     pub async fn brand(&self, org: OrgId, name: &str) -> tenancy::Brand {
         let input =
             tenancy::BrandInput { name: name.into(), time_zone: "America/Chicago".into(), ..Default::default() };
+        tenancy::create_brand(&self.db, &self.clock, org, &input).await.expect("brand")
+    }
+
+    /// A brand with an SMS number.
+    pub async fn sms_brand(&self, org: OrgId, name: &str, number: &str) -> tenancy::Brand {
+        let input = tenancy::BrandInput {
+            name: name.into(),
+            time_zone: "America/Chicago".into(),
+            sms_number: Some(number.into()),
+            ..Default::default()
+        };
         tenancy::create_brand(&self.db, &self.clock, org, &input).await.expect("brand")
     }
 

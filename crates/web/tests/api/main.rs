@@ -14,5 +14,6 @@ mod demo;
 mod engine;
 mod health;
 mod isolation;
+mod messaging;
 mod migrations;
 mod sign_in;

@@ -1,0 +1,348 @@
+//! Messaging: outbound texts through the engine, inbound texts from provider webhooks,
+//! delivery status from callbacks, and consent (STOP/START/HELP).
+//!
+//! Sending: `queue_sms` records the message and a `sms.send` work item in the caller's
+//! transaction. The [`SmsSender`] handler then, per attempt: skips messages no longer queued;
+//! suppresses numbers that opted out meanwhile; waits for the sender's rate-limit slot;
+//! marks the message `sending` (committed) before calling the provider; records the provider's
+//! id afterwards. If a process dies between the provider accepting a message and that record,
+//! the retry finds the message still `sending` and first asks the provider whether a message
+//! with that sender, recipient and body was accepted since; if so it adopts it instead of
+//! sending again. A duplicate is therefore possible only if the provider's own list does not
+//! yet show an accepted message, and then at most one per crash.
+
+pub mod model;
+mod store;
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use serde_json::json;
+
+pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
+
+use crate::clock::{Clock, from_millis, to_millis};
+use crate::db::{Db, Tx};
+use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::ids::{BrandId, OrgId};
+use crate::parse::PhoneE164;
+use crate::providers::{OutboundSms, SendError, SmsProvider};
+use crate::tenancy::{self, Brand};
+use crate::{Error, Result};
+
+pub const SMS_SEND: &str = "sms.send";
+
+/// Queues a text from the brand's number inside the caller's transaction. Numbers that opted
+/// out of this brand get a `suppressed` record instead. Call [`Db::work_added`] after commit.
+pub async fn queue_sms_in(
+    db: &Db,
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &PhoneE164,
+    body: &str,
+) -> Result<MessageId> {
+    let from = brand.sms_number.as_deref().ok_or_else(|| {
+        Error::invalid("brand_id", format!("{} has no SMS number; set one in Settings -> Brands", brand.name))
+    })?;
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::invalid("body", "the message is empty"));
+    }
+    if body.chars().count() > 1600 {
+        return Err(Error::invalid("body", "a text can be at most 1600 characters"));
+    }
+    let now = clock.now();
+    let opted_out = store::is_opted_out(&mut **tx, brand.id, to.as_str()).await?;
+    let status = if opted_out { MessageStatus::Suppressed } else { MessageStatus::Queued };
+    let msg = store::NewMessage {
+        org: brand.org_id,
+        brand: Some(brand.id),
+        channel: Channel::Sms,
+        inbound: false,
+        from,
+        to: to.as_str(),
+        subject: None,
+        body,
+        status,
+        provider: None,
+        provider_id: None,
+    };
+    let id = store::insert(&mut **tx, &msg, to_millis(now))
+        .await?
+        .ok_or_else(|| Error::Unexpected("message insert".into()))?;
+    if opted_out {
+        tracing::info!(message = %id, brand = %brand.id, "recipient opted out; text suppressed");
+        return Ok(id);
+    }
+    let work =
+        NewWork::new(SMS_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("sms:{}", id.0));
+    if let Some(work_id) = engine::enqueue_in(db, tx, &work, now).await? {
+        store::set_work_item(&mut **tx, id, work_id.0).await?;
+    }
+    Ok(id)
+}
+
+/// Queues a text in its own transaction and wakes the engine.
+pub async fn send_sms(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, to: &str, body: &str) -> Result<Message> {
+    let to = PhoneE164::parse(to).map_err(|m| Error::invalid("to", m))?;
+    let brand = tenancy::brand(db, org, brand).await.map_err(|e| match e {
+        Error::NotFound => Error::invalid("brand_id", "no such brand"),
+        other => other,
+    })?;
+    let mut tx = db.begin().await?;
+    let id = queue_sms_in(db, &mut tx, clock, &brand, &to, body).await?;
+    tx.commit().await?;
+    db.work_added();
+    message(db, org, id).await
+}
+
+pub async fn message(db: &Db, org: OrgId, id: MessageId) -> Result<Message> {
+    store::get_in_org(db.pool(), org, id).await?.ok_or(Error::NotFound)
+}
+
+/// Messages of an organization, newest first, optionally only those to or from one address.
+pub async fn list(db: &Db, org: OrgId, address: Option<&str>, limit: i64) -> Result<Vec<Message>> {
+    store::list_for_address(db.pool(), org, address, limit.clamp(1, 500)).await
+}
+
+pub async fn is_opted_out(db: &Db, brand: BrandId, phone: &str) -> Result<bool> {
+    store::is_opted_out(db.pool(), brand, phone).await
+}
+
+/// An inbound text as a provider webhook delivers it.
+#[derive(Debug, Clone)]
+pub struct InboundSms {
+    pub provider: &'static str,
+    pub provider_id: String,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundOutcome {
+    /// Stored (and any keyword acted on).
+    Stored { message: MessageId, brand: BrandId, org: OrgId, keyword: Option<Keyword> },
+    /// The provider sent this one before; nothing changed.
+    Duplicate,
+    /// No brand uses the number it was sent to.
+    UnknownNumber,
+}
+
+/// Records an inbound text durably, deduplicated by the provider's id, and applies consent
+/// keywords in the same transaction. HELP queues the brand's help reply.
+#[tracing::instrument(skip(db, clock, sms), fields(provider_id = %sms.provider_id))]
+pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
+    let to = PhoneE164::parse(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
+    let from = PhoneE164::parse(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());
+    let Some(brand) = tenancy::brand_by_sms_number(db, &to).await? else {
+        tracing::warn!(to = %to, "inbound text to a number no brand uses");
+        return Ok(InboundOutcome::UnknownNumber);
+    };
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let msg = store::NewMessage {
+        org: brand.org_id,
+        brand: Some(brand.id),
+        channel: Channel::Sms,
+        inbound: true,
+        from: &from,
+        to: &to,
+        subject: None,
+        body: &sms.body,
+        status: MessageStatus::Received,
+        provider: Some(sms.provider),
+        provider_id: Some(&sms.provider_id),
+    };
+    let Some(id) = store::insert(&mut *tx, &msg, to_millis(now)).await? else {
+        return Ok(InboundOutcome::Duplicate);
+    };
+    let kw = keyword(&sms.body);
+    match kw {
+        Some(Keyword::OptOut) => store::opt_out(&mut *tx, brand.org_id, brand.id, &from, to_millis(now)).await?,
+        Some(Keyword::OptIn) => store::opt_in(&mut *tx, brand.id, &from).await?,
+        Some(Keyword::Help) => {
+            let reply = brand
+                .sms_help_reply
+                .clone()
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| default_help_reply(&brand.name, brand.sms_number.as_deref()));
+            if let Ok(phone) = PhoneE164::parse(&from) {
+                queue_sms_in(db, &mut tx, clock, &brand, &phone, &reply).await?;
+            }
+        }
+        None => {}
+    }
+    tx.commit().await?;
+    db.work_added();
+    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw })
+}
+
+/// A delivery-status callback. `message` is our id when the callback URL carried it (it does
+/// for messages we sent), which finds the message even before its provider id was recorded.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    pub provider: &'static str,
+    pub provider_id: String,
+    pub message: Option<MessageId>,
+    pub status: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// Applies a status callback if it moves the message forward. Returns whether it did.
+pub async fn apply_status(db: &Db, clock: &dyn Clock, update: &StatusUpdate) -> Result<bool> {
+    let Some(status) = MessageStatus::from_twilio(&update.status) else { return Ok(false) };
+    let id = match update.message {
+        Some(id) => Some(id),
+        None => store::find_by_provider_id(db.pool(), update.provider, &update.provider_id).await?,
+    };
+    let Some(id) = id else {
+        tracing::warn!(provider_id = %update.provider_id, "status for an unknown message");
+        return Ok(false);
+    };
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    // Remember the provider id if the callback beat our own record of it.
+    sqlx::query(
+        "update messages set provider = coalesce(provider, $2), provider_id = coalesce(provider_id, $3) where id = $1",
+    )
+    .bind(id.0)
+    .bind(update.provider)
+    .bind(&update.provider_id)
+    .execute(&mut *tx)
+    .await?;
+    let moved =
+        store::advance_status(&mut *tx, id, status, update.error_code.as_deref(), update.error_message.as_deref(), now)
+            .await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+/// Runs `sms.send` work items.
+#[derive(Clone)]
+pub struct SmsSender {
+    provider: Arc<dyn SmsProvider>,
+    /// `https://host/webhooks/twilio/sms-status`; `?m=<message id>` is appended.
+    status_callback: Option<String>,
+    /// Minimum time between two texts from one sender number.
+    per_sender_interval: SignedDuration,
+}
+
+impl SmsSender {
+    pub fn new(
+        provider: Arc<dyn SmsProvider>,
+        status_callback: Option<String>,
+        per_sender_interval: SignedDuration,
+    ) -> Self {
+        Self { provider, status_callback, per_sender_interval }
+    }
+
+    async fn attempt(&self, ctx: &WorkContext, item: &WorkItem) -> Result<Outcome> {
+        let Some(id) = item.payload.get("message_id").and_then(|v| v.as_i64()).map(MessageId) else {
+            return Ok(Outcome::Fail("payload has no message_id".into()));
+        };
+        let db = &ctx.db;
+        let Some(msg) = store::get(db.pool(), id).await? else {
+            return Ok(Outcome::Fail(format!("message {id} does not exist")));
+        };
+        if !matches!(msg.status, MessageStatus::Queued | MessageStatus::Sending) {
+            return Ok(Outcome::Done(Some(json!({ "skipped": msg.status.as_str() }))));
+        }
+        let now = ctx.clock.now();
+        if let Some(brand) = msg.brand_id
+            && msg.status == MessageStatus::Queued
+            && store::is_opted_out(db.pool(), brand, &msg.to).await?
+        {
+            store::advance_status(
+                db.pool(),
+                id,
+                MessageStatus::Suppressed,
+                None,
+                Some("recipient opted out"),
+                to_millis(now),
+            )
+            .await?;
+            return Ok(Outcome::Done(Some(json!({ "suppressed": true }))));
+        }
+        if msg.status == MessageStatus::Sending {
+            // A previous attempt may have reached the provider: look before sending again.
+            let since = msg.updated_at - SignedDuration::from_mins(2);
+            match self.provider.find_sent(msg.from.clone(), msg.to.clone(), msg.body.clone(), since).await {
+                Ok(Some(found)) => {
+                    let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
+                    store::record_accepted(
+                        db.pool(),
+                        id,
+                        self.provider.name(),
+                        &found.provider_id,
+                        status,
+                        to_millis(now),
+                    )
+                    .await?;
+                    return Ok(Outcome::Done(Some(json!({ "provider_id": found.provider_id, "recovered": true }))));
+                }
+                Ok(None) => {}
+                Err(e) => return Ok(Outcome::Retry(format!("checking for an earlier send: {e}"))),
+            }
+        }
+        let interval = self.per_sender_interval.as_millis() as i64;
+        if interval > 0
+            && let Err(next) = store::take_sender_slot(db.pool(), &msg.from, to_millis(now), interval).await?
+        {
+            return Ok(Outcome::Defer(from_millis(next)));
+        }
+        store::mark_sending(db.pool(), id, to_millis(now)).await?;
+        let sms = OutboundSms {
+            from: msg.from.clone(),
+            to: msg.to.clone(),
+            body: msg.body.clone(),
+            status_callback: self.status_callback.as_ref().map(|cb| format!("{cb}?m={}", id.0)),
+        };
+        let sent_at = to_millis(ctx.clock.now());
+        match self.provider.send(sms).await {
+            Ok(accepted) => {
+                let status = MessageStatus::from_twilio(&accepted.status).unwrap_or(MessageStatus::Queued);
+                store::record_accepted(db.pool(), id, self.provider.name(), &accepted.provider_id, status, sent_at)
+                    .await?;
+                Ok(Outcome::Done(Some(json!({ "provider_id": accepted.provider_id }))))
+            }
+            Err(SendError::Transient(e)) => Ok(Outcome::Retry(e)),
+            Err(SendError::Rejected { code, message }) => {
+                let code_text = code.map(|c| c.to_string());
+                store::advance_status(
+                    db.pool(),
+                    id,
+                    MessageStatus::Failed,
+                    code_text.as_deref(),
+                    Some(&message),
+                    sent_at,
+                )
+                .await?;
+                // Twilio 21610: the recipient replied STOP at the carrier; remember it here too.
+                if code == Some(21610)
+                    && let Some(brand) = msg.brand_id
+                {
+                    store::opt_out(db.pool(), msg.org_id, brand, &msg.to, sent_at).await?;
+                }
+                Ok(Outcome::Done(Some(json!({ "rejected": code, "message": message }))))
+            }
+        }
+    }
+}
+
+impl Handler for SmsSender {
+    fn kind(&self) -> &'static str {
+        SMS_SEND
+    }
+    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+        let me = self.clone();
+        Box::pin(async move {
+            match me.attempt(&ctx, &item).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        })
+    }
+}

@@ -1,0 +1,281 @@
+//! SQL for messages, opt-outs and per-sender send slots.
+
+use sqlx::{Any, Executor, FromRow};
+
+use super::model::{Channel, Message, MessageId, MessageStatus};
+use crate::clock::from_millis;
+use crate::ids::{BrandId, OrgId};
+use crate::{Error, Result};
+
+#[derive(FromRow)]
+struct MessageRow {
+    id: i64,
+    org_id: i64,
+    brand_id: Option<i64>,
+    channel: String,
+    direction: String,
+    from_addr: String,
+    to_addr: String,
+    subject: Option<String>,
+    body: String,
+    status: String,
+    provider_id: Option<String>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+macro_rules! message_columns {
+    () => {
+        "id, org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, provider_id, \
+         error_code, error_message, created_at, updated_at"
+    };
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = Error;
+    fn try_from(r: MessageRow) -> Result<Message> {
+        Ok(Message {
+            id: MessageId(r.id),
+            org_id: OrgId(r.org_id),
+            brand_id: r.brand_id.map(BrandId),
+            channel: if r.channel == "email" { Channel::Email } else { Channel::Sms },
+            direction: if r.direction == "inbound" { "inbound" } else { "outbound" },
+            from: r.from_addr,
+            to: r.to_addr,
+            subject: r.subject,
+            body: r.body,
+            status: MessageStatus::parse(&r.status).ok_or_else(|| Error::Unexpected(format!("status {}", r.status)))?,
+            provider_id: r.provider_id,
+            error_code: r.error_code,
+            error_message: r.error_message,
+            created_at: from_millis(r.created_at),
+            updated_at: from_millis(r.updated_at),
+        })
+    }
+}
+
+pub struct NewMessage<'a> {
+    pub org: OrgId,
+    pub brand: Option<BrandId>,
+    pub channel: Channel,
+    pub inbound: bool,
+    pub from: &'a str,
+    pub to: &'a str,
+    pub subject: Option<&'a str>,
+    pub body: &'a str,
+    pub status: MessageStatus,
+    pub provider: Option<&'a str>,
+    pub provider_id: Option<&'a str>,
+}
+
+/// Inserts a message. `None` when the provider id was already recorded (a webhook retry).
+pub async fn insert<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    m: &NewMessage<'_>,
+    now: i64,
+) -> Result<Option<MessageId>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
+         provider, provider_id, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
+         on conflict (provider, provider_id) where provider_id is not null do nothing returning id",
+    )
+    .bind(m.org.0)
+    .bind(m.brand.map(|b| b.0))
+    .bind(m.channel.as_str())
+    .bind(if m.inbound { "inbound" } else { "outbound" })
+    .bind(m.from)
+    .bind(m.to)
+    .bind(m.subject)
+    .bind(m.body)
+    .bind(m.status.as_str())
+    .bind(m.provider)
+    .bind(m.provider_id)
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|(id,)| MessageId(id)))
+}
+
+pub async fn set_work_item<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, work: i64) -> Result<()> {
+    sqlx::query("update messages set work_item_id = $2 where id = $1").bind(id.0).bind(work).execute(ex).await?;
+    Ok(())
+}
+
+pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId) -> Result<Option<Message>> {
+    let row: Option<MessageRow> =
+        sqlx::query_as(concat!("select ", message_columns!(), " from messages where id = $1"))
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    row.map(Message::try_from).transpose()
+}
+
+pub async fn get_in_org<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: MessageId,
+) -> Result<Option<Message>> {
+    let row: Option<MessageRow> =
+        sqlx::query_as(concat!("select ", message_columns!(), " from messages where org_id = $1 and id = $2"))
+            .bind(org.0)
+            .bind(id.0)
+            .fetch_optional(ex)
+            .await?;
+    row.map(Message::try_from).transpose()
+}
+
+/// Messages to or from `address` in an organization, newest first.
+pub async fn list_for_address<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    address: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "select ",
+        message_columns!(),
+        " from messages where org_id = $1 and ($2 is null or to_addr = $2 or from_addr = $2) \
+         order by created_at desc, id desc limit $3"
+    ))
+    .bind(org.0)
+    .bind(address)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Message::try_from).collect()
+}
+
+/// Moves a message to `status` if that is a step forward; returns whether it moved.
+pub async fn advance_status<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: MessageId,
+    status: MessageStatus,
+    error_code: Option<&str>,
+    error_message: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    // The rank comparison is done in SQL so concurrent callbacks cannot race past each other.
+    let done = sqlx::query(
+        "update messages set status = $2, error_code = coalesce($3, error_code), error_message = coalesce($4, error_message), \
+         updated_at = $5 where id = $1 and (case status when 'queued' then 0 when 'sending' then 1 when 'sent' then 2 \
+         when 'delivered' then 3 when 'undelivered' then 3 when 'failed' then 3 else 4 end) < $6",
+    )
+    .bind(id.0)
+    .bind(status.as_str())
+    .bind(error_code)
+    .bind(error_message)
+    .bind(now)
+    .bind(i64::from(status.rank()))
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a queued message as handed to the provider (its outcome not yet known).
+pub async fn mark_sending<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, now: i64) -> Result<()> {
+    sqlx::query("update messages set status = 'sending', updated_at = $2 where id = $1 and status = 'queued'")
+        .bind(id.0)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Records the provider's id and acceptance status, unless a callback already moved it on.
+pub async fn record_accepted<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    id: MessageId,
+    provider: &str,
+    provider_id: &str,
+    status: MessageStatus,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "update messages set provider = $2, provider_id = $3, \
+         status = case when status in ('queued', 'sending') then $4 else status end, updated_at = $5 where id = $1",
+    )
+    .bind(id.0)
+    .bind(provider)
+    .bind(provider_id)
+    .bind(status.as_str())
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_by_provider_id<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    provider: &str,
+    provider_id: &str,
+) -> Result<Option<MessageId>> {
+    let row: Option<(i64,)> = sqlx::query_as("select id from messages where provider = $1 and provider_id = $2")
+        .bind(provider)
+        .bind(provider_id)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(|(id,)| MessageId(id)))
+}
+
+pub async fn is_opted_out<'c>(ex: impl Executor<'c, Database = Any>, brand: BrandId, phone: &str) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as("select 1 from opt_outs where brand_id = $1 and phone = $2")
+        .bind(brand.0)
+        .bind(phone)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.is_some())
+}
+
+pub async fn opt_out<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    brand: BrandId,
+    phone: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("insert into opt_outs (org_id, brand_id, phone, created_at) values ($1, $2, $3, $4) on conflict (brand_id, phone) do nothing")
+        .bind(org.0)
+        .bind(brand.0)
+        .bind(phone)
+        .bind(now)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+pub async fn opt_in<'c>(ex: impl Executor<'c, Database = Any>, brand: BrandId, phone: &str) -> Result<()> {
+    sqlx::query("delete from opt_outs where brand_id = $1 and phone = $2")
+        .bind(brand.0)
+        .bind(phone)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Takes the sender's next send slot: `Ok(())` when it may send now (and the slot moves to
+/// `now + interval`), `Err(next)` when it must wait until `next`. One statement, so two
+/// instances cannot both take the same slot.
+pub async fn take_sender_slot<'c>(
+    ex: impl Executor<'c, Database = Any> + Copy,
+    sender: &str,
+    now: i64,
+    interval_ms: i64,
+) -> Result<Result<(), i64>> {
+    let took: Option<(i64,)> = sqlx::query_as(
+        "insert into sender_slots (sender, next_at) values ($1, $2) on conflict (sender) do update \
+         set next_at = excluded.next_at where sender_slots.next_at <= $3 returning next_at",
+    )
+    .bind(sender)
+    .bind(now + interval_ms)
+    .bind(now)
+    .fetch_optional(ex)
+    .await?;
+    if took.is_some() {
+        return Ok(Ok(()));
+    }
+    let (next,): (i64,) =
+        sqlx::query_as("select next_at from sender_slots where sender = $1").bind(sender).fetch_one(ex).await?;
+    Ok(Err(next))
+}

@@ -1,0 +1,157 @@
+//! Twilio's Messages API (and compatible providers such as SignalWire, or our stand-in):
+//! `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded, HTTP Basic auth.
+//! <https://www.twilio.com/docs/messaging/api/message-resource>
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::{Accepted, OutboundSms, SendError, SmsProvider};
+use crate::engine::BoxFuture;
+
+pub const TWILIO_API: &str = "https://api.twilio.com";
+
+#[derive(Clone)]
+pub struct TwilioConfig {
+    /// `https://api.twilio.com`, a compatible provider, or the stand-in; no trailing slash.
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+}
+
+impl std::fmt::Debug for TwilioConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioConfig")
+            .field("base_url", &self.base_url)
+            .field("account_sid", &self.account_sid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TwilioSms {
+    http: reqwest::Client,
+    config: Arc<TwilioConfig>,
+}
+
+/// The fields of a Message resource we use.
+#[derive(Debug, Deserialize)]
+struct MessageResource {
+    sid: String,
+    status: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    date_created: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct MessageList {
+    messages: Vec<MessageResource>,
+}
+
+/// Twilio's error body: `{"code": 21211, "message": "...", "more_info": "...", "status": 400}`.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+}
+
+impl TwilioSms {
+    pub fn new(config: TwilioConfig) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self { http, config: Arc::new(config) })
+    }
+
+    fn messages_url(&self) -> String {
+        format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        )
+    }
+}
+
+async fn classify(resp: reqwest::Response) -> SendError {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    let parsed: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    let code = parsed.as_ref().and_then(|e| e.code);
+    let message = parsed.and_then(|e| e.message).unwrap_or_else(|| format!("HTTP {status}"));
+    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 401 || status.as_u16() == 403 {
+        // Credentials can be fixed by an admin; outages pass. Both are worth retrying.
+        SendError::Transient(match code {
+            Some(c) => format!("Twilio {status} ({c}): {message}"),
+            None => format!("Twilio {status}: {message}"),
+        })
+    } else {
+        SendError::Rejected { code, message }
+    }
+}
+
+impl SmsProvider for TwilioSms {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn send(&self, sms: OutboundSms) -> BoxFuture<Result<Accepted, SendError>> {
+        let me = self.clone();
+        Box::pin(async move {
+            let mut form = vec![("To", sms.to), ("From", sms.from), ("Body", sms.body)];
+            if let Some(cb) = sms.status_callback {
+                form.push(("StatusCallback", cb));
+            }
+            let resp = me
+                .http
+                .post(me.messages_url())
+                .basic_auth(&me.config.account_sid, Some(&me.config.auth_token))
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(classify(resp).await);
+            }
+            let msg: MessageResource =
+                resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Twilio response: {e}")))?;
+            Ok(Accepted { provider_id: msg.sid, status: msg.status })
+        })
+    }
+
+    fn find_sent(
+        &self,
+        from: String,
+        to: String,
+        body: String,
+        since: Timestamp,
+    ) -> BoxFuture<Result<Option<Accepted>, SendError>> {
+        let me = self.clone();
+        Box::pin(async move {
+            let resp = me
+                .http
+                .get(me.messages_url())
+                .basic_auth(&me.config.account_sid, Some(&me.config.auth_token))
+                .query(&[("To", to.as_str()), ("From", from.as_str()), ("PageSize", "50")])
+                .send()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(classify(resp).await);
+            }
+            let list: MessageList =
+                resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Twilio response: {e}")))?;
+            let found = list.messages.into_iter().find(|m| {
+                let created =
+                    m.date_created.as_deref().and_then(|d| jiff::fmt::rfc2822::parse(d).ok()).map(|z| z.timestamp());
+                m.body.as_deref() == Some(body.as_str()) && created.is_none_or(|c| c >= since)
+            });
+            Ok(found.map(|m| Accepted { provider_id: m.sid, status: m.status }))
+        })
+    }
+}

@@ -1,0 +1,1 @@
+//! An SMTP sink (coming next).

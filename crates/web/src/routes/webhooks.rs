@@ -1,0 +1,128 @@
+//! Provider webhooks. Each request is authenticated at the edge (the provider's signature)
+//! before anything is parsed into domain types; a bad signature gets 403 and changes nothing.
+//! Inbound messages are committed before we answer, so an acknowledged message is never lost.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use switchboard_core::messaging::{self, InboundOutcome, InboundSms, MessageId, StatusUpdate};
+use switchboard_core::providers::twilio_signature;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/twilio/sms", post(twilio_inbound_sms))
+        .route("/webhooks/twilio/sms-status", post(twilio_sms_status))
+}
+
+/// The empty TwiML answer: "received, nothing to say".
+const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+/// A refusal: the status and a short plain-text reason.
+type Refusal = (StatusCode, &'static str);
+
+/// Checks `X-Twilio-Signature` over our public URL of this request and its form parameters.
+fn verified_twilio_params(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<Vec<(String, String)>, Refusal> {
+    let Some(signature) = headers.get("x-twilio-signature").and_then(|v| v.to_str().ok()) else {
+        metrics::counter!("webhook_rejected_total", "provider" => "twilio", "reason" => "unsigned").increment(1);
+        return Err((StatusCode::FORBIDDEN, "missing X-Twilio-Signature"));
+    };
+    let params: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|_| (StatusCode::BAD_REQUEST, "the body is not form-encoded"))?;
+    let Some(twilio) = state.config.twilio.as_ref() else {
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "no Twilio account configured"));
+    };
+    let url = format!("{}{}", state.config.public_url, uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path()));
+    let mut tokens = vec![twilio.auth_token.expose()];
+    if let Some(previous) = &twilio.auth_token_previous {
+        tokens.push(previous.expose());
+    }
+    if !twilio_signature::verify(&tokens, &url, &params, signature) {
+        metrics::counter!("webhook_rejected_total", "provider" => "twilio", "reason" => "bad_signature").increment(1);
+        tracing::warn!(url = %url, "Twilio webhook with a wrong signature refused");
+        return Err((StatusCode::FORBIDDEN, "invalid X-Twilio-Signature"));
+    }
+    Ok(params)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn twilio_inbound_sms(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let params = match verified_twilio_params(&state, &headers, &uri, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let (Some(sid), Some(from), Some(to)) =
+        (param(&params, "MessageSid"), param(&params, "From"), param(&params, "To"))
+    else {
+        return plain(StatusCode::BAD_REQUEST, "MessageSid, From and To are required");
+    };
+    let sms = InboundSms {
+        provider: "twilio",
+        provider_id: sid.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
+        body: param(&params, "Body").unwrap_or_default().to_string(),
+    };
+    match messaging::receive_sms(&state.db, state.clock.as_ref(), &sms).await {
+        Ok(outcome) => {
+            let label = match outcome {
+                InboundOutcome::Stored { .. } => "stored",
+                InboundOutcome::Duplicate => "duplicate",
+                InboundOutcome::UnknownNumber => "unknown_number",
+            };
+            metrics::counter!("webhook_inbound_sms_total", "outcome" => label).increment(1);
+            ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], EMPTY_TWIML).into_response()
+        }
+        Err(e) => {
+            // Not acknowledged: the provider may retry or use its fallback URL.
+            tracing::error!(error = %e, "storing an inbound text failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "could not store the message")
+        }
+    }
+}
+
+async fn twilio_sms_status(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let params = match verified_twilio_params(&state, &headers, &uri, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let (Some(sid), Some(status)) = (param(&params, "MessageSid"), param(&params, "MessageStatus")) else {
+        return plain(StatusCode::BAD_REQUEST, "MessageSid and MessageStatus are required");
+    };
+    let message = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "m").and_then(|(_, v)| v.parse().ok()))
+        .map(MessageId);
+    let update = StatusUpdate {
+        provider: "twilio",
+        provider_id: sid.to_string(),
+        message,
+        status: status.to_string(),
+        error_code: param(&params, "ErrorCode").filter(|c| !c.is_empty()).map(str::to_string),
+        error_message: param(&params, "ErrorMessage").filter(|c| !c.is_empty()).map(str::to_string),
+    };
+    match messaging::apply_status(&state.db, state.clock.as_ref(), &update).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "recording a delivery status failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "could not record the status")
+        }
+    }
+}
