@@ -23,8 +23,10 @@ use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
 use crate::{api, assets, auth, routes, telemetry};
 use switchboard_core::engine::{Engine, EngineConfig, Handler};
-use switchboard_core::messaging::SmsSender;
+use switchboard_core::messaging::{EmailSender, SmsSender};
+use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
+use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
 
 /// Requests larger than this are refused with 413 (forms and JSON; uploads get their own).
@@ -40,6 +42,8 @@ pub struct AppState {
     pub engine: Engine,
     /// The built-in SMS stand-in, when no Twilio account is configured.
     pub standin: Option<TwilioStandin>,
+    /// The built-in SMTP sink, when no mail server is configured.
+    pub mail_sink: Option<SmtpSink>,
 }
 
 pub struct App {
@@ -92,6 +96,16 @@ impl App {
                 Some(standin)
             }
         };
+        let mail_sink = match &config.smtp_url {
+            Some(_) => None,
+            None => {
+                let sink = SmtpSink::start("127.0.0.1:0".parse()?)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot start the SMTP sink: {e}"))?;
+                config.smtp_url = Some(Secret::new(sink.url()));
+                Some(sink)
+            }
+        };
         let engine = build_engine(&db, &clock, &config)?;
         Ok(App {
             state: AppState {
@@ -102,6 +116,7 @@ impl App {
                 metrics: telemetry::metrics_handle(),
                 engine,
                 standin,
+                mail_sink,
             },
             run_engine: true,
         })
@@ -109,6 +124,32 @@ impl App {
 
     pub fn router(&self) -> Router {
         router(self.state.clone())
+    }
+
+    /// Starts the inbound SMTP listener on `addr`; returns the bound address.
+    pub async fn start_smtp_listener(
+        &self,
+        addr: std::net::SocketAddr,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> anyhow::Result<std::net::SocketAddr> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
+        let bound = listener.local_addr()?;
+        let mailbox = Arc::new(crate::inbound_mail::BrandMailbox::new(self.state.db.clone(), self.state.clock.clone()));
+        let host = self
+            .state
+            .config
+            .public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split([':', '/'])
+            .next()
+            .unwrap_or("localhost")
+            .to_string();
+        tokio::spawn(switchboard_core::providers::smtp_server::serve(listener, mailbox, host, shutdown));
+        Ok(bound)
     }
 }
 
@@ -135,7 +176,11 @@ fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result
         Some(format!("{}/webhooks/twilio/sms-status", config.public_url)),
         SignedDuration::from_millis(config.sms_interval_ms as i64),
     );
-    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(sender)];
+    let smtp_url = config.smtp_url.as_ref().ok_or_else(|| anyhow::anyhow!("no SMTP server configured"))?;
+    let mailer = SmtpMailer::from_url(smtp_url.expose()).map_err(|e| anyhow::anyhow!(e))?;
+    let id_domain = config.smtp_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
+    let email = EmailSender::new(Arc::new(mailer), config.smtp_from.clone(), id_domain);
+    let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(sender), Arc::new(email)];
     Ok(Engine::new(db.clone(), clock.clone(), EngineConfig::default(), handlers))
 }
 

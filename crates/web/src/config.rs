@@ -92,6 +92,24 @@ pub struct ServeArgs {
     /// Address of the built-in SMS stand-in when no Twilio account is configured [default: 127.0.0.1:0]
     #[arg(long, env = "SWITCHBOARD_STANDIN_LISTEN", value_name = "ADDR")]
     pub standin_listen: Option<SocketAddr>,
+
+    /// Outgoing mail server: smtp://host:25, smtp://user:pass@host:587?tls=required (STARTTLS)
+    /// or smtps://user:pass@host:465; without it, mail goes to a built-in SMTP sink
+    #[arg(long, env = "SWITCHBOARD_SMTP_URL", value_name = "URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender address for brands without an inbound address [default: dispatch@switchboard.localhost]
+    #[arg(long, env = "SWITCHBOARD_SMTP_FROM", value_name = "ADDRESS")]
+    pub smtp_from: Option<String>,
+
+    /// Accept inbound email over SMTP on this address (mail for the brands' inbound addresses)
+    #[arg(long, env = "SWITCHBOARD_SMTP_LISTEN", value_name = "ADDR")]
+    pub smtp_listen: Option<SocketAddr>,
+
+    /// Secret for the Postmark inbound webhook (/webhooks/postmark/inbound): the password of its
+    /// HTTP Basic credentials; the webhook is refused while unset
+    #[arg(long, env = "SWITCHBOARD_INBOUND_EMAIL_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub inbound_email_token: Option<String>,
 }
 
 /// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
@@ -110,6 +128,10 @@ pub struct FileConfig {
     pub twilio_base_url: Option<String>,
     pub sms_interval_ms: Option<u64>,
     pub standin_listen: Option<SocketAddr>,
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: Option<String>,
+    pub smtp_listen: Option<SocketAddr>,
+    pub inbound_email_token: Option<Secret>,
 }
 
 impl FileConfig {
@@ -139,6 +161,11 @@ pub struct Config {
     pub twilio: Option<TwilioSettings>,
     pub sms_interval_ms: u64,
     pub standin_listen: SocketAddr,
+    /// `None`: send mail to the built-in SMTP sink.
+    pub smtp_url: Option<Secret>,
+    pub smtp_from: String,
+    pub smtp_listen: Option<SocketAddr>,
+    pub inbound_email_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -205,7 +232,20 @@ impl Config {
             Some(a) => a,
             None => "127.0.0.1:0".parse().context("default stand-in address")?,
         };
+        let smtp_from =
+            args.smtp_from.clone().or(file.smtp_from).unwrap_or_else(|| "dispatch@switchboard.localhost".into());
+        switchboard_core::parse::EmailAddress::parse(&smtp_from)
+            .map_err(|m| anyhow::anyhow!("SWITCHBOARD_SMTP_FROM: {m}"))?;
         Ok(Config {
+            smtp_url: args.smtp_url.clone().map(Secret::new).or(file.smtp_url).filter(|s| !s.expose().is_empty()),
+            smtp_from,
+            smtp_listen: args.smtp_listen.or(file.smtp_listen),
+            inbound_email_token: args
+                .inbound_email_token
+                .clone()
+                .map(Secret::new)
+                .or(file.inbound_email_token)
+                .filter(|s| !s.expose().is_empty()),
             twilio,
             sms_interval_ms: args.sms_interval_ms.or(file.sms_interval_ms).unwrap_or(1000),
             standin_listen,

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fmt;
+pub mod inbound_mail;
 pub mod routes;
 pub mod server;
 pub mod telemetry;

@@ -56,6 +56,14 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         println!("    phones:  {}/  (read texts, reply as a customer or technician)", standin.base_url());
         println!("    account: {}  token: {}", standin.account_sid(), standin.auth_token());
     }
+    if let Some(sink) = &app.state.mail_sink {
+        println!("  No mail server configured: outgoing email goes to a built-in SMTP sink at {}.", sink.url());
+    }
+    let (stop_smtp, smtp_stopped) = tokio::sync::watch::channel(false);
+    if let Some(addr) = app.state.config.smtp_listen {
+        let bound = app.start_smtp_listener(addr, smtp_stopped).await?;
+        tracing::info!(address = %bound, "accepting inbound email over SMTP");
+    }
     if demo {
         let login = switchboard_core::demo::seed(&app.state.db, &SystemClock).await?;
         let what = if login.created { "seeded" } else { "already present" };
@@ -68,6 +76,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal();
     tracing::info!(address = %listener.local_addr()?, public_url = %public_url, "switchboard listening");
     serve(listener, app, shutdown).await?;
+    let _ = stop_smtp.send(true);
     tracing::info!("shut down cleanly");
     Ok(())
 }

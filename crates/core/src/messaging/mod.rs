@@ -11,6 +11,7 @@
 //! sending again. A duplicate is therefore possible only if the provider's own list does not
 //! yet show an accepted message, and then at most one per crash.
 
+pub mod email;
 pub mod model;
 mod store;
 
@@ -19,6 +20,9 @@ use std::sync::Arc;
 use jiff::SignedDuration;
 use serde_json::json;
 
+pub use email::{
+    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, parse_raw, queue_email_in, receive_email, send_email,
+};
 pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
 
 use crate::clock::{Clock, from_millis, to_millis};

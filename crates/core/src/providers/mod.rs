@@ -2,6 +2,8 @@
 //! local stand-ins (crate `switchboard-standins`) speak the same format, so tests and the demo
 //! exercise the real adapters end to end.
 
+pub mod email;
+pub mod smtp_server;
 pub mod twilio;
 pub mod twilio_signature;
 

@@ -65,6 +65,11 @@ pub async fn brand_by_sms_number(db: &Db, number: &str) -> Result<Option<Brand>>
     store::brand_by_sms_number(db.pool(), number).await
 }
 
+/// The brand whose inbound email address is `address`, whatever its organization.
+pub async fn brand_by_inbound_email(db: &Db, address: &str) -> Result<Option<Brand>> {
+    store::brand_by_inbound_email(db.pool(), &address.trim().to_lowercase()).await
+}
+
 pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
     store::get_brand(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }

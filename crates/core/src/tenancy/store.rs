@@ -123,6 +123,16 @@ pub async fn brand_by_sms_number<'c>(ex: impl Executor<'c, Database = Any>, numb
     Ok(row.map(Brand::from))
 }
 
+/// The brand whose inbound address is `address` (lower-case), in any organization.
+pub async fn brand_by_inbound_email<'c>(ex: impl Executor<'c, Database = Any>, address: &str) -> Result<Option<Brand>> {
+    let row: Option<BrandRow> =
+        sqlx::query_as(concat!("select ", brand_columns!(), " from brands where inbound_email = $1"))
+            .bind(address)
+            .fetch_optional(ex)
+            .await?;
+    Ok(row.map(Brand::from))
+}
+
 pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: BrandId) -> Result<Option<Brand>> {
     let row: Option<BrandRow> =
         sqlx::query_as(concat!("select ", brand_columns!(), " from brands where org_id = $1 and id = $2"))

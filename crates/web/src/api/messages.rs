@@ -68,11 +68,15 @@ pub struct MessageList {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct SendSms {
-    /// The brand whose SMS number sends the text.
+pub struct SendMessage {
+    /// The brand that sends it (its SMS number, or its inbound email address as the sender).
     pub brand_id: i64,
-    /// Any common format; stored as E.164.
+    /// `sms` (default) or `email`.
+    pub channel: Option<String>,
+    /// A phone number in any common format (stored as E.164), or an email address.
     pub to: String,
+    /// Required for email.
+    pub subject: Option<String>,
     pub body: String,
 }
 
@@ -84,17 +88,29 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-#[utoipa::path(post, path = "/messages", tag = "messages", request_body = SendSms,
+#[utoipa::path(post, path = "/messages", tag = "messages", request_body = SendMessage,
     responses((status = 202, description = "Queued for sending (or recorded as suppressed)", body = MessageEnvelope),
               (status = 422, body = ErrorBody)))]
 pub async fn send(
     State(state): State<AppState>,
     caller: ApiCaller,
-    ApiJson(body): ApiJson<SendSms>,
+    ApiJson(body): ApiJson<SendMessage>,
 ) -> Result<(StatusCode, Json<MessageEnvelope>), ApiError> {
-    let message =
-        messaging::send_sms(&state.db, state.clock.as_ref(), caller.org, BrandId(body.brand_id), &body.to, &body.body)
-            .await?;
+    let (db, clock, brand) = (&state.db, state.clock.as_ref(), BrandId(body.brand_id));
+    let message = match body.channel.as_deref().unwrap_or("sms") {
+        "sms" => messaging::send_sms(db, clock, caller.org, brand, &body.to, &body.body).await?,
+        "email" => {
+            let subject = body.subject.as_deref().unwrap_or_default();
+            messaging::send_email(db, clock, caller.org, brand, &body.to, subject, &body.body).await?
+        }
+        other => {
+            return Err(switchboard_core::Error::invalid(
+                "channel",
+                format!("\"{other}\" is not a channel (sms, email)"),
+            )
+            .into());
+        }
+    };
     Ok((StatusCode::ACCEPTED, Json(MessageEnvelope { message: message.into() })))
 }
 

@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/sms", post(twilio_inbound_sms))
         .route("/webhooks/twilio/sms-status", post(twilio_sms_status))
+        .route("/webhooks/postmark/inbound", post(crate::inbound_mail::postmark_inbound))
 }
 
 /// The empty TwiML answer: "received, nothing to say".

@@ -12,6 +12,7 @@ use switchboard_core::db::{Backend, Db};
 use switchboard_core::engine::Engine;
 use switchboard_core::ids::OrgId;
 use switchboard_core::tenancy::{self, NewUserInput, User};
+use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -102,6 +103,9 @@ pub struct TestApp {
     pub engine: Engine,
     /// The Twilio stand-in the app sends through.
     pub sms: TwilioStandin,
+    /// The SMTP sink the app sends mail to (unless the test configured a mail server).
+    pub mail: SmtpSink,
+    app_handle: AppHandle,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub fresh: FreshDb,
@@ -130,14 +134,48 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.state.db.clone();
     let engine = app.state.engine.clone();
     let sms = app.state.standin.clone().expect("tests run against the SMS stand-in");
+    let mail = match app.state.mail_sink.clone() {
+        Some(sink) => sink,
+        None => SmtpSink::start("127.0.0.1:0".parse().expect("addr")).await.expect("sink"),
+    };
+    let app_handle = AppHandle { db: app.state.db.clone(), clock: app.state.clock.clone() };
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(listener, app, async {
         let _ = rx.await;
     }));
-    TestApp { base: format!("http://{addr}"), db, clock, engine, sms, shutdown: Some(tx), server: Some(server), fresh }
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        clock,
+        engine,
+        sms,
+        mail,
+        app_handle,
+        shutdown: Some(tx),
+        server: Some(server),
+        fresh,
+    }
+}
+
+/// What the test needs to start extra listeners of the running app.
+struct AppHandle {
+    db: Db,
+    clock: switchboard_core::clock::SharedClock,
 }
 
 impl TestApp {
+    /// Starts the app's inbound SMTP listener on a free port.
+    pub async fn smtp_listener(&self, stop: tokio::sync::watch::Receiver<bool>) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let addr = listener.local_addr().expect("addr");
+        let mailbox = Arc::new(switchboard::inbound_mail::BrandMailbox::new(
+            self.app_handle.db.clone(),
+            self.app_handle.clock.clone(),
+        ));
+        tokio::spawn(switchboard_core::providers::smtp_server::serve(listener, mailbox, "test.localhost".into(), stop));
+        addr
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

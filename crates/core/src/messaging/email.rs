@@ -1,0 +1,263 @@
+//! Email: outbound through the engine and an SMTP provider; inbound from the SMTP listener or
+//! a provider's inbound-parse webhook, routed to the brand whose inbound address it was sent
+//! to and deduplicated by Message-ID.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::InboundOutcome;
+use super::model::{Channel, Message, MessageId, MessageStatus};
+use super::store;
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Tx};
+use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::ids::{BrandId, OrgId};
+use crate::parse::EmailAddress;
+use crate::providers::SendError;
+use crate::providers::email::{EmailProvider, OutboundEmail};
+use crate::tenancy::{self, Brand};
+use crate::{Error, Result};
+
+pub const EMAIL_SEND: &str = "email.send";
+
+/// Queues an email from the brand inside the caller's transaction; call [`Db::work_added`]
+/// after the commit. The sender is the brand's inbound address (so replies come back as
+/// leads) or, without one, the installation's default sender.
+pub async fn queue_email_in(
+    db: &Db,
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &EmailAddress,
+    subject: &str,
+    text: &str,
+) -> Result<MessageId> {
+    let subject = crate::parse::required_text(subject, 200).map_err(|m| Error::invalid("subject", m))?;
+    if text.trim().is_empty() {
+        return Err(Error::invalid("body", "the email is empty"));
+    }
+    let now = clock.now();
+    let msg = store::NewMessage {
+        org: brand.org_id,
+        brand: Some(brand.id),
+        channel: Channel::Email,
+        inbound: false,
+        from: brand.inbound_email.as_deref().unwrap_or(""),
+        to: to.as_str(),
+        subject: Some(&subject),
+        body: text,
+        status: MessageStatus::Queued,
+        provider: None,
+        provider_id: None,
+    };
+    let id = store::insert(&mut **tx, &msg, to_millis(now))
+        .await?
+        .ok_or_else(|| Error::Unexpected("message insert".into()))?;
+    let work =
+        NewWork::new(EMAIL_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("email:{}", id.0));
+    if let Some(work_id) = engine::enqueue_in(db, tx, &work, now).await? {
+        store::set_work_item(&mut **tx, id, work_id.0).await?;
+    }
+    Ok(id)
+}
+
+/// Queues an email in its own transaction and wakes the engine.
+pub async fn send_email(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<Message> {
+    let to = EmailAddress::parse(to).map_err(|m| Error::invalid("to", m))?;
+    let brand = tenancy::brand(db, org, brand).await.map_err(|e| match e {
+        Error::NotFound => Error::invalid("brand_id", "no such brand"),
+        other => other,
+    })?;
+    let mut tx = db.begin().await?;
+    let id = queue_email_in(db, &mut tx, clock, &brand, &to, subject, text).await?;
+    tx.commit().await?;
+    db.work_added();
+    super::message(db, org, id).await
+}
+
+/// An inbound email, already parsed (by us from SMTP, or by a provider's webhook).
+#[derive(Debug, Clone)]
+pub struct InboundEmail {
+    pub provider: &'static str,
+    /// The Message-ID header (or the provider's id when there is none).
+    pub message_id: String,
+    pub from: String,
+    /// Every recipient; the first that is a brand's inbound address decides the brand.
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Parses a raw RFC 5322 message as received over SMTP.
+pub fn parse_raw(raw: &[u8], envelope_from: &str, recipients: Vec<String>) -> InboundEmail {
+    let parsed = mail_parser::MessageParser::default().parse(raw);
+    let from = parsed
+        .as_ref()
+        .and_then(|m| m.from())
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .map(|a| a.to_lowercase())
+        .unwrap_or_else(|| envelope_from.to_string());
+    let subject = parsed.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
+    let text = parsed.as_ref().and_then(|m| m.body_text(0)).map(|t| t.into_owned()).unwrap_or_default();
+    let message_id = parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")).unwrap_or_else(|| {
+        format!("<sha256-{}@switchboard>", crate::secret::hash_token(&String::from_utf8_lossy(raw)))
+    });
+    InboundEmail { provider: "email", message_id, from, recipients, subject, text }
+}
+
+/// Whether some brand receives mail at `address` (the SMTP listener asks at RCPT time).
+pub async fn accepts_email(db: &Db, address: &str) -> Result<bool> {
+    Ok(tenancy::brand_by_inbound_email(db, address).await?.is_some())
+}
+
+/// Stores an inbound email durably, deduplicated by Message-ID.
+pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> Result<InboundOutcome> {
+    let mut brand = None;
+    let mut to = String::new();
+    for r in &email.recipients {
+        if let Some(b) = tenancy::brand_by_inbound_email(db, r).await? {
+            to = r.trim().to_lowercase();
+            brand = Some(b);
+            break;
+        }
+    }
+    let Some(brand) = brand else { return Ok(InboundOutcome::UnknownNumber) };
+    let msg = store::NewMessage {
+        org: brand.org_id,
+        brand: Some(brand.id),
+        channel: Channel::Email,
+        inbound: true,
+        from: &email.from,
+        to: &to,
+        subject: Some(&email.subject),
+        body: &email.text,
+        status: MessageStatus::Received,
+        // Deduplicated across every way mail arrives (SMTP, webhook): the Message-ID is global.
+        provider: Some("email"),
+        provider_id: Some(&email.message_id),
+    };
+    let now = to_millis(clock.now());
+    match store::insert(db.pool(), &msg, now).await? {
+        Some(id) => Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: None }),
+        None => Ok(InboundOutcome::Duplicate),
+    }
+}
+
+/// Runs `email.send` work items.
+#[derive(Clone)]
+pub struct EmailSender {
+    provider: Arc<dyn EmailProvider>,
+    /// Used when a brand has no inbound address, e.g. `dispatch@example.com`.
+    default_from: String,
+    /// The domain of generated Message-IDs.
+    id_domain: String,
+}
+
+impl EmailSender {
+    pub fn new(provider: Arc<dyn EmailProvider>, default_from: String, id_domain: String) -> Self {
+        Self { provider, default_from, id_domain }
+    }
+
+    async fn attempt(&self, ctx: &WorkContext, item: &WorkItem) -> Result<Outcome> {
+        let Some(id) = item.payload.get("message_id").and_then(|v| v.as_i64()).map(MessageId) else {
+            return Ok(Outcome::Fail("payload has no message_id".into()));
+        };
+        let db = &ctx.db;
+        let Some(msg) = store::get(db.pool(), id).await? else {
+            return Ok(Outcome::Fail(format!("message {id} does not exist")));
+        };
+        if !matches!(msg.status, MessageStatus::Queued | MessageStatus::Sending) {
+            return Ok(Outcome::Done(Some(json!({ "skipped": msg.status.as_str() }))));
+        }
+        let brand_name = match msg.brand_id {
+            Some(b) => tenancy::brand(db, msg.org_id, b).await.map(|b| b.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        let address = if msg.from.is_empty() { self.default_from.clone() } else { msg.from.clone() };
+        let from = if brand_name.is_empty() {
+            address.clone()
+        } else {
+            format!("\"{}\" <{address}>", brand_name.replace('"', "'"))
+        };
+        let email = OutboundEmail {
+            from,
+            reply_to: (!msg.from.is_empty()).then(|| msg.from.clone()),
+            to: msg.to.clone(),
+            subject: msg.subject.clone().unwrap_or_default(),
+            text: msg.body.clone(),
+            message_id: format!("<msg-{}@{}>", id.0, self.id_domain),
+        };
+        let now = to_millis(ctx.clock.now());
+        store::mark_sending(db.pool(), id, now).await?;
+        match self.provider.send(email).await {
+            Ok(accepted) => {
+                store::record_accepted(
+                    db.pool(),
+                    id,
+                    self.provider.name(),
+                    &accepted.provider_id,
+                    MessageStatus::Sent,
+                    now,
+                )
+                .await?;
+                Ok(Outcome::Done(Some(json!({ "message_id": accepted.provider_id }))))
+            }
+            Err(SendError::Transient(e)) => Ok(Outcome::Retry(e)),
+            Err(SendError::Rejected { code, message }) => {
+                let code = code.map(|c| c.to_string());
+                store::advance_status(db.pool(), id, MessageStatus::Failed, code.as_deref(), Some(&message), now)
+                    .await?;
+                Ok(Outcome::Done(Some(json!({ "rejected": message }))))
+            }
+        }
+    }
+}
+
+impl Handler for EmailSender {
+    fn kind(&self) -> &'static str {
+        EMAIL_SEND
+    }
+    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+        let me = self.clone();
+        Box::pin(async move {
+            match me.attempt(&ctx, &item).await {
+                Ok(outcome) => outcome,
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_mail_is_parsed_for_sender_subject_text_and_id() {
+        let raw = b"From: \"Tara Patel\" <Tara.Patel@Example.com>\r\nTo: jobs@summit.example\r\nSubject: AC not cooling\r\nMessage-ID: <abc123@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi, the AC blows warm air. Call me at 303-555-0132.\r\n";
+        let e = parse_raw(raw, "bounce@example.com", vec!["jobs@summit.example".into()]);
+        assert_eq!(e.from, "tara.patel@example.com");
+        assert_eq!(e.subject, "AC not cooling");
+        assert_eq!(e.message_id, "<abc123@example.com>");
+        assert!(e.text.contains("blows warm air"));
+    }
+
+    #[test]
+    fn mail_without_a_message_id_gets_a_stable_one() {
+        let raw = b"From: a@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+        let a = parse_raw(raw, "", vec![]);
+        let b = parse_raw(raw, "", vec![]);
+        assert_eq!(a.message_id, b.message_id);
+        assert!(a.message_id.starts_with("<sha256-"));
+    }
+}

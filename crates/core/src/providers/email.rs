@@ -1,0 +1,87 @@
+//! Email out over SMTP (lettre), with plain, STARTTLS or implicit TLS chosen by the URL:
+//! `smtp://host:25` (no TLS, for a local relay), `smtp://user:pass@host:587?tls=required`
+//! (STARTTLS), `smtps://user:pass@host:465` (TLS).
+
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MessageBuilder};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use super::{Accepted, SendError};
+use crate::engine::BoxFuture;
+
+#[derive(Debug, Clone)]
+pub struct OutboundEmail {
+    /// `Name <address>` or a bare address.
+    pub from: String,
+    pub reply_to: Option<String>,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    /// A stable Message-ID (`<...>`), the same on every retry, so a duplicate after a crash
+    /// is recognisable as the same message.
+    pub message_id: String,
+}
+
+pub trait EmailProvider: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn send(&self, email: OutboundEmail) -> BoxFuture<Result<Accepted, SendError>>;
+}
+
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmtpMailer")
+    }
+}
+
+impl SmtpMailer {
+    /// A mailer for an `smtp://` or `smtps://` URL (credentials may be in the URL).
+    pub fn from_url(url: &str) -> Result<SmtpMailer, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("invalid SMTP URL: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        Ok(SmtpMailer { transport })
+    }
+}
+
+fn mailbox(s: &str, field: &str) -> Result<Mailbox, SendError> {
+    s.parse::<Mailbox>()
+        .map_err(|e| SendError::Rejected { code: None, message: format!("invalid {field} address {s:?}: {e}") })
+}
+
+impl EmailProvider for SmtpMailer {
+    fn name(&self) -> &'static str {
+        "smtp"
+    }
+
+    fn send(&self, email: OutboundEmail) -> BoxFuture<Result<Accepted, SendError>> {
+        let transport = self.transport.clone();
+        Box::pin(async move {
+            let mut builder: MessageBuilder = lettre::Message::builder()
+                .from(mailbox(&email.from, "from")?)
+                .to(mailbox(&email.to, "to")?)
+                .subject(email.subject.clone())
+                .message_id(Some(email.message_id.clone()))
+                .header(ContentType::TEXT_PLAIN);
+            if let Some(r) = &email.reply_to {
+                builder = builder.reply_to(mailbox(r, "reply-to")?);
+            }
+            let message = builder
+                .body(email.text.clone())
+                .map_err(|e| SendError::Rejected { code: None, message: format!("cannot build the email: {e}") })?;
+            match transport.send(message).await {
+                Ok(_) => Ok(Accepted { provider_id: email.message_id, status: "sent".into() }),
+                Err(e) if e.is_permanent() => Err(SendError::Rejected {
+                    code: e.status().map(|c| i64::from(u16::from(c))),
+                    message: e.to_string(),
+                }),
+                Err(e) => Err(SendError::Transient(format!("SMTP: {e}"))),
+            }
+        })
+    }
+}
