@@ -315,3 +315,21 @@ pub const COMMON_TIME_ZONES: &[&str] = &[
     "Europe/London",
     "Australia/Sydney",
 ];
+
+pub struct DeadWorkView {
+    pub id: i64,
+    pub kind: String,
+    pub attempts: i64,
+    pub error: String,
+    pub when: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/engine.html")]
+pub struct EnginePage {
+    pub shell: Shell,
+    /// (label, count, css class)
+    pub counts: Vec<(&'static str, i64, &'static str)>,
+    pub dead: Vec<DeadWorkView>,
+    pub notice: Option<String>,
+}

@@ -36,6 +36,8 @@ pub fn console_routes() -> Router<AppState> {
         .route("/settings/users/{id}/password", post(settings::set_password))
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
+        .route("/settings/engine", get(settings::engine))
+        .route("/settings/engine/{id}/retry", post(settings::retry_work))
 }
 
 /// The sidebar and top bar of every console page, with the viewer's org and brands.

@@ -14,8 +14,8 @@ use crate::auth::{Admin, Staff};
 use crate::error::PageError;
 use crate::routes::{field_errors, parse_id, shell};
 use crate::views::{
-    ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, UserFormPage,
-    UserView, UsersPage, initials,
+    ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, DeadWorkView,
+    EnginePage, UserFormPage, UserView, UsersPage, initials,
 };
 
 #[derive(Deserialize)]
@@ -417,4 +417,44 @@ pub async fn revoke_api_key(
     let id = ApiKeyId(parse_id(&id)?);
     core_auth::revoke_api_key(&state.db, state.clock.as_ref(), viewer.user.org_id, id).await?;
     Ok(Redirect::to("/settings/api-keys").into_response())
+}
+
+pub async fn engine(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Query(q): Query<Done>,
+) -> Result<Response, PageError> {
+    let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
+    let (counts, dead) = switchboard_core::engine::overview(&state.db, viewer.user.org_id).await?;
+    let count = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+    let counts = vec![
+        ("Waiting", count("pending"), ""),
+        ("Running", count("running"), ""),
+        ("Done", count("done"), ""),
+        ("Stopped", count("dead"), if count("dead") > 0 { "bad" } else { "" }),
+    ];
+    let utc = jiff::tz::TimeZone::UTC;
+    let dead = dead
+        .into_iter()
+        .map(|d| DeadWorkView {
+            id: d.id,
+            kind: d.kind,
+            attempts: d.attempts,
+            error: d.last_error.unwrap_or_default(),
+            when: crate::fmt::schedule(switchboard_core::engine::at(d.updated_at), &utc, state.clock.now()),
+        })
+        .collect();
+    let notice = (q.done.as_deref() == Some("retried")).then(|| "Queued to run again now.".to_string());
+    Ok(EnginePage { shell, counts, dead, notice }.into_response())
+}
+
+pub async fn retry_work(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = switchboard_core::engine::WorkId(parse_id(&id)?);
+    switchboard_core::engine::retry_dead(&state.db, viewer.user.org_id, id, state.clock.now()).await?;
+    Ok(Redirect::to("/settings/engine?done=retried").into_response())
 }

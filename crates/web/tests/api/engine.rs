@@ -296,3 +296,40 @@ async fn two_instances_on_one_database_run_each_item_exactly_once() {
     db_a.close().await;
     db_b.close().await;
 }
+
+#[tokio::test]
+async fn admins_see_stopped_work_and_can_retry_it_but_not_another_orgs() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let (other, other_admin) = app.org_with_admin("other").await;
+    let now = app.clock.now();
+    let id =
+        engine::enqueue(&app.db, &NewWork::new("report.nightly", json!({}), now).org(org), now).await.unwrap().unwrap();
+    let theirs = engine::enqueue(&app.db, &NewWork::new("report.nightly", json!({}), now).org(other), now)
+        .await
+        .unwrap()
+        .unwrap();
+    app.engine.tick().await.unwrap();
+
+    let b = app.signed_in(&admin.email).await;
+    let (status, page) = b.get_text("/settings/engine").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("report.nightly") && page.contains("no handler for work of kind"),
+        "the stopped item and its error are shown"
+    );
+    assert!(page.contains(&format!("/settings/engine/{}/retry", id.0)));
+    assert!(!page.contains(&format!("/settings/engine/{}/retry", theirs.0)), "another org's work is not listed");
+
+    let resp = b.post_form(&format!("/settings/engine/{}/retry", theirs.0), &[]).await;
+    assert_eq!(resp.status(), 404);
+    let resp = b.post_form(&format!("/settings/engine/{}/retry", id.0), &[]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(status_of(&app.db, id.0).await.0, "pending", "retried work is due again");
+    assert_eq!(status_of(&app.db, theirs.0).await.0, "dead");
+    let _ = other_admin;
+
+    let dispatcher = app.user(org, "d@acme.example.com", "dispatcher").await;
+    let d = app.signed_in(&dispatcher.email).await;
+    assert_eq!(d.get("/settings/engine").await.status(), 403, "admins only");
+}
