@@ -119,13 +119,18 @@ fn twilio_error(status: StatusCode, code: i64, message: &str) -> Response {
 impl TwilioStandin {
     /// Starts the stand-in on `bind` (use port 0 for any free port) with fresh credentials.
     pub async fn start(bind: SocketAddr) -> std::io::Result<TwilioStandin> {
+        Self::start_with(bind, format!("AC{}", random_hex(32)), random_hex(32)).await
+    }
+
+    /// Starts the stand-in with the given account SID and auth token.
+    pub async fn start_with(bind: SocketAddr, account_sid: String, auth_token: String) -> std::io::Result<TwilioStandin> {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let http =
             reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(std::io::Error::other)?;
         let inner = Arc::new(Inner {
-            account_sid: format!("AC{}", random_hex(32)),
-            auth_token: random_hex(32),
+            account_sid,
+            auth_token,
             sms_webhook_url: Mutex::new(None),
             messages: Mutex::new(Vec::new()),
             taken: Mutex::new(Default::default()),

@@ -35,6 +35,27 @@ enum Command {
     /// Manage API keys
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Run the local provider stand-ins (Twilio-compatible SMS with simulated phones, SMTP sink)
+    Standin(StandinArgs),
+}
+
+#[derive(Args)]
+struct StandinArgs {
+    /// Address of the Twilio-compatible API and the phones page
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    listen: std::net::SocketAddr,
+    /// Where replies typed on simulated phones are delivered (the app's inbound SMS webhook)
+    #[arg(long, default_value = "http://127.0.0.1:8080/webhooks/twilio/sms")]
+    sms_webhook: String,
+    /// Account SID to accept (default: a new random one)
+    #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+    account_sid: Option<String>,
+    /// Auth token to accept and sign callbacks with (default: a new random one)
+    #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    auth_token: Option<String>,
+    /// Address of the SMTP sink
+    #[arg(long, default_value = "127.0.0.1:2525")]
+    smtp_listen: std::net::SocketAddr,
 }
 
 #[derive(Args, Clone)]
@@ -138,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
+        Command::Standin(args) => run_standins(args).await,
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;
             let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false).await.map_err(describe)?;
@@ -183,4 +205,26 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         bail!("the passwords do not match");
     }
     Ok(first)
+}
+
+async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
+    use switchboard_standins::{smtp::SmtpSink, twilio::TwilioStandin};
+    crate::telemetry::init_logging(crate::config::LogFormat::Text);
+    crate::app::install_crypto_provider();
+    let sms = match (args.account_sid, args.auth_token) {
+        (Some(sid), Some(token)) => TwilioStandin::start_with(args.listen, sid, token).await,
+        (None, None) => TwilioStandin::start(args.listen).await,
+        _ => bail!("give both --account-sid and --auth-token, or neither"),
+    }
+    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    sms.set_sms_webhook(args.sms_webhook.clone());
+    let sink = SmtpSink::start(args.smtp_listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.smtp_listen))?;
+    println!("SMS stand-in (Twilio wire format) at {}", sms.base_url());
+    println!("  phones page:  {}/", sms.base_url());
+    println!("  replies go to {}", args.sms_webhook);
+    println!("SMTP sink at {}", sink.url());
+    println!("Point the app at them:");
+    println!("  TWILIO_BASE_URL={} TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN={} SWITCHBOARD_SMTP_URL={}", sms.base_url(), sms.account_sid(), sms.auth_token(), sink.url());
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }

@@ -64,6 +64,8 @@ pub struct Shell {
     pub brands: Vec<BrandOption>,
     pub csrf: String,
     pub current_path: String,
+    /// The SMS stand-in's phones page, when texts go to the stand-in instead of a carrier.
+    pub standin_url: Option<String>,
 }
 
 impl Shell {
@@ -92,6 +94,7 @@ impl Shell {
                 .collect(),
             csrf: viewer.csrf_token.clone(),
             current_path,
+            standin_url: None,
         }
     }
     pub fn nav(&self) -> &'static [NavItem] {

@@ -50,7 +50,9 @@ pub async fn shell(
     let org = tenancy::org(&state.db, viewer.user.org_id).await?;
     let brands = tenancy::list_brands(&state.db, viewer.user.org_id).await?;
     let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/jobs".into());
-    Ok((Shell::new(active, viewer, org.name, &brands, path), brands))
+    let mut shell = Shell::new(active, viewer, org.name, &brands, path);
+    shell.standin_url = state.standin.as_ref().map(|s| s.base_url());
+    Ok((shell, brands))
 }
 
 /// Parses an id from a path segment; anything else is a 404 (it cannot name a record).
