@@ -123,7 +123,11 @@ impl TwilioStandin {
     }
 
     /// Starts the stand-in with the given account SID and auth token.
-    pub async fn start_with(bind: SocketAddr, account_sid: String, auth_token: String) -> std::io::Result<TwilioStandin> {
+    pub async fn start_with(
+        bind: SocketAddr,
+        account_sid: String,
+        auth_token: String,
+    ) -> std::io::Result<TwilioStandin> {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let http =

@@ -181,7 +181,11 @@ fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result
     let id_domain = config.smtp_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
     let email = EmailSender::new(Arc::new(mailer), config.smtp_from.clone(), id_domain);
     let handlers: Vec<Arc<dyn Handler>> = vec![Arc::new(sender), Arc::new(email)];
-    Ok(Engine::new(db.clone(), clock.clone(), EngineConfig::default(), handlers))
+    let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
+    // A runner must finish (or give up) well before its lease could pass to another instance.
+    let item_timeout = Duration::from_millis(config.engine_lease_secs * 750).min(EngineConfig::default().item_timeout);
+    let engine_config = EngineConfig { lease, item_timeout, ..EngineConfig::default() };
+    Ok(Engine::new(db.clone(), clock.clone(), engine_config, handlers))
 }
 
 pub fn router(state: AppState) -> Router {

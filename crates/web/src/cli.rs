@@ -218,13 +218,21 @@ async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
     }
     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
     sms.set_sms_webhook(args.sms_webhook.clone());
-    let sink = SmtpSink::start(args.smtp_listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.smtp_listen))?;
+    let sink = SmtpSink::start(args.smtp_listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.smtp_listen))?;
     println!("SMS stand-in (Twilio wire format) at {}", sms.base_url());
     println!("  phones page:  {}/", sms.base_url());
     println!("  replies go to {}", args.sms_webhook);
     println!("SMTP sink at {}", sink.url());
     println!("Point the app at them:");
-    println!("  TWILIO_BASE_URL={} TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN={} SWITCHBOARD_SMTP_URL={}", sms.base_url(), sms.account_sid(), sms.auth_token(), sink.url());
+    println!(
+        "  TWILIO_BASE_URL={} TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN={} SWITCHBOARD_SMTP_URL={}",
+        sms.base_url(),
+        sms.account_sid(),
+        sms.auth_token(),
+        sink.url()
+    );
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -102,6 +102,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_SMTP_FROM", value_name = "ADDRESS")]
     pub smtp_from: Option<String>,
 
+    /// Seconds a worker holds a claimed item; work of a crashed process is retried after this
+    /// [default: 60]
+    #[arg(long, env = "SWITCHBOARD_ENGINE_LEASE_SECS", value_name = "SECONDS")]
+    pub engine_lease_secs: Option<u64>,
+
     /// Accept inbound email over SMTP on this address (mail for the brands' inbound addresses)
     #[arg(long, env = "SWITCHBOARD_SMTP_LISTEN", value_name = "ADDR")]
     pub smtp_listen: Option<SocketAddr>,
@@ -132,6 +137,7 @@ pub struct FileConfig {
     pub smtp_from: Option<String>,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
+    pub engine_lease_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -166,6 +172,7 @@ pub struct Config {
     pub smtp_from: String,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
+    pub engine_lease_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +244,7 @@ impl Config {
         switchboard_core::parse::EmailAddress::parse(&smtp_from)
             .map_err(|m| anyhow::anyhow!("SWITCHBOARD_SMTP_FROM: {m}"))?;
         Ok(Config {
+            engine_lease_secs: args.engine_lease_secs.or(file.engine_lease_secs).unwrap_or(60).max(1),
             smtp_url: args.smtp_url.clone().map(Secret::new).or(file.smtp_url).filter(|s| !s.expose().is_empty()),
             smtp_from,
             smtp_listen: args.smtp_listen.or(file.smtp_listen),

@@ -176,7 +176,9 @@ impl EmailSender {
         let Some(msg) = store::get(db.pool(), id).await? else {
             return Ok(Outcome::Fail(format!("message {id} does not exist")));
         };
-        if !matches!(msg.status, MessageStatus::Queued | MessageStatus::Sending) {
+        // Already accepted by the provider (a crash may have come between recording that and
+        // finishing the work item), or no longer meant to be sent.
+        if msg.provider_id.is_some() || !matches!(msg.status, MessageStatus::Queued | MessageStatus::Sending) {
             return Ok(Outcome::Done(Some(json!({ "skipped": msg.status.as_str() }))));
         }
         let brand_name = match msg.brand_id {

@@ -301,3 +301,15 @@ async fn messages_of_another_organization_are_invisible() {
         json(app.client().get(app.url("/api/v1/messages")).bearer_auth(&other_key).send().await.unwrap()).await;
     assert_eq!(list["messages"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn a_retry_after_a_crash_between_recording_and_finishing_does_not_resend() {
+    let (app, key, brand) = setup().await;
+    send(&app, &key, brand, CUSTOMER, "Your tech is on the way").await;
+    app.engine.tick().await.unwrap();
+    app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap();
+    // The provider's id is recorded but the work item was never marked done.
+    sqlx::query("update work_items set status = 'pending'").execute(app.db.pool()).await.unwrap();
+    assert_eq!(app.engine.tick().await.unwrap(), 1);
+    assert_eq!(app.sms.sent_to(CUSTOMER).len(), 1, "an accepted message is never sent again");
+}
