@@ -37,6 +37,21 @@ enum Command {
     ApiKey(ApiKeyCommand),
     /// Run the local provider stand-ins (Twilio-compatible SMS with simulated phones, SMTP sink)
     Standin(StandinArgs),
+    /// Measure engine throughput and timer lateness against the raw database rate
+    Bench(BenchCli),
+}
+
+#[derive(Args)]
+struct BenchCli {
+    /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Work items per throughput run
+    #[arg(long, default_value_t = 5000)]
+    items: usize,
+    /// Pending-timer counts for the lateness runs
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    timers: Vec<usize>,
 }
 
 #[derive(Args)]
@@ -160,6 +175,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Standin(args) => run_standins(args).await,
+        Command::Bench(args) => {
+            crate::bench::run(crate::bench::BenchArgs {
+                database: args.postgres,
+                items: args.items,
+                timers: args.timers,
+            })
+            .await
+        }
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;
             let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false).await.map_err(describe)?;

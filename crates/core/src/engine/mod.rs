@@ -128,8 +128,9 @@ impl Engine {
     /// attempts ran. Tests with a manual clock call this instead of running the loop.
     pub async fn tick(&self) -> Result<usize> {
         let mut ran = 0;
+        let mut finished = Vec::new();
         loop {
-            let batch = self.claim(self.inner.config.concurrency).await?;
+            let batch = self.record_and_claim(std::mem::take(&mut finished), self.inner.config.concurrency).await?;
             if batch.is_empty() {
                 return Ok(ran);
             }
@@ -137,59 +138,63 @@ impl Engine {
             let mut set = JoinSet::new();
             for item in batch {
                 let engine = self.clone();
-                set.spawn(async move { engine.run_one(item).await });
+                set.spawn(async move { engine.execute(item).await });
             }
             while let Some(joined) = set.join_next().await {
-                joined.map_err(|e| Error::Unexpected(format!("engine task: {e}")))??;
+                finished.push(joined.map_err(|e| Error::Unexpected(format!("engine task: {e}")))?);
             }
         }
     }
 
     /// The worker loop: runs until `shutdown` turns true, then lets running items finish.
+    ///
+    /// Outcomes of finished items are written in the same transaction as the next claim, so
+    /// under load each item costs about one commit besides the one that added it.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let signal = self.inner.ctx.db.work_signal();
         let _listener = self.inner.ctx.db.spawn_work_listener();
-        let mut running: JoinSet<Result<()>> = JoinSet::new();
+        let mut running: JoinSet<(WorkItem, Outcome)> = JoinSet::new();
+        let mut finished: Vec<(WorkItem, Outcome)> = Vec::new();
         tracing::info!(owner = %self.inner.owner, "engine started");
         loop {
+            while let Some(done) = running.try_join_next() {
+                collect(&mut finished, done);
+            }
             if *shutdown.borrow() {
                 break;
             }
             let free = self.inner.config.concurrency.saturating_sub(running.len());
-            let claimed = if free > 0 {
-                match self.claim(free).await {
-                    Ok(items) => items,
-                    Err(e) => {
-                        tracing::error!(error = %e, "engine: claiming work failed");
-                        Vec::new()
-                    }
+            let claimed = match self.record_and_claim(std::mem::take(&mut finished), free).await {
+                Ok(items) => items,
+                Err(e) => {
+                    tracing::error!(error = %e, "engine: recording outcomes or claiming work failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Vec::new()
                 }
-            } else {
-                Vec::new()
             };
             let got = claimed.len();
             for item in claimed {
                 let engine = self.clone();
-                running.spawn(async move { engine.run_one(item).await });
+                running.spawn(async move { engine.execute(item).await });
             }
             if got > 0 && got == free {
-                // There may be more due right now; go round again (after reaping finished ones).
-                while let Some(done) = running.try_join_next() {
-                    log_join(done);
-                }
+                // There may be more due right now: go round again.
                 continue;
             }
             let sleep = self.idle_sleep().await;
             tokio::select! {
                 _ = signal.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
-                Some(done) = running.join_next(), if !running.is_empty() => log_join(done),
+                Some(done) = running.join_next(), if !running.is_empty() => collect(&mut finished, done),
                 _ = shutdown.changed() => {}
             }
         }
         tracing::info!(running = running.len(), "engine stopping; letting running items finish");
         while let Some(done) = running.join_next().await {
-            log_join(done);
+            collect(&mut finished, done);
+        }
+        if let Err(e) = self.record_and_claim(finished, 0).await {
+            tracing::error!(error = %e, "engine: recording the last outcomes failed");
         }
     }
 
@@ -209,14 +214,26 @@ impl Engine {
         }
     }
 
-    async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>> {
-        let now = to_millis(self.inner.ctx.clock.now());
+    /// In one transaction: records the outcomes of finished items, then claims up to `limit`.
+    async fn record_and_claim(&self, finished: Vec<(WorkItem, Outcome)>, limit: usize) -> Result<Vec<WorkItem>> {
+        if finished.is_empty() && limit == 0 {
+            return Ok(Vec::new());
+        }
+        let db = &self.inner.ctx.db;
+        let owner = self.inner.owner.as_str();
+        let now = self.inner.ctx.clock.now();
+        let mut tx = db.begin().await?;
+        for (item, outcome) in finished {
+            self.record_in(&mut tx, &item, outcome, now).await?;
+        }
         let lease = self.inner.config.lease.as_millis() as i64;
-        store::claim(&self.inner.ctx.db, &self.inner.owner, now, lease, limit as i64).await
+        let claimed = store::claim_in(&mut tx, db.backend(), owner, to_millis(now), lease, limit as i64).await?;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
-    /// Runs one claimed item with a timeout, isolating panics, and records the outcome.
-    async fn run_one(&self, item: WorkItem) -> Result<()> {
+    /// Runs one claimed item's handler with a timeout, isolating panics.
+    async fn execute(&self, item: WorkItem) -> (WorkItem, Outcome) {
         let started = std::time::Instant::now();
         let outcome = match self.inner.handlers.get(item.kind.as_str()) {
             None => Outcome::Fail(format!("no handler for work of kind \"{}\"", item.kind)),
@@ -232,13 +249,11 @@ impl Engine {
             }
         };
         metrics::histogram!("engine_item_seconds", "kind" => item.kind.clone()).record(started.elapsed().as_secs_f64());
-        self.record(&item, outcome).await
+        (item, outcome)
     }
 
-    async fn record(&self, item: &WorkItem, outcome: Outcome) -> Result<()> {
-        let db = &self.inner.ctx.db;
+    async fn record_in(&self, tx: &mut Tx, item: &WorkItem, outcome: Outcome, now: Timestamp) -> Result<()> {
         let owner = self.inner.owner.as_str();
-        let now = self.inner.ctx.clock.now();
         let jitter: f64 = rand::random();
         let next = model::next_step(item, outcome, now, jitter);
         let label = match &next {
@@ -250,17 +265,17 @@ impl Engine {
         metrics::counter!("engine_items_total", "kind" => item.kind.clone(), "outcome" => label).increment(1);
         let now = to_millis(now);
         let kept = match next {
-            model::Next::Done(result) => store::complete(db.pool(), item.id, owner, result.as_ref(), now).await?,
+            model::Next::Done(result) => store::complete(&mut **tx, item.id, owner, result.as_ref(), now).await?,
             model::Next::RetryAt { at, error } => {
                 tracing::warn!(item = %item.id, kind = %item.kind, attempt = item.attempt, retry_at = %at, %error, "work failed; will retry");
-                store::reschedule(db.pool(), item.id, owner, to_millis(at), Some(&error), true, now).await?
+                store::reschedule(&mut **tx, item.id, owner, to_millis(at), Some(&error), true, now).await?
             }
             model::Next::DeferTo(at) => {
-                store::reschedule(db.pool(), item.id, owner, to_millis(at), None, false, now).await?
+                store::reschedule(&mut **tx, item.id, owner, to_millis(at), None, false, now).await?
             }
             model::Next::Dead { error } => {
                 tracing::error!(item = %item.id, kind = %item.kind, attempt = item.attempt, %error, "work is dead");
-                store::bury(db.pool(), item.id, owner, &error, now).await?
+                store::bury(&mut **tx, item.id, owner, &error, now).await?
             }
         };
         if !kept {
@@ -270,10 +285,14 @@ impl Engine {
     }
 }
 
-fn log_join(done: std::result::Result<Result<()>, tokio::task::JoinError>) {
+fn collect(
+    finished: &mut Vec<(WorkItem, Outcome)>,
+    done: std::result::Result<(WorkItem, Outcome), tokio::task::JoinError>,
+) {
     match done {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "engine: recording an outcome failed"),
+        Ok(pair) => finished.push(pair),
+        // Only a cancelled task ends up here (panics are caught in `execute`); its lease will
+        // expire and the item runs again.
         Err(e) => tracing::error!(error = %e, "engine: item task failed"),
     }
 }

@@ -53,16 +53,25 @@ const CLAIM_POSTGRES: &str = "update work_items set status = 'running', lease_ow
                   for update skip locked) \
      returning id, org_id, kind, payload, attempts, max_attempts, due_at, idempotency_key";
 
-/// Claims up to `limit` items that are due, or whose lease expired (their runner died).
-pub async fn claim(db: &Db, owner: &str, now: i64, lease_ms: i64, limit: i64) -> Result<Vec<WorkItem>> {
-    let sql = match db.backend() {
+/// Claims, inside `tx`, up to `limit` items that are due or whose lease expired (their runner
+/// died).
+pub async fn claim_in(
+    tx: &mut Tx,
+    backend: Backend,
+    owner: &str,
+    now: i64,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<WorkItem>> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    let sql = match backend {
         Backend::Sqlite => CLAIM_SQLITE,
         Backend::Postgres => CLAIM_POSTGRES,
     };
-    let mut tx = db.begin().await?;
     let rows: Vec<ClaimRow> =
-        sqlx::query_as(sql).bind(owner).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+        sqlx::query_as(sql).bind(owner).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&mut **tx).await?;
     let mut items: Vec<WorkItem> = rows
         .into_iter()
         .map(|r| WorkItem {

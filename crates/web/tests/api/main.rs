@@ -18,3 +18,4 @@ mod isolation;
 mod messaging;
 mod migrations;
 mod sign_in;
+mod twilio_contract;
