@@ -10,9 +10,12 @@ use axum::response::IntoResponse;
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_core::providers::{OutboundSms, SendError, SmsProvider};
 
+/// Method, URI, headers and body of one request.
+type Request = (String, String, HeaderMap, String);
+
 #[derive(Clone, Default)]
 struct Captured {
-    requests: Arc<Mutex<Vec<(String, String, HeaderMap, String)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
     reply: Arc<Mutex<(u16, String)>>,
 }
 
