@@ -84,7 +84,10 @@ impl Db {
         let pool = match backend {
             Backend::Sqlite => {
                 pool_options
-                    .max_connections(8)
+                    // One connection: SQLite has one writer anyway, and queueing on the pool (a fair,
+                    // async hand-off) is far faster than contending connections sleeping in
+                    // SQLite's busy handler. Nothing holds a transaction across a network call.
+                    .max_connections(1)
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(

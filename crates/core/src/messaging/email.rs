@@ -200,7 +200,6 @@ impl EmailSender {
             message_id: format!("<msg-{}@{}>", id.0, self.id_domain),
         };
         let now = to_millis(ctx.clock.now());
-        store::mark_sending(db.pool(), id, now).await?;
         match self.provider.send(email).await {
             Ok(accepted) => {
                 store::record_accepted(

@@ -2,14 +2,15 @@
 //! delivery status from callbacks, and consent (STOP/START/HELP).
 //!
 //! Sending: `queue_sms` records the message and a `sms.send` work item in the caller's
-//! transaction. The [`SmsSender`] handler then, per attempt: skips messages no longer queued;
-//! suppresses numbers that opted out meanwhile; waits for the sender's rate-limit slot;
-//! marks the message `sending` (committed) before calling the provider; records the provider's
-//! id afterwards. If a process dies between the provider accepting a message and that record,
-//! the retry finds the message still `sending` and first asks the provider whether a message
-//! with that sender, recipient and body was accepted since; if so it adopts it instead of
-//! sending again. A duplicate is therefore possible only if the provider's own list does not
-//! yet show an accepted message, and then at most one per crash.
+//! transaction. The [`SmsSender`] handler then, per attempt: skips messages already accepted
+//! by the provider or no longer queued; suppresses numbers that opted out meanwhile; waits for
+//! the sender's rate-limit slot; calls the provider; records the provider's id. The engine
+//! commits the attempt count when it claims an item, so any attempt after the first knows an
+//! earlier one may have reached the provider (the process may have died before recording the
+//! id): it first asks the provider for a message with that sender, recipient and body since the
+//! message was created, and adopts it instead of sending again. A duplicate is therefore
+//! possible only if the provider's own list does not yet show an accepted message, and then at
+//! most one per crash.
 
 pub mod email;
 pub mod model;
@@ -272,9 +273,10 @@ impl SmsSender {
             .await?;
             return Ok(Outcome::Done(Some(json!({ "suppressed": true }))));
         }
-        if msg.status == MessageStatus::Sending {
-            // A previous attempt may have reached the provider: look before sending again.
-            let since = msg.updated_at - SignedDuration::from_mins(2);
+        if item.attempt > 1 {
+            // An earlier attempt may have reached the provider before failing or crashing:
+            // look for it before sending again.
+            let since = msg.created_at - SignedDuration::from_mins(1);
             match self.provider.find_sent(msg.from.clone(), msg.to.clone(), msg.body.clone(), since).await {
                 Ok(Some(found)) => {
                     let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
@@ -299,7 +301,6 @@ impl SmsSender {
         {
             return Ok(Outcome::Defer(from_millis(next)));
         }
-        store::mark_sending(db.pool(), id, to_millis(now)).await?;
         let sms = OutboundSms {
             from: msg.from.clone(),
             to: msg.to.clone(),

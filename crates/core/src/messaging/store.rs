@@ -173,16 +173,6 @@ pub async fn advance_status<'c>(
     Ok(done.rows_affected() == 1)
 }
 
-/// Marks a queued message as handed to the provider (its outcome not yet known).
-pub async fn mark_sending<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, now: i64) -> Result<()> {
-    sqlx::query("update messages set status = 'sending', updated_at = $2 where id = $1 and status = 'queued'")
-        .bind(id.0)
-        .bind(now)
-        .execute(ex)
-        .await?;
-    Ok(())
-}
-
 /// Records the provider's id and acceptance status, unless a callback already moved it on.
 pub async fn record_accepted<'c>(
     ex: impl Executor<'c, Database = Any>,
