@@ -130,7 +130,8 @@ impl Engine {
         let mut ran = 0;
         let mut finished = Vec::new();
         loop {
-            let batch = self.record_and_claim(std::mem::take(&mut finished), self.inner.config.concurrency).await?;
+            let (batch, _) =
+                self.record_and_claim(std::mem::take(&mut finished), self.inner.config.concurrency).await?;
             if batch.is_empty() {
                 return Ok(ran);
             }
@@ -164,12 +165,12 @@ impl Engine {
                 break;
             }
             let free = self.inner.config.concurrency.saturating_sub(running.len());
-            let claimed = match self.record_and_claim(std::mem::take(&mut finished), free).await {
-                Ok(items) => items,
+            let (claimed, next_wake) = match self.record_and_claim(std::mem::take(&mut finished), free).await {
+                Ok(r) => r,
                 Err(e) => {
                     tracing::error!(error = %e, "engine: recording outcomes or claiming work failed");
                     tokio::time::sleep(Duration::from_millis(200)).await;
-                    Vec::new()
+                    (Vec::new(), None)
                 }
             };
             let got = claimed.len();
@@ -181,7 +182,7 @@ impl Engine {
                 // There may be more due right now: go round again.
                 continue;
             }
-            let sleep = self.idle_sleep().await;
+            let sleep = self.idle_sleep(next_wake);
             tokio::select! {
                 _ = signal.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
@@ -199,25 +200,26 @@ impl Engine {
     }
 
     /// How long to sleep: until the earliest due time or lease expiry, capped by `max_idle`.
-    async fn idle_sleep(&self) -> Duration {
+    fn idle_sleep(&self, next_wake: Option<i64>) -> Duration {
         let max = self.inner.config.max_idle;
-        match store::next_wake(&self.inner.ctx.db).await {
-            Ok(Some(at)) => {
+        match next_wake {
+            Some(at) => {
                 let now = to_millis(self.inner.ctx.clock.now());
                 Duration::from_millis(u64::try_from(at - now).unwrap_or(0)).min(max)
             }
-            Ok(None) => max,
-            Err(e) => {
-                tracing::error!(error = %e, "engine: reading the next due time failed");
-                Duration::from_secs(1)
-            }
+            None => max,
         }
     }
 
-    /// In one transaction: records the outcomes of finished items, then claims up to `limit`.
-    async fn record_and_claim(&self, finished: Vec<(WorkItem, Outcome)>, limit: usize) -> Result<Vec<WorkItem>> {
+    /// In one transaction: records the outcomes of finished items, claims up to `limit`, and,
+    /// when fewer were due, reads when the next one will be.
+    async fn record_and_claim(
+        &self,
+        finished: Vec<(WorkItem, Outcome)>,
+        limit: usize,
+    ) -> Result<(Vec<WorkItem>, Option<i64>)> {
         if finished.is_empty() && limit == 0 {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let db = &self.inner.ctx.db;
         let owner = self.inner.owner.as_str();
@@ -228,8 +230,9 @@ impl Engine {
         }
         let lease = self.inner.config.lease.as_millis() as i64;
         let claimed = store::claim_in(&mut tx, db.backend(), owner, to_millis(now), lease, limit as i64).await?;
+        let next_wake = if claimed.len() < limit { store::next_wake(&mut *tx).await? } else { None };
         tx.commit().await?;
-        Ok(claimed)
+        Ok((claimed, next_wake))
     }
 
     /// Runs one claimed item's handler with a timeout, isolating panics.

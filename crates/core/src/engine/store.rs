@@ -157,17 +157,14 @@ pub async fn bury<'c>(
 }
 
 /// The earliest moment something could become claimable: a pending due time or a lease expiry.
-pub async fn next_wake(db: &Db) -> Result<Option<i64>> {
-    let (pending,): (Option<i64>,) =
-        sqlx::query_as("select min(due_at) from work_items where status = 'pending'").fetch_one(db.pool()).await?;
-    let (leases,): (Option<i64>,) =
-        sqlx::query_as("select min(lease_expires_at) from work_items where status = 'running'")
-            .fetch_one(db.pool())
-            .await?;
-    Ok(match (pending, leases) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    })
+pub async fn next_wake<'c>(ex: impl Executor<'c, Database = Any>) -> Result<Option<i64>> {
+    let (at,): (Option<i64>,) = sqlx::query_as(
+        "select min(t) from (select min(due_at) as t from work_items where status = 'pending' \
+         union all select min(lease_expires_at) as t from work_items where status = 'running') as wake",
+    )
+    .fetch_one(ex)
+    .await?;
+    Ok(at)
 }
 
 /// A work item as the admin page shows it.

@@ -249,7 +249,7 @@ impl SmsSender {
             return Ok(Outcome::Fail("payload has no message_id".into()));
         };
         let db = &ctx.db;
-        let Some(msg) = store::get(db.pool(), id).await? else {
+        let Some((msg, opted_out)) = store::get_for_send(db.pool(), id).await? else {
             return Ok(Outcome::Fail(format!("message {id} does not exist")));
         };
         // Already accepted by the provider (a crash may have come between recording that and
@@ -258,10 +258,7 @@ impl SmsSender {
             return Ok(Outcome::Done(Some(json!({ "skipped": msg.status.as_str() }))));
         }
         let now = ctx.clock.now();
-        if let Some(brand) = msg.brand_id
-            && msg.status == MessageStatus::Queued
-            && store::is_opted_out(db.pool(), brand, &msg.to).await?
-        {
+        if opted_out {
             store::advance_status(
                 db.pool(),
                 id,

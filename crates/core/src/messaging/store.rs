@@ -112,6 +112,26 @@ pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId) -> Re
     row.map(Message::try_from).transpose()
 }
 
+/// A message and whether its recipient has opted out of its brand, in one query (the send path).
+pub async fn get_for_send<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId) -> Result<Option<(Message, bool)>> {
+    #[derive(FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        message: MessageRow,
+        opted_out: i64,
+    }
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "select ",
+        message_columns!(),
+        ", (select count(*) from opt_outs o where o.brand_id = messages.brand_id and o.phone = messages.to_addr) as opted_out \
+         from messages where id = $1"
+    ))
+    .bind(id.0)
+    .fetch_optional(ex)
+    .await?;
+    row.map(|r| Ok((Message::try_from(r.message)?, r.opted_out > 0))).transpose()
+}
+
 pub async fn get_in_org<'c>(
     ex: impl Executor<'c, Database = Any>,
     org: OrgId,

@@ -235,6 +235,8 @@ async fn one_sender_sends_at_most_one_text_per_second() {
 #[tokio::test]
 async fn provider_outages_are_retried_and_rejections_are_recorded() {
     let (app, key, brand) = setup().await;
+    // Hold delivery callbacks back so that statuses below are the sender's own.
+    app.sms.set_callback_delay(Duration::from_secs(3600));
     app.sms.fail_next(Failure::ServerError);
     let (_, body) = send(&app, &key, brand, CUSTOMER, "first").await;
     let id = body["message"]["id"].as_i64().unwrap();
