@@ -122,7 +122,7 @@ async fn add_noops(db: &Db, items: usize) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     for i in 0..items {
-        engine::enqueue_in(db, &mut tx, &NewWork::new("bench.noop", json!({ "i": i }), now), now).await?;
+        engine::enqueue_in(&mut tx, &NewWork::new("bench.noop", json!({ "i": i }), now), now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -219,7 +219,7 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
     let mut tx = db.begin().await?;
     for i in 0..pending {
         let due = now + SignedDuration::from_millis(60_000 + (i as i64 * 3_540_000) / pending as i64);
-        engine::enqueue_in(db, &mut tx, &NewWork::new("bench.noop", json!({}), due), now).await?;
+        engine::enqueue_in(&mut tx, &NewWork::new("bench.noop", json!({}), due), now).await?;
         if i % 5_000 == 4_999 {
             tx.commit().await?;
             tx = db.begin().await?;
@@ -233,7 +233,6 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
     for i in 0..SAMPLE {
         let due = base + SignedDuration::from_millis((i as i64 * 9_500) / SAMPLE as i64);
         engine::enqueue_in(
-            db,
             &mut tx,
             &NewWork::new("bench.noop", json!({ "sample": true }), due).key(format!("sample-{i}")),
             base,

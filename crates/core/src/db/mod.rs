@@ -38,6 +38,10 @@ pub struct Db {
     backend: Backend,
     /// Signalled after work is committed, so this process's engine wakes at once.
     work_added: Arc<Notify>,
+    /// PostgreSQL: signalled with `work_added`; a task turns it into one `NOTIFY` for other
+    /// instances (coalesced, and outside the caller's transaction: a `NOTIFY` inside it would
+    /// serialize every committing writer on PostgreSQL's notification lock).
+    announce: Arc<Notify>,
     /// Kept for PostgreSQL `LISTEN`, which needs its own connection.
     url: Arc<str>,
 }
@@ -103,28 +107,25 @@ impl Db {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
-        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), url: Arc::from(url.as_str()) })
+        let announce = Arc::new(Notify::new());
+        if backend == Backend::Postgres {
+            tokio::spawn(announce_work(pool.clone(), announce.clone()));
+        }
+        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), announce, url: Arc::from(url.as_str()) })
     }
 
     /// Tells this process's engine that work was committed. Call after the commit: a worker
     /// woken before it would not see the row.
     pub fn work_added(&self) {
         self.work_added.notify_one();
+        if self.backend == Backend::Postgres {
+            self.announce.notify_one();
+        }
     }
 
     /// What the engine waits on between items.
     pub fn work_signal(&self) -> Arc<Notify> {
         self.work_added.clone()
-    }
-
-    /// Inside a transaction that adds work: on PostgreSQL, announces it to every instance when
-    /// the transaction commits (`NOTIFY` is delivered on commit). A no-op on SQLite, where
-    /// only one process writes.
-    pub async fn announce_work(&self, tx: &mut Tx) -> Result<()> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("select pg_notify($1, '')").bind(WORK_CHANNEL).execute(&mut **tx).await?;
-        }
-        Ok(())
     }
 
     /// Forwards PostgreSQL notifications of new work to [`Db::work_added`], reconnecting if
@@ -202,6 +203,22 @@ impl Db {
     /// Waits for checked-out connections to return, then closes them.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Sends one `NOTIFY` per burst of [`Db::work_added`] calls, until the pool closes.
+async fn announce_work(pool: AnyPool, announce: Arc<Notify>) {
+    loop {
+        announce.notified().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("select pg_notify($1, '')").bind(WORK_CHANNEL).execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "announcing new work to other instances failed");
+        }
     }
 }
 

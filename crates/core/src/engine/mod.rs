@@ -73,18 +73,14 @@ impl Default for EngineConfig {
 
 /// Adds work inside the caller's transaction (so it commits with the change that caused it).
 /// After the commit, call [`Db::work_added`]. `None` when the idempotency key was already used.
-pub async fn enqueue_in(db: &Db, tx: &mut Tx, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
-    let id = store::insert(tx, work, now).await?;
-    if id.is_some() {
-        db.announce_work(tx).await?;
-    }
-    Ok(id)
+pub async fn enqueue_in(tx: &mut Tx, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
+    store::insert(tx, work, now).await
 }
 
 /// Adds work in its own transaction and wakes the engine.
 pub async fn enqueue(db: &Db, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
     let mut tx = db.begin().await?;
-    let id = enqueue_in(db, &mut tx, work, now).await?;
+    let id = enqueue_in(&mut tx, work, now).await?;
     tx.commit().await?;
     db.work_added();
     Ok(id)

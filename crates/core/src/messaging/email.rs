@@ -25,7 +25,6 @@ pub const EMAIL_SEND: &str = "email.send";
 /// after the commit. The sender is the brand's inbound address (so replies come back as
 /// leads) or, without one, the installation's default sender.
 pub async fn queue_email_in(
-    db: &Db,
     tx: &mut Tx,
     clock: &dyn Clock,
     brand: &Brand,
@@ -56,7 +55,7 @@ pub async fn queue_email_in(
         .ok_or_else(|| Error::Unexpected("message insert".into()))?;
     let work =
         NewWork::new(EMAIL_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("email:{}", id.0));
-    if let Some(work_id) = engine::enqueue_in(db, tx, &work, now).await? {
+    if let Some(work_id) = engine::enqueue_in(tx, &work, now).await? {
         store::set_work_item(&mut **tx, id, work_id.0).await?;
     }
     Ok(id)
@@ -78,7 +77,7 @@ pub async fn send_email(
         other => other,
     })?;
     let mut tx = db.begin().await?;
-    let id = queue_email_in(db, &mut tx, clock, &brand, &to, subject, text).await?;
+    let id = queue_email_in(&mut tx, clock, &brand, &to, subject, text).await?;
     tx.commit().await?;
     db.work_added();
     super::message(db, org, id).await

@@ -40,7 +40,6 @@ pub const SMS_SEND: &str = "sms.send";
 /// Queues a text from the brand's number inside the caller's transaction. Numbers that opted
 /// out of this brand get a `suppressed` record instead. Call [`Db::work_added`] after commit.
 pub async fn queue_sms_in(
-    db: &Db,
     tx: &mut Tx,
     clock: &dyn Clock,
     brand: &Brand,
@@ -82,7 +81,7 @@ pub async fn queue_sms_in(
     }
     let work =
         NewWork::new(SMS_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("sms:{}", id.0));
-    if let Some(work_id) = engine::enqueue_in(db, tx, &work, now).await? {
+    if let Some(work_id) = engine::enqueue_in(tx, &work, now).await? {
         store::set_work_item(&mut **tx, id, work_id.0).await?;
     }
     Ok(id)
@@ -96,7 +95,7 @@ pub async fn send_sms(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, to
         other => other,
     })?;
     let mut tx = db.begin().await?;
-    let id = queue_sms_in(db, &mut tx, clock, &brand, &to, body).await?;
+    let id = queue_sms_in(&mut tx, clock, &brand, &to, body).await?;
     tx.commit().await?;
     db.work_added();
     message(db, org, id).await
@@ -174,7 +173,7 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(|| default_help_reply(&brand.name, brand.sms_number.as_deref()));
             if let Ok(phone) = PhoneE164::parse(&from) {
-                queue_sms_in(db, &mut tx, clock, &brand, &phone, &reply).await?;
+                queue_sms_in(&mut tx, clock, &brand, &phone, &reply).await?;
             }
         }
         None => {}

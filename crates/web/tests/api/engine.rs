@@ -259,11 +259,11 @@ async fn two_instances_on_one_database_run_each_item_exactly_once() {
     let now = jiff::Timestamp::now();
     let mut tx = db_a.begin().await.unwrap();
     for i in 0..ITEMS {
-        engine::enqueue_in(&db_a, &mut tx, &NewWork::new("test.record", json!({"i": i}), now), now).await.unwrap();
+        engine::enqueue_in(&mut tx, &NewWork::new("test.record", json!({"i": i}), now), now).await.unwrap();
     }
     tx.commit().await.unwrap();
+    // Only the adding instance is told; on PostgreSQL the other learns through NOTIFY.
     db_a.work_added();
-    db_b.work_added();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -332,4 +332,37 @@ async fn admins_see_stopped_work_and_can_retry_it_but_not_another_orgs() {
     let dispatcher = app.user(org, "d@acme.example.com", "dispatcher").await;
     let d = app.signed_in(&dispatcher.email).await;
     assert_eq!(d.get("/settings/engine").await.status(), 403, "admins only");
+}
+
+#[tokio::test]
+async fn on_postgres_an_idle_instance_is_woken_by_work_another_instance_commits() {
+    if backend() != Backend::Postgres {
+        return; // SQLite has one process per database file: nothing to announce across.
+    }
+    let fresh = FreshDb::new().await;
+    let producer = Db::connect(&fresh.url).await.unwrap();
+    producer.migrate().await.unwrap();
+    let worker_db = Db::connect(&fresh.url).await.unwrap();
+    let rec = Recorder::new(Behaviour::Succeed, "worker");
+    // An hour of idle sleep: only a NOTIFY from the other instance can wake it in time.
+    let config = EngineConfig { max_idle: Duration::from_secs(3600), ..EngineConfig::default() };
+    let worker = engine_with(&worker_db, Arc::new(SystemClock), rec.clone(), config);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.run(stopped).await }
+    });
+    // Let the worker settle into its idle sleep.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let now = jiff::Timestamp::now();
+    engine::enqueue(&producer, &NewWork::new("test.record", json!({}), now), now).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while rec.count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the idle instance never woke up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    producer.close().await;
+    worker_db.close().await;
 }
