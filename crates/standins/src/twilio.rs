@@ -564,7 +564,7 @@ main{max-width:760px;margin:24px auto;padding:0 16px}a{color:#2563eb;text-decora
 .row{display:flex;justify-content:space-between;align-items:center}.muted{color:#64748b;font-size:13px}\
 .thread{display:flex;flex-direction:column;gap:8px}.bubble{max-width:75%;padding:8px 12px;border-radius:16px;white-space:pre-wrap}\
 .in{align-self:flex-start;background:#e2e8f0}.out{align-self:flex-end;background:#2563eb;color:#fff}\
-form{display:flex;gap:8px;margin-top:12px}input,textarea{flex:1;font:inherit;padding:8px;border:1px solid #cbd5e1;border-radius:8px}\
+form{display:flex;flex-wrap:wrap;gap:8px;margin-top:12px}input,textarea{flex:1;font:inherit;padding:8px;border:1px solid #cbd5e1;border-radius:8px}\
 button{font:inherit;font-weight:600;background:#2563eb;color:#fff;border:0;border-radius:8px;padding:8px 16px;cursor:pointer}";
 
 fn page(title: &str, body: &str) -> Html<String> {

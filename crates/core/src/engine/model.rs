@@ -75,6 +75,14 @@ pub enum Outcome {
     Defer(Timestamp),
 }
 
+/// A handler whose own bookkeeping failed (say, the database was briefly unreachable) tries
+/// again later.
+impl From<crate::Result<Outcome>> for Outcome {
+    fn from(r: crate::Result<Outcome>) -> Outcome {
+        r.unwrap_or_else(|e| Outcome::Retry(e.to_string()))
+    }
+}
+
 /// What the store should do with an item after an attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Next {

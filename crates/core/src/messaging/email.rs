@@ -229,12 +229,7 @@ impl Handler for EmailSender {
     }
     fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
         let me = self.clone();
-        Box::pin(async move {
-            match me.attempt(&ctx, &item).await {
-                Ok(outcome) => outcome,
-                Err(e) => Outcome::Retry(e.to_string()),
-            }
-        })
+        Box::pin(async move { me.attempt(&ctx, &item).await.into() })
     }
 }
 

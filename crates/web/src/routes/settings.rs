@@ -190,8 +190,7 @@ pub async fn update_brand(
     }
 }
 
-fn user_view(u: User, me: UserId, now: jiff::Timestamp) -> UserView {
-    let _ = now;
+fn user_view(u: User, me: UserId) -> UserView {
     UserView {
         id: u.id.0,
         initials: initials(&u.name),
@@ -212,11 +211,10 @@ pub async fn users(
     Query(q): Query<Done>,
 ) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
-    let now = state.clock.now();
     let users = tenancy::list_users(&state.db, viewer.user.org_id)
         .await?
         .into_iter()
-        .map(|u| user_view(u, viewer.user.id, now))
+        .map(|u| user_view(u, viewer.user.id))
         .collect();
     Ok(UsersPage { shell, users, notice: notice(&q.done, "User") }.into_response())
 }
@@ -288,7 +286,7 @@ async fn user_page(
     let u = tenancy::user(&state.db, viewer.user.org_id, id).await?;
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let (name, role) = (u.name.clone(), u.role.as_str().to_string());
-    let view = user_view(u, viewer.user.id, state.clock.now());
+    let view = user_view(u, viewer.user.id);
     Ok(UserFormPage { shell, email: view.email.clone(), user: Some(view), name, role, errors, notice })
 }
 
