@@ -297,3 +297,62 @@ async fn a_process_killed_mid_work_finishes_every_item_after_restart() {
     assert_eq!(unsent, 0, "every message carries the provider's id");
     db.close().await;
 }
+
+#[tokio::test]
+async fn the_standin_command_serves_the_twilio_api_and_the_phones_page() {
+    crate::helpers::init();
+    let mut child = switchboard()
+        .args([
+            "standin",
+            "--listen",
+            "127.0.0.1:0",
+            "--smtp-listen",
+            "127.0.0.1:0",
+            "--account-sid",
+            "ACtest",
+            "--auth-token",
+            "tok",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = ServerProcess(child);
+    let mut reader = BufReader::new(stdout);
+    let mut base = String::new();
+    let mut printed = String::new();
+    while base.is_empty() {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "standin exited early: {printed}");
+        printed.push_str(&line);
+        if let Some(rest) = line.strip_prefix("SMS stand-in (Twilio wire format) at ") {
+            base = rest.trim().to_string();
+        }
+    }
+    let client = reqwest::Client::new();
+    let page = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Phones"));
+    let url = format!("{base}/2010-04-01/Accounts/ACtest/Messages.json");
+    let unauthorized = client
+        .post(&url)
+        .form(&[("To", "+13035550142"), ("From", "+17205550100"), ("Body", "hi")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorized.status(), 401);
+    let (status, body) = json(
+        client
+            .post(&url)
+            .basic_auth("ACtest", Some("tok"))
+            .form(&[("To", "+13035550142"), ("From", "+17205550100"), ("Body", "hi")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(body["status"], "queued");
+    assert!(body["sid"].as_str().unwrap().starts_with("SM"));
+}
