@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod jobs;
+pub mod leads;
 pub mod messaging;
 pub mod parse;
 pub mod providers;

@@ -72,6 +72,10 @@ pub struct PostmarkInbound {
     #[serde(default)]
     from: Option<String>,
     #[serde(default)]
+    from_name: Option<String>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
     to_full: Vec<PostmarkAddress>,
     #[serde(default)]
     cc_full: Vec<PostmarkAddress>,
@@ -138,10 +142,24 @@ pub async fn postmark_inbound(State(state): State<AppState>, headers: HeaderMap,
         .unwrap_or_else(|| format!("<postmark-{}>", inbound.message_id));
     let mut recipients: Vec<String> = inbound.original_recipient.into_iter().collect();
     recipients.extend(inbound.to_full.into_iter().chain(inbound.cc_full).map(|a| a.email));
+    let header = |name: &str| {
+        inbound.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.trim().to_lowercase())
+    };
+    let automated = messaging::is_automated(
+        header("Auto-Submitted").as_deref(),
+        header("Precedence").as_deref(),
+        header("List-Id").is_some() || header("List-Unsubscribe").is_some() || header("X-Autoreply").is_some(),
+        "postmark",
+    );
+    let from = inbound.from_full.map(|a| a.email).or(inbound.from).unwrap_or_default().to_lowercase();
+    let reply_to = inbound.reply_to.map(|r| r.trim().to_lowercase()).filter(|r| !r.is_empty() && *r != from);
     let email = InboundEmail {
         provider: "email",
         message_id,
-        from: inbound.from_full.map(|a| a.email).or(inbound.from).unwrap_or_default().to_lowercase(),
+        from_name: inbound.from_name.filter(|n| !n.trim().is_empty()),
+        reply_to,
+        automated,
+        from,
         recipients: recipients.into_iter().map(|r| r.to_lowercase()).collect(),
         subject: inbound.subject.unwrap_or_default(),
         text: inbound.text_body.unwrap_or_default(),

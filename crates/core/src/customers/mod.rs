@@ -35,6 +35,31 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Customer>> {
     store::list_customers(db.pool(), org).await
 }
 
+/// Customers matching a contact: by normalised phone first, then by email.
+pub async fn matching(db: &Db, org: OrgId, phone: Option<&str>, email: Option<&str>) -> Result<Vec<Customer>> {
+    if phone.is_none() && email.is_none() {
+        return Ok(Vec::new());
+    }
+    store::matching(db.pool(), org, phone, email).await
+}
+
+pub async fn get(db: &Db, org: OrgId, id: CustomerId) -> Result<Customer> {
+    store::get(db.pool(), org, id).await?.ok_or(crate::Error::NotFound)
+}
+
+/// A customer of `org`, read inside the caller's transaction.
+pub async fn get_in(tx: &mut Tx, org: OrgId, id: CustomerId) -> Result<Option<Customer>> {
+    store::get(&mut **tx, org, id).await
+}
+
+/// Inside the caller's transaction: the customer with this phone, or a new one.
+pub async fn create_or_match_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
+    match &c.phone {
+        Some(_) => store::create_or_match_by_phone(tx, org, c, clock.now()).await,
+        None => store::insert_customer(&mut **tx, org, c, clock.now()).await,
+    }
+}
+
 /// Creates a customer inside the caller's transaction. A phone already on file for this
 /// organization is a `Conflict`.
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {

@@ -19,18 +19,88 @@ struct CustomerRow {
     job_count: i64,
 }
 
-pub async fn list_customers<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Customer>> {
-    let rows: Vec<CustomerRow> = sqlx::query_as(
+macro_rules! customer_select {
+    () => {
         "select c.id, c.org_id, c.name, c.phone, c.email, c.address, c.notes, \
                 (select count(*) from jobs j where j.customer_id = c.id and j.org_id = c.org_id) as job_count \
-         from customers c where c.org_id = $1 order by c.name, c.id",
-    )
+         from customers c "
+    };
+}
+
+pub async fn list_customers<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Customer>> {
+    let rows: Vec<CustomerRow> =
+        sqlx::query_as(concat!(customer_select!(), "where c.org_id = $1 order by c.name, c.id"))
+            .bind(org.0)
+            .fetch_all(ex)
+            .await?;
+    Ok(rows.into_iter().map(Customer::from).collect())
+}
+
+/// Customers with this phone (E.164) or, failing that, this email; phone matches first.
+pub async fn matching<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    phone: Option<&str>,
+    email: Option<&str>,
+) -> Result<Vec<Customer>> {
+    let rows: Vec<CustomerRow> = sqlx::query_as(concat!(
+        customer_select!(),
+        "where c.org_id = $1 and (($2 is not null and c.phone = $2) or ($3 is not null and lower(c.email) = $3)) \
+         order by case when c.phone = $2 then 0 else 1 end, c.id"
+    ))
     .bind(org.0)
+    .bind(phone)
+    .bind(email.map(str::to_lowercase))
     .fetch_all(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Customer {
+    Ok(rows.into_iter().map(Customer::from).collect())
+}
+
+pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: CustomerId) -> Result<Option<Customer>> {
+    let row: Option<CustomerRow> = sqlx::query_as(concat!(customer_select!(), "where c.org_id = $1 and c.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await?;
+    Ok(row.map(Customer::from))
+}
+
+/// Creates a customer, or returns the one that already has this phone (so that many
+/// conversions for one new number at once make one customer).
+pub async fn create_or_match_by_phone(
+    tx: &mut crate::db::Tx,
+    org: OrgId,
+    c: &NewCustomer,
+    now: jiff::Timestamp,
+) -> Result<CustomerId> {
+    let phone = c.phone.as_ref().map(|p| p.as_str().to_string());
+    let row: Option<(i64,)> = sqlx::query_as(
+        "insert into customers (org_id, name, phone, email, address, notes, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $7) on conflict (org_id, phone) where phone is not null do nothing returning id",
+    )
+    .bind(org.0)
+    .bind(&c.name)
+    .bind(phone.clone())
+    .bind(c.email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(c.address.clone())
+    .bind(c.notes.clone())
+    .bind(to_millis(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id,)) = row {
+        return Ok(CustomerId(id));
+    }
+    let (id,): (i64,) = sqlx::query_as("select id from customers where org_id = $1 and phone = $2")
+        .bind(org.0)
+        .bind(phone)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(CustomerId(id))
+}
+
+impl From<CustomerRow> for Customer {
+    fn from(r: CustomerRow) -> Customer {
+        Customer {
             id: CustomerId(r.id),
             org_id: OrgId(r.org_id),
             name: r.name,
@@ -39,8 +109,8 @@ pub async fn list_customers<'c>(ex: impl Executor<'c, Database = Any>, org: OrgI
             address: r.address,
             notes: r.notes,
             job_count: r.job_count,
-        })
-        .collect())
+        }
+    }
 }
 
 pub async fn insert_customer<'c>(

@@ -90,6 +90,11 @@ pub struct InboundEmail {
     /// The Message-ID header (or the provider's id when there is none).
     pub message_id: String,
     pub from: String,
+    pub from_name: Option<String>,
+    /// Website contact forms send from their own address with the visitor in Reply-To.
+    pub reply_to: Option<String>,
+    /// Auto-replies, bulk and list mail: stored, but not turned into leads.
+    pub automated: bool,
     /// Every recipient; the first that is a brand's inbound address decides the brand.
     pub recipients: Vec<String>,
     pub subject: String,
@@ -99,19 +104,48 @@ pub struct InboundEmail {
 /// Parses a raw RFC 5322 message as received over SMTP.
 pub fn parse_raw(raw: &[u8], envelope_from: &str, recipients: Vec<String>) -> InboundEmail {
     let parsed = mail_parser::MessageParser::default().parse(raw);
-    let from = parsed
+    let first_from = parsed.as_ref().and_then(|m| m.from()).and_then(|a| a.first());
+    let from =
+        first_from.and_then(|a| a.address()).map(|a| a.to_lowercase()).unwrap_or_else(|| envelope_from.to_string());
+    let from_name = first_from.and_then(|a| a.name()).map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let reply_to = parsed
         .as_ref()
-        .and_then(|m| m.from())
+        .and_then(|m| m.reply_to())
         .and_then(|a| a.first())
         .and_then(|a| a.address())
         .map(|a| a.to_lowercase())
-        .unwrap_or_else(|| envelope_from.to_string());
+        .filter(|r| *r != from);
+    let header = |name: &str| parsed.as_ref().and_then(|m| m.header_raw(name)).map(|v| v.trim().to_lowercase());
+    let automated = is_automated(
+        header("Auto-Submitted").as_deref(),
+        header("Precedence").as_deref(),
+        header("List-Id").is_some()
+            || header("List-Unsubscribe").is_some()
+            || header("X-Autoreply").is_some()
+            || header("X-Autorespond").is_some(),
+        envelope_from,
+    );
     let subject = parsed.as_ref().and_then(|m| m.subject()).unwrap_or_default().to_string();
     let text = parsed.as_ref().and_then(|m| m.body_text(0)).map(|t| t.into_owned()).unwrap_or_default();
     let message_id = parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")).unwrap_or_else(|| {
         format!("<sha256-{}@switchboard>", crate::secret::hash_token(&String::from_utf8_lossy(raw)))
     });
-    InboundEmail { provider: "email", message_id, from, recipients, subject, text }
+    InboundEmail { provider: "email", message_id, from, from_name, reply_to, automated, recipients, subject, text }
+}
+
+/// RFC 3834 auto-replies (`Auto-Submitted` other than `no`), bulk or list mail (`Precedence`,
+/// `List-*`), vacation responders, and bounces (empty envelope sender).
+pub fn is_automated(
+    auto_submitted: Option<&str>,
+    precedence: Option<&str>,
+    list_or_autoreply_header: bool,
+    envelope_from: &str,
+) -> bool {
+    auto_submitted.is_some_and(|v| v != "no")
+        || precedence.is_some_and(|p| matches!(p, "bulk" | "list" | "junk" | "auto_reply"))
+        || list_or_autoreply_header
+        || envelope_from.is_empty()
+        || envelope_from.starts_with("mailer-daemon@")
 }
 
 /// Whether some brand receives mail at `address` (the SMTP listener asks at RCPT time).
@@ -146,10 +180,37 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
         provider_id: Some(&email.message_id),
     };
     let now = to_millis(clock.now());
-    match store::insert(db.pool(), &msg, now).await? {
-        Some(id) => Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: None }),
-        None => Ok(InboundOutcome::Duplicate),
-    }
+    let mut tx = db.begin().await?;
+    let Some(id) = store::insert(&mut *tx, &msg, now).await? else {
+        return Ok(InboundOutcome::Duplicate);
+    };
+    let lead = if email.automated {
+        None
+    } else {
+        let text = crate::leads::strip_quoted(&email.text);
+        let contact = crate::leads::Contact {
+            name: email.from_name.clone(),
+            phone: crate::leads::phones_in(&text).into_iter().next(),
+            email: Some(email.reply_to.clone().unwrap_or_else(|| email.from.clone())),
+            address: None,
+            service: None,
+        };
+        let message = crate::leads::NewLeadMessage {
+            inbound: true,
+            channel: "email",
+            subject: Some(&email.subject),
+            body: &text,
+            message_id: Some(id.0),
+            author: None,
+            fields: None,
+        };
+        Some(
+            crate::leads::capture_in(&mut tx, clock, &brand, crate::leads::LeadSource::Email, &contact, &message)
+                .await?,
+        )
+    };
+    tx.commit().await?;
+    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: None, lead })
 }
 
 /// Runs `email.send` work items.

@@ -22,7 +22,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 pub use email::{
-    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, parse_raw, queue_email_in, receive_email, send_email,
+    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, is_automated, parse_raw, queue_email_in, receive_email,
+    send_email,
 };
 pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
 
@@ -127,7 +128,13 @@ pub struct InboundSms {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundOutcome {
     /// Stored (and any keyword acted on).
-    Stored { message: MessageId, brand: BrandId, org: OrgId, keyword: Option<Keyword> },
+    Stored {
+        message: MessageId,
+        brand: BrandId,
+        org: OrgId,
+        keyword: Option<Keyword>,
+        lead: Option<crate::ids::LeadId>,
+    },
     /// The provider sent this one before; nothing changed.
     Duplicate,
     /// No brand uses the number it was sent to.
@@ -178,9 +185,29 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
         }
         None => {}
     }
+    // Consent keywords are not conversations; everything else lands in the leads inbox.
+    let lead = match (kw, PhoneE164::parse(&from)) {
+        (None, Ok(phone)) => {
+            let contact = crate::leads::Contact { phone: Some(phone), ..Default::default() };
+            let message = crate::leads::NewLeadMessage {
+                inbound: true,
+                channel: "sms",
+                subject: None,
+                body: &sms.body,
+                message_id: Some(id.0),
+                author: None,
+                fields: None,
+            };
+            Some(
+                crate::leads::capture_in(&mut tx, clock, &brand, crate::leads::LeadSource::Sms, &contact, &message)
+                    .await?,
+            )
+        }
+        _ => None,
+    };
     tx.commit().await?;
     db.work_added();
-    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw })
+    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw, lead })
 }
 
 /// A delivery-status callback. `message` is our id when the callback URL carried it (it does

@@ -1,0 +1,287 @@
+//! The leads inbox: every inbound text, email and web form becomes a lead, threaded per person
+//! and brand while the lead is open; dispatchers reply from it and convert it to a job.
+//!
+//! Capture happens in the same transaction that stores the inbound message, so an
+//! acknowledged message is always in the inbox. Conversion takes the lead with a conditional
+//! update first, so of many concurrent conversions exactly one creates a job.
+
+pub mod model;
+mod store;
+
+pub use model::{
+    Contact, ConvertInput, Converted, CustomerInput, Lead, LeadFilter, LeadMessage, LeadSource, LeadStatus, phones_in,
+    strip_quoted,
+};
+pub use store::NewLeadMessage;
+
+use crate::clock::{Clock, to_millis};
+use crate::customers::{self, NewCustomer};
+use crate::db::{Db, Tx};
+use crate::ids::{LeadId, OrgId, UserId};
+use crate::jobs::{self, JobStatus, NewJob};
+use crate::messaging::{self, MessageId};
+use crate::parse::{EmailAddress, PhoneE164, optional_text, required_text};
+use crate::tenancy::{self, Brand};
+use crate::{Error, Result};
+
+/// Adds an inbound message to the person's open lead for this brand, or opens a new lead.
+/// Matching is by phone, then by email. Runs in the caller's transaction.
+pub async fn capture_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    source: LeadSource,
+    contact: &Contact,
+    message: &NewLeadMessage<'_>,
+) -> Result<LeadId> {
+    let now = to_millis(clock.now());
+    let mut existing = match &contact.phone {
+        Some(p) => store::find_open_by_phone(tx, brand.id, p.as_str()).await?,
+        None => None,
+    };
+    if existing.is_none()
+        && let Some(e) = &contact.email
+    {
+        existing = store::find_open_by_email(tx, brand.id, e).await?;
+    }
+    let lead = match existing {
+        Some(id) => id,
+        None => match store::insert(tx, brand.org_id, brand.id, source, contact, now).await? {
+            Some(id) => id,
+            // Another message from this number opened a lead a moment ago: join it.
+            None => {
+                let phone = contact.phone.as_ref().map(|p| p.as_str()).unwrap_or_default();
+                store::find_open_by_phone(tx, brand.id, phone)
+                    .await?
+                    .ok_or_else(|| Error::Unexpected("open lead vanished".into()))?
+            }
+        },
+    };
+    store::add_message(tx, brand.org_id, lead, message, contact, now).await?;
+    Ok(lead)
+}
+
+/// The inbox, newest activity first, with each lead's thread.
+pub async fn list(db: &Db, org: OrgId, filter: &LeadFilter) -> Result<Vec<Lead>> {
+    let mut leads = store::list(db.pool(), org, filter).await?;
+    let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
+    let mut threads = store::messages_for(db.pool(), org, &ids).await?;
+    for lead in &mut leads {
+        lead.messages = threads.remove(&lead.id).unwrap_or_default();
+    }
+    Ok(leads)
+}
+
+pub async fn get(db: &Db, org: OrgId, id: LeadId) -> Result<Lead> {
+    let mut lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    lead.messages = store::messages_for(db.pool(), org, &[id]).await?.remove(&id).unwrap_or_default();
+    Ok(lead)
+}
+
+/// Opening a lead clears its unread marker.
+pub async fn mark_read(db: &Db, org: OrgId, id: LeadId) -> Result<()> {
+    store::mark_read(db.pool(), org, id).await
+}
+
+pub async fn archive(db: &Db, clock: &dyn Clock, org: OrgId, id: LeadId) -> Result<()> {
+    let now = to_millis(clock.now());
+    if store::set_status(db.pool(), org, id, &[LeadStatus::New, LeadStatus::Contacted], LeadStatus::Archived, now)
+        .await?
+    {
+        return Ok(());
+    }
+    let lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    match lead.status {
+        LeadStatus::Archived => Ok(()),
+        _ => Err(Error::Conflict(format!("a {} lead cannot be archived", lead.status.label().to_lowercase()))),
+    }
+}
+
+/// Restores an archived lead to Contacted if it was answered, else New.
+pub async fn restore(db: &Db, clock: &dyn Clock, org: OrgId, id: LeadId) -> Result<()> {
+    let lead = get(db, org, id).await?;
+    if lead.status != LeadStatus::Archived {
+        return Ok(());
+    }
+    let answered = lead.messages.iter().any(|m| m.direction == "outbound");
+    let to = if answered { LeadStatus::Contacted } else { LeadStatus::New };
+    store::set_status(db.pool(), org, id, &[LeadStatus::Archived], to, to_millis(clock.now())).await?;
+    Ok(())
+}
+
+/// How a reply goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyChannel {
+    Sms,
+    Email,
+}
+
+/// Replies from the brand (by text to the lead's phone, or by email) and moves New to
+/// Contacted, in one transaction with the queued message.
+pub async fn reply(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    author: Option<UserId>,
+    id: LeadId,
+    channel: Option<ReplyChannel>,
+    body: &str,
+) -> Result<MessageId> {
+    let body = required_text(body, 1600).map_err(|m| Error::invalid("body", m))?;
+    let lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    let brand = tenancy::brand(db, org, lead.brand_id).await?;
+    let channel = match channel {
+        Some(c) => c,
+        None if lead.phone.is_some() => ReplyChannel::Sms,
+        None => ReplyChannel::Email,
+    };
+    let mut tx = db.begin().await?;
+    let message = match channel {
+        ReplyChannel::Sms => {
+            let phone = lead
+                .phone
+                .as_deref()
+                .ok_or_else(|| Error::invalid("channel", "this lead has no phone number; reply by email"))?;
+            let phone = PhoneE164::parse(phone).map_err(|m| Error::invalid("channel", m))?;
+            messaging::queue_sms_in(&mut tx, clock, &brand, &phone, &body).await?
+        }
+        ReplyChannel::Email => {
+            let email = lead
+                .email
+                .as_deref()
+                .ok_or_else(|| Error::invalid("channel", "this lead has no email address; reply by text"))?;
+            let email = EmailAddress::parse(email).map_err(|m| Error::invalid("channel", m))?;
+            let subject = lead
+                .messages_subject()
+                .map(|s| if s.to_lowercase().starts_with("re:") { s } else { format!("Re: {s}") })
+                .unwrap_or_else(|| format!("Your request to {}", brand.name));
+            messaging::queue_email_in(&mut tx, clock, &brand, &email, &subject, &body).await?
+        }
+    };
+    let m = NewLeadMessage {
+        inbound: false,
+        channel: if channel == ReplyChannel::Sms { "sms" } else { "email" },
+        subject: None,
+        body: &body,
+        message_id: Some(message.0),
+        author,
+        fields: None,
+    };
+    let now = to_millis(clock.now());
+    store::add_message(&mut tx, org, id, &m, &Contact::default(), now).await?;
+    store::set_status(&mut *tx, org, id, &[LeadStatus::New], LeadStatus::Contacted, now).await?;
+    tx.commit().await?;
+    db.work_added();
+    Ok(message)
+}
+
+/// Converts a lead to a job, atomically: the customer (picked, matched by phone, or created),
+/// the job with the brand's next code, the link, and the lead's Converted status commit
+/// together or not at all. A lead already converted gets a `Conflict` naming the job and who
+/// converted it.
+#[tracing::instrument(skip(db, clock, input), fields(org = %org, lead = %id))]
+pub async fn convert(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    by: Option<UserId>,
+    id: LeadId,
+    input: &ConvertInput,
+) -> Result<Converted> {
+    let service = required_text(&input.service, 120).map_err(|m| Error::invalid("service", m))?;
+    let address = optional_text(input.address.as_deref(), 300).map_err(|m| Error::invalid("address", m))?;
+    if let (Some(start), Some(end)) = (input.scheduled_start, input.scheduled_end)
+        && end <= start
+    {
+        return Err(Error::invalid("scheduled_end", "the window must end after it starts"));
+    }
+    if input.scheduled_end.is_some() && input.scheduled_start.is_none() {
+        return Err(Error::invalid("scheduled_start", "give a start for the window"));
+    }
+    let new_customer = match (&input.customer_id, &input.customer) {
+        (Some(_), _) => None,
+        (None, Some(c)) => Some(validate_customer(c)?),
+        (None, None) => None,
+    };
+    let mut tx = db.begin().await?;
+    let now = to_millis(clock.now());
+    if !store::claim_for_conversion(&mut tx, org, id, by, now).await? {
+        drop(tx);
+        let lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+        return Err(match (lead.status, lead.job_code) {
+            (LeadStatus::Converted, Some(code)) => Error::Conflict(format!(
+                "already converted to {code}{}",
+                lead.converted_by.map(|n| format!(" by {n}")).unwrap_or_default()
+            )),
+            (LeadStatus::Archived, _) => Error::Conflict("this lead is archived; restore it before converting".into()),
+            _ => Error::Conflict("this lead was just converted by someone else".into()),
+        });
+    }
+    let lead = store::get(&mut *tx, org, id).await?.ok_or(Error::NotFound)?;
+    let customer = match (input.customer_id, new_customer) {
+        (Some(cid), _) => {
+            customers::get_in(&mut tx, org, cid)
+                .await?
+                .ok_or_else(|| Error::invalid("customer_id", "no such customer"))?
+                .id
+        }
+        (None, Some(c)) => customers::create_or_match_in(&mut tx, clock, org, &c).await?,
+        (None, None) => {
+            // No customer given: use the lead's own contact details.
+            let c =
+                NewCustomer {
+                    name: lead.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+                        lead.phone.clone().or(lead.email.clone()).unwrap_or_else(|| "Unknown".into())
+                    }),
+                    phone: lead.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok()),
+                    email: lead.email.as_deref().and_then(|e| EmailAddress::parse(e).ok()),
+                    address: lead.address.clone(),
+                    notes: None,
+                };
+            customers::create_or_match_in(&mut tx, clock, org, &c).await?
+        }
+    };
+    let job = NewJob {
+        brand: lead.brand_id,
+        customer,
+        service,
+        status: if input.scheduled_start.is_some() { JobStatus::Scheduled } else { JobStatus::Estimate },
+        address: address.or(lead.address.clone()),
+        scheduled_start: input.scheduled_start,
+        scheduled_end: input.scheduled_end,
+        techs: input.tech_ids.clone(),
+    };
+    let (job_id, job_code) = jobs::create_in(&mut tx, clock, org, &job).await?;
+    store::set_job(&mut tx, org, id, job_id).await?;
+    tx.commit().await?;
+    tracing::info!(job = %job_code, "lead converted");
+    Ok(Converted { lead_id: id, job_id, job_code, customer_id: customer })
+}
+
+fn validate_customer(c: &CustomerInput) -> Result<NewCustomer> {
+    let mut v = crate::error::Validator::new();
+    let name = v.check("customer.name", required_text(&c.name, 120));
+    let phone = match c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        None => Some(None),
+        Some(p) => v.check("customer.phone", PhoneE164::parse(p)).map(Some),
+    };
+    let email = match c.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        None => Some(None),
+        Some(e) => v.check("customer.email", EmailAddress::parse(e)).map(Some),
+    };
+    let address = v.check("customer.address", optional_text(c.address.as_deref(), 300));
+    v.finish()?;
+    match (name, phone, email, address) {
+        (Some(name), Some(phone), Some(email), Some(address)) => {
+            Ok(NewCustomer { name, phone, email, address, notes: None })
+        }
+        _ => Err(Error::Unexpected("customer validation lost a field".into())),
+    }
+}
+
+impl Lead {
+    /// The subject of the latest email in the thread, for replies.
+    fn messages_subject(&self) -> Option<String> {
+        self.messages.iter().rev().find_map(|m| m.subject.clone().filter(|s| !s.trim().is_empty()))
+    }
+}

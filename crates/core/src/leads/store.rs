@@ -1,0 +1,318 @@
+//! SQL for leads and their threads.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, AnyPool, Executor, FromRow};
+
+use super::model::{Contact, Lead, LeadFilter, LeadMessage, LeadSource, LeadStatus};
+use crate::clock::from_millis;
+use crate::db::Tx;
+use crate::ids::{BrandId, JobId, LeadId, OrgId, UserId};
+use crate::{Error, Result};
+
+pub async fn find_open_by_phone(tx: &mut Tx, brand: BrandId, phone: &str) -> Result<Option<LeadId>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select id from leads where brand_id = $1 and phone = $2 and status in ('new', 'contacted') order by id limit 1",
+    )
+    .bind(brand.0)
+    .bind(phone)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id,)| LeadId(id)))
+}
+
+pub async fn find_open_by_email(tx: &mut Tx, brand: BrandId, email: &str) -> Result<Option<LeadId>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select id from leads where brand_id = $1 and email = $2 and status in ('new', 'contacted') order by id limit 1",
+    )
+    .bind(brand.0)
+    .bind(email)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id,)| LeadId(id)))
+}
+
+/// A new lead; `None` when an open lead for this phone and brand already exists (the caller
+/// then joins that one).
+pub async fn insert(
+    tx: &mut Tx,
+    org: OrgId,
+    brand: BrandId,
+    source: LeadSource,
+    c: &Contact,
+    now: i64,
+) -> Result<Option<LeadId>> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "insert into leads (org_id, brand_id, source, status, name, phone, email, address, service, unread, \
+         last_message_at, created_at, updated_at) values ($1, $2, $3, 'new', $4, $5, $6, $7, $8, 1, $9, $9, $9) \
+         on conflict (brand_id, phone) where phone is not null and status in ('new', 'contacted') do nothing returning id",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .bind(source.as_str())
+    .bind(c.name.clone())
+    .bind(c.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(c.email.clone())
+    .bind(c.address.clone())
+    .bind(c.service.clone())
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(id,)| LeadId(id)))
+}
+
+pub struct NewLeadMessage<'a> {
+    pub inbound: bool,
+    pub channel: &'a str,
+    pub subject: Option<&'a str>,
+    pub body: &'a str,
+    pub message_id: Option<i64>,
+    pub author: Option<UserId>,
+    pub fields: Option<String>,
+}
+
+/// Appends to a lead's thread, fills contact details it did not have, and (for inbound
+/// messages) marks it unread.
+pub async fn add_message(
+    tx: &mut Tx,
+    org: OrgId,
+    lead: LeadId,
+    m: &NewLeadMessage<'_>,
+    c: &Contact,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "insert into lead_messages (org_id, lead_id, direction, channel, subject, body, message_id, author_id, fields, at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(org.0)
+    .bind(lead.0)
+    .bind(if m.inbound { "inbound" } else { "outbound" })
+    .bind(m.channel)
+    .bind(m.subject)
+    .bind(m.body)
+    .bind(m.message_id)
+    .bind(m.author.map(|u| u.0))
+    .bind(m.fields.clone())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "update leads set last_message_at = $3, updated_at = $3, unread = case when $4 = 1 then 1 else unread end, \
+         name = coalesce(name, $5), email = coalesce(email, $6), address = coalesce(address, $7), \
+         service = coalesce(service, $8) where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(lead.0)
+    .bind(now)
+    .bind(i64::from(m.inbound))
+    .bind(c.name.clone())
+    .bind(c.email.clone())
+    .bind(c.address.clone())
+    .bind(c.service.clone())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct LeadRow {
+    id: i64,
+    org_id: i64,
+    brand_id: i64,
+    source: String,
+    status: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    address: Option<String>,
+    service: Option<String>,
+    job_id: Option<i64>,
+    job_code: Option<String>,
+    converted_by: Option<String>,
+    unread: i64,
+    last_message_at: i64,
+    created_at: i64,
+}
+
+macro_rules! lead_select {
+    () => {
+        "select l.id, l.org_id, l.brand_id, l.source, l.status, l.name, l.phone, l.email, l.address, l.service, \
+         l.job_id, j.code as job_code, u.name as converted_by, l.unread, l.last_message_at, l.created_at \
+         from leads l left join jobs j on j.id = l.job_id and j.org_id = l.org_id \
+         left join users u on u.id = l.converted_by and u.org_id = l.org_id "
+    };
+}
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = Error;
+    fn try_from(r: LeadRow) -> Result<Lead> {
+        Ok(Lead {
+            id: LeadId(r.id),
+            org_id: OrgId(r.org_id),
+            brand_id: BrandId(r.brand_id),
+            source: LeadSource::parse(&r.source).map_err(Error::Unexpected)?,
+            status: LeadStatus::parse(&r.status).map_err(Error::Unexpected)?,
+            name: r.name,
+            phone: r.phone,
+            email: r.email,
+            address: r.address,
+            service: r.service,
+            job_id: r.job_id.map(JobId),
+            job_code: r.job_code,
+            converted_by: r.converted_by,
+            unread: r.unread != 0,
+            last_message_at: from_millis(r.last_message_at),
+            created_at: from_millis(r.created_at),
+            messages: Vec::new(),
+        })
+    }
+}
+
+pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: LeadId) -> Result<Option<Lead>> {
+    let row: Option<LeadRow> = sqlx::query_as(concat!(lead_select!(), "where l.org_id = $1 and l.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(ex)
+        .await?;
+    row.map(Lead::try_from).transpose()
+}
+
+pub async fn list(pool: &AnyPool, org: OrgId, f: &LeadFilter) -> Result<Vec<Lead>> {
+    let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let text = search.map(|s| format!("%{}%", s.to_lowercase()));
+    let digits = search
+        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|d| d.len() >= 3)
+        .map(|d| format!("%{d}%"));
+    let rows: Vec<LeadRow> = sqlx::query_as(concat!(
+        lead_select!(),
+        "where l.org_id = $1 and ($2 is null or l.source = $2) and ($3 is null or l.status = $3) \
+         and ($4 is null or l.brand_id = $4) \
+         and ($5 is null or lower(coalesce(l.name, '')) like $5 or lower(coalesce(l.email, '')) like $5 \
+              or ($6 is not null and l.phone like $6) \
+              or exists (select 1 from lead_messages m where m.lead_id = l.id and lower(m.body) like $5)) \
+         order by l.last_message_at desc, l.id desc limit $7"
+    ))
+    .bind(org.0)
+    .bind(f.source.map(|s| s.as_str()))
+    .bind(f.status.map(|s| s.as_str()))
+    .bind(f.brand.map(|b| b.0))
+    .bind(text)
+    .bind(digits)
+    .bind(f.limit.unwrap_or(200).clamp(1, 1000))
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter().map(Lead::try_from).collect()
+}
+
+#[derive(FromRow)]
+struct MessageRow {
+    lead_id: i64,
+    direction: String,
+    channel: String,
+    subject: Option<String>,
+    body: String,
+    at: i64,
+    delivery: Option<String>,
+    author: Option<String>,
+}
+
+/// The threads of several leads, oldest message first.
+pub async fn messages_for(pool: &AnyPool, org: OrgId, leads: &[LeadId]) -> Result<HashMap<LeadId, Vec<LeadMessage>>> {
+    let mut out: HashMap<LeadId, Vec<LeadMessage>> = HashMap::new();
+    for chunk in leads.chunks(200) {
+        // Placeholders $2..$n are generated here, never from input.
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "select lm.lead_id, lm.direction, lm.channel, lm.subject, lm.body, lm.at, \
+             case when lm.direction = 'outbound' then msg.status end as delivery, u.name as author \
+             from lead_messages lm left join messages msg on msg.id = lm.message_id \
+             left join users u on u.id = lm.author_id \
+             where lm.org_id = $1 and lm.lead_id in ({}) order by lm.at, lm.id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(org.0);
+        for id in chunk {
+            q = q.bind(id.0);
+        }
+        for r in q.fetch_all(pool).await? {
+            out.entry(LeadId(r.lead_id)).or_default().push(LeadMessage {
+                direction: r.direction,
+                channel: r.channel,
+                subject: r.subject,
+                body: r.body,
+                at: from_millis(r.at),
+                delivery: r.delivery,
+                author: r.author,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Moves a lead between statuses, only from one of `from`. Returns whether it moved.
+pub async fn set_status<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: LeadId,
+    from: &[LeadStatus],
+    to: LeadStatus,
+    now: i64,
+) -> Result<bool> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let done = sqlx::query(
+        "update leads set status = $3, updated_at = $4 where org_id = $1 and id = $2 \
+         and status in ($5, $6, $7, $8)",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(to.as_str())
+    .bind(now)
+    .bind(from.first().copied())
+    .bind(from.get(1).copied())
+    .bind(from.get(2).copied())
+    .bind(from.get(3).copied())
+    .execute(ex)
+    .await;
+    match done {
+        Ok(d) => Ok(d.rows_affected() == 1),
+        // Restoring a lead whose person already has another open lead hits the one-open-lead rule.
+        Err(e) => Err(Error::from(e).on_unique("this person already has an open lead for this brand")),
+    }
+}
+
+pub async fn mark_read<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: LeadId) -> Result<()> {
+    sqlx::query("update leads set unread = 0 where org_id = $1 and id = $2 and unread = 1")
+        .bind(org.0)
+        .bind(id.0)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
+/// Takes the lead for conversion: succeeds for one caller only (the row is locked until the
+/// transaction ends on PostgreSQL; SQLite has one writer).
+pub async fn claim_for_conversion(tx: &mut Tx, org: OrgId, id: LeadId, user: Option<UserId>, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "update leads set status = 'converted', converted_by = $3, converted_at = $4, updated_at = $4, unread = 0 \
+         where org_id = $1 and id = $2 and status in ('new', 'contacted')",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(user.map(|u| u.0))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_job(tx: &mut Tx, org: OrgId, id: LeadId, job: JobId) -> Result<()> {
+    sqlx::query("update leads set job_id = $3 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(job.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
