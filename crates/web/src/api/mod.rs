@@ -3,6 +3,8 @@
 //! same code and cannot drift from it.
 
 pub mod brands;
+pub mod customers;
+pub mod leads;
 pub mod messages;
 pub mod users;
 
@@ -53,7 +55,15 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))
-                .routes(routes!(messages::get)),
+                .routes(routes!(messages::get))
+                .routes(routes!(leads::list))
+                .routes(routes!(leads::get))
+                .routes(routes!(leads::reply))
+                .routes(routes!(leads::convert))
+                .routes(routes!(leads::archive))
+                .routes(routes!(leads::restore))
+                .routes(routes!(customers::list))
+                .routes(routes!(customers::get)),
         )
         .split_for_parts()
 }

@@ -149,6 +149,10 @@ async fn the_openapi_document_describes_every_api_route() {
     let expected = [
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
+        ("get", "/api/v1/customers"),
+        ("get", "/api/v1/customers/{id}"),
+        ("get", "/api/v1/leads"),
+        ("get", "/api/v1/leads/{id}"),
         ("get", "/api/v1/messages"),
         ("get", "/api/v1/messages/{id}"),
         ("get", "/api/v1/users"),
@@ -156,6 +160,10 @@ async fn the_openapi_document_describes_every_api_route() {
         ("patch", "/api/v1/brands/{id}"),
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
+        ("post", "/api/v1/leads/{id}/archive"),
+        ("post", "/api/v1/leads/{id}/convert"),
+        ("post", "/api/v1/leads/{id}/messages"),
+        ("post", "/api/v1/leads/{id}/restore"),
         ("post", "/api/v1/messages"),
         ("post", "/api/v1/users"),
     ];

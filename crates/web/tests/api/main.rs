@@ -15,6 +15,7 @@ mod email;
 mod engine;
 mod health;
 mod isolation;
+mod leads;
 mod messaging;
 mod migrations;
 mod sign_in;

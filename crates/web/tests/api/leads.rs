@@ -1,0 +1,384 @@
+//! The leads inbox over HTTP: capture from texts and email, threading, filters, replies, and
+//! atomic conversion under concurrency.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, json, spawn_app_with};
+
+const BRAND_NUMBER: &str = "+17205550100";
+const CALLER: &str = "+13035550142";
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn setup() -> (TestApp, String, i64) {
+    let app = spawn_app_with(|c| c.inbound_email_token = Some(switchboard::config::Secret::new("mail-secret"))).await;
+    let (org, _) = app.org_with_admin("acme").await;
+    let input = switchboard_core::tenancy::BrandInput {
+        name: "Acme HVAC".into(),
+        time_zone: "America/Denver".into(),
+        sms_number: Some(BRAND_NUMBER.into()),
+        inbound_email: Some("jobs@acme-hvac.example".into()),
+        ..Default::default()
+    };
+    let brand = switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap();
+    let key = app.api_key(org).await;
+    (app, key, brand.id.0)
+}
+
+async fn leads(app: &TestApp, key: &str, query: &str) -> Vec<serde_json::Value> {
+    let (status, body) =
+        json(app.client().get(app.url(&format!("/api/v1/leads{query}"))).bearer_auth(key).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    body["leads"].as_array().unwrap().clone()
+}
+
+async fn postmark(app: &TestApp, payload: serde_json::Value) -> u16 {
+    app.client()
+        .post(app.url("/webhooks/postmark/inbound"))
+        .basic_auth("postmark", Some("mail-secret"))
+        .json(&payload)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn texts_from_one_number_thread_into_one_lead_until_it_is_converted() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "My furnace is making a banging noise").await.unwrap();
+    app.sms.reply(CALLER, BRAND_NUMBER, "Can someone come today?").await.unwrap();
+    app.sms.reply(CALLER, BRAND_NUMBER, "STOP").await.unwrap();
+    let all = leads(&app, &key, "").await;
+    assert_eq!(all.len(), 1, "one lead for the conversation: {all:?}");
+    let lead = &all[0];
+    assert_eq!(
+        (lead["source"].as_str(), lead["status"].as_str(), lead["phone"].as_str()),
+        (Some("sms"), Some("new"), Some(CALLER))
+    );
+    let bodies: Vec<&str> = lead["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(
+        bodies,
+        ["My furnace is making a banging noise", "Can someone come today?"],
+        "STOP is consent, not conversation"
+    );
+    assert_eq!(lead["unread"], true);
+
+    let id = lead["id"].as_i64().unwrap();
+    let (status, _) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/leads/{id}/convert")))
+            .bearer_auth(&key)
+            .json(&json!({"service": "Furnace repair"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    app.sms.reply(CALLER, BRAND_NUMBER, "START").await.unwrap();
+    app.sms.reply(CALLER, BRAND_NUMBER, "Thanks! Also the AC next spring").await.unwrap();
+    let all = leads(&app, &key, "?status=new").await;
+    assert_eq!(all.len(), 1, "after conversion, a new conversation opens a new lead");
+    assert_eq!(all[0]["messages"][0]["body"], "Thanks! Also the AC next spring");
+}
+
+#[tokio::test]
+async fn emails_become_leads_with_the_contact_read_from_the_message() {
+    let (app, key, _) = setup().await;
+    let website_form = json!({
+        "From": "forms@acme-hvac.example", "FromName": "Website",
+        "FromFull": {"Email": "forms@acme-hvac.example"},
+        "ReplyTo": "Lucy.Chen@Example.com",
+        "ToFull": [{"Email": "jobs@acme-hvac.example"}],
+        "Subject": "New quote request",
+        "MessageID": "pm-1",
+        "TextBody": "Name: Lucy Chen\nPhone: (720) 555-0177\nNeeds a new water heater.\n\nOn Mon, Nov 23 Acme wrote:\n> old stuff",
+        "Headers": [{"Name": "Message-ID", "Value": "<form-1@acme-hvac.example>"}]
+    });
+    assert_eq!(postmark(&app, website_form.clone()).await, 200);
+    assert_eq!(postmark(&app, website_form).await, 200, "a redelivery changes nothing");
+    let auto_reply = json!({
+        "From": "out-of-office@example.com", "FromFull": {"Email": "out-of-office@example.com"},
+        "ToFull": [{"Email": "jobs@acme-hvac.example"}], "Subject": "Automatic reply: away", "MessageID": "pm-2",
+        "TextBody": "I am away until Monday.",
+        "Headers": [{"Name": "Auto-Submitted", "Value": "auto-replied"}, {"Name": "Message-ID", "Value": "<ooo@example.com>"}]
+    });
+    assert_eq!(postmark(&app, auto_reply).await, 200);
+    let newsletter = json!({
+        "From": "news@supplier.example", "FromFull": {"Email": "news@supplier.example"},
+        "ToFull": [{"Email": "jobs@acme-hvac.example"}], "Subject": "November deals", "MessageID": "pm-3",
+        "TextBody": "Deals!", "Headers": [{"Name": "Precedence", "Value": "bulk"}, {"Name": "Message-ID", "Value": "<news@supplier.example>"}]
+    });
+    assert_eq!(postmark(&app, newsletter).await, 200);
+
+    let all = leads(&app, &key, "?source=email").await;
+    assert_eq!(all.len(), 1, "auto-replies and bulk mail are dropped: {all:?}");
+    let lead = &all[0];
+    assert_eq!(lead["email"], "lucy.chen@example.com", "Reply-To is preferred for website notifications");
+    assert_eq!(lead["phone"], "+17205550177", "phone numbers in the text are found and normalised");
+    let body = lead["messages"][0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("Needs a new water heater") && !body.contains("old stuff"),
+        "quoted history is stripped: {body}"
+    );
+    assert_eq!(lead["messages"].as_array().unwrap().len(), 1);
+
+    // A text from the phone found in the email joins the same lead.
+    app.sms.reply("+17205550177", BRAND_NUMBER, "This is Lucy, texting about the heater").await.unwrap();
+    let all = leads(&app, &key, "").await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0]["messages"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_inbox_filters_by_source_status_and_search() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "Garage door stuck halfway").await.unwrap();
+    app.sms.reply("+13035550143", BRAND_NUMBER, "Need a drain cleared").await.unwrap();
+    postmark(
+        &app,
+        json!({"From": "sam@example.com", "FromFull": {"Email": "sam@example.com"}, "FromName": "Sam Greene", "ToFull": [{"Email": "jobs@acme-hvac.example"}], "Subject": "Rekey", "MessageID": "pm-9", "TextBody": "Rekey 3 locks please"}),
+    )
+    .await;
+    assert_eq!(leads(&app, &key, "").await.len(), 3);
+    assert_eq!(leads(&app, &key, "?source=sms").await.len(), 2);
+    assert_eq!(leads(&app, &key, "?source=email").await.len(), 1);
+    assert_eq!(leads(&app, &key, "?q=garage").await.len(), 1, "search by text");
+    assert_eq!(leads(&app, &key, "?q=303-555-0143").await.len(), 1, "search by phone as typed");
+    assert_eq!(leads(&app, &key, "?q=greene").await.len(), 1, "search by name");
+    let (status, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=fax")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "source");
+
+    let first = leads(&app, &key, "?q=garage").await[0]["id"].as_i64().unwrap();
+    let (status, body) = json(
+        app.client().post(app.url(&format!("/api/v1/leads/{first}/archive"))).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["lead"]["status"], "archived");
+    assert_eq!(leads(&app, &key, "?status=archived").await.len(), 1);
+    assert_eq!(leads(&app, &key, "?status=new").await.len(), 2);
+    let (_, body) = json(
+        app.client().post(app.url(&format!("/api/v1/leads/{first}/restore"))).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(body["lead"]["status"], "new");
+}
+
+#[tokio::test]
+async fn replying_texts_the_lead_and_marks_it_contacted() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "Is the plumber coming?").await.unwrap();
+    let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
+    let (status, body) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/leads/{id}/messages")))
+            .bearer_auth(&key)
+            .json(&json!({"body": "Yes, Dan arrives at 2 PM."}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["message"]["from"], BRAND_NUMBER);
+    app.engine.tick().await.unwrap();
+    assert_eq!(app.sms.expect_sms(CALLER, WAIT).await.unwrap().body, "Yes, Dan arrives at 2 PM.");
+    let (_, body) =
+        json(app.client().get(app.url(&format!("/api/v1/leads/{id}"))).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(body["lead"]["status"], "contacted");
+    let thread = body["lead"]["messages"].as_array().unwrap();
+    assert_eq!(thread.len(), 2);
+    assert_eq!(thread[1]["direction"], "outbound");
+    assert!(thread[1]["delivery"].is_string(), "replies show their delivery status");
+    let (status, body) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/leads/{id}/messages")))
+            .bearer_auth(&key)
+            .json(&json!({"body": "hi", "channel": "email"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "no email address on this lead");
+    assert!(body["error"]["message"].as_str().unwrap().contains("no email address"));
+}
+
+#[tokio::test]
+async fn converting_creates_the_customer_and_a_job_with_the_next_code_and_locks_the_lead() {
+    let (app, key, brand) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "Water heater leaking").await.unwrap();
+    let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
+    let (_, matches) =
+        json(app.client().get(app.url("/api/v1/customers?phone=303.555.0142")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(matches["customers"].as_array().unwrap().len(), 0, "no customer with that phone yet");
+
+    let body = json!({
+        "customer": {"name": "Tara Patel", "phone": "(303) 555-0142", "email": "tara@example.com", "address": "2216 W 32nd Ave"},
+        "service": "Water heater repair",
+        "scheduled_start": "2026-11-23T16:00:00Z",
+        "scheduled_end": "2026-11-23T18:00:00Z"
+    });
+    let (status, created) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/leads/{id}/convert")))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["job"]["code"], "J-1001", "the brand's next code");
+    let (_, matches) =
+        json(app.client().get(app.url("/api/v1/customers?phone=303.555.0142")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(matches["customers"][0]["name"], "Tara Patel");
+    assert_eq!(matches["customers"][0]["id"], created["job"]["customer_id"]);
+
+    let (status, again) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/leads/{id}/convert")))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 409);
+    assert!(again["error"]["message"].as_str().unwrap().contains("already converted to J-1001"), "{again}");
+    let (_, lead) =
+        json(app.client().get(app.url(&format!("/api/v1/leads/{id}"))).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(
+        (lead["lead"]["status"].as_str(), lead["lead"]["job_code"].as_str()),
+        (Some("converted"), Some("J-1001"))
+    );
+    let jobs = switchboard_core::jobs::list(
+        &app.db,
+        switchboard_core::tenancy::org_by_slug(&app.db, "acme").await.unwrap().unwrap().id,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status.as_str(), "scheduled");
+    let _ = brand;
+}
+
+#[tokio::test]
+async fn bad_conversions_change_nothing() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "help me").await.unwrap();
+    app.sms.reply(CALLER, BRAND_NUMBER, "please").await.unwrap();
+    let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/leads/{id}/convert"));
+    let cases = [
+        (json!({"service": ""}), "service"),
+        (json!({"service": "x", "scheduled_start": "tomorrow"}), "scheduled_start"),
+        (
+            json!({"service": "x", "scheduled_start": "2026-11-23T18:00:00Z", "scheduled_end": "2026-11-23T16:00:00Z"}),
+            "scheduled_end",
+        ),
+        (json!({"service": "x", "customer": {"name": "", "phone": "12"}}), "customer.name"),
+        (json!({"service": "x", "customer_id": 999999}), "customer_id"),
+    ];
+    for (body, field) in cases {
+        let (status, resp) = json(app.client().post(&url).bearer_auth(&key).json(&body).send().await.unwrap()).await;
+        assert_eq!(status, 422, "{body} -> {resp}");
+        assert_eq!(resp["error"]["fields"][0]["field"], field, "{resp}");
+    }
+    let lead = leads(&app, &key, "").await;
+    assert_eq!(lead[0]["status"], "new", "the lead is still open");
+    let (jobs,): (i64,) = sqlx::query_as("select count(*) from jobs").fetch_one(app.db.pool()).await.unwrap();
+    let (customers,): (i64,) = sqlx::query_as("select count(*) from customers").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!((jobs, customers), (0, 0), "nothing half-written");
+}
+
+#[tokio::test]
+async fn thirty_two_simultaneous_conversions_of_one_lead_make_exactly_one_job() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "Roof leak!").await.unwrap();
+    let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
+    let url = app.url(&format!("/api/v1/leads/{id}/convert"));
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let (client, url, key) = (app.client(), url.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body =
+                json!({"service": format!("Roof repair {i}"), "customer": {"name": "Ray Roof", "phone": CALLER}});
+            client.post(url).bearer_auth(key).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 31, "{statuses:?}");
+    let (jobs,): (i64,) = sqlx::query_as("select count(*) from jobs").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(jobs, 1);
+}
+
+#[tokio::test]
+async fn thirty_two_leads_converted_at_once_for_one_new_phone_make_one_customer() {
+    let (app, key, _) = setup().await;
+    for i in 0..32 {
+        app.sms.reply(&format!("+1720555{:04}", 2000 + i), BRAND_NUMBER, "Need service").await.unwrap();
+    }
+    let ids: Vec<i64> = leads(&app, &key, "").await.iter().map(|l| l["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 32);
+    let mut tasks = Vec::new();
+    for id in ids {
+        let (client, url, key) = (app.client(), app.url(&format!("/api/v1/leads/{id}/convert")), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"service": "Property inspection", "customer": {"name": "Oak Street Properties", "phone": "(303) 555-0199"}});
+            client.post(url).bearer_auth(key).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    let (customers,): (i64,) = sqlx::query_as("select count(*) from customers where phone = '+13035550199'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(customers, 1, "one customer, not 32");
+    let (jobs,): (i64,) =
+        sqlx::query_as("select count(distinct code) from jobs").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(jobs, 32, "32 jobs with distinct codes");
+}
+
+#[tokio::test]
+async fn leads_of_another_organization_are_invisible_and_untouchable() {
+    let (app, key, _) = setup().await;
+    app.sms.reply(CALLER, BRAND_NUMBER, "private").await.unwrap();
+    let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
+    let (other, _) = app.org_with_admin("other").await;
+    let other_key = app.api_key(other).await;
+    assert!(leads(&app, &other_key, "").await.is_empty());
+    let attempts = [
+        ("get", format!("/api/v1/leads/{id}"), json!(null)),
+        ("post", format!("/api/v1/leads/{id}/archive"), json!(null)),
+        ("post", format!("/api/v1/leads/{id}/convert"), json!({"service": "x"})),
+        ("post", format!("/api/v1/leads/{id}/messages"), json!({"body": "x"})),
+    ];
+    for (method, path, body) in attempts {
+        let req = if method == "get" {
+            app.client().get(app.url(&path))
+        } else {
+            app.client().post(app.url(&path)).json(&body)
+        };
+        let status = req.bearer_auth(&other_key).send().await.unwrap().status().as_u16();
+        assert_eq!(status, 404, "{method} {path}");
+    }
+    assert_eq!(leads(&app, &key, "").await[0]["status"], "new");
+}
