@@ -24,6 +24,17 @@ pub fn schedule(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
     }
 }
 
+/// "just now", "5 min ago", "2 h ago", then the schedule form ("Yesterday", "Nov 16").
+pub fn ago(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
+    let secs = now.duration_since(at).as_secs();
+    match secs {
+        s if s < 60 => "just now".to_string(),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 6 * 3600 => format!("{} h ago", s / 3600),
+        _ => schedule(at, tz, now),
+    }
+}
+
 /// A time zone by name, falling back to UTC for a name this build does not know.
 pub fn zone(name: &str) -> TimeZone {
     TimeZone::get(name).unwrap_or(TimeZone::UTC)
@@ -87,6 +98,16 @@ mod tests {
         // Spring forward 2026-03-08: 9:00 EDT is 13:00 UTC.
         let now = ts("2026-03-07T15:00:00Z");
         assert_eq!(schedule(ts("2026-03-08T13:00:00Z"), &ny, now), "Tomorrow 9:00 AM");
+    }
+
+    #[test]
+    fn recent_activity_reads_as_time_ago() {
+        let tz = zone("America/Denver");
+        let now = ts("2026-11-22T17:00:00Z");
+        assert_eq!(ago(ts("2026-11-22T16:59:30Z"), &tz, now), "just now");
+        assert_eq!(ago(ts("2026-11-22T16:45:00Z"), &tz, now), "15 min ago");
+        assert_eq!(ago(ts("2026-11-22T14:00:00Z"), &tz, now), "3 h ago");
+        assert_eq!(ago(ts("2026-11-21T14:00:00Z"), &tz, now), "Yesterday");
     }
 
     #[test]

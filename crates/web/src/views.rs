@@ -16,7 +16,7 @@ pub struct NavItem {
 }
 
 pub const NAV: &[NavItem] = &[
-    NavItem { key: "leads", label: "Leads", href: None, icon: "M4 4h16v12H5.2L4 17.2V4zm3 4h10M7 11h6" },
+    NavItem { key: "leads", label: "Leads", href: Some("/leads"), icon: "M4 4h16v12H5.2L4 17.2V4zm3 4h10M7 11h6" },
     NavItem { key: "jobs", label: "Jobs", href: Some("/jobs"), icon: "M4 7h16v12H4zM9 7V5h6v2M4 12h16" },
     NavItem {
         key: "board",
@@ -335,4 +335,114 @@ pub struct EnginePage {
     pub counts: Vec<(&'static str, i64, &'static str)>,
     pub dead: Vec<DeadWorkView>,
     pub notice: Option<String>,
+}
+
+pub struct LeadRowView {
+    pub id: i64,
+    pub who: String,
+    pub initials: String,
+    pub source: &'static str,
+    pub source_label: &'static str,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub snippet: String,
+    pub when: String,
+    pub unread: bool,
+    pub brand_name: String,
+    pub brand_color: String,
+    pub job_code: String,
+}
+
+pub struct FilterTab {
+    pub label: &'static str,
+    pub href: String,
+    pub active: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leads/index.html")]
+pub struct LeadsPage {
+    pub shell: Shell,
+    pub list: LeadsList,
+    pub source_tabs: Vec<FilterTab>,
+    pub status_tabs: Vec<FilterTab>,
+    pub search: String,
+    pub source: String,
+    pub status: String,
+}
+
+/// The list alone: what live updates swap in.
+#[derive(Template, WebTemplate)]
+#[template(path = "leads/_list.html")]
+pub struct LeadsList {
+    pub rows: Vec<LeadRowView>,
+    pub refresh_url: String,
+}
+
+pub struct ThreadMessageView {
+    pub inbound: bool,
+    pub channel: String,
+    pub subject: String,
+    pub body: String,
+    pub when: String,
+    pub delivery: String,
+    pub author: String,
+}
+
+pub struct MatchView {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub jobs: i64,
+}
+
+pub struct TechOption {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leads/show.html")]
+pub struct LeadPage {
+    pub shell: Shell,
+    pub id: i64,
+    pub who: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub source_label: &'static str,
+    pub brand_name: String,
+    pub phone: String,
+    pub phone_display: String,
+    pub email: String,
+    pub address: String,
+    pub service: String,
+    pub name: String,
+    pub job_code: String,
+    pub converted_by: String,
+    pub thread: LeadThread,
+    pub matches: Vec<MatchView>,
+    pub techs: Vec<TechOption>,
+    pub can_text: bool,
+    pub can_email: bool,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub time_zone: String,
+}
+
+impl LeadPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+    pub fn is_open(&self) -> bool {
+        self.status == "new" || self.status == "contacted"
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "leads/_thread.html")]
+pub struct LeadThread {
+    pub id: i64,
+    pub messages: Vec<ThreadMessageView>,
 }

@@ -44,6 +44,23 @@ pub struct Db {
     announce: Arc<Notify>,
     /// Kept for PostgreSQL `LISTEN`, which needs its own connection.
     url: Arc<str>,
+    /// Live events for open browsers (this process's subscribers).
+    events: tokio::sync::broadcast::Sender<Event>,
+}
+
+/// Something changed that open screens should show without a reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A lead was created, got a message, or changed status.
+    Lead { org: crate::ids::OrgId, lead: crate::ids::LeadId },
+}
+
+impl Event {
+    pub fn org(&self) -> crate::ids::OrgId {
+        match self {
+            Event::Lead { org, .. } => *org,
+        }
+    }
 }
 
 /// The PostgreSQL channel on which committed work is announced to every instance.
@@ -111,7 +128,8 @@ impl Db {
         if backend == Backend::Postgres {
             tokio::spawn(announce_work(pool.clone(), announce.clone()));
         }
-        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), announce, url: Arc::from(url.as_str()) })
+        let (events, _) = tokio::sync::broadcast::channel(1024);
+        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), announce, url: Arc::from(url.as_str()), events })
     }
 
     /// Tells this process's engine that work was committed. Call after the commit: a worker
@@ -121,6 +139,17 @@ impl Db {
         if self.backend == Backend::Postgres {
             self.announce.notify_one();
         }
+    }
+
+    /// Tells open screens about a committed change. Call after the commit.
+    pub fn publish(&self, event: Event) {
+        // No subscribers is fine: nobody is looking.
+        let _ = self.events.send(event);
+    }
+
+    /// A stream of events for one open screen.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
     /// What the engine waits on between items.

@@ -16,7 +16,7 @@ pub use store::NewLeadMessage;
 
 use crate::clock::{Clock, to_millis};
 use crate::customers::{self, NewCustomer};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Event, Tx};
 use crate::ids::{LeadId, OrgId, UserId};
 use crate::jobs::{self, JobStatus, NewJob};
 use crate::messaging::{self, MessageId};
@@ -80,7 +80,10 @@ pub async fn get(db: &Db, org: OrgId, id: LeadId) -> Result<Lead> {
 
 /// Opening a lead clears its unread marker.
 pub async fn mark_read(db: &Db, org: OrgId, id: LeadId) -> Result<()> {
-    store::mark_read(db.pool(), org, id).await
+    if store::mark_read(db.pool(), org, id).await? {
+        db.publish(Event::Lead { org, lead: id });
+    }
+    Ok(())
 }
 
 pub async fn archive(db: &Db, clock: &dyn Clock, org: OrgId, id: LeadId) -> Result<()> {
@@ -88,6 +91,7 @@ pub async fn archive(db: &Db, clock: &dyn Clock, org: OrgId, id: LeadId) -> Resu
     if store::set_status(db.pool(), org, id, &[LeadStatus::New, LeadStatus::Contacted], LeadStatus::Archived, now)
         .await?
     {
+        db.publish(Event::Lead { org, lead: id });
         return Ok(());
     }
     let lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
@@ -106,6 +110,7 @@ pub async fn restore(db: &Db, clock: &dyn Clock, org: OrgId, id: LeadId) -> Resu
     let answered = lead.messages.iter().any(|m| m.direction == "outbound");
     let to = if answered { LeadStatus::Contacted } else { LeadStatus::New };
     store::set_status(db.pool(), org, id, &[LeadStatus::Archived], to, to_millis(clock.now())).await?;
+    db.publish(Event::Lead { org, lead: id });
     Ok(())
 }
 
@@ -172,6 +177,7 @@ pub async fn reply(
     store::set_status(&mut *tx, org, id, &[LeadStatus::New], LeadStatus::Contacted, now).await?;
     tx.commit().await?;
     db.work_added();
+    db.publish(Event::Lead { org, lead: id });
     Ok(message)
 }
 
@@ -254,6 +260,7 @@ pub async fn convert(
     let (job_id, job_code) = jobs::create_in(&mut tx, clock, org, &job).await?;
     store::set_job(&mut tx, org, id, job_id).await?;
     tx.commit().await?;
+    db.publish(Event::Lead { org, lead: id });
     tracing::info!(job = %job_code, "lead converted");
     Ok(Converted { lead_id: id, job_id, job_code, customer_id: customer })
 }

@@ -282,13 +282,14 @@ pub async fn set_status<'c>(
     }
 }
 
-pub async fn mark_read<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: LeadId) -> Result<()> {
-    sqlx::query("update leads set unread = 0 where org_id = $1 and id = $2 and unread = 1")
+/// Clears the unread marker; returns whether it was set.
+pub async fn mark_read<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: LeadId) -> Result<bool> {
+    let done = sqlx::query("update leads set unread = 0 where org_id = $1 and id = $2 and unread = 1")
         .bind(org.0)
         .bind(id.0)
         .execute(ex)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes the lead for conversion: succeeds for one caller only (the row is locked until the

@@ -210,6 +210,9 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
         )
     };
     tx.commit().await?;
+    if let Some(lead) = lead {
+        db.publish(crate::db::Event::Lead { org: brand.org_id, lead });
+    }
     Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: None, lead })
 }
 

@@ -207,6 +207,9 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
     };
     tx.commit().await?;
     db.work_added();
+    if let Some(lead) = lead {
+        db.publish(crate::db::Event::Lead { org: brand.org_id, lead });
+    }
     Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw, lead })
 }
 

@@ -1,8 +1,10 @@
 //! Routes of the office console (HTML). Each file holds one area's handlers.
 
 pub mod customers;
+pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod leads;
 pub mod session;
 pub mod settings;
 pub mod webhooks;
@@ -25,6 +27,14 @@ pub fn console_routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/session/brand", post(session::switch_brand))
         .route("/jobs", get(jobs::index))
+        .route("/events", get(events::stream))
+        .route("/leads", get(leads::index))
+        .route("/leads/{id}", get(leads::show))
+        .route("/leads/{id}/thread", get(leads::thread))
+        .route("/leads/{id}/reply", post(leads::reply))
+        .route("/leads/{id}/convert", post(leads::convert))
+        .route("/leads/{id}/archive", post(leads::archive))
+        .route("/leads/{id}/restore", post(leads::restore))
         .route("/customers", get(customers::index))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
         .route("/settings/brands", get(settings::brands).post(settings::create_brand))

@@ -16,6 +16,7 @@ mod engine;
 mod health;
 mod isolation;
 mod leads;
+mod leads_console;
 mod messaging;
 mod migrations;
 mod sign_in;

@@ -1,0 +1,39 @@
+//! Server-Sent Events for open console pages: each event names what changed; the page then
+//! fetches the fresh partial (htmx `sse:` triggers), so the server renders HTML in one place.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use futures_util::stream::{self, Stream};
+use switchboard_core::db::Event;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::app::AppState;
+use crate::auth::Staff;
+
+pub async fn stream(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let org = viewer.user.org_id;
+    let rx = state.db.subscribe();
+    let events = stream::unfold(rx, move |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) if event.org() == org => {
+                    let sse = match event {
+                        Event::Lead { lead, .. } => SseEvent::default().event("lead").data(lead.0.to_string()),
+                    };
+                    return Some((Ok(sse), rx));
+                }
+                Ok(_) => continue,
+                // A slow page missed some events: tell it to refresh everything.
+                Err(RecvError::Lagged(_)) => return Some((Ok(SseEvent::default().event("lead").data("*")), rx)),
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
