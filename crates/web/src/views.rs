@@ -112,8 +112,24 @@ impl Shell {
     }
 }
 
+/// "Miguel Alvarez" -> "MA"; a name without letters (a phone number) -> "#".
 pub fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect::<String>().to_uppercase()
+    let letters: String =
+        name.split_whitespace().filter_map(|w| w.chars().next()).filter(|c| c.is_alphabetic()).take(2).collect();
+    if letters.is_empty() { "#".to_string() } else { letters.to_uppercase() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::initials;
+
+    #[test]
+    fn initials_come_from_words_with_letters() {
+        assert_eq!(initials("Miguel Alvarez"), "MA");
+        assert_eq!(initials("cher"), "C");
+        assert_eq!(initials("(303) 555-0199"), "#");
+        assert_eq!(initials(""), "#");
+    }
 }
 
 #[derive(Template)]
