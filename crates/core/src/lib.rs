@@ -20,5 +20,6 @@ pub mod providers;
 pub mod secret;
 pub mod technicians;
 pub mod tenancy;
+pub mod webforms;
 
 pub use error::{Error, FieldError, Result};

@@ -38,6 +38,7 @@ pub struct AppState {
     pub clock: SharedClock,
     pub config: Arc<Config>,
     pub login_limits: Arc<LoginLimits>,
+    pub form_limits: Arc<FormLimits>,
     pub metrics: PrometheusHandle,
     pub engine: Engine,
     /// The built-in SMS stand-in, when no Twilio account is configured.
@@ -113,6 +114,7 @@ impl App {
                 clock,
                 config: Arc::new(config),
                 login_limits: Arc::new(LoginLimits::default()),
+                form_limits: Arc::new(FormLimits::default()),
                 metrics: telemetry::metrics_handle(),
                 engine,
                 standin,
@@ -150,6 +152,21 @@ impl App {
             .to_string();
         tokio::spawn(switchboard_core::providers::smtp_server::serve(listener, mailbox, host, shutdown));
         Ok(bound)
+    }
+}
+
+/// Web-form submissions allowed per client address and form, and per form, in 10 minutes.
+pub struct FormLimits {
+    pub by_address: Throttle,
+    pub by_form: Throttle,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        Self {
+            by_address: Throttle::new(10, SignedDuration::from_mins(10)),
+            by_form: Throttle::new(300, SignedDuration::from_mins(10)),
+        }
     }
 }
 
@@ -195,6 +212,13 @@ pub fn router(state: AppState) -> Router {
         .merge(console)
         .merge(api::router())
         .merge(routes::webhooks::routes())
+        .route("/f/{key}", get(routes::public_forms::hosted))
+        .route("/f/{key}/thanks", get(routes::public_forms::thanks))
+        .route("/public/v1/forms/{key}/token", get(routes::public_forms::token))
+        .route(
+            "/public/v1/forms/{key}/submissions",
+            axum::routing::post(routes::public_forms::submit).options(routes::public_forms::preflight),
+        )
         .route("/healthz", get(routes::health::healthz))
         .route("/metrics", get(routes::health::metrics))
         .route("/assets/{*path}", get(assets::serve))

@@ -462,3 +462,18 @@ pub struct LeadThread {
     pub id: i64,
     pub messages: Vec<ThreadMessageView>,
 }
+
+pub struct WebFormView {
+    pub name: String,
+    pub brand_name: String,
+    pub hosted_url: String,
+    pub snippet: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/web_forms.html")]
+pub struct WebFormsPage {
+    pub shell: Shell,
+    pub forms: Vec<WebFormView>,
+    pub error: Option<String>,
+}

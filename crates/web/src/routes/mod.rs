@@ -5,6 +5,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod leads;
+pub mod public_forms;
 pub mod session;
 pub mod settings;
 pub mod webhooks;
@@ -47,6 +48,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))
+        .route("/settings/web-forms", get(settings::web_forms).post(settings::create_web_form))
         .route("/settings/engine/{id}/retry", post(settings::retry_work))
 }
 

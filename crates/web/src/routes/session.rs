@@ -66,7 +66,7 @@ pub struct LoginForm {
 
 /// The client address for throttling: the socket peer, or the first X-Forwarded-For hop when
 /// the operator says a trusted proxy sets it.
-fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
     if state.config.trust_forwarded
         && let Some(first) =
             headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())

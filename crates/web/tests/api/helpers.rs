@@ -262,8 +262,13 @@ pub async fn login_csrf(client: &reqwest::Client, app: &TestApp) -> String {
 
 /// The value of the first `_csrf` hidden field in a page.
 pub fn hidden_csrf(html: &str) -> Option<String> {
-    let marker = "name=\"_csrf\" value=\"";
-    let start = html.find(marker)? + marker.len();
+    hidden_value(html, "_csrf")
+}
+
+/// The value of the first hidden field called `name` in a page.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_string())
 }

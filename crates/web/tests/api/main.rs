@@ -21,3 +21,4 @@ mod messaging;
 mod migrations;
 mod sign_in;
 mod twilio_contract;
+mod web_forms;

@@ -1,0 +1,189 @@
+//! Web forms: hosted page, embeddable snippet, submissions (form-encoded and JSON) with spam
+//! protection, rate limits and an origin allow-list.
+
+use jiff::SignedDuration;
+use serde_json::json;
+
+use crate::helpers::{TestApp, json, spawn_app};
+
+async fn setup(origins: &str) -> (TestApp, String, String) {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let brand = app.sms_brand(org, "Acme HVAC", "+17205550100").await;
+    let b = app.signed_in(&admin.email).await;
+    let resp = b
+        .post_form(
+            "/settings/web-forms",
+            &[("brand_id", &brand.id.to_string()), ("name", "Website contact"), ("allowed_origins", origins)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = b.get_text("/settings/web-forms").await;
+    let start = page.find("/f/f_").expect("the hosted link is shown") + 3;
+    let key = page[start..start + page[start..].find(['"', '<']).unwrap()].to_string();
+    assert!(page.contains(&format!("/public/v1/forms/{key}/submissions")), "the snippet posts to the form");
+    let key_for = app.api_key(org).await;
+    (app, key, key_for)
+}
+
+async fn token(app: &TestApp, key: &str) -> String {
+    let (status, body) =
+        json(app.client().get(app.url(&format!("/public/v1/forms/{key}/token"))).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    body["token"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_visitor_fills_the_hosted_form_and_a_lead_appears() {
+    let (app, key, api) = setup("").await;
+    let page = app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Acme HVAC") && html.contains("name=\"_ts\" value=\""));
+    let ts = crate::helpers::hidden_value(&html, "_ts").unwrap();
+    app.clock.advance(SignedDuration::from_secs(20));
+    let resp = app
+        .client()
+        .post(app.url(&format!("/public/v1/forms/{key}/submissions")))
+        .form(&[
+            ("_ts", ts.as_str()),
+            ("name", "Lucy Chen"),
+            ("phone", "720-555-0177"),
+            ("email", "lucy@example.com"),
+            ("message", "Water heater leaking"),
+            ("unit", "Apt 4B"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("/f/{key}/thanks").as_str());
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    let lead = &body["leads"][0];
+    assert_eq!(
+        (lead["name"].as_str(), lead["phone"].as_str(), lead["email"].as_str()),
+        (Some("Lucy Chen"), Some("+17205550177"), Some("lucy@example.com"))
+    );
+    let text = lead["messages"][0]["body"].as_str().unwrap();
+    assert!(text.contains("Water heater leaking") && text.contains("unit: Apt 4B"), "custom fields are kept: {text}");
+    let thanks = app.client().get(app.url(&format!("/f/{key}/thanks"))).send().await.unwrap().text().await.unwrap();
+    assert!(thanks.contains("Thank you"));
+}
+
+#[tokio::test]
+async fn json_submissions_get_201_and_bad_ones_a_reason() {
+    let (app, key, _) = setup("").await;
+    let url = app.url(&format!("/public/v1/forms/{key}/submissions"));
+    let t = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(10));
+    let (status, body) = json(
+        app.client()
+            .post(&url)
+            .json(&json!({"_ts": t, "name": "Sam", "email": "sam@example.com", "service": "Rekey"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert!(body["lead_id"].is_i64());
+    let (status, body) =
+        json(app.client().post(&url).json(&json!({"_ts": t, "name": "Nobody"})).send().await.unwrap()).await;
+    assert_eq!(status, 422);
+    assert!(body["error"]["message"].as_str().unwrap().contains("phone number or an email"));
+    let (status, _) =
+        json(app.client().post(&url).header("content-type", "application/json").body("[1,2").send().await.unwrap())
+            .await;
+    assert_eq!(status, 400);
+    let resp = app.client().post(app.url("/public/v1/forms/f_nope/submissions")).json(&json!({})).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn bots_are_turned_away_by_timing_the_honeypot_and_rate_limits() {
+    let (app, key, api) = setup("").await;
+    let url = app.url(&format!("/public/v1/forms/{key}/submissions"));
+    let t = token(&app, &key).await;
+    let (status, body) =
+        json(app.client().post(&url).json(&json!({"_ts": t, "phone": "7205550101"})).send().await.unwrap()).await;
+    assert_eq!(status, 422, "too fast");
+    assert!(body["error"]["message"].as_str().unwrap().contains("quicker than a person"));
+    let (status, _) = json(app.client().post(&url).json(&json!({"phone": "7205550101"})).send().await.unwrap()).await;
+    assert_eq!(status, 422, "no token");
+    app.clock.advance(SignedDuration::from_hours(25));
+    let (status, body) =
+        json(app.client().post(&url).json(&json!({"_ts": t, "phone": "7205550101"})).send().await.unwrap()).await;
+    assert_eq!(status, 422, "too old");
+    assert!(body["error"]["message"].as_str().unwrap().contains("too long ago"));
+
+    let t = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(30));
+    let (status, _) = json(
+        app.client()
+            .post(&url)
+            .json(&json!({"_ts": t, "phone": "7205550102", "company_website": "http://spam.example"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "a filled honeypot looks accepted");
+    let (_, body) = json(app.client().get(app.url("/api/v1/leads")).bearer_auth(&api).send().await.unwrap()).await;
+    assert_eq!(body["leads"].as_array().unwrap().len(), 0, "but nothing was stored");
+
+    // Since the clock jumped a day, two submissions count (too old, honeypot): eight more are
+    // allowed from this address in ten minutes, then the eleventh is refused.
+    for i in 0..8 {
+        let (status, _) = json(
+            app.client()
+                .post(&url)
+                .json(&json!({"_ts": t, "phone": format!("720555{:04}", 200 + i)}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let (status, body) =
+        json(app.client().post(&url).json(&json!({"_ts": t, "phone": "7205550300"})).send().await.unwrap()).await;
+    assert_eq!(status, 429, "{body}");
+}
+
+#[tokio::test]
+async fn only_allowed_websites_may_post_from_a_browser() {
+    let (app, key, _) = setup("https://acme-hvac.example").await;
+    let url = app.url(&format!("/public/v1/forms/{key}/submissions"));
+    let preflight = app
+        .client()
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("Origin", "https://acme-hvac.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://acme-hvac.example");
+    let t = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(10));
+    let resp = app
+        .client()
+        .post(&url)
+        .header("Origin", "https://evil.example")
+        .json(&json!({"_ts": t, "phone": "7205550101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = app
+        .client()
+        .post(&url)
+        .header("Origin", "https://acme-hvac.example")
+        .json(&json!({"_ts": t, "phone": "7205550101"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://acme-hvac.example");
+}
