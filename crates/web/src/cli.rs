@@ -43,6 +43,9 @@ enum Command {
 
 #[derive(Args)]
 struct BenchCli {
+    /// What to measure: `engine` (throughput, timer lateness) or `ingest` (webhooks/s, SSE delay)
+    #[arg(default_value = "engine")]
+    what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
     #[arg(long)]
     postgres: Option<String>,
@@ -175,14 +178,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Standin(args) => run_standins(args).await,
-        Command::Bench(args) => {
-            crate::bench::run(crate::bench::BenchArgs {
-                database: args.postgres,
-                items: args.items,
-                timers: args.timers,
-            })
-            .await
-        }
+        Command::Bench(args) => match args.what.as_str() {
+            "engine" => {
+                let bench = crate::bench::BenchArgs { database: args.postgres, items: args.items, timers: args.timers };
+                crate::bench::run(bench).await
+            }
+            "ingest" => crate::bench_ingest::run(args.postgres).await,
+            other => bail!("unknown benchmark \"{other}\" (engine, ingest)"),
+        },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;
             let org = tenancy::resolve_org(&db, &SystemClock, Some(&org), false).await.map_err(describe)?;
