@@ -39,6 +39,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub login_limits: Arc<LoginLimits>,
     pub form_limits: Arc<FormLimits>,
+    /// Group commit for inbound texts.
+    pub ingest: switchboard_core::messaging::ingest::Ingest,
     pub metrics: PrometheusHandle,
     pub engine: Engine,
     /// The built-in SMS stand-in, when no Twilio account is configured.
@@ -108,6 +110,7 @@ impl App {
             }
         };
         let engine = build_engine(&db, &clock, &config)?;
+        let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
         Ok(App {
             state: AppState {
                 db,
@@ -115,6 +118,7 @@ impl App {
                 config: Arc::new(config),
                 login_limits: Arc::new(LoginLimits::default()),
                 form_limits: Arc::new(FormLimits::default()),
+                ingest,
                 metrics: telemetry::metrics_handle(),
                 engine,
                 standin,

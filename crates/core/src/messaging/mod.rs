@@ -13,6 +13,7 @@
 //! most one per crash.
 
 pub mod email;
+pub mod ingest;
 pub mod model;
 mod store;
 
@@ -142,17 +143,38 @@ pub enum InboundOutcome {
 }
 
 /// Records an inbound text durably, deduplicated by the provider's id, and applies consent
-/// keywords in the same transaction. HELP queues the brand's help reply.
+/// keywords in the same transaction. HELP queues the brand's help reply. Texts that are not
+/// keywords land in the leads inbox.
 #[tracing::instrument(skip(db, clock, sms), fields(provider_id = %sms.provider_id))]
 pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
+    let mut tx = db.begin().await?;
+    let outcome = receive_sms_in(&mut tx, clock, sms).await?;
+    tx.commit().await?;
+    after_inbound(db, &outcome);
+    Ok(outcome)
+}
+
+/// What to do once an inbound text's transaction committed: wake the engine (a HELP reply
+/// may be queued) and tell open screens about the lead.
+pub fn after_inbound(db: &Db, outcome: &InboundOutcome) {
+    if let InboundOutcome::Stored { org, lead, .. } = outcome {
+        db.work_added();
+        if let Some(lead) = lead {
+            db.publish(crate::db::Event::Lead { org: *org, lead: *lead });
+        }
+    }
+}
+
+/// [`receive_sms`] inside the caller's transaction (every read goes through it too, so it is
+/// safe on SQLite's single connection). Call [`after_inbound`] after the commit.
+pub async fn receive_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
     let to = PhoneE164::parse(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
     let from = PhoneE164::parse(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());
-    let Some(brand) = tenancy::brand_by_sms_number(db, &to).await? else {
+    let Some(brand) = tenancy::brand_by_sms_number_in(tx, &to).await? else {
         tracing::warn!(to = %to, "inbound text to a number no brand uses");
         return Ok(InboundOutcome::UnknownNumber);
     };
     let now = clock.now();
-    let mut tx = db.begin().await?;
     let msg = store::NewMessage {
         org: brand.org_id,
         brand: Some(brand.id),
@@ -166,13 +188,13 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
         provider: Some(sms.provider),
         provider_id: Some(&sms.provider_id),
     };
-    let Some(id) = store::insert(&mut *tx, &msg, to_millis(now)).await? else {
+    let Some(id) = store::insert(&mut **tx, &msg, to_millis(now)).await? else {
         return Ok(InboundOutcome::Duplicate);
     };
     let kw = keyword(&sms.body);
     match kw {
-        Some(Keyword::OptOut) => store::opt_out(&mut *tx, brand.org_id, brand.id, &from, to_millis(now)).await?,
-        Some(Keyword::OptIn) => store::opt_in(&mut *tx, brand.id, &from).await?,
+        Some(Keyword::OptOut) => store::opt_out(&mut **tx, brand.org_id, brand.id, &from, to_millis(now)).await?,
+        Some(Keyword::OptIn) => store::opt_in(&mut **tx, brand.id, &from).await?,
         Some(Keyword::Help) => {
             let reply = brand
                 .sms_help_reply
@@ -180,7 +202,7 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(|| default_help_reply(&brand.name, brand.sms_number.as_deref()));
             if let Ok(phone) = PhoneE164::parse(&from) {
-                queue_sms_in(&mut tx, clock, &brand, &phone, &reply).await?;
+                queue_sms_in(tx, clock, &brand, &phone, &reply).await?;
             }
         }
         None => {}
@@ -198,18 +220,10 @@ pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result
                 author: None,
                 fields: None,
             };
-            Some(
-                crate::leads::capture_in(&mut tx, clock, &brand, crate::leads::LeadSource::Sms, &contact, &message)
-                    .await?,
-            )
+            Some(crate::leads::capture_in(tx, clock, &brand, crate::leads::LeadSource::Sms, &contact, &message).await?)
         }
         _ => None,
     };
-    tx.commit().await?;
-    db.work_added();
-    if let Some(lead) = lead {
-        db.publish(crate::db::Event::Lead { org: brand.org_id, lead });
-    }
     Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw, lead })
 }
 

@@ -60,6 +60,11 @@ pub async fn list_brands(db: &Db, org: OrgId) -> Result<Vec<Brand>> {
     store::list_brands(db.pool(), org).await
 }
 
+/// [`brand_by_sms_number`] inside a transaction.
+pub async fn brand_by_sms_number_in(tx: &mut Tx, number: &str) -> Result<Option<Brand>> {
+    store::brand_by_sms_number(&mut **tx, number).await
+}
+
 /// The brand whose SMS number is `number` (E.164), whatever its organization.
 pub async fn brand_by_sms_number(db: &Db, number: &str) -> Result<Option<Brand>> {
     store::brand_by_sms_number(db.pool(), number).await

@@ -80,7 +80,7 @@ async fn twilio_inbound_sms(State(state): State<AppState>, headers: HeaderMap, u
         to: to.to_string(),
         body: param(&params, "Body").unwrap_or_default().to_string(),
     };
-    match messaging::receive_sms(&state.db, state.clock.as_ref(), &sms).await {
+    match state.ingest.receive_sms(sms).await {
         Ok(outcome) => {
             let label = match outcome {
                 InboundOutcome::Stored { .. } => "stored",

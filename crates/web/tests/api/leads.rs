@@ -382,3 +382,29 @@ async fn leads_of_another_organization_are_invisible_and_untouchable() {
     }
     assert_eq!(leads(&app, &key, "").await[0]["status"], "new");
 }
+
+#[tokio::test]
+async fn a_burst_of_webhooks_is_stored_completely_once_each() {
+    let (app, key, _) = setup().await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let sms = app.sms.clone();
+        // Every eighth webhook repeats an earlier MessageSid, as Twilio retries do.
+        let sid = if i % 8 == 7 { format!("SMburst{:025}", i - 1) } else { format!("SMburst{i:025}") };
+        tasks.push(tokio::spawn(async move {
+            sms.redeliver_inbound(&sid, &format!("+1303555{:04}", 3000 + i % 20), BRAND_NUMBER, "burst").await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), 200, "every webhook is acknowledged");
+    }
+    let (messages,): (i64,) = sqlx::query_as("select count(*) from messages where direction = 'inbound'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(messages, 56, "duplicates are stored once");
+    let (lead_messages,): (i64,) =
+        sqlx::query_as("select count(*) from lead_messages").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(lead_messages, 56);
+    assert_eq!(leads(&app, &key, "").await.len(), 20, "one open lead per number");
+}
