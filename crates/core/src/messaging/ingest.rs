@@ -23,10 +23,18 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer task; it stops when every `Ingest` handle is dropped.
+    /// Starts the writer tasks (one on SQLite, which has one writer anyway; four on
+    /// PostgreSQL); they stop when every `Ingest` handle is dropped.
     pub fn start(db: Db, clock: SharedClock) -> Ingest {
         let (queue, jobs) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(writer(db, clock, jobs));
+        let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let writers = match db.backend() {
+            crate::db::Backend::Sqlite => 1,
+            crate::db::Backend::Postgres => 4,
+        };
+        for _ in 0..writers {
+            tokio::spawn(writer(db.clone(), clock.clone(), jobs.clone()));
+        }
         Ingest { queue }
     }
 
@@ -39,16 +47,24 @@ impl Ingest {
     }
 }
 
-async fn writer(db: Db, clock: SharedClock, mut jobs: mpsc::Receiver<Job>) {
-    let clock: Arc<dyn crate::clock::Clock> = clock;
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+async fn writer(db: Db, clock: SharedClock, jobs: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        // Take whatever is waiting (at least one), then let another writer take the next batch.
+        let mut batch = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
+        // Same order of row locks in every batch (by sender), so concurrent batches on
+        // PostgreSQL wait for each other instead of deadlocking.
+        batch.sort_by(|a, b| a.0.from.cmp(&b.0.from));
         metrics::histogram!("inbound_sms_batch_size").record(batch.len() as f64);
         let results = store_batch(&db, clock.as_ref(), &batch).await;
         match results {
