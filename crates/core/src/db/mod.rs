@@ -46,7 +46,13 @@ pub struct Db {
     url: Arc<str>,
     /// Live events for open browsers (this process's subscribers).
     events: tokio::sync::broadcast::Sender<Event>,
+    /// PostgreSQL: events go out as `NOTIFY` so every instance's browsers hear them; a
+    /// listener task feeds them back into `events` (this instance's included).
+    outgoing_events: Option<tokio::sync::mpsc::UnboundedSender<Event>>,
 }
+
+/// The PostgreSQL channel for live events.
+pub const EVENT_CHANNEL: &str = "switchboard_events";
 
 /// Something changed that open screens should show without a reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +65,24 @@ impl Event {
     pub fn org(&self) -> crate::ids::OrgId {
         match self {
             Event::Lead { org, .. } => *org,
+        }
+    }
+
+    /// `lead:{org}:{lead}`, the `NOTIFY` payload.
+    pub fn to_payload(&self) -> String {
+        match self {
+            Event::Lead { org, lead } => format!("lead:{}:{}", org.0, lead.0),
+        }
+    }
+
+    pub fn from_payload(s: &str) -> Option<Event> {
+        let mut parts = s.split(':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("lead"), Some(org), Some(lead)) => Some(Event::Lead {
+                org: crate::ids::OrgId(org.parse().ok()?),
+                lead: crate::ids::LeadId(lead.parse().ok()?),
+            }),
+            _ => None,
         }
     }
 }
@@ -129,7 +153,26 @@ impl Db {
             tokio::spawn(announce_work(pool.clone(), announce.clone()));
         }
         let (events, _) = tokio::sync::broadcast::channel(1024);
-        Ok(Db { pool, backend, work_added: Arc::new(Notify::new()), announce, url: Arc::from(url.as_str()), events })
+        let outgoing_events = if backend == Backend::Postgres {
+            let (out, queue) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(send_events(pool.clone(), queue));
+            let (ready, listening) = tokio::sync::oneshot::channel();
+            tokio::spawn(receive_events(pool.clone(), url.clone(), events.clone(), ready));
+            // Events published before the listener is up would reach nobody.
+            let _ = tokio::time::timeout(Duration::from_secs(5), listening).await;
+            Some(out)
+        } else {
+            None
+        };
+        Ok(Db {
+            pool,
+            backend,
+            work_added: Arc::new(Notify::new()),
+            announce,
+            url: Arc::from(url.as_str()),
+            events,
+            outgoing_events,
+        })
     }
 
     /// Tells this process's engine that work was committed. Call after the commit: a worker
@@ -143,8 +186,17 @@ impl Db {
 
     /// Tells open screens about a committed change. Call after the commit.
     pub fn publish(&self, event: Event) {
-        // No subscribers is fine: nobody is looking.
-        let _ = self.events.send(event);
+        match &self.outgoing_events {
+            Some(out) => {
+                if out.send(event.clone()).is_err() {
+                    let _ = self.events.send(event);
+                }
+            }
+            // No subscribers is fine: nobody is looking.
+            None => {
+                let _ = self.events.send(event);
+            }
+        }
     }
 
     /// A stream of events for one open screen.
@@ -235,6 +287,49 @@ impl Db {
     }
 }
 
+/// Sends each event as a `NOTIFY` on [`EVENT_CHANNEL`], until the pool closes.
+async fn send_events(pool: AnyPool, mut queue: tokio::sync::mpsc::UnboundedReceiver<Event>) {
+    while let Some(event) = queue.recv().await {
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) =
+            sqlx::query("select pg_notify($1, $2)").bind(EVENT_CHANNEL).bind(event.to_payload()).execute(&pool).await
+        {
+            tracing::warn!(error = %e, "publishing a live event failed");
+        }
+    }
+}
+
+/// Feeds `NOTIFY`s on [`EVENT_CHANNEL`] from every instance to this instance's subscribers,
+/// reconnecting when the connection drops, until the pool closes.
+async fn receive_events(
+    pool: AnyPool,
+    url: String,
+    events: tokio::sync::broadcast::Sender<Event>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    while !pool.is_closed() {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => {
+                if listener.listen(EVENT_CHANNEL).await.is_ok() {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(());
+                    }
+                    while let Ok(n) = listener.recv().await {
+                        if let Some(event) = Event::from_payload(n.payload()) {
+                            let _ = events.send(event);
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "event listener cannot connect; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Sends one `NOTIFY` per burst of [`Db::work_added`] calls, until the pool closes.
 async fn announce_work(pool: AnyPool, announce: Arc<Notify>) {
     loop {
@@ -254,6 +349,15 @@ async fn announce_work(pool: AnyPool, announce: Arc<Notify>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_round_trip_through_notify_payloads() {
+        let e = Event::Lead { org: crate::ids::OrgId(3), lead: crate::ids::LeadId(42) };
+        assert_eq!(e.to_payload(), "lead:3:42");
+        assert_eq!(Event::from_payload("lead:3:42"), Some(e));
+        assert_eq!(Event::from_payload("lead:x:1"), None);
+        assert_eq!(Event::from_payload("job:1:2"), None);
+    }
 
     #[test]
     fn urls() {

@@ -366,3 +366,27 @@ async fn on_postgres_an_idle_instance_is_woken_by_work_another_instance_commits(
     producer.close().await;
     worker_db.close().await;
 }
+
+#[tokio::test]
+async fn on_postgres_live_events_reach_browsers_of_every_instance() {
+    if backend() != Backend::Postgres {
+        return; // One process per SQLite file: events stay in process.
+    }
+    let fresh = FreshDb::new().await;
+    let a = Db::connect(&fresh.url).await.unwrap();
+    a.migrate().await.unwrap();
+    let b = Db::connect(&fresh.url).await.unwrap();
+    let mut on_b = b.subscribe();
+    let mut on_a = a.subscribe();
+    let event = switchboard_core::db::Event::Lead {
+        org: switchboard_core::ids::OrgId(1),
+        lead: switchboard_core::ids::LeadId(7),
+    };
+    a.publish(event.clone());
+    let got_b = tokio::time::timeout(Duration::from_secs(10), on_b.recv()).await.expect("instance B hears it").unwrap();
+    let got_a =
+        tokio::time::timeout(Duration::from_secs(10), on_a.recv()).await.expect("instance A hears it too").unwrap();
+    assert_eq!((got_a, got_b), (event.clone(), event));
+    a.close().await;
+    b.close().await;
+}
