@@ -71,10 +71,58 @@ impl JobStatus {
         }
     }
 
+    /// The statuses a job may move to from this one. Canceling is possible from every open
+    /// status; a completed job can be reopened (to Scheduled, with a reason); a canceled one
+    /// is final. A technician may arrive without having tapped "On my way" first.
+    pub fn next(self) -> &'static [JobStatus] {
+        use JobStatus::*;
+        match self {
+            Estimate => &[Scheduled, Canceled],
+            Scheduled => &[Dispatched, OnSite, Canceled],
+            Dispatched => &[OnSite, Scheduled, Canceled],
+            OnSite => &[PendingClose, Canceled],
+            PendingClose => &[Completed, OnSite, Canceled],
+            Completed => &[Scheduled],
+            Canceled => &[],
+        }
+    }
+
+    /// Checks a move; the reason is required when reopening a completed job.
+    pub fn check_move(self, to: JobStatus, reason: Option<&str>) -> Result<(), TransitionError> {
+        if !self.next().contains(&to) {
+            return Err(TransitionError {
+                message: if self.next().is_empty() {
+                    format!("a {} job cannot change status", self.label().to_lowercase())
+                } else {
+                    format!(
+                        "a job that is {} cannot become {}; it can become {}",
+                        self.label().to_lowercase(),
+                        to.label().to_lowercase(),
+                        self.next().iter().map(|s| s.label().to_lowercase()).collect::<Vec<_>>().join(", ")
+                    )
+                },
+                allowed: self.next().to_vec(),
+            });
+        }
+        if self == JobStatus::Completed && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(TransitionError {
+                message: "say why the job is reopened".into(),
+                allowed: self.next().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
     /// Open jobs still need someone's attention.
     pub fn is_open(self) -> bool {
         !matches!(self, JobStatus::Completed | JobStatus::Canceled)
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransitionError {
+    pub message: String,
+    pub allowed: Vec<JobStatus>,
 }
 
 /// A technician on a job, as lists show them.
@@ -159,6 +207,50 @@ mod tests {
         let labels: Vec<_> = ranked.iter().map(|s| s.label()).collect();
         assert_eq!(labels, ["On site", "En route", "Pending close", "Scheduled", "Estimate", "Completed", "Canceled"]);
         assert!(!JobStatus::Canceled.is_open());
+    }
+
+    /// Every pair of statuses, spelled out: what the status machine allows.
+    #[test]
+    fn the_status_machine_allows_exactly_these_moves() {
+        use JobStatus::*;
+        let allowed = [
+            (Estimate, Scheduled),
+            (Estimate, Canceled),
+            (Scheduled, Dispatched),
+            (Scheduled, OnSite),
+            (Scheduled, Canceled),
+            (Dispatched, OnSite),
+            (Dispatched, Scheduled),
+            (Dispatched, Canceled),
+            (OnSite, PendingClose),
+            (OnSite, Canceled),
+            (PendingClose, Completed),
+            (PendingClose, OnSite),
+            (PendingClose, Canceled),
+            (Completed, Scheduled),
+        ];
+        for from in JobStatus::ALL {
+            for to in JobStatus::ALL {
+                let want = allowed.contains(&(from, to));
+                let got = from.check_move(to, Some("customer called back")).is_ok();
+                assert_eq!(got, want, "{from:?} -> {to:?}");
+            }
+        }
+        assert_eq!(allowed.len(), JobStatus::ALL.iter().map(|s| s.next().len()).sum::<usize>());
+    }
+
+    #[test]
+    fn refusals_say_what_is_possible() {
+        let err = JobStatus::Estimate.check_move(JobStatus::Completed, None).unwrap_err();
+        assert_eq!(err.message, "a job that is estimate cannot become completed; it can become scheduled, canceled");
+        assert_eq!(err.allowed, [JobStatus::Scheduled, JobStatus::Canceled]);
+        assert_eq!(
+            JobStatus::Canceled.check_move(JobStatus::Scheduled, None).unwrap_err().message,
+            "a canceled job cannot change status"
+        );
+        assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, None).unwrap_err().message.contains("why"));
+        assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, Some("  ")).is_err());
+        assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, Some("leak came back")).is_ok());
     }
 
     #[test]
