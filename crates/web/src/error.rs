@@ -26,6 +26,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<FieldError>,
+    /// For `invalid_transition`: the statuses that are possible.
+    pub allowed: Vec<String>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -46,6 +48,9 @@ pub struct ErrorDetail {
     /// Present on internal errors: quote it when reporting a problem.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// For `invalid_transition`: the statuses the job can move to.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
 }
 
 /// One invalid field.
@@ -58,7 +63,7 @@ pub struct FieldErrorSchema {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: Vec::new() }
+        Self { status, code, message: message.into(), fields: Vec::new(), allowed: Vec::new() }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
@@ -76,10 +81,12 @@ impl From<Error> for ApiError {
             Error::Invalid(fields) => {
                 let message =
                     fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
-                ApiError { status, code: "validation_failed", message, fields }
+                ApiError { status, code: "validation_failed", message, fields, allowed: Vec::new() }
             }
             Error::Conflict(m) => ApiError::new(status, "conflict", m),
-            Error::InvalidTransition { message, .. } => ApiError::new(status, "invalid_transition", message),
+            Error::InvalidTransition { message, allowed } => {
+                ApiError { allowed, ..ApiError::new(status, "invalid_transition", message) }
+            }
             Error::Forbidden => ApiError::new(status, "forbidden", "you are not allowed to do that"),
             other => {
                 tracing::error!(error = %other, "request failed");
@@ -93,7 +100,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = (self.status.is_server_error()).then(current_request_id).flatten();
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, fields: self.fields, request_id },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                fields: self.fields,
+                request_id,
+                allowed: self.allowed,
+            },
         };
         (self.status, axum::Json(body)).into_response()
     }

@@ -4,12 +4,12 @@
 pub mod model;
 mod store;
 
-pub use model::{JobFilter, JobStatus, JobSummary, JobTech, NewJob, short_name};
+pub use model::{JobFilter, JobStatus, JobSummary, JobTech, NewJob, TransitionError, short_name};
 
-use crate::Result;
-use crate::clock::Clock;
+use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Tx};
 use crate::ids::{JobId, OrgId};
+use crate::{Error, Result};
 
 pub async fn list(db: &Db, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
     store::list_jobs(db.pool(), org, filter).await
@@ -18,4 +18,67 @@ pub async fn list(db: &Db, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSumm
 /// Creates a job inside the caller's transaction; returns its id and code (e.g. `J-2206`).
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: &NewJob) -> Result<(JobId, String)> {
     store::insert_job(tx, org, job, clock.now()).await
+}
+
+pub async fn get(db: &Db, org: OrgId, id: JobId) -> Result<JobSummary> {
+    store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)
+}
+
+/// One entry of a job's history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JobEvent {
+    pub at: jiff::Timestamp,
+    /// Who: `user:NAME`, `api`, `tech:NAME` or `system`.
+    pub actor: String,
+    pub kind: String,
+    pub from: Option<JobStatus>,
+    pub to: Option<JobStatus>,
+    pub note: Option<String>,
+}
+
+pub async fn history(db: &Db, org: OrgId, id: JobId) -> Result<Vec<JobEvent>> {
+    store::events(db.pool(), org, id)
+        .await?
+        .into_iter()
+        .map(|e| {
+            Ok(JobEvent {
+                at: from_millis(e.at),
+                actor: e.actor,
+                kind: e.kind,
+                from: e.from_status.as_deref().map(JobStatus::parse).transpose().map_err(Error::Unexpected)?,
+                to: e.to_status.as_deref().map(JobStatus::parse).transpose().map_err(Error::Unexpected)?,
+                note: e.note,
+            })
+        })
+        .collect()
+}
+
+/// Moves a job through the status machine and records who did it. Illegal moves are
+/// `InvalidTransition` with the statuses that are possible; a concurrent change wins and this
+/// one is re-checked against the new status.
+#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
+pub async fn change_status(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    to: JobStatus,
+    reason: Option<&str>,
+) -> Result<JobSummary> {
+    // Read before the write transaction: on SQLite it holds the only connection.
+    let current = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    current.status.check_move(to, reason).map_err(|e| Error::InvalidTransition {
+        message: e.message,
+        allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
+    })?;
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    if !store::set_status(&mut tx, org, id, current.status, to, now).await? {
+        return Err(Error::Conflict("the job changed meanwhile; reload and try again".into()));
+    }
+    let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
+    store::add_event(&mut tx, org, id, &event, now).await?;
+    tx.commit().await?;
+    get(db, org, id).await
 }

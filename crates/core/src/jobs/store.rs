@@ -117,6 +117,8 @@ pub async fn insert_job(tx: &mut Tx, org: OrgId, job: &NewJob, now: jiff::Timest
     for tech in &job.techs {
         assign(&mut **tx, org, JobId(id), *tech, now).await?;
     }
+    let created = NewEvent { actor: "system", kind: "created", from: None, to: Some(job.status), note: None };
+    add_event(tx, org, JobId(id), &created, now).await?;
     Ok((JobId(id), code))
 }
 
@@ -138,4 +140,94 @@ async fn assign<'c>(
     .execute(ex)
     .await?;
     Ok(())
+}
+
+/// One job with its technicians.
+pub async fn get_job(pool: &sqlx::AnyPool, org: OrgId, id: JobId) -> Result<Option<JobSummary>> {
+    let row: Option<JobRow> = sqlx::query_as(
+        "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
+                j.address, j.scheduled_start, j.scheduled_end \
+         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
+         where j.org_id = $1 and j.id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let mut techs = techs_by_job(pool, org).await?;
+    Ok(Some(JobSummary {
+        id: JobId(r.id),
+        org_id: OrgId(r.org_id),
+        brand_id: BrandId(r.brand_id),
+        code: r.code,
+        customer_id: CustomerId(r.customer_id),
+        customer_name: r.customer_name,
+        service: r.service,
+        status: JobStatus::parse(&r.status).map_err(Error::Unexpected)?,
+        address: r.address,
+        scheduled_start: r.scheduled_start.map(from_millis),
+        scheduled_end: r.scheduled_end.map(from_millis),
+        techs: techs.remove(&r.id).unwrap_or_default(),
+    }))
+}
+
+/// Moves a job from `from` to `to`, only if it is still in `from`; returns whether it moved.
+pub async fn set_status(tx: &mut Tx, org: OrgId, id: JobId, from: JobStatus, to: JobStatus, now: i64) -> Result<bool> {
+    let done =
+        sqlx::query("update jobs set status = $4, updated_at = $5 where org_id = $1 and id = $2 and status = $3")
+            .bind(org.0)
+            .bind(id.0)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub struct NewEvent<'a> {
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub from: Option<JobStatus>,
+    pub to: Option<JobStatus>,
+    pub note: Option<&'a str>,
+}
+
+pub async fn add_event(tx: &mut Tx, org: OrgId, job: JobId, e: &NewEvent<'_>, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into job_events (org_id, job_id, at, actor, kind, from_status, to_status, note) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(now)
+    .bind(e.actor)
+    .bind(e.kind)
+    .bind(e.from.map(|s| s.as_str()))
+    .bind(e.to.map(|s| s.as_str()))
+    .bind(e.note)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+pub struct EventRow {
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub note: Option<String>,
+}
+
+pub async fn events(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<EventRow>> {
+    Ok(sqlx::query_as(
+        "select at, actor, kind, from_status, to_status, note from job_events where org_id = $1 and job_id = $2 order by at, id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_all(pool)
+    .await?)
 }

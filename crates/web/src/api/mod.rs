@@ -4,6 +4,7 @@
 
 pub mod brands;
 pub mod customers;
+pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod users;
@@ -63,7 +64,10 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(leads::archive))
                 .routes(routes!(leads::restore))
                 .routes(routes!(customers::list))
-                .routes(routes!(customers::get)),
+                .routes(routes!(customers::get))
+                .routes(routes!(jobs::list))
+                .routes(routes!(jobs::get))
+                .routes(routes!(jobs::set_status)),
         )
         .split_for_parts()
 }

@@ -15,6 +15,7 @@ mod email;
 mod engine;
 mod health;
 mod isolation;
+mod jobs_api;
 mod leads;
 mod leads_console;
 mod messaging;

@@ -1,0 +1,116 @@
+//! Jobs over the API: every legal status move and every illegal one, with history.
+
+use serde_json::json;
+use switchboard_core::jobs::JobStatus;
+
+use crate::helpers::{TestApp, json, spawn_app};
+
+async fn demo() -> (TestApp, String) {
+    let app = spawn_app().await;
+    switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
+    let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap();
+    let key = app.api_key(org.id).await;
+    (app, key)
+}
+
+async fn job_by_code(app: &TestApp, key: &str, code: &str) -> serde_json::Value {
+    let (_, body) = json(app.client().get(app.url("/api/v1/jobs")).bearer_auth(key).send().await.unwrap()).await;
+    body["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["code"] == code)
+        .cloned()
+        .unwrap_or_else(|| panic!("{code} listed"))
+}
+
+async fn move_job(app: &TestApp, key: &str, id: i64, status: &str, reason: Option<&str>) -> (u16, serde_json::Value) {
+    let mut body = json!({ "status": status });
+    if let Some(r) = reason {
+        body["reason"] = json!(r);
+    }
+    json(
+        app.client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/status")))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_job_walks_the_whole_status_machine_and_its_history_records_each_step() {
+    let (app, key) = demo().await;
+    let job = job_by_code(&app, &key, "J-2201").await;
+    assert_eq!(job["status"], "estimate");
+    assert_eq!(job["next_statuses"], json!(["scheduled", "canceled"]));
+    let id = job["id"].as_i64().unwrap();
+    for step in ["scheduled", "dispatched", "on_site", "pending_close", "completed"] {
+        let (status, body) = move_job(&app, &key, id, step, None).await;
+        assert_eq!(status, 200, "{step}: {body}");
+        assert_eq!(body["job"]["status"], step);
+    }
+    let (status, body) = move_job(&app, &key, id, "scheduled", None).await;
+    assert_eq!(status, 409, "reopening needs a reason");
+    assert!(body["error"]["message"].as_str().unwrap().contains("why"));
+    let (status, _) = move_job(&app, &key, id, "scheduled", Some("Roof leaked again after rain")).await;
+    assert_eq!(status, 200);
+
+    let (_, body) =
+        json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap()).await;
+    let history = body["job"]["history"].as_array().unwrap();
+    let steps: Vec<(&str, &str)> =
+        history.iter().skip(1).map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap())).collect();
+    assert_eq!(
+        steps,
+        [
+            ("estimate", "scheduled"),
+            ("scheduled", "dispatched"),
+            ("dispatched", "on_site"),
+            ("on_site", "pending_close"),
+            ("pending_close", "completed"),
+            ("completed", "scheduled"),
+        ]
+    );
+    assert_eq!(history[0]["kind"], "created");
+    assert_eq!(history.last().unwrap()["note"], "Roof leaked again after rain");
+    assert!(history.iter().skip(1).all(|e| e["actor"] == "api"));
+}
+
+#[tokio::test]
+async fn illegal_moves_are_refused_with_the_allowed_ones_and_change_nothing() {
+    let (app, key) = demo().await;
+    // Every status the demo has, against every target status.
+    for code in ["J-2201", "J-2202", "J-2205", "J-2204", "J-2203", "J-2199", "J-2200"] {
+        let job = job_by_code(&app, &key, code).await;
+        let from = JobStatus::parse(job["status"].as_str().unwrap()).unwrap();
+        for to in JobStatus::ALL {
+            if from.next().contains(&to) {
+                continue;
+            }
+            let (status, body) = move_job(&app, &key, job["id"].as_i64().unwrap(), to.as_str(), Some("because")).await;
+            assert_eq!(status, 409, "{code} {from:?} -> {to:?}");
+            assert_eq!(body["error"]["code"], "invalid_transition");
+            let allowed: Vec<&str> = body["error"]["allowed"]
+                .as_array()
+                .map(|a| a.iter().map(|s| s.as_str().unwrap()).collect())
+                .unwrap_or_default();
+            let want: Vec<&str> = from.next().iter().map(|s| s.as_str()).collect();
+            assert_eq!(allowed, want, "{code}: the refusal lists the possible statuses");
+        }
+        let after = job_by_code(&app, &key, code).await;
+        assert_eq!(after["status"], job["status"], "{code} unchanged");
+    }
+    let id = job_by_code(&app, &key, "J-2202").await["id"].as_i64().unwrap();
+    let (status, body) = move_job(&app, &key, id, "done", None).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "status");
+    let (other, _) = app.org_with_admin("other").await;
+    let other_key = app.api_key(other).await;
+    let (status, _) = move_job(&app, &other_key, id, "dispatched", None).await;
+    assert_eq!(status, 404, "another organization's job is not found");
+    assert_eq!(job_by_code(&app, &key, "J-2202").await["status"], "scheduled");
+}
