@@ -92,7 +92,13 @@ async fn take_job_number(tx: &mut Tx, org: OrgId, brand: BrandId) -> Result<(i64
     row.ok_or_else(|| Error::invalid("brand_id", "no such brand"))
 }
 
-pub async fn insert_job(tx: &mut Tx, org: OrgId, job: &NewJob, now: jiff::Timestamp) -> Result<(JobId, String)> {
+pub async fn insert_job(
+    tx: &mut Tx,
+    org: OrgId,
+    job: &NewJob,
+    now: jiff::Timestamp,
+    actor: &str,
+) -> Result<(JobId, String)> {
     let (number, prefix) = take_job_number(tx, org, job.brand).await?;
     let code = format!("{prefix}-{number}");
     let now = to_millis(now);
@@ -117,7 +123,7 @@ pub async fn insert_job(tx: &mut Tx, org: OrgId, job: &NewJob, now: jiff::Timest
     for tech in &job.techs {
         assign(&mut **tx, org, JobId(id), *tech, now).await?;
     }
-    let created = NewEvent { actor: "system", kind: "created", from: None, to: Some(job.status), note: None };
+    let created = NewEvent { actor, kind: "created", from: None, to: Some(job.status), note: None };
     add_event(tx, org, JobId(id), &created, now).await?;
     Ok((JobId(id), code))
 }

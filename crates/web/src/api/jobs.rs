@@ -107,6 +107,50 @@ pub async fn list(
     Ok(Json(JobList { jobs: jobs.into_iter().map(JobDto::from).collect() }))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewJobBody {
+    pub brand_id: i64,
+    pub customer_id: i64,
+    pub service: String,
+    /// Defaults to the customer's address.
+    pub address: Option<String>,
+    /// RFC 3339. With a start the job is Scheduled, else an Estimate.
+    pub scheduled_start: Option<String>,
+    pub scheduled_end: Option<String>,
+    pub tech_ids: Option<Vec<i64>>,
+}
+
+fn timestamp(field: &'static str, value: &Option<String>) -> Result<Option<jiff::Timestamp>, Error> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid(field, format!("\"{v}\" is not a time like 2026-11-23T16:00:00Z"))),
+    }
+}
+
+#[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = NewJobBody,
+    responses((status = 201, body = JobEnvelope), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<NewJobBody>,
+) -> Result<(axum::http::StatusCode, Json<JobEnvelope>), ApiError> {
+    let input = jobs::JobInput {
+        brand: BrandId(body.brand_id),
+        customer: switchboard_core::ids::CustomerId(body.customer_id),
+        service: body.service,
+        address: body.address,
+        scheduled_start: timestamp("scheduled_start", &body.scheduled_start)?,
+        scheduled_end: timestamp("scheduled_end", &body.scheduled_end)?,
+        techs: body.tech_ids.unwrap_or_default().into_iter().map(switchboard_core::ids::TechnicianId).collect(),
+    };
+    let job = jobs::create(&state.db, state.clock.as_ref(), caller.org, "api", &input).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(JobEnvelope { job: job.into() })))
+}
+
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = i64, Path, description = "Job id")),
     responses((status = 200, body = JobEnvelope), (status = 404, body = ErrorBody)))]
 pub async fn get(

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
+pub mod technicians;
 pub mod users;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
@@ -65,7 +66,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(leads::restore))
                 .routes(routes!(customers::list))
                 .routes(routes!(customers::get))
-                .routes(routes!(jobs::list))
+                .routes(routes!(technicians::list))
+                .routes(routes!(jobs::list, jobs::create))
                 .routes(routes!(jobs::get))
                 .routes(routes!(jobs::set_status)),
         )

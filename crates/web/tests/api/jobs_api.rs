@@ -114,3 +114,63 @@ async fn illegal_moves_are_refused_with_the_allowed_ones_and_change_nothing() {
     assert_eq!(status, 404, "another organization's job is not found");
     assert_eq!(job_by_code(&app, &key, "J-2202").await["status"], "scheduled");
 }
+
+#[tokio::test]
+async fn jobs_are_created_for_existing_customers_and_technicians_are_listed() {
+    let (app, key) = demo().await;
+    let (status, techs) =
+        json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let dan = techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == "Dan Okafor").unwrap().clone();
+    assert_eq!(dan["rating"], 4.9);
+    assert!(dan["photo_url"].as_str().unwrap().ends_with(".svg"));
+    let (_, customers) =
+        json(app.client().get(app.url("/api/v1/customers?phone=720-555-0131")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    let customer = customers["customers"][0]["id"].as_i64().unwrap();
+    let brand = job_by_code(&app, &key, "J-2204").await["brand_id"].as_i64().unwrap();
+
+    let body = json!({
+        "brand_id": brand, "customer_id": customer, "service": "Opener tune-up",
+        "scheduled_start": "2026-11-24T16:00:00Z", "scheduled_end": "2026-11-24T18:00:00Z", "tech_ids": [dan["id"]]
+    });
+    let (status, created) =
+        json(app.client().post(app.url("/api/v1/jobs")).bearer_auth(&key).json(&body).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["job"]["code"], "J-2206", "the next code after the demo's jobs");
+    assert_eq!(created["job"]["status"], "scheduled");
+    assert_eq!(created["job"]["address"], "1450 Pearl St, Boulder, CO 80302", "the customer's address by default");
+    assert_eq!(created["job"]["techs"][0]["name"], "Dan Okafor");
+
+    let bad = [
+        (json!({"brand_id": brand, "customer_id": 999999, "service": "x"}), "customer_id"),
+        (json!({"brand_id": 999999, "customer_id": customer, "service": "x"}), "brand_id"),
+        (json!({"brand_id": brand, "customer_id": customer, "service": ""}), "service"),
+        (json!({"brand_id": brand, "customer_id": customer, "service": "x", "tech_ids": [999999]}), "tech_ids"),
+        (
+            json!({"brand_id": brand, "customer_id": customer, "service": "x", "scheduled_end": "2026-11-24T18:00:00Z"}),
+            "scheduled_start",
+        ),
+    ];
+    for (body, field) in bad {
+        let (status, resp) =
+            json(app.client().post(app.url("/api/v1/jobs")).bearer_auth(&key).json(&body).send().await.unwrap()).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(resp["error"]["fields"][0]["field"], field, "{resp}");
+    }
+    let (other, _) = app.org_with_admin("other").await;
+    let other_key = app.api_key(other).await;
+    let (status, _) = json(
+        app.client()
+            .post(app.url("/api/v1/jobs"))
+            .bearer_auth(&other_key)
+            .json(&json!({"brand_id": brand, "customer_id": customer, "service": "x"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422, "another organization's brand and customer are unknown");
+    let (count,): (i64,) = sqlx::query_as("select count(*) from jobs").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(count, 11, "only the one good job was added");
+}
