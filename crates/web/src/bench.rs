@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use switchboard_core::clock::{SharedClock, SystemClock, to_millis};
+use switchboard_core::clock::{SharedClock, SystemClock};
 use switchboard_core::db::Db;
 use switchboard_core::engine::{
     self, BoxFuture, Engine, EngineConfig, Handler, NewWork, Outcome, WorkContext, WorkItem,
@@ -260,8 +260,8 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
             .fetch_all(db.pool())
             .await?;
     let late: Vec<i64> = rows.into_iter().map(|(l,)| l).collect();
+    anyhow::ensure!(!late.is_empty(), "no timer fired");
     let pick = |q: f64| late[((late.len() as f64 - 1.0) * q).round() as usize];
-    let _ = to_millis(now);
     Ok(Lateness { p50: pick(0.50), p99: pick(0.99), max: *late.last().unwrap_or(&0), samples: late.len() })
 }
 

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 use switchboard_core::Error;
@@ -154,11 +154,9 @@ pub async fn submit(
     State(state): State<AppState>,
     Path(key): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let _ = method;
     let (form, brand) = match live_form(&state, &key).await {
         Ok(f) => f,
         Err(resp) => return resp,
