@@ -112,6 +112,11 @@ impl Shell {
     }
 }
 
+/// The message for `field` among a form's (field, message) errors.
+pub fn error_for<'a>(errors: &'a [(String, String)], field: &str) -> Option<&'a str> {
+    errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+}
+
 /// "Miguel Alvarez" -> "MA"; a name without letters (a phone number) -> "#".
 pub fn initials(name: &str) -> String {
     let letters: String =
@@ -255,7 +260,7 @@ pub struct BrandFormPage {
 
 impl BrandFormPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        error_for(&self.errors, field)
     }
 }
 
@@ -294,7 +299,7 @@ pub struct UserFormPage {
 
 impl UserFormPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        error_for(&self.errors, field)
     }
     pub fn roles(&self) -> Vec<(&'static str, &'static str)> {
         Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect()
@@ -449,7 +454,7 @@ pub struct LeadPage {
 
 impl LeadPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+        error_for(&self.errors, field)
     }
     pub fn is_open(&self) -> bool {
         self.status == "new" || self.status == "contacted"

@@ -25,37 +25,50 @@ struct JobRow {
     scheduled_end: Option<i64>,
 }
 
-pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
-    let rows: Vec<JobRow> = sqlx::query_as(
+macro_rules! job_select {
+    () => {
         "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
                 j.address, j.scheduled_start, j.scheduled_end \
-         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
-         where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
-         order by j.scheduled_start is null, j.scheduled_start, j.id",
-    )
+         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id "
+    };
+}
+
+impl JobRow {
+    fn into_summary(self, techs: Vec<JobTech>) -> Result<JobSummary> {
+        Ok(JobSummary {
+            id: JobId(self.id),
+            org_id: OrgId(self.org_id),
+            brand_id: BrandId(self.brand_id),
+            code: self.code,
+            customer_id: CustomerId(self.customer_id),
+            customer_name: self.customer_name,
+            service: self.service,
+            status: JobStatus::parse(&self.status).map_err(Error::Unexpected)?,
+            address: self.address,
+            scheduled_start: self.scheduled_start.map(from_millis),
+            scheduled_end: self.scheduled_end.map(from_millis),
+            techs,
+        })
+    }
+}
+
+pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
+    let rows: Vec<JobRow> = sqlx::query_as(concat!(
+        job_select!(),
+        "where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
+         order by j.scheduled_start is null, j.scheduled_start, j.id"
+    ))
     .bind(org.0)
     .bind(filter.brand.map(|b| b.0))
     .bind(filter.status.map(|s| s.as_str()))
     .fetch_all(pool)
     .await?;
-    let mut techs = techs_by_job(pool, org).await?;
+    let mut techs = techs_by_job(pool, org, None).await?;
     let mut jobs = rows
         .into_iter()
         .map(|r| {
-            Ok(JobSummary {
-                id: JobId(r.id),
-                org_id: OrgId(r.org_id),
-                brand_id: BrandId(r.brand_id),
-                code: r.code,
-                customer_id: CustomerId(r.customer_id),
-                customer_name: r.customer_name,
-                service: r.service,
-                status: JobStatus::parse(&r.status).map_err(Error::Unexpected)?,
-                address: r.address,
-                scheduled_start: r.scheduled_start.map(from_millis),
-                scheduled_end: r.scheduled_end.map(from_millis),
-                techs: techs.remove(&r.id).unwrap_or_default(),
-            })
+            let t = techs.remove(&r.id).unwrap_or_default();
+            r.into_summary(t)
         })
         .collect::<Result<Vec<_>>>()?;
     // Stable: within a status, jobs stay in scheduled order.
@@ -63,13 +76,15 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
     Ok(jobs)
 }
 
-async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId) -> Result<HashMap<i64, Vec<JobTech>>> {
+/// Technicians per job: of every job of the organization, or of one job.
+async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId, job: Option<JobId>) -> Result<HashMap<i64, Vec<JobTech>>> {
     let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
         "select jt.job_id, t.id, t.name, t.photo_url from job_technicians jt \
          join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
-         where jt.org_id = $1 order by jt.assigned_at, t.name",
+         where jt.org_id = $1 and ($2 is null or jt.job_id = $2) order by jt.assigned_at, t.name",
     )
     .bind(org.0)
+    .bind(job.map(|j| j.0))
     .fetch_all(pool)
     .await?;
     let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
@@ -150,32 +165,14 @@ async fn assign<'c>(
 
 /// One job with its technicians.
 pub async fn get_job(pool: &sqlx::AnyPool, org: OrgId, id: JobId) -> Result<Option<JobSummary>> {
-    let row: Option<JobRow> = sqlx::query_as(
-        "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
-                j.address, j.scheduled_start, j.scheduled_end \
-         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
-         where j.org_id = $1 and j.id = $2",
-    )
-    .bind(org.0)
-    .bind(id.0)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<JobRow> = sqlx::query_as(concat!(job_select!(), "where j.org_id = $1 and j.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?;
     let Some(r) = row else { return Ok(None) };
-    let mut techs = techs_by_job(pool, org).await?;
-    Ok(Some(JobSummary {
-        id: JobId(r.id),
-        org_id: OrgId(r.org_id),
-        brand_id: BrandId(r.brand_id),
-        code: r.code,
-        customer_id: CustomerId(r.customer_id),
-        customer_name: r.customer_name,
-        service: r.service,
-        status: JobStatus::parse(&r.status).map_err(Error::Unexpected)?,
-        address: r.address,
-        scheduled_start: r.scheduled_start.map(from_millis),
-        scheduled_end: r.scheduled_end.map(from_millis),
-        techs: techs.remove(&r.id).unwrap_or_default(),
-    }))
+    let techs = techs_by_job(pool, org, Some(id)).await?.remove(&r.id).unwrap_or_default();
+    r.into_summary(techs).map(Some)
 }
 
 /// Moves a job from `from` to `to`, only if it is still in `from`; returns whether it moved.

@@ -382,6 +382,21 @@ pub async fn convert(
     }
 }
 
+/// Runs a status change and goes to `then`; refusals re-render the lead page.
+async fn change(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: LeadId,
+    result: Result<(), Error>,
+    then: String,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&then).into_response()),
+        Err(e) => failure(state, viewer, uri, id, e).await,
+    }
+}
+
 pub async fn archive(
     State(state): State<AppState>,
     Staff(viewer): Staff,
@@ -389,10 +404,8 @@ pub async fn archive(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = LeadId(parse_id(&id)?);
-    match leads::archive(&state.db, state.clock.as_ref(), viewer.user.org_id, id).await {
-        Ok(()) => Ok(Redirect::to("/leads").into_response()),
-        Err(e) => failure(&state, &viewer, &uri, id, e).await,
-    }
+    let result = leads::archive(&state.db, state.clock.as_ref(), viewer.user.org_id, id).await;
+    change(&state, &viewer, &uri, id, result, "/leads".into()).await
 }
 
 pub async fn restore(
@@ -402,8 +415,6 @@ pub async fn restore(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = LeadId(parse_id(&id)?);
-    match leads::restore(&state.db, state.clock.as_ref(), viewer.user.org_id, id).await {
-        Ok(()) => Ok(Redirect::to(&format!("/leads/{}", id.0)).into_response()),
-        Err(e) => failure(&state, &viewer, &uri, id, e).await,
-    }
+    let result = leads::restore(&state.db, state.clock.as_ref(), viewer.user.org_id, id).await;
+    change(&state, &viewer, &uri, id, result, format!("/leads/{}", id.0)).await
 }

@@ -75,9 +75,11 @@ pub fn parse_id(raw: &str) -> Result<i64, PageError> {
 /// Field errors as (field, message) pairs for re-rendering a form.
 pub fn field_errors(e: switchboard_core::Error) -> Result<Vec<(String, String)>, PageError> {
     match e {
-        switchboard_core::Error::Invalid(fields) => {
-            Ok(fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect())
-        }
+        switchboard_core::Error::Invalid(fields) => Ok(pairs(fields)),
         other => Err(other.into()),
     }
+}
+
+pub fn pairs(fields: Vec<switchboard_core::FieldError>) -> Vec<(String, String)> {
+    fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect()
 }

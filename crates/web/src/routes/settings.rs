@@ -325,7 +325,7 @@ pub async fn update_user(
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect();
+            let errors = crate::routes::pairs(fields);
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -349,7 +349,7 @@ pub async fn set_password(
     match tenancy::set_password(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &form.password).await {
         Ok(()) => Ok(Redirect::to(&format!("/settings/users/{}?done=password", id.0)).into_response()),
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect();
+            let errors = crate::routes::pairs(fields);
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
