@@ -253,7 +253,7 @@ async fn seed_jobs(
             scheduled_end: Some(start + two_hours),
             techs,
         };
-        jobs::create_in(tx, clock, org, &job).await?;
+        jobs::insert_quietly_in(tx, clock, org, &job).await?;
     }
     Ok(())
 }

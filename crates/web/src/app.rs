@@ -22,6 +22,8 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
 use crate::{api, assets, auth, routes, telemetry};
+use switchboard_core::portal::PortalLinks;
+use switchboard_core::storage::BlobStore;
 use switchboard_core::engine::{Engine, EngineConfig, Handler};
 use switchboard_core::messaging::{EmailSender, SmsSender};
 use switchboard_core::providers::email::SmtpMailer;
@@ -47,6 +49,10 @@ pub struct AppState {
     pub standin: Option<TwilioStandin>,
     /// The built-in SMTP sink, when no mail server is configured.
     pub mail_sink: Option<SmtpSink>,
+    /// Uploaded files (job photos).
+    pub blobs: BlobStore,
+    /// How technicians' portal links are built.
+    pub links: Arc<PortalLinks>,
 }
 
 pub struct App {
@@ -111,6 +117,8 @@ impl App {
         };
         let engine = build_engine(&db, &clock, &config)?;
         let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
+        let blobs = BlobStore::on_disk(&config.data_dir);
+        let links = Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
         Ok(App {
             state: AppState {
                 db,
@@ -123,6 +131,8 @@ impl App {
                 engine,
                 standin,
                 mail_sink,
+                blobs,
+                links,
             },
             run_engine: true,
         })
@@ -216,6 +226,7 @@ pub fn router(state: AppState) -> Router {
         .merge(console)
         .merge(api::router())
         .merge(routes::webhooks::routes())
+        .merge(routes::portal::routes())
         .route("/f/{key}", get(routes::public_forms::hosted))
         .route("/f/{key}/thanks", get(routes::public_forms::thanks))
         .route("/public/v1/forms/{key}/token", get(routes::public_forms::token))

@@ -84,11 +84,18 @@ async fn csrf_from_request(req: Request) -> Result<(Option<String>, Request), Re
     if let Some(v) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok((Some(v.to_string()), req));
     }
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // File uploads (multipart) carry the token in the query string: reading the body here would
+    // mean buffering the file twice.
+    if content_type.starts_with("multipart/form-data") {
+        let token = req.uri().query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()
+                .and_then(|fields| fields.into_iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v))
+        });
+        return Ok((token, req));
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return Ok((None, req));
     }
@@ -164,6 +171,11 @@ impl FromRequestParts<AppState> for ApiCaller {
             None => Err(ApiError::unauthorized("this API key is not valid or has been revoked")),
         }
     }
+}
+
+/// How a signed-in user appears in a job's history: `user:NAME`.
+pub fn actor(viewer: &SessionUser) -> String {
+    format!("user:{}", viewer.user.name)
 }
 
 /// Percent-encodes a value for a query string.

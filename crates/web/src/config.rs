@@ -115,6 +115,15 @@ pub struct ServeArgs {
     /// HTTP Basic credentials; the webhook is refused while unset
     #[arg(long, env = "SWITCHBOARD_INBOUND_EMAIL_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub inbound_email_token: Option<String>,
+
+    /// Folder for uploaded files (job photos) [default: switchboard-data in the working directory]
+    #[arg(long, env = "SWITCHBOARD_DATA_DIR", value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Hours a technician's portal link stays valid [default: until the end of the next day in
+    /// the brand's time zone]
+    #[arg(long, env = "SWITCHBOARD_PORTAL_LINK_HOURS", value_name = "HOURS")]
+    pub portal_link_hours: Option<u32>,
 }
 
 /// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
@@ -138,6 +147,8 @@ pub struct FileConfig {
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: Option<u64>,
+    pub data_dir: Option<PathBuf>,
+    pub portal_link_hours: Option<u32>,
 }
 
 impl FileConfig {
@@ -149,6 +160,7 @@ impl FileConfig {
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "switchboard.db";
+pub const DEFAULT_DATA_DIR: &str = "switchboard-data";
 
 /// Everything `serve` needs, resolved.
 #[derive(Debug, Clone)]
@@ -173,6 +185,8 @@ pub struct Config {
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: u64,
+    pub data_dir: PathBuf,
+    pub portal_link_hours: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -243,7 +257,17 @@ impl Config {
             args.smtp_from.clone().or(file.smtp_from).unwrap_or_else(|| "dispatch@switchboard.localhost".into());
         switchboard_core::parse::EmailAddress::parse(&smtp_from)
             .map_err(|m| anyhow::anyhow!("SWITCHBOARD_SMTP_FROM: {m}"))?;
+        let portal_link_hours = args.portal_link_hours.or(file.portal_link_hours);
+        if portal_link_hours == Some(0) {
+            bail!("portal link hours must be at least 1");
+        }
         Ok(Config {
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            portal_link_hours,
             engine_lease_secs: args.engine_lease_secs.or(file.engine_lease_secs).unwrap_or(60).max(1),
             smtp_url: args.smtp_url.clone().map(Secret::new).or(file.smtp_url).filter(|s| !s.expose().is_empty()),
             smtp_from,

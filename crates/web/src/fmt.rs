@@ -50,6 +50,37 @@ pub fn days_from_today(now: Timestamp, tz: &TimeZone, days: i64) -> Option<jiff:
     now.to_zoned(tz.clone()).date().checked_add(days.days()).ok()
 }
 
+/// A `datetime-local` value ("2026-11-23T09:00") read in the brand's time zone; empty is `None`.
+/// A local time skipped by a daylight-saving change is refused, not guessed.
+pub fn local_input(
+    field: &'static str,
+    value: &str,
+    tz: &TimeZone,
+) -> Result<Option<Timestamp>, switchboard_core::Error> {
+    use switchboard_core::Error;
+    let v = value.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let dt: jiff::civil::DateTime =
+        v.parse().map_err(|_| Error::invalid(field, format!("\"{v}\" is not a date and time")))?;
+    let zoned = tz
+        .to_ambiguous_zoned(dt)
+        .unambiguous()
+        .map_err(|_| Error::invalid(field, format!("{v} does not exist or happens twice here (a clock change)")))?;
+    Ok(Some(zoned.timestamp()))
+}
+
+/// The `datetime-local` value for a time in `tz`.
+pub fn to_local_input(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M").to_string()
+}
+
+/// "9:00 AM" in `tz`.
+pub fn time(at: Timestamp, tz: &TimeZone) -> String {
+    at.to_zoned(tz.clone()).strftime("%-I:%M %p").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +144,18 @@ mod tests {
     #[test]
     fn unknown_zones_fall_back_to_utc() {
         assert_eq!(zone("Nowhere/Land"), TimeZone::UTC);
+    }
+
+    #[test]
+    fn local_inputs_read_in_the_brand_zone_and_refuse_clock_change_gaps() {
+        let ny = zone("America/New_York");
+        let t = local_input("start", "2026-11-23T09:00", &ny).unwrap().unwrap();
+        assert_eq!(t, ts("2026-11-23T14:00:00Z"));
+        assert_eq!(to_local_input(t, &ny), "2026-11-23T09:00");
+        assert_eq!(local_input("start", "  ", &ny).unwrap(), None);
+        // 2:30 AM on Mar 8 2026 does not exist in New York; 1:30 AM on Nov 1 happens twice.
+        assert!(local_input("start", "2026-03-08T02:30", &ny).is_err());
+        assert!(local_input("start", "2026-11-01T01:30", &ny).is_err());
+        assert!(local_input("start", "tomorrow", &ny).is_err());
     }
 }

@@ -169,6 +169,7 @@ pub struct TechChip {
 }
 
 pub struct JobRowView {
+    pub id: i64,
     pub code: String,
     pub customer: String,
     pub customer_full: String,
@@ -186,6 +187,7 @@ pub struct StatusTab {
     pub label: &'static str,
     pub count: usize,
     pub active: bool,
+    pub href: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -196,6 +198,13 @@ pub struct JobsPage {
     pub tabs: Vec<StatusTab>,
     pub total: usize,
     pub show_brand: bool,
+    pub status: String,
+    pub tech: String,
+    pub date: String,
+    pub search: String,
+    pub sort: String,
+    /// (id, name) of every technician, for the filter.
+    pub tech_options: Vec<(String, String)>,
 }
 
 pub struct CustomerRowView {

@@ -59,29 +59,36 @@ pub const EVENT_CHANNEL: &str = "switchboard_events";
 pub enum Event {
     /// A lead was created, got a message, or changed status.
     Lead { org: crate::ids::OrgId, lead: crate::ids::LeadId },
+    /// A job was created, edited, assigned or changed status.
+    Job { org: crate::ids::OrgId, job: crate::ids::JobId },
+    /// A technician shared a new location.
+    Tech { org: crate::ids::OrgId, tech: crate::ids::TechnicianId },
 }
 
 impl Event {
     pub fn org(&self) -> crate::ids::OrgId {
         match self {
-            Event::Lead { org, .. } => *org,
+            Event::Lead { org, .. } | Event::Job { org, .. } | Event::Tech { org, .. } => *org,
         }
     }
 
-    /// `lead:{org}:{lead}`, the `NOTIFY` payload.
+    /// `lead:{org}:{lead}` (or `job:…`, `tech:…`), the `NOTIFY` payload.
     pub fn to_payload(&self) -> String {
         match self {
             Event::Lead { org, lead } => format!("lead:{}:{}", org.0, lead.0),
+            Event::Job { org, job } => format!("job:{}:{}", org.0, job.0),
+            Event::Tech { org, tech } => format!("tech:{}:{}", org.0, tech.0),
         }
     }
 
     pub fn from_payload(s: &str) -> Option<Event> {
         let mut parts = s.split(':');
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some("lead"), Some(org), Some(lead)) => Some(Event::Lead {
-                org: crate::ids::OrgId(org.parse().ok()?),
-                lead: crate::ids::LeadId(lead.parse().ok()?),
-            }),
+        let (kind, org, id) = (parts.next()?, parts.next()?, parts.next()?);
+        let (org, id) = (crate::ids::OrgId(org.parse().ok()?), id.parse().ok()?);
+        match kind {
+            "lead" => Some(Event::Lead { org, lead: crate::ids::LeadId(id) }),
+            "job" => Some(Event::Job { org, job: crate::ids::JobId(id) }),
+            "tech" => Some(Event::Tech { org, tech: crate::ids::TechnicianId(id) }),
             _ => None,
         }
     }
@@ -356,7 +363,11 @@ mod tests {
         assert_eq!(e.to_payload(), "lead:3:42");
         assert_eq!(Event::from_payload("lead:3:42"), Some(e));
         assert_eq!(Event::from_payload("lead:x:1"), None);
-        assert_eq!(Event::from_payload("job:1:2"), None);
+        let job = Event::Job { org: crate::ids::OrgId(1), job: crate::ids::JobId(2) };
+        assert_eq!(Event::from_payload("job:1:2"), Some(job));
+        assert_eq!(Event::from_payload(&Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }.to_payload()),
+            Some(Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }));
+        assert_eq!(Event::from_payload("invoice:1:2"), None);
     }
 
     #[test]

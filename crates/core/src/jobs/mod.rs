@@ -1,23 +1,68 @@
-//! Jobs: the work a customer is owed. This step lists them and creates them with codes from
-//! the brand's sequence; the status machine, assignment and history come with the jobs issue.
+//! Jobs: the work a customer is owed. Codes from the brand's sequence, the status machine,
+//! edits, technicians (who are texted their portal link), line items, photos, and a history
+//! of every change. Every change is published to live pages.
 
 pub mod model;
 mod store;
 
-pub use model::{JobFilter, JobStatus, JobSummary, JobTech, NewJob, TransitionError, short_name};
+pub use model::{
+    GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, TransitionError,
+    format_money, format_quantity, line_total, parse_money, parse_quantity, short_name,
+};
 
 use crate::clock::{Clock, from_millis, to_millis};
-use crate::db::{Db, Tx};
-use crate::ids::{JobId, OrgId};
+use crate::db::{Db, Event, Tx};
+use crate::ids::{JobId, OrgId, TechnicianId};
+use crate::portal::PortalLinks;
+use crate::storage::BlobStore;
 use crate::{Error, Result};
 
 pub async fn list(db: &Db, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
     store::list_jobs(db.pool(), org, filter).await
 }
 
-/// Creates a job inside the caller's transaction; returns its id and code (e.g. `J-2206`).
-pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: &NewJob) -> Result<(JobId, String)> {
+/// Inserts a job as it is, without texting anyone (demo data, imports).
+pub async fn insert_quietly_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: &NewJob) -> Result<(JobId, String)> {
     store::insert_job(tx, org, job, clock.now(), "system").await
+}
+
+/// Creates a job inside the caller's transaction and texts its technicians their portal link;
+/// returns its id, code (e.g. `J-2206`) and how many texts were queued (call
+/// [`Db::work_added`] after commit when some were).
+pub async fn create_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    org: OrgId,
+    actor: &str,
+    job: &NewJob,
+) -> Result<(JobId, String, usize)> {
+    let (id, code) = store::insert_job(tx, org, job, clock.now(), actor).await?;
+    let texted = if job.techs.is_empty() {
+        0
+    } else {
+        let brand = crate::tenancy::brand_in(tx, org, job.brand).await?;
+        let summary = JobSummary {
+            id,
+            org_id: org,
+            brand_id: job.brand,
+            code: code.clone(),
+            customer_id: job.customer,
+            customer_name: String::new(),
+            service: job.service.clone(),
+            status: job.status,
+            address: job.address.clone(),
+            scheduled_start: job.scheduled_start,
+            scheduled_end: job.scheduled_end,
+            techs: Vec::new(),
+            location: None,
+            location_verified: false,
+            internal_notes: None,
+            customer_notes: None,
+        };
+        notify_techs_in(tx, clock, links, &brand, &summary).await?
+    };
+    Ok((id, code, texted))
 }
 
 pub async fn get(db: &Db, org: OrgId, id: JobId) -> Result<JobSummary> {
@@ -56,10 +101,12 @@ pub async fn history(db: &Db, org: OrgId, id: JobId) -> Result<Vec<JobEvent>> {
 /// Moves a job through the status machine and records who did it. Illegal moves are
 /// `InvalidTransition` with the statuses that are possible; a concurrent change wins and this
 /// one is re-checked against the new status.
-#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
+#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn change_status(
     db: &Db,
     clock: &dyn Clock,
+    links: &PortalLinks,
     org: OrgId,
     actor: &str,
     id: JobId,
@@ -73,13 +120,24 @@ pub async fn change_status(
         allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
     })?;
     let now = to_millis(clock.now());
+    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
     let mut tx = db.begin().await?;
     if !store::set_status(&mut tx, org, id, current.status, to, now).await? {
         return Err(Error::Conflict("the job changed meanwhile; reload and try again".into()));
     }
     let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
     store::add_event(&mut tx, org, id, &event, now).await?;
+    // Dispatching texts every technician on the job who has not had this job's link yet.
+    let texted = if to == JobStatus::Dispatched {
+        notify_techs_in(&mut tx, clock, links, &brand, &JobSummary { status: to, ..current }).await?
+    } else {
+        0
+    };
     tx.commit().await?;
+    if texted > 0 {
+        db.work_added();
+    }
+    db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }
 
@@ -96,7 +154,14 @@ pub struct JobInput {
 }
 
 /// Creates a job for an existing customer of the organization, with the brand's next code.
-pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: &JobInput) -> Result<JobSummary> {
+pub async fn create(
+    db: &Db,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    org: OrgId,
+    actor: &str,
+    input: &JobInput,
+) -> Result<JobSummary> {
     let mut v = crate::error::Validator::new();
     let service = v.check("service", crate::parse::required_text(&input.service, 120));
     let address = v.check("address", crate::parse::optional_text(input.address.as_deref(), 300));
@@ -120,9 +185,16 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: 
         Error::NotFound => Error::invalid("customer_id", "no such customer"),
         other => other,
     })?;
-    let known: Vec<_> = crate::technicians::list(db, org).await?.into_iter().map(|t| t.id).collect();
+    let known: Vec<_> =
+        crate::technicians::list(db, org).await?.into_iter().filter(|t| t.active).map(|t| t.id).collect();
     if let Some(unknown) = input.techs.iter().find(|t| !known.contains(t)) {
-        return Err(Error::invalid("tech_ids", format!("no technician with id {unknown}")));
+        return Err(Error::invalid("tech_ids", format!("no active technician with id {unknown}")));
+    }
+    let mut techs = Vec::new();
+    for t in &input.techs {
+        if !techs.contains(t) {
+            techs.push(*t);
+        }
     }
     let job = NewJob {
         brand: input.brand,
@@ -132,10 +204,390 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: 
         address: address.or(customer.address),
         scheduled_start: input.scheduled_start,
         scheduled_end: input.scheduled_end,
-        techs: input.techs.clone(),
+        techs,
     };
     let mut tx = db.begin().await?;
-    let (id, _) = store::insert_job(&mut tx, org, &job, clock.now(), actor).await?;
+    let (id, _, texted) = create_in(&mut tx, clock, links, org, actor, &job).await?;
     tx.commit().await?;
+    if texted > 0 {
+        db.work_added();
+    }
+    db.publish(Event::Job { org, job: id });
     get(db, org, id).await
+}
+
+/// Texts each technician of the job who has not been texted about it yet their portal link,
+/// through the engine, inside `tx`. A technician without a mobile number, or a brand without
+/// an SMS number, is noted in the job's history instead. Returns how many texts were queued.
+async fn notify_techs_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    brand: &crate::tenancy::Brand,
+    job: &JobSummary,
+) -> Result<usize> {
+    if !job.status.is_open() {
+        return Ok(0);
+    }
+    let tz = jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = to_millis(clock.now());
+    let mut queued = 0;
+    for tech_id in store::unnotified_techs(tx, job.org_id, job.id).await? {
+        let Some(tech) = crate::technicians::get_in(tx, job.org_id, tech_id).await? else { continue };
+        let phone = tech.phone.as_deref().and_then(|p| crate::parse::PhoneE164::parse(p).ok());
+        let problem = match (&phone, &brand.sms_number) {
+            (None, _) => Some(format!("Portal link not texted to {}: no mobile number on file", tech.name)),
+            (_, None) => Some(format!("Portal link not texted to {}: {} has no SMS number", tech.name, brand.name)),
+            _ => None,
+        };
+        if let Some(note) = problem {
+            let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
+            store::add_event(tx, job.org_id, job.id, &event, now).await?;
+            continue;
+        }
+        let Some(phone) = phone else { continue };
+        let url = crate::portal::issue_in(tx, clock, job.org_id, tech_id, &tz, links).await?;
+        let body = crate::portal::assignment_text(brand, job, &url);
+        crate::messaging::queue_sms_in(tx, clock, brand, &phone, &body).await?;
+        store::mark_notified(tx, job.org_id, job.id, tech_id, now).await?;
+        let note = format!("Portal link texted to {}", tech.name);
+        let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
+        store::add_event(tx, job.org_id, job.id, &event, now).await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// A job with everything its page shows.
+#[derive(Debug, Clone)]
+pub struct JobDetail {
+    pub job: JobSummary,
+    pub line_items: Vec<LineItem>,
+    pub photos: Vec<JobPhoto>,
+    pub history: Vec<JobEvent>,
+}
+
+impl JobDetail {
+    pub fn total(&self) -> i64 {
+        self.line_items.iter().map(LineItem::total).sum()
+    }
+}
+
+pub async fn detail(db: &Db, org: OrgId, id: JobId) -> Result<JobDetail> {
+    let job = get(db, org, id).await?;
+    Ok(JobDetail {
+        line_items: store::line_items(db.pool(), org, id).await?,
+        photos: store::photos(db.pool(), org, id).await?,
+        history: history(db, org, id).await?,
+        job,
+    })
+}
+
+fn window_text(start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>, tz: &jiff::tz::TimeZone) -> String {
+    match (start, end) {
+        (Some(s), Some(e)) => {
+            let (s, e) = (s.to_zoned(tz.clone()), e.to_zoned(tz.clone()));
+            format!("{} {}-{}", s.strftime("%a %b %-d"), s.strftime("%-I:%M%P"), e.strftime("%-I:%M%P"))
+        }
+        (Some(s), None) => s.to_zoned(tz.clone()).strftime("%a %b %-d %-I:%M%P").to_string(),
+        _ => "unscheduled".into(),
+    }
+}
+
+/// Edits a job. Each changed field is named in one history entry; giving an estimate a window
+/// schedules it (recorded as a status change too).
+#[tracing::instrument(skip(db, clock, patch), fields(org = %org, job = %id))]
+pub async fn update(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    patch: &JobPatch,
+) -> Result<JobSummary> {
+    let current = get(db, org, id).await?;
+    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
+    let tz = jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut v = crate::error::Validator::new();
+    let service = match &patch.service {
+        Some(s) => v.check("service", crate::parse::required_text(s, 120)),
+        None => Some(current.service.clone()),
+    };
+    let address = match &patch.address {
+        Some(a) => v.check("address", crate::parse::optional_text(a.as_deref(), 300)),
+        None => Some(current.address.clone()),
+    };
+    let internal_notes = match &patch.internal_notes {
+        Some(n) => v.check("internal_notes", crate::parse::optional_text(n.as_deref(), 4000)),
+        None => Some(current.internal_notes.clone()),
+    };
+    let customer_notes = match &patch.customer_notes {
+        Some(n) => v.check("customer_notes", crate::parse::optional_text(n.as_deref(), 4000)),
+        None => Some(current.customer_notes.clone()),
+    };
+    let start = patch.scheduled_start.unwrap_or(current.scheduled_start);
+    let end = patch.scheduled_end.unwrap_or(current.scheduled_end);
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        v.add("scheduled_end", "the window must end after it starts");
+    }
+    if end.is_some() && start.is_none() {
+        v.add("scheduled_start", "give a start for the window");
+    }
+    v.finish()?;
+    let (Some(service), Some(address), Some(internal_notes), Some(customer_notes)) =
+        (service, address, internal_notes, customer_notes)
+    else {
+        return Err(Error::Unexpected("job validation lost a field".into()));
+    };
+    let location = patch.location.unwrap_or(current.location);
+    // Moving the pin (or clearing it) unverifies it unless the same edit verifies it.
+    let location_verified = match patch.location_verified {
+        Some(v) => v && location.is_some(),
+        None if patch.location.is_some() && location != current.location => false,
+        None => current.location_verified && location.is_some(),
+    };
+
+    let mut changes = Vec::new();
+    if service != current.service {
+        changes.push(format!("service: {} → {service}", current.service));
+    }
+    if address != current.address {
+        changes.push(format!("address: {}", address.as_deref().unwrap_or("removed")));
+    }
+    if location != current.location {
+        changes.push(match location {
+            Some(p) => format!("map pin: {:.5}, {:.5}", p.lat, p.lon),
+            None => "map pin removed".into(),
+        });
+    }
+    if location_verified != current.location_verified {
+        changes.push(if location_verified { "location verified".into() } else { "location unverified".into() });
+    }
+    if (start, end) != (current.scheduled_start, current.scheduled_end) {
+        changes.push(format!("window: {}", window_text(start, end, &tz)));
+    }
+    if internal_notes != current.internal_notes {
+        changes.push("internal notes edited".into());
+    }
+    if customer_notes != current.customer_notes {
+        changes.push("customer notes edited".into());
+    }
+    if changes.is_empty() {
+        return Ok(current);
+    }
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let fields = store::JobFields {
+        service: &service,
+        address: address.as_deref(),
+        location,
+        location_verified,
+        scheduled_start: start,
+        scheduled_end: end,
+        internal_notes: internal_notes.as_deref(),
+        customer_notes: customer_notes.as_deref(),
+    };
+    store::update_fields(&mut tx, org, id, &fields, now).await?;
+    let note = changes.join("; ");
+    let edited = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
+    store::add_event(&mut tx, org, id, &edited, now).await?;
+    if current.status == JobStatus::Estimate
+        && start.is_some()
+        && store::set_status(&mut tx, org, id, JobStatus::Estimate, JobStatus::Scheduled, now).await?
+    {
+        let event = store::NewEvent {
+            actor,
+            kind: "status",
+            from: Some(JobStatus::Estimate),
+            to: Some(JobStatus::Scheduled),
+            note: Some("scheduled"),
+        };
+        store::add_event(&mut tx, org, id, &event, now).await?;
+    }
+    tx.commit().await?;
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
+}
+
+/// Sets the job's technicians to exactly `techs` (an empty list unassigns everyone). Newly
+/// assigned technicians are texted their portal link. Finished jobs cannot be reassigned.
+#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
+pub async fn assign(
+    db: &Db,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    techs: &[TechnicianId],
+) -> Result<JobSummary> {
+    let current = get(db, org, id).await?;
+    if !current.status.is_open() {
+        return Err(Error::Conflict(format!(
+            "{} is {}; reopen it before changing technicians",
+            current.code,
+            current.status.label().to_lowercase()
+        )));
+    }
+    let all = crate::technicians::list(db, org).await?;
+    let mut wanted: Vec<TechnicianId> = Vec::new();
+    for t in techs {
+        match all.iter().find(|x| x.id == *t) {
+            None => return Err(Error::invalid("tech_ids", format!("no technician with id {t}"))),
+            Some(x) if !x.active => {
+                return Err(Error::invalid("tech_ids", format!("{} is not active", x.name)));
+            }
+            Some(_) if !wanted.contains(t) => wanted.push(*t),
+            Some(_) => {}
+        }
+    }
+    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, now).await?;
+    if added.is_empty() && removed.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    let name = |t: &TechnicianId| all.iter().find(|x| x.id == *t).map(|x| x.name.clone()).unwrap_or_default();
+    let mut parts = Vec::new();
+    if !added.is_empty() {
+        parts.push(format!("assigned {}", added.iter().map(name).collect::<Vec<_>>().join(", ")));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("unassigned {}", removed.iter().map(name).collect::<Vec<_>>().join(", ")));
+    }
+    let note = parts.join("; ");
+    let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
+    store::add_event(&mut tx, org, id, &event, now).await?;
+    let texted = notify_techs_in(&mut tx, clock, links, &brand, &current).await?;
+    tx.commit().await?;
+    if texted > 0 {
+        db.work_added();
+    }
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
+}
+
+/// A line item as typed: quantity and price as text ("1.5", "89.50").
+#[derive(Debug, Clone, Default)]
+pub struct LineItemInput {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub taxable: bool,
+}
+
+pub async fn add_line_item(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    input: &LineItemInput,
+) -> Result<LineItem> {
+    let mut v = crate::error::Validator::new();
+    let description = v.check("description", crate::parse::required_text(&input.description, 200));
+    let quantity = v.check("quantity", parse_quantity(if input.quantity.trim().is_empty() { "1" } else { &input.quantity }));
+    let unit_price = v.check("unit_price", parse_money(&input.unit_price));
+    v.finish()?;
+    let (Some(description), Some(quantity_x100), Some(unit_price)) = (description, quantity, unit_price) else {
+        return Err(Error::Unexpected("line item validation lost a field".into()));
+    };
+    let job = get(db, org, id).await?;
+    if job.status == JobStatus::Canceled {
+        return Err(Error::Conflict(format!("{} is canceled", job.code)));
+    }
+    let mut item = LineItem { id: 0, description, quantity_x100, unit_price, taxable: input.taxable, added_by: actor.into() };
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    item.id = store::insert_line_item(&mut tx, org, id, &item, now).await?;
+    let note = format!(
+        "added {} × {} at {} = {}",
+        format_quantity(item.quantity_x100),
+        item.description,
+        format_money(item.unit_price),
+        format_money(item.total())
+    );
+    let event = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
+    store::add_event(&mut tx, org, id, &event, now).await?;
+    tx.commit().await?;
+    db.publish(Event::Job { org, job: id });
+    Ok(item)
+}
+
+pub async fn remove_line_item(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, id: JobId, item: i64) -> Result<()> {
+    get(db, org, id).await?;
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let Some(description) = store::delete_line_item(&mut tx, org, id, item).await? else {
+        return Err(Error::NotFound);
+    };
+    let note = format!("removed line item {description}");
+    let event = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
+    store::add_event(&mut tx, org, id, &event, now).await?;
+    tx.commit().await?;
+    db.publish(Event::Job { org, job: id });
+    Ok(())
+}
+
+/// Stores a photo of the job: the bytes must be a JPEG, PNG, WebP or HEIC image no larger
+/// than [`crate::storage::MAX_PHOTO_BYTES`]. The file is written before the row; if the row
+/// cannot be written the file is removed again.
+pub async fn add_photo(
+    db: &Db,
+    clock: &dyn Clock,
+    blobs: &BlobStore,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    bytes: &[u8],
+) -> Result<JobPhoto> {
+    if bytes.is_empty() {
+        return Err(Error::invalid("photo", "choose a photo to upload"));
+    }
+    if bytes.len() > crate::storage::MAX_PHOTO_BYTES {
+        return Err(Error::invalid(
+            "photo",
+            format!("photos can be at most {} MB", crate::storage::MAX_PHOTO_BYTES / (1024 * 1024)),
+        ));
+    }
+    let Some((content_type, ext)) = crate::storage::sniff_image(bytes) else {
+        return Err(Error::invalid("photo", "that file is not a photo (JPEG, PNG, WebP or HEIC)"));
+    };
+    let job = get(db, org, id).await?;
+    let key = BlobStore::new_key(&format!("photos/{}/{}", org.0, job.id.0), ext);
+    blobs.put(&key, bytes).await?;
+    let now = to_millis(clock.now());
+    let written = async {
+        let mut tx = db.begin().await?;
+        let photo = store::NewPhoto { storage_key: &key, content_type, size_bytes: bytes.len() as i64, added_by: actor };
+        let photo_id = store::insert_photo(&mut tx, org, id, &photo, now).await?;
+        let event = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some("added a photo") };
+        store::add_event(&mut tx, org, id, &event, now).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(photo_id)
+    }
+    .await;
+    match written {
+        Ok(photo_id) => {
+            db.publish(Event::Job { org, job: id });
+            store::photo(db.pool(), org, id, photo_id).await?.ok_or(Error::NotFound)
+        }
+        Err(e) => {
+            if let Err(cleanup) = blobs.delete(&key).await {
+                tracing::warn!(error = %cleanup, "could not remove an orphaned photo");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A photo's metadata and bytes.
+pub async fn photo(db: &Db, blobs: &BlobStore, org: OrgId, id: JobId, photo: i64) -> Result<(JobPhoto, Vec<u8>)> {
+    let meta = store::photo(db.pool(), org, id, photo).await?.ok_or(Error::NotFound)?;
+    let bytes = blobs.get(&meta.storage_key).await?;
+    Ok((meta, bytes))
 }

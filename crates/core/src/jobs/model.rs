@@ -1,5 +1,5 @@
-//! Job types. The status machine's transitions arrive with the jobs issue; the statuses and
-//! their names are fixed here because every screen shows them.
+//! Job types and their pure rules: the status machine, line item arithmetic, what an edit
+//! changes.
 
 use serde::{Deserialize, Serialize};
 
@@ -154,6 +154,182 @@ pub struct JobSummary {
     pub scheduled_start: Option<jiff::Timestamp>,
     pub scheduled_end: Option<jiff::Timestamp>,
     pub techs: Vec<JobTech>,
+    pub location: Option<GeoPoint>,
+    /// A dispatcher (or the geocoder) confirmed the coordinates are the service address.
+    pub location_verified: bool,
+    /// For the office only.
+    pub internal_notes: Option<String>,
+    /// Shown to the technician and the customer (gate codes, pets, parking).
+    pub customer_notes: Option<String>,
+}
+
+impl JobSummary {
+    pub fn has_tech(&self, tech: TechnicianId) -> bool {
+        self.techs.iter().any(|t| t.id == tech)
+    }
+}
+
+/// A point on the map, in degrees; stored as micro-degrees (about 11 cm).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl GeoPoint {
+    pub fn new(lat: f64, lon: f64) -> Result<GeoPoint, String> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(format!("latitude must be between -90 and 90 (got {lat})"));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(format!("longitude must be between -180 and 180 (got {lon})"));
+        }
+        Ok(GeoPoint { lat, lon })
+    }
+
+    pub fn to_e6(self) -> (i64, i64) {
+        ((self.lat * 1e6).round() as i64, (self.lon * 1e6).round() as i64)
+    }
+
+    pub fn from_e6(lat: i64, lon: i64) -> GeoPoint {
+        GeoPoint { lat: lat as f64 / 1e6, lon: lon as f64 / 1e6 }
+    }
+
+    /// Great-circle distance in metres.
+    pub fn distance_m(self, other: GeoPoint) -> f64 {
+        let r = 6_371_000.0_f64;
+        let (p1, p2) = (self.lat.to_radians(), other.lat.to_radians());
+        let dp = p2 - p1;
+        let dl = (other.lon - self.lon).to_radians();
+        let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+        2.0 * r * a.sqrt().asin()
+    }
+}
+
+/// One billable line of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineItem {
+    pub id: i64,
+    pub description: String,
+    /// Hundredths: 150 is 1.5 (hours, feet, units).
+    pub quantity_x100: i64,
+    /// Minor units (cents).
+    pub unit_price: i64,
+    pub taxable: bool,
+    pub added_by: String,
+}
+
+impl LineItem {
+    /// Quantity times price in minor units, rounded half away from zero.
+    pub fn total(&self) -> i64 {
+        line_total(self.quantity_x100, self.unit_price)
+    }
+}
+
+pub fn line_total(quantity_x100: i64, unit_price: i64) -> i64 {
+    let raw = quantity_x100 as i128 * unit_price as i128;
+    ((raw + 50) / 100) as i64
+}
+
+/// "1", "1.5", "0.25" -> hundredths. At most two decimals, more than zero, at most 100,000.
+pub fn parse_quantity(s: &str) -> Result<i64, String> {
+    let v = parse_hundredths(s).ok_or_else(|| format!("\"{}\" is not a quantity like 1 or 1.5", s.trim()))?;
+    if v <= 0 {
+        return Err("the quantity must be more than zero".into());
+    }
+    if v > 100_000 * 100 {
+        return Err("the quantity is too large".into());
+    }
+    Ok(v)
+}
+
+/// "125", "125.5", "$1,250.00" -> minor units (cents). Not negative; at most 1,000,000.00.
+pub fn parse_money(s: &str) -> Result<i64, String> {
+    let cleaned: String = s.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
+    let v = parse_hundredths(&cleaned).ok_or_else(|| format!("\"{}\" is not an amount like 125 or 89.50", s.trim()))?;
+    if v < 0 {
+        return Err("the price cannot be negative".into());
+    }
+    if v > 1_000_000 * 100 {
+        return Err("the price is too large".into());
+    }
+    Ok(v)
+}
+
+fn parse_hundredths(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) || frac.len() > 2 {
+        return None;
+    }
+    if whole.len() > 12 {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().ok()? * 10,
+        _ => frac.parse().ok()?,
+    };
+    let v = whole * 100 + frac;
+    Some(if neg { -v } else { v })
+}
+
+/// Minor units as "$1,250.00".
+pub fn format_money(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let m = minor.unsigned_abs();
+    let whole = (m / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}${grouped}.{:02}", m % 100)
+}
+
+/// Hundredths as "1", "1.5", "0.25".
+pub fn format_quantity(x100: i64) -> String {
+    let (whole, frac) = (x100 / 100, x100 % 100);
+    match frac {
+        0 => whole.to_string(),
+        f if f % 10 == 0 => format!("{whole}.{}", f / 10),
+        f => format!("{whole}.{f:02}"),
+    }
+}
+
+/// A photo of a job; the bytes live in blob storage under `storage_key`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobPhoto {
+    pub id: i64,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub added_by: String,
+    pub created_at: jiff::Timestamp,
+    #[serde(skip)]
+    pub storage_key: String,
+}
+
+/// An edit of a job: `None` leaves a field alone; `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct JobPatch {
+    pub service: Option<String>,
+    pub address: Option<Option<String>>,
+    pub location: Option<Option<GeoPoint>>,
+    pub location_verified: Option<bool>,
+    pub scheduled_start: Option<Option<jiff::Timestamp>>,
+    pub scheduled_end: Option<Option<jiff::Timestamp>>,
+    pub internal_notes: Option<Option<String>>,
+    pub customer_notes: Option<Option<String>>,
 }
 
 /// What the jobs table shows: all jobs, or one brand's, or one status.
@@ -161,6 +337,12 @@ pub struct JobSummary {
 pub struct JobFilter {
     pub brand: Option<BrandId>,
     pub status: Option<JobStatus>,
+    pub tech: Option<TechnicianId>,
+    /// Jobs whose window starts in `[from, to)`.
+    pub from: Option<jiff::Timestamp>,
+    pub to: Option<jiff::Timestamp>,
+    /// Matches code, customer name, service or address, case-insensitively.
+    pub search: Option<String>,
 }
 
 /// Everything needed to create a job; the code is assigned from the brand's sequence.
@@ -251,6 +433,55 @@ mod tests {
         assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, None).unwrap_err().message.contains("why"));
         assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, Some("  ")).is_err());
         assert!(JobStatus::Completed.check_move(JobStatus::Scheduled, Some("leak came back")).is_ok());
+    }
+
+    #[test]
+    fn quantities_and_money_parse_the_way_people_type_them() {
+        assert_eq!(parse_quantity("1"), Ok(100));
+        assert_eq!(parse_quantity(" 1.5 "), Ok(150));
+        assert_eq!(parse_quantity(".25"), Ok(25));
+        assert!(parse_quantity("0").unwrap_err().contains("more than zero"));
+        assert!(parse_quantity("-1").is_err());
+        assert!(parse_quantity("1.255").is_err());
+        assert!(parse_quantity("abc").unwrap_err().contains("\"abc\""));
+        assert!(parse_quantity("").is_err());
+        assert!(parse_quantity(".").is_err());
+        assert!(parse_quantity("1e3").is_err());
+        assert_eq!(parse_money("$1,250.00"), Ok(125_000));
+        assert_eq!(parse_money("89.5"), Ok(8_950));
+        assert_eq!(parse_money("0"), Ok(0));
+        assert!(parse_money("-5").unwrap_err().contains("negative"));
+        assert!(parse_money("99999999999999999999").is_err());
+        assert!(parse_money("1000000.01").unwrap_err().contains("too large"));
+    }
+
+    #[test]
+    fn line_totals_round_half_up_in_cents() {
+        assert_eq!(line_total(150, 8_950), 13_425);
+        // 0.33 x $0.05 = 1.65 cents -> 2 cents.
+        assert_eq!(line_total(33, 5), 2);
+        assert_eq!(line_total(100, 0), 0);
+        assert_eq!(format_money(125_000), "$1,250.00");
+        assert_eq!(format_money(5), "$0.05");
+        assert_eq!(format_money(123_456_789), "$1,234,567.89");
+        assert_eq!(format_money(-1_999), "-$19.99");
+        assert_eq!(format_quantity(150), "1.5");
+        assert_eq!(format_quantity(25), "0.25");
+        assert_eq!(format_quantity(300), "3");
+    }
+
+    #[test]
+    fn geo_points_are_checked_and_measured() {
+        assert!(GeoPoint::new(91.0, 0.0).is_err());
+        assert!(GeoPoint::new(0.0, -180.5).is_err());
+        assert!(GeoPoint::new(f64::NAN, 0.0).is_err());
+        let denver = GeoPoint::new(39.7392, -104.9903).unwrap();
+        let boulder = GeoPoint::new(40.0150, -105.2705).unwrap();
+        let d = denver.distance_m(boulder);
+        assert!((d - 38_900.0).abs() < 500.0, "{d}");
+        let (lat, lon) = denver.to_e6();
+        assert_eq!((lat, lon), (39_739_200, -104_990_300));
+        assert_eq!(GeoPoint::from_e6(lat, lon), denver);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::model::{JobFilter, JobStatus, JobSummary, JobTech, NewJob};
+use super::model::{GeoPoint, JobFilter, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob};
 use crate::clock::{from_millis, to_millis};
 use crate::db::Tx;
 use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
@@ -23,12 +23,18 @@ struct JobRow {
     address: Option<String>,
     scheduled_start: Option<i64>,
     scheduled_end: Option<i64>,
+    latitude_e6: Option<i64>,
+    longitude_e6: Option<i64>,
+    location_verified: i64,
+    internal_notes: Option<String>,
+    customer_notes: Option<String>,
 }
 
 macro_rules! job_select {
     () => {
         "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
-                j.address, j.scheduled_start, j.scheduled_end \
+                j.address, j.scheduled_start, j.scheduled_end, j.latitude_e6, j.longitude_e6, j.location_verified, \
+                j.internal_notes, j.customer_notes \
          from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id "
     };
 }
@@ -48,6 +54,13 @@ impl JobRow {
             scheduled_start: self.scheduled_start.map(from_millis),
             scheduled_end: self.scheduled_end.map(from_millis),
             techs,
+            location: match (self.latitude_e6, self.longitude_e6) {
+                (Some(lat), Some(lon)) => Some(GeoPoint::from_e6(lat, lon)),
+                _ => None,
+            },
+            location_verified: self.location_verified != 0,
+            internal_notes: self.internal_notes,
+            customer_notes: self.customer_notes,
         })
     }
 }
@@ -56,11 +69,19 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
     let rows: Vec<JobRow> = sqlx::query_as(concat!(
         job_select!(),
         "where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
+           and ($4 is null or exists (select 1 from job_technicians jt where jt.job_id = j.id and jt.technician_id = $4)) \
+           and ($5 is null or j.scheduled_start >= $5) and ($6 is null or j.scheduled_start < $6) \
+           and ($7 is null or lower(j.code) like $7 or lower(c.name) like $7 or lower(j.service) like $7 \
+                or lower(coalesce(j.address, '')) like $7) \
          order by j.scheduled_start is null, j.scheduled_start, j.id"
     ))
     .bind(org.0)
     .bind(filter.brand.map(|b| b.0))
     .bind(filter.status.map(|s| s.as_str()))
+    .bind(filter.tech.map(|t| t.0))
+    .bind(filter.from.map(to_millis))
+    .bind(filter.to.map(to_millis))
+    .bind(filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", like_escape(&s.to_lowercase()))))
     .fetch_all(pool)
     .await?;
     let mut techs = techs_by_job(pool, org, None).await?;
@@ -74,6 +95,12 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
     // Stable: within a status, jobs stay in scheduled order.
     jobs.sort_by_key(|j| j.status.attention_rank());
     Ok(jobs)
+}
+
+/// Drops LIKE's wildcards (and PostgreSQL's default escape character) from what a user typed,
+/// so a search means the same text on both backends.
+fn like_escape(s: &str) -> String {
+    s.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect()
 }
 
 /// Technicians per job: of every job of the organization, or of one job.
@@ -105,6 +132,235 @@ async fn take_job_number(tx: &mut Tx, org: OrgId, brand: BrandId) -> Result<(i64
     .fetch_optional(&mut **tx)
     .await?;
     row.ok_or_else(|| Error::invalid("brand_id", "no such brand"))
+}
+
+/// The job's editable columns, as they should be after an edit.
+pub struct JobFields<'a> {
+    pub service: &'a str,
+    pub address: Option<&'a str>,
+    pub location: Option<GeoPoint>,
+    pub location_verified: bool,
+    pub scheduled_start: Option<jiff::Timestamp>,
+    pub scheduled_end: Option<jiff::Timestamp>,
+    pub internal_notes: Option<&'a str>,
+    pub customer_notes: Option<&'a str>,
+}
+
+pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>, now: i64) -> Result<()> {
+    let (lat, lon) = f.location.map(GeoPoint::to_e6).unzip();
+    sqlx::query(
+        "update jobs set service = $3, address = $4, latitude_e6 = $5, longitude_e6 = $6, location_verified = $7, \
+         scheduled_start = $8, scheduled_end = $9, internal_notes = $10, customer_notes = $11, updated_at = $12 \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(f.service)
+    .bind(f.address)
+    .bind(lat)
+    .bind(lon)
+    .bind(f.location_verified as i64)
+    .bind(f.scheduled_start.map(to_millis))
+    .bind(f.scheduled_end.map(to_millis))
+    .bind(f.internal_notes)
+    .bind(f.customer_notes)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the job's technicians with `techs` (ids of this organization); returns the ids added
+/// and removed.
+pub async fn set_techs(
+    tx: &mut Tx,
+    org: OrgId,
+    job: JobId,
+    techs: &[TechnicianId],
+    now: i64,
+) -> Result<(Vec<TechnicianId>, Vec<TechnicianId>)> {
+    let current: Vec<(i64,)> =
+        sqlx::query_as("select technician_id from job_technicians where org_id = $1 and job_id = $2")
+            .bind(org.0)
+            .bind(job.0)
+            .fetch_all(&mut **tx)
+            .await?;
+    let current: Vec<TechnicianId> = current.into_iter().map(|(t,)| TechnicianId(t)).collect();
+    let added: Vec<_> = techs.iter().copied().filter(|t| !current.contains(t)).collect();
+    let removed: Vec<_> = current.iter().copied().filter(|t| !techs.contains(t)).collect();
+    for t in &removed {
+        sqlx::query("delete from job_technicians where org_id = $1 and job_id = $2 and technician_id = $3")
+            .bind(org.0)
+            .bind(job.0)
+            .bind(t.0)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for t in &added {
+        assign(&mut **tx, org, job, *t, now).await?;
+    }
+    Ok((added, removed))
+}
+
+/// Technicians of the job not yet texted their portal link for it.
+pub async fn unnotified_techs(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select technician_id from job_technicians where org_id = $1 and job_id = $2 and notified_at is null \
+         order by assigned_at, technician_id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(t,)| TechnicianId(t)).collect())
+}
+
+pub async fn mark_notified(tx: &mut Tx, org: OrgId, job: JobId, tech: TechnicianId, now: i64) -> Result<()> {
+    sqlx::query(
+        "update job_technicians set notified_at = $4 where org_id = $1 and job_id = $2 and technician_id = $3",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(tech.0)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(FromRow)]
+struct LineItemRow {
+    id: i64,
+    description: String,
+    quantity_x100: i64,
+    unit_price: i64,
+    taxable: i64,
+    added_by: String,
+}
+
+pub async fn line_items(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<LineItem>> {
+    let rows: Vec<LineItemRow> = sqlx::query_as(
+        "select id, description, quantity_x100, unit_price, taxable, added_by from job_line_items \
+         where org_id = $1 and job_id = $2 order by id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| LineItem {
+            id: r.id,
+            description: r.description,
+            quantity_x100: r.quantity_x100,
+            unit_price: r.unit_price,
+            taxable: r.taxable != 0,
+            added_by: r.added_by,
+        })
+        .collect())
+}
+
+pub async fn insert_line_item(tx: &mut Tx, org: OrgId, job: JobId, item: &LineItem, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into job_line_items (org_id, job_id, description, quantity_x100, unit_price, taxable, added_by, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(&item.description)
+    .bind(item.quantity_x100)
+    .bind(item.unit_price)
+    .bind(item.taxable as i64)
+    .bind(&item.added_by)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Deletes a line item of the job; returns its description when there was one.
+pub async fn delete_line_item(tx: &mut Tx, org: OrgId, job: JobId, item: i64) -> Result<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "delete from job_line_items where org_id = $1 and job_id = $2 and id = $3 returning description",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(item)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|(d,)| d))
+}
+
+#[derive(FromRow)]
+struct PhotoRow {
+    id: i64,
+    storage_key: String,
+    content_type: String,
+    size_bytes: i64,
+    added_by: String,
+    created_at: i64,
+}
+
+impl From<PhotoRow> for JobPhoto {
+    fn from(r: PhotoRow) -> Self {
+        JobPhoto {
+            id: r.id,
+            content_type: r.content_type,
+            size_bytes: r.size_bytes,
+            added_by: r.added_by,
+            created_at: from_millis(r.created_at),
+            storage_key: r.storage_key,
+        }
+    }
+}
+
+pub async fn photos(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<JobPhoto>> {
+    let rows: Vec<PhotoRow> = sqlx::query_as(
+        "select id, storage_key, content_type, size_bytes, added_by, created_at from job_photos \
+         where org_id = $1 and job_id = $2 order by id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(JobPhoto::from).collect())
+}
+
+pub async fn photo(pool: &sqlx::AnyPool, org: OrgId, job: JobId, id: i64) -> Result<Option<JobPhoto>> {
+    let row: Option<PhotoRow> = sqlx::query_as(
+        "select id, storage_key, content_type, size_bytes, added_by, created_at from job_photos \
+         where org_id = $1 and job_id = $2 and id = $3",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(JobPhoto::from))
+}
+
+pub struct NewPhoto<'a> {
+    pub storage_key: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub added_by: &'a str,
+}
+
+pub async fn insert_photo(tx: &mut Tx, org: OrgId, job: JobId, p: &NewPhoto<'_>, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into job_photos (org_id, job_id, storage_key, content_type, size_bytes, added_by, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(p.storage_key)
+    .bind(p.content_type)
+    .bind(p.size_bytes)
+    .bind(p.added_by)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
 }
 
 pub async fn insert_job(

@@ -4,9 +4,10 @@ mod store;
 
 use serde::Serialize;
 
-use crate::Result;
-use crate::clock::Clock;
-use crate::db::{Db, Tx};
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Event, Tx};
+use crate::jobs::GeoPoint;
+use crate::{Error, Result};
 use crate::ids::{OrgId, TechnicianId, UserId};
 use crate::parse::PhoneE164;
 
@@ -22,9 +23,22 @@ pub struct Technician {
     pub rating_x10: Option<i64>,
     pub vehicle: Option<String>,
     pub active: bool,
+    /// Where the technician's phone last said they were (while the portal was open).
+    pub last_location: Option<SharedLocation>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SharedLocation {
+    pub point: GeoPoint,
+    pub accuracy_m: Option<i64>,
+    pub at: jiff::Timestamp,
 }
 
 impl Technician {
+    pub fn first_name(&self) -> &str {
+        self.name.split_whitespace().next().unwrap_or(&self.name)
+    }
+
     /// "4.7" for display.
     pub fn rating_text(&self) -> Option<String> {
         self.rating_x10.map(|r| format!("{}.{}", r / 10, r % 10))
@@ -42,6 +56,28 @@ pub struct NewTechnician {
 
 pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Technician>> {
     store::list_technicians(db.pool(), org).await
+}
+
+pub async fn get_in(tx: &mut Tx, org: OrgId, id: TechnicianId) -> Result<Option<Technician>> {
+    store::technician(&mut **tx, org, id).await
+}
+
+pub async fn get(db: &Db, org: OrgId, id: TechnicianId) -> Result<Technician> {
+    store::technician(db.pool(), org, id).await?.ok_or(Error::NotFound)
+}
+
+/// Records a location the technician's phone shared and tells open boards.
+pub async fn share_location(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: TechnicianId,
+    point: GeoPoint,
+    accuracy_m: Option<i64>,
+) -> Result<()> {
+    store::set_location(db.pool(), org, id, point, accuracy_m, to_millis(clock.now())).await?;
+    db.publish(Event::Tech { org, tech: id });
+    Ok(())
 }
 
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, t: &NewTechnician) -> Result<TechnicianId> {
@@ -64,6 +100,7 @@ mod tests {
             rating_x10: Some(47),
             vehicle: None,
             active: true,
+            last_location: None,
         };
         assert_eq!(t.rating_text().as_deref(), Some("4.7"));
     }

@@ -2,9 +2,10 @@
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::{NewTechnician, Technician};
+use super::{NewTechnician, SharedLocation, Technician};
 use crate::Result;
-use crate::clock::to_millis;
+use crate::clock::{from_millis, to_millis};
+use crate::jobs::GeoPoint;
 use crate::ids::{OrgId, TechnicianId, UserId};
 
 #[derive(FromRow)]
@@ -18,30 +19,86 @@ struct TechRow {
     rating_x10: Option<i64>,
     vehicle: Option<String>,
     active: i64,
+    last_lat_e6: Option<i64>,
+    last_lon_e6: Option<i64>,
+    last_accuracy_m: Option<i64>,
+    last_located_at: Option<i64>,
+}
+
+impl TechRow {
+    fn into_technician(self) -> Technician {
+        Technician {
+            id: TechnicianId(self.id),
+            org_id: OrgId(self.org_id),
+            user_id: self.user_id.map(UserId),
+            name: self.name,
+            phone: self.phone,
+            photo_url: self.photo_url,
+            rating_x10: self.rating_x10,
+            vehicle: self.vehicle,
+            active: self.active != 0,
+            last_location: match (self.last_lat_e6, self.last_lon_e6, self.last_located_at) {
+                (Some(lat), Some(lon), Some(at)) => Some(SharedLocation {
+                    point: GeoPoint::from_e6(lat, lon),
+                    accuracy_m: self.last_accuracy_m,
+                    at: from_millis(at),
+                }),
+                _ => None,
+            },
+        }
+    }
+}
+
+const TECH_COLUMNS: &str = "id, org_id, user_id, name, phone, photo_url, rating_x10, vehicle, active, \
+     last_lat_e6, last_lon_e6, last_accuracy_m, last_located_at";
+
+pub async fn technician<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: TechnicianId,
+) -> Result<Option<Technician>> {
+    let row: Option<TechRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {TECH_COLUMNS} from technicians where org_id = $1 and id = $2"
+    )))
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(TechRow::into_technician))
+}
+
+pub async fn set_location<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: TechnicianId,
+    point: GeoPoint,
+    accuracy_m: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let (lat, lon) = point.to_e6();
+    sqlx::query(
+        "update technicians set last_lat_e6 = $3, last_lon_e6 = $4, last_accuracy_m = $5, last_located_at = $6 \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(lat)
+    .bind(lon)
+    .bind(accuracy_m)
+    .bind(now)
+    .execute(ex)
+    .await?;
+    Ok(())
 }
 
 pub async fn list_technicians<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Result<Vec<Technician>> {
-    let rows: Vec<TechRow> = sqlx::query_as(
-        "select id, org_id, user_id, name, phone, photo_url, rating_x10, vehicle, active \
-         from technicians where org_id = $1 order by name, id",
-    )
+    let rows: Vec<TechRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {TECH_COLUMNS} from technicians where org_id = $1 order by name, id"
+    )))
     .bind(org.0)
     .fetch_all(ex)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Technician {
-            id: TechnicianId(r.id),
-            org_id: OrgId(r.org_id),
-            user_id: r.user_id.map(UserId),
-            name: r.name,
-            phone: r.phone,
-            photo_url: r.photo_url,
-            rating_x10: r.rating_x10,
-            vehicle: r.vehicle,
-            active: r.active != 0,
-        })
-        .collect())
+    Ok(rows.into_iter().map(TechRow::into_technician).collect())
 }
 
 pub async fn insert_technician<'c>(

@@ -75,6 +75,10 @@ pub async fn brand_by_inbound_email(db: &Db, address: &str) -> Result<Option<Bra
     store::brand_by_inbound_email(db.pool(), &address.trim().to_lowercase()).await
 }
 
+pub async fn brand_in(tx: &mut Tx, org: OrgId, id: BrandId) -> Result<Brand> {
+    store::get_brand(&mut **tx, org, id).await?.ok_or(Error::NotFound)
+}
+
 pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
     store::get_brand(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }

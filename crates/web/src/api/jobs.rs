@@ -1,12 +1,12 @@
-//! `/api/v1/jobs`: the jobs list, one job with its history, and status changes through the
-//! status machine.
+//! `/api/v1/jobs`: the jobs list, one job with its line items and history, edits, technician
+//! assignment (which texts portal links), and status changes through the status machine.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
 use switchboard_core::Error;
-use switchboard_core::ids::{BrandId, JobId};
-use switchboard_core::jobs::{self, JobFilter, JobStatus, JobSummary};
+use switchboard_core::ids::{BrandId, JobId, TechnicianId};
+use switchboard_core::jobs::{self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary};
 use utoipa::{IntoParams, ToSchema};
 
 use super::brands::not_found_as;
@@ -49,9 +49,51 @@ pub struct JobDto {
     pub scheduled_start: Option<String>,
     pub scheduled_end: Option<String>,
     pub techs: Vec<JobTechDto>,
+    pub location: Option<LocationDto>,
+    pub location_verified: bool,
+    pub internal_notes: Option<String>,
+    pub customer_notes: Option<String>,
+    /// Present on `GET /jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line_items: Option<Vec<LineItemDto>>,
+    /// Sum of the line items in minor units; present on `GET /jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// Present on `GET /jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photos: Option<Vec<PhotoDto>>,
     /// Present on `GET /jobs/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<JobEventDto>>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationDto {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LineItemDto {
+    pub id: i64,
+    pub description: String,
+    /// Hundredths: 150 is 1.5.
+    pub quantity_x100: i64,
+    /// Minor units (cents).
+    pub unit_price: i64,
+    pub taxable: bool,
+    /// Minor units.
+    pub total: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PhotoDto {
+    pub id: i64,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub added_by: String,
+    pub created_at: String,
 }
 
 impl From<JobSummary> for JobDto {
@@ -69,8 +111,62 @@ impl From<JobSummary> for JobDto {
             scheduled_start: j.scheduled_start.map(|t| t.to_string()),
             scheduled_end: j.scheduled_end.map(|t| t.to_string()),
             techs: j.techs.into_iter().map(|t| JobTechDto { id: t.id.0, name: t.name }).collect(),
+            location: j.location.map(|p| LocationDto { lat: p.lat, lon: p.lon }),
+            location_verified: j.location_verified,
+            internal_notes: j.internal_notes,
+            customer_notes: j.customer_notes,
+            line_items: None,
+            total: None,
+            photos: None,
             history: None,
         }
+    }
+}
+
+impl From<JobDetail> for JobDto {
+    fn from(d: JobDetail) -> Self {
+        let total = d.total();
+        let mut dto = JobDto::from(d.job);
+        dto.total = Some(total);
+        dto.line_items = Some(
+            d.line_items
+                .into_iter()
+                .map(|i| LineItemDto {
+                    id: i.id,
+                    total: i.total(),
+                    description: i.description,
+                    quantity_x100: i.quantity_x100,
+                    unit_price: i.unit_price,
+                    taxable: i.taxable,
+                })
+                .collect(),
+        );
+        dto.photos = Some(
+            d.photos
+                .into_iter()
+                .map(|p| PhotoDto {
+                    id: p.id,
+                    content_type: p.content_type,
+                    size_bytes: p.size_bytes,
+                    added_by: p.added_by,
+                    created_at: p.created_at.to_string(),
+                })
+                .collect(),
+        );
+        dto.history = Some(
+            d.history
+                .into_iter()
+                .map(|e| JobEventDto {
+                    at: e.at.to_string(),
+                    actor: e.actor,
+                    kind: e.kind,
+                    from: e.from.map(|s| s.as_str().to_string()),
+                    to: e.to.map(|s| s.as_str().to_string()),
+                    note: e.note,
+                })
+                .collect(),
+        );
+        dto
     }
 }
 
@@ -88,6 +184,14 @@ pub struct JobEnvelope {
 pub struct JobQuery {
     pub status: Option<String>,
     pub brand_id: Option<i64>,
+    /// Jobs this technician is on.
+    pub tech_id: Option<i64>,
+    /// Windows starting at or after this time (RFC 3339).
+    pub from: Option<String>,
+    /// Windows starting before this time (RFC 3339).
+    pub to: Option<String>,
+    /// Text in the code, customer name, service or address.
+    pub q: Option<String>,
 }
 
 #[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobQuery), responses((status = 200, body = JobList), (status = 422, body = ErrorBody)))]
@@ -103,7 +207,15 @@ pub async fn list(
         .map(JobStatus::parse)
         .transpose()
         .map_err(|m| Error::invalid("status", m))?;
-    let jobs = jobs::list(&state.db, caller.org, &JobFilter { brand: q.brand_id.map(BrandId), status }).await?;
+    let filter = JobFilter {
+        brand: q.brand_id.map(BrandId),
+        status,
+        tech: q.tech_id.map(TechnicianId),
+        from: timestamp("from", &q.from)?,
+        to: timestamp("to", &q.to)?,
+        search: q.q,
+    };
+    let jobs = jobs::list(&state.db, caller.org, &filter).await?;
     Ok(Json(JobList { jobs: jobs.into_iter().map(JobDto::from).collect() }))
 }
 
@@ -145,9 +257,9 @@ pub async fn create(
         address: body.address,
         scheduled_start: timestamp("scheduled_start", &body.scheduled_start)?,
         scheduled_end: timestamp("scheduled_end", &body.scheduled_end)?,
-        techs: body.tech_ids.unwrap_or_default().into_iter().map(switchboard_core::ids::TechnicianId).collect(),
+        techs: body.tech_ids.unwrap_or_default().into_iter().map(TechnicianId).collect(),
     };
-    let job = jobs::create(&state.db, state.clock.as_ref(), caller.org, "api", &input).await?;
+    let job = jobs::create(&state.db, state.clock.as_ref(), &state.links, caller.org, "api", &input).await?;
     Ok((axum::http::StatusCode::CREATED, Json(JobEnvelope { job: job.into() })))
 }
 
@@ -158,23 +270,8 @@ pub async fn get(
     caller: ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<Json<JobEnvelope>, ApiError> {
-    let job = jobs::get(&state.db, caller.org, JobId(id)).await.map_err(|e| not_found_as(e, "job"))?;
-    let history = jobs::history(&state.db, caller.org, JobId(id)).await?;
-    let mut dto = JobDto::from(job);
-    dto.history = Some(
-        history
-            .into_iter()
-            .map(|e| JobEventDto {
-                at: e.at.to_string(),
-                actor: e.actor,
-                kind: e.kind,
-                from: e.from.map(|s| s.as_str().to_string()),
-                to: e.to.map(|s| s.as_str().to_string()),
-                note: e.note,
-            })
-            .collect(),
-    );
-    Ok(Json(JobEnvelope { job: dto }))
+    let detail = jobs::detail(&state.db, caller.org, JobId(id)).await.map_err(|e| not_found_as(e, "job"))?;
+    Ok(Json(JobEnvelope { job: detail.into() }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -197,8 +294,114 @@ pub async fn set_status(
 ) -> Result<Json<JobEnvelope>, ApiError> {
     let to = JobStatus::parse(body.status.trim()).map_err(|m| Error::invalid("status", m))?;
     let job =
-        jobs::change_status(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), to, body.reason.as_deref())
+        jobs::change_status(
+            &state.db,
+            state.clock.as_ref(),
+            &state.links,
+            caller.org,
+            "api",
+            JobId(id),
+            to,
+            body.reason.as_deref(),
+        )
             .await
             .map_err(|e| not_found_as(e, "job"))?;
+    Ok(Json(JobEnvelope { job: job.into() }))
+}
+
+/// `null` and absent mean different things in a PATCH: absent leaves a field, `null` clears it.
+fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobPatchBody {
+    pub service: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    /// The map pin; `null` clears it. Moving it unverifies the location unless
+    /// `location_verified` is sent too.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<LocationDto>)]
+    pub location: Option<Option<LocationDto>>,
+    pub location_verified: Option<bool>,
+    /// RFC 3339; `null` clears the window. Giving an estimate a window schedules it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub scheduled_start: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub scheduled_end: Option<Option<String>>,
+    /// For the office only.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub internal_notes: Option<Option<String>>,
+    /// Shown to the technician (gate codes, pets, parking).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub customer_notes: Option<Option<String>>,
+}
+
+fn patch_time(field: &'static str, v: &Option<Option<String>>) -> Result<Option<Option<jiff::Timestamp>>, Error> {
+    match v {
+        None => Ok(None),
+        Some(inner) => timestamp(field, inner).map(Some),
+    }
+}
+
+#[utoipa::path(patch, path = "/jobs/{id}", tag = "jobs", params(("id" = i64, Path, description = "Job id")), request_body = JobPatchBody,
+    responses((status = 200, body = JobEnvelope), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<JobPatchBody>,
+) -> Result<Json<JobEnvelope>, ApiError> {
+    let location = match body.location {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(l)) => Some(Some(GeoPoint::new(l.lat, l.lon).map_err(|m| Error::invalid("location", m))?)),
+    };
+    let patch = JobPatch {
+        service: body.service,
+        address: body.address,
+        location,
+        location_verified: body.location_verified,
+        scheduled_start: patch_time("scheduled_start", &body.scheduled_start)?,
+        scheduled_end: patch_time("scheduled_end", &body.scheduled_end)?,
+        internal_notes: body.internal_notes,
+        customer_notes: body.customer_notes,
+    };
+    jobs::update(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), &patch)
+        .await
+        .map_err(|e| not_found_as(e, "job"))?;
+    let detail = jobs::detail(&state.db, caller.org, JobId(id)).await?;
+    Ok(Json(JobEnvelope { job: detail.into() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The job's technicians after the call; `[]` unassigns everyone. Each newly assigned
+    /// technician is texted a link to their portal.
+    pub tech_ids: Vec<i64>,
+}
+
+#[utoipa::path(post, path = "/jobs/{id}/assign", tag = "jobs", params(("id" = i64, Path, description = "Job id")), request_body = AssignBody,
+    responses((status = 200, body = JobEnvelope), (status = 404, body = ErrorBody),
+              (status = 409, description = "The job is completed or canceled", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Json<JobEnvelope>, ApiError> {
+    let techs: Vec<TechnicianId> = body.tech_ids.into_iter().map(TechnicianId).collect();
+    let job = jobs::assign(&state.db, state.clock.as_ref(), &state.links, caller.org, "api", JobId(id), &techs)
+        .await
+        .map_err(|e| not_found_as(e, "job"))?;
     Ok(Json(JobEnvelope { job: job.into() }))
 }

@@ -68,7 +68,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(customers::get))
                 .routes(routes!(technicians::list))
                 .routes(routes!(jobs::list, jobs::create))
-                .routes(routes!(jobs::get))
+                .routes(routes!(jobs::get, jobs::update))
+                .routes(routes!(jobs::assign))
                 .routes(routes!(jobs::set_status)),
         )
         .split_for_parts()

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
 use switchboard_core::db::Event;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -25,15 +25,21 @@ pub async fn stream(
                 Ok(event) if event.org() == org => {
                     let sse = match event {
                         Event::Lead { lead, .. } => SseEvent::default().event("lead").data(lead.0.to_string()),
+                        Event::Job { job, .. } => SseEvent::default().event("job").data(job.0.to_string()),
+                        Event::Tech { tech, .. } => SseEvent::default().event("tech").data(tech.0.to_string()),
                     };
-                    return Some((Ok(sse), rx));
+                    return Some((vec![Ok(sse)], rx));
                 }
                 Ok(_) => continue,
                 // A slow page missed some events: tell it to refresh everything.
-                Err(RecvError::Lagged(_)) => return Some((Ok(SseEvent::default().event("lead").data("*")), rx)),
+                Err(RecvError::Lagged(_)) => {
+                    let all = ["lead", "job", "tech"].map(|kind| Ok(SseEvent::default().event(kind).data("*")));
+                    return Some((all.into(), rx));
+                }
                 Err(RecvError::Closed) => return None,
             }
         }
-    });
+    })
+    .flat_map(stream::iter);
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

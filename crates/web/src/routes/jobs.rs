@@ -1,23 +1,70 @@
-//! The jobs table: every job of the organization, or of the brand picked in the switcher.
+//! The jobs table (filters, search, sort) and the job page: details, window, technicians,
+//! status, line items, photos and history, each editable where it is shown.
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
-use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use switchboard_core::jobs::{self, JobFilter, JobStatus, short_name};
+use switchboard_core::auth::SessionUser;
+use switchboard_core::ids::{JobId, TechnicianId};
+use switchboard_core::jobs::{
+    self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary, LineItemInput, format_money,
+    format_quantity, short_name,
+};
+use switchboard_core::parse::display_phone;
+use switchboard_core::technicians::{self, Technician};
+use switchboard_core::tenancy::Brand;
+use switchboard_core::{Error, customers};
 
 use crate::app::AppState;
-use crate::auth::Staff;
+use crate::auth::{Staff, actor, urlencode};
 use crate::error::PageError;
 use crate::fmt;
-use crate::routes::shell;
-use crate::views::{JobRowView, JobsPage, StatusTab, TechChip, initials};
+use crate::routes::{field_errors, parse_id, shell};
+use crate::views::{JobRowView, JobsPage, Shell, StatusTab, TechChip, error_for, initials};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 pub struct JobsQuery {
-    status: Option<String>,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    tech: String,
+    /// `YYYY-MM-DD`, a day in the brand's time zone.
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    q: String,
+    /// `scheduled` (default), `code`, `customer`, `status`.
+    #[serde(default)]
+    sort: String,
+}
+
+impl JobsQuery {
+    /// The query string for the same filters with `status` replaced.
+    fn with_status(&self, status: &str) -> String {
+        let pairs = [("status", status), ("tech", &self.tech), ("date", &self.date), ("q", &self.q), ("sort", &self.sort)];
+        let q: Vec<String> =
+            pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
+        if q.is_empty() { "/jobs".into() } else { format!("/jobs?{}", q.join("&")) }
+    }
+}
+
+pub fn tech_chips(j: &JobSummary) -> Vec<TechChip> {
+    j.techs
+        .iter()
+        .map(|t| TechChip {
+            name: t.first_name().to_string(),
+            full_name: t.name.clone(),
+            photo_url: t.photo_url.clone().unwrap_or_default(),
+            initials: initials(&t.name),
+        })
+        .collect()
 }
 
 pub async fn index(
@@ -27,24 +74,69 @@ pub async fn index(
     Query(q): Query<JobsQuery>,
 ) -> Result<Response, PageError> {
     let (shell, brands) = shell(&state, &viewer, "jobs", &uri).await?;
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(JobStatus::parse(s).map_err(PageError::bad_request)?),
+    let status = match q.status.trim() {
+        "" => None,
+        s => Some(JobStatus::parse(s).map_err(PageError::bad_request)?),
     };
-    // Counts per status come from the unfiltered list of the selected brand.
-    let all = jobs::list(&state.db, viewer.user.org_id, &JobFilter { brand: viewer.brand_id, status: None }).await?;
+    let tech = match q.tech.trim() {
+        "" => None,
+        t => Some(TechnicianId(t.parse().map_err(|_| PageError::bad_request("pick a technician"))?)),
+    };
+    // A day is read in the selected brand's zone (or the first brand's when all are shown).
+    let day_zone = fmt::zone(
+        viewer
+            .brand_id
+            .and_then(|id| brands.iter().find(|b| b.id == id))
+            .or(brands.first())
+            .map(|b| b.time_zone.as_str())
+            .unwrap_or("UTC"),
+    );
+    let (from, to) = match q.date.trim() {
+        "" => (None, None),
+        d => {
+            let date: jiff::civil::Date =
+                d.parse().map_err(|_| PageError::bad_request(format!("\"{d}\" is not a date like 2026-11-23")))?;
+            day_bounds(date, &day_zone).map(|(a, b)| (Some(a), Some(b))).ok_or_else(|| PageError::bad_request("bad date"))?
+        }
+    };
+    let filter = JobFilter {
+        brand: viewer.brand_id,
+        status: None,
+        tech,
+        from,
+        to,
+        search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),
+    };
+    // Tab counts come from the list with every filter but the status.
+    let mut all = jobs::list(&state.db, viewer.user.org_id, &filter).await?;
+    let techs = technicians::list(&state.db, viewer.user.org_id).await?;
     let now = state.clock.now();
     let brand_by_id: HashMap<_, _> = brands.iter().map(|b| (b.id, b)).collect();
-    let mut tabs = vec![StatusTab { key: "", label: "All", count: all.len(), active: status.is_none() }];
+    let mut tabs = vec![StatusTab {
+        key: "",
+        label: "All",
+        count: all.len(),
+        active: status.is_none(),
+        href: q.with_status(""),
+    }];
     for st in JobStatus::ALL {
         tabs.push(StatusTab {
             key: st.as_str(),
             label: st.label(),
             count: all.iter().filter(|j| j.status == st).count(),
             active: status == Some(st),
+            href: q.with_status(st.as_str()),
         });
     }
     let total = all.len();
+    match q.sort.as_str() {
+        "code" => all.sort_by(|a, b| a.code.cmp(&b.code)),
+        "customer" => all.sort_by_key(|a| a.customer_name.to_lowercase()),
+        "status" => all.sort_by_key(|a| a.status.attention_rank()),
+        // Soonest first, unscheduled last.
+        "scheduled" => all.sort_by_key(|a| (a.scheduled_start.is_none(), a.scheduled_start)),
+        _ => {}
+    }
     let rows = all
         .into_iter()
         .filter(|j| status.is_none_or(|s| j.status == s))
@@ -52,20 +144,12 @@ pub async fn index(
             let brand = brand_by_id.get(&j.brand_id);
             let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
             JobRowView {
+                id: j.id.0,
+                techs: tech_chips(&j),
                 code: j.code,
                 customer: short_name(&j.customer_name),
                 customer_full: j.customer_name,
                 service: j.service,
-                techs: j
-                    .techs
-                    .iter()
-                    .map(|t| TechChip {
-                        name: t.first_name().to_string(),
-                        full_name: t.name.clone(),
-                        photo_url: t.photo_url.clone().unwrap_or_default(),
-                        initials: initials(&t.name),
-                    })
-                    .collect(),
                 status: j.status.as_str(),
                 status_label: j.status.label(),
                 scheduled: j
@@ -78,5 +162,566 @@ pub async fn index(
         })
         .collect();
     let show_brand = viewer.brand_id.is_none() && brands.len() > 1;
-    Ok(JobsPage { shell, rows, tabs, total, show_brand }.into_response())
+    let tech_options = techs.iter().map(|t| (t.id.0.to_string(), t.name.clone())).collect();
+    Ok(JobsPage {
+        shell,
+        rows,
+        tabs,
+        total,
+        show_brand,
+        status: q.status.clone(),
+        tech: q.tech.clone(),
+        date: q.date.clone(),
+        search: q.q.clone(),
+        sort: if q.sort.is_empty() { "attention".into() } else { q.sort.clone() },
+        tech_options,
+    }
+    .into_response())
+}
+
+/// Midnight to midnight of `date` in `tz`.
+pub fn day_bounds(date: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
+    let start = date.to_zoned(tz.clone()).ok()?.timestamp();
+    let end = date.tomorrow().ok()?.to_zoned(tz.clone()).ok()?.timestamp();
+    Some((start, end))
+}
+
+pub struct LineItemView {
+    pub id: i64,
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    pub total: String,
+    pub taxable: bool,
+}
+
+pub struct HistoryView {
+    pub when: String,
+    pub who: String,
+    pub what: String,
+}
+
+pub struct TechOption {
+    pub id: i64,
+    pub name: String,
+    pub assigned: bool,
+    pub photo_url: String,
+    pub initials: String,
+    pub has_phone: bool,
+}
+
+pub struct StatusAction {
+    pub to: &'static str,
+    pub label: &'static str,
+    pub needs_reason: bool,
+    pub danger: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "jobs/show.html")]
+pub struct JobPage {
+    pub shell: Shell,
+    pub id: i64,
+    pub code: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub actions: Vec<StatusAction>,
+    pub brand_name: String,
+    pub brand_color: String,
+    pub zone_name: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub customer_phone_display: String,
+    pub customer_email: String,
+    pub service: String,
+    pub address: String,
+    pub lat: String,
+    pub lon: String,
+    pub verified: bool,
+    pub start: String,
+    pub end: String,
+    pub window: String,
+    pub internal_notes: String,
+    pub customer_notes: String,
+    pub techs: Vec<TechOption>,
+    pub line_items: Vec<LineItemView>,
+    pub total: String,
+    pub photos: Vec<i64>,
+    pub history: Vec<HistoryView>,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub open: bool,
+}
+
+impl JobPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+/// Describes a history entry the way a dispatcher reads it.
+fn history_line(e: &jobs::JobEvent) -> String {
+    match (e.kind.as_str(), e.from, e.to) {
+        ("created", _, Some(to)) => format!("Created as {}", to.label().to_lowercase()),
+        ("status", Some(from), Some(to)) => {
+            let base = format!("{} → {}", from.label(), to.label());
+            match &e.note {
+                Some(n) if !n.is_empty() && n != "scheduled" => format!("{base} ({n})"),
+                _ => base,
+            }
+        }
+        (_, _, _) => {
+            let note = e.note.clone().unwrap_or_default();
+            let mut chars = note.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => e.kind.clone(),
+            }
+        }
+    }
+}
+
+fn who(actor: &str) -> String {
+    match actor.split_once(':') {
+        Some(("user", name)) => name.to_string(),
+        Some(("tech", name)) => format!("{name} (field)"),
+        _ if actor == "api" => "API".into(),
+        _ => "Switchboard".into(),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: JobId,
+    errors: Vec<(String, String)>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let detail: JobDetail = jobs::detail(&state.db, org, id).await?;
+    let (shell, brands) = shell(state, viewer, "jobs", uri).await?;
+    let brand: Option<&Brand> = brands.iter().find(|b| b.id == detail.job.brand_id);
+    let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+    let customer = customers::get(&state.db, org, detail.job.customer_id).await?;
+    let all_techs: Vec<Technician> = technicians::list(&state.db, org).await?;
+    let now = state.clock.now();
+    let job = &detail.job;
+    let actions = job
+        .status
+        .next()
+        .iter()
+        .map(|to| StatusAction {
+            to: to.as_str(),
+            label: match (job.status, to) {
+                (JobStatus::Completed, JobStatus::Scheduled) => "Reopen",
+                (JobStatus::Dispatched, JobStatus::Scheduled) => "Back to scheduled",
+                (JobStatus::PendingClose, JobStatus::OnSite) => "Back on site",
+                (_, JobStatus::Dispatched) => "Dispatch",
+                (_, JobStatus::OnSite) => "Arrived",
+                (_, JobStatus::PendingClose) => "Work done",
+                (_, JobStatus::Completed) => "Complete",
+                (_, JobStatus::Canceled) => "Cancel job",
+                (_, JobStatus::Scheduled) => "Schedule",
+                (_, other) => other.label(),
+            },
+            needs_reason: job.status == JobStatus::Completed,
+            danger: *to == JobStatus::Canceled,
+        })
+        .collect();
+    let page = JobPage {
+        shell,
+        id: job.id.0,
+        code: job.code.clone(),
+        status: job.status.as_str(),
+        status_label: job.status.label(),
+        actions,
+        brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
+        brand_color: brand.map(|b| b.color.clone()).unwrap_or_default(),
+        zone_name: tz.iana_name().unwrap_or("UTC").to_string(),
+        customer_id: customer.id.0,
+        customer_name: customer.name.clone(),
+        customer_phone: customer.phone.clone().unwrap_or_default(),
+        customer_phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),
+        customer_email: customer.email.clone().unwrap_or_default(),
+        service: job.service.clone(),
+        address: job.address.clone().unwrap_or_default(),
+        lat: job.location.map(|p| format!("{:.6}", p.lat)).unwrap_or_default(),
+        lon: job.location.map(|p| format!("{:.6}", p.lon)).unwrap_or_default(),
+        verified: job.location_verified,
+        start: job.scheduled_start.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
+        end: job.scheduled_end.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
+        window: match (job.scheduled_start, job.scheduled_end) {
+            (Some(s), Some(e)) => format!("{} – {}", fmt::schedule(s, &tz, now), fmt::time(e, &tz)),
+            (Some(s), None) => fmt::schedule(s, &tz, now),
+            _ => "Unscheduled".into(),
+        },
+        internal_notes: job.internal_notes.clone().unwrap_or_default(),
+        customer_notes: job.customer_notes.clone().unwrap_or_default(),
+        techs: all_techs
+            .iter()
+            .filter(|t| t.active || job.has_tech(t.id))
+            .map(|t| TechOption {
+                id: t.id.0,
+                name: t.name.clone(),
+                assigned: job.has_tech(t.id),
+                photo_url: t.photo_url.clone().unwrap_or_default(),
+                initials: initials(&t.name),
+                has_phone: t.phone.is_some(),
+            })
+            .collect(),
+        line_items: detail
+            .line_items
+            .iter()
+            .map(|i| LineItemView {
+                id: i.id,
+                description: i.description.clone(),
+                quantity: format_quantity(i.quantity_x100),
+                unit_price: format_money(i.unit_price),
+                total: format_money(i.total()),
+                taxable: i.taxable,
+            })
+            .collect(),
+        total: format_money(detail.total()),
+        photos: detail.photos.iter().map(|p| p.id).collect(),
+        history: detail
+            .history
+            .iter()
+            .rev()
+            .map(|e| HistoryView { when: fmt::ago(e.at, &tz, now), who: who(&e.actor), what: history_line(e) })
+            .collect(),
+        errors,
+        notice,
+        open: job.status.is_open(),
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let notice = match q.done.as_str() {
+        "saved" => Some("Saved.".to_string()),
+        "assigned" => Some("Technicians updated. Newly assigned technicians are texted their portal link.".into()),
+        "status" => Some("Status changed.".into()),
+        "item" => Some("Line item added.".into()),
+        "photo" => Some("Photo added.".into()),
+        _ => None,
+    };
+    render(&state, &viewer, &uri, id, vec![], notice, StatusCode::OK).await
+}
+
+/// After a change: back to the job page, or the page again with the reasons it was refused.
+async fn outcome(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: JobId,
+    result: Result<(), Error>,
+    done: &str,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/jobs/{}?done={done}", id.0)).into_response()),
+        Err(Error::InvalidTransition { message, .. }) => {
+            render(state, viewer, uri, id, vec![("status".into(), message)], None, StatusCode::CONFLICT).await
+        }
+        Err(Error::Conflict(message)) => {
+            render(state, viewer, uri, id, vec![("form".into(), message)], None, StatusCode::CONFLICT).await
+        }
+        Err(e) => {
+            let errors = field_errors(e)?;
+            render(state, viewer, uri, id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
+    #[serde(default)]
+    verified: Option<String>,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    internal_notes: String,
+    #[serde(default)]
+    customer_notes: String,
+}
+
+fn coordinate(field: &'static str, v: &str) -> Result<Option<f64>, Error> {
+    match v.trim() {
+        "" => Ok(None),
+        s => s.parse::<f64>().map(Some).map_err(|_| Error::invalid(field, format!("\"{s}\" is not a number"))),
+    }
+}
+
+fn text(v: &str) -> Option<String> {
+    Some(v.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<EditForm>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    let job = jobs::get(&state.db, org, id).await?;
+    let brand = switchboard_core::tenancy::brand(&state.db, org, job.brand_id).await?;
+    let tz = fmt::zone(&brand.time_zone);
+    let patch = (|| -> Result<JobPatch, Error> {
+        let mut v = switchboard_core::error::Validator::new();
+        let lat = v.check("lat", coordinate("lat", &form.lat).map_err(|e| e.to_string()));
+        let lon = v.check("lon", coordinate("lon", &form.lon).map_err(|e| e.to_string()));
+        let start = v.check("start", fmt::local_input("scheduled_start", &form.start, &tz).map_err(|e| e.to_string()));
+        let end = v.check("end", fmt::local_input("scheduled_end", &form.end, &tz).map_err(|e| e.to_string()));
+        v.finish()?;
+        let location = match (lat.flatten(), lon.flatten()) {
+            (Some(lat), Some(lon)) => Some(GeoPoint::new(lat, lon).map_err(|m| Error::invalid("lat", m))?),
+            (None, None) => None,
+            _ => return Err(Error::invalid("lat", "give both latitude and longitude, or neither")),
+        };
+        Ok(JobPatch {
+            service: Some(form.service.clone()),
+            address: Some(text(&form.address)),
+            location: Some(location),
+            location_verified: Some(form.verified.is_some()),
+            scheduled_start: Some(start.flatten()),
+            scheduled_end: Some(end.flatten()),
+            internal_notes: Some(text(&form.internal_notes)),
+            customer_notes: Some(text(&form.customer_notes)),
+        })
+    })();
+    let result = match patch {
+        Ok(p) => jobs::update(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &p).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let result = result.map_err(|e| match e {
+        // The form names the window fields start/end.
+        Error::Invalid(fields) => Error::Invalid(
+            fields
+                .into_iter()
+                .map(|mut f| {
+                    f.field = match f.field {
+                        "scheduled_start" => "start",
+                        "scheduled_end" => "end",
+                        other => other,
+                    };
+                    f
+                })
+                .collect(),
+        ),
+        other => other,
+    });
+    outcome(&state, &viewer, &uri, id, result, "saved").await
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    to: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let to = JobStatus::parse(form.to.trim()).map_err(PageError::bad_request)?;
+    let reason = text(&form.reason);
+    let result = jobs::change_status(
+        &state.db,
+        state.clock.as_ref(),
+        &state.links,
+        viewer.user.org_id,
+        &actor(&viewer),
+        id,
+        to,
+        reason.as_deref(),
+    )
+    .await
+    .map(|_| ());
+    outcome(&state, &viewer, &uri, id, result, "status").await
+}
+
+pub async fn assign(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    // Repeated `tech` fields: serde_urlencoded reads them as pairs.
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
+    let mut techs = Vec::new();
+    for (k, v) in pairs {
+        if k == "tech" {
+            techs.push(TechnicianId(v.parse().map_err(|_| PageError::bad_request("pick technicians from the list"))?));
+        }
+    }
+    let result = jobs::assign(&state.db, state.clock.as_ref(), &state.links, viewer.user.org_id, &actor(&viewer), id, &techs)
+        .await
+        .map(|_| ());
+    outcome(&state, &viewer, &uri, id, result, "assigned").await
+}
+
+#[derive(Deserialize)]
+pub struct LineItemForm {
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    unit_price: String,
+    #[serde(default)]
+    taxable: Option<String>,
+}
+
+impl LineItemForm {
+    pub fn input(&self) -> LineItemInput {
+        LineItemInput {
+            description: self.description.clone(),
+            quantity: self.quantity.clone(),
+            unit_price: self.unit_price.clone(),
+            taxable: self.taxable.is_some(),
+        }
+    }
+}
+
+pub async fn add_line_item(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<LineItemForm>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let result =
+        jobs::add_line_item(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, &form.input())
+            .await
+            .map(|_| ());
+    outcome(&state, &viewer, &uri, id, result, "item").await
+}
+
+pub async fn remove_line_item(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path((id, item)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let item = parse_id(&item)?;
+    let result =
+        jobs::remove_line_item(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, item).await;
+    outcome(&state, &viewer, &uri, id, result, "saved").await
+}
+
+/// Reads the `photo` field of a multipart upload; a body over the route's limit is a 413.
+pub async fn read_photo(mut multipart: Multipart) -> Result<Vec<u8>, Error> {
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("photo") => {
+                return field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+                    Error::invalid(
+                        "photo",
+                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            format!(
+                                "photos can be at most {} MB",
+                                switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024)
+                            )
+                        } else {
+                            "the upload was interrupted; try again".into()
+                        },
+                    )
+                });
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => return Err(Error::invalid("photo", "choose a photo to upload")),
+            Err(e) => {
+                return Err(Error::invalid(
+                    "photo",
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        format!("photos can be at most {} MB", switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024))
+                    } else {
+                        "the upload could not be read; try again".into()
+                    },
+                ));
+            }
+        }
+    }
+}
+
+pub async fn add_photo(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    multipart: Multipart,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let result = match read_photo(multipart).await {
+        Ok(bytes) => jobs::add_photo(
+            &state.db,
+            state.clock.as_ref(),
+            &state.blobs,
+            viewer.user.org_id,
+            &actor(&viewer),
+            id,
+            &bytes,
+        )
+        .await
+        .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    outcome(&state, &viewer, &uri, id, result, "photo").await
+}
+
+/// A photo's bytes, with its sniffed type, cached privately by the browser.
+pub fn photo_response(content_type: String, bytes: Vec<u8>) -> Response {
+    Response::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CACHE_CONTROL, "private, max-age=86400")
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
+        .body(Body::from(bytes))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+pub async fn photo(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path((id, photo)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = JobId(parse_id(&id)?);
+    let photo = parse_id(&photo)?;
+    let (meta, bytes) = jobs::photo(&state.db, &state.blobs, viewer.user.org_id, id, photo).await?;
+    Ok(photo_response(meta.content_type, bytes))
 }

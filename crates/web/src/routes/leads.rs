@@ -320,19 +320,6 @@ pub struct ConvertForm {
     tech: String,
 }
 
-/// A `datetime-local` value ("2026-11-23T09:00") read in the brand's time zone.
-fn local_time(field: &'static str, value: &str, tz: &jiff::tz::TimeZone) -> Result<Option<jiff::Timestamp>, Error> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    let dt: jiff::civil::DateTime =
-        v.parse().map_err(|_| Error::invalid(field, format!("\"{v}\" is not a date and time")))?;
-    dt.to_zoned(tz.clone())
-        .map(|z| Some(z.timestamp()))
-        .map_err(|_| Error::invalid(field, format!("\"{v}\" does not exist in this time zone")))
-}
-
 pub async fn convert(
     State(state): State<AppState>,
     Staff(viewer): Staff,
@@ -367,13 +354,17 @@ pub async fn convert(
             customer,
             service: form.service.clone(),
             address: Some(form.address.clone()),
-            scheduled_start: local_time("scheduled_start", &form.start, &tz)?,
-            scheduled_end: local_time("scheduled_end", &form.end, &tz)?,
+            scheduled_start: fmt::local_input("scheduled_start", &form.start, &tz)?,
+            scheduled_end: fmt::local_input("scheduled_end", &form.end, &tz)?,
             tech_ids,
         })
     })();
     let result = match input {
-        Ok(input) => leads::convert(&state.db, state.clock.as_ref(), org, Some(viewer.user.id), id, &input).await,
+        Ok(input) => {
+            let actor = crate::auth::actor(&viewer);
+            leads::convert(&state.db, state.clock.as_ref(), &state.links, org, Some(viewer.user.id), &actor, id, &input)
+                .await
+        },
         Err(e) => Err(e),
     };
     match result {

@@ -5,12 +5,14 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod leads;
+pub mod portal;
 pub mod public_forms;
 pub mod session;
 pub mod settings;
 pub mod webhooks;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::Uri;
 use axum::response::Redirect;
 use axum::routing::{get, post};
@@ -28,6 +30,16 @@ pub fn console_routes() -> Router<AppState> {
         .route("/logout", post(session::logout))
         .route("/session/brand", post(session::switch_brand))
         .route("/jobs", get(jobs::index))
+        .route("/jobs/{id}", get(jobs::show).post(jobs::update))
+        .route("/jobs/{id}/status", post(jobs::set_status))
+        .route("/jobs/{id}/assign", post(jobs::assign))
+        .route("/jobs/{id}/line-items", post(jobs::add_line_item))
+        .route("/jobs/{id}/line-items/{item}/delete", post(jobs::remove_line_item))
+        .route(
+            "/jobs/{id}/photos",
+            post(jobs::add_photo).layer(DefaultBodyLimit::max(switchboard_core::storage::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
+        .route("/jobs/{id}/photos/{photo}", get(jobs::photo))
         .route("/events", get(events::stream))
         .route("/leads", get(leads::index))
         .route("/leads/{id}", get(leads::show))

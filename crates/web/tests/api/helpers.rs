@@ -109,6 +109,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub fresh: FreshDb,
+    /// Where uploads go; removed when the test ends.
+    pub data_dir: tempfile::TempDir,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -127,6 +129,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         ..Default::default()
     };
     let mut config = Config::resolve(&args, FileConfig::default()).expect("config");
+    let data_dir = tempfile::tempdir().expect("data dir");
+    config.data_dir = data_dir.path().to_path_buf();
     tweak(&mut config);
     let clock = ManualClock::new("2026-11-22T17:00:00Z".parse().expect("time"));
     let mut app = App::build(config, Arc::new(clock.clone())).await.expect("app builds and migrates");
@@ -154,6 +158,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         shutdown: Some(tx),
         server: Some(server),
         fresh,
+        data_dir,
     }
 }
 

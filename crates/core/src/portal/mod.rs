@@ -1,0 +1,226 @@
+//! The technician portal's links: who a link lets in, until when, and the text that carries it.
+//!
+//! A link is `{public_url}/p/{token}`: 256 random bits, stored only as SHA-256, scoped to one
+//! technician. It expires at the end of the next day in the brand's time zone (or after a
+//! configured number of hours). An admin can revoke a technician's links; a fresh one is
+//! texted at once (rotation). Every failure looks the same from outside.
+
+mod store;
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Tx};
+use crate::ids::{OrgId, TechnicianId};
+use crate::jobs::{JobFilter, JobStatus, JobSummary};
+use crate::parse::PhoneE164;
+use crate::technicians::{self, Technician};
+use crate::tenancy::{self, Brand};
+use crate::{Error, Result};
+
+/// How portal links are built and how long they last.
+#[derive(Debug, Clone)]
+pub struct PortalLinks {
+    /// The server's public URL, without a trailing slash.
+    pub base_url: String,
+    /// `None`: until the end of the next day in the brand's time zone.
+    pub valid_hours: Option<u32>,
+}
+
+impl PortalLinks {
+    pub fn expiry(&self, now: Timestamp, tz: &TimeZone) -> Timestamp {
+        match self.valid_hours {
+            Some(h) => now + (i64::from(h)).hours(),
+            None => end_of_next_day(now, tz),
+        }
+    }
+}
+
+/// Midnight at the end of tomorrow, local time (the start of the day after tomorrow).
+pub fn end_of_next_day(now: Timestamp, tz: &TimeZone) -> Timestamp {
+    let today = now.to_zoned(tz.clone()).date();
+    let day_after = today.checked_add(2.days()).unwrap_or(today);
+    day_after
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        // Only unrepresentable far-future dates fail; a day later is then as good.
+        .unwrap_or(now + 48.hours())
+}
+
+/// A technician let in by a valid link.
+#[derive(Debug, Clone)]
+pub struct PortalAccess {
+    pub org: OrgId,
+    pub tech: Technician,
+    pub expires_at: Timestamp,
+}
+
+/// Creates a link for the technician inside `tx`; returns the URL. The token is not stored.
+pub async fn issue_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    tech: TechnicianId,
+    tz: &TimeZone,
+    links: &PortalLinks,
+) -> Result<String> {
+    let token = crate::secret::new_token();
+    let now = clock.now();
+    let expires = links.expiry(now, tz);
+    store::insert(tx, org, tech, &crate::secret::hash_token(&token), to_millis(now), to_millis(expires)).await?;
+    Ok(format!("{}/p/{token}", links.base_url))
+}
+
+/// Who the token lets in. Malformed, unknown, expired and revoked tokens are all `NotFound`
+/// (the reason is logged, not shown).
+pub async fn authenticate(db: &Db, clock: &dyn Clock, token: &str) -> Result<PortalAccess> {
+    if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        tracing::info!("portal link refused: malformed");
+        return Err(Error::NotFound);
+    }
+    let now = to_millis(clock.now());
+    let Some(row) = store::by_hash(db.pool(), &crate::secret::hash_token(token)).await? else {
+        tracing::info!("portal link refused: unknown");
+        return Err(Error::NotFound);
+    };
+    if row.revoked_at.is_some() {
+        tracing::info!(tech = row.technician_id, "portal link refused: revoked");
+        return Err(Error::NotFound);
+    }
+    if row.expires_at <= now {
+        tracing::info!(tech = row.technician_id, "portal link refused: expired");
+        return Err(Error::NotFound);
+    }
+    let org = OrgId(row.org_id);
+    let tech = technicians::get(db, org, TechnicianId(row.technician_id)).await?;
+    if !tech.active {
+        tracing::info!(tech = row.technician_id, "portal link refused: technician inactive");
+        return Err(Error::NotFound);
+    }
+    Ok(PortalAccess { org, tech, expires_at: crate::clock::from_millis(row.expires_at) })
+}
+
+/// The technician's stops: jobs under way, and today's jobs (in each brand's time zone) in
+/// the order of their windows. Canceled jobs are left out; finished ones stay, marked done.
+pub async fn stops(db: &Db, clock: &dyn Clock, access: &PortalAccess) -> Result<Vec<JobSummary>> {
+    let now = clock.now();
+    let filter = JobFilter {
+        tech: Some(access.tech.id),
+        from: Some(now - 40.hours()),
+        to: Some(now + 40.hours()),
+        ..JobFilter::default()
+    };
+    let brands = tenancy::list_brands(db, access.org).await?;
+    let mut jobs: Vec<JobSummary> = crate::jobs::list(db, access.org, &filter)
+        .await?
+        .into_iter()
+        .filter(|j| j.status != JobStatus::Canceled)
+        .filter(|j| {
+            let active = matches!(j.status, JobStatus::Dispatched | JobStatus::OnSite | JobStatus::PendingClose);
+            let tz = brands
+                .iter()
+                .find(|b| b.id == j.brand_id)
+                .and_then(|b| TimeZone::get(&b.time_zone).ok())
+                .unwrap_or(TimeZone::UTC);
+            let today = now.to_zoned(tz.clone()).date();
+            active || j.scheduled_start.is_some_and(|s| s.to_zoned(tz).date() == today)
+        })
+        .collect();
+    jobs.sort_by_key(|j| (j.scheduled_start, j.id.0));
+    Ok(jobs)
+}
+
+/// One of the technician's jobs, or `NotFound` when it is not theirs (or not in their org).
+pub async fn job(db: &Db, access: &PortalAccess, id: crate::ids::JobId) -> Result<JobSummary> {
+    let job = crate::jobs::get(db, access.org, id).await?;
+    if !job.has_tech(access.tech.id) {
+        return Err(Error::NotFound);
+    }
+    Ok(job)
+}
+
+/// Revokes every link of the technician and texts a fresh one (when they have a mobile number
+/// and a brand has an SMS number). Returns how many links were revoked.
+pub async fn revoke_and_rotate(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    tech: TechnicianId,
+    links: &PortalLinks,
+) -> Result<u64> {
+    let technician = technicians::get(db, org, tech).await?;
+    let brands = tenancy::list_brands(db, org).await?;
+    let brand = brands.iter().find(|b| b.sms_number.is_some());
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let revoked = store::revoke_all(&mut tx, org, tech, to_millis(now)).await?;
+    let phone = technician.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+    let queued = if let (Some(brand), Some(phone)) = (brand, phone) {
+        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        let url = issue_in(&mut tx, clock, org, tech, &tz, links).await?;
+        let body = format!(
+            "{}: your previous portal link was turned off. Your new link: {url}",
+            brand.name
+        );
+        crate::messaging::queue_sms_in(&mut tx, clock, brand, &phone, &body).await?;
+        true
+    } else {
+        false
+    };
+    tx.commit().await?;
+    if queued {
+        db.work_added();
+    }
+    Ok(revoked)
+}
+
+/// The text that tells a technician about a job, with their link.
+pub fn assignment_text(brand: &Brand, job: &JobSummary, url: &str) -> String {
+    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let when = match (job.scheduled_start, job.scheduled_end) {
+        (Some(s), Some(e)) => {
+            let (s, e) = (s.to_zoned(tz.clone()), e.to_zoned(tz));
+            format!(" {} {}-{}", s.strftime("%a %b %-d,"), s.strftime("%-I:%M%P"), e.strftime("%-I:%M%P"))
+        }
+        (Some(s), None) => format!(" {}", s.to_zoned(tz).strftime("%a %b %-d, %-I:%M%P")),
+        _ => String::new(),
+    };
+    let place = job.address.as_deref().map(|a| format!(" at {a}")).unwrap_or_default();
+    format!("{}: you're on {} ({}){when}{place}. Your stops: {url}", brand.name, job.code, job.service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn links_last_until_the_end_of_the_next_local_day() {
+        let denver = TimeZone::get("America/Denver").unwrap();
+        // 16:00 in Denver on Mon Nov 23 -> midnight starting Wed Nov 25 (07:00Z).
+        assert_eq!(end_of_next_day(ts("2026-11-23T23:00:00Z"), &denver), ts("2026-11-25T07:00:00Z"));
+        // 23:30 local on Nov 23 is 06:30Z on Nov 24: still "today" is Nov 23 locally.
+        assert_eq!(end_of_next_day(ts("2026-11-24T06:30:00Z"), &denver), ts("2026-11-25T07:00:00Z"));
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        assert_eq!(end_of_next_day(ts("2026-11-23T23:00:00Z"), &tokyo), ts("2026-11-25T15:00:00Z"));
+    }
+
+    #[test]
+    fn expiry_follows_daylight_saving_changes() {
+        let ny = TimeZone::get("America/New_York").unwrap();
+        // Sat Mar 7 2026 noon EST; Sunday Mar 8 has 23 hours; the link ends at Mon 00:00 EDT.
+        assert_eq!(end_of_next_day(ts("2026-03-07T17:00:00Z"), &ny), ts("2026-03-09T04:00:00Z"));
+        // Sat Oct 31 noon EDT; Sunday Nov 1 has 25 hours; ends Mon 00:00 EST.
+        assert_eq!(end_of_next_day(ts("2026-10-31T16:00:00Z"), &ny), ts("2026-11-02T05:00:00Z"));
+    }
+
+    #[test]
+    fn configured_hours_override_the_day_rule() {
+        let links = PortalLinks { base_url: "https://x".into(), valid_hours: Some(8) };
+        assert_eq!(links.expiry(ts("2026-11-23T10:00:00Z"), &TimeZone::UTC), ts("2026-11-23T18:00:00Z"));
+    }
+}
