@@ -46,3 +46,63 @@ document.addEventListener("change", (event) => {
   );
   setInterval(() => { if (latest && (!last || Date.now() - last.at >= 20000)) send(latest); }, 5000);
 })();
+
+// Dispatch board: drag a job onto a technician's lane (the drop point sets the start, snapped
+// to 15 minutes on the server) or onto the Unassigned column. The ⋯ form does the same from
+// the keyboard. The board refreshes itself from the server's SSE events.
+(() => {
+  const csrf = () => {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; } catch { return ""; }
+  };
+  let dragged = null;
+  document.addEventListener("dragstart", (e) => {
+    const block = e.target instanceof Element ? e.target.closest(".job-block[draggable]") : null;
+    if (!block) return;
+    const rect = block.getBoundingClientRect();
+    dragged = { job: block.dataset.job, from: block.dataset.fromTech || "", grabX: e.clientX - rect.left };
+    e.dataTransfer.effectAllowed = "move";
+    e.dataTransfer.setData("text/plain", block.dataset.job);
+    block.classList.add("dragging");
+  });
+  document.addEventListener("dragend", (e) => {
+    if (e.target instanceof Element) e.target.classList.remove("dragging");
+    document.querySelectorAll(".drop-target").forEach((el) => el.classList.remove("drop-target"));
+  });
+  document.addEventListener("dragover", (e) => {
+    const zone = e.target instanceof Element ? e.target.closest("[data-drop-tech]") : null;
+    if (!zone || !dragged) return;
+    e.preventDefault();
+    document.querySelectorAll(".drop-target").forEach((el) => el !== zone && el.classList.remove("drop-target"));
+    zone.classList.add("drop-target");
+  });
+  document.addEventListener("drop", async (e) => {
+    const zone = e.target instanceof Element ? e.target.closest("[data-drop-tech]") : null;
+    const board = document.querySelector("[data-board]");
+    if (!zone || !dragged || !board) return;
+    e.preventDefault();
+    zone.classList.remove("drop-target");
+    const body = new URLSearchParams({ job: dragged.job, from_tech: dragged.from, to_tech: zone.dataset.dropTech });
+    if (zone.classList.contains("lane-track")) {
+      const rect = zone.getBoundingClientRect();
+      const start = Number(board.dataset.dayStart), end = Number(board.dataset.dayEnd);
+      const x = Math.min(Math.max(e.clientX - dragged.grabX - rect.left, 0), rect.width);
+      body.set("start_ms", String(Math.round(start + (x / rect.width) * (end - start))));
+    }
+    dragged = null;
+    const resp = await fetch("/board/move", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-csrf-token": csrf(), "x-requested-with": "fetch" },
+      body,
+    });
+    if (!resp.ok) {
+      const msg = await resp.text();
+      const live = document.getElementById("board-live");
+      const note = document.createElement("div");
+      note.className = "notice error";
+      note.setAttribute("role", "alert");
+      note.textContent = msg || "That move was not possible.";
+      live?.prepend(note);
+    }
+    if (window.htmx) window.htmx.trigger("#board-live", "board-refresh");
+  });
+})();

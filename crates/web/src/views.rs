@@ -21,7 +21,7 @@ pub const NAV: &[NavItem] = &[
     NavItem {
         key: "board",
         label: "Dispatch board",
-        href: None,
+        href: Some("/board"),
         icon: "M4 5h16M4 12h16M4 19h16M8 3v4M14 10v4M11 17v4",
     },
     NavItem {

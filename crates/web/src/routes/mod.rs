@@ -1,5 +1,6 @@
 //! Routes of the office console (HTML). Each file holds one area's handlers.
 
+pub mod board;
 pub mod customers;
 pub mod events;
 pub mod health;
@@ -41,6 +42,8 @@ pub fn console_routes() -> Router<AppState> {
         )
         .route("/jobs/{id}/photos/{photo}", get(jobs::photo))
         .route("/events", get(events::stream))
+        .route("/board", get(board::index))
+        .route("/board/move", post(board::move_job))
         .route("/leads", get(leads::index))
         .route("/leads/{id}", get(leads::show))
         .route("/leads/{id}/thread", get(leads::thread))

@@ -1,0 +1,481 @@
+//! The dispatch board: one brand's day, a row per technician with jobs placed by their window,
+//! unassigned work in a side column. Drag a job to a row (or use its Move form) to assign or
+//! reschedule it; double-bookings are flagged; changes from anyone appear live over SSE.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{Timestamp, ToSpan};
+use serde::Deserialize;
+use switchboard_core::Error;
+use switchboard_core::ids::{JobId, TechnicianId};
+use switchboard_core::jobs::{self, JobFilter, JobPatch, JobStatus, JobSummary, short_name};
+use switchboard_core::technicians;
+
+use crate::app::AppState;
+use crate::auth::{Staff, actor};
+use crate::error::PageError;
+use crate::fmt;
+use crate::routes::jobs::day_bounds;
+use crate::routes::shell;
+use crate::views::{Shell, initials};
+
+/// A job without an end is drawn as this long.
+const DEFAULT_MINUTES: i64 = 120;
+
+#[derive(Deserialize, Default)]
+pub struct BoardQuery {
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    brand: String,
+}
+
+pub struct Block {
+    pub id: i64,
+    pub code: String,
+    pub customer: String,
+    pub service: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub time: String,
+    /// Position in the lane, percent.
+    pub left: f64,
+    pub width: f64,
+    pub from_tech: String,
+    pub conflict: Option<String>,
+    pub start_input: String,
+    pub end_input: String,
+    pub duration_min: i64,
+    pub multi: bool,
+}
+
+pub struct Lane {
+    pub tech_id: i64,
+    pub name: String,
+    pub photo_url: String,
+    pub initials: String,
+    pub located: String,
+    pub blocks: Vec<Block>,
+    pub busy: String,
+}
+
+pub struct Hour {
+    pub label: String,
+    pub left: f64,
+}
+
+pub struct UnassignedCard {
+    pub block: Block,
+    pub when: String,
+}
+
+pub struct BrandTab {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub active: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "board/index.html")]
+pub struct BoardPage {
+    pub shell: Shell,
+    pub brand_id: i64,
+    pub brand_tabs: Vec<BrandTab>,
+    pub date: String,
+    pub date_label: String,
+    pub prev: String,
+    pub next: String,
+    pub today: String,
+    pub day_start_ms: i64,
+    pub day_end_ms: i64,
+    pub hours: Vec<Hour>,
+    pub lanes: Vec<Lane>,
+    pub unassigned: Vec<UnassignedCard>,
+    pub conflicts: usize,
+    pub tech_options: Vec<(i64, String)>,
+    pub now_left: Option<f64>,
+    pub zone_name: String,
+    pub error: Option<String>,
+}
+
+/// Pairs of open jobs of one technician whose windows overlap: `(job, other job's code)`.
+pub fn conflicts(jobs: &[&JobSummary]) -> Vec<(JobId, String)> {
+    let mut out = Vec::new();
+    for a in jobs {
+        for b in jobs {
+            if a.id == b.id || !a.status.is_open() || !b.status.is_open() {
+                continue;
+            }
+            let (Some(a0), Some(b0)) = (a.scheduled_start, b.scheduled_start) else { continue };
+            let a1 = a.scheduled_end.unwrap_or(a0 + DEFAULT_MINUTES.minutes());
+            let b1 = b.scheduled_end.unwrap_or(b0 + DEFAULT_MINUTES.minutes());
+            if a0 < b1 && b0 < a1 {
+                out.push((a.id, b.code.clone()));
+            }
+        }
+    }
+    out
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Query(q): Query<BoardQuery>,
+) -> Result<Response, PageError> {
+    render(&state, &viewer, &uri, &q, None, StatusCode::OK).await
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &switchboard_core::auth::SessionUser,
+    uri: &Uri,
+    q: &BoardQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let (shell, brands) = shell(state, viewer, "board", uri).await?;
+    let picked = q.brand.parse::<i64>().ok();
+    let Some(brand) = brands
+        .iter()
+        .find(|b| Some(b.id.0) == picked)
+        .or_else(|| brands.iter().find(|b| Some(b.id) == viewer.brand_id))
+        .or(brands.first())
+    else {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "No brands yet",
+            "Create a brand in Settings → Brands to use the dispatch board.",
+        ));
+    };
+    let tz = fmt::zone(&brand.time_zone);
+    let now = state.clock.now();
+    let today = now.to_zoned(tz.clone()).date();
+    let date = match q.date.trim() {
+        "" => today,
+        d => d.parse().map_err(|_| PageError::bad_request(format!("\"{d}\" is not a date like 2026-11-23")))?,
+    };
+    let (day_start, day_end) = day_bounds(date, &tz).ok_or_else(|| PageError::bad_request("that day cannot be shown"))?;
+    let filter = JobFilter { brand: Some(brand.id), from: Some(day_start), to: Some(day_end), ..JobFilter::default() };
+    let day_jobs: Vec<JobSummary> =
+        jobs::list(&state.db, org, &filter).await?.into_iter().filter(|j| j.status != JobStatus::Canceled).collect();
+    // Unscheduled open work of the brand waits in the side column too.
+    let unscheduled: Vec<JobSummary> = jobs::list(&state.db, org, &JobFilter { brand: Some(brand.id), ..JobFilter::default() })
+        .await?
+        .into_iter()
+        .filter(|j| j.scheduled_start.is_none() && j.status.is_open())
+        .collect();
+    let techs = technicians::list(&state.db, org).await?;
+
+    // The visible span: 7 AM to 7 PM, widened to fit every job of the day.
+    let hour_of = |t: Timestamp| t.to_zoned(tz.clone()).hour() as i64;
+    let mut first_hour = 7i64;
+    let mut last_hour = 19i64;
+    for j in &day_jobs {
+        if let Some(s) = j.scheduled_start {
+            first_hour = first_hour.min(hour_of(s));
+            let e = j.scheduled_end.unwrap_or(s + DEFAULT_MINUTES.minutes());
+            let end_hour = if e >= day_end { 24 } else { hour_of(e) + i64::from(e.to_zoned(tz.clone()).minute() > 0) };
+            last_hour = last_hour.max(end_hour);
+        }
+    }
+    let span_start = date
+        .to_datetime(jiff::civil::time(first_hour as i8, 0, 0, 0))
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .unwrap_or(day_start);
+    let span_end = if last_hour >= 24 {
+        day_end
+    } else {
+        date.to_datetime(jiff::civil::time(last_hour as i8, 0, 0, 0))
+            .to_zoned(tz.clone())
+            .map(|z| z.timestamp())
+            .unwrap_or(day_end)
+    };
+    let span_ms = (span_end.as_millisecond() - span_start.as_millisecond()).max(1) as f64;
+    let pct = |t: Timestamp| ((t.as_millisecond() - span_start.as_millisecond()) as f64 / span_ms * 100.0).clamp(0.0, 100.0);
+    let hours = (first_hour..last_hour)
+        .filter_map(|h| {
+            let t = date.to_datetime(jiff::civil::time(h as i8, 0, 0, 0)).to_zoned(tz.clone()).ok()?.timestamp();
+            let label = match h {
+                0 => "12 AM".to_string(),
+                12 => "12 PM".to_string(),
+                h if h < 12 => format!("{h} AM"),
+                h => format!("{} PM", h - 12),
+            };
+            Some(Hour { label, left: pct(t) })
+        })
+        .collect();
+
+    let block = |j: &JobSummary, from_tech: Option<TechnicianId>, conflict: Option<String>| {
+        let start = j.scheduled_start;
+        let end = start.map(|s| j.scheduled_end.unwrap_or(s + DEFAULT_MINUTES.minutes()));
+        let (left, width) = match (start, end) {
+            (Some(s), Some(e)) => (pct(s), (pct(e) - pct(s)).max(3.0)),
+            _ => (0.0, 0.0),
+        };
+        Block {
+            id: j.id.0,
+            code: j.code.clone(),
+            customer: short_name(&j.customer_name),
+            service: j.service.clone(),
+            status: j.status.as_str(),
+            status_label: j.status.label(),
+            time: match (start, j.scheduled_end) {
+                (Some(s), Some(e)) => format!("{}–{}", fmt::time(s, &tz), fmt::time(e, &tz)),
+                (Some(s), None) => fmt::time(s, &tz),
+                _ => "Unscheduled".into(),
+            },
+            left,
+            width,
+            from_tech: from_tech.map(|t| t.0.to_string()).unwrap_or_default(),
+            conflict,
+            start_input: start.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
+            end_input: end.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
+            duration_min: match (start, end) {
+                (Some(s), Some(e)) => (e.as_second() - s.as_second()) / 60,
+                _ => DEFAULT_MINUTES,
+            },
+            multi: j.techs.len() > 1,
+        }
+    };
+
+    let mut total_conflicts = 0;
+    let mut lanes = Vec::new();
+    for t in techs.iter().filter(|t| t.active) {
+        let mine: Vec<&JobSummary> = day_jobs.iter().filter(|j| j.has_tech(t.id)).collect();
+        let clashes = conflicts(&mine);
+        total_conflicts += clashes.len();
+        let open = mine.iter().filter(|j| j.status.is_open()).count();
+        lanes.push(Lane {
+            tech_id: t.id.0,
+            name: t.name.clone(),
+            photo_url: t.photo_url.clone().unwrap_or_default(),
+            initials: initials(&t.name),
+            located: t
+                .last_location
+                .map(|l| format!("Location {}", fmt::ago(l.at, &tz, now)))
+                .unwrap_or_default(),
+            busy: match open {
+                0 => "Free".into(),
+                1 => "1 job".into(),
+                n => format!("{n} jobs"),
+            },
+            blocks: mine
+                .iter()
+                .map(|j| {
+                    let c = clashes.iter().filter(|(id, _)| *id == j.id).map(|(_, code)| code.clone()).collect::<Vec<_>>();
+                    let conflict = (!c.is_empty()).then(|| format!("Overlaps {}", c.join(", ")));
+                    block(j, Some(t.id), conflict)
+                })
+                .collect(),
+        });
+    }
+    // Each clash is counted from both sides.
+    let conflicts_count = total_conflicts / 2;
+    let unassigned = day_jobs
+        .iter()
+        .filter(|j| j.techs.is_empty() && j.status.is_open())
+        .chain(unscheduled.iter().filter(|j| j.techs.is_empty()))
+        .map(|j| UnassignedCard {
+            when: j.scheduled_start.map(|s| fmt::schedule(s, &tz, now)).unwrap_or_else(|| "Unscheduled".into()),
+            block: block(j, None, None),
+        })
+        .collect();
+    let now_left = (now >= span_start && now < span_end).then(|| pct(now));
+    let page = BoardPage {
+        shell,
+        brand_id: brand.id.0,
+        brand_tabs: brands
+            .iter()
+            .map(|b| BrandTab { id: b.id.0, name: b.name.clone(), color: b.color.clone(), active: b.id == brand.id })
+            .collect(),
+        date: date.to_string(),
+        date_label: if date == today {
+            format!("Today, {}", date.strftime("%a %b %-d"))
+        } else {
+            date.strftime("%A, %b %-d, %Y").to_string()
+        },
+        prev: date.yesterday().map(|d| d.to_string()).unwrap_or_default(),
+        next: date.tomorrow().map(|d| d.to_string()).unwrap_or_default(),
+        today: today.to_string(),
+        day_start_ms: span_start.as_millisecond(),
+        day_end_ms: span_end.as_millisecond(),
+        hours,
+        lanes,
+        unassigned,
+        conflicts: conflicts_count,
+        tech_options: techs.iter().filter(|t| t.active).map(|t| (t.id.0, t.name.clone())).collect(),
+        now_left,
+        zone_name: tz.iana_name().unwrap_or("UTC").to_string(),
+        error,
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    job: String,
+    /// The technician the job was dragged from (empty: the unassigned column).
+    #[serde(default)]
+    from_tech: String,
+    /// The technician it goes to (empty: unassign `from_tech`).
+    #[serde(default)]
+    to_tech: String,
+    /// New start from a drag: milliseconds since the epoch; the length is kept.
+    #[serde(default)]
+    start_ms: String,
+    /// New window from the Move form, as `datetime-local` values in the brand's zone.
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    brand: String,
+}
+
+fn opt_id(raw: &str, what: &str) -> Result<Option<i64>, Error> {
+    match raw.trim() {
+        "" => Ok(None),
+        s => s.parse::<i64>().map(Some).map_err(|_| Error::invalid("to_tech", format!("pick a {what}"))),
+    }
+}
+
+/// Assigns, reassigns, unassigns and/or reschedules a job from the board.
+pub async fn move_job(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let from_htmx = headers.contains_key("hx-request") || headers.get("x-requested-with").is_some();
+    let result = async {
+        let id = JobId(form.job.trim().parse().map_err(|_| Error::invalid("job", "pick a job"))?);
+        let job = jobs::get(&state.db, org, id).await?;
+        let brand = switchboard_core::tenancy::brand(&state.db, org, job.brand_id).await?;
+        let tz = fmt::zone(&brand.time_zone);
+        let from = opt_id(&form.from_tech, "technician")?.map(TechnicianId);
+        let to = opt_id(&form.to_tech, "technician")?.map(TechnicianId);
+        // The window first, so the texts sent on assignment carry the new time.
+        let old_len = match (job.scheduled_start, job.scheduled_end) {
+            (Some(s), Some(e)) => e.duration_since(s),
+            _ => jiff::SignedDuration::from_mins(DEFAULT_MINUTES),
+        };
+        let window = if let Ok(ms) = form.start_ms.trim().parse::<i64>() {
+            let s = Timestamp::from_millisecond(ms).map_err(|_| Error::invalid("start", "that time is out of range"))?;
+            // Snap to the quarter hour.
+            let snapped = Timestamp::from_second((s.as_second() + 450) / 900 * 900)
+                .map_err(|_| Error::invalid("start", "that time is out of range"))?;
+            Some((Some(snapped), Some(snapped + old_len)))
+        } else if !form.start.trim().is_empty() || !form.end.trim().is_empty() {
+            let s = fmt::local_input("start", &form.start, &tz)?;
+            let e = fmt::local_input("end", &form.end, &tz)?;
+            Some((s, e))
+        } else {
+            None
+        };
+        if let Some((s, e)) = window
+            && (s, e) != (job.scheduled_start, job.scheduled_end)
+        {
+            let patch = JobPatch { scheduled_start: Some(s), scheduled_end: Some(e), ..JobPatch::default() };
+            jobs::update(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &patch).await?;
+        }
+        let mut techs: Vec<TechnicianId> = job.techs.iter().map(|t| t.id).filter(|t| Some(*t) != from).collect();
+        if let Some(to) = to
+            && !techs.contains(&to)
+        {
+            techs.push(to);
+        }
+        let current: Vec<TechnicianId> = job.techs.iter().map(|t| t.id).collect();
+        if techs != current {
+            jobs::assign(&state.db, state.clock.as_ref(), &state.links, org, &actor(&viewer), id, &techs).await?;
+        }
+        Ok::<_, Error>(())
+    }
+    .await;
+    let back = BoardQuery { date: form.date.clone(), brand: form.brand.clone() };
+    match result {
+        Ok(()) if from_htmx => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(()) => {
+            let mut to = "/board".to_string();
+            let qs: Vec<String> = [("date", &back.date), ("brand", &back.brand)]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("{k}={}", crate::auth::urlencode(v)))
+                .collect();
+            if !qs.is_empty() {
+                to = format!("{to}?{}", qs.join("&"));
+            }
+            Ok(Redirect::to(&to).into_response())
+        }
+        Err(e) => {
+            let (status, message) = match e {
+                Error::Invalid(fields) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
+                ),
+                Error::Conflict(m) => (StatusCode::CONFLICT, m),
+                Error::InvalidTransition { message, .. } => (StatusCode::CONFLICT, message),
+                Error::NotFound => (StatusCode::NOT_FOUND, "that job no longer exists".into()),
+                other => return Err(other.into()),
+            };
+            if from_htmx {
+                return Ok((status, message).into_response());
+            }
+            render(&state, &viewer, &uri, &back, Some(message), status).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_core::ids::{BrandId, CustomerId, OrgId};
+
+    fn job(id: i64, status: JobStatus, start: &str, end: Option<&str>) -> JobSummary {
+        JobSummary {
+            id: JobId(id),
+            org_id: OrgId(1),
+            brand_id: BrandId(1),
+            code: format!("J-{id}"),
+            customer_id: CustomerId(1),
+            customer_name: "A B".into(),
+            service: "x".into(),
+            status,
+            address: None,
+            scheduled_start: Some(start.parse().unwrap()),
+            scheduled_end: end.map(|e| e.parse().unwrap()),
+            techs: vec![],
+            location: None,
+            location_verified: false,
+            internal_notes: None,
+            customer_notes: None,
+        }
+    }
+
+    #[test]
+    fn overlapping_open_windows_are_conflicts_and_touching_ones_are_not() {
+        let a = job(1, JobStatus::Scheduled, "2026-11-23T16:00:00Z", Some("2026-11-23T18:00:00Z"));
+        let b = job(2, JobStatus::Dispatched, "2026-11-23T17:30:00Z", Some("2026-11-23T19:00:00Z"));
+        let c = job(3, JobStatus::Scheduled, "2026-11-23T19:00:00Z", Some("2026-11-23T20:00:00Z"));
+        let done = job(4, JobStatus::Completed, "2026-11-23T16:30:00Z", Some("2026-11-23T17:00:00Z"));
+        // No end: drawn (and checked) as two hours.
+        let open_ended = job(5, JobStatus::Scheduled, "2026-11-23T20:30:00Z", None);
+        let late = job(6, JobStatus::Scheduled, "2026-11-23T22:00:00Z", Some("2026-11-23T23:00:00Z"));
+        let found = conflicts(&[&a, &b, &c, &done, &open_ended, &late]);
+        assert_eq!(
+            found,
+            vec![(JobId(1), "J-2".into()), (JobId(2), "J-1".into()), (JobId(5), "J-6".into()), (JobId(6), "J-5".into())]
+        );
+    }
+}
