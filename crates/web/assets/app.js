@@ -98,7 +98,7 @@ document.addEventListener("change", (event) => {
       const msg = await resp.text();
       const live = document.getElementById("board-live");
       const note = document.createElement("div");
-      note.className = "notice error";
+      note.className = "alert error";
       note.setAttribute("role", "alert");
       note.textContent = msg || "That move was not possible.";
       live?.prepend(note);

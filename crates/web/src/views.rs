@@ -214,6 +214,7 @@ pub struct CustomerRowView {
     pub email: String,
     pub address: String,
     pub jobs: i64,
+    pub id: i64,
 }
 
 #[derive(Template, WebTemplate)]

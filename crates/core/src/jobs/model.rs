@@ -338,6 +338,7 @@ pub struct JobFilter {
     pub brand: Option<BrandId>,
     pub status: Option<JobStatus>,
     pub tech: Option<TechnicianId>,
+    pub customer: Option<CustomerId>,
     /// Jobs whose window starts in `[from, to)`.
     pub from: Option<jiff::Timestamp>,
     pub to: Option<jiff::Timestamp>,

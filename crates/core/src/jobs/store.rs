@@ -73,6 +73,7 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
            and ($5 is null or j.scheduled_start >= $5) and ($6 is null or j.scheduled_start < $6) \
            and ($7 is null or lower(j.code) like $7 or lower(c.name) like $7 or lower(j.service) like $7 \
                 or lower(coalesce(j.address, '')) like $7) \
+           and ($8 is null or j.customer_id = $8) \
          order by j.scheduled_start is null, j.scheduled_start, j.id"
     ))
     .bind(org.0)
@@ -82,6 +83,7 @@ pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> 
     .bind(filter.from.map(to_millis))
     .bind(filter.to.map(to_millis))
     .bind(filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", like_escape(&s.to_lowercase()))))
+    .bind(filter.customer.map(|c| c.0))
     .fetch_all(pool)
     .await?;
     let mut techs = techs_by_job(pool, org, None).await?;

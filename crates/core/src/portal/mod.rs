@@ -175,6 +175,15 @@ pub async fn revoke_and_rotate(
     Ok(revoked)
 }
 
+/// How many working portal links each technician has.
+pub async fn active_links(db: &Db, clock: &dyn Clock, org: OrgId) -> Result<Vec<(TechnicianId, i64)>> {
+    Ok(store::active_counts(db.pool(), org, to_millis(clock.now()))
+        .await?
+        .into_iter()
+        .map(|(t, n)| (TechnicianId(t), n))
+        .collect())
+}
+
 /// The text that tells a technician about a job, with their link.
 pub fn assignment_text(brand: &Brand, job: &JobSummary, url: &str) -> String {
     let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);

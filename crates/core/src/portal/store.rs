@@ -47,3 +47,15 @@ pub async fn revoke_all(tx: &mut Tx, org: OrgId, tech: TechnicianId, now: i64) -
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Links per technician that still work at `now`.
+pub async fn active_counts(pool: &sqlx::AnyPool, org: OrgId, now: i64) -> Result<Vec<(i64, i64)>> {
+    Ok(sqlx::query_as(
+        "select technician_id, count(*) from portal_tokens where org_id = $1 and revoked_at is null and expires_at > $2 \
+         group by technician_id",
+    )
+    .bind(org.0)
+    .bind(now)
+    .fetch_all(pool)
+    .await?)
+}

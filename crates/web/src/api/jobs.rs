@@ -211,6 +211,7 @@ pub async fn list(
         brand: q.brand_id.map(BrandId),
         status,
         tech: q.tech_id.map(TechnicianId),
+        customer: None,
         from: timestamp("from", &q.from)?,
         to: timestamp("to", &q.to)?,
         search: q.q,

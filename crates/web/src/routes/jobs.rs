@@ -103,6 +103,7 @@ pub async fn index(
         brand: viewer.brand_id,
         status: None,
         tech,
+        customer: None,
         from,
         to,
         search: Some(q.q.clone()).filter(|s| !s.trim().is_empty()),

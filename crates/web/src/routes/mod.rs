@@ -10,6 +10,7 @@ pub mod portal;
 pub mod public_forms;
 pub mod session;
 pub mod settings;
+pub mod technicians;
 pub mod webhooks;
 
 use axum::Router;
@@ -52,6 +53,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/leads/{id}/archive", post(leads::archive))
         .route("/leads/{id}/restore", post(leads::restore))
         .route("/customers", get(customers::index))
+        .route("/customers/{id}", get(customers::show))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
         .route("/settings/brands", get(settings::brands).post(settings::create_brand))
         .route("/settings/brands/new", get(settings::new_brand))
@@ -60,6 +62,8 @@ pub fn console_routes() -> Router<AppState> {
         .route("/settings/users/new", get(settings::new_user))
         .route("/settings/users/{id}", get(settings::edit_user).post(settings::update_user))
         .route("/settings/users/{id}/password", post(settings::set_password))
+        .route("/settings/technicians", get(technicians::index).post(technicians::create))
+        .route("/settings/technicians/{id}/revoke-links", post(technicians::revoke_links))
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))

@@ -1,0 +1,184 @@
+//! Settings -> Technicians: the people sent to jobs, adding one, and turning off a
+//! technician's portal links (a lost phone): every link stops working and a fresh one is
+//! texted.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use switchboard_core::auth::SessionUser;
+use switchboard_core::ids::TechnicianId;
+use switchboard_core::parse::{PhoneE164, display_phone, optional_text, required_text};
+use switchboard_core::technicians::{self, NewTechnician};
+use switchboard_core::{Error, portal};
+
+use crate::app::AppState;
+use crate::auth::Admin;
+use crate::error::PageError;
+use crate::routes::{field_errors, parse_id, shell};
+use crate::views::{Shell, error_for, initials};
+
+pub struct TechRow {
+    pub id: i64,
+    pub name: String,
+    pub initials: String,
+    pub photo_url: String,
+    pub phone: String,
+    pub vehicle: String,
+    pub rating: String,
+    pub links: i64,
+    pub located: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/technicians.html")]
+pub struct TechniciansPage {
+    pub shell: Shell,
+    pub rows: Vec<TechRow>,
+    pub notice: Option<String>,
+    pub errors: Vec<(String, String)>,
+    pub form_name: String,
+    pub form_phone: String,
+    pub form_vehicle: String,
+}
+
+impl TechniciansPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+async fn page(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    notice: Option<String>,
+    errors: Vec<(String, String)>,
+    form: &TechForm,
+) -> Result<TechniciansPage, PageError> {
+    let org = viewer.user.org_id;
+    let (shell, brands) = shell(state, viewer, "settings", uri).await?;
+    let tz = crate::fmt::zone(brands.first().map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+    let links = portal::active_links(&state.db, state.clock.as_ref(), org).await?;
+    let now = state.clock.now();
+    let rows = technicians::list(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|t| t.active)
+        .map(|t| TechRow {
+            id: t.id.0,
+            initials: initials(&t.name),
+            photo_url: t.photo_url.clone().unwrap_or_default(),
+            phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
+            vehicle: t.vehicle.clone().unwrap_or_default(),
+            rating: t.rating_text().unwrap_or_default(),
+            links: links.iter().find(|(id, _)| *id == t.id).map(|(_, n)| *n).unwrap_or(0),
+            located: t.last_location.map(|l| crate::fmt::ago(l.at, &tz, now)).unwrap_or_default(),
+            name: t.name,
+        })
+        .collect();
+    Ok(TechniciansPage {
+        shell,
+        rows,
+        notice,
+        errors,
+        form_name: form.name.clone(),
+        form_phone: form.phone.clone(),
+        form_vehicle: form.vehicle.clone(),
+    })
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Query(q): Query<Done>,
+) -> Result<Response, PageError> {
+    let notice = match q.done.as_str() {
+        "added" => Some("Technician added.".to_string()),
+        "revoked" => Some("Portal links turned off. A new link was texted to the technician.".to_string()),
+        "revoked-no-text" => Some("Portal links turned off. No new link was texted (no mobile number or no brand SMS number).".to_string()),
+        _ => None,
+    };
+    Ok(page(&state, &viewer, &uri, notice, vec![], &TechForm::default()).await?.into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct TechForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    vehicle: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Form(form): Form<TechForm>,
+) -> Result<Response, PageError> {
+    let valid = (|| -> Result<NewTechnician, Error> {
+        let mut v = switchboard_core::error::Validator::new();
+        let name = v.check("name", required_text(&form.name, 120));
+        let phone = match form.phone.trim() {
+            "" => Some(None),
+            p => v.check("phone", PhoneE164::parse(p)).map(Some),
+        };
+        let vehicle = v.check("vehicle", optional_text(Some(&form.vehicle), 120));
+        v.finish()?;
+        match (name, phone, vehicle) {
+            (Some(name), Some(phone), Some(vehicle)) => {
+                Ok(NewTechnician { name, phone, photo_url: None, rating_x10: None, vehicle })
+            }
+            _ => Err(Error::Unexpected("technician validation lost a field".into())),
+        }
+    })();
+    let result = match valid {
+        Ok(t) => async {
+            let mut tx = state.db.begin().await?;
+            technicians::create_in(&mut tx, state.clock.as_ref(), viewer.user.org_id, &t).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        }
+        .await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/settings/technicians?done=added").into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = page(&state, &viewer, &uri, None, errors, &form).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+pub async fn revoke_links(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = TechnicianId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    let tech = technicians::get(&state.db, org, id).await?;
+    portal::revoke_and_rotate(&state.db, state.clock.as_ref(), org, id, &state.links).await?;
+    let brands = switchboard_core::tenancy::list_brands(&state.db, org).await?;
+    let texted = tech.phone.is_some() && brands.iter().any(|b| b.sms_number.is_some());
+    Ok(Redirect::to(if texted {
+        "/settings/technicians?done=revoked"
+    } else {
+        "/settings/technicians?done=revoked-no-text"
+    })
+    .into_response())
+}
