@@ -22,12 +22,12 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
 use crate::{api, assets, auth, routes, telemetry};
-use switchboard_core::portal::PortalLinks;
-use switchboard_core::storage::BlobStore;
 use switchboard_core::engine::{Engine, EngineConfig, Handler};
 use switchboard_core::messaging::{EmailSender, SmsSender};
+use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
+use switchboard_core::storage::BlobStore;
 use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
 
@@ -118,7 +118,8 @@ impl App {
         let engine = build_engine(&db, &clock, &config)?;
         let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
         let blobs = BlobStore::on_disk(&config.data_dir);
-        let links = Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
+        let links =
+            Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
         Ok(App {
             state: AppState {
                 db,

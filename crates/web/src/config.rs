@@ -262,11 +262,7 @@ impl Config {
             bail!("portal link hours must be at least 1");
         }
         Ok(Config {
-            data_dir: args
-                .data_dir
-                .clone()
-                .or(file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             portal_link_hours,
             engine_lease_secs: args.engine_lease_secs.or(file.engine_lease_secs).unwrap_or(60).max(1),
             smtp_url: args.smtp_url.clone().map(Secret::new).or(file.smtp_url).filter(|s| !s.expose().is_empty()),

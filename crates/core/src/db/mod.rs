@@ -365,8 +365,12 @@ mod tests {
         assert_eq!(Event::from_payload("lead:x:1"), None);
         let job = Event::Job { org: crate::ids::OrgId(1), job: crate::ids::JobId(2) };
         assert_eq!(Event::from_payload("job:1:2"), Some(job));
-        assert_eq!(Event::from_payload(&Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }.to_payload()),
-            Some(Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }));
+        assert_eq!(
+            Event::from_payload(
+                &Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }.to_payload()
+            ),
+            Some(Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) })
+        );
         assert_eq!(Event::from_payload("invoice:1:2"), None);
     }
 

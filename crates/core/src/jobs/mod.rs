@@ -60,7 +60,7 @@ pub async fn create_in(
             internal_notes: None,
             customer_notes: None,
         };
-        notify_techs_in(tx, clock, links, &brand, &summary).await?
+        notify_techs_in(tx, clock, links, &brand, &summary, None).await?
     };
     Ok((id, code, texted))
 }
@@ -129,7 +129,7 @@ pub async fn change_status(
     store::add_event(&mut tx, org, id, &event, now).await?;
     // Dispatching texts every technician on the job who has not had this job's link yet.
     let texted = if to == JobStatus::Dispatched {
-        notify_techs_in(&mut tx, clock, links, &brand, &JobSummary { status: to, ..current }).await?
+        notify_techs_in(&mut tx, clock, links, &brand, &JobSummary { status: to, ..current }, None).await?
     } else {
         0
     };
@@ -216,15 +216,17 @@ pub async fn create(
     get(db, org, id).await
 }
 
-/// Texts each technician of the job who has not been texted about it yet their portal link,
-/// through the engine, inside `tx`. A technician without a mobile number, or a brand without
-/// an SMS number, is noted in the job's history instead. Returns how many texts were queued.
+/// Texts technicians of the job who have not been texted about it yet their portal link,
+/// through the engine, inside `tx`: all of them (on dispatch), or only `only` (the ones just
+/// assigned). A technician without a mobile number, or a brand without an SMS number, is noted
+/// in the job's history instead. Returns how many texts were queued.
 async fn notify_techs_in(
     tx: &mut Tx,
     clock: &dyn Clock,
     links: &PortalLinks,
     brand: &crate::tenancy::Brand,
     job: &JobSummary,
+    only: Option<&[TechnicianId]>,
 ) -> Result<usize> {
     if !job.status.is_open() {
         return Ok(0);
@@ -232,7 +234,8 @@ async fn notify_techs_in(
     let tz = jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let now = to_millis(clock.now());
     let mut queued = 0;
-    for tech_id in store::unnotified_techs(tx, job.org_id, job.id).await? {
+    let pending = store::unnotified_techs(tx, job.org_id, job.id).await?;
+    for tech_id in pending.into_iter().filter(|t| only.is_none_or(|o| o.contains(t))) {
         let Some(tech) = crate::technicians::get_in(tx, job.org_id, tech_id).await? else { continue };
         let phone = tech.phone.as_deref().and_then(|p| crate::parse::PhoneE164::parse(p).ok());
         let problem = match (&phone, &brand.sms_number) {
@@ -462,7 +465,7 @@ pub async fn assign(
     let note = parts.join("; ");
     let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
     store::add_event(&mut tx, org, id, &event, now).await?;
-    let texted = notify_techs_in(&mut tx, clock, links, &brand, &current).await?;
+    let texted = notify_techs_in(&mut tx, clock, links, &brand, &current, Some(&added)).await?;
     tx.commit().await?;
     if texted > 0 {
         db.work_added();
@@ -490,7 +493,8 @@ pub async fn add_line_item(
 ) -> Result<LineItem> {
     let mut v = crate::error::Validator::new();
     let description = v.check("description", crate::parse::required_text(&input.description, 200));
-    let quantity = v.check("quantity", parse_quantity(if input.quantity.trim().is_empty() { "1" } else { &input.quantity }));
+    let quantity =
+        v.check("quantity", parse_quantity(if input.quantity.trim().is_empty() { "1" } else { &input.quantity }));
     let unit_price = v.check("unit_price", parse_money(&input.unit_price));
     v.finish()?;
     let (Some(description), Some(quantity_x100), Some(unit_price)) = (description, quantity, unit_price) else {
@@ -500,7 +504,8 @@ pub async fn add_line_item(
     if job.status == JobStatus::Canceled {
         return Err(Error::Conflict(format!("{} is canceled", job.code)));
     }
-    let mut item = LineItem { id: 0, description, quantity_x100, unit_price, taxable: input.taxable, added_by: actor.into() };
+    let mut item =
+        LineItem { id: 0, description, quantity_x100, unit_price, taxable: input.taxable, added_by: actor.into() };
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
     item.id = store::insert_line_item(&mut tx, org, id, &item, now).await?;
@@ -563,7 +568,8 @@ pub async fn add_photo(
     let now = to_millis(clock.now());
     let written = async {
         let mut tx = db.begin().await?;
-        let photo = store::NewPhoto { storage_key: &key, content_type, size_bytes: bytes.len() as i64, added_by: actor };
+        let photo =
+            store::NewPhoto { storage_key: &key, content_type, size_bytes: bytes.len() as i64, added_by: actor };
         let photo_id = store::insert_photo(&mut tx, org, id, &photo, now).await?;
         let event = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some("added a photo") };
         store::add_event(&mut tx, org, id, &event, now).await?;

@@ -218,15 +218,13 @@ pub async fn unnotified_techs(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec
 }
 
 pub async fn mark_notified(tx: &mut Tx, org: OrgId, job: JobId, tech: TechnicianId, now: i64) -> Result<()> {
-    sqlx::query(
-        "update job_technicians set notified_at = $4 where org_id = $1 and job_id = $2 and technician_id = $3",
-    )
-    .bind(org.0)
-    .bind(job.0)
-    .bind(tech.0)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("update job_technicians set notified_at = $4 where org_id = $1 and job_id = $2 and technician_id = $3")
+        .bind(org.0)
+        .bind(job.0)
+        .bind(tech.0)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -185,7 +185,8 @@ pub async fn reply(
 /// the job with the brand's next code, the link, and the lead's Converted status commit
 /// together or not at all. A lead already converted gets a `Conflict` naming the job and who
 /// converted it.
-#[tracing::instrument(skip(db, clock, input), fields(org = %org, lead = %id))]
+#[tracing::instrument(skip(db, clock, links, input), fields(org = %org, lead = %id))]
+#[allow(clippy::too_many_arguments)]
 pub async fn convert(
     db: &Db,
     clock: &dyn Clock,

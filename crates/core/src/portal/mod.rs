@@ -151,7 +151,12 @@ pub async fn revoke_and_rotate(
 ) -> Result<u64> {
     let technician = technicians::get(db, org, tech).await?;
     let brands = tenancy::list_brands(db, org).await?;
-    let brand = brands.iter().find(|b| b.sms_number.is_some());
+    // Text from the brand the technician works for most recently (its zone sets the expiry).
+    let mut theirs = crate::jobs::list(db, org, &JobFilter { tech: Some(tech), ..JobFilter::default() }).await?;
+    theirs.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
+    let texting = |id: crate::ids::BrandId| brands.iter().find(|b| b.id == id && b.sms_number.is_some());
+    let brand =
+        theirs.iter().find_map(|j| texting(j.brand_id)).or_else(|| brands.iter().find(|b| b.sms_number.is_some()));
     let now = clock.now();
     let mut tx = db.begin().await?;
     let revoked = store::revoke_all(&mut tx, org, tech, to_millis(now)).await?;
@@ -159,10 +164,7 @@ pub async fn revoke_and_rotate(
     let queued = if let (Some(brand), Some(phone)) = (brand, phone) {
         let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
         let url = issue_in(&mut tx, clock, org, tech, &tz, links).await?;
-        let body = format!(
-            "{}: your previous portal link was turned off. Your new link: {url}",
-            brand.name
-        );
+        let body = format!("{}: your previous portal link was turned off. Your new link: {url}", brand.name);
         crate::messaging::queue_sms_in(&mut tx, clock, brand, &phone, &body).await?;
         true
     } else {

@@ -6,10 +6,10 @@ use serde::Serialize;
 
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Event, Tx};
-use crate::jobs::GeoPoint;
-use crate::{Error, Result};
 use crate::ids::{OrgId, TechnicianId, UserId};
+use crate::jobs::GeoPoint;
 use crate::parse::PhoneE164;
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Technician {

@@ -294,19 +294,18 @@ pub async fn set_status(
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<JobEnvelope>, ApiError> {
     let to = JobStatus::parse(body.status.trim()).map_err(|m| Error::invalid("status", m))?;
-    let job =
-        jobs::change_status(
-            &state.db,
-            state.clock.as_ref(),
-            &state.links,
-            caller.org,
-            "api",
-            JobId(id),
-            to,
-            body.reason.as_deref(),
-        )
-            .await
-            .map_err(|e| not_found_as(e, "job"))?;
+    let job = jobs::change_status(
+        &state.db,
+        state.clock.as_ref(),
+        &state.links,
+        caller.org,
+        "api",
+        JobId(id),
+        to,
+        body.reason.as_deref(),
+    )
+    .await
+    .map_err(|e| not_found_as(e, "job"))?;
     Ok(Json(JobEnvelope { job: job.into() }))
 }
 

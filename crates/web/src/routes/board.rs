@@ -161,16 +161,18 @@ async fn render(
         "" => today,
         d => d.parse().map_err(|_| PageError::bad_request(format!("\"{d}\" is not a date like 2026-11-23")))?,
     };
-    let (day_start, day_end) = day_bounds(date, &tz).ok_or_else(|| PageError::bad_request("that day cannot be shown"))?;
+    let (day_start, day_end) =
+        day_bounds(date, &tz).ok_or_else(|| PageError::bad_request("that day cannot be shown"))?;
     let filter = JobFilter { brand: Some(brand.id), from: Some(day_start), to: Some(day_end), ..JobFilter::default() };
     let day_jobs: Vec<JobSummary> =
         jobs::list(&state.db, org, &filter).await?.into_iter().filter(|j| j.status != JobStatus::Canceled).collect();
     // Unscheduled open work of the brand waits in the side column too.
-    let unscheduled: Vec<JobSummary> = jobs::list(&state.db, org, &JobFilter { brand: Some(brand.id), ..JobFilter::default() })
-        .await?
-        .into_iter()
-        .filter(|j| j.scheduled_start.is_none() && j.status.is_open())
-        .collect();
+    let unscheduled: Vec<JobSummary> =
+        jobs::list(&state.db, org, &JobFilter { brand: Some(brand.id), ..JobFilter::default() })
+            .await?
+            .into_iter()
+            .filter(|j| j.scheduled_start.is_none() && j.status.is_open())
+            .collect();
     let techs = technicians::list(&state.db, org).await?;
 
     // The visible span: 7 AM to 7 PM, widened to fit every job of the day.
@@ -199,7 +201,8 @@ async fn render(
             .unwrap_or(day_end)
     };
     let span_ms = (span_end.as_millisecond() - span_start.as_millisecond()).max(1) as f64;
-    let pct = |t: Timestamp| ((t.as_millisecond() - span_start.as_millisecond()) as f64 / span_ms * 100.0).clamp(0.0, 100.0);
+    let pct =
+        |t: Timestamp| ((t.as_millisecond() - span_start.as_millisecond()) as f64 / span_ms * 100.0).clamp(0.0, 100.0);
     let hours = (first_hour..last_hour)
         .filter_map(|h| {
             let t = date.to_datetime(jiff::civil::time(h as i8, 0, 0, 0)).to_zoned(tz.clone()).ok()?.timestamp();
@@ -258,10 +261,7 @@ async fn render(
             name: t.name.clone(),
             photo_url: t.photo_url.clone().unwrap_or_default(),
             initials: initials(&t.name),
-            located: t
-                .last_location
-                .map(|l| format!("Location {}", fmt::ago(l.at, &tz, now)))
-                .unwrap_or_default(),
+            located: t.last_location.map(|l| format!("Location {}", fmt::ago(l.at, &tz, now))).unwrap_or_default(),
             busy: match open {
                 0 => "Free".into(),
                 1 => "1 job".into(),
@@ -270,7 +270,8 @@ async fn render(
             blocks: mine
                 .iter()
                 .map(|j| {
-                    let c = clashes.iter().filter(|(id, _)| *id == j.id).map(|(_, code)| code.clone()).collect::<Vec<_>>();
+                    let c =
+                        clashes.iter().filter(|(id, _)| *id == j.id).map(|(_, code)| code.clone()).collect::<Vec<_>>();
                     let conflict = (!c.is_empty()).then(|| format!("Overlaps {}", c.join(", ")));
                     block(j, Some(t.id), conflict)
                 })
@@ -372,7 +373,8 @@ pub async fn move_job(
             _ => jiff::SignedDuration::from_mins(DEFAULT_MINUTES),
         };
         let window = if let Ok(ms) = form.start_ms.trim().parse::<i64>() {
-            let s = Timestamp::from_millisecond(ms).map_err(|_| Error::invalid("start", "that time is out of range"))?;
+            let s =
+                Timestamp::from_millisecond(ms).map_err(|_| Error::invalid("start", "that time is out of range"))?;
             // Snap to the quarter hour.
             let snapped = Timestamp::from_second((s.as_second() + 450) / 900 * 900)
                 .map_err(|_| Error::invalid("start", "that time is out of range"))?;
@@ -475,7 +477,12 @@ mod tests {
         let found = conflicts(&[&a, &b, &c, &done, &open_ended, &late]);
         assert_eq!(
             found,
-            vec![(JobId(1), "J-2".into()), (JobId(2), "J-1".into()), (JobId(5), "J-6".into()), (JobId(6), "J-5".into())]
+            vec![
+                (JobId(1), "J-2".into()),
+                (JobId(2), "J-1".into()),
+                (JobId(5), "J-6".into()),
+                (JobId(6), "J-5".into())
+            ]
         );
     }
 }

@@ -48,7 +48,8 @@ pub struct JobsQuery {
 impl JobsQuery {
     /// The query string for the same filters with `status` replaced.
     fn with_status(&self, status: &str) -> String {
-        let pairs = [("status", status), ("tech", &self.tech), ("date", &self.date), ("q", &self.q), ("sort", &self.sort)];
+        let pairs =
+            [("status", status), ("tech", &self.tech), ("date", &self.date), ("q", &self.q), ("sort", &self.sort)];
         let q: Vec<String> =
             pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencode(v))).collect();
         if q.is_empty() { "/jobs".into() } else { format!("/jobs?{}", q.join("&")) }
@@ -96,7 +97,9 @@ pub async fn index(
         d => {
             let date: jiff::civil::Date =
                 d.parse().map_err(|_| PageError::bad_request(format!("\"{d}\" is not a date like 2026-11-23")))?;
-            day_bounds(date, &day_zone).map(|(a, b)| (Some(a), Some(b))).ok_or_else(|| PageError::bad_request("bad date"))?
+            day_bounds(date, &day_zone)
+                .map(|(a, b)| (Some(a), Some(b)))
+                .ok_or_else(|| PageError::bad_request("bad date"))?
         }
     };
     let filter = JobFilter {
@@ -113,13 +116,8 @@ pub async fn index(
     let techs = technicians::list(&state.db, viewer.user.org_id).await?;
     let now = state.clock.now();
     let brand_by_id: HashMap<_, _> = brands.iter().map(|b| (b.id, b)).collect();
-    let mut tabs = vec![StatusTab {
-        key: "",
-        label: "All",
-        count: all.len(),
-        active: status.is_none(),
-        href: q.with_status(""),
-    }];
+    let mut tabs =
+        vec![StatusTab { key: "", label: "All", count: all.len(), active: status.is_none(), href: q.with_status("") }];
     for st in JobStatus::ALL {
         tabs.push(StatusTab {
             key: st.as_str(),
@@ -582,16 +580,18 @@ pub async fn assign(
 ) -> Result<Response, PageError> {
     let id = JobId(parse_id(&id)?);
     // Repeated `tech` fields: serde_urlencoded reads them as pairs.
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
     let mut techs = Vec::new();
     for (k, v) in pairs {
         if k == "tech" {
             techs.push(TechnicianId(v.parse().map_err(|_| PageError::bad_request("pick technicians from the list"))?));
         }
     }
-    let result = jobs::assign(&state.db, state.clock.as_ref(), &state.links, viewer.user.org_id, &actor(&viewer), id, &techs)
-        .await
-        .map(|_| ());
+    let result =
+        jobs::assign(&state.db, state.clock.as_ref(), &state.links, viewer.user.org_id, &actor(&viewer), id, &techs)
+            .await
+            .map(|_| ());
     outcome(&state, &viewer, &uri, id, result, "assigned").await
 }
 
@@ -671,7 +671,10 @@ pub async fn read_photo(mut multipart: Multipart) -> Result<Vec<u8>, Error> {
                 return Err(Error::invalid(
                     "photo",
                     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        format!("photos can be at most {} MB", switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024))
+                        format!(
+                            "photos can be at most {} MB",
+                            switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024)
+                        )
                     } else {
                         "the upload could not be read; try again".into()
                     },

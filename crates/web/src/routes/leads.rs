@@ -364,7 +364,7 @@ pub async fn convert(
             let actor = crate::auth::actor(&viewer);
             leads::convert(&state.db, state.clock.as_ref(), &state.links, org, Some(viewer.user.id), &actor, id, &input)
                 .await
-        },
+        }
         Err(e) => Err(e),
     };
     match result {

@@ -124,9 +124,10 @@ async fn stops(State(state): State<AppState>, Path(token): Path<String>) -> Resu
     let zone_of = |j: &JobSummary| {
         fmt::zone(brands.iter().find(|b| b.id == j.brand_id).map(|b| b.time_zone.as_str()).unwrap_or("UTC"))
     };
-    let today_tz = jobs.first().map(zone_of).unwrap_or_else(|| {
-        fmt::zone(brands.first().map(|b| b.time_zone.as_str()).unwrap_or("UTC"))
-    });
+    let today_tz = jobs
+        .first()
+        .map(zone_of)
+        .unwrap_or_else(|| fmt::zone(brands.first().map(|b| b.time_zone.as_str()).unwrap_or("UTC")));
     let stops = jobs
         .iter()
         .enumerate()
@@ -263,7 +264,10 @@ async fn render_job(
     Ok(r)
 }
 
-async fn job(State(state): State<AppState>, Path((token, id)): Path<(String, String)>) -> Result<Response, PortalError> {
+async fn job(
+    State(state): State<AppState>,
+    Path((token, id)): Path<(String, String)>,
+) -> Result<Response, PortalError> {
     let a = access(&state, &token).await?;
     let id = parse_job_id(&id)?;
     render_job(&state, &a, token, id, vec![], StatusCode::OK).await
@@ -339,11 +343,9 @@ async fn add_photo(
     let id = parse_job_id(&id)?;
     portal::job(&state.db, &a, id).await?;
     let result = match read_photo(multipart).await {
-        Ok(bytes) => {
-            jobs::add_photo(&state.db, state.clock.as_ref(), &state.blobs, a.org, &tech_actor(&a), id, &bytes)
-                .await
-                .map(|_| ())
-        }
+        Ok(bytes) => jobs::add_photo(&state.db, state.clock.as_ref(), &state.blobs, a.org, &tech_actor(&a), id, &bytes)
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     after(&state, &a, token, id, result).await

@@ -106,7 +106,9 @@ pub async fn index(
     let notice = match q.done.as_str() {
         "added" => Some("Technician added.".to_string()),
         "revoked" => Some("Portal links turned off. A new link was texted to the technician.".to_string()),
-        "revoked-no-text" => Some("Portal links turned off. No new link was texted (no mobile number or no brand SMS number).".to_string()),
+        "revoked-no-text" => Some(
+            "Portal links turned off. No new link was texted (no mobile number or no brand SMS number).".to_string(),
+        ),
         _ => None,
     };
     Ok(page(&state, &viewer, &uri, notice, vec![], &TechForm::default()).await?.into_response())
@@ -145,13 +147,15 @@ pub async fn create(
         }
     })();
     let result = match valid {
-        Ok(t) => async {
-            let mut tx = state.db.begin().await?;
-            technicians::create_in(&mut tx, state.clock.as_ref(), viewer.user.org_id, &t).await?;
-            tx.commit().await?;
-            Ok::<_, Error>(())
+        Ok(t) => {
+            async {
+                let mut tx = state.db.begin().await?;
+                technicians::create_in(&mut tx, state.clock.as_ref(), viewer.user.org_id, &t).await?;
+                tx.commit().await?;
+                Ok::<_, Error>(())
+            }
+            .await
         }
-        .await,
         Err(e) => Err(e),
     };
     match result {

@@ -286,6 +286,10 @@ pub struct Browser {
 }
 
 impl Browser {
+    pub fn new(client: reqwest::Client, csrf: String, base: String) -> Browser {
+        Browser { client, csrf, base }
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.base)).send().await.expect("GET")
     }

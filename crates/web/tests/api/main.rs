@@ -11,6 +11,7 @@ mod api_resources;
 mod cli;
 mod console;
 mod demo;
+mod dispatch;
 mod email;
 mod engine;
 mod health;

@@ -1,0 +1,643 @@
+//! Dispatching: edits over the API, assignment texting portal links through the SMS stand-in,
+//! the technician portal with real tokens (and bad, expired, revoked and wrong-tech ones),
+//! photo upload limits, the board and the customer card.
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+use switchboard_core::ids::TechnicianId;
+
+use crate::helpers::{Browser, TestApp, json, spawn_app};
+
+const DAN: &str = "+17205550121";
+const MARIA: &str = "+17205550122";
+const JIN: &str = "+17205550123";
+
+struct Demo {
+    app: TestApp,
+    key: String,
+    org: switchboard_core::ids::OrgId,
+}
+
+async fn demo() -> Demo {
+    let app = spawn_app().await;
+    switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
+    let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap().id;
+    let key = app.api_key(org).await;
+    Demo { app, key, org }
+}
+
+impl Demo {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        json(self.app.client().get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap()).await
+    }
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        json(self.app.client().post(self.app.url(path)).bearer_auth(&self.key).json(&body).send().await.unwrap()).await
+    }
+    async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        json(self.app.client().patch(self.app.url(path)).bearer_auth(&self.key).json(&body).send().await.unwrap()).await
+    }
+    async fn job(&self, code: &str) -> Value {
+        let (_, body) = self.get(&format!("/api/v1/jobs?q={code}")).await;
+        let id = body["jobs"].as_array().unwrap().iter().find(|j| j["code"] == code).unwrap()["id"].as_i64().unwrap();
+        self.get(&format!("/api/v1/jobs/{id}")).await.1["job"].clone()
+    }
+    async fn tech(&self, name: &str) -> i64 {
+        let (_, body) = self.get("/api/v1/technicians").await;
+        body["technicians"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].as_i64().unwrap()
+    }
+    /// Runs the engine until nothing is due, stepping the clock past the per-number send interval.
+    async fn send_all(&self) {
+        for _ in 0..10 {
+            self.app.engine.tick().await.unwrap();
+            self.app.clock.advance(SignedDuration::from_secs(2));
+        }
+    }
+    /// The portal links texted to `number`, oldest first.
+    fn links_to(&self, number: &str) -> Vec<String> {
+        self.app
+            .sms
+            .sent_to(number)
+            .iter()
+            .filter_map(|m| m.body.split_whitespace().find(|w| w.contains("/p/")).map(str::to_string))
+            .collect()
+    }
+    fn path_of(&self, link: &str) -> String {
+        link.strip_prefix(&self.app.base).expect("links point at the app").to_string()
+    }
+    async fn page(&self, path: &str) -> (u16, String) {
+        let r = self.app.client().get(self.app.url(path)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+    async fn portal_post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self.app.client().post(self.app.url(path)).form(form).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn history_notes(job: &Value) -> Vec<String> {
+    job["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn assigning_a_technician_texts_exactly_one_portal_link_that_opens_their_day() {
+    let d = demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let (dan, maria) = (d.tech("Dan Okafor").await, d.tech("Maria Reyes").await);
+    assert_eq!(job["techs"][0]["id"], dan);
+
+    let (status, body) = d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [dan, maria] })).await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> =
+        body["job"]["techs"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Dan Okafor", "Maria Reyes"]);
+    d.send_all().await;
+    let texts = d.app.sms.sent_to(MARIA);
+    assert_eq!(texts.len(), 1, "one text for the new technician");
+    assert!(texts[0].body.contains("J-2202") && texts[0].body.contains("Disposal install"), "{}", texts[0].body);
+    assert_eq!(texts[0].from, "+17205550100", "sent from the brand's number");
+    assert!(d.app.sms.sent_to(DAN).is_empty(), "the technician already on the job is not texted again");
+
+    // The same assignment again changes nothing and texts nobody.
+    let (status, _) = d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria, dan] })).await;
+    assert_eq!(status, 200);
+    d.send_all().await;
+    assert_eq!(d.app.sms.sent_to(MARIA).len(), 1);
+
+    // The link opens Maria's day with this stop.
+    let links = d.links_to(MARIA);
+    let token = links[0].rsplit('/').next().unwrap();
+    assert_eq!(token.len(), 43, "256-bit token");
+    let (status, html) = d.page(&d.path_of(&links[0])).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Hi Maria") && html.contains("J-2202") && html.contains("Disposal install"), "{html}");
+    assert!(!html.contains("J-2204"), "only her stops");
+    // Only the hash is stored.
+    let stored: Vec<(String,)> =
+        sqlx::query_as("select token_hash from portal_tokens").fetch_all(d.app.db.pool()).await.unwrap();
+    assert!(stored.iter().all(|(h,)| h.len() == 64 && h != token));
+
+    // Dispatching texts the technicians not yet texted about this job (Dan), not Maria again.
+    let (status, _) = d.post(&format!("/api/v1/jobs/{id}/status"), json!({ "status": "dispatched" })).await;
+    assert_eq!(status, 200);
+    d.send_all().await;
+    assert_eq!(d.app.sms.sent_to(DAN).len(), 1);
+    assert_eq!(d.app.sms.sent_to(MARIA).len(), 1);
+
+    // Unassigning and validation.
+    let (status, body) = d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [99999] })).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["fields"][0]["message"].as_str().unwrap().contains("99999"));
+    let (status, body) = d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [] })).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["job"]["techs"], json!([]));
+    let job = d.job("J-2202").await;
+    let notes = history_notes(&job);
+    assert!(notes.iter().any(|n| n == "assigned Maria Reyes"), "{notes:?}");
+    assert!(notes.iter().any(|n| n == "unassigned Dan Okafor, Maria Reyes"), "{notes:?}");
+    assert!(notes.iter().any(|n| n == "Portal link texted to Maria Reyes"), "{notes:?}");
+
+    // A finished job keeps its technicians.
+    let done = d.job("J-2199").await;
+    let (status, body) = d.post(&format!("/api/v1/jobs/{}/assign", done["id"]), json!({ "tech_ids": [maria] })).await;
+    assert_eq!(status, 409, "{body}");
+}
+
+#[tokio::test]
+async fn the_portal_drives_the_status_machine_and_the_job_history() {
+    let d = demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let maria = d.tech("Maria Reyes").await;
+    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
+    d.send_all().await;
+    let base = d.path_of(&d.links_to(MARIA)[0]);
+
+    let (status, html) = d.page(&format!("{base}/jobs/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("On my way") && html.contains("Arrived"), "a scheduled job offers both");
+    assert!(html.contains("tel:+1"), "one-tap call");
+    assert!(html.contains("google.com/maps/search"), "tap to open the address in maps");
+
+    let (status, _) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", "dispatched")]).await;
+    assert_eq!(status, 303, "back to the job");
+    assert_eq!(d.job("J-2202").await["status"], "dispatched");
+    // Work done is not possible from En route: refused with the reason, nothing changes.
+    let (status, html) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", "pending_close")]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("cannot become pending close"), "{html}");
+    // Completing is for the office.
+    let (status, html) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", "canceled")]).await;
+    assert_eq!(status, 409);
+    assert!(html.contains("ask the office"));
+    for to in ["on_site", "pending_close"] {
+        let (status, _) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", to)]).await;
+        assert_eq!(status, 303, "{to}");
+    }
+    let job = d.job("J-2202").await;
+    assert_eq!(job["status"], "pending_close");
+    let moves: Vec<(String, String)> = job["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "status")
+        .map(|e| (e["to"].as_str().unwrap().to_string(), e["actor"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            ("dispatched".to_string(), "tech:Maria Reyes".to_string()),
+            ("on_site".to_string(), "tech:Maria Reyes".to_string()),
+            ("pending_close".to_string(), "tech:Maria Reyes".to_string()),
+        ]
+    );
+
+    // A line item from the field.
+    let (status, _) = d
+        .portal_post(
+            &format!("{base}/jobs/{id}/line-items"),
+            &[("description", "Disposal 3/4 HP"), ("quantity", "1.5"), ("unit_price", "89.50"), ("taxable", "1")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, html) =
+        d.portal_post(&format!("{base}/jobs/{id}/line-items"), &[("description", "x"), ("unit_price", "ten")]).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("is not an amount"), "{html}");
+    let job = d.job("J-2202").await;
+    assert_eq!(job["line_items"][0]["quantity_x100"], 150);
+    assert_eq!(job["line_items"][0]["total"], 13425);
+    assert_eq!(job["total"], 13425);
+
+    // Location while the page is open.
+    let r = d
+        .app
+        .client()
+        .post(d.app.url(&format!("{base}/location")))
+        .json(&json!({"lat": 39.75, "lon": -104.99, "accuracy": 12.4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let tech = switchboard_core::technicians::get(&d.app.db, d.org, TechnicianId(maria)).await.unwrap();
+    let loc = tech.last_location.expect("location recorded");
+    assert_eq!((loc.point.lat, loc.point.lon, loc.accuracy_m), (39.75, -104.99, Some(12)));
+    let r = d
+        .app
+        .client()
+        .post(d.app.url(&format!("{base}/location")))
+        .json(&json!({"lat": 123.0, "lon": 0.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
+
+/// A tiny valid PNG header is enough for type sniffing.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00";
+
+/// A `multipart/form-data` body with one `photo` file field, as a browser sends it.
+fn photo_form(bytes: Vec<u8>, name: &str) -> (String, Vec<u8>) {
+    let boundary = "----switchboard-test-boundary-7d1f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn photos_are_checked_stored_on_disk_and_served_only_to_the_job() {
+    let d = demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let maria = d.tech("Maria Reyes").await;
+    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
+    d.send_all().await;
+    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let upload = |bytes: Vec<u8>, name: &str| {
+        let (content_type, body) = photo_form(bytes, name);
+        d.app
+            .client()
+            .post(d.app.url(&format!("{base}/jobs/{id}/photos")))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+
+    let r = upload(PNG.to_vec(), "sink.png").await.unwrap();
+    assert_eq!(r.status(), 303, "stored and back to the job");
+    let job = d.job("J-2202").await;
+    let photo = job["photos"][0].clone();
+    assert_eq!(photo["content_type"], "image/png");
+    assert_eq!(photo["added_by"], "tech:Maria Reyes");
+    let files: Vec<_> = walk(d.app.data_dir.path());
+    assert_eq!(files.len(), 1, "one file under the data directory");
+    assert_eq!(std::fs::read(&files[0]).unwrap(), PNG);
+    let r = d.app.client().get(d.app.url(&format!("{base}/jobs/{id}/photos/{}", photo["id"]))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+
+    // Not an image, whatever its name says.
+    let r = upload(b"<svg onload=alert(1)>".to_vec(), "evil.png").await.unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("not a photo"));
+    // Over the limit by a little (read, then refused) and by a lot (refused while reading).
+    let max = switchboard_core::storage::MAX_PHOTO_BYTES;
+    for size in [max + 1, max + 512 * 1024] {
+        let mut big = vec![0xFFu8, 0xD8, 0xFF];
+        big.resize(size, 0);
+        let r = upload(big, "big.jpg").await.unwrap();
+        assert_eq!(r.status(), 422, "{size} bytes");
+        assert!(r.text().await.unwrap().contains("at most 12 MB"));
+    }
+    assert_eq!(d.job("J-2202").await["photos"].as_array().unwrap().len(), 1, "nothing half-written");
+    assert_eq!(walk(d.app.data_dir.path()).len(), 1);
+
+    // Another job's photo through this technician's link: the same page as any bad link.
+    let other = d.job("J-2204").await["id"].as_i64().unwrap();
+    let (status, html) = d.page(&format!("{base}/jobs/{other}/photos/{}", photo["id"])).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("This link isn"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn bad_expired_revoked_and_wrong_tech_links_all_get_the_same_plain_page() {
+    let d = demo().await;
+    let j2202 = d.job("J-2202").await["id"].as_i64().unwrap();
+    let j2204 = d.job("J-2204").await["id"].as_i64().unwrap();
+    let maria = d.tech("Maria Reyes").await;
+    d.post(&format!("/api/v1/jobs/{j2202}/assign"), json!({ "tech_ids": [maria] })).await;
+    d.send_all().await;
+    let base = d.path_of(&d.links_to(MARIA)[0]);
+
+    let invalid = |status: u16, html: &str| {
+        assert_eq!(status, 404);
+        assert!(html.contains("This link isn&#39;t valid") || html.contains("This link isn't valid"), "{html}");
+        assert!(!html.contains("Maria") && !html.contains("J-22"), "reveals nothing");
+    };
+    let (s, h) = d.page("/p/short").await;
+    invalid(s, &h);
+    let (s, h) = d.page(&format!("/p/{}", "A".repeat(43))).await;
+    invalid(s, &h);
+    let (s, h) = d.page("/p/%27%20or%201=1--").await;
+    invalid(s, &h);
+    // Wrong technician: Maria's link on Dan's job, for reading and for changing it.
+    let (s, h) = d.page(&format!("{base}/jobs/{j2204}")).await;
+    invalid(s, &h);
+    let (s, h) = d.portal_post(&format!("{base}/jobs/{j2204}/status"), &[("to", "pending_close")]).await;
+    invalid(s, &h);
+    assert_eq!(d.job("J-2204").await["status"], "on_site", "untouched");
+    let (s, _) = d.page(&base).await;
+    assert_eq!(s, 200, "the link itself still works");
+
+    // Revoked by an admin: the old link dies and a new one is texted.
+    let admin = Browser::sign_in_demo(&d.app).await;
+    let r = admin.post_form(&format!("/settings/technicians/{maria}/revoke-links"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (s, h) = d.page(&base).await;
+    invalid(s, &h);
+    d.send_all().await;
+    let links = d.links_to(MARIA);
+    assert_eq!(links.len(), 2, "a fresh link was texted");
+    let fresh = d.path_of(&links[1]);
+    assert_ne!(fresh, base);
+    assert_eq!(d.page(&fresh).await.0, 200);
+
+    // Expired: the test clock is 10:00 in Denver on Nov 22; links last until midnight ending Nov 23.
+    d.app.clock.set("2026-11-24T06:59:00Z".parse().unwrap());
+    assert_eq!(d.page(&fresh).await.0, 200, "still valid late on the next day");
+    d.app.clock.set("2026-11-24T07:00:01Z".parse().unwrap());
+    let (s, h) = d.page(&fresh).await;
+    invalid(s, &h);
+    let r = d
+        .app
+        .client()
+        .post(d.app.url(&format!("{fresh}/location")))
+        .json(&json!({"lat": 1.0, "lon": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "an expired link cannot report a location either");
+}
+
+#[tokio::test]
+async fn editing_a_job_over_the_api_records_what_changed() {
+    let d = demo().await;
+    let job = d.job("J-2201").await;
+    let id = job["id"].as_i64().unwrap();
+    assert_eq!(job["status"], "estimate");
+    let (status, body) = d
+        .patch(
+            &format!("/api/v1/jobs/{id}"),
+            json!({
+                "service": "Re-roof, full tear-off",
+                "location": {"lat": 39.7392, "lon": -104.9903},
+                "location_verified": true,
+                "customer_notes": "Gate code 4411; dog in yard",
+                "internal_notes": "Quote valid 30 days",
+                "scheduled_start": "2026-11-25T16:00:00Z",
+                "scheduled_end": "2026-11-25T18:00:00Z"
+            }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let job = &body["job"];
+    assert_eq!(job["service"], "Re-roof, full tear-off");
+    assert_eq!(job["location"], json!({"lat": 39.7392, "lon": -104.9903}));
+    assert_eq!(job["location_verified"], true);
+    assert_eq!(job["status"], "scheduled", "an estimate with a window is scheduled");
+    let notes = history_notes(job);
+    let edit = notes.iter().find(|n| n.starts_with("service:")).expect("an edit entry");
+    assert!(
+        edit.contains("Estimate - re-roof → Re-roof, full tear-off") && edit.contains("location verified"),
+        "{edit}"
+    );
+    assert!(edit.contains("window: Wed Nov 25 9:00am-11:00am"), "in the brand's zone: {edit}");
+
+    // Moving the pin unverifies it; null clears fields.
+    let (_, body) = d
+        .patch(&format!("/api/v1/jobs/{id}"), json!({"location": {"lat": 39.74, "lon": -104.99}, "address": null}))
+        .await;
+    assert_eq!(body["job"]["location_verified"], false);
+    assert_eq!(body["job"]["address"], Value::Null);
+
+    for (patch, field) in [
+        (json!({"scheduled_end": "2026-11-25T15:00:00Z"}), "scheduled_end"),
+        (json!({"service": "  "}), "service"),
+        (json!({"location": {"lat": 91, "lon": 0}}), "location"),
+        (json!({"scheduled_start": "next tuesday"}), "scheduled_start"),
+    ] {
+        let (status, body) = d.patch(&format!("/api/v1/jobs/{id}"), patch.clone()).await;
+        assert_eq!(status, 422, "{patch}: {body}");
+        assert_eq!(body["error"]["fields"][0]["field"], field, "{patch}");
+    }
+    let (status, _) = d.patch(&format!("/api/v1/jobs/{id}"), json!({"colour": "red"})).await;
+    assert!(status == 400 || status == 422, "unknown fields are refused ({status})");
+
+    // Another organization's key cannot see or edit it.
+    let (other, _) = d.app.org_with_admin("rival").await;
+    let rival = d.app.api_key(other).await;
+    let r = d
+        .app
+        .client()
+        .patch(d.app.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(&rival)
+        .json(&json!({"service": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = d
+        .app
+        .client()
+        .post(d.app.url(&format!("/api/v1/jobs/{id}/assign")))
+        .bearer_auth(&rival)
+        .json(&json!({"tech_ids": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn the_board_places_jobs_flags_double_bookings_and_moves_jobs() {
+    let d = demo().await;
+    let admin = Browser::sign_in_demo(&d.app).await;
+    let summit = d.job("J-2202").await["brand_id"].as_i64().unwrap();
+    let (status, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22")).await;
+    assert_eq!(status, 200);
+    for name in ["Dan Okafor", "Maria Reyes", "Jin Park"] {
+        assert!(html.contains(name), "a lane for {name}");
+    }
+    assert!(html.contains("J-2202") && html.contains("J-2204"));
+    assert!(!html.contains("double-booking"), "the demo day has no clash");
+
+    // Book Dan into J-2202's slot (4-6 PM Denver): both jobs are flagged.
+    let dan = d.tech("Dan Okafor").await;
+    let customer = d.job("J-2202").await["customer_id"].as_i64().unwrap();
+    let (status, body) = d
+        .post(
+            "/api/v1/jobs",
+            json!({"brand_id": summit, "customer_id": customer, "service": "Faucet swap",
+                   "scheduled_start": "2026-11-22T23:30:00Z", "scheduled_end": "2026-11-23T00:30:00Z", "tech_ids": [dan]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let new_id = body["job"]["id"].as_i64().unwrap();
+    let new_code = body["job"]["code"].as_str().unwrap().to_string();
+    d.send_all().await;
+    assert_eq!(d.app.sms.sent_to(DAN).len(), 1, "creating a job with a technician texts them");
+    let (_, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22")).await;
+    assert!(html.contains("1 double-booking"), "flagged");
+    assert!(html.contains(&format!("Overlaps {new_code}")) && html.contains("Overlaps J-2202"));
+
+    // Move it to Jin by the keyboard form, an hour later.
+    let jin = d.tech("Jin Park").await;
+    let r = admin
+        .post_form(
+            "/board/move",
+            &[
+                ("job", &new_id.to_string()),
+                ("from_tech", &dan.to_string()),
+                ("to_tech", &jin.to_string()),
+                ("start", "2026-11-22T17:30"),
+                ("end", "2026-11-22T18:30"),
+                ("date", "2026-11-22"),
+                ("brand", &summit.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let job = d.job(&new_code).await;
+    assert_eq!(job["techs"][0]["name"], "Jin Park");
+    assert_eq!(job["scheduled_start"], "2026-11-23T00:30:00Z");
+    d.send_all().await;
+    assert_eq!(d.app.sms.sent_to(JIN).len(), 1, "the new technician gets the link");
+    assert!(d.app.sms.sent_to(JIN)[0].body.contains("5:30pm"), "with the new time");
+    let (_, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22")).await;
+    assert!(!html.contains("double-booking"));
+
+    // A drag: to the unassigned column, then back onto Maria's lane at a dropped time (snapped).
+    let r = admin
+        .client
+        .post(d.app.url("/board/move"))
+        .header("x-csrf-token", &admin.csrf)
+        .header("x-requested-with", "fetch")
+        .form(&[("job", new_id.to_string()), ("from_tech", jin.to_string()), ("to_tech", String::new())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(d.job(&new_code).await["techs"], json!([]));
+    let maria = d.tech("Maria Reyes").await;
+    let drop_at: jiff::Timestamp = "2026-11-22T20:07:00Z".parse().unwrap();
+    let r = admin
+        .client
+        .post(d.app.url("/board/move"))
+        .header("x-csrf-token", &admin.csrf)
+        .header("x-requested-with", "fetch")
+        .form(&[
+            ("job", new_id.to_string()),
+            ("from_tech", String::new()),
+            ("to_tech", maria.to_string()),
+            ("start_ms", drop_at.as_millisecond().to_string()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let job = d.job(&new_code).await;
+    assert_eq!(job["techs"][0]["name"], "Maria Reyes");
+    assert_eq!(
+        (job["scheduled_start"].as_str(), job["scheduled_end"].as_str()),
+        (Some("2026-11-22T20:00:00Z"), Some("2026-11-22T21:00:00Z"))
+    );
+    // A bad move is refused with a reason.
+    let r = admin
+        .client
+        .post(d.app.url("/board/move"))
+        .header("x-csrf-token", &admin.csrf)
+        .header("x-requested-with", "fetch")
+        .form(&[("job", d.job("J-2199").await["id"].to_string()), ("to_tech", maria.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("reopen"));
+    // Without the CSRF token nothing moves.
+    let r = admin
+        .client
+        .post(d.app.url("/board/move"))
+        .form(&[("job", new_id.to_string()), ("to_tech", dan.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn the_jobs_page_filters_and_the_job_and_customer_pages_show_everything() {
+    let d = demo().await;
+    let admin = Browser::sign_in_demo(&d.app).await;
+    let (_, html) = admin.get_text("/jobs?q=disposal").await;
+    assert!(html.contains("J-2202") && !html.contains("J-2204"), "search");
+    let jin = d.tech("Jin Park").await;
+    let (_, html) = admin.get_text(&format!("/jobs?tech={jin}")).await;
+    assert!(html.contains("J-2203") && html.contains("J-2199") && !html.contains("J-2202"), "by technician");
+    let (_, html) = admin.get_text("/jobs?date=2026-11-23").await;
+    assert!(html.contains("J-2201") && !html.contains("J-2202"), "by day");
+    let (status, _) = admin.get_text("/jobs?date=soon").await;
+    assert_eq!(status, 400);
+
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let r = admin
+        .post_form(
+            &format!("/jobs/{id}/line-items"),
+            &[("description", "Haul-away fee"), ("quantity", "1"), ("unit_price", "45")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = admin
+        .post_form(
+            &format!("/jobs/{id}"),
+            &[("service", "Disposal install"), ("start", "2026-11-22T17:00"), ("end", "2026-11-22T15:00")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("must end after it starts"));
+    let r = admin.post_form(&format!("/jobs/{id}/status"), &[("to", "completed")]).await;
+    assert_eq!(r.status(), 409, "the status machine guards the page too");
+    let (status, html) = admin.get_text(&format!("/jobs/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Haul-away fee") && html.contains("$45.00"), "line items and total");
+    assert!(html.contains("Added 1 × Haul-away fee at $45.00 = $45.00"), "history in words");
+
+    let customer = job["customer_id"].as_i64().unwrap();
+    let phone =
+        d.get(&format!("/api/v1/customers/{customer}")).await.1["customer"]["phone"].as_str().unwrap().to_string();
+    let (status, _) = d
+        .post("/api/v1/messages", json!({"brand_id": job["brand_id"], "to": phone, "body": "Running 10 min late"}))
+        .await;
+    assert_eq!(status, 202);
+    d.send_all().await;
+    d.app.sms.settle(std::time::Duration::from_secs(5)).await.unwrap();
+    let (status, html) = admin.get_text(&format!("/customers/{customer}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("J-2202") && html.contains("Running 10 min late"), "jobs and messages");
+    assert!(html.contains("Delivered"), "delivery status from the provider's callback");
+}
+
+impl Browser {
+    async fn sign_in_demo(app: &TestApp) -> Browser {
+        let client = app.browser();
+        let csrf = crate::helpers::login_csrf(&client, app).await;
+        let r = client
+            .post(app.url("/login"))
+            .form(&[
+                ("_csrf", csrf.as_str()),
+                ("email", switchboard_core::demo::DEMO_ADMIN_EMAIL),
+                ("password", switchboard_core::demo::DEMO_ADMIN_PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
+        Browser::new(client, crate::helpers::hidden_csrf(&page).unwrap(), app.base.clone())
+    }
+}
