@@ -81,6 +81,16 @@ pub fn time(at: Timestamp, tz: &TimeZone) -> String {
     at.to_zoned(tz.clone()).strftime("%-I:%M %p").to_string()
 }
 
+/// "1:30–3:30 PM", or "11:00 AM–1:00 PM" across noon, for tight spaces.
+pub fn time_range(start: Timestamp, end: Timestamp, tz: &TimeZone) -> String {
+    let (s, e) = (start.to_zoned(tz.clone()), end.to_zoned(tz.clone()));
+    if s.strftime("%p").to_string() == e.strftime("%p").to_string() && s.date() == e.date() {
+        format!("{}–{}", s.strftime("%-I:%M"), e.strftime("%-I:%M %p"))
+    } else {
+        format!("{}–{}", s.strftime("%-I:%M %p"), e.strftime("%-I:%M %p"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +167,12 @@ mod tests {
         assert!(local_input("start", "2026-03-08T02:30", &ny).is_err());
         assert!(local_input("start", "2026-11-01T01:30", &ny).is_err());
         assert!(local_input("start", "tomorrow", &ny).is_err());
+    }
+
+    #[test]
+    fn time_ranges_say_am_pm_once_when_they_can() {
+        let den = zone("America/Denver");
+        assert_eq!(time_range(ts("2026-11-22T20:30:00Z"), ts("2026-11-22T22:30:00Z"), &den), "1:30–3:30 PM");
+        assert_eq!(time_range(ts("2026-11-22T18:00:00Z"), ts("2026-11-22T20:00:00Z"), &den), "11:00 AM–1:00 PM");
     }
 }

@@ -231,7 +231,7 @@ async fn render(
             status: j.status.as_str(),
             status_label: j.status.label(),
             time: match (start, j.scheduled_end) {
-                (Some(s), Some(e)) => format!("{}–{}", fmt::time(s, &tz), fmt::time(e, &tz)),
+                (Some(s), Some(e)) => fmt::time_range(s, e, &tz),
                 (Some(s), None) => fmt::time(s, &tz),
                 _ => "Unscheduled".into(),
             },

@@ -25,7 +25,15 @@ pub async fn stream(
                 Ok(event) if event.org() == org => {
                     let sse = match event {
                         Event::Lead { lead, .. } => SseEvent::default().event("lead").data(lead.0.to_string()),
-                        Event::Job { job, .. } => SseEvent::default().event("job").data(job.0.to_string()),
+                        // Lists listen for `job`; a job's own page for `job-{id}` (htmx event
+                        // filters would need eval, which the CSP forbids).
+                        Event::Job { job, .. } => {
+                            let one = SseEvent::default().event(format!("job-{}", job.0)).data(job.0.to_string());
+                            return Some((
+                                vec![Ok(SseEvent::default().event("job").data(job.0.to_string())), Ok(one)],
+                                rx,
+                            ));
+                        }
                         Event::Tech { tech, .. } => SseEvent::default().event("tech").data(tech.0.to_string()),
                     };
                     return Some((vec![Ok(sse)], rx));
@@ -33,7 +41,8 @@ pub async fn stream(
                 Ok(_) => continue,
                 // A slow page missed some events: tell it to refresh everything.
                 Err(RecvError::Lagged(_)) => {
-                    let all = ["lead", "job", "tech"].map(|kind| Ok(SseEvent::default().event(kind).data("*")));
+                    let all =
+                        ["lead", "job", "tech", "resync"].map(|kind| Ok(SseEvent::default().event(kind).data("*")));
                     return Some((all.into(), rx));
                 }
                 Err(RecvError::Closed) => return None,
