@@ -253,7 +253,35 @@ async fn seed_jobs(
             scheduled_end: Some(start + two_hours),
             techs,
         };
-        jobs::insert_quietly_in(tx, clock, org, &job).await?;
+        let (id, _) = jobs::insert_quietly_in(tx, clock, org, &job).await?;
+        // The demo addresses are real places; their pins count as verified.
+        if let Some((lat, lon)) = demo_coordinates(&job.address.unwrap_or_default()) {
+            sqlx::query(
+                "update jobs set latitude_e6 = $3, longitude_e6 = $4, location_verified = 1 where org_id = $1 and id = $2",
+            )
+            .bind(org.0)
+            .bind(id.0)
+            .bind((lat * 1e6).round() as i64)
+            .bind((lon * 1e6).round() as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     Ok(())
+}
+
+/// Map positions of the demo customers' addresses.
+fn demo_coordinates(address: &str) -> Option<(f64, f64)> {
+    let known = [
+        ("1450 Pearl St", 40.018_8, -105.277_1),
+        ("2216 W 32nd Ave", 39.762_2, -105.015_5),
+        ("781 S Pearl St", 39.702_7, -104.980_8),
+        ("3902 Tennyson St", 39.771_2, -105.043_6),
+        ("95 Kearney St", 39.718_3, -104.917_5),
+        ("610 Emerson St", 39.726_2, -104.975_7),
+        ("1200 Logan St", 39.735_8, -104.982_3),
+        ("44 Tremont St", 42.358_3, -71.060_3),
+        ("17 Hanover St", 42.361_7, -71.057_9),
+    ];
+    known.iter().find(|(prefix, _, _)| address.starts_with(prefix)).map(|(_, lat, lon)| (*lat, *lon))
 }

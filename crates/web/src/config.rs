@@ -258,8 +258,10 @@ impl Config {
         switchboard_core::parse::EmailAddress::parse(&smtp_from)
             .map_err(|m| anyhow::anyhow!("SWITCHBOARD_SMTP_FROM: {m}"))?;
         let portal_link_hours = args.portal_link_hours.or(file.portal_link_hours);
-        if portal_link_hours == Some(0) {
-            bail!("portal link hours must be at least 1");
+        if let Some(h) = portal_link_hours
+            && !(1..=switchboard_core::portal::MAX_VALID_HOURS).contains(&h)
+        {
+            bail!("portal link hours must be between 1 and {} (got {h})", switchboard_core::portal::MAX_VALID_HOURS);
         }
         Ok(Config {
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -37,6 +37,13 @@ pub async fn create_in(
     actor: &str,
     job: &NewJob,
 ) -> Result<(JobId, String, usize)> {
+    for t in &job.techs {
+        match crate::technicians::get_in(tx, org, *t).await? {
+            Some(tech) if tech.active => {}
+            Some(tech) => return Err(Error::invalid("tech_ids", format!("{} is not active", tech.name))),
+            None => return Err(Error::invalid("tech_ids", format!("no technician with id {t}"))),
+        }
+    }
     let (id, code) = store::insert_job(tx, org, job, clock.now(), actor).await?;
     let texted = if job.techs.is_empty() {
         0
@@ -249,7 +256,13 @@ async fn notify_techs_in(
             continue;
         }
         let Some(phone) = phone else { continue };
-        let url = crate::portal::issue_in(tx, clock, job.org_id, tech_id, &tz, links).await?;
+        if crate::messaging::is_opted_out_in(tx, brand.id, phone.as_str()).await? {
+            let note = format!("Portal link not texted to {}: they opted out of texts from {}", tech.name, brand.name);
+            let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
+            store::add_event(tx, job.org_id, job.id, &event, now).await?;
+            continue;
+        }
+        let url = crate::portal::issue_in(tx, clock, job.org_id, tech_id, &tz, links, job.scheduled_start).await?;
         let body = crate::portal::assignment_text(brand, job, &url);
         crate::messaging::queue_sms_in(tx, clock, brand, &phone, &body).await?;
         store::mark_notified(tx, job.org_id, job.id, tech_id, now).await?;
@@ -439,7 +452,8 @@ pub async fn assign(
     for t in techs {
         match all.iter().find(|x| x.id == *t) {
             None => return Err(Error::invalid("tech_ids", format!("no technician with id {t}"))),
-            Some(x) if !x.active => {
+            // Someone deactivated may stay on the jobs they had, but not be added to more.
+            Some(x) if !x.active && !current.has_tech(x.id) => {
                 return Err(Error::invalid("tech_ids", format!("{} is not active", x.name)));
             }
             Some(_) if !wanted.contains(t) => wanted.push(*t),
@@ -449,6 +463,13 @@ pub async fn assign(
     let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
+    // Re-checked under the write lock: the job may have been finished meanwhile.
+    if !store::touch_if_open(&mut tx, org, id, now).await? {
+        return Err(Error::Conflict(format!(
+            "{} was just closed; reopen it before changing technicians",
+            current.code
+        )));
+    }
     let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, now).await?;
     if added.is_empty() && removed.is_empty() {
         tx.rollback().await?;

@@ -204,6 +204,19 @@ pub async fn set_techs(
     Ok((added, removed))
 }
 
+/// Marks the job changed if it is still open; false when it is completed or canceled.
+pub async fn touch_if_open(tx: &mut Tx, org: OrgId, id: JobId, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "update jobs set updated_at = $3 where org_id = $1 and id = $2 and status not in ('completed', 'canceled')",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Technicians of the job not yet texted their portal link for it.
 pub async fn unnotified_techs(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
     let rows: Vec<(i64,)> = sqlx::query_as(
@@ -391,8 +404,12 @@ pub async fn insert_job(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
+    let mut seen = Vec::new();
     for tech in &job.techs {
-        assign(&mut **tx, org, JobId(id), *tech, now).await?;
+        if !seen.contains(tech) {
+            seen.push(*tech);
+            assign(&mut **tx, org, JobId(id), *tech, now).await?;
+        }
     }
     let created = NewEvent { actor, kind: "created", from: None, to: Some(job.status), note: None };
     add_event(tx, org, JobId(id), &created, now).await?;
@@ -408,7 +425,8 @@ async fn assign<'c>(
 ) -> Result<()> {
     sqlx::query(
         "insert into job_technicians (job_id, technician_id, org_id, assigned_at) \
-         select $2, t.id, $1, $4 from technicians t where t.org_id = $1 and t.id = $3",
+         select $2, t.id, $1, $4 from technicians t where t.org_id = $1 and t.id = $3 \
+         on conflict (job_id, technician_id) do nothing",
     )
     .bind(org.0)
     .bind(job.0)

@@ -112,6 +112,10 @@ pub async fn list(db: &Db, org: OrgId, address: Option<&str>, limit: i64) -> Res
     store::list_for_address(db.pool(), org, address, limit.clamp(1, 500)).await
 }
 
+pub async fn is_opted_out_in(tx: &mut Tx, brand: BrandId, phone: &str) -> Result<bool> {
+    store::is_opted_out(&mut **tx, brand, phone).await
+}
+
 pub async fn is_opted_out(db: &Db, brand: BrandId, phone: &str) -> Result<bool> {
     store::is_opted_out(db.pool(), brand, phone).await
 }

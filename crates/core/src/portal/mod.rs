@@ -28,10 +28,16 @@ pub struct PortalLinks {
     pub valid_hours: Option<u32>,
 }
 
+/// The longest a link may be configured to last: a year.
+pub const MAX_VALID_HOURS: u32 = 24 * 366;
+
 impl PortalLinks {
     pub fn expiry(&self, now: Timestamp, tz: &TimeZone) -> Timestamp {
         match self.valid_hours {
-            Some(h) => now + (i64::from(h)).hours(),
+            Some(h) => {
+                let h = i64::from(h.min(MAX_VALID_HOURS));
+                now.checked_add(jiff::SignedDuration::from_hours(h)).unwrap_or(now)
+            }
             None => end_of_next_day(now, tz),
         }
     }
@@ -57,6 +63,8 @@ pub struct PortalAccess {
 }
 
 /// Creates a link for the technician inside `tx`; returns the URL. The token is not stored.
+/// A link texted days before the job lasts through the job's day (until the end of the day
+/// after it starts), so it still works when the technician needs it.
 pub async fn issue_in(
     tx: &mut Tx,
     clock: &dyn Clock,
@@ -64,10 +72,14 @@ pub async fn issue_in(
     tech: TechnicianId,
     tz: &TimeZone,
     links: &PortalLinks,
+    job_start: Option<Timestamp>,
 ) -> Result<String> {
     let token = crate::secret::new_token();
     let now = clock.now();
-    let expires = links.expiry(now, tz);
+    let expires = match job_start {
+        Some(start) if start > now => links.expiry(now, tz).max(links.expiry(start, tz)),
+        _ => links.expiry(now, tz),
+    };
     store::insert(tx, org, tech, &crate::secret::hash_token(&token), to_millis(now), to_millis(expires)).await?;
     Ok(format!("{}/p/{token}", links.base_url))
 }
@@ -105,15 +117,24 @@ pub async fn authenticate(db: &Db, clock: &dyn Clock, token: &str) -> Result<Por
 /// the order of their windows. Canceled jobs are left out; finished ones stay, marked done.
 pub async fn stops(db: &Db, clock: &dyn Clock, access: &PortalAccess) -> Result<Vec<JobSummary>> {
     let now = clock.now();
-    let filter = JobFilter {
+    let around_today = JobFilter {
         tech: Some(access.tech.id),
         from: Some(now - 40.hours()),
         to: Some(now + 40.hours()),
         ..JobFilter::default()
     };
+    let mut found = crate::jobs::list(db, access.org, &around_today).await?;
+    // Work under way shows whatever its window says (or if it has none).
+    for status in [JobStatus::Dispatched, JobStatus::OnSite, JobStatus::PendingClose] {
+        let under_way = JobFilter { tech: Some(access.tech.id), status: Some(status), ..JobFilter::default() };
+        for j in crate::jobs::list(db, access.org, &under_way).await? {
+            if !found.iter().any(|f| f.id == j.id) {
+                found.push(j);
+            }
+        }
+    }
     let brands = tenancy::list_brands(db, access.org).await?;
-    let mut jobs: Vec<JobSummary> = crate::jobs::list(db, access.org, &filter)
-        .await?
+    let mut jobs: Vec<JobSummary> = found
         .into_iter()
         .filter(|j| j.status != JobStatus::Canceled)
         .filter(|j| {
@@ -140,15 +161,18 @@ pub async fn job(db: &Db, access: &PortalAccess, id: crate::ids::JobId) -> Resul
     Ok(job)
 }
 
-/// Revokes every link of the technician and texts a fresh one (when they have a mobile number
-/// and a brand has an SMS number). Returns how many links were revoked.
-pub async fn revoke_and_rotate(
+/// Revokes every link of the technician and, with `send_new`, texts a fresh one (when they have
+/// a mobile number and a brand has an SMS number). A lost phone should not get the new link;
+/// a forwarded link should be replaced. Returns how many links were revoked and whether a new
+/// one was texted.
+pub async fn revoke(
     db: &Db,
     clock: &dyn Clock,
     org: OrgId,
     tech: TechnicianId,
     links: &PortalLinks,
-) -> Result<u64> {
+    send_new: bool,
+) -> Result<(u64, bool)> {
     let technician = technicians::get(db, org, tech).await?;
     let brands = tenancy::list_brands(db, org).await?;
     // Text from the brand the technician works for most recently (its zone sets the expiry).
@@ -161,9 +185,10 @@ pub async fn revoke_and_rotate(
     let mut tx = db.begin().await?;
     let revoked = store::revoke_all(&mut tx, org, tech, to_millis(now)).await?;
     let phone = technician.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
-    let queued = if let (Some(brand), Some(phone)) = (brand, phone) {
+    let queued = if let (true, Some(brand), Some(phone)) = (send_new, brand, phone) {
         let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
-        let url = issue_in(&mut tx, clock, org, tech, &tz, links).await?;
+        let next_job = theirs.iter().filter(|j| j.status.is_open()).filter_map(|j| j.scheduled_start).max();
+        let url = issue_in(&mut tx, clock, org, tech, &tz, links, next_job).await?;
         let body = format!("{}: your previous portal link was turned off. Your new link: {url}", brand.name);
         crate::messaging::queue_sms_in(&mut tx, clock, brand, &phone, &body).await?;
         true
@@ -174,7 +199,7 @@ pub async fn revoke_and_rotate(
     if queued {
         db.work_added();
     }
-    Ok(revoked)
+    Ok((revoked, queued))
 }
 
 /// How many working portal links each technician has.
@@ -233,5 +258,7 @@ mod tests {
     fn configured_hours_override_the_day_rule() {
         let links = PortalLinks { base_url: "https://x".into(), valid_hours: Some(8) };
         assert_eq!(links.expiry(ts("2026-11-23T10:00:00Z"), &TimeZone::UTC), ts("2026-11-23T18:00:00Z"));
+        let huge = PortalLinks { base_url: "https://x".into(), valid_hours: Some(u32::MAX) };
+        assert_eq!(huge.expiry(ts("2026-11-23T10:00:00Z"), &TimeZone::UTC), ts("2027-11-24T10:00:00Z"));
     }
 }

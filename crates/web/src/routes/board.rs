@@ -363,6 +363,13 @@ pub async fn move_job(
     let result = async {
         let id = JobId(form.job.trim().parse().map_err(|_| Error::invalid("job", "pick a job"))?);
         let job = jobs::get(&state.db, org, id).await?;
+        if !job.status.is_open() {
+            return Err(Error::Conflict(format!(
+                "{} is {}; reopen it before moving it",
+                job.code,
+                job.status.label().to_lowercase()
+            )));
+        }
         let brand = switchboard_core::tenancy::brand(&state.db, org, job.brand_id).await?;
         let tz = fmt::zone(&brand.time_zone);
         let from = opt_id(&form.from_tech, "technician")?.map(TechnicianId);

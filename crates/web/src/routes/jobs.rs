@@ -233,6 +233,7 @@ pub struct JobPage {
     pub customer_phone: String,
     pub customer_phone_display: String,
     pub customer_email: String,
+    pub customer_about: String,
     pub service: String,
     pub address: String,
     pub lat: String,
@@ -345,6 +346,7 @@ async fn render(
         customer_phone: customer.phone.clone().unwrap_or_default(),
         customer_phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),
         customer_email: customer.email.clone().unwrap_or_default(),
+        customer_about: customer.notes.clone().unwrap_or_default(),
         service: job.service.clone(),
         address: job.address.clone().unwrap_or_default(),
         lat: job.location.map(|p| format!("{:.6}", p.lat)).unwrap_or_default(),
@@ -447,8 +449,28 @@ async fn outcome(
     }
 }
 
+/// The job form. Each field comes with the value the page showed (`orig_*`); only fields the
+/// user changed are saved, so a stale page does not undo someone else's edit.
 #[derive(Deserialize)]
 pub struct EditForm {
+    #[serde(default)]
+    orig_service: String,
+    #[serde(default)]
+    orig_address: String,
+    #[serde(default)]
+    orig_lat: String,
+    #[serde(default)]
+    orig_lon: String,
+    #[serde(default)]
+    orig_verified: String,
+    #[serde(default)]
+    orig_start: String,
+    #[serde(default)]
+    orig_end: String,
+    #[serde(default)]
+    orig_internal_notes: String,
+    #[serde(default)]
+    orig_customer_notes: String,
     #[serde(default)]
     service: String,
     #[serde(default)]
@@ -504,15 +526,19 @@ pub async fn update(
             (None, None) => None,
             _ => return Err(Error::invalid("lat", "give both latitude and longitude, or neither")),
         };
+        let changed = |now: &str, was: &str| now.trim() != was.trim();
+        let verified = if form.verified.is_some() { "1" } else { "" };
         Ok(JobPatch {
-            service: Some(form.service.clone()),
-            address: Some(text(&form.address)),
-            location: Some(location),
-            location_verified: Some(form.verified.is_some()),
-            scheduled_start: Some(start.flatten()),
-            scheduled_end: Some(end.flatten()),
-            internal_notes: Some(text(&form.internal_notes)),
-            customer_notes: Some(text(&form.customer_notes)),
+            service: changed(&form.service, &form.orig_service).then(|| form.service.clone()),
+            address: changed(&form.address, &form.orig_address).then(|| text(&form.address)),
+            location: (changed(&form.lat, &form.orig_lat) || changed(&form.lon, &form.orig_lon)).then_some(location),
+            location_verified: changed(verified, &form.orig_verified).then_some(form.verified.is_some()),
+            scheduled_start: changed(&form.start, &form.orig_start).then(|| start.flatten()),
+            scheduled_end: changed(&form.end, &form.orig_end).then(|| end.flatten()),
+            internal_notes: changed(&form.internal_notes, &form.orig_internal_notes)
+                .then(|| text(&form.internal_notes)),
+            customer_notes: changed(&form.customer_notes, &form.orig_customer_notes)
+                .then(|| text(&form.customer_notes)),
         })
     })();
     let result = match patch {
@@ -709,11 +735,11 @@ pub async fn add_photo(
     outcome(&state, &viewer, &uri, id, result, "photo").await
 }
 
-/// A photo's bytes, with its sniffed type, cached privately by the browser.
-pub fn photo_response(content_type: String, bytes: Vec<u8>) -> Response {
+/// A photo's bytes, with its sniffed type.
+pub fn photo_response(content_type: String, bytes: Vec<u8>, cache: &'static str) -> Response {
     Response::builder()
         .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, "private, max-age=86400")
+        .header(header::CACHE_CONTROL, cache)
         .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
         .body(Body::from(bytes))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
@@ -727,5 +753,5 @@ pub async fn photo(
     let id = JobId(parse_id(&id)?);
     let photo = parse_id(&photo)?;
     let (meta, bytes) = jobs::photo(&state.db, &state.blobs, viewer.user.org_id, id, photo).await?;
-    Ok(photo_response(meta.content_type, bytes))
+    Ok(photo_response(meta.content_type, bytes, "private, max-age=86400"))
 }

@@ -64,6 +64,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/settings/users/{id}/password", post(settings::set_password))
         .route("/settings/technicians", get(technicians::index).post(technicians::create))
         .route("/settings/technicians/{id}/revoke-links", post(technicians::revoke_links))
+        .route("/settings/technicians/{id}/new-link", post(technicians::new_link))
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))

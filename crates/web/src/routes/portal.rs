@@ -183,6 +183,7 @@ struct JobPage {
     maps_url: String,
     window: String,
     notes: String,
+    customer_notes: String,
     items: Vec<PortalItem>,
     total: String,
     photos: Vec<i64>,
@@ -245,6 +246,7 @@ async fn render_job(
             address,
             window: window(&job, &tz),
             notes: job.customer_notes.clone().unwrap_or_default(),
+            customer_notes: customer.notes.clone().unwrap_or_default(),
             items: detail
                 .line_items
                 .iter()
@@ -360,7 +362,8 @@ async fn photo(
     portal::job(&state.db, &a, id).await?;
     let photo = photo.parse::<i64>().map_err(|_| PortalError::Invalid)?;
     let (meta, bytes) = jobs::photo(&state.db, &state.blobs, a.org, id, photo).await?;
-    Ok(photo_response(meta.content_type, bytes))
+    // Not kept on the phone: a revoked link should not leave photos behind.
+    Ok(photo_response(meta.content_type, bytes, "no-store"))
 }
 
 #[derive(Deserialize)]

@@ -168,21 +168,31 @@ pub async fn create(
     }
 }
 
+/// Turns off every link of the technician (a lost phone): nothing is texted.
 pub async fn revoke_links(
     State(state): State<AppState>,
     Admin(viewer): Admin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let id = TechnicianId(parse_id(&id)?);
-    let org = viewer.user.org_id;
-    let tech = technicians::get(&state.db, org, id).await?;
-    portal::revoke_and_rotate(&state.db, state.clock.as_ref(), org, id, &state.links).await?;
-    let brands = switchboard_core::tenancy::list_brands(&state.db, org).await?;
-    let texted = tech.phone.is_some() && brands.iter().any(|b| b.sms_number.is_some());
+    portal::revoke(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &state.links, false).await?;
+    Ok(Redirect::to("/settings/technicians?done=revoked").into_response())
+}
+
+/// Replaces the technician's links (a forwarded link): the old ones stop working and a new
+/// one is texted to their mobile.
+pub async fn new_link(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = TechnicianId(parse_id(&id)?);
+    let (_, texted) =
+        portal::revoke(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &state.links, true).await?;
     Ok(Redirect::to(if texted {
-        "/settings/technicians?done=revoked"
+        "/settings/technicians?done=rotated"
     } else {
-        "/settings/technicians?done=revoked-no-text"
+        "/settings/technicians?done=rotated-no-text"
     })
     .into_response())
 }

@@ -152,9 +152,13 @@ async fn the_portal_drives_the_status_machine_and_the_job_history() {
     d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
     d.send_all().await;
     let base = d.path_of(&d.links_to(MARIA)[0]);
+    let notes = json!({"customer_notes": "Gate code 4411", "internal_notes": "Owes $40 from last visit"});
+    assert_eq!(d.patch(&format!("/api/v1/jobs/{id}"), notes).await.0, 200);
 
     let (status, html) = d.page(&format!("{base}/jobs/{id}")).await;
     assert_eq!(status, 200);
+    assert!(html.contains("Gate code 4411"), "the technician sees the job's notes");
+    assert!(!html.contains("Owes $40"), "but not the office's");
     assert!(html.contains("On my way") && html.contains("Arrived"), "a scheduled job offers both");
     assert!(html.contains("tel:+1"), "one-tap call");
     assert!(html.contains("google.com/maps/search"), "tap to open the address in maps");
@@ -344,12 +348,17 @@ async fn bad_expired_revoked_and_wrong_tech_links_all_get_the_same_plain_page() 
     let (s, _) = d.page(&base).await;
     assert_eq!(s, 200, "the link itself still works");
 
-    // Revoked by an admin: the old link dies and a new one is texted.
+    // Revoked by an admin (a lost phone): the link dies and nothing is texted to that phone.
     let admin = Browser::sign_in_demo(&d.app).await;
     let r = admin.post_form(&format!("/settings/technicians/{maria}/revoke-links"), &[]).await;
     assert_eq!(r.status(), 303);
     let (s, h) = d.page(&base).await;
     invalid(s, &h);
+    d.send_all().await;
+    assert_eq!(d.links_to(MARIA).len(), 1, "no new link to a lost phone");
+    // Rotated (a forwarded link): the old ones die and a new one is texted.
+    let r = admin.post_form(&format!("/settings/technicians/{maria}/new-link"), &[]).await;
+    assert_eq!(r.status(), 303);
     d.send_all().await;
     let links = d.links_to(MARIA);
     assert_eq!(links.len(), 2, "a fresh link was texted");
@@ -380,6 +389,7 @@ async fn editing_a_job_over_the_api_records_what_changed() {
     let job = d.job("J-2201").await;
     let id = job["id"].as_i64().unwrap();
     assert_eq!(job["status"], "estimate");
+    assert_eq!(job["location_verified"], true, "demo addresses come with verified pins");
     let (status, body) = d
         .patch(
             &format!("/api/v1/jobs/{id}"),
@@ -402,10 +412,8 @@ async fn editing_a_job_over_the_api_records_what_changed() {
     assert_eq!(job["status"], "scheduled", "an estimate with a window is scheduled");
     let notes = history_notes(job);
     let edit = notes.iter().find(|n| n.starts_with("service:")).expect("an edit entry");
-    assert!(
-        edit.contains("Estimate - re-roof → Re-roof, full tear-off") && edit.contains("location verified"),
-        "{edit}"
-    );
+    assert!(edit.contains("Estimate - re-roof → Re-roof, full tear-off"), "{edit}");
+    assert!(edit.contains("map pin: 39.73920, -104.99030") && !edit.contains("unverified"), "{edit}");
     assert!(edit.contains("window: Wed Nov 25 9:00am-11:00am"), "in the brand's zone: {edit}");
 
     // Moving the pin unverifies it; null clears fields.
@@ -640,4 +648,61 @@ impl Browser {
         let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
         Browser::new(client, crate::helpers::hidden_csrf(&page).unwrap(), app.base.clone())
     }
+}
+
+#[tokio::test]
+async fn a_link_texted_ahead_lasts_through_the_job_and_work_under_way_is_always_listed() {
+    let d = demo().await;
+    // J-2201 is tomorrow (Nov 23) 9 AM Denver. Texted today, the link lasts through the day
+    // after the job (Nov 24), not just until the end of tomorrow.
+    let j2201 = d.job("J-2201").await["id"].as_i64().unwrap();
+    let maria = d.tech("Maria Reyes").await;
+    d.post(&format!("/api/v1/jobs/{j2201}/assign"), json!({ "tech_ids": [maria] })).await;
+    d.send_all().await;
+    let base = d.path_of(&d.links_to(MARIA)[0]);
+    d.app.clock.set("2026-11-25T06:59:00Z".parse().unwrap());
+    let (status, html) = d.page(&base).await;
+    assert_eq!(status, 200, "valid until the end of the day after the job");
+    // Maria's en-route job whose window was days ago is still one of her stops.
+    let j2205 = d.job("J-2205").await;
+    assert_eq!(j2205["status"], "dispatched");
+    assert!(html.contains("J-2205"), "work under way is listed whatever its window: {html}");
+    d.app.clock.set("2026-11-25T07:00:01Z".parse().unwrap());
+    assert_eq!(d.page(&base).await.0, 404);
+}
+
+#[tokio::test]
+async fn saving_a_stale_job_page_keeps_changes_made_elsewhere() {
+    let d = demo().await;
+    let admin = Browser::sign_in_demo(&d.app).await;
+    let id = d.job("J-2202").await["id"].as_i64().unwrap();
+    let (_, page) = admin.get_text(&format!("/jobs/{id}")).await;
+    let field = |name: &str| crate::helpers::hidden_value(&page, name).unwrap_or_default();
+    // Meanwhile someone moves the job on the board.
+    let (status, _) = d
+        .patch(
+            &format!("/api/v1/jobs/{id}"),
+            json!({"scheduled_start": "2026-11-22T21:00:00Z", "scheduled_end": "2026-11-22T22:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The stale page saves a note: only the note changes.
+    let mut form: Vec<(String, String)> = Vec::new();
+    for name in ["service", "address", "lat", "lon", "start", "end", "internal_notes", "customer_notes"] {
+        form.push((format!("orig_{name}"), field(&format!("orig_{name}"))));
+        form.push((name.to_string(), field(&format!("orig_{name}"))));
+    }
+    form.push(("orig_verified".into(), field("orig_verified")));
+    form.push(("verified".into(), "1".into()));
+    for (k, v) in form.iter_mut() {
+        if k == "customer_notes" {
+            *v = "Park on the street".into();
+        }
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = admin.post_form(&format!("/jobs/{id}"), &pairs).await;
+    assert_eq!(r.status(), 303);
+    let job = d.job("J-2202").await;
+    assert_eq!(job["customer_notes"], "Park on the street");
+    assert_eq!(job["scheduled_start"], "2026-11-22T21:00:00Z", "the other edit survives");
 }
