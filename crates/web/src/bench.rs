@@ -46,7 +46,7 @@ pub struct BenchArgs {
 }
 
 /// A fresh database: a temp SQLite file, or a new database on the given PostgreSQL server.
-async fn fresh_db(server: &Option<String>, tag: &str) -> anyhow::Result<(Db, Option<tempfile::TempDir>)> {
+pub(crate) async fn fresh_db(server: &Option<String>, tag: &str) -> anyhow::Result<(Db, Option<tempfile::TempDir>)> {
     match server {
         None => {
             let dir = tempfile::tempdir()?;

@@ -43,7 +43,8 @@ enum Command {
 
 #[derive(Args)]
 struct BenchCli {
-    /// What to measure: `engine` (throughput, timer lateness) or `ingest` (webhooks/s, SSE delay)
+    /// What to measure: `engine` (throughput, timer lateness), `ingest` (webhooks/s, SSE delay) or
+    /// `dispatch` (board, portal and jobs-table reads; dispatch and assignment writes)
     #[arg(default_value = "engine")]
     what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
@@ -184,7 +185,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 crate::bench::run(bench).await
             }
             "ingest" => crate::bench_ingest::run(args.postgres).await,
-            other => bail!("unknown benchmark \"{other}\" (engine, ingest)"),
+            "dispatch" => crate::bench_dispatch::run(args.postgres).await,
+            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch)"),
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;

@@ -6,6 +6,7 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod bench;
+pub mod bench_dispatch;
 pub mod bench_ingest;
 pub mod cli;
 pub mod config;

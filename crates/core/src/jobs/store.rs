@@ -65,28 +65,64 @@ impl JobRow {
     }
 }
 
+/// A value bound to a generated query.
+enum Param {
+    Int(i64),
+    Text(String),
+}
+
 pub async fn list_jobs(pool: &sqlx::AnyPool, org: OrgId, filter: &JobFilter) -> Result<Vec<JobSummary>> {
-    let rows: Vec<JobRow> = sqlx::query_as(concat!(
+    // Only the filters given become conditions, so each query can use its index
+    // (`$n is null or ...` would make the planner scan every job of the organization).
+    let mut conds = vec!["j.org_id = $1".to_string()];
+    let mut params = vec![Param::Int(org.0)];
+    let mut add = |cond: &str, p: Param| {
+        params.push(p);
+        conds.push(cond.replace("$?", &format!("${}", params.len())));
+    };
+    if let Some(b) = filter.brand {
+        add("j.brand_id = $?", Param::Int(b.0));
+    }
+    if let Some(st) = filter.status {
+        add("j.status = $?", Param::Text(st.as_str().into()));
+    }
+    if let Some(t) = filter.tech {
+        add(
+            "exists (select 1 from job_technicians jt where jt.job_id = j.id and jt.technician_id = $?)",
+            Param::Int(t.0),
+        );
+    }
+    if let Some(from) = filter.from {
+        add("j.scheduled_start >= $?", Param::Int(to_millis(from)));
+    }
+    if let Some(to) = filter.to {
+        add("j.scheduled_start < $?", Param::Int(to_millis(to)));
+    }
+    if let Some(c) = filter.customer {
+        add("j.customer_id = $?", Param::Int(c.0));
+    }
+    if let Some(q) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        add(
+            "(lower(j.code) like $? or lower(c.name) like $? or lower(j.service) like $? \
+              or lower(coalesce(j.address, '')) like $?)",
+            Param::Text(format!("%{}%", like_escape(&q.to_lowercase()))),
+        );
+    }
+    let sql = format!(
+        "{}where {} order by j.scheduled_start is null, j.scheduled_start, j.id",
         job_select!(),
-        "where j.org_id = $1 and ($2 is null or j.brand_id = $2) and ($3 is null or j.status = $3) \
-           and ($4 is null or exists (select 1 from job_technicians jt where jt.job_id = j.id and jt.technician_id = $4)) \
-           and ($5 is null or j.scheduled_start >= $5) and ($6 is null or j.scheduled_start < $6) \
-           and ($7 is null or lower(j.code) like $7 or lower(c.name) like $7 or lower(j.service) like $7 \
-                or lower(coalesce(j.address, '')) like $7) \
-           and ($8 is null or j.customer_id = $8) \
-         order by j.scheduled_start is null, j.scheduled_start, j.id"
-    ))
-    .bind(org.0)
-    .bind(filter.brand.map(|b| b.0))
-    .bind(filter.status.map(|s| s.as_str()))
-    .bind(filter.tech.map(|t| t.0))
-    .bind(filter.from.map(to_millis))
-    .bind(filter.to.map(to_millis))
-    .bind(filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("%{}%", like_escape(&s.to_lowercase()))))
-    .bind(filter.customer.map(|c| c.0))
-    .fetch_all(pool)
-    .await?;
-    let mut techs = techs_by_job(pool, org, None).await?;
+        conds.join(" and ")
+    );
+    let mut query = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql));
+    for p in params {
+        query = match p {
+            Param::Int(v) => query.bind(v),
+            Param::Text(v) => query.bind(v),
+        };
+    }
+    let rows: Vec<JobRow> = query.fetch_all(pool).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut techs = techs_of_jobs(pool, org, &ids).await?;
     let mut jobs = rows
         .into_iter()
         .map(|r| {
@@ -105,20 +141,23 @@ fn like_escape(s: &str) -> String {
     s.chars().filter(|c| !matches!(c, '%' | '_' | '\\')).collect()
 }
 
-/// Technicians per job: of every job of the organization, or of one job.
-async fn techs_by_job(pool: &sqlx::AnyPool, org: OrgId, job: Option<JobId>) -> Result<HashMap<i64, Vec<JobTech>>> {
-    let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
-        "select jt.job_id, t.id, t.name, t.photo_url from job_technicians jt \
-         join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
-         where jt.org_id = $1 and ($2 is null or jt.job_id = $2) order by jt.assigned_at, t.name",
-    )
-    .bind(org.0)
-    .bind(job.map(|j| j.0))
-    .fetch_all(pool)
-    .await?;
+/// Technicians of the given jobs (of the organization), by job id.
+async fn techs_of_jobs(pool: &sqlx::AnyPool, org: OrgId, jobs: &[i64]) -> Result<HashMap<i64, Vec<JobTech>>> {
     let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
-    for (job, id, name, photo_url) in rows {
-        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name, photo_url });
+    for chunk in jobs.chunks(500) {
+        // The ids are integers we read from the database, so listing them inline is safe.
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "select jt.job_id, t.id, t.name, t.photo_url from job_technicians jt \
+             join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
+             where jt.org_id = $1 and jt.job_id in ({list}) order by jt.assigned_at, t.name"
+        )))
+        .bind(org.0)
+        .fetch_all(pool)
+        .await?;
+        for (job, id, name, photo_url) in rows {
+            map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name, photo_url });
+        }
     }
     Ok(map)
 }
@@ -445,7 +484,7 @@ pub async fn get_job(pool: &sqlx::AnyPool, org: OrgId, id: JobId) -> Result<Opti
         .fetch_optional(pool)
         .await?;
     let Some(r) = row else { return Ok(None) };
-    let techs = techs_by_job(pool, org, Some(id)).await?.remove(&r.id).unwrap_or_default();
+    let techs = techs_of_jobs(pool, org, &[r.id]).await?.remove(&r.id).unwrap_or_default();
     r.into_summary(techs).map(Some)
 }
 
