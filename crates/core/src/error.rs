@@ -28,6 +28,10 @@ pub enum Error {
     Conflict(String),
     #[error("forbidden")]
     Forbidden,
+    /// An outside service we depend on (storage, a provider) failed; worth retrying later. The
+    /// message is for people; the cause is logged where it happened.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{message}")]
     InvalidTransition { message: String, allowed: Vec<String> },
     #[error("database error: {0}")]

@@ -1,5 +1,6 @@
-//! Blob storage for uploaded files (job photos): a directory on disk under the data directory.
-//! Keys are generated here, never taken from users, so they cannot point outside the root.
+//! Blob storage for uploaded files (job photos): a directory on disk under the data directory,
+//! or an S3-compatible bucket. Keys are generated here, never taken from users, so they cannot
+//! point outside the root.
 
 use std::path::{Path, PathBuf};
 
@@ -9,17 +10,26 @@ use crate::{Error, Result};
 pub const MAX_PHOTO_BYTES: usize = 12 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
-pub struct BlobStore {
-    root: PathBuf,
+pub enum BlobStore {
+    Disk { root: PathBuf },
+    S3(crate::providers::s3::S3Store),
 }
 
 impl BlobStore {
     pub fn on_disk(root: impl Into<PathBuf>) -> BlobStore {
-        BlobStore { root: root.into() }
+        BlobStore::Disk { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    pub fn s3(config: crate::providers::s3::S3Config) -> Result<BlobStore> {
+        Ok(BlobStore::S3(crate::providers::s3::S3Store::new(config)?))
+    }
+
+    /// Where files go, for logs: a folder or `s3://bucket`.
+    pub fn describe(&self) -> String {
+        match self {
+            BlobStore::Disk { root } => root.display().to_string(),
+            BlobStore::S3(s) => s.describe(),
+        }
     }
 
     /// A fresh key under `prefix` (`photos/3/17`) with a random name and the given extension.
@@ -28,7 +38,7 @@ impl BlobStore {
         format!("{prefix}/{name}.{ext}")
     }
 
-    fn path(&self, key: &str) -> Result<PathBuf> {
+    fn check_key(key: &str) -> Result<()> {
         let safe = !key.is_empty()
             && key.split('/').all(|part| {
                 !part.is_empty()
@@ -39,12 +49,25 @@ impl BlobStore {
         if !safe {
             return Err(Error::Unexpected(format!("refusing blob key {key:?}")));
         }
-        Ok(self.root.join(key))
+        Ok(())
     }
 
-    /// Writes the blob durably: a temporary file, fsync, then rename into place.
-    pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.path(key)?;
+    fn path(root: &Path, key: &str) -> Result<PathBuf> {
+        Self::check_key(key)?;
+        Ok(root.join(key))
+    }
+
+    /// Stores the blob durably: on disk a temporary file, fsync, then rename into place; in S3
+    /// a single PUT (S3 acknowledges only stored objects).
+    pub async fn put(&self, key: &str, bytes: &[u8], content_type: &str) -> Result<()> {
+        let root = match self {
+            BlobStore::Disk { root } => root,
+            BlobStore::S3(s3) => {
+                Self::check_key(key)?;
+                return s3.put(key, bytes, content_type).await;
+            }
+        };
+        let path = Self::path(root, key)?;
         let dir = path.parent().ok_or_else(|| Error::Unexpected("blob without a folder".into()))?;
         let io = |e: std::io::Error| Error::Unexpected(format!("storing {key}: {e}"));
         tokio::fs::create_dir_all(dir).await.map_err(io)?;
@@ -60,7 +83,14 @@ impl BlobStore {
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
-        let path = self.path(key)?;
+        let root = match self {
+            BlobStore::Disk { root } => root,
+            BlobStore::S3(s3) => {
+                Self::check_key(key)?;
+                return s3.get(key).await;
+            }
+        };
+        let path = Self::path(root, key)?;
         match tokio::fs::read(&path).await {
             Ok(b) => Ok(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotFound),
@@ -69,7 +99,14 @@ impl BlobStore {
     }
 
     pub async fn delete(&self, key: &str) -> Result<()> {
-        match tokio::fs::remove_file(self.path(key)?).await {
+        let root = match self {
+            BlobStore::Disk { root } => root,
+            BlobStore::S3(s3) => {
+                Self::check_key(key)?;
+                return s3.delete(key).await;
+            }
+        };
+        match tokio::fs::remove_file(Self::path(root, key)?).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::Unexpected(format!("deleting {key}: {e}"))),
@@ -116,12 +153,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::on_disk(dir.path());
         let key = BlobStore::new_key("photos/1/2", "jpg");
-        store.put(&key, b"abc").await.unwrap();
+        store.put(&key, b"abc", "image/jpeg").await.unwrap();
         assert_eq!(store.get(&key).await.unwrap(), b"abc");
         store.delete(&key).await.unwrap();
         assert!(matches!(store.get(&key).await, Err(Error::NotFound)));
         for bad in ["../etc/passwd", "photos/../../x", "/abs", "a//b", "", "a/b c"] {
-            assert!(store.put(bad, b"x").await.is_err(), "{bad}");
+            assert!(store.put(bad, b"x", "image/jpeg").await.is_err(), "{bad}");
         }
     }
 }

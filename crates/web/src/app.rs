@@ -117,7 +117,10 @@ impl App {
         };
         let engine = build_engine(&db, &clock, &config)?;
         let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
-        let blobs = BlobStore::on_disk(&config.data_dir);
+        let blobs = match &config.s3 {
+            Some(s3) => BlobStore::s3(s3.clone())?,
+            None => BlobStore::on_disk(&config.data_dir),
+        };
         let links =
             Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
         Ok(App {

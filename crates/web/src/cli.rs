@@ -252,14 +252,23 @@ async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
     println!("SMS stand-in (Twilio wire format) at {}", sms.base_url());
     println!("  phones page:  {}/", sms.base_url());
     println!("  replies go to {}", args.sms_webhook);
+    let s3 = switchboard_standins::s3::S3Standin::start("127.0.0.1:0".parse()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the S3 stand-in: {e}"))?;
+    let bucket = s3.config();
     println!("SMTP sink at {}", sink.url());
+    println!("S3-compatible bucket \"{}\" at {} (in memory)", bucket.bucket, bucket.endpoint);
     println!("Point the app at them:");
     println!(
-        "  TWILIO_BASE_URL={} TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN={} SWITCHBOARD_SMTP_URL={}",
+        "  TWILIO_BASE_URL={} TWILIO_ACCOUNT_SID={} TWILIO_AUTH_TOKEN={} SWITCHBOARD_SMTP_URL={} \\",
         sms.base_url(),
         sms.account_sid(),
         sms.auth_token(),
         sink.url()
+    );
+    println!(
+        "  SWITCHBOARD_S3_ENDPOINT={} SWITCHBOARD_S3_BUCKET={} SWITCHBOARD_S3_ACCESS_KEY={} SWITCHBOARD_S3_SECRET_KEY={}",
+        bucket.endpoint, bucket.bucket, bucket.access_key, bucket.secret_key
     );
     tokio::signal::ctrl_c().await?;
     Ok(())

@@ -124,6 +124,27 @@ pub struct ServeArgs {
     /// the brand's time zone]
     #[arg(long, env = "SWITCHBOARD_PORTAL_LINK_HOURS", value_name = "HOURS")]
     pub portal_link_hours: Option<u32>,
+
+    /// Store uploads in this S3-compatible service instead of the data directory
+    /// (https://s3.us-east-1.amazonaws.com, http://minio:9000, an R2 or B2 endpoint)
+    #[arg(long, env = "SWITCHBOARD_S3_ENDPOINT", value_name = "URL")]
+    pub s3_endpoint: Option<String>,
+
+    /// Bucket for uploads (addressed path-style: ENDPOINT/BUCKET/KEY)
+    #[arg(long, env = "SWITCHBOARD_S3_BUCKET", value_name = "NAME")]
+    pub s3_bucket: Option<String>,
+
+    /// Region the bucket is signed for [default: us-east-1]
+    #[arg(long, env = "SWITCHBOARD_S3_REGION", value_name = "REGION")]
+    pub s3_region: Option<String>,
+
+    /// Access key id for the bucket
+    #[arg(long, env = "SWITCHBOARD_S3_ACCESS_KEY", value_name = "KEY")]
+    pub s3_access_key: Option<String>,
+
+    /// Secret access key for the bucket
+    #[arg(long, env = "SWITCHBOARD_S3_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
+    pub s3_secret_key: Option<String>,
 }
 
 /// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
@@ -149,6 +170,11 @@ pub struct FileConfig {
     pub engine_lease_secs: Option<u64>,
     pub data_dir: Option<PathBuf>,
     pub portal_link_hours: Option<u32>,
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key: Option<String>,
+    pub s3_secret_key: Option<Secret>,
 }
 
 impl FileConfig {
@@ -161,6 +187,42 @@ impl FileConfig {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "switchboard.db";
 pub const DEFAULT_DATA_DIR: &str = "switchboard-data";
+
+/// S3 settings: all of endpoint, bucket and keys, or none.
+fn resolve_s3(
+    args: &ServeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<Option<switchboard_core::providers::s3::S3Config>> {
+    let pick = |a: &Option<String>, f: &Option<String>| a.clone().or(f.clone()).filter(|v| !v.trim().is_empty());
+    let endpoint = pick(&args.s3_endpoint, &file.s3_endpoint);
+    let bucket = pick(&args.s3_bucket, &file.s3_bucket);
+    let access_key = pick(&args.s3_access_key, &file.s3_access_key);
+    let secret_key = args
+        .s3_secret_key
+        .clone()
+        .or(file.s3_secret_key.as_ref().map(|s| s.expose().to_string()))
+        .filter(|v| !v.is_empty());
+    match (endpoint, bucket, access_key, secret_key) {
+        (None, None, None, None) => Ok(None),
+        (Some(endpoint), Some(bucket), Some(access_key), Some(secret_key)) => {
+            let endpoint = endpoint.trim_end_matches('/').to_string();
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                bail!("SWITCHBOARD_S3_ENDPOINT must start with http:// or https:// (got {endpoint})");
+            }
+            Ok(Some(switchboard_core::providers::s3::S3Config {
+                endpoint,
+                bucket,
+                region: pick(&args.s3_region, &file.s3_region).unwrap_or_else(|| "us-east-1".into()),
+                access_key,
+                secret_key,
+            }))
+        }
+        _ => bail!(
+            "S3 storage needs all of SWITCHBOARD_S3_ENDPOINT, SWITCHBOARD_S3_BUCKET, SWITCHBOARD_S3_ACCESS_KEY and \
+             SWITCHBOARD_S3_SECRET_KEY (or none of them, to store uploads in the data directory)"
+        ),
+    }
+}
 
 /// Everything `serve` needs, resolved.
 #[derive(Debug, Clone)]
@@ -187,6 +249,8 @@ pub struct Config {
     pub engine_lease_secs: u64,
     pub data_dir: PathBuf,
     pub portal_link_hours: Option<u32>,
+    /// `None`: uploads go under `data_dir`.
+    pub s3: Option<switchboard_core::providers::s3::S3Config>,
 }
 
 #[derive(Debug, Clone)]
@@ -200,6 +264,7 @@ pub struct TwilioSettings {
 impl Config {
     /// Merges flags/environment (already combined by clap) over the file over defaults.
     pub fn resolve(args: &ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
+        let s3 = resolve_s3(args, &file)?;
         let listen = match args.listen.or(file.listen) {
             Some(l) => l,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -264,6 +329,7 @@ impl Config {
             bail!("portal link hours must be between 1 and {} (got {h})", switchboard_core::portal::MAX_VALID_HOURS);
         }
         Ok(Config {
+            s3,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             portal_link_hours,
             engine_lease_secs: args.engine_lease_secs.or(file.engine_lease_secs).unwrap_or(60).max(1),
@@ -335,6 +401,26 @@ mod tests {
             FileConfig::default(),
         )
         .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn s3_settings_come_all_together_or_not_at_all() {
+        let c = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
+        assert!(c.s3.is_none());
+        let half = ServeArgs { s3_endpoint: Some("http://minio:9000".into()), ..Default::default() };
+        let err = Config::resolve(&half, FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_S3_BUCKET"), "{err}");
+        let file: FileConfig = toml::from_str(
+            "s3_endpoint = \"http://minio:9000/\"\ns3_bucket = \"photos\"\ns3_access_key = \"AK\"\ns3_secret_key = \"hunter2\"",
+        )
+        .unwrap();
+        let c = Config::resolve(&ServeArgs::default(), file).unwrap();
+        let s3 = c.s3.clone().unwrap();
+        assert_eq!(
+            (s3.endpoint.as_str(), s3.bucket.as_str(), s3.region.as_str()),
+            ("http://minio:9000", "photos", "us-east-1")
+        );
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 

@@ -15,6 +15,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Conflict(_) | Error::InvalidTransition { .. } => StatusCode::CONFLICT,
         Error::Forbidden => StatusCode::FORBIDDEN,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) | Error::Migrate(_) | Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -88,6 +89,7 @@ impl From<Error> for ApiError {
                 ApiError { allowed, ..ApiError::new(status, "invalid_transition", message) }
             }
             Error::Forbidden => ApiError::new(status, "forbidden", "you are not allowed to do that"),
+            Error::Unavailable(m) => ApiError::new(status, "unavailable", m),
             other => {
                 tracing::error!(error = %other, "request failed");
                 ApiError::new(status, "internal", "something went wrong on our side")
@@ -152,6 +154,7 @@ impl From<Error> for PageError {
             ),
             Error::Conflict(m) => PageError::new(status, "Conflict", m),
             Error::InvalidTransition { message, .. } => PageError::new(status, "Not possible", message),
+            Error::Unavailable(m) => PageError::new(status, "Try again in a minute", m),
             other => {
                 tracing::error!(error = %other, "request failed");
                 PageError::new(status, "Something went wrong", "Something went wrong on our side. Please try again.")

@@ -50,6 +50,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let public_url = config.public_url.clone();
     let app = App::build(config, std::sync::Arc::new(SystemClock)).await?;
     tracing::info!(database = %backend_url, backend = app.state.db.backend().name(), "database ready, migrations applied");
+    tracing::info!(uploads = %app.state.blobs.describe(), "uploads are stored here");
     if let Some(standin) = &app.state.standin {
         println!();
         println!("  No Twilio account configured: texts go to the built-in SMS stand-in.");

@@ -585,7 +585,10 @@ pub async fn add_photo(
     };
     let job = get(db, org, id).await?;
     let key = BlobStore::new_key(&format!("photos/{}/{}", org.0, job.id.0), ext);
-    blobs.put(&key, bytes).await?;
+    if let Err(e) = blobs.put(&key, bytes, content_type).await {
+        tracing::error!(error = %e, storage = %blobs.describe(), "storing a photo failed");
+        return Err(Error::Unavailable("the photo could not be stored right now; try again in a minute".into()));
+    }
     let now = to_millis(clock.now());
     let written = async {
         let mut tx = db.begin().await?;

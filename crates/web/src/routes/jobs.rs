@@ -442,6 +442,9 @@ async fn outcome(
         Err(Error::Conflict(message)) => {
             render(state, viewer, uri, id, vec![("form".into(), message)], None, StatusCode::CONFLICT).await
         }
+        Err(Error::Unavailable(message)) => {
+            render(state, viewer, uri, id, vec![("form".into(), message)], None, StatusCode::SERVICE_UNAVAILABLE).await
+        }
         Err(e) => {
             let errors = field_errors(e)?;
             render(state, viewer, uri, id, errors, None, StatusCode::UNPROCESSABLE_ENTITY).await

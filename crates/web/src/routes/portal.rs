@@ -293,6 +293,9 @@ async fn after(
             let errors = crate::routes::pairs(fields);
             render_job(state, a, token, id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
+        Err(Error::Unavailable(message)) => {
+            render_job(state, a, token, id, vec![("photo".into(), message)], StatusCode::SERVICE_UNAVAILABLE).await
+        }
         Err(other) => Err(PortalError::Other(other)),
     }
 }

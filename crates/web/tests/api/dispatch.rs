@@ -706,3 +706,46 @@ async fn saving_a_stale_job_page_keeps_changes_made_elsewhere() {
     assert_eq!(job["customer_notes"], "Park on the street");
     assert_eq!(job["scheduled_start"], "2026-11-22T21:00:00Z", "the other edit survives");
 }
+
+#[tokio::test]
+async fn photos_go_to_s3_compatible_storage_when_it_is_configured() {
+    let s3 = switchboard_standins::s3::S3Standin::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let config = s3.config();
+    let app = crate::helpers::spawn_app_with(move |c| c.s3 = Some(config)).await;
+    switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
+    let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap().id;
+    let key = app.api_key(org).await;
+    let d = Demo { app, key, org };
+    let id = d.job("J-2202").await["id"].as_i64().unwrap();
+    let maria = d.tech("Maria Reyes").await;
+    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
+    d.send_all().await;
+    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let (content_type, body) = photo_form(PNG.to_vec(), "sink.png");
+    let upload = || {
+        d.app
+            .client()
+            .post(d.app.url(&format!("{base}/jobs/{id}/photos")))
+            .header("content-type", content_type.clone())
+            .body(body.clone())
+            .send()
+    };
+    let r = upload().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let keys = s3.keys();
+    assert_eq!(keys.len(), 1, "stored in the bucket");
+    assert!(keys[0].starts_with(&format!("photos/{}/{id}/", d.org.0)) && keys[0].ends_with(".png"), "{keys:?}");
+    assert_eq!(s3.object(&keys[0]).unwrap(), (PNG.to_vec(), "image/png".to_string()));
+    assert!(walk(d.app.data_dir.path()).is_empty(), "nothing on local disk");
+    let photo = d.job("J-2202").await["photos"][0]["id"].as_i64().unwrap();
+    let r = d.app.client().get(d.app.url(&format!("{base}/jobs/{id}/photos/{photo}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
+
+    // The bucket is down: the upload fails clearly and no photo row is left behind.
+    s3.fail_next(503);
+    let r = upload().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("could not be stored right now"));
+    assert_eq!(d.job("J-2202").await["photos"].as_array().unwrap().len(), 1);
+}
