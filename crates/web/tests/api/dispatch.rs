@@ -61,6 +61,14 @@ impl Demo {
             .filter_map(|m| m.body.split_whitespace().find(|w| w.contains("/p/")).map(str::to_string))
             .collect()
     }
+    /// Assigns Maria to the job, lets the engine text her, and returns her portal path.
+    async fn maria_on(&self, job: i64) -> String {
+        let maria = self.tech("Maria Reyes").await;
+        let (status, body) = self.post(&format!("/api/v1/jobs/{job}/assign"), json!({ "tech_ids": [maria] })).await;
+        assert_eq!(status, 200, "{body}");
+        self.send_all().await;
+        self.path_of(self.links_to(MARIA).last().expect("Maria was texted a link"))
+    }
     fn path_of(&self, link: &str) -> String {
         link.strip_prefix(&self.app.base).expect("links point at the app").to_string()
     }
@@ -149,9 +157,7 @@ async fn the_portal_drives_the_status_machine_and_the_job_history() {
     let job = d.job("J-2202").await;
     let id = job["id"].as_i64().unwrap();
     let maria = d.tech("Maria Reyes").await;
-    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
-    d.send_all().await;
-    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let base = d.maria_on(id).await;
     let notes = json!({"customer_notes": "Gate code 4411", "internal_notes": "Owes $40 from last visit"});
     assert_eq!(d.patch(&format!("/api/v1/jobs/{id}"), notes).await.0, 200);
 
@@ -257,10 +263,7 @@ async fn photos_are_checked_stored_on_disk_and_served_only_to_the_job() {
     let d = demo().await;
     let job = d.job("J-2202").await;
     let id = job["id"].as_i64().unwrap();
-    let maria = d.tech("Maria Reyes").await;
-    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
-    d.send_all().await;
-    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let base = d.maria_on(id).await;
     let upload = |bytes: Vec<u8>, name: &str| {
         let (content_type, body) = photo_form(bytes, name);
         d.app
@@ -324,9 +327,7 @@ async fn bad_expired_revoked_and_wrong_tech_links_all_get_the_same_plain_page() 
     let j2202 = d.job("J-2202").await["id"].as_i64().unwrap();
     let j2204 = d.job("J-2204").await["id"].as_i64().unwrap();
     let maria = d.tech("Maria Reyes").await;
-    d.post(&format!("/api/v1/jobs/{j2202}/assign"), json!({ "tech_ids": [maria] })).await;
-    d.send_all().await;
-    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let base = d.maria_on(j2202).await;
 
     let invalid = |status: u16, html: &str| {
         assert_eq!(status, 404);
@@ -656,10 +657,7 @@ async fn a_link_texted_ahead_lasts_through_the_job_and_work_under_way_is_always_
     // J-2201 is tomorrow (Nov 23) 9 AM Denver. Texted today, the link lasts through the day
     // after the job (Nov 24), not just until the end of tomorrow.
     let j2201 = d.job("J-2201").await["id"].as_i64().unwrap();
-    let maria = d.tech("Maria Reyes").await;
-    d.post(&format!("/api/v1/jobs/{j2201}/assign"), json!({ "tech_ids": [maria] })).await;
-    d.send_all().await;
-    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let base = d.maria_on(j2201).await;
     d.app.clock.set("2026-11-25T06:59:00Z".parse().unwrap());
     let (status, html) = d.page(&base).await;
     assert_eq!(status, 200, "valid until the end of the day after the job");
@@ -717,10 +715,7 @@ async fn photos_go_to_s3_compatible_storage_when_it_is_configured() {
     let key = app.api_key(org).await;
     let d = Demo { app, key, org };
     let id = d.job("J-2202").await["id"].as_i64().unwrap();
-    let maria = d.tech("Maria Reyes").await;
-    d.post(&format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [maria] })).await;
-    d.send_all().await;
-    let base = d.path_of(&d.links_to(MARIA)[0]);
+    let base = d.maria_on(id).await;
     let (content_type, body) = photo_form(PNG.to_vec(), "sink.png");
     let upload = || {
         d.app
