@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod leads;
 pub mod messaging;
+pub mod notifications;
 pub mod parse;
 pub mod portal;
 pub mod providers;

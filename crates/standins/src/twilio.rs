@@ -406,13 +406,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// GSM-7 texts are split at 153 characters when longer than 160; others at 67 past 70.
-pub fn segments(body: &str) -> usize {
-    let gsm = body.chars().all(|c| c.is_ascii() && c != '`');
-    let n = body.chars().count();
-    let (single, multi) = if gsm { (160, 153) } else { (70, 67) };
-    if n <= single { 1 } else { n.div_ceil(multi) }
-}
+pub use switchboard_core::messaging::segments::segments;
 
 #[derive(Deserialize)]
 struct CreateForm {
@@ -679,6 +673,8 @@ mod tests {
         assert_eq!(segments("hello"), 1);
         assert_eq!(segments(&"a".repeat(160)), 1);
         assert_eq!(segments(&"a".repeat(161)), 2);
-        assert_eq!(segments(&"é".repeat(71)), 2);
+        // é is in the GSM alphabet (7-bit); ç is not, so its text goes as UCS-2.
+        assert_eq!(segments(&"é".repeat(71)), 1);
+        assert_eq!(segments(&"ç".repeat(71)), 2);
     }
 }

@@ -15,6 +15,7 @@
 pub mod email;
 pub mod ingest;
 pub mod model;
+pub mod segments;
 mod store;
 
 use std::sync::Arc;
