@@ -2,8 +2,10 @@
 //! merge fields. Sending through the engine, per-brand settings and the tracking page build
 //! on this.
 
+pub mod rules;
 pub mod template;
 
+pub use rules::{CrewEvent, QuietHours, SiteCrew, reminder_at};
 pub use template::{MERGE_FIELDS, Template, TemplateError};
 
 /// What a notification is for.
