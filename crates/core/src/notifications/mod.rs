@@ -3,10 +3,31 @@
 //! on this.
 
 pub mod rules;
+pub mod settings;
 pub mod template;
 
 pub use rules::{CrewEvent, QuietHours, SiteCrew, reminder_at};
 pub use template::{MERGE_FIELDS, Template, TemplateError};
+
+/// Values for previews when no job is picked: a plausible customer, technician and window.
+pub fn sample_values(brand: &crate::tenancy::Brand) -> std::collections::HashMap<&'static str, String> {
+    let phone = brand.sms_number.as_deref().map(crate::parse::display_phone).unwrap_or_else(|| "(720) 555-0100".into());
+    std::collections::HashMap::from([
+        ("customerName", "Tara Patel".to_string()),
+        ("customerFirstName", "Tara".to_string()),
+        ("techName", "Maria".to_string()),
+        ("techETA", "about 2:40 PM".to_string()),
+        ("trackingUrl", "https://dispatch.example.com/t/3q2X9vLk".to_string()),
+        ("jobCode", format!("{}-2206", brand.job_prefix)),
+        ("service", "AC diagnose".to_string()),
+        ("windowStart", "Tue Nov 24, 2:00 PM".to_string()),
+        ("windowEnd", "4:00 PM".to_string()),
+        ("brandName", brand.name.clone()),
+        ("brandPhone", phone),
+        ("invoiceUrl", "https://dispatch.example.com/pay/8fK2mQ".to_string()),
+        ("amountDue", "$189.00".to_string()),
+    ])
+}
 
 /// What a notification is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -42,6 +63,19 @@ impl Kind {
         }
     }
 
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn default_email_subject(self) -> &'static str {
+        match self {
+            Kind::Confirmation => "Your {service} is booked ({jobCode})",
+            Kind::Reminder => "See you today: {service} with {brandName}",
+            Kind::OnTheWay => "{techName} is on the way",
+            Kind::InvoiceNudge => "{amountDue} due for {jobCode}",
+        }
+    }
+
     /// The text a brand starts with; every default parses.
     pub fn default_sms(self) -> &'static str {
         match self {
@@ -72,5 +106,9 @@ mod tests {
             assert!(!t.fields().is_empty(), "{} uses merge fields", kind.label());
         }
         assert!(Template::parse(Kind::OnTheWay.default_sms()).unwrap().fields().contains(&"trackingUrl"));
+        for kind in Kind::ALL {
+            Template::parse(kind.default_email_subject()).unwrap();
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod leads;
+pub mod notifications;
 pub mod portal;
 pub mod public_forms;
 pub mod session;
@@ -62,6 +63,10 @@ pub fn console_routes() -> Router<AppState> {
         .route("/settings/users/new", get(settings::new_user))
         .route("/settings/users/{id}", get(settings::edit_user).post(settings::update_user))
         .route("/settings/users/{id}/password", post(settings::set_password))
+        .route("/settings/notifications", get(notifications::index))
+        .route("/settings/notifications/preview", post(notifications::preview_fragment))
+        .route("/settings/notifications/{brand}/prefs", post(notifications::save_prefs))
+        .route("/settings/notifications/{brand}/{kind}", post(notifications::save_kind))
         .route("/settings/technicians", get(technicians::index).post(technicians::create))
         .route("/settings/technicians/{id}/revoke-links", post(technicians::revoke_links))
         .route("/settings/technicians/{id}/new-link", post(technicians::new_link))

@@ -21,6 +21,7 @@ mod leads;
 mod leads_console;
 mod messaging;
 mod migrations;
+mod notifications;
 mod sign_in;
 mod twilio_contract;
 mod web_forms;
