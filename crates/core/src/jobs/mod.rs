@@ -26,9 +26,9 @@ pub async fn insert_quietly_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: 
     store::insert_job(tx, org, job, clock.now(), "system").await
 }
 
-/// Creates a job inside the caller's transaction and texts its technicians their portal link;
-/// returns its id, code (e.g. `J-2206`) and how many texts were queued (call
-/// [`Db::work_added`] after commit when some were).
+/// Creates a job inside the caller's transaction, texts its technicians their portal link and
+/// queues the customer's notifications; returns its id and code (e.g. `J-2206`). Call
+/// [`Db::work_added`] after commit.
 pub async fn create_in(
     tx: &mut Tx,
     clock: &dyn Clock,
@@ -36,7 +36,7 @@ pub async fn create_in(
     org: OrgId,
     actor: &str,
     job: &NewJob,
-) -> Result<(JobId, String, usize)> {
+) -> Result<(JobId, String)> {
     for t in &job.techs {
         match crate::technicians::get_in(tx, org, *t).await? {
             Some(tech) if tech.active => {}
@@ -45,31 +45,30 @@ pub async fn create_in(
         }
     }
     let (id, code) = store::insert_job(tx, org, job, clock.now(), actor).await?;
-    let texted = if job.techs.is_empty() {
-        0
-    } else {
-        let brand = crate::tenancy::brand_in(tx, org, job.brand).await?;
-        let summary = JobSummary {
-            id,
-            org_id: org,
-            brand_id: job.brand,
-            code: code.clone(),
-            customer_id: job.customer,
-            customer_name: String::new(),
-            service: job.service.clone(),
-            status: job.status,
-            address: job.address.clone(),
-            scheduled_start: job.scheduled_start,
-            scheduled_end: job.scheduled_end,
-            techs: Vec::new(),
-            location: None,
-            location_verified: false,
-            internal_notes: None,
-            customer_notes: None,
-        };
-        notify_techs_in(tx, clock, links, &brand, &summary, None).await?
+    let brand = crate::tenancy::brand_in(tx, org, job.brand).await?;
+    let summary = JobSummary {
+        id,
+        org_id: org,
+        brand_id: job.brand,
+        code: code.clone(),
+        customer_id: job.customer,
+        customer_name: String::new(),
+        service: job.service.clone(),
+        status: job.status,
+        address: job.address.clone(),
+        scheduled_start: job.scheduled_start,
+        scheduled_end: job.scheduled_end,
+        techs: Vec::new(),
+        location: None,
+        location_verified: false,
+        internal_notes: None,
+        customer_notes: None,
     };
-    Ok((id, code, texted))
+    crate::notifications::send::on_job_change_in(tx, clock, &brand, None, &summary).await?;
+    if !job.techs.is_empty() {
+        notify_techs_in(tx, clock, links, &brand, &summary, None).await?;
+    }
+    Ok((id, code))
 }
 
 pub async fn get(db: &Db, org: OrgId, id: JobId) -> Result<JobSummary> {
@@ -135,15 +134,13 @@ pub async fn change_status(
     let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
     store::add_event(&mut tx, org, id, &event, now).await?;
     // Dispatching texts every technician on the job who has not had this job's link yet.
-    let texted = if to == JobStatus::Dispatched {
-        notify_techs_in(&mut tx, clock, links, &brand, &JobSummary { status: to, ..current }, None).await?
-    } else {
-        0
-    };
-    tx.commit().await?;
-    if texted > 0 {
-        db.work_added();
+    let after = JobSummary { status: to, ..current.clone() };
+    crate::notifications::send::on_job_change_in(&mut tx, clock, &brand, Some(&current), &after).await?;
+    if to == JobStatus::Dispatched {
+        notify_techs_in(&mut tx, clock, links, &brand, &after, None).await?;
     }
+    tx.commit().await?;
+    db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }
@@ -214,11 +211,9 @@ pub async fn create(
         techs,
     };
     let mut tx = db.begin().await?;
-    let (id, _, texted) = create_in(&mut tx, clock, links, org, actor, &job).await?;
+    let (id, _) = create_in(&mut tx, clock, links, org, actor, &job).await?;
     tx.commit().await?;
-    if texted > 0 {
-        db.work_added();
-    }
+    db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }
@@ -272,6 +267,12 @@ async fn notify_techs_in(
         queued += 1;
     }
     Ok(queued)
+}
+
+/// Adds a note to the job's history inside `tx` (notifications sent, and the like).
+pub async fn note_in(tx: &mut Tx, org: OrgId, job: JobId, note: &str, now: i64) -> Result<()> {
+    let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(note) };
+    store::add_event(tx, org, job, &event, now).await
 }
 
 /// A job with everything its page shows.
@@ -422,7 +423,19 @@ pub async fn update(
         };
         store::add_event(&mut tx, org, id, &event, now).await?;
     }
+    let after = JobSummary {
+        status: if current.status == JobStatus::Estimate && start.is_some() {
+            JobStatus::Scheduled
+        } else {
+            current.status
+        },
+        scheduled_start: start,
+        scheduled_end: end,
+        ..current.clone()
+    };
+    crate::notifications::send::on_job_change_in(&mut tx, clock, &brand, Some(&current), &after).await?;
     tx.commit().await?;
+    db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }

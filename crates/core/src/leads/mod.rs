@@ -260,12 +260,10 @@ pub async fn convert(
         scheduled_end: input.scheduled_end,
         techs: input.tech_ids.clone(),
     };
-    let (job_id, job_code, texted) = jobs::create_in(&mut tx, clock, links, org, actor, &job).await?;
+    let (job_id, job_code) = jobs::create_in(&mut tx, clock, links, org, actor, &job).await?;
     store::set_job(&mut tx, org, id, job_id).await?;
     tx.commit().await?;
-    if texted > 0 {
-        db.work_added();
-    }
+    db.work_added();
     db.publish(Event::Lead { org, lead: id });
     db.publish(Event::Job { org, job: job_id });
     tracing::info!(job = %job_code, "lead converted");

@@ -3,6 +3,7 @@
 //! on this.
 
 pub mod rules;
+pub mod send;
 pub mod settings;
 pub mod template;
 

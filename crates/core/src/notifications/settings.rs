@@ -46,7 +46,8 @@ pub struct BrandPrefs {
 impl Default for BrandPrefs {
     fn default() -> Self {
         BrandPrefs {
-            reminder_time: jiff::civil::time(7, 0, 0, 0),
+            // Not before quiet hours end: a reminder held back would arrive at 8 anyway.
+            reminder_time: jiff::civil::time(8, 0, 0, 0),
             quiet: Some(QuietHours { start: jiff::civil::time(21, 0, 0, 0), end: jiff::civil::time(8, 0, 0, 0) }),
             limit_multi_tech: true,
         }
@@ -90,13 +91,25 @@ pub async fn kinds(db: &Db, org: OrgId, brand: BrandId) -> Result<Vec<KindSettin
 }
 
 pub async fn prefs(db: &Db, org: OrgId, brand: BrandId) -> Result<BrandPrefs> {
+    prefs_from(db.pool(), org, brand).await
+}
+
+pub async fn prefs_in(tx: &mut crate::db::Tx, org: OrgId, brand: BrandId) -> Result<BrandPrefs> {
+    prefs_from(&mut **tx, org, brand).await
+}
+
+async fn prefs_from<'c>(
+    ex: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    org: OrgId,
+    brand: BrandId,
+) -> Result<BrandPrefs> {
     let row: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
         "select reminder_time, quiet_start, quiet_end, limit_multi_tech from notification_prefs \
          where org_id = $1 and brand_id = $2",
     )
     .bind(org.0)
     .bind(brand.0)
-    .fetch_optional(db.pool())
+    .fetch_optional(ex)
     .await?;
     let Some((reminder, qs, qe, limit)) = row else { return Ok(BrandPrefs::default()) };
     let parse = |s: &str| s.parse::<Time>().map_err(|e| Error::Unexpected(format!("stored time {s:?}: {e}")));

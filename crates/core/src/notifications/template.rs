@@ -12,7 +12,7 @@ pub const MERGE_FIELDS: &[(&str, &str)] = &[
     ("trackingUrl", "the arrival tracking page"),
     ("jobCode", "the job's code (J-2206)"),
     ("service", "the service booked"),
-    ("windowStart", "start of the arrival window (\"Tue Nov 24, 9:00 AM\")"),
+    ("windowStart", "start of the arrival window (\"Tue Nov 24, 9:00 AM\"; \"9:00 AM\" on the day)"),
     ("windowEnd", "end of the arrival window (\"11:00 AM\")"),
     ("brandName", "the brand's name"),
     ("brandPhone", "the brand's phone number"),

@@ -139,3 +139,202 @@ async fn reminder_time_and_quiet_hours_are_saved_and_checked() {
         browser.post_form(&format!("/settings/notifications/{}/prefs", theirs.id), &[("reminder_time", "05:00")]).await;
     assert_eq!(r.status(), 404);
 }
+
+mod sending {
+    use jiff::SignedDuration;
+    use serde_json::{Value, json};
+    use switchboard_core::notifications::Kind;
+    use switchboard_core::notifications::settings::{self, KindInput};
+
+    use crate::helpers::{TestApp, json, spawn_app};
+
+    const TARA: &str = "+17205550132";
+
+    async fn demo() -> (TestApp, String, switchboard_core::ids::OrgId, i64) {
+        let app = spawn_app().await;
+        switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
+        let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap().id;
+        let key = app.api_key(org).await;
+        let summit = switchboard_core::tenancy::list_brands(&app.db, org)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|b| b.name == "Summit Home Services")
+            .unwrap()
+            .id;
+        for kind in [Kind::Confirmation, Kind::Reminder, Kind::OnTheWay] {
+            let input = KindInput {
+                sms_enabled: true,
+                email_enabled: false,
+                sms_template: kind.default_sms().into(),
+                email_subject: kind.default_email_subject().into(),
+                email_template: kind.default_sms().into(),
+            };
+            settings::save_kind(&app.db, &app.clock, org, summit, kind, &input).await.unwrap();
+        }
+        (app, key, org, summit.0)
+    }
+
+    async fn run_engine(app: &TestApp) {
+        for _ in 0..6 {
+            app.engine.tick().await.unwrap();
+            app.clock.advance(SignedDuration::from_secs(2));
+        }
+    }
+
+    async fn book(app: &TestApp, key: &str, brand: i64, start: &str, end: &str) -> Value {
+        let (_, c) = json(
+            app.client()
+                .get(app.url(&format!("/api/v1/customers?phone=%2B{}", &TARA[1..])))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let customer = c["customers"][0]["id"].as_i64().unwrap();
+        let (status, body) = json(
+            app.client()
+                .post(app.url("/api/v1/jobs"))
+                .bearer_auth(key)
+                .json(&json!({"brand_id": brand, "customer_id": customer, "service": "AC tune-up",
+                              "scheduled_start": start, "scheduled_end": end}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        body["job"].clone()
+    }
+
+    #[tokio::test]
+    async fn a_booking_is_confirmed_reminded_on_the_day_and_announced_on_dispatch() {
+        let (app, key, _org, summit) = demo().await;
+        // Tomorrow (Mon Nov 23) 10:00-12:00 in Denver.
+        let job = book(&app, &key, summit, "2026-11-23T17:00:00Z", "2026-11-23T19:00:00Z").await;
+        run_engine(&app).await;
+        let texts = app.sms.sent_to(TARA);
+        assert_eq!(texts.len(), 1, "one confirmation");
+        assert_eq!(
+            texts[0].body,
+            format!(
+                "Hi Tara, your AC tune-up with Summit Home Services is booked for Mon Nov 23, 10:00 AM-12:00 PM ({}). Questions? Call (720) 555-0100.",
+                job["code"].as_str().unwrap()
+            )
+        );
+
+        // The day-of reminder waits for 8:00 AM Denver (the default) on Nov 23 (15:00Z).
+        app.clock.set("2026-11-23T14:59:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), 1, "not before 8:00");
+        app.clock.set("2026-11-23T15:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        let texts = app.sms.sent_to(TARA);
+        assert_eq!(texts.len(), 2);
+        assert!(
+            texts[1]
+                .body
+                .starts_with("Reminder from Summit Home Services: we'll see you today between 10:00 AM and 12:00 PM"),
+            "{}",
+            texts[1].body
+        );
+
+        // Dispatching tells the customer who is coming.
+        let id = job["id"].as_i64().unwrap();
+        let (_, techs) =
+            json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+        let maria =
+            techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == "Maria Reyes").unwrap()["id"].clone();
+        app.client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/assign")))
+            .bearer_auth(&key)
+            .json(&json!({"tech_ids": [maria]}))
+            .send()
+            .await
+            .unwrap();
+        let r = app
+            .client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/status")))
+            .bearer_auth(&key)
+            .json(&json!({"status": "dispatched"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        run_engine(&app).await;
+        let texts = app.sms.sent_to(TARA);
+        assert_eq!(texts.len(), 3);
+        assert!(texts[2].body.starts_with("Maria from Summit Home Services is on the way"), "{}", texts[2].body);
+        let (_, detail) =
+            json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                .await;
+        let notes: Vec<&str> =
+            detail["job"]["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).collect();
+        for n in [
+            "Booking confirmation texted to the customer",
+            "Day-of reminder texted to the customer",
+            "On the way texted to the customer",
+        ] {
+            assert!(notes.contains(&n), "{n}: {notes:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rescheduled_job_gets_the_new_reminder_only_and_quiet_hours_hold_texts() {
+        let (app, key, _org, summit) = demo().await;
+        // Booked at 10 PM Denver (quiet hours until 8 AM) for the day after tomorrow.
+        app.clock.set("2026-11-23T05:00:00Z".parse().unwrap());
+        let job = book(&app, &key, summit, "2026-11-24T17:00:00Z", "2026-11-24T19:00:00Z").await;
+        run_engine(&app).await;
+        assert!(app.sms.sent_to(TARA).is_empty(), "held during quiet hours");
+        app.clock.set("2026-11-23T15:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), 1, "sent at 8 AM");
+
+        // Moved from Tue to Wed: a fresh confirmation, and Tuesday's reminder is dropped.
+        let id = job["id"].as_i64().unwrap();
+        let r = app
+            .client()
+            .patch(app.url(&format!("/api/v1/jobs/{id}")))
+            .bearer_auth(&key)
+            .json(&json!({"scheduled_start": "2026-11-25T17:00:00Z", "scheduled_end": "2026-11-25T19:00:00Z"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        run_engine(&app).await;
+        let texts = app.sms.sent_to(TARA);
+        assert_eq!(texts.len(), 2);
+        assert!(texts[1].body.contains("Wed Nov 25, 10:00 AM"), "{}", texts[1].body);
+        app.clock.set("2026-11-24T15:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), 2, "no reminder on the old day");
+        app.clock.set("2026-11-25T15:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), 3, "the reminder on the new day");
+    }
+
+    #[tokio::test]
+    async fn customers_who_opted_out_are_not_texted() {
+        let (app, key, _org, summit) = demo().await;
+        let code = app.sms.reply(TARA, "+17205550100", "STOP").await.unwrap();
+        assert_eq!(code, 200);
+        run_engine(&app).await;
+        let before = app.sms.sent_to(TARA).len();
+        book(&app, &key, summit, "2026-11-23T17:00:00Z", "2026-11-23T19:00:00Z").await;
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), before, "nothing reaches the phone");
+        let (_, msgs) = json(
+            app.client()
+                .get(app.url(&format!("/api/v1/messages?address=%2B{}", &TARA[1..])))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let suppressed = msgs["messages"].as_array().unwrap().iter().filter(|m| m["status"] == "suppressed").count();
+        assert_eq!(suppressed, 1, "the confirmation is recorded as suppressed: {msgs}");
+    }
+}

@@ -1,0 +1,210 @@
+//! Sending customer notifications. Job changes put a `notify.customer` work item in the same
+//! transaction (so a committed change always notifies, once: each item has an idempotency
+//! key); the handler decides at run time whether the message still applies (a rescheduled
+//! job's old reminder is dropped), waits out quiet hours, renders the brand's templates and
+//! queues the text and email, which the SMS and email senders deliver (opt-outs recorded as
+//! suppressed).
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::json;
+
+use super::settings::{self, KindSettings};
+use super::{Kind, Template};
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Tx};
+use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::ids::{JobId, OrgId};
+use crate::jobs::{JobStatus, JobSummary};
+use crate::parse::{EmailAddress, PhoneE164};
+use crate::tenancy::Brand;
+use crate::{Error, Result};
+
+pub const NOTIFY: &str = "notify.customer";
+
+/// Queues a notification of `kind` about the job inside `tx`, due at `due`. `discriminator`
+/// makes repeats distinct (the window start for a reminder, the dispatch time for "on the
+/// way"); the same key twice is one message.
+pub async fn queue_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    job: JobId,
+    kind: Kind,
+    due: Timestamp,
+    discriminator: i64,
+) -> Result<()> {
+    let work = NewWork::new(NOTIFY, json!({ "job_id": job.0, "kind": kind.as_str(), "at": discriminator }), due)
+        .org(org)
+        .key(format!("notify:{}:{}:{discriminator}", kind.as_str(), job.0));
+    engine::enqueue_in(tx, &work, clock.now()).await?;
+    Ok(())
+}
+
+/// The notifications a job's change calls for, queued inside `tx`: a confirmation (and the
+/// day-of reminder) when it becomes scheduled or its window moves, "on the way" when it is
+/// dispatched.
+pub async fn on_job_change_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    before: Option<&JobSummary>,
+    after: &JobSummary,
+) -> Result<()> {
+    let now = clock.now();
+    let Some(start) = after.scheduled_start else { return Ok(()) };
+    let was = before.map(|b| (b.status, b.scheduled_start));
+    let window_moved = before.is_some_and(|b| b.scheduled_start != after.scheduled_start);
+    let newly_scheduled = after.status == JobStatus::Scheduled
+        && !matches!(was, Some((JobStatus::Scheduled | JobStatus::Dispatched | JobStatus::OnSite, _)));
+    if (newly_scheduled || (window_moved && after.status == JobStatus::Scheduled)) && start > now {
+        queue_in(tx, clock, after.org_id, after.id, Kind::Confirmation, now, to_millis(start)).await?;
+        let prefs = settings::prefs_in(tx, after.org_id, brand.id).await?;
+        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
+            queue_in(tx, clock, after.org_id, after.id, Kind::Reminder, at, to_millis(start)).await?;
+        }
+    }
+    if after.status == JobStatus::Dispatched && before.is_none_or(|b| b.status != JobStatus::Dispatched) {
+        queue_in(tx, clock, after.org_id, after.id, Kind::OnTheWay, now, to_millis(now)).await?;
+    }
+    Ok(())
+}
+
+/// Merge values for a job, as of `now` (a window starting today reads "10:00 AM", a later one
+/// "Tue Nov 24, 10:00 AM").
+pub fn values(
+    job: &JobSummary,
+    brand: &Brand,
+    customer: &crate::customers::Customer,
+    now: Timestamp,
+) -> HashMap<&'static str, String> {
+    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let first = |s: &str| s.split_whitespace().next().unwrap_or(s).to_string();
+    let mut v = HashMap::from([
+        ("customerName", customer.name.clone()),
+        ("customerFirstName", first(&customer.name)),
+        ("jobCode", job.code.clone()),
+        ("service", job.service.clone()),
+        ("brandName", brand.name.clone()),
+        ("brandPhone", brand.sms_number.as_deref().map(crate::parse::display_phone).unwrap_or_default()),
+    ]);
+    if let Some(t) = job.techs.first() {
+        v.insert("techName", t.first_name().to_string());
+    }
+    if let Some(s) = job.scheduled_start {
+        let local = s.to_zoned(tz.clone());
+        let today = local.date() == now.to_zoned(tz.clone()).date();
+        let format = if today { "%-I:%M %p" } else { "%a %b %-d, %-I:%M %p" };
+        v.insert("windowStart", local.strftime(format).to_string());
+    }
+    if let Some(e) = job.scheduled_end {
+        v.insert("windowEnd", e.to_zoned(tz.clone()).strftime("%-I:%M %p").to_string());
+    }
+    v
+}
+
+/// Delivers `notify.customer` items.
+#[derive(Clone, Default)]
+pub struct Notifier;
+
+impl Handler for Notifier {
+    fn kind(&self) -> &'static str {
+        NOTIFY
+    }
+    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &item).await.into() })
+    }
+}
+
+async fn attempt(db: &Db, clock: &dyn Clock, item: &WorkItem) -> Result<Outcome> {
+    let (Some(org), Some(job_id), Some(kind), Some(at)) = (
+        item.org_id,
+        item.payload["job_id"].as_i64(),
+        item.payload["kind"].as_str().and_then(Kind::parse),
+        item.payload["at"].as_i64(),
+    ) else {
+        return Ok(Outcome::Fail(format!("malformed notification payload {}", item.payload)));
+    };
+    let job = match crate::jobs::get(db, org, JobId(job_id)).await {
+        Ok(j) => j,
+        Err(Error::NotFound) => return Ok(Outcome::Done(Some(json!({"skipped": "job gone"})))),
+        Err(e) => return Err(e),
+    };
+    // Still relevant? A reminder for an old window, or a job that moved on, is dropped.
+    let current = match kind {
+        Kind::Confirmation | Kind::Reminder => {
+            matches!(job.status, JobStatus::Scheduled | JobStatus::Dispatched)
+                && job.scheduled_start.map(to_millis) == Some(at)
+        }
+        Kind::OnTheWay => job.status == JobStatus::Dispatched,
+        Kind::InvoiceNudge => false,
+    };
+    if !current {
+        return Ok(Outcome::Done(Some(json!({"skipped": "no longer applies"}))));
+    }
+    let brand = crate::tenancy::brand(db, org, job.brand_id).await?;
+    let setting: KindSettings = settings::kinds(db, org, brand.id)
+        .await?
+        .into_iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or(KindSettings::defaults(kind));
+    if !setting.sms_enabled && !setting.email_enabled {
+        return Ok(Outcome::Done(Some(json!({"skipped": "turned off"}))));
+    }
+    let now = clock.now();
+    // Quiet hours hold bookings and reminders; "on the way" is wanted at any hour.
+    if kind != Kind::OnTheWay {
+        let prefs = settings::prefs(db, org, brand.id).await?;
+        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        if let Some(q) = prefs.quiet {
+            let allowed = q.next_allowed(now, &tz);
+            if allowed > now {
+                return Ok(Outcome::Defer(allowed));
+            }
+        }
+    }
+    let customer = crate::customers::get(db, org, job.customer_id).await?;
+    let values = values(&job, &brand, &customer, now);
+    let render = |src: &str| Template::parse(src).map(|t| t.render(&values)).map_err(|e| e.to_string());
+    let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+    let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+    let mut sent = Vec::new();
+    let mut tx = db.begin().await?;
+    if setting.sms_enabled
+        && brand.sms_number.is_some()
+        && let Some(phone) = &phone
+    {
+        match render(&setting.sms_template) {
+            Ok(body) if !body.is_empty() => {
+                crate::messaging::queue_sms_in(&mut tx, clock, &brand, phone, &body).await?;
+                sent.push("texted");
+            }
+            Ok(_) => {}
+            Err(e) => return Ok(Outcome::Fail(format!("template: {e}"))),
+        }
+    }
+    if setting.email_enabled
+        && let Some(to) = &email
+    {
+        match (render(&setting.email_subject), render(&setting.email_template)) {
+            (Ok(subject), Ok(body)) if !subject.is_empty() && !body.is_empty() => {
+                crate::messaging::queue_email_in(&mut tx, clock, &brand, to, &subject, &body).await?;
+                sent.push("emailed");
+            }
+            (Err(e), _) | (_, Err(e)) => return Ok(Outcome::Fail(format!("template: {e}"))),
+            _ => {}
+        }
+    }
+    if sent.is_empty() {
+        return Ok(Outcome::Done(Some(json!({"skipped": "no phone or email to reach the customer"}))));
+    }
+    let note = format!("{} {} to the customer", kind.label(), sent.join(" and "));
+    crate::jobs::note_in(&mut tx, org, job.id, &note, to_millis(now)).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Job { org, job: job.id });
+    Ok(Outcome::Done(Some(json!({"sent": sent}))))
+}
