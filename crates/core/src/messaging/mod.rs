@@ -113,6 +113,16 @@ pub async fn list(db: &Db, org: OrgId, address: Option<&str>, limit: i64) -> Res
     store::list_for_address(db.pool(), org, address, limit.clamp(1, 500)).await
 }
 
+/// Links a message to the job it is about (inside the caller's transaction).
+pub async fn link_job_in(tx: &mut Tx, id: MessageId, job: crate::ids::JobId) -> Result<()> {
+    store::set_job(&mut **tx, id, job.0).await
+}
+
+/// Messages about a job, newest first.
+pub async fn for_job(db: &Db, org: OrgId, job: crate::ids::JobId) -> Result<Vec<Message>> {
+    store::list_for_job(db.pool(), org, job.0).await
+}
+
 pub async fn is_opted_out_in(tx: &mut Tx, brand: BrandId, phone: &str) -> Result<bool> {
     store::is_opted_out(&mut **tx, brand, phone).await
 }

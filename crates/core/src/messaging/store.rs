@@ -103,6 +103,25 @@ pub async fn set_work_item<'c>(ex: impl Executor<'c, Database = Any>, id: Messag
     Ok(())
 }
 
+pub async fn set_job<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, job: i64) -> Result<()> {
+    sqlx::query("update messages set job_id = $2 where id = $1").bind(id.0).bind(job).execute(ex).await?;
+    Ok(())
+}
+
+/// Messages about one job, newest first.
+pub async fn list_for_job<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, job: i64) -> Result<Vec<Message>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(concat!(
+        "select ",
+        message_columns!(),
+        " from messages where org_id = $1 and job_id = $2 order by created_at desc, id desc limit 200"
+    ))
+    .bind(org.0)
+    .bind(job)
+    .fetch_all(ex)
+    .await?;
+    rows.into_iter().map(Message::try_from).collect()
+}
+
 pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId) -> Result<Option<Message>> {
     let row: Option<MessageRow> =
         sqlx::query_as(concat!("select ", message_columns!(), " from messages where id = $1"))

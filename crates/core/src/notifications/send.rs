@@ -179,7 +179,8 @@ async fn attempt(db: &Db, clock: &dyn Clock, item: &WorkItem) -> Result<Outcome>
     {
         match render(&setting.sms_template) {
             Ok(body) if !body.is_empty() => {
-                crate::messaging::queue_sms_in(&mut tx, clock, &brand, phone, &body).await?;
+                let id = crate::messaging::queue_sms_in(&mut tx, clock, &brand, phone, &body).await?;
+                crate::messaging::link_job_in(&mut tx, id, job.id).await?;
                 sent.push("texted");
             }
             Ok(_) => {}
@@ -191,7 +192,8 @@ async fn attempt(db: &Db, clock: &dyn Clock, item: &WorkItem) -> Result<Outcome>
     {
         match (render(&setting.email_subject), render(&setting.email_template)) {
             (Ok(subject), Ok(body)) if !subject.is_empty() && !body.is_empty() => {
-                crate::messaging::queue_email_in(&mut tx, clock, &brand, to, &subject, &body).await?;
+                let id = crate::messaging::queue_email_in(&mut tx, clock, &brand, to, &subject, &body).await?;
+                crate::messaging::link_job_in(&mut tx, id, job.id).await?;
                 sent.push("emailed");
             }
             (Err(e), _) | (_, Err(e)) => return Ok(Outcome::Fail(format!("template: {e}"))),

@@ -194,6 +194,14 @@ pub struct LineItemView {
     pub taxable: bool,
 }
 
+pub struct JobMessageView {
+    pub channel: &'static str,
+    pub body: String,
+    pub when: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+}
+
 pub struct HistoryView {
     pub when: String,
     pub who: String,
@@ -249,6 +257,8 @@ pub struct JobPage {
     pub total: String,
     pub photos: Vec<i64>,
     pub history: Vec<HistoryView>,
+    /// Notifications sent to the customer about this job, with delivery status.
+    pub messages: Vec<JobMessageView>,
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
     pub open: bool,
@@ -307,6 +317,7 @@ async fn render(
     let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
     let customer = customers::get(&state.db, org, detail.job.customer_id).await?;
     let all_techs: Vec<Technician> = technicians::list(&state.db, org).await?;
+    let sent = switchboard_core::messaging::for_job(&state.db, org, id).await?;
     let now = state.clock.now();
     let job = &detail.job;
     let actions = job
@@ -392,6 +403,23 @@ async fn render(
             .iter()
             .rev()
             .map(|e| HistoryView { when: fmt::ago(e.at, &tz, now), who: who(&e.actor), what: history_line(e) })
+            .collect(),
+        messages: sent
+            .iter()
+            .map(|m| {
+                use switchboard_core::messaging::{Channel, MessageStatus};
+                JobMessageView {
+                    channel: if m.channel == Channel::Sms { "Text" } else { "Email" },
+                    body: m.subject.clone().map(|s| format!("{s}: {}", m.body)).unwrap_or_else(|| m.body.clone()),
+                    when: fmt::ago(m.created_at, &tz, now),
+                    status: m.status.label(),
+                    status_class: match m.status {
+                        MessageStatus::Delivered => "delivered",
+                        MessageStatus::Failed | MessageStatus::Undelivered | MessageStatus::Suppressed => "failed",
+                        _ => "pending",
+                    },
+                }
+            })
             .collect(),
         errors,
         notice,

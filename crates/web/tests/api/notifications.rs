@@ -278,6 +278,12 @@ mod sending {
         ] {
             assert!(notes.contains(&n), "{n}: {notes:?}");
         }
+        // The job lists them with their delivery status from the provider's callbacks.
+        app.sms.settle(std::time::Duration::from_secs(5)).await.unwrap();
+        let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap().id;
+        let sent = switchboard_core::messaging::for_job(&app.db, org, switchboard_core::ids::JobId(id)).await.unwrap();
+        assert_eq!(sent.len(), 3);
+        assert!(sent.iter().all(|m| m.status == switchboard_core::messaging::MessageStatus::Delivered), "{sent:?}");
     }
 
     #[tokio::test]
