@@ -23,6 +23,7 @@ pub mod secret;
 pub mod storage;
 pub mod technicians;
 pub mod tenancy;
+pub mod tracking;
 pub mod webforms;
 
 pub use error::{Error, FieldError, Result};

@@ -106,3 +106,20 @@ document.addEventListener("change", (event) => {
     if (window.htmx) window.htmx.trigger("#board-live", "board-refresh");
   });
 })();
+
+// Tracking page: re-read the page every few seconds and swap its live part in place.
+(() => {
+  const marker = document.querySelector("[data-refresh-seconds]");
+  const live = document.getElementById("tracking-live");
+  if (!marker || !live) return;
+  const every = Number(marker.dataset.refreshSeconds) * 1000;
+  setInterval(async () => {
+    try {
+      const r = await fetch(location.href, { cache: "no-store" });
+      if (!r.ok) return;
+      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
+      const fresh = doc.getElementById("tracking-live");
+      if (fresh) live.replaceChildren(...fresh.childNodes);
+    } catch { /* offline: try again next time */ }
+  }, every);
+})();

@@ -215,8 +215,11 @@ fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result
     let mailer = SmtpMailer::from_url(smtp_url.expose()).map_err(|e| anyhow::anyhow!(e))?;
     let id_domain = config.smtp_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
     let email = EmailSender::new(Arc::new(mailer), config.smtp_from.clone(), id_domain);
-    let handlers: Vec<Arc<dyn Handler>> =
-        vec![Arc::new(sender), Arc::new(email), Arc::new(switchboard_core::notifications::send::Notifier)];
+    let handlers: Vec<Arc<dyn Handler>> = vec![
+        Arc::new(sender),
+        Arc::new(email),
+        Arc::new(switchboard_core::notifications::send::Notifier { base_url: config.public_url.clone() }),
+    ];
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.
     let item_timeout = Duration::from_millis(config.engine_lease_secs * 750).min(EngineConfig::default().item_timeout);
@@ -232,6 +235,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(routes::webhooks::routes())
         .merge(routes::portal::routes())
+        .route("/t/{token}", get(routes::tracking::page))
         .route("/f/{key}", get(routes::public_forms::hosted))
         .route("/f/{key}/thanks", get(routes::public_forms::thanks))
         .route("/public/v1/forms/{key}/token", get(routes::public_forms::token))

@@ -106,20 +106,42 @@ pub fn values(
     v
 }
 
+/// "about 2:40 PM" from the first technician's fresh shared location and the verified
+/// address; "soon" when either is missing.
+async fn eta_text(db: &Db, clock: &dyn Clock, job: &JobSummary, brand: &Brand) -> Result<String> {
+    let (Some(dest), true, Some(t)) = (job.location, job.location_verified, job.techs.first()) else {
+        return Ok("soon".into());
+    };
+    let tech = crate::technicians::get(db, job.org_id, t.id).await?;
+    let now = clock.now();
+    let Some(here) = tech.last_location.filter(|l| now.duration_since(l.at) <= jiff::SignedDuration::from_mins(30))
+    else {
+        return Ok("soon".into());
+    };
+    let minutes = crate::tracking::eta_minutes(here.point.distance_m(dest));
+    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let at = now + jiff::SignedDuration::from_mins(minutes);
+    Ok(format!("about {}", at.to_zoned(tz).strftime("%-I:%M %p")))
+}
+
 /// Delivers `notify.customer` items.
-#[derive(Clone, Default)]
-pub struct Notifier;
+#[derive(Clone)]
+pub struct Notifier {
+    /// The server's public URL, for tracking links.
+    pub base_url: String,
+}
 
 impl Handler for Notifier {
     fn kind(&self) -> &'static str {
         NOTIFY
     }
     fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
-        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &item).await.into() })
+        let base_url = self.base_url.clone();
+        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &base_url, &item).await.into() })
     }
 }
 
-async fn attempt(db: &Db, clock: &dyn Clock, item: &WorkItem) -> Result<Outcome> {
+async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) -> Result<Outcome> {
     let (Some(org), Some(job_id), Some(kind), Some(at)) = (
         item.org_id,
         item.payload["job_id"].as_i64(),
@@ -167,12 +189,20 @@ async fn attempt(db: &Db, clock: &dyn Clock, item: &WorkItem) -> Result<Outcome>
         }
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
-    let values = values(&job, &brand, &customer, now);
-    let render = |src: &str| Template::parse(src).map(|t| t.render(&values)).map_err(|e| e.to_string());
+    let mut values = values(&job, &brand, &customer, now);
+    values.insert("techETA", eta_text(db, clock, &job, &brand).await?);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+    let uses_tracking = [&setting.sms_template, &setting.email_subject, &setting.email_template]
+        .iter()
+        .any(|src| Template::parse(src).is_ok_and(|t| t.fields().contains(&"trackingUrl")));
     let mut sent = Vec::new();
     let mut tx = db.begin().await?;
+    if uses_tracking {
+        let url = crate::tracking::issue_in(&mut tx, clock, org, job.id, base_url).await?;
+        values.insert("trackingUrl", url);
+    }
+    let render = |src: &str| Template::parse(src).map(|t| t.render(&values)).map_err(|e| e.to_string());
     if setting.sms_enabled
         && brand.sms_number.is_some()
         && let Some(phone) = &phone

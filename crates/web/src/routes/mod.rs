@@ -12,6 +12,7 @@ pub mod public_forms;
 pub mod session;
 pub mod settings;
 pub mod technicians;
+pub mod tracking;
 pub mod webhooks;
 
 use axum::Router;

@@ -343,4 +343,72 @@ mod sending {
         let suppressed = msgs["messages"].as_array().unwrap().iter().filter(|m| m["status"] == "suppressed").count();
         assert_eq!(suppressed, 1, "the confirmation is recorded as suppressed: {msgs}");
     }
+
+    #[tokio::test]
+    async fn the_on_the_way_text_links_a_tracking_page_that_shows_distance_once_the_address_is_verified() {
+        let (app, key, org, summit) = demo().await;
+        let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
+        let id = job["id"].as_i64().unwrap();
+        let api = |path: String, body: Value| app.client().post(app.url(&path)).bearer_auth(&key).json(&body).send();
+        let (_, techs) =
+            json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+        let tech = |name: &str| {
+            techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone()
+        };
+        api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Maria Reyes")]})).await.unwrap();
+        api(format!("/api/v1/jobs/{id}/status"), json!({"status": "dispatched"})).await.unwrap();
+        run_engine(&app).await;
+        let texts = app.sms.sent_to(TARA);
+        let otw = texts.iter().find(|m| m.body.contains("is on the way")).expect("the on-the-way text");
+        assert!(otw.body.contains("arriving soon"), "no ETA yet without a verified address: {}", otw.body);
+        let link = otw.body.split_whitespace().find(|w| w.contains("/t/")).expect("a tracking link").to_string();
+        let path = link.strip_prefix(&app.base).unwrap().to_string();
+        let client = app.client();
+        let base = app.base.clone();
+        let page = |p: String| {
+            let (client, base) = (client.clone(), base.clone());
+            async move {
+                let r = client.get(format!("{base}{p}")).send().await.unwrap();
+                (r.status().as_u16(), r.text().await.unwrap())
+            }
+        };
+        let (status, html) = page(path.clone()).await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains("Maria is on the way") && html.contains("★ 4.7") && html.contains("Silver Ram ProMaster #7"),
+            "{html}"
+        );
+        assert!(html.contains("Heading to") && html.contains("2216 W 32nd Ave"), "unverified: destination only");
+        assert!(!html.contains("Arriving"), "no ETA without a verified address");
+
+        // Verified address + Maria's phone 10 km away: distance and ETA.
+        let r = app
+            .client()
+            .patch(app.url(&format!("/api/v1/jobs/{id}")))
+            .bearer_auth(&key)
+            .json(&json!({"location": {"lat": 39.7622, "lon": -105.0155}, "location_verified": true}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let maria = switchboard_core::ids::TechnicianId(tech("Maria Reyes").as_i64().unwrap());
+        let here = switchboard_core::jobs::GeoPoint::new(39.7622 - 0.0899, -105.0155).unwrap();
+        switchboard_core::technicians::share_location(&app.db, &app.clock, org, maria, here, Some(10)).await.unwrap();
+        let (_, html) = page(path.clone()).await;
+        assert!(html.contains("6.2 mi"), "{html}");
+        // 10 km straight, 13 km by road at 40 km/h: 20 minutes after 10:00:12 AM Denver.
+        assert!(html.contains("Arriving") && html.contains("about 10:20 AM"), "{html}");
+
+        // A technician under 4 stars is shown without a rating; a finished job's link stops working.
+        api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park")]})).await.unwrap();
+        let (_, html) = page(path.clone()).await;
+        assert!(html.contains("Jin is on the way") && !html.contains("★"), "{html}");
+        for status in ["on_site", "pending_close", "completed"] {
+            api(format!("/api/v1/jobs/{id}/status"), json!({"status": status})).await.unwrap();
+        }
+        let (status, html) = page(path).await;
+        assert_eq!(status, 404);
+        assert!(html.contains("This link isn"));
+        assert_eq!(page("/t/not-a-token".into()).await.0, 404);
+    }
 }

@@ -1,0 +1,97 @@
+//! Arrival tracking for customers: a private link per job (256-bit token, stored hashed,
+//! working while the job is open) to a page with who is coming and, when the address is
+//! verified and the technician shares their location, how far away they are and when they
+//! should arrive.
+
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Tx};
+use crate::ids::{JobId, OrgId};
+use crate::jobs::{GeoPoint, JobSummary};
+use crate::technicians::Technician;
+use crate::{Error, Result};
+
+/// Road distance is longer than the straight line; this is the usual urban factor.
+pub const DETOUR_FACTOR: f64 = 1.3;
+/// Average driving speed in town, km/h.
+pub const AVERAGE_SPEED_KMH: f64 = 40.0;
+
+/// Minutes to drive `straight_m` metres of straight-line distance (at least one).
+pub fn eta_minutes(straight_m: f64) -> i64 {
+    let road_km = straight_m * DETOUR_FACTOR / 1000.0;
+    ((road_km / AVERAGE_SPEED_KMH * 60.0).ceil() as i64).max(1)
+}
+
+/// "3.2 mi" (or "800 ft" close by) for US customers.
+pub fn miles(metres: f64) -> String {
+    let mi = metres / 1609.344;
+    if mi < 0.2 { format!("{} ft", ((metres * 3.28084) / 50.0).round() as i64 * 50) } else { format!("{mi:.1} mi") }
+}
+
+/// Creates a tracking link for the job inside `tx`; returns its URL.
+pub async fn issue_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: JobId, base_url: &str) -> Result<String> {
+    let token = crate::secret::new_token();
+    sqlx::query("insert into tracking_tokens (org_id, job_id, token_hash, created_at) values ($1, $2, $3, $4)")
+        .bind(org.0)
+        .bind(job.0)
+        .bind(crate::secret::hash_token(&token))
+        .bind(to_millis(clock.now()))
+        .execute(&mut **tx)
+        .await?;
+    Ok(format!("{base_url}/t/{token}"))
+}
+
+/// What the tracking page shows.
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    pub job: JobSummary,
+    pub tech: Option<Technician>,
+    /// Straight-line metres from the technician's last shared location, when the address is
+    /// verified and a location was shared in the last 30 minutes.
+    pub distance_m: Option<f64>,
+    pub eta_minutes: Option<i64>,
+}
+
+/// The job behind a tracking token; any bad, unknown or finished job's token is `NotFound`.
+pub async fn lookup(db: &Db, clock: &dyn Clock, token: &str) -> Result<Tracking> {
+    if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(Error::NotFound);
+    }
+    let row: Option<(i64, i64)> = sqlx::query_as("select org_id, job_id from tracking_tokens where token_hash = $1")
+        .bind(crate::secret::hash_token(token))
+        .fetch_optional(db.pool())
+        .await?;
+    let Some((org, job)) = row else { return Err(Error::NotFound) };
+    let job = crate::jobs::get(db, OrgId(org), JobId(job)).await?;
+    if !job.status.is_open() {
+        return Err(Error::NotFound);
+    }
+    let tech = match job.techs.first() {
+        Some(t) => Some(crate::technicians::get(db, OrgId(org), t.id).await?),
+        None => None,
+    };
+    let now = clock.now();
+    let fresh = |at: jiff::Timestamp| now.duration_since(at) <= jiff::SignedDuration::from_mins(30);
+    let distance_m = match (&tech, job.location, job.location_verified) {
+        (Some(t), Some(dest), true) => t
+            .last_location
+            .filter(|l| fresh(l.at))
+            .map(|l| l.point.distance_m(GeoPoint { lat: dest.lat, lon: dest.lon })),
+        _ => None,
+    };
+    Ok(Tracking { eta_minutes: distance_m.map(eta_minutes), distance_m, tech, job })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_uses_the_detour_factor_and_average_speed() {
+        // 10 km straight -> 13 km by road at 40 km/h = 19.5 -> 20 minutes.
+        assert_eq!(eta_minutes(10_000.0), 20);
+        assert_eq!(eta_minutes(0.0), 1, "never 'arriving in 0 minutes'");
+        assert_eq!(eta_minutes(500.0), 1);
+        assert_eq!(miles(5_150.0), "3.2 mi");
+        assert_eq!(miles(120.0), "400 ft");
+    }
+}
