@@ -9,6 +9,11 @@ use crate::{Error, Result};
 /// Largest photo accepted, in bytes (phones produce 2-6 MB JPEGs).
 pub const MAX_PHOTO_BYTES: usize = 12 * 1024 * 1024;
 
+/// What a person is told when a photo is over [`MAX_PHOTO_BYTES`].
+pub fn photo_too_large() -> String {
+    format!("photos can be at most {} MB", MAX_PHOTO_BYTES / (1024 * 1024))
+}
+
 #[derive(Debug, Clone)]
 pub enum BlobStore {
     Disk { root: PathBuf },

@@ -6,7 +6,7 @@
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
 use crate::ids::{JobId, OrgId};
-use crate::jobs::{GeoPoint, JobSummary};
+use crate::jobs::JobSummary;
 use crate::technicians::Technician;
 use crate::{Error, Result};
 
@@ -69,16 +69,19 @@ pub async fn lookup(db: &Db, clock: &dyn Clock, token: &str) -> Result<Tracking>
         Some(t) => Some(crate::technicians::get(db, OrgId(org), t.id).await?),
         None => None,
     };
-    let now = clock.now();
-    let fresh = |at: jiff::Timestamp| now.duration_since(at) <= jiff::SignedDuration::from_mins(30);
-    let distance_m = match (&tech, job.location, job.location_verified) {
-        (Some(t), Some(dest), true) => t
-            .last_location
-            .filter(|l| fresh(l.at))
-            .map(|l| l.point.distance_m(GeoPoint { lat: dest.lat, lon: dest.lon })),
-        _ => None,
-    };
+    let distance_m = tech.as_ref().and_then(|t| distance_m(&job, t, clock.now()));
     Ok(Tracking { eta_minutes: distance_m.map(eta_minutes), distance_m, tech, job })
+}
+
+/// A shared location older than this says nothing about where the technician is now.
+pub const LOCATION_FRESH_FOR: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+
+/// Straight-line metres from the technician's fresh shared location to the job, when the
+/// job's pin is verified.
+pub fn distance_m(job: &JobSummary, tech: &Technician, now: jiff::Timestamp) -> Option<f64> {
+    let dest = job.location.filter(|_| job.location_verified)?;
+    let here = tech.last_location.filter(|l| now.duration_since(l.at) <= LOCATION_FRESH_FOR)?;
+    Some(here.point.distance_m(dest))
 }
 
 #[cfg(test)]

@@ -169,14 +169,7 @@ pub async fn create(
     let mut v = crate::error::Validator::new();
     let service = v.check("service", crate::parse::required_text(&input.service, 120));
     let address = v.check("address", crate::parse::optional_text(input.address.as_deref(), 300));
-    if let (Some(start), Some(end)) = (input.scheduled_start, input.scheduled_end)
-        && end <= start
-    {
-        v.add("scheduled_end", "the window must end after it starts");
-    }
-    if input.scheduled_end.is_some() && input.scheduled_start.is_none() {
-        v.add("scheduled_start", "give a start for the window");
-    }
+    check_window(&mut v, input.scheduled_start, input.scheduled_end);
     v.finish()?;
     let (Some(service), Some(address)) = (service, address) else {
         return Err(Error::Unexpected("job validation lost a field".into()));
@@ -246,24 +239,20 @@ async fn notify_techs_in(
             _ => None,
         };
         if let Some(note) = problem {
-            let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
-            store::add_event(tx, job.org_id, job.id, &event, now).await?;
+            note_in(tx, job.org_id, job.id, &note, now).await?;
             continue;
         }
         let Some(phone) = phone else { continue };
         if crate::messaging::is_opted_out_in(tx, brand.id, phone.as_str()).await? {
             let note = format!("Portal link not texted to {}: they opted out of texts from {}", tech.name, brand.name);
-            let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
-            store::add_event(tx, job.org_id, job.id, &event, now).await?;
+            note_in(tx, job.org_id, job.id, &note, now).await?;
             continue;
         }
         let url = crate::portal::issue_in(tx, clock, job.org_id, tech_id, &tz, links, job.scheduled_start).await?;
         let body = crate::portal::assignment_text(brand, job, &url);
         crate::messaging::queue_sms_in(tx, clock, brand, &phone, &body).await?;
         store::mark_notified(tx, job.org_id, job.id, tech_id, now).await?;
-        let note = format!("Portal link texted to {}", tech.name);
-        let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(&note) };
-        store::add_event(tx, job.org_id, job.id, &event, now).await?;
+        note_in(tx, job.org_id, job.id, &format!("Portal link texted to {}", tech.name), now).await?;
         queued += 1;
     }
     Ok(queued)
@@ -273,6 +262,18 @@ async fn notify_techs_in(
 pub async fn note_in(tx: &mut Tx, org: OrgId, job: JobId, note: &str, now: i64) -> Result<()> {
     let event = store::NewEvent { actor: "system", kind: "note", from: None, to: None, note: Some(note) };
     store::add_event(tx, org, job, &event, now).await
+}
+
+/// A window ends after it starts, and has a start if it has an end.
+pub fn check_window(v: &mut crate::error::Validator, start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>) {
+    if let (Some(s), Some(e)) = (start, end)
+        && e <= s
+    {
+        v.add("scheduled_end", "the window must end after it starts");
+    }
+    if end.is_some() && start.is_none() {
+        v.add("scheduled_start", "give a start for the window");
+    }
 }
 
 /// A job with everything its page shows.
@@ -344,14 +345,7 @@ pub async fn update(
     };
     let start = patch.scheduled_start.unwrap_or(current.scheduled_start);
     let end = patch.scheduled_end.unwrap_or(current.scheduled_end);
-    if let (Some(s), Some(e)) = (start, end)
-        && e <= s
-    {
-        v.add("scheduled_end", "the window must end after it starts");
-    }
-    if end.is_some() && start.is_none() {
-        v.add("scheduled_start", "give a start for the window");
-    }
+    check_window(&mut v, start, end);
     v.finish()?;
     let (Some(service), Some(address), Some(internal_notes), Some(customer_notes)) =
         (service, address, internal_notes, customer_notes)
@@ -588,10 +582,7 @@ pub async fn add_photo(
         return Err(Error::invalid("photo", "choose a photo to upload"));
     }
     if bytes.len() > crate::storage::MAX_PHOTO_BYTES {
-        return Err(Error::invalid(
-            "photo",
-            format!("photos can be at most {} MB", crate::storage::MAX_PHOTO_BYTES / (1024 * 1024)),
-        ));
+        return Err(Error::invalid("photo", crate::storage::photo_too_large()));
     }
     let Some((content_type, ext)) = crate::storage::sniff_image(bytes) else {
         return Err(Error::invalid("photo", "that file is not a photo (JPEG, PNG, WebP or HEIC)"));

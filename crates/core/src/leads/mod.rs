@@ -199,14 +199,9 @@ pub async fn convert(
 ) -> Result<Converted> {
     let service = required_text(&input.service, 120).map_err(|m| Error::invalid("service", m))?;
     let address = optional_text(input.address.as_deref(), 300).map_err(|m| Error::invalid("address", m))?;
-    if let (Some(start), Some(end)) = (input.scheduled_start, input.scheduled_end)
-        && end <= start
-    {
-        return Err(Error::invalid("scheduled_end", "the window must end after it starts"));
-    }
-    if input.scheduled_end.is_some() && input.scheduled_start.is_none() {
-        return Err(Error::invalid("scheduled_start", "give a start for the window"));
-    }
+    let mut window = crate::error::Validator::new();
+    jobs::check_window(&mut window, input.scheduled_start, input.scheduled_end);
+    window.finish()?;
     let new_customer = match (&input.customer_id, &input.customer) {
         (Some(_), _) => None,
         (None, Some(c)) => Some(validate_customer(c)?),

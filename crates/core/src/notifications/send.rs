@@ -109,16 +109,11 @@ pub fn values(
 /// "about 2:40 PM" from the first technician's fresh shared location and the verified
 /// address; "soon" when either is missing.
 async fn eta_text(db: &Db, clock: &dyn Clock, job: &JobSummary, brand: &Brand) -> Result<String> {
-    let (Some(dest), true, Some(t)) = (job.location, job.location_verified, job.techs.first()) else {
-        return Ok("soon".into());
-    };
+    let Some(t) = job.techs.first() else { return Ok("soon".into()) };
     let tech = crate::technicians::get(db, job.org_id, t.id).await?;
     let now = clock.now();
-    let Some(here) = tech.last_location.filter(|l| now.duration_since(l.at) <= jiff::SignedDuration::from_mins(30))
-    else {
-        return Ok("soon".into());
-    };
-    let minutes = crate::tracking::eta_minutes(here.point.distance_m(dest));
+    let Some(distance) = crate::tracking::distance_m(job, &tech, now) else { return Ok("soon".into()) };
+    let minutes = crate::tracking::eta_minutes(distance);
     let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
     let at = now + jiff::SignedDuration::from_mins(minutes);
     Ok(format!("about {}", at.to_zoned(tz).strftime("%-I:%M %p")))

@@ -703,40 +703,29 @@ pub async fn remove_line_item(
     outcome(&state, &viewer, &uri, id, result, "saved").await
 }
 
-/// Reads the `photo` field of a multipart upload; a body over the route's limit is a 413.
+/// Reads the `photo` field of a multipart upload; a body over the route's limit is refused
+/// with the size limit named.
 pub async fn read_photo(mut multipart: Multipart) -> Result<Vec<u8>, Error> {
+    let refused = |status: StatusCode, otherwise: &str| {
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            switchboard_core::storage::photo_too_large()
+        } else {
+            otherwise.to_string()
+        };
+        Error::invalid("photo", message)
+    };
     loop {
         match multipart.next_field().await {
             Ok(Some(field)) if field.name() == Some("photo") => {
-                return field.bytes().await.map(|b| b.to_vec()).map_err(|e| {
-                    Error::invalid(
-                        "photo",
-                        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                            format!(
-                                "photos can be at most {} MB",
-                                switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024)
-                            )
-                        } else {
-                            "the upload was interrupted; try again".into()
-                        },
-                    )
-                });
+                return field
+                    .bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .map_err(|e| refused(e.status(), "the upload was interrupted; try again"));
             }
             Ok(Some(_)) => continue,
             Ok(None) => return Err(Error::invalid("photo", "choose a photo to upload")),
-            Err(e) => {
-                return Err(Error::invalid(
-                    "photo",
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        format!(
-                            "photos can be at most {} MB",
-                            switchboard_core::storage::MAX_PHOTO_BYTES / (1024 * 1024)
-                        )
-                    } else {
-                        "the upload could not be read; try again".into()
-                    },
-                ));
-            }
+            Err(e) => return Err(refused(e.status(), "the upload could not be read; try again")),
         }
     }
 }

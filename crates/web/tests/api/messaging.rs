@@ -272,6 +272,8 @@ async fn a_retry_after_a_crash_mid_send_adopts_the_accepted_message_instead_of_s
     let id = body["message"]["id"].as_i64().unwrap();
     app.engine.tick().await.unwrap();
     let sid = app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap().sid;
+    // Let the stand-in's delivery callbacks land first, so none races the simulated crash.
+    app.sms.settle(WAIT).await.unwrap();
     // The state a crash leaves between "provider accepted" and "we recorded it": the message
     // is still `sending` without a provider id, and its work item is claimable again.
     sqlx::query("update messages set status = 'sending', provider_id = null, provider = null where id = $1")
@@ -310,6 +312,7 @@ async fn a_retry_after_a_crash_between_recording_and_finishing_does_not_resend()
     send(&app, &key, brand, CUSTOMER, "Your tech is on the way").await;
     app.engine.tick().await.unwrap();
     app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap();
+    app.sms.settle(WAIT).await.unwrap();
     // The provider's id is recorded but the work item was never marked done.
     sqlx::query("update work_items set status = 'pending'").execute(app.db.pool()).await.unwrap();
     assert_eq!(app.engine.tick().await.unwrap(), 1);
