@@ -5,7 +5,7 @@
 
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
-use crate::ids::{JobId, OrgId};
+use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::JobSummary;
 use crate::technicians::Technician;
 use crate::{Error, Result};
@@ -28,15 +28,27 @@ pub fn miles(metres: f64) -> String {
 }
 
 /// Creates a tracking link for the job inside `tx`; returns its URL.
-pub async fn issue_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: JobId, base_url: &str) -> Result<String> {
+/// The page follows `tech` (the one whose "on the way" message carried the link).
+pub async fn issue_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    job: JobId,
+    tech: Option<TechnicianId>,
+    base_url: &str,
+) -> Result<String> {
     let token = crate::secret::new_token();
-    sqlx::query("insert into tracking_tokens (org_id, job_id, token_hash, created_at) values ($1, $2, $3, $4)")
-        .bind(org.0)
-        .bind(job.0)
-        .bind(crate::secret::hash_token(&token))
-        .bind(to_millis(clock.now()))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "insert into tracking_tokens (org_id, job_id, token_hash, created_at, technician_id) \
+         values ($1, $2, $3, $4, $5)",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .bind(crate::secret::hash_token(&token))
+    .bind(to_millis(clock.now()))
+    .bind(tech.map(|t| t.0))
+    .execute(&mut **tx)
+    .await?;
     Ok(format!("{base_url}/t/{token}"))
 }
 
@@ -56,17 +68,24 @@ pub async fn lookup(db: &Db, clock: &dyn Clock, token: &str) -> Result<Tracking>
     if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Error::NotFound);
     }
-    let row: Option<(i64, i64)> = sqlx::query_as("select org_id, job_id from tracking_tokens where token_hash = $1")
-        .bind(crate::secret::hash_token(token))
-        .fetch_optional(db.pool())
-        .await?;
-    let Some((org, job)) = row else { return Err(Error::NotFound) };
+    let row: Option<(i64, i64, Option<i64>)> =
+        sqlx::query_as("select org_id, job_id, technician_id from tracking_tokens where token_hash = $1")
+            .bind(crate::secret::hash_token(token))
+            .fetch_optional(db.pool())
+            .await?;
+    let Some((org, job, tech)) = row else { return Err(Error::NotFound) };
     let job = crate::jobs::get(db, OrgId(org), JobId(job)).await?;
     if !job.status.is_open() {
         return Err(Error::NotFound);
     }
-    let tech = match job.techs.first() {
-        Some(t) => Some(crate::technicians::get(db, OrgId(org), t.id).await?),
+    // The technician the link was sent about, while on the job; else whoever is working it.
+    let shown = tech
+        .and_then(|t| job.tech(TechnicianId(t)))
+        .or_else(|| job.working().next())
+        .or(job.techs.first())
+        .map(|t| t.id);
+    let tech = match shown {
+        Some(t) => Some(crate::technicians::get(db, OrgId(org), t).await?),
         None => None,
     };
     let distance_m = tech.as_ref().and_then(|t| distance_m(&job, t, clock.now()));

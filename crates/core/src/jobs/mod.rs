@@ -2,12 +2,13 @@
 //! edits, technicians (who are texted their portal link), line items, photos, and a history
 //! of every change. Every change is published to live pages.
 
+pub mod crew;
 pub mod model;
 mod store;
 
 pub use model::{
     GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, TransitionError,
-    format_money, format_quantity, line_total, parse_money, parse_quantity, short_name,
+    WorkStatus, format_money, format_quantity, line_total, parse_money, parse_quantity, short_name,
 };
 
 use crate::clock::{Clock, from_millis, to_millis};
@@ -125,20 +126,100 @@ pub async fn change_status(
         message: e.message,
         allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
     })?;
-    let now = to_millis(clock.now());
     let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
     let mut tx = db.begin().await?;
-    if !store::set_status(&mut tx, org, id, current.status, to, now).await? {
+    let crew = store::crew_in(&mut tx, org, id).await?;
+    let after = move_in(&mut tx, clock, links, &brand, &current, to, actor, reason).await?;
+    crew::apply_in(&mut tx, clock, &brand, &after, &crew, &crew::office_move(&crew, to)).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
+}
+
+/// Moves the job from `current`'s status to `to` inside `tx` (only if nobody moved it
+/// meanwhile), records it, and queues what the move calls for: the customer's confirmation
+/// and reminder, portal links for technicians not yet texted when it is dispatched. Returns
+/// the job as moved.
+#[allow(clippy::too_many_arguments)]
+async fn move_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    brand: &crate::tenancy::Brand,
+    current: &JobSummary,
+    to: JobStatus,
+    actor: &str,
+    reason: Option<&str>,
+) -> Result<JobSummary> {
+    let (org, id) = (current.org_id, current.id);
+    let now = to_millis(clock.now());
+    if !store::set_status(tx, org, id, current.status, to, now).await? {
         return Err(Error::Conflict("the job changed meanwhile; reload and try again".into()));
     }
     let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
-    store::add_event(&mut tx, org, id, &event, now).await?;
-    // Dispatching texts every technician on the job who has not had this job's link yet.
+    store::add_event(tx, org, id, &event, now).await?;
     let after = JobSummary { status: to, ..current.clone() };
-    crate::notifications::send::on_job_change_in(&mut tx, clock, &brand, Some(&current), &after).await?;
+    crate::notifications::send::on_job_change_in(tx, clock, brand, Some(current), &after).await?;
+    // Dispatching texts every technician on the job who has not had this job's link yet.
     if to == JobStatus::Dispatched {
-        notify_techs_in(&mut tx, clock, links, &brand, &after, None).await?;
+        notify_techs_in(tx, clock, links, brand, &after, None).await?;
+        if after.techs.is_empty() {
+            crate::notifications::send::on_dispatch_in(tx, clock, &after, None).await?;
+        }
     }
+    Ok(after)
+}
+
+/// A technician's own step from the portal (On my way, Arrived, Work done): moves them, and
+/// the job when the step calls for it (see [`crew`]). Refusals are `Conflict` with the reason.
+#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
+#[allow(clippy::too_many_arguments)]
+pub async fn tech_step(
+    db: &Db,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    org: OrgId,
+    actor: &str,
+    tech: TechnicianId,
+    id: JobId,
+    step: crew::Step,
+) -> Result<JobSummary> {
+    let current = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
+    let mut tx = db.begin().await?;
+    let crew = store::crew_in(&mut tx, org, id).await?;
+    let Some(work) = crew.iter().find(|(t, _)| *t == tech).map(|(_, w)| *w) else {
+        return Err(Error::NotFound);
+    };
+    let (next, job_to) = crew::tech_step(current.status, &crew, Some(tech), work, step).map_err(Error::Conflict)?;
+    let after = match job_to {
+        Some(to) => move_in(&mut tx, clock, links, &brand, &current, to, actor, None).await?,
+        None => {
+            let now = to_millis(clock.now());
+            if !store::touch_if_open(&mut tx, org, id, now).await? {
+                return Err(Error::Conflict("the job was just closed".into()));
+            }
+            let name = current.tech(tech).map(|t| t.name.clone()).unwrap_or_default();
+            let note = match step {
+                crew::Step::OnMyWay => format!("{name} is on the way"),
+                crew::Step::Arrived => format!("{name} arrived"),
+                crew::Step::WorkDone => {
+                    let still: Vec<_> = current
+                        .techs
+                        .iter()
+                        .filter(|t| t.id != tech && crew.iter().any(|(c, w)| *c == t.id && w.working()))
+                        .map(|t| t.name.clone())
+                        .collect();
+                    format!("{name} finished; {} still working", still.join(", "))
+                }
+            };
+            let event = store::NewEvent { actor, kind: "note", from: None, to: None, note: Some(&note) };
+            store::add_event(&mut tx, org, id, &event, now).await?;
+            current.clone()
+        }
+    };
+    crew::apply_in(&mut tx, clock, &brand, &after, &crew, &[(tech, next)]).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
@@ -477,7 +558,11 @@ pub async fn assign(
             current.code
         )));
     }
-    let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, now).await?;
+    // Someone added to a job under way is sent to it.
+    let under_way = matches!(current.status, JobStatus::Dispatched | JobStatus::OnSite);
+    let start = if under_way { WorkStatus::EnRoute } else { WorkStatus::Assigned };
+    let crew = store::crew_in(&mut tx, org, id).await?;
+    let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, start, now).await?;
     if added.is_empty() && removed.is_empty() {
         tx.rollback().await?;
         return Ok(current);
@@ -494,8 +579,15 @@ pub async fn assign(
     let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
     store::add_event(&mut tx, org, id, &event, now).await?;
     let texted = notify_techs_in(&mut tx, clock, links, &brand, &current, Some(&added)).await?;
+    if under_way && !added.is_empty() {
+        // The customer hears about them as the crew rule says (the job as it is now, with
+        // its new technicians, names the one on the way).
+        let after = store::get_job_in(&mut tx, org, id).await?;
+        let sent: Vec<_> = added.iter().map(|t| (*t, WorkStatus::EnRoute)).collect();
+        crew::apply_in(&mut tx, clock, &brand, &after, &crew, &sent).await?;
+    }
     tx.commit().await?;
-    if texted > 0 {
+    if texted > 0 || under_way {
         db.work_added();
     }
     db.publish(Event::Job { org, job: id });

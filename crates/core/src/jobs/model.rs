@@ -131,6 +131,62 @@ pub struct JobTech {
     pub id: TechnicianId,
     pub name: String,
     pub photo_url: Option<String>,
+    /// What they are doing on this job.
+    pub work: WorkStatus,
+}
+
+/// What one technician is doing on a job. The job's status says where the job is; this says
+/// who of its crew is working the site, which decides whether a later dispatch tells the
+/// customer and when the job is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkStatus {
+    Assigned,
+    EnRoute,
+    OnSite,
+    Done,
+}
+
+impl WorkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkStatus::Assigned => "assigned",
+            WorkStatus::EnRoute => "en_route",
+            WorkStatus::OnSite => "on_site",
+            WorkStatus::Done => "done",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkStatus::Assigned => "Assigned",
+            WorkStatus::EnRoute => "En route",
+            WorkStatus::OnSite => "On site",
+            WorkStatus::Done => "Done",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<WorkStatus, String> {
+        [WorkStatus::Assigned, WorkStatus::EnRoute, WorkStatus::OnSite, WorkStatus::Done]
+            .into_iter()
+            .find(|w| w.as_str() == s)
+            .ok_or_else(|| format!("\"{s}\" is not a work status"))
+    }
+
+    /// En route or on site.
+    pub fn working(self) -> bool {
+        matches!(self, WorkStatus::EnRoute | WorkStatus::OnSite)
+    }
+
+    /// What the crew is doing once the office moves the whole job to `status`.
+    pub fn for_job(status: JobStatus) -> WorkStatus {
+        match status {
+            JobStatus::Dispatched => WorkStatus::EnRoute,
+            JobStatus::OnSite => WorkStatus::OnSite,
+            JobStatus::PendingClose | JobStatus::Completed | JobStatus::Canceled => WorkStatus::Done,
+            JobStatus::Estimate | JobStatus::Scheduled => WorkStatus::Assigned,
+        }
+    }
 }
 
 impl JobTech {
@@ -166,6 +222,15 @@ pub struct JobSummary {
 impl JobSummary {
     pub fn has_tech(&self, tech: TechnicianId) -> bool {
         self.techs.iter().any(|t| t.id == tech)
+    }
+
+    pub fn tech(&self, tech: TechnicianId) -> Option<&JobTech> {
+        self.techs.iter().find(|t| t.id == tech)
+    }
+
+    /// Technicians en route or on site.
+    pub fn working(&self) -> impl Iterator<Item = &JobTech> {
+        self.techs.iter().filter(|t| t.work.working())
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::model::{GeoPoint, JobFilter, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob};
+use super::model::{GeoPoint, JobFilter, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, WorkStatus};
 use crate::clock::{from_millis, to_millis};
 use crate::db::Tx;
 use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
@@ -145,21 +145,31 @@ fn like_escape(s: &str) -> String {
 async fn techs_of_jobs(pool: &sqlx::AnyPool, org: OrgId, jobs: &[i64]) -> Result<HashMap<i64, Vec<JobTech>>> {
     let mut map: HashMap<i64, Vec<JobTech>> = HashMap::new();
     for chunk in jobs.chunks(500) {
-        // The ids are integers we read from the database, so listing them inline is safe.
-        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select jt.job_id, t.id, t.name, t.photo_url from job_technicians jt \
-             join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
-             where jt.org_id = $1 and jt.job_id in ({list}) order by jt.assigned_at, t.name"
-        )))
-        .bind(org.0)
-        .fetch_all(pool)
-        .await?;
-        for (job, id, name, photo_url) in rows {
-            map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name, photo_url });
-        }
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(techs_sql(chunk))).bind(org.0).fetch_all(pool).await?;
+        add_techs(&mut map, rows)?;
     }
     Ok(map)
+}
+
+type TechRow = (i64, i64, String, Option<String>, String);
+
+/// Technicians of at most a few hundred jobs. The ids are integers we read from the database,
+/// so listing them inline is safe.
+fn techs_sql(jobs: &[i64]) -> String {
+    let list = jobs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    format!(
+        "select jt.job_id, t.id, t.name, t.photo_url, jt.work_status from job_technicians jt \
+         join technicians t on t.id = jt.technician_id and t.org_id = jt.org_id \
+         where jt.org_id = $1 and jt.job_id in ({list}) order by jt.assigned_at, t.name"
+    )
+}
+
+fn add_techs(map: &mut HashMap<i64, Vec<JobTech>>, rows: Vec<TechRow>) -> Result<()> {
+    for (job, id, name, photo_url, work) in rows {
+        let work = WorkStatus::parse(&work).map_err(Error::Unexpected)?;
+        map.entry(job).or_default().push(JobTech { id: TechnicianId(id), name, photo_url, work });
+    }
+    Ok(())
 }
 
 /// Takes the brand's next job number (and prefix) inside `tx`, so two jobs never share a code.
@@ -211,13 +221,14 @@ pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>
     Ok(())
 }
 
-/// Replaces the job's technicians with `techs` (ids of this organization); returns the ids added
-/// and removed.
+/// Replaces the job's technicians with `techs` (ids of this organization), the new ones
+/// starting as `work`; returns the ids added and removed.
 pub async fn set_techs(
     tx: &mut Tx,
     org: OrgId,
     job: JobId,
     techs: &[TechnicianId],
+    work: WorkStatus,
     now: i64,
 ) -> Result<(Vec<TechnicianId>, Vec<TechnicianId>)> {
     let current: Vec<(i64,)> =
@@ -238,9 +249,33 @@ pub async fn set_techs(
             .await?;
     }
     for t in &added {
-        assign(&mut **tx, org, job, *t, now).await?;
+        assign(&mut **tx, org, job, *t, work, now).await?;
     }
     Ok((added, removed))
+}
+
+/// What each technician of the job is doing, read inside `tx` (under the write lock).
+pub async fn crew_in(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<(TechnicianId, WorkStatus)>> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "select technician_id, work_status from job_technicians where org_id = $1 and job_id = $2 \
+         order by assigned_at, technician_id",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.into_iter().map(|(t, w)| Ok((TechnicianId(t), WorkStatus::parse(&w).map_err(Error::Unexpected)?))).collect()
+}
+
+pub async fn set_work(tx: &mut Tx, org: OrgId, job: JobId, tech: TechnicianId, work: WorkStatus) -> Result<()> {
+    sqlx::query("update job_technicians set work_status = $4 where org_id = $1 and job_id = $2 and technician_id = $3")
+        .bind(org.0)
+        .bind(job.0)
+        .bind(tech.0)
+        .bind(work.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Marks the job changed if it is still open; false when it is completed or canceled.
@@ -447,7 +482,7 @@ pub async fn insert_job(
     for tech in &job.techs {
         if !seen.contains(tech) {
             seen.push(*tech);
-            assign(&mut **tx, org, JobId(id), *tech, now).await?;
+            assign(&mut **tx, org, JobId(id), *tech, WorkStatus::for_job(job.status), now).await?;
         }
     }
     let created = NewEvent { actor, kind: "created", from: None, to: Some(job.status), note: None };
@@ -460,17 +495,19 @@ async fn assign<'c>(
     org: OrgId,
     job: JobId,
     tech: TechnicianId,
+    work: WorkStatus,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "insert into job_technicians (job_id, technician_id, org_id, assigned_at) \
-         select $2, t.id, $1, $4 from technicians t where t.org_id = $1 and t.id = $3 \
+        "insert into job_technicians (job_id, technician_id, org_id, assigned_at, work_status) \
+         select $2, t.id, $1, $4, $5 from technicians t where t.org_id = $1 and t.id = $3 \
          on conflict (job_id, technician_id) do nothing",
     )
     .bind(org.0)
     .bind(job.0)
     .bind(tech.0)
     .bind(now)
+    .bind(work.as_str())
     .execute(ex)
     .await?;
     Ok(())
@@ -486,6 +523,21 @@ pub async fn get_job(pool: &sqlx::AnyPool, org: OrgId, id: JobId) -> Result<Opti
     let Some(r) = row else { return Ok(None) };
     let techs = techs_of_jobs(pool, org, &[r.id]).await?.remove(&r.id).unwrap_or_default();
     r.into_summary(techs).map(Some)
+}
+
+/// One job, read inside `tx` (as the transaction has changed it).
+pub async fn get_job_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<JobSummary> {
+    let row: Option<JobRow> = sqlx::query_as(concat!(job_select!(), "where j.org_id = $1 and j.id = $2"))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(r) = row else { return Err(Error::NotFound) };
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(techs_sql(&[r.id]))).bind(org.0).fetch_all(&mut **tx).await?;
+    let mut map = HashMap::new();
+    add_techs(&mut map, rows)?;
+    let techs = map.remove(&r.id).unwrap_or_default();
+    r.into_summary(techs)
 }
 
 /// Moves a job from `from` to `to`, only if it is still in `from`; returns whether it moved.

@@ -16,8 +16,8 @@ use super::{Kind, Template};
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
 use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
-use crate::ids::{JobId, OrgId};
-use crate::jobs::{JobStatus, JobSummary};
+use crate::ids::{JobId, OrgId, TechnicianId};
+use crate::jobs::{JobStatus, JobSummary, WorkStatus};
 use crate::parse::{EmailAddress, PhoneE164};
 use crate::tenancy::Brand;
 use crate::{Error, Result};
@@ -26,7 +26,8 @@ pub const NOTIFY: &str = "notify.customer";
 
 /// Queues a notification of `kind` about the job inside `tx`, due at `due`. `discriminator`
 /// makes repeats distinct (the window start for a reminder, the dispatch time for "on the
-/// way"); the same key twice is one message.
+/// way"); the same key twice is one message. `tech` is the technician it is about, if one.
+#[allow(clippy::too_many_arguments)]
 pub async fn queue_in(
     tx: &mut Tx,
     clock: &dyn Clock,
@@ -35,17 +36,22 @@ pub async fn queue_in(
     kind: Kind,
     due: Timestamp,
     discriminator: i64,
+    tech: Option<TechnicianId>,
 ) -> Result<()> {
-    let work = NewWork::new(NOTIFY, json!({ "job_id": job.0, "kind": kind.as_str(), "at": discriminator }), due)
-        .org(org)
-        .key(format!("notify:{}:{}:{discriminator}", kind.as_str(), job.0));
+    let mut payload = json!({ "job_id": job.0, "kind": kind.as_str(), "at": discriminator });
+    let mut key = format!("notify:{}:{}:{discriminator}", kind.as_str(), job.0);
+    if let Some(t) = tech {
+        payload["tech_id"] = json!(t.0);
+        key.push_str(&format!(":{}", t.0));
+    }
+    let work = NewWork::new(NOTIFY, payload, due).org(org).key(key);
     engine::enqueue_in(tx, &work, clock.now()).await?;
     Ok(())
 }
 
 /// The notifications a job's change calls for, queued inside `tx`: a confirmation (and the
-/// day-of reminder) when it becomes scheduled or its window moves, "on the way" when it is
-/// dispatched.
+/// day-of reminder) when it becomes scheduled or its window moves. ("On the way" follows the
+/// crew: [`on_dispatch_in`].)
 pub async fn on_job_change_in(
     tx: &mut Tx,
     clock: &dyn Clock,
@@ -60,23 +66,34 @@ pub async fn on_job_change_in(
     let newly_scheduled = after.status == JobStatus::Scheduled
         && !matches!(was, Some((JobStatus::Scheduled | JobStatus::Dispatched | JobStatus::OnSite, _)));
     if (newly_scheduled || (window_moved && after.status == JobStatus::Scheduled)) && start > now {
-        queue_in(tx, clock, after.org_id, after.id, Kind::Confirmation, now, to_millis(start)).await?;
+        queue_in(tx, clock, after.org_id, after.id, Kind::Confirmation, now, to_millis(start), None).await?;
         let prefs = settings::prefs_in(tx, after.org_id, brand.id).await?;
         let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
         if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
-            queue_in(tx, clock, after.org_id, after.id, Kind::Reminder, at, to_millis(start)).await?;
+            queue_in(tx, clock, after.org_id, after.id, Kind::Reminder, at, to_millis(start), None).await?;
         }
     }
-    if after.status == JobStatus::Dispatched && before.is_none_or(|b| b.status != JobStatus::Dispatched) {
-        queue_in(tx, clock, after.org_id, after.id, Kind::OnTheWay, now, to_millis(now)).await?;
-    }
     Ok(())
+}
+
+/// Queues the customer's "on the way" message about `tech` (or the job, when dispatched with
+/// nobody on it) inside `tx`. Whether a dispatch tells the customer at all is the crew's rule
+/// (`jobs::crew`).
+pub async fn on_dispatch_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    job: &JobSummary,
+    tech: Option<TechnicianId>,
+) -> Result<()> {
+    let now = clock.now();
+    queue_in(tx, clock, job.org_id, job.id, Kind::OnTheWay, now, to_millis(now), tech).await
 }
 
 /// Merge values for a job, as of `now` (a window starting today reads "10:00 AM", a later one
 /// "Tue Nov 24, 10:00 AM").
 pub fn values(
     job: &JobSummary,
+    tech: Option<TechnicianId>,
     brand: &Brand,
     customer: &crate::customers::Customer,
     now: Timestamp,
@@ -91,7 +108,7 @@ pub fn values(
         ("brandName", brand.name.clone()),
         ("brandPhone", brand.sms_number.as_deref().map(crate::parse::display_phone).unwrap_or_default()),
     ]);
-    if let Some(t) = job.techs.first() {
+    if let Some(t) = tech.and_then(|t| job.tech(t)).or(job.techs.first()) {
         v.insert("techName", t.first_name().to_string());
     }
     if let Some(s) = job.scheduled_start {
@@ -108,8 +125,14 @@ pub fn values(
 
 /// "about 2:40 PM" from the first technician's fresh shared location and the verified
 /// address; "soon" when either is missing.
-async fn eta_text(db: &Db, clock: &dyn Clock, job: &JobSummary, brand: &Brand) -> Result<String> {
-    let Some(t) = job.techs.first() else { return Ok("soon".into()) };
+async fn eta_text(
+    db: &Db,
+    clock: &dyn Clock,
+    job: &JobSummary,
+    tech: Option<TechnicianId>,
+    brand: &Brand,
+) -> Result<String> {
+    let Some(t) = tech.and_then(|t| job.tech(t)).or(job.techs.first()) else { return Ok("soon".into()) };
     let tech = crate::technicians::get(db, job.org_id, t.id).await?;
     let now = clock.now();
     let Some(distance) = crate::tracking::distance_m(job, &tech, now) else { return Ok("soon".into()) };
@@ -145,6 +168,7 @@ async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) ->
     ) else {
         return Ok(Outcome::Fail(format!("malformed notification payload {}", item.payload)));
     };
+    let tech = item.payload["tech_id"].as_i64().map(TechnicianId);
     let job = match crate::jobs::get(db, org, JobId(job_id)).await {
         Ok(j) => j,
         Err(Error::NotFound) => return Ok(Outcome::Done(Some(json!({"skipped": "job gone"})))),
@@ -156,7 +180,11 @@ async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) ->
             matches!(job.status, JobStatus::Scheduled | JobStatus::Dispatched)
                 && job.scheduled_start.map(to_millis) == Some(at)
         }
-        Kind::OnTheWay => job.status == JobStatus::Dispatched,
+        // Still on the way (an old message about someone who has arrived is dropped).
+        Kind::OnTheWay => match tech {
+            Some(t) => job.status.is_open() && job.tech(t).is_some_and(|x| x.work == WorkStatus::EnRoute),
+            None => job.status == JobStatus::Dispatched,
+        },
         Kind::InvoiceNudge => false,
     };
     if !current {
@@ -184,8 +212,8 @@ async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) ->
         }
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
-    let mut values = values(&job, &brand, &customer, now);
-    values.insert("techETA", eta_text(db, clock, &job, &brand).await?);
+    let mut values = values(&job, tech, &brand, &customer, now);
+    values.insert("techETA", eta_text(db, clock, &job, tech, &brand).await?);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
     let uses_tracking = [&setting.sms_template, &setting.email_subject, &setting.email_template]
@@ -194,7 +222,7 @@ async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) ->
     let mut sent = Vec::new();
     let mut tx = db.begin().await?;
     if uses_tracking {
-        let url = crate::tracking::issue_in(&mut tx, clock, org, job.id, base_url).await?;
+        let url = crate::tracking::issue_in(&mut tx, clock, org, job.id, tech, base_url).await?;
         values.insert("trackingUrl", url);
     }
     let render = |src: &str| Template::parse(src).map(|t| t.render(&values)).map_err(|e| e.to_string());

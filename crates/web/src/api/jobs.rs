@@ -19,6 +19,9 @@ use crate::error::{ApiError, ErrorBody};
 pub struct JobTechDto {
     pub id: i64,
     pub name: String,
+    /// What they are doing on the job: `assigned`, `en_route`, `on_site` or `done`.
+    #[schema(example = "en_route")]
+    pub work: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -110,7 +113,11 @@ impl From<JobSummary> for JobDto {
             address: j.address,
             scheduled_start: j.scheduled_start.map(|t| t.to_string()),
             scheduled_end: j.scheduled_end.map(|t| t.to_string()),
-            techs: j.techs.into_iter().map(|t| JobTechDto { id: t.id.0, name: t.name }).collect(),
+            techs: j
+                .techs
+                .into_iter()
+                .map(|t| JobTechDto { id: t.id.0, name: t.name, work: t.work.as_str() })
+                .collect(),
             location: j.location.map(|p| LocationDto { lat: p.lat, lon: p.lon }),
             location_verified: j.location_verified,
             internal_notes: j.internal_notes,

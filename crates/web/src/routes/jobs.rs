@@ -215,6 +215,9 @@ pub struct TechOption {
     pub photo_url: String,
     pub initials: String,
     pub has_phone: bool,
+    /// What they are doing on this job ("En route"), when assigned.
+    pub work: &'static str,
+    pub work_class: &'static str,
 }
 
 pub struct StatusAction {
@@ -382,6 +385,8 @@ async fn render(
                 photo_url: t.photo_url.clone().unwrap_or_default(),
                 initials: initials(&t.name),
                 has_phone: t.phone.is_some(),
+                work: job.tech(t.id).map(|x| x.work.label()).unwrap_or_default(),
+                work_class: job.tech(t.id).map(|x| x.work.as_str()).unwrap_or_default(),
             })
             .collect(),
         line_items: detail

@@ -12,7 +12,8 @@ use axum::{Form, Json, Router};
 use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::ids::JobId;
-use switchboard_core::jobs::{self, GeoPoint, JobStatus, JobSummary, format_money, format_quantity};
+use switchboard_core::jobs::crew::Step;
+use switchboard_core::jobs::{self, GeoPoint, JobStatus, JobSummary, WorkStatus, format_money, format_quantity};
 use switchboard_core::parse::display_phone;
 use switchboard_core::portal::{self, PortalAccess};
 use switchboard_core::{customers, technicians, tenancy};
@@ -196,18 +197,18 @@ impl JobPage {
     }
 }
 
-/// The buttons a technician gets: On my way, Arrived, Work done, as the status machine allows.
-fn actions(status: JobStatus) -> Vec<PortalAction> {
-    status
-        .next()
-        .iter()
-        .filter_map(|to| match to {
-            JobStatus::Dispatched => Some(PortalAction { to: to.as_str(), label: "On my way" }),
-            JobStatus::OnSite => Some(PortalAction { to: to.as_str(), label: "Arrived" }),
-            JobStatus::PendingClose => Some(PortalAction { to: to.as_str(), label: "Work done" }),
-            _ => None,
-        })
-        .collect()
+/// The buttons a technician gets (On my way, Arrived, Work done) for what they are doing on a
+/// job in this status. The form posts the job status the step leads to, as it always has.
+fn actions(status: JobStatus, work: WorkStatus) -> Vec<PortalAction> {
+    Step::available(status, work).into_iter().map(|s| PortalAction { to: step_value(s), label: s.label() }).collect()
+}
+
+fn step_value(step: Step) -> &'static str {
+    match step {
+        Step::OnMyWay => JobStatus::Dispatched.as_str(),
+        Step::Arrived => JobStatus::OnSite.as_str(),
+        Step::WorkDone => JobStatus::PendingClose.as_str(),
+    }
 }
 
 fn maps_url(address: &str) -> String {
@@ -238,7 +239,7 @@ async fn render_job(
             service: job.service.clone(),
             status: job.status.as_str(),
             status_label: job.status.label(),
-            actions: actions(job.status),
+            actions: actions(job.status, job.tech(a.tech.id).map(|t| t.work).unwrap_or(WorkStatus::Assigned)),
             customer: customer.name.clone(),
             phone: customer.phone.clone().unwrap_or_default(),
             phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),
@@ -313,14 +314,15 @@ async fn status(
     let a = access(&state, &token).await?;
     let id = parse_job_id(&id)?;
     portal::job(&state.db, &a, id).await?;
-    let to = JobStatus::parse(form.to.trim()).map_err(|m| PortalError::Other(Error::invalid("to", m)))?;
-    // The portal offers only the field moves; the office handles the rest.
-    let result = if matches!(to, JobStatus::Dispatched | JobStatus::OnSite | JobStatus::PendingClose) {
-        jobs::change_status(&state.db, state.clock.as_ref(), &state.links, a.org, &tech_actor(&a), id, to, None)
-            .await
-            .map(|_| ())
-    } else {
-        Err(Error::Conflict("ask the office to make this change".into()))
+    let step = [Step::OnMyWay, Step::Arrived, Step::WorkDone].into_iter().find(|s| step_value(*s) == form.to.trim());
+    // The portal offers only the technician's own steps; the office handles the rest.
+    let result = match step {
+        Some(step) => {
+            jobs::tech_step(&state.db, state.clock.as_ref(), &state.links, a.org, &tech_actor(&a), a.tech.id, id, step)
+                .await
+                .map(|_| ())
+        }
+        None => Err(Error::Conflict("ask the office to make this change".into())),
     };
     after(&state, &a, token, id, result).await
 }

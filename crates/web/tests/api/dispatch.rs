@@ -175,7 +175,7 @@ async fn the_portal_drives_the_status_machine_and_the_job_history() {
     // Work done is not possible from En route: refused with the reason, nothing changes.
     let (status, html) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", "pending_close")]).await;
     assert_eq!(status, 409);
-    assert!(html.contains("cannot become pending close"), "{html}");
+    assert!(html.contains("tap Arrived when you get there first"), "{html}");
     // Completing is for the office.
     let (status, html) = d.portal_post(&format!("{base}/jobs/{id}/status"), &[("to", "canceled")]).await;
     assert_eq!(status, 409);

@@ -411,4 +411,122 @@ mod sending {
         assert!(html.contains("This link isn"));
         assert_eq!(page("/t/not-a-token".into()).await.0, 404);
     }
+
+    /// The portal link texted to a technician's phone, as a path.
+    fn portal_path(app: &TestApp, phone: &str) -> String {
+        let texts = app.sms.sent_to(phone);
+        let link = texts
+            .iter()
+            .rev()
+            .flat_map(|m| m.body.split_whitespace())
+            .find(|w| w.contains("/p/"))
+            .expect("a portal link was texted")
+            .trim_end_matches('.')
+            .to_string();
+        link.strip_prefix(&app.base).unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn a_second_technician_on_a_working_site_does_not_notify_until_everyone_has_left() {
+        let (app, key, org, summit) = demo().await;
+        let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
+        let id = job["id"].as_i64().unwrap();
+        let (_, techs) =
+            json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+        let tech = |name: &str| {
+            techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone()
+        };
+        let r = app
+            .client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/assign")))
+            .bearer_auth(&key)
+            .json(&json!({"tech_ids": [tech("Maria Reyes"), tech("Jin Park")]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        run_engine(&app).await;
+        let maria = portal_path(&app, "+17205550122");
+        let jin = portal_path(&app, "+17205550123");
+        let step = |who: &String, to: &str| {
+            let (client, url) = (app.client(), app.url(&format!("{who}/jobs/{id}/status")));
+            let to = to.to_string();
+            async move {
+                let r = client.post(url).form(&[("to", to.as_str())]).send().await.unwrap();
+                assert_eq!(r.status(), 303, "{to}: {}", r.text().await.unwrap());
+            }
+        };
+        let on_the_way = || {
+            app.sms
+                .sent_to(TARA)
+                .into_iter()
+                .filter(|m| m.body.contains("is on the way"))
+                .map(|m| m.body.split_whitespace().next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        let status = || async {
+            let (_, d) =
+                json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                    .await;
+            d["job"]["status"].as_str().unwrap().to_string()
+        };
+
+        // Maria leaves first: the customer hears about her, and the job is en route.
+        step(&maria, "dispatched").await;
+        run_engine(&app).await;
+        assert_eq!(on_the_way(), ["Maria"]);
+        assert_eq!(status().await, "dispatched");
+        // Jin follows while Maria is driving: limited (the default), no second message.
+        step(&jin, "dispatched").await;
+        run_engine(&app).await;
+        assert_eq!(on_the_way(), ["Maria"]);
+        // Both arrive; Maria finishing leaves the job on site while Jin works.
+        step(&maria, "on_site").await;
+        step(&jin, "on_site").await;
+        step(&maria, "pending_close").await;
+        assert_eq!(status().await, "on_site", "Jin is still working");
+        step(&jin, "pending_close").await;
+        assert_eq!(status().await, "pending_close", "the last one done closes the work");
+        // Back on site from the office (everyone stays done), then Jin is sent again: nobody
+        // is working the site, so the customer is told.
+        let r = app
+            .client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/status")))
+            .bearer_auth(&key)
+            .json(&json!({"status": "on_site"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        step(&jin, "dispatched").await;
+        run_engine(&app).await;
+        assert_eq!(on_the_way(), ["Maria", "Jin"]);
+
+        // With the limit off, Maria joining Jin on the site is announced too.
+        let brand = switchboard_core::ids::BrandId(summit);
+        let mut prefs = settings::prefs(&app.db, org, brand).await.unwrap();
+        prefs.limit_multi_tech = false;
+        settings::save_prefs(&app.db, &app.clock, org, brand, &prefs).await.unwrap();
+        step(&maria, "dispatched").await;
+        run_engine(&app).await;
+        assert_eq!(on_the_way(), ["Maria", "Jin", "Maria"]);
+
+        let (_, d) =
+            json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                .await;
+        let notes: Vec<&str> =
+            d["job"]["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).collect();
+        assert!(
+            notes.contains(&"Customer not told Jin Park is on the way: another technician is already working the site"),
+            "{notes:?}"
+        );
+        assert!(notes.contains(&"Maria Reyes finished; Jin Park still working"), "{notes:?}");
+        let crew: Vec<(&str, &str)> = d["job"]["techs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap(), t["work"].as_str().unwrap()))
+            .collect();
+        assert_eq!(crew, [("Jin Park", "en_route"), ("Maria Reyes", "en_route")]);
+    }
 }
