@@ -76,7 +76,28 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     seed_staff(tx, clock, org, admin_hash).await?;
     let techs = seed_technicians(tx, clock, org).await?;
     let customers = seed_customers(tx, clock, org).await?;
-    seed_jobs(tx, clock, org, &brands, &techs, &customers).await
+    seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
+    seed_notifications(tx, clock, org, &brands).await
+}
+
+/// Summit tells its customers about their visits by text and email with the default wording
+/// (the confirmation, the day-of reminder and "on the way" with the tracking link); Harbor
+/// is left as a new brand starts, with everything off.
+async fn seed_notifications(tx: &mut Tx, clock: &dyn Clock, org: OrgId, brands: &Brands) -> Result<()> {
+    use crate::notifications::Kind;
+    use crate::notifications::settings::{KindInput, save_kind_in};
+    let summit = tenancy::brand_in(tx, org, brands.summit).await?;
+    for kind in [Kind::Confirmation, Kind::Reminder, Kind::OnTheWay] {
+        let input = KindInput {
+            sms_enabled: true,
+            email_enabled: true,
+            sms_template: kind.default_sms().into(),
+            email_subject: kind.default_email_subject().into(),
+            email_template: kind.default_sms().into(),
+        };
+        save_kind_in(tx, clock, &summit, kind, &input).await?;
+    }
+    Ok(())
 }
 
 async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brands> {
@@ -270,18 +291,20 @@ async fn seed_jobs(
     Ok(())
 }
 
+/// Where the demo customers' addresses are (the demo's maps stand-in knows them too).
+pub const PLACES: &[(&str, f64, f64)] = &[
+    ("1450 Pearl St", 40.018_8, -105.277_1),
+    ("2216 W 32nd Ave", 39.762_2, -105.015_5),
+    ("781 S Pearl St", 39.702_7, -104.980_8),
+    ("3902 Tennyson St", 39.771_2, -105.043_6),
+    ("95 Kearney St", 39.718_3, -104.917_5),
+    ("610 Emerson St", 39.726_2, -104.975_7),
+    ("1200 Logan St", 39.735_8, -104.982_3),
+    ("44 Tremont St", 42.358_3, -71.060_3),
+    ("17 Hanover St", 42.361_7, -71.057_9),
+];
+
 /// Map positions of the demo customers' addresses.
 fn demo_coordinates(address: &str) -> Option<(f64, f64)> {
-    let known = [
-        ("1450 Pearl St", 40.018_8, -105.277_1),
-        ("2216 W 32nd Ave", 39.762_2, -105.015_5),
-        ("781 S Pearl St", 39.702_7, -104.980_8),
-        ("3902 Tennyson St", 39.771_2, -105.043_6),
-        ("95 Kearney St", 39.718_3, -104.917_5),
-        ("610 Emerson St", 39.726_2, -104.975_7),
-        ("1200 Logan St", 39.735_8, -104.982_3),
-        ("44 Tremont St", 42.358_3, -71.060_3),
-        ("17 Hanover St", 42.361_7, -71.057_9),
-    ];
-    known.iter().find(|(prefix, _, _)| address.starts_with(prefix)).map(|(_, lat, lon)| (*lat, *lon))
+    PLACES.iter().find(|(prefix, _, _)| address.starts_with(prefix)).map(|(_, lat, lon)| (*lat, *lon))
 }

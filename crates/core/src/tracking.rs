@@ -52,19 +52,50 @@ pub async fn issue_in(
     Ok(format!("{base_url}/t/{token}"))
 }
 
+/// How far the technician is and how long they need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Metres to go: by road when the route service answered, else in a straight line.
+    pub metres: f64,
+    pub minutes: i64,
+    /// From the route service (else the straight-line estimate).
+    pub routed: bool,
+}
+
+/// The technician's distance and driving time to the job, when the job's pin is verified and
+/// they shared their location in the last 30 minutes: from the route service when one is
+/// configured and answers, else the straight line with the detour factor.
+pub async fn estimate(
+    router: &crate::providers::maps::Router,
+    job: &JobSummary,
+    tech: &Technician,
+    now: jiff::Timestamp,
+) -> Option<Estimate> {
+    let straight = distance_m(job, tech, now)?;
+    let (from, to) = (tech.last_location?.point, job.location?);
+    Some(match router.drive(from, to).await {
+        Some(d) => Estimate { metres: d.metres, minutes: ((d.seconds / 60.0).ceil() as i64).max(1), routed: true },
+        None => Estimate { metres: straight, minutes: eta_minutes(straight), routed: false },
+    })
+}
+
 /// What the tracking page shows.
 #[derive(Debug, Clone)]
 pub struct Tracking {
     pub job: JobSummary,
     pub tech: Option<Technician>,
-    /// Straight-line metres from the technician's last shared location, when the address is
-    /// verified and a location was shared in the last 30 minutes.
-    pub distance_m: Option<f64>,
-    pub eta_minutes: Option<i64>,
+    /// Distance and time to go, when the address is verified and a location was shared in the
+    /// last 30 minutes.
+    pub estimate: Option<Estimate>,
 }
 
 /// The job behind a tracking token; any bad, unknown or finished job's token is `NotFound`.
-pub async fn lookup(db: &Db, clock: &dyn Clock, token: &str) -> Result<Tracking> {
+pub async fn lookup(
+    db: &Db,
+    clock: &dyn Clock,
+    router: &crate::providers::maps::Router,
+    token: &str,
+) -> Result<Tracking> {
     if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Error::NotFound);
     }
@@ -88,8 +119,11 @@ pub async fn lookup(db: &Db, clock: &dyn Clock, token: &str) -> Result<Tracking>
         Some(t) => Some(crate::technicians::get(db, OrgId(org), t).await?),
         None => None,
     };
-    let distance_m = tech.as_ref().and_then(|t| distance_m(&job, t, clock.now()));
-    Ok(Tracking { eta_minutes: distance_m.map(eta_minutes), distance_m, tech, job })
+    let estimate = match &tech {
+        Some(t) => estimate(router, &job, t, clock.now()).await,
+        None => None,
+    };
+    Ok(Tracking { estimate, tech, job })
 }
 
 /// A shared location older than this says nothing about where the technician is now.

@@ -1,7 +1,9 @@
 //! Local stand-ins for outside providers, speaking their real wire formats on loopback: a
-//! Twilio-compatible SMS API with simulated phones, an SMTP sink, and an S3-compatible bucket. Used in-process by
+//! Twilio-compatible SMS API with simulated phones, an SMTP sink, an S3-compatible bucket, and a
+//! maps service (Nominatim search, OSRM routes). Used in-process by
 //! tests, by `switchboard serve` when no provider is configured, and by `switchboard standin`.
 
+pub mod maps;
 pub mod s3;
 pub mod smtp;
 pub mod twilio;

@@ -107,19 +107,97 @@ document.addEventListener("change", (event) => {
   });
 })();
 
-// Tracking page: re-read the page every few seconds and swap its live part in place.
+// Tracking page: live over Server-Sent Events (with a slow poll in case they are blocked), and
+// a map of the technician and the address when the address is verified. Without map tiles
+// (offline, blocked) the markers still show and the distance and time are in the text.
 (() => {
-  const marker = document.querySelector("[data-refresh-seconds]");
+  const main = document.querySelector("[data-tracking]");
   const live = document.getElementById("tracking-live");
-  if (!marker || !live) return;
-  const every = Number(marker.dataset.refreshSeconds) * 1000;
-  setInterval(async () => {
+  if (!main || !live) return;
+  const base = main.dataset.tracking;
+  let map = null, home = null, tech = null;
+  const num = (v) => (v === undefined || v === "" ? null : Number(v));
+  const points = () => {
+    const d = document.getElementById("tracking-points")?.dataset || {};
+    const at = (lat, lon) => (num(lat) === null || num(lon) === null ? null : [num(lat), num(lon)]);
+    return { home: at(d.destLat, d.destLon), tech: at(d.techLat, d.techLon) };
+  };
+  const icon = (cls, size, anchor) =>
+    window.L.divIcon({ className: "map-pin " + cls, html: "<span></span>", iconSize: size, iconAnchor: anchor });
+  const draw = () => {
+    const el = document.getElementById("tracking-map");
+    if (!el || !window.L) return;
+    const L = window.L;
+    const p = points();
+    const first = !map;
+    if (first) {
+      map = L.map(el, { scrollWheelZoom: false });
+      L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
+    }
+    if (p.home && !home) home = L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), title: "Your address", keyboard: false }).addTo(map);
+    else if (p.home) home.setLatLng(p.home);
+    if (p.tech && !tech) tech = L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), title: "Your technician", keyboard: false }).addTo(map);
+    else if (p.tech) tech.setLatLng(p.tech);
+    else if (tech) { tech.remove(); tech = null; }
+    const all = [p.home, p.tech].filter(Boolean);
+    // Frame both at first, and again only when the technician leaves the view.
+    const outside = p.tech && !map.getBounds().contains(p.tech);
+    if (all.length === 2 && (first || outside)) map.fitBounds(all, { padding: [36, 36], maxZoom: 16 });
+    else if (all.length === 1 && first) map.setView(all[0], 15);
+  };
+  const refresh = async () => {
     try {
-      const r = await fetch(location.href, { cache: "no-store" });
+      const r = await fetch(base + "/live", { cache: "no-store" });
+      if (r.status === 404) { location.reload(); return; } // the link has ended
       if (!r.ok) return;
-      const doc = new DOMParser().parseFromString(await r.text(), "text/html");
-      const fresh = doc.getElementById("tracking-live");
-      if (fresh) live.replaceChildren(...fresh.childNodes);
+      live.innerHTML = await r.text();
+      draw();
     } catch { /* offline: try again next time */ }
-  }, every);
+  };
+  document.addEventListener("DOMContentLoaded", draw);
+  if ("EventSource" in window) new EventSource(base + "/events").addEventListener("update", refresh);
+  setInterval(refresh, 60000);
+})();
+
+// Job page: place the service address's pin by clicking the map or dragging the pin. The
+// Latitude/Longitude fields follow, and "Location verified" is ticked: a pin a dispatcher
+// places is the address. Typing coordinates moves the pin too.
+(() => {
+  const el = document.getElementById("pin-map");
+  if (!el) return;
+  document.addEventListener("DOMContentLoaded", () => {
+    const L = window.L;
+    const form = el.closest("form");
+    if (!L || !form) return;
+    const lat = form.elements.namedItem("lat"), lon = form.elements.namedItem("lon");
+    const verified = form.elements.namedItem("verified");
+    const at = () => {
+      const a = Number.parseFloat(lat.value), b = Number.parseFloat(lon.value);
+      return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a) <= 90 && Math.abs(b) <= 180 ? [a, b] : null;
+    };
+    const start = at();
+    const map = L.map(el, { scrollWheelZoom: false }).setView(start || [39.5, -98.35], start ? 16 : 4);
+    L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
+    const icon = L.divIcon({ className: "map-pin pin-home", html: "<span></span>", iconSize: [30, 30], iconAnchor: [15, 30] });
+    let pin = null;
+    const place = (ll, fromMap) => {
+      if (!pin) {
+        pin = L.marker(ll, { icon, draggable: true, title: "Service address", keyboard: false }).addTo(map);
+        pin.on("dragend", () => place(pin.getLatLng(), true));
+      } else pin.setLatLng(ll);
+      if (fromMap) {
+        lat.value = Number(ll.lat ?? ll[0]).toFixed(6);
+        lon.value = Number(ll.lng ?? ll[1]).toFixed(6);
+        if (verified) verified.checked = true;
+      }
+    };
+    if (start) place(start, false);
+    map.on("click", (e) => place(e.latlng, true));
+    for (const input of [lat, lon]) {
+      input.addEventListener("change", () => {
+        const ll = at();
+        if (ll) { place(ll, false); map.panTo(ll); }
+      });
+    }
+  });
 })();

@@ -26,8 +26,10 @@ use switchboard_core::engine::{Engine, EngineConfig, Handler};
 use switchboard_core::messaging::{EmailSender, SmsSender};
 use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
+use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_core::storage::BlobStore;
+use switchboard_standins::maps::MapsStandin;
 use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
 
@@ -53,6 +55,12 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// How technicians' portal links are built.
     pub links: Arc<PortalLinks>,
+    /// Finds job addresses on the map (off unless configured; the demo's stand-in otherwise).
+    pub geocoder: Geocoder,
+    /// Driving times for arrival estimates.
+    pub router: MapRouter,
+    /// The demo's maps stand-in, when it runs.
+    pub maps_standin: Option<MapsStandin>,
 }
 
 pub struct App {
@@ -115,7 +123,30 @@ impl App {
                 Some(sink)
             }
         };
-        let engine = build_engine(&db, &clock, &config)?;
+        // The demo finds its own addresses and routes through the maps stand-in; a real
+        // deployment uses the services it configures, or none.
+        let maps_standin = if config.demo && config.maps.geocoder_url.is_none() && config.maps.osrm_url.is_none() {
+            let maps = MapsStandin::start("127.0.0.1:0".parse()?)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the maps stand-in: {e}"))?;
+            for (key, lat, lon) in switchboard_core::demo::PLACES {
+                maps.add_place(key, *lat, *lon, 30);
+            }
+            config.maps.geocoder_url = Some(maps.base_url());
+            config.maps.osrm_url = Some(maps.base_url());
+            Some(maps)
+        } else {
+            None
+        };
+        let geocoder = match &config.maps.geocoder_url {
+            Some(url) => Geocoder::nominatim(url).map_err(|e| anyhow::anyhow!(e))?,
+            None => Geocoder::Off,
+        };
+        let router = match &config.maps.osrm_url {
+            Some(url) => MapRouter::osrm(url).map_err(|e| anyhow::anyhow!(e))?,
+            None => MapRouter::StraightLine,
+        };
+        let engine = build_engine(&db, &clock, &config, &geocoder, &router)?;
         let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
         let blobs = match &config.s3 {
             Some(s3) => BlobStore::s3(s3.clone())?,
@@ -137,6 +168,9 @@ impl App {
                 mail_sink,
                 blobs,
                 links,
+                geocoder,
+                router,
+                maps_standin,
             },
             run_engine: true,
         })
@@ -198,7 +232,13 @@ pub fn install_crypto_provider() {
 }
 
 /// The engine with a handler for every kind of work.
-fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result<Engine> {
+fn build_engine(
+    db: &Db,
+    clock: &SharedClock,
+    config: &Config,
+    geocoder: &Geocoder,
+    router: &MapRouter,
+) -> anyhow::Result<Engine> {
     let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
     let sms = TwilioSms::new(TwilioConfig {
         base_url: twilio.base_url.clone(),
@@ -218,7 +258,11 @@ fn build_engine(db: &Db, clock: &SharedClock, config: &Config) -> anyhow::Result
     let handlers: Vec<Arc<dyn Handler>> = vec![
         Arc::new(sender),
         Arc::new(email),
-        Arc::new(switchboard_core::notifications::send::Notifier { base_url: config.public_url.clone() }),
+        Arc::new(switchboard_core::notifications::send::Notifier {
+            base_url: config.public_url.clone(),
+            router: router.clone(),
+        }),
+        Arc::new(switchboard_core::jobs::locate::Locator { geocoder: geocoder.clone() }),
     ];
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.
@@ -235,7 +279,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(routes::webhooks::routes())
         .merge(routes::portal::routes())
-        .route("/t/{token}", get(routes::tracking::page))
+        .merge(routes::tracking::routes())
         .route("/f/{key}", get(routes::public_forms::hosted))
         .route("/f/{key}/thanks", get(routes::public_forms::thanks))
         .route("/public/v1/forms/{key}/token", get(routes::public_forms::token))

@@ -266,10 +266,18 @@ async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
         sms.auth_token(),
         sink.url()
     );
+    let maps = switchboard_standins::maps::MapsStandin::start("127.0.0.1:0".parse()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the maps stand-in: {e}"))?;
+    for (key, lat, lon) in switchboard_core::demo::PLACES {
+        maps.add_place(key, *lat, *lon, 30);
+    }
+    println!("Maps (Nominatim search, OSRM routes; knows the demo addresses) at {}", maps.base_url());
     println!(
-        "  SWITCHBOARD_S3_ENDPOINT={} SWITCHBOARD_S3_BUCKET={} SWITCHBOARD_S3_ACCESS_KEY={} SWITCHBOARD_S3_SECRET_KEY={}",
+        "  SWITCHBOARD_S3_ENDPOINT={} SWITCHBOARD_S3_BUCKET={} SWITCHBOARD_S3_ACCESS_KEY={} SWITCHBOARD_S3_SECRET_KEY={} \\",
         bucket.endpoint, bucket.bucket, bucket.access_key, bucket.secret_key
     );
+    println!("  SWITCHBOARD_GEOCODER_URL={0} SWITCHBOARD_OSRM_URL={0}", maps.base_url());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -145,6 +145,26 @@ pub struct ServeArgs {
     /// Secret access key for the bucket
     #[arg(long, env = "SWITCHBOARD_S3_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
     pub s3_secret_key: Option<String>,
+
+    /// Map tiles for the tracking page and pin placement, with {z}, {x} and {y}
+    /// [default: https://tile.openstreetmap.org/{z}/{x}/{y}.png]
+    #[arg(long, env = "SWITCHBOARD_MAP_TILES", value_name = "URL")]
+    pub map_tiles: Option<String>,
+
+    /// Attribution shown on maps, as the tile provider requires
+    /// [default: © OpenStreetMap contributors]
+    #[arg(long, env = "SWITCHBOARD_MAP_ATTRIBUTION", value_name = "TEXT")]
+    pub map_attribution: Option<String>,
+
+    /// Nominatim-compatible geocoder (base URL, /search is appended) that places job addresses
+    /// on the map; without it dispatchers place pins by hand
+    #[arg(long, env = "SWITCHBOARD_GEOCODER_URL", value_name = "URL")]
+    pub geocoder_url: Option<String>,
+
+    /// OSRM route service (base URL, /route/v1/driving/... is appended) for arrival times by
+    /// road; without it arrival times are estimated from the straight-line distance
+    #[arg(long, env = "SWITCHBOARD_OSRM_URL", value_name = "URL")]
+    pub osrm_url: Option<String>,
 }
 
 /// The optional TOML file (`--config`, `SWITCHBOARD_CONFIG`). Keys match the flags.
@@ -175,6 +195,10 @@ pub struct FileConfig {
     pub s3_region: Option<String>,
     pub s3_access_key: Option<String>,
     pub s3_secret_key: Option<Secret>,
+    pub map_tiles: Option<String>,
+    pub map_attribution: Option<String>,
+    pub geocoder_url: Option<String>,
+    pub osrm_url: Option<String>,
 }
 
 impl FileConfig {
@@ -187,6 +211,62 @@ impl FileConfig {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "switchboard.db";
 pub const DEFAULT_DATA_DIR: &str = "switchboard-data";
+pub const DEFAULT_MAP_TILES: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+pub const DEFAULT_MAP_ATTRIBUTION: &str = "© OpenStreetMap contributors";
+
+/// Maps: tiles for the pages, and the optional geocoder and route service.
+#[derive(Debug, Clone)]
+pub struct MapSettings {
+    pub tiles: String,
+    pub attribution: String,
+    /// `None`: pins are placed by hand (the demo uses its stand-in).
+    pub geocoder_url: Option<String>,
+    /// `None`: straight-line arrival estimates (the demo uses its stand-in).
+    pub osrm_url: Option<String>,
+}
+
+impl MapSettings {
+    /// The tile server's origin (`https://tile.openstreetmap.org`), for the pages' CSP.
+    pub fn tile_origin(&self) -> &str {
+        let rest = self.tiles.split_once("://").map(|(_, r)| r).unwrap_or("");
+        let host_end = rest.find('/').unwrap_or(rest.len());
+        &self.tiles[..self.tiles.len() - rest.len() + host_end]
+    }
+}
+
+fn resolve_maps(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<MapSettings> {
+    let pick = |a: &Option<String>, f: &Option<String>| {
+        a.clone().or(f.clone()).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    };
+    let http = |name: &str, v: &str| -> anyhow::Result<()> {
+        if !(v.starts_with("http://") || v.starts_with("https://")) {
+            bail!("{name} must start with http:// or https:// (got {v})");
+        }
+        Ok(())
+    };
+    let tiles = pick(&args.map_tiles, &file.map_tiles).unwrap_or_else(|| DEFAULT_MAP_TILES.into());
+    http("SWITCHBOARD_MAP_TILES", &tiles)?;
+    for part in ["{z}", "{x}", "{y}"] {
+        if !tiles.contains(part) {
+            bail!("SWITCHBOARD_MAP_TILES needs {part} in it, like {DEFAULT_MAP_TILES} (got {tiles})");
+        }
+    }
+    let geocoder_url = pick(&args.geocoder_url, &file.geocoder_url).map(|u| u.trim_end_matches('/').to_string());
+    let osrm_url = pick(&args.osrm_url, &file.osrm_url).map(|u| u.trim_end_matches('/').to_string());
+    if let Some(u) = &geocoder_url {
+        http("SWITCHBOARD_GEOCODER_URL", u)?;
+    }
+    if let Some(u) = &osrm_url {
+        http("SWITCHBOARD_OSRM_URL", u)?;
+    }
+    Ok(MapSettings {
+        tiles,
+        attribution: pick(&args.map_attribution, &file.map_attribution)
+            .unwrap_or_else(|| DEFAULT_MAP_ATTRIBUTION.into()),
+        geocoder_url,
+        osrm_url,
+    })
+}
 
 /// S3 settings: all of endpoint, bucket and keys, or none.
 fn resolve_s3(
@@ -251,6 +331,7 @@ pub struct Config {
     pub portal_link_hours: Option<u32>,
     /// `None`: uploads go under `data_dir`.
     pub s3: Option<switchboard_core::providers::s3::S3Config>,
+    pub maps: MapSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +346,7 @@ impl Config {
     /// Merges flags/environment (already combined by clap) over the file over defaults.
     pub fn resolve(args: &ServeArgs, file: FileConfig) -> anyhow::Result<Config> {
         let s3 = resolve_s3(args, &file)?;
+        let maps = resolve_maps(args, &file)?;
         let listen = match args.listen.or(file.listen) {
             Some(l) => l,
             None => DEFAULT_LISTEN.parse().context("default listen address")?,
@@ -330,6 +412,7 @@ impl Config {
         }
         Ok(Config {
             s3,
+            maps,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             portal_link_hours,
             engine_lease_secs: args.engine_lease_secs.or(file.engine_lease_secs).unwrap_or(60).max(1),
@@ -364,6 +447,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_settings_default_to_openstreetmap_and_check_what_is_given() {
+        let c = Config::resolve(&ServeArgs::default(), FileConfig::default()).unwrap();
+        assert_eq!(c.maps.tiles, DEFAULT_MAP_TILES);
+        assert_eq!(c.maps.tile_origin(), "https://tile.openstreetmap.org");
+        assert!(c.maps.geocoder_url.is_none() && c.maps.osrm_url.is_none());
+        let args = ServeArgs {
+            map_tiles: Some("http://tiles.local:8081/osm/{z}/{x}/{y}.png".into()),
+            osrm_url: Some("http://osrm:5000/".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&args, FileConfig::default()).unwrap();
+        assert_eq!(c.maps.tile_origin(), "http://tiles.local:8081");
+        assert_eq!(c.maps.osrm_url.as_deref(), Some("http://osrm:5000"));
+        let bad = ServeArgs { map_tiles: Some("https://tiles.example.com/{z}/{x}.png".into()), ..Default::default() };
+        let err = Config::resolve(&bad, FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("{y}"), "{err}");
+        let bad = ServeArgs { geocoder_url: Some("nominatim.local".into()), ..Default::default() };
+        let err = Config::resolve(&bad, FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("SWITCHBOARD_GEOCODER_URL"), "{err}");
+    }
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {

@@ -492,3 +492,13 @@ pub struct WebFormsPage {
     pub forms: Vec<WebFormView>,
     pub error: Option<String>,
 }
+
+/// The content security policy for pages with a map: as everywhere, plus the tile server
+/// (which may be plain HTTP on a private network).
+pub fn map_csp(maps: &crate::config::MapSettings) -> String {
+    format!(
+        "default-src 'self'; img-src 'self' data: https: {}; style-src 'self' 'unsafe-inline'; script-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        maps.tile_origin()
+    )
+}

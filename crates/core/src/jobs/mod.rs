@@ -3,6 +3,7 @@
 //! of every change. Every change is published to live pages.
 
 pub mod crew;
+pub mod locate;
 pub mod model;
 mod store;
 
@@ -66,6 +67,9 @@ pub async fn create_in(
         customer_notes: None,
     };
     crate::notifications::send::on_job_change_in(tx, clock, &brand, None, &summary).await?;
+    if job.address.is_some() {
+        locate::queue_in(tx, clock, org, id).await?;
+    }
     if !job.techs.is_empty() {
         notify_techs_in(tx, clock, links, &brand, &summary, None).await?;
     }
@@ -435,9 +439,12 @@ pub async fn update(
     };
     let location = patch.location.unwrap_or(current.location);
     // Moving the pin (or clearing it) unverifies it unless the same edit verifies it.
+    let address_moved = address != current.address && patch.location.is_none();
     let location_verified = match patch.location_verified {
         Some(v) => v && location.is_some(),
         None if patch.location.is_some() && location != current.location => false,
+        // A new address makes the old pin a guess until it is found again or checked.
+        None if address_moved => false,
         None => current.location_verified && location.is_some(),
     };
 
@@ -509,6 +516,9 @@ pub async fn update(
         ..current.clone()
     };
     crate::notifications::send::on_job_change_in(&mut tx, clock, &brand, Some(&current), &after).await?;
+    if address_moved && address.is_some() {
+        locate::queue_in(&mut tx, clock, org, id).await?;
+    }
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });

@@ -19,6 +19,7 @@ use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, Wor
 use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
 use crate::parse::{EmailAddress, PhoneE164};
+use crate::providers::maps::Router;
 use crate::tenancy::Brand;
 use crate::{Error, Result};
 
@@ -123,11 +124,12 @@ pub fn values(
     v
 }
 
-/// "about 2:40 PM" from the first technician's fresh shared location and the verified
-/// address; "soon" when either is missing.
+/// "about 2:40 PM" from the technician's fresh shared location and the verified address;
+/// "soon" when either is missing.
 async fn eta_text(
     db: &Db,
     clock: &dyn Clock,
+    router: &Router,
     job: &JobSummary,
     tech: Option<TechnicianId>,
     brand: &Brand,
@@ -135,10 +137,9 @@ async fn eta_text(
     let Some(t) = tech.and_then(|t| job.tech(t)).or(job.techs.first()) else { return Ok("soon".into()) };
     let tech = crate::technicians::get(db, job.org_id, t.id).await?;
     let now = clock.now();
-    let Some(distance) = crate::tracking::distance_m(job, &tech, now) else { return Ok("soon".into()) };
-    let minutes = crate::tracking::eta_minutes(distance);
+    let Some(estimate) = crate::tracking::estimate(router, job, &tech, now).await else { return Ok("soon".into()) };
     let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
-    let at = now + jiff::SignedDuration::from_mins(minutes);
+    let at = now + jiff::SignedDuration::from_mins(estimate.minutes);
     Ok(format!("about {}", at.to_zoned(tz).strftime("%-I:%M %p")))
 }
 
@@ -147,6 +148,8 @@ async fn eta_text(
 pub struct Notifier {
     /// The server's public URL, for tracking links.
     pub base_url: String,
+    /// Driving times for `{techETA}`.
+    pub router: Router,
 }
 
 impl Handler for Notifier {
@@ -154,12 +157,13 @@ impl Handler for Notifier {
         NOTIFY
     }
     fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
-        let base_url = self.base_url.clone();
-        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &base_url, &item).await.into() })
+        let this = self.clone();
+        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &this, &item).await.into() })
     }
 }
 
-async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) -> Result<Outcome> {
+async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkItem) -> Result<Outcome> {
+    let base_url = notifier.base_url.as_str();
     let (Some(org), Some(job_id), Some(kind), Some(at)) = (
         item.org_id,
         item.payload["job_id"].as_i64(),
@@ -213,7 +217,7 @@ async fn attempt(db: &Db, clock: &dyn Clock, base_url: &str, item: &WorkItem) ->
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
     let mut values = values(&job, tech, &brand, &customer, now);
-    values.insert("techETA", eta_text(db, clock, &job, tech, &brand).await?);
+    values.insert("techETA", eta_text(db, clock, &notifier.router, &job, tech, &brand).await?);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
     let uses_tracking = [&setting.sms_template, &setting.email_subject, &setting.email_template]

@@ -144,6 +144,21 @@ pub async fn save_kind(
     input: &KindInput,
 ) -> Result<()> {
     let b = crate::tenancy::brand(db, org, brand).await?;
+    let mut tx = db.begin().await?;
+    save_kind_in(&mut tx, clock, &b, kind, input).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`save_kind`] inside `tx`, for a brand already read.
+pub async fn save_kind_in(
+    tx: &mut crate::db::Tx,
+    clock: &dyn Clock,
+    b: &crate::tenancy::Brand,
+    kind: Kind,
+    input: &KindInput,
+) -> Result<()> {
+    let (org, brand) = (b.org_id, b.id);
     let mut v = crate::error::Validator::new();
     if input.sms_enabled && b.sms_number.is_none() {
         v.add("sms_enabled", format!("{} has no SMS number yet; add one in Settings -> Brands first", b.name));
@@ -172,7 +187,7 @@ pub async fn save_kind(
     .bind(input.email_subject.trim())
     .bind(input.email_template.trim())
     .bind(to_millis(clock.now()))
-    .execute(db.pool())
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

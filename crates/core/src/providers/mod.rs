@@ -3,6 +3,7 @@
 //! exercise the real adapters end to end.
 
 pub mod email;
+pub mod maps;
 pub mod s3;
 pub mod smtp_server;
 pub mod twilio;

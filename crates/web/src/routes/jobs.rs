@@ -265,6 +265,11 @@ pub struct JobPage {
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
     pub open: bool,
+    /// Map tiles and attribution for the pin picker.
+    pub tiles: String,
+    pub attribution: String,
+    /// A geocoder is configured and the job has an address: "Find on map" is offered.
+    pub can_locate: bool,
 }
 
 impl JobPage {
@@ -429,8 +434,15 @@ async fn render(
         errors,
         notice,
         open: job.status.is_open(),
+        tiles: state.config.maps.tiles.clone(),
+        attribution: state.config.maps.attribution.clone(),
+        can_locate: state.geocoder.is_on() && job.address.is_some(),
     };
-    Ok((status, page).into_response())
+    let mut r = (status, page).into_response();
+    if let Ok(csp) = axum::http::HeaderValue::from_str(&crate::views::map_csp(&state.config.maps)) {
+        r.headers_mut().insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -453,6 +465,11 @@ pub async fn show(
         "status" => Some("Status changed.".into()),
         "item" => Some("Line item added.".into()),
         "photo" => Some("Photo added.".into()),
+        "located" => Some("Address found on the map and verified.".into()),
+        "located-approx" => {
+            Some("Address found only approximately: drag the pin to the door and save to verify it.".into())
+        }
+        "not-located" => Some("The map service does not know this address: place the pin by hand.".into()),
         _ => None,
     };
     render(&state, &viewer, &uri, id, vec![], notice, StatusCode::OK).await
@@ -606,6 +623,32 @@ pub struct StatusForm {
     to: String,
     #[serde(default)]
     reason: String,
+}
+
+/// "Find on map": asks the geocoder for the job's address now.
+pub async fn locate(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    use switchboard_core::jobs::locate::{self, Located};
+    let id = JobId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    match locate::locate(&state.db, state.clock.as_ref(), &state.geocoder, org, id).await {
+        Ok(Located::Pinned { exact: true, .. }) => outcome(&state, &viewer, &uri, id, Ok(()), "located").await,
+        Ok(Located::Pinned { exact: false, .. }) => outcome(&state, &viewer, &uri, id, Ok(()), "located-approx").await,
+        Ok(Located::NotFound) => outcome(&state, &viewer, &uri, id, Ok(()), "not-located").await,
+        Ok(Located::Skipped(why)) => {
+            let why = format!("Not looked up: {why}.");
+            outcome(&state, &viewer, &uri, id, Err(Error::Conflict(why)), "").await
+        }
+        Err(Error::Unavailable(why)) => {
+            let message = format!("The map service could not be reached ({why}); try again or place the pin by hand.");
+            outcome(&state, &viewer, &uri, id, Err(Error::Unavailable(message)), "").await
+        }
+        Err(e) => outcome(&state, &viewer, &uri, id, Err(e), "").await,
+    }
 }
 
 pub async fn set_status(

@@ -36,6 +36,7 @@ pub fn console_routes() -> Router<AppState> {
         .route("/jobs", get(jobs::index))
         .route("/jobs/{id}", get(jobs::show).post(jobs::update))
         .route("/jobs/{id}/status", post(jobs::set_status))
+        .route("/jobs/{id}/locate", post(jobs::locate))
         .route("/jobs/{id}/assign", post(jobs::assign))
         .route("/jobs/{id}/line-items", post(jobs::add_line_item))
         .route("/jobs/{id}/line-items/{item}/delete", post(jobs::remove_line_item))

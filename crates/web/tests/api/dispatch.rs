@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use switchboard_core::ids::TechnicianId;
 
-use crate::helpers::{Browser, TestApp, json, spawn_app};
+use crate::helpers::{TestApp, json, spawn_app};
 
 const DAN: &str = "+17205550121";
 const MARIA: &str = "+17205550122";
@@ -350,7 +350,7 @@ async fn bad_expired_revoked_and_wrong_tech_links_all_get_the_same_plain_page() 
     assert_eq!(s, 200, "the link itself still works");
 
     // Revoked by an admin (a lost phone): the link dies and nothing is texted to that phone.
-    let admin = Browser::sign_in_demo(&d.app).await;
+    let admin = d.app.signed_in_demo().await;
     let r = admin.post_form(&format!("/settings/technicians/{maria}/revoke-links"), &[]).await;
     assert_eq!(r.status(), 303);
     let (s, h) = d.page(&base).await;
@@ -465,7 +465,7 @@ async fn editing_a_job_over_the_api_records_what_changed() {
 #[tokio::test]
 async fn the_board_places_jobs_flags_double_bookings_and_moves_jobs() {
     let d = demo().await;
-    let admin = Browser::sign_in_demo(&d.app).await;
+    let admin = d.app.signed_in_demo().await;
     let summit = d.job("J-2202").await["brand_id"].as_i64().unwrap();
     let (status, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22")).await;
     assert_eq!(status, 200);
@@ -581,7 +581,7 @@ async fn the_board_places_jobs_flags_double_bookings_and_moves_jobs() {
 #[tokio::test]
 async fn the_jobs_page_filters_and_the_job_and_customer_pages_show_everything() {
     let d = demo().await;
-    let admin = Browser::sign_in_demo(&d.app).await;
+    let admin = d.app.signed_in_demo().await;
     let (_, html) = admin.get_text("/jobs?q=disposal").await;
     assert!(html.contains("J-2202") && !html.contains("J-2204"), "search");
     let jin = d.tech("Jin Park").await;
@@ -631,26 +631,6 @@ async fn the_jobs_page_filters_and_the_job_and_customer_pages_show_everything() 
     assert!(html.contains("Delivered"), "delivery status from the provider's callback");
 }
 
-impl Browser {
-    async fn sign_in_demo(app: &TestApp) -> Browser {
-        let client = app.browser();
-        let csrf = crate::helpers::login_csrf(&client, app).await;
-        let r = client
-            .post(app.url("/login"))
-            .form(&[
-                ("_csrf", csrf.as_str()),
-                ("email", switchboard_core::demo::DEMO_ADMIN_EMAIL),
-                ("password", switchboard_core::demo::DEMO_ADMIN_PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303);
-        let page = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
-        Browser::new(client, crate::helpers::hidden_csrf(&page).unwrap(), app.base.clone())
-    }
-}
-
 #[tokio::test]
 async fn a_link_texted_ahead_lasts_through_the_job_and_work_under_way_is_always_listed() {
     let d = demo().await;
@@ -672,7 +652,7 @@ async fn a_link_texted_ahead_lasts_through_the_job_and_work_under_way_is_always_
 #[tokio::test]
 async fn saving_a_stale_job_page_keeps_changes_made_elsewhere() {
     let d = demo().await;
-    let admin = Browser::sign_in_demo(&d.app).await;
+    let admin = d.app.signed_in_demo().await;
     let id = d.job("J-2202").await["id"].as_i64().unwrap();
     let (_, page) = admin.get_text(&format!("/jobs/{id}")).await;
     let field = |name: &str| crate::helpers::hidden_value(&page, name).unwrap_or_default();

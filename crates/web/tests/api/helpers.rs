@@ -244,11 +244,31 @@ impl TestApp {
 
     /// Signs in through the real form and returns the signed-in browser.
     pub async fn signed_in(&self, email: &str) -> Browser {
+        self.signed_in_with(email, PASSWORD).await
+    }
+
+    /// Seeds the demo organization; returns it, an API key for it, and its Summit brand.
+    pub async fn seed_demo(&self) -> (OrgId, String, switchboard_core::ids::BrandId) {
+        switchboard_core::demo::seed(&self.db, &self.clock).await.expect("demo seeds");
+        let org = tenancy::org_by_slug(&self.db, "demo").await.expect("org").expect("demo org").id;
+        let key = self.api_key(org).await;
+        let brands = tenancy::list_brands(&self.db, org).await.expect("brands");
+        let summit = brands.into_iter().find(|b| b.name == "Summit Home Services").expect("Summit").id;
+        (org, key, summit)
+    }
+
+    /// Signs in as the demo's admin (after `demo::seed`).
+    pub async fn signed_in_demo(&self) -> Browser {
+        use switchboard_core::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD};
+        self.signed_in_with(DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD).await
+    }
+
+    async fn signed_in_with(&self, email: &str, password: &str) -> Browser {
         let client = self.browser();
         let csrf = login_csrf(&client, self).await;
         let resp = client
             .post(self.url("/login"))
-            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", PASSWORD), ("next", "/jobs")])
+            .form(&[("_csrf", csrf.as_str()), ("email", email), ("password", password), ("next", "/jobs")])
             .send()
             .await
             .expect("sign in");

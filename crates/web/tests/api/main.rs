@@ -19,6 +19,7 @@ mod isolation;
 mod jobs_api;
 mod leads;
 mod leads_console;
+mod maps;
 mod messaging;
 mod migrations;
 mod notifications;

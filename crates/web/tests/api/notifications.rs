@@ -152,16 +152,8 @@ mod sending {
 
     async fn demo() -> (TestApp, String, switchboard_core::ids::OrgId, i64) {
         let app = spawn_app().await;
-        switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();
-        let org = switchboard_core::tenancy::org_by_slug(&app.db, "demo").await.unwrap().unwrap().id;
-        let key = app.api_key(org).await;
-        let summit = switchboard_core::tenancy::list_brands(&app.db, org)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|b| b.name == "Summit Home Services")
-            .unwrap()
-            .id;
+        let (org, key, summit) = app.seed_demo().await;
+        // Texts only: the demo emails too.
         for kind in [Kind::Confirmation, Kind::Reminder, Kind::OnTheWay] {
             let input = KindInput {
                 sms_enabled: true,
