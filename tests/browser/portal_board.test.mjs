@@ -12,184 +12,39 @@
 // console errors in either browser context, and the phone pages never scroll sideways.
 //
 // Run:   cd tests/browser && npm ci && node --test portal_board.test.mjs
-// Env:   SWITCHBOARD_BIN  server binary      (default ../../target/debug/switchboard)
-//        CHROMIUM_PATH    browser executable (default /usr/bin/chromium)
-//        SCREENSHOT_DIR   where PNGs go       (default ../../target/screenshots)
-//        HEADED=1         show the browser (needs a display)
+// Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
 
 import { test } from "node:test";
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import {
+  assertDeadLink,
+  assertNoConsoleErrors,
+  PORTAL_LINK,
+  assertNoHorizontalScroll,
+  blockMapTiles,
+  clearFailureShots,
+  explain,
+  fail,
+  launchBrowser,
+  linkFromStandin,
+  log,
+  openJob,
+  shot,
+  signIn,
+  sleep,
+  startServer,
+  stopServer,
+  text,
+  watchConsole,
+} from "./lib.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(here, process.env.SWITCHBOARD_BIN || "../../target/debug/switchboard");
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const SHOTS = path.resolve(here, process.env.SCREENSHOT_DIR || "../../target/screenshots");
-
-const ADMIN_EMAIL = "admin@demo.switchboard.test";
-const ADMIN_PASSWORD = "switchboard-demo";
 const BRAND = "Summit Home Services";
 const JOB_CODE = "J-2202";
 const TECH_NAME = "Maria Reyes";
 const TECH_PHONE = "+17205550122";
 const LIVE_UPDATE_MS = 10_000;
 
-class Failure extends Error {}
-function fail(message) {
-  throw new Failure(message);
-}
-const running = new Set(); // server processes to kill if this process exits early
-function log(message) {
-  console.log(`  · ${message}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server under test
-
-/** Starts `switchboard serve --demo` in a fresh temp dir; resolves once /healthz answers. */
-async function startServer() {
-  if (!fs.existsSync(BIN)) {
-    fail(`server binary not found at ${BIN}: run \`cargo build -p switchboard\` or set SWITCHBOARD_BIN`);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-browser-"));
-  // Nothing from the caller's environment may point the server at a real provider or database.
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(SWITCHBOARD_|TWILIO_|DATABASE_URL)/.test(k)) env[k] = v;
-  }
-  env.RUST_LOG = env.RUST_LOG || "info";
-  const args = [
-    "serve", "--demo",
-    "--listen", "127.0.0.1:0",
-    "--standin-listen", "127.0.0.1:0",
-    "--database", path.join(dir, "sb.db"),
-    "--data-dir", path.join(dir, "data"),
-  ];
-  const child = spawn(BIN, args, { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
-  const server = { child, dir, output: "", base: null, standin: null, exited: null };
-  const onData = (chunk) => {
-    server.output += chunk.toString();
-    if (server.output.length > 200_000) server.output = server.output.slice(-100_000);
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  child.on("exit", (code, signal) => {
-    server.exited = { code, signal };
-  });
-
-  const deadline = Date.now() + 30_000;
-  while (!server.base || !server.standin) {
-    if (server.exited) fail(`server exited early (${JSON.stringify(server.exited)}):\n${server.output}`);
-    if (Date.now() > deadline) fail(`server did not print its URLs within 30 s:\n${server.output}`);
-    server.base ??= server.output.match(/Sign in at (http:\/\/127\.0\.0\.1:\d+)\/login/)?.[1] ?? null;
-    server.standin ??= server.output.match(/phones:\s+(http:\/\/127\.0\.0\.1:\d+)\/?\s/)?.[1] ?? null;
-    await sleep(50);
-  }
-  while (true) {
-    if (server.exited) fail(`server exited (${JSON.stringify(server.exited)}):\n${server.output}`);
-    if (Date.now() > deadline) fail(`${server.base}/healthz did not answer 200 within 30 s:\n${server.output}`);
-    try {
-      const r = await fetch(`${server.base}/healthz`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  return server;
-}
-
-/** SIGTERM (graceful), then SIGKILL after 5 s; removes the temp dir. Safe to call twice. */
-async function stopServer(server) {
-  if (!server) return;
-  const { child } = server;
-  if (!server.exited) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    let timer;
-    const grace = new Promise((resolve) => (timer = setTimeout(resolve, 5_000, false)));
-    const stopped = await Promise.race([exited.then(() => true), grace]);
-    clearTimeout(timer);
-    if (!stopped) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  }
-  fs.rmSync(server.dir, { recursive: true, force: true });
-}
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls the stand-in's page for the phone until a text with a portal link has arrived. */
-async function portalLinkFromStandin(server, phone, timeoutMs = 15_000) {
-  const url = `${server.standin}/phones/${encodeURIComponent(phone)}`;
-  const linkRe = /https?:\/\/[^\s"'<>]+\/p\/[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
-  const deadline = Date.now() + timeoutMs;
-  let html = "";
-  while (Date.now() < deadline) {
-    const r = await fetch(url);
-    html = await r.text();
-    const links = html.match(linkRe);
-    if (r.ok && links) return { link: links[links.length - 1], html };
-    await sleep(250);
-  }
-  const texts = [...html.matchAll(/<div class='bubble [^']*'>([^<]*)<\/div>/g)].map((m) => m[1]);
-  fail(
-    `no portal link texted to ${phone} within ${timeoutMs / 1000} s (${url}); texts there: ` +
-      (texts.length ? JSON.stringify(texts) : "none"),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 // Browser helpers
-
-/** Collects console errors and uncaught page errors of every page in a context. */
-function watchConsole(context, label, errors, ignore = () => false) {
-  context.on("console", (msg) => {
-    if (msg.type() !== "error") return;
-    const where = msg.location()?.url || "";
-    const page = msg.page()?.url() || "?";
-    if (ignore(msg.text(), where)) return;
-    const origin = where && where !== page ? ` (from ${where.replace(/^https?:\/\/[^/]+/, "")})` : "";
-    errors.push(`[${label}] console error on page ${page}${origin}: ${msg.text().trim()}`);
-  });
-  context.on("weberror", (e) => {
-    errors.push(`[${label}] uncaught page error on ${e.page()?.url() ?? "?"}: ${e.error().message}`);
-  });
-}
-
-async function text(locator) {
-  return ((await locator.textContent()) ?? "").replace(/\s+/g, " ").trim();
-}
-
-async function shot(page, name, opts = {}) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, name);
-  await page.screenshot({ path: file, fullPage: true, ...opts });
-  log(`screenshot ${path.relative(process.cwd(), file)}`);
-}
-
-/** The page must not scroll sideways (phone layouts). */
-async function assertNoHorizontalScroll(page, what) {
-  const m = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-    wide: [...document.querySelectorAll("body *")]
-      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .slice(0, 5)
-      .map((e) => `${e.tagName.toLowerCase()}${e.className ? "." + String(e.className).split(" ").join(".") : ""}`),
-  }));
-  if (m.scroll > m.client) {
-    fail(`${what} scrolls sideways on a ${m.client}px-wide phone (content is ${m.scroll}px wide; widest: ${m.wide.join(", ")})`);
-  }
-}
 
 /** Text of the status of every block of a job on the board (a team job has one per lane). */
 async function boardStatuses(page, jobId) {
@@ -206,36 +61,22 @@ test("technician portal and dispatch board work together", { timeout: 120_000 },
   let browser;
   const pages = {};
   try {
-    for (const f of fs.existsSync(SHOTS) ? fs.readdirSync(SHOTS) : []) {
-      if (f.startsWith("failure-")) fs.rmSync(path.join(SHOTS, f));
-    }
+    clearFailureShots();
     server = await startServer();
     log(`server up at ${server.base} (stand-in ${server.standin}) in ${Date.now() - started} ms`);
 
-    if (!fs.existsSync(CHROMIUM)) fail(`no browser at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_PATH`);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: !process.env.HEADED });
+    browser = await launchBrowser();
 
     // --- Context A: the office, on a desktop --------------------------------------------------
     const office = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: "en-US" });
-    watchConsole(office, "office", errors);
+    // The job page has a map; its tiles are refused (no network) and their errors not counted.
+    const officeTiles = await blockMapTiles(office);
+    watchConsole(office, "office", errors, officeTiles.isTileError);
     const a = (pages.office = await office.newPage());
     a.setDefaultTimeout(10_000);
 
-    await a.goto(`${server.base}/login`);
-    await a.locator('input[name="email"]').fill(ADMIN_EMAIL);
-    await a.locator('input[name="password"]').fill(ADMIN_PASSWORD);
-    await Promise.all([
-      a.waitForURL((u) => !u.pathname.startsWith("/login")),
-      a.locator('form:has(input[name="password"]) [type="submit"], form:has(input[name="password"]) button').first().click(),
-    ]);
-    log(`signed in, landed on ${new URL(a.url()).pathname}`);
-
-    await a.goto(`${server.base}/jobs`);
-    const jobLink = a.getByRole("link", { name: JOB_CODE, exact: true }).first();
-    if ((await jobLink.count()) === 0) fail(`no ${JOB_CODE} link in the /jobs table`);
-    const jobHref = await jobLink.getAttribute("href");
-    const jobId = jobHref?.match(/^\/jobs\/(\d+)$/)?.[1] ?? fail(`${JOB_CODE} link has an unexpected href ${jobHref}`);
-    await Promise.all([a.waitForURL(`**/jobs/${jobId}`), jobLink.click()]);
+    await signIn(a, server);
+    const jobId = await openJob(a, server, JOB_CODE);
     const jobStatus = await text(a.locator("#job-status"));
     if (jobStatus !== "Scheduled") fail(`job page of ${JOB_CODE}: status is "${jobStatus}", expected "Scheduled"`);
 
@@ -287,7 +128,7 @@ test("technician portal and dispatch board work together", { timeout: 120_000 },
 
     // --- The texted link ----------------------------------------------------------------------
     const t0 = Date.now();
-    const { link } = await portalLinkFromStandin(server, TECH_PHONE);
+    const { link } = await linkFromStandin(server, TECH_PHONE, PORTAL_LINK, { what: "portal link" });
     if (!link.startsWith(`${server.base}/p/`)) fail(`portal link ${link} does not point at the server ${server.base}`);
     log(`portal link texted to ${TECH_PHONE} after ${Date.now() - t0} ms: ${link.replace(/[^/]{39}$/, "…")}`);
 
@@ -356,34 +197,14 @@ test("technician portal and dispatch board work together", { timeout: 120_000 },
     await shot(a, "board.png");
 
     // --- A made-up link ---------------------------------------------------------------------------
-    const g = await phone.newPage();
-    const bad = await g.goto(garbageUrl);
-    if (bad?.status() !== 404) fail(`${garbageUrl} answered ${bad?.status()}, expected 404`);
-    const h1 = await text(g.locator("h1"));
-    if (h1 !== "This link isn't valid") fail(`made-up portal link shows "${h1}", expected "This link isn't valid"`);
-    await assertNoHorizontalScroll(g, "the invalid-link page");
-    log(`made-up token: 404 "${h1}"`);
-    await g.close();
+    await assertDeadLink(phone, garbageUrl, "This link isn't valid", "portal");
 
-    // Late errors (e.g. an SSE reconnect) still count.
-    await sleep(300);
-    if (errors.length) fail(`browser console errors:\n  ${errors.join("\n  ")}`);
-    log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await assertNoConsoleErrors(errors, started);
   } catch (e) {
     for (const [name, page] of Object.entries(pages)) {
       await shot(page, `failure-${name}.png`).catch(() => {});
     }
-    const extra = [];
-    if (errors.length && !String(e.message).includes("browser console errors")) {
-      extra.push(`browser console errors:\n  ${errors.join("\n  ")}`);
-    }
-    if (server) extra.push(`server output (last 4000 chars):\n${server.output.slice(-4000)}`);
-    if (e instanceof Failure || extra.length) {
-      const err = new Error(`${e.message}\n\n${extra.join("\n\n")}`);
-      err.stack = e instanceof Failure ? err.message : `${err.message}\n${e.stack}`;
-      throw err;
-    }
-    throw e;
+    throw explain(e, errors, server);
   } finally {
     await browser?.close().catch(() => {});
     await stopServer(server);
@@ -408,12 +229,4 @@ async function waitForSse(page) {
     // Not fatal by itself (the htmx internals may change); the live-update assertion decides.
     log("warning: could not confirm the board's SSE connection is open");
   }
-}
-
-// Never leave a server behind, even if the runner is interrupted or crashes.
-process.on("exit", () => {
-  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-});
-for (const sig of ["SIGINT", "SIGTERM"]) {
-  process.once(sig, () => process.exit(130));
 }

@@ -19,6 +19,8 @@ pub struct SunkMail {
     pub reply_to: Option<String>,
     pub subject: String,
     pub text: String,
+    /// The `text/html` part, when the mail has one.
+    pub html: Option<String>,
     pub message_id: Option<String>,
     pub raw: Vec<u8>,
 }
@@ -54,6 +56,12 @@ impl Mailbox for Sink {
                     .and_then(|m| m.body_text(0))
                     .map(|t| t.trim_end().to_string())
                     .unwrap_or_default(),
+                html: parsed
+                    .as_ref()
+                    .and_then(|m| m.html_part(0))
+                    .filter(|p| p.is_text_html())
+                    .and_then(|p| p.text_contents())
+                    .map(str::to_string),
                 message_id: parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")),
                 raw: mail.data,
             };

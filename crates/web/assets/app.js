@@ -120,7 +120,7 @@ document.addEventListener("change", (event) => {
   const points = () => {
     const d = document.getElementById("tracking-points")?.dataset || {};
     const at = (lat, lon) => (num(lat) === null || num(lon) === null ? null : [num(lat), num(lon)]);
-    return { home: at(d.destLat, d.destLon), tech: at(d.techLat, d.techLon) };
+    return { home: at(d.destLat, d.destLon), tech: at(d.techLat, d.techLon), name: d.techName };
   };
   const icon = (cls, size, anchor) =>
     window.L.divIcon({ className: "map-pin " + cls, html: "<span></span>", iconSize: size, iconAnchor: anchor });
@@ -134,16 +134,20 @@ document.addEventListener("change", (event) => {
       map = L.map(el, { scrollWheelZoom: false });
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
     }
-    if (p.home && !home) home = L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), title: "Your address", keyboard: false }).addTo(map);
+    // Labelled on the map itself: on a phone there is no hovering for a title.
+    const label = (marker, text) => marker.bindTooltip(text, { permanent: true, direction: "top", offset: [0, -14], className: "map-label" });
+    if (p.home && !home) home = label(L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), keyboard: false }).addTo(map), "You");
     else if (p.home) home.setLatLng(p.home);
-    if (p.tech && !tech) tech = L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), title: "Your technician", keyboard: false }).addTo(map);
+    if (p.tech && !tech) tech = label(L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), keyboard: false }).addTo(map), p.name || "Technician");
     else if (p.tech) tech.setLatLng(p.tech);
     else if (tech) { tech.remove(); tech = null; }
     const all = [p.home, p.tech].filter(Boolean);
-    // Frame both at first, and again only when the technician leaves the view.
-    const outside = p.tech && !map.getBounds().contains(p.tech);
-    if (all.length === 2 && (first || outside)) map.fitBounds(all, { padding: [36, 36], maxZoom: 16 });
+    // Frame both at first, and again only when the technician leaves the view (a map has
+    // no bounds before its first view is set).
+    const outside = !first && p.tech && !map.getBounds().contains(p.tech);
+    if (all.length === 2 && (first || outside)) map.fitBounds(all, { padding: [40, 40], maxZoom: 16 });
     else if (all.length === 1 && first) map.setView(all[0], 15);
+    else if (first) map.setView([39.5, -98.35], 4);
   };
   const refresh = async () => {
     try {

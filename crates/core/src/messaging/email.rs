@@ -32,6 +32,19 @@ pub async fn queue_email_in(
     subject: &str,
     text: &str,
 ) -> Result<MessageId> {
+    queue_rich_email_in(tx, clock, brand, to, subject, text, None).await
+}
+
+/// [`queue_email_in`] with an HTML version beside the text.
+pub async fn queue_rich_email_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &EmailAddress,
+    subject: &str,
+    text: &str,
+    html: Option<&str>,
+) -> Result<MessageId> {
     let subject = crate::parse::required_text(subject, 200).map_err(|m| Error::invalid("subject", m))?;
     if text.trim().is_empty() {
         return Err(Error::invalid("body", "the email is empty"));
@@ -53,6 +66,9 @@ pub async fn queue_email_in(
     let id = store::insert(&mut **tx, &msg, to_millis(now))
         .await?
         .ok_or_else(|| Error::Unexpected("message insert".into()))?;
+    if let Some(html) = html {
+        store::set_html(&mut **tx, id, html).await?;
+    }
     let work =
         NewWork::new(EMAIL_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("email:{}", id.0));
     if let Some(work_id) = engine::enqueue_in(tx, &work, now).await? {
@@ -260,6 +276,7 @@ impl EmailSender {
             to: msg.to.clone(),
             subject: msg.subject.clone().unwrap_or_default(),
             text: msg.body.clone(),
+            html: store::html(db.pool(), id).await?,
             message_id: format!("<msg-{}@{}>", id.0, self.id_domain),
         };
         let now = to_millis(ctx.clock.now());

@@ -24,8 +24,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 pub use email::{
-    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, is_automated, parse_raw, queue_email_in, receive_email,
-    send_email,
+    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, is_automated, parse_raw, queue_email_in, queue_rich_email_in,
+    receive_email, send_email,
 };
 pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
 

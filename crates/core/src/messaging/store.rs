@@ -70,6 +70,19 @@ pub struct NewMessage<'a> {
     pub provider_id: Option<&'a str>,
 }
 
+/// Stores the HTML version of an email.
+pub async fn set_html<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, html: &str) -> Result<()> {
+    sqlx::query("update messages set html = $2 where id = $1").bind(id.0).bind(html).execute(ex).await?;
+    Ok(())
+}
+
+/// The HTML version of an email, if it has one.
+pub async fn html(pool: &sqlx::AnyPool, id: MessageId) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("select html from messages where id = $1").bind(id.0).fetch_optional(pool).await?;
+    Ok(row.and_then(|(h,)| h))
+}
+
 /// Inserts a message. `None` when the provider id was already recorded (a webhook retry).
 pub async fn insert<'c>(
     ex: impl Executor<'c, Database = Any>,

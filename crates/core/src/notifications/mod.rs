@@ -2,6 +2,7 @@
 //! merge fields. Sending through the engine, per-brand settings and the tracking page build
 //! on this.
 
+pub mod email_html;
 pub mod rules;
 pub mod send;
 pub mod settings;

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::json;
 
+use super::email_html::{self, TechCard};
 use super::settings::{self, KindSettings};
 use super::{Kind, Template};
 use crate::clock::{Clock, to_millis};
@@ -143,6 +144,11 @@ async fn eta_text(
     Ok(format!("about {}", at.to_zoned(tz).strftime("%-I:%M %p")))
 }
 
+/// `url` as seen from outside: paths (`/assets/...`) are under the server's public URL.
+fn absolute(base_url: &str, url: &str) -> String {
+    if url.starts_with('/') { format!("{base_url}{url}") } else { url.to_string() }
+}
+
 /// Delivers `notify.customer` items.
 #[derive(Clone)]
 pub struct Notifier {
@@ -204,15 +210,15 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
         return Ok(Outcome::Done(Some(json!({"skipped": "turned off"}))));
     }
     let now = clock.now();
+    let prefs = settings::prefs(db, org, brand.id).await?;
     // Quiet hours hold bookings and reminders; "on the way" is wanted at any hour.
-    if kind != Kind::OnTheWay {
-        let prefs = settings::prefs(db, org, brand.id).await?;
+    if kind != Kind::OnTheWay
+        && let Some(q) = prefs.quiet
+    {
         let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
-        if let Some(q) = prefs.quiet {
-            let allowed = q.next_allowed(now, &tz);
-            if allowed > now {
-                return Ok(Outcome::Defer(allowed));
-            }
+        let allowed = q.next_allowed(now, &tz);
+        if allowed > now {
+            return Ok(Outcome::Defer(allowed));
         }
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
@@ -220,15 +226,33 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
     values.insert("techETA", eta_text(db, clock, &notifier.router, &job, tech, &brand).await?);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
-    let uses_tracking = [&setting.sms_template, &setting.email_subject, &setting.email_template]
-        .iter()
-        .any(|src| Template::parse(src).is_ok_and(|t| t.fields().contains(&"trackingUrl")));
+    let uses_tracking = prefs.tracking_enabled
+        && [&setting.sms_template, &setting.email_subject, &setting.email_template]
+            .iter()
+            .any(|src| Template::parse(src).is_ok_and(|t| t.fields().contains(&"trackingUrl")));
+    // Who is coming, for the email's card ("on the way" only). Read before the write
+    // transaction: on SQLite it holds the only connection.
+    let card = match tech.and_then(|t| job.tech(t)).or(job.techs.first()) {
+        Some(t) if kind == Kind::OnTheWay => {
+            let tech = crate::technicians::get(db, org, t.id).await?;
+            Some(TechCard {
+                first_name: tech.first_name().to_string(),
+                photo_url: tech.photo_url.as_deref().map(|u| absolute(base_url, u)),
+                rating: tech.rating_x10.filter(|r| *r >= 40).and_then(|_| tech.rating_text()),
+                vehicle: tech.vehicle.clone(),
+            })
+        }
+        _ => None,
+    };
     let mut sent = Vec::new();
     let mut tx = db.begin().await?;
-    if uses_tracking {
+    let tracking_url = if uses_tracking {
         let url = crate::tracking::issue_in(&mut tx, clock, org, job.id, tech, base_url).await?;
-        values.insert("trackingUrl", url);
-    }
+        values.insert("trackingUrl", url.clone());
+        Some(url)
+    } else {
+        None
+    };
     let render = |src: &str| Template::parse(src).map(|t| t.render(&values)).map_err(|e| e.to_string());
     if setting.sms_enabled
         && brand.sms_number.is_some()
@@ -249,7 +273,10 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
     {
         match (render(&setting.email_subject), render(&setting.email_template)) {
             (Ok(subject), Ok(body)) if !subject.is_empty() && !body.is_empty() => {
-                let id = crate::messaging::queue_email_in(&mut tx, clock, &brand, to, &subject, &body).await?;
+                let html = email_html::render(&brand, &body, card.as_ref(), tracking_url.as_deref());
+                let id =
+                    crate::messaging::queue_rich_email_in(&mut tx, clock, &brand, to, &subject, &body, Some(&html))
+                        .await?;
                 crate::messaging::link_job_in(&mut tx, id, job.id).await?;
                 sent.push("emailed");
             }

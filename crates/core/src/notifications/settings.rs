@@ -41,6 +41,8 @@ pub struct BrandPrefs {
     pub quiet: Option<QuietHours>,
     /// "Limit dispatch notifications when multiple techs are dispatched".
     pub limit_multi_tech: bool,
+    /// Arrival tracking: "on the way" messages carry a link to the tracking page.
+    pub tracking_enabled: bool,
 }
 
 impl Default for BrandPrefs {
@@ -50,6 +52,7 @@ impl Default for BrandPrefs {
             reminder_time: jiff::civil::time(8, 0, 0, 0),
             quiet: Some(QuietHours { start: jiff::civil::time(21, 0, 0, 0), end: jiff::civil::time(8, 0, 0, 0) }),
             limit_multi_tech: true,
+            tracking_enabled: true,
         }
     }
 }
@@ -103,15 +106,17 @@ async fn prefs_from<'c>(
     org: OrgId,
     brand: BrandId,
 ) -> Result<BrandPrefs> {
-    let row: Option<(String, Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "select reminder_time, quiet_start, quiet_end, limit_multi_tech from notification_prefs \
+    // reminder time, quiet start and end, limit, tracking
+    type PrefsRow = (String, Option<String>, Option<String>, i64, i64);
+    let row: Option<PrefsRow> = sqlx::query_as(
+        "select reminder_time, quiet_start, quiet_end, limit_multi_tech, tracking_enabled from notification_prefs \
          where org_id = $1 and brand_id = $2",
     )
     .bind(org.0)
     .bind(brand.0)
     .fetch_optional(ex)
     .await?;
-    let Some((reminder, qs, qe, limit)) = row else { return Ok(BrandPrefs::default()) };
+    let Some((reminder, qs, qe, limit, tracking)) = row else { return Ok(BrandPrefs::default()) };
     let parse = |s: &str| s.parse::<Time>().map_err(|e| Error::Unexpected(format!("stored time {s:?}: {e}")));
     Ok(BrandPrefs {
         reminder_time: parse(&reminder)?,
@@ -120,6 +125,7 @@ async fn prefs_from<'c>(
             _ => None,
         },
         limit_multi_tech: limit != 0,
+        tracking_enabled: tracking != 0,
     })
 }
 
@@ -197,9 +203,10 @@ pub async fn save_prefs(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, 
     let hm = |t: Time| t.strftime("%H:%M").to_string();
     sqlx::query(
         "insert into notification_prefs (brand_id, org_id, reminder_time, quiet_start, quiet_end, limit_multi_tech, \
-         updated_at) values ($1, $2, $3, $4, $5, $6, $7) on conflict (brand_id) do update set \
+         updated_at, tracking_enabled) values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (brand_id) do update set \
          reminder_time = excluded.reminder_time, quiet_start = excluded.quiet_start, \
-         quiet_end = excluded.quiet_end, limit_multi_tech = excluded.limit_multi_tech, updated_at = excluded.updated_at",
+         quiet_end = excluded.quiet_end, limit_multi_tech = excluded.limit_multi_tech, \
+         updated_at = excluded.updated_at, tracking_enabled = excluded.tracking_enabled",
     )
     .bind(brand.0)
     .bind(org.0)
@@ -208,6 +215,7 @@ pub async fn save_prefs(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, 
     .bind(p.quiet.map(|q| hm(q.end)))
     .bind(p.limit_multi_tech as i64)
     .bind(to_millis(clock.now()))
+    .bind(p.tracking_enabled as i64)
     .execute(db.pool())
     .await?;
     Ok(())

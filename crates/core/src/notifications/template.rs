@@ -156,6 +156,13 @@ fn tidy(s: &str) -> String {
                 prev_space = false;
             }
         }
+        let mut line_out = line_out.trim_end().to_string();
+        // A label whose value is missing ("Follow along:" without the link) goes, back to
+        // the end of the sentence before it.
+        if line_out.ends_with(':') {
+            let cut = line_out[..line_out.len() - 1].rfind(['.', '!', '?']).map_or(0, |i| i + 1);
+            line_out.truncate(cut);
+        }
         out.push_str(line_out.trim_end());
     }
     out.trim().to_string()
@@ -199,6 +206,18 @@ mod tests {
         assert_eq!(Template::parse("  ").unwrap_err(), TemplateError::Empty);
         assert!(matches!(Template::parse(&"x".repeat(2001)), Err(TemplateError::TooLong { .. })));
         assert_eq!(Template::parse("{}").unwrap_err(), TemplateError::UnknownField(String::new()));
+    }
+
+    #[test]
+    fn a_label_left_without_its_value_is_dropped() {
+        let t = Template::parse("{techName} is on the way. Follow along: {trackingUrl}\nCall {brandPhone}").unwrap();
+        let v = HashMap::from([("techName", "Maria".to_string()), ("brandPhone", "(720) 555-0100".to_string())]);
+        assert_eq!(t.render(&v), "Maria is on the way.\nCall (720) 555-0100");
+        let t = Template::parse("Track: {trackingUrl}").unwrap();
+        assert_eq!(t.render(&HashMap::new()), "");
+        let t = Template::parse("Track: {trackingUrl}").unwrap();
+        let v = HashMap::from([("trackingUrl", "https://x/t/1".to_string())]);
+        assert_eq!(t.render(&v), "Track: https://x/t/1", "a label with its value stays");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! (STARTTLS), `smtps://user:pass@host:465` (TLS).
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MessageBuilder};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{Accepted, SendError};
@@ -17,6 +17,8 @@ pub struct OutboundEmail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// An HTML version: sent as multipart/alternative with the text.
+    pub html: Option<String>,
     /// A stable Message-ID (`<...>`), the same on every retry, so a duplicate after a crash
     /// is recognisable as the same message.
     pub message_id: String,
@@ -66,13 +68,15 @@ impl EmailProvider for SmtpMailer {
                 .from(mailbox(&email.from, "from")?)
                 .to(mailbox(&email.to, "to")?)
                 .subject(email.subject.clone())
-                .message_id(Some(email.message_id.clone()))
-                .header(ContentType::TEXT_PLAIN);
+                .message_id(Some(email.message_id.clone()));
             if let Some(r) = &email.reply_to {
                 builder = builder.reply_to(mailbox(r, "reply-to")?);
             }
-            let message = builder
-                .body(email.text.clone())
+            let built = match &email.html {
+                Some(html) => builder.multipart(MultiPart::alternative_plain_html(email.text.clone(), html.clone())),
+                None => builder.header(ContentType::TEXT_PLAIN).body(email.text.clone()),
+            };
+            let message = built
                 .map_err(|e| SendError::Rejected { code: None, message: format!("cannot build the email: {e}") })?;
             match transport.send(message).await {
                 Ok(_) => Ok(Accepted { provider_id: email.message_id, status: "sent".into() }),

@@ -52,6 +52,7 @@ pub struct NotificationsPage {
     pub quiet_start: String,
     pub quiet_end: String,
     pub limit_multi_tech: bool,
+    pub tracking_enabled: bool,
     pub fields: Vec<(&'static str, &'static str)>,
     pub notice: Option<String>,
     pub prefs_error: Option<String>,
@@ -163,6 +164,7 @@ async fn render(
         quiet_start: prefs.quiet.map(|q| hm(q.start)).unwrap_or_default(),
         quiet_end: prefs.quiet.map(|q| hm(q.end)).unwrap_or_default(),
         limit_multi_tech: prefs.limit_multi_tech,
+        tracking_enabled: prefs.tracking_enabled,
         fields: MERGE_FIELDS.to_vec(),
         notice,
         prefs_error,
@@ -256,6 +258,8 @@ pub struct PrefsForm {
     quiet_end: String,
     #[serde(default)]
     limit_multi_tech: Option<String>,
+    #[serde(default)]
+    tracking_enabled: Option<String>,
 }
 
 fn time_field(field: &'static str, v: &str) -> Result<Option<jiff::civil::Time>, FieldError> {
@@ -288,7 +292,12 @@ pub async fn save_prefs(
             (None, None) => None,
             _ => return Err("give both ends of the quiet hours, or neither".into()),
         };
-        Ok(BrandPrefs { reminder_time: reminder, quiet, limit_multi_tech: form.limit_multi_tech.is_some() })
+        Ok(BrandPrefs {
+            reminder_time: reminder,
+            quiet,
+            limit_multi_tech: form.limit_multi_tech.is_some(),
+            tracking_enabled: form.tracking_enabled.is_some(),
+        })
     })();
     let raw = brand_id.0.to_string();
     match parsed {

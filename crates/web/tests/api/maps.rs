@@ -208,6 +208,16 @@ async fn arrival_times_come_from_the_route_service_and_fall_back_to_the_estimate
         let url = s.app.url(&p);
         async move { c.get(url).send().await.unwrap().text().await.unwrap() }
     };
+    // The email says the same, with Maria's card and a button to the page.
+    let mails: Vec<_> = s.app.mail.mails().into_iter().filter(|m| m.subject == "Maria is on the way").collect();
+    assert_eq!(mails.len(), 1, "one on-the-way email");
+    assert_eq!(mails[0].rcpt_to, ["tara.patel@example.com"]);
+    assert!(mails[0].text.contains("arriving about 10:28 AM"), "{}", mails[0].text);
+    let html = mails[0].html.clone().expect("an HTML part");
+    assert!(html.contains(&format!("<img src=\"{}/assets/demo/tech-maria.svg\"", s.app.base)), "{html}");
+    assert!(html.contains("★ 4.7") && html.contains("Silver Ram ProMaster #7"), "{html}");
+    assert!(html.contains(&format!("href=\"{}{path}\"", s.app.base)) && html.contains("Follow Maria on the map"));
+
     let html = page(path.clone()).await;
     assert!(html.contains("id=\"tracking-map\"") && html.contains("data-dest-lat=\"39.762200\""), "{html}");
     assert!(html.contains("data-tech-lat=\"39.852100\""), "the technician on the map while on the way");
@@ -255,4 +265,26 @@ async fn the_tracking_page_hears_about_changes_over_server_sent_events() {
     // A bad token gets no stream.
     let r = s.app.client().get(s.app.url("/t/not-a-token/events")).send().await.unwrap();
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn with_arrival_tracking_off_messages_carry_no_link() {
+    let s = setup().await;
+    let brand = switchboard_core::ids::BrandId(s.summit);
+    let mut prefs = switchboard_core::notifications::settings::prefs(&s.app.db, s.org, brand).await.unwrap();
+    prefs.tracking_enabled = false;
+    switchboard_core::notifications::settings::save_prefs(&s.app.db, &s.app.clock, s.org, brand, &prefs).await.unwrap();
+    let id = s.job_at("2216 W 32nd Ave, Denver, CO 80211").await;
+    let maria = s.tech("Maria Reyes").await;
+    s.call(reqwest::Method::POST, &format!("/api/v1/jobs/{id}/assign"), Some(json!({"tech_ids": [maria]}))).await;
+    s.call(reqwest::Method::POST, &format!("/api/v1/jobs/{id}/status"), Some(json!({"status": "dispatched"}))).await;
+    s.run_engine().await;
+    let texts = s.app.sms.sent_to(TARA);
+    let otw = texts.iter().find(|m| m.body.contains("is on the way")).expect("the on-the-way text");
+    assert_eq!(otw.body, "Maria from Summit Home Services is on the way, arriving soon.", "no dangling label");
+    let mail = s.app.mail.mails().into_iter().find(|m| m.subject == "Maria is on the way").expect("the email");
+    assert!(!mail.html.unwrap().contains("on the map"), "no tracking button");
+    let (tokens,): (i64,) =
+        sqlx::query_as("select count(*) from tracking_tokens").fetch_one(s.app.db.pool()).await.unwrap();
+    assert_eq!(tokens, 0, "no link was made");
 }
