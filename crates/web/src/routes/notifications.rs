@@ -1,6 +1,9 @@
 //! Settings -> Notifications: per brand, which customer messages go out by text and by email,
-//! their wording with a live preview (rendered with sample data, SMS segments counted), the
-//! reminder time, quiet hours and the multi-technician limit.
+//! their wording with a live preview (rendered with sample data or one of the brand's jobs,
+//! SMS segments counted), the reminder time, quiet hours, the multi-technician limit and
+//! arrival tracking.
+
+use std::collections::HashMap;
 
 use askama::Template as _;
 use askama_web::WebTemplate;
@@ -10,8 +13,10 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
-use switchboard_core::ids::BrandId;
+use switchboard_core::ids::{BrandId, JobId};
+use switchboard_core::jobs::{self, JobFilter, JobSummary};
 use switchboard_core::messaging::segments::measure;
+use switchboard_core::notifications::send;
 use switchboard_core::notifications::settings::{self, BrandPrefs, KindInput, KindSettings};
 use switchboard_core::notifications::{Kind, MERGE_FIELDS, QuietHours, Template, sample_values};
 use switchboard_core::tenancy::{self, Brand};
@@ -56,6 +61,9 @@ pub struct NotificationsPage {
     pub fields: Vec<(&'static str, &'static str)>,
     pub notice: Option<String>,
     pub prefs_error: Option<String>,
+    /// The brand's open jobs to preview with (id, label), and the one picked (0: sample data).
+    pub preview_jobs: Vec<(i64, String)>,
+    pub preview_job: i64,
 }
 
 #[derive(askama::Template)]
@@ -68,10 +76,33 @@ pub struct Preview {
     pub unicode: bool,
 }
 
-fn preview(brand: &Brand, source: &str) -> Preview {
+/// Merge values for previews: a real job of the brand when one is picked, else sample data.
+/// A real job's tracking link is only made when a message is sent, so the preview shows
+/// where it would point; invoices come with billing, so those two stay samples.
+async fn preview_values(
+    state: &AppState,
+    brand: &Brand,
+    job: Option<i64>,
+) -> Result<(HashMap<&'static str, String>, Option<JobSummary>), PageError> {
+    let mut values = sample_values(brand);
+    let Some(id) = job else { return Ok((values, None)) };
+    let job = match jobs::get(&state.db, brand.org_id, JobId(id)).await {
+        Ok(j) if j.brand_id == brand.id => j,
+        Ok(_) | Err(Error::NotFound) => return Ok((values, None)),
+        Err(e) => return Err(e.into()),
+    };
+    let customer = switchboard_core::customers::get(&state.db, brand.org_id, job.customer_id).await?;
+    values.remove("techName");
+    values.insert("techETA", "soon".into());
+    values.insert("trackingUrl", format!("{}/t/…", state.config.public_url));
+    values.extend(send::values(&job, None, brand, &customer, state.clock.now()));
+    Ok((values, Some(job)))
+}
+
+fn preview(values: &HashMap<&'static str, String>, source: &str) -> Preview {
     match Template::parse(source) {
         Ok(t) => {
-            let text = t.render(&sample_values(brand));
+            let text = t.render(values);
             let m = measure(&text);
             Preview { chars: text.chars().count(), segments: m.segments, unicode: !m.gsm7, text, error: String::new() }
         }
@@ -94,6 +125,9 @@ pub struct PageQuery {
     brand: String,
     #[serde(default)]
     done: String,
+    /// Preview with this job's data.
+    #[serde(default)]
+    job: String,
 }
 
 async fn brand_of(state: &AppState, viewer: &SessionUser, raw: &str) -> Result<(Vec<Brand>, Brand), PageError> {
@@ -126,6 +160,7 @@ async fn render(
     notice: Option<String>,
     failed: Option<Refused>,
     prefs_error: Option<String>,
+    job: Option<i64>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let (brands, brand) = brand_of(state, viewer, brand_raw).await?;
@@ -133,6 +168,13 @@ async fn render(
     let org = viewer.user.org_id;
     let saved = settings::kinds(&state.db, org, brand.id).await?;
     let prefs = settings::prefs(&state.db, org, brand.id).await?;
+    let (values, preview_job) = preview_values(state, &brand, job).await?;
+    let filter = JobFilter { brand: Some(brand.id), ..Default::default() };
+    let mut recent = jobs::list(&state.db, org, &filter).await?;
+    recent.retain(|j| j.status.is_open());
+    recent.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
+    let preview_jobs =
+        recent.iter().take(25).map(|j| (j.id.0, format!("{} · {} · {}", j.code, j.customer_name, j.service))).collect();
     let cards = saved
         .into_iter()
         .map(|s| -> Result<KindCard, PageError> {
@@ -144,7 +186,7 @@ async fn render(
                 key: settings.kind.as_str(),
                 label: settings.kind.label(),
                 when: when(settings.kind),
-                preview_html: preview(&brand, &settings.sms_template)
+                preview_html: preview(&values, &settings.sms_template)
                     .render()
                     .map_err(|e| Error::Unexpected(e.to_string()))?,
                 settings,
@@ -168,6 +210,8 @@ async fn render(
         fields: MERGE_FIELDS.to_vec(),
         notice,
         prefs_error,
+        preview_jobs,
+        preview_job: preview_job.map(|j| j.id.0).unwrap_or_default(),
     };
     Ok((status, page).into_response())
 }
@@ -183,7 +227,8 @@ pub async fn index(
         "prefs" => Some("Reminder time, quiet hours and limits saved.".to_string()),
         _ => None,
     };
-    render(&state, &viewer, &uri, &q.brand, notice, None, None, StatusCode::OK).await
+    let job = q.job.parse().ok();
+    render(&state, &viewer, &uri, &q.brand, notice, None, None, job, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -239,6 +284,7 @@ pub async fn save_kind(
                 &raw,
                 None,
                 Some((kind, typed, errors)),
+                None,
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -305,7 +351,9 @@ pub async fn save_prefs(
             settings::save_prefs(&state.db, state.clock.as_ref(), viewer.user.org_id, brand_id, &p).await?;
             Ok(Redirect::to(&format!("/settings/notifications?brand={}&done=prefs", brand_id.0)).into_response())
         }
-        Err(m) => render(&state, &viewer, &uri, &raw, None, None, Some(m), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(m) => {
+            render(&state, &viewer, &uri, &raw, None, None, Some(m), None, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
     }
 }
 
@@ -315,6 +363,9 @@ pub struct PreviewForm {
     brand: String,
     #[serde(default)]
     sms_template: String,
+    /// The job picked for previews, if any.
+    #[serde(default)]
+    preview_job: String,
 }
 
 /// The preview beside the editor, re-rendered as the template is typed (htmx).
@@ -324,6 +375,7 @@ pub async fn preview_fragment(
     Form(form): Form<PreviewForm>,
 ) -> Result<Response, PageError> {
     let (_, brand) = brand_of(&state, &viewer, &form.brand).await?;
-    let html = preview(&brand, &form.sms_template).render().map_err(|e| Error::Unexpected(e.to_string()))?;
+    let (values, _) = preview_values(&state, &brand, form.preview_job.parse().ok()).await?;
+    let html = preview(&values, &form.sms_template).render().map_err(|e| Error::Unexpected(e.to_string()))?;
     Ok(Html(html).into_response())
 }

@@ -103,6 +103,43 @@ async fn templates_are_checked_previewed_and_saved_per_brand() {
 }
 
 #[tokio::test]
+async fn the_preview_can_use_a_real_job_of_the_brand() {
+    let app = spawn_app().await;
+    let (org, _, summit) = app.seed_demo().await;
+    let browser = app.signed_in_demo().await;
+    let jobs = switchboard_core::jobs::list(&app.db, org, &Default::default()).await.unwrap();
+    let ours = jobs.iter().find(|j| j.brand_id == summit && j.status.is_open() && !j.techs.is_empty()).unwrap();
+    let theirs = jobs.iter().find(|j| j.brand_id != summit).unwrap();
+    let first = ours.customer_name.split_whitespace().next().unwrap();
+
+    let (status, page) = browser.get_text(&format!("/settings/notifications?brand={}&job={}", summit, ours.id)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("<option value=\"{}\" selected>{}", ours.id, ours.code)), "the job is picked");
+    assert!(page.contains(&format!("Hi {first}, your {} with Summit Home Services", ours.service)), "{page}");
+    assert!(page.contains(&format!("({})", ours.code)), "the job's code in the confirmation");
+
+    // The live preview as the template is typed uses it too.
+    let r = browser
+        .post_form(
+            "/settings/notifications/preview",
+            &[
+                ("brand", &summit.to_string()),
+                ("preview_job", &ours.id.to_string()),
+                ("sms_template", "{customerName}: {jobCode}, {techName}"),
+            ],
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    let tech = ours.techs[0].first_name();
+    assert!(html.contains(&format!("{}: {}, {tech}", ours.customer_name, ours.code)), "{html}");
+
+    // Another brand's job is not shown here: sample data instead.
+    let (_, page) = browser.get_text(&format!("/settings/notifications?brand={}&job={}", summit, theirs.id)).await;
+    assert!(page.contains("Hi Tara, your AC diagnose"), "sample data");
+    assert!(!page.contains(&theirs.code), "nothing of the other brand's job");
+}
+
+#[tokio::test]
 async fn reminder_time_and_quiet_hours_are_saved_and_checked() {
     let app = spawn_app().await;
     let (org, admin) = app.org_with_admin("acme").await;
@@ -520,5 +557,71 @@ mod sending {
             .map(|t| (t["name"].as_str().unwrap(), t["work"].as_str().unwrap()))
             .collect();
         assert_eq!(crew, [("Jin Park", "en_route"), ("Maria Reyes", "en_route")]);
+    }
+
+    #[tokio::test]
+    async fn day_of_reminders_follow_the_local_clock_across_daylight_saving_in_two_zones() {
+        let (app, key, org, summit) = demo().await;
+        // A London brand beside Denver's Summit, reminders by text at the default 8:00 AM.
+        let input = switchboard_core::tenancy::BrandInput {
+            name: "Thames Boilers".into(),
+            time_zone: "Europe/London".into(),
+            sms_number: Some("+17205550199".into()),
+            ..Default::default()
+        };
+        let thames = switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap();
+        let reminder = KindInput {
+            sms_enabled: true,
+            sms_template: Kind::Reminder.default_sms().into(),
+            email_subject: Kind::Reminder.default_email_subject().into(),
+            email_template: Kind::Reminder.default_sms().into(),
+            ..Default::default()
+        };
+        settings::save_kind(&app.db, &app.clock, org, thames.id, Kind::Reminder, &reminder).await.unwrap();
+        let reminders = |app: &TestApp| {
+            app.sms
+                .sent_to(TARA)
+                .into_iter()
+                .filter(|m| m.body.starts_with("Reminder from"))
+                .map(|m| m.body)
+                .collect::<Vec<_>>()
+        };
+        let at = |app: &TestApp, t: &str| app.clock.set(t.parse().unwrap());
+
+        // Denver springs forward on Sun Mar 14 2027: 8:00 AM that day is 14:00Z (15:00Z the day before).
+        at(&app, "2027-03-12T20:00:00Z");
+        book(&app, &key, summit, "2027-03-13T17:00:00Z", "2027-03-13T19:00:00Z").await; // Sat 10 AM MST
+        book(&app, &key, summit, "2027-03-14T16:00:00Z", "2027-03-14T18:00:00Z").await; // Sun 10 AM MDT
+        // London springs forward on Sun Mar 28 2027: 8:00 AM is 08:00Z on Saturday, 07:00Z on Sunday.
+        book(&app, &key, thames.id.0, "2027-03-27T10:00:00Z", "2027-03-27T12:00:00Z").await; // Sat 10 AM GMT
+        book(&app, &key, thames.id.0, "2027-03-28T09:00:00Z", "2027-03-28T11:00:00Z").await; // Sun 10 AM BST
+        run_engine(&app).await;
+        assert!(reminders(&app).is_empty());
+
+        let steps = [
+            ("2027-03-13T14:59:00Z", 0),
+            ("2027-03-13T15:00:00Z", 1), // Saturday 8:00 MST
+            ("2027-03-14T13:59:00Z", 1),
+            ("2027-03-14T14:00:00Z", 2), // Sunday 8:00 MDT, an hour earlier in UTC
+            ("2027-03-27T07:59:00Z", 2),
+            ("2027-03-27T08:00:00Z", 3), // Saturday 8:00 GMT
+            ("2027-03-28T06:59:00Z", 3),
+            ("2027-03-28T07:00:00Z", 4), // Sunday 8:00 BST
+        ];
+        for (now, want) in steps {
+            at(&app, now);
+            for _ in 0..3 {
+                app.engine.tick().await.unwrap();
+            }
+            assert_eq!(reminders(&app).len(), want, "at {now}: {:?}", reminders(&app));
+        }
+        let sent = reminders(&app);
+        assert!(
+            sent[0]
+                .starts_with("Reminder from Summit Home Services: we'll see you today between 10:00 AM and 12:00 PM")
+        );
+        assert!(sent[1].contains("between 10:00 AM and 12:00 PM"), "10 AM MDT: {}", sent[1]);
+        assert!(sent[2].starts_with("Reminder from Thames Boilers: we'll see you today between 10:00 AM and 12:00 PM"));
+        assert!(sent[3].contains("between 10:00 AM and 12:00 PM"), "10 AM BST: {}", sent[3]);
     }
 }
