@@ -91,6 +91,37 @@ pub async fn on_dispatch_in(
     queue_in(tx, clock, job.org_id, job.id, Kind::OnTheWay, now, to_millis(now), tech).await
 }
 
+/// An unpaid invoice, as billing hands it to [`invoice_nudge_in`].
+#[derive(Debug, Clone)]
+pub struct UnpaidInvoice {
+    /// Billing's id for the invoice: one nudge per invoice and `due` time.
+    pub id: i64,
+    /// Where the customer pays (`{invoiceUrl}`).
+    pub url: String,
+    /// Still owed, in cents (`{amountDue}`, e.g. "$189.00").
+    pub amount_due: i64,
+}
+
+/// Queues an unpaid-invoice nudge about the job inside `tx`, due at `due` (billing calls this
+/// for each reminder it schedules). Like every notification it waits out quiet hours,
+/// respects opt-outs and the brand's settings, and is noted on the job.
+pub async fn invoice_nudge_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    job: JobId,
+    invoice: &UnpaidInvoice,
+    due: Timestamp,
+) -> Result<()> {
+    let payload = json!({
+        "job_id": job.0, "kind": Kind::InvoiceNudge.as_str(), "at": to_millis(due),
+        "invoice_id": invoice.id, "invoice_url": invoice.url, "amount_due": invoice.amount_due,
+    });
+    let key = format!("notify:{}:{}:{}:{}", Kind::InvoiceNudge.as_str(), job.0, invoice.id, to_millis(due));
+    engine::enqueue_in(tx, &NewWork::new(NOTIFY, payload, due).org(org).key(key), clock.now()).await?;
+    Ok(())
+}
+
 /// Merge values for a job, as of `now` (a window starting today reads "10:00 AM", a later one
 /// "Tue Nov 24, 10:00 AM").
 pub fn values(
@@ -195,7 +226,13 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
             Some(t) => job.status.is_open() && job.tech(t).is_some_and(|x| x.work == WorkStatus::EnRoute),
             None => job.status == JobStatus::Dispatched,
         },
-        Kind::InvoiceNudge => false,
+        // Billing decides whether it is still owed (it cancels or does not queue the nudge);
+        // a canceled job is owed nothing.
+        Kind::InvoiceNudge => {
+            job.status != JobStatus::Canceled
+                && item.payload["invoice_url"].as_str().is_some()
+                && item.payload["amount_due"].as_i64().is_some_and(|a| a > 0)
+        }
     };
     if !current {
         return Ok(Outcome::Done(Some(json!({"skipped": "no longer applies"}))));
@@ -223,6 +260,10 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
     let mut values = values(&job, tech, &brand, &customer, now);
+    if let (Some(url), Some(amount)) = (item.payload["invoice_url"].as_str(), item.payload["amount_due"].as_i64()) {
+        values.insert("invoiceUrl", url.to_string());
+        values.insert("amountDue", crate::jobs::format_money(amount));
+    }
     values.insert("techETA", eta_text(db, clock, &notifier.router, &job, tech, &brand).await?);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());

@@ -624,4 +624,69 @@ mod sending {
         assert!(sent[2].starts_with("Reminder from Thames Boilers: we'll see you today between 10:00 AM and 12:00 PM"));
         assert!(sent[3].contains("between 10:00 AM and 12:00 PM"), "10 AM BST: {}", sent[3]);
     }
+
+    #[tokio::test]
+    async fn billing_can_nudge_an_unpaid_invoice_through_the_same_path() {
+        let (app, key, org, summit) = demo().await;
+        let input = KindInput {
+            sms_enabled: true,
+            sms_template: Kind::InvoiceNudge.default_sms().into(),
+            email_subject: Kind::InvoiceNudge.default_email_subject().into(),
+            email_template: Kind::InvoiceNudge.default_sms().into(),
+            ..Default::default()
+        };
+        let brand = switchboard_core::ids::BrandId(summit);
+        settings::save_kind(&app.db, &app.clock, org, brand, Kind::InvoiceNudge, &input).await.unwrap();
+        let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
+        let (id, code) = (switchboard_core::ids::JobId(job["id"].as_i64().unwrap()), job["code"].as_str().unwrap());
+        run_engine(&app).await;
+        let nudge = |invoice: i64, due: &str| {
+            let (db, clock) = (app.db.clone(), app.clock.clone());
+            let due: jiff::Timestamp = due.parse().unwrap();
+            async move {
+                let unpaid = switchboard_core::notifications::send::UnpaidInvoice {
+                    id: invoice,
+                    url: format!("https://pay.example.com/i/{invoice}"),
+                    amount_due: 18_900,
+                };
+                let mut tx = db.begin().await.unwrap();
+                switchboard_core::notifications::send::invoice_nudge_in(&mut tx, &clock, org, id, &unpaid, due)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        let nudges = || app.sms.sent_to(TARA).into_iter().filter(|m| m.body.contains("still due")).collect::<Vec<_>>();
+
+        // Due at 9 PM Denver (04:00Z): quiet hours hold it until 8 AM.
+        nudge(1, "2026-11-23T04:00:00Z").await;
+        app.clock.set("2026-11-23T04:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert!(nudges().is_empty(), "held through quiet hours");
+        app.clock.set("2026-11-23T15:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        let sent = nudges();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].body,
+            format!(
+                "Hi Tara, $189.00 is still due for {code} with Summit Home Services. Pay here: https://pay.example.com/i/1"
+            )
+        );
+        // The same nudge twice is one message; a canceled job is owed nothing.
+        nudge(1, "2026-11-23T04:00:00Z").await;
+        let r = app
+            .client()
+            .post(app.url(&format!("/api/v1/jobs/{}/status", id.0)))
+            .bearer_auth(&key)
+            .json(&json!({"status": "canceled"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        nudge(2, "2026-11-23T16:00:00Z").await;
+        app.clock.set("2026-11-23T16:00:00Z".parse().unwrap());
+        run_engine(&app).await;
+        assert_eq!(nudges().len(), 1);
+    }
 }
