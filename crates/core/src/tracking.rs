@@ -15,10 +15,13 @@ pub const DETOUR_FACTOR: f64 = 1.3;
 /// Average driving speed in town, km/h.
 pub const AVERAGE_SPEED_KMH: f64 = 40.0;
 
+/// Arrival estimates never say more than a day.
+pub const MAX_ETA_MINUTES: i64 = 24 * 60;
+
 /// Minutes to drive `straight_m` metres of straight-line distance (at least one).
 pub fn eta_minutes(straight_m: f64) -> i64 {
     let road_km = straight_m * DETOUR_FACTOR / 1000.0;
-    ((road_km / AVERAGE_SPEED_KMH * 60.0).ceil() as i64).max(1)
+    ((road_km / AVERAGE_SPEED_KMH * 60.0).ceil() as i64).clamp(1, MAX_ETA_MINUTES)
 }
 
 /// "3.2 mi" (or "800 ft" close by) for US customers.
@@ -74,7 +77,12 @@ pub async fn estimate(
     let straight = distance_m(job, tech, now)?;
     let (from, to) = (tech.last_location?.point, job.location?);
     Some(match router.drive(from, to).await {
-        Some(d) => Estimate { metres: d.metres, minutes: ((d.seconds / 60.0).ceil() as i64).max(1), routed: true },
+        // A route service answering nonsense (a day's drive across town) is capped.
+        Some(d) => Estimate {
+            metres: d.metres,
+            minutes: ((d.seconds / 60.0).ceil() as i64).clamp(1, MAX_ETA_MINUTES),
+            routed: true,
+        },
         None => Estimate { metres: straight, minutes: eta_minutes(straight), routed: false },
     })
 }
@@ -109,10 +117,13 @@ pub async fn lookup(
     if !job.status.is_open() {
         return Err(Error::NotFound);
     }
-    // The technician the link was sent about, while on the job; else whoever is working it.
-    let shown = tech
-        .and_then(|t| job.tech(TechnicianId(t)))
+    // The technician the link was sent about while they work the job; else whoever is
+    // working it; else the one it was about, or the first.
+    let about = tech.and_then(|t| job.tech(TechnicianId(t)));
+    let shown = about
+        .filter(|t| t.work.working())
         .or_else(|| job.working().next())
+        .or(about)
         .or(job.techs.first())
         .map(|t| t.id);
     let tech = match shown {

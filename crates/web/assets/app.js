@@ -135,7 +135,11 @@ document.addEventListener("change", (event) => {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
     }
     // Labelled on the map itself: on a phone there is no hovering for a title.
-    const label = (marker, text) => marker.bindTooltip(text, { permanent: true, direction: "top", offset: [0, -14], className: "map-label" });
+    const label = (marker, text) => {
+      const el = document.createElement("span");
+      el.textContent = text; // a name is text, never markup
+      return marker.bindTooltip(el, { permanent: true, direction: "top", offset: [0, -14], className: "map-label" });
+    };
     if (p.home && !home) home = label(L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), keyboard: false }).addTo(map), "You");
     else if (p.home) home.setLatLng(p.home);
     if (p.tech && !tech) tech = label(L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), keyboard: false }).addTo(map), p.name || "Technician");

@@ -226,12 +226,25 @@ pub struct MapSettings {
 }
 
 impl MapSettings {
-    /// The tile server's origin (`https://tile.openstreetmap.org`), for the pages' CSP.
-    pub fn tile_origin(&self) -> &str {
-        let rest = self.tiles.split_once("://").map(|(_, r)| r).unwrap_or("");
-        let host_end = rest.find('/').unwrap_or(rest.len());
-        &self.tiles[..self.tiles.len() - rest.len() + host_end]
+    /// The tile server's origin (`https://tile.openstreetmap.org`; a `{s}` subdomain becomes
+    /// `*`), for the pages' CSP. The URL was checked by [`Config::resolve`].
+    pub fn tile_origin(&self) -> String {
+        tile_host(&self.tiles)
+            .map(|(scheme, host)| format!("{scheme}://{}", host.replace("{s}", "*")))
+            .unwrap_or_default()
     }
+}
+
+/// The scheme and host (with port) of a tile URL, if they are plain: letters, digits, dots,
+/// dashes, a port, and Leaflet's `{s}` subdomain placeholder.
+fn tile_host(url: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = &rest[..rest.find('/')?];
+    let plain = host.replace("{s}", "s");
+    let ok = matches!(scheme, "http" | "https")
+        && !plain.is_empty()
+        && plain.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    ok.then_some((scheme, host))
 }
 
 fn resolve_maps(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<MapSettings> {
@@ -246,6 +259,9 @@ fn resolve_maps(args: &ServeArgs, file: &FileConfig) -> anyhow::Result<MapSettin
     };
     let tiles = pick(&args.map_tiles, &file.map_tiles).unwrap_or_else(|| DEFAULT_MAP_TILES.into());
     http("SWITCHBOARD_MAP_TILES", &tiles)?;
+    if tile_host(&tiles).is_none() || tiles.chars().any(|c| c.is_whitespace() || matches!(c, ';' | ',' | '\'' | '"')) {
+        bail!("SWITCHBOARD_MAP_TILES must be a plain http(s) URL like {DEFAULT_MAP_TILES} (got {tiles})");
+    }
     for part in ["{z}", "{x}", "{y}"] {
         if !tiles.contains(part) {
             bail!("SWITCHBOARD_MAP_TILES needs {part} in it, like {DEFAULT_MAP_TILES} (got {tiles})");
@@ -465,6 +481,18 @@ mod tests {
         let bad = ServeArgs { map_tiles: Some("https://tiles.example.com/{z}/{x}.png".into()), ..Default::default() };
         let err = Config::resolve(&bad, FileConfig::default()).unwrap_err().to_string();
         assert!(err.contains("{y}"), "{err}");
+        let bad = ServeArgs {
+            map_tiles: Some("https://t.example;script-src * 'unsafe-inline'/{z}/{x}/{y}".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&bad, FileConfig::default()).unwrap_err().to_string();
+        assert!(err.contains("plain http(s) URL"), "nothing can slip into the pages' CSP: {err}");
+        let sub =
+            ServeArgs { map_tiles: Some("https://{s}.tile.example.com/{z}/{x}/{y}.png".into()), ..Default::default() };
+        assert_eq!(
+            Config::resolve(&sub, FileConfig::default()).unwrap().maps.tile_origin(),
+            "https://*.tile.example.com"
+        );
         let bad = ServeArgs { geocoder_url: Some("nominatim.local".into()), ..Default::default() };
         let err = Config::resolve(&bad, FileConfig::default()).unwrap_err().to_string();
         assert!(err.contains("SWITCHBOARD_GEOCODER_URL"), "{err}");

@@ -124,14 +124,16 @@ pub async fn change_status(
     to: JobStatus,
     reason: Option<&str>,
 ) -> Result<JobSummary> {
-    // Read before the write transaction: on SQLite it holds the only connection.
-    let current = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    // Read before the write transaction (on SQLite it holds the only connection), then again
+    // under the row lock, which decides.
+    let before = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    let brand = crate::tenancy::brand(db, org, before.brand_id).await?;
+    let mut tx = db.begin().await?;
+    let current = store::lock_job_in(&mut tx, org, id).await?;
     current.status.check_move(to, reason).map_err(|e| Error::InvalidTransition {
         message: e.message,
         allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
     })?;
-    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
-    let mut tx = db.begin().await?;
     let crew = store::crew_in(&mut tx, org, id).await?;
     let after = move_in(&mut tx, clock, links, &brand, &current, to, actor, reason).await?;
     crew::apply_in(&mut tx, clock, &brand, &after, &crew, &crew::office_move(&crew, to)).await?;
@@ -189,9 +191,12 @@ pub async fn tech_step(
     id: JobId,
     step: crew::Step,
 ) -> Result<JobSummary> {
-    let current = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
-    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
+    let before = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+    let brand = crate::tenancy::brand(db, org, before.brand_id).await?;
     let mut tx = db.begin().await?;
+    // The status and crew under the row lock decide (two "Work done" taps at once must see
+    // each other).
+    let current = store::lock_job_in(&mut tx, org, id).await?;
     let crew = store::crew_in(&mut tx, org, id).await?;
     let Some(work) = crew.iter().find(|(t, _)| *t == tech).map(|(_, w)| *w) else {
         return Err(Error::NotFound);
@@ -568,11 +573,14 @@ pub async fn assign(
             current.code
         )));
     }
-    // Someone added to a job under way is sent to it.
-    let under_way = matches!(current.status, JobStatus::Dispatched | JobStatus::OnSite);
+    // Someone added to a job under way is sent to it (the status as locked decides).
+    let locked = store::get_job_in(&mut tx, org, id).await?;
+    let under_way = matches!(locked.status, JobStatus::Dispatched | JobStatus::OnSite);
     let start = if under_way { WorkStatus::EnRoute } else { WorkStatus::Assigned };
-    let crew = store::crew_in(&mut tx, org, id).await?;
     let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, start, now).await?;
+    // Who is working the site now, before the ones just added (the removed have left).
+    let crew: Vec<_> =
+        store::crew_in(&mut tx, org, id).await?.into_iter().filter(|(t, _)| !added.contains(t)).collect();
     if added.is_empty() && removed.is_empty() {
         tx.rollback().await?;
         return Ok(current);

@@ -525,6 +525,17 @@ pub async fn get_job(pool: &sqlx::AnyPool, org: OrgId, id: JobId) -> Result<Opti
     r.into_summary(techs).map(Some)
 }
 
+/// Locks the job's row for the rest of `tx` (PostgreSQL; SQLite's writer is alone anyway)
+/// and reads it, so decisions are made on the status and crew nobody else can change meanwhile.
+pub async fn lock_job_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<JobSummary> {
+    sqlx::query("update jobs set updated_at = updated_at where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .execute(&mut **tx)
+        .await?;
+    get_job_in(tx, org, id).await
+}
+
 /// One job, read inside `tx` (as the transaction has changed it).
 pub async fn get_job_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<JobSummary> {
     let row: Option<JobRow> = sqlx::query_as(concat!(job_select!(), "where j.org_id = $1 and j.id = $2"))

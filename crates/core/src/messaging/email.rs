@@ -67,7 +67,7 @@ pub async fn queue_rich_email_in(
         .await?
         .ok_or_else(|| Error::Unexpected("message insert".into()))?;
     if let Some(html) = html {
-        store::set_html(&mut **tx, id, html).await?;
+        store::set_html(&mut **tx, brand.org_id, id, html).await?;
     }
     let work =
         NewWork::new(EMAIL_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("email:{}", id.0));
@@ -276,7 +276,7 @@ impl EmailSender {
             to: msg.to.clone(),
             subject: msg.subject.clone().unwrap_or_default(),
             text: msg.body.clone(),
-            html: store::html(db.pool(), id).await?,
+            html: store::html(db.pool(), msg.org_id, id).await?,
             message_id: format!("<msg-{}@{}>", id.0, self.id_domain),
         };
         let now = to_millis(ctx.clock.now());

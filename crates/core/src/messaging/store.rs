@@ -71,15 +71,23 @@ pub struct NewMessage<'a> {
 }
 
 /// Stores the HTML version of an email.
-pub async fn set_html<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, html: &str) -> Result<()> {
-    sqlx::query("update messages set html = $2 where id = $1").bind(id.0).bind(html).execute(ex).await?;
+pub async fn set_html<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: MessageId, html: &str) -> Result<()> {
+    sqlx::query("update messages set html = $3 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(html)
+        .execute(ex)
+        .await?;
     Ok(())
 }
 
 /// The HTML version of an email, if it has one.
-pub async fn html(pool: &sqlx::AnyPool, id: MessageId) -> Result<Option<String>> {
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("select html from messages where id = $1").bind(id.0).fetch_optional(pool).await?;
+pub async fn html(pool: &sqlx::AnyPool, org: OrgId, id: MessageId) -> Result<Option<String>> {
+    let row: Option<(Option<String>,)> = sqlx::query_as("select html from messages where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.and_then(|(h,)| h))
 }
 

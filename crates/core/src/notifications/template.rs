@@ -121,18 +121,26 @@ impl Template {
     }
 
     /// Fills the placeholders; a field without a value becomes empty text, and the blank
-    /// left around it is tidied (no double spaces, no space before punctuation).
+    /// left around it is tidied (no double spaces, no space before punctuation, no label
+    /// left dangling at the end of a line: "Follow along:" without its link goes).
     pub fn render(&self, values: &HashMap<&'static str, String>) -> String {
         let mut out = String::new();
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Field(f) => out.push_str(values.get(f).map(String::as_str).unwrap_or("")),
+                Part::Field(f) => match values.get(f).filter(|v| !v.is_empty()) {
+                    // Control characters never reach a value from a form, but be sure.
+                    Some(v) => out.extend(v.chars().filter(|c| *c != MISSING)),
+                    None => out.push(MISSING),
+                },
             }
         }
         tidy(&out)
     }
 }
+
+/// Marks where a field had no value while rendering.
+const MISSING: char = '\u{1}';
 
 fn tidy(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -140,6 +148,10 @@ fn tidy(s: &str) -> String {
         if !out.is_empty() {
             out.push('\n');
         }
+        // A line that ends in a missing value right after a colon lost what the label was for.
+        let label_lost =
+            line.trim_end_matches([' ', MISSING]).ends_with(':') && line.trim_end_matches(' ').ends_with(MISSING);
+        let line: String = line.chars().filter(|c| *c != MISSING).collect();
         let mut prev_space = false;
         let mut line_out = String::new();
         for c in line.chars() {
@@ -157,9 +169,8 @@ fn tidy(s: &str) -> String {
             }
         }
         let mut line_out = line_out.trim_end().to_string();
-        // A label whose value is missing ("Follow along:" without the link) goes, back to
-        // the end of the sentence before it.
-        if line_out.ends_with(':') {
+        // The label goes, back to the end of the sentence before it.
+        if label_lost && line_out.ends_with(':') {
             let cut = line_out[..line_out.len() - 1].rfind(['.', '!', '?']).map_or(0, |i| i + 1);
             line_out.truncate(cut);
         }
@@ -218,6 +229,11 @@ mod tests {
         let t = Template::parse("Track: {trackingUrl}").unwrap();
         let v = HashMap::from([("trackingUrl", "https://x/t/1".to_string())]);
         assert_eq!(t.render(&v), "Track: https://x/t/1", "a label with its value stays");
+        // A colon the template itself ends a line with is kept.
+        let t = Template::parse("Hi {customerFirstName},\n\nYour visit details:\n{service}\nCall us at:\n{brandPhone}")
+            .unwrap();
+        let v = HashMap::from([("customerFirstName", "Tara".to_string()), ("service", "AC".to_string())]);
+        assert_eq!(t.render(&v), "Hi Tara,\n\nYour visit details:\nAC\nCall us at:");
     }
 
     #[test]

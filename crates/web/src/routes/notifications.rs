@@ -169,10 +169,12 @@ async fn render(
     let saved = settings::kinds(&state.db, org, brand.id).await?;
     let prefs = settings::prefs(&state.db, org, brand.id).await?;
     let (values, preview_job) = preview_values(state, &brand, job).await?;
-    let filter = JobFilter { brand: Some(brand.id), ..Default::default() };
+    // Open jobs from the last two days on (indexed by window; not the brand's whole history).
+    let from = state.clock.now() - jiff::SignedDuration::from_hours(48);
+    let filter = JobFilter { brand: Some(brand.id), from: Some(from), ..Default::default() };
     let mut recent = jobs::list(&state.db, org, &filter).await?;
     recent.retain(|j| j.status.is_open());
-    recent.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
+    recent.sort_by_key(|j| j.scheduled_start);
     let preview_jobs =
         recent.iter().take(25).map(|j| (j.id.0, format!("{} · {} · {}", j.code, j.customer_name, j.service))).collect();
     let cards = saved

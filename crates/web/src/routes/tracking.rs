@@ -132,8 +132,8 @@ fn view(state: &AppState, t: &Tracking, brand: &tenancy::Brand) -> LiveView {
     let now = state.clock.now();
     let tz = fmt::zone(&brand.time_zone);
     let first = t.tech.as_ref().map(|x| x.first_name().to_string()).unwrap_or_default();
-    // The technician's own work when they are on the job; the job's status otherwise.
-    let work = t.tech.as_ref().and_then(|x| t.job.tech(x.id)).map(|x| x.work);
+    // The technician's own work while they work the job; the job's status otherwise.
+    let work = t.tech.as_ref().and_then(|x| t.job.tech(x.id)).map(|x| x.work).filter(|w| w.working());
     let en_route = work.map_or(t.job.status == JobStatus::Dispatched, |w| w == WorkStatus::EnRoute);
     let arrived = work.map_or(t.job.status == JobStatus::OnSite, |w| w == WorkStatus::OnSite);
     let (headline, detail) = if en_route && !first.is_empty() {
@@ -200,15 +200,18 @@ async fn events(State(state): State<AppState>, Path(token): Path<String>) -> Res
     let techs: Vec<_> = t.job.techs.iter().map(|x| x.id).collect();
     let db = state.db.clone();
     let rx = state.db.subscribe();
-    let updates = stream::unfold((rx, techs), move |(mut rx, mut techs)| {
+    // The stream ends after the update that tells the page its job is finished.
+    let updates = stream::unfold(Some((rx, techs)), move |state| {
         let db = db.clone();
         async move {
+            let (mut rx, mut techs) = state?;
             loop {
                 match rx.recv().await {
                     Ok(Event::Job { org: o, job: j }) if o == org && j == job => {
-                        // The crew may have changed.
-                        if let Ok(j) = switchboard_core::jobs::get(&db, org, job).await {
-                            techs = j.techs.iter().map(|x| x.id).collect();
+                        // The crew may have changed, or the job ended.
+                        match switchboard_core::jobs::get(&db, org, job).await {
+                            Ok(j) if j.status.is_open() => techs = j.techs.iter().map(|x| x.id).collect(),
+                            _ => return Some((Ok(SseEvent::default().event("update").data("1")), None)),
                         }
                         break;
                     }
@@ -218,7 +221,7 @@ async fn events(State(state): State<AppState>, Path(token): Path<String>) -> Res
                     Err(RecvError::Closed) => return None,
                 }
             }
-            Some((Ok::<_, Infallible>(SseEvent::default().event("update").data("1")), (rx, techs)))
+            Some((Ok::<_, Infallible>(SseEvent::default().event("update").data("1")), Some((rx, techs))))
         }
     });
     let mut r = Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))).into_response();

@@ -689,4 +689,68 @@ mod sending {
         run_engine(&app).await;
         assert_eq!(nudges().len(), 1);
     }
+
+    #[tokio::test]
+    async fn a_swapped_technician_is_announced_and_the_tracking_page_follows_whoever_is_working() {
+        let (app, key, _org, summit) = demo().await;
+        let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
+        let id = job["id"].as_i64().unwrap();
+        let (_, techs) =
+            json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+        let tech = |name: &str| {
+            techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["id"].clone()
+        };
+        let api = |path: String, body: Value| app.client().post(app.url(&path)).bearer_auth(&key).json(&body).send();
+        let on_the_way = || {
+            app.sms
+                .sent_to(TARA)
+                .into_iter()
+                .filter(|m| m.body.contains("is on the way"))
+                .map(|m| m.body)
+                .collect::<Vec<_>>()
+        };
+        let page = |path: String| {
+            let (c, url) = (app.client(), app.url(&path));
+            async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+        };
+        api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Maria Reyes")]})).await.unwrap();
+        api(format!("/api/v1/jobs/{id}/status"), json!({"status": "dispatched"})).await.unwrap();
+        run_engine(&app).await;
+        assert_eq!(on_the_way().len(), 1);
+        let link = |body: &str| {
+            let url = body.split_whitespace().find(|w| w.contains("/t/")).unwrap().to_string();
+            url.strip_prefix(&app.base).unwrap().to_string()
+        };
+        let marias = link(&on_the_way()[0]);
+
+        // The dispatcher sends Jin instead: Maria has left, so the limit does not hold him back.
+        let r = api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park")]})).await.unwrap();
+        assert_eq!(r.status(), 200);
+        run_engine(&app).await;
+        let sent = on_the_way();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent[1].starts_with("Jin from Summit Home Services is on the way"), "{}", sent[1]);
+        assert!(page(marias.clone()).await.contains("Jin is on the way"), "Maria's link follows who is coming");
+
+        // Maria rejoins (quietly: Jin is working the site); Jin arrives and finishes first.
+        api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park"), tech("Maria Reyes")]}))
+            .await
+            .unwrap();
+        run_engine(&app).await;
+        assert_eq!(on_the_way().len(), 2, "limited");
+        let jins = link(&on_the_way()[1]);
+        let jin_portal = portal_path(&app, "+17205550123");
+        for to in ["on_site", "pending_close"] {
+            let r = app
+                .client()
+                .post(app.url(&format!("{jin_portal}/jobs/{id}/status")))
+                .form(&[("to", to)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303, "{to}");
+        }
+        let html = page(jins).await;
+        assert!(html.contains("Maria is on the way"), "Jin is done; the page shows who is still coming: {html}");
+    }
 }
