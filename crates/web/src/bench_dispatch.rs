@@ -6,7 +6,9 @@
 //! - a technician's portal stops (today's jobs and work under way);
 //! - the jobs table: one day, and a text search over all jobs;
 //! - writes, sequentially as a dispatcher's clicks: status changes (dispatching queues the
-//!   technician's portal text in the same transaction) and reassignments (also texting).
+//!   technician's portal text in the same transaction) and reassignments (also texting);
+//! - the customer's tracking page: the straight-line estimate, and routes from an OSRM server
+//!   (the maps stand-in on loopback) for a technician standing still (cached) and moving.
 
 use std::time::{Duration, Instant};
 
@@ -14,11 +16,13 @@ use jiff::{SignedDuration, Timestamp, ToSpan};
 use switchboard_core::clock::{Clock, SystemClock};
 use switchboard_core::customers;
 use switchboard_core::ids::{JobId, TechnicianId};
-use switchboard_core::jobs::{self, JobFilter, JobStatus, NewJob};
+use switchboard_core::jobs::{self, GeoPoint, JobFilter, JobPatch, JobStatus, NewJob};
 use switchboard_core::parse::PhoneE164;
 use switchboard_core::portal::{self, PortalAccess, PortalLinks};
+use switchboard_core::providers::maps::Router;
 use switchboard_core::technicians::{self, NewTechnician};
 use switchboard_core::tenancy::{self, BrandInput};
+use switchboard_core::tracking;
 
 const TECHS: usize = 30;
 const DAYS: i64 = 180;
@@ -167,6 +171,43 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     println!("  reassign (technicians + portal text queued)     {assign_rate:>8.0} /s  ({writes} jobs)");
     let (texts,): (i64,) = sqlx::query_as("select count(*) from messages").fetch_one(db.pool()).await?;
     println!("  texts queued: {texts}");
+
+    // The customer's tracking page for a dispatched job with a verified pin, its technician
+    // 5 km away.
+    let job = todays[0];
+    let pin = GeoPoint::new(39.7392, -104.9903).map_err(anyhow::Error::msg)?;
+    let patch = JobPatch { location: Some(Some(pin)), location_verified: Some(true), ..JobPatch::default() };
+    let summary = jobs::update(&db, &clock, org, "bench", job, &patch).await?;
+    let tech = summary.techs.first().map(|t| t.id).ok_or_else(|| anyhow::anyhow!("the job has a technician"))?;
+    let away = |i: usize| GeoPoint::new(39.7392 + 0.045 + i as f64 * 0.0002, -104.9903).map_err(anyhow::Error::msg);
+    technicians::share_location(&db, &clock, org, tech, away(0)?, Some(10)).await?;
+    let mut tx = db.begin().await?;
+    let url = tracking::issue_in(&mut tx, &clock, org, job, Some(tech), "http://127.0.0.1:8080").await?;
+    tx.commit().await?;
+    let token = url.rsplit('/').next().unwrap_or_default().to_string();
+    let straight = Router::StraightLine;
+    timed("tracking page: straight-line estimate", 200, |_| {
+        let (db, token, router) = (db.clone(), token.clone(), straight.clone());
+        async move { Ok(tracking::lookup(&db, &SystemClock, &router, &token).await?.estimate.map_or(0, |_| 1)) }
+    })
+    .await?;
+    let maps = switchboard_standins::maps::MapsStandin::start("127.0.0.1:0".parse()?).await?;
+    let osrm = Router::osrm(&maps.base_url()).map_err(anyhow::Error::msg)?;
+    timed("tracking page: OSRM, technician standing still", 200, |_| {
+        let (db, token, router) = (db.clone(), token.clone(), osrm.clone());
+        async move { Ok(tracking::lookup(&db, &SystemClock, &router, &token).await?.estimate.map_or(0, |_| 1)) }
+    })
+    .await?;
+    let asked = maps.routes();
+    timed("tracking page: OSRM, technician moving", 200, |i| {
+        let (db, token, router) = (db.clone(), token.clone(), osrm.clone());
+        async move {
+            technicians::share_location(&db, &SystemClock, org, tech, away(i + 1)?, Some(10)).await?;
+            Ok(tracking::lookup(&db, &SystemClock, &router, &token).await?.estimate.map_or(0, |_| 1))
+        }
+    })
+    .await?;
+    println!("  routes asked of OSRM: {asked} standing still (200 page loads), {} moving", maps.routes() - asked);
     db.close().await;
     Ok(())
 }

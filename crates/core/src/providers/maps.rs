@@ -4,7 +4,9 @@
 //! estimate in `tracking`. Either service failing falls back the same way: a map lookup never
 //! stops a job from being saved or a customer's page from showing.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -106,7 +108,41 @@ pub enum Router {
     Osrm {
         base_url: String,
         http: reqwest::Client,
+        cache: Arc<RouteCache>,
     },
+}
+
+/// Recent routes by their ends (to about 11 m): every open tracking page refreshes when its
+/// technician moves, and the answer for the same two points does not change in a minute.
+#[derive(Default)]
+pub struct RouteCache {
+    routes: Mutex<HashMap<[i64; 4], (Instant, Drive)>>,
+}
+
+impl RouteCache {
+    const FRESH: Duration = Duration::from_secs(60);
+    const MAX: usize = 10_000;
+
+    fn key(from: GeoPoint, to: GeoPoint) -> [i64; 4] {
+        let r = |v: f64| (v * 10_000.0).round() as i64;
+        [r(from.lat), r(from.lon), r(to.lat), r(to.lon)]
+    }
+
+    fn get(&self, key: &[i64; 4]) -> Option<Drive> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        routes.get(key).filter(|(at, _)| at.elapsed() < Self::FRESH).map(|(_, d)| *d)
+    }
+
+    fn put(&self, key: [i64; 4], drive: Drive) {
+        let mut routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if routes.len() >= Self::MAX {
+            routes.retain(|_, (at, _)| at.elapsed() < Self::FRESH);
+            if routes.len() >= Self::MAX {
+                routes.clear();
+            }
+        }
+        routes.insert(key, (Instant::now(), drive));
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -124,13 +160,18 @@ struct OsrmRoute {
 
 impl Router {
     pub fn osrm(base_url: &str) -> Result<Router, String> {
-        Ok(Router::Osrm { base_url: base_url.trim_end_matches('/').to_string(), http: client()? })
+        let base_url = base_url.trim_end_matches('/').to_string();
+        Ok(Router::Osrm { base_url, http: client()?, cache: Arc::default() })
     }
 
     /// The drive by road, when a route service is configured and answers; `None` otherwise
     /// (the caller estimates from the straight line).
     pub async fn drive(&self, from: GeoPoint, to: GeoPoint) -> Option<Drive> {
-        let Router::Osrm { base_url, http } = self else { return None };
+        let Router::Osrm { base_url, http, cache } = self else { return None };
+        let key = RouteCache::key(from, to);
+        if let Some(d) = cache.get(&key) {
+            return Some(d);
+        }
         let url = format!("{base_url}/route/v1/driving/{},{};{},{}", from.lon, from.lat, to.lon, to.lat);
         let answer = async {
             let resp = http.get(&url).query(&[("overview", "false")]).send().await.map_err(|e| e.to_string())?;
@@ -141,7 +182,11 @@ impl Router {
         }
         .await;
         match answer {
-            Ok(a) if a.code == "Ok" => a.routes.first().map(|r| Drive { metres: r.distance, seconds: r.duration }),
+            Ok(a) if a.code == "Ok" => {
+                let drive = a.routes.first().map(|r| Drive { metres: r.distance, seconds: r.duration })?;
+                cache.put(key, drive);
+                Some(drive)
+            }
             Ok(a) => {
                 tracing::info!(code = %a.code, "route service found no route; estimating");
                 None

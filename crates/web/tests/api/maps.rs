@@ -223,12 +223,18 @@ async fn arrival_times_come_from_the_route_service_and_fall_back_to_the_estimate
     assert!(html.contains("data-tech-lat=\"39.852100\""), "the technician on the map while on the way");
     assert!(html.contains("8.7 mi") && html.contains("by road") && html.contains("about 10:28 AM"), "{html}");
     let routes = s.maps.routes();
+    page(format!("{path}/live")).await;
+    assert_eq!(s.maps.routes(), routes, "the same two points are not asked again within a minute");
 
-    // The route service down: the straight-line estimate (13 km at 40 km/h: 20 minutes).
+    // Maria moves on; the route service is down: the straight-line estimate (10.1 km straight,
+    // 13.1 km by road at 40 km/h: 20 minutes).
+    let maria = TechnicianId(s.tech("Maria Reyes").await);
+    let here = GeoPoint::new(39.7622 + 0.0909, -105.0155).unwrap();
+    switchboard_core::technicians::share_location(&s.app.db, &s.app.clock, s.org, maria, here, Some(8)).await.unwrap();
     s.maps.fail_next(500);
     let html = page(format!("{path}/live")).await;
     assert_eq!(s.maps.routes(), routes, "the failed request found no route");
-    assert!(html.contains("6.2 mi") && html.contains("estimated") && html.contains("about 10:20 AM"), "{html}");
+    assert!(html.contains("6.3 mi") && html.contains("estimated") && html.contains("about 10:20 AM"), "{html}");
     assert!(!html.contains("<html"), "the live part alone");
 }
 
