@@ -50,7 +50,7 @@ where
     }
     lat.sort();
     println!(
-        "  {label:<44} p50 {:>7.2} ms  p99 {:>7.2} ms  ({rows} rows, {reps} runs)",
+        "  {label:<48} p50 {:>7.2} ms  p99 {:>7.2} ms  ({rows} rows, {reps} runs)",
         percentile(&lat, 0.5),
         percentile(&lat, 0.99)
     );
@@ -58,6 +58,7 @@ where
 }
 
 pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
+    crate::app::install_crypto_provider();
     let (db, _dir) = crate::bench::fresh_db(&postgres, "dispatch").await?;
     println!("switchboard bench dispatch on {}", db.backend().name());
     let clock = SystemClock;
