@@ -65,6 +65,11 @@ struct Inner {
     changed: Notify,
     failures: Mutex<VecDeque<Failure>>,
     latency: Mutex<Duration>,
+    /// Send requests past this many wait until [`TwilioStandin::release`] (a provider that
+    /// stalls mid-batch, so a test can stop the app with work surely in flight).
+    hold_after: Mutex<Option<usize>>,
+    arrived: std::sync::atomic::AtomicUsize,
+    released: tokio::sync::watch::Sender<bool>,
     callback_delay: Mutex<Duration>,
     pending_callbacks: Mutex<usize>,
     settled: Notify,
@@ -141,6 +146,9 @@ impl TwilioStandin {
             changed: Notify::new(),
             failures: Mutex::new(VecDeque::new()),
             latency: Mutex::new(Duration::ZERO),
+            hold_after: Mutex::new(None),
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            released: tokio::sync::watch::channel(false).0,
             callback_delay: Mutex::new(Duration::from_millis(20)),
             pending_callbacks: Mutex::new(0),
             settled: Notify::new(),
@@ -177,6 +185,17 @@ impl TwilioStandin {
     /// Delay before each API response.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.inner.latency) = latency;
+    }
+    /// Answers the next `n` send requests; later ones wait until [`Self::release`].
+    pub fn hold_after(&self, n: usize) {
+        self.inner.arrived.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.inner.released.send_replace(false);
+        *lock(&self.inner.hold_after) = Some(n);
+    }
+    /// Lets held and later send requests through.
+    pub fn release(&self) {
+        *lock(&self.inner.hold_after) = None;
+        self.inner.released.send_replace(true);
     }
     /// Delay between status steps (queued -> sent -> delivered).
     pub fn set_callback_delay(&self, delay: Duration) {
@@ -429,6 +448,14 @@ async fn create_message(
     let latency = *lock(&s.inner.latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    let hold = *lock(&s.inner.hold_after);
+    if let Some(n) = hold
+        && s.inner.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= n
+    {
+        // Until released, or until the caller goes away (the connection closes).
+        let mut released = s.inner.released.subscribe();
+        let _ = released.wait_for(|r| *r).await;
     }
     if !s.authorized(&headers, &account) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");

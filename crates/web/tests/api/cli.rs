@@ -216,8 +216,9 @@ async fn a_process_killed_mid_work_finishes_every_item_after_restart() {
     switchboard::app::install_crypto_provider();
     let fresh = FreshDb::new().await;
     let sms = switchboard_standins::twilio::TwilioStandin::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    // Slow provider: the kill lands while sends are in flight.
-    sms.set_latency(std::time::Duration::from_millis(150));
+    // The provider takes 20 texts, then stalls: the kill surely lands while sends are in flight.
+    const BEFORE_KILL: usize = 20;
+    sms.hold_after(BEFORE_KILL);
     let db = switchboard_core::db::Db::connect(&fresh.url).await.unwrap();
     db.migrate().await.unwrap();
     let clock = switchboard_core::clock::SystemClock;
@@ -259,16 +260,17 @@ async fn a_process_killed_mid_work_finishes_every_item_after_restart() {
     )
     .await;
     assert_eq!(status, 200);
-    // Kill as soon as some, but not all, have reached the provider.
+    // Kill once the provider has taken its 20 and the rest are waiting on it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while sms.messages().len() < 5 {
+    while sms.messages().len() < BEFORE_KILL {
         assert!(std::time::Instant::now() < deadline, "sending started");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     server.0.kill().unwrap();
     server.0.wait().unwrap();
     let sent_before_restart = sms.messages().len();
-    assert!(sent_before_restart < TEXTS, "the kill landed mid-work ({sent_before_restart} of {TEXTS} sent)");
+    assert_eq!(sent_before_restart, BEFORE_KILL, "the kill landed mid-work");
+    sms.release();
 
     let (mut server, _, _) = start_server_with_env(&["--database", &fresh.url], &env);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
