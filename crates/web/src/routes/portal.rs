@@ -177,6 +177,10 @@ struct JobPage {
     status: &'static str,
     status_label: &'static str,
     actions: Vec<PortalAction>,
+    /// What this technician is doing on the job: label and class.
+    me: (&'static str, &'static str),
+    /// The rest of the crew: name and what they are doing.
+    crew: Vec<(String, &'static str, &'static str)>,
     customer: String,
     phone: String,
     phone_display: String,
@@ -240,6 +244,13 @@ async fn render_job(
             status: job.status.as_str(),
             status_label: job.status.label(),
             actions: actions(job.status, job.tech(a.tech.id).map(|t| t.work).unwrap_or(WorkStatus::Assigned)),
+            me: job.tech(a.tech.id).map(|t| (t.work.label(), t.work.as_str())).unwrap_or_default(),
+            crew: job
+                .techs
+                .iter()
+                .filter(|t| t.id != a.tech.id)
+                .map(|t| (t.name.clone(), t.work.label(), t.work.as_str()))
+                .collect(),
             customer: customer.name.clone(),
             phone: customer.phone.clone().unwrap_or_default(),
             phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),

@@ -509,6 +509,11 @@ mod sending {
         step(&jin, "dispatched").await;
         run_engine(&app).await;
         assert_eq!(on_the_way(), ["Maria"]);
+        // Each sees the crew on the job in their portal.
+        let html = app.client().get(app.url(&format!("{jin}/jobs/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<span>You</span><span class=\"work work-en_route\">En route</span>"), "{html}");
+        assert!(html.contains("<span>Maria Reyes</span><span class=\"work work-en_route\">En route</span>"));
+        assert!(html.contains(">Arrived</button>") && !html.contains(">On my way</button>"), "Jin's own next step");
         // Both arrive; Maria finishing leaves the job on site while Jin works.
         step(&maria, "on_site").await;
         step(&jin, "on_site").await;
