@@ -218,6 +218,8 @@ pub struct TechOption {
     /// What they are doing on this job ("En route"), when assigned.
     pub work: &'static str,
     pub work_class: &'static str,
+    /// How far they are while en route ("4.3 mi · about 9:20 PM"), from their shared location.
+    pub eta: String,
 }
 
 pub struct StatusAction {
@@ -328,6 +330,21 @@ async fn render(
     let sent = switchboard_core::messaging::for_job(&state.db, org, id).await?;
     let now = state.clock.now();
     let job = &detail.job;
+    // Where the technicians on the way are (the same estimate the customer's page shows).
+    let mut etas = Vec::new();
+    for t in all_techs.iter().filter(|t| t.active || job.has_tech(t.id)) {
+        let en_route = job.tech(t.id).is_some_and(|x| x.work == switchboard_core::jobs::WorkStatus::EnRoute);
+        let estimate =
+            if en_route { switchboard_core::tracking::estimate(&state.router, job, t, now).await } else { None };
+        etas.push(
+            estimate
+                .map(|e| {
+                    let at = now + jiff::SignedDuration::from_mins(e.minutes);
+                    format!("{} · about {}", switchboard_core::tracking::miles(e.metres), fmt::time(at, &tz))
+                })
+                .unwrap_or_default(),
+        );
+    }
     let actions = job
         .status
         .next()
@@ -383,7 +400,8 @@ async fn render(
         techs: all_techs
             .iter()
             .filter(|t| t.active || job.has_tech(t.id))
-            .map(|t| TechOption {
+            .zip(etas)
+            .map(|(t, eta)| TechOption {
                 id: t.id.0,
                 name: t.name.clone(),
                 assigned: job.has_tech(t.id),
@@ -392,6 +410,7 @@ async fn render(
                 has_phone: t.phone.is_some(),
                 work: job.tech(t.id).map(|x| x.work.label()).unwrap_or_default(),
                 work_class: job.tech(t.id).map(|x| x.work.as_str()).unwrap_or_default(),
+                eta,
             })
             .collect(),
         line_items: detail

@@ -198,7 +198,7 @@ async fn maria_on_the_way(s: &Setup) -> (i64, String) {
 #[tokio::test]
 async fn arrival_times_come_from_the_route_service_and_fall_back_to_the_estimate() {
     let s = setup().await;
-    let (_, path) = maria_on_the_way(&s).await;
+    let (job_id, path) = maria_on_the_way(&s).await;
     let texts = s.app.sms.sent_to(TARA);
     let otw = texts.iter().rev().find(|m| m.body.contains("is on the way")).unwrap();
     // 10 km straight is 14 km by the stand-in's roads at 30 km/h: 28 minutes after 10:00 Denver.
@@ -222,6 +222,10 @@ async fn arrival_times_come_from_the_route_service_and_fall_back_to_the_estimate
     assert!(html.contains("id=\"tracking-map\"") && html.contains("data-dest-lat=\"39.762200\""), "{html}");
     assert!(html.contains("data-tech-lat=\"39.852100\""), "the technician on the map while on the way");
     assert!(html.contains("8.7 mi") && html.contains("by road") && html.contains("about 10:28 AM"), "{html}");
+    // The dispatcher sees the same on the job page, beside Maria's name.
+    let browser = s.app.signed_in_demo().await;
+    let (_, office) = browser.get_text(&format!("/jobs/{job_id}")).await;
+    assert!(office.contains("8.7 mi · about 10:28 AM"), "{office}");
     let routes = s.maps.routes();
     page(format!("{path}/live")).await;
     assert_eq!(s.maps.routes(), routes, "the same two points are not asked again within a minute");
