@@ -60,6 +60,12 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     if let Some(sink) = &app.state.mail_sink {
         println!("  No mail server configured: outgoing email goes to a built-in SMTP sink at {}.", sink.url());
     }
+    if let Some(maps) = &app.state.maps_standin {
+        println!(
+            "  Demo maps: addresses and routes come from a built-in stand-in at {} (it knows the demo's addresses).",
+            maps.base_url()
+        );
+    }
     let (stop_smtp, smtp_stopped) = tokio::sync::watch::channel(false);
     if let Some(addr) = app.state.config.smtp_listen {
         let bound = app.start_smtp_listener(addr, smtp_stopped).await?;
