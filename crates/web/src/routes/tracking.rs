@@ -58,6 +58,9 @@ pub struct TrackingPage {
     pub token: String,
     pub brand_name: String,
     pub brand_color: String,
+    /// The brand's number, to call with questions (E.164 and as shown).
+    pub brand_phone: String,
+    pub brand_phone_display: String,
     /// The map is shown only for a verified address.
     pub map: bool,
     pub tiles: String,
@@ -99,6 +102,12 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             token,
             brand_name: brand.name.clone(),
             brand_color: brand.color.clone(),
+            brand_phone: brand.sms_number.clone().unwrap_or_default(),
+            brand_phone_display: brand
+                .sms_number
+                .as_deref()
+                .map(switchboard_core::parse::display_phone)
+                .unwrap_or_default(),
             map: !live.dest_lat.is_empty(),
             tiles: maps.tiles.clone(),
             attribution: maps.attribution.clone(),

@@ -219,6 +219,7 @@ async fn arrival_times_come_from_the_route_service_and_fall_back_to_the_estimate
     assert!(html.contains(&format!("href=\"{}{path}\"", s.app.base)) && html.contains("Follow Maria on the map"));
 
     let html = page(path.clone()).await;
+    assert!(html.contains("href=\"tel:+17205550100\"") && html.contains("Call Summit Home Services at (720) 555-0100"));
     assert!(html.contains("id=\"tracking-map\"") && html.contains("data-dest-lat=\"39.762200\""), "{html}");
     assert!(html.contains("data-tech-lat=\"39.852100\""), "the technician on the map while on the way");
     assert!(html.contains("8.7 mi") && html.contains("by road") && html.contains("about 10:28 AM"), "{html}");
