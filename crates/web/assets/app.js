@@ -135,14 +135,14 @@ document.addEventListener("change", (event) => {
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
     }
     // Labelled on the map itself: on a phone there is no hovering for a title.
-    const label = (marker, text) => {
+    const label = (marker, text, above) => {
       const el = document.createElement("span");
       el.textContent = text; // a name is text, never markup
-      return marker.bindTooltip(el, { permanent: true, direction: "top", offset: [0, -14], className: "map-label" });
+      return marker.bindTooltip(el, { permanent: true, direction: "top", offset: [0, -above], className: "map-label" });
     };
-    if (p.home && !home) home = label(L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), keyboard: false }).addTo(map), "You");
+    if (p.home && !home) home = label(L.marker(p.home, { icon: icon("pin-home", [30, 30], [15, 30]), keyboard: false }).addTo(map), "You", 30);
     else if (p.home) home.setLatLng(p.home);
-    if (p.tech && !tech) tech = label(L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), keyboard: false }).addTo(map), p.name || "Technician");
+    if (p.tech && !tech) tech = label(L.marker(p.tech, { icon: icon("pin-tech", [22, 22], [11, 11]), keyboard: false }).addTo(map), p.name || "Technician", 12);
     else if (p.tech) tech.setLatLng(p.tech);
     else if (tech) { tech.remove(); tech = null; }
     const all = [p.home, p.tech].filter(Boolean);
