@@ -463,6 +463,24 @@ async fn editing_a_job_over_the_api_records_what_changed() {
 }
 
 #[tokio::test]
+async fn each_brand_tab_opens_on_that_brands_today() {
+    let d = demo().await;
+    // 10:05 PM Sunday in Denver is already Monday in Boston.
+    d.app.clock.set("2026-11-23T05:05:00Z".parse().unwrap());
+    let admin = d.app.signed_in_demo().await;
+    let summit = d.job("J-2202").await["brand_id"].as_i64().unwrap();
+    let harbor = d.job("H-4101").await["brand_id"].as_i64().unwrap();
+    let (_, boston) = admin.get_text(&format!("/board?brand={harbor}")).await;
+    assert!(boston.contains("Today, Mon Nov 23"), "Harbor's today");
+    assert!(boston.contains(&format!("href=\"/board?brand={summit}\"")), "the Summit tab carries no Boston date");
+    let (_, denver) = admin.get_text(&format!("/board?brand={summit}")).await;
+    assert!(denver.contains("Today, Sun Nov 22") && denver.contains("J-2202"), "Summit's today, with its jobs");
+    // A day picked on purpose stays when switching brands.
+    let (_, picked) = admin.get_text(&format!("/board?brand={harbor}&date=2026-11-25")).await;
+    assert!(picked.contains(&format!("href=\"/board?brand={summit}&date=2026-11-25\"")), "{picked}");
+}
+
+#[tokio::test]
 async fn the_board_places_jobs_flags_double_bookings_and_moves_jobs() {
     let d = demo().await;
     let admin = d.app.signed_in_demo().await;
