@@ -65,6 +65,12 @@ pub struct Estimate {
     pub routed: bool,
 }
 
+impl Estimate {
+    pub fn arrives_at(&self, now: jiff::Timestamp) -> jiff::Timestamp {
+        now + jiff::SignedDuration::from_mins(self.minutes)
+    }
+}
+
 /// The technician's distance and driving time to the job, when the job's pin is verified and
 /// they shared their location in the last 30 minutes: from the route service when one is
 /// configured and answers, else the straight line with the detour factor.
@@ -97,13 +103,42 @@ pub struct Tracking {
     pub estimate: Option<Estimate>,
 }
 
-/// The job behind a tracking token; any bad, unknown or finished job's token is `NotFound`.
+/// What the tracking page shows for a token: [`job_of`] and the estimate.
 pub async fn lookup(
     db: &Db,
     clock: &dyn Clock,
     router: &crate::providers::maps::Router,
     token: &str,
 ) -> Result<Tracking> {
+    let job = job_of(db, token).await?;
+    // The technician the link was sent about while they work the job; else whoever is
+    // working it; else the one it was about, or the first.
+    let about = job.about.and_then(|t| job.job.tech(t));
+    let shown = about
+        .filter(|t| t.work.working())
+        .or_else(|| job.job.working().next())
+        .or(about)
+        .or(job.job.techs.first())
+        .map(|t| t.id);
+    let tech = match shown {
+        Some(t) => Some(crate::technicians::get(db, job.job.org_id, t).await?),
+        None => None,
+    };
+    let estimate = match &tech {
+        Some(t) => estimate(router, &job.job, t, clock.now()).await,
+        None => None,
+    };
+    Ok(Tracking { estimate, tech, job: job.job })
+}
+
+/// The open job behind a tracking token, and the technician its message was about.
+pub struct TokenJob {
+    pub job: JobSummary,
+    pub about: Option<TechnicianId>,
+}
+
+/// The job behind a tracking token; any bad, unknown or finished job's token is `NotFound`.
+pub async fn job_of(db: &Db, token: &str) -> Result<TokenJob> {
     if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return Err(Error::NotFound);
     }
@@ -117,24 +152,7 @@ pub async fn lookup(
     if !job.status.is_open() {
         return Err(Error::NotFound);
     }
-    // The technician the link was sent about while they work the job; else whoever is
-    // working it; else the one it was about, or the first.
-    let about = tech.and_then(|t| job.tech(TechnicianId(t)));
-    let shown = about
-        .filter(|t| t.work.working())
-        .or_else(|| job.working().next())
-        .or(about)
-        .or(job.techs.first())
-        .map(|t| t.id);
-    let tech = match shown {
-        Some(t) => Some(crate::technicians::get(db, OrgId(org), t).await?),
-        None => None,
-    };
-    let estimate = match &tech {
-        Some(t) => estimate(router, &job, t, clock.now()).await,
-        None => None,
-    };
-    Ok(Tracking { estimate, tech, job })
+    Ok(TokenJob { job, about: tech.map(TechnicianId) })
 }
 
 /// A shared location older than this says nothing about where the technician is now.

@@ -69,6 +69,15 @@ impl MapsStandin {
         Ok(MapsStandin { inner, addr })
     }
 
+    /// Starts the stand-in knowing the demo's addresses (house-level matches).
+    pub async fn start_with_demo_places(bind: SocketAddr) -> std::io::Result<MapsStandin> {
+        let maps = MapsStandin::start(bind).await?;
+        for (key, lat, lon) in switchboard_core::demo::PLACES {
+            maps.add_place(key, *lat, *lon, 30);
+        }
+        Ok(maps)
+    }
+
     /// Both APIs live at the root: `{base}/search`, `{base}/route/v1/driving/...`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -126,12 +126,9 @@ impl App {
         // The demo finds its own addresses and routes through the maps stand-in; a real
         // deployment uses the services it configures, or none.
         let maps_standin = if config.demo && config.maps.geocoder_url.is_none() && config.maps.osrm_url.is_none() {
-            let maps = MapsStandin::start("127.0.0.1:0".parse()?)
+            let maps = MapsStandin::start_with_demo_places("127.0.0.1:0".parse()?)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot start the maps stand-in: {e}"))?;
-            for (key, lat, lon) in switchboard_core::demo::PLACES {
-                maps.add_place(key, *lat, *lon, 30);
-            }
             config.maps.geocoder_url = Some(maps.base_url());
             config.maps.osrm_url = Some(maps.base_url());
             Some(maps)

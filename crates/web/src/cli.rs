@@ -266,12 +266,9 @@ async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
         sms.auth_token(),
         sink.url()
     );
-    let maps = switchboard_standins::maps::MapsStandin::start("127.0.0.1:0".parse()?)
+    let maps = switchboard_standins::maps::MapsStandin::start_with_demo_places("127.0.0.1:0".parse()?)
         .await
         .map_err(|e| anyhow::anyhow!("cannot start the maps stand-in: {e}"))?;
-    for (key, lat, lon) in switchboard_core::demo::PLACES {
-        maps.add_place(key, *lat, *lon, 30);
-    }
     println!("Maps (Nominatim search, OSRM routes; knows the demo addresses) at {}", maps.base_url());
     println!(
         "  SWITCHBOARD_S3_ENDPOINT={} SWITCHBOARD_S3_BUCKET={} SWITCHBOARD_S3_ACCESS_KEY={} SWITCHBOARD_S3_SECRET_KEY={} \\",

@@ -24,11 +24,14 @@ pub enum Step {
 }
 
 impl Step {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Step; 3] = [Step::OnMyWay, Step::Arrived, Step::WorkDone];
+
+    /// The job status the step stands for in forms (On my way: `dispatched`).
+    pub fn job_status(self) -> JobStatus {
         match self {
-            Step::OnMyWay => "on_my_way",
-            Step::Arrived => "arrived",
-            Step::WorkDone => "work_done",
+            Step::OnMyWay => JobStatus::Dispatched,
+            Step::Arrived => JobStatus::OnSite,
+            Step::WorkDone => JobStatus::PendingClose,
         }
     }
 
@@ -40,16 +43,9 @@ impl Step {
         }
     }
 
-    pub fn parse(s: &str) -> Option<Step> {
-        [Step::OnMyWay, Step::Arrived, Step::WorkDone].into_iter().find(|x| x.as_str() == s)
-    }
-
     /// The steps a technician doing `work` on a job in `status` can take.
     pub fn available(status: JobStatus, work: WorkStatus) -> Vec<Step> {
-        [Step::OnMyWay, Step::Arrived, Step::WorkDone]
-            .into_iter()
-            .filter(|s| tech_step(status, &[], None, work, *s).is_ok())
-            .collect()
+        Step::ALL.into_iter().filter(|s| tech_step(status, &[], None, work, *s).is_ok()).collect()
     }
 }
 
@@ -135,12 +131,7 @@ pub(super) async fn apply_in(
         return Ok(());
     }
     let limit = crate::notifications::settings::prefs_in(tx, job.org_id, brand.id).await?.limit_multi_tech;
-    let mut site = SiteCrew::default();
-    for (t, w) in before {
-        if w.working() {
-            site.apply(CrewEvent::Arrived(*t), limit);
-        }
-    }
+    let mut site = SiteCrew::working(before.iter().filter(|(_, w)| w.working()).map(|(t, _)| *t));
     for tech in dispatched {
         if site.apply(CrewEvent::Dispatched(tech), limit) {
             crate::notifications::send::on_dispatch_in(tx, clock, job, Some(tech)).await?;

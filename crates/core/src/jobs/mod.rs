@@ -124,23 +124,34 @@ pub async fn change_status(
     to: JobStatus,
     reason: Option<&str>,
 ) -> Result<JobSummary> {
-    // Read before the write transaction (on SQLite it holds the only connection), then again
-    // under the row lock, which decides.
-    let before = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
-    let brand = crate::tenancy::brand(db, org, before.brand_id).await?;
-    let mut tx = db.begin().await?;
-    let current = store::lock_job_in(&mut tx, org, id).await?;
+    let Locked { mut tx, job: current, brand, crew } = lock(db, org, id).await?;
     current.status.check_move(to, reason).map_err(|e| Error::InvalidTransition {
         message: e.message,
         allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
     })?;
-    let crew = store::crew_in(&mut tx, org, id).await?;
     let after = move_in(&mut tx, clock, links, &brand, &current, to, actor, reason).await?;
     crew::apply_in(&mut tx, clock, &brand, &after, &crew, &crew::office_move(&crew, to)).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
+}
+
+/// A write transaction on one job, its row locked: the job, its brand and its crew as they are
+/// under the lock, which decide (a status read before could be stale).
+struct Locked {
+    tx: Tx,
+    job: JobSummary,
+    brand: crate::tenancy::Brand,
+    crew: Vec<(TechnicianId, WorkStatus)>,
+}
+
+async fn lock(db: &Db, org: OrgId, id: JobId) -> Result<Locked> {
+    let mut tx = db.begin().await?;
+    let job = store::lock_job_in(&mut tx, org, id).await?;
+    let brand = crate::tenancy::brand_in(&mut tx, org, job.brand_id).await?;
+    let crew = store::crew_in(&mut tx, org, id).await?;
+    Ok(Locked { tx, job, brand, crew })
 }
 
 /// Moves the job from `current`'s status to `to` inside `tx` (only if nobody moved it
@@ -191,13 +202,8 @@ pub async fn tech_step(
     id: JobId,
     step: crew::Step,
 ) -> Result<JobSummary> {
-    let before = store::get_job(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
-    let brand = crate::tenancy::brand(db, org, before.brand_id).await?;
-    let mut tx = db.begin().await?;
-    // The status and crew under the row lock decide (two "Work done" taps at once must see
-    // each other).
-    let current = store::lock_job_in(&mut tx, org, id).await?;
-    let crew = store::crew_in(&mut tx, org, id).await?;
+    // Two "Work done" taps at once must see each other: the locked crew decides.
+    let Locked { mut tx, job: current, brand, crew } = lock(db, org, id).await?;
     let Some(work) = crew.iter().find(|(t, _)| *t == tech).map(|(_, w)| *w) else {
         return Err(Error::NotFound);
     };

@@ -68,6 +68,11 @@ pub enum CrewEvent {
 }
 
 impl SiteCrew {
+    /// A site where these technicians are working (en route or on site).
+    pub fn working(techs: impl IntoIterator<Item = TechnicianId>) -> SiteCrew {
+        SiteCrew { working: techs.into_iter().collect() }
+    }
+
     /// Applies the event; returns whether the customer gets an "on the way" message. With
     /// `limit` on, a technician dispatched while another is already working the site (en
     /// route or on site) does not notify; once everyone has stopped, the next dispatch does.

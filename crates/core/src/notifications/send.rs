@@ -21,6 +21,7 @@ use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
 use crate::parse::{EmailAddress, PhoneE164};
 use crate::providers::maps::Router;
+use crate::technicians::Technician;
 use crate::tenancy::Brand;
 use crate::{Error, Result};
 
@@ -159,20 +160,20 @@ pub fn values(
 /// "about 2:40 PM" from the technician's fresh shared location and the verified address;
 /// "soon" when either is missing.
 async fn eta_text(
-    db: &Db,
     clock: &dyn Clock,
     router: &Router,
     job: &JobSummary,
-    tech: Option<TechnicianId>,
+    tech: Option<&Technician>,
     brand: &Brand,
-) -> Result<String> {
-    let Some(t) = tech.and_then(|t| job.tech(t)).or(job.techs.first()) else { return Ok("soon".into()) };
-    let tech = crate::technicians::get(db, job.org_id, t.id).await?;
+) -> String {
     let now = clock.now();
-    let Some(estimate) = crate::tracking::estimate(router, job, &tech, now).await else { return Ok("soon".into()) };
+    let estimate = match tech {
+        Some(t) => crate::tracking::estimate(router, job, t, now).await,
+        None => None,
+    };
+    let Some(estimate) = estimate else { return "soon".into() };
     let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
-    let at = now + jiff::SignedDuration::from_mins(estimate.minutes);
-    Ok(format!("about {}", at.to_zoned(tz).strftime("%-I:%M %p")))
+    format!("about {}", estimate.arrives_at(now).to_zoned(tz).strftime("%-I:%M %p"))
 }
 
 /// `url` as seen from outside: paths (`/assets/...`) are under the server's public URL.
@@ -264,27 +265,26 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
         values.insert("invoiceUrl", url.to_string());
         values.insert("amountDue", crate::jobs::format_money(amount));
     }
-    values.insert("techETA", eta_text(db, clock, &notifier.router, &job, tech, &brand).await?);
+    // The technician the message is about (read before the write transaction: on SQLite it
+    // holds the only connection).
+    let about = match tech.and_then(|t| job.tech(t)).or(job.techs.first()) {
+        Some(t) => Some(crate::technicians::get(db, org, t.id).await?),
+        None => None,
+    };
+    values.insert("techETA", eta_text(clock, &notifier.router, &job, about.as_ref(), &brand).await);
     let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
     let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
     let uses_tracking = prefs.tracking_enabled
         && [&setting.sms_template, &setting.email_subject, &setting.email_template]
             .iter()
             .any(|src| Template::parse(src).is_ok_and(|t| t.fields().contains(&"trackingUrl")));
-    // Who is coming, for the email's card ("on the way" only). Read before the write
-    // transaction: on SQLite it holds the only connection.
-    let card = match tech.and_then(|t| job.tech(t)).or(job.techs.first()) {
-        Some(t) if kind == Kind::OnTheWay => {
-            let tech = crate::technicians::get(db, org, t.id).await?;
-            Some(TechCard {
-                first_name: tech.first_name().to_string(),
-                photo_url: tech.photo_url.as_deref().map(|u| absolute(base_url, u)),
-                rating: tech.rating_x10.filter(|r| *r >= 40).and_then(|_| tech.rating_text()),
-                vehicle: tech.vehicle.clone(),
-            })
-        }
-        _ => None,
-    };
+    // Who is coming, for the email's card ("on the way" only).
+    let card = about.as_ref().filter(|_| kind == Kind::OnTheWay).map(|t| TechCard {
+        first_name: t.first_name().to_string(),
+        photo_url: t.photo_url.as_deref().map(|u| absolute(base_url, u)),
+        rating: t.customer_rating(),
+        vehicle: t.vehicle.clone(),
+    });
     let mut sent = Vec::new();
     let mut tx = db.begin().await?;
     let tracking_url = if uses_tracking {

@@ -43,6 +43,11 @@ impl Technician {
     pub fn rating_text(&self) -> Option<String> {
         self.rating_x10.map(|r| format!("{}.{}", r / 10, r % 10))
     }
+
+    /// The rating customers are shown: only when it flatters, at 4 stars or more.
+    pub fn customer_rating(&self) -> Option<String> {
+        self.rating_x10.filter(|r| *r >= 40).and_then(|_| self.rating_text())
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -330,20 +330,32 @@ async fn render(
     let sent = switchboard_core::messaging::for_job(&state.db, org, id).await?;
     let now = state.clock.now();
     let job = &detail.job;
-    // Where the technicians on the way are (the same estimate the customer's page shows).
-    let mut etas = Vec::new();
+    let mut techs = Vec::new();
     for t in all_techs.iter().filter(|t| t.active || job.has_tech(t.id)) {
-        let en_route = job.tech(t.id).is_some_and(|x| x.work == switchboard_core::jobs::WorkStatus::EnRoute);
-        let estimate =
-            if en_route { switchboard_core::tracking::estimate(&state.router, job, t, now).await } else { None };
-        etas.push(
-            estimate
+        let on_job = job.tech(t.id);
+        // Where someone on the way is: the same estimate the customer's page shows.
+        let estimate = match on_job {
+            Some(x) if x.work == switchboard_core::jobs::WorkStatus::EnRoute => {
+                switchboard_core::tracking::estimate(&state.router, job, t, now).await
+            }
+            _ => None,
+        };
+        techs.push(TechOption {
+            id: t.id.0,
+            name: t.name.clone(),
+            assigned: on_job.is_some(),
+            photo_url: t.photo_url.clone().unwrap_or_default(),
+            initials: initials(&t.name),
+            has_phone: t.phone.is_some(),
+            work: on_job.map(|x| x.work.label()).unwrap_or_default(),
+            work_class: on_job.map(|x| x.work.as_str()).unwrap_or_default(),
+            eta: estimate
                 .map(|e| {
-                    let at = now + jiff::SignedDuration::from_mins(e.minutes);
-                    format!("{} · about {}", switchboard_core::tracking::miles(e.metres), fmt::time(at, &tz))
+                    let at = fmt::time(e.arrives_at(now), &tz);
+                    format!("{} · about {at}", switchboard_core::tracking::miles(e.metres))
                 })
                 .unwrap_or_default(),
-        );
+        });
     }
     let actions = job
         .status
@@ -397,22 +409,7 @@ async fn render(
         },
         internal_notes: job.internal_notes.clone().unwrap_or_default(),
         customer_notes: job.customer_notes.clone().unwrap_or_default(),
-        techs: all_techs
-            .iter()
-            .filter(|t| t.active || job.has_tech(t.id))
-            .zip(etas)
-            .map(|(t, eta)| TechOption {
-                id: t.id.0,
-                name: t.name.clone(),
-                assigned: job.has_tech(t.id),
-                photo_url: t.photo_url.clone().unwrap_or_default(),
-                initials: initials(&t.name),
-                has_phone: t.phone.is_some(),
-                work: job.tech(t.id).map(|x| x.work.label()).unwrap_or_default(),
-                work_class: job.tech(t.id).map(|x| x.work.as_str()).unwrap_or_default(),
-                eta,
-            })
-            .collect(),
+        techs,
         line_items: detail
             .line_items
             .iter()

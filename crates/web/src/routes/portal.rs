@@ -202,17 +202,12 @@ impl JobPage {
 }
 
 /// The buttons a technician gets (On my way, Arrived, Work done) for what they are doing on a
-/// job in this status. The form posts the job status the step leads to, as it always has.
+/// job in this status. The form posts the job status the step stands for, as it always has.
 fn actions(status: JobStatus, work: WorkStatus) -> Vec<PortalAction> {
-    Step::available(status, work).into_iter().map(|s| PortalAction { to: step_value(s), label: s.label() }).collect()
-}
-
-fn step_value(step: Step) -> &'static str {
-    match step {
-        Step::OnMyWay => JobStatus::Dispatched.as_str(),
-        Step::Arrived => JobStatus::OnSite.as_str(),
-        Step::WorkDone => JobStatus::PendingClose.as_str(),
-    }
+    Step::available(status, work)
+        .into_iter()
+        .map(|s| PortalAction { to: s.job_status().as_str(), label: s.label() })
+        .collect()
 }
 
 fn maps_url(address: &str) -> String {
@@ -325,7 +320,7 @@ async fn status(
     let a = access(&state, &token).await?;
     let id = parse_job_id(&id)?;
     portal::job(&state.db, &a, id).await?;
-    let step = [Step::OnMyWay, Step::Arrived, Step::WorkDone].into_iter().find(|s| step_value(*s) == form.to.trim());
+    let step = Step::ALL.into_iter().find(|s| s.job_status().as_str() == form.to.trim());
     // The portal offers only the technician's own steps; the office handles the rest.
     let result = match step {
         Some(step) => {

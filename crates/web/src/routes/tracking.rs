@@ -172,17 +172,9 @@ fn view(state: &AppState, t: &Tracking, brand: &tenancy::Brand) -> LiveView {
         tech_name: first,
         tech_photo: t.tech.as_ref().and_then(|x| x.photo_url.clone()).unwrap_or_default(),
         vehicle: t.tech.as_ref().and_then(|x| x.vehicle.clone()).unwrap_or_default(),
-        // Ratings are shown only when they flatter: 4 stars or more.
-        rating: t
-            .tech
-            .as_ref()
-            .filter(|x| x.rating_x10.is_some_and(|r| r >= 40))
-            .and_then(|x| x.rating_text())
-            .unwrap_or_default(),
+        rating: t.tech.as_ref().and_then(|x| x.customer_rating()).unwrap_or_default(),
         distance: estimate.map(|e| miles(e.metres)).unwrap_or_default(),
-        eta: estimate
-            .map(|e| format!("about {}", fmt::time(now + jiff::SignedDuration::from_mins(e.minutes), &tz)))
-            .unwrap_or_default(),
+        eta: estimate.map(|e| format!("about {}", fmt::time(e.arrives_at(now), &tz))).unwrap_or_default(),
         eta_basis: match estimate {
             Some(e) if e.routed => "by road".into(),
             Some(_) => "estimated".into(),
@@ -200,13 +192,14 @@ fn view(state: &AppState, t: &Tracking, brand: &tenancy::Brand) -> LiveView {
 /// `update` whenever the job changes or one of its technicians shares a new location; the
 /// stream ends when the link stops working.
 async fn events(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    let t = match tracking::lookup(&state.db, state.clock.as_ref(), &state.router, &token).await {
-        Ok(t) => t,
+    // Only the token is checked here; the page asks for distances when it refreshes.
+    let t = match tracking::job_of(&state.db, &token).await {
+        Ok(t) => t.job,
         Err(Error::NotFound) => return invalid(),
         Err(e) => return crate::error::PageError::from(e).into_response(),
     };
-    let (org, job) = (t.job.org_id, t.job.id);
-    let techs: Vec<_> = t.job.techs.iter().map(|x| x.id).collect();
+    let (org, job) = (t.org_id, t.id);
+    let techs: Vec<_> = t.techs.iter().map(|x| x.id).collect();
     let db = state.db.clone();
     let rx = state.db.subscribe();
     // The stream ends after the update that tells the page its job is finished.
