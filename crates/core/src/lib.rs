@@ -25,5 +25,6 @@ pub mod technicians;
 pub mod tenancy;
 pub mod tracking;
 pub mod webforms;
+pub mod workers;
 
 pub use error::{Error, FieldError, Result};

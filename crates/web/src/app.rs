@@ -22,13 +22,13 @@ use tower_http::trace::TraceLayer;
 use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
 use crate::{api, assets, auth, routes, telemetry};
-use switchboard_core::engine::{Engine, EngineConfig, Handler};
-use switchboard_core::messaging::{EmailSender, SmsSender};
+use switchboard_core::engine::{Engine, EngineConfig};
 use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_core::storage::BlobStore;
+use switchboard_core::workers::Providers;
 use switchboard_standins::maps::MapsStandin;
 use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
@@ -228,7 +228,7 @@ pub fn install_crypto_provider() {
     });
 }
 
-/// The engine with a handler for every kind of work.
+/// The engine with a worker for every kind of work (see `switchboard_core::workers`).
 fn build_engine(
     db: &Db,
     clock: &SharedClock,
@@ -243,29 +243,23 @@ fn build_engine(
         auth_token: twilio.auth_token.expose().to_string(),
     })
     .map_err(|e| anyhow::anyhow!(e))?;
-    let sender = SmsSender::new(
-        Arc::new(sms),
-        Some(format!("{}/webhooks/twilio/sms-status", config.public_url)),
-        SignedDuration::from_millis(config.sms_interval_ms as i64),
-    );
     let smtp_url = config.smtp_url.as_ref().ok_or_else(|| anyhow::anyhow!("no SMTP server configured"))?;
     let mailer = SmtpMailer::from_url(smtp_url.expose()).map_err(|e| anyhow::anyhow!(e))?;
-    let id_domain = config.smtp_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
-    let email = EmailSender::new(Arc::new(mailer), config.smtp_from.clone(), id_domain);
-    let handlers: Vec<Arc<dyn Handler>> = vec![
-        Arc::new(sender),
-        Arc::new(email),
-        Arc::new(switchboard_core::notifications::send::Notifier {
-            base_url: config.public_url.clone(),
-            router: router.clone(),
-        }),
-        Arc::new(switchboard_core::jobs::locate::Locator { geocoder: geocoder.clone() }),
-    ];
+    let providers = Providers {
+        sms: Arc::new(sms),
+        sms_status_callback: Some(format!("{}/webhooks/twilio/sms-status", config.public_url)),
+        sms_interval: SignedDuration::from_millis(config.sms_interval_ms as i64),
+        email: Arc::new(mailer),
+        email_from: config.smtp_from.clone(),
+        public_url: config.public_url.clone(),
+        geocoder: geocoder.clone(),
+        router: router.clone(),
+    };
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.
     let item_timeout = Duration::from_millis(config.engine_lease_secs * 750).min(EngineConfig::default().item_timeout);
     let engine_config = EngineConfig { lease, item_timeout, ..EngineConfig::default() };
-    Ok(Engine::new(db.clone(), clock.clone(), engine_config, handlers))
+    Ok(Engine::new(db.clone(), clock.clone(), engine_config, switchboard_core::workers::all(&providers)))
 }
 
 pub fn router(state: AppState) -> Router {

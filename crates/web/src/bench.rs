@@ -21,22 +21,39 @@ use serde_json::json;
 use switchboard_core::clock::{SharedClock, SystemClock};
 use switchboard_core::db::Db;
 use switchboard_core::engine::{
-    self, BoxFuture, Engine, EngineConfig, Handler, NewWork, Outcome, WorkContext, WorkItem,
+    self, BoxFuture, Engine, EngineConfig, Kind, NewWork, Outcome, WorkContext, WorkItem, Worker, Workers,
 };
 use switchboard_core::messaging::{self, SmsSender};
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_standins::twilio::TwilioStandin;
 use tokio::sync::watch;
 
+/// A `bench.noop` item: does nothing, so only the engine's own costs are measured.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+struct NoopArgs(serde_json::Value);
+
+impl Kind for NoopArgs {
+    const NAME: &'static str = "bench.noop";
+}
+
 struct Noop;
 
-impl Handler for Noop {
-    fn kind(&self) -> &'static str {
-        "bench.noop"
-    }
-    fn run(&self, _ctx: WorkContext, _item: WorkItem) -> BoxFuture<Outcome> {
+impl Worker for Noop {
+    type Args = NoopArgs;
+    fn work(&self, _ctx: WorkContext, _item: WorkItem, _args: NoopArgs) -> BoxFuture<Outcome> {
         Box::pin(async { Outcome::Done(None) })
     }
+}
+
+fn noop(payload: serde_json::Value, due: Timestamp) -> anyhow::Result<NewWork> {
+    Ok(NewWork::of(&NoopArgs(payload), due)?)
+}
+
+fn noop_workers() -> Workers {
+    let mut workers = Workers::new();
+    workers.add(Noop);
+    workers
 }
 
 pub struct BenchArgs {
@@ -110,9 +127,9 @@ async fn wait_done(db: &Db, total: i64) -> anyhow::Result<()> {
     }
 }
 
-fn start_engine(db: &Db, handlers: Vec<Arc<dyn Handler>>) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn start_engine(db: &Db, workers: Workers) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let clock: SharedClock = Arc::new(SystemClock);
-    let engine = Engine::new(db.clone(), clock, EngineConfig::default(), handlers);
+    let engine = Engine::new(db.clone(), clock, EngineConfig::default(), workers);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move { engine.run(stopped).await });
     (stop, task)
@@ -122,7 +139,7 @@ async fn add_noops(db: &Db, items: usize) -> anyhow::Result<()> {
     let now = Timestamp::now();
     let mut tx = db.begin().await?;
     for i in 0..items {
-        engine::enqueue_in(&mut tx, &NewWork::new("bench.noop", json!({ "i": i }), now), now).await?;
+        engine::enqueue_in(&mut tx, &noop(json!({ "i": i }), now)?, now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -131,7 +148,7 @@ async fn add_noops(db: &Db, items: usize) -> anyhow::Result<()> {
 async fn engine_drain(db: &Db, items: usize) -> anyhow::Result<f64> {
     add_noops(db, items).await?;
     let start = Instant::now();
-    let (stop, task) = start_engine(db, vec![Arc::new(Noop)]);
+    let (stop, task) = start_engine(db, noop_workers());
     wait_done(db, items as i64).await?;
     let rate = items as f64 / start.elapsed().as_secs_f64();
     let _ = stop.send(true);
@@ -140,7 +157,7 @@ async fn engine_drain(db: &Db, items: usize) -> anyhow::Result<f64> {
 }
 
 async fn engine_end_to_end(db: &Db, items: usize) -> anyhow::Result<f64> {
-    let (stop, task) = start_engine(db, vec![Arc::new(Noop)]);
+    let (stop, task) = start_engine(db, noop_workers());
     let start = Instant::now();
     let producers = 16;
     let mut tasks = Vec::new();
@@ -149,9 +166,9 @@ async fn engine_end_to_end(db: &Db, items: usize) -> anyhow::Result<f64> {
         tasks.push(tokio::spawn(async move {
             for i in 0..items / producers {
                 let now = Timestamp::now();
-                engine::enqueue(&db, &NewWork::new("bench.noop", json!({ "p": p, "i": i }), now), now).await?;
+                engine::enqueue(&db, &noop(json!({ "p": p, "i": i }), now)?, now).await?;
             }
-            Ok::<(), switchboard_core::Error>(())
+            Ok::<(), anyhow::Error>(())
         }));
     }
     for t in tasks {
@@ -174,7 +191,8 @@ async fn engine_sms(db: &Db, items: usize) -> anyhow::Result<f64> {
         auth_token: standin.auth_token().into(),
     })
     .map_err(|e| anyhow::anyhow!(e))?;
-    let sender = SmsSender::new(Arc::new(sms), None, SignedDuration::ZERO);
+    let mut workers = Workers::new();
+    workers.add(SmsSender::new(Arc::new(sms), None, SignedDuration::ZERO));
     let clock = SystemClock;
     let org = switchboard_core::tenancy::create_org(db, &clock, "bench", "Bench").await?;
     let input = switchboard_core::tenancy::BrandInput {
@@ -196,7 +214,7 @@ async fn engine_sms(db: &Db, items: usize) -> anyhow::Result<f64> {
         .await?;
     }
     let start = Instant::now();
-    let (stop, task) = start_engine(db, vec![Arc::new(sender)]);
+    let (stop, task) = start_engine(db, workers);
     wait_done(db, items as i64).await?;
     let rate = items as f64 / start.elapsed().as_secs_f64();
     let _ = stop.send(true);
@@ -219,25 +237,20 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
     let mut tx = db.begin().await?;
     for i in 0..pending {
         let due = now + SignedDuration::from_millis(60_000 + (i as i64 * 3_540_000) / pending as i64);
-        engine::enqueue_in(&mut tx, &NewWork::new("bench.noop", json!({}), due), now).await?;
+        engine::enqueue_in(&mut tx, &noop(json!({}), due)?, now).await?;
         if i % 5_000 == 4_999 {
             tx.commit().await?;
             tx = db.begin().await?;
         }
     }
     tx.commit().await?;
-    let (stop, task) = start_engine(db, vec![Arc::new(Noop)]);
+    let (stop, task) = start_engine(db, noop_workers());
     // The measured timers: due at spread-out moments within the next 10 seconds.
     let base = Timestamp::now() + SignedDuration::from_millis(500);
     let mut tx = db.begin().await?;
     for i in 0..SAMPLE {
         let due = base + SignedDuration::from_millis((i as i64 * 9_500) / SAMPLE as i64);
-        engine::enqueue_in(
-            &mut tx,
-            &NewWork::new("bench.noop", json!({ "sample": true }), due).key(format!("sample-{i}")),
-            base,
-        )
-        .await?;
+        engine::enqueue_in(&mut tx, &noop(json!({ "sample": true }), due)?.key(format!("sample-{i}")), base).await?;
     }
     tx.commit().await?;
     db.work_added();

@@ -12,10 +12,11 @@
 //! when work is committed in this process ([`Db::work_added`]) or, on PostgreSQL, announced
 //! by another instance through `LISTEN/NOTIFY`. There is no fixed polling interval.
 
+pub mod fence;
+pub mod kind;
 pub mod model;
 mod store;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,8 +26,11 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use model::{NewWork, Outcome, WorkId, WorkItem, backoff};
+pub use kind::{Kind, Priority, Worker, Workers};
+pub use model::{Fence, NewWork, Outcome, WorkId, WorkItem, backoff};
 pub use store::WorkRow;
+
+use tracing::Instrument;
 
 use crate::clock::{SharedClock, from_millis, to_millis};
 use crate::db::{Db, Tx};
@@ -40,12 +44,6 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 pub struct WorkContext {
     pub db: Db,
     pub clock: SharedClock,
-}
-
-/// Runs one kind of work. Implementations clone what they need into the returned future.
-pub trait Handler: Send + Sync + 'static {
-    fn kind(&self) -> &'static str;
-    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome>;
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +77,19 @@ pub async fn enqueue_in(tx: &mut Tx, work: &NewWork, now: Timestamp) -> Result<O
     store::insert(tx, work, now).await
 }
 
+/// Cancels the unfinished item with this idempotency key, inside the caller's transaction.
+/// Returns whether there was one.
+pub async fn cancel_key_in(tx: &mut Tx, key: &str, now: Timestamp) -> Result<bool> {
+    store::cancel_key(tx, key, to_millis(now)).await
+}
+
+/// Cancels every unfinished item of `group` (see [`NewWork::group`]) inside the caller's
+/// transaction; returns how many. An item running at that moment finishes its attempt but is
+/// not retried; give it a [`Fence`] when what it does must not happen after the cancellation.
+pub async fn cancel_group_in(tx: &mut Tx, group: &str, now: Timestamp) -> Result<u64> {
+    store::cancel_group(tx, group, to_millis(now)).await
+}
+
 /// Adds work in its own transaction and wakes the engine.
 pub async fn enqueue(db: &Db, work: &NewWork, now: Timestamp) -> Result<Option<WorkId>> {
     let mut tx = db.begin().await?;
@@ -95,7 +106,8 @@ pub struct Engine {
 
 struct Inner {
     ctx: WorkContext,
-    handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    workers: Workers,
+    claim_sql: store::ClaimSql,
     owner: String,
     config: EngineConfig,
 }
@@ -107,10 +119,16 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    pub fn new(db: Db, clock: SharedClock, config: EngineConfig, handlers: Vec<Arc<dyn Handler>>) -> Engine {
+    /// An engine that claims exactly the kinds `workers` has a worker for.
+    pub fn new(db: Db, clock: SharedClock, config: EngineConfig, workers: Workers) -> Engine {
         let owner = format!("{}-{}", std::process::id(), &crate::secret::new_token()[..8]);
-        let handlers = handlers.into_iter().map(|h| (h.kind(), h)).collect();
-        Engine { inner: Arc::new(Inner { ctx: WorkContext { db, clock }, handlers, owner, config }) }
+        let claim_sql = store::ClaimSql::new(db.backend(), &workers.kinds());
+        Engine { inner: Arc::new(Inner { ctx: WorkContext { db, clock }, workers, claim_sql, owner, config }) }
+    }
+
+    /// The kinds this engine claims.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        self.inner.workers.kinds()
     }
 
     /// This instance's lease owner id.
@@ -223,23 +241,30 @@ impl Engine {
         let owner = self.inner.owner.as_str();
         let now = self.inner.ctx.clock.now();
         let mut tx = db.begin().await?;
-        for (item, outcome) in finished {
-            self.record_in(&mut tx, &item, outcome, now).await?;
-        }
+        self.record_in(&mut tx, finished, now).await?;
         let lease = self.inner.config.lease.as_millis() as i64;
-        let claimed = store::claim_in(&mut tx, db.backend(), owner, to_millis(now), lease, limit as i64).await?;
-        let next_wake = if claimed.len() < limit { store::next_wake(&mut *tx).await? } else { None };
+        let sql = &self.inner.claim_sql;
+        let claimed = store::claim_in(&mut tx, sql, owner, to_millis(now), lease, limit as i64).await?;
+        let next_wake = if claimed.len() < limit { store::next_wake(&mut tx, sql).await? } else { None };
         tx.commit().await?;
+        for item in &claimed {
+            let late = (now.duration_since(item.due_at)).as_secs_f64().max(0.0);
+            metrics::histogram!("engine_lateness_seconds", "kind" => item.kind.clone()).record(late);
+        }
         Ok((claimed, next_wake))
     }
 
-    /// Runs one claimed item's handler with a timeout, isolating panics.
+    /// Runs one claimed item's worker with a timeout, isolating panics, in a span of its own.
     async fn execute(&self, item: WorkItem) -> (WorkItem, Outcome) {
         let started = std::time::Instant::now();
-        let outcome = match self.inner.handlers.get(item.kind.as_str()) {
-            None => Outcome::Fail(format!("no handler for work of kind \"{}\"", item.kind)),
-            Some(handler) => {
-                let fut = handler.run(self.inner.ctx.clone(), item.clone());
+        let span = tracing::info_span!("work", kind = %item.kind, id = %item.id, attempt = item.attempt);
+        let running = metrics::gauge!("engine_items_running", "kind" => item.kind.clone());
+        running.increment(1.0);
+        let outcome = match self.inner.workers.get(item.kind.as_str()) {
+            // Claims are limited to the registered kinds; this is only a safety net.
+            None => Outcome::Retry(format!("this instance has no worker for \"{}\"", item.kind)),
+            Some(worker) => {
+                let fut = worker.run(self.inner.ctx.clone(), item.clone()).instrument(span);
                 // Spawned so that a panic in the handler becomes an error, not a dead worker.
                 let task = tokio::spawn(fut);
                 match tokio::time::timeout(self.inner.config.item_timeout, task).await {
@@ -249,38 +274,56 @@ impl Engine {
                 }
             }
         };
+        running.decrement(1.0);
         metrics::histogram!("engine_item_seconds", "kind" => item.kind.clone()).record(started.elapsed().as_secs_f64());
         (item, outcome)
     }
 
-    async fn record_in(&self, tx: &mut Tx, item: &WorkItem, outcome: Outcome, now: Timestamp) -> Result<()> {
+    /// Records outcomes: every item that is done in one statement (per chunk), the rest each.
+    async fn record_in(&self, tx: &mut Tx, finished: Vec<(WorkItem, Outcome)>, now: Timestamp) -> Result<()> {
         let owner = self.inner.owner.as_str();
-        let jitter: f64 = rand::random();
-        let next = model::next_step(item, outcome, now, jitter);
-        let label = match &next {
-            model::Next::Done(_) => "done",
-            model::Next::RetryAt { .. } => "retry",
-            model::Next::DeferTo(_) => "deferred",
-            model::Next::Dead { .. } => "dead",
-        };
-        metrics::counter!("engine_items_total", "kind" => item.kind.clone(), "outcome" => label).increment(1);
-        let now = to_millis(now);
-        let kept = match next {
-            model::Next::Done(result) => store::complete(&mut **tx, item.id, owner, result.as_ref(), now).await?,
-            model::Next::RetryAt { at, error } => {
-                tracing::warn!(item = %item.id, kind = %item.kind, attempt = item.attempt, retry_at = %at, %error, "work failed; will retry");
-                store::reschedule(&mut **tx, item.id, owner, to_millis(at), Some(&error), true, now).await?
+        let mut done = Vec::new();
+        for (item, outcome) in finished {
+            let jitter: f64 = rand::random();
+            let next = model::next_step(&item, outcome, now, jitter);
+            let label = match &next {
+                model::Next::Done(_) => "done",
+                model::Next::RetryAt { .. } => "retry",
+                model::Next::DeferTo(_) => "deferred",
+                model::Next::Dead { .. } => "dead",
+            };
+            metrics::counter!("engine_items_total", "kind" => item.kind.clone(), "outcome" => label).increment(1);
+            let at = to_millis(now);
+            let kept = match next {
+                model::Next::Done(result) => {
+                    done.push((item.id, result.map(|r| r.to_string())));
+                    continue;
+                }
+                model::Next::RetryAt { at: retry, error } => {
+                    tracing::warn!(item = %item.id, kind = %item.kind, attempt = item.attempt, retry_at = %retry, %error, "work failed; will retry");
+                    store::reschedule(&mut **tx, item.id, owner, to_millis(retry), Some(&error), true, at).await?
+                }
+                model::Next::DeferTo(until) => {
+                    store::reschedule(&mut **tx, item.id, owner, to_millis(until), None, false, at).await?
+                }
+                model::Next::Dead { error } => {
+                    tracing::error!(item = %item.id, kind = %item.kind, attempt = item.attempt, %error, "work is dead");
+                    store::bury(&mut **tx, item.id, owner, &error, at).await?
+                }
+            };
+            if !kept {
+                tracing::info!(item = %item.id, kind = %item.kind, "outcome not recorded: the item was cancelled or its lease passed on");
             }
-            model::Next::DeferTo(at) => {
-                store::reschedule(&mut **tx, item.id, owner, to_millis(at), None, false, now).await?
+        }
+        if !done.is_empty() {
+            let recorded = store::complete_many(tx, owner, &done, to_millis(now)).await?;
+            if recorded < done.len() as u64 {
+                tracing::info!(
+                    finished = done.len(),
+                    recorded,
+                    "some outcomes not recorded: those items were cancelled or their leases passed on"
+                );
             }
-            model::Next::Dead { error } => {
-                tracing::error!(item = %item.id, kind = %item.kind, attempt = item.attempt, %error, "work is dead");
-                store::bury(&mut **tx, item.id, owner, &error, now).await?
-            }
-        };
-        if !kept {
-            tracing::warn!(item = %item.id, kind = %item.kind, "lease lost before the outcome was recorded");
         }
         Ok(())
     }
@@ -296,6 +339,26 @@ fn collect(
         // expire and the item runs again.
         Err(e) => tracing::error!(error = %e, "engine: item task failed"),
     }
+}
+
+/// Sets the `engine_items` gauge (per kind and status: pending, running, dead) from the
+/// database, for `/metrics`; it counts every instance's work. `kinds` are reported as 0 when
+/// none are in a status, so a drained queue reads 0 rather than its last value.
+pub async fn report_depths(db: &Db, kinds: &[&'static str]) -> Result<()> {
+    let rows = store::depth_by_kind(db).await?;
+    let mut all: std::collections::BTreeMap<(String, String), i64> = std::collections::BTreeMap::new();
+    for kind in kinds {
+        for status in ["pending", "running", "dead"] {
+            all.insert((kind.to_string(), status.to_string()), 0);
+        }
+    }
+    for (kind, status, count) in rows {
+        all.insert((kind, status), count);
+    }
+    for ((kind, status), count) in all {
+        metrics::gauge!("engine_items", "kind" => kind, "status" => status).set(count as f64);
+    }
+    Ok(())
 }
 
 /// Counts per status and the most recent dead items of an organization, for the admin page.

@@ -4,6 +4,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use super::kind::{Kind, Priority};
 use crate::ids::OrgId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -16,37 +17,68 @@ impl std::fmt::Display for WorkId {
     }
 }
 
-/// A claimed item, as a handler sees it.
+/// A claimed item, as a worker sees it (its payload already decoded beside it).
 #[derive(Debug, Clone)]
 pub struct WorkItem {
     pub id: WorkId,
     pub org_id: Option<OrgId>,
     pub kind: String,
-    pub payload: serde_json::Value,
+    /// The stored JSON.
+    pub payload: String,
     /// This attempt's number, starting at 1.
     pub attempt: u32,
     pub max_attempts: u32,
     pub due_at: Timestamp,
+    pub priority: Priority,
     pub idempotency_key: Option<String>,
+    pub group: Option<String>,
+    /// The version of the thing this item was queued for; check it with [`super::fence::holds_in`].
+    pub fence: Option<Fence>,
 }
 
-/// Work to add. Built with [`NewWork::new`] and the `at`/`key`/`org`/`attempts` setters.
+/// A version of the thing a piece of work acts for (an escalation, an invoice). Work queued
+/// for an older version lost a race and must do nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub name: String,
+    pub version: i64,
+}
+
+/// Work to add: [`NewWork::of`] a typed payload, then the `key`/`org`/`group`/`fence`/...
+/// setters.
 #[derive(Debug, Clone)]
 pub struct NewWork {
     pub kind: &'static str,
-    pub payload: serde_json::Value,
+    /// The payload as JSON.
+    pub payload: String,
     pub due_at: Timestamp,
+    pub priority: Priority,
     /// At most one item ever exists per key: adding a second is a no-op.
     pub idempotency_key: Option<String>,
     pub org_id: Option<OrgId>,
     pub max_attempts: u32,
+    pub group: Option<String>,
+    pub fence: Option<Fence>,
 }
 
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 impl NewWork {
-    pub fn new(kind: &'static str, payload: serde_json::Value, due_at: Timestamp) -> Self {
-        Self { kind, payload, due_at, idempotency_key: None, org_id: None, max_attempts: DEFAULT_MAX_ATTEMPTS }
+    /// Work of kind `K`, due at `due_at`, with the kind's priority.
+    pub fn of<K: Kind>(args: &K, due_at: Timestamp) -> crate::Result<Self> {
+        let payload = serde_json::to_string(args)
+            .map_err(|e| crate::Error::Unexpected(format!("encoding a {} payload: {e}", K::NAME)))?;
+        Ok(Self {
+            kind: K::NAME,
+            payload,
+            due_at,
+            priority: K::PRIORITY,
+            idempotency_key: None,
+            org_id: None,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            group: None,
+            fence: None,
+        })
     }
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.idempotency_key = Some(key.into());
@@ -58,6 +90,20 @@ impl NewWork {
     }
     pub fn attempts(mut self, max: u32) -> Self {
         self.max_attempts = max.max(1);
+        self
+    }
+    /// Puts the item in a group that [`super::cancel_group_in`] cancels together.
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group = Some(group.into());
+        self
+    }
+    /// Overrides the kind's priority (an urgent text among routine ones).
+    pub fn priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+    pub fn fence(mut self, fence: Fence) -> Self {
+        self.fence = Some(fence);
         self
     }
 }
@@ -127,11 +173,14 @@ mod tests {
             id: WorkId(1),
             org_id: None,
             kind: "test".into(),
-            payload: serde_json::Value::Null,
+            payload: "null".into(),
             attempt,
             max_attempts: max,
             due_at: Timestamp::UNIX_EPOCH,
+            priority: Priority::Routine,
             idempotency_key: None,
+            group: None,
+            fence: None,
         }
     }
 

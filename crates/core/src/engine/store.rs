@@ -2,26 +2,31 @@
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::model::{NewWork, WorkId, WorkItem};
+use super::kind::Priority;
+use super::model::{Fence, NewWork, WorkId, WorkItem};
+use crate::Result;
 use crate::clock::{from_millis, to_millis};
 use crate::db::{Backend, Db, Tx};
 use crate::ids::OrgId;
-use crate::{Error, Result};
 
 /// Adds work inside `tx`. `None` when an item with the same idempotency key already exists.
 pub async fn insert(tx: &mut Tx, work: &NewWork, now: jiff::Timestamp) -> Result<Option<WorkId>> {
-    let payload = serde_json::to_string(&work.payload).map_err(|e| Error::Unexpected(e.to_string()))?;
     let row: Option<(i64,)> = sqlx::query_as(
-        "insert into work_items (org_id, kind, payload, status, due_at, attempts, max_attempts, idempotency_key, \
-         created_at, updated_at) values ($1, $2, $3, 'pending', $4, 0, $5, $6, $7, $7) \
+        "insert into work_items (org_id, kind, payload, status, priority, due_at, attempts, max_attempts, \
+         idempotency_key, group_key, fence_name, fence_version, created_at, updated_at) \
+         values ($1, $2, $3, 'pending', $4, $5, 0, $6, $7, $8, $9, $10, $11, $11) \
          on conflict (idempotency_key) do nothing returning id",
     )
     .bind(work.org_id.map(|o| o.0))
     .bind(work.kind)
-    .bind(payload)
+    .bind(&work.payload)
+    .bind(work.priority.as_i64())
     .bind(to_millis(work.due_at))
     .bind(i64::from(work.max_attempts))
     .bind(work.idempotency_key.clone())
+    .bind(work.group.clone())
+    .bind(work.fence.as_ref().map(|f| f.name.clone()))
+    .bind(work.fence.as_ref().map(|f| f.version))
     .bind(to_millis(now))
     .fetch_optional(&mut **tx)
     .await?;
@@ -34,30 +39,70 @@ struct ClaimRow {
     org_id: Option<i64>,
     kind: String,
     payload: String,
+    priority: i64,
     attempts: i64,
     max_attempts: i64,
     due_at: i64,
     idempotency_key: Option<String>,
+    group_key: Option<String>,
+    fence_name: Option<String>,
+    fence_version: Option<i64>,
 }
 
-const CLAIM_SQLITE: &str = "update work_items set status = 'running', lease_owner = $1, lease_expires_at = $2, \
-     attempts = attempts + 1, started_at = $3, updated_at = $3 \
-     where id in (select id from work_items where (status = 'pending' and due_at <= $3) \
-                  or (status = 'running' and lease_expires_at <= $3) order by due_at, id limit $4) \
-     returning id, org_id, kind, payload, attempts, max_attempts, due_at, idempotency_key";
+/// The claim queries for one set of kinds, built once per engine. Kind names are checked to be
+/// `[a-z0-9._]` when registered, so they are written into the SQL as literals (a constant list
+/// the planner can match against the index).
+#[derive(Debug, Clone)]
+pub struct ClaimSql {
+    release_expired: String,
+    claim: String,
+    next_wake: String,
+}
 
-const CLAIM_POSTGRES: &str = "update work_items set status = 'running', lease_owner = $1, lease_expires_at = $2, \
-     attempts = attempts + 1, started_at = $3, updated_at = $3 \
-     where id in (select id from work_items where (status = 'pending' and due_at <= $3) \
-                  or (status = 'running' and lease_expires_at <= $3) order by due_at, id limit $4 \
-                  for update skip locked) \
-     returning id, org_id, kind, payload, attempts, max_attempts, due_at, idempotency_key";
+impl ClaimSql {
+    pub fn new(backend: Backend, kinds: &[&'static str]) -> ClaimSql {
+        let list = if kinds.is_empty() {
+            "''".to_string()
+        } else {
+            kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
+        };
+        let lock = match backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " for update skip locked",
+        };
+        ClaimSql {
+            // An item whose runner vanished goes back to pending (keeping its due time and its
+            // attempt count), so the claim below takes it in priority order like any other.
+            release_expired: format!(
+                "update work_items set status = 'pending', lease_owner = null, lease_expires_at = null, \
+                 updated_at = $1 where status = 'running' and lease_expires_at <= $1 and kind in ({list})"
+            ),
+            claim: format!(
+                "update work_items set status = 'running', lease_owner = $1, lease_expires_at = $2, \
+                 attempts = attempts + 1, started_at = $3, updated_at = $3 \
+                 where id in (select id from work_items where status = 'pending' and due_at <= $3 \
+                 and kind in ({list}) order by priority, due_at, id limit $4{lock}) \
+                 returning id, org_id, kind, payload, priority, attempts, max_attempts, due_at, idempotency_key, \
+                 group_key, fence_name, fence_version"
+            ),
+            // One branch per priority so each reads the first row of its index range.
+            next_wake: format!(
+                "select min(t) from (\
+                 select min(due_at) as t from work_items where status = 'pending' and priority = 0 and kind in ({list}) \
+                 union all select min(due_at) as t from work_items where status = 'pending' and priority = 1 \
+                 and kind in ({list}) \
+                 union all select min(lease_expires_at) as t from work_items where status = 'running' \
+                 and kind in ({list})) as wake"
+            ),
+        }
+    }
+}
 
-/// Claims, inside `tx`, up to `limit` items that are due or whose lease expired (their runner
-/// died).
+/// Claims, inside `tx`, up to `limit` due items of the engine's kinds, urgent before routine,
+/// then by due time. Items whose lease expired (their runner died) are due again first.
 pub async fn claim_in(
     tx: &mut Tx,
-    backend: Backend,
+    sql: &ClaimSql,
     owner: &str,
     now: i64,
     lease_ms: i64,
@@ -66,49 +111,84 @@ pub async fn claim_in(
     if limit <= 0 {
         return Ok(Vec::new());
     }
-    let sql = match backend {
-        Backend::Sqlite => CLAIM_SQLITE,
-        Backend::Postgres => CLAIM_POSTGRES,
-    };
-    let rows: Vec<ClaimRow> =
-        sqlx::query_as(sql).bind(owner).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&mut **tx).await?;
+    sqlx::query(sqlx::AssertSqlSafe(sql.release_expired.as_str())).bind(now).execute(&mut **tx).await?;
+    let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.claim.as_str()))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut **tx)
+        .await?;
     let mut items: Vec<WorkItem> = rows
         .into_iter()
         .map(|r| WorkItem {
             id: WorkId(r.id),
             org_id: r.org_id.map(OrgId),
             kind: r.kind,
-            payload: serde_json::from_str(&r.payload).unwrap_or(serde_json::Value::Null),
+            payload: r.payload,
             attempt: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             max_attempts: u32::try_from(r.max_attempts).unwrap_or(1),
             due_at: from_millis(r.due_at),
+            priority: Priority::from_i64(r.priority),
             idempotency_key: r.idempotency_key,
+            group: r.group_key,
+            fence: match (r.fence_name, r.fence_version) {
+                (Some(name), Some(version)) => Some(Fence { name, version }),
+                _ => None,
+            },
         })
         .collect();
-    items.sort_by_key(|i| (i.due_at, i.id));
+    items.sort_by_key(|i| (i.priority, i.due_at, i.id));
     Ok(items)
 }
 
-pub async fn complete<'c>(
-    ex: impl Executor<'c, Database = Any>,
-    id: WorkId,
-    owner: &str,
-    result: Option<&serde_json::Value>,
-    now: i64,
-) -> Result<bool> {
-    let result = result.map(|r| r.to_string());
-    let done = sqlx::query(
-        "update work_items set status = 'done', result = $3, last_error = null, lease_owner = null, \
-         lease_expires_at = null, finished_at = $4, updated_at = $4 where id = $1 and lease_owner = $2 and status = 'running'",
-    )
-    .bind(id.0)
-    .bind(owner)
-    .bind(result)
-    .bind(now)
-    .execute(ex)
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// Marks finished items done in one statement per chunk (their results, if any, in a `case`).
+/// Returns how many were still ours to record.
+pub async fn complete_many(tx: &mut Tx, owner: &str, done: &[(WorkId, Option<String>)], now: i64) -> Result<u64> {
+    let mut recorded = 0;
+    for chunk in done.chunks(COMPLETE_CHUNK) {
+        let with_result: Vec<&(WorkId, Option<String>)> = chunk.iter().filter(|(_, r)| r.is_some()).collect();
+        // $1 owner, $2 now, then the ids, then (id, result) pairs.
+        let mut n = 2;
+        let ids = chunk
+            .iter()
+            .map(|_| {
+                n += 1;
+                format!("${n}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let result = if with_result.is_empty() {
+            "null".to_string()
+        } else {
+            let arms = with_result
+                .iter()
+                .map(|_| {
+                    n += 2;
+                    format!(" when ${} then ${}", n - 1, n)
+                })
+                .collect::<String>();
+            format!("case id{arms} else null end")
+        };
+        let sql = format!(
+            "update work_items set status = 'done', result = {result}, last_error = null, lease_owner = null, \
+             lease_expires_at = null, finished_at = $2, updated_at = $2 \
+             where lease_owner = $1 and status = 'running' and id in ({ids})"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now);
+        for (id, _) in chunk {
+            q = q.bind(id.0);
+        }
+        for (id, r) in with_result {
+            q = q.bind(id.0).bind(r.clone());
+        }
+        recorded += q.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(recorded)
 }
+
+/// Items per completing statement (two parameters each at most, far below either backend's limit).
+const COMPLETE_CHUNK: usize = 1000;
 
 /// Back to pending at `due_at`. `count_attempt = false` undoes the claim's increment (deferral).
 pub async fn reschedule<'c>(
@@ -156,15 +236,49 @@ pub async fn bury<'c>(
     Ok(done.rows_affected() == 1)
 }
 
-/// The earliest moment something could become claimable: a pending due time or a lease expiry.
-pub async fn next_wake<'c>(ex: impl Executor<'c, Database = Any>) -> Result<Option<i64>> {
-    let (at,): (Option<i64>,) = sqlx::query_as(
-        "select min(t) from (select min(due_at) as t from work_items where status = 'pending' \
-         union all select min(lease_expires_at) as t from work_items where status = 'running') as wake",
-    )
-    .fetch_one(ex)
-    .await?;
+/// The earliest moment something of the engine's kinds could become claimable: a pending due
+/// time or a lease expiry.
+pub async fn next_wake(tx: &mut Tx, sql: &ClaimSql) -> Result<Option<i64>> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.next_wake.as_str())).fetch_one(&mut **tx).await?;
     Ok(at)
+}
+
+/// Cancels the item with this idempotency key unless it already finished. Returns whether one was.
+pub async fn cancel_key(tx: &mut Tx, key: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "update work_items set status = 'canceled', lease_owner = null, lease_expires_at = null, \
+         finished_at = $2, updated_at = $2 where idempotency_key = $1 and status in ('pending', 'running')",
+    )
+    .bind(key)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Cancels every unfinished item of a group. A running one finishes its attempt (its fence
+/// keeps it from acting) but is not retried.
+pub async fn cancel_group(tx: &mut Tx, group: &str, now: i64) -> Result<u64> {
+    let done = sqlx::query(
+        "update work_items set status = 'canceled', lease_owner = null, lease_expires_at = null, \
+         finished_at = $2, updated_at = $2 where group_key = $1 and status in ('pending', 'running')",
+    )
+    .bind(group)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Pending and running items per kind, and dead ones, for `/metrics`.
+pub async fn depth_by_kind(db: &Db) -> Result<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "select kind, status, count(*) from work_items where status in ('pending', 'running', 'dead') \
+         group by kind, status order by kind, status",
+    )
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// A work item as the admin page shows it.

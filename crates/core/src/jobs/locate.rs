@@ -9,21 +9,26 @@ use super::model::{GeoPoint, JobSummary};
 use super::store;
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Event, Tx};
-use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::engine::{self, BoxFuture, NewWork, Outcome, WorkContext, WorkItem, Worker};
 use crate::ids::{JobId, OrgId};
 use crate::providers::maps::Geocoder;
 use crate::{Error, Result};
 
-pub const GEOCODE: &str = "geocode.job";
+/// A `geocode.job` item: put the job's address on the map.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GeocodeJob {
+    pub job_id: JobId,
+}
+
+impl engine::Kind for GeocodeJob {
+    const NAME: &'static str = "geocode.job";
+}
 
 /// Queues finding the job's address on the map, inside `tx`.
 pub async fn queue_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: JobId) -> Result<()> {
     let now = clock.now();
-    let work = NewWork::new(GEOCODE, json!({ "job_id": job.0 }), now).org(org).key(format!(
-        "geocode:{}:{}",
-        job.0,
-        to_millis(now)
-    ));
+    let work =
+        NewWork::of(&GeocodeJob { job_id: job }, now)?.org(org).key(format!("geocode:{}:{}", job.0, to_millis(now)));
     engine::enqueue_in(tx, &work, now).await?;
     Ok(())
 }
@@ -101,17 +106,15 @@ pub struct Locator {
     pub geocoder: Geocoder,
 }
 
-impl Handler for Locator {
-    fn kind(&self) -> &'static str {
-        GEOCODE
-    }
-    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+impl Worker for Locator {
+    type Args = GeocodeJob;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: GeocodeJob) -> BoxFuture<Outcome> {
         let geocoder = self.geocoder.clone();
         Box::pin(async move {
-            let (Some(org), Some(job)) = (item.org_id, item.payload["job_id"].as_i64()) else {
-                return Outcome::Fail(format!("malformed geocode payload {}", item.payload));
+            let Some(org) = item.org_id else {
+                return Outcome::Fail("a geocode item must belong to an organization".into());
             };
-            match locate(&ctx.db, ctx.clock.as_ref(), &geocoder, org, JobId(job)).await {
+            match locate(&ctx.db, ctx.clock.as_ref(), &geocoder, org, args.job_id).await {
                 Ok(Located::Pinned { exact, .. }) => Outcome::Done(Some(json!({ "pinned": true, "verified": exact }))),
                 Ok(Located::NotFound) => Outcome::Done(Some(json!({ "pinned": false }))),
                 Ok(Located::Skipped(why)) => Outcome::Done(Some(json!({ "skipped": why }))),

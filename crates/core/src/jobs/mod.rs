@@ -7,6 +7,11 @@ pub mod locate;
 pub mod model;
 mod store;
 
+/// Registers the worker that puts job addresses on the map.
+pub fn register(workers: &mut crate::engine::Workers, p: &crate::workers::Providers) {
+    workers.add(locate::Locator { geocoder: p.geocoder.clone() });
+}
+
 pub use model::{
     GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, TransitionError,
     WorkStatus, format_money, format_quantity, line_total, parse_money, parse_quantity, short_name,

@@ -11,7 +11,7 @@ use super::model::{Channel, Message, MessageId, MessageStatus};
 use super::store;
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
-use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::engine::{self, BoxFuture, NewWork, Outcome, WorkContext, WorkItem, Worker};
 use crate::ids::{BrandId, OrgId};
 use crate::parse::EmailAddress;
 use crate::providers::SendError;
@@ -19,7 +19,17 @@ use crate::providers::email::{EmailProvider, OutboundEmail};
 use crate::tenancy::{self, Brand};
 use crate::{Error, Result};
 
-pub const EMAIL_SEND: &str = "email.send";
+/// An `email.send` item: hand the queued email to the mail server.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SendEmail {
+    pub message_id: MessageId,
+}
+
+impl engine::Kind for SendEmail {
+    const NAME: &'static str = "email.send";
+}
+
+pub const EMAIL_SEND: &str = <SendEmail as engine::Kind>::NAME;
 
 /// Queues an email from the brand inside the caller's transaction; call [`Db::work_added`]
 /// after the commit. The sender is the brand's inbound address (so replies come back as
@@ -69,8 +79,7 @@ pub async fn queue_rich_email_in(
     if let Some(html) = html {
         store::set_html(&mut **tx, brand.org_id, id, html).await?;
     }
-    let work =
-        NewWork::new(EMAIL_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("email:{}", id.0));
+    let work = NewWork::of(&SendEmail { message_id: id }, now)?.org(brand.org_id).key(format!("email:{}", id.0));
     if let Some(work_id) = engine::enqueue_in(tx, &work, now).await? {
         store::set_work_item(&mut **tx, id, work_id.0).await?;
     }
@@ -247,10 +256,7 @@ impl EmailSender {
         Self { provider, default_from, id_domain }
     }
 
-    async fn attempt(&self, ctx: &WorkContext, item: &WorkItem) -> Result<Outcome> {
-        let Some(id) = item.payload.get("message_id").and_then(|v| v.as_i64()).map(MessageId) else {
-            return Ok(Outcome::Fail("payload has no message_id".into()));
-        };
+    async fn attempt(&self, ctx: &WorkContext, id: MessageId) -> Result<Outcome> {
         let db = &ctx.db;
         let Some(msg) = store::get(db.pool(), id).await? else {
             return Ok(Outcome::Fail(format!("message {id} does not exist")));
@@ -304,13 +310,11 @@ impl EmailSender {
     }
 }
 
-impl Handler for EmailSender {
-    fn kind(&self) -> &'static str {
-        EMAIL_SEND
-    }
-    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+impl Worker for EmailSender {
+    type Args = SendEmail;
+    fn work(&self, ctx: WorkContext, _item: WorkItem, args: SendEmail) -> BoxFuture<Outcome> {
         let me = self.clone();
-        Box::pin(async move { me.attempt(&ctx, &item).await.into() })
+        Box::pin(async move { me.attempt(&ctx, args.message_id).await.into() })
     }
 }
 

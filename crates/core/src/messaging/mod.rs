@@ -31,14 +31,34 @@ pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_hel
 
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Tx};
-use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::engine::{self, BoxFuture, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
 use crate::ids::{BrandId, OrgId};
 use crate::parse::PhoneE164;
 use crate::providers::{OutboundSms, SendError, SmsProvider};
 use crate::tenancy::{self, Brand};
 use crate::{Error, Result};
 
-pub const SMS_SEND: &str = "sms.send";
+/// A `sms.send` item: hand the queued text to the provider.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SendSms {
+    pub message_id: MessageId,
+}
+
+impl engine::Kind for SendSms {
+    const NAME: &'static str = "sms.send";
+}
+
+pub const SMS_SEND: &str = <SendSms as engine::Kind>::NAME;
+
+/// Registers the workers for texts and emails going out.
+pub fn register(workers: &mut engine::Workers, p: &crate::workers::Providers) {
+    let id_domain = p.email_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
+    workers.add(SmsSender::new(p.sms.clone(), p.sms_status_callback.clone(), p.sms_interval)).add(EmailSender::new(
+        p.email.clone(),
+        p.email_from.clone(),
+        id_domain,
+    ));
+}
 
 /// Queues a text from the brand's number inside the caller's transaction. Numbers that opted
 /// out of this brand get a `suppressed` record instead. Call [`Db::work_added`] after commit.
@@ -48,6 +68,19 @@ pub async fn queue_sms_in(
     brand: &Brand,
     to: &PhoneE164,
     body: &str,
+) -> Result<MessageId> {
+    queue_sms_with_priority_in(tx, clock, brand, to, body, Priority::Routine).await
+}
+
+/// [`queue_sms_in`] with a priority: an urgent text is claimed before routine work and is paced
+/// apart from the routine texts of the same number.
+pub async fn queue_sms_with_priority_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &PhoneE164,
+    body: &str,
+    priority: Priority,
 ) -> Result<MessageId> {
     let from = brand.sms_number.as_deref().ok_or_else(|| {
         Error::invalid("brand_id", format!("{} has no SMS number; set one in Settings -> Brands", brand.name))
@@ -82,8 +115,10 @@ pub async fn queue_sms_in(
         tracing::info!(message = %id, brand = %brand.id, "recipient opted out; text suppressed");
         return Ok(id);
     }
-    let work =
-        NewWork::new(SMS_SEND, json!({ "message_id": id.0 }), now).org(brand.org_id).key(format!("sms:{}", id.0));
+    let work = NewWork::of(&SendSms { message_id: id }, now)?
+        .org(brand.org_id)
+        .key(format!("sms:{}", id.0))
+        .priority(priority);
     if let Some(work_id) = engine::enqueue_in(tx, &work, now).await? {
         store::set_work_item(&mut **tx, id, work_id.0).await?;
     }
@@ -302,10 +337,7 @@ impl SmsSender {
         Self { provider, status_callback, per_sender_interval }
     }
 
-    async fn attempt(&self, ctx: &WorkContext, item: &WorkItem) -> Result<Outcome> {
-        let Some(id) = item.payload.get("message_id").and_then(|v| v.as_i64()).map(MessageId) else {
-            return Ok(Outcome::Fail("payload has no message_id".into()));
-        };
+    async fn attempt(&self, ctx: &WorkContext, item: &WorkItem, id: MessageId) -> Result<Outcome> {
         let db = &ctx.db;
         let Some((msg, opted_out)) = store::get_for_send(db.pool(), id).await? else {
             return Ok(Outcome::Fail(format!("message {id} does not exist")));
@@ -352,7 +384,14 @@ impl SmsSender {
         }
         let interval = self.per_sender_interval.as_millis() as i64;
         if interval > 0
-            && let Err(next) = store::take_sender_slot(db.pool(), &msg.from, to_millis(now), interval).await?
+            && let Err(next) = store::take_sender_slot(
+                db.pool(),
+                &msg.from,
+                to_millis(now),
+                interval,
+                item.priority == Priority::Urgent,
+            )
+            .await?
         {
             return Ok(Outcome::Defer(from_millis(next)));
         }
@@ -394,12 +433,10 @@ impl SmsSender {
     }
 }
 
-impl Handler for SmsSender {
-    fn kind(&self) -> &'static str {
-        SMS_SEND
-    }
-    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+impl Worker for SmsSender {
+    type Args = SendSms;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: SendSms) -> BoxFuture<Outcome> {
         let me = self.clone();
-        Box::pin(async move { me.attempt(&ctx, &item).await.into() })
+        Box::pin(async move { me.attempt(&ctx, &item, args.message_id).await.into() })
     }
 }

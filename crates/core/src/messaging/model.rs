@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::ids::{BrandId, OrgId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct MessageId(pub i64);
 

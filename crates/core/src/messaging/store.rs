@@ -304,19 +304,33 @@ pub async fn opt_in<'c>(ex: impl Executor<'c, Database = Any>, brand: BrandId, p
     Ok(())
 }
 
-/// Takes the sender's next send slot: `Ok(())` when it may send now (and the slot moves to
-/// `now + interval`), `Err(next)` when it must wait until `next`. One statement, so two
-/// instances cannot both take the same slot.
+/// Takes the sender's next sending slot if it is free at `now` (the slot then starts
+/// `interval_ms` later); otherwise returns when it frees up. Two lanes per sender: an urgent
+/// text is paced only against other urgent texts and pushes the routine lane back by one
+/// interval, so an urgent text never waits behind routine ones (at most one routine and one
+/// urgent text can leave within the same interval).
 pub async fn take_sender_slot<'c>(
     ex: impl Executor<'c, Database = Any> + Copy,
     sender: &str,
     now: i64,
     interval_ms: i64,
+    urgent: bool,
 ) -> Result<Result<(), i64>> {
-    let took: Option<(i64,)> = sqlx::query_as(
-        "insert into sender_slots (sender, next_at) values ($1, $2) on conflict (sender) do update \
-         set next_at = excluded.next_at where sender_slots.next_at <= $3 returning next_at",
-    )
+    let took: Option<(i64,)> = if urgent {
+        sqlx::query_as(
+            "insert into sender_slots (sender, next_at, urgent_next_at) values ($1, $2, $2) \
+             on conflict (sender) do update set urgent_next_at = excluded.urgent_next_at, \
+             next_at = case when sender_slots.next_at > excluded.next_at then sender_slots.next_at \
+             else excluded.next_at end \
+             where sender_slots.urgent_next_at <= $3 returning urgent_next_at",
+        )
+    } else {
+        sqlx::query_as(
+            "insert into sender_slots (sender, next_at, urgent_next_at) values ($1, $2, 0) \
+             on conflict (sender) do update set next_at = excluded.next_at \
+             where sender_slots.next_at <= $3 returning next_at",
+        )
+    }
     .bind(sender)
     .bind(now + interval_ms)
     .bind(now)
@@ -325,7 +339,13 @@ pub async fn take_sender_slot<'c>(
     if took.is_some() {
         return Ok(Ok(()));
     }
-    let (next,): (i64,) =
-        sqlx::query_as("select next_at from sender_slots where sender = $1").bind(sender).fetch_one(ex).await?;
+    let (next,): (i64,) = sqlx::query_as(if urgent {
+        "select urgent_next_at from sender_slots where sender = $1"
+    } else {
+        "select next_at from sender_slots where sender = $1"
+    })
+    .bind(sender)
+    .fetch_one(ex)
+    .await?;
     Ok(Err(next))
 }

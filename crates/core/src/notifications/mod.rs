@@ -11,6 +11,11 @@ pub mod template;
 pub use rules::{CrewEvent, QuietHours, SiteCrew, reminder_at};
 pub use template::{MERGE_FIELDS, Template, TemplateError};
 
+/// Registers the worker that sends customer notifications.
+pub fn register(workers: &mut crate::engine::Workers, p: &crate::workers::Providers) {
+    workers.add(send::Notifier { base_url: p.public_url.clone(), router: p.router.clone() });
+}
+
 /// Values for previews when no job is picked: a plausible customer, technician and window.
 pub fn sample_values(brand: &crate::tenancy::Brand) -> std::collections::HashMap<&'static str, String> {
     let phone = brand.sms_number.as_deref().map(crate::parse::display_phone).unwrap_or_else(|| "(720) 555-0100".into());
@@ -32,7 +37,8 @@ pub fn sample_values(brand: &crate::tenancy::Brand) -> std::collections::HashMap
 }
 
 /// What a notification is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// When a job is scheduled.
     Confirmation,

@@ -16,7 +16,7 @@ use super::settings::{self, KindSettings};
 use super::{Kind, Template};
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
-use crate::engine::{self, BoxFuture, Handler, NewWork, Outcome, WorkContext, WorkItem};
+use crate::engine::{self, BoxFuture, NewWork, Outcome, WorkContext, WorkItem, Worker};
 use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
 use crate::parse::{EmailAddress, PhoneE164};
@@ -25,7 +25,29 @@ use crate::technicians::Technician;
 use crate::tenancy::Brand;
 use crate::{Error, Result};
 
-pub const NOTIFY: &str = "notify.customer";
+/// A `notify.customer` item: tell the customer about the job (or the invoice) of `kind`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NotifyCustomer {
+    pub job_id: JobId,
+    pub kind: Kind,
+    /// What the notification is about, in milliseconds (the window start, the dispatch time,
+    /// the nudge's due time): the item applies only while the job still matches it.
+    pub at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tech_id: Option<TechnicianId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_due: Option<i64>,
+}
+
+impl engine::Kind for NotifyCustomer {
+    const NAME: &'static str = "notify.customer";
+}
+
+pub const NOTIFY: &str = <NotifyCustomer as engine::Kind>::NAME;
 
 /// Queues a notification of `kind` about the job inside `tx`, due at `due`. `discriminator`
 /// makes repeats distinct (the window start for a reminder, the dispatch time for "on the
@@ -41,13 +63,20 @@ pub async fn queue_in(
     discriminator: i64,
     tech: Option<TechnicianId>,
 ) -> Result<()> {
-    let mut payload = json!({ "job_id": job.0, "kind": kind.as_str(), "at": discriminator });
+    let payload = NotifyCustomer {
+        job_id: job,
+        kind,
+        at: discriminator,
+        tech_id: tech,
+        invoice_id: None,
+        invoice_url: None,
+        amount_due: None,
+    };
     let mut key = format!("notify:{}:{}:{discriminator}", kind.as_str(), job.0);
     if let Some(t) = tech {
-        payload["tech_id"] = json!(t.0);
         key.push_str(&format!(":{}", t.0));
     }
-    let work = NewWork::new(NOTIFY, payload, due).org(org).key(key);
+    let work = NewWork::of(&payload, due)?.org(org).key(key);
     engine::enqueue_in(tx, &work, clock.now()).await?;
     Ok(())
 }
@@ -103,6 +132,11 @@ pub struct UnpaidInvoice {
     pub amount_due: i64,
 }
 
+/// The engine group of an invoice's nudges (for [`engine::cancel_group_in`]).
+pub fn invoice_group(invoice: i64) -> String {
+    format!("invoice:{invoice}")
+}
+
 /// Queues an unpaid-invoice nudge about the job inside `tx`, due at `due` (billing calls this
 /// for each reminder it schedules). Like every notification it waits out quiet hours,
 /// respects opt-outs and the brand's settings, and is noted on the job.
@@ -114,12 +148,19 @@ pub async fn invoice_nudge_in(
     invoice: &UnpaidInvoice,
     due: Timestamp,
 ) -> Result<()> {
-    let payload = json!({
-        "job_id": job.0, "kind": Kind::InvoiceNudge.as_str(), "at": to_millis(due),
-        "invoice_id": invoice.id, "invoice_url": invoice.url, "amount_due": invoice.amount_due,
-    });
+    let payload = NotifyCustomer {
+        job_id: job,
+        kind: Kind::InvoiceNudge,
+        at: to_millis(due),
+        tech_id: None,
+        invoice_id: Some(invoice.id),
+        invoice_url: Some(invoice.url.clone()),
+        amount_due: Some(invoice.amount_due),
+    };
     let key = format!("notify:{}:{}:{}:{}", Kind::InvoiceNudge.as_str(), job.0, invoice.id, to_millis(due));
-    engine::enqueue_in(tx, &NewWork::new(NOTIFY, payload, due).org(org).key(key), clock.now()).await?;
+    // Grouped by invoice, so billing cancels every pending nudge the moment it is paid or voided.
+    let work = NewWork::of(&payload, due)?.org(org).key(key).group(invoice_group(invoice.id));
+    engine::enqueue_in(tx, &work, clock.now()).await?;
     Ok(())
 }
 
@@ -190,28 +231,27 @@ pub struct Notifier {
     pub router: Router,
 }
 
-impl Handler for Notifier {
-    fn kind(&self) -> &'static str {
-        NOTIFY
-    }
-    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+impl Worker for Notifier {
+    type Args = NotifyCustomer;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: NotifyCustomer) -> BoxFuture<Outcome> {
         let this = self.clone();
-        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &this, &item).await.into() })
+        Box::pin(async move { attempt(&ctx.db, ctx.clock.as_ref(), &this, &item, &args).await.into() })
     }
 }
 
-async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkItem) -> Result<Outcome> {
+async fn attempt(
+    db: &Db,
+    clock: &dyn Clock,
+    notifier: &Notifier,
+    item: &WorkItem,
+    args: &NotifyCustomer,
+) -> Result<Outcome> {
     let base_url = notifier.base_url.as_str();
-    let (Some(org), Some(job_id), Some(kind), Some(at)) = (
-        item.org_id,
-        item.payload["job_id"].as_i64(),
-        item.payload["kind"].as_str().and_then(Kind::parse),
-        item.payload["at"].as_i64(),
-    ) else {
-        return Ok(Outcome::Fail(format!("malformed notification payload {}", item.payload)));
+    let Some(org) = item.org_id else {
+        return Ok(Outcome::Fail("a notification item must belong to an organization".into()));
     };
-    let tech = item.payload["tech_id"].as_i64().map(TechnicianId);
-    let job = match crate::jobs::get(db, org, JobId(job_id)).await {
+    let (kind, at, tech) = (args.kind, args.at, args.tech_id);
+    let job = match crate::jobs::get(db, org, args.job_id).await {
         Ok(j) => j,
         Err(Error::NotFound) => return Ok(Outcome::Done(Some(json!({"skipped": "job gone"})))),
         Err(e) => return Err(e),
@@ -230,9 +270,7 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
         // Billing decides whether it is still owed (it cancels or does not queue the nudge);
         // a canceled job is owed nothing.
         Kind::InvoiceNudge => {
-            job.status != JobStatus::Canceled
-                && item.payload["invoice_url"].as_str().is_some()
-                && item.payload["amount_due"].as_i64().is_some_and(|a| a > 0)
+            job.status != JobStatus::Canceled && args.invoice_url.is_some() && args.amount_due.is_some_and(|a| a > 0)
         }
     };
     if !current {
@@ -261,7 +299,7 @@ async fn attempt(db: &Db, clock: &dyn Clock, notifier: &Notifier, item: &WorkIte
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
     let mut values = values(&job, tech, &brand, &customer, now);
-    if let (Some(url), Some(amount)) = (item.payload["invoice_url"].as_str(), item.payload["amount_due"].as_i64()) {
+    if let (Some(url), Some(amount)) = (args.invoice_url.as_deref(), args.amount_due) {
         values.insert("invoiceUrl", url.to_string());
         values.insert("amountDue", crate::jobs::format_money(amount));
     }

@@ -44,5 +44,9 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    // Queue depths come from the database (every instance's work), read at each scrape.
+    if let Err(e) = switchboard_core::engine::report_depths(&state.db, &state.engine.kinds()).await {
+        tracing::warn!(error = %e, "reading the engine's queue depths for /metrics failed");
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()).into_response()
 }

@@ -58,6 +58,41 @@ async fn metrics_are_exported_in_prometheus_format() {
 }
 
 #[tokio::test]
+async fn metrics_show_the_engine_per_kind_queued_running_failed_and_lateness() {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("acme").await;
+    let brand = app.sms_brand(org, "Acme HVAC", "(720) 555-0100").await;
+    let key = app.api_key(org).await;
+    for to in ["+13035550142", "+13035550143"] {
+        let resp = app
+            .client()
+            .post(app.url("/api/v1/messages"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"brand_id": brand.id.0, "to": to, "body": "hello"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+    }
+    let text = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for kind in ["sms.send", "email.send", "notify.customer", "geocode.job"] {
+        for status in ["pending", "running", "dead"] {
+            let line = format!("engine_items{{kind=\"{kind}\",status=\"{status}\"}}");
+            assert!(text.contains(&line), "the queue depth of every kind is exported ({line}): {text}");
+        }
+    }
+    app.engine.tick().await.unwrap();
+    let text = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("engine_lateness_seconds_count{kind=\"sms.send\"}")
+            || text.contains("engine_lateness_seconds{kind=\"sms.send\",quantile="),
+        "how late claimed items were, per kind: {text}"
+    );
+    assert!(text.contains("engine_items_total{kind=\"sms.send\",outcome=\"done\"}"), "outcomes per kind: {text}");
+    assert!(text.contains("engine_items_running{kind=\"sms.send\"}"), "items running now, per kind: {text}");
+}
+
+#[tokio::test]
 async fn shutdown_drains_and_closes_the_database() {
     let mut app = spawn_app().await;
     assert_eq!(app.client().get(app.url("/healthz")).send().await.unwrap().status(), 200);

@@ -238,6 +238,16 @@ impl TestApp {
         tenancy::create_brand(&self.db, &self.clock, org, &input).await.expect("brand")
     }
 
+    /// The organization a brand belongs to.
+    pub async fn db_org_of_brand(&self, brand: i64) -> i64 {
+        let (org,): (i64,) = sqlx::query_as("select org_id from brands where id = $1")
+            .bind(brand)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap();
+        org
+    }
+
     pub async fn api_key(&self, org: OrgId) -> String {
         switchboard_core::auth::create_api_key(&self.db, &self.clock, org, "tests").await.expect("api key").0
     }

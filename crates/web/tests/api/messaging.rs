@@ -233,6 +233,58 @@ async fn one_sender_sends_at_most_one_text_per_second() {
 }
 
 #[tokio::test]
+async fn an_urgent_text_never_waits_behind_routine_texts_from_the_same_number() {
+    let (app, key, brand) = setup().await;
+    for i in 0..3 {
+        send(&app, &key, brand, &format!("+1303555014{i}"), "Storm warning: we are running late").await;
+    }
+    app.engine.tick().await.unwrap();
+    assert_eq!(app.sms.messages().len(), 1, "the first routine text goes now, two wait for the slot");
+
+    let org = switchboard_core::ids::OrgId(app.db_org_of_brand(brand).await);
+    let brand_row =
+        switchboard_core::tenancy::brand(&app.db, org, switchboard_core::ids::BrandId(brand)).await.unwrap();
+    let urgent = |to: &'static str| {
+        let (db, clock, brand_row) = (app.db.clone(), app.clock.clone(), brand_row.clone());
+        async move {
+            let mut tx = db.begin().await.unwrap();
+            let to = switchboard_core::parse::PhoneE164::parse(to).unwrap();
+            switchboard_core::messaging::queue_sms_with_priority_in(
+                &mut tx,
+                &clock,
+                &brand_row,
+                &to,
+                "URGENT: no heat at 12 Elm St. Reply 1ok to confirm",
+                switchboard_core::engine::Priority::Urgent,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    };
+    urgent("+17205550177").await;
+    app.engine.tick().await.unwrap();
+    let sent = app.sms.messages();
+    assert_eq!(sent.len(), 2, "the urgent text went at once, ahead of the two routine ones waiting");
+    assert_eq!((sent[1].to.as_str(), sent[1].from.as_str()), ("+17205550177", BRAND_NUMBER));
+
+    // Urgent texts are paced among themselves.
+    urgent("+17205550178").await;
+    app.engine.tick().await.unwrap();
+    assert_eq!(app.sms.messages().len(), 2, "a second urgent text in the same second waits for the urgent slot");
+    app.clock.advance(SignedDuration::from_secs(1));
+    app.engine.tick().await.unwrap();
+    let sent = app.sms.messages();
+    assert!(sent.iter().any(|m| m.to == "+17205550178"), "a second later the urgent text goes: {sent:?}");
+    assert!(sent.len() <= 4, "with at most one routine text beside it: {sent:?}");
+    for _ in 0..2 {
+        app.clock.advance(SignedDuration::from_secs(1));
+        app.engine.tick().await.unwrap();
+    }
+    assert_eq!(app.sms.messages().len(), 5, "the routine texts keep their pace (one a second) and all go");
+}
+
+#[tokio::test]
 async fn provider_outages_are_retried_and_rejections_are_recorded() {
     let (app, key, brand) = setup().await;
     // Hold delivery callbacks back so that statuses below are the sender's own.

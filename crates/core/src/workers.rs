@@ -1,0 +1,39 @@
+//! Every kind of background work this build runs, registered by the module that owns it.
+//!
+//! The binary builds the providers (SMS, email, maps) from its configuration and hands them
+//! over in [`Providers`]; which kinds exist, and which worker runs each, is decided here and
+//! in the owning modules' `register` functions, never in the binary.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+
+use crate::engine::Workers;
+use crate::providers::SmsProvider;
+use crate::providers::email::EmailProvider;
+use crate::providers::maps::{Geocoder, Router};
+
+/// What the workers need from the outside world.
+pub struct Providers {
+    pub sms: Arc<dyn SmsProvider>,
+    /// Where the SMS provider posts delivery statuses (`.../webhooks/twilio/sms-status`).
+    pub sms_status_callback: Option<String>,
+    /// Least time between two routine texts from one number.
+    pub sms_interval: SignedDuration,
+    pub email: Arc<dyn EmailProvider>,
+    /// The default `From:` of outgoing email.
+    pub email_from: String,
+    /// The server's public URL (links in messages).
+    pub public_url: String,
+    pub geocoder: Geocoder,
+    pub router: Router,
+}
+
+/// The workers for every kind of work.
+pub fn all(providers: &Providers) -> Workers {
+    let mut workers = Workers::new();
+    crate::messaging::register(&mut workers, providers);
+    crate::notifications::register(&mut workers, providers);
+    crate::jobs::register(&mut workers, providers);
+    workers
+}
