@@ -13,10 +13,15 @@ alter table work_items add column fence_name text;
 alter table work_items add column fence_version bigint;
 
 drop index work_items_pending;
+-- Unique where set: items without a key cost no entry here (inserted and updated at every claim
+-- and completion otherwise).
+alter table work_items drop constraint work_items_idempotency_key_key;
+create unique index work_items_key on work_items (idempotency_key) where idempotency_key is not null;
 create index work_items_due on work_items (priority, due_at, id) where status = 'pending';
 create index work_items_leases on work_items (lease_expires_at) where status = 'running';
-create index work_items_group on work_items (group_key) where group_key is not null and status = 'pending';
-create index work_items_org_status on work_items (org_id, status, updated_at);
+create index work_items_group on work_items (group_key) where group_key is not null and status in ('pending', 'running');
+-- The admin page lists an organization's stopped work.
+create index work_items_dead on work_items (org_id, updated_at) where status = 'dead';
 
 -- A fence per thing that work acts for: its current version. Work queued for an older version
 -- lost a race (a confirmed escalation, a paid invoice) and must do nothing.

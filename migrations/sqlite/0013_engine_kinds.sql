@@ -21,7 +21,7 @@ create table work_items_new (
     max_attempts bigint not null,
     lease_owner text,
     lease_expires_at bigint,
-    idempotency_key text unique,
+    idempotency_key text,
     -- Items of one thing (an escalation, an invoice) that can be cancelled together.
     group_key text,
     -- The version of the thing the item was queued for; see `fences`.
@@ -42,10 +42,14 @@ from work_items;
 drop table work_items;
 alter table work_items_new rename to work_items;
 
+-- Unique where set: items without a key cost no entry here (inserted and updated at every claim
+-- and completion otherwise).
+create unique index work_items_key on work_items (idempotency_key) where idempotency_key is not null;
 create index work_items_due on work_items (priority, due_at, id) where status = 'pending';
 create index work_items_leases on work_items (lease_expires_at) where status = 'running';
-create index work_items_group on work_items (group_key) where group_key is not null and status = 'pending';
-create index work_items_org_status on work_items (org_id, status, updated_at);
+create index work_items_group on work_items (group_key) where group_key is not null and status in ('pending', 'running');
+-- The admin page lists an organization's stopped work.
+create index work_items_dead on work_items (org_id, updated_at) where status = 'dead';
 
 -- A fence per thing that work acts for: its current version. Work queued for an older version
 -- lost a race (a confirmed escalation, a paid invoice) and must do nothing.

@@ -53,6 +53,9 @@ struct BenchCli {
     /// Work items per throughput run
     #[arg(long, default_value_t = 5000)]
     items: usize,
+    /// Engine benchmarks: items claimed and run at once (default: the engine's default)
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Pending-timer counts for the lateness runs
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     timers: Vec<usize>,
@@ -181,7 +184,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Standin(args) => run_standins(args).await,
         Command::Bench(args) => match args.what.as_str() {
             "engine" => {
-                let bench = crate::bench::BenchArgs { database: args.postgres, items: args.items, timers: args.timers };
+                let bench = crate::bench::BenchArgs {
+                    database: args.postgres,
+                    concurrency: args.concurrency,
+                    items: args.items,
+                    timers: args.timers,
+                };
                 crate::bench::run(bench).await
             }
             "ingest" => crate::bench_ingest::run(args.postgres).await,

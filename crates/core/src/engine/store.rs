@@ -15,7 +15,7 @@ pub async fn insert(tx: &mut Tx, work: &NewWork, now: jiff::Timestamp) -> Result
         "insert into work_items (org_id, kind, payload, status, priority, due_at, attempts, max_attempts, \
          idempotency_key, group_key, fence_name, fence_version, created_at, updated_at) \
          values ($1, $2, $3, 'pending', $4, $5, 0, $6, $7, $8, $9, $10, $11, $11) \
-         on conflict (idempotency_key) do nothing returning id",
+         on conflict (idempotency_key) where idempotency_key is not null do nothing returning id",
     )
     .bind(work.org_id.map(|o| o.0))
     .bind(work.kind)
@@ -55,7 +55,8 @@ struct ClaimRow {
 #[derive(Debug, Clone)]
 pub struct ClaimSql {
     release_expired: String,
-    claim: String,
+    /// Urgent first, then routine.
+    claim: [String; 2],
     next_wake: String,
 }
 
@@ -66,9 +67,13 @@ impl ClaimSql {
         } else {
             kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ")
         };
-        let lock = match backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " for update skip locked",
+        // On PostgreSQL the claimed ids come as an array (an init plan), so the update is an
+        // index lookup of exactly those rows: with `id in (subquery)` the generic plan that
+        // prepared statements switch to after five runs hash-joins against a full scan of the
+        // table (10 ms at 100,000 pending timers, measured).
+        let (lock, open, close) = match backend {
+            Backend::Sqlite => ("", "in (", ")"),
+            Backend::Postgres => (" for update skip locked", "= any(array(", "))"),
         };
         ClaimSql {
             // An item whose runner vanished goes back to pending (keeping its due time and its
@@ -77,29 +82,45 @@ impl ClaimSql {
                 "update work_items set status = 'pending', lease_owner = null, lease_expires_at = null, \
                  updated_at = $1 where status = 'running' and lease_expires_at <= $1 and kind in ({list})"
             ),
-            claim: format!(
-                "update work_items set status = 'running', lease_owner = $1, lease_expires_at = $2, \
-                 attempts = attempts + 1, started_at = $3, updated_at = $3 \
-                 where id in (select id from work_items where status = 'pending' and due_at <= $3 \
-                 and kind in ({list}) order by priority, due_at, id limit $4{lock}) \
-                 returning id, org_id, kind, payload, priority, attempts, max_attempts, due_at, idempotency_key, \
-                 group_key, fence_name, fence_version"
-            ),
-            // One branch per priority so each reads the first row of its index range.
+            // One statement per priority, each reading its own range of the due index in order
+            // (an index on (priority, due_at) cannot bound due_at for both priorities at once
+            // without a skip scan, which PostgreSQL 15 does not have).
+            claim: [Priority::Urgent, Priority::Routine].map(|p| {
+                format!(
+                    "update work_items set status = 'running', lease_owner = $1, lease_expires_at = $2, \
+                         attempts = attempts + 1, started_at = $3, updated_at = $3 \
+                         where id {open}select id from work_items where status = 'pending' and priority = {} \
+                         and due_at <= $3 and kind in ({list}) order by due_at, id limit $4{lock}{close} \
+                         returning id, org_id, kind, payload, priority, attempts, max_attempts, due_at, \
+                         idempotency_key, group_key, fence_name, fence_version",
+                    p.as_i64()
+                )
+            }),
+            // One branch per priority, each the first row of its index range in order: written
+            // as `order by .. limit 1` because `min()` under a filter is planned as a scan of
+            // every pending row when the table has no statistics yet (27 ms at 100,000, measured).
             next_wake: format!(
-                "select min(t) from (\
-                 select min(due_at) as t from work_items where status = 'pending' and priority = 0 and kind in ({list}) \
-                 union all select min(due_at) as t from work_items where status = 'pending' and priority = 1 \
-                 and kind in ({list}) \
-                 union all select min(lease_expires_at) as t from work_items where status = 'running' \
-                 and kind in ({list})) as wake"
+                "select (select min(t) from (\
+                 select (select due_at from work_items where status = 'pending' and priority = 0 \
+                 and kind in ({list}) order by due_at limit 1) as t \
+                 union all select (select due_at from work_items where status = 'pending' and priority = 1 \
+                 and kind in ({list}) order by due_at limit 1) as t) as due), \
+                 (select lease_expires_at from work_items where status = 'running' \
+                 and kind in ({list}) order by lease_expires_at limit 1)"
             ),
         }
     }
 }
 
-/// Claims, inside `tx`, up to `limit` due items of the engine's kinds, urgent before routine,
-/// then by due time. Items whose lease expired (their runner died) are due again first.
+/// Puts items whose lease expired (their runner died) back to pending, inside `tx`, keeping
+/// their due time and attempt count, so the next claim takes them in priority order.
+pub async fn release_expired_in(tx: &mut Tx, sql: &ClaimSql, now: i64) -> Result<u64> {
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql.release_expired.as_str())).bind(now).execute(&mut **tx).await?;
+    Ok(done.rows_affected())
+}
+
+/// Claims, inside `tx`, up to `limit` due items of the engine's kinds: urgent ones first, then
+/// routine ones (at most `routine_limit` of them), each by due time.
 pub async fn claim_in(
     tx: &mut Tx,
     sql: &ClaimSql,
@@ -107,18 +128,23 @@ pub async fn claim_in(
     now: i64,
     lease_ms: i64,
     limit: i64,
+    routine_limit: i64,
 ) -> Result<Vec<WorkItem>> {
-    if limit <= 0 {
-        return Ok(Vec::new());
+    let mut rows: Vec<ClaimRow> = Vec::new();
+    for (i, claim) in sql.claim.iter().enumerate() {
+        let room = if i == 0 { limit } else { (limit - rows.len() as i64).min(routine_limit) };
+        if room <= 0 {
+            break;
+        }
+        let got: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(claim.as_str()))
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(room)
+            .fetch_all(&mut **tx)
+            .await?;
+        rows.extend(got);
     }
-    sqlx::query(sqlx::AssertSqlSafe(sql.release_expired.as_str())).bind(now).execute(&mut **tx).await?;
-    let rows: Vec<ClaimRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.claim.as_str()))
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut **tx)
-        .await?;
     let mut items: Vec<WorkItem> = rows
         .into_iter()
         .map(|r| WorkItem {
@@ -236,12 +262,10 @@ pub async fn bury<'c>(
     Ok(done.rows_affected() == 1)
 }
 
-/// The earliest moment something of the engine's kinds could become claimable: a pending due
-/// time or a lease expiry.
-pub async fn next_wake(tx: &mut Tx, sql: &ClaimSql) -> Result<Option<i64>> {
-    let (at,): (Option<i64>,) =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql.next_wake.as_str())).fetch_one(&mut **tx).await?;
-    Ok(at)
+/// When something of the engine's kinds could next become claimable: the earliest pending due
+/// time, and the earliest lease expiry.
+pub async fn next_wake(tx: &mut Tx, sql: &ClaimSql) -> Result<(Option<i64>, Option<i64>)> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql.next_wake.as_str())).fetch_one(&mut **tx).await?)
 }
 
 /// Cancels the item with this idempotency key unless it already finished. Returns whether one was.

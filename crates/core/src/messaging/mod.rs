@@ -318,10 +318,16 @@ pub async fn apply_status(db: &Db, clock: &dyn Clock, update: &StatusUpdate) -> 
     Ok(moved)
 }
 
+/// Texts handed to the provider at once, per process.
+pub const SMS_IN_FLIGHT: usize = 64;
+
 /// Runs `sms.send` work items.
 #[derive(Clone)]
 pub struct SmsSender {
     provider: Arc<dyn SmsProvider>,
+    /// Provider calls in flight at once, whatever the engine's concurrency (Twilio limits
+    /// concurrent API requests per account).
+    in_flight: Arc<tokio::sync::Semaphore>,
     /// `https://host/webhooks/twilio/sms-status`; `?m=<message id>` is appended.
     status_callback: Option<String>,
     /// Minimum time between two texts from one sender number.
@@ -334,7 +340,12 @@ impl SmsSender {
         status_callback: Option<String>,
         per_sender_interval: SignedDuration,
     ) -> Self {
-        Self { provider, status_callback, per_sender_interval }
+        Self {
+            provider,
+            status_callback,
+            per_sender_interval,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(SMS_IN_FLIGHT)),
+        }
     }
 
     async fn attempt(&self, ctx: &WorkContext, item: &WorkItem, id: MessageId) -> Result<Outcome> {
@@ -402,6 +413,7 @@ impl SmsSender {
             status_callback: self.status_callback.as_ref().map(|cb| format!("{cb}?m={}", id.0)),
         };
         let sent_at = to_millis(ctx.clock.now());
+        let _permit = self.in_flight.acquire().await.map_err(|e| Error::Unexpected(e.to_string()))?;
         match self.provider.send(sms).await {
             Ok(accepted) => {
                 let status = MessageStatus::from_twilio(&accepted.status).unwrap_or(MessageStatus::Queued);
