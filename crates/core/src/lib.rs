@@ -12,6 +12,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod ids;
+pub mod inbound;
 pub mod jobs;
 pub mod leads;
 pub mod messaging;

@@ -35,5 +35,6 @@ pub fn all(providers: &Providers) -> Workers {
     crate::messaging::register(&mut workers, providers);
     crate::notifications::register(&mut workers, providers);
     crate::jobs::register(&mut workers, providers);
+    crate::inbound::register(&mut workers);
     workers
 }

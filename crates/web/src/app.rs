@@ -44,7 +44,7 @@ pub struct AppState {
     pub login_limits: Arc<LoginLimits>,
     pub form_limits: Arc<FormLimits>,
     /// Group commit for inbound texts.
-    pub ingest: switchboard_core::messaging::ingest::Ingest,
+    pub ingest: switchboard_core::inbound::Ingest,
     pub metrics: PrometheusHandle,
     pub engine: Engine,
     /// The built-in SMS stand-in, when no Twilio account is configured.
@@ -144,7 +144,7 @@ impl App {
             None => MapRouter::StraightLine,
         };
         let engine = build_engine(&db, &clock, &config, &geocoder, &router)?;
-        let ingest = switchboard_core::messaging::ingest::Ingest::start(db.clone(), clock.clone());
+        let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let blobs = match &config.s3 {
             Some(s3) => BlobStore::s3(s3.clone())?,
             None => BlobStore::on_disk(&config.data_dir),

@@ -46,7 +46,9 @@ impl Mailbox for BrandMailbox {
         let clock = self.clock.clone();
         Box::pin(async move {
             let email = messaging::parse_raw(&mail.data, &mail.mail_from, mail.rcpt_to);
-            let outcome = messaging::receive_email(&db, clock.as_ref(), &email).await.map_err(|e| e.to_string())?;
+            let outcome = switchboard_core::inbound::receive_email(&db, clock.as_ref(), &email)
+                .await
+                .map_err(|e| e.to_string())?;
             metrics::counter!("inbound_email_total", "via" => "smtp", "outcome" => outcome_label(&outcome))
                 .increment(1);
             Ok(())
@@ -164,7 +166,7 @@ pub async fn postmark_inbound(State(state): State<AppState>, headers: HeaderMap,
         subject: inbound.subject.unwrap_or_default(),
         text: inbound.text_body.unwrap_or_default(),
     };
-    match messaging::receive_email(&state.db, state.clock.as_ref(), &email).await {
+    match switchboard_core::inbound::receive_email(&state.db, state.clock.as_ref(), &email).await {
         Ok(outcome) => {
             metrics::counter!("inbound_email_total", "via" => "postmark", "outcome" => outcome_label(&outcome))
                 .increment(1);

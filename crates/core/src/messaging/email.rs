@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::InboundOutcome;
 use super::model::{Channel, Message, MessageId, MessageStatus};
 use super::store;
 use crate::clock::{Clock, to_millis};
@@ -178,67 +177,40 @@ pub async fn accepts_email(db: &Db, address: &str) -> Result<bool> {
     Ok(tenancy::brand_by_inbound_email(db, address).await?.is_some())
 }
 
-/// Stores an inbound email durably, deduplicated by Message-ID.
-pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> Result<InboundOutcome> {
-    let mut brand = None;
-    let mut to = String::new();
+/// The brand that receives mail at one of `email`'s recipients, and that address.
+pub async fn brand_for_email(db: &Db, email: &InboundEmail) -> Result<Option<(Brand, String)>> {
     for r in &email.recipients {
         if let Some(b) = tenancy::brand_by_inbound_email(db, r).await? {
-            to = r.trim().to_lowercase();
-            brand = Some(b);
-            break;
+            return Ok(Some((b, r.trim().to_lowercase())));
         }
     }
-    let Some(brand) = brand else { return Ok(InboundOutcome::UnknownNumber) };
+    Ok(None)
+}
+
+/// Records an inbound email to `brand` (at address `to`) inside `tx`, deduplicated by
+/// Message-ID across every way mail arrives (SMTP, webhook). `None` when it was seen before.
+pub async fn record_inbound_email_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &str,
+    email: &InboundEmail,
+) -> Result<Option<MessageId>> {
     let msg = store::NewMessage {
         org: brand.org_id,
         brand: Some(brand.id),
         channel: Channel::Email,
         inbound: true,
         from: &email.from,
-        to: &to,
+        to,
         subject: Some(&email.subject),
         body: &email.text,
         status: MessageStatus::Received,
-        // Deduplicated across every way mail arrives (SMTP, webhook): the Message-ID is global.
+        // The Message-ID is global.
         provider: Some("email"),
         provider_id: Some(&email.message_id),
     };
-    let now = to_millis(clock.now());
-    let mut tx = db.begin().await?;
-    let Some(id) = store::insert(&mut *tx, &msg, now).await? else {
-        return Ok(InboundOutcome::Duplicate);
-    };
-    let lead = if email.automated {
-        None
-    } else {
-        let text = crate::leads::strip_quoted(&email.text);
-        let contact = crate::leads::Contact {
-            name: email.from_name.clone(),
-            phone: crate::leads::phones_in(&text).into_iter().next(),
-            email: Some(email.reply_to.clone().unwrap_or_else(|| email.from.clone())),
-            address: None,
-            service: None,
-        };
-        let message = crate::leads::NewLeadMessage {
-            inbound: true,
-            channel: "email",
-            subject: Some(&email.subject),
-            body: &text,
-            message_id: Some(id.0),
-            author: None,
-            fields: None,
-        };
-        Some(
-            crate::leads::capture_in(&mut tx, clock, &brand, crate::leads::LeadSource::Email, &contact, &message)
-                .await?,
-        )
-    };
-    tx.commit().await?;
-    if let Some(lead) = lead {
-        db.publish(crate::db::Event::Lead { org: brand.org_id, lead });
-    }
-    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: None, lead })
+    store::insert(&mut **tx, &msg, to_millis(clock.now())).await
 }
 
 /// Runs `email.send` work items.

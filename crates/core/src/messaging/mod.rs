@@ -13,7 +13,6 @@
 //! most one per crash.
 
 pub mod email;
-pub mod ingest;
 pub mod model;
 pub mod segments;
 mod store;
@@ -24,8 +23,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 pub use email::{
-    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, is_automated, parse_raw, queue_email_in, queue_rich_email_in,
-    receive_email, send_email,
+    EMAIL_SEND, EmailSender, InboundEmail, accepts_email, brand_for_email, is_automated, parse_raw, queue_email_in,
+    queue_rich_email_in, record_inbound_email_in, send_email,
 };
 pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
 
@@ -176,48 +175,21 @@ pub struct InboundSms {
     pub body: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum InboundOutcome {
-    /// Stored (and any keyword acted on).
-    Stored {
-        message: MessageId,
-        brand: BrandId,
-        org: OrgId,
-        keyword: Option<Keyword>,
-        lead: Option<crate::ids::LeadId>,
-    },
+    /// Stored (and any consent keyword acted on).
+    Stored { message: MessageId, brand: Brand, keyword: Option<Keyword> },
     /// The provider sent this one before; nothing changed.
     Duplicate,
-    /// No brand uses the number it was sent to.
+    /// No brand uses the number (or address) it was sent to.
     UnknownNumber,
 }
 
-/// Records an inbound text durably, deduplicated by the provider's id, and applies consent
-/// keywords in the same transaction. HELP queues the brand's help reply. Texts that are not
-/// keywords land in the leads inbox.
-#[tracing::instrument(skip(db, clock, sms), fields(provider_id = %sms.provider_id))]
-pub async fn receive_sms(db: &Db, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
-    let mut tx = db.begin().await?;
-    let outcome = receive_sms_in(&mut tx, clock, sms).await?;
-    tx.commit().await?;
-    after_inbound(db, &outcome);
-    Ok(outcome)
-}
-
-/// What to do once an inbound text's transaction committed: wake the engine (a HELP reply
-/// may be queued) and tell open screens about the lead.
-pub fn after_inbound(db: &Db, outcome: &InboundOutcome) {
-    if let InboundOutcome::Stored { org, lead, .. } = outcome {
-        db.work_added();
-        if let Some(lead) = lead {
-            db.publish(crate::db::Event::Lead { org: *org, lead: *lead });
-        }
-    }
-}
-
-/// [`receive_sms`] inside the caller's transaction (every read goes through it too, so it is
-/// safe on SQLite's single connection). Call [`after_inbound`] after the commit.
-pub async fn receive_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
+/// Records an inbound text to a brand's number inside `tx`, deduplicated by the provider's id,
+/// and applies consent keywords (STOP, START; HELP queues the brand's help reply). What else
+/// the text is (a lead's message, a reply code) is the inbound router's business, above this
+/// module. Every read goes through `tx` (safe on SQLite's single connection).
+pub async fn record_inbound_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
     let to = PhoneE164::parse(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
     let from = PhoneE164::parse(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());
     let Some(brand) = tenancy::brand_by_sms_number_in(tx, &to).await? else {
@@ -257,24 +229,7 @@ pub async fn receive_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) ->
         }
         None => {}
     }
-    // Consent keywords are not conversations; everything else lands in the leads inbox.
-    let lead = match (kw, PhoneE164::parse(&from)) {
-        (None, Ok(phone)) => {
-            let contact = crate::leads::Contact { phone: Some(phone), ..Default::default() };
-            let message = crate::leads::NewLeadMessage {
-                inbound: true,
-                channel: "sms",
-                subject: None,
-                body: &sms.body,
-                message_id: Some(id.0),
-                author: None,
-                fields: None,
-            };
-            Some(crate::leads::capture_in(tx, clock, &brand, crate::leads::LeadSource::Sms, &contact, &message).await?)
-        }
-        _ => None,
-    };
-    Ok(InboundOutcome::Stored { message: id, brand: brand.id, org: brand.org_id, keyword: kw, lead })
+    Ok(InboundOutcome::Stored { message: id, brand, keyword: kw })
 }
 
 /// A delivery-status callback. `message` is our id when the callback URL carried it (it does

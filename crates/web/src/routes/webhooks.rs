@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use switchboard_core::messaging::{self, InboundOutcome, InboundSms, MessageId, StatusUpdate};
+use switchboard_core::inbound::{RawText, Stored};
+use switchboard_core::messaging::{self, MessageId, StatusUpdate};
 use switchboard_core::providers::twilio_signature;
 
 use crate::app::AppState;
@@ -73,19 +74,19 @@ async fn twilio_inbound_sms(State(state): State<AppState>, headers: HeaderMap, u
     else {
         return plain(StatusCode::BAD_REQUEST, "MessageSid, From and To are required");
     };
-    let sms = InboundSms {
+    let text = RawText {
         provider: "twilio",
         provider_id: sid.to_string(),
         from: from.to_string(),
         to: to.to_string(),
         body: param(&params, "Body").unwrap_or_default().to_string(),
     };
-    match state.ingest.receive_sms(sms).await {
-        Ok(outcome) => {
-            let label = match outcome {
-                InboundOutcome::Stored { .. } => "stored",
-                InboundOutcome::Duplicate => "duplicate",
-                InboundOutcome::UnknownNumber => "unknown_number",
+    // Stored as it arrived, then acknowledged; the engine's router decides what it is.
+    match state.ingest.receive(text).await {
+        Ok(stored) => {
+            let label = match stored {
+                Stored::New => "stored",
+                Stored::Duplicate => "duplicate",
             };
             metrics::counter!("webhook_inbound_sms_total", "outcome" => label).increment(1);
             ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], EMPTY_TWIML).into_response()

@@ -238,6 +238,12 @@ impl TestApp {
         tenancy::create_brand(&self.db, &self.clock, org, &input).await.expect("brand")
     }
 
+    /// Runs the inbound router (what the engine's `inbound.route` items do) over every text
+    /// stored so far, without running any other work.
+    pub async fn route_inbound(&self) {
+        while switchboard_core::inbound::route_pending(&self.db, &self.clock).await.expect("route inbound texts") > 0 {}
+    }
+
     /// The organization a brand belongs to.
     pub async fn db_org_of_brand(&self, brand: i64) -> i64 {
         let (org,): (i64,) = sqlx::query_as("select org_id from brands where id = $1")

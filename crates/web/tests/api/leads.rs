@@ -49,8 +49,11 @@ async fn postmark(app: &TestApp, payload: serde_json::Value) -> u16 {
 async fn texts_from_one_number_thread_into_one_lead_until_it_is_converted() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "My furnace is making a banging noise").await.unwrap();
+    app.route_inbound().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Can someone come today?").await.unwrap();
+    app.route_inbound().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "STOP").await.unwrap();
+    app.route_inbound().await;
     let all = leads(&app, &key, "").await;
     assert_eq!(all.len(), 1, "one lead for the conversation: {all:?}");
     let lead = &all[0];
@@ -79,7 +82,9 @@ async fn texts_from_one_number_thread_into_one_lead_until_it_is_converted() {
     .await;
     assert_eq!(status, 201);
     app.sms.reply(CALLER, BRAND_NUMBER, "START").await.unwrap();
+    app.route_inbound().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Thanks! Also the AC next spring").await.unwrap();
+    app.route_inbound().await;
     let all = leads(&app, &key, "?status=new").await;
     assert_eq!(all.len(), 1, "after conversion, a new conversation opens a new lead");
     assert_eq!(all[0]["messages"][0]["body"], "Thanks! Also the AC next spring");
@@ -128,6 +133,7 @@ async fn emails_become_leads_with_the_contact_read_from_the_message() {
 
     // A text from the phone found in the email joins the same lead.
     app.sms.reply("+17205550177", BRAND_NUMBER, "This is Lucy, texting about the heater").await.unwrap();
+    app.route_inbound().await;
     let all = leads(&app, &key, "").await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["messages"].as_array().unwrap().len(), 2);
@@ -137,7 +143,9 @@ async fn emails_become_leads_with_the_contact_read_from_the_message() {
 async fn the_inbox_filters_by_source_status_and_search() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Garage door stuck halfway").await.unwrap();
+    app.route_inbound().await;
     app.sms.reply("+13035550143", BRAND_NUMBER, "Need a drain cleared").await.unwrap();
+    app.route_inbound().await;
     postmark(
         &app,
         json!({"From": "sam@example.com", "FromFull": {"Email": "sam@example.com"}, "FromName": "Sam Greene", "ToFull": [{"Email": "jobs@acme-hvac.example"}], "Subject": "Rekey", "MessageID": "pm-9", "TextBody": "Rekey 3 locks please"}),
@@ -174,6 +182,7 @@ async fn the_inbox_filters_by_source_status_and_search() {
 async fn replying_texts_the_lead_and_marks_it_contacted() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Is the plumber coming?").await.unwrap();
+    app.route_inbound().await;
     let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
     let (status, body) = json(
         app.client()
@@ -214,6 +223,7 @@ async fn replying_texts_the_lead_and_marks_it_contacted() {
 async fn converting_creates_the_customer_and_a_job_with_the_next_code_and_locks_the_lead() {
     let (app, key, brand) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Water heater leaking").await.unwrap();
+    app.route_inbound().await;
     let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
     let (_, matches) =
         json(app.client().get(app.url("/api/v1/customers?phone=303.555.0142")).bearer_auth(&key).send().await.unwrap())
@@ -278,7 +288,9 @@ async fn converting_creates_the_customer_and_a_job_with_the_next_code_and_locks_
 async fn bad_conversions_change_nothing() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "help me").await.unwrap();
+    app.route_inbound().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "please").await.unwrap();
+    app.route_inbound().await;
     let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
     let url = app.url(&format!("/api/v1/leads/{id}/convert"));
     let cases = [
@@ -307,6 +319,7 @@ async fn bad_conversions_change_nothing() {
 async fn thirty_two_simultaneous_conversions_of_one_lead_make_exactly_one_job() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "Roof leak!").await.unwrap();
+    app.route_inbound().await;
     let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
     let url = app.url(&format!("/api/v1/leads/{id}/convert"));
     let mut tasks = Vec::new();
@@ -333,6 +346,7 @@ async fn thirty_two_leads_converted_at_once_for_one_new_phone_make_one_customer(
     let (app, key, _) = setup().await;
     for i in 0..32 {
         app.sms.reply(&format!("+1720555{:04}", 2000 + i), BRAND_NUMBER, "Need service").await.unwrap();
+        app.route_inbound().await;
     }
     let ids: Vec<i64> = leads(&app, &key, "").await.iter().map(|l| l["id"].as_i64().unwrap()).collect();
     assert_eq!(ids.len(), 32);
@@ -361,6 +375,7 @@ async fn thirty_two_leads_converted_at_once_for_one_new_phone_make_one_customer(
 async fn leads_of_another_organization_are_invisible_and_untouchable() {
     let (app, key, _) = setup().await;
     app.sms.reply(CALLER, BRAND_NUMBER, "private").await.unwrap();
+    app.route_inbound().await;
     let id = leads(&app, &key, "").await[0]["id"].as_i64().unwrap();
     let (other, _) = app.org_with_admin("other").await;
     let other_key = app.api_key(other).await;
@@ -398,6 +413,10 @@ async fn a_burst_of_webhooks_is_stored_completely_once_each() {
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), 200, "every webhook is acknowledged");
     }
+    let (stored,): (i64,) =
+        sqlx::query_as("select count(*) from inbound_texts").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(stored, 56, "every text is stored once, as it arrived, before its webhook is answered");
+    app.route_inbound().await;
     let (messages,): (i64,) = sqlx::query_as("select count(*) from messages where direction = 'inbound'")
         .fetch_one(app.db.pool())
         .await
@@ -407,4 +426,36 @@ async fn a_burst_of_webhooks_is_stored_completely_once_each() {
         sqlx::query_as("select count(*) from lead_messages").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(lead_messages, 56);
     assert_eq!(leads(&app, &key, "").await.len(), 20, "one open lead per number");
+}
+
+#[tokio::test]
+async fn inbound_texts_are_routed_by_the_engine_once_each_in_arrival_order() {
+    let (app, key, _) = setup().await;
+    for i in 0..30 {
+        assert_eq!(app.sms.reply(CALLER, BRAND_NUMBER, &format!("part {i} of my story")).await.unwrap(), 200);
+    }
+    // A NUL cannot be stored in PostgreSQL text; it arrives as the replacement character.
+    assert_eq!(app.sms.redeliver_inbound("SMnul", CALLER, BRAND_NUMBER, "a\u{0}b").await.unwrap(), 200);
+    assert!(leads(&app, &key, "").await.is_empty(), "stored and acknowledged; routed by the engine, not the webhook");
+
+    app.engine.tick().await.unwrap();
+    let bodies: Vec<(String,)> =
+        sqlx::query_as("select body from lead_messages order by id").fetch_all(app.db.pool()).await.unwrap();
+    let mut expected: Vec<String> = (0..30).map(|i| format!("part {i} of my story")).collect();
+    expected.push("a\u{FFFD}b".into());
+    assert_eq!(bodies.into_iter().map(|(b,)| b).collect::<Vec<_>>(), expected, "one thread, in arrival order");
+    let found = leads(&app, &key, "").await;
+    assert_eq!(found.len(), 1);
+
+    // Routing again (another router item, another instance) changes nothing.
+    assert_eq!(switchboard_core::inbound::route_pending(&app.db, &app.clock).await.unwrap(), 0);
+    let (routed, errors, messages): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from inbound_texts where routed_at is not null), \
+         (select count(*) from inbound_texts where route_error is not null), \
+         (select count(*) from messages where direction = 'inbound')",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!((routed, errors, messages), (31, 0, 31), "every text routed exactly once");
 }

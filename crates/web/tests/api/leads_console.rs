@@ -19,6 +19,7 @@ async fn setup() -> (TestApp, crate::helpers::Browser) {
 async fn the_inbox_lists_leads_with_unread_markers_and_filters() {
     let (app, b) = setup().await;
     app.sms.reply("+13035550142", BRAND_NUMBER, "AC blowing warm air").await.unwrap();
+    app.route_inbound().await;
     let (status, page) = b.get_text("/leads").await;
     assert_eq!(status, 200);
     assert!(
@@ -38,6 +39,7 @@ async fn the_inbox_lists_leads_with_unread_markers_and_filters() {
 async fn a_dispatcher_opens_replies_to_and_converts_a_lead() {
     let (app, b) = setup().await;
     app.sms.reply("+13035550142", BRAND_NUMBER, "Garage door spring snapped").await.unwrap();
+    app.route_inbound().await;
     let (id,): (i64,) = sqlx::query_as("select id from leads").fetch_one(app.db.pool()).await.unwrap();
     let (status, page) = b.get_text(&format!("/leads/{id}")).await;
     assert_eq!(status, 200);
@@ -104,6 +106,7 @@ async fn new_leads_reach_open_browsers_as_server_sent_events() {
     assert_eq!(events.status(), 200);
     assert!(events.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
     app.sms.reply("+13035550142", BRAND_NUMBER, "Hello?").await.unwrap();
+    app.route_inbound().await;
     let (id,): (i64,) = sqlx::query_as("select id from leads").fetch_one(app.db.pool()).await.unwrap();
     let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -118,6 +121,7 @@ async fn new_leads_reach_open_browsers_as_server_sent_events() {
     let ob = app.signed_in(&other_admin.email).await;
     let mut other_events = ob.get("/events").await;
     app.sms.reply("+13035550142", BRAND_NUMBER, "Still there?").await.unwrap();
+    app.route_inbound().await;
     let got = tokio::time::timeout(Duration::from_millis(300), other_events.chunk()).await;
     assert!(
         got.is_err() || got.unwrap().unwrap().is_none_or(|c| !String::from_utf8_lossy(&c).contains("event: lead")),

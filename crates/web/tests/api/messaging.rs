@@ -146,9 +146,11 @@ async fn inbound_texts_are_stored_once_and_answered_as_twilio_expects() {
     let (app, key, _) = setup().await;
     let status =
         app.sms.redeliver_inbound("SMfeedface", CUSTOMER, BRAND_NUMBER, "Is anyone coming today?").await.unwrap();
+    app.route_inbound().await;
     assert_eq!(status, 200);
     let status =
         app.sms.redeliver_inbound("SMfeedface", CUSTOMER, BRAND_NUMBER, "Is anyone coming today?").await.unwrap();
+    app.route_inbound().await;
     assert_eq!(status, 200, "a retried webhook is acknowledged");
     let (_, body) = json(
         app.client().get(app.url("/api/v1/messages?address=303-555-0142")).bearer_auth(&key).send().await.unwrap(),
@@ -182,6 +184,7 @@ async fn inbound_texts_are_stored_once_and_answered_as_twilio_expects() {
 
     // A text to a number no brand uses is acknowledged but stored nowhere.
     assert_eq!(app.sms.redeliver_inbound("SMnobody", CUSTOMER, "+15125550000", "hello?").await.unwrap(), 200);
+    app.route_inbound().await;
     let (n,): (i64,) = sqlx::query_as("select count(*) from messages").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(n, 2);
 }
@@ -190,6 +193,7 @@ async fn inbound_texts_are_stored_once_and_answered_as_twilio_expects() {
 async fn stop_opts_out_start_opts_back_in_and_help_gets_the_brands_reply() {
     let (app, key, brand) = setup().await;
     assert_eq!(app.sms.reply(CUSTOMER, BRAND_NUMBER, "Stop").await.unwrap(), 200);
+    app.route_inbound().await;
     let (status, body) = send(&app, &key, brand, CUSTOMER, "Reminder: your visit is tomorrow").await;
     assert_eq!(status, 202);
     assert_eq!(body["message"]["status"], "suppressed", "an opted-out number is never texted");
@@ -197,6 +201,7 @@ async fn stop_opts_out_start_opts_back_in_and_help_gets_the_brands_reply() {
     assert!(app.sms.sent_to(CUSTOMER).is_empty());
 
     assert_eq!(app.sms.reply(CUSTOMER, BRAND_NUMBER, "START").await.unwrap(), 200);
+    app.route_inbound().await;
     let (_, body) = send(&app, &key, brand, CUSTOMER, "Welcome back").await;
     assert_eq!(body["message"]["status"], "queued");
     app.engine.tick().await.unwrap();
@@ -204,6 +209,7 @@ async fn stop_opts_out_start_opts_back_in_and_help_gets_the_brands_reply() {
 
     app.clock.advance(SignedDuration::from_secs(5));
     assert_eq!(app.sms.reply(CUSTOMER, BRAND_NUMBER, "help").await.unwrap(), 200);
+    app.route_inbound().await;
     app.engine.tick().await.unwrap();
     let help = app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap();
     assert!(help.body.contains("Acme HVAC") && help.body.contains("STOP"), "{}", help.body);

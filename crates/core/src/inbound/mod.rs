@@ -1,0 +1,204 @@
+//! The inbound router: everything that comes back from the outside world enters here and is
+//! told apart. A text is first stored as it arrived ([`ingest`], acknowledged after the
+//! commit); the `inbound.route` worker then records it as a message of the brand it was sent
+//! to, applies consent keywords (in `messaging`), and threads anything else into the leads
+//! inbox (in `leads`). Escalation reply codes and voicemails join here, above the modules
+//! they concern, which know nothing of each other (GoAlert's single result receiver).
+//!
+//! Exactly once, in arrival order: one router runs at a time (it holds the `inbound.router`
+//! fence row for its transaction), takes unrouted texts in id order (the single ingest writer
+//! makes that the commit order), and marks each routed in the same transaction as its effects.
+
+pub mod ingest;
+pub mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub use ingest::{Ingest, Stored};
+pub use store::RawText;
+
+use crate::Result;
+use crate::clock::{Clock, to_millis};
+use crate::db::{Db, Event, Tx};
+use crate::engine::{self, BoxFuture, Kind, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker, Workers};
+use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
+use crate::messaging::{self, InboundEmail, InboundOutcome, InboundSms, Keyword};
+use crate::parse::PhoneE164;
+
+/// Texts routed per transaction at most; more are left to a follow-up item.
+pub const ROUTE_BATCH: i64 = 500;
+
+/// An `inbound.route` item: route every text not routed yet. Urgent: a reply may confirm an
+/// escalation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteInbound {}
+
+impl Kind for RouteInbound {
+    const NAME: &'static str = "inbound.route";
+    const PRIORITY: Priority = Priority::Urgent;
+}
+
+/// Registers the router.
+pub fn register(workers: &mut Workers) {
+    workers.add(Router);
+}
+
+/// What routing one text decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Routed {
+    /// A consent keyword (STOP, START, HELP), acted on.
+    Keyword(Keyword),
+    /// Threaded into a lead.
+    Lead(crate::ids::LeadId),
+    /// Stored as a message, nothing more (a sender whose number cannot be read).
+    Message,
+    /// The provider delivered it twice (a different webhook id for the same message).
+    Duplicate,
+    /// Sent to a number no brand uses: kept as it arrived, nothing more.
+    UnknownNumber,
+}
+
+struct Router;
+
+impl Worker for Router {
+    type Args = RouteInbound;
+    fn work(&self, ctx: WorkContext, _item: WorkItem, _args: RouteInbound) -> BoxFuture<Outcome> {
+        Box::pin(async move {
+            match route_pending(&ctx.db, ctx.clock.as_ref()).await {
+                Ok(n) => Outcome::Done(Some(serde_json::json!({ "routed": n }))),
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        })
+    }
+}
+
+/// Routes up to [`ROUTE_BATCH`] unrouted texts in one transaction (queueing a follow-up when
+/// more wait); returns how many.
+pub async fn route_pending(db: &Db, clock: &dyn Clock) -> Result<usize> {
+    let mut tx = db.begin().await?;
+    // One router at a time, whichever instance: the fence row is held until the commit.
+    engine::fence::advance_in(&mut tx, "inbound.router").await?;
+    let texts = store::unrouted(&mut tx, ROUTE_BATCH).await?;
+    let now = clock.now();
+    let mut events = Vec::new();
+    for text in &texts {
+        sqlx::query("savepoint route_text").execute(&mut *tx).await?;
+        let sms = InboundSms {
+            provider: provider_name(&text.provider),
+            provider_id: text.provider_id.clone(),
+            from: text.from_addr.clone(),
+            to: text.to_addr.clone(),
+            body: text.body.clone(),
+        };
+        let error = match route_sms_in(&mut tx, clock, &sms).await {
+            Ok((routed, event)) => {
+                sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
+                metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
+                events.extend(event);
+                None
+            }
+            Err(e) => {
+                sqlx::query("rollback to savepoint route_text").execute(&mut *tx).await?;
+                sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
+                tracing::error!(text = text.id, error = %e, "routing an inbound text failed; kept as it arrived");
+                metrics::counter!("inbound_routed_total", "as" => "error").increment(1);
+                Some(e.to_string())
+            }
+        };
+        store::mark_routed(&mut tx, text.id, error.as_deref(), to_millis(now)).await?;
+    }
+    if texts.len() as i64 == ROUTE_BATCH {
+        engine::enqueue_in(&mut tx, &NewWork::of(&RouteInbound {}, now)?, now).await?;
+    }
+    tx.commit().await?;
+    if !texts.is_empty() {
+        // A HELP reply or a follow-up router may be queued.
+        db.work_added();
+    }
+    for event in events {
+        db.publish(event);
+    }
+    Ok(texts.len())
+}
+
+fn provider_name(stored: &str) -> &'static str {
+    match stored {
+        "twilio" => "twilio",
+        _ => "unknown",
+    }
+}
+
+fn label(r: &Routed) -> &'static str {
+    match r {
+        Routed::Keyword(_) => "keyword",
+        Routed::Lead(_) => "lead",
+        Routed::Message => "message",
+        Routed::Duplicate => "duplicate",
+        Routed::UnknownNumber => "unknown_number",
+    }
+}
+
+/// Decides what one inbound text is, inside `tx`: a consent keyword, or a lead's message.
+pub async fn route_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<(Routed, Option<Event>)> {
+    let (message, brand, keyword) = match messaging::record_inbound_sms_in(tx, clock, sms).await? {
+        InboundOutcome::Stored { message, brand, keyword } => (message, brand, keyword),
+        InboundOutcome::Duplicate => return Ok((Routed::Duplicate, None)),
+        InboundOutcome::UnknownNumber => return Ok((Routed::UnknownNumber, None)),
+    };
+    if let Some(k) = keyword {
+        // Consent keywords are not conversations.
+        return Ok((Routed::Keyword(k), None));
+    }
+    let Ok(phone) = PhoneE164::parse(&sms.from) else { return Ok((Routed::Message, None)) };
+    let contact = Contact { phone: Some(phone), ..Default::default() };
+    let lead_message = NewLeadMessage {
+        inbound: true,
+        channel: "sms",
+        subject: None,
+        body: &sms.body,
+        message_id: Some(message.0),
+        author: None,
+        fields: None,
+    };
+    let lead = leads::capture_in(tx, clock, &brand, LeadSource::Sms, &contact, &lead_message).await?;
+    Ok((Routed::Lead(lead), Some(Event::Lead { org: brand.org_id, lead })))
+}
+
+/// Stores an inbound email durably (deduplicated by Message-ID) and, unless it was sent by a
+/// machine (auto-replies, bounces), threads it into the leads inbox, in one transaction.
+pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> Result<InboundOutcome> {
+    let Some((brand, to)) = messaging::brand_for_email(db, email).await? else {
+        return Ok(InboundOutcome::UnknownNumber);
+    };
+    let mut tx = db.begin().await?;
+    let Some(id) = messaging::record_inbound_email_in(&mut tx, clock, &brand, &to, email).await? else {
+        return Ok(InboundOutcome::Duplicate);
+    };
+    let lead = if email.automated {
+        None
+    } else {
+        let text = leads::strip_quoted(&email.text);
+        let contact = Contact {
+            name: email.from_name.clone(),
+            phone: leads::phones_in(&text).into_iter().next(),
+            email: Some(email.reply_to.clone().unwrap_or_else(|| email.from.clone())),
+            address: None,
+            service: None,
+        };
+        let message = NewLeadMessage {
+            inbound: true,
+            channel: "email",
+            subject: Some(&email.subject),
+            body: &text,
+            message_id: Some(id.0),
+            author: None,
+            fields: None,
+        };
+        Some(leads::capture_in(&mut tx, clock, &brand, LeadSource::Email, &contact, &message).await?)
+    };
+    tx.commit().await?;
+    if let Some(lead) = lead {
+        db.publish(Event::Lead { org: brand.org_id, lead });
+    }
+    Ok(InboundOutcome::Stored { message: id, brand, keyword: None })
+}
