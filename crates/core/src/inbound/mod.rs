@@ -200,5 +200,5 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
     if let Some(lead) = lead {
         db.publish(Event::Lead { org: brand.org_id, lead });
     }
-    Ok(InboundOutcome::Stored { message: id, brand, keyword: None })
+    Ok(InboundOutcome::Stored { message: id, brand: Box::new(brand), keyword: None })
 }

@@ -178,7 +178,7 @@ pub struct InboundSms {
 #[derive(Debug, Clone)]
 pub enum InboundOutcome {
     /// Stored (and any consent keyword acted on).
-    Stored { message: MessageId, brand: Brand, keyword: Option<Keyword> },
+    Stored { message: MessageId, brand: Box<Brand>, keyword: Option<Keyword> },
     /// The provider sent this one before; nothing changed.
     Duplicate,
     /// No brand uses the number (or address) it was sent to.
@@ -229,7 +229,7 @@ pub async fn record_inbound_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &Inbound
         }
         None => {}
     }
-    Ok(InboundOutcome::Stored { message: id, brand, keyword: kw })
+    Ok(InboundOutcome::Stored { message: id, brand: Box::new(brand), keyword: kw })
 }
 
 /// A delivery-status callback. `message` is our id when the callback URL carried it (it does
