@@ -98,9 +98,9 @@ async fn store_batch(db: &Db, clock: &SharedClock, batch: &[Job]) -> Result<std:
     for chunk in texts.chunks(512) {
         new.extend(store::insert_batch(&mut tx, chunk, to_millis(now)).await?);
     }
-    if !new.is_empty() {
-        // One router run per batch; it takes every text not routed yet, so a run that finds
-        // nothing left (an earlier one took these) is harmless.
+    // A router run that has not started yet takes these too (it reads every text not routed
+    // when it runs); one that is running may not, so a new one is queued then.
+    if !new.is_empty() && !super::router_waiting_in(&mut tx).await? {
         engine::enqueue_in(&mut tx, &NewWork::of(&RouteInbound {}, now)?, now).await?;
     }
     tx.commit().await?;

@@ -25,8 +25,9 @@ use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
 use crate::messaging::{self, InboundEmail, InboundOutcome, InboundSms, Keyword};
 use crate::parse::PhoneE164;
 
-/// Texts routed per transaction at most; more are left to a follow-up item.
-pub const ROUTE_BATCH: i64 = 500;
+/// Texts routed per transaction at most; more are left to a follow-up item. Small enough that
+/// on SQLite (one connection) the ingest writer waits at most a few milliseconds for it.
+pub const ROUTE_BATCH: i64 = 64;
 
 /// An `inbound.route` item: route every text not routed yet. Urgent: a reply may confirm an
 /// escalation.
@@ -36,6 +37,17 @@ pub struct RouteInbound {}
 impl Kind for RouteInbound {
     const NAME: &'static str = "inbound.route";
     const PRIORITY: Priority = Priority::Urgent;
+}
+
+/// Whether a router run is queued and not yet started (urgent pending items are few: this
+/// reads a short range of the due index).
+pub async fn router_waiting_in(tx: &mut Tx) -> Result<bool> {
+    let found: Option<(i64,)> =
+        sqlx::query_as("select id from work_items where status = 'pending' and priority = 0 and kind = $1 limit 1")
+            .bind(<RouteInbound as Kind>::NAME)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(found.is_some())
 }
 
 /// Registers the router.
@@ -73,16 +85,28 @@ impl Worker for Router {
 }
 
 /// Routes up to [`ROUTE_BATCH`] unrouted texts in one transaction (queueing a follow-up when
-/// more wait); returns how many.
+/// more wait); returns how many. The batch is routed optimistically without savepoints; if a
+/// text fails, the transaction is rolled back and the batch routed again one savepoint per
+/// text, so the failing one is recorded with its error and the others go through.
 pub async fn route_pending(db: &Db, clock: &dyn Clock) -> Result<usize> {
+    match route_batch(db, clock, false).await {
+        Ok(n) => Ok(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "routing a batch of inbound texts failed; routing them one by one");
+            route_batch(db, clock, true).await
+        }
+    }
+}
+
+async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize> {
     let mut tx = db.begin().await?;
     // One router at a time, whichever instance: the fence row is held until the commit.
     engine::fence::advance_in(&mut tx, "inbound.router").await?;
     let texts = store::unrouted(&mut tx, ROUTE_BATCH).await?;
     let now = clock.now();
     let mut events = Vec::new();
+    let mut failed = Vec::new();
     for text in &texts {
-        sqlx::query("savepoint route_text").execute(&mut *tx).await?;
         let sms = InboundSms {
             provider: provider_name(&text.provider),
             provider_id: text.provider_id.clone(),
@@ -90,22 +114,32 @@ pub async fn route_pending(db: &Db, clock: &dyn Clock) -> Result<usize> {
             to: text.to_addr.clone(),
             body: text.body.clone(),
         };
-        let error = match route_sms_in(&mut tx, clock, &sms).await {
+        if !isolate {
+            let (routed, event) = route_sms_in(&mut tx, clock, &sms).await?;
+            metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
+            events.extend(event);
+            continue;
+        }
+        sqlx::query("savepoint route_text").execute(&mut *tx).await?;
+        match route_sms_in(&mut tx, clock, &sms).await {
             Ok((routed, event)) => {
                 sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
                 metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
                 events.extend(event);
-                None
             }
             Err(e) => {
                 sqlx::query("rollback to savepoint route_text").execute(&mut *tx).await?;
                 sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
                 tracing::error!(text = text.id, error = %e, "routing an inbound text failed; kept as it arrived");
                 metrics::counter!("inbound_routed_total", "as" => "error").increment(1);
-                Some(e.to_string())
+                failed.push((text.id, e.to_string()));
             }
-        };
-        store::mark_routed(&mut tx, text.id, error.as_deref(), to_millis(now)).await?;
+        }
+    }
+    let ids: Vec<i64> = texts.iter().map(|t| t.id).collect();
+    store::mark_routed(&mut tx, &ids, to_millis(now)).await?;
+    for (id, error) in &failed {
+        store::set_route_error(&mut tx, *id, error).await?;
     }
     if texts.len() as i64 == ROUTE_BATCH {
         engine::enqueue_in(&mut tx, &NewWork::of(&RouteInbound {}, now)?, now).await?;

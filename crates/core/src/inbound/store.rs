@@ -60,10 +60,25 @@ pub async fn unrouted(tx: &mut Tx, limit: i64) -> Result<Vec<StoredText>> {
     .await?)
 }
 
-pub async fn mark_routed(tx: &mut Tx, id: i64, error: Option<&str>, now: i64) -> Result<()> {
-    sqlx::query("update inbound_texts set routed_at = $2, route_error = $3 where id = $1")
+/// Marks texts routed, in one statement.
+pub async fn mark_routed(tx: &mut Tx, ids: &[i64], now: i64) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = (0..ids.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!("update inbound_texts set routed_at = $1 where id in ({list})");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+    for id in ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Records why a text could not be routed (it stays stored as it arrived).
+pub async fn set_route_error(tx: &mut Tx, id: i64, error: &str) -> Result<()> {
+    sqlx::query("update inbound_texts set route_error = $2 where id = $1")
         .bind(id)
-        .bind(now)
         .bind(error)
         .execute(&mut **tx)
         .await?;
