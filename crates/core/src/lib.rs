@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod geo;
 pub mod ids;
 pub mod inbound;
 pub mod jobs;

@@ -31,10 +31,19 @@ pub struct Providers {
 
 /// The workers for every kind of work.
 pub fn all(providers: &Providers) -> Workers {
+    let p = providers;
     let mut workers = Workers::new();
-    crate::messaging::register(&mut workers, providers);
-    crate::notifications::register(&mut workers, providers);
-    crate::jobs::register(&mut workers, providers);
+    let id_domain = p.email_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
+    crate::messaging::register(
+        &mut workers,
+        crate::messaging::SmsSender::new(p.sms.clone(), p.sms_status_callback.clone(), p.sms_interval),
+        crate::messaging::EmailSender::new(p.email.clone(), p.email_from.clone(), id_domain),
+    );
+    crate::notifications::register(
+        &mut workers,
+        crate::notifications::send::Notifier { base_url: p.public_url.clone(), router: p.router.clone() },
+    );
+    crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
     workers
 }

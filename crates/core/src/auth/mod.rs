@@ -141,3 +141,22 @@ pub async fn api_key_org(db: &Db, clock: &dyn Clock, key: &str) -> Result<Option
 pub(crate) fn ts(ms: i64) -> jiff::Timestamp {
     from_millis(ms)
 }
+
+/// Changes a user (role, name, active) and, when they are deactivated, ends every session of
+/// theirs in the same transaction.
+#[tracing::instrument(skip(db, clock, input), fields(org = %org, user = %id))]
+pub async fn update_user(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: crate::ids::UserId,
+    input: &tenancy::UserUpdate,
+) -> Result<User> {
+    let mut tx = db.begin().await?;
+    let updated = tenancy::update_user_in(&mut tx, clock, org, id, input).await?;
+    if !updated.active {
+        end_sessions_of(&mut *tx, org, id).await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
+}

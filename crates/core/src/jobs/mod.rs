@@ -8,8 +8,8 @@ pub mod model;
 mod store;
 
 /// Registers the worker that puts job addresses on the map.
-pub fn register(workers: &mut crate::engine::Workers, p: &crate::workers::Providers) {
-    workers.add(locate::Locator { geocoder: p.geocoder.clone() });
+pub fn register(workers: &mut crate::engine::Workers, geocoder: crate::providers::maps::Geocoder) {
+    workers.add(locate::Locator { geocoder });
 }
 
 pub use model::{

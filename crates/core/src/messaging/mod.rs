@@ -50,13 +50,8 @@ impl engine::Kind for SendSms {
 pub const SMS_SEND: &str = <SendSms as engine::Kind>::NAME;
 
 /// Registers the workers for texts and emails going out.
-pub fn register(workers: &mut engine::Workers, p: &crate::workers::Providers) {
-    let id_domain = p.email_from.split('@').nth(1).unwrap_or("switchboard.localhost").to_string();
-    workers.add(SmsSender::new(p.sms.clone(), p.sms_status_callback.clone(), p.sms_interval)).add(EmailSender::new(
-        p.email.clone(),
-        p.email_from.clone(),
-        id_domain,
-    ));
+pub fn register(workers: &mut engine::Workers, sms: SmsSender, email: EmailSender) {
+    workers.add(sms).add(email);
 }
 
 /// Queues a text from the brand's number inside the caller's transaction. Numbers that opted

@@ -12,8 +12,8 @@ pub use rules::{CrewEvent, QuietHours, SiteCrew, reminder_at};
 pub use template::{MERGE_FIELDS, Template, TemplateError};
 
 /// Registers the worker that sends customer notifications.
-pub fn register(workers: &mut crate::engine::Workers, p: &crate::workers::Providers) {
-    workers.add(send::Notifier { base_url: p.public_url.clone(), router: p.router.clone() });
+pub fn register(workers: &mut crate::engine::Workers, notifier: send::Notifier) {
+    workers.add(notifier);
 }
 
 /// Values for previews when no job is picked: a plausible customer, technician and window.

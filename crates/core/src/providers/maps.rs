@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use crate::jobs::GeoPoint;
+use crate::geo::GeoPoint;
 
 /// Where an address is, as a geocoder found it.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Event, Tx};
+use crate::geo::GeoPoint;
 use crate::ids::{OrgId, TechnicianId, UserId};
-use crate::jobs::GeoPoint;
 use crate::parse::PhoneE164;
 use crate::{Error, Result};
 

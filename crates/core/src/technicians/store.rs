@@ -5,8 +5,8 @@ use sqlx::{Any, Executor, FromRow};
 use super::{NewTechnician, SharedLocation, Technician};
 use crate::Result;
 use crate::clock::{from_millis, to_millis};
+use crate::geo::GeoPoint;
 use crate::ids::{OrgId, TechnicianId, UserId};
-use crate::jobs::GeoPoint;
 
 #[derive(FromRow)]
 struct TechRow {

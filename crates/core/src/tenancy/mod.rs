@@ -112,29 +112,29 @@ pub async fn create_user(db: &Db, clock: &dyn Clock, org: OrgId, input: &NewUser
 
 /// Changes a user's name, role or active flag. An organization always keeps one active admin:
 /// demoting or deactivating the last one is refused.
-#[tracing::instrument(skip(db, clock, input), fields(org = %org, user = %id))]
-pub async fn update_user(db: &Db, clock: &dyn Clock, org: OrgId, id: UserId, input: &UserUpdate) -> Result<User> {
+/// Changes a user inside `tx` (the last active admin cannot stop being one). Ending a
+/// deactivated user's sessions is `auth::update_user`'s part, above this module.
+pub async fn update_user_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: UserId,
+    input: &UserUpdate,
+) -> Result<User> {
     let valid = input.validate()?;
-    let mut tx = db.begin().await?;
-    let current = store::get_user(&mut *tx, org, id).await?.ok_or(Error::NotFound)?;
+    let current = store::get_user(&mut **tx, org, id).await?.ok_or(Error::NotFound)?;
     let stays_admin = valid.role.unwrap_or(current.role) == Role::Admin && valid.active.unwrap_or(current.active);
     if current.role == Role::Admin
         && current.active
         && !stays_admin
-        && store::count_active_admins(&mut *tx, org).await? <= 1
+        && store::count_active_admins(&mut **tx, org).await? <= 1
     {
         return Err(Error::Conflict(format!(
             "{} is the only active admin; make someone else an admin first",
             current.name
         )));
     }
-    let updated =
-        store::update_user(&mut *tx, org, id, &valid, to_millis(clock.now())).await?.ok_or(Error::NotFound)?;
-    if !updated.active {
-        crate::auth::end_sessions_of(&mut *tx, org, id).await?;
-    }
-    tx.commit().await?;
-    Ok(updated)
+    store::update_user(&mut **tx, org, id, &valid, to_millis(clock.now())).await?.ok_or(Error::NotFound)
 }
 
 #[tracing::instrument(skip(db, clock, password), fields(org = %org, user = %id))]

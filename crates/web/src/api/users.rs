@@ -105,7 +105,7 @@ pub async fn update(
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> Result<Json<UserEnvelope>, ApiError> {
     let update = UserUpdate { name: patch.name, role: patch.role, active: patch.active };
-    let user = tenancy::update_user(&state.db, state.clock.as_ref(), caller.org, UserId(id), &update)
+    let user = switchboard_core::auth::update_user(&state.db, state.clock.as_ref(), caller.org, UserId(id), &update)
         .await
         .map_err(|e| not_found_as(e, "user"))?;
     Ok(Json(UserEnvelope { user: user.into() }))

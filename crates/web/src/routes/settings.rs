@@ -318,7 +318,7 @@ pub async fn update_user(
 ) -> Result<Response, PageError> {
     let id = UserId(parse_id(&id)?);
     let update = UserUpdate { name: Some(form.name), role: Some(form.role), active: Some(form.active.is_some()) };
-    match tenancy::update_user(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &update).await {
+    match switchboard_core::auth::update_user(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &update).await {
         Ok(_) => Ok(Redirect::to("/settings/users?done=updated").into_response()),
         Err(switchboard_core::Error::Conflict(m)) => {
             let page = user_page(&state, &viewer, &uri, id, vec![("role".into(), m)], None).await?;
