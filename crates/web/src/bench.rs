@@ -141,13 +141,13 @@ async fn wait_done(db: &Db, total: i64) -> anyhow::Result<()> {
     }
 }
 
-fn start_engine(db: &Db, workers: Workers) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn start_engine(
+    db: &Db,
+    config: &EngineConfig,
+    workers: Workers,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let clock: SharedClock = Arc::new(SystemClock);
-    let mut config = EngineConfig::default();
-    if let Some(n) = CONCURRENCY.get().copied().flatten() {
-        config.concurrency = n;
-    }
-    let engine = Engine::new(db.clone(), clock, config, workers);
+    let engine = Engine::new(db.clone(), clock, config.clone(), workers);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(async move { engine.run(stopped).await });
     (stop, task)
@@ -163,10 +163,10 @@ async fn add_noops(db: &Db, items: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn engine_drain(db: &Db, items: usize) -> anyhow::Result<f64> {
+async fn engine_drain(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Result<f64> {
     add_noops(db, items).await?;
     let start = Instant::now();
-    let (stop, task) = start_engine(db, noop_workers());
+    let (stop, task) = start_engine(db, config, noop_workers());
     wait_done(db, items as i64).await?;
     let rate = items as f64 / start.elapsed().as_secs_f64();
     let _ = stop.send(true);
@@ -174,8 +174,8 @@ async fn engine_drain(db: &Db, items: usize) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-async fn engine_end_to_end(db: &Db, items: usize) -> anyhow::Result<f64> {
-    let (stop, task) = start_engine(db, noop_workers());
+async fn engine_end_to_end(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Result<f64> {
+    let (stop, task) = start_engine(db, config, noop_workers());
     let start = Instant::now();
     let producers = 16;
     let mut tasks = Vec::new();
@@ -200,7 +200,7 @@ async fn engine_end_to_end(db: &Db, items: usize) -> anyhow::Result<f64> {
     Ok(rate)
 }
 
-async fn engine_sms(db: &Db, items: usize) -> anyhow::Result<f64> {
+async fn engine_sms(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Result<f64> {
     let standin = TwilioStandin::start("127.0.0.1:0".parse()?).await?;
     standin.set_callback_delay(Duration::from_secs(3600));
     let sms = TwilioSms::new(TwilioConfig {
@@ -232,7 +232,7 @@ async fn engine_sms(db: &Db, items: usize) -> anyhow::Result<f64> {
         .await?;
     }
     let start = Instant::now();
-    let (stop, task) = start_engine(db, workers);
+    let (stop, task) = start_engine(db, config, workers);
     wait_done(db, items as i64).await?;
     let rate = items as f64 / start.elapsed().as_secs_f64();
     let _ = stop.send(true);
@@ -248,7 +248,7 @@ struct Lateness {
     samples: usize,
 }
 
-async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
+async fn timer_lateness(db: &Db, config: &EngineConfig, pending: usize) -> anyhow::Result<Lateness> {
     const SAMPLE: usize = 500;
     let now = Timestamp::now();
     // The background load: timers due over the next hour, added in large transactions.
@@ -262,7 +262,7 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
         }
     }
     tx.commit().await?;
-    let (stop, task) = start_engine(db, noop_workers());
+    let (stop, task) = start_engine(db, config, noop_workers());
     // The measured timers: due at spread-out moments within the next 10 seconds.
     let base = Timestamp::now() + SignedDuration::from_millis(500);
     let mut tx = db.begin().await?;
@@ -296,11 +296,12 @@ async fn timer_lateness(db: &Db, pending: usize) -> anyhow::Result<Lateness> {
     Ok(Lateness { p50: pick(0.50), p99: pick(0.99), max: *late.last().unwrap_or(&0), samples: late.len() })
 }
 
-static CONCURRENCY: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
-
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     crate::app::install_crypto_provider();
-    let _ = CONCURRENCY.set(args.concurrency);
+    let mut config = EngineConfig::default();
+    if let Some(n) = args.concurrency {
+        config.concurrency = n;
+    }
     let backend = if args.database.is_some() { "postgres" } else { "sqlite" };
     println!("switchboard bench ({backend}, {} items)", args.items);
 
@@ -313,23 +314,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let raw_best = raw_seq.max(raw_par);
 
     let (db, _dir) = fresh_db(&args.database, "drain").await?;
-    let drain = engine_drain(&db, args.items).await?;
+    let drain = engine_drain(&db, &config, args.items).await?;
     db.close().await;
     println!("  engine, no-op items (drain):    {drain:>9.0} items/s  ({:.2}x of the best raw rate)", drain / raw_best);
 
     let (db, _dir) = fresh_db(&args.database, "e2e").await?;
-    let e2e = engine_end_to_end(&db, args.items).await?;
+    let e2e = engine_end_to_end(&db, &config, args.items).await?;
     db.close().await;
     println!("  engine, no-op items (16 adding): {e2e:>8.0} items/s  ({:.2}x of the best raw rate)", e2e / raw_best);
 
     let (db, _dir) = fresh_db(&args.database, "sms").await?;
-    let sms = engine_sms(&db, args.items).await?;
+    let sms = engine_sms(&db, &config, args.items).await?;
     db.close().await;
     println!("  engine, SMS to the stand-in:    {sms:>9.0} items/s  ({:.2}x of the best raw rate)", sms / raw_best);
 
     for pending in &args.timers {
         let (db, _dir) = fresh_db(&args.database, &format!("timers{pending}")).await?;
-        let l = timer_lateness(&db, *pending).await?;
+        let l = timer_lateness(&db, &config, *pending).await?;
         db.close().await;
         println!(
             "  timer lateness, {pending:>6} pending:  p50 {:>4} ms  p99 {:>4} ms  max {:>4} ms  ({} timers)",

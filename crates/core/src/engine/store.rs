@@ -270,28 +270,22 @@ pub async fn next_wake(tx: &mut Tx, sql: &ClaimSql) -> Result<(Option<i64>, Opti
 
 /// Cancels the item with this idempotency key unless it already finished. Returns whether one was.
 pub async fn cancel_key(tx: &mut Tx, key: &str, now: i64) -> Result<bool> {
-    let done = sqlx::query(
-        "update work_items set status = 'canceled', lease_owner = null, lease_expires_at = null, \
-         finished_at = $2, updated_at = $2 where idempotency_key = $1 and status in ('pending', 'running')",
-    )
-    .bind(key)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(cancel_where(tx, "idempotency_key", key, now).await? == 1)
 }
 
 /// Cancels every unfinished item of a group. A running one finishes its attempt (its fence
 /// keeps it from acting) but is not retried.
 pub async fn cancel_group(tx: &mut Tx, group: &str, now: i64) -> Result<u64> {
-    let done = sqlx::query(
+    cancel_where(tx, "group_key", group, now).await
+}
+
+/// `column` is one of the two literals above, never input.
+async fn cancel_where(tx: &mut Tx, column: &'static str, value: &str, now: i64) -> Result<u64> {
+    let sql = format!(
         "update work_items set status = 'canceled', lease_owner = null, lease_expires_at = null, \
-         finished_at = $2, updated_at = $2 where group_key = $1 and status in ('pending', 'running')",
-    )
-    .bind(group)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
+         finished_at = $2, updated_at = $2 where {column} = $1 and status in ('pending', 'running')"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).bind(now).execute(&mut **tx).await?;
     Ok(done.rows_affected())
 }
 
