@@ -25,6 +25,8 @@ pub struct Providers {
     pub email_from: String,
     /// The server's public URL (links in messages).
     pub public_url: String,
+    /// How long technicians' portal links last (`None`: until the end of the next local day).
+    pub portal_link_hours: Option<u32>,
     pub geocoder: Geocoder,
     pub router: Router,
 }
@@ -42,6 +44,10 @@ pub fn all(providers: &Providers) -> Workers {
     crate::notifications::register(
         &mut workers,
         crate::notifications::send::Notifier { base_url: p.public_url.clone(), router: p.router.clone() },
+    );
+    crate::portal::register(
+        &mut workers,
+        crate::portal::PortalLinks { base_url: p.public_url.clone(), valid_hours: p.portal_link_hours },
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);

@@ -252,6 +252,7 @@ fn build_engine(
         email: Arc::new(mailer),
         email_from: config.smtp_from.clone(),
         public_url: config.public_url.clone(),
+        portal_link_hours: config.portal_link_hours,
         geocoder: geocoder.clone(),
         router: router.clone(),
     };

@@ -5,8 +5,9 @@
 //! - the board's query: one brand's jobs for one day, with their technicians;
 //! - a technician's portal stops (today's jobs and work under way);
 //! - the jobs table: one day, and a text search over all jobs;
-//! - writes, sequentially as a dispatcher's clicks: status changes (dispatching queues the
-//!   technician's portal text in the same transaction) and reassignments (also texting);
+//! - writes, sequentially as a dispatcher's clicks: status changes and reassignments (each
+//!   queues its `job.changed` item in the same transaction), then the engine's reactions to
+//!   them (portal texts and customer notifications queued);
 //! - the customer's tracking page: the straight-line estimate, and routes from an OSRM server
 //!   (the maps stand-in on loopback) for a technician standing still (cached) and moving.
 
@@ -155,21 +156,31 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
 
     // Writes: today's scheduled jobs, one at a time.
     let todays: Vec<JobId> = jobs::list(&db, org, &board).await?.into_iter().map(|j| j.id).collect();
-    let links = PortalLinks { base_url: "http://127.0.0.1:8080".into(), valid_hours: None };
     let writes = todays.len();
     let t = Instant::now();
     for id in &todays {
-        jobs::change_status(&db, &clock, &links, org, "bench", *id, JobStatus::Dispatched, None).await?;
+        jobs::change_status(&db, &clock, org, "bench", *id, JobStatus::Dispatched, None).await?;
     }
     let dispatch_rate = writes as f64 / t.elapsed().as_secs_f64();
-    println!("  dispatch (status change + portal text queued)   {dispatch_rate:>8.0} /s  ({writes} jobs)");
+    println!("  dispatch (status change + job.changed queued)   {dispatch_rate:>8.0} /s  ({writes} jobs)");
     let t = Instant::now();
     for (i, id) in todays.iter().enumerate() {
         let to: TechnicianId = techs[(i + 1) % TECHS];
-        jobs::assign(&db, &clock, &links, org, "bench", *id, &[to]).await?;
+        jobs::assign(&db, &clock, org, "bench", *id, &[to]).await?;
     }
     let assign_rate = writes as f64 / t.elapsed().as_secs_f64();
-    println!("  reassign (technicians + portal text queued)     {assign_rate:>8.0} /s  ({writes} jobs)");
+    println!("  reassign (technicians + job.changed queued)     {assign_rate:>8.0} /s  ({writes} jobs)");
+    // The reactions: portal links texted, customers' "on the way" queued (not sent).
+    let mut workers = switchboard_core::engine::Workers::new();
+    let links = PortalLinks { base_url: "http://127.0.0.1:8080".into(), valid_hours: None };
+    portal::register(&mut workers, links);
+    workers.listen(switchboard_core::notifications::send::JobNotices);
+    let config = switchboard_core::engine::EngineConfig::default();
+    let engine = switchboard_core::engine::Engine::new(db.clone(), std::sync::Arc::new(SystemClock), config, workers);
+    let t = Instant::now();
+    let reacted = engine.tick().await?;
+    let react_rate = reacted as f64 / t.elapsed().as_secs_f64();
+    println!("  reactions (portal texts, customer notices)      {react_rate:>8.0} /s  ({reacted} changes)");
     let (texts,): (i64,) = sqlx::query_as("select count(*) from messages").fetch_one(db.pool()).await?;
     println!("  texts queued: {texts}");
 

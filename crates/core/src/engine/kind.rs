@@ -8,6 +8,7 @@
 //! kinds of work alone for an instance that knows them (River's "job args and workers";
 //! GoAlert's versioned processing locks serve the same end).
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -53,6 +54,38 @@ pub trait Worker: Send + Sync + 'static {
     fn work(&self, ctx: WorkContext, item: WorkItem, args: Self::Args) -> BoxFuture<Outcome>;
 }
 
+/// Reacts to an event kind (a job changed). Several modules may listen to one kind, each
+/// registering its own listener: the engine runs them one after the other, in the order they
+/// were registered, and when one fails the item is tried again with all of them, so a
+/// listener must be idempotent (idempotency keys on what it queues, or a mark it checks).
+pub trait Listener: Send + Sync + 'static {
+    type Event: Kind;
+    fn react(&self, ctx: WorkContext, item: WorkItem, event: Arc<Self::Event>) -> BoxFuture<crate::Result<()>>;
+}
+
+/// Every listener of one event kind, as one worker.
+struct Fanout<E: Kind> {
+    listeners: Vec<Arc<dyn Listener<Event = E>>>,
+}
+
+impl<E: Kind> Erased for Fanout<E> {
+    fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome> {
+        let event = match decode::<E>(&item.payload) {
+            Ok(event) => Arc::new(event),
+            Err(message) => return Box::pin(async move { Outcome::Fail(message) }),
+        };
+        let listeners = self.listeners.clone();
+        Box::pin(async move {
+            for listener in listeners {
+                if let Err(e) = listener.react(ctx.clone(), item.clone(), event.clone()).await {
+                    return Outcome::Retry(e.to_string());
+                }
+            }
+            Outcome::Done(None)
+        })
+    }
+}
+
 /// A worker with its payload decoding, as the engine holds it.
 pub(super) trait Erased: Send + Sync {
     fn run(&self, ctx: WorkContext, item: WorkItem) -> BoxFuture<Outcome>;
@@ -79,6 +112,8 @@ pub fn decode<K: Kind>(payload: &str) -> Result<K, String> {
 #[derive(Default, Clone)]
 pub struct Workers {
     by_kind: BTreeMap<&'static str, Arc<dyn Erased>>,
+    /// The listeners of each event kind (a `Vec<Arc<dyn Listener<Event = E>>>` per kind).
+    listeners: BTreeMap<&'static str, Arc<dyn Any + Send + Sync>>,
 }
 
 impl std::fmt::Debug for Workers {
@@ -105,6 +140,30 @@ impl Workers {
             panic!("work kind {name:?}: use lowercase letters, digits, '.' and '_'");
         }
         self.by_kind.insert(name, Arc::new(Typed(worker)));
+        self.listeners.remove(name);
+        self
+    }
+
+    /// Adds a listener for `L::Event`: the kind's items run every listener registered for it.
+    /// A kind is either worked by one worker or listened to; listening replaces a worker.
+    ///
+    /// # Panics
+    /// As [`Workers::add`], on a kind name that is not safe to write into the claim query.
+    #[allow(clippy::panic)]
+    pub fn listen<L: Listener>(&mut self, listener: L) -> &mut Workers {
+        let name = <L::Event as Kind>::NAME;
+        if !valid_name(name) {
+            panic!("work kind {name:?}: use lowercase letters, digits, '.' and '_'");
+        }
+        let mut all: Vec<Arc<dyn Listener<Event = L::Event>>> = self
+            .listeners
+            .get(name)
+            .and_then(|l| l.downcast_ref::<Vec<Arc<dyn Listener<Event = L::Event>>>>())
+            .cloned()
+            .unwrap_or_default();
+        all.push(Arc::new(listener));
+        self.by_kind.insert(name, Arc::new(Fanout { listeners: all.clone() }));
+        self.listeners.insert(name, Arc::new(all));
         self
     }
 

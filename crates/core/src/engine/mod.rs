@@ -26,7 +26,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use kind::{Kind, Priority, Worker, Workers};
+pub use kind::{Kind, Listener, Priority, Worker, Workers};
 pub use model::{Fence, NewWork, Outcome, WorkId, WorkItem, backoff};
 pub use store::WorkRow;
 

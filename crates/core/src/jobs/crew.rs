@@ -6,14 +6,12 @@
 //! technician; the job waits to be closed when the last one working is done. The office's
 //! status buttons move the whole crew.
 
+use super::changes::Change;
 use super::model::{JobStatus, JobSummary, WorkStatus};
 use super::store;
 use crate::Result;
-use crate::clock::{Clock, to_millis};
 use crate::db::Tx;
 use crate::ids::TechnicianId;
-use crate::notifications::rules::{CrewEvent, SiteCrew};
-use crate::tenancy::Brand;
 
 /// What a technician taps in the portal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,41 +106,28 @@ pub fn tech_step(
     }
 }
 
-/// Records the crew's `changes` inside `tx` and queues the customer's "on the way" message for
-/// each technician newly sent, unless the brand limits dispatch notifications and someone else
-/// was already working the site (`before` is the crew before the change).
+/// Records the crew's `changes` inside `tx`; returns them as job changes: each technician's
+/// new work, and "on the way" for each one newly sent (`before` is the crew before the
+/// change), which the customer's notifications decide about.
 pub(super) async fn apply_in(
     tx: &mut Tx,
-    clock: &dyn Clock,
-    brand: &Brand,
     job: &JobSummary,
     before: &[(TechnicianId, WorkStatus)],
     changes: &[(TechnicianId, WorkStatus)],
-) -> Result<()> {
+) -> Result<Vec<Change>> {
+    let mut working: Vec<TechnicianId> = before.iter().filter(|(_, w)| w.working()).map(|(t, _)| *t).collect();
+    let mut out = Vec::new();
     for (tech, work) in changes {
         store::set_work(tx, job.org_id, job.id, *tech, *work).await?;
-    }
-    let dispatched: Vec<TechnicianId> = changes
-        .iter()
-        .filter(|(t, w)| *w == WorkStatus::EnRoute && !before.iter().any(|(b, bw)| b == t && bw.working()))
-        .map(|(t, _)| *t)
-        .collect();
-    if dispatched.is_empty() {
-        return Ok(());
-    }
-    let limit = crate::notifications::settings::prefs_in(tx, job.org_id, brand.id).await?.limit_multi_tech;
-    let mut site = SiteCrew::working(before.iter().filter(|(_, w)| w.working()).map(|(t, _)| *t));
-    for tech in dispatched {
-        if site.apply(CrewEvent::Dispatched(tech), limit) {
-            crate::notifications::send::on_dispatch_in(tx, clock, job, Some(tech)).await?;
+        let newly_sent = *work == WorkStatus::EnRoute && !working.contains(tech);
+        if newly_sent {
+            out.push(Change::OnTheWay { tech: Some(*tech), was_working: working.clone() });
+            working.push(*tech);
         } else {
-            let name = job.tech(tech).map(|t| t.name.clone()).unwrap_or_else(|| "a technician".into());
-            let note =
-                format!("Customer not told {name} is on the way: another technician is already working the site");
-            super::note_in(tx, job.org_id, job.id, &note, to_millis(clock.now())).await?;
+            out.push(Change::Work { tech: *tech, work: *work });
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Jobs: the work a customer is owed. Codes from the brand's sequence, the status machine,
-//! edits, technicians (who are texted their portal link), line items, photos, and a history
-//! of every change. Every change is published to live pages.
+//! edits, technicians, line items, photos, and a history of every change. Every change is
+//! published to live pages and told, typed, to the modules above through the engine
+//! ([`changes`]): the customer's notifications and the technicians' portal links react there.
 
+pub mod changes;
 pub mod crew;
 pub mod locate;
 pub mod model;
@@ -20,7 +22,6 @@ pub use model::{
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Event, Tx};
 use crate::ids::{JobId, OrgId, TechnicianId};
-use crate::portal::PortalLinks;
 use crate::storage::BlobStore;
 use crate::{Error, Result};
 
@@ -33,13 +34,12 @@ pub async fn insert_quietly_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: 
     store::insert_job(tx, org, job, clock.now(), "system").await
 }
 
-/// Creates a job inside the caller's transaction, texts its technicians their portal link and
-/// queues the customer's notifications; returns its id and code (e.g. `J-2206`). Call
+/// Creates a job inside the caller's transaction and tells the modules above (its technicians'
+/// portal links, the customer's confirmation); returns its id and code (e.g. `J-2206`). Call
 /// [`Db::work_added`] after commit.
 pub async fn create_in(
     tx: &mut Tx,
     clock: &dyn Clock,
-    links: &PortalLinks,
     org: OrgId,
     actor: &str,
     job: &NewJob,
@@ -52,32 +52,12 @@ pub async fn create_in(
         }
     }
     let (id, code) = store::insert_job(tx, org, job, clock.now(), actor).await?;
-    let brand = crate::tenancy::brand_in(tx, org, job.brand).await?;
-    let summary = JobSummary {
-        id,
-        org_id: org,
-        brand_id: job.brand,
-        code: code.clone(),
-        customer_id: job.customer,
-        customer_name: String::new(),
-        service: job.service.clone(),
-        status: job.status,
-        address: job.address.clone(),
-        scheduled_start: job.scheduled_start,
-        scheduled_end: job.scheduled_end,
-        techs: Vec::new(),
-        location: None,
-        location_verified: false,
-        internal_notes: None,
-        customer_notes: None,
-    };
-    crate::notifications::send::on_job_change_in(tx, clock, &brand, None, &summary).await?;
     if job.address.is_some() {
         locate::queue_in(tx, clock, org, id).await?;
     }
-    if !job.techs.is_empty() {
-        notify_techs_in(tx, clock, links, &brand, &summary, None).await?;
-    }
+    let mut told = changes::of_move(None, job.status, job.scheduled_start);
+    told.extend(job.techs.iter().map(|t| changes::Change::TechAdded { tech: *t }));
+    changes::queue_in(tx, clock, org, id, job.status, actor, told).await?;
     Ok((id, code))
 }
 
@@ -117,63 +97,56 @@ pub async fn history(db: &Db, org: OrgId, id: JobId) -> Result<Vec<JobEvent>> {
 /// Moves a job through the status machine and records who did it. Illegal moves are
 /// `InvalidTransition` with the statuses that are possible; a concurrent change wins and this
 /// one is re-checked against the new status.
-#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
-#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
 pub async fn change_status(
     db: &Db,
     clock: &dyn Clock,
-    links: &PortalLinks,
     org: OrgId,
     actor: &str,
     id: JobId,
     to: JobStatus,
     reason: Option<&str>,
 ) -> Result<JobSummary> {
-    let Locked { mut tx, job: current, brand, crew } = lock(db, org, id).await?;
+    let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
     current.status.check_move(to, reason).map_err(|e| Error::InvalidTransition {
         message: e.message,
         allowed: e.allowed.iter().map(|s| s.as_str().to_string()).collect(),
     })?;
-    let after = move_in(&mut tx, clock, links, &brand, &current, to, actor, reason).await?;
-    crew::apply_in(&mut tx, clock, &brand, &after, &crew, &crew::office_move(&crew, to)).await?;
+    let (after, mut told) = move_in(&mut tx, clock, &current, to, actor, reason).await?;
+    told.extend(crew::apply_in(&mut tx, &after, &crew, &crew::office_move(&crew, to)).await?);
+    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }
 
-/// A write transaction on one job, its row locked: the job, its brand and its crew as they are
-/// under the lock, which decide (a status read before could be stale).
+/// A write transaction on one job, its row locked: the job and its crew as they are under the
+/// lock, which decide (a status read before could be stale).
 struct Locked {
     tx: Tx,
     job: JobSummary,
-    brand: crate::tenancy::Brand,
     crew: Vec<(TechnicianId, WorkStatus)>,
 }
 
 async fn lock(db: &Db, org: OrgId, id: JobId) -> Result<Locked> {
     let mut tx = db.begin().await?;
     let job = store::lock_job_in(&mut tx, org, id).await?;
-    let brand = crate::tenancy::brand_in(&mut tx, org, job.brand_id).await?;
     let crew = store::crew_in(&mut tx, org, id).await?;
-    Ok(Locked { tx, job, brand, crew })
+    Ok(Locked { tx, job, crew })
 }
 
 /// Moves the job from `current`'s status to `to` inside `tx` (only if nobody moved it
-/// meanwhile), records it, and queues what the move calls for: the customer's confirmation
-/// and reminder, portal links for technicians not yet texted when it is dispatched. Returns
-/// the job as moved.
-#[allow(clippy::too_many_arguments)]
+/// meanwhile) and records it. Returns the job as moved and what the move changed (dispatching
+/// a job with nobody on it sends the job itself on the way).
 async fn move_in(
     tx: &mut Tx,
     clock: &dyn Clock,
-    links: &PortalLinks,
-    brand: &crate::tenancy::Brand,
     current: &JobSummary,
     to: JobStatus,
     actor: &str,
     reason: Option<&str>,
-) -> Result<JobSummary> {
+) -> Result<(JobSummary, Vec<changes::Change>)> {
     let (org, id) = (current.org_id, current.id);
     let now = to_millis(clock.now());
     if !store::set_status(tx, org, id, current.status, to, now).await? {
@@ -182,25 +155,20 @@ async fn move_in(
     let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
     store::add_event(tx, org, id, &event, now).await?;
     let after = JobSummary { status: to, ..current.clone() };
-    crate::notifications::send::on_job_change_in(tx, clock, brand, Some(current), &after).await?;
-    // Dispatching texts every technician on the job who has not had this job's link yet.
-    if to == JobStatus::Dispatched {
-        notify_techs_in(tx, clock, links, brand, &after, None).await?;
-        if after.techs.is_empty() {
-            crate::notifications::send::on_dispatch_in(tx, clock, &after, None).await?;
-        }
+    let mut told = changes::of_move(Some((current.status, current.scheduled_start)), to, after.scheduled_start);
+    if to == JobStatus::Dispatched && after.techs.is_empty() {
+        told.push(changes::Change::OnTheWay { tech: None, was_working: Vec::new() });
     }
-    Ok(after)
+    Ok((after, told))
 }
 
 /// A technician's own step from the portal (On my way, Arrived, Work done): moves them, and
 /// the job when the step calls for it (see [`crew`]). Refusals are `Conflict` with the reason.
-#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
+#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
 #[allow(clippy::too_many_arguments)]
 pub async fn tech_step(
     db: &Db,
     clock: &dyn Clock,
-    links: &PortalLinks,
     org: OrgId,
     actor: &str,
     tech: TechnicianId,
@@ -208,13 +176,13 @@ pub async fn tech_step(
     step: crew::Step,
 ) -> Result<JobSummary> {
     // Two "Work done" taps at once must see each other: the locked crew decides.
-    let Locked { mut tx, job: current, brand, crew } = lock(db, org, id).await?;
+    let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
     let Some(work) = crew.iter().find(|(t, _)| *t == tech).map(|(_, w)| *w) else {
         return Err(Error::NotFound);
     };
     let (next, job_to) = crew::tech_step(current.status, &crew, Some(tech), work, step).map_err(Error::Conflict)?;
-    let after = match job_to {
-        Some(to) => move_in(&mut tx, clock, links, &brand, &current, to, actor, None).await?,
+    let (after, mut told) = match job_to {
+        Some(to) => move_in(&mut tx, clock, &current, to, actor, None).await?,
         None => {
             let now = to_millis(clock.now());
             if !store::touch_if_open(&mut tx, org, id, now).await? {
@@ -236,10 +204,11 @@ pub async fn tech_step(
             };
             let event = store::NewEvent { actor, kind: "note", from: None, to: None, note: Some(&note) };
             store::add_event(&mut tx, org, id, &event, now).await?;
-            current.clone()
+            (current.clone(), Vec::new())
         }
     };
-    crew::apply_in(&mut tx, clock, &brand, &after, &crew, &[(tech, next)]).await?;
+    told.extend(crew::apply_in(&mut tx, &after, &crew, &[(tech, next)]).await?);
+    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
@@ -259,14 +228,7 @@ pub struct JobInput {
 }
 
 /// Creates a job for an existing customer of the organization, with the brand's next code.
-pub async fn create(
-    db: &Db,
-    clock: &dyn Clock,
-    links: &PortalLinks,
-    org: OrgId,
-    actor: &str,
-    input: &JobInput,
-) -> Result<JobSummary> {
+pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: &JobInput) -> Result<JobSummary> {
     let mut v = crate::error::Validator::new();
     let service = v.check("service", crate::parse::required_text(&input.service, 120));
     let address = v.check("address", crate::parse::optional_text(input.address.as_deref(), 300));
@@ -305,58 +267,21 @@ pub async fn create(
         techs,
     };
     let mut tx = db.begin().await?;
-    let (id, _) = create_in(&mut tx, clock, links, org, actor, &job).await?;
+    let (id, _) = create_in(&mut tx, clock, org, actor, &job).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }
 
-/// Texts technicians of the job who have not been texted about it yet their portal link,
-/// through the engine, inside `tx`: all of them (on dispatch), or only `only` (the ones just
-/// assigned). A technician without a mobile number, or a brand without an SMS number, is noted
-/// in the job's history instead. Returns how many texts were queued.
-async fn notify_techs_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    links: &PortalLinks,
-    brand: &crate::tenancy::Brand,
-    job: &JobSummary,
-    only: Option<&[TechnicianId]>,
-) -> Result<usize> {
-    if !job.status.is_open() {
-        return Ok(0);
-    }
-    let tz = jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = to_millis(clock.now());
-    let mut queued = 0;
-    let pending = store::unnotified_techs(tx, job.org_id, job.id).await?;
-    for tech_id in pending.into_iter().filter(|t| only.is_none_or(|o| o.contains(t))) {
-        let Some(tech) = crate::technicians::get_in(tx, job.org_id, tech_id).await? else { continue };
-        let phone = tech.phone.as_deref().and_then(|p| crate::parse::PhoneE164::parse(p).ok());
-        let problem = match (&phone, &brand.sms_number) {
-            (None, _) => Some(format!("Portal link not texted to {}: no mobile number on file", tech.name)),
-            (_, None) => Some(format!("Portal link not texted to {}: {} has no SMS number", tech.name, brand.name)),
-            _ => None,
-        };
-        if let Some(note) = problem {
-            note_in(tx, job.org_id, job.id, &note, now).await?;
-            continue;
-        }
-        let Some(phone) = phone else { continue };
-        if crate::messaging::is_opted_out_in(tx, brand.id, phone.as_str()).await? {
-            let note = format!("Portal link not texted to {}: they opted out of texts from {}", tech.name, brand.name);
-            note_in(tx, job.org_id, job.id, &note, now).await?;
-            continue;
-        }
-        let url = crate::portal::issue_in(tx, clock, job.org_id, tech_id, &tz, links, job.scheduled_start).await?;
-        let body = crate::portal::assignment_text(brand, job, &url);
-        crate::messaging::queue_sms_in(tx, clock, brand, &phone, &body).await?;
-        store::mark_notified(tx, job.org_id, job.id, tech_id, now).await?;
-        note_in(tx, job.org_id, job.id, &format!("Portal link texted to {}", tech.name), now).await?;
-        queued += 1;
-    }
-    Ok(queued)
+/// The job's technicians who have not been sent its portal link yet, inside `tx`.
+pub async fn unnotified_techs_in(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
+    store::unnotified_techs(tx, org, job).await
+}
+
+/// Records that `tech` was sent the job's portal link, inside `tx`.
+pub async fn mark_notified_in(tx: &mut Tx, org: OrgId, job: JobId, tech: TechnicianId, now: i64) -> Result<()> {
+    store::mark_notified(tx, org, job, tech, now).await
 }
 
 /// Adds a note to the job's history inside `tx` (notifications sent, and the like).
@@ -531,7 +456,8 @@ pub async fn update(
         scheduled_end: end,
         ..current.clone()
     };
-    crate::notifications::send::on_job_change_in(&mut tx, clock, &brand, Some(&current), &after).await?;
+    let told = changes::of_move(Some((current.status, current.scheduled_start)), after.status, start);
+    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
     if address_moved && address.is_some() {
         locate::queue_in(&mut tx, clock, org, id).await?;
     }
@@ -543,11 +469,10 @@ pub async fn update(
 
 /// Sets the job's technicians to exactly `techs` (an empty list unassigns everyone). Newly
 /// assigned technicians are texted their portal link. Finished jobs cannot be reassigned.
-#[tracing::instrument(skip(db, clock, links), fields(org = %org, job = %id))]
+#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
 pub async fn assign(
     db: &Db,
     clock: &dyn Clock,
-    links: &PortalLinks,
     org: OrgId,
     actor: &str,
     id: JobId,
@@ -574,7 +499,6 @@ pub async fn assign(
             Some(_) => {}
         }
     }
-    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
     // Re-checked under the write lock: the job may have been finished meanwhile.
@@ -607,18 +531,17 @@ pub async fn assign(
     let note = parts.join("; ");
     let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
     store::add_event(&mut tx, org, id, &event, now).await?;
-    let texted = notify_techs_in(&mut tx, clock, links, &brand, &current, Some(&added)).await?;
+    let mut told: Vec<_> = added.iter().map(|t| changes::Change::TechAdded { tech: *t }).collect();
+    told.extend(removed.iter().map(|t| changes::Change::TechRemoved { tech: *t }));
     if under_way && !added.is_empty() {
-        // The customer hears about them as the crew rule says (the job as it is now, with
-        // its new technicians, names the one on the way).
+        // The ones sent are on the way (the job as it is now, with its new technicians).
         let after = store::get_job_in(&mut tx, org, id).await?;
         let sent: Vec<_> = added.iter().map(|t| (*t, WorkStatus::EnRoute)).collect();
-        crew::apply_in(&mut tx, clock, &brand, &after, &crew, &sent).await?;
+        told.extend(crew::apply_in(&mut tx, &after, &crew, &sent).await?);
     }
+    changes::queue_in(&mut tx, clock, org, id, locked.status, actor, told).await?;
     tx.commit().await?;
-    if texted > 0 || under_way {
-        db.work_added();
-    }
+    db.work_added();
     db.publish(Event::Job { org, job: id });
     get(db, org, id).await
 }

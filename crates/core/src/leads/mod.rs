@@ -185,12 +185,11 @@ pub async fn reply(
 /// the job with the brand's next code, the link, and the lead's Converted status commit
 /// together or not at all. A lead already converted gets a `Conflict` naming the job and who
 /// converted it.
-#[tracing::instrument(skip(db, clock, links, input), fields(org = %org, lead = %id))]
+#[tracing::instrument(skip(db, clock, input), fields(org = %org, lead = %id))]
 #[allow(clippy::too_many_arguments)]
 pub async fn convert(
     db: &Db,
     clock: &dyn Clock,
-    links: &crate::portal::PortalLinks,
     org: OrgId,
     by: Option<UserId>,
     actor: &str,
@@ -255,7 +254,7 @@ pub async fn convert(
         scheduled_end: input.scheduled_end,
         techs: input.tech_ids.clone(),
     };
-    let (job_id, job_code) = jobs::create_in(&mut tx, clock, links, org, actor, &job).await?;
+    let (job_id, job_code) = jobs::create_in(&mut tx, clock, org, actor, &job).await?;
     store::set_job(&mut tx, org, id, job_id).await?;
     tx.commit().await?;
     db.work_added();

@@ -11,9 +11,11 @@ pub mod template;
 pub use rules::{CrewEvent, QuietHours, SiteCrew, reminder_at};
 pub use template::{MERGE_FIELDS, Template, TemplateError};
 
-/// Registers the worker that sends customer notifications.
+/// Registers the worker that sends customer notifications, and the listener that queues them
+/// when jobs change.
 pub fn register(workers: &mut crate::engine::Workers, notifier: send::Notifier) {
     workers.add(notifier);
+    workers.listen(send::JobNotices);
 }
 
 /// Values for previews when no job is picked: a plausible customer, technician and window.

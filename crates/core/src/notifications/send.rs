@@ -1,6 +1,6 @@
-//! Sending customer notifications. Job changes put a `notify.customer` work item in the same
-//! transaction (so a committed change always notifies, once: each item has an idempotency
-//! key); the handler decides at run time whether the message still applies (a rescheduled
+//! Sending customer notifications. Job changes reach [`JobNotices`] through the engine, which
+//! puts a `notify.customer` work item for each message they call for (so a committed change
+//! always notifies, once: each item has an idempotency key); the handler decides at run time whether the message still applies (a rescheduled
 //! job's old reminder is dropped), waits out quiet hours, renders the brand's templates and
 //! queues the text and email, which the SMS and email senders deliver (opt-outs recorded as
 //! suppressed).
@@ -11,13 +11,17 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::json;
 
+use std::sync::Arc;
+
 use super::email_html::{self, TechCard};
+use super::rules::{CrewEvent, SiteCrew};
 use super::settings::{self, KindSettings};
 use super::{Kind, Template};
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
-use crate::engine::{self, BoxFuture, NewWork, Outcome, WorkContext, WorkItem, Worker};
+use crate::engine::{self, BoxFuture, Listener, NewWork, Outcome, WorkContext, WorkItem, Worker};
 use crate::ids::{JobId, OrgId, TechnicianId};
+use crate::jobs::changes::{Change, JobChanged};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
 use crate::parse::{EmailAddress, PhoneE164};
 use crate::providers::maps::Router;
@@ -81,44 +85,78 @@ pub async fn queue_in(
     Ok(())
 }
 
-/// The notifications a job's change calls for, queued inside `tx`: a confirmation (and the
-/// day-of reminder) when it becomes scheduled or its window moves. ("On the way" follows the
-/// crew: [`on_dispatch_in`].)
-pub async fn on_job_change_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    brand: &Brand,
-    before: Option<&JobSummary>,
-    after: &JobSummary,
-) -> Result<()> {
-    let now = clock.now();
-    let Some(start) = after.scheduled_start else { return Ok(()) };
-    let was = before.map(|b| (b.status, b.scheduled_start));
-    let window_moved = before.is_some_and(|b| b.scheduled_start != after.scheduled_start);
-    let newly_scheduled = after.status == JobStatus::Scheduled
-        && !matches!(was, Some((JobStatus::Scheduled | JobStatus::Dispatched | JobStatus::OnSite, _)));
-    if (newly_scheduled || (window_moved && after.status == JobStatus::Scheduled)) && start > now {
-        queue_in(tx, clock, after.org_id, after.id, Kind::Confirmation, now, to_millis(start), None).await?;
-        let prefs = settings::prefs_in(tx, after.org_id, brand.id).await?;
-        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
-        if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
-            queue_in(tx, clock, after.org_id, after.id, Kind::Reminder, at, to_millis(start), None).await?;
-        }
+/// Reacts to job changes ([`crate::jobs::changes`]): a confirmation (and the day-of reminder)
+/// when a job is booked or the window of a scheduled job moves, and "on the way" for each
+/// technician sent, as the crew rule says.
+#[derive(Clone, Copy, Debug)]
+pub struct JobNotices;
+
+impl Listener for JobNotices {
+    type Event = JobChanged;
+    fn react(&self, ctx: WorkContext, item: WorkItem, event: Arc<JobChanged>) -> BoxFuture<Result<()>> {
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Ok(()) };
+            on_job_changed(&ctx.db, ctx.clock.as_ref(), org, &event).await
+        })
     }
-    Ok(())
 }
 
-/// Queues the customer's "on the way" message about `tech` (or the job, when dispatched with
-/// nobody on it) inside `tx`. Whether a dispatch tells the customer at all is the crew's rule
-/// (`jobs::crew`).
-pub async fn on_dispatch_in(
-    tx: &mut Tx,
-    clock: &dyn Clock,
-    job: &JobSummary,
-    tech: Option<TechnicianId>,
-) -> Result<()> {
+/// The customer notifications a job's change calls for, queued in one transaction. Each has
+/// an idempotency key (the window start, the change's time), so a change reacted to twice
+/// queues each once.
+pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobChanged) -> Result<()> {
     let now = clock.now();
-    queue_in(tx, clock, job.org_id, job.id, Kind::OnTheWay, now, to_millis(now), tech).await
+    let booked = event.scheduled_start().filter(|start| *start > now);
+    let sent: Vec<(Option<TechnicianId>, &[TechnicianId])> = event
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::OnTheWay { tech, was_working } => Some((*tech, was_working.as_slice())),
+            _ => None,
+        })
+        .collect();
+    if booked.is_none() && sent.is_empty() {
+        return Ok(());
+    }
+    let job = match crate::jobs::get(db, org, event.job_id).await {
+        Ok(j) => j,
+        Err(Error::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let brand = crate::tenancy::brand(db, org, job.brand_id).await?;
+    let mut tx = db.begin().await?;
+    let prefs = settings::prefs_in(&mut tx, org, brand.id).await?;
+    let mut noted = false;
+    if let Some(start) = booked {
+        queue_in(&mut tx, clock, org, job.id, Kind::Confirmation, now, to_millis(start), None).await?;
+        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
+            queue_in(&mut tx, clock, org, job.id, Kind::Reminder, at, to_millis(start), None).await?;
+        }
+    }
+    for (tech, was_working) in sent {
+        let tell = match tech {
+            Some(t) => {
+                SiteCrew::working(was_working.iter().copied()).apply(CrewEvent::Dispatched(t), prefs.limit_multi_tech)
+            }
+            None => true,
+        };
+        if tell {
+            queue_in(&mut tx, clock, org, job.id, Kind::OnTheWay, now, event.at, tech).await?;
+        } else {
+            let name = tech.and_then(|t| job.tech(t)).map(|t| t.name.clone()).unwrap_or_else(|| "a technician".into());
+            let note =
+                format!("Customer not told {name} is on the way: another technician is already working the site");
+            crate::jobs::note_in(&mut tx, org, job.id, &note, to_millis(now)).await?;
+            noted = true;
+        }
+    }
+    tx.commit().await?;
+    db.work_added();
+    if noted {
+        db.publish(crate::db::Event::Job { org, job: job.id });
+    }
+    Ok(())
 }
 
 /// An unpaid invoice, as billing hands it to [`invoice_nudge_in`].

@@ -7,12 +7,21 @@
 
 mod store;
 
+/// Registers the listener that texts technicians their portal link when jobs change.
+pub fn register(workers: &mut crate::engine::Workers, links: PortalLinks) {
+    workers.listen(AssignmentTexts { links });
+}
+
+use std::sync::Arc;
+
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};
+use crate::engine::{BoxFuture, Listener, WorkContext, WorkItem};
 use crate::ids::{OrgId, TechnicianId};
+use crate::jobs::changes::JobChanged;
 use crate::jobs::{JobFilter, JobStatus, JobSummary};
 use crate::parse::PhoneE164;
 use crate::technicians::{self, Technician};
@@ -209,6 +218,92 @@ pub async fn active_links(db: &Db, clock: &dyn Clock, org: OrgId) -> Result<Vec<
         .into_iter()
         .map(|(t, n)| (TechnicianId(t), n))
         .collect())
+}
+
+/// Texts technicians their portal link as jobs change ([`crate::jobs::changes`]): everyone on
+/// the job not yet texted when it is dispatched, the ones put on it otherwise.
+#[derive(Debug, Clone)]
+pub struct AssignmentTexts {
+    pub links: PortalLinks,
+}
+
+impl Listener for AssignmentTexts {
+    type Event = JobChanged;
+    fn react(&self, ctx: WorkContext, item: WorkItem, event: Arc<JobChanged>) -> BoxFuture<Result<()>> {
+        let links = self.links.clone();
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Ok(()) };
+            let only: Option<Vec<TechnicianId>> =
+                if event.moved_to(JobStatus::Dispatched) { None } else { Some(event.added().collect()) };
+            if only.as_ref().is_some_and(Vec::is_empty) {
+                return Ok(());
+            }
+            text_links(&ctx.db, ctx.clock.as_ref(), &links, org, event.job_id, only.as_deref()).await
+        })
+    }
+}
+
+/// Texts technicians of the job who have not been texted about it yet their portal link: all
+/// of them, or only `only`. A technician without a mobile number, opted out, or a brand without
+/// an SMS number is noted in the job's history instead. Marked per technician in the same
+/// transaction, so reacting twice texts once.
+async fn text_links(
+    db: &Db,
+    clock: &dyn Clock,
+    links: &PortalLinks,
+    org: OrgId,
+    job: crate::ids::JobId,
+    only: Option<&[TechnicianId]>,
+) -> Result<()> {
+    let job = match crate::jobs::get(db, org, job).await {
+        Ok(j) => j,
+        Err(Error::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !job.status.is_open() {
+        return Ok(());
+    }
+    let brand = tenancy::brand(db, org, job.brand_id).await?;
+    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let now = to_millis(clock.now());
+    let (mut queued, mut noted) = (0, 0);
+    let mut tx = db.begin().await?;
+    let pending = crate::jobs::unnotified_techs_in(&mut tx, org, job.id).await?;
+    for tech_id in pending.into_iter().filter(|t| only.is_none_or(|o| o.contains(t))) {
+        let Some(tech) = technicians::get_in(&mut tx, org, tech_id).await? else { continue };
+        let phone = tech.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+        let problem = match (&phone, &brand.sms_number) {
+            (None, _) => Some(format!("Portal link not texted to {}: no mobile number on file", tech.name)),
+            (_, None) => Some(format!("Portal link not texted to {}: {} has no SMS number", tech.name, brand.name)),
+            _ => None,
+        };
+        if let Some(note) = problem {
+            crate::jobs::note_in(&mut tx, org, job.id, &note, now).await?;
+            noted += 1;
+            continue;
+        }
+        let Some(phone) = phone else { continue };
+        if crate::messaging::is_opted_out_in(&mut tx, brand.id, phone.as_str()).await? {
+            let note = format!("Portal link not texted to {}: they opted out of texts from {}", tech.name, brand.name);
+            crate::jobs::note_in(&mut tx, org, job.id, &note, now).await?;
+            noted += 1;
+            continue;
+        }
+        let url = issue_in(&mut tx, clock, org, tech_id, &tz, links, job.scheduled_start).await?;
+        let body = assignment_text(&brand, &job, &url);
+        crate::messaging::queue_sms_in(&mut tx, clock, &brand, &phone, &body).await?;
+        crate::jobs::mark_notified_in(&mut tx, org, job.id, tech_id, now).await?;
+        crate::jobs::note_in(&mut tx, org, job.id, &format!("Portal link texted to {}", tech.name), now).await?;
+        queued += 1;
+    }
+    tx.commit().await?;
+    if queued > 0 {
+        db.work_added();
+    }
+    if queued + noted > 0 {
+        db.publish(crate::db::Event::Job { org, job: job.id });
+    }
+    Ok(())
 }
 
 /// The text that tells a technician about a job, with their link.

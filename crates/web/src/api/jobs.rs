@@ -267,7 +267,7 @@ pub async fn create(
         scheduled_end: timestamp("scheduled_end", &body.scheduled_end)?,
         techs: body.tech_ids.unwrap_or_default().into_iter().map(TechnicianId).collect(),
     };
-    let job = jobs::create(&state.db, state.clock.as_ref(), &state.links, caller.org, "api", &input).await?;
+    let job = jobs::create(&state.db, state.clock.as_ref(), caller.org, "api", &input).await?;
     Ok((axum::http::StatusCode::CREATED, Json(JobEnvelope { job: job.into() })))
 }
 
@@ -301,18 +301,10 @@ pub async fn set_status(
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<JobEnvelope>, ApiError> {
     let to = JobStatus::parse(body.status.trim()).map_err(|m| Error::invalid("status", m))?;
-    let job = jobs::change_status(
-        &state.db,
-        state.clock.as_ref(),
-        &state.links,
-        caller.org,
-        "api",
-        JobId(id),
-        to,
-        body.reason.as_deref(),
-    )
-    .await
-    .map_err(|e| not_found_as(e, "job"))?;
+    let job =
+        jobs::change_status(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), to, body.reason.as_deref())
+            .await
+            .map_err(|e| not_found_as(e, "job"))?;
     Ok(Json(JobEnvelope { job: job.into() }))
 }
 
@@ -407,7 +399,7 @@ pub async fn assign(
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<JobEnvelope>, ApiError> {
     let techs: Vec<TechnicianId> = body.tech_ids.into_iter().map(TechnicianId).collect();
-    let job = jobs::assign(&state.db, state.clock.as_ref(), &state.links, caller.org, "api", JobId(id), &techs)
+    let job = jobs::assign(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), &techs)
         .await
         .map_err(|e| not_found_as(e, "job"))?;
     Ok(Json(JobEnvelope { job: job.into() }))

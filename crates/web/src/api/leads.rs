@@ -252,10 +252,9 @@ pub async fn convert(
         scheduled_end: timestamp("scheduled_end", &body.scheduled_end)?,
         tech_ids,
     };
-    let done =
-        leads::convert(&state.db, state.clock.as_ref(), &state.links, caller.org, None, "api", LeadId(id), &input)
-            .await
-            .map_err(|e| not_found_as(e, "lead"))?;
+    let done = leads::convert(&state.db, state.clock.as_ref(), caller.org, None, "api", LeadId(id), &input)
+        .await
+        .map_err(|e| not_found_as(e, "lead"))?;
     let job = ConvertedJob {
         id: done.job_id.0,
         code: done.job_code,

@@ -407,7 +407,7 @@ pub async fn move_job(
         }
         let current: Vec<TechnicianId> = job.techs.iter().map(|t| t.id).collect();
         if techs != current {
-            jobs::assign(&state.db, state.clock.as_ref(), &state.links, org, &actor(&viewer), id, &techs).await?;
+            jobs::assign(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &techs).await?;
         }
         Ok::<_, Error>(())
     }

@@ -680,7 +680,6 @@ pub async fn set_status(
     let result = jobs::change_status(
         &state.db,
         state.clock.as_ref(),
-        &state.links,
         viewer.user.org_id,
         &actor(&viewer),
         id,
@@ -709,10 +708,9 @@ pub async fn assign(
             techs.push(TechnicianId(v.parse().map_err(|_| PageError::bad_request("pick technicians from the list"))?));
         }
     }
-    let result =
-        jobs::assign(&state.db, state.clock.as_ref(), &state.links, viewer.user.org_id, &actor(&viewer), id, &techs)
-            .await
-            .map(|_| ());
+    let result = jobs::assign(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, &techs)
+        .await
+        .map(|_| ());
     outcome(&state, &viewer, &uri, id, result, "assigned").await
 }
 

@@ -362,8 +362,7 @@ pub async fn convert(
     let result = match input {
         Ok(input) => {
             let actor = crate::auth::actor(&viewer);
-            leads::convert(&state.db, state.clock.as_ref(), &state.links, org, Some(viewer.user.id), &actor, id, &input)
-                .await
+            leads::convert(&state.db, state.clock.as_ref(), org, Some(viewer.user.id), &actor, id, &input).await
         }
         Err(e) => Err(e),
     };

@@ -323,11 +323,9 @@ async fn status(
     let step = Step::ALL.into_iter().find(|s| s.job_status().as_str() == form.to.trim());
     // The portal offers only the technician's own steps; the office handles the rest.
     let result = match step {
-        Some(step) => {
-            jobs::tech_step(&state.db, state.clock.as_ref(), &state.links, a.org, &tech_actor(&a), a.tech.id, id, step)
-                .await
-                .map(|_| ())
-        }
+        Some(step) => jobs::tech_step(&state.db, state.clock.as_ref(), a.org, &tech_actor(&a), a.tech.id, id, step)
+            .await
+            .map(|_| ()),
         None => Err(Error::Conflict("ask the office to make this change".into())),
     };
     after(&state, &a, token, id, result).await

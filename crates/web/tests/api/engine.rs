@@ -435,18 +435,17 @@ async fn two_instances_on_one_database_run_each_item_exactly_once() {
     db_a.migrate().await.unwrap();
     let db_b = Db::connect(&fresh.url).await.unwrap();
     let runs: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
+    // Room for 32 each, so the 400 items outlast one instance's first claims and the other,
+    // told by NOTIFY, takes its share while they race for the rest.
+    let config = EngineConfig { concurrency: 32, ..EngineConfig::default() };
     let a = engine_with(
         &db_a,
         Arc::new(SystemClock),
         Recorder::shared(Behaviour::SleepMs(2), "a", runs.clone()),
-        EngineConfig::default(),
+        config.clone(),
     );
-    let b = engine_with(
-        &db_b,
-        Arc::new(SystemClock),
-        Recorder::shared(Behaviour::SleepMs(2), "b", runs.clone()),
-        EngineConfig::default(),
-    );
+    let b =
+        engine_with(&db_b, Arc::new(SystemClock), Recorder::shared(Behaviour::SleepMs(2), "b", runs.clone()), config);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = [
         tokio::spawn({
@@ -598,4 +597,52 @@ async fn on_postgres_live_events_reach_browsers_of_every_instance() {
     assert_eq!((got_a, got_b), (event.clone(), event));
     a.close().await;
     b.close().await;
+}
+
+/// Listens to `test.record` items, noting each one it hears (and failing the first `fail`).
+#[derive(Clone)]
+struct Ear {
+    label: &'static str,
+    heard: Arc<Mutex<Vec<String>>>,
+    fail: Arc<Mutex<usize>>,
+}
+
+impl engine::Listener for Ear {
+    type Event = Record;
+    fn react(&self, _ctx: WorkContext, item: WorkItem, _event: Arc<Record>) -> BoxFuture<switchboard_core::Result<()>> {
+        let me = self.clone();
+        Box::pin(async move {
+            me.heard.lock().unwrap().push(format!("{}:{}", me.label, item.attempt));
+            let mut fail = me.fail.lock().unwrap();
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(switchboard_core::Error::Unavailable("the listener's database blinked".into()));
+            }
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test]
+async fn every_listener_of_an_event_hears_it_in_order_and_a_failure_retries_them_all() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut workers = Workers::new();
+    workers.listen(Ear { label: "notices", heard: heard.clone(), fail: Arc::default() });
+    workers.listen(Ear { label: "portal", heard: heard.clone(), fail: Arc::new(Mutex::new(1)) });
+    assert_eq!(workers.kinds(), vec!["test.record"], "one kind, claimed once");
+    let engine = Engine::new(app.db.clone(), Arc::new(clock.clone()), EngineConfig::default(), workers);
+    let id = engine::enqueue(&app.db, &record(json!({"job": 1}), clock.now()), clock.now()).await.unwrap().unwrap();
+
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    assert_eq!(*heard.lock().unwrap(), vec!["notices:1", "portal:1"]);
+    let (status, attempts, error) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts), ("pending", 1), "the item is retried");
+    assert!(error.unwrap().contains("the listener's database blinked"));
+
+    clock.advance(SignedDuration::from_mins(1));
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    assert_eq!(*heard.lock().unwrap(), vec!["notices:1", "portal:1", "notices:2", "portal:2"]);
+    assert_eq!(status_of(&app.db, id.0).await.0, "done");
 }

@@ -174,3 +174,98 @@ async fn jobs_are_created_for_existing_customers_and_technicians_are_listed() {
     let (count,): (i64,) = sqlx::query_as("select count(*) from jobs").fetch_one(app.db.pool()).await.unwrap();
     assert_eq!(count, 11, "only the one good job was added");
 }
+
+/// The `job.changed` items queued so far, oldest first, as the engine stores them.
+async fn job_changes(app: &TestApp, job: i64) -> Vec<serde_json::Value> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("select payload, status from work_items where kind = 'job.changed' order by id")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    rows.into_iter()
+        .map(|(p, status)| {
+            let mut v: serde_json::Value = serde_json::from_str(&p).unwrap();
+            v["item_status"] = json!(status);
+            v
+        })
+        .filter(|v| v["job_id"] == job)
+        .collect()
+}
+
+#[tokio::test]
+async fn each_change_is_told_once_typed_through_the_engine_and_its_listeners_react() {
+    let (app, key) = demo().await;
+    let (_, techs) =
+        json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+    let dan = techs["technicians"].as_array().unwrap().iter().find(|t| t["name"] == "Dan Okafor").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, customers) =
+        json(app.client().get(app.url("/api/v1/customers?phone=720-555-0131")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    let customer = customers["customers"][0]["id"].as_i64().unwrap();
+    let brand = job_by_code(&app, &key, "J-2204").await["brand_id"].as_i64().unwrap();
+    // Tomorrow afternoon (the demo's clock is fixed), so the confirmation applies.
+    let start = switchboard_core::clock::Clock::now(&app.clock) + jiff::SignedDuration::from_hours(26);
+    let end = start + jiff::SignedDuration::from_hours(2);
+    let body = json!({
+        "brand_id": brand, "customer_id": customer, "service": "Opener tune-up",
+        "scheduled_start": start.to_string(), "scheduled_end": end.to_string(), "tech_ids": [dan]
+    });
+    let (status, created) =
+        json(app.client().post(app.url("/api/v1/jobs")).bearer_auth(&key).json(&body).send().await.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["job"]["id"].as_i64().unwrap();
+
+    let told = job_changes(&app, id).await;
+    assert_eq!(told.len(), 1, "one change, one item: {told:?}");
+    assert_eq!(told[0]["status"], "scheduled");
+    assert_eq!(told[0]["actor"], "api");
+    assert_eq!(
+        told[0]["changes"],
+        json!([
+            {"change": "created"},
+            {"change": "scheduled", "start": start.as_millisecond()},
+            {"change": "tech_added", "tech": dan}
+        ])
+    );
+    assert_eq!(told[0]["item_status"], "pending", "nothing has reacted yet");
+    let queued = |kind: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let (n,): (i64,) = sqlx::query_as("select count(*) from work_items where kind = $1")
+                .bind(kind)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            n
+        }
+    };
+    let before = queued("notify.customer").await;
+    app.engine.tick().await.unwrap();
+    assert_eq!(job_changes(&app, id).await[0]["item_status"], "done");
+    // The listeners: the confirmation and the reminder queued, Dan texted his portal link.
+    assert_eq!(queued("notify.customer").await - before, 2);
+    let (_, job) =
+        json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap()).await;
+    let notes: Vec<_> =
+        job["job"]["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).map(String::from).collect();
+    assert!(notes.contains(&"Portal link texted to Dan Okafor".to_string()), "{notes:?}");
+
+    // Dispatching: the status change and Dan sent on the way, in one item.
+    let (status, _) = move_job(&app, &key, id, "dispatched", None).await;
+    assert_eq!(status, 200);
+    let told = job_changes(&app, id).await;
+    assert_eq!(told.len(), 2);
+    assert_eq!(
+        told[1]["changes"],
+        json!([
+            {"change": "status", "from": "scheduled", "to": "dispatched"},
+            {"change": "on_the_way", "tech": dan, "was_working": []}
+        ])
+    );
+    // A move that is refused tells nobody.
+    let (status, _) = move_job(&app, &key, id, "estimate", None).await;
+    assert_eq!(status, 409);
+    assert_eq!(job_changes(&app, id).await.len(), 2);
+}
