@@ -34,12 +34,28 @@ pub enum Error {
     Unavailable(String),
     #[error("{message}")]
     InvalidTransition { message: String, allowed: Vec<String> },
+    /// The change was made against a version of the thing that is no longer current: someone
+    /// else changed it since the editor looked.
+    #[error("{}", .0.message)]
+    Stale(Box<Stale>),
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unexpected: {0}")]
     Unexpected(String),
+}
+
+/// Who changed a thing since an editor looked, and when (see [`Error::Stale`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stale {
+    /// For a person: what changed, who did it and when, and what to do.
+    pub message: String,
+    /// `user:NAME`, `api`, `tech:NAME` or `system`.
+    pub changed_by: String,
+    pub changed_at: jiff::Timestamp,
+    /// The version it is at now.
+    pub version: i64,
 }
 
 fn summary(errors: &[FieldError]) -> String {

@@ -59,7 +59,12 @@ document.addEventListener("change", (event) => {
     const block = e.target instanceof Element ? e.target.closest(".job-block[draggable]") : null;
     if (!block) return;
     const rect = block.getBoundingClientRect();
-    dragged = { job: block.dataset.job, from: block.dataset.fromTech || "", grabX: e.clientX - rect.left };
+    dragged = {
+      job: block.dataset.job,
+      version: block.dataset.version || "",
+      from: block.dataset.fromTech || "",
+      grabX: e.clientX - rect.left,
+    };
     e.dataTransfer.effectAllowed = "move";
     e.dataTransfer.setData("text/plain", block.dataset.job);
     block.classList.add("dragging");
@@ -81,7 +86,12 @@ document.addEventListener("change", (event) => {
     if (!zone || !dragged || !board) return;
     e.preventDefault();
     zone.classList.remove("drop-target");
-    const body = new URLSearchParams({ job: dragged.job, from_tech: dragged.from, to_tech: zone.dataset.dropTech });
+    const body = new URLSearchParams({
+      job: dragged.job,
+      version: dragged.version,
+      from_tech: dragged.from,
+      to_tech: zone.dataset.dropTech,
+    });
     if (zone.classList.contains("lane-track")) {
       const rect = zone.getBoundingClientRect();
       const start = Number(board.dataset.dayStart), end = Number(board.dataset.dayEnd);

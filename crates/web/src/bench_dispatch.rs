@@ -166,7 +166,7 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     let t = Instant::now();
     for (i, id) in todays.iter().enumerate() {
         let to: TechnicianId = techs[(i + 1) % TECHS];
-        jobs::assign(&db, &clock, org, "bench", *id, &[to]).await?;
+        jobs::assign(&db, &clock, org, "bench", *id, &[to], None).await?;
     }
     let assign_rate = writes as f64 / t.elapsed().as_secs_f64();
     println!("  reassign (technicians + job.changed queued)     {assign_rate:>8.0} /s  ({writes} jobs)");

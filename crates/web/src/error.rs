@@ -13,7 +13,7 @@ fn status_of(e: &Error) -> StatusCode {
     match e {
         Error::NotFound => StatusCode::NOT_FOUND,
         Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        Error::Conflict(_) | Error::InvalidTransition { .. } => StatusCode::CONFLICT,
+        Error::Conflict(_) | Error::InvalidTransition { .. } | Error::Stale(_) => StatusCode::CONFLICT,
         Error::Forbidden => StatusCode::FORBIDDEN,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) | Error::Migrate(_) | Error::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -29,6 +29,19 @@ pub struct ApiError {
     pub fields: Vec<FieldError>,
     /// For `invalid_transition`: the statuses that are possible.
     pub allowed: Vec<String>,
+    /// For `stale`: who changed it, when, and its version now.
+    pub stale: Option<StaleDetail>,
+}
+
+/// Who changed a thing since the version a client sent, and when.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaleDetail {
+    /// `user:NAME`, `tech:NAME`, `api` or `system`.
+    pub changed_by: String,
+    /// RFC 3339.
+    pub changed_at: String,
+    /// The version it is at now.
+    pub current_version: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,6 +65,9 @@ pub struct ErrorDetail {
     /// For `invalid_transition`: the statuses the job can move to.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
+    /// For `stale`: who changed it since the version sent, and when.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub stale: Option<StaleDetail>,
 }
 
 /// One invalid field.
@@ -64,7 +80,7 @@ pub struct FieldErrorSchema {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), fields: Vec::new(), allowed: Vec::new() }
+        Self { status, code, message: message.into(), fields: Vec::new(), allowed: Vec::new(), stale: None }
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
@@ -82,12 +98,20 @@ impl From<Error> for ApiError {
             Error::Invalid(fields) => {
                 let message =
                     fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ");
-                ApiError { status, code: "validation_failed", message, fields, allowed: Vec::new() }
+                ApiError { fields, ..ApiError::new(status, "validation_failed", message) }
             }
             Error::Conflict(m) => ApiError::new(status, "conflict", m),
             Error::InvalidTransition { message, allowed } => {
                 ApiError { allowed, ..ApiError::new(status, "invalid_transition", message) }
             }
+            Error::Stale(s) => ApiError {
+                stale: Some(StaleDetail {
+                    changed_by: s.changed_by,
+                    changed_at: s.changed_at.to_string(),
+                    current_version: s.version,
+                }),
+                ..ApiError::new(status, "stale", s.message)
+            },
             Error::Forbidden => ApiError::new(status, "forbidden", "you are not allowed to do that"),
             Error::Unavailable(m) => ApiError::new(status, "unavailable", m),
             other => {
@@ -108,6 +132,7 @@ impl IntoResponse for ApiError {
                 fields: self.fields,
                 request_id,
                 allowed: self.allowed,
+                stale: self.stale,
             },
         };
         (self.status, axum::Json(body)).into_response()
@@ -153,6 +178,7 @@ impl From<Error> for PageError {
                 fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
             ),
             Error::Conflict(m) => PageError::new(status, "Conflict", m),
+            Error::Stale(s) => PageError::new(status, "Changed meanwhile", s.message),
             Error::InvalidTransition { message, .. } => PageError::new(status, "Not possible", message),
             Error::Unavailable(m) => PageError::new(status, "Try again in a minute", m),
             other => {

@@ -5,6 +5,7 @@
 
 pub mod changes;
 pub mod crew;
+pub mod dispatch;
 pub mod locate;
 pub mod model;
 mod store;
@@ -339,7 +340,9 @@ fn window_text(start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>, tz:
 }
 
 /// Edits a job. Each changed field is named in one history entry; giving an estimate a window
-/// schedules it (recorded as a status change too).
+/// schedules it (recorded as a status change too). The job is read and written in one
+/// transaction, under its lock; a patch carrying the version its editor saw
+/// ([`JobPatch::version`]) is refused as [`Error::Stale`] when someone changed the job since.
 #[tracing::instrument(skip(db, clock, patch), fields(org = %org, job = %id))]
 pub async fn update(
     db: &Db,
@@ -349,9 +352,53 @@ pub async fn update(
     id: JobId,
     patch: &JobPatch,
 ) -> Result<JobSummary> {
-    let current = get(db, org, id).await?;
-    let brand = crate::tenancy::brand(db, org, current.brand_id).await?;
-    let tz = jiff::tz::TimeZone::get(&brand.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let Locked { mut tx, job: current, .. } = lock(db, org, id).await?;
+    check_version_in(&mut tx, clock, &current, patch.version).await?;
+    let Some((after, told, address_moved)) = edit_in(&mut tx, clock, &current, patch, actor).await? else {
+        tx.rollback().await?;
+        return Ok(current);
+    };
+    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
+    if address_moved && after.address.is_some() {
+        locate::queue_in(&mut tx, clock, org, id).await?;
+    }
+    tx.commit().await?;
+    db.work_added();
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
+}
+
+/// Refuses the change when the job is no longer at the version its editor saw (`None`: the
+/// caller did not say, as older API clients): who changed it, and when, in the brand's zone.
+async fn check_version_in(tx: &mut Tx, clock: &dyn Clock, current: &JobSummary, seen: Option<i64>) -> Result<()> {
+    let Some(seen) = seen else { return Ok(()) };
+    if seen == current.version {
+        return Ok(());
+    }
+    let (at, actor) = store::last_change_in(tx, current.org_id, current.id).await?.unwrap_or((0, "system".into()));
+    let brand = crate::tenancy::brand_in(tx, current.org_id, current.brand_id).await?;
+    let at = from_millis(at);
+    Err(Error::Stale(Box::new(crate::error::Stale {
+        message: dispatch::stale_message(&current.code, &actor, at, &brand.zone(), clock.now()),
+        changed_by: actor,
+        changed_at: at,
+        version: current.version,
+    })))
+}
+
+/// Applies `patch` to the locked job inside `tx`: validates it, writes the fields that change,
+/// records them. `None` when nothing changes; else the job as edited, what changed, and
+/// whether the address moved (so the pin is looked up again).
+async fn edit_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    current: &JobSummary,
+    patch: &JobPatch,
+    actor: &str,
+) -> Result<Option<(JobSummary, Vec<changes::Change>, bool)>> {
+    let (org, id) = (current.org_id, current.id);
+    let brand = crate::tenancy::brand_in(tx, org, current.brand_id).await?;
+    let tz = brand.zone();
     let mut v = crate::error::Validator::new();
     let service = match &patch.service {
         Some(s) => v.check("service", crate::parse::required_text(s, 120)),
@@ -389,36 +436,35 @@ pub async fn update(
         None => current.location_verified && location.is_some(),
     };
 
-    let mut changes = Vec::new();
+    let mut changed = Vec::new();
     if service != current.service {
-        changes.push(format!("service: {} → {service}", current.service));
+        changed.push(format!("service: {} → {service}", current.service));
     }
     if address != current.address {
-        changes.push(format!("address: {}", address.as_deref().unwrap_or("removed")));
+        changed.push(format!("address: {}", address.as_deref().unwrap_or("removed")));
     }
     if location != current.location {
-        changes.push(match location {
+        changed.push(match location {
             Some(p) => format!("map pin: {:.5}, {:.5}", p.lat, p.lon),
             None => "map pin removed".into(),
         });
     }
     if location_verified != current.location_verified {
-        changes.push(if location_verified { "location verified".into() } else { "location unverified".into() });
+        changed.push(if location_verified { "location verified".into() } else { "location unverified".into() });
     }
     if (start, end) != (current.scheduled_start, current.scheduled_end) {
-        changes.push(format!("window: {}", window_text(start, end, &tz)));
+        changed.push(format!("window: {}", window_text(start, end, &tz)));
     }
     if internal_notes != current.internal_notes {
-        changes.push("internal notes edited".into());
+        changed.push("internal notes edited".into());
     }
     if customer_notes != current.customer_notes {
-        changes.push("customer notes edited".into());
+        changed.push("customer notes edited".into());
     }
-    if changes.is_empty() {
-        return Ok(current);
+    if changed.is_empty() {
+        return Ok(None);
     }
     let now = to_millis(clock.now());
-    let mut tx = db.begin().await?;
     let fields = store::JobFields {
         service: &service,
         address: address.as_deref(),
@@ -429,14 +475,12 @@ pub async fn update(
         internal_notes: internal_notes.as_deref(),
         customer_notes: customer_notes.as_deref(),
     };
-    store::update_fields(&mut tx, org, id, &fields, now).await?;
-    let note = changes.join("; ");
+    store::update_fields(tx, org, id, &fields, now).await?;
+    let note = changed.join("; ");
     let edited = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
-    store::add_event(&mut tx, org, id, &edited, now).await?;
-    if current.status == JobStatus::Estimate
-        && start.is_some()
-        && store::set_status(&mut tx, org, id, JobStatus::Estimate, JobStatus::Scheduled, now).await?
-    {
+    store::add_event(tx, org, id, &edited, now).await?;
+    let schedules = current.status == JobStatus::Estimate && start.is_some();
+    if schedules && store::set_status(tx, org, id, JobStatus::Estimate, JobStatus::Scheduled, now).await? {
         let event = store::NewEvent {
             actor,
             kind: "status",
@@ -444,31 +488,28 @@ pub async fn update(
             to: Some(JobStatus::Scheduled),
             note: Some("scheduled"),
         };
-        store::add_event(&mut tx, org, id, &event, now).await?;
+        store::add_event(tx, org, id, &event, now).await?;
     }
     let after = JobSummary {
-        status: if current.status == JobStatus::Estimate && start.is_some() {
-            JobStatus::Scheduled
-        } else {
-            current.status
-        },
+        status: if schedules { JobStatus::Scheduled } else { current.status },
+        service,
+        address,
+        location,
+        location_verified,
         scheduled_start: start,
         scheduled_end: end,
+        internal_notes,
+        customer_notes,
+        version: current.version + 1,
         ..current.clone()
     };
     let told = changes::of_move(Some((current.status, current.scheduled_start)), after.status, start);
-    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
-    if address_moved && address.is_some() {
-        locate::queue_in(&mut tx, clock, org, id).await?;
-    }
-    tx.commit().await?;
-    db.work_added();
-    db.publish(Event::Job { org, job: id });
-    get(db, org, id).await
+    Ok(Some((after, told, address_moved)))
 }
 
 /// Sets the job's technicians to exactly `techs` (an empty list unassigns everyone). Newly
 /// assigned technicians are texted their portal link. Finished jobs cannot be reassigned.
+/// With `seen`, the version the dispatcher saw: a job changed since is refused as stale.
 #[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
 pub async fn assign(
     db: &Db,
@@ -477,8 +518,35 @@ pub async fn assign(
     actor: &str,
     id: JobId,
     techs: &[TechnicianId],
+    seen: Option<i64>,
 ) -> Result<JobSummary> {
-    let current = get(db, org, id).await?;
+    let all = crate::technicians::list(db, org).await?;
+    let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
+    check_version_in(&mut tx, clock, &current, seen).await?;
+    let told = assign_in(&mut tx, clock, &current, &crew, &all, techs, actor).await?;
+    if told.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    changes::queue_in(&mut tx, clock, org, id, current.status, actor, told).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
+}
+
+/// Sets the locked job's technicians inside `tx` (see [`assign`]); returns what changed
+/// (nothing when the crew is already `techs`). `all` are the organization's technicians.
+async fn assign_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    current: &JobSummary,
+    crew: &[(TechnicianId, WorkStatus)],
+    all: &[crate::technicians::Technician],
+    techs: &[TechnicianId],
+    actor: &str,
+) -> Result<Vec<changes::Change>> {
+    let (org, id) = (current.org_id, current.id);
     if !current.status.is_open() {
         return Err(Error::Conflict(format!(
             "{} is {}; reopen it before changing technicians",
@@ -486,7 +554,6 @@ pub async fn assign(
             current.status.label().to_lowercase()
         )));
     }
-    let all = crate::technicians::list(db, org).await?;
     let mut wanted: Vec<TechnicianId> = Vec::new();
     for t in techs {
         match all.iter().find(|x| x.id == *t) {
@@ -500,26 +567,16 @@ pub async fn assign(
         }
     }
     let now = to_millis(clock.now());
-    let mut tx = db.begin().await?;
-    // Re-checked under the write lock: the job may have been finished meanwhile.
-    if !store::touch_if_open(&mut tx, org, id, now).await? {
-        return Err(Error::Conflict(format!(
-            "{} was just closed; reopen it before changing technicians",
-            current.code
-        )));
-    }
     // Someone added to a job under way is sent to it (the status as locked decides).
-    let locked = store::get_job_in(&mut tx, org, id).await?;
-    let under_way = matches!(locked.status, JobStatus::Dispatched | JobStatus::OnSite);
+    let under_way = matches!(current.status, JobStatus::Dispatched | JobStatus::OnSite);
     let start = if under_way { WorkStatus::EnRoute } else { WorkStatus::Assigned };
-    let (added, removed) = store::set_techs(&mut tx, org, id, &wanted, start, now).await?;
-    // Who is working the site now, before the ones just added (the removed have left).
-    let crew: Vec<_> =
-        store::crew_in(&mut tx, org, id).await?.into_iter().filter(|(t, _)| !added.contains(t)).collect();
+    let (added, removed) = store::set_techs(tx, org, id, &wanted, start, now).await?;
     if added.is_empty() && removed.is_empty() {
-        tx.rollback().await?;
-        return Ok(current);
+        return Ok(Vec::new());
     }
+    store::touch_if_open(tx, org, id, now).await?;
+    // Who is working the site now, before the ones just added (the removed have left).
+    let crew: Vec<_> = crew.iter().copied().filter(|(t, _)| !removed.contains(t)).collect();
     let name = |t: &TechnicianId| all.iter().find(|x| x.id == *t).map(|x| x.name.clone()).unwrap_or_default();
     let mut parts = Vec::new();
     if !added.is_empty() {
@@ -530,16 +587,62 @@ pub async fn assign(
     }
     let note = parts.join("; ");
     let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
-    store::add_event(&mut tx, org, id, &event, now).await?;
+    store::add_event(tx, org, id, &event, now).await?;
     let mut told: Vec<_> = added.iter().map(|t| changes::Change::TechAdded { tech: *t }).collect();
     told.extend(removed.iter().map(|t| changes::Change::TechRemoved { tech: *t }));
     if under_way && !added.is_empty() {
         // The ones sent are on the way (the job as it is now, with its new technicians).
-        let after = store::get_job_in(&mut tx, org, id).await?;
+        let after = store::get_job_in(tx, org, id).await?;
         let sent: Vec<_> = added.iter().map(|t| (*t, WorkStatus::EnRoute)).collect();
-        told.extend(crew::apply_in(&mut tx, &after, &crew, &sent).await?);
+        told.extend(crew::apply_in(tx, &after, &crew, &sent).await?);
     }
-    changes::queue_in(&mut tx, clock, org, id, locked.status, actor, told).await?;
+    Ok(told)
+}
+
+/// Moves a job on the board in one transaction: its window (kept as given) and its
+/// technicians (`from` taken off, `to` put on), checked against the version the dispatcher
+/// saw. Either both change or neither does, and the job's texts follow the one change.
+#[tracing::instrument(skip(db, clock, mv), fields(org = %org, job = %id))]
+pub async fn move_on_board(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    mv: &dispatch::BoardMove,
+) -> Result<JobSummary> {
+    let all = crate::technicians::list(db, org).await?;
+    let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
+    if !current.status.is_open() {
+        return Err(Error::Conflict(format!(
+            "{} is {}; reopen it before moving it",
+            current.code,
+            current.status.label().to_lowercase()
+        )));
+    }
+    check_version_in(&mut tx, clock, &current, mv.version).await?;
+    let mut told = Vec::new();
+    let mut job = current.clone();
+    let mut address_moved = false;
+    if let Some((start, end)) = mv.window.filter(|w| *w != (current.scheduled_start, current.scheduled_end)) {
+        let patch = JobPatch { scheduled_start: Some(start), scheduled_end: Some(end), ..JobPatch::default() };
+        if let Some((after, edited, moved)) = edit_in(&mut tx, clock, &current, &patch, actor).await? {
+            (job, address_moved) = (after, moved);
+            told.extend(edited);
+        }
+    }
+    let techs = dispatch::crew_after_move(&job, mv.from, mv.to);
+    if techs != job.techs.iter().map(|t| t.id).collect::<Vec<_>>() {
+        told.extend(assign_in(&mut tx, clock, &job, &crew, &all, &techs, actor).await?);
+    }
+    if told.is_empty() {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    changes::queue_in(&mut tx, clock, org, id, job.status, actor, told).await?;
+    if address_moved && job.address.is_some() {
+        locate::queue_in(&mut tx, clock, org, id).await?;
+    }
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });

@@ -218,6 +218,9 @@ pub struct JobSummary {
     pub internal_notes: Option<String>,
     /// Shown to the technician and the customer (gate codes, pets, parking).
     pub customer_notes: Option<String>,
+    /// Counts every change to the job (edits, status, technicians): an edit made against an
+    /// older one is stale.
+    pub version: i64,
 }
 
 impl JobSummary {
@@ -351,6 +354,9 @@ pub struct JobPhoto {
 /// An edit of a job: `None` leaves a field alone; `Some(None)` clears an optional field.
 #[derive(Debug, Clone, Default)]
 pub struct JobPatch {
+    /// The version the editor saw ([`JobSummary::version`]); a job changed since refuses the
+    /// edit. `None` edits whatever is there (API clients that do not send it).
+    pub version: Option<i64>,
     pub service: Option<String>,
     pub address: Option<Option<String>>,
     pub location: Option<Option<GeoPoint>>,

@@ -28,13 +28,14 @@ struct JobRow {
     location_verified: i64,
     internal_notes: Option<String>,
     customer_notes: Option<String>,
+    version: i64,
 }
 
 macro_rules! job_select {
     () => {
         "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
                 j.address, j.scheduled_start, j.scheduled_end, j.latitude_e6, j.longitude_e6, j.location_verified, \
-                j.internal_notes, j.customer_notes \
+                j.internal_notes, j.customer_notes, j.version \
          from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id "
     };
 }
@@ -61,6 +62,7 @@ impl JobRow {
             location_verified: self.location_verified != 0,
             internal_notes: self.internal_notes,
             customer_notes: self.customer_notes,
+            version: self.version,
         })
     }
 }
@@ -201,8 +203,8 @@ pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>
     let (lat, lon) = f.location.map(GeoPoint::to_e6).unzip();
     sqlx::query(
         "update jobs set service = $3, address = $4, latitude_e6 = $5, longitude_e6 = $6, location_verified = $7, \
-         scheduled_start = $8, scheduled_end = $9, internal_notes = $10, customer_notes = $11, updated_at = $12 \
-         where org_id = $1 and id = $2",
+         scheduled_start = $8, scheduled_end = $9, internal_notes = $10, customer_notes = $11, updated_at = $12, \
+         version = version + 1 where org_id = $1 and id = $2",
     )
     .bind(org.0)
     .bind(id.0)
@@ -281,7 +283,8 @@ pub async fn set_work(tx: &mut Tx, org: OrgId, job: JobId, tech: TechnicianId, w
 /// Marks the job changed if it is still open; false when it is completed or canceled.
 pub async fn touch_if_open(tx: &mut Tx, org: OrgId, id: JobId, now: i64) -> Result<bool> {
     let done = sqlx::query(
-        "update jobs set updated_at = $3 where org_id = $1 and id = $2 and status not in ('completed', 'canceled')",
+        "update jobs set updated_at = $3, version = version + 1 \
+         where org_id = $1 and id = $2 and status not in ('completed', 'canceled')",
     )
     .bind(org.0)
     .bind(id.0)
@@ -553,15 +556,17 @@ pub async fn get_job_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<JobSummary
 
 /// Moves a job from `from` to `to`, only if it is still in `from`; returns whether it moved.
 pub async fn set_status(tx: &mut Tx, org: OrgId, id: JobId, from: JobStatus, to: JobStatus, now: i64) -> Result<bool> {
-    let done =
-        sqlx::query("update jobs set status = $4, updated_at = $5 where org_id = $1 and id = $2 and status = $3")
-            .bind(org.0)
-            .bind(id.0)
-            .bind(from.as_str())
-            .bind(to.as_str())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+    let done = sqlx::query(
+        "update jobs set status = $4, updated_at = $5, version = version + 1 \
+             where org_id = $1 and id = $2 and status = $3",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(from.as_str())
+    .bind(to.as_str())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -599,6 +604,18 @@ pub struct EventRow {
     pub from_status: Option<String>,
     pub to_status: Option<String>,
     pub note: Option<String>,
+}
+
+/// When the job last changed and who changed it (its latest history entry), inside `tx`.
+pub async fn last_change_in(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Option<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "select at, actor from job_events where org_id = $1 and job_id = $2 and actor <> 'system' \
+         order by at desc, id desc limit 1",
+    )
+    .bind(org.0)
+    .bind(job.0)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 pub async fn events(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<EventRow>> {

@@ -79,6 +79,13 @@ pub struct Brand {
     pub sms_help_reply: Option<String>,
 }
 
+impl Brand {
+    /// The brand's time zone, for every local time it shows or schedules.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
 pub const DEFAULT_BRAND_COLOR: &str = "#2563eb";
 
 /// A brand as typed into a form or an API body; every field is a raw string.

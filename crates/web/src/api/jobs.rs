@@ -56,6 +56,9 @@ pub struct JobDto {
     pub location_verified: bool,
     pub internal_notes: Option<String>,
     pub customer_notes: Option<String>,
+    /// Counts every change to the job. Send it back with an edit or an assignment to have the
+    /// change refused (409 `stale`) if someone changed the job since you read it.
+    pub version: i64,
     /// Present on `GET /jobs/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line_items: Option<Vec<LineItemDto>>,
@@ -122,6 +125,7 @@ impl From<JobSummary> for JobDto {
             location_verified: j.location_verified,
             internal_notes: j.internal_notes,
             customer_notes: j.customer_notes,
+            version: j.version,
             line_items: None,
             total: None,
             photos: None,
@@ -316,6 +320,9 @@ fn present<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Resul
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobPatchBody {
+    /// The `version` you read; a job changed since refuses the edit with 409 `stale`, saying
+    /// who changed it and when. Omitted: the edit applies to whatever is there.
+    pub version: Option<i64>,
     pub service: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
@@ -352,7 +359,8 @@ fn patch_time(field: &'static str, v: &Option<Option<String>>) -> Result<Option<
 }
 
 #[utoipa::path(patch, path = "/jobs/{id}", tag = "jobs", params(("id" = i64, Path, description = "Job id")), request_body = JobPatchBody,
-    responses((status = 200, body = JobEnvelope), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = JobEnvelope), (status = 404, body = ErrorBody),
+              (status = 409, description = "Stale: the job changed since `version`", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
     caller: ApiCaller,
@@ -365,6 +373,7 @@ pub async fn update(
         Some(Some(l)) => Some(Some(GeoPoint::new(l.lat, l.lon).map_err(|m| Error::invalid("location", m))?)),
     };
     let patch = JobPatch {
+        version: body.version,
         service: body.service,
         address: body.address,
         location,
@@ -387,6 +396,8 @@ pub struct AssignBody {
     /// The job's technicians after the call; `[]` unassigns everyone. Each newly assigned
     /// technician is texted a link to their portal.
     pub tech_ids: Vec<i64>,
+    /// The `version` you read; a job changed since refuses the assignment with 409 `stale`.
+    pub version: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/jobs/{id}/assign", tag = "jobs", params(("id" = i64, Path, description = "Job id")), request_body = AssignBody,
@@ -399,7 +410,7 @@ pub async fn assign(
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<JobEnvelope>, ApiError> {
     let techs: Vec<TechnicianId> = body.tech_ids.into_iter().map(TechnicianId).collect();
-    let job = jobs::assign(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), &techs)
+    let job = jobs::assign(&state.db, state.clock.as_ref(), caller.org, "api", JobId(id), &techs, body.version)
         .await
         .map_err(|e| not_found_as(e, "job"))?;
     Ok(Json(JobEnvelope { job: job.into() }))

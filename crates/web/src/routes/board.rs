@@ -12,7 +12,8 @@ use jiff::{Timestamp, ToSpan};
 use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::ids::{JobId, TechnicianId};
-use switchboard_core::jobs::{self, JobFilter, JobPatch, JobStatus, JobSummary, short_name};
+use switchboard_core::jobs::dispatch::{BoardMove, DEFAULT_MINUTES, conflicts};
+use switchboard_core::jobs::{self, JobFilter, JobStatus, JobSummary, short_name};
 use switchboard_core::technicians;
 
 use crate::app::AppState;
@@ -24,7 +25,6 @@ use crate::routes::shell;
 use crate::views::{Shell, initials};
 
 /// A job without an end is drawn as this long.
-const DEFAULT_MINUTES: i64 = 120;
 
 #[derive(Deserialize, Default)]
 pub struct BoardQuery {
@@ -51,6 +51,8 @@ pub struct Block {
     pub end_input: String,
     pub duration_min: i64,
     pub multi: bool,
+    /// The job's version as drawn: a move made from an older board is refused as stale.
+    pub version: i64,
 }
 
 pub struct Lane {
@@ -101,25 +103,6 @@ pub struct BoardPage {
     pub now_left: Option<f64>,
     pub zone_name: String,
     pub error: Option<String>,
-}
-
-/// Pairs of open jobs of one technician whose windows overlap: `(job, other job's code)`.
-pub fn conflicts(jobs: &[&JobSummary]) -> Vec<(JobId, String)> {
-    let mut out = Vec::new();
-    for a in jobs {
-        for b in jobs {
-            if a.id == b.id || !a.status.is_open() || !b.status.is_open() {
-                continue;
-            }
-            let (Some(a0), Some(b0)) = (a.scheduled_start, b.scheduled_start) else { continue };
-            let a1 = a.scheduled_end.unwrap_or(a0 + DEFAULT_MINUTES.minutes());
-            let b1 = b.scheduled_end.unwrap_or(b0 + DEFAULT_MINUTES.minutes());
-            if a0 < b1 && b0 < a1 {
-                out.push((a.id, b.code.clone()));
-            }
-        }
-    }
-    out
 }
 
 pub async fn index(
@@ -246,6 +229,7 @@ async fn render(
                 _ => DEFAULT_MINUTES,
             },
             multi: j.techs.len() > 1,
+            version: j.version,
         }
     };
 
@@ -337,6 +321,9 @@ pub struct MoveForm {
     start: String,
     #[serde(default)]
     end: String,
+    /// The job's version the board showed (empty from older pages: not checked).
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     date: String,
     #[serde(default)]
@@ -363,29 +350,15 @@ pub async fn move_job(
     let result = async {
         let id = JobId(form.job.trim().parse().map_err(|_| Error::invalid("job", "pick a job"))?);
         let job = jobs::get(&state.db, org, id).await?;
-        if !job.status.is_open() {
-            return Err(Error::Conflict(format!(
-                "{} is {}; reopen it before moving it",
-                job.code,
-                job.status.label().to_lowercase()
-            )));
-        }
         let brand = switchboard_core::tenancy::brand(&state.db, org, job.brand_id).await?;
-        let tz = fmt::zone(&brand.time_zone);
-        let from = opt_id(&form.from_tech, "technician")?.map(TechnicianId);
-        let to = opt_id(&form.to_tech, "technician")?.map(TechnicianId);
-        // The window first, so the texts sent on assignment carry the new time.
-        let old_len = match (job.scheduled_start, job.scheduled_end) {
-            (Some(s), Some(e)) => e.duration_since(s),
-            _ => jiff::SignedDuration::from_mins(DEFAULT_MINUTES),
-        };
+        let tz = brand.zone();
         let window = if let Ok(ms) = form.start_ms.trim().parse::<i64>() {
-            let s =
+            let at =
                 Timestamp::from_millisecond(ms).map_err(|_| Error::invalid("start", "that time is out of range"))?;
-            // Snap to the quarter hour.
-            let snapped = Timestamp::from_second((s.as_second() + 450) / 900 * 900)
-                .map_err(|_| Error::invalid("start", "that time is out of range"))?;
-            Some((Some(snapped), Some(snapped + old_len)))
+            Some(
+                jobs::dispatch::dropped_at(&job, at)
+                    .ok_or_else(|| Error::invalid("start", "that time is out of range"))?,
+            )
         } else if !form.start.trim().is_empty() || !form.end.trim().is_empty() {
             let s = fmt::local_input("start", &form.start, &tz)?;
             let e = fmt::local_input("end", &form.end, &tz)?;
@@ -393,22 +366,17 @@ pub async fn move_job(
         } else {
             None
         };
-        if let Some((s, e)) = window
-            && (s, e) != (job.scheduled_start, job.scheduled_end)
-        {
-            let patch = JobPatch { scheduled_start: Some(s), scheduled_end: Some(e), ..JobPatch::default() };
-            jobs::update(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &patch).await?;
-        }
-        let mut techs: Vec<TechnicianId> = job.techs.iter().map(|t| t.id).filter(|t| Some(*t) != from).collect();
-        if let Some(to) = to
-            && !techs.contains(&to)
-        {
-            techs.push(to);
-        }
-        let current: Vec<TechnicianId> = job.techs.iter().map(|t| t.id).collect();
-        if techs != current {
-            jobs::assign(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &techs).await?;
-        }
+        let version = match form.version.trim() {
+            "" => None,
+            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("version", "reload the board and try again"))?),
+        };
+        let mv = BoardMove {
+            window,
+            from: opt_id(&form.from_tech, "technician")?.map(TechnicianId),
+            to: opt_id(&form.to_tech, "technician")?.map(TechnicianId),
+            version,
+        };
+        jobs::move_on_board(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, &mv).await?;
         Ok::<_, Error>(())
     }
     .await;
@@ -434,6 +402,7 @@ pub async fn move_job(
                     fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
                 ),
                 Error::Conflict(m) => (StatusCode::CONFLICT, m),
+                Error::Stale(s) => (StatusCode::CONFLICT, s.message),
                 Error::InvalidTransition { message, .. } => (StatusCode::CONFLICT, message),
                 Error::NotFound => (StatusCode::NOT_FOUND, "that job no longer exists".into()),
                 other => return Err(other.into()),
@@ -443,53 +412,5 @@ pub async fn move_job(
             }
             render(&state, &viewer, &uri, &back, Some(message), status).await
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use switchboard_core::ids::{BrandId, CustomerId, OrgId};
-
-    fn job(id: i64, status: JobStatus, start: &str, end: Option<&str>) -> JobSummary {
-        JobSummary {
-            id: JobId(id),
-            org_id: OrgId(1),
-            brand_id: BrandId(1),
-            code: format!("J-{id}"),
-            customer_id: CustomerId(1),
-            customer_name: "A B".into(),
-            service: "x".into(),
-            status,
-            address: None,
-            scheduled_start: Some(start.parse().unwrap()),
-            scheduled_end: end.map(|e| e.parse().unwrap()),
-            techs: vec![],
-            location: None,
-            location_verified: false,
-            internal_notes: None,
-            customer_notes: None,
-        }
-    }
-
-    #[test]
-    fn overlapping_open_windows_are_conflicts_and_touching_ones_are_not() {
-        let a = job(1, JobStatus::Scheduled, "2026-11-23T16:00:00Z", Some("2026-11-23T18:00:00Z"));
-        let b = job(2, JobStatus::Dispatched, "2026-11-23T17:30:00Z", Some("2026-11-23T19:00:00Z"));
-        let c = job(3, JobStatus::Scheduled, "2026-11-23T19:00:00Z", Some("2026-11-23T20:00:00Z"));
-        let done = job(4, JobStatus::Completed, "2026-11-23T16:30:00Z", Some("2026-11-23T17:00:00Z"));
-        // No end: drawn (and checked) as two hours.
-        let open_ended = job(5, JobStatus::Scheduled, "2026-11-23T20:30:00Z", None);
-        let late = job(6, JobStatus::Scheduled, "2026-11-23T22:00:00Z", Some("2026-11-23T23:00:00Z"));
-        let found = conflicts(&[&a, &b, &c, &done, &open_ended, &late]);
-        assert_eq!(
-            found,
-            vec![
-                (JobId(1), "J-2".into()),
-                (JobId(2), "J-1".into()),
-                (JobId(5), "J-6".into()),
-                (JobId(6), "J-5".into())
-            ]
-        );
     }
 }

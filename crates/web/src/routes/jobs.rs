@@ -234,6 +234,8 @@ pub struct StatusAction {
 pub struct JobPage {
     pub shell: Shell,
     pub id: i64,
+    /// The version shown: the edit and assignment forms send it back.
+    pub version: i64,
     pub code: String,
     pub status: &'static str,
     pub status_label: &'static str,
@@ -382,6 +384,7 @@ async fn render(
     let page = JobPage {
         shell,
         id: job.id.0,
+        version: job.version,
         code: job.code.clone(),
         status: job.status.as_str(),
         status_label: job.status.label(),
@@ -508,6 +511,10 @@ async fn outcome(
         Err(Error::Conflict(message)) => {
             render(state, viewer, uri, id, vec![("form".into(), message)], None, StatusCode::CONFLICT).await
         }
+        // Shown above the form, which shows the job as it is now.
+        Err(Error::Stale(stale)) => {
+            render(state, viewer, uri, id, vec![("form".into(), stale.message)], None, StatusCode::CONFLICT).await
+        }
         Err(Error::Unavailable(message)) => {
             render(state, viewer, uri, id, vec![("form".into(), message)], None, StatusCode::SERVICE_UNAVAILABLE).await
         }
@@ -522,6 +529,9 @@ async fn outcome(
 /// user changed are saved, so a stale page does not undo someone else's edit.
 #[derive(Deserialize)]
 pub struct EditForm {
+    /// The job's version the page showed (empty from older pages: not checked).
+    #[serde(default)]
+    version: String,
     #[serde(default)]
     orig_service: String,
     #[serde(default)]
@@ -567,6 +577,14 @@ fn coordinate(field: &'static str, v: &str) -> Result<Option<f64>, Error> {
     }
 }
 
+/// The version a form carried, if any.
+fn seen_version(v: &str) -> Result<Option<i64>, Error> {
+    match v.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| Error::Conflict("reload the page and try again".into())),
+    }
+}
+
 fn text(v: &str) -> Option<String> {
     Some(v.trim().to_string()).filter(|s| !s.is_empty())
 }
@@ -598,6 +616,7 @@ pub async fn update(
         let changed = |now: &str, was: &str| now.trim() != was.trim();
         let verified = if form.verified.is_some() { "1" } else { "" };
         Ok(JobPatch {
+            version: seen_version(&form.version)?,
             service: changed(&form.service, &form.orig_service).then(|| form.service.clone()),
             address: changed(&form.address, &form.orig_address).then(|| text(&form.address)),
             location: (changed(&form.lat, &form.orig_lat) || changed(&form.lon, &form.orig_lon)).then_some(location),
@@ -703,14 +722,22 @@ pub async fn assign(
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|e| PageError::bad_request(e.to_string()))?;
     let mut techs = Vec::new();
+    let mut version = String::new();
     for (k, v) in pairs {
         if k == "tech" {
             techs.push(TechnicianId(v.parse().map_err(|_| PageError::bad_request("pick technicians from the list"))?));
+        } else if k == "version" {
+            version = v;
         }
     }
-    let result = jobs::assign(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, &techs)
-        .await
-        .map(|_| ());
+    let result = match seen_version(&version) {
+        Ok(seen) => {
+            jobs::assign(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, &techs, seen)
+                .await
+                .map(|_| ())
+        }
+        Err(e) => Err(e),
+    };
     outcome(&state, &viewer, &uri, id, result, "assigned").await
 }
 

@@ -742,3 +742,145 @@ async fn photos_go_to_s3_compatible_storage_when_it_is_configured() {
     assert!(r.text().await.unwrap().contains("could not be stored right now"));
     assert_eq!(d.job("J-2202").await["photos"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_edit_made_on_an_old_copy_of_a_job_is_refused_with_who_changed_it_and_when() {
+    let d = demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let seen = job["version"].as_i64().unwrap();
+
+    // Sam (the API here) moves the window; the other dispatcher still has the old version.
+    let (status, moved) = d
+        .patch(
+            &format!("/api/v1/jobs/{id}"),
+            json!({"version": seen, "scheduled_start": "2026-11-22T21:00:00Z", "scheduled_end": "2026-11-22T23:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["job"]["version"], seen + 1);
+    let (status, body) = d
+        .patch(
+            &format!("/api/v1/jobs/{id}"),
+            json!({"version": seen, "scheduled_start": "2026-11-22T17:00:00Z", "scheduled_end": "2026-11-22T19:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "stale");
+    // The demo's clock reads Sun Nov 22, 2026 in Denver; the change was made at that instant.
+    let now = switchboard_core::clock::Clock::now(&d.app.clock);
+    let at = now.to_zoned(jiff::tz::TimeZone::get("America/Denver").unwrap()).strftime("%-I:%M %p").to_string();
+    assert_eq!(
+        body["error"]["message"],
+        format!(
+            "J-2202 was changed by an API client at {at}, after you opened it. Nothing was saved: reload to see \
+             the change, then make yours again."
+        )
+    );
+    assert_eq!(body["error"]["changed_by"], "api");
+    assert_eq!(body["error"]["changed_at"], now.to_string());
+    assert_eq!(body["error"]["current_version"], seen + 1);
+    let after = d.job("J-2202").await;
+    assert_eq!(after["scheduled_start"], "2026-11-22T21:00:00Z", "the first change stands");
+    assert_eq!(after["version"], seen + 1, "and nothing else was written");
+
+    // Assigning on an old copy is refused the same way; with the current version it works.
+    let maria = d.tech("Maria Reyes").await;
+    let (status, body) =
+        d.post(&format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [maria], "version": seen})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("stale")));
+    let (status, body) =
+        d.post(&format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [maria], "version": seen + 1})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["job"]["version"], seen + 2);
+    // Without a version (older clients) an edit still applies.
+    let (status, _) = d.patch(&format!("/api/v1/jobs/{id}"), json!({"internal_notes": "Gate code 4411"})).await;
+    assert_eq!(status, 200);
+
+    // On the page: a dispatcher who opened the job before those changes saves a new service.
+    let admin = d.app.signed_in_demo().await;
+    let r = admin
+        .post_form(
+            &format!("/jobs/{id}"),
+            &[
+                ("version", &seen.to_string()),
+                ("orig_service", "Disposal install"),
+                ("service", "Disposal and faucet install"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("J-2202 was changed by an API client at"), "the reason is on the page");
+    assert!(html.contains("Nothing was saved: reload to see the change, then make yours again."));
+    assert_eq!(d.job("J-2202").await["service"], "Disposal install", "not saved");
+}
+
+#[tokio::test]
+async fn a_board_move_changes_the_window_and_the_technician_together_or_not_at_all() {
+    let d = demo().await;
+    let admin = d.app.signed_in_demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    let (start, end) = (job["scheduled_start"].clone(), job["scheduled_end"].clone());
+    let from = job["techs"][0]["id"].as_i64().unwrap();
+    let jin = d.tech("Jin Park").await;
+    // Jin left the company (his lane is still on this open board): the move onto his lane, at
+    // a new time, is refused as a whole.
+    sqlx::query("update technicians set active = 0 where id = $1").bind(jin).execute(d.app.db.pool()).await.unwrap();
+    let drop_at: jiff::Timestamp = "2026-11-22T20:07:00Z".parse().unwrap();
+    let moved = |to: i64, version: i64| {
+        let (client, url, csrf) = (admin.client.clone(), d.app.url("/board/move"), admin.csrf.clone());
+        async move {
+            client
+                .post(url)
+                .header("x-csrf-token", csrf)
+                .header("x-requested-with", "fetch")
+                .form(&[
+                    ("job", id.to_string()),
+                    ("version", version.to_string()),
+                    ("from_tech", from.to_string()),
+                    ("to_tech", to.to_string()),
+                    ("start_ms", drop_at.as_millisecond().to_string()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let version = job["version"].as_i64().unwrap();
+    let r = moved(jin, version).await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(r.text().await.unwrap(), "Jin Park is not active");
+    let after = d.job("J-2202").await;
+    assert_eq!((after["scheduled_start"].clone(), after["scheduled_end"].clone()), (start, end), "window unchanged");
+    assert_eq!(after["techs"][0]["id"], from);
+    assert_eq!(after["version"], version, "nothing was written");
+    let changes: (i64,) = sqlx::query_as("select count(*) from work_items where kind = 'job.changed'")
+        .fetch_one(d.app.db.pool())
+        .await
+        .unwrap();
+
+    // Onto Maria: window and technician in one change, one job.changed item.
+    let maria = d.tech("Maria Reyes").await;
+    let r = moved(maria, version).await;
+    assert_eq!(r.status(), 204);
+    let after = d.job("J-2202").await;
+    assert_eq!(after["scheduled_start"], "2026-11-22T20:00:00Z");
+    assert_eq!(after["techs"].as_array().unwrap().len(), 1);
+    assert_eq!(after["techs"][0]["name"], "Maria Reyes");
+    let now: (i64,) = sqlx::query_as("select count(*) from work_items where kind = 'job.changed'")
+        .fetch_one(d.app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(now.0 - changes.0, 1, "one change");
+    // Maria's text carries the new time: the listener reads the job after the move committed.
+    d.send_all().await;
+    let texts = d.app.sms.sent_to(MARIA);
+    assert!(texts.last().unwrap().body.contains("1:00pm-"), "{:?}", texts.last().unwrap().body);
+
+    // The same board, not reloaded, moves it again: refused, with who moved it.
+    let r = moved(from, version).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().starts_with("J-2202 was changed by"), "who and when");
+}
