@@ -16,6 +16,7 @@ pub mod ids;
 pub mod inbound;
 pub mod jobs;
 pub mod leads;
+pub mod links;
 pub mod messaging;
 pub mod notifications;
 pub mod parse;

@@ -1,12 +1,13 @@
-//! Arrival tracking for customers: a private link per job (256-bit token, stored hashed,
-//! working while the job is open) to a page with who is coming and, when the address is
+//! Arrival tracking for customers: a private link per job (a capability link, scope
+//! `tracking`, working while the job is open) to a page with who is coming and, when the address is
 //! verified and the technician shares their location, how far away they are and when they
 //! should arrive.
 
-use crate::clock::{Clock, to_millis};
+use crate::clock::Clock;
 use crate::db::{Db, Tx};
 use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::JobSummary;
+use crate::links::{NewLink, Scope};
 use crate::technicians::Technician;
 use crate::{Error, Result};
 
@@ -40,18 +41,8 @@ pub async fn issue_in(
     tech: Option<TechnicianId>,
     base_url: &str,
 ) -> Result<String> {
-    let token = crate::secret::new_token();
-    sqlx::query(
-        "insert into tracking_tokens (org_id, job_id, token_hash, created_at, technician_id) \
-         values ($1, $2, $3, $4, $5)",
-    )
-    .bind(org.0)
-    .bind(job.0)
-    .bind(crate::secret::hash_token(&token))
-    .bind(to_millis(clock.now()))
-    .bind(tech.map(|t| t.0))
-    .execute(&mut **tx)
-    .await?;
+    let link = NewLink { scope: Scope::Tracking, subject: job.0, about: tech.map(|t| t.0), expires_at: None };
+    let token = crate::links::issue_in(tx, clock, org, &link).await?;
     Ok(format!("{base_url}/t/{token}"))
 }
 
@@ -110,7 +101,7 @@ pub async fn lookup(
     router: &crate::providers::maps::Router,
     token: &str,
 ) -> Result<Tracking> {
-    let job = job_of(db, token).await?;
+    let job = job_of(db, clock, token).await?;
     // The technician the link was sent about while they work the job; else whoever is
     // working it; else the one it was about, or the first.
     let about = job.about.and_then(|t| job.job.tech(t));
@@ -138,21 +129,13 @@ pub struct TokenJob {
 }
 
 /// The job behind a tracking token; any bad, unknown or finished job's token is `NotFound`.
-pub async fn job_of(db: &Db, token: &str) -> Result<TokenJob> {
-    if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return Err(Error::NotFound);
-    }
-    let row: Option<(i64, i64, Option<i64>)> =
-        sqlx::query_as("select org_id, job_id, technician_id from tracking_tokens where token_hash = $1")
-            .bind(crate::secret::hash_token(token))
-            .fetch_optional(db.pool())
-            .await?;
-    let Some((org, job, tech)) = row else { return Err(Error::NotFound) };
-    let job = crate::jobs::get(db, OrgId(org), JobId(job)).await?;
+pub async fn job_of(db: &Db, clock: &dyn Clock, token: &str) -> Result<TokenJob> {
+    let link = crate::links::check(db, clock, Scope::Tracking, token).await?;
+    let job = crate::jobs::get(db, link.org, JobId(link.subject)).await?;
     if !job.status.is_open() {
         return Err(Error::NotFound);
     }
-    Ok(TokenJob { job, about: tech.map(TechnicianId) })
+    Ok(TokenJob { job, about: link.about.map(TechnicianId) })
 }
 
 /// A shared location older than this says nothing about where the technician is now.

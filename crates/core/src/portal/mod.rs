@@ -1,11 +1,9 @@
 //! The technician portal's links: who a link lets in, until when, and the text that carries it.
 //!
-//! A link is `{public_url}/p/{token}`: 256 random bits, stored only as SHA-256, scoped to one
-//! technician. It expires at the end of the next day in the brand's time zone (or after a
-//! configured number of hours). An admin can revoke a technician's links; a fresh one is
+//! A link is `{public_url}/p/{token}`: a capability link ([`crate::links`], scope `portal`)
+//! to one technician. It expires at the end of the next day in the brand's time zone (or after
+//! a configured number of hours). An admin can revoke a technician's links; a fresh one is
 //! texted at once (rotation). Every failure looks the same from outside.
-
-mod store;
 
 /// Registers the listener that texts technicians their portal link when jobs change.
 pub fn register(workers: &mut crate::engine::Workers, links: PortalLinks) {
@@ -23,6 +21,7 @@ use crate::engine::{BoxFuture, Listener, WorkContext, WorkItem};
 use crate::ids::{OrgId, TechnicianId};
 use crate::jobs::changes::JobChanged;
 use crate::jobs::{JobFilter, JobStatus, JobSummary};
+use crate::links::{NewLink, Scope};
 use crate::parse::PhoneE164;
 use crate::technicians::{self, Technician};
 use crate::tenancy::{self, Brand};
@@ -83,43 +82,33 @@ pub async fn issue_in(
     links: &PortalLinks,
     job_start: Option<Timestamp>,
 ) -> Result<String> {
-    let token = crate::secret::new_token();
+    let token = crate::links::issue_in(tx, clock, org, &portal_link(tech, expiry(clock, tz, links, job_start))).await?;
+    Ok(format!("{}/p/{token}", links.base_url))
+}
+
+/// When a link issued now lasts until (through the day of a job starting later).
+fn expiry(clock: &dyn Clock, tz: &TimeZone, links: &PortalLinks, job_start: Option<Timestamp>) -> Timestamp {
     let now = clock.now();
-    let expires = match job_start {
+    match job_start {
         Some(start) if start > now => links.expiry(now, tz).max(links.expiry(start, tz)),
         _ => links.expiry(now, tz),
-    };
-    store::insert(tx, org, tech, &crate::secret::hash_token(&token), to_millis(now), to_millis(expires)).await?;
-    Ok(format!("{}/p/{token}", links.base_url))
+    }
+}
+
+fn portal_link(tech: TechnicianId, expires_at: Timestamp) -> NewLink {
+    NewLink { scope: Scope::Portal, subject: tech.0, about: None, expires_at: Some(expires_at) }
 }
 
 /// Who the token lets in. Malformed, unknown, expired and revoked tokens are all `NotFound`
 /// (the reason is logged, not shown).
 pub async fn authenticate(db: &Db, clock: &dyn Clock, token: &str) -> Result<PortalAccess> {
-    if token.len() != 43 || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        tracing::info!("portal link refused: malformed");
-        return Err(Error::NotFound);
-    }
-    let now = to_millis(clock.now());
-    let Some(row) = store::by_hash(db.pool(), &crate::secret::hash_token(token)).await? else {
-        tracing::info!("portal link refused: unknown");
-        return Err(Error::NotFound);
-    };
-    if row.revoked_at.is_some() {
-        tracing::info!(tech = row.technician_id, "portal link refused: revoked");
-        return Err(Error::NotFound);
-    }
-    if row.expires_at <= now {
-        tracing::info!(tech = row.technician_id, "portal link refused: expired");
-        return Err(Error::NotFound);
-    }
-    let org = OrgId(row.org_id);
-    let tech = technicians::get(db, org, TechnicianId(row.technician_id)).await?;
+    let link = crate::links::check(db, clock, Scope::Portal, token).await?;
+    let tech = technicians::get(db, link.org, TechnicianId(link.subject)).await?;
     if !tech.active {
-        tracing::info!(tech = row.technician_id, "portal link refused: technician inactive");
+        tracing::info!(tech = link.subject, "portal link refused: technician inactive");
         return Err(Error::NotFound);
     }
-    Ok(PortalAccess { org, tech, expires_at: crate::clock::from_millis(row.expires_at) })
+    Ok(PortalAccess { org: link.org, tech, expires_at: link.expires_at.unwrap_or(Timestamp::MAX) })
 }
 
 /// The technician's stops: jobs under way, and today's jobs (in each brand's time zone) in
@@ -190,19 +179,18 @@ pub async fn revoke(
     let texting = |id: crate::ids::BrandId| brands.iter().find(|b| b.id == id && b.sms_number.is_some());
     let brand =
         theirs.iter().find_map(|j| texting(j.brand_id)).or_else(|| brands.iter().find(|b| b.sms_number.is_some()));
-    let now = clock.now();
     let mut tx = db.begin().await?;
-    let revoked = store::revoke_all(&mut tx, org, tech, to_millis(now)).await?;
     let phone = technician.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
-    let queued = if let (true, Some(brand), Some(phone)) = (send_new, brand, phone) {
-        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let (revoked, queued) = if let (true, Some(brand), Some(phone)) = (send_new, brand, phone) {
         let next_job = theirs.iter().filter(|j| j.status.is_open()).filter_map(|j| j.scheduled_start).max();
-        let url = issue_in(&mut tx, clock, org, tech, &tz, links, next_job).await?;
+        let link = portal_link(tech, expiry(clock, &brand.zone(), links, next_job));
+        let (revoked, token) = crate::links::rotate_in(&mut tx, clock, org, &link).await?;
+        let url = format!("{}/p/{token}", links.base_url);
         let body = format!("{}: your previous portal link was turned off. Your new link: {url}", brand.name);
         crate::messaging::queue_sms_in(&mut tx, clock, brand, &phone, &body).await?;
-        true
+        (revoked, true)
     } else {
-        false
+        (crate::links::revoke_subject_in(&mut tx, clock, org, Scope::Portal, tech.0).await?, false)
     };
     tx.commit().await?;
     if queued {
@@ -213,7 +201,7 @@ pub async fn revoke(
 
 /// How many working portal links each technician has.
 pub async fn active_links(db: &Db, clock: &dyn Clock, org: OrgId) -> Result<Vec<(TechnicianId, i64)>> {
-    Ok(store::active_counts(db.pool(), org, to_millis(clock.now()))
+    Ok(crate::links::working_counts(db, clock, org, Scope::Portal)
         .await?
         .into_iter()
         .map(|(t, n)| (TechnicianId(t), n))

@@ -193,7 +193,7 @@ fn view(state: &AppState, t: &Tracking, brand: &tenancy::Brand) -> LiveView {
 /// stream ends when the link stops working.
 async fn events(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     // Only the token is checked here; the page asks for distances when it refreshes.
-    let t = match tracking::job_of(&state.db, &token).await {
+    let t = match tracking::job_of(&state.db, state.clock.as_ref(), &token).await {
         Ok(t) => t.job,
         Err(Error::NotFound) => return invalid(),
         Err(e) => return crate::error::PageError::from(e).into_response(),

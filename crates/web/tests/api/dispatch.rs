@@ -121,8 +121,10 @@ async fn assigning_a_technician_texts_exactly_one_portal_link_that_opens_their_d
     assert!(html.contains("Hi Maria") && html.contains("J-2202") && html.contains("Disposal install"), "{html}");
     assert!(!html.contains("J-2204"), "only her stops");
     // Only the hash is stored.
-    let stored: Vec<(String,)> =
-        sqlx::query_as("select token_hash from portal_tokens").fetch_all(d.app.db.pool()).await.unwrap();
+    let stored: Vec<(String,)> = sqlx::query_as("select token_hash from capability_links where scope = 'portal'")
+        .fetch_all(d.app.db.pool())
+        .await
+        .unwrap();
     assert!(stored.iter().all(|(h,)| h.len() == 64 && h != token));
 
     // Dispatching texts the technicians not yet texted about this job (Dan), not Maria again.
@@ -348,6 +350,11 @@ async fn bad_expired_revoked_and_wrong_tech_links_all_get_the_same_plain_page() 
     assert_eq!(d.job("J-2204").await["status"], "on_site", "untouched");
     let (s, _) = d.page(&base).await;
     assert_eq!(s, 200, "the link itself still works");
+    // A link of one scope opens nothing of another: Maria's portal token as a tracking link.
+    let token = base.rsplit('/').next().unwrap();
+    let (s, h) = d.page(&format!("/t/{token}")).await;
+    assert_eq!(s, 404, "{h}");
+    assert!(!h.contains("Maria") && !h.contains("J-22"), "reveals nothing");
 
     // Revoked by an admin (a lost phone): the link dies and nothing is texted to that phone.
     let admin = d.app.signed_in_demo().await;

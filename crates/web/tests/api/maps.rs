@@ -295,7 +295,9 @@ async fn with_arrival_tracking_off_messages_carry_no_link() {
     assert_eq!(otw.body, "Maria from Summit Home Services is on the way, arriving soon.", "no dangling label");
     let mail = s.app.mail.mails().into_iter().find(|m| m.subject == "Maria is on the way").expect("the email");
     assert!(!mail.html.unwrap().contains("on the map"), "no tracking button");
-    let (tokens,): (i64,) =
-        sqlx::query_as("select count(*) from tracking_tokens").fetch_one(s.app.db.pool()).await.unwrap();
+    let (tokens,): (i64,) = sqlx::query_as("select count(*) from capability_links where scope = 'tracking'")
+        .fetch_one(s.app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(tokens, 0, "no link was made");
 }
