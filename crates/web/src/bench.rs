@@ -337,5 +337,30 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             l.p50, l.p99, l.max, l.samples
         );
     }
+    #[cfg(feature = "river")]
+    {
+        let pending = args.timers.iter().copied().max().unwrap_or(100_000);
+        let river = crate::bench_river::run(args.database.clone(), args.items, 16, pending).await?;
+        println!("  River for Rust, same measurements ({} items, {pending} pending timers):", args.items);
+        println!(
+            "  river, no-op jobs (drain):      {:>9.0} jobs/s   (ours {:.2}x)",
+            river.drain_per_s,
+            drain / river.drain_per_s
+        );
+        println!(
+            "  river, no-op jobs (16 adding):  {:>9.0} jobs/s   (ours {:.2}x)",
+            river.added_per_s,
+            e2e / river.added_per_s
+        );
+        println!(
+            "  river timer lateness:           p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms",
+            river.lateness_p50_ms, river.lateness_p99_ms, river.lateness_max_ms
+        );
+        for note in &river.notes {
+            println!("    {note}");
+        }
+    }
+    #[cfg(not(feature = "river"))]
+    println!("  (River beside it: build with `--features river`)");
     Ok(())
 }

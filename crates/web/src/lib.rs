@@ -8,6 +8,8 @@ pub mod auth;
 pub mod bench;
 pub mod bench_dispatch;
 pub mod bench_ingest;
+#[cfg(feature = "river")]
+pub mod bench_river;
 pub mod cli;
 pub mod config;
 pub mod error;
