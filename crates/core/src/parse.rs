@@ -70,10 +70,14 @@ impl EmailAddress {
     }
 }
 
-/// An IANA time zone name that this build knows (e.g. `America/Denver`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct TimeZoneName(String);
+/// A time zone this build knows, by its IANA name (e.g. `America/Denver`), with its rules:
+/// parsed once where it enters (a form, a stored row), so nothing downstream can fall back to
+/// another zone. Shown and serialized as its name.
+#[derive(Debug, Clone)]
+pub struct TimeZoneName {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
 
 impl TimeZoneName {
     pub fn parse(input: &str) -> Result<Self, String> {
@@ -82,12 +86,36 @@ impl TimeZoneName {
             return Err("choose a time zone".into());
         }
         match jiff::tz::TimeZone::get(s) {
-            Ok(tz) => Ok(Self(tz.iana_name().unwrap_or(s).to_string())),
+            Ok(tz) => Ok(Self { name: tz.iana_name().unwrap_or(s).to_string(), tz }),
             Err(_) => Err(format!("\"{s}\" is not a known time zone (use a name like America/Chicago)")),
         }
     }
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.name
+    }
+    /// The zone's rules, for converting instants to local times and back.
+    pub fn tz(&self) -> &jiff::tz::TimeZone {
+        &self.tz
+    }
+}
+
+impl PartialEq for TimeZoneName {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for TimeZoneName {}
+
+impl std::fmt::Display for TimeZoneName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+impl Serialize for TimeZoneName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.name)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use switchboard_core::ids::BrandId;
+use switchboard_core::tenancy::Brand;
 
 /// "Today 1:30 PM", "Tomorrow 9:00 AM", "Yesterday", "Wed 9:00 AM", "Nov 30, 9:00 AM", "Nov 16".
 /// Past days drop the time: a dispatcher scanning old work cares about the day.
@@ -35,9 +37,21 @@ pub fn ago(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
     }
 }
 
-/// A time zone by name, falling back to UTC for a name this build does not know.
-pub fn zone(name: &str) -> TimeZone {
-    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+/// The zone an organization's pages read and show times in when no single record decides: the
+/// picked brand's, else its first brand's. An organization with no brand yet has no local time,
+/// and shows UTC (the pages name the zone they use).
+pub fn org_zone(brands: &[Brand], picked: Option<BrandId>) -> TimeZone {
+    picked
+        .and_then(|id| brands.iter().find(|b| b.id == id))
+        .or(brands.first())
+        .map(Brand::zone)
+        .unwrap_or(TimeZone::UTC)
+}
+
+/// The zone of the brand with `id` among the organization's `brands` (every job, lead and
+/// customer belongs to one of them).
+pub fn brand_zone(brands: &[Brand], id: BrandId) -> TimeZone {
+    org_zone(brands, Some(id))
 }
 
 /// "Nov 22, 2026" in the given zone.
@@ -95,6 +109,10 @@ pub fn time_range(start: Timestamp, end: Timestamp, tz: &TimeZone) -> String {
 mod tests {
     use super::*;
 
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
@@ -149,11 +167,6 @@ mod tests {
         assert_eq!(ago(ts("2026-11-22T16:45:00Z"), &tz, now), "15 min ago");
         assert_eq!(ago(ts("2026-11-22T14:00:00Z"), &tz, now), "3 h ago");
         assert_eq!(ago(ts("2026-11-21T14:00:00Z"), &tz, now), "Yesterday");
-    }
-
-    #[test]
-    fn unknown_zones_fall_back_to_utc() {
-        assert_eq!(zone("Nowhere/Land"), TimeZone::UTC);
     }
 
     #[test]

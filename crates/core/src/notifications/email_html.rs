@@ -126,7 +126,7 @@ mod tests {
             id: BrandId(1),
             org_id: OrgId(1),
             name: "Summit <Home> Services".into(),
-            time_zone: "America/Denver".into(),
+            time_zone: crate::parse::TimeZoneName::parse("America/Denver").unwrap(),
             sms_number: None,
             inbound_email: None,
             color: "#0f766e".into(),

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde_json::json;
 
 use std::sync::Arc;
@@ -129,7 +128,7 @@ pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobC
     let mut noted = false;
     if let Some(start) = booked {
         queue_in(&mut tx, clock, org, job.id, Kind::Confirmation, now, to_millis(start), None).await?;
-        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        let tz = brand.zone();
         if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
             queue_in(&mut tx, clock, org, job.id, Kind::Reminder, at, to_millis(start), None).await?;
         }
@@ -211,7 +210,7 @@ pub fn values(
     customer: &crate::customers::Customer,
     now: Timestamp,
 ) -> HashMap<&'static str, String> {
-    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let tz = brand.zone();
     let first = |s: &str| s.split_whitespace().next().unwrap_or(s).to_string();
     let mut v = HashMap::from([
         ("customerName", customer.name.clone()),
@@ -251,7 +250,7 @@ async fn eta_text(
         None => None,
     };
     let Some(estimate) = estimate else { return "soon".into() };
-    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let tz = brand.zone();
     format!("about {}", estimate.arrives_at(now).to_zoned(tz).strftime("%-I:%M %p"))
 }
 
@@ -329,7 +328,7 @@ async fn attempt(
     if kind != Kind::OnTheWay
         && let Some(q) = prefs.quiet
     {
-        let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+        let tz = brand.zone();
         let allowed = q.next_allowed(now, &tz);
         if allowed > now {
             return Ok(Outcome::Defer(allowed));

@@ -137,13 +137,10 @@ pub async fn stops(db: &Db, clock: &dyn Clock, access: &PortalAccess) -> Result<
         .filter(|j| j.status != JobStatus::Canceled)
         .filter(|j| {
             let active = matches!(j.status, JobStatus::Dispatched | JobStatus::OnSite | JobStatus::PendingClose);
-            let tz = brands
-                .iter()
-                .find(|b| b.id == j.brand_id)
-                .and_then(|b| TimeZone::get(&b.time_zone).ok())
-                .unwrap_or(TimeZone::UTC);
-            let today = now.to_zoned(tz.clone()).date();
-            active || j.scheduled_start.is_some_and(|s| s.to_zoned(tz).date() == today)
+            // Every job has a brand of its organization (a foreign key): its zone says "today".
+            let tz = brands.iter().find(|b| b.id == j.brand_id).map(Brand::zone);
+            let today = |tz: &TimeZone, s: Timestamp| s.to_zoned(tz.clone()).date() == now.to_zoned(tz.clone()).date();
+            active || tz.zip(j.scheduled_start).is_some_and(|(tz, s)| today(&tz, s))
         })
         .collect();
     jobs.sort_by_key(|j| (j.scheduled_start, j.id.0));
@@ -252,7 +249,7 @@ async fn text_links(
         return Ok(());
     }
     let brand = tenancy::brand(db, org, job.brand_id).await?;
-    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let tz = brand.zone();
     let now = to_millis(clock.now());
     let (mut queued, mut noted) = (0, 0);
     let mut tx = db.begin().await?;
@@ -296,7 +293,7 @@ async fn text_links(
 
 /// The text that tells a technician about a job, with their link.
 pub fn assignment_text(brand: &Brand, job: &JobSummary, url: &str) -> String {
-    let tz = TimeZone::get(&brand.time_zone).unwrap_or(TimeZone::UTC);
+    let tz = brand.zone();
     let when = match (job.scheduled_start, job.scheduled_end) {
         (Some(s), Some(e)) => {
             let (s, e) = (s.to_zoned(tz.clone()), e.to_zoned(tz));

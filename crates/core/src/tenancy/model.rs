@@ -68,7 +68,8 @@ pub struct Brand {
     pub id: BrandId,
     pub org_id: OrgId,
     pub name: String,
-    pub time_zone: String,
+    /// Every local time the brand shows or schedules is in this zone.
+    pub time_zone: TimeZoneName,
     pub sms_number: Option<String>,
     pub inbound_email: Option<String>,
     pub color: String,
@@ -82,7 +83,7 @@ pub struct Brand {
 impl Brand {
     /// The brand's time zone, for every local time it shows or schedules.
     pub fn zone(&self) -> jiff::tz::TimeZone {
-        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+        self.time_zone.tz().clone()
     }
 }
 

@@ -5,6 +5,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::model::{Brand, Org, Role, User, ValidBrand, ValidNewUser, ValidUserUpdate};
 use crate::clock::from_millis;
 use crate::ids::{BrandId, OrgId, UserId};
+use crate::parse::TimeZoneName;
 use crate::{Error, Result};
 
 #[derive(FromRow)]
@@ -64,13 +65,19 @@ struct BrandRow {
     sms_help_reply: Option<String>,
 }
 
-impl From<BrandRow> for Brand {
-    fn from(r: BrandRow) -> Self {
-        Brand {
+impl TryFrom<BrandRow> for Brand {
+    type Error = Error;
+    /// A stored zone this build does not know is an error here, where it is read, not a
+    /// silent other zone wherever times are shown.
+    fn try_from(r: BrandRow) -> Result<Self> {
+        let time_zone = TimeZoneName::parse(&r.time_zone).map_err(|e| {
+            Error::Unexpected(format!("brand {} ({}) is stored with a bad time zone: {e}", r.id, r.name))
+        })?;
+        Ok(Brand {
             id: BrandId(r.id),
             org_id: OrgId(r.org_id),
             name: r.name,
-            time_zone: r.time_zone,
+            time_zone,
             sms_number: r.sms_number,
             inbound_email: r.inbound_email,
             color: r.color,
@@ -78,7 +85,7 @@ impl From<BrandRow> for Brand {
             job_prefix: r.job_prefix,
             next_job_number: r.next_job_number,
             sms_help_reply: r.sms_help_reply,
-        }
+        })
     }
 }
 
@@ -109,7 +116,7 @@ pub async fn list_brands<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) 
             .bind(org.0)
             .fetch_all(ex)
             .await?;
-    Ok(rows.into_iter().map(Brand::from).collect())
+    rows.into_iter().map(Brand::try_from).collect()
 }
 
 /// The brand that owns an SMS number, in any organization: inbound texts are routed by the
@@ -120,7 +127,7 @@ pub async fn brand_by_sms_number<'c>(ex: impl Executor<'c, Database = Any>, numb
             .bind(number)
             .fetch_optional(ex)
             .await?;
-    Ok(row.map(Brand::from))
+    row.map(Brand::try_from).transpose()
 }
 
 /// The brand whose inbound address is `address` (lower-case), in any organization.
@@ -130,7 +137,7 @@ pub async fn brand_by_inbound_email<'c>(ex: impl Executor<'c, Database = Any>, a
             .bind(address)
             .fetch_optional(ex)
             .await?;
-    Ok(row.map(Brand::from))
+    row.map(Brand::try_from).transpose()
 }
 
 pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: BrandId) -> Result<Option<Brand>> {
@@ -140,7 +147,7 @@ pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id
             .bind(id.0)
             .fetch_optional(ex)
             .await?;
-    Ok(row.map(Brand::from))
+    row.map(Brand::try_from).transpose()
 }
 
 pub async fn insert_brand<'c>(
@@ -171,7 +178,7 @@ pub async fn insert_brand<'c>(
     .fetch_one(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
-    Ok(row.into())
+    row.try_into()
 }
 
 pub async fn update_brand<'c>(
@@ -201,7 +208,7 @@ pub async fn update_brand<'c>(
     .fetch_optional(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
-    Ok(row.map(Brand::from))
+    row.map(Brand::try_from).transpose()
 }
 
 #[derive(FromRow)]

@@ -38,7 +38,7 @@ impl From<Brand> for BrandDto {
             next_job_code: format!("{}-{}", b.job_prefix, b.next_job_number),
             id: b.id.0,
             name: b.name,
-            time_zone: b.time_zone,
+            time_zone: b.time_zone.to_string(),
             sms_number: b.sms_number,
             inbound_email: b.inbound_email,
             color: b.color,
@@ -153,7 +153,7 @@ pub async fn update(
     let current = tenancy::brand(&state.db, caller.org, BrandId(id)).await.map_err(|e| not_found_as(e, "brand"))?;
     let input = BrandInput {
         name: patch.name.unwrap_or(current.name),
-        time_zone: patch.time_zone.unwrap_or(current.time_zone),
+        time_zone: patch.time_zone.unwrap_or_else(|| current.time_zone.to_string()),
         sms_number: patch.sms_number.unwrap_or(current.sms_number),
         inbound_email: patch.inbound_email.unwrap_or(current.inbound_email),
         color: Some(patch.color.unwrap_or(current.color)),

@@ -137,7 +137,7 @@ async fn render(
             "Create a brand in Settings → Brands to use the dispatch board.",
         ));
     };
-    let tz = fmt::zone(&brand.time_zone);
+    let tz = brand.zone();
     let now = state.clock.now();
     let today = now.to_zoned(tz.clone()).date();
     let date = match q.date.trim() {

@@ -79,15 +79,7 @@ pub async fn show(
     let customer = customers::get(&state.db, org, id).await?;
     let (shell, brands) = shell(&state, &viewer, "customers", &uri).await?;
     let now = state.clock.now();
-    let zone_of = |brand: Option<switchboard_core::ids::BrandId>| {
-        crate::fmt::zone(
-            brand
-                .and_then(|b| brands.iter().find(|x| x.id == b))
-                .or(brands.first())
-                .map(|b| b.time_zone.as_str())
-                .unwrap_or("UTC"),
-        )
-    };
+    let zone_of = |brand: Option<switchboard_core::ids::BrandId>| crate::fmt::org_zone(&brands, brand);
     let mut jobs = jobs::list(&state.db, org, &JobFilter { customer: Some(id), ..JobFilter::default() }).await?;
     jobs.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
     let mut locations: Vec<String> = customer.address.iter().cloned().collect();

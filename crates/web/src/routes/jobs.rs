@@ -84,14 +84,7 @@ pub async fn index(
         t => Some(TechnicianId(t.parse().map_err(|_| PageError::bad_request("pick a technician"))?)),
     };
     // A day is read in the selected brand's zone (or the first brand's when all are shown).
-    let day_zone = fmt::zone(
-        viewer
-            .brand_id
-            .and_then(|id| brands.iter().find(|b| b.id == id))
-            .or(brands.first())
-            .map(|b| b.time_zone.as_str())
-            .unwrap_or("UTC"),
-    );
+    let day_zone = fmt::org_zone(&brands, viewer.brand_id);
     let (from, to) = match q.date.trim() {
         "" => (None, None),
         d => {
@@ -141,7 +134,7 @@ pub async fn index(
         .filter(|j| status.is_none_or(|s| j.status == s))
         .map(|j| {
             let brand = brand_by_id.get(&j.brand_id);
-            let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+            let tz = fmt::brand_zone(&brands, j.brand_id);
             JobRowView {
                 id: j.id.0,
                 techs: tech_chips(&j),
@@ -326,7 +319,7 @@ async fn render(
     let detail: JobDetail = jobs::detail(&state.db, org, id).await?;
     let (shell, brands) = shell(state, viewer, "jobs", uri).await?;
     let brand: Option<&Brand> = brands.iter().find(|b| b.id == detail.job.brand_id);
-    let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+    let tz = fmt::brand_zone(&brands, detail.job.brand_id);
     let customer = customers::get(&state.db, org, detail.job.customer_id).await?;
     let all_techs: Vec<Technician> = technicians::list(&state.db, org).await?;
     let sent = switchboard_core::messaging::for_job(&state.db, org, id).await?;
@@ -600,7 +593,7 @@ pub async fn update(
     let org = viewer.user.org_id;
     let job = jobs::get(&state.db, org, id).await?;
     let brand = switchboard_core::tenancy::brand(&state.db, org, job.brand_id).await?;
-    let tz = fmt::zone(&brand.time_zone);
+    let tz = brand.zone();
     let patch = (|| -> Result<JobPatch, Error> {
         let mut v = switchboard_core::error::Validator::new();
         let lat = v.check("lat", coordinate("lat", &form.lat).map_err(|e| e.to_string()));

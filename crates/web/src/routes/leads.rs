@@ -77,7 +77,7 @@ async fn list_view(
         .into_iter()
         .map(|l| {
             let brand = brands.iter().find(|b| b.id == l.brand_id);
-            let tz = fmt::zone(brand.map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+            let tz = fmt::brand_zone(brands, l.brand_id);
             let name = who(&l);
             LeadRowView {
                 id: l.id.0,
@@ -163,8 +163,8 @@ async fn lead_page(
     let lead = leads::get(&state.db, org, id).await?;
     let (shell, brands) = shell(state, viewer, "leads", uri).await?;
     let brand = brands.iter().find(|b| b.id == lead.brand_id);
-    let tz_name = brand.map(|b| b.time_zone.clone()).unwrap_or_else(|| "UTC".into());
-    let tz = fmt::zone(&tz_name);
+    let tz = fmt::brand_zone(&brands, lead.brand_id);
+    let tz_name = tz.iana_name().unwrap_or("UTC").to_string();
     let matches = customers::matching(&state.db, org, lead.phone.as_deref(), lead.email.as_deref())
         .await?
         .into_iter()
@@ -240,7 +240,7 @@ pub async fn thread(
     let id = LeadId(parse_id(&id)?);
     let lead = leads::get(&state.db, viewer.user.org_id, id).await?;
     let brand = switchboard_core::tenancy::brand(&state.db, viewer.user.org_id, lead.brand_id).await?;
-    let view = thread_view(&lead, &fmt::zone(&brand.time_zone), state.clock.now());
+    let view = thread_view(&lead, &brand.zone(), state.clock.now());
     Ok(Html(render(&view)?).into_response())
 }
 
@@ -331,7 +331,7 @@ pub async fn convert(
     let org = viewer.user.org_id;
     let lead = leads::get(&state.db, org, id).await?;
     let brand = switchboard_core::tenancy::brand(&state.db, org, lead.brand_id).await?;
-    let tz = fmt::zone(&brand.time_zone);
+    let tz = brand.zone();
     let input = (|| -> Result<ConvertInput, Error> {
         let (customer_id, customer) = match form.customer.as_str() {
             "new" | "" => (

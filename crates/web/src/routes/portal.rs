@@ -122,13 +122,8 @@ async fn stops(State(state): State<AppState>, Path(token): Path<String>) -> Resu
     let a = access(&state, &token).await?;
     let jobs = portal::stops(&state.db, state.clock.as_ref(), &a).await?;
     let brands = tenancy::list_brands(&state.db, a.org).await?;
-    let zone_of = |j: &JobSummary| {
-        fmt::zone(brands.iter().find(|b| b.id == j.brand_id).map(|b| b.time_zone.as_str()).unwrap_or("UTC"))
-    };
-    let today_tz = jobs
-        .first()
-        .map(zone_of)
-        .unwrap_or_else(|| fmt::zone(brands.first().map(|b| b.time_zone.as_str()).unwrap_or("UTC")));
+    let zone_of = |j: &JobSummary| fmt::brand_zone(&brands, j.brand_id);
+    let today_tz = jobs.first().map(zone_of).unwrap_or_else(|| fmt::org_zone(&brands, None));
     let stops = jobs
         .iter()
         .enumerate()
@@ -227,7 +222,7 @@ async fn render_job(
     let detail = jobs::detail(&state.db, a.org, id).await?;
     let customer = customers::get(&state.db, a.org, job.customer_id).await?;
     let brand = tenancy::brand(&state.db, a.org, job.brand_id).await?;
-    let tz = fmt::zone(&brand.time_zone);
+    let tz = brand.zone();
     let address = job.address.clone().unwrap_or_default();
     let mut r = (
         status,

@@ -37,7 +37,7 @@ fn brand_view(b: Brand) -> BrandView {
         next_code: format!("{}-{}", b.job_prefix, b.next_job_number),
         id: b.id.0,
         name: b.name,
-        time_zone: b.time_zone,
+        time_zone: b.time_zone.to_string(),
         sms_number: b.sms_number.as_deref().map(switchboard_core::parse::display_phone).unwrap_or_default(),
         inbound_email: b.inbound_email.unwrap_or_default(),
         color: b.color,
@@ -159,7 +159,7 @@ pub async fn edit_brand(
     let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
     let values = BrandFormValues {
         name: b.name,
-        time_zone: b.time_zone,
+        time_zone: b.time_zone.to_string(),
         sms_number: b.sms_number.unwrap_or_default(),
         inbound_email: b.inbound_email.unwrap_or_default(),
         color: b.color,

@@ -67,7 +67,7 @@ async fn page(
 ) -> Result<TechniciansPage, PageError> {
     let org = viewer.user.org_id;
     let (shell, brands) = shell(state, viewer, "settings", uri).await?;
-    let tz = crate::fmt::zone(brands.first().map(|b| b.time_zone.as_str()).unwrap_or("UTC"));
+    let tz = crate::fmt::org_zone(&brands, None);
     let links = portal::active_links(&state.db, state.clock.as_ref(), org).await?;
     let now = state.clock.now();
     let rows = technicians::list(&state.db, org)

@@ -139,7 +139,7 @@ async fn live(State(state): State<AppState>, Path(token): Path<String>) -> Respo
 
 fn view(state: &AppState, t: &Tracking, brand: &tenancy::Brand) -> LiveView {
     let now = state.clock.now();
-    let tz = fmt::zone(&brand.time_zone);
+    let tz = brand.zone();
     let first = t.tech.as_ref().map(|x| x.first_name().to_string()).unwrap_or_default();
     // The technician's own work while they work the job; the job's status otherwise.
     let work = t.tech.as_ref().and_then(|x| t.job.tech(x.id)).map(|x| x.work).filter(|w| w.working());

@@ -193,3 +193,36 @@ async fn the_openapi_document_describes_every_api_route() {
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object(), "bearer auth is documented");
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object(), "the error shape is documented");
 }
+
+#[tokio::test]
+async fn a_brand_stored_with_a_zone_this_build_does_not_know_is_an_error_not_another_zone() {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("acme").await;
+    let input = switchboard_core::tenancy::BrandInput {
+        name: "Acme Plumbing".into(),
+        time_zone: "America/Chicago".into(),
+        ..Default::default()
+    };
+    let brand = switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap();
+    // Written behind the application's back (an import, a hand edit): never silently UTC.
+    sqlx::query("update brands set time_zone = 'Mars/Olympus' where id = $1")
+        .bind(brand.id.0)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let err = switchboard_core::tenancy::brand(&app.db, org, brand.id).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unexpected: brand 1 (Acme Plumbing) is stored with a bad time zone: \"Mars/Olympus\" is not a known time \
+         zone (use a name like America/Chicago)"
+            .replace("brand 1", &format!("brand {}", brand.id.0))
+    );
+    let key = app.api_key(org).await;
+    let (status, body) = json(
+        app.client().get(app.url(&format!("/api/v1/brands/{}", brand.id.0))).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal");
+    assert!(body["error"]["request_id"].is_string(), "quotable in a report");
+}
