@@ -20,6 +20,15 @@ impl PhoneE164 {
         }
         Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
     }
+    /// A number as we stored it (always E.164, written by [`PhoneE164::parse`]): checked for
+    /// the E.164 shape (`+`, then 7 to 15 digits, no leading zero) and kept exactly as it is,
+    /// never parsed again by national rules that could rewrite it.
+    pub fn from_stored(stored: &str) -> Result<Self, String> {
+        let digits = stored.strip_prefix('+').unwrap_or("");
+        let ok =
+            (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
+        if ok { Ok(Self(stored.to_string())) } else { Err(format!("\"{stored}\" is not an E.164 number")) }
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -35,6 +44,20 @@ pub fn display_phone(e164: &str) -> String {
     match digits {
         Some(d) => format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]),
         None => e164.to_string(),
+    }
+}
+
+/// Read as the E.164 text it is (`Option<PhoneE164>::as_deref()` gives `Option<&str>`).
+impl std::ops::Deref for PhoneE164 {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PhoneE164 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -67,6 +90,20 @@ impl EmailAddress {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Read as the address text it is.
+impl std::ops::Deref for EmailAddress {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -182,6 +219,23 @@ pub fn optional_text(input: Option<&str>, max: usize) -> Result<Option<String>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_numbers_are_kept_exactly_as_stored_and_only_their_shape_is_checked() {
+        // Numbers abroad that national parsing rules could rewrite are read back unchanged.
+        for stored in
+            ["+4915112345678", "+491701234567", "+5511912345678", "+33142764978", "+441134960000", "+13035550142"]
+        {
+            assert_eq!(PhoneE164::from_stored(stored).unwrap().as_str(), stored);
+        }
+        for bad in ["", "13035550142", "+", "+0123456789", "+1303555014x", "+1234567890123456", "+12345"] {
+            assert_eq!(PhoneE164::from_stored(bad).unwrap_err(), format!("\"{bad}\" is not an E.164 number"), "{bad}");
+        }
+        // Read as text where text is wanted.
+        let p = PhoneE164::from_stored("+13035550142").unwrap();
+        assert_eq!(Some(p).as_deref(), Some("+13035550142"));
+        assert_eq!(TimeZoneName::parse("America/Denver").unwrap().to_string(), "America/Denver");
+    }
 
     #[test]
     fn phone_numbers_normalise_to_e164() {

@@ -5,6 +5,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::{Customer, NewCustomer};
 use crate::clock::to_millis;
 use crate::ids::{CustomerId, OrgId};
+use crate::parse::{EmailAddress, PhoneE164};
 use crate::{Error, Result};
 
 #[derive(FromRow)]
@@ -33,7 +34,7 @@ pub async fn list_customers<'c>(ex: impl Executor<'c, Database = Any>, org: OrgI
             .bind(org.0)
             .fetch_all(ex)
             .await?;
-    Ok(rows.into_iter().map(Customer::from).collect())
+    rows.into_iter().map(Customer::try_from).collect()
 }
 
 /// Customers with this phone (E.164) or, failing that, this email; phone matches first.
@@ -53,7 +54,7 @@ pub async fn matching<'c>(
     .bind(email.map(str::to_lowercase))
     .fetch_all(ex)
     .await?;
-    Ok(rows.into_iter().map(Customer::from).collect())
+    rows.into_iter().map(Customer::try_from).collect()
 }
 
 pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: CustomerId) -> Result<Option<Customer>> {
@@ -62,7 +63,7 @@ pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: Cust
         .bind(id.0)
         .fetch_optional(ex)
         .await?;
-    Ok(row.map(Customer::from))
+    row.map(Customer::try_from).transpose()
 }
 
 /// Creates a customer, or returns the one that already has this phone (so that many
@@ -98,18 +99,22 @@ pub async fn create_or_match_by_phone(
     Ok(CustomerId(id))
 }
 
-impl From<CustomerRow> for Customer {
-    fn from(r: CustomerRow) -> Customer {
-        Customer {
+impl TryFrom<CustomerRow> for Customer {
+    type Error = Error;
+    /// Phones and emails are parsed here, once: a stored value that is not one is an error
+    /// naming the customer, not a contact quietly left unreachable.
+    fn try_from(r: CustomerRow) -> Result<Customer> {
+        let bad = |what: &str, e: String| Error::Unexpected(format!("customer {} ({}): {what} {e}", r.id, r.name));
+        Ok(Customer {
             id: CustomerId(r.id),
             org_id: OrgId(r.org_id),
+            phone: r.phone.as_deref().map(PhoneE164::from_stored).transpose().map_err(|e| bad("phone", e))?,
+            email: r.email.as_deref().map(EmailAddress::parse).transpose().map_err(|e| bad("email", e))?,
             name: r.name,
-            phone: r.phone,
-            email: r.email,
             address: r.address,
             notes: r.notes,
             job_count: r.job_count,
-        }
+        })
     }
 }
 

@@ -22,7 +22,6 @@ use crate::engine::{self, BoxFuture, Listener, NewWork, Outcome, WorkContext, Wo
 use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::changes::{Change, JobChanged};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
-use crate::parse::{EmailAddress, PhoneE164};
 use crate::providers::maps::Router;
 use crate::technicians::Technician;
 use crate::tenancy::Brand;
@@ -347,8 +346,7 @@ async fn attempt(
         None => None,
     };
     values.insert("techETA", eta_text(clock, &notifier.router, &job, about.as_ref(), &brand).await);
-    let phone = customer.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
-    let email = customer.email.as_deref().and_then(|e| EmailAddress::parse(e).ok());
+    let (phone, email) = (customer.phone.clone(), customer.email.clone());
     let uses_tracking = prefs.tracking_enabled
         && [&setting.sms_template, &setting.email_subject, &setting.email_template]
             .iter()

@@ -22,7 +22,6 @@ use crate::ids::{OrgId, TechnicianId};
 use crate::jobs::changes::JobChanged;
 use crate::jobs::{JobFilter, JobStatus, JobSummary};
 use crate::links::{NewLink, Scope};
-use crate::parse::PhoneE164;
 use crate::technicians::{self, Technician};
 use crate::tenancy::{self, Brand};
 use crate::{Error, Result};
@@ -177,7 +176,7 @@ pub async fn revoke(
     let brand =
         theirs.iter().find_map(|j| texting(j.brand_id)).or_else(|| brands.iter().find(|b| b.sms_number.is_some()));
     let mut tx = db.begin().await?;
-    let phone = technician.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+    let phone = technician.phone.clone();
     let (revoked, queued) = if let (true, Some(brand), Some(phone)) = (send_new, brand, phone) {
         let next_job = theirs.iter().filter(|j| j.status.is_open()).filter_map(|j| j.scheduled_start).max();
         let link = portal_link(tech, expiry(clock, &brand.zone(), links, next_job));
@@ -256,7 +255,7 @@ async fn text_links(
     let pending = crate::jobs::unnotified_techs_in(&mut tx, org, job.id).await?;
     for tech_id in pending.into_iter().filter(|t| only.is_none_or(|o| o.contains(t))) {
         let Some(tech) = technicians::get_in(&mut tx, org, tech_id).await? else { continue };
-        let phone = tech.phone.as_deref().and_then(|p| PhoneE164::parse(p).ok());
+        let phone = tech.phone.clone();
         let problem = match (&phone, &brand.sms_number) {
             (None, _) => Some(format!("Portal link not texted to {}: no mobile number on file", tech.name)),
             (_, None) => Some(format!("Portal link not texted to {}: {} has no SMS number", tech.name, brand.name)),

@@ -17,7 +17,7 @@ pub struct Technician {
     pub org_id: OrgId,
     pub user_id: Option<UserId>,
     pub name: String,
-    pub phone: Option<String>,
+    pub phone: Option<PhoneE164>,
     pub photo_url: Option<String>,
     /// Average rating times ten (47 = 4.7 stars), when there is one.
     pub rating_x10: Option<i64>,

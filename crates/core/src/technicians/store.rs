@@ -3,10 +3,11 @@
 use sqlx::{Any, Executor, FromRow};
 
 use super::{NewTechnician, SharedLocation, Technician};
-use crate::Result;
 use crate::clock::{from_millis, to_millis};
 use crate::geo::GeoPoint;
 use crate::ids::{OrgId, TechnicianId, UserId};
+use crate::parse::PhoneE164;
+use crate::{Error, Result};
 
 #[derive(FromRow)]
 struct TechRow {
@@ -26,13 +27,21 @@ struct TechRow {
 }
 
 impl TechRow {
-    fn into_technician(self) -> Technician {
-        Technician {
+    /// The phone is parsed here, once: a stored value that is not a number is an error naming
+    /// the technician, not a technician quietly left without texts.
+    fn into_technician(self) -> Result<Technician> {
+        let phone = self
+            .phone
+            .as_deref()
+            .map(PhoneE164::from_stored)
+            .transpose()
+            .map_err(|e| Error::Unexpected(format!("technician {} ({}): phone {e}", self.id, self.name)))?;
+        Ok(Technician {
             id: TechnicianId(self.id),
             org_id: OrgId(self.org_id),
             user_id: self.user_id.map(UserId),
             name: self.name,
-            phone: self.phone,
+            phone,
             photo_url: self.photo_url,
             rating_x10: self.rating_x10,
             vehicle: self.vehicle,
@@ -45,7 +54,7 @@ impl TechRow {
                 }),
                 _ => None,
             },
-        }
+        })
     }
 }
 
@@ -64,7 +73,7 @@ pub async fn technician<'c>(
     .bind(id.0)
     .fetch_optional(ex)
     .await?;
-    Ok(row.map(TechRow::into_technician))
+    row.map(TechRow::into_technician).transpose()
 }
 
 pub async fn set_location<'c>(
@@ -98,7 +107,7 @@ pub async fn list_technicians<'c>(ex: impl Executor<'c, Database = Any>, org: Or
     .bind(org.0)
     .fetch_all(ex)
     .await?;
-    Ok(rows.into_iter().map(TechRow::into_technician).collect())
+    rows.into_iter().map(TechRow::into_technician).collect()
 }
 
 pub async fn insert_technician<'c>(

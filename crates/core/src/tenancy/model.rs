@@ -70,8 +70,8 @@ pub struct Brand {
     pub name: String,
     /// Every local time the brand shows or schedules is in this zone.
     pub time_zone: TimeZoneName,
-    pub sms_number: Option<String>,
-    pub inbound_email: Option<String>,
+    pub sms_number: Option<PhoneE164>,
+    pub inbound_email: Option<EmailAddress>,
     pub color: String,
     pub logo_url: Option<String>,
     pub job_prefix: String,

@@ -5,7 +5,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::model::{Brand, Org, Role, User, ValidBrand, ValidNewUser, ValidUserUpdate};
 use crate::clock::from_millis;
 use crate::ids::{BrandId, OrgId, UserId};
-use crate::parse::TimeZoneName;
+use crate::parse::{EmailAddress, PhoneE164, TimeZoneName};
 use crate::{Error, Result};
 
 #[derive(FromRow)]
@@ -73,13 +73,25 @@ impl TryFrom<BrandRow> for Brand {
         let time_zone = TimeZoneName::parse(&r.time_zone).map_err(|e| {
             Error::Unexpected(format!("brand {} ({}) is stored with a bad time zone: {e}", r.id, r.name))
         })?;
+        let sms_number = r
+            .sms_number
+            .as_deref()
+            .map(PhoneE164::from_stored)
+            .transpose()
+            .map_err(|e| Error::Unexpected(format!("brand {} ({}): SMS number {e}", r.id, r.name)))?;
+        let inbound_email = r
+            .inbound_email
+            .as_deref()
+            .map(EmailAddress::parse)
+            .transpose()
+            .map_err(|e| Error::Unexpected(format!("brand {} ({}): inbound address {e}", r.id, r.name)))?;
         Ok(Brand {
             id: BrandId(r.id),
             org_id: OrgId(r.org_id),
             name: r.name,
             time_zone,
-            sms_number: r.sms_number,
-            inbound_email: r.inbound_email,
+            sms_number,
+            inbound_email,
             color: r.color,
             logo_url: r.logo_url,
             job_prefix: r.job_prefix,

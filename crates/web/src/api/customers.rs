@@ -29,8 +29,8 @@ impl From<Customer> for CustomerDto {
         CustomerDto {
             id: c.id.0,
             name: c.name,
-            phone: c.phone,
-            email: c.email,
+            phone: c.phone.map(|p| p.to_string()),
+            email: c.email.map(|e| e.to_string()),
             address: c.address,
             job_count: c.job_count,
         }

@@ -38,7 +38,7 @@ pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Js
                 id: t.id.0,
                 rating: t.rating_x10.map(|r| r as f64 / 10.0),
                 name: t.name,
-                phone: t.phone,
+                phone: t.phone.map(|p| p.to_string()),
                 photo_url: t.photo_url,
                 vehicle: t.vehicle,
                 active: t.active,

@@ -172,7 +172,7 @@ async fn lead_page(
             id: c.id.0,
             name: c.name,
             phone: c.phone.as_deref().map(display_phone).unwrap_or_default(),
-            email: c.email.unwrap_or_default(),
+            email: c.email.map(|e| e.to_string()).unwrap_or_default(),
             address: c.address.unwrap_or_default(),
             jobs: c.job_count,
         })

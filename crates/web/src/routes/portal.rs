@@ -242,7 +242,7 @@ async fn render_job(
                 .map(|t| (t.name.clone(), t.work.label(), t.work.as_str()))
                 .collect(),
             customer: customer.name.clone(),
-            phone: customer.phone.clone().unwrap_or_default(),
+            phone: customer.phone.as_deref().unwrap_or_default().to_string(),
             phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),
             maps_url: maps_url(&address),
             address,

@@ -102,7 +102,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
             token,
             brand_name: brand.name.clone(),
             brand_color: brand.color.clone(),
-            brand_phone: brand.sms_number.clone().unwrap_or_default(),
+            brand_phone: brand.sms_number.as_deref().unwrap_or_default().to_string(),
             brand_phone_display: brand
                 .sms_number
                 .as_deref()
