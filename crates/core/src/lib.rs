@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod leads;
 pub mod links;
 pub mod messaging;
+pub mod money;
 pub mod notifications;
 pub mod parse;
 pub mod portal;

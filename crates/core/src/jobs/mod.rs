@@ -17,12 +17,13 @@ pub fn register(workers: &mut crate::engine::Workers, geocoder: crate::providers
 
 pub use model::{
     GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, TransitionError,
-    WorkStatus, format_money, format_quantity, line_total, parse_money, parse_quantity, short_name,
+    WorkStatus, format_quantity, parse_quantity, short_name,
 };
 
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Event, Tx};
 use crate::ids::{JobId, OrgId, TechnicianId};
+use crate::money::{Currency, Money};
 use crate::storage::BlobStore;
 use crate::{Error, Result};
 
@@ -313,8 +314,10 @@ pub struct JobDetail {
 }
 
 impl JobDetail {
-    pub fn total(&self) -> i64 {
-        self.line_items.iter().map(LineItem::total).sum()
+    /// The sum of the lines (each rounded to the cent), in the job's currency.
+    pub fn total(&self) -> Money {
+        let currency = self.line_items.first().map_or(Currency::Usd, |l| l.unit_price.currency);
+        Money::sum(currency, self.line_items.iter().map(LineItem::total)).unwrap_or_else(|| Money::zero(currency))
     }
 }
 
@@ -670,7 +673,7 @@ pub async fn add_line_item(
     let description = v.check("description", crate::parse::required_text(&input.description, 200));
     let quantity =
         v.check("quantity", parse_quantity(if input.quantity.trim().is_empty() { "1" } else { &input.quantity }));
-    let unit_price = v.check("unit_price", parse_money(&input.unit_price));
+    let unit_price = v.check("unit_price", Money::parse_price(&input.unit_price, Currency::Usd));
     v.finish()?;
     let (Some(description), Some(quantity_x100), Some(unit_price)) = (description, quantity, unit_price) else {
         return Err(Error::Unexpected("line item validation lost a field".into()));
@@ -688,8 +691,8 @@ pub async fn add_line_item(
         "added {} × {} at {} = {}",
         format_quantity(item.quantity_x100),
         item.description,
-        format_money(item.unit_price),
-        format_money(item.total())
+        item.unit_price,
+        item.total()
     );
     let event = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
     store::add_event(&mut tx, org, id, &event, now).await?;

@@ -4,6 +4,8 @@
 pub use crate::geo::GeoPoint;
 use serde::{Deserialize, Serialize};
 
+use crate::money::Money;
+
 use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -245,27 +247,22 @@ pub struct LineItem {
     pub description: String,
     /// Hundredths: 150 is 1.5 (hours, feet, units).
     pub quantity_x100: i64,
-    /// Minor units (cents).
-    pub unit_price: i64,
+    pub unit_price: Money,
     pub taxable: bool,
     pub added_by: String,
 }
 
 impl LineItem {
-    /// Quantity times price in minor units, rounded half away from zero.
-    pub fn total(&self) -> i64 {
-        line_total(self.quantity_x100, self.unit_price)
+    /// Quantity times price, rounded to the cent half away from zero ([`Money::times`]).
+    pub fn total(&self) -> Money {
+        self.unit_price.times(self.quantity_x100)
     }
-}
-
-pub fn line_total(quantity_x100: i64, unit_price: i64) -> i64 {
-    let raw = quantity_x100 as i128 * unit_price as i128;
-    ((raw + 50) / 100) as i64
 }
 
 /// "1", "1.5", "0.25" -> hundredths. At most two decimals, more than zero, at most 100,000.
 pub fn parse_quantity(s: &str) -> Result<i64, String> {
-    let v = parse_hundredths(s).ok_or_else(|| format!("\"{}\" is not a quantity like 1 or 1.5", s.trim()))?;
+    let v =
+        crate::money::parse_hundredths(s).ok_or_else(|| format!("\"{}\" is not a quantity like 1 or 1.5", s.trim()))?;
     if v <= 0 {
         return Err("the quantity must be more than zero".into());
     }
@@ -273,60 +270,6 @@ pub fn parse_quantity(s: &str) -> Result<i64, String> {
         return Err("the quantity is too large".into());
     }
     Ok(v)
-}
-
-/// "125", "125.5", "$1,250.00" -> minor units (cents). Not negative; at most 1,000,000.00.
-pub fn parse_money(s: &str) -> Result<i64, String> {
-    let cleaned: String = s.trim().trim_start_matches('$').chars().filter(|c| *c != ',').collect();
-    let v = parse_hundredths(&cleaned).ok_or_else(|| format!("\"{}\" is not an amount like 125 or 89.50", s.trim()))?;
-    if v < 0 {
-        return Err("the price cannot be negative".into());
-    }
-    if v > 1_000_000 * 100 {
-        return Err("the price is too large".into());
-    }
-    Ok(v)
-}
-
-fn parse_hundredths(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty() && frac.is_empty() {
-        return None;
-    }
-    if !whole.chars().all(|c| c.is_ascii_digit()) || !frac.chars().all(|c| c.is_ascii_digit()) || frac.len() > 2 {
-        return None;
-    }
-    if whole.len() > 12 {
-        return None;
-    }
-    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-    let frac: i64 = match frac.len() {
-        0 => 0,
-        1 => frac.parse::<i64>().ok()? * 10,
-        _ => frac.parse().ok()?,
-    };
-    let v = whole * 100 + frac;
-    Some(if neg { -v } else { v })
-}
-
-/// Minor units as "$1,250.00".
-pub fn format_money(minor: i64) -> String {
-    let sign = if minor < 0 { "-" } else { "" };
-    let m = minor.unsigned_abs();
-    let whole = (m / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}${grouped}.{:02}", m % 100)
 }
 
 /// Hundredths as "1", "1.5", "0.25".
@@ -483,24 +426,23 @@ mod tests {
         assert!(parse_quantity("").is_err());
         assert!(parse_quantity(".").is_err());
         assert!(parse_quantity("1e3").is_err());
-        assert_eq!(parse_money("$1,250.00"), Ok(125_000));
-        assert_eq!(parse_money("89.5"), Ok(8_950));
-        assert_eq!(parse_money("0"), Ok(0));
-        assert!(parse_money("-5").unwrap_err().contains("negative"));
-        assert!(parse_money("99999999999999999999").is_err());
-        assert!(parse_money("1000000.01").unwrap_err().contains("too large"));
+        // Prices: crate::money's tests.
     }
 
     #[test]
     fn line_totals_round_half_up_in_cents() {
-        assert_eq!(line_total(150, 8_950), 13_425);
+        let line = |quantity_x100, cents| LineItem {
+            id: 0,
+            description: "Labor".into(),
+            quantity_x100,
+            unit_price: Money::usd(cents),
+            taxable: false,
+            added_by: "api".into(),
+        };
+        assert_eq!(line(150, 8_950).total(), Money::usd(13_425));
         // 0.33 x $0.05 = 1.65 cents -> 2 cents.
-        assert_eq!(line_total(33, 5), 2);
-        assert_eq!(line_total(100, 0), 0);
-        assert_eq!(format_money(125_000), "$1,250.00");
-        assert_eq!(format_money(5), "$0.05");
-        assert_eq!(format_money(123_456_789), "$1,234,567.89");
-        assert_eq!(format_money(-1_999), "-$19.99");
+        assert_eq!(line(33, 5).total(), Money::usd(2));
+        assert_eq!(line(100, 0).total(), Money::usd(0));
         assert_eq!(format_quantity(150), "1.5");
         assert_eq!(format_quantity(25), "0.25");
         assert_eq!(format_quantity(300), "3");

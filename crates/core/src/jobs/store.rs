@@ -8,6 +8,7 @@ use super::model::{GeoPoint, JobFilter, JobPhoto, JobStatus, JobSummary, JobTech
 use crate::clock::{from_millis, to_millis};
 use crate::db::Tx;
 use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
+use crate::money::{Currency, Money};
 use crate::{Error, Result};
 
 #[derive(FromRow)]
@@ -324,42 +325,47 @@ struct LineItemRow {
     description: String,
     quantity_x100: i64,
     unit_price: i64,
+    currency: String,
     taxable: i64,
     added_by: String,
 }
 
 pub async fn line_items(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<LineItem>> {
     let rows: Vec<LineItemRow> = sqlx::query_as(
-        "select id, description, quantity_x100, unit_price, taxable, added_by from job_line_items \
+        "select id, description, quantity_x100, unit_price, currency, taxable, added_by from job_line_items \
          where org_id = $1 and job_id = $2 order by id",
     )
     .bind(org.0)
     .bind(job.0)
     .fetch_all(pool)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| LineItem {
-            id: r.id,
-            description: r.description,
-            quantity_x100: r.quantity_x100,
-            unit_price: r.unit_price,
-            taxable: r.taxable != 0,
-            added_by: r.added_by,
+    rows.into_iter()
+        .map(|r| {
+            let currency = Currency::parse(&r.currency)
+                .map_err(|e| Error::Unexpected(format!("line item {} of job {}: {e}", r.id, job.0)))?;
+            Ok(LineItem {
+                id: r.id,
+                description: r.description,
+                quantity_x100: r.quantity_x100,
+                unit_price: Money::new(r.unit_price, currency),
+                taxable: r.taxable != 0,
+                added_by: r.added_by,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn insert_line_item(tx: &mut Tx, org: OrgId, job: JobId, item: &LineItem, now: i64) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
-        "insert into job_line_items (org_id, job_id, description, quantity_x100, unit_price, taxable, added_by, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
+        "insert into job_line_items (org_id, job_id, description, quantity_x100, unit_price, currency, taxable, \
+         added_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
     )
     .bind(org.0)
     .bind(job.0)
     .bind(&item.description)
     .bind(item.quantity_x100)
-    .bind(item.unit_price)
+    .bind(item.unit_price.minor)
+    .bind(item.unit_price.currency.code())
     .bind(item.taxable as i64)
     .bind(&item.added_by)
     .bind(now)

@@ -22,6 +22,7 @@ use crate::engine::{self, BoxFuture, Listener, NewWork, Outcome, WorkContext, Wo
 use crate::ids::{JobId, OrgId, TechnicianId};
 use crate::jobs::changes::{Change, JobChanged};
 use crate::jobs::{JobStatus, JobSummary, WorkStatus};
+use crate::money::Money;
 use crate::providers::maps::Router;
 use crate::technicians::Technician;
 use crate::tenancy::Brand;
@@ -42,7 +43,7 @@ pub struct NotifyCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amount_due: Option<i64>,
+    pub amount_due: Option<Money>,
 }
 
 impl engine::Kind for NotifyCustomer {
@@ -164,8 +165,8 @@ pub struct UnpaidInvoice {
     pub id: i64,
     /// Where the customer pays (`{invoiceUrl}`).
     pub url: String,
-    /// Still owed, in cents (`{amountDue}`, e.g. "$189.00").
-    pub amount_due: i64,
+    /// Still owed (`{amountDue}`, e.g. "$189.00").
+    pub amount_due: Money,
 }
 
 /// The engine group of an invoice's nudges (for [`engine::cancel_group_in`]).
@@ -306,7 +307,9 @@ async fn attempt(
         // Billing decides whether it is still owed (it cancels or does not queue the nudge);
         // a canceled job is owed nothing.
         Kind::InvoiceNudge => {
-            job.status != JobStatus::Canceled && args.invoice_url.is_some() && args.amount_due.is_some_and(|a| a > 0)
+            job.status != JobStatus::Canceled
+                && args.invoice_url.is_some()
+                && args.amount_due.is_some_and(|a| a.minor > 0)
         }
     };
     if !current {
@@ -337,7 +340,7 @@ async fn attempt(
     let mut values = values(&job, tech, &brand, &customer, now);
     if let (Some(url), Some(amount)) = (args.invoice_url.as_deref(), args.amount_due) {
         values.insert("invoiceUrl", url.to_string());
-        values.insert("amountDue", crate::jobs::format_money(amount));
+        values.insert("amountDue", amount.to_string());
     }
     // The technician the message is about (read before the write transaction: on SQLite it
     // holds the only connection).

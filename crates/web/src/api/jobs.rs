@@ -65,6 +65,9 @@ pub struct JobDto {
     /// Sum of the line items in minor units; present on `GET /jobs/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<i64>,
+    /// The ISO 4217 currency of every amount on the job (`USD`); present on `GET /jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub currency: Option<&'static str>,
     /// Present on `GET /jobs/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub photos: Option<Vec<PhotoDto>>,
@@ -88,6 +91,8 @@ pub struct LineItemDto {
     pub quantity_x100: i64,
     /// Minor units (cents).
     pub unit_price: i64,
+    /// ISO 4217 (`USD`).
+    pub currency: &'static str,
     pub taxable: bool,
     /// Minor units.
     pub total: i64,
@@ -128,6 +133,7 @@ impl From<JobSummary> for JobDto {
             version: j.version,
             line_items: None,
             total: None,
+            currency: None,
             photos: None,
             history: None,
         }
@@ -138,16 +144,18 @@ impl From<JobDetail> for JobDto {
     fn from(d: JobDetail) -> Self {
         let total = d.total();
         let mut dto = JobDto::from(d.job);
-        dto.total = Some(total);
+        dto.total = Some(total.minor);
+        dto.currency = Some(total.currency.code());
         dto.line_items = Some(
             d.line_items
                 .into_iter()
                 .map(|i| LineItemDto {
                     id: i.id,
-                    total: i.total(),
+                    total: i.total().minor,
                     description: i.description,
                     quantity_x100: i.quantity_x100,
-                    unit_price: i.unit_price,
+                    unit_price: i.unit_price.minor,
+                    currency: i.unit_price.currency.code(),
                     taxable: i.taxable,
                 })
                 .collect(),

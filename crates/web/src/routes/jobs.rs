@@ -14,8 +14,7 @@ use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::ids::{JobId, TechnicianId};
 use switchboard_core::jobs::{
-    self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary, LineItemInput, format_money,
-    format_quantity, short_name,
+    self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary, LineItemInput, format_quantity, short_name,
 };
 use switchboard_core::parse::display_phone;
 use switchboard_core::technicians::{self, Technician};
@@ -413,12 +412,12 @@ async fn render(
                 id: i.id,
                 description: i.description.clone(),
                 quantity: format_quantity(i.quantity_x100),
-                unit_price: format_money(i.unit_price),
-                total: format_money(i.total()),
+                unit_price: i.unit_price.to_string(),
+                total: i.total().to_string(),
                 taxable: i.taxable,
             })
             .collect(),
-        total: format_money(detail.total()),
+        total: detail.total().to_string(),
         photos: detail.photos.iter().map(|p| p.id).collect(),
         history: detail
             .history

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::ids::JobId;
 use switchboard_core::jobs::crew::Step;
-use switchboard_core::jobs::{self, GeoPoint, JobStatus, JobSummary, WorkStatus, format_money, format_quantity};
+use switchboard_core::jobs::{self, GeoPoint, JobStatus, JobSummary, WorkStatus, format_quantity};
 use switchboard_core::parse::display_phone;
 use switchboard_core::portal::{self, PortalAccess};
 use switchboard_core::{customers, technicians, tenancy};
@@ -255,10 +255,10 @@ async fn render_job(
                 .map(|i| PortalItem {
                     description: i.description.clone(),
                     quantity: format_quantity(i.quantity_x100),
-                    total: format_money(i.total()),
+                    total: i.total().to_string(),
                 })
                 .collect(),
-            total: format_money(detail.total()),
+            total: detail.total().to_string(),
             photos: detail.photos.iter().map(|p| p.id).collect(),
             errors,
         },

@@ -652,7 +652,7 @@ mod sending {
                 let unpaid = switchboard_core::notifications::send::UnpaidInvoice {
                     id: invoice,
                     url: format!("https://pay.example.com/i/{invoice}"),
-                    amount_due: 18_900,
+                    amount_due: switchboard_core::money::Money::usd(18_900),
                 };
                 let mut tx = db.begin().await.unwrap();
                 switchboard_core::notifications::send::invoice_nudge_in(&mut tx, &clock, org, id, &unpaid, due)
