@@ -1,5 +1,7 @@
-//! The application: shared state and the router that puts every route behind the same
-//! layers (request id, tracing, metrics, body limit, security headers).
+//! The application: built from the configuration (database, providers, engine, servers), and
+//! the router that puts every audience's routes (office console, public pages, provider
+//! webhooks, API, operations) behind the same layers (request id, tracing, metrics, body
+//! limit, security headers). The shared state is [`crate::state`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,8 +13,6 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::SignedDuration;
-use metrics_exporter_prometheus::PrometheusHandle;
-use switchboard_core::auth::throttle::Throttle;
 use switchboard_core::clock::SharedClock;
 use switchboard_core::db::Db;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -21,7 +21,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, Secret, TwilioSettings};
 use crate::error::{ApiError, PageError};
-use crate::{api, assets, auth, routes, telemetry};
+pub use crate::state::{AppState, BODY_LIMIT, FormLimits, LoginLimits};
+use crate::{api, assets, auth, console, health, public, telemetry, webhooks};
 use switchboard_core::engine::{Engine, EngineConfig};
 use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
@@ -33,61 +34,11 @@ use switchboard_standins::maps::MapsStandin;
 use switchboard_standins::smtp::SmtpSink;
 use switchboard_standins::twilio::TwilioStandin;
 
-/// Requests larger than this are refused with 413 (forms and JSON; uploads get their own).
-pub const BODY_LIMIT: usize = 1024 * 1024;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub clock: SharedClock,
-    pub config: Arc<Config>,
-    pub login_limits: Arc<LoginLimits>,
-    pub form_limits: Arc<FormLimits>,
-    /// Group commit for inbound texts.
-    pub ingest: switchboard_core::inbound::Ingest,
-    pub metrics: PrometheusHandle,
-    pub engine: Engine,
-    /// The built-in SMS stand-in, when no Twilio account is configured.
-    pub standin: Option<TwilioStandin>,
-    /// The built-in SMTP sink, when no mail server is configured.
-    pub mail_sink: Option<SmtpSink>,
-    /// Uploaded files (job photos).
-    pub blobs: BlobStore,
-    /// How technicians' portal links are built.
-    pub links: Arc<PortalLinks>,
-    /// Finds job addresses on the map (off unless configured; the demo's stand-in otherwise).
-    pub geocoder: Geocoder,
-    /// Driving times for arrival estimates.
-    pub router: MapRouter,
-    /// The demo's maps stand-in, when it runs.
-    pub maps_standin: Option<MapsStandin>,
-}
-
 pub struct App {
     pub state: AppState,
     /// Whether `server::serve` runs the engine's worker loop. Tests with a manual clock turn
     /// it off and drive the engine with `Engine::tick`.
     pub run_engine: bool,
-}
-
-/// Failed sign-ins allowed within [`LOGIN_WINDOW`]: per client address and email, and (to
-/// catch guessing across many emails) per client address.
-pub const LOGIN_MAX_FAILURES_PER_ACCOUNT: usize = 5;
-pub const LOGIN_MAX_FAILURES_PER_ADDRESS: usize = 25;
-pub const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(15);
-
-pub struct LoginLimits {
-    pub by_account: Throttle,
-    pub by_address: Throttle,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        Self {
-            by_account: Throttle::new(LOGIN_MAX_FAILURES_PER_ACCOUNT, LOGIN_WINDOW),
-            by_address: Throttle::new(LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_WINDOW),
-        }
-    }
 }
 
 impl App {
@@ -187,7 +138,8 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen for SMTP on {addr}: {e}"))?;
         let bound = listener.local_addr()?;
-        let mailbox = Arc::new(crate::inbound_mail::BrandMailbox::new(self.state.db.clone(), self.state.clock.clone()));
+        let mailbox =
+            Arc::new(crate::webhooks::mail::BrandMailbox::new(self.state.db.clone(), self.state.clock.clone()));
         let host = self
             .state
             .config
@@ -201,21 +153,6 @@ impl App {
             .to_string();
         tokio::spawn(switchboard_core::providers::smtp_server::serve(listener, mailbox, host, shutdown));
         Ok(bound)
-    }
-}
-
-/// Web-form submissions allowed per client address and form, and per form, in 10 minutes.
-pub struct FormLimits {
-    pub by_address: Throttle,
-    pub by_form: Throttle,
-}
-
-impl Default for FormLimits {
-    fn default() -> Self {
-        Self {
-            by_address: Throttle::new(10, SignedDuration::from_mins(10)),
-            by_form: Throttle::new(300, SignedDuration::from_mins(10)),
-        }
     }
 }
 
@@ -265,22 +202,14 @@ fn build_engine(
 
 pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
-    let console = routes::console_routes().layer(middleware::from_fn_with_state(state.clone(), auth::session_and_csrf));
+    let console = console::routes().layer(middleware::from_fn_with_state(state.clone(), auth::session_and_csrf));
     Router::new()
         .merge(console)
         .merge(api::router())
-        .merge(routes::webhooks::routes())
-        .merge(routes::portal::routes())
-        .merge(routes::tracking::routes())
-        .route("/f/{key}", get(routes::public_forms::hosted))
-        .route("/f/{key}/thanks", get(routes::public_forms::thanks))
-        .route("/public/v1/forms/{key}/token", get(routes::public_forms::token))
-        .route(
-            "/public/v1/forms/{key}/submissions",
-            axum::routing::post(routes::public_forms::submit).options(routes::public_forms::preflight),
-        )
-        .route("/healthz", get(routes::health::healthz))
-        .route("/metrics", get(routes::health::metrics))
+        .merge(webhooks::routes())
+        .merge(public::routes())
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
         .route("/assets/{*path}", get(assets::serve))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -17,8 +17,8 @@ use switchboard_core::auth::{self as core_auth, SessionUser};
 use switchboard_core::ids::{ApiKeyId, OrgId};
 use switchboard_core::secret::constant_time_eq;
 
-use crate::app::AppState;
 use crate::error::{ApiError, PageError};
+use crate::state::AppState;
 
 pub const FORM_LIMIT: usize = 256 * 1024;
 

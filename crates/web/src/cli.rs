@@ -192,8 +192,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 crate::bench::run(bench).await
             }
-            "ingest" => crate::bench_ingest::run(args.postgres).await,
-            "dispatch" => crate::bench_dispatch::run(args.postgres).await,
+            "ingest" => crate::bench::ingest::run(args.postgres).await,
+            "dispatch" => crate::bench::dispatch::run(args.postgres).await,
             other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch)"),
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {

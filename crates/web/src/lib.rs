@@ -6,19 +6,19 @@ pub mod app;
 pub mod assets;
 pub mod auth;
 pub mod bench;
-pub mod bench_dispatch;
-pub mod bench_ingest;
-#[cfg(feature = "river")]
-pub mod bench_river;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod error;
 pub mod fmt;
-pub mod inbound_mail;
-pub mod routes;
+pub mod health;
+pub mod pages;
+pub mod public;
 pub mod server;
+pub mod state;
 pub mod telemetry;
 pub mod views;
+pub mod webhooks;
 
 pub use app::{App, AppState};
 pub use config::Config;

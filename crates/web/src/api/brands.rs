@@ -8,10 +8,10 @@ use switchboard_core::ids::BrandId;
 use switchboard_core::tenancy::{self, Brand, BrandInput};
 use utoipa::ToSchema;
 
-use super::{ApiId, ApiJson};
-use crate::app::AppState;
+use super::{ApiId, ApiJson, not_found_as};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct BrandDto {
@@ -165,12 +165,4 @@ pub async fn update(
         .await
         .map_err(|e| not_found_as(e, "brand"))?;
     Ok(Json(BrandEnvelope { brand: brand.into() }))
-}
-
-/// A `NotFound` that names what was not found.
-pub(super) fn not_found_as(e: switchboard_core::Error, what: &str) -> ApiError {
-    match e {
-        switchboard_core::Error::NotFound => ApiError::not_found(what),
-        other => other.into(),
-    }
 }

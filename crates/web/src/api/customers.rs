@@ -9,10 +9,10 @@ use switchboard_core::{Error, ids::CustomerId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiId;
-use super::brands::not_found_as;
-use crate::app::AppState;
+use super::not_found_as;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct CustomerDto {

@@ -9,11 +9,11 @@ use switchboard_core::ids::{BrandId, JobId, TechnicianId};
 use switchboard_core::jobs::{self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary};
 use utoipa::{IntoParams, ToSchema};
 
-use super::brands::not_found_as;
+use super::not_found_as;
 use super::{ApiId, ApiJson};
-use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct JobTechDto {

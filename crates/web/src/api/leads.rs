@@ -11,12 +11,12 @@ use switchboard_core::leads::{
 use switchboard_core::{Error, messaging};
 use utoipa::{IntoParams, ToSchema};
 
-use super::brands::not_found_as;
 use super::messages::MessageEnvelope;
+use super::not_found_as;
 use super::{ApiId, ApiJson};
-use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct LeadMessageDto {

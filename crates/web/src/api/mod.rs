@@ -22,8 +22,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -96,6 +96,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A `NotFound` that names what was not found (shared by every resource's handlers).
+pub(crate) fn not_found_as(e: switchboard_core::Error, what: &str) -> ApiError {
+    match e {
+        switchboard_core::Error::NotFound => ApiError::not_found(what),
+        other => other.into(),
+    }
+}
+
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::JsonSyntaxError(e) => ApiError::new(
@@ -116,7 +124,7 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the body is larger than the {} KiB limit", crate::app::BODY_LIMIT / 1024),
+            format!("the body is larger than the {} KiB limit", crate::state::BODY_LIMIT / 1024),
         ),
         other => ApiError::new(other.status(), "bad_request", other.body_text()),
     }

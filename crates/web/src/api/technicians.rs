@@ -6,9 +6,9 @@ use serde::Serialize;
 use switchboard_core::technicians;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct TechnicianDto {

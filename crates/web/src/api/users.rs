@@ -8,11 +8,11 @@ use switchboard_core::ids::UserId;
 use switchboard_core::tenancy::{self, NewUserInput, User, UserUpdate};
 use utoipa::ToSchema;
 
-use super::brands::not_found_as;
+use super::not_found_as;
 use super::{ApiId, ApiJson};
-use crate::app::AppState;
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct UserDto {

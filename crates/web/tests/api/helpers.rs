@@ -173,7 +173,7 @@ impl TestApp {
     pub async fn smtp_listener(&self, stop: tokio::sync::watch::Receiver<bool>) -> std::net::SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
         let addr = listener.local_addr().expect("addr");
-        let mailbox = Arc::new(switchboard::inbound_mail::BrandMailbox::new(
+        let mailbox = Arc::new(switchboard::webhooks::mail::BrandMailbox::new(
             self.app_handle.db.clone(),
             self.app_handle.clock.clone(),
         ));

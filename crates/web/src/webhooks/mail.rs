@@ -14,7 +14,7 @@ use switchboard_core::messaging::{self, InboundEmail, InboundOutcome};
 use switchboard_core::providers::smtp_server::{Mailbox, ReceivedMail};
 use switchboard_core::secret::constant_time_eq;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub struct BrandMailbox {
     db: Db,

@@ -15,11 +15,12 @@ use switchboard_core::parse::display_phone;
 use switchboard_core::tenancy::Brand;
 use switchboard_core::{Error, customers, technicians};
 
-use crate::app::AppState;
 use crate::auth::{Staff, urlencode};
+use crate::console::shell;
 use crate::error::PageError;
 use crate::fmt;
-use crate::routes::{parse_id, shell};
+use crate::pages::parse_id;
+use crate::state::AppState;
 use crate::views::{
     FilterTab, LeadPage, LeadRowView, LeadThread, LeadsList, LeadsPage, MatchView, TechOption, ThreadMessageView,
     initials,

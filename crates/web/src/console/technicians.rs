@@ -15,10 +15,11 @@ use switchboard_core::parse::{PhoneE164, display_phone, optional_text, required_
 use switchboard_core::technicians::{self, NewTechnician};
 use switchboard_core::{Error, portal};
 
-use crate::app::AppState;
 use crate::auth::Admin;
+use crate::console::shell;
 use crate::error::PageError;
-use crate::routes::{field_errors, parse_id, shell};
+use crate::pages::{field_errors, parse_id};
+use crate::state::AppState;
 use crate::views::{Shell, error_for, initials};
 
 pub struct TechRow {

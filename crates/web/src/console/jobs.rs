@@ -6,26 +6,26 @@ use std::collections::HashMap;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::ids::{JobId, TechnicianId};
 use switchboard_core::jobs::{
-    self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary, LineItemInput, format_quantity, short_name,
+    self, GeoPoint, JobDetail, JobFilter, JobPatch, JobStatus, JobSummary, format_quantity, short_name,
 };
 use switchboard_core::parse::display_phone;
 use switchboard_core::technicians::{self, Technician};
 use switchboard_core::tenancy::Brand;
 use switchboard_core::{Error, customers};
 
-use crate::app::AppState;
 use crate::auth::{Staff, actor, urlencode};
+use crate::console::shell;
 use crate::error::PageError;
 use crate::fmt;
-use crate::routes::{field_errors, parse_id, shell};
+use crate::pages::{LineItemForm, day_bounds, field_errors, parse_id, photo_response, read_photo};
+use crate::state::AppState;
 use crate::views::{JobRowView, JobsPage, Shell, StatusTab, TechChip, error_for, initials};
 
 #[derive(Deserialize, Default)]
@@ -168,13 +168,6 @@ pub async fn index(
         tech_options,
     }
     .into_response())
-}
-
-/// Midnight to midnight of `date` in `tz`.
-pub fn day_bounds(date: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
-    let start = date.to_zoned(tz.clone()).ok()?.timestamp();
-    let end = date.tomorrow().ok()?.to_zoned(tz.clone()).ok()?.timestamp();
-    Some((start, end))
 }
 
 pub struct LineItemView {
@@ -733,29 +726,6 @@ pub async fn assign(
     outcome(&state, &viewer, &uri, id, result, "assigned").await
 }
 
-#[derive(Deserialize)]
-pub struct LineItemForm {
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    quantity: String,
-    #[serde(default)]
-    unit_price: String,
-    #[serde(default)]
-    taxable: Option<String>,
-}
-
-impl LineItemForm {
-    pub fn input(&self) -> LineItemInput {
-        LineItemInput {
-            description: self.description.clone(),
-            quantity: self.quantity.clone(),
-            unit_price: self.unit_price.clone(),
-            taxable: self.taxable.is_some(),
-        }
-    }
-}
-
 pub async fn add_line_item(
     State(state): State<AppState>,
     Staff(viewer): Staff,
@@ -784,33 +754,6 @@ pub async fn remove_line_item(
     outcome(&state, &viewer, &uri, id, result, "saved").await
 }
 
-/// Reads the `photo` field of a multipart upload; a body over the route's limit is refused
-/// with the size limit named.
-pub async fn read_photo(mut multipart: Multipart) -> Result<Vec<u8>, Error> {
-    let refused = |status: StatusCode, otherwise: &str| {
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            switchboard_core::storage::photo_too_large()
-        } else {
-            otherwise.to_string()
-        };
-        Error::invalid("photo", message)
-    };
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("photo") => {
-                return field
-                    .bytes()
-                    .await
-                    .map(|b| b.to_vec())
-                    .map_err(|e| refused(e.status(), "the upload was interrupted; try again"));
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => return Err(Error::invalid("photo", "choose a photo to upload")),
-            Err(e) => return Err(refused(e.status(), "the upload could not be read; try again")),
-        }
-    }
-}
-
 pub async fn add_photo(
     State(state): State<AppState>,
     Staff(viewer): Staff,
@@ -834,16 +777,6 @@ pub async fn add_photo(
         Err(e) => Err(e),
     };
     outcome(&state, &viewer, &uri, id, result, "photo").await
-}
-
-/// A photo's bytes, with its sniffed type.
-pub fn photo_response(content_type: String, bytes: Vec<u8>, cache: &'static str) -> Response {
-    Response::builder()
-        .header(header::CONTENT_TYPE, content_type)
-        .header(header::CACHE_CONTROL, cache)
-        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
-        .body(Body::from(bytes))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 pub async fn photo(

@@ -21,8 +21,8 @@ use switchboard_core::tracking::{self, Tracking, miles};
 use switchboard_core::{Error, tenancy};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::app::AppState;
 use crate::fmt;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -340,7 +340,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     #[cfg(feature = "river")]
     {
         let pending = args.timers.iter().copied().max().unwrap_or(100_000);
-        let river = crate::bench_river::run(args.database.clone(), args.items, 16, pending).await?;
+        let river = super::river::run(args.database.clone(), args.items, 16, pending).await?;
         println!("  River for Rust, same measurements ({} items, {pending} pending timers):", args.items);
         println!(
             "  river, no-op jobs (drain):      {:>9.0} jobs/s   (ours {:.2}x)",

@@ -1,19 +1,14 @@
-//! Routes of the office console (HTML). Each file holds one area's handlers.
+//! The office console (HTML, signed in): one file per area, and the sidebar every page shares.
 
 pub mod board;
 pub mod customers;
 pub mod events;
-pub mod health;
 pub mod jobs;
 pub mod leads;
 pub mod notifications;
-pub mod portal;
-pub mod public_forms;
 pub mod session;
 pub mod settings;
 pub mod technicians;
-pub mod tracking;
-pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -23,11 +18,11 @@ use axum::routing::{get, post};
 use switchboard_core::auth::SessionUser;
 use switchboard_core::tenancy::{self, Brand};
 
-use crate::app::AppState;
 use crate::error::PageError;
+use crate::state::AppState;
 use crate::views::Shell;
 
-pub fn console_routes() -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/jobs") }))
         .route("/login", get(session::login_page).post(session::login_submit))
@@ -92,21 +87,4 @@ pub async fn shell(
     let mut shell = Shell::new(active, viewer, org.name, &brands, path);
     shell.standin_url = state.standin.as_ref().map(|s| s.base_url());
     Ok((shell, brands))
-}
-
-/// Parses an id from a path segment; anything else is a 404 (it cannot name a record).
-pub fn parse_id(raw: &str) -> Result<i64, PageError> {
-    raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(PageError::not_found)
-}
-
-/// Field errors as (field, message) pairs for re-rendering a form.
-pub fn field_errors(e: switchboard_core::Error) -> Result<Vec<(String, String)>, PageError> {
-    match e {
-        switchboard_core::Error::Invalid(fields) => Ok(pairs(fields)),
-        other => Err(other.into()),
-    }
-}
-
-pub fn pairs(fields: Vec<switchboard_core::FieldError>) -> Vec<(String, String)> {
-    fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect()
 }

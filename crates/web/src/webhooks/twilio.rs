@@ -12,13 +12,13 @@ use switchboard_core::inbound::{RawText, Stored};
 use switchboard_core::messaging::{self, MessageId, StatusUpdate};
 use switchboard_core::providers::twilio_signature;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/sms", post(twilio_inbound_sms))
         .route("/webhooks/twilio/sms-status", post(twilio_sms_status))
-        .route("/webhooks/postmark/inbound", post(crate::inbound_mail::postmark_inbound))
+        .route("/webhooks/postmark/inbound", post(crate::webhooks::mail::postmark_inbound))
 }
 
 /// The empty TwiML answer: "received, nothing to say".

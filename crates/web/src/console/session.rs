@@ -13,9 +13,9 @@ use switchboard_core::auth as core_auth;
 use switchboard_core::ids::BrandId;
 use switchboard_core::secret::new_token;
 
-use crate::app::AppState;
 use crate::auth::{Staff, Viewer, cookie, login_csrf_cookie_name, safe_next, session_cookie_name};
 use crate::error::PageError;
+use crate::state::AppState;
 use crate::views::LoginPage;
 
 #[derive(Deserialize)]
@@ -64,18 +64,6 @@ pub struct LoginForm {
     csrf: String,
 }
 
-/// The client address for throttling: the socket peer, or the first X-Forwarded-For hop when
-/// the operator says a trusted proxy sets it.
-pub fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
-    if state.config.trust_forwarded
-        && let Some(first) =
-            headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
-    {
-        return first.trim().to_string();
-    }
-    peer.ip().to_string()
-}
-
 pub async fn login_submit(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -84,7 +72,7 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
-    let ip = client_ip(&state, peer, &headers);
+    let ip = crate::pages::client_ip(&state, peer, &headers);
     let account_key = format!("{ip}|{}", form.email.trim().to_lowercase());
     let next = safe_next(&form.next).to_string();
     let page = |error: String| LoginPage {
@@ -154,7 +142,7 @@ pub async fn switch_brand(
 ) -> Result<Response, PageError> {
     let brand = match form.brand_id.trim() {
         "" => None,
-        raw => Some(BrandId(crate::routes::parse_id(raw)?)),
+        raw => Some(BrandId(crate::pages::parse_id(raw)?)),
     };
     core_auth::set_session_brand(&state.db, viewer.user.org_id, viewer.session_id, brand).await?;
     Ok(Redirect::to(safe_next(&form.return_to)).into_response())

@@ -18,9 +18,9 @@ use switchboard_core::parse::display_phone;
 use switchboard_core::portal::{self, PortalAccess};
 use switchboard_core::{customers, technicians, tenancy};
 
-use crate::app::AppState;
 use crate::fmt;
-use crate::routes::jobs::{LineItemForm, photo_response, read_photo};
+use crate::pages::{LineItemForm, photo_response, read_photo};
+use crate::state::AppState;
 use crate::views::error_for;
 
 pub fn routes() -> Router<AppState> {
@@ -292,7 +292,7 @@ async fn after(
             render_job(state, a, token, id, vec![("status".into(), message)], StatusCode::CONFLICT).await
         }
         Err(Error::Invalid(fields)) => {
-            let errors = crate::routes::pairs(fields);
+            let errors = crate::pages::pairs(fields);
             render_job(state, a, token, id, errors, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(Error::Unavailable(message)) => {

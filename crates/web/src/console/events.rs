@@ -10,8 +10,8 @@ use futures_util::stream::{self, Stream, StreamExt};
 use switchboard_core::db::Event;
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::app::AppState;
 use crate::auth::Staff;
+use crate::state::AppState;
 
 pub async fn stream(
     State(state): State<AppState>,

@@ -22,10 +22,11 @@ use switchboard_core::notifications::{Kind, MERGE_FIELDS, QuietHours, Template, 
 use switchboard_core::tenancy::{self, Brand};
 use switchboard_core::{Error, FieldError};
 
-use crate::app::AppState;
 use crate::auth::Admin;
+use crate::console::shell;
 use crate::error::PageError;
-use crate::routes::{parse_id, shell};
+use crate::pages::parse_id;
+use crate::state::AppState;
 use crate::views::Shell;
 
 pub struct KindCard {
@@ -277,7 +278,7 @@ pub async fn save_kind(
                 email_subject: input.email_subject,
                 email_template: input.email_template,
             };
-            let errors = crate::routes::pairs(fields);
+            let errors = crate::pages::pairs(fields);
             let raw = brand_id.0.to_string();
             render(
                 &state,

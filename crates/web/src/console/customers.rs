@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 use switchboard_core::customers;
 use switchboard_core::parse::display_phone;
 
-use crate::app::AppState;
 use crate::auth::Staff;
+use crate::console::shell;
 use crate::error::PageError;
-use crate::routes::shell;
+use crate::state::AppState;
 use crate::views::{CustomerRowView, CustomersPage, initials};
 
 pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
@@ -75,7 +75,7 @@ pub async fn show(
     use switchboard_core::jobs::{self, JobFilter};
     use switchboard_core::messaging::{self, MessageStatus};
     let org = viewer.user.org_id;
-    let id = switchboard_core::ids::CustomerId(crate::routes::parse_id(&id)?);
+    let id = switchboard_core::ids::CustomerId(crate::pages::parse_id(&id)?);
     let customer = customers::get(&state.db, org, id).await?;
     let (shell, brands) = shell(&state, &viewer, "customers", &uri).await?;
     let now = state.clock.now();

@@ -60,7 +60,7 @@ where
 
 pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     crate::app::install_crypto_provider();
-    let (db, _dir) = crate::bench::fresh_db(&postgres, "dispatch").await?;
+    let (db, _dir) = super::engine::fresh_db(&postgres, "dispatch").await?;
     println!("switchboard bench dispatch on {}", db.backend().name());
     let clock = SystemClock;
     let org = tenancy::create_org(&db, &clock, "bench", "Bench Services").await?.id;

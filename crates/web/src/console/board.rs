@@ -16,12 +16,12 @@ use switchboard_core::jobs::dispatch::{BoardMove, DEFAULT_MINUTES, conflicts};
 use switchboard_core::jobs::{self, JobFilter, JobStatus, JobSummary, short_name};
 use switchboard_core::technicians;
 
-use crate::app::AppState;
 use crate::auth::{Staff, actor};
+use crate::console::shell;
 use crate::error::PageError;
 use crate::fmt;
-use crate::routes::jobs::day_bounds;
-use crate::routes::shell;
+use crate::pages::day_bounds;
+use crate::state::AppState;
 use crate::views::{Shell, initials};
 
 /// A job without an end is drawn as this long.

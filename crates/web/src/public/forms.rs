@@ -15,7 +15,7 @@ use switchboard_core::Error;
 use switchboard_core::tenancy;
 use switchboard_core::webforms::{self, HONEYPOT_FIELD, Submission, TOKEN_FIELD, WebForm};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "forms/hosted.html")]
@@ -188,7 +188,7 @@ pub async fn submit(
             fresh(),
         );
     }
-    let ip = crate::routes::session::client_ip(&state, peer, &headers);
+    let ip = crate::pages::client_ip(&state, peer, &headers);
     let limits = &state.form_limits;
     if limits.by_address.check(&format!("{ip}|{key}"), now).is_err() || limits.by_form.check(&key, now).is_err() {
         return respond(failure(

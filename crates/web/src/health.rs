@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// `200 {"status":"ok","database":"sqlite"}`, or 503 with the reason the database failed.
 pub async fn healthz(State(state): State<AppState>) -> Response {

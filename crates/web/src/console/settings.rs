@@ -9,10 +9,11 @@ use switchboard_core::auth as core_auth;
 use switchboard_core::ids::{ApiKeyId, BrandId, UserId};
 use switchboard_core::tenancy::{self, Brand, BrandInput, NewUserInput, User, UserUpdate};
 
-use crate::app::AppState;
 use crate::auth::{Admin, Staff};
+use crate::console::shell;
 use crate::error::PageError;
-use crate::routes::{field_errors, parse_id, shell};
+use crate::pages::{field_errors, parse_id};
+use crate::state::AppState;
 use crate::views::{
     ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, DeadWorkView,
     EnginePage, UserFormPage, UserView, UsersPage, WebFormView, WebFormsPage, initials,
@@ -325,7 +326,7 @@ pub async fn update_user(
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = crate::routes::pairs(fields);
+            let errors = crate::pages::pairs(fields);
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -349,7 +350,7 @@ pub async fn set_password(
     match tenancy::set_password(&state.db, state.clock.as_ref(), viewer.user.org_id, id, &form.password).await {
         Ok(()) => Ok(Redirect::to(&format!("/settings/users/{}?done=password", id.0)).into_response()),
         Err(switchboard_core::Error::Invalid(fields)) => {
-            let errors = crate::routes::pairs(fields);
+            let errors = crate::pages::pairs(fields);
             let page = user_page(&state, &viewer, &uri, id, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }

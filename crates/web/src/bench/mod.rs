@@ -1,0 +1,10 @@
+//! `switchboard bench ...`: measurements kept in the repository, each reported with a baseline
+//! measured in the same run.
+
+pub mod dispatch;
+pub mod engine;
+pub mod ingest;
+#[cfg(feature = "river")]
+pub mod river;
+
+pub use engine::{BenchArgs, run};

@@ -1,0 +1,84 @@
+//! The state every handler shares: the database, the clock, the configuration, limits, the
+//! engine and the providers it was built with.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use metrics_exporter_prometheus::PrometheusHandle;
+use switchboard_core::auth::throttle::Throttle;
+use switchboard_core::clock::SharedClock;
+use switchboard_core::db::Db;
+use switchboard_core::engine::Engine;
+use switchboard_core::portal::PortalLinks;
+use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
+use switchboard_core::storage::BlobStore;
+use switchboard_standins::maps::MapsStandin;
+use switchboard_standins::smtp::SmtpSink;
+use switchboard_standins::twilio::TwilioStandin;
+
+use crate::config::Config;
+
+/// Requests larger than this are refused with 413 (forms and JSON; uploads get their own).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub config: Arc<Config>,
+    pub login_limits: Arc<LoginLimits>,
+    pub form_limits: Arc<FormLimits>,
+    /// Group commit for inbound texts.
+    pub ingest: switchboard_core::inbound::Ingest,
+    pub metrics: PrometheusHandle,
+    pub engine: Engine,
+    /// The built-in SMS stand-in, when no Twilio account is configured.
+    pub standin: Option<TwilioStandin>,
+    /// The built-in SMTP sink, when no mail server is configured.
+    pub mail_sink: Option<SmtpSink>,
+    /// Uploaded files (job photos).
+    pub blobs: BlobStore,
+    /// How technicians' portal links are built.
+    pub links: Arc<PortalLinks>,
+    /// Finds job addresses on the map (off unless configured; the demo's stand-in otherwise).
+    pub geocoder: Geocoder,
+    /// Driving times for arrival estimates.
+    pub router: MapRouter,
+    /// The demo's maps stand-in, when it runs.
+    pub maps_standin: Option<MapsStandin>,
+}
+
+/// Failed sign-ins allowed within [`LOGIN_WINDOW`]: per client address and email, and (to
+/// catch guessing across many emails) per client address.
+pub const LOGIN_MAX_FAILURES_PER_ACCOUNT: usize = 5;
+pub const LOGIN_MAX_FAILURES_PER_ADDRESS: usize = 25;
+pub const LOGIN_WINDOW: SignedDuration = SignedDuration::from_mins(15);
+
+pub struct LoginLimits {
+    pub by_account: Throttle,
+    pub by_address: Throttle,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            by_account: Throttle::new(LOGIN_MAX_FAILURES_PER_ACCOUNT, LOGIN_WINDOW),
+            by_address: Throttle::new(LOGIN_MAX_FAILURES_PER_ADDRESS, LOGIN_WINDOW),
+        }
+    }
+}
+
+/// Web-form submissions allowed per client address and form, and per form, in 10 minutes.
+pub struct FormLimits {
+    pub by_address: Throttle,
+    pub by_form: Throttle,
+}
+
+impl Default for FormLimits {
+    fn default() -> Self {
+        Self {
+            by_address: Throttle::new(10, SignedDuration::from_mins(10)),
+            by_form: Throttle::new(300, SignedDuration::from_mins(10)),
+        }
+    }
+}
