@@ -5,8 +5,8 @@
 //!
 //! Every link is 256 random bits ([`crate::secret::new_token`]), shown once in the URL and
 //! stored only as its SHA-256. A link belongs to one scope and one subject, may carry what it was
-//! sent about (the technician a tracking link follows), may expire, and can be revoked one by one
-//! or all of a subject's at once; rotating revokes them and issues a fresh one in the same
+//! sent about (the technician a tracking link follows), may expire, and can be revoked (all of a
+//! subject's at once); rotating revokes them and issues a fresh one in the same
 //! transaction. Checking a token answers the same `NotFound` for malformed, unknown, wrong-scope,
 //! expired and revoked tokens (the reason is logged, not shown), so a guesser learns nothing.
 
@@ -146,18 +146,6 @@ pub async fn revoke_subject_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, scope
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
-}
-
-/// Revokes one link inside `tx` (by its id, within the organization); whether it was working.
-pub async fn revoke_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, id: i64) -> Result<bool> {
-    let done =
-        sqlx::query("update capability_links set revoked_at = $3 where org_id = $1 and id = $2 and revoked_at is null")
-            .bind(org.0)
-            .bind(id)
-            .bind(to_millis(clock.now()))
-            .execute(&mut **tx)
-            .await?;
-    Ok(done.rows_affected() == 1)
 }
 
 /// Rotation: revokes the subject's links and issues `link` in their place, inside `tx`; returns

@@ -31,6 +31,15 @@ pub fn pairs(fields: Vec<switchboard_core::FieldError>) -> Vec<(String, String)>
     fields.into_iter().map(|f| (f.field.to_string(), f.message)).collect()
 }
 
+/// The version of a record a form carried (empty from older pages: not checked); a stale one
+/// is refused by the use case.
+pub fn seen_version(v: &str) -> Result<Option<i64>, Error> {
+    match v.trim() {
+        "" => Ok(None),
+        v => v.parse().map(Some).map_err(|_| Error::Conflict("reload the page and try again".into())),
+    }
+}
+
 /// Midnight to midnight of `date` in `tz`.
 pub fn day_bounds(date: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Option<(jiff::Timestamp, jiff::Timestamp)> {
     let start = date.to_zoned(tz.clone()).ok()?.timestamp();

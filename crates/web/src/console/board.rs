@@ -366,10 +366,7 @@ pub async fn move_job(
         } else {
             None
         };
-        let version = match form.version.trim() {
-            "" => None,
-            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("version", "reload the board and try again"))?),
-        };
+        let version = crate::pages::seen_version(&form.version)?;
         let mv = BoardMove {
             window,
             from: opt_id(&form.from_tech, "technician")?.map(TechnicianId),

@@ -24,7 +24,7 @@ use crate::auth::{Staff, actor, urlencode};
 use crate::console::shell;
 use crate::error::PageError;
 use crate::fmt;
-use crate::pages::{LineItemForm, day_bounds, field_errors, parse_id, photo_response, read_photo};
+use crate::pages::{LineItemForm, day_bounds, field_errors, parse_id, photo_response, read_photo, seen_version};
 use crate::state::AppState;
 use crate::views::{JobRowView, JobsPage, Shell, StatusTab, TechChip, error_for, initials};
 
@@ -559,14 +559,6 @@ fn coordinate(field: &'static str, v: &str) -> Result<Option<f64>, Error> {
     match v.trim() {
         "" => Ok(None),
         s => s.parse::<f64>().map(Some).map_err(|_| Error::invalid(field, format!("\"{s}\" is not a number"))),
-    }
-}
-
-/// The version a form carried, if any.
-fn seen_version(v: &str) -> Result<Option<i64>, Error> {
-    match v.trim() {
-        "" => Ok(None),
-        v => v.parse().map(Some).map_err(|_| Error::Conflict("reload the page and try again".into())),
     }
 }
 
