@@ -106,22 +106,29 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
     let now = clock.now();
     let mut events = Vec::new();
     let mut failed = Vec::new();
-    for text in &texts {
-        let sms = InboundSms {
+    let batch: Vec<InboundSms> = texts
+        .iter()
+        .map(|text| InboundSms {
             provider: provider_name(&text.provider),
             provider_id: text.provider_id.clone(),
             from: text.from_addr.clone(),
             to: text.to_addr.clone(),
             body: text.body.clone(),
-        };
-        if !isolate {
-            let (routed, event) = route_sms_in(&mut tx, clock, &sms).await?;
+        })
+        .collect();
+    if !isolate {
+        for (routed, event) in route_texts_in(&mut tx, clock, &batch).await? {
             metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
-            events.extend(event);
-            continue;
+            if let Some(event) = event
+                && !events.contains(&event)
+            {
+                events.push(event);
+            }
         }
+    }
+    for (text, sms) in texts.iter().zip(&batch).filter(|_| isolate) {
         sqlx::query("savepoint route_text").execute(&mut *tx).await?;
-        match route_sms_in(&mut tx, clock, &sms).await {
+        match route_sms_in(&mut tx, clock, sms).await {
             Ok((routed, event)) => {
                 sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
                 metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
@@ -196,6 +203,42 @@ pub async fn route_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> R
     };
     let lead = leads::capture_in(tx, clock, &brand, LeadSource::Sms, &contact, &lead_message).await?;
     Ok((Routed::Lead(lead), Some(Event::Lead { org: brand.org_id, lead })))
+}
+
+/// [`route_sms_in`] for a batch, in a few statements for the whole batch (the router's path;
+/// a batch that fails is routed again text by text). Each text's result, in order, is the
+/// one [`route_sms_in`] would have given it, one after another.
+pub async fn route_texts_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    texts: &[InboundSms],
+) -> Result<Vec<(Routed, Option<Event>)>> {
+    let outcomes = messaging::record_inbound_sms_batch_in(tx, clock, texts).await?;
+    let mut routed: Vec<(Routed, Option<Event>)> = Vec::with_capacity(texts.len());
+    // Senders parsed once; the texts that become lead messages, by position.
+    let phones: Vec<Option<PhoneE164>> = texts.iter().map(|t| PhoneE164::parse(&t.from).ok()).collect();
+    let mut captures = Vec::new();
+    let mut capture_at = Vec::new();
+    for (i, outcome) in outcomes.iter().enumerate() {
+        routed.push(match outcome {
+            InboundOutcome::Duplicate => (Routed::Duplicate, None),
+            InboundOutcome::UnknownNumber => (Routed::UnknownNumber, None),
+            InboundOutcome::Stored { keyword: Some(k), .. } => (Routed::Keyword(*k), None),
+            InboundOutcome::Stored { message, brand, keyword: None } => match &phones[i] {
+                None => (Routed::Message, None),
+                Some(phone) => {
+                    captures.push(leads::TextCapture { brand, phone, body: &texts[i].body, message: *message });
+                    capture_at.push(i);
+                    (Routed::Message, None)
+                }
+            },
+        });
+    }
+    let made = leads::capture_texts_in(tx, clock, &captures).await?;
+    for ((i, lead), capture) in capture_at.into_iter().zip(made).zip(&captures) {
+        routed[i] = (Routed::Lead(lead), Some(Event::Lead { org: capture.brand.org_id, lead }));
+    }
+    Ok(routed)
 }
 
 /// Stores an inbound email durably (deduplicated by Message-ID) and, unless it was sent by a

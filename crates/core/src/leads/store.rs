@@ -61,6 +61,113 @@ pub async fn insert(
     Ok(row.map(|(id,)| LeadId(id)))
 }
 
+/// The open lead of each (brand, phone), where there is one (the oldest, as
+/// [`find_open_by_phone`] picks).
+pub async fn find_open_by_phones(tx: &mut Tx, keys: &[(BrandId, &str)]) -> Result<HashMap<(BrandId, String), LeadId>> {
+    let mut found = HashMap::new();
+    for chunk in keys.chunks(500) {
+        let mut brands: Vec<i64> = chunk.iter().map(|(b, _)| b.0).collect();
+        brands.sort_unstable();
+        brands.dedup();
+        let mut sql = String::from(
+            "select id, brand_id, phone from leads where status in ('new', 'contacted') and brand_id in (",
+        );
+        sql.push_str(&(1..=brands.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", "));
+        sql.push_str(") and phone in (");
+        sql.push_str(&(1..=chunk.len()).map(|i| format!("${}", brands.len() + i)).collect::<Vec<_>>().join(", "));
+        sql.push_str(") order by id");
+        let mut q = sqlx::query_as::<_, (i64, i64, String)>(sqlx::AssertSqlSafe(sql));
+        for b in &brands {
+            q = q.bind(*b);
+        }
+        for (_, phone) in chunk {
+            q = q.bind(*phone);
+        }
+        for (id, brand, phone) in q.fetch_all(&mut **tx).await? {
+            found.entry((BrandId(brand), phone)).or_insert(LeadId(id));
+        }
+    }
+    // Another brand's lead for the same phone may have come back: only the asked pairs count.
+    found.retain(|(brand, phone), _| keys.iter().any(|(b, p)| b == brand && p == phone));
+    Ok(found)
+}
+
+/// New text leads, one per (org, brand, phone), in one statement per 256; returns those made
+/// (a pair whose open lead appeared meanwhile is left out: the caller reads it back).
+pub async fn insert_sms_leads(
+    tx: &mut Tx,
+    leads: &[(OrgId, BrandId, &str)],
+    now: i64,
+) -> Result<HashMap<(BrandId, String), LeadId>> {
+    let mut made = HashMap::new();
+    for chunk in leads.chunks(256) {
+        let mut sql = String::from(
+            "insert into leads (org_id, brand_id, source, status, phone, unread, last_message_at, created_at, \
+             updated_at) values ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, $2, 'new', ${}, 1, $1, $1, $1)", n + 3, n + 4, n + 5));
+        }
+        sql.push_str(
+            " on conflict (brand_id, phone) where phone is not null and status in ('new', 'contacted') \
+             do nothing returning id, brand_id, phone",
+        );
+        let mut q =
+            sqlx::query_as::<_, (i64, i64, String)>(sqlx::AssertSqlSafe(sql)).bind(now).bind(LeadSource::Sms.as_str());
+        for (org, brand, phone) in chunk {
+            q = q.bind(org.0).bind(brand.0).bind(*phone);
+        }
+        for (id, brand, phone) in q.fetch_all(&mut **tx).await? {
+            made.insert((BrandId(brand), phone), LeadId(id));
+        }
+    }
+    Ok(made)
+}
+
+/// Appends inbound texts to their leads' threads (in the order given) and marks those leads
+/// unread with their latest activity: two statements per 256 texts.
+pub async fn add_inbound_texts(tx: &mut Tx, texts: &[(OrgId, LeadId, &str, i64)], now: i64) -> Result<()> {
+    for chunk in texts.chunks(256) {
+        let mut sql = String::from(
+            "insert into lead_messages (org_id, lead_id, direction, channel, subject, body, message_id, author_id, \
+             fields, at) values ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 4;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, 'inbound', 'sms', null, ${}, ${}, null, null, $1)",
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (org, lead, body, message) in chunk {
+            q = q.bind(org.0).bind(lead.0).bind(*body).bind(*message);
+        }
+        q.execute(&mut **tx).await?;
+        let mut leads: Vec<i64> = chunk.iter().map(|(_, l, _, _)| l.0).collect();
+        leads.sort_unstable();
+        leads.dedup();
+        let list = (2..leads.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("update leads set last_message_at = $1, updated_at = $1, unread = 1 where id in ({list})");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for id in leads {
+            q = q.bind(id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub struct NewLeadMessage<'a> {
     pub inbound: bool,
     pub channel: &'a str,

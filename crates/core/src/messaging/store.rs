@@ -119,6 +119,62 @@ pub async fn insert<'c>(
     Ok(row.map(|(id,)| MessageId(id)))
 }
 
+/// Inserts many messages with one statement per 256; returns the id of each, in order, or
+/// `None` where the provider id was already recorded (the first of two equal ones in the
+/// batch wins). Every message must carry a provider and a provider id.
+pub async fn insert_batch<'c>(
+    tx: &mut sqlx::AnyConnection,
+    messages: &[NewMessage<'_>],
+    now: i64,
+) -> Result<Vec<Option<MessageId>>> {
+    let mut ids = std::collections::HashMap::new();
+    for chunk in messages.chunks(256) {
+        let mut sql = String::from(
+            "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
+             provider, provider_id, created_at, updated_at) values ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 11;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&(2..=12).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
+            sql.push_str(", $1, $1)");
+        }
+        sql.push_str(
+            " on conflict (provider, provider_id) where provider_id is not null do nothing \
+             returning id, provider, provider_id",
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for m in chunk {
+            q = q
+                .bind(m.org.0)
+                .bind(m.brand.map(|b| b.0))
+                .bind(m.channel.as_str())
+                .bind(if m.inbound { "inbound" } else { "outbound" })
+                .bind(m.from)
+                .bind(m.to)
+                .bind(m.subject)
+                .bind(m.body)
+                .bind(m.status.as_str())
+                .bind(m.provider)
+                .bind(m.provider_id);
+        }
+        for (id, provider, provider_id) in q.fetch_all(&mut *tx).await? {
+            ids.insert((provider, provider_id), MessageId(id));
+        }
+    }
+    // A row came back for each key inserted; the first message with that key takes it.
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let key = (m.provider.unwrap_or_default().to_string(), m.provider_id.unwrap_or_default().to_string());
+            ids.remove(&key)
+        })
+        .collect())
+}
+
 pub async fn set_work_item<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, work: i64) -> Result<()> {
     sqlx::query("update messages set work_item_id = $2 where id = $1").bind(id.0).bind(work).execute(ex).await?;
     Ok(())

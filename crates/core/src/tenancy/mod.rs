@@ -65,6 +65,14 @@ pub async fn brand_by_sms_number_in(tx: &mut Tx, number: &str) -> Result<Option<
     store::brand_by_sms_number(&mut **tx, number).await
 }
 
+/// The brands that own these SMS numbers (E.164), keyed by number, inside `tx`.
+pub async fn brands_by_sms_numbers_in(
+    tx: &mut Tx,
+    numbers: &[&str],
+) -> Result<std::collections::HashMap<String, Brand>> {
+    store::brands_by_sms_numbers(&mut **tx, numbers).await
+}
+
 /// The brand whose SMS number is `number` (E.164), whatever its organization.
 pub async fn brand_by_sms_number(db: &Db, number: &str) -> Result<Option<Brand>> {
     store::brand_by_sms_number(db.pool(), number).await

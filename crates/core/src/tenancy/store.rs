@@ -142,6 +142,31 @@ pub async fn brand_by_sms_number<'c>(ex: impl Executor<'c, Database = Any>, numb
     row.map(Brand::try_from).transpose()
 }
 
+/// The brands that own these SMS numbers, keyed by number (the lowest id where two share
+/// one, as [`brand_by_sms_number`] picks): one statement for a batch of inbound texts.
+pub async fn brands_by_sms_numbers<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    numbers: &[&str],
+) -> Result<std::collections::HashMap<String, Brand>> {
+    let mut found = std::collections::HashMap::new();
+    if numbers.is_empty() {
+        return Ok(found);
+    }
+    let list = (1..=numbers.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    let sql = format!(concat!("select ", brand_columns!(), " from brands where sms_number in ({}) order by id"), list);
+    let mut q = sqlx::query_as::<_, BrandRow>(sqlx::AssertSqlSafe(sql));
+    for n in numbers {
+        q = q.bind(*n);
+    }
+    for row in q.fetch_all(ex).await? {
+        let brand = Brand::try_from(row)?;
+        if let Some(number) = brand.sms_number.as_ref().map(|n| n.to_string()) {
+            found.entry(number).or_insert(brand);
+        }
+    }
+    Ok(found)
+}
+
 /// The brand whose inbound address is `address` (lower-case), in any organization.
 pub async fn brand_by_inbound_email<'c>(ex: impl Executor<'c, Database = Any>, address: &str) -> Result<Option<Brand>> {
     let row: Option<BrandRow> =

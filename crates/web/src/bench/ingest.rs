@@ -27,8 +27,9 @@ struct Target {
 }
 
 impl Target {
-    /// One signed inbound-SMS webhook; returns its response time.
-    async fn webhook(&self, from: &str, body: &str, sid: &str) -> anyhow::Result<Duration> {
+    /// One signed inbound-SMS webhook; returns its response time, counted from `due`, when
+    /// the open-loop schedule meant to send it (so waiting for a free connection counts).
+    async fn webhook(&self, from: &str, body: &str, sid: &str, due: Instant) -> anyhow::Result<Duration> {
         let url = format!("{}{}", self.base, self.path);
         let params: Vec<(String, String)> = vec![
             ("MessageSid".into(), sid.into()),
@@ -38,10 +39,9 @@ impl Target {
             ("NumMedia".into(), "0".into()),
         ];
         let sig = signature(&self.token, &url, &params);
-        let start = Instant::now();
         let resp = self.client.post(&url).header("X-Twilio-Signature", sig).form(&params).send().await?;
         anyhow::ensure!(resp.status().is_success(), "webhook answered {}", resp.status());
-        Ok(start.elapsed())
+        Ok(due.elapsed())
     }
 }
 
@@ -52,21 +52,29 @@ fn percentile(sorted: &[Duration], q: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
+/// Requests in flight at most (each is a connection, two file descriptors in this process);
+/// past it, the schedule waits and the wait counts in the response time.
+const IN_FLIGHT: usize = 2048;
+
 /// Sends `rate` webhooks per second for `secs` seconds (open loop); returns sorted latencies.
 async fn run_rate(target: &Arc<Target>, rate: u64, secs: u64, seq: &mut u64) -> anyhow::Result<Vec<Duration>> {
     let total = rate * secs;
     let interval = Duration::from_secs_f64(1.0 / rate as f64);
     let start = tokio::time::Instant::now();
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     let mut tasks = Vec::with_capacity(total as usize);
     for i in 0..total {
-        tokio::time::sleep_until(start + interval * i as u32).await;
+        let due = start + interval * i as u32;
+        tokio::time::sleep_until(due).await;
+        let slot = slots.clone().acquire_owned().await?;
         *seq += 1;
         let n = *seq;
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
+            let _slot = slot;
             // Numbers repeat every 50,000 messages: most texts join an open lead, like real traffic.
             let from = format!("+1303{:07}", 5_000_000 + (n % 50_000));
-            target.webhook(&from, "My furnace is making a banging noise", &format!("SM{n:032x}")).await
+            target.webhook(&from, "My furnace is making a banging noise", &format!("SM{n:032x}"), due.into_std()).await
         }));
     }
     let mut latencies = Vec::with_capacity(tasks.len());
@@ -127,7 +135,7 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
     let base = format!("http://{addr}");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build()?;
     let backend = if postgres.is_some() { "postgres" } else { "sqlite" };
     println!("switchboard bench ingest ({backend})");
 
@@ -199,8 +207,9 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
         let (target, sent) = (target.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
             let phone = format!("+1720{:07}", 7_000_000 + i);
-            sent.lock().unwrap_or_else(|p| p.into_inner()).insert(phone.clone(), Instant::now());
-            target.webhook(&phone, "Is anyone available?", &format!("SMsse{i:029}")).await
+            let now = Instant::now();
+            sent.lock().unwrap_or_else(|p| p.into_inner()).insert(phone.clone(), now);
+            target.webhook(&phone, "Is anyone available?", &format!("SMsse{i:029}"), now).await
         }));
     }
     for t in tasks {

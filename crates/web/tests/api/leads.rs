@@ -459,3 +459,130 @@ async fn inbound_texts_are_routed_by_the_engine_once_each_in_arrival_order() {
     .unwrap();
     assert_eq!((routed, errors, messages), (31, 0, 31), "every text routed exactly once");
 }
+
+/// What routing left in the database, with ids replaced by what they stand for, so two
+/// databases routed two ways can be compared.
+async fn routing_snapshot(app: &TestApp) -> Vec<String> {
+    let mut out = Vec::new();
+    let leads: Vec<(i64, Option<String>, String, String, i64, i64)> = sqlx::query_as(
+        "select brand_id, phone, source, status, unread, last_message_at from leads order by brand_id, phone",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    out.extend(leads.into_iter().map(|l| format!("lead {l:?}")));
+    let thread: Vec<(i64, Option<String>, String, String, String, String, i64)> = sqlx::query_as(
+        "select l.brand_id, l.phone, m.direction, m.channel, m.body, g.provider_id, m.at from lead_messages m \
+         join leads l on l.id = m.lead_id join messages g on g.id = m.message_id order by m.id",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    out.extend(thread.into_iter().map(|m| format!("thread {m:?}")));
+    let messages: Vec<(Option<i64>, String, String, String, String, String, Option<String>)> = sqlx::query_as(
+        "select brand_id, direction, from_addr, to_addr, body, status, provider_id from messages \
+         order by direction, provider_id, body",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    out.extend(messages.into_iter().map(|m| format!("message {m:?}")));
+    let opt_outs: Vec<(i64, String)> = sqlx::query_as("select brand_id, phone from opt_outs order by brand_id, phone")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    out.extend(opt_outs.into_iter().map(|o| format!("opt-out {o:?}")));
+    let work: Vec<(String, i64)> = sqlx::query_as(
+        "select kind, count(*) from work_items where kind <> 'inbound.route' group by kind order by kind",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    out.extend(work.into_iter().map(|w| format!("work {w:?}")));
+    out
+}
+
+#[tokio::test]
+async fn a_batch_is_routed_exactly_as_routing_its_texts_one_by_one_would() {
+    use switchboard_core::inbound::{self, Routed};
+    use switchboard_core::messaging::InboundSms;
+    const OTHER_BRAND: &str = "+17205550111";
+    // The same traffic into two databases: one routed as a batch, one text by text.
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        let (app, _, brand) = setup().await;
+        let org = app.db_org_of_brand(brand).await;
+        let other = switchboard_core::tenancy::BrandInput {
+            name: "Acme Plumbing".into(),
+            time_zone: "America/Chicago".into(),
+            sms_number: Some(OTHER_BRAND.into()),
+            ..Default::default()
+        };
+        switchboard_core::tenancy::create_brand(&app.db, &app.clock, switchboard_core::ids::OrgId(org), &other)
+            .await
+            .unwrap();
+        // A conversation already open before the batch.
+        assert_eq!(app.sms.redeliver_inbound("SMearlier", CALLER, BRAND_NUMBER, "Furnace is out").await.unwrap(), 200);
+        app.route_inbound().await;
+        let traffic = [
+            (CALLER, BRAND_NUMBER, "Any update?"),
+            ("+13035550001", BRAND_NUMBER, "First text"),
+            ("+13035550002", BRAND_NUMBER, "STOP"),
+            ("+13035550001", BRAND_NUMBER, "Second text"),
+            ("+13035550003", "+17205559999", "Wrong number"),
+            ("12345", BRAND_NUMBER, "From a short code"),
+            ("+13035550002", BRAND_NUMBER, "Actually my sink leaks"),
+            ("+13035550004", BRAND_NUMBER, "help"),
+            ("+13035550001", OTHER_BRAND, "Same person, other brand"),
+            ("+13035550005", BRAND_NUMBER, "start"),
+        ];
+        for (i, (from, to, body)) in traffic.iter().enumerate() {
+            assert_eq!(app.sms.redeliver_inbound(&format!("SMbatch{i:026}"), from, to, body).await.unwrap(), 200);
+        }
+        apps.push(app);
+    }
+    let texts: Vec<InboundSms> = {
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "select provider_id, from_addr, to_addr, body from inbound_texts where routed_at is null order by id",
+        )
+        .fetch_all(apps[0].db.pool())
+        .await
+        .unwrap();
+        rows.into_iter()
+            .map(|(provider_id, from, to, body)| InboundSms { provider: "twilio", provider_id, from, to, body })
+            .collect()
+    };
+    assert_eq!(texts.len(), 10);
+
+    let mut tx = apps[0].db.begin().await.unwrap();
+    let batch: Vec<Routed> =
+        inbound::route_texts_in(&mut tx, &apps[0].clock, &texts).await.unwrap().into_iter().map(|(r, _)| r).collect();
+    tx.commit().await.unwrap();
+    let mut one_by_one = Vec::new();
+    for text in &texts {
+        let mut tx = apps[1].db.begin().await.unwrap();
+        one_by_one.push(inbound::route_sms_in(&mut tx, &apps[1].clock, text).await.unwrap().0);
+        tx.commit().await.unwrap();
+    }
+    let kinds =
+        |r: &[Routed]| r.iter().map(|r| format!("{r:?}").split('(').next().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        kinds(&batch),
+        ["Lead", "Lead", "Keyword", "Lead", "UnknownNumber", "Message", "Lead", "Keyword", "Lead", "Keyword"]
+    );
+    assert_eq!(kinds(&batch), kinds(&one_by_one));
+    // The same texts join the same leads: the earlier conversation, one new lead per sender
+    // and brand, each sender's texts in the order sent.
+    let lead_of = |r: &Routed| match r {
+        Routed::Lead(id) => Some(*id),
+        _ => None,
+    };
+    assert_eq!(lead_of(&batch[1]), lead_of(&batch[3]), "two texts of one new sender, one lead");
+    assert_ne!(lead_of(&batch[1]), lead_of(&batch[8]), "another brand, another lead");
+    let snapshot = routing_snapshot(&apps[0]).await;
+    assert_eq!(snapshot, routing_snapshot(&apps[1]).await);
+    assert!(snapshot.iter().any(|l| l.contains("opt-out") && l.contains("+13035550002")), "{snapshot:#?}");
+    assert!(snapshot.iter().any(|l| l == "work (\"sms.send\", 1)"), "HELP queues one reply: {snapshot:#?}");
+    assert_eq!(snapshot.iter().filter(|l| l.starts_with("lead ")).count(), 4, "{snapshot:#?}");
+    assert_eq!(snapshot.iter().filter(|l| l.starts_with("thread ")).count(), 6, "{snapshot:#?}");
+}
