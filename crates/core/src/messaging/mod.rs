@@ -249,7 +249,7 @@ pub async fn record_inbound_sms_batch_in(
             provider_id: Some(&texts[i].provider_id),
         })
         .collect();
-    let ids = store::insert_batch(&mut **tx, &rows, to_millis(now)).await?;
+    let ids = store::insert_batch(tx, &rows, to_millis(now)).await?;
     let mut outcomes: Vec<Option<InboundOutcome>> = vec![None; texts.len()];
     for (&(i, brand), id) in known.iter().zip(ids) {
         outcomes[i] = Some(match id {

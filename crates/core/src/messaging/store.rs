@@ -122,7 +122,7 @@ pub async fn insert<'c>(
 /// Inserts many messages with one statement per 256; returns the id of each, in order, or
 /// `None` where the provider id was already recorded (the first of two equal ones in the
 /// batch wins). Every message must carry a provider and a provider id.
-pub async fn insert_batch<'c>(
+pub async fn insert_batch(
     tx: &mut sqlx::AnyConnection,
     messages: &[NewMessage<'_>],
     now: i64,

@@ -471,7 +471,8 @@ async fn routing_snapshot(app: &TestApp) -> Vec<String> {
     .await
     .unwrap();
     out.extend(leads.into_iter().map(|l| format!("lead {l:?}")));
-    let thread: Vec<(i64, Option<String>, String, String, String, String, i64)> = sqlx::query_as(
+    type ThreadRow = (i64, Option<String>, String, String, String, String, i64);
+    let thread: Vec<ThreadRow> = sqlx::query_as(
         "select l.brand_id, l.phone, m.direction, m.channel, m.body, g.provider_id, m.at from lead_messages m \
          join leads l on l.id = m.lead_id join messages g on g.id = m.message_id order by m.id",
     )
@@ -479,7 +480,8 @@ async fn routing_snapshot(app: &TestApp) -> Vec<String> {
     .await
     .unwrap();
     out.extend(thread.into_iter().map(|m| format!("thread {m:?}")));
-    let messages: Vec<(Option<i64>, String, String, String, String, String, Option<String>)> = sqlx::query_as(
+    type MessageRow = (Option<i64>, String, String, String, String, String, Option<String>);
+    let messages: Vec<MessageRow> = sqlx::query_as(
         "select brand_id, direction, from_addr, to_addr, body, status, provider_id from messages \
          order by direction, provider_id, body",
     )
