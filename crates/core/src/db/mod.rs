@@ -294,18 +294,41 @@ impl Db {
     }
 }
 
-/// Sends each event as a `NOTIFY` on [`EVENT_CHANNEL`], until the pool closes.
+/// The longest `NOTIFY` payload sent (PostgreSQL's limit is 8,000 bytes).
+const MAX_PAYLOAD: usize = 7_900;
+
+/// Sends events as `NOTIFY`s on [`EVENT_CHANNEL`], until the pool closes: whatever is queued
+/// goes in one notification (payloads joined by `,`, up to [`MAX_PAYLOAD`]), so a burst of
+/// events costs a few round trips, not one each.
 async fn send_events(pool: AnyPool, mut queue: tokio::sync::mpsc::UnboundedReceiver<Event>) {
-    while let Some(event) = queue.recv().await {
-        if pool.is_closed() {
-            return;
+    while let Some(first) = queue.recv().await {
+        let mut payload = first.to_payload();
+        let mut carry = None;
+        while let Ok(next) = queue.try_recv() {
+            let next = next.to_payload();
+            if payload.len() + 1 + next.len() > MAX_PAYLOAD {
+                carry = Some(next);
+                break;
+            }
+            payload.push(',');
+            payload.push_str(&next);
         }
-        if let Err(e) =
-            sqlx::query("select pg_notify($1, $2)").bind(EVENT_CHANNEL).bind(event.to_payload()).execute(&pool).await
-        {
-            tracing::warn!(error = %e, "publishing a live event failed");
+        for payload in std::iter::once(payload).chain(carry) {
+            if pool.is_closed() {
+                return;
+            }
+            if let Err(e) =
+                sqlx::query("select pg_notify($1, $2)").bind(EVENT_CHANNEL).bind(&payload).execute(&pool).await
+            {
+                tracing::warn!(error = %e, "publishing a live event failed");
+            }
         }
     }
+}
+
+/// The events of one notification from [`send_events`] (one or more payloads joined by `,`).
+pub fn events_in_payload(payload: &str) -> impl Iterator<Item = Event> + '_ {
+    payload.split(',').filter_map(Event::from_payload)
 }
 
 /// Feeds `NOTIFY`s on [`EVENT_CHANNEL`] from every instance to this instance's subscribers,
@@ -325,7 +348,7 @@ async fn receive_events(
                         let _ = r.send(());
                     }
                     while let Ok(n) = listener.recv().await {
-                        if let Some(event) = Event::from_payload(n.payload()) {
+                        for event in events_in_payload(n.payload()) {
                             let _ = events.send(event);
                         }
                     }
@@ -361,10 +384,10 @@ mod tests {
     fn events_round_trip_through_notify_payloads() {
         let e = Event::Lead { org: crate::ids::OrgId(3), lead: crate::ids::LeadId(42) };
         assert_eq!(e.to_payload(), "lead:3:42");
-        assert_eq!(Event::from_payload("lead:3:42"), Some(e));
+        assert_eq!(Event::from_payload("lead:3:42"), Some(e.clone()));
         assert_eq!(Event::from_payload("lead:x:1"), None);
         let job = Event::Job { org: crate::ids::OrgId(1), job: crate::ids::JobId(2) };
-        assert_eq!(Event::from_payload("job:1:2"), Some(job));
+        assert_eq!(Event::from_payload("job:1:2"), Some(job.clone()));
         assert_eq!(
             Event::from_payload(
                 &Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) }.to_payload()
@@ -372,6 +395,8 @@ mod tests {
             Some(Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) })
         );
         assert_eq!(Event::from_payload("invoice:1:2"), None);
+        let joined = format!("{},{},invoice:1:2,{}", e.to_payload(), job.to_payload(), e.to_payload());
+        assert_eq!(events_in_payload(&joined).collect::<Vec<_>>(), vec![e.clone(), job.clone(), e]);
     }
 
     #[test]

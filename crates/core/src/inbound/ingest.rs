@@ -69,8 +69,10 @@ async fn writer(db: Db, clock: SharedClock, mut jobs: mpsc::Receiver<Job>) {
         }
         metrics::histogram!("inbound_sms_batch_size").record(batch.len() as f64);
         match store_batch(&db, &clock, &batch).await {
-            Ok(new) => {
-                if !new.is_empty() {
+            Ok((new, queued_router)) => {
+                // Only a new router item is news to the engine: one already waiting takes
+                // these texts too, and waking the engine for nothing would cost a claim.
+                if queued_router {
                     db.work_added();
                 }
                 for (text, done) in batch {
@@ -88,8 +90,9 @@ async fn writer(db: Db, clock: SharedClock, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-/// One transaction: the texts, and one router item for them.
-async fn store_batch(db: &Db, clock: &SharedClock, batch: &[Job]) -> Result<std::collections::HashSet<String>> {
+/// One transaction: the texts, and one router item for them unless one is waiting. Returns
+/// the new texts' provider ids and whether a router item was queued.
+async fn store_batch(db: &Db, clock: &SharedClock, batch: &[Job]) -> Result<(std::collections::HashSet<String>, bool)> {
     let now = clock.now();
     let texts: Vec<&RawText> = batch.iter().map(|(t, _)| t).collect();
     let mut tx = db.begin().await?;
@@ -100,9 +103,10 @@ async fn store_batch(db: &Db, clock: &SharedClock, batch: &[Job]) -> Result<std:
     }
     // A router run that has not started yet takes these too (it reads every text not routed
     // when it runs); one that is running may not, so a new one is queued then.
-    if !new.is_empty() && !super::router_waiting_in(&mut tx).await? {
+    let queue_router = !new.is_empty() && !super::router_waiting_in(&mut tx).await?;
+    if queue_router {
         engine::enqueue_in(&mut tx, &NewWork::of(&RouteInbound {}, now)?, now).await?;
     }
     tx.commit().await?;
-    Ok(new)
+    Ok((new, queue_router))
 }

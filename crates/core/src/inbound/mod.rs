@@ -116,8 +116,11 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
             body: text.body.clone(),
         })
         .collect();
+    // A HELP reply is a text to send: the engine is told after the commit.
+    let mut queued_reply = false;
     if !isolate {
         for (routed, event) in route_texts_in(&mut tx, clock, &batch).await? {
+            queued_reply |= routed == Routed::Keyword(Keyword::Help);
             metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
             if let Some(event) = event
                 && !events.contains(&event)
@@ -131,6 +134,7 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
         match route_sms_in(&mut tx, clock, sms).await {
             Ok((routed, event)) => {
                 sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
+                queued_reply |= routed == Routed::Keyword(Keyword::Help);
                 metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
                 events.extend(event);
             }
@@ -148,12 +152,12 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
     for (id, error) in &failed {
         store::set_route_error(&mut tx, *id, error).await?;
     }
-    if texts.len() as i64 == ROUTE_BATCH {
+    let follow_up = texts.len() as i64 == ROUTE_BATCH;
+    if follow_up {
         engine::enqueue_in(&mut tx, &NewWork::of(&RouteInbound {}, now)?, now).await?;
     }
     tx.commit().await?;
-    if !texts.is_empty() {
-        // A HELP reply or a follow-up router may be queued.
+    if follow_up || queued_reply {
         db.work_added();
     }
     for event in events {
