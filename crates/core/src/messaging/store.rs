@@ -91,31 +91,35 @@ pub async fn html(pool: &sqlx::AnyPool, org: OrgId, id: MessageId) -> Result<Opt
     Ok(row.and_then(|(h,)| h))
 }
 
+type MessageQuery<'q, O> = sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments>;
+
+/// Binds a message's eleven columns, in the order of the insert statements below.
+fn bind_message<'q, O>(q: MessageQuery<'q, O>, m: &NewMessage<'q>) -> MessageQuery<'q, O> {
+    q.bind(m.org.0)
+        .bind(m.brand.map(|b| b.0))
+        .bind(m.channel.as_str())
+        .bind(if m.inbound { "inbound" } else { "outbound" })
+        .bind(m.from)
+        .bind(m.to)
+        .bind(m.subject)
+        .bind(m.body)
+        .bind(m.status.as_str())
+        .bind(m.provider)
+        .bind(m.provider_id)
+}
+
 /// Inserts a message. `None` when the provider id was already recorded (a webhook retry).
 pub async fn insert<'c>(
     ex: impl Executor<'c, Database = Any>,
     m: &NewMessage<'_>,
     now: i64,
 ) -> Result<Option<MessageId>> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let q = sqlx::query_as::<_, (i64,)>(
         "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
          provider, provider_id, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) \
          on conflict (provider, provider_id) where provider_id is not null do nothing returning id",
-    )
-    .bind(m.org.0)
-    .bind(m.brand.map(|b| b.0))
-    .bind(m.channel.as_str())
-    .bind(if m.inbound { "inbound" } else { "outbound" })
-    .bind(m.from)
-    .bind(m.to)
-    .bind(m.subject)
-    .bind(m.body)
-    .bind(m.status.as_str())
-    .bind(m.provider)
-    .bind(m.provider_id)
-    .bind(now)
-    .fetch_optional(ex)
-    .await?;
+    );
+    let row = bind_message(q, m).bind(now).fetch_optional(ex).await?;
     Ok(row.map(|(id,)| MessageId(id)))
 }
 
@@ -148,18 +152,7 @@ pub async fn insert_batch(
         );
         let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(now);
         for m in chunk {
-            q = q
-                .bind(m.org.0)
-                .bind(m.brand.map(|b| b.0))
-                .bind(m.channel.as_str())
-                .bind(if m.inbound { "inbound" } else { "outbound" })
-                .bind(m.from)
-                .bind(m.to)
-                .bind(m.subject)
-                .bind(m.body)
-                .bind(m.status.as_str())
-                .bind(m.provider)
-                .bind(m.provider_id);
+            q = bind_message(q, m);
         }
         for (id, provider, provider_id) in q.fetch_all(&mut *tx).await? {
             ids.insert((provider, provider_id), MessageId(id));
