@@ -15,7 +15,62 @@ use tokio::sync::Notify;
 
 use crate::{Error, Result};
 
-pub type Tx = sqlx::Transaction<'static, Any>;
+mod gate;
+
+/// A transaction that may write. It derefs to its connection (`&mut **tx` in a store
+/// function, `&mut *tx` where it is owned), like sqlx's transaction; on SQLite it also holds
+/// this process's turn at the write lock ([`gate`]) until it commits or is dropped.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, Any>,
+    backend: Backend,
+    _turn: Option<gate::Turn>,
+}
+
+impl Tx {
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// How many rows a multi-row statement should carry, for `params_per_row` parameters
+    /// each. SQLite looks a named parameter (`$7`) up by a scan of the statement's list when
+    /// binding it, so a statement's binding time grows with the square of its parameters
+    /// (2,560 took longer than storing the rows): its statements stay near 256 parameters.
+    /// PostgreSQL's limit is 65,535 parameters; its statements take up to 1,000 rows.
+    pub fn rows_per_statement(&self, params_per_row: usize) -> usize {
+        let params_per_row = params_per_row.max(1);
+        match self.backend {
+            Backend::Sqlite => (256 / params_per_row).max(1),
+            Backend::Postgres => (65_535 / params_per_row).clamp(1, 1000),
+        }
+    }
+
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.inner
+    }
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -36,6 +91,8 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: whose turn it is to write (`None` on PostgreSQL, which has row locks).
+    gate: Option<Arc<gate::Gate>>,
     /// Signalled after work is committed, so this process's engine wakes at once.
     work_added: Arc<Notify>,
     /// PostgreSQL: signalled with `work_added`; a task turns it into one `NOTIFY` for other
@@ -94,6 +151,9 @@ impl Event {
     }
 }
 
+/// SQLite connections per process: one writes at a time, the others read meanwhile.
+const SQLITE_CONNECTIONS: u32 = 4;
+
 /// The PostgreSQL channel on which committed work is announced to every instance.
 pub const WORK_CHANNEL: &str = "switchboard_work";
 
@@ -135,16 +195,19 @@ impl Db {
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
+                // An in-memory database is private to its connection: one connection only.
+                let in_memory = in_memory_sqlite(&url);
                 pool_options
-                    // One connection: SQLite has one writer anyway, and queueing on the pool (a fair,
-                    // async hand-off) is far faster than contending connections sleeping in
-                    // SQLite's busy handler. Nothing holds a transaction across a network call.
-                    .max_connections(1)
+                    // Several connections so that reads (pages, claims' lookups) never queue
+                    // behind a write: WAL lets them read while one writes. Writes take turns
+                    // through the gate ([`Db::begin`]), not SQLite's sleeping busy handler.
+                    .max_connections(if in_memory { 1 } else { SQLITE_CONNECTIONS })
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             conn.execute(
                                 "pragma journal_mode = wal; pragma foreign_keys = on; \
-                                 pragma busy_timeout = 10000; pragma synchronous = full;",
+                                 pragma busy_timeout = 10000; pragma synchronous = full; \
+                                 pragma wal_autocheckpoint = 8000;",
                             )
                             .await?;
                             Ok(())
@@ -155,6 +218,9 @@ impl Db {
             }
             Backend::Postgres => pool_options.max_connections(16).connect_with(options).await?,
         };
+        if backend == Backend::Sqlite && !in_memory_sqlite(&url) {
+            tokio::spawn(checkpoint_wal(pool.clone()));
+        }
         let announce = Arc::new(Notify::new());
         if backend == Backend::Postgres {
             tokio::spawn(announce_work(pool.clone(), announce.clone()));
@@ -174,6 +240,7 @@ impl Db {
         Ok(Db {
             pool,
             backend,
+            gate: (backend == Backend::Sqlite).then(Arc::default),
             work_added: Arc::new(Notify::new()),
             announce,
             url: Arc::from(url.as_str()),
@@ -272,14 +339,32 @@ impl Db {
         migrator.run(&self.pool).await.map_err(Error::from)
     }
 
-    /// Starts a transaction that may write. On SQLite it takes the write lock up front
-    /// (`BEGIN IMMEDIATE`) so it cannot fail with SQLITE_BUSY halfway through.
+    /// Starts a transaction that may write. On SQLite it waits for this process's turn to
+    /// write, then takes the write lock up front (`BEGIN IMMEDIATE`) so it cannot fail with
+    /// SQLITE_BUSY halfway through. Never call it while holding another `Tx` of the same
+    /// database: on SQLite that would wait for itself.
     pub async fn begin(&self) -> Result<Tx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(tx)
+        self.begin_turn(false).await
+    }
+
+    /// [`Db::begin`] for a writer that others wait on (the inbound writer, whose webhooks are
+    /// answered after its commit): on SQLite it gets the next turn, before routine writers.
+    pub async fn begin_first(&self) -> Result<Tx> {
+        self.begin_turn(true).await
+    }
+
+    async fn begin_turn(&self, first: bool) -> Result<Tx> {
+        match &self.gate {
+            Some(gate) => {
+                let turn = gate.turn(first).await;
+                Ok(Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    backend: self.backend,
+                    _turn: Some(turn),
+                })
+            }
+            None => Ok(Tx { inner: self.pool.begin().await?, backend: self.backend, _turn: None }),
+        }
     }
 
     /// A round trip to the database, for health checks.
@@ -361,6 +446,33 @@ async fn receive_events(
 }
 
 /// Sends one `NOTIFY` per burst of [`Db::work_added`] calls, until the pool closes.
+fn in_memory_sqlite(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Copies the WAL back into the database file in the background, until the pool closes.
+/// A writer would otherwise do it in its commit once the WAL passes 1,000 pages, with the
+/// write lock held and its callers waiting (a checkpoint syncs the database file): a `PASSIVE`
+/// checkpoint here needs no lock, and the writers' own threshold (`wal_autocheckpoint`,
+/// 8,000 pages) is only a safety net should this fall behind.
+async fn checkpoint_wal(pool: AnyPool) {
+    loop {
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("pragma wal_checkpoint(passive)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "copying the write-ahead log into the database failed");
+        }
+    }
+}
+
 async fn announce_work(pool: AnyPool, announce: Arc<Notify>) {
     loop {
         announce.notified().await;
@@ -379,6 +491,78 @@ async fn announce_work(pool: AnyPool, announce: Arc<Notify>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn sqlite_file(dir: &tempfile::TempDir) -> Db {
+        let db = Db::connect(&dir.path().join("t.db").display().to_string()).await.unwrap();
+        sqlx::query("create table t (id integer primary key, body text not null)").execute(db.pool()).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn sqlite_reads_do_not_wait_behind_an_open_write_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir).await;
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("insert into t (body) values ('uncommitted')").execute(&mut *tx).await.unwrap();
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            sqlx::query_as::<_, (i64,)>("select count(*) from t").fetch_one(db.pool()),
+        )
+        .await
+        .expect("a read must not wait for the writer")
+        .unwrap();
+        assert_eq!(read.0, 0, "the read sees what was committed, not the open transaction");
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn sqlite_writers_take_turns_with_the_first_in_line_going_before_routine_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir).await;
+        let held = db.begin().await.unwrap();
+        let mut tasks = Vec::new();
+        for (body, first) in [("routine", false), ("first", true)] {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = if first { db.begin_first().await } else { db.begin().await }.unwrap();
+                sqlx::query("insert into t (body) values ($1)").bind(body).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        held.rollback().await.unwrap();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order: Vec<(String,)> =
+            sqlx::query_as("select body from t order by id").fetch_all(db.pool()).await.unwrap();
+        assert_eq!(order, vec![("first".to_string(),), ("routine".to_string(),)]);
+    }
+
+    #[tokio::test]
+    async fn sqlite_copies_the_wal_into_the_database_file_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sqlite_file(&dir).await;
+        let file = dir.path().join("t.db");
+        let before = std::fs::metadata(&file).unwrap().len();
+        // About 2 MB in 200 commits: far below the writers' own threshold (8,000 pages, 32 MB),
+        // so only the background checkpoint can bring it into the database file.
+        let body = "x".repeat(10_000);
+        for _ in 0..200 {
+            let mut tx = db.begin().await.unwrap();
+            sqlx::query("insert into t (body) values ($1)").bind(&body).execute(&mut *tx).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let size = std::fs::metadata(&file).unwrap().len();
+            if size >= before + 2_000_000 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the database file stayed at {size} bytes");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 
     #[test]
     fn events_round_trip_through_notify_payloads() {

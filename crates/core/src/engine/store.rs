@@ -172,7 +172,8 @@ pub async fn claim_in(
 /// Returns how many were still ours to record.
 pub async fn complete_many(tx: &mut Tx, owner: &str, done: &[(WorkId, Option<String>)], now: i64) -> Result<u64> {
     let mut recorded = 0;
-    for chunk in done.chunks(COMPLETE_CHUNK) {
+    // Three parameters per item at most: its id, and its id and result in the `case`.
+    for chunk in done.chunks(tx.rows_per_statement(3)) {
         let with_result: Vec<&(WorkId, Option<String>)> = chunk.iter().filter(|(_, r)| r.is_some()).collect();
         // $1 owner, $2 now, then the ids, then (id, result) pairs.
         let mut n = 2;
@@ -212,9 +213,6 @@ pub async fn complete_many(tx: &mut Tx, owner: &str, done: &[(WorkId, Option<Str
     }
     Ok(recorded)
 }
-
-/// Items per completing statement (two parameters each at most, far below either backend's limit).
-const COMPLETE_CHUNK: usize = 1000;
 
 /// Back to pending at `due_at`. `count_attempt = false` undoes the claim's increment (deferral).
 pub async fn reschedule<'c>(

@@ -95,10 +95,10 @@ async fn writer(db: Db, clock: SharedClock, mut jobs: mpsc::Receiver<Job>) {
 async fn store_batch(db: &Db, clock: &SharedClock, batch: &[Job]) -> Result<(std::collections::HashSet<String>, bool)> {
     let now = clock.now();
     let texts: Vec<&RawText> = batch.iter().map(|(t, _)| t).collect();
-    let mut tx = db.begin().await?;
+    // First in line for SQLite's write lock: every webhook of the batch is waiting on it.
+    let mut tx = db.begin_first().await?;
     let mut new = std::collections::HashSet::new();
-    // Statements of at most 512 rows (5 parameters each, well within either database's limit).
-    for chunk in texts.chunks(512) {
+    for chunk in texts.chunks(tx.rows_per_statement(5)) {
         new.extend(store::insert_batch(&mut tx, chunk, to_millis(now)).await?);
     }
     // A router run that has not started yet takes these too (it reads every text not routed

@@ -65,7 +65,7 @@ pub async fn insert(
 /// [`find_open_by_phone`] picks).
 pub async fn find_open_by_phones(tx: &mut Tx, keys: &[(BrandId, &str)]) -> Result<HashMap<(BrandId, String), LeadId>> {
     let mut found = HashMap::new();
-    for chunk in keys.chunks(500) {
+    for chunk in keys.chunks(tx.rows_per_statement(2)) {
         let mut brands: Vec<i64> = chunk.iter().map(|(b, _)| b.0).collect();
         brands.sort_unstable();
         brands.dedup();
@@ -92,7 +92,7 @@ pub async fn find_open_by_phones(tx: &mut Tx, keys: &[(BrandId, &str)]) -> Resul
     Ok(found)
 }
 
-/// New text leads, one per (org, brand, phone), in one statement per 256; returns those made
+/// New text leads, one per (org, brand, phone), in few statements; returns those made
 /// (a pair whose open lead appeared meanwhile is left out: the caller reads it back).
 pub async fn insert_sms_leads(
     tx: &mut Tx,
@@ -100,7 +100,7 @@ pub async fn insert_sms_leads(
     now: i64,
 ) -> Result<HashMap<(BrandId, String), LeadId>> {
     let mut made = HashMap::new();
-    for chunk in leads.chunks(256) {
+    for chunk in leads.chunks(tx.rows_per_statement(3)) {
         let mut sql = String::from(
             "insert into leads (org_id, brand_id, source, status, phone, unread, last_message_at, created_at, \
              updated_at) values ",
@@ -129,9 +129,9 @@ pub async fn insert_sms_leads(
 }
 
 /// Appends inbound texts to their leads' threads (in the order given) and marks those leads
-/// unread with their latest activity: two statements per 256 texts.
+/// unread with their latest activity: two statements per chunk of texts.
 pub async fn add_inbound_texts(tx: &mut Tx, texts: &[(OrgId, LeadId, &str, i64)], now: i64) -> Result<()> {
-    for chunk in texts.chunks(256) {
+    for chunk in texts.chunks(tx.rows_per_statement(4)) {
         let mut sql = String::from(
             "insert into lead_messages (org_id, lead_id, direction, channel, subject, body, message_id, author_id, \
              fields, at) values ",

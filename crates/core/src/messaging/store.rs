@@ -4,6 +4,7 @@ use sqlx::{Any, Executor, FromRow};
 
 use super::model::{Channel, Message, MessageId, MessageStatus};
 use crate::clock::from_millis;
+use crate::db::Tx;
 use crate::ids::{BrandId, OrgId};
 use crate::{Error, Result};
 
@@ -123,16 +124,12 @@ pub async fn insert<'c>(
     Ok(row.map(|(id,)| MessageId(id)))
 }
 
-/// Inserts many messages with one statement per 256; returns the id of each, in order, or
+/// Inserts many messages with few statements; returns the id of each, in order, or
 /// `None` where the provider id was already recorded (the first of two equal ones in the
 /// batch wins). Every message must carry a provider and a provider id.
-pub async fn insert_batch(
-    tx: &mut sqlx::AnyConnection,
-    messages: &[NewMessage<'_>],
-    now: i64,
-) -> Result<Vec<Option<MessageId>>> {
+pub async fn insert_batch(tx: &mut Tx, messages: &[NewMessage<'_>], now: i64) -> Result<Vec<Option<MessageId>>> {
     let mut ids = std::collections::HashMap::new();
-    for chunk in messages.chunks(256) {
+    for chunk in messages.chunks(tx.rows_per_statement(11)) {
         let mut sql = String::from(
             "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
              provider, provider_id, created_at, updated_at) values ",
@@ -154,7 +151,7 @@ pub async fn insert_batch(
         for m in chunk {
             q = bind_message(q, m);
         }
-        for (id, provider, provider_id) in q.fetch_all(&mut *tx).await? {
+        for (id, provider, provider_id) in q.fetch_all(&mut **tx).await? {
             ids.insert((provider, provider_id), MessageId(id));
         }
     }
