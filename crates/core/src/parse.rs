@@ -2,24 +2,89 @@
 
 use serde::Serialize;
 
-/// A phone number in E.164 form (`+13035550142`). National numbers are read as US/Canada.
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, enums::Region};
+
+/// A country, by its ISO 3166-1 code (`US`, `DE`): whose numbering plan reads a phone number
+/// written without its country code (`030 1234567` in Germany, `(303) 555-0142` in the US).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Country {
+    code: [u8; 2],
+    region: Region,
+}
+
+impl Country {
+    /// The United States (and the rest of the +1 plan, for numbers written nationally).
+    pub fn us() -> Country {
+        Country { code: *b"US", region: Region::US }
+    }
+
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let code = input.trim().to_ascii_uppercase();
+        let bytes: [u8; 2] =
+            code.as_bytes().try_into().ok().filter(|b: &[u8; 2]| b.iter().all(u8::is_ascii_uppercase)).ok_or_else(
+                || format!("\"{}\" is not a two-letter country code (US, CA, GB, DE, ...)", input.trim()),
+            )?;
+        let region: Region = code
+            .parse()
+            .ok()
+            .filter(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(*r).is_some())
+            .ok_or_else(|| format!("\"{}\" is not a country with a phone numbering plan", input.trim()))?;
+        Ok(Country { code: bytes, region })
+    }
+
+    pub fn code(&self) -> &str {
+        // Two ASCII letters, checked in `parse`.
+        std::str::from_utf8(&self.code).unwrap_or("US")
+    }
+}
+
+impl std::fmt::Display for Country {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A phone number in E.164 form (`+13035550142`), valid by libphonenumber's metadata for every
+/// country. Never a rewritten number: a number typed with its country code comes back with
+/// exactly the digits typed, or is refused.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct PhoneE164(String);
 
 impl PhoneE164 {
+    /// Reads what a person typed; a number without a country code is read as US/Canada.
     pub fn parse(input: &str) -> Result<Self, String> {
+        Self::parse_in(input, Country::us())
+    }
+
+    /// Reads what a person typed; a number without a country code is read by `country`'s plan.
+    pub fn parse_in(input: &str, country: Country) -> Result<Self, String> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err("enter a phone number".into());
         }
-        let parsed = phonenumber::parse(Some(phonenumber::country::Id::US), trimmed)
+        let number = PHONE_NUMBER_UTIL
+            .parse(trimmed, Some(country.region))
             .map_err(|_| format!("\"{trimmed}\" is not a phone number"))?;
-        if !parsed.is_valid() {
+        if !number.is_valid() {
             return Err(format!("\"{trimmed}\" is not a valid phone number"));
         }
-        Ok(Self(parsed.format().mode(phonenumber::Mode::E164).to_string()))
+        let e164 = number.format_as(PhoneNumberFormat::E164).to_string();
+        if let Some(typed) = international_digits(trimmed)
+            && typed != e164[1..]
+        {
+            return Err(format!("\"{trimmed}\" would be read as {e164}: check the number"));
+        }
+        Ok(Self(e164))
     }
+
+    /// A number as a provider delivered it (Twilio's `From` and `To`): kept exactly as it
+    /// came when it has the E.164 shape, even where our numbering metadata does not know its
+    /// range yet (the network just carried a text from it); otherwise read as typed input.
+    pub fn from_provider(input: &str) -> Result<Self, String> {
+        Self::from_stored(input.trim()).or_else(|_| Self::parse(input))
+    }
+
     /// A number as we stored it (always E.164, written by [`PhoneE164::parse`]): checked for
     /// the E.164 shape (`+`, then 7 to 15 digits, no leading zero) and kept exactly as it is,
     /// never parsed again by national rules that could rewrite it.
@@ -32,18 +97,31 @@ impl PhoneE164 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// A friendly national form for display, e.g. `(303) 555-0142` for US numbers.
+    /// A friendly form for display: `(303) 555-0142` for +1 numbers, the international form
+    /// (`+49 151 12345678`) for others.
     pub fn display(&self) -> String {
         display_phone(&self.0)
     }
 }
 
+/// The digits of a number typed with `+` and its country code, with a written-out trunk
+/// prefix `(0)` left out (`+44 (0)20 7946 0958`); `None` for a number typed without `+`.
+fn international_digits(typed: &str) -> Option<String> {
+    let rest = typed.strip_prefix('+')?;
+    Some(rest.replacen("(0)", "", 1).chars().filter(char::is_ascii_digit).collect())
+}
+
 /// Formats a stored E.164 number for people; anything unexpected is shown as stored.
 pub fn display_phone(e164: &str) -> String {
     let digits = e164.strip_prefix("+1").filter(|d| d.len() == 10 && d.bytes().all(|b| b.is_ascii_digit()));
-    match digits {
-        Some(d) => format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]),
-        None => e164.to_string(),
+    if let Some(d) = digits {
+        return format!("({}) {}-{}", &d[..3], &d[3..6], &d[6..]);
+    }
+    match PHONE_NUMBER_UTIL.parse(e164, None) {
+        Ok(number) if e164.starts_with('+') && number.format_as(PhoneNumberFormat::E164) == e164 => {
+            number.format_as(PhoneNumberFormat::International).to_string()
+        }
+        _ => e164.to_string(),
     }
 }
 
@@ -261,9 +339,68 @@ mod tests {
     }
 
     #[test]
-    fn phones_display_in_national_form() {
+    fn phones_display_in_national_form_at_home_and_international_form_abroad() {
         assert_eq!(display_phone("+13035550142"), "(303) 555-0142");
-        assert_eq!(display_phone("+442079460958"), "+442079460958");
+        assert_eq!(display_phone("+442079460958"), "+44 20 7946 0958");
+        assert_eq!(display_phone("+4915112345678"), "+49 1511 2345678");
+        assert_eq!(display_phone("12345"), "12345");
+    }
+
+    /// Every example number of every region and type in libphonenumber's metadata
+    /// (`tests/data/phone_examples.tsv`, written by `scripts/phone-examples.py`), written in
+    /// E.164, in international format, and in national format read by its own country.
+    #[test]
+    fn every_example_number_of_every_country_is_read_exactly() {
+        let data = include_str!("../tests/data/phone_examples.tsv");
+        let mut checked = 0;
+        let mut wrong = Vec::new();
+        for line in data.lines().filter(|l| !l.starts_with('#')) {
+            let f: Vec<&str> = line.split('\t').collect();
+            let [region, kind, e164, national, international] = f[..] else { panic!("bad fixture line {line}") };
+            let country = Country::parse(region).unwrap_or_else(|e| panic!("{e}"));
+            for (how, got) in [
+                ("e164", PhoneE164::parse(e164)),
+                ("international", PhoneE164::parse(international)),
+                ("national", PhoneE164::parse_in(national, country)),
+            ] {
+                checked += 1;
+                if got.as_ref().map(|p| p.as_str()) != Ok(e164) {
+                    wrong.push(format!("{region} {kind} {how}: {got:?}, want {e164}"));
+                }
+            }
+        }
+        assert!(checked > 3000, "the fixture holds every region: {checked}");
+        assert!(wrong.is_empty(), "{} of {checked} read wrong:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    #[test]
+    fn numbers_abroad_are_kept_exactly_and_national_input_follows_the_country() {
+        for n in ["+4915112345678", "+491701234567", "+5511912345678", "+33142764978", "+441134960000"] {
+            assert_eq!(PhoneE164::parse(n).map(|p| p.0), Ok(n.to_string()), "{n}");
+        }
+        let de = Country::parse("de").unwrap();
+        assert_eq!(de.code(), "DE");
+        assert_eq!(PhoneE164::parse_in("0151 12345678", de).map(|p| p.0), Ok("+4915112345678".into()));
+        assert_eq!(PhoneE164::parse_in("030 1234567", de).map(|p| p.0), Ok("+49301234567".into()));
+        let gb = Country::parse("GB").unwrap();
+        assert_eq!(PhoneE164::parse_in("020 7946 0958", gb).map(|p| p.0), Ok("+442079460958".into()));
+        assert_eq!(PhoneE164::parse("+44 (0)20 7946 0958").map(|p| p.0), Ok("+442079460958".into()));
+        // A US number typed nationally in a US brand, and the same digits in a German one.
+        assert_eq!(PhoneE164::parse("(303) 555-0142").map(|p| p.0), Ok("+13035550142".into()));
+        assert_eq!(PhoneE164::parse_in("(303) 555-0142", de).map(|p| p.0), Ok("+493035550142".into()), "Berlin, 030");
+        assert_eq!(Country::parse("XX").unwrap_err(), "\"XX\" is not a country with a phone numbering plan");
+        assert_eq!(
+            Country::parse("USA").unwrap_err(),
+            "\"USA\" is not a two-letter country code (US, CA, GB, DE, ...)"
+        );
+    }
+
+    #[test]
+    fn provider_numbers_are_kept_as_delivered() {
+        // A range our metadata may not know yet is still the number the network carried.
+        assert_eq!(PhoneE164::from_provider("+999123456789").map(|p| p.0), Ok("+999123456789".into()));
+        assert_eq!(PhoneE164::from_provider("+4915112345678").map(|p| p.0), Ok("+4915112345678".into()));
+        assert!(PhoneE164::from_provider("12345").is_err(), "a short code is not a person's number");
     }
 
     #[test]

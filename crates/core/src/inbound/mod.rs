@@ -202,7 +202,7 @@ pub async fn route_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> R
         // Consent keywords are not conversations.
         return Ok((Routed::Keyword(k), None));
     }
-    let Ok(phone) = PhoneE164::parse(&sms.from) else { return Ok((Routed::Message, None)) };
+    let Ok(phone) = PhoneE164::from_provider(&sms.from) else { return Ok((Routed::Message, None)) };
     let contact = Contact { phone: Some(phone), ..Default::default() };
     let lead_message = NewLeadMessage {
         inbound: true,
@@ -228,7 +228,7 @@ pub async fn route_texts_in(
     let outcomes = messaging::record_inbound_sms_batch_in(tx, clock, texts).await?;
     let mut routed: Vec<(Routed, Option<Event>)> = Vec::with_capacity(texts.len());
     // Senders parsed once; the texts that become lead messages, by position.
-    let phones: Vec<Option<PhoneE164>> = texts.iter().map(|t| PhoneE164::parse(&t.from).ok()).collect();
+    let phones: Vec<Option<PhoneE164>> = texts.iter().map(|t| PhoneE164::from_provider(&t.from).ok()).collect();
     let mut captures = Vec::new();
     let mut capture_at = Vec::new();
     for (i, outcome) in outcomes.iter().enumerate() {

@@ -185,8 +185,8 @@ pub enum InboundOutcome {
 /// the text is (a lead's message, a reply code) is the inbound router's business, above this
 /// module. Every read goes through `tx` (safe on SQLite's single connection).
 pub async fn record_inbound_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
-    let to = PhoneE164::parse(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
-    let from = PhoneE164::parse(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());
+    let to = PhoneE164::from_provider(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
+    let from = PhoneE164::from_provider(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());
     let Some(brand) = tenancy::brand_by_sms_number_in(tx, &to).await? else {
         tracing::warn!(to = %to, "inbound text to a number no brand uses");
         return Ok(InboundOutcome::UnknownNumber);
@@ -224,7 +224,8 @@ pub async fn record_inbound_sms_batch_in(
     clock: &dyn Clock,
     texts: &[InboundSms],
 ) -> Result<Vec<InboundOutcome>> {
-    let normal = |n: &str| PhoneE164::parse(n).map(|p| p.as_str().to_string()).unwrap_or_else(|_| n.to_string());
+    let normal =
+        |n: &str| PhoneE164::from_provider(n).map(|p| p.as_str().to_string()).unwrap_or_else(|_| n.to_string());
     let numbers: Vec<(String, String)> = texts.iter().map(|t| (normal(&t.to), normal(&t.from))).collect();
     let mut wanted: Vec<&str> = numbers.iter().map(|(to, _)| to.as_str()).collect();
     wanted.sort_unstable();
@@ -286,7 +287,7 @@ async fn apply_keyword_in(tx: &mut Tx, clock: &dyn Clock, brand: &Brand, from: &
                 .clone()
                 .filter(|r| !r.trim().is_empty())
                 .unwrap_or_else(|| default_help_reply(&brand.name, brand.sms_number.as_deref()));
-            if let Ok(phone) = PhoneE164::parse(from) {
+            if let Ok(phone) = PhoneE164::from_provider(from) {
                 queue_sms_in(tx, clock, brand, &phone, &reply).await?;
             }
             Ok(())

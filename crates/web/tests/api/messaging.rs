@@ -376,3 +376,47 @@ async fn a_retry_after_a_crash_between_recording_and_finishing_does_not_resend()
     assert_eq!(app.engine.tick().await.unwrap(), 1);
     assert_eq!(app.sms.sent_to(CUSTOMER).len(), 1, "an accepted message is never sent again");
 }
+
+#[tokio::test]
+async fn numbers_abroad_are_texted_and_answered_exactly_as_they_are() {
+    let (app, key, brand) = setup().await;
+    // Out: the stand-in receives the number as given, not one with digits dropped.
+    let (status, body) = send(&app, &key, brand, "+4915112345678", "Your technician is on the way").await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["message"]["to"], "+4915112345678");
+    app.engine.tick().await.unwrap();
+    let sent = app.sms.expect_sms("+4915112345678", WAIT).await.unwrap();
+    assert_eq!(sent.body, "Your technician is on the way");
+    // Typed with spaces and the trunk prefix written out, it is still the same number.
+    let (status, body) = send(&app, &key, brand, "+44 (0)113 496 0000", "Reminder: your visit is tomorrow").await;
+    assert_eq!((status, body["message"]["to"].as_str()), (202, Some("+441134960000")), "{body}");
+    app.clock.advance(SignedDuration::from_secs(2));
+    app.engine.tick().await.unwrap();
+    assert_eq!(app.sms.expect_sms("+441134960000", WAIT).await.unwrap().body, "Reminder: your visit is tomorrow");
+
+    // In: texts from Germany, Brazil and France make leads on exactly those numbers.
+    for (i, from) in ["+491701234567", "+5511912345678", "+33142764978"].into_iter().enumerate() {
+        let sid = format!("SMabroad{i}");
+        assert_eq!(
+            app.sms.redeliver_inbound(&sid, from, BRAND_NUMBER, "Do you service Bosch boilers?").await.unwrap(),
+            200
+        );
+    }
+    app.route_inbound().await;
+    let (_, body) = json(app.client().get(app.url("/api/v1/leads")).bearer_auth(&key).send().await.unwrap()).await;
+    let mut phones: Vec<&str> = body["leads"].as_array().unwrap().iter().filter_map(|l| l["phone"].as_str()).collect();
+    phones.sort();
+    assert_eq!(phones, vec!["+33142764978", "+491701234567", "+5511912345678"]);
+
+    // HELP from the UK is answered at that number, word for word.
+    app.clock.advance(SignedDuration::from_secs(5));
+    assert_eq!(app.sms.reply("+441134960000", BRAND_NUMBER, "HELP").await.unwrap(), 200);
+    app.route_inbound().await;
+    app.engine.tick().await.unwrap();
+    let to_uk = app.sms.sent_to("+441134960000");
+    assert_eq!(to_uk.len(), 2, "the reminder, then the HELP reply");
+    assert_eq!(
+        to_uk[1].body,
+        "Acme HVAC: for help call (720) 555-0100. Msg&data rates may apply. Reply STOP to opt out."
+    );
+}
