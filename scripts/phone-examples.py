@@ -37,3 +37,31 @@ with out.open("w") as f:
     for row in rows:
         f.write("\t".join(row) + "\n")
 print(f"{len(rows)} numbers written to {out}")
+
+# The countries a brand can be in: every region with a numbering plan, by its English name.
+from phonenumbers.geodata.locale import LOCALE_DATA  # noqa: E402
+
+EXTRA = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+
+
+def english(region):
+    if region in EXTRA:
+        return EXTRA[region]
+    names = LOCALE_DATA[region]
+    name = names["en"]
+    while name.startswith("*"):
+        name = names[name[1:]]
+    return name
+
+
+countries = sorted(((english(r), r) for r in p.SUPPORTED_REGIONS), key=lambda c: c[0])
+rust = pathlib.Path(__file__).resolve().parent.parent / "crates/core/src/countries.rs"
+with rust.open("w") as f:
+    f.write("//! Every country with a phone numbering plan in libphonenumber %s, by English name: the\n" % p.__version__)
+    f.write("//! choices for a brand's country. Written by `scripts/phone-examples.py`.\n\n")
+    f.write("/// (ISO 3166-1 code, English name), sorted by name.\n")
+    f.write("pub const COUNTRIES: &[(&str, &str)] = &[\n")
+    for name, code in countries:
+        f.write('    ("%s", "%s"),\n' % (code, name.replace('"', '\\"')))
+    f.write("];\n")
+print(f"{len(countries)} countries written to {rust}")

@@ -102,6 +102,7 @@ async fn seed_notifications(tx: &mut Tx, clock: &dyn Clock, org: OrgId, brands: 
 
 async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brands> {
     let summit = BrandInput {
+        country: Some("US".into()),
         name: "Summit Home Services".into(),
         time_zone: "America/Denver".into(),
         sms_number: Some("+17205550100".into()),
@@ -112,6 +113,7 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         sms_help_reply: None,
     };
     let harbor = BrandInput {
+        country: Some("US".into()),
         name: "Harbor Plumbing & Drain".into(),
         time_zone: "America/New_York".into(),
         sms_number: Some("+16175550110".into()),

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod clock;
+pub mod countries;
 pub mod customers;
 pub mod db;
 pub mod demo;

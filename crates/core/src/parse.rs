@@ -36,6 +36,18 @@ impl Country {
         // Two ASCII letters, checked in `parse`.
         std::str::from_utf8(&self.code).unwrap_or("US")
     }
+
+    /// The English name (`Germany`), or the code where none is known.
+    pub fn name(&self) -> &str {
+        let code = self.code();
+        crate::countries::COUNTRIES.iter().find(|(c, _)| *c == code).map(|(_, name)| *name).unwrap_or(code)
+    }
+}
+
+impl Serialize for Country {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
 }
 
 impl std::fmt::Display for Country {
@@ -393,6 +405,16 @@ mod tests {
             Country::parse("USA").unwrap_err(),
             "\"USA\" is not a two-letter country code (US, CA, GB, DE, ...)"
         );
+    }
+
+    #[test]
+    fn every_listed_country_has_a_numbering_plan_and_a_name() {
+        assert_eq!(crate::countries::COUNTRIES.len(), 245);
+        for (code, name) in crate::countries::COUNTRIES {
+            let country = Country::parse(code).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!((country.code(), country.name()), (*code, *name));
+        }
+        assert_eq!(Country::parse("de").unwrap().name(), "Germany");
     }
 
     #[test]

@@ -228,6 +228,8 @@ pub struct BrandView {
     pub id: i64,
     pub name: String,
     pub time_zone: String,
+    /// The country's name.
+    pub country: String,
     pub sms_number: String,
     pub inbound_email: String,
     pub color: String,
@@ -249,6 +251,8 @@ pub struct BrandsPage {
 pub struct BrandFormValues {
     pub name: String,
     pub time_zone: String,
+    /// ISO 3166-1 code as chosen (blank: US).
+    pub country: String,
     pub sms_number: String,
     pub inbound_email: String,
     pub color: String,
@@ -266,11 +270,18 @@ pub struct BrandFormPage {
     pub values: BrandFormValues,
     pub errors: Vec<(String, String)>,
     pub time_zones: Vec<&'static str>,
+    pub countries: &'static [(&'static str, &'static str)],
 }
 
 impl BrandFormPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
+    }
+
+    /// Whether `code` is the chosen country (none chosen: the United States).
+    pub fn country_chosen(&self, code: &str) -> bool {
+        let chosen = self.values.country.trim();
+        if chosen.is_empty() { code == "US" } else { chosen.eq_ignore_ascii_case(code) }
     }
 }
 

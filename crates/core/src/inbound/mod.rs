@@ -269,7 +269,7 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
         let text = leads::strip_quoted(&email.text);
         let contact = Contact {
             name: email.from_name.clone(),
-            phone: leads::phones_in(&text).into_iter().next(),
+            phone: leads::phones_in(&text, brand.country).into_iter().next(),
             email: Some(email.reply_to.clone().unwrap_or_else(|| email.from.clone())),
             address: None,
             service: None,

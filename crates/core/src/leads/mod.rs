@@ -20,7 +20,7 @@ use crate::db::{Db, Event, Tx};
 use crate::ids::{LeadId, OrgId, UserId};
 use crate::jobs::{self, JobStatus, NewJob};
 use crate::messaging::{self, MessageId};
-use crate::parse::{EmailAddress, PhoneE164, optional_text, required_text};
+use crate::parse::{Country, EmailAddress, PhoneE164, optional_text, required_text};
 use crate::tenancy::{self, Brand};
 use crate::{Error, Result};
 
@@ -201,7 +201,9 @@ pub async fn reply(
                 .phone
                 .as_deref()
                 .ok_or_else(|| Error::invalid("channel", "this lead has no phone number; reply by email"))?;
-            let phone = PhoneE164::parse(phone).map_err(|m| Error::invalid("channel", m))?;
+            let phone = PhoneE164::from_stored(phone)
+                .or_else(|_| PhoneE164::parse_in(phone, brand.country))
+                .map_err(|m| Error::invalid("channel", m))?;
             messaging::queue_sms_in(&mut tx, clock, &brand, &phone, &body).await?
         }
         ReplyChannel::Email => {
@@ -257,7 +259,12 @@ pub async fn convert(
     window.finish()?;
     let new_customer = match (&input.customer_id, &input.customer) {
         (Some(_), _) => None,
-        (None, Some(c)) => Some(validate_customer(c)?),
+        (None, Some(c)) => {
+            // A phone typed without a country code is read by the lead's brand's country.
+            let lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
+            let country = tenancy::brand(db, org, lead.brand_id).await?.country;
+            Some(validate_customer(c, country)?)
+        }
         (None, None) => None,
     };
     let mut tx = db.begin().await?;
@@ -318,12 +325,12 @@ pub async fn convert(
     Ok(Converted { lead_id: id, job_id, job_code, customer_id: customer })
 }
 
-fn validate_customer(c: &CustomerInput) -> Result<NewCustomer> {
+fn validate_customer(c: &CustomerInput, country: Country) -> Result<NewCustomer> {
     let mut v = crate::error::Validator::new();
     let name = v.check("customer.name", required_text(&c.name, 120));
     let phone = match c.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         None => Some(None),
-        Some(p) => v.check("customer.phone", PhoneE164::parse(p)).map(Some),
+        Some(p) => v.check("customer.phone", PhoneE164::parse_in(p, country)).map(Some),
     };
     let email = match c.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
         None => Some(None),

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::ids::{BrandId, CustomerId, JobId, LeadId, OrgId, TechnicianId};
-use crate::parse::PhoneE164;
+use crate::parse::{Country, PhoneE164};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,14 +164,15 @@ pub struct Converted {
     pub customer_id: CustomerId,
 }
 
-/// Phone numbers written anywhere in a text, normalised, in order, without repeats.
-pub fn phones_in(text: &str) -> Vec<PhoneE164> {
+/// Phone numbers written anywhere in a text, normalised (national ones by `country`'s plan),
+/// in order, without repeats.
+pub fn phones_in(text: &str, country: Country) -> Vec<PhoneE164> {
     let mut found: Vec<PhoneE164> = Vec::new();
     let mut candidate = String::new();
     let flush = |candidate: &mut String, found: &mut Vec<PhoneE164>| {
         let digits = candidate.chars().filter(char::is_ascii_digit).count();
         if (10..=15).contains(&digits)
-            && let Ok(p) = PhoneE164::parse(candidate.trim().trim_end_matches(['.', '-']).trim())
+            && let Ok(p) = PhoneE164::parse_in(candidate.trim().trim_end_matches(['.', '-']).trim(), country)
             && !found.contains(&p)
         {
             found.push(p);
@@ -216,13 +217,14 @@ mod tests {
 
     #[test]
     fn phones_are_found_in_free_text() {
-        let got: Vec<String> = phones_in("Call me at (303) 555-0142 or 720.555.0199, not 12345. Cell +1 720 555 0199.")
-            .into_iter()
-            .map(|p| p.as_str().to_string())
-            .collect();
+        let got: Vec<String> =
+            phones_in("Call me at (303) 555-0142 or 720.555.0199, not 12345. Cell +1 720 555 0199.", Country::us())
+                .into_iter()
+                .map(|p| p.as_str().to_string())
+                .collect();
         assert_eq!(got, ["+13035550142", "+17205550199"]);
-        assert!(phones_in("Order #1234567 shipped on 2026-11-22").is_empty());
-        assert!(phones_in("").is_empty());
+        assert!(phones_in("Order #1234567 shipped on 2026-11-22", Country::us()).is_empty());
+        assert!(phones_in("", Country::us()).is_empty());
     }
 
     #[test]

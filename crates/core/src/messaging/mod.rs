@@ -121,11 +121,11 @@ pub async fn queue_sms_with_priority_in(
 
 /// Queues a text in its own transaction and wakes the engine.
 pub async fn send_sms(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, to: &str, body: &str) -> Result<Message> {
-    let to = PhoneE164::parse(to).map_err(|m| Error::invalid("to", m))?;
     let brand = tenancy::brand(db, org, brand).await.map_err(|e| match e {
         Error::NotFound => Error::invalid("brand_id", "no such brand"),
         other => other,
     })?;
+    let to = PhoneE164::parse_in(to, brand.country).map_err(|m| Error::invalid("to", m))?;
     let mut tx = db.begin().await?;
     let id = queue_sms_in(&mut tx, clock, &brand, &to, body).await?;
     tx.commit().await?;

@@ -127,6 +127,7 @@ mod tests {
             org_id: OrgId(1),
             name: "Summit <Home> Services".into(),
             time_zone: crate::parse::TimeZoneName::parse("America/Denver").unwrap(),
+            country: crate::parse::Country::us(),
             sms_number: None,
             inbound_email: None,
             color: "#0f766e".into(),

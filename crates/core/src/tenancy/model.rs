@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::error::Validator;
 use crate::ids::{BrandId, OrgId, UserId};
-use crate::parse::{EmailAddress, HexColor, PhoneE164, TimeZoneName, required_text};
+use crate::parse::{Country, EmailAddress, HexColor, PhoneE164, TimeZoneName, required_text};
 use crate::secret::check_password_policy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +70,8 @@ pub struct Brand {
     pub name: String,
     /// Every local time the brand shows or schedules is in this zone.
     pub time_zone: TimeZoneName,
+    /// Phone numbers typed without a country code are read by this country's plan.
+    pub country: Country,
     pub sms_number: Option<PhoneE164>,
     pub inbound_email: Option<EmailAddress>,
     pub color: String,
@@ -94,6 +96,8 @@ pub const DEFAULT_BRAND_COLOR: &str = "#2563eb";
 pub struct BrandInput {
     pub name: String,
     pub time_zone: String,
+    /// ISO 3166-1 code; blank is `US`.
+    pub country: Option<String>,
     pub sms_number: Option<String>,
     pub inbound_email: Option<String>,
     pub color: Option<String>,
@@ -107,6 +111,7 @@ pub struct BrandInput {
 pub struct ValidBrand {
     pub name: String,
     pub time_zone: TimeZoneName,
+    pub country: Country,
     pub sms_number: Option<PhoneE164>,
     pub inbound_email: Option<EmailAddress>,
     pub color: HexColor,
@@ -124,9 +129,13 @@ impl BrandInput {
         let mut v = Validator::new();
         let name = v.check("name", required_text(&self.name, 80));
         let time_zone = v.check("time_zone", TimeZoneName::parse(&self.time_zone));
+        let country = match blank_to_none(&self.country) {
+            None => Some(Country::us()),
+            Some(s) => v.check("country", Country::parse(s)),
+        };
         let sms_number = match blank_to_none(&self.sms_number) {
             None => Some(None),
-            Some(s) => v.check("sms_number", PhoneE164::parse(s)).map(Some),
+            Some(s) => v.check("sms_number", PhoneE164::parse_in(s, country.unwrap_or_else(Country::us))).map(Some),
         };
         let inbound_email = match blank_to_none(&self.inbound_email) {
             None => Some(None),
@@ -163,10 +172,11 @@ impl BrandInput {
             Some(s) => v.check("sms_help_reply", required_text(s, 320)).map(Some),
         };
         v.finish()?;
-        match (name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, sms_help_reply) {
+        match (name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, sms_help_reply) {
             (
                 Some(name),
                 Some(time_zone),
+                Some(country),
                 Some(sms_number),
                 Some(inbound_email),
                 Some(color),
@@ -176,6 +186,7 @@ impl BrandInput {
             ) => Ok(ValidBrand {
                 name,
                 time_zone,
+                country,
                 sms_number,
                 inbound_email,
                 color,
@@ -292,6 +303,7 @@ mod tests {
         let input = BrandInput {
             name: " ".into(),
             time_zone: "Nowhere/Land".into(),
+            country: Some("Narnia".into()),
             sms_number: Some("12".into()),
             inbound_email: Some("nope".into()),
             color: Some("blue".into()),
@@ -301,7 +313,10 @@ mod tests {
         };
         let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["name", "time_zone", "sms_number", "inbound_email", "color", "logo_url", "job_prefix"]);
+        assert_eq!(
+            fields,
+            ["name", "time_zone", "country", "sms_number", "inbound_email", "color", "logo_url", "job_prefix"]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::model::{Brand, Org, Role, User, ValidBrand, ValidNewUser, ValidUserUpdate};
 use crate::clock::from_millis;
 use crate::ids::{BrandId, OrgId, UserId};
-use crate::parse::{EmailAddress, PhoneE164, TimeZoneName};
+use crate::parse::{Country, EmailAddress, PhoneE164, TimeZoneName};
 use crate::{Error, Result};
 
 #[derive(FromRow)]
@@ -56,6 +56,7 @@ struct BrandRow {
     org_id: i64,
     name: String,
     time_zone: String,
+    country: String,
     sms_number: Option<String>,
     inbound_email: Option<String>,
     color: String,
@@ -73,6 +74,8 @@ impl TryFrom<BrandRow> for Brand {
         let time_zone = TimeZoneName::parse(&r.time_zone).map_err(|e| {
             Error::Unexpected(format!("brand {} ({}) is stored with a bad time zone: {e}", r.id, r.name))
         })?;
+        let country = Country::parse(&r.country)
+            .map_err(|e| Error::Unexpected(format!("brand {} ({}) is stored with a bad country: {e}", r.id, r.name)))?;
         let sms_number = r
             .sms_number
             .as_deref()
@@ -90,6 +93,7 @@ impl TryFrom<BrandRow> for Brand {
             org_id: OrgId(r.org_id),
             name: r.name,
             time_zone,
+            country,
             sms_number,
             inbound_email,
             color: r.color,
@@ -103,8 +107,8 @@ impl TryFrom<BrandRow> for Brand {
 
 macro_rules! brand_columns {
     () => {
-        "id, org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, next_job_number, \
-         sms_help_reply"
+        "id, org_id, name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, \
+         next_job_number, sms_help_reply"
     };
 }
 
@@ -196,7 +200,8 @@ pub async fn insert_brand<'c>(
 ) -> Result<Brand> {
     let row: BrandRow = sqlx::query_as(concat!(
         "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, created_at, updated_at, sms_help_reply) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
+         next_job_number, created_at, updated_at, sms_help_reply, country) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) \
          returning ",
         brand_columns!(),
         ""
@@ -212,6 +217,7 @@ pub async fn insert_brand<'c>(
     .bind(next_job_number)
     .bind(now)
     .bind(b.sms_help_reply.clone())
+    .bind(b.country.code())
     .fetch_one(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
@@ -227,7 +233,8 @@ pub async fn update_brand<'c>(
 ) -> Result<Option<Brand>> {
     let row: Option<BrandRow> = sqlx::query_as(concat!(
         "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
-         logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11 where org_id = $1 and id = $2 returning ",
+         logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11, country = $12 \
+         where org_id = $1 and id = $2 returning ",
         brand_columns!(),
         ""
     ))
@@ -242,6 +249,7 @@ pub async fn update_brand<'c>(
     .bind(&b.job_prefix)
     .bind(now)
     .bind(b.sms_help_reply.clone())
+    .bind(b.country.code())
     .fetch_optional(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;

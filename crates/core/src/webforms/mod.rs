@@ -222,11 +222,13 @@ impl Submission {
 
 /// Turns a submission into a lead (or a new message on the person's open lead).
 pub async fn submit(db: &Db, clock: &dyn Clock, form: &WebForm, s: &Submission) -> Result<LeadId> {
+    // A phone typed without a country code is read by the brand's country.
+    let country = crate::tenancy::brand(db, form.org_id, form.brand_id).await?.country;
     let mut v = crate::error::Validator::new();
     let name = v.check("name", optional_text(s.get("name"), 120)).flatten();
     let phone = match s.get("phone") {
         None => None,
-        Some(p) => v.check("phone", PhoneE164::parse(p)),
+        Some(p) => v.check("phone", PhoneE164::parse_in(p, country)),
     };
     let email = match s.get("email") {
         None => None,

@@ -19,6 +19,8 @@ pub struct BrandDto {
     pub name: String,
     /// IANA time zone, e.g. `America/Denver`.
     pub time_zone: String,
+    /// ISO 3166-1 code, e.g. `US`: phone numbers typed without a country code are read by its plan.
+    pub country: String,
     /// Default SMS number in E.164, e.g. `+17205550100`.
     pub sms_number: Option<String>,
     pub inbound_email: Option<String>,
@@ -39,6 +41,7 @@ impl From<Brand> for BrandDto {
             id: b.id.0,
             name: b.name,
             time_zone: b.time_zone.to_string(),
+            country: b.country.code().to_string(),
             sms_number: b.sms_number.map(|p| p.to_string()),
             inbound_email: b.inbound_email.map(|e| e.to_string()),
             color: b.color,
@@ -65,6 +68,8 @@ pub struct BrandEnvelope {
 pub struct BrandBody {
     pub name: String,
     pub time_zone: String,
+    /// ISO 3166-1 code; absent or empty is `US`.
+    pub country: Option<String>,
     pub sms_number: Option<String>,
     pub inbound_email: Option<String>,
     pub color: Option<String>,
@@ -79,6 +84,7 @@ pub struct BrandBody {
 pub struct BrandPatch {
     pub name: Option<String>,
     pub time_zone: Option<String>,
+    pub country: Option<String>,
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub sms_number: Option<Option<String>>,
@@ -120,6 +126,7 @@ pub async fn create(
     let input = BrandInput {
         name: body.name,
         time_zone: body.time_zone,
+        country: body.country,
         sms_number: body.sms_number,
         inbound_email: body.inbound_email,
         color: body.color,
@@ -154,6 +161,7 @@ pub async fn update(
     let input = BrandInput {
         name: patch.name.unwrap_or(current.name),
         time_zone: patch.time_zone.unwrap_or_else(|| current.time_zone.to_string()),
+        country: Some(patch.country.unwrap_or_else(|| current.country.code().to_string())),
         sms_number: patch.sms_number.unwrap_or_else(|| current.sms_number.map(|p| p.to_string())),
         inbound_email: patch.inbound_email.unwrap_or_else(|| current.inbound_email.map(|e| e.to_string())),
         color: Some(patch.color.unwrap_or(current.color)),

@@ -39,6 +39,7 @@ fn brand_view(b: Brand) -> BrandView {
         id: b.id.0,
         name: b.name,
         time_zone: b.time_zone.to_string(),
+        country: b.country.name().to_string(),
         sms_number: b.sms_number.as_deref().map(switchboard_core::parse::display_phone).unwrap_or_default(),
         inbound_email: b.inbound_email.map(|e| e.to_string()).unwrap_or_default(),
         color: b.color,
@@ -63,6 +64,8 @@ pub struct BrandForm {
     name: String,
     time_zone: String,
     #[serde(default)]
+    country: String,
+    #[serde(default)]
     sms_number: String,
     #[serde(default)]
     inbound_email: String,
@@ -81,6 +84,7 @@ impl BrandForm {
         BrandInput {
             name: self.name.clone(),
             time_zone: self.time_zone.clone(),
+            country: Some(self.country.clone()),
             sms_number: Some(self.sms_number.clone()),
             inbound_email: Some(self.inbound_email.clone()),
             color: Some(self.color.clone()),
@@ -93,6 +97,7 @@ impl BrandForm {
         BrandFormValues {
             name: self.name,
             time_zone: self.time_zone,
+            country: self.country,
             sms_number: self.sms_number,
             inbound_email: self.inbound_email,
             color: self.color,
@@ -109,7 +114,14 @@ fn brand_form(
     values: BrandFormValues,
     errors: Vec<(String, String)>,
 ) -> BrandFormPage {
-    BrandFormPage { shell, brand_id, values, errors, time_zones: COMMON_TIME_ZONES.to_vec() }
+    BrandFormPage {
+        shell,
+        brand_id,
+        values,
+        errors,
+        time_zones: COMMON_TIME_ZONES.to_vec(),
+        countries: switchboard_core::countries::COUNTRIES,
+    }
 }
 
 /// Re-renders the form with field errors (422), or turns other errors into an error page.
@@ -161,6 +173,7 @@ pub async fn edit_brand(
     let values = BrandFormValues {
         name: b.name,
         time_zone: b.time_zone.to_string(),
+        country: b.country.code().to_string(),
         sms_number: b.sms_number.map(|p| p.to_string()).unwrap_or_default(),
         inbound_email: b.inbound_email.map(|e| e.to_string()).unwrap_or_default(),
         color: b.color,

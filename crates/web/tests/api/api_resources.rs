@@ -226,3 +226,75 @@ async fn a_brand_stored_with_a_zone_this_build_does_not_know_is_an_error_not_ano
     assert_eq!(body["error"]["code"], "internal");
     assert!(body["error"]["request_id"].is_string(), "quotable in a report");
 }
+
+#[tokio::test]
+async fn a_brand_abroad_reads_national_numbers_by_its_own_country() {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("acme").await;
+    let key = app.api_key(org).await;
+    let api = app.client();
+    let post = |body: serde_json::Value| {
+        let (api, key, url) = (api.clone(), key.clone(), app.url("/api/v1/brands"));
+        async move { json(api.post(url).bearer_auth(key).json(&body).send().await.unwrap()).await }
+    };
+    // Without a country a brand is in the US, as every brand before countries existed.
+    let (status, body) = post(json!({"name": "Acme HVAC", "time_zone": "America/Denver"})).await;
+    assert_eq!((status, body["brand"]["country"].as_str()), (201, Some("US")), "{body}");
+
+    let (status, body) = post(
+        json!({"name": "Acme Berlin", "time_zone": "Europe/Berlin", "country": "de", "sms_number": "030 1234567"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["brand"]["country"], "DE");
+    assert_eq!(body["brand"]["sms_number"], "+49301234567", "a Berlin number typed nationally");
+    let berlin = body["brand"]["id"].as_i64().unwrap();
+
+    // A text typed nationally goes to the German mobile, not to a US number.
+    let (status, body) = json(
+        api.post(app.url("/api/v1/messages"))
+            .bearer_auth(&key)
+            .json(&json!({"brand_id": berlin, "to": "0151 12345678", "body": "Ihr Techniker ist unterwegs"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["message"]["to"].as_str()), (202, Some("+4915112345678")), "{body}");
+
+    // A country without a numbering plan is refused with the field named, and nothing is made.
+    let (status, body) = post(json!({"name": "Nowhere", "time_zone": "UTC", "country": "XX"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{"field": "country", "message": "\"XX\" is not a country with a phone numbering plan"}])
+    );
+    let (_, list) = json(api.get(app.url("/api/v1/brands")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(list["brands"].as_array().unwrap().len(), 2);
+
+    // A patch moves the brand; absent, the country stays.
+    let (status, body) = json(
+        api.patch(app.url(&format!("/api/v1/brands/{berlin}")))
+            .bearer_auth(&key)
+            .json(&json!({"country": "AT", "sms_number": "01 5123456"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["brand"]["country"].as_str(), body["brand"]["sms_number"].as_str()),
+        (Some("AT"), Some("+4315123456"))
+    );
+    let (_, body) = json(
+        api.patch(app.url(&format!("/api/v1/brands/{berlin}")))
+            .bearer_auth(&key)
+            .json(&json!({"name": "Acme Wien"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(body["brand"]["country"], "AT");
+}

@@ -97,6 +97,39 @@ async fn an_invalid_brand_form_comes_back_with_each_problem_named() {
 }
 
 #[tokio::test]
+async fn a_brand_form_sets_the_country_that_reads_its_numbers() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let (_, page) = b.get_text("/settings/brands/new").await;
+    assert!(page.contains("<option value=\"US\" selected>United States</option>"), "a new brand starts in the US");
+    assert!(page.contains("<option value=\"DE\">Germany</option>"));
+
+    // A country without a numbering plan is refused beside its field, with what was typed kept.
+    let fields =
+        [("name", "Acme Berlin"), ("time_zone", "Europe/Berlin"), ("country", "XX"), ("sms_number", "030 1234567")];
+    let resp = b.post_form("/settings/brands", &fields).await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("&#34;XX&#34; is not a country with a phone numbering plan"),
+        "the error is beside the field"
+    );
+    assert!(page.contains("value=\"030 1234567\""), "what was typed is kept");
+
+    let resp = b.post_form("/settings/brands", &[fields[0], fields[1], ("country", "DE"), fields[3]]).await;
+    assert_eq!(resp.status(), 303);
+    let brands = switchboard_core::tenancy::list_brands(&app.db, admin.org_id).await.unwrap();
+    assert_eq!(brands.len(), 1, "the refused form made nothing");
+    assert_eq!((brands[0].country.code(), brands[0].sms_number.as_deref()), ("DE", Some("+49301234567")));
+    let (_, list) = b.get_text("/settings/brands").await;
+    assert!(list.contains("Europe/Berlin · Germany"), "the list names the country");
+    assert!(list.contains("+49 30 1234567"), "a number abroad is shown in international form");
+    let (_, form) = b.get_text(&format!("/settings/brands/{}", brands[0].id)).await;
+    assert!(form.contains("<option value=\"DE\" selected>Germany</option>"));
+}
+
+#[tokio::test]
 async fn the_brand_switcher_filters_the_jobs_table_and_remembers_the_choice() {
     let app = spawn_app().await;
     switchboard_core::demo::seed(&app.db, &app.clock).await.unwrap();

@@ -10,20 +10,23 @@ async fn setup(origins: &str) -> (TestApp, String, String) {
     let app = spawn_app().await;
     let (org, admin) = app.org_with_admin("acme").await;
     let brand = app.sms_brand(org, "Acme HVAC", "+17205550100").await;
-    let b = app.signed_in(&admin.email).await;
-    let resp = b
-        .post_form(
-            "/settings/web-forms",
-            &[("brand_id", &brand.id.to_string()), ("name", "Website contact"), ("allowed_origins", origins)],
-        )
-        .await;
+    let key = web_form(&app, &admin.email, brand.id.0, "Website contact", origins).await;
+    let key_for = app.api_key(org).await;
+    (app, key, key_for)
+}
+
+/// Creates a web form for `brand` through Settings -> Web forms; returns its key.
+async fn web_form(app: &TestApp, admin: &str, brand: i64, name: &str, origins: &str) -> String {
+    let b = app.signed_in(admin).await;
+    let brand = brand.to_string();
+    let resp =
+        b.post_form("/settings/web-forms", &[("brand_id", &brand), ("name", name), ("allowed_origins", origins)]).await;
     assert_eq!(resp.status(), 303);
     let (_, page) = b.get_text("/settings/web-forms").await;
     let start = page.find("/f/f_").expect("the hosted link is shown") + 3;
     let key = page[start..start + page[start..].find(['"', '<']).unwrap()].to_string();
     assert!(page.contains(&format!("/public/v1/forms/{key}/submissions")), "the snippet posts to the form");
-    let key_for = app.api_key(org).await;
-    (app, key, key_for)
+    key
 }
 
 async fn token(app: &TestApp, key: &str) -> String {
@@ -186,4 +189,34 @@ async fn only_allowed_websites_may_post_from_a_browser() {
         .unwrap();
     assert_eq!(resp.status(), 201);
     assert_eq!(resp.headers()["access-control-allow-origin"], "https://acme-hvac.example");
+}
+
+#[tokio::test]
+async fn a_phone_typed_nationally_is_read_by_the_brands_country() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let input = switchboard_core::tenancy::BrandInput {
+        name: "Acme Berlin".into(),
+        time_zone: "Europe/Berlin".into(),
+        country: Some("DE".into()),
+        ..Default::default()
+    };
+    let brand = switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap();
+    let key = web_form(&app, &admin.email, brand.id.0, "Kontakt", "").await;
+    let api = app.api_key(org).await;
+    let t = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(10));
+    let (status, body) = json(
+        app.client()
+            .post(app.url(&format!("/public/v1/forms/{key}/submissions")))
+            .json(&json!({"_ts": t, "name": "Jonas Weber", "phone": "0151 12345678", "message": "Heizung kalt"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    assert_eq!(body["leads"][0]["phone"], "+4915112345678", "a German mobile, not a US number");
 }
