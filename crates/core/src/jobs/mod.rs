@@ -138,9 +138,13 @@ async fn lock(db: &Db, org: OrgId, id: JobId) -> Result<Locked> {
     Ok(Locked { tx, job, crew })
 }
 
+/// Why a job with nobody assigned is not sent on the way.
+pub const NOBODY_TO_DISPATCH: &str = "nobody is assigned to this job: assign a technician, then send them on the way";
+
 /// Moves the job from `current`'s status to `to` inside `tx` (only if nobody moved it
-/// meanwhile) and records it. Returns the job as moved and what the move changed (dispatching
-/// a job with nobody on it sends the job itself on the way).
+/// meanwhile) and records it. Returns the job as moved and what the move changed. A job with
+/// nobody on it cannot be sent on the way: nobody would be coming, and the customer's text
+/// would name no one.
 async fn move_in(
     tx: &mut Tx,
     clock: &dyn Clock,
@@ -150,6 +154,12 @@ async fn move_in(
     reason: Option<&str>,
 ) -> Result<(JobSummary, Vec<changes::Change>)> {
     let (org, id) = (current.org_id, current.id);
+    if to == JobStatus::Dispatched && current.techs.is_empty() {
+        return Err(Error::InvalidTransition {
+            message: NOBODY_TO_DISPATCH.into(),
+            allowed: current.status.next().iter().filter(|s| **s != to).map(|s| s.as_str().to_string()).collect(),
+        });
+    }
     let now = to_millis(clock.now());
     if !store::set_status(tx, org, id, current.status, to, now).await? {
         return Err(Error::Conflict("the job changed meanwhile; reload and try again".into()));
@@ -157,10 +167,7 @@ async fn move_in(
     let event = store::NewEvent { actor, kind: "status", from: Some(current.status), to: Some(to), note: reason };
     store::add_event(tx, org, id, &event, now).await?;
     let after = JobSummary { status: to, ..current.clone() };
-    let mut told = changes::of_move(Some((current.status, current.scheduled_start)), to, after.scheduled_start);
-    if to == JobStatus::Dispatched && after.techs.is_empty() {
-        told.push(changes::Change::OnTheWay { tech: None, was_working: Vec::new() });
-    }
+    let told = changes::of_move(Some((current.status, current.scheduled_start)), to, after.scheduled_start);
     Ok((after, told))
 }
 

@@ -891,3 +891,29 @@ async fn a_board_move_changes_the_window_and_the_technician_together_or_not_at_a
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().starts_with("J-2202 was changed by"), "who and when");
 }
+
+#[tokio::test]
+async fn a_job_with_nobody_on_it_is_not_sent_on_the_way_from_the_page() {
+    let d = demo().await;
+    let admin = d.app.signed_in_demo().await;
+    let job = d.job("J-2201").await;
+    let id = job["id"].as_i64().unwrap();
+    assert_eq!(job["techs"], serde_json::json!([]), "the demo's estimate has nobody on it");
+    let r = admin.post_form(&format!("/jobs/{id}/status"), &[("to", "scheduled")]).await;
+    assert_eq!(r.status(), 303);
+    d.send_all().await;
+    let sent = d.app.sms.messages().len();
+    let r = admin.post_form(&format!("/jobs/{id}/status"), &[("to", "dispatched")]).await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "<div class=\"alert error\" role=\"alert\">nobody is assigned to this job: assign a technician, then send them on the way</div>"
+        ),
+        "the reason is shown by the status buttons"
+    );
+    d.send_all().await;
+    assert_eq!(d.job("J-2201").await["status"], "scheduled");
+    let after: Vec<String> = d.app.sms.messages().iter().skip(sent).map(|m| m.body.clone()).collect();
+    assert!(after.is_empty(), "nobody was told anyone is on the way: {after:?}");
+}

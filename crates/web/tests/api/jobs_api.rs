@@ -48,7 +48,36 @@ async fn a_job_walks_the_whole_status_machine_and_its_history_records_each_step(
     assert_eq!(job["status"], "estimate");
     assert_eq!(job["next_statuses"], json!(["scheduled", "canceled"]));
     let id = job["id"].as_i64().unwrap();
-    for step in ["scheduled", "dispatched", "on_site", "pending_close", "completed"] {
+    let (status, body) = move_job(&app, &key, id, "scheduled", None).await;
+    assert_eq!((status, body["job"]["status"].as_str()), (200, Some("scheduled")), "{body}");
+    // Nobody is on it yet: it cannot go on the way, and the customer is told nothing.
+    app.engine.tick().await.unwrap();
+    let texts_before = app.sms.messages().len();
+    let (status, body) = move_job(&app, &key, id, "dispatched", None).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "nobody is assigned to this job: assign a technician, then send them on the way"
+    );
+    assert_eq!(job_by_code(&app, &key, "J-2201").await["status"], "scheduled", "nothing changed");
+    app.engine.tick().await.unwrap();
+    let after: Vec<String> = app.sms.messages().iter().skip(texts_before).map(|m| m.body.clone()).collect();
+    assert!(after.is_empty(), "no text went out for the refused move: {after:?}");
+    let (_, techs) =
+        json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
+    let tech = techs["technicians"][0]["id"].as_i64().unwrap();
+    let (status, body) = json(
+        app.client()
+            .post(app.url(&format!("/api/v1/jobs/{id}/assign")))
+            .bearer_auth(&key)
+            .json(&json!({ "tech_ids": [tech] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    for step in ["dispatched", "on_site", "pending_close", "completed"] {
         let (status, body) = move_job(&app, &key, id, step, None).await;
         assert_eq!(status, 200, "{step}: {body}");
         assert_eq!(body["job"]["status"], step);
@@ -62,8 +91,11 @@ async fn a_job_walks_the_whole_status_machine_and_its_history_records_each_step(
     let (_, body) =
         json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap()).await;
     let history = body["job"]["history"].as_array().unwrap();
-    let steps: Vec<(&str, &str)> =
-        history.iter().skip(1).map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap())).collect();
+    let steps: Vec<(&str, &str)> = history
+        .iter()
+        .filter(|e| e["kind"] == "status")
+        .map(|e| (e["from"].as_str().unwrap(), e["to"].as_str().unwrap()))
+        .collect();
     assert_eq!(
         steps,
         [
@@ -77,7 +109,10 @@ async fn a_job_walks_the_whole_status_machine_and_its_history_records_each_step(
     );
     assert_eq!(history[0]["kind"], "created");
     assert_eq!(history.last().unwrap()["note"], "Roof leaked again after rain");
-    assert!(history.iter().skip(1).all(|e| e["actor"] == "api"));
+    // Every move and the assignment are the API's; the confirmation's note is the system's.
+    let actors: Vec<(&str, &str)> =
+        history.iter().skip(1).map(|e| (e["kind"].as_str().unwrap_or(""), e["actor"].as_str().unwrap_or(""))).collect();
+    assert!(actors.iter().all(|(kind, actor)| *actor == if *kind == "note" { "system" } else { "api" }), "{actors:?}");
 }
 
 #[tokio::test]
