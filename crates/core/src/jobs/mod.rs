@@ -489,7 +489,10 @@ async fn edit_in(
     let note = changed.join("; ");
     let edited = store::NewEvent { actor, kind: "edited", from: None, to: None, note: Some(&note) };
     store::add_event(tx, org, id, &edited, now).await?;
-    let schedules = current.status == JobStatus::Estimate && start.is_some();
+    // Giving an estimate a window (or a new one) books it; editing anything else leaves it an
+    // estimate, with no booking confirmation.
+    let window_changed = (start, end) != (current.scheduled_start, current.scheduled_end);
+    let schedules = current.status == JobStatus::Estimate && start.is_some() && window_changed;
     if schedules && store::set_status(tx, org, id, JobStatus::Estimate, JobStatus::Scheduled, now).await? {
         let event = store::NewEvent {
             actor,

@@ -304,3 +304,54 @@ async fn each_change_is_told_once_typed_through_the_engine_and_its_listeners_rea
     assert_eq!(status, 409);
     assert_eq!(job_changes(&app, id).await.len(), 2);
 }
+
+#[tokio::test]
+async fn editing_only_the_service_of_an_estimate_with_a_window_leaves_it_an_estimate_and_tells_nobody() {
+    let (app, key) = demo().await;
+    let job = job_by_code(&app, &key, "J-2201").await;
+    assert_eq!(job["status"], "estimate");
+    assert!(job["scheduled_start"].is_string(), "the demo's estimate has a window: {job}");
+    let id = job["id"].as_i64().unwrap();
+    app.engine.tick().await.unwrap();
+    let (texts, mails) = (app.sms.messages().len(), app.mail.mails().len());
+    let (status, body) = json(
+        app.client()
+            .patch(app.url(&format!("/api/v1/jobs/{id}")))
+            .bearer_auth(&key)
+            .json(&json!({ "service": "Roof inspection and estimate" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["job"]["status"].as_str(), body["job"]["service"].as_str()),
+        (Some("estimate"), Some("Roof inspection and estimate"))
+    );
+    for _ in 0..5 {
+        app.engine.tick().await.unwrap();
+        app.clock.advance(jiff::SignedDuration::from_secs(2));
+    }
+    let new_texts: Vec<String> = app.sms.messages().iter().skip(texts).map(|m| m.body.clone()).collect();
+    assert!(new_texts.is_empty(), "no booking confirmation by text: {new_texts:?}");
+    assert_eq!(app.mail.mails().len(), mails, "no booking confirmation by email");
+
+    // Moving its window is booking it: it becomes scheduled.
+    let day_later = |field: &str| {
+        job[field]
+            .as_str()
+            .map(|t| (t.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_hours(24)).to_string())
+    };
+    let (status, body) = json(
+        app.client()
+            .patch(app.url(&format!("/api/v1/jobs/{id}")))
+            .bearer_auth(&key)
+            .json(&json!({ "scheduled_start": day_later("scheduled_start"), "scheduled_end": day_later("scheduled_end") }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["job"]["status"].as_str()), (200, Some("scheduled")), "{body}");
+}
