@@ -30,6 +30,7 @@ pub mod technicians;
 pub mod tenancy;
 pub mod tracking;
 pub mod webforms;
+pub mod when;
 pub mod workers;
 
 pub use error::{Error, FieldError, Result};

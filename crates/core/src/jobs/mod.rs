@@ -339,13 +339,9 @@ pub async fn detail(db: &Db, org: OrgId, id: JobId) -> Result<JobDetail> {
 }
 
 fn window_text(start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>, tz: &jiff::tz::TimeZone) -> String {
-    match (start, end) {
-        (Some(s), Some(e)) => {
-            let (s, e) = (s.to_zoned(tz.clone()), e.to_zoned(tz.clone()));
-            format!("{} {}-{}", s.strftime("%a %b %-d"), s.strftime("%-I:%M%P"), e.strftime("%-I:%M%P"))
-        }
-        (Some(s), None) => s.to_zoned(tz.clone()).strftime("%a %b %-d %-I:%M%P").to_string(),
-        _ => "unscheduled".into(),
+    match start {
+        Some(_) => crate::when::dated_window(start, end, tz),
+        None => "unscheduled".into(),
     }
 }
 

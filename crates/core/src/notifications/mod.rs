@@ -29,7 +29,9 @@ pub fn sample_values(brand: &crate::tenancy::Brand) -> std::collections::HashMap
         ("trackingUrl", "https://dispatch.example.com/t/3q2X9vLk".to_string()),
         ("jobCode", format!("{}-2206", brand.job_prefix)),
         ("service", "AC diagnose".to_string()),
-        ("windowStart", "Tue Nov 24, 2:00 PM".to_string()),
+        ("window", "today, 2:00 PM-4:00 PM".to_string()),
+        ("windowDay", "today".to_string()),
+        ("windowStart", "2:00 PM".to_string()),
         ("windowEnd", "4:00 PM".to_string()),
         ("brandName", brand.name.clone()),
         ("brandPhone", phone),
@@ -80,7 +82,7 @@ impl Kind {
     pub fn default_email_subject(self) -> &'static str {
         match self {
             Kind::Confirmation => "Your {service} is booked ({jobCode})",
-            Kind::Reminder => "See you today: {service} with {brandName}",
+            Kind::Reminder => "See you {windowDay}: {service} with {brandName}",
             Kind::OnTheWay => "{techName} is on the way",
             Kind::InvoiceNudge => "{amountDue} due for {jobCode}",
         }
@@ -90,10 +92,10 @@ impl Kind {
     pub fn default_sms(self) -> &'static str {
         match self {
             Kind::Confirmation => {
-                "Hi {customerFirstName}, your {service} with {brandName} is booked for {windowStart}-{windowEnd} ({jobCode}). Questions? Call {brandPhone}."
+                "Hi {customerFirstName}, your {service} with {brandName} is booked for {window} ({jobCode}). Questions? Call {brandPhone}."
             }
             Kind::Reminder => {
-                "Reminder from {brandName}: we'll see you today between {windowStart} and {windowEnd} for your {service}. Reply or call {brandPhone} to change it."
+                "Reminder from {brandName}: we'll see you {windowDay} between {windowStart} and {windowEnd} for your {service}. Reply or call {brandPhone} to change it."
             }
             Kind::OnTheWay => {
                 "{techName} from {brandName} is on the way, arriving {techETA}. Follow along: {trackingUrl}"

@@ -224,13 +224,14 @@ pub fn values(
         v.insert("techName", t.first_name().to_string());
     }
     if let Some(s) = job.scheduled_start {
-        let local = s.to_zoned(tz.clone());
-        let today = local.date() == now.to_zoned(tz.clone()).date();
-        let format = if today { "%-I:%M %p" } else { "%a %b %-d, %-I:%M %p" };
-        v.insert("windowStart", local.strftime(format).to_string());
+        v.insert("windowStart", crate::when::time(s, &tz));
+        v.insert("windowDay", crate::when::day(s, now, &tz));
     }
     if let Some(e) = job.scheduled_end {
-        v.insert("windowEnd", e.to_zoned(tz.clone()).strftime("%-I:%M %p").to_string());
+        v.insert("windowEnd", crate::when::time(e, &tz));
+    }
+    if let Some(w) = crate::when::window(job.scheduled_start, job.scheduled_end, now, &tz) {
+        v.insert("window", w);
     }
     v
 }

@@ -12,7 +12,12 @@ pub const MERGE_FIELDS: &[(&str, &str)] = &[
     ("trackingUrl", "the arrival tracking page"),
     ("jobCode", "the job's code (J-2206)"),
     ("service", "the service booked"),
-    ("windowStart", "start of the arrival window (\"Tue Nov 24, 9:00 AM\"; \"9:00 AM\" on the day)"),
+    (
+        "window",
+        "the arrival window with its day (\"today, 9:00 AM-11:00 AM\", \"tomorrow, Wed Nov 25, 9:00 AM-11:00 AM\")",
+    ),
+    ("windowDay", "the window's day (\"today\", \"tomorrow, Wed Nov 25\", \"Thu Nov 26\")"),
+    ("windowStart", "start of the arrival window (\"9:00 AM\")"),
     ("windowEnd", "end of the arrival window (\"11:00 AM\")"),
     ("brandName", "the brand's name"),
     ("brandPhone", "the brand's phone number"),

@@ -274,7 +274,7 @@ async fn text_links(
             continue;
         }
         let url = issue_in(&mut tx, clock, org, tech_id, &tz, links, job.scheduled_start).await?;
-        let body = assignment_text(&brand, &job, &url);
+        let body = assignment_text(&brand, &job, &url, clock.now());
         crate::messaging::queue_sms_in(&mut tx, clock, &brand, &phone, &body).await?;
         crate::jobs::mark_notified_in(&mut tx, org, job.id, tech_id, now).await?;
         crate::jobs::note_in(&mut tx, org, job.id, &format!("Portal link texted to {}", tech.name), now).await?;
@@ -290,17 +290,12 @@ async fn text_links(
     Ok(())
 }
 
-/// The text that tells a technician about a job, with their link.
-pub fn assignment_text(brand: &Brand, job: &JobSummary, url: &str) -> String {
-    let tz = brand.zone();
-    let when = match (job.scheduled_start, job.scheduled_end) {
-        (Some(s), Some(e)) => {
-            let (s, e) = (s.to_zoned(tz.clone()), e.to_zoned(tz));
-            format!(" {} {}-{}", s.strftime("%a %b %-d,"), s.strftime("%-I:%M%P"), e.strftime("%-I:%M%P"))
-        }
-        (Some(s), None) => format!(" {}", s.to_zoned(tz).strftime("%a %b %-d, %-I:%M%P")),
-        _ => String::new(),
-    };
+/// The text that tells a technician about a job, with their link; its window reads as the
+/// customer's texts do (`today, 2:00 PM-4:00 PM`).
+pub fn assignment_text(brand: &Brand, job: &JobSummary, url: &str, now: jiff::Timestamp) -> String {
+    let when = crate::when::window(job.scheduled_start, job.scheduled_end, now, &brand.zone())
+        .map(|w| format!(" {w}"))
+        .unwrap_or_default();
     let place = job.address.as_deref().map(|a| format!(" at {a}")).unwrap_or_default();
     format!("{}: you're on {} ({}){when}{place}. Your stops: {url}", brand.name, job.code, job.service)
 }

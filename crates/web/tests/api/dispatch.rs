@@ -422,7 +422,7 @@ async fn editing_a_job_over_the_api_records_what_changed() {
     let edit = notes.iter().find(|n| n.starts_with("service:")).expect("an edit entry");
     assert!(edit.contains("Estimate - re-roof → Re-roof, full tear-off"), "{edit}");
     assert!(edit.contains("map pin: 39.73920, -104.99030") && !edit.contains("unverified"), "{edit}");
-    assert!(edit.contains("window: Wed Nov 25 9:00am-11:00am"), "in the brand's zone: {edit}");
+    assert!(edit.contains("window: Wed Nov 25, 9:00 AM-11:00 AM"), "in the brand's zone: {edit}");
 
     // Moving the pin unverifies it; null clears fields.
     let (_, body) = d
@@ -541,7 +541,13 @@ async fn the_board_places_jobs_flags_double_bookings_and_moves_jobs() {
     assert_eq!(job["scheduled_start"], "2026-11-23T00:30:00Z");
     d.send_all().await;
     assert_eq!(d.app.sms.sent_to(JIN).len(), 1, "the new technician gets the link");
-    assert!(d.app.sms.sent_to(JIN)[0].body.contains("5:30pm"), "with the new time");
+    let body = &d.app.sms.sent_to(JIN)[0].body;
+    assert!(
+        body.starts_with(
+            "Summit Home Services: you're on J-2206 (Faucet swap) today, 5:30 PM-6:30 PM at 3902 Tennyson St, Denver, CO 80212. Your stops: http"
+        ),
+        "with the new time: {body}"
+    );
     let (_, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22")).await;
     assert!(!html.contains("double-booking"));
 
@@ -884,7 +890,13 @@ async fn a_board_move_changes_the_window_and_the_technician_together_or_not_at_a
     // Maria's text carries the new time: the listener reads the job after the move committed.
     d.send_all().await;
     let texts = d.app.sms.sent_to(MARIA);
-    assert!(texts.last().unwrap().body.contains("1:00pm-"), "{:?}", texts.last().unwrap().body);
+    let body = &texts.last().unwrap().body;
+    assert!(
+        body.starts_with(
+            "Summit Home Services: you're on J-2202 (Disposal install) today, 1:00 PM-3:00 PM at 3902 Tennyson St, Denver, CO 80212. Your stops: http"
+        ),
+        "{body}"
+    );
 
     // The same board, not reloaded, moves it again: refused, with who moved it.
     let r = moved(from, version).await;

@@ -40,3 +40,77 @@ async fn every_migration_applies_to_an_empty_database_and_reapplying_is_a_no_op(
     }
     db.close().await;
 }
+
+/// Migration 0019: `{windowStart}` no longer carries a day, so saved confirmation and
+/// on-the-way wordings get `{window}` / `{windowDay}`; reminders (sent on the day) stay.
+#[tokio::test]
+async fn saved_wordings_keep_naming_the_day_after_the_window_fields_split() {
+    use switchboard_core::clock::SystemClock;
+    let fresh = FreshDb::new().await;
+    let db = Db::connect(&fresh.url).await.unwrap();
+    db.migrate_up_to(18).await.unwrap();
+    let org = switchboard_core::tenancy::create_org(&db, &SystemClock, "acme", "Acme").await.unwrap();
+    let brand = switchboard_core::tenancy::BrandInput {
+        name: "Acme HVAC".into(),
+        time_zone: "America/Denver".into(),
+        ..Default::default()
+    };
+    let brand = switchboard_core::tenancy::create_brand(&db, &SystemClock, org.id, &brand).await.unwrap();
+    let saved = [
+        (
+            "confirmation",
+            "Hi {customerFirstName}, your {service} with {brandName} is booked for {windowStart}-{windowEnd} ({jobCode}). Questions? Call {brandPhone}.",
+            "Booked: {service} on {windowStart}",
+        ),
+        ("on_the_way", "{techName} is coming (you booked {windowStart} to {windowEnd})", "{techName} is on the way"),
+        (
+            "reminder",
+            "Reminder from {brandName}: we'll see you today between {windowStart} and {windowEnd} for your {service}.",
+            "See you today",
+        ),
+    ];
+    for (kind, sms, subject) in saved {
+        sqlx::query(
+            "insert into notification_settings (org_id, brand_id, kind, sms_enabled, email_enabled, sms_template, \
+             email_subject, email_template, updated_at) values ($1, $2, $3, 1, 1, $4, $5, $4, 0)",
+        )
+        .bind(org.id.0)
+        .bind(brand.id.0)
+        .bind(kind)
+        .bind(sms)
+        .bind(subject)
+        .execute(db.pool())
+        .await
+        .unwrap();
+    }
+    db.migrate().await.unwrap();
+    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+        "select kind, sms_template, email_subject, email_template from notification_settings order by kind",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let booked = "Hi {customerFirstName}, your {service} with {brandName} is booked for {window} ({jobCode}). Questions? Call {brandPhone}.";
+    let coming = "{techName} is coming (you booked {windowDay}, {windowStart} to {windowEnd})";
+    let reminder =
+        "Reminder from {brandName}: we'll see you today between {windowStart} and {windowEnd} for your {service}.";
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "confirmation".into(),
+                booked.into(),
+                "Booked: {service} on {windowDay}, {windowStart}".into(),
+                booked.into()
+            ),
+            ("on_the_way".into(), coming.into(), "{techName} is on the way".into(), coming.into()),
+            ("reminder".into(), reminder.into(), "See you today".into(), reminder.into()),
+        ]
+    );
+    assert_eq!(
+        booked,
+        switchboard_core::notifications::Kind::Confirmation.default_sms(),
+        "the old default becomes the new default"
+    );
+    db.close().await;
+}

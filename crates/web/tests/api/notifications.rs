@@ -100,6 +100,19 @@ async fn templates_are_checked_previewed_and_saved_per_brand() {
         .post_form("/settings/notifications/preview", &[("brand", &texting.id.to_string()), ("sms_template", "{nope}")])
         .await;
     assert!(r.text().await.unwrap().contains("{nope} is not a merge field"));
+
+    // The default reminder previews as it is sent: on the day, times without a date.
+    let reminder = switchboard_core::notifications::Kind::Reminder.default_sms();
+    let r = browser
+        .post_form("/settings/notifications/preview", &[("brand", &texting.id.to_string()), ("sms_template", reminder)])
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "Reminder from Acme Air: we&#39;ll see you today between 2:00 PM and 4:00 PM for your AC diagnose."
+        ),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -238,6 +251,30 @@ mod sending {
     }
 
     #[tokio::test]
+    async fn a_confirmation_names_the_day_today_tomorrow_or_by_date() {
+        let (app, key, _org, summit) = demo().await;
+        // The demo's clock is Sun Nov 22 in Denver. Today 2:00-4:00 PM, then Tue Nov 24 9-11 AM.
+        let today = book(&app, &key, summit, "2026-11-22T21:00:00Z", "2026-11-22T23:00:00Z").await;
+        run_engine(&app).await;
+        let later = book(&app, &key, summit, "2026-11-24T16:00:00Z", "2026-11-24T18:00:00Z").await;
+        run_engine(&app).await;
+        let bodies: Vec<String> = app.sms.sent_to(TARA).into_iter().map(|m| m.body).collect();
+        assert_eq!(
+            bodies,
+            [
+                format!(
+                    "Hi Tara, your AC tune-up with Summit Home Services is booked for today, 2:00 PM-4:00 PM ({}). Questions? Call (720) 555-0100.",
+                    today["code"].as_str().unwrap()
+                ),
+                format!(
+                    "Hi Tara, your AC tune-up with Summit Home Services is booked for Tue Nov 24, 9:00 AM-11:00 AM ({}). Questions? Call (720) 555-0100.",
+                    later["code"].as_str().unwrap()
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn a_booking_is_confirmed_reminded_on_the_day_and_announced_on_dispatch() {
         let (app, key, _org, summit) = demo().await;
         // Tomorrow (Mon Nov 23) 10:00-12:00 in Denver.
@@ -248,7 +285,7 @@ mod sending {
         assert_eq!(
             texts[0].body,
             format!(
-                "Hi Tara, your AC tune-up with Summit Home Services is booked for Mon Nov 23, 10:00 AM-12:00 PM ({}). Questions? Call (720) 555-0100.",
+                "Hi Tara, your AC tune-up with Summit Home Services is booked for tomorrow, Mon Nov 23, 10:00 AM-12:00 PM ({}). Questions? Call (720) 555-0100.",
                 job["code"].as_str().unwrap()
             )
         );
