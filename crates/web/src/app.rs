@@ -214,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .layer(middleware::from_fn(crate::nul::replace_nul))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(telemetry::track_metrics))
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -12,6 +12,7 @@ pub mod console;
 pub mod error;
 pub mod fmt;
 pub mod health;
+pub mod nul;
 pub mod pages;
 pub mod public;
 pub mod server;

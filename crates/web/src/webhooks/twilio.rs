@@ -112,13 +112,15 @@ async fn twilio_sms_status(State(state): State<AppState>, headers: HeaderMap, ur
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "m").and_then(|(_, v)| v.parse().ok()))
         .map(MessageId);
+    // Signed as sent, stored without NUL (PostgreSQL refuses it in text).
+    let text = |s: &str| s.replace('\0', "\u{FFFD}");
     let update = StatusUpdate {
         provider: "twilio",
-        provider_id: sid.to_string(),
+        provider_id: text(sid),
         message,
-        status: status.to_string(),
-        error_code: param(&params, "ErrorCode").filter(|c| !c.is_empty()).map(str::to_string),
-        error_message: param(&params, "ErrorMessage").filter(|c| !c.is_empty()).map(str::to_string),
+        status: text(status),
+        error_code: param(&params, "ErrorCode").filter(|c| !c.is_empty()).map(text),
+        error_message: param(&params, "ErrorMessage").filter(|c| !c.is_empty()).map(text),
     };
     match messaging::apply_status(&state.db, state.clock.as_ref(), &update).await {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),

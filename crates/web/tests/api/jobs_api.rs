@@ -355,3 +355,28 @@ async fn editing_only_the_service_of_an_estimate_with_a_window_leaves_it_an_esti
     .await;
     assert_eq!((status, body["job"]["status"].as_str()), (200, Some("scheduled")), "{body}");
 }
+
+#[tokio::test]
+async fn a_nul_character_is_kept_as_the_replacement_character_on_both_databases() {
+    let (app, key) = demo().await;
+    let id = job_by_code(&app, &key, "J-2201").await["id"].as_i64().unwrap();
+    // JSON: `\u0000` inside a string.
+    let body = r#"{"internal_notes": "Gate code 12\u000034, dog in yard"}"#;
+    let resp = app
+        .client()
+        .patch(app.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(resp).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["job"]["internal_notes"], "Gate code 12\u{FFFD}34, dog in yard");
+    // A search with one.
+    let (status, body) =
+        json(app.client().get(app.url("/api/v1/jobs?q=roof%00")).bearer_auth(&key).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["jobs"].as_array().unwrap().is_empty(), "nothing matches the odd text: {body}");
+}

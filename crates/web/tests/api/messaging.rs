@@ -420,3 +420,29 @@ async fn numbers_abroad_are_texted_and_answered_exactly_as_they_are() {
         "Acme HVAC: for help call (720) 555-0100. Msg&data rates may apply. Reply STOP to opt out."
     );
 }
+
+#[tokio::test]
+async fn a_status_callback_with_a_nul_character_is_recorded_not_refused() {
+    let (app, key, brand) = setup().await;
+    app.sms.set_callback_delay(Duration::from_secs(3600));
+    let (_, body) = send(&app, &key, brand, CUSTOMER, "hello").await;
+    let id = body["message"]["id"].as_i64().unwrap();
+    app.engine.tick().await.unwrap();
+    let sid = app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap().sid;
+    let url = app.url(&format!("/webhooks/twilio/sms-status?m={id}"));
+    let params: Vec<(String, String)> = vec![
+        ("MessageSid".into(), sid),
+        ("MessageStatus".into(), "undelivered".into()),
+        ("ErrorCode".into(), "30003".into()),
+        ("ErrorMessage".into(), "Unreachable\0handset".into()),
+    ];
+    let sig = signature(app.sms.auth_token(), &url, &params);
+    let resp = app.client().post(&url).header("X-Twilio-Signature", sig).form(&params).send().await.unwrap();
+    assert_eq!(resp.status(), 204, "acknowledged, so Twilio does not retry it for ever");
+    let message = message(&app, &key, id).await;
+    assert_eq!(message["status"], "undelivered", "{message}");
+    assert_eq!(
+        (message["error_code"].as_str(), message["error_message"].as_str()),
+        (Some("30003"), Some("Unreachable\u{FFFD}handset"))
+    );
+}

@@ -220,3 +220,22 @@ async fn a_phone_typed_nationally_is_read_by_the_brands_country() {
         json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
     assert_eq!(body["leads"][0]["phone"], "+4915112345678", "a German mobile, not a US number");
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_form_field_does_not_lose_the_lead() {
+    let (app, key, api) = setup("").await;
+    let t = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(10));
+    let resp = app
+        .client()
+        .post(app.url(&format!("/public/v1/forms/{key}/submissions")))
+        .form(&[("_ts", t.as_str()), ("name", "Lucy\0Chen"), ("phone", "720-555-0177"), ("message", "No heat\0")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    assert_eq!(body["leads"][0]["name"], "Lucy\u{FFFD}Chen");
+    assert!(body["leads"][0]["messages"][0]["body"].as_str().unwrap().contains("No heat\u{FFFD}"), "{body}");
+}
