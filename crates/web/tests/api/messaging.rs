@@ -87,8 +87,9 @@ async fn bad_send_requests_are_refused_with_reasons() {
     assert_eq!(n, 0, "no message was recorded");
 }
 
-#[tokio::test]
-async fn status_callbacks_never_move_a_message_backwards() {
+/// A text sent to the stand-in, whose own status callbacks are held back: the app, the API
+/// key, the message id, its MessageSid and the status callback URL.
+async fn sent_without_callbacks() -> (TestApp, String, i64, String, String) {
     let (app, key, brand) = setup().await;
     app.sms.set_callback_delay(Duration::from_secs(3600));
     let (_, body) = send(&app, &key, brand, CUSTOMER, "hello").await;
@@ -96,6 +97,12 @@ async fn status_callbacks_never_move_a_message_backwards() {
     app.engine.tick().await.unwrap();
     let sid = app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap().sid;
     let url = app.url(&format!("/webhooks/twilio/sms-status?m={id}"));
+    (app, key, id, sid, url)
+}
+
+#[tokio::test]
+async fn status_callbacks_never_move_a_message_backwards() {
+    let (app, key, id, sid, url) = sent_without_callbacks().await;
     let callback = |status: &str| {
         let params: Vec<(String, String)> = vec![
             ("MessageSid".into(), sid.clone()),
@@ -423,13 +430,7 @@ async fn numbers_abroad_are_texted_and_answered_exactly_as_they_are() {
 
 #[tokio::test]
 async fn a_status_callback_with_a_nul_character_is_recorded_not_refused() {
-    let (app, key, brand) = setup().await;
-    app.sms.set_callback_delay(Duration::from_secs(3600));
-    let (_, body) = send(&app, &key, brand, CUSTOMER, "hello").await;
-    let id = body["message"]["id"].as_i64().unwrap();
-    app.engine.tick().await.unwrap();
-    let sid = app.sms.expect_sms(CUSTOMER, WAIT).await.unwrap().sid;
-    let url = app.url(&format!("/webhooks/twilio/sms-status?m={id}"));
+    let (app, key, id, sid, url) = sent_without_callbacks().await;
     let params: Vec<(String, String)> = vec![
         ("MessageSid".into(), sid),
         ("MessageStatus".into(), "undelivered".into()),
