@@ -1,15 +1,15 @@
 //! `/api/v1/customers`: lookup by phone or email (the matches a conversion suggests).
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use switchboard_core::customers::{self, Customer};
 use switchboard_core::parse::PhoneE164;
 use switchboard_core::{Error, ids::CustomerId};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ApiId;
 use super::not_found_as;
+use super::{ApiId, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -59,7 +59,7 @@ pub struct CustomerQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<CustomerQuery>,
+    ApiQuery(q): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerList>, ApiError> {
     let phone = match q.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         Some(p) => Some(PhoneE164::parse(p).map_err(|m| Error::invalid("phone", m))?.as_str().to_string()),

@@ -2,7 +2,7 @@
 //! assignment (which texts portal links), and status changes through the status machine.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use switchboard_core::Error;
 use switchboard_core::ids::{BrandId, JobId, TechnicianId};
@@ -10,7 +10,7 @@ use switchboard_core::jobs::{self, GeoPoint, JobDetail, JobFilter, JobPatch, Job
 use utoipa::{IntoParams, ToSchema};
 
 use super::not_found_as;
-use super::{ApiId, ApiJson};
+use super::{ApiId, ApiJson, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -217,7 +217,7 @@ pub struct JobQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<JobQuery>,
+    ApiQuery(q): ApiQuery<JobQuery>,
 ) -> Result<Json<JobList>, ApiError> {
     let status = q
         .status

@@ -1,7 +1,7 @@
 //! `/api/v1/leads`: the inbox, replies, and conversion to a job.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::{BrandId, CustomerId, LeadId, TechnicianId};
@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::messages::MessageEnvelope;
 use super::not_found_as;
-use super::{ApiId, ApiJson};
+use super::{ApiId, ApiJson, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -113,7 +113,7 @@ pub struct LeadQuery {
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<LeadQuery>,
+    ApiQuery(q): ApiQuery<LeadQuery>,
 ) -> Result<Json<LeadList>, ApiError> {
     let source = q
         .source

@@ -1,7 +1,7 @@
 //! `/api/v1/messages`: send a text from a brand's number and follow its delivery status.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::BrandId;
@@ -9,7 +9,7 @@ use switchboard_core::messaging::{self, Message, MessageId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::not_found_as;
-use super::{ApiId, ApiJson};
+use super::{ApiId, ApiJson, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -118,7 +118,7 @@ pub async fn send(
 pub async fn list(
     State(state): State<AppState>,
     caller: ApiCaller,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<MessageList>, ApiError> {
     let address = q.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(|a| {
         switchboard_core::parse::PhoneE164::parse(a)

@@ -139,6 +139,30 @@ fn source_text(e: &dyn std::error::Error) -> String {
     cur.to_string()
 }
 
+/// A query string; one that does not fit (`?brand_id=abc`) is a JSON 400 naming the problem,
+/// like every other API error.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rejection) => {
+                // axum's words name the parameter: "Failed to deserialize query string: brand_id: ..."
+                let text = rejection.body_text();
+                let detail = text.strip_prefix("Failed to deserialize query string: ").unwrap_or(&text);
+                Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!("the query string does not fit: {detail}"),
+                ))
+            }
+        }
+    }
+}
+
 /// A numeric id from the path; anything else is a 400 that names the bad value.
 pub struct ApiId(pub i64);
 

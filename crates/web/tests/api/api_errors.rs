@@ -179,3 +179,23 @@ async fn bad_form_input_in_the_console_is_a_clear_page_not_a_crash() {
     let resp = b.post_form("/settings/brands", &[("name", huge.as_str()), ("time_zone", "UTC")]).await;
     assert_eq!(resp.status(), 413);
 }
+
+#[tokio::test]
+async fn a_query_string_that_does_not_fit_is_a_json_400() {
+    let (app, key) = setup().await;
+    for (path, named) in [
+        ("/api/v1/jobs?brand_id=abc", "brand_id"),
+        ("/api/v1/jobs?tech_id=1.5", "tech_id"),
+        ("/api/v1/leads?brand_id=first", "brand_id"),
+        ("/api/v1/messages?limit=many", "limit"),
+    ] {
+        let resp = app.client().get(app.url(path)).bearer_auth(&key).send().await.unwrap();
+        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"), "{path}");
+        let (status, body) = json(resp).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_query", "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("the query string does not fit: "), "{path}: {message}");
+        assert!(message.contains(named), "the parameter is named: {path}: {message}");
+    }
+}
