@@ -35,6 +35,12 @@ pub fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static
     Cookie::build((name, value)).http_only(true).same_site(SameSite::Lax).path("/").secure(secure).build()
 }
 
+/// The cookie that removes `name`: with the attributes it was set with, since a browser
+/// ignores a `__Host-` cookie (the clearing one too) that lacks `Secure` and `Path=/`.
+pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
+    Cookie::build(name).http_only(true).same_site(SameSite::Lax).path("/").secure(secure).build()
+}
+
 /// The signed-in user of this request, if any (set by [`session_and_csrf`]).
 #[derive(Clone)]
 pub struct Viewer(pub Option<SessionUser>);

@@ -7,13 +7,13 @@ use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use switchboard_core::auth as core_auth;
 use switchboard_core::ids::BrandId;
 use switchboard_core::secret::new_token;
 
-use crate::auth::{Staff, Viewer, cookie, login_csrf_cookie_name, safe_next, session_cookie_name};
+use crate::auth::{Staff, Viewer, cookie, login_csrf_cookie_name, removal, safe_next, session_cookie_name};
 use crate::error::PageError;
 use crate::state::AppState;
 use crate::views::LoginPage;
@@ -102,7 +102,7 @@ pub async fn login_submit(
             limits.by_account.clear(&account_key);
             tracing::info!(user = %session.user.id, org = %session.user.org_id, "signed in");
             let secure = state.config.secure_cookies();
-            let jar = jar.remove(Cookie::build(login_csrf_cookie_name(secure)).path("/")).add(cookie(
+            let jar = jar.remove(removal(login_csrf_cookie_name(secure), secure)).add(cookie(
                 session_cookie_name(secure),
                 session.token,
                 secure,
@@ -124,7 +124,7 @@ pub async fn logout(State(state): State<AppState>, jar: CookieJar) -> Result<Res
     if let Some(c) = jar.get(name) {
         core_auth::sign_out(&state.db, c.value()).await?;
     }
-    let jar = jar.remove(Cookie::build(name).path("/"));
+    let jar = jar.remove(removal(name, secure));
     Ok((jar, Redirect::to("/login")).into_response())
 }
 

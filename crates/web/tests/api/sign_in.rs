@@ -230,3 +230,41 @@ async fn deactivated_users_are_signed_out_and_cannot_sign_in() {
         .unwrap();
     assert_eq!(resp.status(), 401);
 }
+
+#[tokio::test]
+async fn signing_out_over_https_clears_the_host_cookie_the_browser_holds() {
+    let app = crate::helpers::spawn_app_with(|c| c.public_url = "https://dispatch.example.com".into()).await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let session = switchboard_core::auth::sign_in(&app.db, &app.clock, &admin.email, crate::helpers::PASSWORD)
+        .await
+        .unwrap()
+        .expect("signed in");
+    let cookie = format!("__Host-sb_session={}", session.token);
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = client.get(app.url("/jobs")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csrf = crate::helpers::hidden_value(&page.text().await.unwrap(), "_csrf").expect("a form token");
+    let resp = client
+        .post(app.url("/logout"))
+        .header("cookie", &cookie)
+        .header("origin", "https://dispatch.example.com")
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let cleared: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .filter(|c| c.starts_with("__Host-sb_session="))
+        .collect();
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    let attrs: Vec<&str> = cleared[0].split("; ").collect();
+    for wanted in ["Secure", "Path=/", "Max-Age=0", "HttpOnly"] {
+        assert!(attrs.contains(&wanted), "a browser only clears a __Host- cookie with {wanted}: {}", cleared[0]);
+    }
+    let (n,): (i64,) = sqlx::query_as("select count(*) from sessions").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(n, 0, "the session is gone on the server too");
+}
