@@ -183,7 +183,7 @@ pub enum InboundOutcome {
 /// Records an inbound text to a brand's number inside `tx`, deduplicated by the provider's id,
 /// and applies consent keywords (STOP, START; HELP queues the brand's help reply). What else
 /// the text is (a lead's message, a reply code) is the inbound router's business, above this
-/// module. Every read goes through `tx` (safe on SQLite's single connection).
+/// module. Every read goes through `tx`, so it sees the transaction's own writes.
 pub async fn record_inbound_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> Result<InboundOutcome> {
     let to = PhoneE164::from_provider(&sms.to).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.to.clone());
     let from = PhoneE164::from_provider(&sms.from).map(|p| p.as_str().to_string()).unwrap_or_else(|_| sms.from.clone());

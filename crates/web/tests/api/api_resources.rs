@@ -233,10 +233,7 @@ async fn a_brand_abroad_reads_national_numbers_by_its_own_country() {
     let (org, _) = app.org_with_admin("acme").await;
     let key = app.api_key(org).await;
     let api = app.client();
-    let post = |body: serde_json::Value| {
-        let (api, key, url) = (api.clone(), key.clone(), app.url("/api/v1/brands"));
-        async move { json(api.post(url).bearer_auth(key).json(&body).send().await.unwrap()).await }
-    };
+    let post = |body: serde_json::Value| app.api_post(&key, "/api/v1/brands", body);
     // Without a country a brand is in the US, as every brand before countries existed.
     let (status, body) = post(json!({"name": "Acme HVAC", "time_zone": "America/Denver"})).await;
     assert_eq!((status, body["brand"]["country"].as_str()), (201, Some("US")), "{body}");
@@ -251,15 +248,13 @@ async fn a_brand_abroad_reads_national_numbers_by_its_own_country() {
     let berlin = body["brand"]["id"].as_i64().unwrap();
 
     // A text typed nationally goes to the German mobile, not to a US number.
-    let (status, body) = json(
-        api.post(app.url("/api/v1/messages"))
-            .bearer_auth(&key)
-            .json(&json!({"brand_id": berlin, "to": "0151 12345678", "body": "Ihr Techniker ist unterwegs"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app
+        .api_post(
+            &key,
+            "/api/v1/messages",
+            json!({"brand_id": berlin, "to": "0151 12345678", "body": "Ihr Techniker ist unterwegs"}),
+        )
+        .await;
     assert_eq!((status, body["message"]["to"].as_str()), (202, Some("+4915112345678")), "{body}");
 
     // A country without a numbering plan is refused with the field named, and nothing is made.
@@ -273,28 +268,13 @@ async fn a_brand_abroad_reads_national_numbers_by_its_own_country() {
     assert_eq!(list["brands"].as_array().unwrap().len(), 2);
 
     // A patch moves the brand; absent, the country stays.
-    let (status, body) = json(
-        api.patch(app.url(&format!("/api/v1/brands/{berlin}")))
-            .bearer_auth(&key)
-            .json(&json!({"country": "AT", "sms_number": "01 5123456"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let path = format!("/api/v1/brands/{berlin}");
+    let (status, body) = app.api_patch(&key, &path, json!({"country": "AT", "sms_number": "01 5123456"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body["brand"]["country"].as_str(), body["brand"]["sms_number"].as_str()),
         (Some("AT"), Some("+4315123456"))
     );
-    let (_, body) = json(
-        api.patch(app.url(&format!("/api/v1/brands/{berlin}")))
-            .bearer_auth(&key)
-            .json(&json!({"name": "Acme Wien"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (_, body) = app.api_patch(&key, &path, json!({"name": "Acme Wien"})).await;
     assert_eq!(body["brand"]["country"], "AT");
 }

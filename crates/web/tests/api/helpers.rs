@@ -258,6 +258,16 @@ impl TestApp {
         switchboard_core::auth::create_api_key(&self.db, &self.clock, org, "tests").await.expect("api key").0
     }
 
+    /// `POST` a JSON body to the API with `key`; the status and the JSON answer.
+    pub async fn api_post(&self, key: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        json(self.client().post(self.url(path)).bearer_auth(key).json(&body).send().await.expect("POST")).await
+    }
+
+    /// `PATCH` a JSON body to the API with `key`; the status and the JSON answer.
+    pub async fn api_patch(&self, key: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        json(self.client().patch(self.url(path)).bearer_auth(key).json(&body).send().await.expect("PATCH")).await
+    }
+
     /// Signs in through the real form and returns the signed-in browser.
     pub async fn signed_in(&self, email: &str) -> Browser {
         self.signed_in_with(email, PASSWORD).await

@@ -66,16 +66,7 @@ async fn a_job_walks_the_whole_status_machine_and_its_history_records_each_step(
     let (_, techs) =
         json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
     let tech = techs["technicians"][0]["id"].as_i64().unwrap();
-    let (status, body) = json(
-        app.client()
-            .post(app.url(&format!("/api/v1/jobs/{id}/assign")))
-            .bearer_auth(&key)
-            .json(&json!({ "tech_ids": [tech] }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = app.api_post(&key, &format!("/api/v1/jobs/{id}/assign"), json!({ "tech_ids": [tech] })).await;
     assert_eq!(status, 200, "{body}");
     for step in ["dispatched", "on_site", "pending_close", "completed"] {
         let (status, body) = move_job(&app, &key, id, step, None).await;
@@ -314,16 +305,8 @@ async fn editing_only_the_service_of_an_estimate_with_a_window_leaves_it_an_esti
     let id = job["id"].as_i64().unwrap();
     app.engine.tick().await.unwrap();
     let (texts, mails) = (app.sms.messages().len(), app.mail.mails().len());
-    let (status, body) = json(
-        app.client()
-            .patch(app.url(&format!("/api/v1/jobs/{id}")))
-            .bearer_auth(&key)
-            .json(&json!({ "service": "Roof inspection and estimate" }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let path = format!("/api/v1/jobs/{id}");
+    let (status, body) = app.api_patch(&key, &path, json!({ "service": "Roof inspection and estimate" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (body["job"]["status"].as_str(), body["job"]["service"].as_str()),
@@ -343,16 +326,9 @@ async fn editing_only_the_service_of_an_estimate_with_a_window_leaves_it_an_esti
             .as_str()
             .map(|t| (t.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_hours(24)).to_string())
     };
-    let (status, body) = json(
-        app.client()
-            .patch(app.url(&format!("/api/v1/jobs/{id}")))
-            .bearer_auth(&key)
-            .json(&json!({ "scheduled_start": day_later("scheduled_start"), "scheduled_end": day_later("scheduled_end") }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let window =
+        json!({ "scheduled_start": day_later("scheduled_start"), "scheduled_end": day_later("scheduled_end") });
+    let (status, body) = app.api_patch(&key, &path, window).await;
     assert_eq!((status, body["job"]["status"].as_str()), (200, Some("scheduled")), "{body}");
 }
 
