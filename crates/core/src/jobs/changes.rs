@@ -28,8 +28,13 @@ pub enum Change {
     Status { from: JobStatus, to: JobStatus },
     /// A technician was put on the job.
     TechAdded { tech: TechnicianId },
-    /// A technician was taken off the job.
-    TechRemoved { tech: TechnicianId },
+    /// A technician was taken off the job; `told` when they had been texted about it (so
+    /// they are told they are off it).
+    TechRemoved {
+        tech: TechnicianId,
+        #[serde(default)]
+        told: bool,
+    },
     /// A technician's own work on the job changed (arrived, done, reset).
     Work { tech: TechnicianId, work: WorkStatus },
     /// A technician (or, when `tech` is none, the job with nobody on it) was sent on the way;
@@ -56,21 +61,62 @@ impl engine::Kind for JobChanged {
 }
 
 impl JobChanged {
-    /// The window starts this change scheduled the job for (the customer's confirmation).
-    pub fn scheduled_start(&self) -> Option<Timestamp> {
+    /// The window start this change booked the job for (the customer's confirmation).
+    pub fn booked_start(&self) -> Option<Timestamp> {
         self.changes
             .iter()
             .find_map(|c| match c {
                 Change::Scheduled { start } => Some(*start),
-                Change::WindowMoved { start: Some(start) } if self.status == JobStatus::Scheduled => Some(*start),
                 _ => None,
             })
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
     }
 
+    /// The new window start of a booked job whose window this change moved (the customer's
+    /// "rescheduled" message): scheduled, or en route with someone on the way.
+    pub fn rescheduled_start(&self) -> Option<Timestamp> {
+        if !matches!(self.status, JobStatus::Scheduled | JobStatus::Dispatched) || self.booked_start().is_some() {
+            return None;
+        }
+        self.window_moved_to()
+    }
+
+    /// The window start this change moved the job's window to, whatever its status.
+    pub fn window_moved_to(&self) -> Option<Timestamp> {
+        self.changes
+            .iter()
+            .find_map(|c| match c {
+                Change::WindowMoved { start: Some(start) } => Some(*start),
+                _ => None,
+            })
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+    }
+
+    /// The window start a scheduled job now has after this change (booked or moved): the
+    /// day-of reminder follows it.
+    pub fn reminder_start(&self) -> Option<Timestamp> {
+        self.booked_start().or_else(|| self.rescheduled_start().filter(|_| self.status == JobStatus::Scheduled))
+    }
+
+    /// The status the job left, when this change moved it.
+    pub fn moved_from(&self) -> Option<JobStatus> {
+        self.changes.iter().find_map(|c| match c {
+            Change::Status { from, .. } => Some(*from),
+            _ => None,
+        })
+    }
+
     /// Whether the job was moved to `to` by this change.
     pub fn moved_to(&self, to: JobStatus) -> bool {
         self.changes.iter().any(|c| matches!(c, Change::Status { to: t, .. } if *t == to))
+    }
+
+    /// The technicians taken off the job by this change who had been told about it.
+    pub fn removed_told(&self) -> impl Iterator<Item = TechnicianId> + '_ {
+        self.changes.iter().filter_map(|c| match c {
+            Change::TechRemoved { tech, told: true } => Some(*tech),
+            _ => None,
+        })
     }
 
     /// The technicians put on the job by this change.
@@ -80,6 +126,18 @@ impl JobChanged {
             _ => None,
         })
     }
+}
+
+/// The job's status after `changes`, from `before`: the last status move, if any.
+pub fn status_after(before: JobStatus, changes: &[Change]) -> JobStatus {
+    changes
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            Change::Status { to, .. } => Some(*to),
+            _ => None,
+        })
+        .unwrap_or(before)
 }
 
 /// Queues the `job.changed` item for `changes` inside `tx` (nothing when there are none).
@@ -170,19 +228,48 @@ mod tests {
     }
 
     #[test]
-    fn the_confirmation_follows_a_booking_or_a_moved_window_of_a_scheduled_job() {
+    fn a_booking_confirms_and_a_moved_window_reschedules() {
         let two = ts("2026-12-02T19:00:00Z");
         let event = |status, changes| JobChanged { job_id: JobId(1), status, at: 0, actor: "api".into(), changes };
         let booked =
             event(JobStatus::Scheduled, of_move(Some((JobStatus::Estimate, None)), JobStatus::Scheduled, Some(two)));
-        assert_eq!(booked.scheduled_start(), Some(two));
+        assert_eq!((booked.booked_start(), booked.rescheduled_start()), (Some(two), None));
+        assert_eq!(booked.reminder_start(), Some(two));
         let moved = event(JobStatus::Scheduled, vec![Change::WindowMoved { start: Some(to_millis(two)) }]);
-        assert_eq!(moved.scheduled_start(), Some(two));
-        // An en-route job's window moving does not re-confirm; a removed window has no start.
+        assert_eq!((moved.booked_start(), moved.rescheduled_start()), (None, Some(two)));
+        assert_eq!(moved.reminder_start(), Some(two));
+        // An en-route job's window moving tells the customer, with no new reminder (it is under way).
         let en_route = event(JobStatus::Dispatched, vec![Change::WindowMoved { start: Some(to_millis(two)) }]);
-        assert_eq!(en_route.scheduled_start(), None);
+        assert_eq!((en_route.rescheduled_start(), en_route.reminder_start()), (Some(two), None));
+        // An estimate was never booked: its window moving tells the customer nothing; its
+        // technicians hear of it (window_moved_to).
+        let estimate = event(JobStatus::Estimate, vec![Change::WindowMoved { start: Some(to_millis(two)) }]);
+        assert_eq!((estimate.rescheduled_start(), estimate.window_moved_to()), (None, Some(two)));
         let removed = event(JobStatus::Scheduled, vec![Change::WindowMoved { start: None }]);
-        assert_eq!(removed.scheduled_start(), None);
+        assert_eq!((removed.rescheduled_start(), removed.reminder_start()), (None, None));
+        // Who was told of the job, among those taken off.
+        let off = event(
+            JobStatus::Scheduled,
+            vec![
+                Change::TechRemoved { tech: TechnicianId(4), told: true },
+                Change::TechRemoved { tech: TechnicianId(5), told: false },
+            ],
+        );
+        assert_eq!(off.removed_told().collect::<Vec<_>>(), [TechnicianId(4)]);
+        assert_eq!(
+            status_after(
+                JobStatus::Dispatched,
+                &[Change::Status { from: JobStatus::Dispatched, to: JobStatus::Scheduled }]
+            ),
+            JobStatus::Scheduled
+        );
+        assert_eq!(status_after(JobStatus::OnSite, &off.changes), JobStatus::OnSite);
+        // A payload from before `told` existed still decodes (told: false).
+        let old: JobChanged = engine::kind::decode(
+            r#"{"job_id":1,"status":"scheduled","at":0,"actor":"api","changes":[{"change":"tech_removed","tech":4}]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.changes, [Change::TechRemoved { tech: TechnicianId(4), told: false }]);
         // The payload round-trips through the engine's JSON.
         let json = serde_json::to_string(&booked).unwrap();
         assert_eq!(engine::kind::decode::<JobChanged>(&json).unwrap(), booked);

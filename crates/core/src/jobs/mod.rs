@@ -285,7 +285,12 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: 
 
 /// The job's technicians who have not been sent its portal link yet, inside `tx`.
 pub async fn unnotified_techs_in(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
-    store::unnotified_techs(tx, org, job).await
+    store::techs_told(tx, org, job, false).await
+}
+
+/// The job's technicians who were sent its portal link (so they know of the job), inside `tx`.
+pub async fn told_techs_in(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
+    store::techs_told(tx, org, job, true).await
 }
 
 /// Records that `tech` was sent the job's portal link, inside `tx`.
@@ -537,7 +542,8 @@ pub async fn assign(
         tx.rollback().await?;
         return Ok(current);
     }
-    changes::queue_in(&mut tx, clock, org, id, current.status, actor, told).await?;
+    let status = changes::status_after(current.status, &told);
+    changes::queue_in(&mut tx, clock, org, id, status, actor, told).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(Event::Job { org, job: id });
@@ -576,34 +582,34 @@ async fn assign_in(
         }
     }
     let now = to_millis(clock.now());
-    // Someone added to a job under way is sent to it (the status as locked decides).
-    let under_way = matches!(current.status, JobStatus::Dispatched | JobStatus::OnSite);
-    let start = if under_way { WorkStatus::EnRoute } else { WorkStatus::Assigned };
-    let (added, removed) = store::set_techs(tx, org, id, &wanted, start, now).await?;
+    // Someone put on a job is assigned, whatever its status: they are on the way only once
+    // they tap On my way (or the office sends them), so nobody is announced who is not coming.
+    let (added, removed) = store::set_techs(tx, org, id, &wanted, WorkStatus::Assigned, now).await?;
     if added.is_empty() && removed.is_empty() {
         return Ok(Vec::new());
     }
     store::touch_if_open(tx, org, id, now).await?;
-    // Who is working the site now, before the ones just added (the removed have left).
-    let crew: Vec<_> = crew.iter().copied().filter(|(t, _)| !removed.contains(t)).collect();
     let name = |t: &TechnicianId| all.iter().find(|x| x.id == *t).map(|x| x.name.clone()).unwrap_or_default();
     let mut parts = Vec::new();
     if !added.is_empty() {
         parts.push(format!("assigned {}", added.iter().map(name).collect::<Vec<_>>().join(", ")));
     }
     if !removed.is_empty() {
-        parts.push(format!("unassigned {}", removed.iter().map(name).collect::<Vec<_>>().join(", ")));
+        parts.push(format!("unassigned {}", removed.iter().map(|(t, _)| name(t)).collect::<Vec<_>>().join(", ")));
     }
     let note = parts.join("; ");
     let event = store::NewEvent { actor, kind: "assigned", from: None, to: None, note: Some(&note) };
     store::add_event(tx, org, id, &event, now).await?;
     let mut told: Vec<_> = added.iter().map(|t| changes::Change::TechAdded { tech: *t }).collect();
-    told.extend(removed.iter().map(|t| changes::Change::TechRemoved { tech: *t }));
-    if under_way && !added.is_empty() {
-        // The ones sent are on the way (the job as it is now, with its new technicians).
+    told.extend(removed.iter().map(|(t, was_told)| changes::Change::TechRemoved { tech: *t, told: *was_told }));
+    // An en-route job whose only ones on the way were taken off has nobody coming: it goes
+    // back to Scheduled, and whoever is sent next is announced to the customer.
+    let still_working = crew.iter().any(|(t, w)| w.working() && !removed.iter().any(|(r, _)| r == t));
+    if current.status == JobStatus::Dispatched && !still_working {
         let after = store::get_job_in(tx, org, id).await?;
-        let sent: Vec<_> = added.iter().map(|t| (*t, WorkStatus::EnRoute)).collect();
-        told.extend(crew::apply_in(tx, &after, &crew, &sent).await?);
+        let note = "nobody on the job is on the way now";
+        let (_, moved) = move_in(tx, clock, &after, JobStatus::Scheduled, actor, Some(note)).await?;
+        told.extend(moved);
     }
     Ok(told)
 }
@@ -648,7 +654,8 @@ pub async fn move_on_board(
         tx.rollback().await?;
         return Ok(current);
     }
-    changes::queue_in(&mut tx, clock, org, id, job.status, actor, told).await?;
+    let status = changes::status_after(job.status, &told);
+    changes::queue_in(&mut tx, clock, org, id, status, actor, told).await?;
     if address_moved && job.address.is_some() {
         locate::queue_in(&mut tx, clock, org, id).await?;
     }

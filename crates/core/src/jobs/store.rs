@@ -225,7 +225,8 @@ pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>
 }
 
 /// Replaces the job's technicians with `techs` (ids of this organization), the new ones
-/// starting as `work`; returns the ids added and removed.
+/// starting as `work`; returns the ids added, and the ids removed with whether each had been
+/// told about the job (texted its portal link).
 pub async fn set_techs(
     tx: &mut Tx,
     org: OrgId,
@@ -233,17 +234,18 @@ pub async fn set_techs(
     techs: &[TechnicianId],
     work: WorkStatus,
     now: i64,
-) -> Result<(Vec<TechnicianId>, Vec<TechnicianId>)> {
-    let current: Vec<(i64,)> =
-        sqlx::query_as("select technician_id from job_technicians where org_id = $1 and job_id = $2")
+) -> Result<(Vec<TechnicianId>, Vec<(TechnicianId, bool)>)> {
+    let current: Vec<(i64, Option<i64>)> =
+        sqlx::query_as("select technician_id, notified_at from job_technicians where org_id = $1 and job_id = $2")
             .bind(org.0)
             .bind(job.0)
             .fetch_all(&mut **tx)
             .await?;
-    let current: Vec<TechnicianId> = current.into_iter().map(|(t,)| TechnicianId(t)).collect();
-    let added: Vec<_> = techs.iter().copied().filter(|t| !current.contains(t)).collect();
-    let removed: Vec<_> = current.iter().copied().filter(|t| !techs.contains(t)).collect();
-    for t in &removed {
+    let current: Vec<(TechnicianId, bool)> =
+        current.into_iter().map(|(t, notified)| (TechnicianId(t), notified.is_some())).collect();
+    let added: Vec<_> = techs.iter().copied().filter(|t| !current.iter().any(|(c, _)| c == t)).collect();
+    let removed: Vec<_> = current.iter().copied().filter(|(t, _)| !techs.contains(t)).collect();
+    for (t, _) in &removed {
         sqlx::query("delete from job_technicians where org_id = $1 and job_id = $2 and technician_id = $3")
             .bind(org.0)
             .bind(job.0)
@@ -295,16 +297,17 @@ pub async fn touch_if_open(tx: &mut Tx, org: OrgId, id: JobId, now: i64) -> Resu
     Ok(done.rows_affected() == 1)
 }
 
-/// Technicians of the job not yet texted their portal link for it.
-pub async fn unnotified_techs(tx: &mut Tx, org: OrgId, job: JobId) -> Result<Vec<TechnicianId>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+/// Technicians of the job not yet texted their portal link for it (`told` false), or the ones
+/// who were (`told` true).
+pub async fn techs_told(tx: &mut Tx, org: OrgId, job: JobId, told: bool) -> Result<Vec<TechnicianId>> {
+    let sql = if told {
+        "select technician_id from job_technicians where org_id = $1 and job_id = $2 and notified_at is not null \
+         order by assigned_at, technician_id"
+    } else {
         "select technician_id from job_technicians where org_id = $1 and job_id = $2 and notified_at is null \
-         order by assigned_at, technician_id",
-    )
-    .bind(org.0)
-    .bind(job.0)
-    .fetch_all(&mut **tx)
-    .await?;
+         order by assigned_at, technician_id"
+    };
+    let rows: Vec<(i64,)> = sqlx::query_as(sql).bind(org.0).bind(job.0).fetch_all(&mut **tx).await?;
     Ok(rows.into_iter().map(|(t,)| TechnicianId(t)).collect())
 }
 

@@ -84,9 +84,11 @@ pub async fn queue_in(
     Ok(())
 }
 
-/// Reacts to job changes ([`crate::jobs::changes`]): a confirmation (and the day-of reminder)
-/// when a job is booked or the window of a scheduled job moves, and "on the way" for each
-/// technician sent, as the crew rule says.
+/// Reacts to job changes ([`crate::jobs::changes`]): for the customer, a confirmation (and
+/// the day-of reminder) when a job is booked, a reschedule notice when a booked job's window
+/// moves, "on the way" for each technician sent (as the crew rule says), a cancellation
+/// notice when a booked job is canceled; for the technicians who were told about the job,
+/// that its window moved, that they are off it, or that it is canceled.
 #[derive(Clone, Copy, Debug)]
 pub struct JobNotices;
 
@@ -100,12 +102,22 @@ impl Listener for JobNotices {
     }
 }
 
-/// The customer notifications a job's change calls for, queued in one transaction. Each has
-/// an idempotency key (the window start, the change's time), so a change reacted to twice
-/// queues each once.
+/// Whether a job that was in `from` had been booked with the customer (a confirmed visit).
+fn was_booked(from: Option<JobStatus>) -> bool {
+    matches!(from, Some(JobStatus::Scheduled | JobStatus::Dispatched | JobStatus::OnSite))
+}
+
+/// The notifications a job's change calls for, queued in one transaction. Each has an
+/// idempotency key (the window start, the change's time), so a change reacted to twice queues
+/// each once.
 pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobChanged) -> Result<()> {
     let now = clock.now();
-    let booked = event.scheduled_start().filter(|start| *start > now);
+    let booked = event.booked_start().filter(|start| *start > now);
+    let rescheduled = event.rescheduled_start().filter(|start| *start > now);
+    let remind = event.reminder_start().filter(|start| *start > now);
+    let canceled = event.moved_to(JobStatus::Canceled);
+    let moved_to = event.window_moved_to().filter(|_| event.status.is_open());
+    let removed: Vec<TechnicianId> = event.removed_told().collect();
     let sent: Vec<(Option<TechnicianId>, &[TechnicianId])> = event
         .changes
         .iter()
@@ -114,7 +126,13 @@ pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobC
             _ => None,
         })
         .collect();
-    if booked.is_none() && sent.is_empty() {
+    if booked.is_none()
+        && rescheduled.is_none()
+        && !canceled
+        && moved_to.is_none()
+        && removed.is_empty()
+        && sent.is_empty()
+    {
         return Ok(());
     }
     let job = match crate::jobs::get(db, org, event.job_id).await {
@@ -128,10 +146,18 @@ pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobC
     let mut noted = false;
     if let Some(start) = booked {
         queue_in(&mut tx, clock, org, job.id, Kind::Confirmation, now, to_millis(start), None).await?;
-        let tz = brand.zone();
-        if let Some(at) = super::reminder_at(start, &tz, prefs.reminder_time).filter(|at| *at > now) {
-            queue_in(&mut tx, clock, org, job.id, Kind::Reminder, at, to_millis(start), None).await?;
-        }
+    }
+    if let Some(start) = rescheduled {
+        queue_in(&mut tx, clock, org, job.id, Kind::Rescheduled, now, to_millis(start), None).await?;
+    }
+    if let Some(start) = remind
+        && let Some(at) = super::reminder_at(start, &brand.zone(), prefs.reminder_time).filter(|at| *at > now)
+    {
+        queue_in(&mut tx, clock, org, job.id, Kind::Reminder, at, to_millis(start), None).await?;
+    }
+    // A canceled visit the customer had been booked for (with a window to name).
+    if canceled && was_booked(event.moved_from()) && job.scheduled_start.is_some() {
+        queue_in(&mut tx, clock, org, job.id, Kind::Canceled, now, event.at, None).await?;
     }
     for (tech, was_working) in sent {
         let tell = match tech {
@@ -148,6 +174,21 @@ pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobC
                 format!("Customer not told {name} is on the way: another technician is already working the site");
             crate::jobs::note_in(&mut tx, org, job.id, &note, to_millis(now)).await?;
             noted = true;
+        }
+    }
+    // The technicians who know of the job (texted its link) hear what changed for them; the
+    // ones put on it by this change get the job with its new window from the portal instead.
+    for tech in removed {
+        queue_in(&mut tx, clock, org, job.id, Kind::TechRemoved, now, event.at, Some(tech)).await?;
+    }
+    if canceled || moved_to.is_some() {
+        let added: Vec<TechnicianId> = event.added().collect();
+        for tech in crate::jobs::told_techs_in(&mut tx, org, job.id).await? {
+            if canceled {
+                queue_in(&mut tx, clock, org, job.id, Kind::TechCanceled, now, event.at, Some(tech)).await?;
+            } else if let Some(start) = moved_to.filter(|_| !added.contains(&tech)) {
+                queue_in(&mut tx, clock, org, job.id, Kind::TechRescheduled, now, to_millis(start), Some(tech)).await?;
+            }
         }
     }
     tx.commit().await?;
@@ -295,11 +336,17 @@ async fn attempt(
         Err(e) => return Err(e),
     };
     // Still relevant? A reminder for an old window, or a job that moved on, is dropped.
+    let on_job = |t: Option<TechnicianId>| t.is_some_and(|t| job.has_tech(t));
     let current = match kind {
-        Kind::Confirmation | Kind::Reminder => {
+        Kind::Confirmation | Kind::Reminder | Kind::Rescheduled => {
             matches!(job.status, JobStatus::Scheduled | JobStatus::Dispatched)
                 && job.scheduled_start.map(to_millis) == Some(at)
         }
+        Kind::Canceled => job.status == JobStatus::Canceled,
+        Kind::TechRescheduled => job.status.is_open() && on_job(tech) && job.scheduled_start.map(to_millis) == Some(at),
+        // Put back on it since: nothing to tell.
+        Kind::TechRemoved => tech.is_some() && !on_job(tech),
+        Kind::TechCanceled => job.status == JobStatus::Canceled && on_job(tech),
         // Still on the way (an old message about someone who has arrived is dropped).
         Kind::OnTheWay => match tech {
             Some(t) => job.status.is_open() && job.tech(t).is_some_and(|x| x.work == WorkStatus::EnRoute),
@@ -325,6 +372,10 @@ async fn attempt(
     if !setting.sms_enabled && !setting.email_enabled {
         return Ok(Outcome::Done(Some(json!({"skipped": "turned off"}))));
     }
+    if kind.audience() == super::Audience::Technician {
+        let Some(tech) = tech else { return Ok(Outcome::Fail("a technician notice names no technician".into())) };
+        return tell_technician(db, clock, &job, &brand, &setting, tech).await;
+    }
     let now = clock.now();
     let prefs = settings::prefs(db, org, brand.id).await?;
     // Quiet hours hold bookings and reminders; "on the way" is wanted at any hour.
@@ -339,6 +390,14 @@ async fn attempt(
     }
     let customer = crate::customers::get(db, org, job.customer_id).await?;
     let mut values = values(&job, tech, &brand, &customer, now);
+    if let Some(missing) = missing_window(&job, &setting) {
+        let note = format!("{} not sent to the customer: {missing}", kind.label());
+        let mut tx = db.begin().await?;
+        crate::jobs::note_in(&mut tx, org, job.id, &note, to_millis(now)).await?;
+        tx.commit().await?;
+        db.publish(crate::db::Event::Job { org, job: job.id });
+        return Ok(Outcome::Done(Some(json!({"skipped": note}))));
+    }
     if let (Some(url), Some(amount)) = (args.invoice_url.as_deref(), args.amount_due) {
         values.insert("invoiceUrl", url.to_string());
         values.insert("amountDue", amount.to_string());
@@ -411,4 +470,84 @@ async fn attempt(
     db.work_added();
     db.publish(crate::db::Event::Job { org, job: job.id });
     Ok(Outcome::Done(Some(json!({"sent": sent}))))
+}
+
+/// Why a message that names the job's window cannot go out (the job has none now), if so: it
+/// would read "booked for ." otherwise.
+fn missing_window(job: &JobSummary, setting: &KindSettings) -> Option<&'static str> {
+    const WINDOW: [&str; 4] = ["window", "windowDay", "windowStart", "windowEnd"];
+    let mut sources = Vec::new();
+    if setting.sms_enabled {
+        sources.push(setting.sms_template.as_str());
+    }
+    if setting.email_enabled {
+        sources.extend([setting.email_subject.as_str(), setting.email_template.as_str()]);
+    }
+    let names_window =
+        sources.iter().any(|src| Template::parse(src).is_ok_and(|t| t.fields().iter().any(|f| WINDOW.contains(f))));
+    (names_window && (job.scheduled_start.is_none() || job.scheduled_end.is_none()))
+        .then_some("the job has no arrival window to name")
+}
+
+/// Texts a technician about their job (its window moved, they are off it, it is canceled),
+/// unless they cannot be reached there: no mobile number, their links turned off for a lost
+/// phone, opted out, or a brand without an SMS number. Either way the job's history says so.
+async fn tell_technician(
+    db: &Db,
+    clock: &dyn Clock,
+    job: &JobSummary,
+    brand: &Brand,
+    setting: &KindSettings,
+    tech: TechnicianId,
+) -> Result<Outcome> {
+    let (org, kind) = (job.org_id, setting.kind);
+    let technician = match crate::technicians::get(db, org, tech).await {
+        Ok(t) => t,
+        Err(Error::NotFound) => return Ok(Outcome::Done(Some(json!({"skipped": "technician gone"})))),
+        Err(e) => return Err(e),
+    };
+    let now = clock.now();
+    let name = technician.name.clone();
+    let mut tx = db.begin().await?;
+    let problem = match (&technician.phone, &brand.sms_number) {
+        _ if !setting.sms_enabled => None,
+        _ if technician.links_paused_at.is_some() => {
+            Some("their portal links were turned off (lost phone)".to_string())
+        }
+        (None, _) => Some("no mobile number on file".to_string()),
+        (_, None) => Some(format!("{} has no SMS number", brand.name)),
+        (Some(phone), Some(_)) if crate::messaging::is_opted_out_in(&mut tx, brand.id, phone.as_str()).await? => {
+            Some(format!("they opted out of texts from {}", brand.name))
+        }
+        _ => None,
+    };
+    let window_missing = Template::parse(&setting.sms_template)
+        .is_ok_and(|t| t.fields().iter().any(|f| f.starts_with("window")))
+        && job.scheduled_start.is_none();
+    let problem = problem.or_else(|| window_missing.then(|| "the job has no arrival window to name".to_string()));
+    let outcome = match (problem, &technician.phone) {
+        (Some(why), _) => {
+            let note = format!("{} not texted to {name}: {why}", kind.label());
+            crate::jobs::note_in(&mut tx, org, job.id, &note, to_millis(now)).await?;
+            json!({"skipped": note})
+        }
+        (None, Some(phone)) if setting.sms_enabled => {
+            let customer = crate::customers::get(db, org, job.customer_id).await?;
+            let mut values = values(job, None, brand, &customer, now);
+            values.insert("techName", technician.first_name().to_string());
+            let body = match Template::parse(&setting.sms_template) {
+                Ok(t) => t.render(&values),
+                Err(e) => return Ok(Outcome::Fail(format!("template: {e}"))),
+            };
+            let id = crate::messaging::queue_sms_in(&mut tx, clock, brand, phone, &body).await?;
+            crate::messaging::link_job_in(&mut tx, id, job.id).await?;
+            crate::jobs::note_in(&mut tx, org, job.id, &kind.tech_note(&name), to_millis(now)).await?;
+            json!({"sent": ["texted"]})
+        }
+        _ => json!({"skipped": "turned off"}),
+    };
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Job { org, job: job.id });
+    Ok(Outcome::Done(Some(outcome)))
 }

@@ -26,7 +26,7 @@ impl KindSettings {
     pub fn defaults(kind: Kind) -> KindSettings {
         KindSettings {
             kind,
-            sms_enabled: false,
+            sms_enabled: kind.texts_by_default(),
             email_enabled: false,
             sms_template: kind.default_sms().to_string(),
             email_subject: kind.default_email_subject().to_string(),
@@ -77,9 +77,10 @@ pub async fn kinds(db: &Db, org: OrgId, brand: BrandId) -> Result<Vec<KindSettin
     .bind(brand.0)
     .fetch_all(db.pool())
     .await?;
+    let saved = |kind: Kind| rows.iter().find(|r| r.kind == kind.as_str());
     Ok(Kind::ALL
         .into_iter()
-        .map(|kind| match rows.iter().find(|r| r.kind == kind.as_str()) {
+        .map(|kind| match saved(kind) {
             Some(r) => KindSettings {
                 kind,
                 sms_enabled: r.sms_enabled != 0,
@@ -88,7 +89,15 @@ pub async fn kinds(db: &Db, org: OrgId, brand: BrandId) -> Result<Vec<KindSettin
                 email_subject: r.email_subject.clone(),
                 email_template: r.email_template.clone(),
             },
-            None => KindSettings::defaults(kind),
+            None => {
+                let mut d = KindSettings::defaults(kind);
+                if kind.follows_confirmation()
+                    && let Some(c) = saved(Kind::Confirmation)
+                {
+                    (d.sms_enabled, d.email_enabled) = (c.sms_enabled != 0, c.email_enabled != 0);
+                }
+                d
+            }
         })
         .collect())
 }
@@ -168,6 +177,9 @@ pub async fn save_kind_in(
     let mut v = crate::error::Validator::new();
     if input.sms_enabled && b.sms_number.is_none() {
         v.add("sms_enabled", format!("{} has no SMS number yet; add one in Settings -> Brands first", b.name));
+    }
+    if input.email_enabled && kind.audience() == super::Audience::Technician {
+        v.add("email_enabled", "technicians are told by text: they have no email address on file");
     }
     v.check("sms_template", Template::parse(&input.sms_template).map_err(|e| e.to_string()));
     v.check("email_template", Template::parse(&input.email_template).map_err(|e| e.to_string()));

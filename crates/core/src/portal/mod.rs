@@ -188,6 +188,10 @@ pub async fn revoke(
     } else {
         (crate::links::revoke_subject_in(&mut tx, clock, org, Scope::Portal, tech.0).await?, false)
     };
+    // Turned off without a new link (a lost phone): that phone gets nothing more, not even
+    // the link of the next job, until a new link is texted. A new link lifts it.
+    let paused = (!send_new).then(|| clock.now());
+    technicians::set_links_paused_in(&mut tx, org, tech, paused).await?;
     tx.commit().await?;
     if queued {
         db.work_added();
@@ -257,6 +261,11 @@ async fn text_links(
         let Some(tech) = technicians::get_in(&mut tx, org, tech_id).await? else { continue };
         let phone = tech.phone.clone();
         let problem = match (&phone, &brand.sms_number) {
+            _ if tech.links_paused_at.is_some() => Some(format!(
+                "Portal link not texted to {}: their links were turned off (lost phone); text them a new link \
+                 from Settings -> Technicians",
+                tech.name
+            )),
             (None, _) => Some(format!("Portal link not texted to {}: no mobile number on file", tech.name)),
             (_, None) => Some(format!("Portal link not texted to {}: {} has no SMS number", tech.name, brand.name)),
             _ => None,

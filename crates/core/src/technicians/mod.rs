@@ -23,6 +23,9 @@ pub struct Technician {
     pub rating_x10: Option<i64>,
     pub vehicle: Option<String>,
     pub active: bool,
+    /// When the office turned their portal links off for a lost phone: nothing about their
+    /// jobs is texted to that phone until the office texts them a new link.
+    pub links_paused_at: Option<jiff::Timestamp>,
     /// Where the technician's phone last said they were (while the portal was open).
     pub last_location: Option<SharedLocation>,
 }
@@ -67,6 +70,12 @@ pub async fn get_in(tx: &mut Tx, org: OrgId, id: TechnicianId) -> Result<Option<
     store::technician(&mut **tx, org, id).await
 }
 
+/// Records inside `tx` that the technician's links were turned off for a lost phone
+/// (`Some(now)`), or that a new link was texted (`None`).
+pub async fn set_links_paused_in(tx: &mut Tx, org: OrgId, id: TechnicianId, at: Option<jiff::Timestamp>) -> Result<()> {
+    store::set_links_paused(&mut **tx, org, id, at).await
+}
+
 pub async fn get(db: &Db, org: OrgId, id: TechnicianId) -> Result<Technician> {
     store::technician(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }
@@ -105,6 +114,7 @@ mod tests {
             rating_x10: Some(47),
             vehicle: None,
             active: true,
+            links_paused_at: None,
             last_location: None,
         };
         assert_eq!(t.rating_text().as_deref(), Some("4.7"));

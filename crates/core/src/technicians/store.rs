@@ -24,6 +24,7 @@ struct TechRow {
     last_lon_e6: Option<i64>,
     last_accuracy_m: Option<i64>,
     last_located_at: Option<i64>,
+    links_paused_at: Option<i64>,
 }
 
 impl TechRow {
@@ -46,6 +47,7 @@ impl TechRow {
             rating_x10: self.rating_x10,
             vehicle: self.vehicle,
             active: self.active != 0,
+            links_paused_at: self.links_paused_at.map(from_millis),
             last_location: match (self.last_lat_e6, self.last_lon_e6, self.last_located_at) {
                 (Some(lat), Some(lon), Some(at)) => Some(SharedLocation {
                     point: GeoPoint::from_e6(lat, lon),
@@ -59,7 +61,7 @@ impl TechRow {
 }
 
 const TECH_COLUMNS: &str = "id, org_id, user_id, name, phone, photo_url, rating_x10, vehicle, active, \
-     last_lat_e6, last_lon_e6, last_accuracy_m, last_located_at";
+     last_lat_e6, last_lon_e6, last_accuracy_m, last_located_at, links_paused_at";
 
 pub async fn technician<'c>(
     ex: impl Executor<'c, Database = Any>,
@@ -130,4 +132,20 @@ pub async fn insert_technician<'c>(
     .fetch_one(ex)
     .await?;
     Ok(TechnicianId(id))
+}
+
+/// Marks the technician's portal links as turned off for a lost phone (`Some`), or back on.
+pub async fn set_links_paused<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: TechnicianId,
+    at: Option<jiff::Timestamp>,
+) -> Result<()> {
+    sqlx::query("update technicians set links_paused_at = $3 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(at.map(to_millis))
+        .execute(ex)
+        .await?;
+    Ok(())
 }

@@ -18,7 +18,7 @@ use switchboard_core::jobs::{self, JobFilter, JobSummary};
 use switchboard_core::messaging::segments::measure;
 use switchboard_core::notifications::send;
 use switchboard_core::notifications::settings::{self, BrandPrefs, KindInput, KindSettings};
-use switchboard_core::notifications::{Kind, MERGE_FIELDS, QuietHours, Template, sample_values};
+use switchboard_core::notifications::{Audience, Kind, MERGE_FIELDS, QuietHours, Template, sample_values};
 use switchboard_core::tenancy::{self, Brand};
 use switchboard_core::{Error, FieldError};
 
@@ -34,6 +34,8 @@ pub struct KindCard {
     pub label: &'static str,
     pub when: &'static str,
     pub settings: KindSettings,
+    /// Sent to technicians (by text only) rather than to the customer.
+    pub for_techs: bool,
     /// The rendered preview fragment (escaped by its own template).
     pub preview_html: String,
     pub errors: Vec<(String, String)>,
@@ -61,6 +63,8 @@ pub struct NotificationsPage {
     pub tracking_enabled: bool,
     pub fields: Vec<(&'static str, &'static str)>,
     pub notice: Option<String>,
+    /// The kind whose form was refused (its key and label), for the banner at the top.
+    pub refused: Option<(&'static str, &'static str)>,
     pub prefs_error: Option<String>,
     /// The brand's open jobs to preview with (id, label), and the one picked (0: sample data).
     pub preview_jobs: Vec<(i64, String)>,
@@ -114,9 +118,14 @@ fn preview(values: &HashMap<&'static str, String>, source: &str) -> Preview {
 fn when(kind: Kind) -> &'static str {
     match kind {
         Kind::Confirmation => "When a job is scheduled.",
+        Kind::Rescheduled => "When the window of a booked job moves (instead of a second confirmation).",
         Kind::Reminder => "On the day of the job, at the reminder time below.",
         Kind::OnTheWay => "When a technician is dispatched.",
+        Kind::Canceled => "When a booked job is canceled.",
         Kind::InvoiceNudge => "When an invoice is still unpaid (with billing).",
+        Kind::TechRescheduled => "To each technician who was texted the job, when its window moves.",
+        Kind::TechRemoved => "To a technician who was texted the job, when they are taken off it.",
+        Kind::TechCanceled => "To each technician who was texted the job, when it is canceled.",
     }
 }
 
@@ -189,6 +198,7 @@ async fn render(
                 key: settings.kind.as_str(),
                 label: settings.kind.label(),
                 when: when(settings.kind),
+                for_techs: settings.kind.audience() == Audience::Technician,
                 preview_html: preview(&values, &settings.sms_template)
                     .render()
                     .map_err(|e| Error::Unexpected(e.to_string()))?,
@@ -212,6 +222,7 @@ async fn render(
         tracking_enabled: prefs.tracking_enabled,
         fields: MERGE_FIELDS.to_vec(),
         notice,
+        refused: failed.as_ref().map(|(k, _, _)| (k.as_str(), k.label())),
         prefs_error,
         preview_jobs,
         preview_job: preview_job.map(|j| j.id.0).unwrap_or_default(),

@@ -31,6 +31,8 @@ pub struct TechRow {
     pub vehicle: String,
     pub rating: String,
     pub links: i64,
+    /// Their links were turned off for a lost phone: nothing is texted until a new link.
+    pub paused: bool,
     pub located: String,
 }
 
@@ -83,6 +85,7 @@ async fn page(
             vehicle: t.vehicle.clone().unwrap_or_default(),
             rating: t.rating_text().unwrap_or_default(),
             links: links.iter().find(|(id, _)| *id == t.id).map(|(_, n)| *n).unwrap_or(0),
+            paused: t.links_paused_at.is_some(),
             located: t.last_location.map(|l| crate::fmt::ago(l.at, &tz, now)).unwrap_or_default(),
             name: t.name,
         })
@@ -106,9 +109,16 @@ pub async fn index(
 ) -> Result<Response, PageError> {
     let notice = match q.done.as_str() {
         "added" => Some("Technician added.".to_string()),
-        "revoked" => Some("Portal links turned off. A new link was texted to the technician.".to_string()),
-        "revoked-no-text" => Some(
-            "Portal links turned off. No new link was texted (no mobile number or no brand SMS number).".to_string(),
+        "revoked" => Some(
+            "Portal links turned off. Nothing more is texted to that phone, not even the next job's link, until you \
+             text a new link."
+                .to_string(),
+        ),
+        "rotated" => Some("Old portal links turned off. A new link was texted to the technician.".to_string()),
+        "rotated-no-text" => Some(
+            "Old portal links turned off. No new link was texted (no mobile number or no brand SMS number); the next \
+             job they are put on texts one."
+                .to_string(),
         ),
         _ => None,
     };

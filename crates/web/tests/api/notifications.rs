@@ -76,7 +76,15 @@ async fn templates_are_checked_previewed_and_saved_per_brand() {
     assert!(otw.sms_enabled && otw.email_enabled);
     assert_eq!(otw.sms_template, "{techName} is on the way: {trackingUrl}");
     let others: Vec<_> = kinds.iter().filter(|k| k.kind != Kind::OnTheWay).collect();
-    assert!(others.iter().all(|k| !k.sms_enabled), "other kinds untouched");
+    assert!(
+        others.iter().all(|k| **k == settings::KindSettings::defaults(k.kind)),
+        "other kinds untouched (technicians' texts on, customers' off): {others:?}"
+    );
+    assert!(
+        others
+            .iter()
+            .all(|k| k.sms_enabled == (k.kind.audience() == switchboard_core::notifications::Audience::Technician))
+    );
     let other_brand = settings::kinds(&app.db, org, silent.id).await.unwrap();
     assert!(other_brand.iter().all(|k| !k.email_enabled), "per brand");
 
@@ -191,6 +199,8 @@ async fn reminder_time_and_quiet_hours_are_saved_and_checked() {
 }
 
 mod sending {
+    use std::collections::HashMap;
+
     use jiff::SignedDuration;
     use serde_json::{Value, json};
     use switchboard_core::notifications::Kind;
@@ -364,7 +374,7 @@ mod sending {
         run_engine(&app).await;
         assert_eq!(app.sms.sent_to(TARA).len(), 1, "sent at 8 AM");
 
-        // Moved from Tue to Wed: a fresh confirmation, and Tuesday's reminder is dropped.
+        // Moved from Tue to Wed: the customer is told the new window, and Tuesday's reminder is dropped.
         let id = job["id"].as_i64().unwrap();
         let r = app
             .client()
@@ -378,7 +388,13 @@ mod sending {
         run_engine(&app).await;
         let texts = app.sms.sent_to(TARA);
         assert_eq!(texts.len(), 2);
-        assert!(texts[1].body.contains("Wed Nov 25, 10:00 AM"), "{}", texts[1].body);
+        assert_eq!(
+            texts[1].body,
+            format!(
+                "Hi Tara, your AC tune-up with Summit Home Services has moved to Wed Nov 25, 10:00 AM-12:00 PM ({}). Questions? Call (720) 555-0100.",
+                job["code"].as_str().unwrap()
+            )
+        );
         app.clock.set("2026-11-24T15:00:00Z".parse().unwrap());
         run_engine(&app).await;
         assert_eq!(app.sms.sent_to(TARA).len(), 2, "no reminder on the old day");
@@ -466,7 +482,10 @@ mod sending {
         assert!(html.contains("Arriving") && html.contains("about 10:20 AM"), "{html}");
 
         // A technician under 4 stars is shown without a rating; a finished job's link stops working.
+        // (Put on instead of Maria, Jin is on the way once sent.)
         api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park")]})).await.unwrap();
+        let r = api(format!("/api/v1/jobs/{id}/status"), json!({"status": "dispatched"})).await.unwrap();
+        assert_eq!(r.status(), 200);
         let (_, html) = page(path.clone()).await;
         assert!(html.contains("Jin is on the way") && !html.contains("★"), "{html}");
         for status in ["on_site", "pending_close", "completed"] {
@@ -733,10 +752,10 @@ mod sending {
     }
 
     #[tokio::test]
-    async fn a_swapped_technician_is_announced_and_the_tracking_page_follows_whoever_is_working() {
+    async fn a_swapped_technician_is_announced_only_once_on_the_way_and_the_tracking_page_follows_whoever_is_working() {
         let (app, key, _org, summit) = demo().await;
         let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
-        let id = job["id"].as_i64().unwrap();
+        let (id, code) = (job["id"].as_i64().unwrap(), job["code"].as_str().unwrap().to_string());
         let (_, techs) =
             json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(&key).send().await.unwrap()).await;
         let tech = |name: &str| {
@@ -755,6 +774,27 @@ mod sending {
             let (c, url) = (app.client(), app.url(&path));
             async move { c.get(url).send().await.unwrap().text().await.unwrap() }
         };
+        let job_now = || async {
+            let (_, d) =
+                json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                    .await;
+            d["job"].clone()
+        };
+        let crew = |job: &Value| -> Vec<(String, String)> {
+            job["techs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["name"].as_str().unwrap().to_string(), t["work"].as_str().unwrap().to_string()))
+                .collect()
+        };
+        let step = |portal: String, to: &'static str| {
+            let (c, url) = (app.client(), app.url(&format!("{portal}/jobs/{id}/status")));
+            async move {
+                let r = c.post(url).form(&[("to", to)]).send().await.unwrap();
+                assert_eq!(r.status(), 303, "{to}: {}", r.text().await.unwrap());
+            }
+        };
         api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Maria Reyes")]})).await.unwrap();
         api(format!("/api/v1/jobs/{id}/status"), json!({"status": "dispatched"})).await.unwrap();
         run_engine(&app).await;
@@ -765,34 +805,328 @@ mod sending {
         };
         let marias = link(&on_the_way()[0]);
 
-        // The dispatcher sends Jin instead: Maria has left, so the limit does not hold him back.
+        // The dispatcher puts Jin on instead of Maria. Jin has not left: nobody is announced,
+        // nobody on the job is on the way, so it is Scheduled again; Maria is told she is off it.
         let r = api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park")]})).await.unwrap();
         assert_eq!(r.status(), 200);
+        run_engine(&app).await;
+        assert_eq!(on_the_way().len(), 1, "Jin never tapped On my way");
+        let now = job_now().await;
+        assert_eq!(now["status"], "scheduled");
+        assert_eq!(crew(&now), [("Jin Park".to_string(), "assigned".to_string())]);
+        let maria_texts: Vec<String> = app.sms.sent_to("+17205550122").into_iter().map(|m| m.body).collect();
+        assert_eq!(
+            maria_texts.last().unwrap(),
+            &format!(
+                "Summit Home Services: you're off {code} (AC tune-up). No need to go; it is gone from your stops."
+            )
+        );
+        let notes: Vec<String> =
+            now["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str().map(String::from)).collect();
+        assert!(notes.contains(&"Maria Reyes texted that they are off the job".to_string()), "{notes:?}");
+        assert!(notes.contains(&"nobody on the job is on the way now".to_string()), "{notes:?}");
+
+        // Jin taps On my way: now the customer hears it is Jin, and Maria's old link follows him.
+        let jin_portal = portal_path(&app, "+17205550123");
+        step(jin_portal.clone(), "dispatched").await;
         run_engine(&app).await;
         let sent = on_the_way();
         assert_eq!(sent.len(), 2, "{sent:?}");
         assert!(sent[1].starts_with("Jin from Summit Home Services is on the way"), "{}", sent[1]);
         assert!(page(marias.clone()).await.contains("Jin is on the way"), "Maria's link follows who is coming");
 
-        // Maria rejoins (quietly: Jin is working the site); Jin arrives and finishes first.
+        // Maria rejoins: assigned, not en route, and not announced; she taps On my way while
+        // Jin is driving (limited: quiet). Jin arrives and finishes first.
         api(format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Jin Park"), tech("Maria Reyes")]}))
             .await
             .unwrap();
         run_engine(&app).await;
+        let now = job_now().await;
+        assert_eq!(
+            crew(&now),
+            [("Jin Park".to_string(), "en_route".to_string()), ("Maria Reyes".to_string(), "assigned".to_string())]
+        );
+        step(portal_path(&app, "+17205550122"), "dispatched").await;
+        run_engine(&app).await;
         assert_eq!(on_the_way().len(), 2, "limited");
         let jins = link(&on_the_way()[1]);
-        let jin_portal = portal_path(&app, "+17205550123");
         for to in ["on_site", "pending_close"] {
-            let r = app
-                .client()
-                .post(app.url(&format!("{jin_portal}/jobs/{id}/status")))
-                .form(&[("to", to)])
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 303, "{to}");
+            step(jin_portal.clone(), to).await;
         }
         let html = page(jins).await;
         assert!(html.contains("Maria is on the way"), "Jin is done; the page shows who is still coming: {html}");
+    }
+
+    #[tokio::test]
+    async fn someone_put_on_a_job_already_on_site_is_assigned_not_en_route() {
+        let (app, key, _org, summit) = demo().await;
+        let job = book(&app, &key, summit, "2026-11-22T18:00:00Z", "2026-11-22T20:00:00Z").await;
+        let id = job["id"].as_i64().unwrap();
+        let techs = tech_ids(&app, &key).await;
+        let tech = |name: &str| techs[name].clone();
+        let (s, _) =
+            app.api_post(&key, &format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [tech("Maria Reyes")]})).await;
+        assert_eq!(s, 200);
+        let (s, _) = app.api_post(&key, &format!("/api/v1/jobs/{id}/status"), json!({"status": "on_site"})).await;
+        assert_eq!(s, 200);
+        let (s, body) = app
+            .api_post(
+                &key,
+                &format!("/api/v1/jobs/{id}/assign"),
+                json!({"tech_ids": [tech("Maria Reyes"), tech("Jin Park")]}),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["job"]["status"], "on_site");
+        let works: Vec<(&str, &str)> = body["job"]["techs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap(), t["work"].as_str().unwrap()))
+            .collect();
+        assert_eq!(works, [("Jin Park", "assigned"), ("Maria Reyes", "on_site")]);
+        run_engine(&app).await;
+        assert!(
+            app.sms.sent_to(TARA).iter().all(|m| !m.body.contains("on the way")),
+            "nobody is announced: {:?}",
+            app.sms.sent_to(TARA)
+        );
+    }
+
+    async fn tech_ids(app: &TestApp, key: &str) -> HashMap<String, Value> {
+        let (_, techs) =
+            json(app.client().get(app.url("/api/v1/technicians")).bearer_auth(key).send().await.unwrap()).await;
+        techs["technicians"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap().to_string(), t["id"].clone()))
+            .collect()
+    }
+
+    fn last_text(app: &TestApp, phone: &str) -> String {
+        app.sms.sent_to(phone).last().map(|m| m.body.clone()).unwrap_or_default()
+    }
+
+    const MARIA: &str = "+17205550122";
+    const JIN: &str = "+17205550123";
+
+    #[tokio::test]
+    async fn a_moved_then_canceled_booking_tells_the_customer_and_the_technicians_who_knew() {
+        let (app, key, _org, summit) = demo().await;
+        let techs = tech_ids(&app, &key).await;
+        // Booked on Sun Nov 22 (the demo's day in Denver) for Tue Nov 24, 9-11 AM, with Maria.
+        let job = book(&app, &key, summit, "2026-11-24T16:00:00Z", "2026-11-24T18:00:00Z").await;
+        let (id, code) = (job["id"].as_i64().unwrap(), job["code"].as_str().unwrap().to_string());
+        let (s, _) =
+            app.api_post(&key, &format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [techs["Maria Reyes"]]})).await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        assert!(
+            last_text(&app, MARIA).starts_with(&format!(
+                "Summit Home Services: you're on {code} (AC tune-up) Tue Nov 24, 9:00 AM-11:00 AM"
+            ))
+        );
+        let customer_before = app.sms.sent_to(TARA).len();
+
+        // Moved to Wed Nov 25, 1-3 PM: the customer gets the new window (not a second
+        // booking confirmation), and so does Maria.
+        let (s, body) = app
+            .api_patch(
+                &key,
+                &format!("/api/v1/jobs/{id}"),
+                json!({"scheduled_start": "2026-11-25T20:00:00Z", "scheduled_end": "2026-11-25T22:00:00Z"}),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        run_engine(&app).await;
+        let customer: Vec<String> = app.sms.sent_to(TARA).into_iter().skip(customer_before).map(|m| m.body).collect();
+        assert_eq!(
+            customer,
+            [format!(
+                "Hi Tara, your AC tune-up with Summit Home Services has moved to Wed Nov 25, 1:00 PM-3:00 PM ({code}). Questions? Call (720) 555-0100."
+            )]
+        );
+        assert_eq!(
+            last_text(&app, MARIA),
+            format!("Summit Home Services: {code} (AC tune-up) has moved to Wed Nov 25, 1:00 PM-3:00 PM.")
+        );
+
+        // Jin joins after the move: his job text already has the new window, and he is not
+        // told it moved.
+        let (s, _) = app
+            .api_post(
+                &key,
+                &format!("/api/v1/jobs/{id}/assign"),
+                json!({"tech_ids": [techs["Maria Reyes"], techs["Jin Park"]]}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        let jin: Vec<String> = app.sms.sent_to(JIN).into_iter().map(|m| m.body).collect();
+        assert_eq!(jin.len(), 1, "{jin:?}");
+        assert!(
+            jin[0].starts_with(&format!(
+                "Summit Home Services: you're on {code} (AC tune-up) Wed Nov 25, 1:00 PM-3:00 PM"
+            )),
+            "{}",
+            jin[0]
+        );
+
+        // Canceled: the customer and both technicians are told, word for word.
+        let (s, _) = app
+            .api_post(
+                &key,
+                &format!("/api/v1/jobs/{id}/status"),
+                json!({"status": "canceled", "reason": "customer sold the house"}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        assert_eq!(
+            last_text(&app, TARA),
+            format!(
+                "Hi Tara, your AC tune-up with Summit Home Services for Wed Nov 25, 1:00 PM-3:00 PM ({code}) has been canceled. To book again, call (720) 555-0100."
+            )
+        );
+        let canceled = format!(
+            "Summit Home Services: {code} (AC tune-up) was canceled. No need to go; it is gone from your stops."
+        );
+        assert_eq!(last_text(&app, MARIA), canceled);
+        assert_eq!(last_text(&app, JIN), canceled);
+        assert_eq!(app.sms.sent_to(TARA).len(), customer_before + 2, "one text per change");
+        let (_, d) =
+            json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                .await;
+        let notes: Vec<&str> =
+            d["job"]["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).collect();
+        for n in [
+            "Reschedule notice texted to the customer",
+            "Maria Reyes texted the job's new window",
+            "Cancellation notice texted to the customer",
+            "Maria Reyes texted that the job is canceled",
+            "Jin Park texted that the job is canceled",
+        ] {
+            assert!(notes.contains(&n), "{n}: {notes:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unbooked_estimate_canceled_tells_the_customer_nothing_and_wording_is_the_brands() {
+        let (app, key, org, summit) = demo().await;
+        let techs = tech_ids(&app, &key).await;
+        // An estimate with no window, Maria on it.
+        let (_, c) = json(
+            app.client()
+                .get(app.url(&format!("/api/v1/customers?phone=%2B{}", &TARA[1..])))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        let (s, body) = app
+            .api_post(&key, "/api/v1/jobs", json!({"brand_id": summit, "customer_id": c["customers"][0]["id"], "service": "Boiler quote", "tech_ids": [techs["Maria Reyes"]]}))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let (id, code) = (body["job"]["id"].as_i64().unwrap(), body["job"]["code"].as_str().unwrap().to_string());
+        run_engine(&app).await;
+        // The brand words the technicians' cancellation its own way.
+        let input = KindInput {
+            sms_enabled: true,
+            email_enabled: false,
+            sms_template: "{techName}, {jobCode} is off. Thanks! {brandName}".into(),
+            email_subject: Kind::TechCanceled.default_email_subject().into(),
+            email_template: Kind::TechCanceled.default_sms().into(),
+        };
+        settings::save_kind(
+            &app.db,
+            &app.clock,
+            org,
+            switchboard_core::ids::BrandId(summit),
+            Kind::TechCanceled,
+            &input,
+        )
+        .await
+        .unwrap();
+        let before = app.sms.sent_to(TARA).len();
+        let (s, _) = app.api_post(&key, &format!("/api/v1/jobs/{id}/status"), json!({"status": "canceled"})).await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(TARA).len(), before, "an estimate was never booked: no cancellation notice");
+        assert_eq!(last_text(&app, MARIA), format!("Maria, {code} is off. Thanks! Summit Home Services"));
+        // Technicians cannot be emailed: that is refused by name.
+        let email = KindInput { email_enabled: true, ..input };
+        let err = settings::save_kind(
+            &app.db,
+            &app.clock,
+            org,
+            switchboard_core::ids::BrandId(summit),
+            Kind::TechRemoved,
+            &email,
+        )
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("technicians are told by text"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_lost_phone_gets_no_new_link_and_no_job_texts_until_the_office_sends_one() {
+        let (app, key, _org, summit) = demo().await;
+        let techs = tech_ids(&app, &key).await;
+        let maria = techs["Maria Reyes"].as_i64().unwrap();
+        let office = app.signed_in_demo().await;
+        let r = office.post_form(&format!("/settings/technicians/{maria}/revoke-links"), &[]).await;
+        assert_eq!(r.status(), 303);
+        let (_, page) = office.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert!(page.contains("Portal links turned off. Nothing more is texted to that phone, not even the next job&#39;s link, until you text a new link."), "{page}");
+        assert!(page.contains("Off: lost phone"));
+        let before = app.sms.sent_to(MARIA).len();
+
+        let job = book(&app, &key, summit, "2026-11-24T16:00:00Z", "2026-11-24T18:00:00Z").await;
+        let id = job["id"].as_i64().unwrap();
+        let (s, _) = app.api_post(&key, &format!("/api/v1/jobs/{id}/assign"), json!({"tech_ids": [maria]})).await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        let (s, _) = app
+            .api_patch(
+                &key,
+                &format!("/api/v1/jobs/{id}"),
+                json!({"scheduled_start": "2026-11-25T20:00:00Z", "scheduled_end": "2026-11-25T22:00:00Z"}),
+            )
+            .await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        assert_eq!(app.sms.sent_to(MARIA).len(), before, "nothing reaches the lost phone");
+        let (_, d) =
+            json(app.client().get(app.url(&format!("/api/v1/jobs/{id}"))).bearer_auth(&key).send().await.unwrap())
+                .await;
+        let notes: Vec<&str> =
+            d["job"]["history"].as_array().unwrap().iter().filter_map(|e| e["note"].as_str()).collect();
+        assert!(notes.contains(&"Portal link not texted to Maria Reyes: their links were turned off (lost phone); text them a new link from Settings -> Technicians"), "{notes:?}");
+
+        // The office texts a new link (her new phone): the pause lifts, and the next job is texted.
+        let r = office.post_form(&format!("/settings/technicians/{maria}/new-link"), &[]).await;
+        assert_eq!(r.status(), 303);
+        let (_, page) = office.get_text(r.headers()["location"].to_str().unwrap()).await;
+        assert!(page.contains("Old portal links turned off. A new link was texted to the technician."), "{page}");
+        run_engine(&app).await;
+        assert!(
+            last_text(&app, MARIA)
+                .starts_with("Summit Home Services: your previous portal link was turned off. Your new link: ")
+        );
+        let other = book(&app, &key, summit, "2026-11-26T16:00:00Z", "2026-11-26T18:00:00Z").await;
+        let (s, _) =
+            app.api_post(&key, &format!("/api/v1/jobs/{}/assign", other["id"]), json!({"tech_ids": [maria]})).await;
+        assert_eq!(s, 200);
+        run_engine(&app).await;
+        assert!(
+            last_text(&app, MARIA).starts_with(&format!(
+                "Summit Home Services: you're on {} (AC tune-up) Thu Nov 26",
+                other["code"].as_str().unwrap()
+            )),
+            "{}",
+            last_text(&app, MARIA)
+        );
     }
 }
