@@ -344,10 +344,12 @@ async fn render(
                 .unwrap_or_default(),
         });
     }
+    // Nobody to send: no Dispatch button (the crew card says to assign someone).
     let actions = job
         .status
         .next()
         .iter()
+        .filter(|to| **to != JobStatus::Dispatched || !job.techs.is_empty())
         .map(|to| StatusAction {
             to: to.as_str(),
             label: match (job.status, to) {
@@ -362,7 +364,7 @@ async fn render(
                 (_, JobStatus::Scheduled) => "Schedule",
                 (_, other) => other.label(),
             },
-            needs_reason: job.status == JobStatus::Completed,
+            needs_reason: job.status == JobStatus::Completed || *to == JobStatus::Canceled,
             danger: *to == JobStatus::Canceled,
         })
         .collect();
@@ -673,6 +675,11 @@ pub async fn set_status(
     let id = JobId(parse_id(&id)?);
     let to = JobStatus::parse(form.to.trim()).map_err(PageError::bad_request)?;
     let reason = text(&form.reason);
+    if to == JobStatus::Canceled && reason.is_none() {
+        let message = "Say why the job is canceled: the reason goes in its history.".to_string();
+        let refused = Error::InvalidTransition { message, allowed: Vec::new() };
+        return outcome(&state, &viewer, &uri, id, Err(refused), "status").await;
+    }
     let result = jobs::change_status(
         &state.db,
         state.clock.as_ref(),

@@ -154,6 +154,8 @@ async fn stops(State(state): State<AppState>, Path(token): Path<String>) -> Resu
 pub struct PortalAction {
     pub to: &'static str,
     pub label: &'static str,
+    /// A step back after the technician's work is done (back on site): asked, not one tap.
+    pub confirm: bool,
 }
 
 pub struct PortalItem {
@@ -199,9 +201,13 @@ impl JobPage {
 /// The buttons a technician gets (On my way, Arrived, Work done) for what they are doing on a
 /// job in this status. The form posts the job status the step stands for, as it always has.
 fn actions(status: JobStatus, work: WorkStatus) -> Vec<PortalAction> {
+    let done = work == WorkStatus::Done;
     Step::available(status, work)
         .into_iter()
-        .map(|s| PortalAction { to: s.job_status().as_str(), label: s.label() })
+        .map(|s| match s {
+            Step::Arrived if done => PortalAction { to: s.job_status().as_str(), label: "Back on site", confirm: true },
+            _ => PortalAction { to: s.job_status().as_str(), label: s.label(), confirm: false },
+        })
         .collect()
 }
 

@@ -188,6 +188,11 @@ async fn the_portal_drives_the_status_machine_and_the_job_history() {
     }
     let job = d.job("J-2202").await;
     assert_eq!(job["status"], "pending_close");
+    // Done: the page says so, and going back on site is asked, not one big button.
+    let (_, html) = d.page(&format!("{base}/jobs/{id}")).await;
+    assert!(html.contains("✓ You marked your work done. The office closes the job."), "{html}");
+    assert!(html.contains("<summary>Back on site…</summary>") && html.contains("Yes, I'm back on site"), "{html}");
+    assert!(!html.contains(">Arrived</button>"), "no one-tap Arrived after Work done: {html}");
     let moves: Vec<(String, String)> = job["history"]
         .as_array()
         .unwrap()
@@ -928,4 +933,43 @@ async fn a_job_with_nobody_on_it_is_not_sent_on_the_way_from_the_page() {
     assert_eq!(d.job("J-2201").await["status"], "scheduled");
     let after: Vec<String> = d.app.sms.messages().iter().skip(sent).map(|m| m.body.clone()).collect();
     assert!(after.is_empty(), "nobody was told anyone is on the way: {after:?}");
+}
+
+#[tokio::test]
+async fn canceling_asks_why_and_a_job_with_nobody_on_it_offers_no_dispatch() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    let job = d.job("J-2202").await;
+    let id = job["id"].as_i64().unwrap();
+    assert_eq!(job["status"], "scheduled");
+    let (_, html) = office.get_text(&format!("/jobs/{id}")).await;
+    assert!(html.contains(">Dispatch</button>"), "Dan is on it: {html}");
+    assert!(html.contains("<summary class=\"button danger ghost small\">Cancel job…</summary>"), "{html}");
+    assert!(html.contains("Why is it canceled?"));
+
+    // Without a reason: refused in words, nothing changes.
+    let r = office.post_form(&format!("/jobs/{id}/status"), &[("to", "canceled"), ("reason", "  ")]).await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Say why the job is canceled: the reason goes in its history."), "{html}");
+    assert_eq!(d.job("J-2202").await["status"], "scheduled");
+    // With one: canceled, and the reason is in the history.
+    let r = office
+        .post_form(&format!("/jobs/{id}/status"), &[("to", "canceled"), ("reason", "Customer fixed it himself")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let job = d.job("J-2202").await;
+    assert_eq!(job["status"], "canceled");
+    assert!(history_notes(&job).contains(&"Customer fixed it himself".to_string()), "{job}");
+
+    // A scheduled job with nobody on it offers no Dispatch (it would be refused).
+    let (_, all) = d.get("/api/v1/jobs?q=Sump").await;
+    let code = all["jobs"][0]["code"].as_str().unwrap().to_string();
+    let harbor = d.job(&code).await;
+    assert_eq!((harbor["status"].as_str(), harbor["service"].as_str()), (Some("scheduled"), Some("Sump pump replace")));
+    let (s, _) = d.post(&format!("/api/v1/jobs/{}/assign", harbor["id"]), json!({"tech_ids": []})).await;
+    assert_eq!(s, 200);
+    let (_, html) = office.get_text(&format!("/jobs/{}", harbor["id"])).await;
+    assert!(!html.contains(">Dispatch</button>"), "{html}");
+    assert!(html.contains(">Arrived</button>"), "the other moves stay");
 }
