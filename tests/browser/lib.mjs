@@ -38,12 +38,15 @@ export function sleep(ms) {
 // ---------------------------------------------------------------------------------------------
 // The server under test
 
-/** Starts `switchboard serve --demo` in a fresh temp dir; resolves once /healthz answers. */
-export async function startServer() {
+/**
+ * Starts `switchboard serve --demo` in a fresh temp dir; resolves once /healthz answers. With
+ * `again` (a server stopped by `restartServer`), starts on its directory, database and ports.
+ */
+export async function startServer(again = null) {
   if (!fs.existsSync(BIN)) {
     fail(`server binary not found at ${BIN}: run \`cargo build -p switchboard\` or set SWITCHBOARD_BIN`);
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-browser-"));
+  const dir = again?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-browser-"));
   // Nothing from the caller's environment may point the server at a real provider or database.
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -52,8 +55,8 @@ export async function startServer() {
   env.RUST_LOG = env.RUST_LOG || "info";
   const args = [
     "serve", "--demo",
-    "--listen", "127.0.0.1:0",
-    "--standin-listen", "127.0.0.1:0",
+    "--listen", again ? new URL(again.base).host : "127.0.0.1:0",
+    "--standin-listen", again ? new URL(again.standin).host : "127.0.0.1:0",
     "--database", path.join(dir, "sb.db"),
     "--data-dir", path.join(dir, "data"),
   ];
@@ -92,6 +95,25 @@ export async function startServer() {
   return server;
 }
 
+/**
+ * Stops the server with SIGTERM and starts it again on the same database and ports (pages
+ * left open reconnect to it). Resolves to the new server and how long the old one took to
+ * exit, in ms; fails if it did not exit within 10 s.
+ */
+export async function restartServer(server) {
+  const exited = server.exited ? Promise.resolve() : new Promise((resolve) => server.child.once("exit", resolve));
+  const asked = Date.now();
+  server.child.kill("SIGTERM");
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(resolve, 10_000, false)));
+  const stopped = await Promise.race([exited.then(() => true), late]);
+  clearTimeout(timer);
+  if (!stopped) fail(`the server was still running 10 s after SIGTERM:\n${server.output}`);
+  running.delete(server.child);
+  const tookMs = Date.now() - asked;
+  return { server: await startServer(server), tookMs };
+}
+
 /** SIGTERM (graceful), then SIGKILL after 5 s; removes the temp dir. Safe to call twice. */
 export async function stopServer(server) {
   if (!server) return;
@@ -114,6 +136,17 @@ export async function stopServer(server) {
 
 // ---------------------------------------------------------------------------------------------
 // The SMS stand-in's phones
+
+/** Texts `body` from the stand-in phone `from` to `to` (a brand's number), as a customer would. */
+export async function textFrom(server, from, to, body) {
+  const r = await fetch(`${server.standin}/phones/${encodeURIComponent(from)}`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ to, body }),
+    redirect: "manual",
+  });
+  if (r.status !== 303) fail(`the stand-in did not deliver the text from ${from}: ${r.status} ${await r.text()}`);
+}
 
 /** The texts the stand-in's page for `phone` shows, oldest first (as its HTML has them). */
 export function standinTexts(html) {

@@ -15,6 +15,66 @@ document.addEventListener("change", (event) => {
   }
 });
 
+// Live regions. An element with `data-live="job lead tech:5000"` (and hx-trigger "live") is
+// fetched again when those events arrive on its page's event stream (sse-connect): at once
+// for the first event, then at most once per interval (1 s unless given in ms) while a burst
+// lasts, and always once more after its last event, so the end of a burst is never lost. A
+// region busy with a request waits for it. When the stream reconnects (a restart, a network
+// blip), every region refreshes: what happened meanwhile was never sent to this page.
+(() => {
+  const every = new Map(); // region id -> { last, timer }
+  const wants = (el) =>
+    (el.dataset.live || "").split(/\s+/).filter(Boolean).map((t) => {
+      const [name, ms] = t.split(":");
+      return { name, ms: Number(ms) || 1000 };
+    });
+  const fire = (id, ms) => {
+    const s = every.get(id) || { last: 0, timer: null };
+    every.set(id, s);
+    if (s.timer) return; // the trailing refresh is already planned
+    const run = () => {
+      const el = document.getElementById(id);
+      if (!el || !window.htmx) { s.timer = null; return; }
+      if (el.classList.contains("htmx-request")) { s.timer = setTimeout(run, 150); return; }
+      s.timer = null;
+      s.last = Date.now();
+      window.htmx.trigger(el, "live");
+    };
+    s.timer = setTimeout(run, Math.max(0, s.last + ms - Date.now()));
+  };
+  const regions = (root) => [...root.querySelectorAll("[data-live][id]")];
+  const hooked = new WeakMap(); // EventSource -> event names listened to
+  const opened = new WeakSet(); // roots whose stream has opened once
+  const sources = new WeakMap(); // root -> its current EventSource
+  const hook = (root) => {
+    const source = sources.get(root);
+    if (!source) return;
+    let names = hooked.get(source);
+    if (!names) { names = new Set(); hooked.set(source, names); }
+    for (const el of regions(root)) {
+      for (const { name } of wants(el)) {
+        if (names.has(name)) continue;
+        names.add(name);
+        source.addEventListener(name, () => {
+          for (const r of regions(root)) for (const w of wants(r)) if (w.name === name) fire(r.id, w.ms);
+        });
+      }
+    }
+  };
+  document.addEventListener("htmx:sseOpen", (e) => {
+    const root = e.target;
+    sources.set(root, e.detail.source);
+    hook(root);
+    if (opened.has(root)) for (const r of regions(root)) fire(r.id, 0);
+    opened.add(root);
+  });
+  // A region swapped in may listen for names the page did not have before.
+  document.addEventListener("htmx:load", (e) => {
+    const root = e.target instanceof Element ? e.target.closest("[sse-connect]") : null;
+    if (root) hook(root);
+  });
+})();
+
 // Technician portal: share the phone's location while the page is open, every ~20 s or
 // after moving ~50 m, whichever comes first.
 (() => {
@@ -173,7 +233,13 @@ document.addEventListener("change", (event) => {
     } catch { /* offline: try again next time */ }
   };
   document.addEventListener("DOMContentLoaded", draw);
-  if ("EventSource" in window) new EventSource(base + "/events").addEventListener("update", refresh);
+  if ("EventSource" in window) {
+    const events = new EventSource(base + "/events");
+    events.addEventListener("update", refresh);
+    // Reconnected (a restart, a network blip): updates sent meanwhile were missed.
+    let opened = false;
+    events.addEventListener("open", () => { if (opened) refresh(); opened = true; });
+  }
   setInterval(refresh, 60000);
 })();
 

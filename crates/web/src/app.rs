@@ -119,6 +119,7 @@ impl App {
                 geocoder,
                 router,
                 maps_standin,
+                closing: crate::state::Closing::default(),
             },
             run_engine: true,
         })

@@ -24,6 +24,13 @@ pub async fn serve(
             engine.run(engine_stopped).await
         }
     });
+    // Event streams never finish by themselves: end them when the shutdown starts, so the
+    // graceful shutdown waits only for real requests.
+    let closing = app.state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close();
+    };
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await?;

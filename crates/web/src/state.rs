@@ -46,6 +46,34 @@ pub struct AppState {
     pub router: MapRouter,
     /// The demo's maps stand-in, when it runs.
     pub maps_standin: Option<MapsStandin>,
+    /// Set when the server starts shutting down: open event streams end, so the graceful
+    /// shutdown is not held up by console tabs and tracking pages left open.
+    pub closing: Closing,
+}
+
+/// Tells long-lived responses (event streams) that the server is shutting down.
+#[derive(Clone)]
+pub struct Closing(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Closing {
+    fn default() -> Self {
+        Closing(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Closing {
+    /// Starts the shutdown: every [`Closing::wait`] resolves.
+    pub fn close(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once the server is shutting down (at once if it already is).
+    pub fn wait(&self) -> impl std::future::Future<Output = ()> + Send + 'static + use<> {
+        let mut rx = self.0.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
+    }
 }
 
 /// Failed sign-ins allowed within [`LOGIN_WINDOW`]: per client address and email, and (to

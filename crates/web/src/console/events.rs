@@ -49,6 +49,8 @@ pub async fn stream(
             }
         }
     })
-    .flat_map(stream::iter);
+    .flat_map(stream::iter)
+    // A shutdown ends the stream; the page reconnects to the next server and refreshes.
+    .take_until(state.closing.wait());
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use futures_util::stream;
+use futures_util::stream::{self, StreamExt};
 use switchboard_core::db::Event;
 use switchboard_core::jobs::{JobStatus, WorkStatus};
 use switchboard_core::tracking::{self, Tracking, miles};
@@ -226,6 +226,7 @@ async fn events(State(state): State<AppState>, Path(token): Path<String>) -> Res
             Some((Ok::<_, Infallible>(SseEvent::default().event("update").data("1")), Some((rx, techs))))
         }
     });
+    let updates = updates.take_until(state.closing.wait());
     let mut r = Sse::new(updates).keep_alive(KeepAlive::new().interval(Duration::from_secs(20))).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r

@@ -209,6 +209,54 @@ async fn serve_demo_prints_the_login_is_idempotent_and_stops_cleanly_on_sigterm(
     db.close().await;
 }
 
+#[tokio::test]
+async fn sigterm_ends_open_console_event_streams_and_stops_within_seconds() {
+    let fresh = FreshDb::new().await;
+    let (mut child, addr, _) = start_server(&["--demo", "--database", &fresh.url]);
+    let base = format!("http://{addr}");
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let csrf = hidden_csrf(&page).unwrap();
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("email", switchboard_core::demo::DEMO_ADMIN_EMAIL),
+            ("password", switchboard_core::demo::DEMO_ADMIN_PASSWORD),
+            ("next", "/jobs"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "signed in and on /jobs");
+    // Two console tabs left open on the live event stream.
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let r = client.get(format!("{base}/events")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        streams.push(tokio::spawn(async move {
+            let mut r = r;
+            while let Ok(Some(_)) = r.chunk().await {}
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(15), "still running 15 s after SIGTERM");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "a clean shutdown: {exit:?}");
+    for s in streams {
+        tokio::time::timeout(std::time::Duration::from_secs(5), s).await.expect("the stream ended").unwrap();
+    }
+}
+
 /// Kill -9 in the middle of sending: after a restart every text is sent, none lost, and the
 /// count per text is 1 (at most 2, for a send the provider accepted just before the kill).
 #[tokio::test]
