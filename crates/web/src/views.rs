@@ -471,9 +471,37 @@ pub struct LeadPage {
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
     pub time_zone: String,
+    /// The convert form's values: the lead's at first, what was typed after a refusal.
+    pub convert: ConvertTyped,
+}
+
+/// The lead's "Convert to job" form as filled in.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertTyped {
+    /// The customer picked: a customer's id, "new", or empty (the first match, else new).
+    pub customer: String,
+    pub customer_name: String,
+    pub customer_phone: String,
+    pub customer_email: String,
+    pub service: String,
+    pub address: String,
+    /// `datetime-local` values as typed.
+    pub start: String,
+    pub end: String,
+    pub tech: String,
 }
 
 impl LeadPage {
+    /// Whether the customer radio for `value` (an id or "new") is the one picked.
+    pub fn customer_picked(&self, value: &str) -> bool {
+        match self.convert.customer.as_str() {
+            "" => match self.matches.first() {
+                Some(m) => value == m.id.to_string(),
+                None => value == "new",
+            },
+            picked => picked == value,
+        }
+    }
     pub fn error_for(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
     }

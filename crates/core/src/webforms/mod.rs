@@ -18,7 +18,7 @@ use crate::tenancy;
 use crate::{Error, Result};
 
 /// Faster than this after the form was shown is a bot.
-pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_secs(3);
+pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_millis(1500);
 /// Older than this, the page was left open too long: reload.
 pub const MAX_FORM_AGE: SignedDuration = SignedDuration::from_hours(24);
 /// The honeypot: hidden from people, irresistible to bots.

@@ -22,8 +22,8 @@ use crate::fmt;
 use crate::pages::parse_id;
 use crate::state::AppState;
 use crate::views::{
-    FilterTab, LeadPage, LeadRowView, LeadThread, LeadsList, LeadsPage, MatchView, TechOption, ThreadMessageView,
-    initials,
+    ConvertTyped, FilterTab, LeadPage, LeadRowView, LeadThread, LeadsList, LeadsPage, MatchView, TechOption,
+    ThreadMessageView, initials,
 };
 
 #[derive(Deserialize, Default)]
@@ -159,6 +159,7 @@ async fn lead_page(
     id: LeadId,
     errors: Vec<(String, String)>,
     notice: Option<String>,
+    typed: Option<ConvertTyped>,
 ) -> Result<LeadPage, PageError> {
     let org = viewer.user.org_id;
     let lead = leads::get(&state.db, org, id).await?;
@@ -208,6 +209,14 @@ async fn lead_page(
         errors,
         notice,
         time_zone: tz_name,
+        convert: typed.unwrap_or_else(|| ConvertTyped {
+            customer_name: lead.name.clone().unwrap_or_default(),
+            customer_phone: lead.phone.clone().unwrap_or_default(),
+            customer_email: lead.email.clone().unwrap_or_default(),
+            service: lead.service.clone().unwrap_or_default(),
+            address: lead.address.clone().unwrap_or_default(),
+            ..ConvertTyped::default()
+        }),
     })
 }
 
@@ -230,7 +239,7 @@ pub async fn show(
         Some("converted") => Some("Job created.".to_string()),
         _ => None,
     };
-    Ok(lead_page(&state, &viewer, &uri, id, vec![], notice).await?.into_response())
+    Ok(lead_page(&state, &viewer, &uri, id, vec![], notice, None).await?.into_response())
 }
 
 pub async fn thread(
@@ -252,6 +261,7 @@ async fn failure(
     uri: &Uri,
     id: LeadId,
     e: Error,
+    typed: Option<ConvertTyped>,
 ) -> Result<Response, PageError> {
     let (status, errors) = match e {
         Error::Invalid(fields) => {
@@ -260,7 +270,7 @@ async fn failure(
         Error::Conflict(m) => (StatusCode::CONFLICT, vec![("lead".to_string(), m)]),
         other => return Err(other.into()),
     };
-    Ok((status, lead_page(state, viewer, uri, id, errors, None).await?).into_response())
+    Ok((status, lead_page(state, viewer, uri, id, errors, None, typed).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -295,7 +305,7 @@ pub async fn reply(
     .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/leads/{}?done=sent", id.0)).into_response()),
-        Err(e) => failure(&state, &viewer, &uri, id, e).await,
+        Err(e) => failure(&state, &viewer, &uri, id, e, None).await,
     }
 }
 
@@ -369,7 +379,20 @@ pub async fn convert(
     };
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/leads/{}?done=converted", id.0)).into_response()),
-        Err(e) => failure(&state, &viewer, &uri, id, e).await,
+        Err(e) => {
+            let typed = ConvertTyped {
+                customer: form.customer,
+                customer_name: form.customer_name,
+                customer_phone: form.customer_phone,
+                customer_email: form.customer_email,
+                service: form.service,
+                address: form.address,
+                start: form.start,
+                end: form.end,
+                tech: form.tech,
+            };
+            failure(&state, &viewer, &uri, id, e, Some(typed)).await
+        }
     }
 }
 
@@ -384,7 +407,7 @@ async fn change(
 ) -> Result<Response, PageError> {
     match result {
         Ok(()) => Ok(Redirect::to(&then).into_response()),
-        Err(e) => failure(state, viewer, uri, id, e).await,
+        Err(e) => failure(state, viewer, uri, id, e, None).await,
     }
 }
 

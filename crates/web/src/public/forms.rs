@@ -29,9 +29,58 @@ struct HostedForm<'a> {
     honeypot: &'static str,
     message: Option<&'a str>,
     thanks: bool,
+    /// What the visitor typed, shown again when the form is refused (nothing is lost).
+    typed: Typed,
+    /// Why each field was refused, shown beside it.
+    errors: Vec<(String, String)>,
 }
 
-fn page(form: &WebForm, brand: &tenancy::Brand, token: String, message: Option<&str>, thanks: bool) -> Html<String> {
+impl HostedForm<'_> {
+    fn error(&self, field: &str) -> Option<&str> {
+        crate::views::error_for(&self.errors, field)
+    }
+
+    /// The first field in error takes focus (and so comes into view on a phone).
+    fn first_error(&self, field: &str) -> bool {
+        const ORDER: [&str; 5] = ["name", "phone", "email", "address", "message"];
+        ORDER.iter().find(|f| self.error(f).is_some()) == Some(&field)
+    }
+}
+
+/// The hosted form's fields as typed.
+#[derive(Default)]
+struct Typed {
+    name: String,
+    phone: String,
+    email: String,
+    address: String,
+    message: String,
+}
+
+impl Typed {
+    fn of(s: &Submission) -> Typed {
+        let get = |k: &str| s.fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
+        Typed {
+            name: get("name"),
+            phone: get("phone"),
+            email: get("email"),
+            address: get("address"),
+            message: get("message"),
+        }
+    }
+}
+
+/// The form page: fresh, thanked, or refused with `message` at the top, the `errors` beside
+/// their fields and everything `typed` kept in place.
+fn page(
+    form: &WebForm,
+    brand: &tenancy::Brand,
+    token: String,
+    message: Option<&str>,
+    thanks: bool,
+    typed: Typed,
+    errors: Vec<(String, String)>,
+) -> Html<String> {
     let view = HostedForm {
         brand_name: &brand.name,
         brand_color: &brand.color,
@@ -42,6 +91,8 @@ fn page(form: &WebForm, brand: &tenancy::Brand, token: String, message: Option<&
         honeypot: HONEYPOT_FIELD,
         message,
         thanks,
+        typed,
+        errors,
     };
     Html(view.render().unwrap_or_else(|_| "<h1>Form unavailable</h1>".into()))
 }
@@ -84,7 +135,7 @@ pub async fn hosted(State(state): State<AppState>, Path(key): Path<String>) -> R
         // Embeddable in the brand's own site (an iframe), and free to redirect after sending.
         Ok((form, brand)) => (
             [(header::CONTENT_SECURITY_POLICY, HOSTED_CSP)],
-            page(&form, &brand, form.token(state.clock.now()), None, false),
+            page(&form, &brand, form.token(state.clock.now()), None, false, Typed::default(), Vec::new()),
         )
             .into_response(),
         Err(resp) => resp,
@@ -96,7 +147,9 @@ const HOSTED_CSP: &str = "default-src 'self'; img-src 'self' data: https:; style
 /// `GET /f/{key}/thanks`
 pub async fn thanks(State(state): State<AppState>, Path(key): Path<String>) -> Response {
     match live_form(&state, &key).await {
-        Ok((form, brand)) => page(&form, &brand, String::new(), None, true).into_response(),
+        Ok((form, brand)) => {
+            page(&form, &brand, String::new(), None, true, Typed::default(), Vec::new()).into_response()
+        }
         Err(resp) => resp,
     }
 }
@@ -134,6 +187,9 @@ enum Reply {
     Html,
 }
 
+/// A refused submission: JSON for scripts; for the hosted page, the form again with what was
+/// typed and the reasons (`errors` per field; `message` at the top).
+#[allow(clippy::too_many_arguments)]
 fn failure(
     reply: &Reply,
     form: &WebForm,
@@ -142,10 +198,14 @@ fn failure(
     code: &str,
     message: &str,
     token: String,
+    typed: &Submission,
+    errors: &[(String, String)],
 ) -> Response {
     match reply {
         Reply::Json => (status, axum::Json(json!({ "error": { "code": code, "message": message } }))).into_response(),
-        Reply::Html => (status, page(form, brand, token, Some(message), false)).into_response(),
+        Reply::Html => {
+            (status, page(form, brand, token, Some(message), false, Typed::of(typed), errors.to_vec())).into_response()
+        }
     }
 }
 
@@ -173,36 +233,6 @@ pub async fn submit(
         cors(&form, &headers, &mut resp);
         resp
     };
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
-        && origin != "null"
-        && !form.allows_origin(origin)
-        && origin != state.config.public_url
-    {
-        return failure(
-            &reply,
-            &form,
-            &brand,
-            StatusCode::FORBIDDEN,
-            "origin_not_allowed",
-            "this form does not accept submissions from that website",
-            fresh(),
-        );
-    }
-    let ip = crate::pages::client_ip(&state, peer, &headers);
-    let limits = &state.form_limits;
-    if limits.by_address.check(&format!("{ip}|{key}"), now).is_err() || limits.by_form.check(&key, now).is_err() {
-        return respond(failure(
-            &reply,
-            &form,
-            &brand,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many submissions; please try again in a few minutes",
-            fresh(),
-        ));
-    }
-    limits.by_address.record(&format!("{ip}|{key}"), now);
-    limits.by_form.record(&key, now);
     let fields: Vec<(String, String)> = if is_json {
         match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&body) {
             Ok(map) => map
@@ -227,6 +257,8 @@ pub async fn submit(
                     "malformed_json",
                     &format!("the body is not a JSON object: {e}"),
                     fresh(),
+                    &Submission { fields: Vec::new() },
+                    &[],
                 ));
             }
         }
@@ -242,11 +274,47 @@ pub async fn submit(
                     "bad_form",
                     "the form could not be read",
                     fresh(),
+                    &Submission { fields: Vec::new() },
+                    &[],
                 );
             }
         }
     };
     let submission = Submission { fields };
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok())
+        && origin != "null"
+        && !form.allows_origin(origin)
+        && origin != state.config.public_url
+    {
+        return failure(
+            &reply,
+            &form,
+            &brand,
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this form does not accept submissions from that website",
+            fresh(),
+            &submission,
+            &[],
+        );
+    }
+    let ip = crate::pages::client_ip(&state, peer, &headers);
+    let limits = &state.form_limits;
+    if limits.by_address.check(&format!("{ip}|{key}"), now).is_err() || limits.by_form.check(&key, now).is_err() {
+        return respond(failure(
+            &reply,
+            &form,
+            &brand,
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many submissions; please try again in a few minutes",
+            fresh(),
+            &submission,
+            &[],
+        ));
+    }
+    limits.by_address.record(&format!("{ip}|{key}"), now);
+    limits.by_form.record(&key, now);
     let success = |lead: Option<i64>| match reply {
         Reply::Json => {
             (StatusCode::CREATED, axum::Json(json!({ "status": "received", "lead_id": lead }))).into_response()
@@ -263,7 +331,17 @@ pub async fn submit(
     }
     if let Err(m) = form.check_token(submission.get(TOKEN_FIELD), now) {
         metrics::counter!("web_form_submissions_total", "outcome" => "bad_token").increment(1);
-        return respond(failure(&reply, &form, &brand, StatusCode::UNPROCESSABLE_ENTITY, "form_expired", &m, fresh()));
+        return respond(failure(
+            &reply,
+            &form,
+            &brand,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "form_expired",
+            &m,
+            fresh(),
+            &submission,
+            &[],
+        ));
     }
     match webforms::submit(&state.db, state.clock.as_ref(), &form, &submission).await {
         Ok(lead) => {
@@ -272,14 +350,21 @@ pub async fn submit(
         }
         Err(Error::Invalid(fields)) => {
             let message = fields.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; ");
+            let errors = crate::pages::pairs(fields);
+            let top = match reply {
+                Reply::Json => message,
+                Reply::Html => "Please check the fields marked below; nothing you typed was lost.".to_string(),
+            };
             respond(failure(
                 &reply,
                 &form,
                 &brand,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
-                &message,
+                &top,
                 fresh(),
+                &submission,
+                &errors,
             ))
         }
         Err(e) => {
@@ -292,6 +377,8 @@ pub async fn submit(
                 "internal",
                 "something went wrong on our side; please try again",
                 fresh(),
+                &submission,
+                &[],
             ))
         }
     }

@@ -70,6 +70,54 @@ async fn a_dispatcher_opens_replies_to_and_converts_a_lead() {
         )
         .await;
     assert_eq!(resp.status(), 422, "a service is required");
+    // Refused: everything typed comes back, the reason beside the field.
+    let resp = b
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("customer", "new"),
+                ("customer_name", "Miguel \"Mike\" Alvarez"),
+                ("customer_phone", "555"),
+                ("customer_email", "mike@example.com"),
+                ("service", "Garage spring"),
+                ("address", "77 Elm St"),
+                ("start", "2026-11-23T09:00"),
+                ("end", "2026-11-23T08:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    for kept in [
+        r#"name="customer_name" value="Miguel &#34;Mike&#34; Alvarez""#,
+        r#"name="customer_phone" value="555""#,
+        r#"name="customer_email" value="mike@example.com""#,
+        r#"name="service" value="Garage spring""#,
+        r#"name="address" value="77 Elm St""#,
+        r#"name="start" value="2026-11-23T09:00""#,
+        r#"name="end" value="2026-11-23T08:00""#,
+        r#"<input type="radio" name="customer" value="new" checked>"#,
+    ] {
+        assert!(html.contains(kept), "{kept} kept: {html}");
+    }
+    assert!(
+        html.contains(r#"value="2026-11-23T08:00" aria-invalid="true" aria-describedby="scheduled_end-error"><span class="field-error" id="scheduled_end-error">the window must end after it starts</span>"#),
+        "{html}"
+    );
+    let resp = b
+        .post_form(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("customer", "new"),
+                ("customer_name", "Miguel"),
+                ("customer_phone", "555"),
+                ("service", "Garage spring"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains(r#"value="555" inputmode="tel" aria-invalid="true" aria-describedby="phone-error"><span class="field-error" id="phone-error">"#), "{html}");
     let resp = b
         .post_form(
             &format!("/leads/{id}/convert"),

@@ -239,3 +239,63 @@ async fn a_nul_character_in_a_form_field_does_not_lose_the_lead() {
     assert_eq!(body["leads"][0]["name"], "Lucy\u{FFFD}Chen");
     assert!(body["leads"][0]["messages"][0]["body"].as_str().unwrap().contains("No heat\u{FFFD}"), "{body}");
 }
+
+#[tokio::test]
+async fn a_refused_hosted_form_comes_back_with_everything_typed_and_the_reason_beside_the_field() {
+    let (app, key, api) = setup("").await;
+    let html = app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap().text().await.unwrap();
+    let ts = crate::helpers::hidden_value(&html, "_ts").unwrap();
+    let typed = [
+        ("name", "Lucy \"Lu\" Chen"),
+        ("phone", "12"),
+        ("email", ""),
+        ("address", "2216 W 32nd Ave, Denver"),
+        ("message", "Water heater leaking <under> the stairs"),
+    ];
+    let post = |ts: String, fields: Vec<(&'static str, &'static str)>| {
+        let (client, url) = (app.client(), app.url(&format!("/public/v1/forms/{key}/submissions")));
+        async move {
+            let mut form = vec![("_ts", ts)];
+            form.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+            let r = client.post(url).form(&form).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let kept = |html: &str| {
+        assert!(
+            html.contains(r#"name="name" autocomplete="name" maxlength="120" value="Lucy &#34;Lu&#34; Chen""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="2216 W 32nd Ave, Denver""#), "{html}");
+        assert!(html.contains(">Water heater leaking &#60;under&#62; the stairs</textarea>"), "{html}");
+    };
+
+    // A browser's autofill sends the form 2 s after it was shown: a person, accepted below.
+    // Sent at once (a bot's pace), it is refused, and nothing typed is lost.
+    let (status, html) = post(ts.clone(), typed.to_vec()).await;
+    assert_eq!(status, 422);
+    assert!(html.contains("that was quicker than a person can type; please wait a moment and send again"), "{html}");
+    kept(&html);
+
+    // After 2 s: the phone is refused beside its field, with focus there, and the rest is kept.
+    app.clock.advance(SignedDuration::from_secs(2));
+    let (status, html) = post(ts.clone(), typed.to_vec()).await;
+    assert_eq!(status, 422, "{html}");
+    assert!(html.contains("Please check the fields marked below; nothing you typed was lost."), "{html}");
+    assert!(
+        html.contains(r#"value="12" aria-invalid="true" aria-describedby="phone-error" autofocus><span class="field-error" id="phone-error">"#),
+        "{html}"
+    );
+    kept(&html);
+    // The page carries a fresh token: the visitor fixes the phone and sends again.
+    let fresh = crate::helpers::hidden_value(&html, "_ts").unwrap();
+    app.clock.advance(SignedDuration::from_secs(5));
+    let mut fixed = typed.to_vec();
+    fixed[1] = ("phone", "720-555-0177");
+    let (status, _) = post(fresh, fixed).await;
+    assert_eq!(status, 303);
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    assert_eq!(body["leads"].as_array().unwrap().len(), 1, "one lead, no duplicates: {body}");
+    assert_eq!(body["leads"][0]["phone"], "+17205550177");
+}
