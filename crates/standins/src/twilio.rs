@@ -512,16 +512,90 @@ async fn create_message(
     (StatusCode::CREATED, axum::Json(resource)).into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct ListQuery {
     #[serde(rename = "To")]
     to: Option<String>,
     #[serde(rename = "From")]
     from: Option<String>,
+    /// Sent on this day (UTC); a date (`2026-12-02`) or a date and time (its day counts).
+    #[serde(rename = "DateSent")]
+    date_sent: Option<String>,
+    /// Sent on or before (a date: that whole day).
+    #[serde(rename = "DateSent<")]
+    date_sent_before: Option<String>,
+    /// Sent on or after.
+    #[serde(rename = "DateSent>")]
+    date_sent_after: Option<String>,
     #[serde(rename = "PageSize")]
     page_size: Option<usize>,
+    #[serde(rename = "Page")]
+    page: Option<usize>,
+    /// Where the page starts: `PA{sid}` after that message, `PB{sid}` before it (Twilio's
+    /// tokens anchor on a message, so new messages do not shift the pages).
+    #[serde(rename = "PageToken")]
+    page_token: Option<String>,
 }
 
+/// A `DateSent` value: the first instant it covers and whether it was a whole day.
+fn sent_bound(raw: &str) -> Result<(Timestamp, bool), String> {
+    let raw = raw.trim();
+    if let Ok(d) = raw.parse::<jiff::civil::Date>() {
+        let start = d.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| e.to_string())?.timestamp();
+        return Ok((start, true));
+    }
+    raw.parse::<Timestamp>().map(|t| (t, false)).map_err(|_| format!("Invalid DateSent value: {raw}"))
+}
+
+const DAY: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+impl ListQuery {
+    /// Whether a message sent at `sent` (none: not sent yet) passes the DateSent filters.
+    fn sent_matches(&self, sent: Option<Timestamp>) -> Result<bool, String> {
+        if self.date_sent.is_none() && self.date_sent_before.is_none() && self.date_sent_after.is_none() {
+            return Ok(true);
+        }
+        let Some(sent) = sent else { return Ok(false) };
+        if let Some(on) = &self.date_sent {
+            let (t, _) = sent_bound(on)?;
+            let day = t.to_zoned(jiff::tz::TimeZone::UTC).date();
+            if sent.to_zoned(jiff::tz::TimeZone::UTC).date() != day {
+                return Ok(false);
+            }
+        }
+        if let Some(before) = &self.date_sent_before {
+            let (t, whole_day) = sent_bound(before)?;
+            if (whole_day && sent >= t + DAY) || (!whole_day && sent > t) {
+                return Ok(false);
+            }
+        }
+        if let Some(after) = &self.date_sent_after {
+            let (t, _) = sent_bound(after)?;
+            if sent < t {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The filters, as Twilio repeats them in its page links.
+    fn filters(&self) -> String {
+        let pairs: Vec<(&str, &str)> = [
+            ("To", &self.to),
+            ("From", &self.from),
+            ("DateSent", &self.date_sent),
+            ("DateSent<", &self.date_sent_before),
+            ("DateSent>", &self.date_sent_after),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect();
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+}
+
+/// `GET Messages.json`: newest first, filtered by To, From and DateSent, in pages with
+/// `next_page_uri` / `previous_page_uri` as Twilio's clients follow them.
 async fn list_messages(
     State(s): State<TwilioStandin>,
     Path(account): Path<String>,
@@ -532,25 +606,64 @@ async fn list_messages(
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     let size = q.page_size.unwrap_or(50).clamp(1, 1000);
+    let page = q.page.unwrap_or(0);
     let all = s.messages();
-    let messages: Vec<serde_json::Value> = all
-        .iter()
-        .rev()
-        .filter(|m| q.to.as_deref().is_none_or(|t| m.to == t) && q.from.as_deref().is_none_or(|f| m.from == f))
-        .take(size)
-        .map(|m| s.resource(m))
-        .collect();
-    let uri = format!("/2010-04-01/Accounts/{account}/Messages.json?PageSize={size}&Page=0");
+    let mut matching = Vec::new();
+    for m in all.iter().rev() {
+        if q.to.as_deref().is_some_and(|t| m.to != t) || q.from.as_deref().is_some_and(|f| m.from != f) {
+            continue;
+        }
+        let sent = (m.status != "queued").then_some(m.created);
+        match q.sent_matches(sent) {
+            Ok(true) => matching.push(m),
+            Ok(false) => {}
+            Err(e) => return twilio_error(StatusCode::BAD_REQUEST, 20001, &e),
+        }
+    }
+    let position = |sid: &str| matching.iter().position(|m| m.sid == sid);
+    let start = match q.page_token.as_deref() {
+        None => page * size,
+        Some(t) => match (t.strip_prefix("PA").and_then(position), t.strip_prefix("PB").and_then(position)) {
+            (Some(i), _) => i + 1,
+            (_, Some(i)) => i.saturating_sub(size),
+            _ => return twilio_error(StatusCode::BAD_REQUEST, 20001, &format!("Invalid PageToken: {t}")),
+        },
+    };
+    let items: Vec<&SimMessage> = matching.iter().skip(start).take(size).copied().collect();
+    let base = format!("/2010-04-01/Accounts/{account}/Messages.json");
+    let filters = q.filters();
+    let link = |page: usize, token: Option<String>| {
+        let mut uri = format!("{base}?");
+        if !filters.is_empty() {
+            uri.push_str(&filters);
+            uri.push('&');
+        }
+        uri.push_str(&format!("PageSize={size}&Page={page}"));
+        if let Some(t) = token {
+            uri.push_str(&format!("&PageToken={t}"));
+        }
+        uri
+    };
+    let more = start + items.len() < matching.len();
+    let next = match items.last() {
+        Some(last) if more => json!(link(page + 1, Some(format!("PA{}", last.sid)))),
+        _ => serde_json::Value::Null,
+    };
+    let previous = match items.first() {
+        Some(first) if start > 0 => json!(link(page.saturating_sub(1), Some(format!("PB{}", first.sid)))),
+        _ => serde_json::Value::Null,
+    };
+    let messages: Vec<serde_json::Value> = items.iter().map(|m| s.resource(m)).collect();
     axum::Json(json!({
         "messages": messages,
-        "end": messages.len().saturating_sub(1),
-        "first_page_uri": uri,
-        "next_page_uri": serde_json::Value::Null,
-        "page": 0,
+        "end": (start + messages.len()).saturating_sub(1),
+        "first_page_uri": link(0, None),
+        "next_page_uri": next,
+        "page": page,
         "page_size": size,
-        "previous_page_uri": serde_json::Value::Null,
-        "start": 0,
-        "uri": uri,
+        "previous_page_uri": previous,
+        "start": start,
+        "uri": link(page, q.page_token.clone()),
     }))
     .into_response()
 }
