@@ -1,10 +1,40 @@
 // Small behaviours for the console. Loaded with `defer`; no inline scripts (see the CSP).
-document.addEventListener("change", (event) => {
-  const el = event.target;
-  if (el instanceof HTMLSelectElement && el.hasAttribute("data-autosubmit") && el.form) {
-    el.form.requestSubmit();
-  }
-});
+// Fields marked data-autosubmit (a select, a date) submit their form when they change. A
+// select moved with the arrow keys waits for Enter or for focus to leave it, so stepping
+// through brands does not switch brand at the first key; a date submits once it is a whole
+// date (typed, picked, or stepped).
+(() => {
+  const auto = (el) => (el instanceof HTMLSelectElement || (el instanceof HTMLInputElement && el.type === "date")) &&
+    el.hasAttribute("data-autosubmit") && el.form;
+  const armed = new WeakMap(); // select -> value when keyboard stepping began
+  const submit = (el) => { armed.delete(el); el.form.requestSubmit(); };
+  document.addEventListener("keydown", (event) => {
+    const el = event.target;
+    if (!auto(el)) return;
+    if (el instanceof HTMLSelectElement && ["ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"].includes(event.key)) {
+      if (!armed.has(el)) armed.set(el, el.dataset.initial ?? el.value);
+    } else if (event.key === "Enter") {
+      event.preventDefault();
+      submit(el);
+    }
+  });
+  document.addEventListener("focusin", (event) => {
+    const el = event.target;
+    if (auto(el) && el instanceof HTMLSelectElement) el.dataset.initial = el.value;
+  });
+  document.addEventListener("change", (event) => {
+    const el = event.target;
+    if (!auto(el)) return;
+    if (el instanceof HTMLSelectElement && armed.has(el)) return; // wait for Enter or blur
+    if (el instanceof HTMLInputElement && el.type === "date" && !el.value) return;
+    submit(el);
+  });
+  document.addEventListener("focusout", (event) => {
+    const el = event.target;
+    if (auto(el) && armed.has(el) && el.value !== armed.get(el)) submit(el);
+    else armed.delete(el);
+  });
+})();
 
 // File inputs marked data-autosubmit-file upload as soon as a photo is picked.
 document.addEventListener("change", (event) => {

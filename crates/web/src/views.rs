@@ -222,6 +222,9 @@ pub struct CustomerRowView {
 pub struct CustomersPage {
     pub shell: Shell,
     pub rows: Vec<CustomerRowView>,
+    /// The search typed, and how many customers there are in all.
+    pub search: String,
+    pub total: usize,
 }
 
 pub struct BrandView {

@@ -4,11 +4,11 @@ mod store;
 
 use serde::Serialize;
 
-use crate::Result;
 use crate::clock::Clock;
 use crate::db::{Db, Tx};
 use crate::ids::{CustomerId, OrgId};
-use crate::parse::{EmailAddress, PhoneE164};
+use crate::parse::{Country, EmailAddress, PhoneE164, optional_text, required_text};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Customer {
@@ -64,4 +64,124 @@ pub async fn create_or_match_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &
 /// organization is a `Conflict`.
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
     store::insert_customer(&mut **tx, org, c, clock.now()).await
+}
+
+/// A customer as typed in a form or sent to the API: every field is text, checked here.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerInput {
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub notes: String,
+}
+
+/// A change to a customer: only the fields given change (`Some("")` clears one).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The country national-format numbers are read by for the organization: its brands' country
+/// when they share one (the first brand's otherwise), the United States with no brand yet.
+pub async fn home_country(db: &Db, org: OrgId) -> Result<Country> {
+    let brands = crate::tenancy::list_brands(db, org).await?;
+    Ok(brands.first().map(|b| b.country).unwrap_or_else(Country::us))
+}
+
+/// Checks typed values: a name is required; a phone (read by `country` when national) and an
+/// email must be real ones. Every refusal names its field.
+fn check(input: &CustomerInput, country: Country) -> Result<NewCustomer> {
+    let mut v = crate::error::Validator::new();
+    let name = v.check("name", required_text(&input.name, 120));
+    let phone = match input.phone.trim() {
+        "" => Some(None),
+        p => v.check("phone", PhoneE164::parse_in(p, country)).map(Some),
+    };
+    let email = match input.email.trim() {
+        "" => Some(None),
+        e => v.check("email", EmailAddress::parse(e)).map(Some),
+    };
+    let address = v.check("address", optional_text(Some(&input.address), 300));
+    let notes = v.check("notes", optional_text(Some(&input.notes), 2000));
+    v.finish()?;
+    match (name, phone, email, address, notes) {
+        (Some(name), Some(phone), Some(email), Some(address), Some(notes)) => {
+            Ok(NewCustomer { name, phone, email, address, notes })
+        }
+        _ => Err(Error::Unexpected("customer validation lost a field".into())),
+    }
+}
+
+/// Creates a customer from typed values. A phone already on file for the organization is a
+/// `Conflict` naming who has it.
+pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &CustomerInput) -> Result<Customer> {
+    let c = check(input, home_country(db, org).await?)?;
+    if let Some(phone) = &c.phone {
+        refuse_taken(db, org, phone, None).await?;
+    }
+    let mut tx = db.begin().await?;
+    let id = store::insert_customer(&mut *tx, org, &c, clock.now()).await?;
+    tx.commit().await?;
+    get(db, org, id).await
+}
+
+/// Changes the fields `patch` gives; the rest stay as they are.
+pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: CustomerId, patch: &CustomerPatch) -> Result<Customer> {
+    let current = get(db, org, id).await?;
+    let keep = |given: &Option<String>, now: Option<String>| given.clone().unwrap_or_else(|| now.unwrap_or_default());
+    let input = CustomerInput {
+        name: patch.name.clone().unwrap_or_else(|| current.name.clone()),
+        phone: keep(&patch.phone, current.phone.as_ref().map(|p| p.to_string())),
+        email: keep(&patch.email, current.email.as_ref().map(|e| e.to_string())),
+        address: keep(&patch.address, current.address.clone()),
+        notes: keep(&patch.notes, current.notes.clone()),
+    };
+    let c = check(&input, home_country(db, org).await?)?;
+    if let Some(phone) = &c.phone {
+        refuse_taken(db, org, phone, Some(id)).await?;
+    }
+    let mut tx = db.begin().await?;
+    store::update_customer(&mut *tx, org, id, &c, clock.now()).await?;
+    tx.commit().await?;
+    get(db, org, id).await
+}
+
+/// A phone another customer of the organization has is refused, naming them (one number, one
+/// customer: texts from it thread to them).
+async fn refuse_taken(db: &Db, org: OrgId, phone: &PhoneE164, except: Option<CustomerId>) -> Result<()> {
+    let holders = store::matching(db.pool(), org, Some(phone.as_str()), None).await?;
+    match holders.into_iter().find(|c| Some(c.id) != except && c.phone.as_ref() == Some(phone)) {
+        Some(other) => Err(Error::invalid("phone", format!("{} already has this number", other.name))),
+        None => Ok(()),
+    }
+}
+
+/// The customers whose name, email, address or phone contain `query`; all of them for an
+/// empty query. A phone matches in any format: its digits, or the whole number as typed in
+/// `country`'s national format (0151 12345678 in Germany).
+pub fn search(all: Vec<Customer>, query: &str, country: Country) -> Vec<Customer> {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return all;
+    }
+    let whole = PhoneE164::parse_in(&q, country).ok();
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    all.into_iter()
+        .filter(|c| {
+            let text = [Some(c.name.as_str()), c.email.as_ref().map(|e| e.as_str()), c.address.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|f| f.to_lowercase().contains(&q));
+            let phone = digits.len() >= 3
+                && c.phone.as_ref().is_some_and(|p| {
+                    p.as_str().chars().filter(char::is_ascii_digit).collect::<String>().contains(&digits)
+                });
+            text || phone || (whole.is_some() && c.phone == whole)
+        })
+        .collect()
 }

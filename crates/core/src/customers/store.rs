@@ -140,3 +140,29 @@ pub async fn insert_customer<'c>(
     .map_err(|e| Error::from(e).on_unique("a customer with this phone number already exists"))?;
     Ok(CustomerId(id))
 }
+
+/// Writes every field of customer `id` (the checked values of an edit).
+pub async fn update_customer<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: CustomerId,
+    c: &NewCustomer,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "update customers set name = $3, phone = $4, email = $5, address = $6, notes = $7, updated_at = $8 \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(&c.name)
+    .bind(c.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(c.email.as_ref().map(|e| e.as_str().to_string()))
+    .bind(c.address.clone())
+    .bind(c.notes.clone())
+    .bind(to_millis(now))
+    .execute(ex)
+    .await
+    .map_err(|e| Error::from(e).on_unique("a customer with this phone number already exists"))?;
+    Ok(())
+}

@@ -1,22 +1,40 @@
-//! The customers list and the customer card: contact details, service locations, jobs, and
-//! every message with its delivery status.
+//! The customers list (searchable) and the customer card: contact details, service locations,
+//! jobs, and every message with its delivery status; customers added and edited by hand.
 
-use axum::extract::State;
-use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
-use switchboard_core::customers;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use switchboard_core::auth::SessionUser;
+use switchboard_core::customers::{self, CustomerInput, CustomerPatch};
+use switchboard_core::ids::CustomerId;
 use switchboard_core::parse::display_phone;
 
 use crate::auth::Staff;
 use crate::console::shell;
 use crate::error::PageError;
+use crate::pages::{field_errors, parse_id};
 use crate::state::AppState;
-use crate::views::{CustomerRowView, CustomersPage, initials};
+use crate::views::{CustomerRowView, CustomersPage, Shell, initials};
 
-pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "customers", &uri).await?;
-    let rows = customers::list(&state.db, viewer.user.org_id)
-        .await?
+    let all = customers::list(&state.db, viewer.user.org_id).await?;
+    let total = all.len();
+    let country = customers::home_country(&state.db, viewer.user.org_id).await?;
+    let rows = customers::search(all, &q.q, country)
         .into_iter()
         .map(|c| CustomerRowView {
             initials: initials(&c.name),
@@ -28,7 +46,143 @@ pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri
             id: c.id.0,
         })
         .collect();
-    Ok(CustomersPage { shell, rows }.into_response())
+    Ok(CustomersPage { shell, rows, search: q.q.trim().to_string(), total }.into_response())
+}
+
+/// The form to add or edit a customer, with what was typed and why it was refused.
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "customers/form.html")]
+pub struct CustomerForm {
+    pub shell: Shell,
+    /// The customer edited (none: a new one).
+    pub id: Option<i64>,
+    /// Their name as saved (the page's heading while the field is being edited).
+    pub heading: String,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub notes: String,
+    /// The country national numbers are read by ("United States").
+    pub country: String,
+    pub errors: Vec<(String, String)>,
+}
+
+impl CustomerForm {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        crate::views::error_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct CustomerFields {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    notes: String,
+}
+
+async fn form_page(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: Option<(i64, String)>,
+    typed: CustomerFields,
+    errors: Vec<(String, String)>,
+) -> Result<CustomerForm, PageError> {
+    let (shell, _) = shell(state, viewer, "customers", uri).await?;
+    let country = customers::home_country(&state.db, viewer.user.org_id).await?;
+    let (id, heading) = id.map(|(i, h)| (Some(i), h)).unwrap_or_default();
+    Ok(CustomerForm {
+        shell,
+        id,
+        heading,
+        name: typed.name,
+        phone: typed.phone,
+        email: typed.email,
+        address: typed.address,
+        notes: typed.notes,
+        country: country.name().to_string(),
+        errors,
+    })
+}
+
+pub async fn new(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
+    Ok(form_page(&state, &viewer, &uri, None, CustomerFields::default(), vec![]).await?.into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Form(form): Form<CustomerFields>,
+) -> Result<Response, PageError> {
+    let input = CustomerInput {
+        name: form.name.clone(),
+        phone: form.phone.clone(),
+        email: form.email.clone(),
+        address: form.address.clone(),
+        notes: form.notes.clone(),
+    };
+    match customers::create(&state.db, state.clock.as_ref(), viewer.user.org_id, &input).await {
+        Ok(c) => Ok(Redirect::to(&format!("/customers/{}?done=created", c.id.0)).into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = form_page(&state, &viewer, &uri, None, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = CustomerId(parse_id(&id)?);
+    let c = customers::get(&state.db, viewer.user.org_id, id).await?;
+    let typed = CustomerFields {
+        name: c.name.clone(),
+        phone: c.phone.as_deref().map(display_phone).unwrap_or_default(),
+        email: c.email.map(|e| e.to_string()).unwrap_or_default(),
+        address: c.address.unwrap_or_default(),
+        notes: c.notes.unwrap_or_default(),
+    };
+    Ok(form_page(&state, &viewer, &uri, Some((id.0, c.name)), typed, vec![]).await?.into_response())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<CustomerFields>,
+) -> Result<Response, PageError> {
+    let id = CustomerId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    let current = customers::get(&state.db, org, id).await?;
+    let patch = CustomerPatch {
+        name: Some(form.name.clone()),
+        phone: Some(form.phone.clone()),
+        email: Some(form.email.clone()),
+        address: Some(form.address.clone()),
+        notes: Some(form.notes.clone()),
+    };
+    match customers::update(&state.db, state.clock.as_ref(), org, id, &patch).await {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{}?done=saved", id.0)).into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = form_page(&state, &viewer, &uri, Some((id.0, current.name)), form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }
 
 pub struct CardJob {
@@ -55,6 +209,8 @@ pub struct CardMessage {
 #[template(path = "customers/show.html")]
 pub struct CustomerPage {
     pub shell: crate::views::Shell,
+    pub id: i64,
+    pub notice: Option<String>,
     pub name: String,
     pub initials: String,
     pub phone: String,
@@ -66,16 +222,23 @@ pub struct CustomerPage {
     pub messages: Vec<CardMessage>,
 }
 
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Staff(viewer): Staff,
     uri: Uri,
-    axum::extract::Path(id): axum::extract::Path<String>,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
     use switchboard_core::jobs::{self, JobFilter};
     use switchboard_core::messaging::{self, MessageStatus};
     let org = viewer.user.org_id;
-    let id = switchboard_core::ids::CustomerId(crate::pages::parse_id(&id)?);
+    let id = CustomerId(parse_id(&id)?);
     let customer = customers::get(&state.db, org, id).await?;
     let (shell, brands) = shell(&state, &viewer, "customers", &uri).await?;
     let now = state.clock.now();
@@ -136,8 +299,15 @@ pub async fn show(
             }
         })
         .collect();
+    let notice = match done.done.as_str() {
+        "created" => Some("Customer added.".to_string()),
+        "saved" => Some("Saved.".to_string()),
+        _ => None,
+    };
     Ok(CustomerPage {
         shell,
+        id: id.0,
+        notice,
         initials: initials(&customer.name),
         name: customer.name.clone(),
         phone: customer.phone.as_deref().unwrap_or_default().to_string(),

@@ -467,6 +467,7 @@ pub async fn show(
     let id = JobId(parse_id(&id)?);
     let notice = match q.done.as_str() {
         "saved" => Some("Saved.".to_string()),
+        "created" => Some("Job created.".to_string()),
         "assigned" => Some("Technicians updated. Newly assigned technicians are texted their portal link.".into()),
         "status" => Some("Status changed.".into()),
         "item" => Some("Line item added.".into()),

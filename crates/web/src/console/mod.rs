@@ -5,6 +5,7 @@ pub mod customers;
 pub mod events;
 pub mod jobs;
 pub mod leads;
+pub mod new_job;
 pub mod notifications;
 pub mod session;
 pub mod settings;
@@ -28,7 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(session::login_page).post(session::login_submit))
         .route("/logout", post(session::logout))
         .route("/session/brand", post(session::switch_brand))
-        .route("/jobs", get(jobs::index))
+        .route("/jobs", get(jobs::index).post(new_job::create))
+        .route("/jobs/new", get(new_job::new))
         .route("/jobs/{id}", get(jobs::show).post(jobs::update))
         .route("/jobs/{id}/status", post(jobs::set_status))
         .route("/jobs/{id}/locate", post(jobs::locate))
@@ -50,8 +52,10 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/archive", post(leads::archive))
         .route("/leads/{id}/restore", post(leads::restore))
-        .route("/customers", get(customers::index))
-        .route("/customers/{id}", get(customers::show))
+        .route("/customers", get(customers::index).post(customers::create))
+        .route("/customers/new", get(customers::new))
+        .route("/customers/{id}", get(customers::show).post(customers::update))
+        .route("/customers/{id}/edit", get(customers::edit))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
         .route("/settings/brands", get(settings::brands).post(settings::create_brand))
         .route("/settings/brands/new", get(settings::new_brand))

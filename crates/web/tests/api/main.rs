@@ -10,6 +10,7 @@ mod api_errors;
 mod api_resources;
 mod cli;
 mod console;
+mod customers;
 mod demo;
 mod dispatch;
 mod email;

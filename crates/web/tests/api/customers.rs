@@ -1,0 +1,150 @@
+//! Customers created, edited and searched by hand: over the API and in the console, with a
+//! national number read by the organization's country, and "New job" for a customer on file.
+
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn customers_are_created_patched_and_searched_over_the_api() {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("acme").await;
+    // A German brand: national numbers are read as German.
+    let input = switchboard_core::tenancy::BrandInput {
+        name: "Berlin Heizung".into(),
+        time_zone: "Europe/Berlin".into(),
+        country: Some("DE".into()),
+        ..Default::default()
+    };
+    switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap();
+    let key = app.api_key(org).await;
+    let (status, body) = app
+        .api_post(&key, "/api/v1/customers", json!({"name": "Jonas Weber", "phone": "0151 12345678", "email": "jonas@example.de", "address": "Torstr. 1, Berlin"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let c = &body["customer"];
+    assert_eq!((c["name"].as_str(), c["phone"].as_str()), (Some("Jonas Weber"), Some("+4915112345678")));
+    assert_eq!(c["email"], "jonas@example.de");
+    let id = c["id"].as_i64().unwrap();
+
+    // Refusals name the field: no name, a bad email, a number someone else has.
+    let (status, body) = app.api_post(&key, "/api/v1/customers", json!({"name": " ", "email": "nope"})).await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "email"], "{body}");
+    let (status, body) =
+        app.api_post(&key, "/api/v1/customers", json!({"name": "Other", "phone": "+4915112345678"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["message"], "Jonas Weber already has this number");
+    let (status, body) = app.api_post(&key, "/api/v1/customers", json!({"name": "X", "colour": "red"})).await;
+    assert_eq!(status, 422, "unknown fields are refused: {body}");
+
+    // PATCH changes what it names; an empty string clears.
+    let (status, body) =
+        app.api_patch(&key, &format!("/api/v1/customers/{id}"), json!({"notes": "Dog in the yard", "email": ""})).await;
+    assert_eq!(status, 200, "{body}");
+    let c = &body["customer"];
+    assert_eq!(
+        (c["notes"].as_str(), c["email"].as_str(), c["phone"].as_str()),
+        (Some("Dog in the yard"), None, Some("+4915112345678"))
+    );
+    let (status, _) = app.api_patch(&key, "/api/v1/customers/99999", json!({"notes": "x"})).await;
+    assert_eq!(status, 404);
+
+    // Search: by name, by phone in any format.
+    for q in ["weber", "0151%2012345678", "12345678", "torstr"] {
+        let (_, body) = crate::helpers::json(
+            app.client().get(app.url(&format!("/api/v1/customers?q={q}"))).bearer_auth(&key).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(body["customers"].as_array().unwrap().len(), 1, "{q}: {body}");
+    }
+    let (_, body) = crate::helpers::json(
+        app.client().get(app.url("/api/v1/customers?q=nobody")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(body["customers"], json!([]));
+}
+
+#[tokio::test]
+async fn the_office_adds_a_customer_edits_them_and_books_a_job_without_a_lead() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let brand = app.sms_brand(org, "Acme HVAC", "+17205550100").await;
+    let b = app.signed_in(&admin.email).await;
+
+    // A refused form comes back with what was typed, the reason beside the field.
+    let r = b.post_form("/customers", &[("name", "Dana Ruiz"), ("phone", "555"), ("address", "12 Oak St")]).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"name="name" value="Dana Ruiz""#) && html.contains(r#"value="12 Oak St""#), "{html}");
+    assert!(
+        html.contains(
+            r#"value="555" type="tel" inputmode="tel" aria-invalid="true" aria-describedby="phone-error" autofocus>"#
+        ),
+        "{html}"
+    );
+    let r = b
+        .post_form("/customers", &[("name", "Dana Ruiz"), ("phone", "(720) 555-0190"), ("address", "12 Oak St")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let card = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(card.ends_with("?done=created"), "{card}");
+    let (_, html) = b.get_text(&card).await;
+    assert!(html.contains("Customer added.") && html.contains("(720) 555-0190"), "{html}");
+    let id: i64 = card.trim_start_matches("/customers/").split('?').next().unwrap().parse().unwrap();
+
+    // Edit: the form shows the saved values; a change is saved.
+    let (_, html) = b.get_text(&format!("/customers/{id}/edit")).await;
+    assert!(html.contains(r#"name="phone" value="(720) 555-0190""#), "{html}");
+    let r = b
+        .post_form(
+            &format!("/customers/{id}"),
+            &[
+                ("name", "Dana Ruiz-Ortiz"),
+                ("phone", "720 555 0190"),
+                ("email", "dana@example.com"),
+                ("address", "12 Oak St"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text("/customers?q=0190").await;
+    assert!(html.contains("Dana Ruiz-Ortiz") && html.contains("1 of 1 customers match"), "{html}");
+
+    // New job from the card: the customer is picked; a missing service is refused and kept.
+    let (_, html) = b.get_text(&format!("/jobs/new?customer={id}")).await;
+    assert!(
+        html.contains(&format!(r#"<option value="{id}" selected>Dana Ruiz-Ortiz · (720) 555-0190</option>"#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="address" value="12 Oak St""#), "the customer's address: {html}");
+    let brand_id = brand.id.0.to_string();
+    let id_s = id.to_string();
+    let (brand_id, id_s) = (&brand_id, &id_s);
+    let b = &b;
+    let job_form = |service: &'static str| async move {
+        let fields = [
+            ("brand", brand_id.as_str()),
+            ("customer", id_s.as_str()),
+            ("service", service),
+            ("start", "2026-11-24T09:00"),
+            ("end", "2026-11-24T11:00"),
+        ];
+        b.post_form("/jobs", &fields).await
+    };
+    let r = job_form("").await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="start" value="2026-11-24T09:00""#)
+            && html.contains(r#"aria-describedby="service-error""#),
+        "{html}"
+    );
+    let r = job_form("Furnace tune-up").await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains("Job created.") && html.contains("Furnace tune-up") && html.contains("Scheduled"), "{html}");
+}
