@@ -1,31 +1,32 @@
 // Small behaviours for the console. Loaded with `defer`; no inline scripts (see the CSP).
-// Fields marked data-autosubmit (a select, a date) submit their form when they change. A
-// select moved with the arrow keys waits for Enter or for focus to leave it, so stepping
-// through brands does not switch brand at the first key; a date submits once it is a whole
-// date (typed, picked, or stepped).
+// Fields marked data-autosubmit (a select, a date) submit their form when they change: at
+// once when picked with the mouse or the date picker; when typed or stepped with the keys,
+// on Enter or when focus leaves the field (so stepping through brands does not switch brand
+// at the first arrow key, and a year half typed is not a day to show).
 (() => {
   const auto = (el) => (el instanceof HTMLSelectElement || (el instanceof HTMLInputElement && el.type === "date")) &&
     el.hasAttribute("data-autosubmit") && el.form;
-  const armed = new WeakMap(); // select -> value when keyboard stepping began
+  const armed = new WeakMap(); // field -> its value when typing or stepping began
   const submit = (el) => { armed.delete(el); el.form.requestSubmit(); };
   document.addEventListener("keydown", (event) => {
     const el = event.target;
     if (!auto(el)) return;
-    if (el instanceof HTMLSelectElement && ["ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"].includes(event.key)) {
-      if (!armed.has(el)) armed.set(el, el.dataset.initial ?? el.value);
-    } else if (event.key === "Enter") {
+    if (event.key === "Enter") {
       event.preventDefault();
       submit(el);
+    } else if (event.key !== "Tab" && event.key !== "Shift" && !armed.has(el)) {
+      // Typing or stepping: wait for Enter or for focus to leave (a year half typed is a date).
+      armed.set(el, el.dataset.initial ?? el.value);
     }
   });
   document.addEventListener("focusin", (event) => {
     const el = event.target;
-    if (auto(el) && el instanceof HTMLSelectElement) el.dataset.initial = el.value;
+    if (auto(el)) el.dataset.initial = el.value;
   });
   document.addEventListener("change", (event) => {
     const el = event.target;
     if (!auto(el)) return;
-    if (el instanceof HTMLSelectElement && armed.has(el)) return; // wait for Enter or blur
+    if (armed.has(el)) return; // typed or stepped: wait for Enter or blur
     if (el instanceof HTMLInputElement && el.type === "date" && !el.value) return;
     submit(el);
   });
