@@ -23,6 +23,8 @@ pub struct SunkMail {
     pub html: Option<String>,
     pub message_id: Option<String>,
     pub raw: Vec<u8>,
+    /// When the sink received it.
+    pub received_at: jiff::Timestamp,
 }
 
 #[derive(Default)]
@@ -64,6 +66,7 @@ impl Mailbox for Sink {
                     .map(str::to_string),
                 message_id: parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")),
                 raw: mail.data,
+                received_at: jiff::Timestamp::now(),
             };
             store.mails.lock().unwrap_or_else(|p| p.into_inner()).push(sunk);
             store.changed.notify_waiters();

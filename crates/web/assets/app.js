@@ -106,6 +106,51 @@ document.addEventListener("change", (event) => {
   });
 })();
 
+// Forms inside a live region (data-follow-forms="id ...") follow other people's changes: when
+// the region refreshes, a form nobody has touched takes the new values (and the version it
+// saves against); a form with edits keeps them, and says the job changed meanwhile (saving
+// then tells who changed what, and nothing is overwritten). Forms are updated in place, not
+// replaced, so what they hold (the pin map) stays.
+(() => {
+  const fields = (form) => [...form.elements].filter((el) => el.name && el.type !== "submit" && el.type !== "button" && el.type !== "file");
+  const edited = (el) => (el.type === "checkbox" || el.type === "radio") ? el.checked !== el.defaultChecked
+    : el instanceof HTMLSelectElement ? [...el.options].some((o) => o.selected !== o.defaultSelected)
+    : el.value !== el.defaultValue;
+  const key = (el) => (el.type === "checkbox" || el.type === "radio") ? `${el.name}=${el.value}` : el.name;
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    const region = e.detail.target;
+    const ids = region?.dataset?.followForms;
+    if (!ids || !e.detail.xhr || e.detail.xhr.status !== 200) return;
+    const fresh = new DOMParser().parseFromString(e.detail.serverResponse, "text/html");
+    for (const id of ids.split(/\s+/)) {
+      const form = document.getElementById(id);
+      const next = fresh.getElementById(id);
+      if (!form || !next) continue;
+      const mine = fields(form);
+      if (mine.some(edited)) {
+        const before = form.querySelector('input[name="version"]')?.value;
+        const after = next.querySelector('input[name="version"]')?.value;
+        const note = form.querySelector("[data-changed-note]");
+        if (note && before !== after) note.hidden = false;
+        continue;
+      }
+      const theirs = new Map(fields(next).map((el) => [key(el), el]));
+      for (const el of mine) {
+        const n = theirs.get(key(el));
+        if (!n) continue;
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = el.defaultChecked = n.defaultChecked;
+        } else if (el instanceof HTMLSelectElement) {
+          for (const o of el.options) o.selected = o.defaultSelected = [...n.options].some((x) => x.value === o.value && x.defaultSelected);
+        } else if (el.value !== n.defaultValue) {
+          el.value = el.defaultValue = n.defaultValue;
+          el.dispatchEvent(new Event("change", { bubbles: true })); // the pin follows its coordinates
+        }
+      }
+    }
+  });
+})();
+
 // Technician portal: share the phone's location while the page is open, every ~20 s or
 // after moving ~50 m, whichever comes first.
 (() => {

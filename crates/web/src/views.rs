@@ -66,6 +66,8 @@ pub struct Shell {
     pub current_path: String,
     /// The SMS stand-in's phones page, when texts go to the stand-in instead of a carrier.
     pub standin_url: Option<String>,
+    /// Outgoing email goes to the built-in sink (shown at /demo/mail).
+    pub mail_sink: bool,
 }
 
 impl Shell {
@@ -95,6 +97,7 @@ impl Shell {
             csrf: viewer.csrf_token.clone(),
             current_path,
             standin_url: None,
+            mail_sink: false,
         }
     }
     pub fn nav(&self) -> &'static [NavItem] {
@@ -476,6 +479,8 @@ pub struct LeadPage {
     pub time_zone: String,
     /// The convert form's values: the lead's at first, what was typed after a refusal.
     pub convert: ConvertTyped,
+    /// The customer the lead became or matches (id, name).
+    pub customer: Option<(i64, String)>,
 }
 
 /// The lead's "Convert to job" form as filled in.

@@ -107,6 +107,9 @@ pub struct Lead {
     pub job_id: Option<JobId>,
     pub job_code: Option<String>,
     pub converted_by: Option<String>,
+    /// The customer the lead became (its job's), or else the one with the lead's phone.
+    pub customer_id: Option<CustomerId>,
+    pub customer_name: Option<String>,
     pub unread: bool,
     pub last_message_at: jiff::Timestamp,
     pub created_at: jiff::Timestamp,

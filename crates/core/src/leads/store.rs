@@ -237,6 +237,8 @@ struct LeadRow {
     job_id: Option<i64>,
     job_code: Option<String>,
     converted_by: Option<String>,
+    customer_id: Option<i64>,
+    customer_name: Option<String>,
     unread: i64,
     last_message_at: i64,
     created_at: i64,
@@ -245,8 +247,14 @@ struct LeadRow {
 macro_rules! lead_select {
     () => {
         "select l.id, l.org_id, l.brand_id, l.source, l.status, l.name, l.phone, l.email, l.address, l.service, \
-         l.job_id, j.code as job_code, u.name as converted_by, l.unread, l.last_message_at, l.created_at \
+         l.job_id, j.code as job_code, u.name as converted_by, \
+         coalesce(jc.id, (select c2.id from customers c2 where c2.org_id = l.org_id and c2.phone = l.phone \
+           order by c2.id limit 1)) as customer_id, \
+         coalesce(jc.name, (select c2.name from customers c2 where c2.org_id = l.org_id and c2.phone = l.phone \
+           order by c2.id limit 1)) as customer_name, \
+         l.unread, l.last_message_at, l.created_at \
          from leads l left join jobs j on j.id = l.job_id and j.org_id = l.org_id \
+         left join customers jc on jc.id = j.customer_id and jc.org_id = l.org_id \
          left join users u on u.id = l.converted_by and u.org_id = l.org_id "
     };
 }
@@ -268,6 +276,8 @@ impl TryFrom<LeadRow> for Lead {
             job_id: r.job_id.map(JobId),
             job_code: r.job_code,
             converted_by: r.converted_by,
+            customer_id: r.customer_id.map(crate::ids::CustomerId),
+            customer_name: r.customer_name,
             unread: r.unread != 0,
             last_message_at: from_millis(r.last_message_at),
             created_at: from_millis(r.created_at),

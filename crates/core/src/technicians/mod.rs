@@ -98,6 +98,27 @@ pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, t: &NewTechni
     store::insert_technician(&mut **tx, org, t, clock.now()).await
 }
 
+/// A technician as the office edits them.
+#[derive(Debug, Clone)]
+pub struct TechnicianEdit {
+    pub name: String,
+    pub phone: Option<PhoneE164>,
+    pub vehicle: Option<String>,
+    /// Inactive technicians sign in nowhere and are put on no new job; the jobs they have
+    /// keep them until the office changes the crew.
+    pub active: bool,
+}
+
+/// Saves the office's edit of technician `id`; the change shows on the board at once.
+pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: TechnicianId, edit: &TechnicianEdit) -> Result<()> {
+    get(db, org, id).await?;
+    let mut tx = db.begin().await?;
+    store::update_technician(&mut *tx, org, id, edit, clock.now()).await?;
+    tx.commit().await?;
+    db.publish(Event::Tech { org, tech: id });
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

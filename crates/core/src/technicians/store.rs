@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Executor, FromRow};
 
-use super::{NewTechnician, SharedLocation, Technician};
+use super::{NewTechnician, SharedLocation, Technician, TechnicianEdit};
 use crate::clock::{from_millis, to_millis};
 use crate::geo::GeoPoint;
 use crate::ids::{OrgId, TechnicianId, UserId};
@@ -147,5 +147,29 @@ pub async fn set_links_paused<'c>(
         .bind(at.map(to_millis))
         .execute(ex)
         .await?;
+    Ok(())
+}
+
+/// Writes the office's edit of a technician.
+pub async fn update_technician<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: TechnicianId,
+    t: &TechnicianEdit,
+    now: jiff::Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "update technicians set name = $3, phone = $4, vehicle = $5, active = $6, updated_at = $7 \
+         where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(&t.name)
+    .bind(t.phone.as_ref().map(|p| p.as_str().to_string()))
+    .bind(t.vehicle.clone())
+    .bind(t.active as i64)
+    .bind(to_millis(now))
+    .execute(ex)
+    .await?;
     Ok(())
 }

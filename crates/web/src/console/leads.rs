@@ -38,10 +38,13 @@ pub struct LeadsQuery {
     partial: Option<String>,
 }
 
+/// Who the lead is: the name they gave, else the customer they are (matched by phone, or the
+/// one their job is for), else their number or address.
 fn who(l: &Lead) -> String {
     l.name
         .clone()
         .filter(|n| !n.trim().is_empty())
+        .or_else(|| l.customer_name.clone())
         .or_else(|| l.phone.as_deref().map(display_phone))
         .or_else(|| l.email.clone())
         .unwrap_or_else(|| "Unknown".into())
@@ -209,6 +212,7 @@ async fn lead_page(
         errors,
         notice,
         time_zone: tz_name,
+        customer: lead.customer_id.zip(lead.customer_name.clone()).map(|(id, name)| (id.0, name)),
         convert: typed.unwrap_or_else(|| ConvertTyped {
             customer_name: lead.name.clone().unwrap_or_default(),
             customer_phone: lead.phone.clone().unwrap_or_default(),

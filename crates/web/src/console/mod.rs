@@ -5,6 +5,7 @@ pub mod customers;
 pub mod events;
 pub mod jobs;
 pub mod leads;
+pub mod mail_sink;
 pub mod new_job;
 pub mod notifications;
 pub mod session;
@@ -52,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/archive", post(leads::archive))
         .route("/leads/{id}/restore", post(leads::restore))
+        .route("/demo/mail", get(mail_sink::index))
+        .route("/demo/mail/{n}/html", get(mail_sink::html))
         .route("/customers", get(customers::index).post(customers::create))
         .route("/customers/new", get(customers::new))
         .route("/customers/{id}", get(customers::show).post(customers::update))
@@ -69,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/notifications/{brand}/prefs", post(notifications::save_prefs))
         .route("/settings/notifications/{brand}/{kind}", post(notifications::save_kind))
         .route("/settings/technicians", get(technicians::index).post(technicians::create))
+        .route("/settings/technicians/{id}", get(technicians::edit).post(technicians::update))
         .route("/settings/technicians/{id}/revoke-links", post(technicians::revoke_links))
         .route("/settings/technicians/{id}/new-link", post(technicians::new_link))
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
@@ -90,5 +94,6 @@ pub async fn shell(
     let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/jobs".into());
     let mut shell = Shell::new(active, viewer, org.name, &brands, path);
     shell.standin_url = state.standin.as_ref().map(|s| s.base_url());
+    shell.mail_sink = state.mail_sink.is_some();
     Ok((shell, brands))
 }

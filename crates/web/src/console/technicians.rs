@@ -1,6 +1,6 @@
-//! Settings -> Technicians: the people sent to jobs, adding one, and turning off a
-//! technician's portal links (a lost phone): every link stops working and a fresh one is
-//! texted.
+//! Settings -> Technicians: the people sent to jobs, adding and editing one (name, mobile,
+//! vehicle, active), turning off a technician's portal links (a lost phone: nothing more is
+//! texted) or replacing them (a forwarded link: a fresh one is texted).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::ids::TechnicianId;
 use switchboard_core::parse::{PhoneE164, display_phone, optional_text, required_text};
-use switchboard_core::technicians::{self, NewTechnician};
+use switchboard_core::technicians::{self, NewTechnician, TechnicianEdit};
 use switchboard_core::{Error, portal};
 
 use crate::auth::Admin;
@@ -33,6 +33,7 @@ pub struct TechRow {
     pub links: i64,
     /// Their links were turned off for a lost phone: nothing is texted until a new link.
     pub paused: bool,
+    pub active: bool,
     pub located: String,
 }
 
@@ -73,11 +74,13 @@ async fn page(
     let tz = crate::fmt::org_zone(&brands, None);
     let links = portal::active_links(&state.db, state.clock.as_ref(), org).await?;
     let now = state.clock.now();
-    let rows = technicians::list(&state.db, org)
-        .await?
+    let mut all = technicians::list(&state.db, org).await?;
+    // The active first; the inactive after them, to edit or bring back.
+    all.sort_by_key(|t| !t.active);
+    let rows = all
         .into_iter()
-        .filter(|t| t.active)
         .map(|t| TechRow {
+            active: t.active,
             id: t.id.0,
             initials: initials(&t.name),
             photo_url: t.photo_url.clone().unwrap_or_default(),
@@ -109,6 +112,7 @@ pub async fn index(
 ) -> Result<Response, PageError> {
     let notice = match q.done.as_str() {
         "added" => Some("Technician added.".to_string()),
+        "saved" => Some("Technician saved.".to_string()),
         "revoked" => Some(
             "Portal links turned off. Nothing more is texted to that phone, not even the next job's link, until you \
              text a new link."
@@ -133,6 +137,123 @@ pub struct TechForm {
     phone: String,
     #[serde(default)]
     vehicle: String,
+    /// The edit form's "Active" box (absent: unticked).
+    #[serde(default)]
+    active: Option<String>,
+}
+
+/// The typed name, mobile (national numbers read by the organization's country) and vehicle,
+/// checked; each refusal names its field.
+fn check(
+    form: &TechForm,
+    country: switchboard_core::parse::Country,
+) -> Result<(String, Option<PhoneE164>, Option<String>), Error> {
+    let mut v = switchboard_core::error::Validator::new();
+    let name = v.check("name", required_text(&form.name, 120));
+    let phone = match form.phone.trim() {
+        "" => Some(None),
+        p => v.check("phone", PhoneE164::parse_in(p, country)).map(Some),
+    };
+    let vehicle = v.check("vehicle", optional_text(Some(&form.vehicle), 120));
+    v.finish()?;
+    match (name, phone, vehicle) {
+        (Some(name), Some(phone), Some(vehicle)) => Ok((name, phone, vehicle)),
+        _ => Err(Error::Unexpected("technician validation lost a field".into())),
+    }
+}
+
+/// The edit page of one technician, with what was typed and why it was refused.
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/technician_form.html")]
+pub struct TechnicianPage {
+    pub shell: Shell,
+    pub id: i64,
+    /// Their name as saved, for the heading.
+    pub heading: String,
+    pub name: String,
+    pub phone: String,
+    pub vehicle: String,
+    pub active: bool,
+    pub country: String,
+    pub errors: Vec<(String, String)>,
+}
+
+impl TechnicianPage {
+    pub fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: TechnicianId,
+    heading: String,
+    form: TechForm,
+    errors: Vec<(String, String)>,
+) -> Result<TechnicianPage, PageError> {
+    let (shell, _) = shell(state, viewer, "settings", uri).await?;
+    let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
+    Ok(TechnicianPage {
+        shell,
+        id: id.0,
+        heading,
+        name: form.name,
+        phone: form.phone,
+        vehicle: form.vehicle,
+        active: form.active.is_some(),
+        country: country.name().to_string(),
+        errors,
+    })
+}
+
+/// `GET /settings/technicians/{id}`: the edit form.
+pub async fn edit(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = TechnicianId(parse_id(&id)?);
+    let t = technicians::get(&state.db, viewer.user.org_id, id).await?;
+    let form = TechForm {
+        name: t.name.clone(),
+        phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
+        vehicle: t.vehicle.clone().unwrap_or_default(),
+        active: t.active.then(|| "on".to_string()),
+    };
+    Ok(edit_page(&state, &viewer, &uri, id, t.name, form, vec![]).await?.into_response())
+}
+
+/// `POST /settings/technicians/{id}`: saves the edit (a deactivated technician keeps the jobs
+/// they are on, and is put on no new one).
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<TechForm>,
+) -> Result<Response, PageError> {
+    let id = TechnicianId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    let current = technicians::get(&state.db, org, id).await?;
+    let country = switchboard_core::customers::home_country(&state.db, org).await?;
+    let result = match check(&form, country) {
+        Ok((name, phone, vehicle)) => {
+            let edit = TechnicianEdit { name, phone, vehicle, active: form.active.is_some() };
+            technicians::update(&state.db, state.clock.as_ref(), org, id, &edit).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/settings/technicians?done=saved").into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = edit_page(&state, &viewer, &uri, id, current.name, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }
 
 pub async fn create(
@@ -141,22 +262,14 @@ pub async fn create(
     uri: Uri,
     Form(form): Form<TechForm>,
 ) -> Result<Response, PageError> {
-    let valid = (|| -> Result<NewTechnician, Error> {
-        let mut v = switchboard_core::error::Validator::new();
-        let name = v.check("name", required_text(&form.name, 120));
-        let phone = match form.phone.trim() {
-            "" => Some(None),
-            p => v.check("phone", PhoneE164::parse(p)).map(Some),
-        };
-        let vehicle = v.check("vehicle", optional_text(Some(&form.vehicle), 120));
-        v.finish()?;
-        match (name, phone, vehicle) {
-            (Some(name), Some(phone), Some(vehicle)) => {
-                Ok(NewTechnician { name, phone, photo_url: None, rating_x10: None, vehicle })
-            }
-            _ => Err(Error::Unexpected("technician validation lost a field".into())),
-        }
-    })();
+    let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
+    let valid = check(&form, country).map(|(name, phone, vehicle)| NewTechnician {
+        name,
+        phone,
+        photo_url: None,
+        rating_x10: None,
+        vehicle,
+    });
     let result = match valid {
         Ok(t) => {
             async {

@@ -973,3 +973,59 @@ async fn canceling_asks_why_and_a_job_with_nobody_on_it_offers_no_dispatch() {
     assert!(!html.contains(">Dispatch</button>"), "{html}");
     assert!(html.contains(">Arrived</button>"), "the other moves stay");
 }
+
+#[tokio::test]
+async fn the_office_edits_and_deactivates_a_technician() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    let maria = d.tech("Maria Reyes").await;
+    let jin = d.tech("Jin Park").await;
+    let (status, html) = office.get_text(&format!("/settings/technicians/{maria}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"name="phone" value="(720) 555-0122""#) && html.contains("Silver Ram ProMaster #7"),
+        "{html}"
+    );
+
+    // Refused: the reason beside the field, what was typed kept.
+    let path = format!("/settings/technicians/{maria}");
+    let r = office
+        .post_form(&path, &[("name", "Maria Reyes-Diaz"), ("phone", "12"), ("vehicle", "Red Van"), ("active", "on")])
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"value="Maria Reyes-Diaz""#) && html.contains(r#"value="Red Van""#), "{html}");
+    assert!(html.contains(r#"id="phone-error""#), "{html}");
+    // Saved: a national number is read by the organization's country.
+    let r = office
+        .post_form(
+            &path,
+            &[("name", "Maria Reyes-Diaz"), ("phone", "720 555 0199"), ("vehicle", "Red Van"), ("active", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, body) = d.get("/api/v1/technicians").await;
+    let m = body["technicians"].as_array().unwrap().iter().find(|t| t["id"] == maria).unwrap().clone();
+    assert_eq!(
+        (m["name"].as_str(), m["phone"].as_str(), m["vehicle"].as_str()),
+        (Some("Maria Reyes-Diaz"), Some("+17205550199"), Some("Red Van"))
+    );
+
+    // Jin deactivated (the box unticked): listed as inactive, and put on no new job.
+    let r = office
+        .post_form(
+            &format!("/settings/technicians/{jin}"),
+            &[("name", "Jin Park"), ("phone", "+17205550123"), ("vehicle", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = office.get_text("/settings/technicians?done=saved").await;
+    assert!(
+        html.contains("Technician saved.") && html.contains(r#"Jin Park</a> <span class="badge">Inactive</span>"#),
+        "{html}"
+    );
+    let job = d.job("J-2202").await;
+    let (status, body) = d.post(&format!("/api/v1/jobs/{}/assign", job["id"]), json!({"tech_ids": [jin]})).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("Jin Park is not active"), "{body}");
+}

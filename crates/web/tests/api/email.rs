@@ -228,3 +228,54 @@ async fn the_postmark_webhook_needs_its_secret_and_stores_mail() {
         app.client().post(&url).basic_auth("postmark", Some("s3cret-token")).body("{not json").send().await.unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn the_console_shows_the_demo_mail_sink_with_each_emails_html_and_text() {
+    let app = spawn_app().await;
+    let (_org, key, summit) = app.seed_demo().await;
+    let (_, c) = json(
+        app.client().get(app.url("/api/v1/customers?phone=%2B17205550132")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let (status, body) = app
+        .api_post(
+            &key,
+            "/api/v1/jobs",
+            json!({"brand_id": summit.0, "customer_id": c["customers"][0]["id"], "service": "AC tune-up",
+            "scheduled_start": "2026-11-23T17:00:00Z", "scheduled_end": "2026-11-23T19:00:00Z"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let code = body["job"]["code"].as_str().unwrap().to_string();
+    for _ in 0..6 {
+        app.engine.tick().await.unwrap();
+        app.clock.advance(jiff::SignedDuration::from_secs(2));
+    }
+    let mail = app.mail.expect_mail("tara.patel@example.com", WAIT).await.unwrap();
+    assert_eq!(mail.subject, format!("Your AC tune-up is booked ({code})"));
+
+    // Signed out: the sink is not for the public.
+    let r = app.client().get(app.url("/demo/mail")).send().await.unwrap();
+    assert!(r.url().path().starts_with("/login") || r.status() == 303, "{}", r.status());
+    let b = app.signed_in_demo().await;
+    let (status, html) = b.get_text("/jobs").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<a class="standin-link" href="/demo/mail""#), "the top bar links the sink: {html}");
+    let (status, html) = b.get_text("/demo/mail").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("<strong>Your AC tune-up is booked ({code})</strong>")), "{html}");
+    assert!(html.contains("To tara.patel@example.com"), "{html}");
+    assert!(html.contains(r#"<iframe class="mail-html" src="/demo/mail/1/html""#), "{html}");
+    assert!(
+        html.contains(&format!("is booked for tomorrow, Mon Nov 23, 10:00 AM-12:00 PM ({code})")),
+        "the text part: {html}"
+    );
+    let r = b.get("/demo/mail/1/html").await;
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-security-policy"].to_str().unwrap().starts_with("sandbox;"),
+        "the mail's HTML is sandboxed"
+    );
+    assert!(r.text().await.unwrap().contains("Summit Home Services"));
+    assert_eq!(b.get("/demo/mail/99/html").await.status(), 404);
+}

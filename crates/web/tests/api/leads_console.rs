@@ -176,3 +176,24 @@ async fn new_leads_reach_open_browsers_as_server_sent_events() {
         "events are per organization"
     );
 }
+
+#[tokio::test]
+async fn a_lead_shows_the_customer_it_matches_or_became() {
+    let (app, b) = setup().await;
+    // A customer on file texts in without giving a name: the lead reads as them.
+    let r = b.post_form("/customers", &[("name", "Miguel Alvarez"), ("phone", "+13035550142")]).await;
+    assert_eq!(r.status(), 303);
+    let customer = r.headers()["location"].to_str().unwrap().split('?').next().unwrap().to_string();
+    app.sms.reply("+13035550142", BRAND_NUMBER, "Garage door again").await.unwrap();
+    app.route_inbound().await;
+    let (_, list) = b.get_text("/leads").await;
+    assert!(list.contains("<strong>Miguel Alvarez</strong>"), "{list}");
+    let (id,): (i64,) = sqlx::query_as("select id from leads").fetch_one(app.db.pool()).await.unwrap();
+    let (_, page) = b.get_text(&format!("/leads/{id}")).await;
+    assert!(page.contains(&format!(r#"Customer: <a href="{customer}">Miguel Alvarez</a>"#)), "{page}");
+    // A stranger's lead names nobody.
+    app.sms.reply("+13035550143", BRAND_NUMBER, "Need a quote").await.unwrap();
+    app.route_inbound().await;
+    let (_, list) = b.get_text("/leads").await;
+    assert!(list.contains("<strong>(303) 555-0143</strong>"), "{list}");
+}
