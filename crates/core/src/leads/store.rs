@@ -248,13 +248,11 @@ macro_rules! lead_select {
     () => {
         "select l.id, l.org_id, l.brand_id, l.source, l.status, l.name, l.phone, l.email, l.address, l.service, \
          l.job_id, j.code as job_code, u.name as converted_by, \
-         coalesce(jc.id, (select c2.id from customers c2 where c2.org_id = l.org_id and c2.phone = l.phone \
-           order by c2.id limit 1)) as customer_id, \
-         coalesce(jc.name, (select c2.name from customers c2 where c2.org_id = l.org_id and c2.phone = l.phone \
-           order by c2.id limit 1)) as customer_name, \
+         coalesce(jc.id, pc.id) as customer_id, coalesce(jc.name, pc.name) as customer_name, \
          l.unread, l.last_message_at, l.created_at \
          from leads l left join jobs j on j.id = l.job_id and j.org_id = l.org_id \
          left join customers jc on jc.id = j.customer_id and jc.org_id = l.org_id \
+         left join customers pc on pc.org_id = l.org_id and pc.phone = l.phone \
          left join users u on u.id = l.converted_by and u.org_id = l.org_id "
     };
 }

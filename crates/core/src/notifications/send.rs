@@ -521,10 +521,7 @@ async fn tell_technician(
         }
         _ => None,
     };
-    let window_missing = Template::parse(&setting.sms_template)
-        .is_ok_and(|t| t.fields().iter().any(|f| f.starts_with("window")))
-        && job.scheduled_start.is_none();
-    let problem = problem.or_else(|| window_missing.then(|| "the job has no arrival window to name".to_string()));
+    let problem = problem.or_else(|| missing_window(job, setting).map(str::to_string));
     let outcome = match (problem, &technician.phone) {
         (Some(why), _) => {
             let note = format!("{} not texted to {name}: {why}", kind.label());
