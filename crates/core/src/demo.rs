@@ -77,7 +77,101 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     let techs = seed_technicians(tx, clock, org).await?;
     let customers = seed_customers(tx, clock, org).await?;
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
+    seed_inbox(tx, clock, org, &brands).await?;
     seed_notifications(tx, clock, org, &brands).await
+}
+
+/// A clock stopped at one instant: a demo message "arrived" a while ago.
+#[derive(Debug)]
+struct At(Timestamp);
+
+impl Clock for At {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+/// A web form per brand, and the inbox a dispatcher finds on a Monday morning: an urgent text,
+/// a web-form request, an email and an ordinary text, unread, from people who are not yet
+/// customers (one texts from a customer's number, so the lead shows who it is).
+async fn seed_inbox(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<()> {
+    use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
+    use crate::webforms::{self, FormInput};
+    for (brand, name) in [(b.summit, "Website contact form"), (b.harbor, "Request service")] {
+        let input = FormInput { brand, name: name.into(), redirect_url: None, allowed_origins: String::new() };
+        webforms::create_in(tx, clock, org, &input).await?;
+    }
+    let summit = tenancy::brand_in(tx, org, b.summit).await?;
+    let harbor = tenancy::brand_in(tx, org, b.harbor).await?;
+    let now = clock.now();
+    struct Demo<'a> {
+        brand: &'a tenancy::Brand,
+        source: LeadSource,
+        minutes_ago: i64,
+        contact: Contact,
+        subject: Option<&'a str>,
+        body: &'a str,
+    }
+    let inbox = [
+        Demo {
+            brand: &harbor,
+            source: LeadSource::Email,
+            minutes_ago: 22 * 60,
+            contact: Contact {
+                name: Some("Kofi Mensah".into()),
+                email: Some("kofi.mensah@example.com".into()),
+                ..Contact::default()
+            },
+            subject: Some("Quote for a new water heater"),
+            body: "Hello, our water heater is 14 years old and we'd like a quote to replace it with a tankless one. \
+                   We're at 9 Beacon St, Boston. Evenings are best. Thanks, Kofi",
+        },
+        Demo {
+            brand: &summit,
+            source: LeadSource::Web,
+            minutes_ago: 3 * 60 + 10,
+            contact: Contact {
+                name: Some("Dana Whitfield".into()),
+                phone: Some(phone("+17205550171")?),
+                email: Some("dana.whitfield@example.com".into()),
+                address: Some("2940 Lowell Blvd, Denver, CO 80211".into()),
+                service: Some("AC tune-up".into()),
+            },
+            subject: Some("Website contact form"),
+            body: "Service: AC tune-up\nCould someone check our AC before it gets hot? Any weekday morning works.",
+        },
+        Demo {
+            brand: &summit,
+            source: LeadSource::Sms,
+            minutes_ago: 95,
+            contact: Contact { phone: Some(phone("+17205550134")?), ..Contact::default() },
+            subject: None,
+            body: "Hi, it's Rachel Cohen. The thermostat you installed keeps resetting. Can someone take a look this week?",
+        },
+        Demo {
+            brand: &summit,
+            source: LeadSource::Sms,
+            minutes_ago: 12,
+            contact: Contact { phone: Some(phone("+17205550188")?), ..Contact::default() },
+            subject: None,
+            body: "Our furnace quit overnight and there's no heat in the house. Two little kids here. Can anyone come today?",
+        },
+    ];
+    for d in inbox {
+        let at = At(now - jiff::SignedDuration::from_mins(d.minutes_ago));
+        let channel = d.source.as_str();
+        let m = NewLeadMessage {
+            inbound: true,
+            channel,
+            subject: d.subject,
+            body: d.body,
+            message_id: None,
+            author: None,
+            fields: None,
+        };
+        leads::capture_in(tx, &at, d.brand, d.source, &d.contact, &m).await?;
+    }
+    Ok(())
 }
 
 /// Summit tells its customers about their visits by text and email with the default wording

@@ -37,6 +37,52 @@
   });
 })();
 
+// The phone's sidebar: a drawer behind the top bar's Menu button (see boot.js). Escape, a tap
+// outside or a second press folds it; focus goes into it on opening and back to Menu after.
+(() => {
+  const button = document.querySelector(".menu-button[aria-controls]");
+  const nav = button && document.getElementById(button.getAttribute("aria-controls"));
+  if (!nav) return;
+  let backdrop = null;
+  const set = (open, refocus) => {
+    nav.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open && !backdrop) {
+      backdrop = document.createElement("div");
+      backdrop.className = "nav-backdrop";
+      backdrop.addEventListener("click", () => set(false, true));
+      nav.after(backdrop);
+      (nav.querySelector("a[aria-current]") || nav.querySelector("a"))?.focus();
+    } else if (!open && backdrop) {
+      backdrop.remove();
+      backdrop = null;
+      if (refocus) button.focus();
+    }
+  };
+  button.addEventListener("click", () => set(!nav.classList.contains("open"), true));
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && nav.classList.contains("open")) { e.preventDefault(); set(false, true); }
+  });
+  // Back on a wide screen the drawer is the sidebar again.
+  window.matchMedia("(min-width: 861px)").addEventListener("change", (m) => { if (m.matches) set(false, false); });
+})();
+
+// Disclosure forms (the board's ⋯ Move): Escape closes the one focus is in and puts focus
+// back on its button; moving focus elsewhere closes it too, so an open form never covers
+// the next card.
+document.addEventListener("keydown", (e) => {
+  if (e.key !== "Escape" || !(e.target instanceof Element)) return;
+  const open = e.target.closest("details.move[open]");
+  if (!open) return;
+  e.preventDefault();
+  open.open = false;
+  open.querySelector("summary")?.focus();
+});
+document.addEventListener("focusout", (e) => {
+  const open = e.target instanceof Element ? e.target.closest("details.move[open]") : null;
+  if (open && e.relatedTarget instanceof Element && !open.contains(e.relatedTarget)) open.open = false;
+});
+
 // File inputs marked data-autosubmit-file upload as soon as a photo is picked.
 document.addEventListener("change", (event) => {
   const el = event.target;
@@ -67,6 +113,9 @@ document.addEventListener("change", (event) => {
       const el = document.getElementById(id);
       if (!el || !window.htmx) { s.timer = null; return; }
       if (el.classList.contains("htmx-request")) { s.timer = setTimeout(run, 150); return; }
+      // A form open in the region (the board's ⋯ Move) holds the refresh until it closes:
+      // refreshing would close it under the dispatcher's hands.
+      if (el.querySelector("details.move[open]")) { s.timer = setTimeout(run, 400); return; }
       s.timer = null;
       s.last = Date.now();
       window.htmx.trigger(el, "live");
@@ -277,7 +326,8 @@ document.addEventListener("change", (event) => {
     const p = points();
     const first = !map;
     if (first) {
-      map = L.map(el, { scrollWheelZoom: false });
+      // Not a tab stop of its own (its zoom buttons are): the text beside it says the same.
+      map = L.map(el, { scrollWheelZoom: false, keyboard: false });
       L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
     }
     // Labelled on the map itself: on a phone there is no hovering for a title.
@@ -336,7 +386,7 @@ document.addEventListener("change", (event) => {
       return Number.isFinite(a) && Number.isFinite(b) && Math.abs(a) <= 90 && Math.abs(b) <= 180 ? [a, b] : null;
     };
     const start = at();
-    const map = L.map(el, { scrollWheelZoom: false }).setView(start || [39.5, -98.35], start ? 16 : 4);
+    const map = L.map(el, { scrollWheelZoom: false, keyboard: false }).setView(start || [39.5, -98.35], start ? 16 : 4);
     L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
     const icon = L.divIcon({ className: "map-pin pin-home", html: "<span></span>", iconSize: [30, 30], iconAnchor: [15, 30] });
     let pin = null;

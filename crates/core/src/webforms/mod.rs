@@ -10,7 +10,7 @@ use sha2::Sha256;
 use sqlx::FromRow;
 
 use crate::clock::{Clock, from_millis, to_millis};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::ids::{BrandId, LeadId, OrgId};
 use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
 use crate::parse::{EmailAddress, PhoneE164, optional_text, required_text};
@@ -144,6 +144,14 @@ fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
 }
 
 pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &FormInput) -> Result<WebForm> {
+    let mut tx = db.begin().await?;
+    let form = create_in(&mut tx, clock, org, input).await?;
+    tx.commit().await?;
+    Ok(form)
+}
+
+/// [`create`] in the caller's transaction.
+pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, input: &FormInput) -> Result<WebForm> {
     let mut v = crate::error::Validator::new();
     let name = v.check("name", required_text(&input.name, 80));
     let redirect = match input.redirect_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -158,7 +166,7 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &FormInput) -
     };
     let origins = v.check("allowed_origins", parse_origins(&input.allowed_origins));
     v.finish()?;
-    tenancy::brand(db, org, input.brand).await.map_err(|e| match e {
+    tenancy::brand_in(tx, org, input.brand).await.map_err(|e| match e {
         Error::NotFound => Error::invalid("brand_id", "no such brand"),
         other => other,
     })?;
@@ -180,7 +188,7 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &FormInput) -
     .bind(redirect)
     .bind(origins.join(" "))
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut **tx)
     .await?;
     Ok(row.into())
 }

@@ -6,7 +6,9 @@ use crate::helpers::{hidden_csrf, spawn_app};
 
 async fn counts(app: &crate::helpers::TestApp) -> Vec<i64> {
     let mut out = Vec::new();
-    for table in ["orgs", "brands", "users", "technicians", "customers", "jobs", "job_technicians"] {
+    for table in
+        ["orgs", "brands", "users", "technicians", "customers", "jobs", "job_technicians", "leads", "web_forms"]
+    {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
             .fetch_one(app.db.pool())
             .await
@@ -22,7 +24,7 @@ async fn seeding_twice_neither_duplicates_nor_erases() {
     let first = demo::seed(&app.db, &app.clock).await.unwrap();
     assert!(first.created);
     let after_first = counts(&app).await;
-    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7]);
+    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7, 4, 2]);
     let second = demo::seed(&app.db, &app.clock).await.unwrap();
     assert!(!second.created);
     assert_eq!(counts(&app).await, after_first);
