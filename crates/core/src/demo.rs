@@ -205,6 +205,7 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         logo_url: Some("/assets/demo/summit-logo.svg".into()),
         job_prefix: Some("J".into()),
         sms_help_reply: None,
+        urgent_words: None,
     };
     let harbor = BrandInput {
         country: Some("US".into()),
@@ -217,6 +218,11 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         job_prefix: Some("H".into()),
         sms_help_reply: Some(
             "Harbor Plumbing & Drain: call (617) 555-0110, 24/7 for emergencies. Reply STOP to opt out.".into(),
+        ),
+        // A plumber's emergencies.
+        urgent_words: Some(
+            "flooding\nflooded\nburst pipe\npipe burst\nsewage\nbacking up\noverflowing\nno water\nno hot water\ngas smell\nemergency"
+                .into(),
         ),
     };
     // Summit's sequence starts where the demo table does: J-2199 is its oldest job shown.

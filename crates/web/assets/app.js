@@ -155,6 +155,69 @@ document.addEventListener("change", (event) => {
   });
 })();
 
+// New leads, noticed on any console page: the sidebar's count (#nav-unread, a live region)
+// leads the tab title ("(3) Jobs · Switchboard"); with alerts on (the inbox's "Sound and
+// desktop alerts" button, kept in this browser), a rise also chimes and, when the tab is in
+// the background, shows a desktop notification.
+(() => {
+  const KEY = "switchboard.leadAlerts";
+  const count = (el) => Number(el?.dataset.count || 0);
+  let last = count(document.getElementById("nav-unread"));
+  const alertsOn = () => { try { return localStorage.getItem(KEY) === "on"; } catch { return false; } };
+  const chime = () => {
+    try {
+      const ctx = new (window.AudioContext || window.webkitAudioContext)();
+      for (const [i, f] of [880, 1320].entries()) {
+        const o = ctx.createOscillator(), g = ctx.createGain();
+        o.frequency.value = f;
+        g.gain.setValueAtTime(0.0001, ctx.currentTime + i * 0.16);
+        g.gain.exponentialRampToValueAtTime(0.2, ctx.currentTime + i * 0.16 + 0.02);
+        g.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + i * 0.16 + 0.3);
+        o.connect(g).connect(ctx.destination);
+        o.start(ctx.currentTime + i * 0.16);
+        o.stop(ctx.currentTime + i * 0.16 + 0.32);
+      }
+      setTimeout(() => ctx.close(), 1000);
+    } catch { /* no audio here */ }
+  };
+  document.addEventListener("htmx:load", (e) => {
+    const el = e.target;
+    if (!(el instanceof Element) || el.id !== "nav-unread") return;
+    const n = count(el);
+    document.title = (n > 0 ? `(${n}) ` : "") + document.title.replace(/^\(\d+\) /, "");
+    for (const m of document.querySelectorAll("[data-unread-mirror]")) {
+      m.hidden = n === 0;
+      m.firstChild.textContent = String(n);
+    }
+    if (n > last && alertsOn()) {
+      chime();
+      if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+        const more = n - last;
+        new Notification(more === 1 ? "New lead" : `${more} new leads`, { body: `${n} unread in Switchboard`, tag: "switchboard-leads" });
+      }
+    }
+    last = n;
+  });
+  const button = document.querySelector("[data-lead-alerts]");
+  if (!button) return;
+  const show = () => {
+    const on = alertsOn();
+    button.setAttribute("aria-pressed", String(on));
+    button.querySelector("[data-state]").textContent = on ? "on" : "off";
+  };
+  button.hidden = false;
+  show();
+  button.addEventListener("click", () => {
+    const on = !alertsOn();
+    try { localStorage.setItem(KEY, on ? "on" : "off"); } catch { /* private mode: this page only */ }
+    show();
+    if (!on) return;
+    chime();
+    // The browser may ask; the chime plays either way.
+    if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  });
+})();
+
 // Forms inside a live region (data-follow-forms="id ...") follow other people's changes: when
 // the region refreshes, a form nobody has touched takes the new values (and the version it
 // saves against); a form with edits keeps them, and says the job changed meanwhile (saving

@@ -68,6 +68,10 @@ pub struct Shell {
     pub standin_url: Option<String>,
     /// Outgoing email goes to the built-in sink (shown at /demo/mail).
     pub mail_sink: bool,
+    /// Open leads nobody has opened yet, of the selected brand (the sidebar's count).
+    pub unread_leads: i64,
+    /// What the top bar's search box holds (on the search page, the query).
+    pub search: String,
 }
 
 impl Shell {
@@ -98,6 +102,8 @@ impl Shell {
             current_path,
             standin_url: None,
             mail_sink: false,
+            unread_leads: 0,
+            search: String::new(),
         }
     }
     pub fn nav(&self) -> &'static [NavItem] {
@@ -265,6 +271,8 @@ pub struct BrandFormValues {
     pub logo_url: String,
     pub job_prefix: String,
     pub sms_help_reply: String,
+    /// One phrase per line.
+    pub urgent_words: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -399,6 +407,8 @@ pub struct LeadRowView {
     pub brand_name: String,
     pub brand_color: String,
     pub job_code: String,
+    /// The brand's urgent word the customer wrote, or empty.
+    pub urgent: String,
 }
 
 pub struct FilterTab {
@@ -481,6 +491,8 @@ pub struct LeadPage {
     pub convert: ConvertTyped,
     /// The customer the lead became or matches (id, name).
     pub customer: Option<(i64, String)>,
+    /// The brand's urgent word the customer wrote, or empty.
+    pub urgent: String,
 }
 
 /// The lead's "Convert to job" form as filled in.
@@ -548,4 +560,39 @@ pub fn map_csp(maps: &crate::config::MapSettings) -> String {
          frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         maps.tile_origin()
     )
+}
+
+/// The top bar's search across customers, jobs and leads.
+#[derive(Template, WebTemplate)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    pub shell: Shell,
+    pub q: String,
+    pub customers: Vec<SearchCustomer>,
+    /// All customers that matched (the list shows the first few).
+    pub customers_total: usize,
+    pub jobs: Vec<SearchJob>,
+    pub jobs_total: usize,
+    pub leads: Vec<LeadRowView>,
+    pub show_brand: bool,
+}
+
+pub struct SearchCustomer {
+    pub id: i64,
+    pub initials: String,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+}
+
+pub struct SearchJob {
+    pub id: i64,
+    pub code: String,
+    pub customer: String,
+    pub service: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub scheduled: String,
+    pub brand_name: String,
 }

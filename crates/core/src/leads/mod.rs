@@ -17,11 +17,13 @@ pub use store::NewLeadMessage;
 use crate::clock::{Clock, to_millis};
 use crate::customers::{self, NewCustomer};
 use crate::db::{Db, Event, Tx};
-use crate::ids::{LeadId, OrgId, UserId};
+use std::collections::HashMap;
+
+use crate::ids::{BrandId, LeadId, OrgId, UserId};
 use crate::jobs::{self, JobStatus, NewJob};
 use crate::messaging::{self, MessageId};
 use crate::parse::{Country, EmailAddress, PhoneE164, optional_text, required_text};
-use crate::tenancy::{self, Brand};
+use crate::tenancy::{self, Brand, UrgentWords};
 use crate::{Error, Result};
 
 /// Adds an inbound message to the person's open lead for this brand, or opens a new lead.
@@ -115,21 +117,36 @@ pub async fn capture_texts_in(tx: &mut Tx, clock: &dyn Clock, texts: &[TextCaptu
     Ok(leads)
 }
 
-/// The inbox, newest activity first, with each lead's thread.
+/// The inbox with each lead's thread: open leads whose customer wrote one of their brand's
+/// urgent words first, then newest activity first.
 pub async fn list(db: &Db, org: OrgId, filter: &LeadFilter) -> Result<Vec<Lead>> {
     let mut leads = store::list(db.pool(), org, filter).await?;
     let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
     let mut threads = store::messages_for(db.pool(), org, &ids).await?;
+    let words: HashMap<BrandId, UrgentWords> =
+        tenancy::list_brands(db, org).await?.into_iter().map(|b| (b.id, b.urgent_words)).collect();
     for lead in &mut leads {
         lead.messages = threads.remove(&lead.id).unwrap_or_default();
+        if let Some(w) = words.get(&lead.brand_id) {
+            lead.flag_urgent(w);
+        }
     }
+    // Stable: within each group, newest activity first as the store returned them.
+    leads.sort_by_key(|l| !(l.status.is_open() && l.urgent.is_some()));
     Ok(leads)
 }
 
 pub async fn get(db: &Db, org: OrgId, id: LeadId) -> Result<Lead> {
     let mut lead = store::get(db.pool(), org, id).await?.ok_or(Error::NotFound)?;
     lead.messages = store::messages_for(db.pool(), org, &[id]).await?.remove(&id).unwrap_or_default();
+    let brand = tenancy::brand(db, org, lead.brand_id).await?;
+    lead.flag_urgent(&brand.urgent_words);
     Ok(lead)
+}
+
+/// Open leads with a message nobody has opened yet, of one brand or of all: the sidebar's count.
+pub async fn unread_count(db: &Db, org: OrgId, brand: Option<BrandId>) -> Result<i64> {
+    store::unread_count(db.pool(), org, brand).await
 }
 
 /// Opening a lead clears its unread marker.

@@ -114,6 +114,19 @@ pub struct Lead {
     pub last_message_at: jiff::Timestamp,
     pub created_at: jiff::Timestamp,
     pub messages: Vec<LeadMessage>,
+    /// The brand's urgent word or phrase the customer wrote ("no heat"), if any.
+    pub urgent: Option<String>,
+}
+
+impl Lead {
+    /// Flags the lead with the first of `words` its customer wrote, oldest message first.
+    pub fn flag_urgent(&mut self, words: &crate::tenancy::UrgentWords) {
+        self.urgent = self
+            .messages
+            .iter()
+            .filter(|m| m.direction == "inbound")
+            .find_map(|m| words.first_in(&format!("{}\n{}", m.subject.as_deref().unwrap_or(""), m.body)));
+    }
 }
 
 /// What the inbox shows: filters combine; `search` matches name, phone, email or text.

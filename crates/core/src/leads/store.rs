@@ -280,6 +280,7 @@ impl TryFrom<LeadRow> for Lead {
             last_message_at: from_millis(r.last_message_at),
             created_at: from_millis(r.created_at),
             messages: Vec::new(),
+            urgent: None,
         })
     }
 }
@@ -291,6 +292,19 @@ pub async fn get<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id: Lead
         .fetch_optional(ex)
         .await?;
     row.map(Lead::try_from).transpose()
+}
+
+/// Open leads with a message nobody has read yet (of one brand, or all).
+pub async fn unread_count(pool: &AnyPool, org: OrgId, brand: Option<BrandId>) -> Result<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from leads where org_id = $1 and unread = 1 and ($2 is null or brand_id = $2) \
+         and status in ('new', 'contacted')",
+    )
+    .bind(org.0)
+    .bind(brand.map(|b| b.0))
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
 }
 
 pub async fn list(pool: &AnyPool, org: OrgId, f: &LeadFilter) -> Result<Vec<Lead>> {

@@ -135,6 +135,7 @@ mod tests {
             job_prefix: "J".into(),
             next_job_number: 1,
             sms_help_reply: None,
+            urgent_words: crate::tenancy::UrgentWords::default(),
         }
     }
 

@@ -3,8 +3,10 @@
 
 pub mod model;
 mod store;
+pub mod urgent;
 
 pub use model::{Brand, BrandInput, NewUserInput, Org, Role, User, UserUpdate};
+pub use urgent::UrgentWords;
 
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Tx};

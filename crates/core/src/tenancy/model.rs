@@ -80,6 +80,8 @@ pub struct Brand {
     pub next_job_number: i64,
     /// Reply to an inbound HELP; `None` uses [`crate::messaging::default_help_reply`].
     pub sms_help_reply: Option<String>,
+    /// A lead whose customer wrote one of these is flagged urgent and sorted first.
+    pub urgent_words: super::UrgentWords,
 }
 
 impl Brand {
@@ -104,6 +106,9 @@ pub struct BrandInput {
     pub logo_url: Option<String>,
     pub job_prefix: Option<String>,
     pub sms_help_reply: Option<String>,
+    /// One phrase per line or comma-separated; empty turns the flag off; `None` is the
+    /// built-in list.
+    pub urgent_words: Option<String>,
 }
 
 /// A brand input that passed every rule.
@@ -118,6 +123,8 @@ pub struct ValidBrand {
     pub logo_url: Option<String>,
     pub job_prefix: String,
     pub sms_help_reply: Option<String>,
+    /// `None`: the built-in list.
+    pub urgent_words: Option<super::UrgentWords>,
 }
 
 fn blank_to_none(s: &Option<String>) -> Option<&str> {
@@ -171,7 +178,14 @@ impl BrandInput {
             None => Some(None),
             Some(s) => v.check("sms_help_reply", required_text(s, 320)).map(Some),
         };
+        let urgent_words = match &self.urgent_words {
+            None => Some(None),
+            Some(s) => v.check("urgent_words", super::UrgentWords::parse(s)).map(Some),
+        };
         v.finish()?;
+        let Some(urgent_words) = urgent_words else {
+            return Err(crate::Error::Unexpected("brand validation lost a field".into()));
+        };
         match (name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, sms_help_reply) {
             (
                 Some(name),
@@ -193,6 +207,7 @@ impl BrandInput {
                 logo_url,
                 job_prefix,
                 sms_help_reply,
+                urgent_words,
             }),
             _ => Err(crate::Error::Unexpected("brand validation lost a field".into())),
         }
@@ -310,12 +325,23 @@ mod tests {
             logo_url: Some("javascript:alert(1)".into()),
             job_prefix: Some("j-".into()),
             sms_help_reply: None,
+            urgent_words: Some("ok\n???".into()),
         };
         let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(
             fields,
-            ["name", "time_zone", "country", "sms_number", "inbound_email", "color", "logo_url", "job_prefix"]
+            [
+                "name",
+                "time_zone",
+                "country",
+                "sms_number",
+                "inbound_email",
+                "color",
+                "logo_url",
+                "job_prefix",
+                "urgent_words"
+            ]
         );
     }
 

@@ -64,6 +64,7 @@ struct BrandRow {
     job_prefix: String,
     next_job_number: i64,
     sms_help_reply: Option<String>,
+    urgent_words: Option<String>,
 }
 
 impl TryFrom<BrandRow> for Brand {
@@ -88,6 +89,11 @@ impl TryFrom<BrandRow> for Brand {
             .map(EmailAddress::parse)
             .transpose()
             .map_err(|e| Error::Unexpected(format!("brand {} ({}): inbound address {e}", r.id, r.name)))?;
+        let urgent_words = match r.urgent_words.as_deref() {
+            None => super::UrgentWords::default(),
+            Some(s) => super::UrgentWords::parse(s)
+                .map_err(|e| Error::Unexpected(format!("brand {} ({}): urgent words {e}", r.id, r.name)))?,
+        };
         Ok(Brand {
             id: BrandId(r.id),
             org_id: OrgId(r.org_id),
@@ -101,6 +107,7 @@ impl TryFrom<BrandRow> for Brand {
             job_prefix: r.job_prefix,
             next_job_number: r.next_job_number,
             sms_help_reply: r.sms_help_reply,
+            urgent_words,
         })
     }
 }
@@ -108,7 +115,7 @@ impl TryFrom<BrandRow> for Brand {
 macro_rules! brand_columns {
     () => {
         "id, org_id, name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, sms_help_reply"
+         next_job_number, sms_help_reply, urgent_words"
     };
 }
 
@@ -200,8 +207,8 @@ pub async fn insert_brand<'c>(
 ) -> Result<Brand> {
     let row: BrandRow = sqlx::query_as(concat!(
         "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, created_at, updated_at, sms_help_reply, country) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12) \
+         next_job_number, created_at, updated_at, sms_help_reply, country, urgent_words) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) \
          returning ",
         brand_columns!(),
         ""
@@ -218,6 +225,7 @@ pub async fn insert_brand<'c>(
     .bind(now)
     .bind(b.sms_help_reply.clone())
     .bind(b.country.code())
+    .bind(b.urgent_words.as_ref().map(|w| w.to_text()))
     .fetch_one(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
@@ -233,8 +241,8 @@ pub async fn update_brand<'c>(
 ) -> Result<Option<Brand>> {
     let row: Option<BrandRow> = sqlx::query_as(concat!(
         "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
-         logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11, country = $12 \
-         where org_id = $1 and id = $2 returning ",
+         logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11, country = $12, \
+         urgent_words = $13 where org_id = $1 and id = $2 returning ",
         brand_columns!(),
         ""
     ))
@@ -250,6 +258,7 @@ pub async fn update_brand<'c>(
     .bind(now)
     .bind(b.sms_help_reply.clone())
     .bind(b.country.code())
+    .bind(b.urgent_words.as_ref().map(|w| w.to_text()))
     .fetch_optional(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;

@@ -32,6 +32,9 @@ pub struct BrandDto {
     pub next_job_code: String,
     /// The reply to an inbound HELP (`null`: a default naming the brand and its number).
     pub sms_help_reply: Option<String>,
+    /// A lead whose customer wrote one of these words or phrases is flagged urgent and sorted
+    /// first (whole words, any case). Empty: no lead is flagged.
+    pub urgent_words: Vec<String>,
 }
 
 impl From<Brand> for BrandDto {
@@ -48,6 +51,7 @@ impl From<Brand> for BrandDto {
             logo_url: b.logo_url,
             job_prefix: b.job_prefix,
             sms_help_reply: b.sms_help_reply,
+            urgent_words: b.urgent_words.phrases(),
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct BrandBody {
     pub logo_url: Option<String>,
     pub job_prefix: Option<String>,
     pub sms_help_reply: Option<String>,
+    /// Absent: the built-in list (no heat, flooding, gas smell, ...).
+    #[schema(max_items = 100)]
+    pub urgent_words: Option<Vec<String>>,
 }
 
 /// Fields to change; absent fields keep their value, `null` clears optional ones.
@@ -99,6 +106,8 @@ pub struct BrandPatch {
     #[serde(default, with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub sms_help_reply: Option<Option<String>>,
+    #[schema(max_items = 100)]
+    pub urgent_words: Option<Vec<String>>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -133,6 +142,7 @@ pub async fn create(
         logo_url: body.logo_url,
         job_prefix: body.job_prefix,
         sms_help_reply: body.sms_help_reply,
+        urgent_words: body.urgent_words.map(|w| w.join("\n")),
     };
     let brand = tenancy::create_brand(&state.db, state.clock.as_ref(), caller.org, &input).await?;
     Ok((StatusCode::CREATED, Json(BrandEnvelope { brand: brand.into() })))
@@ -168,6 +178,7 @@ pub async fn update(
         logo_url: patch.logo_url.unwrap_or(current.logo_url),
         job_prefix: Some(patch.job_prefix.unwrap_or(current.job_prefix)),
         sms_help_reply: patch.sms_help_reply.unwrap_or(current.sms_help_reply),
+        urgent_words: Some(patch.urgent_words.map(|w| w.join("\n")).unwrap_or_else(|| current.urgent_words.to_text())),
     };
     let brand = tenancy::update_brand(&state.db, state.clock.as_ref(), caller.org, BrandId(id), &input)
         .await

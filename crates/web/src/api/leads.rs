@@ -51,6 +51,9 @@ pub struct LeadDto {
     pub messages: Vec<LeadMessageDto>,
     pub job_id: Option<i64>,
     pub job_code: Option<String>,
+    /// The brand's urgent word or phrase the customer wrote (`null`: none). Urgent open leads
+    /// come first in the list.
+    pub urgent: Option<String>,
 }
 
 impl From<Lead> for LeadDto {
@@ -66,6 +69,7 @@ impl From<Lead> for LeadDto {
             address: l.address,
             service: l.service,
             unread: l.unread,
+            urgent: l.urgent,
             created_at: l.created_at.to_string(),
             last_message_at: l.last_message_at.to_string(),
             messages: l

@@ -40,7 +40,7 @@ pub struct LeadsQuery {
 
 /// Who the lead is: the name they gave, else the customer they are (matched by phone, or the
 /// one their job is for), else their number or address.
-fn who(l: &Lead) -> String {
+pub fn who(l: &Lead) -> String {
     l.name
         .clone()
         .filter(|n| !n.trim().is_empty())
@@ -56,6 +56,30 @@ fn query_string(source: &str, status: &str, q: &str) -> String {
 
 fn render<T: Template>(t: &T) -> Result<String, PageError> {
     t.render().map_err(|e| PageError::from(Error::Unexpected(e.to_string())))
+}
+
+/// A lead as the inbox and the search list it: who, the first line of the latest message,
+/// how long ago, and the urgent word.
+pub fn lead_row(l: Lead, brands: &[Brand], now: jiff::Timestamp) -> LeadRowView {
+    let brand = brands.iter().find(|b| b.id == l.brand_id);
+    let tz = fmt::brand_zone(brands, l.brand_id);
+    let name = who(&l);
+    LeadRowView {
+        id: l.id.0,
+        initials: initials(&name),
+        snippet: l.messages.last().map(|m| m.body.lines().next().unwrap_or_default().to_string()).unwrap_or_default(),
+        when: fmt::ago(l.last_message_at, &tz, now),
+        who: name,
+        source: l.source.as_str(),
+        source_label: l.source.label(),
+        status: l.status.as_str(),
+        status_label: l.status.label(),
+        unread: l.unread,
+        brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
+        brand_color: brand.map(|b| b.color.clone()).unwrap_or_default(),
+        job_code: l.job_code.unwrap_or_default(),
+        urgent: l.urgent.unwrap_or_default(),
+    }
 }
 
 async fn list_view(
@@ -77,34 +101,20 @@ async fn list_view(
     let filter = LeadFilter { source, status, brand: viewer.brand_id, search: Some(q.q.clone()), limit: Some(200) };
     let leads = leads::list(&state.db, viewer.user.org_id, &filter).await?;
     let now = state.clock.now();
-    let rows = leads
-        .into_iter()
-        .map(|l| {
-            let brand = brands.iter().find(|b| b.id == l.brand_id);
-            let tz = fmt::brand_zone(brands, l.brand_id);
-            let name = who(&l);
-            LeadRowView {
-                id: l.id.0,
-                initials: initials(&name),
-                snippet: l
-                    .messages
-                    .last()
-                    .map(|m| m.body.lines().next().unwrap_or_default().to_string())
-                    .unwrap_or_default(),
-                when: fmt::ago(l.last_message_at, &tz, now),
-                who: name,
-                source: l.source.as_str(),
-                source_label: l.source.label(),
-                status: l.status.as_str(),
-                status_label: l.status.label(),
-                unread: l.unread,
-                brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
-                brand_color: brand.map(|b| b.color.clone()).unwrap_or_default(),
-                job_code: l.job_code.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let rows = leads.into_iter().map(|l| lead_row(l, brands, now)).collect();
     Ok(LeadsList { rows, refresh_url: format!("/leads?partial=1&{}", query_string(&q.source, &q.status, &q.q)) })
+}
+
+/// The sidebar's unread count, refreshed on every page when a lead changes.
+#[derive(askama::Template)]
+#[template(path = "leads/_unread.html")]
+pub struct UnreadBadge {
+    pub unread: i64,
+}
+
+pub async fn unread(State(state): State<AppState>, Staff(viewer): Staff) -> Result<Response, PageError> {
+    let unread = leads::unread_count(&state.db, viewer.user.org_id, viewer.brand_id).await?;
+    Ok(Html(render(&UnreadBadge { unread })?).into_response())
 }
 
 pub async fn index(
@@ -213,6 +223,7 @@ async fn lead_page(
         notice,
         time_zone: tz_name,
         customer: lead.customer_id.zip(lead.customer_name.clone()).map(|(id, name)| (id.0, name)),
+        urgent: lead.urgent.clone().unwrap_or_default(),
         convert: typed.unwrap_or_else(|| ConvertTyped {
             customer_name: lead.name.clone().unwrap_or_default(),
             customer_phone: lead.phone.clone().unwrap_or_default(),

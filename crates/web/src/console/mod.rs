@@ -8,6 +8,7 @@ pub mod leads;
 pub mod mail_sink;
 pub mod new_job;
 pub mod notifications;
+pub mod search;
 pub mod session;
 pub mod settings;
 pub mod technicians;
@@ -46,7 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/events", get(events::stream))
         .route("/board", get(board::index))
         .route("/board/move", post(board::move_job))
+        .route("/search", get(search::index))
         .route("/leads", get(leads::index))
+        .route("/leads/unread", get(leads::unread))
         .route("/leads/{id}", get(leads::show))
         .route("/leads/{id}/thread", get(leads::thread))
         .route("/leads/{id}/reply", post(leads::reply))
@@ -95,5 +98,6 @@ pub async fn shell(
     let mut shell = Shell::new(active, viewer, org.name, &brands, path);
     shell.standin_url = state.standin.as_ref().map(|s| s.base_url());
     shell.mail_sink = state.mail_sink.is_some();
+    shell.unread_leads = switchboard_core::leads::unread_count(&state.db, viewer.user.org_id, viewer.brand_id).await?;
     Ok((shell, brands))
 }

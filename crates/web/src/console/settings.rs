@@ -77,6 +77,8 @@ pub struct BrandForm {
     job_prefix: String,
     #[serde(default)]
     sms_help_reply: String,
+    /// Absent (a form from before the field): the brand keeps its words.
+    urgent_words: Option<String>,
 }
 
 impl BrandForm {
@@ -91,6 +93,7 @@ impl BrandForm {
             logo_url: Some(self.logo_url.clone()),
             job_prefix: Some(self.job_prefix.clone()),
             sms_help_reply: Some(self.sms_help_reply.clone()),
+            urgent_words: self.urgent_words.clone(),
         }
     }
     fn values(self) -> BrandFormValues {
@@ -104,6 +107,7 @@ impl BrandForm {
             logo_url: self.logo_url,
             job_prefix: self.job_prefix,
             sms_help_reply: self.sms_help_reply,
+            urgent_words: self.urgent_words.unwrap_or_default(),
         }
     }
 }
@@ -140,7 +144,12 @@ fn form_failure(
 
 pub async fn new_brand(State(state): State<AppState>, Admin(viewer): Admin, uri: Uri) -> Result<Response, PageError> {
     let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
-    let values = BrandFormValues { color: "#2563eb".into(), job_prefix: "J".into(), ..Default::default() };
+    let values = BrandFormValues {
+        color: "#2563eb".into(),
+        job_prefix: "J".into(),
+        urgent_words: tenancy::UrgentWords::default().to_text(),
+        ..Default::default()
+    };
     Ok(brand_form(shell, None, values, vec![]).into_response())
 }
 
@@ -180,6 +189,7 @@ pub async fn edit_brand(
         logo_url: b.logo_url.unwrap_or_default(),
         job_prefix: b.job_prefix,
         sms_help_reply: b.sms_help_reply.unwrap_or_default(),
+        urgent_words: b.urgent_words.to_text(),
     };
     Ok(brand_form(shell, Some(id), values, vec![]).into_response())
 }

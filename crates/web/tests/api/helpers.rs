@@ -283,6 +283,11 @@ impl TestApp {
         (org, key, summit)
     }
 
+    /// The demo organization (after `demo::seed`).
+    pub async fn db_org_of_demo(&self) -> OrgId {
+        tenancy::org_by_slug(&self.db, "demo").await.expect("org").expect("demo org").id
+    }
+
     /// Signs in as the demo's admin (after `demo::seed`).
     pub async fn signed_in_demo(&self) -> Browser {
         use switchboard_core::demo::{DEMO_ADMIN_EMAIL, DEMO_ADMIN_PASSWORD};

@@ -16,6 +16,7 @@ mod dispatch;
 mod email;
 mod engine;
 mod health;
+mod inbox;
 mod isolation;
 mod jobs_api;
 mod leads;

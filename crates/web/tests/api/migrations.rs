@@ -50,12 +50,15 @@ async fn saved_wordings_keep_naming_the_day_after_the_window_fields_split() {
     let db = Db::connect(&fresh.url).await.unwrap();
     db.migrate_up_to(18).await.unwrap();
     let org = switchboard_core::tenancy::create_org(&db, &SystemClock, "acme", "Acme").await.unwrap();
-    let brand = switchboard_core::tenancy::BrandInput {
-        name: "Acme HVAC".into(),
-        time_zone: "America/Denver".into(),
-        ..Default::default()
-    };
-    let brand = switchboard_core::tenancy::create_brand(&db, &SystemClock, org.id, &brand).await.unwrap();
+    // The brand as schema 18 stores it (today's code writes columns added later).
+    let (brand_id,): (i64,) = sqlx::query_as(
+        "insert into brands (org_id, name, time_zone, country, color, job_prefix, next_job_number, created_at, \
+         updated_at) values ($1, 'Acme HVAC', 'America/Denver', 'US', '#2563eb', 'J', 1001, 0, 0) returning id",
+    )
+    .bind(org.id.0)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
     let saved = [
         (
             "confirmation",
@@ -75,7 +78,7 @@ async fn saved_wordings_keep_naming_the_day_after_the_window_fields_split() {
              email_subject, email_template, updated_at) values ($1, $2, $3, 1, 1, $4, $5, $4, 0)",
         )
         .bind(org.id.0)
-        .bind(brand.id.0)
+        .bind(brand_id)
         .bind(kind)
         .bind(sms)
         .bind(subject)
