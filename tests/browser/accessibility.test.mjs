@@ -90,6 +90,7 @@ async function consolePages(page, server) {
     ["/customers", /^\/customers\/\d+$/],
     ["/settings/technicians", /^\/settings\/technicians\/\d+$/],
     ["/settings/brands", /^\/settings\/brands\/\d+$/],
+    ["/settings/web-forms", /^\/settings\/web-forms\/\d+$/],
   ]) {
     await page.goto(`${server.base}${list}`);
     const hrefs = await page.locator("main a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
@@ -235,7 +236,7 @@ test("every page passes axe and works by keyboard, on a desktop and a phone", { 
     if (focusOnMenu !== "sidebar") fail("after Escape, focus is not back on the Menu button");
     log("phone: sidebar folded behind Menu; Enter opens it, Escape folds it and returns focus");
 
-    const phonePaths = [...paths.filter((p) => !p.startsWith("/settings/")), "/settings/notifications", formPath, new URL(portal).pathname, new URL(tracking).pathname];
+    const phonePaths = [...paths.filter((p) => !p.startsWith("/settings/")), "/settings/notifications", paths.find((p) => /^\/settings\/web-forms\/\d+$/.test(p)), formPath, new URL(portal).pathname, new URL(tracking).pathname];
     for (const p of phonePaths) {
       await mobile.goto(`${server.base}${p}`);
       try {

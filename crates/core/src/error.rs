@@ -1,6 +1,8 @@
 //! The one error type of the core layer. The web layer maps each variant to a status code;
 //! the text of `Db` and `Unexpected` is logged, never shown to a client.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -8,13 +10,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// One problem with one input field, worded for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
-    pub field: &'static str,
+    /// The input's name: `phone`, or for a row of a list `fields.2.label` (counted from 1).
+    pub field: Cow<'static, str>,
     pub message: String,
 }
 
 impl FieldError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+    pub fn new(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -95,7 +98,7 @@ impl Validator {
     pub fn new() -> Self {
         Self::default()
     }
-    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+    pub fn add(&mut self, field: impl Into<Cow<'static, str>>, message: impl Into<String>) {
         self.0.push(FieldError::new(field, message));
     }
     /// Keeps the value of `r`, or records its error under `field`.

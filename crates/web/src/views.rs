@@ -538,10 +538,14 @@ pub struct LeadThread {
 }
 
 pub struct WebFormView {
+    pub id: i64,
     pub name: String,
     pub brand_name: String,
     pub hosted_url: String,
     pub snippet: String,
+    pub active: bool,
+    /// The labels of its own fields, comma-separated (empty: the built-in fields only).
+    pub fields: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -550,6 +554,58 @@ pub struct WebFormsPage {
     pub shell: Shell,
     pub forms: Vec<WebFormView>,
     pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// One row of the web form editor's fields (a saved field, or a blank one for a new field).
+#[derive(Default)]
+pub struct WebFormFieldRow {
+    /// Row number, from 1 (the inputs are named `f{n}_label` and so on).
+    pub n: usize,
+    /// Empty for a new field.
+    pub key: String,
+    pub label: String,
+    pub kind: String,
+    pub required: bool,
+    /// One choice per line.
+    pub options: String,
+    pub help: String,
+    pub remove: bool,
+    /// (part, message): `label`, `kind`, `options`, `help`, `key`.
+    pub errors: Vec<(String, String)>,
+}
+
+impl WebFormFieldRow {
+    pub fn error(&self, part: &str) -> Option<&str> {
+        error_for(&self.errors, part)
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/web_form_edit.html")]
+pub struct WebFormEditPage {
+    pub shell: Shell,
+    pub id: i64,
+    pub brand_name: String,
+    pub hosted_url: String,
+    pub name: String,
+    pub redirect_url: String,
+    pub allowed_origins: String,
+    pub active: bool,
+    pub rows: Vec<WebFormFieldRow>,
+    /// (value, label) of each field type.
+    pub kinds: Vec<(&'static str, &'static str)>,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+}
+
+impl WebFormEditPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.rows.iter().any(|r| !r.errors.is_empty())
+    }
 }
 
 /// The content security policy for pages with a map: as everywhere, plus the tile server

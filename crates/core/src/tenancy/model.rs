@@ -328,7 +328,7 @@ mod tests {
             urgent_words: Some("ok\n???".into()),
         };
         let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
-        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_ref()).collect();
         assert_eq!(
             fields,
             [

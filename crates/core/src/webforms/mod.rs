@@ -17,6 +17,9 @@ use crate::parse::{EmailAddress, PhoneE164, optional_text, required_text};
 use crate::tenancy;
 use crate::{Error, Result};
 
+pub mod fields;
+pub use fields::{CustomField, CustomFieldInput, FieldKind};
+
 /// Faster than this after the form was shown is a bot.
 pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_millis(1500);
 /// Older than this, the page was left open too long: reload.
@@ -38,7 +41,9 @@ pub struct WebForm {
     pub name: String,
     pub redirect_url: Option<String>,
     pub allowed_origins: Vec<String>,
+    /// Paused forms show a note instead of the form and take no submissions.
     pub active: bool,
+    pub custom_fields: Vec<CustomField>,
 }
 
 #[derive(FromRow)]
@@ -52,6 +57,7 @@ struct FormRow {
     redirect_url: Option<String>,
     allowed_origins: String,
     active: i64,
+    custom_fields: String,
 }
 
 impl From<FormRow> for WebForm {
@@ -66,13 +72,19 @@ impl From<FormRow> for WebForm {
             redirect_url: r.redirect_url,
             allowed_origins: r.allowed_origins.split_whitespace().map(str::to_string).collect(),
             active: r.active != 0,
+            // Written only by `update` from checked fields; a row that does not read is a bug,
+            // logged, and the form shows its built-in fields.
+            custom_fields: serde_json::from_str(&r.custom_fields).unwrap_or_else(|e| {
+                tracing::error!(form = r.id, error = %e, "a web form's custom fields do not read");
+                Vec::new()
+            }),
         }
     }
 }
 
 macro_rules! form_columns {
     () => {
-        "id, org_id, brand_id, form_key, signing_key, name, redirect_url, allowed_origins, active"
+        "id, org_id, brand_id, form_key, signing_key, name, redirect_url, allowed_origins, active, custom_fields"
     };
 }
 
@@ -130,6 +142,15 @@ pub struct FormInput {
     pub allowed_origins: String,
 }
 
+/// The page a visitor lands on after sending (none: our thank-you page).
+fn check_redirect(raw: Option<&str>) -> Result<Option<String>, String> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 500 => Ok(Some(u.to_string())),
+        Some(_) => Err("use an https:// address".into()),
+    }
+}
+
 fn parse_origins(raw: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for o in raw.split(|c: char| c.is_whitespace() || c == ',').filter(|o| !o.is_empty()) {
@@ -154,16 +175,7 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &FormInput) -
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, input: &FormInput) -> Result<WebForm> {
     let mut v = crate::error::Validator::new();
     let name = v.check("name", required_text(&input.name, 80));
-    let redirect = match input.redirect_url.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Some(None),
-        Some(u) if (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 500 => {
-            Some(Some(u.to_string()))
-        }
-        Some(_) => {
-            v.add("redirect_url", "use an https:// address");
-            None
-        }
-    };
+    let redirect = v.check("redirect_url", check_redirect(input.redirect_url.as_deref()));
     let origins = v.check("allowed_origins", parse_origins(&input.allowed_origins));
     v.finish()?;
     tenancy::brand_in(tx, org, input.brand).await.map_err(|e| match e {
@@ -202,10 +214,73 @@ pub async fn list(db: &Db, org: OrgId) -> Result<Vec<WebForm>> {
     Ok(rows.into_iter().map(WebForm::from).collect())
 }
 
-/// A live form by its public key (any organization: the key is the address).
+/// One of the organization's forms.
+pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<WebForm> {
+    let row: Option<FormRow> =
+        sqlx::query_as(concat!("select ", form_columns!(), " from web_forms where org_id = $1 and id = $2"))
+            .bind(org.0)
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?;
+    row.map(WebForm::from).ok_or(Error::NotFound)
+}
+
+/// A form's settings as edited: everything but its brand and its key (the address embedded
+/// copies post to).
+#[derive(Debug, Clone, Default)]
+pub struct FormUpdate {
+    pub name: String,
+    pub redirect_url: Option<String>,
+    pub allowed_origins: String,
+    pub active: bool,
+    pub custom_fields: Vec<CustomFieldInput>,
+}
+
+/// Changes a form; every field is checked first and nothing changes when one is refused.
+pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, input: &FormUpdate) -> Result<WebForm> {
+    let mut v = crate::error::Validator::new();
+    let name = v.check("name", required_text(&input.name, 80));
+    let redirect = v.check("redirect_url", check_redirect(input.redirect_url.as_deref()));
+    let origins = v.check("allowed_origins", parse_origins(&input.allowed_origins));
+    let fields = fields::check_fields(&input.custom_fields, &mut v);
+    v.finish()?;
+    let (Some(name), Some(redirect), Some(origins)) = (name, redirect, origins) else {
+        return Err(Error::Unexpected("form validation lost a field".into()));
+    };
+    let custom = serde_json::to_string(&fields).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let row: Option<FormRow> = sqlx::query_as(concat!(
+        "update web_forms set name = $3, redirect_url = $4, allowed_origins = $5, active = $6, custom_fields = $7, \
+         updated_at = $8 where org_id = $1 and id = $2 returning ",
+        form_columns!()
+    ))
+    .bind(org.0)
+    .bind(id)
+    .bind(name)
+    .bind(redirect)
+    .bind(origins.join(" "))
+    .bind(i64::from(input.active))
+    .bind(custom)
+    .bind(to_millis(clock.now()))
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(WebForm::from).ok_or(Error::NotFound)
+}
+
+/// Deletes a form: its hosted page and embedded copies stop taking requests; the leads it
+/// brought stay.
+pub async fn delete(db: &Db, org: OrgId, id: i64) -> Result<()> {
+    let done = sqlx::query("delete from web_forms where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    if done.rows_affected() == 0 { Err(Error::NotFound) } else { Ok(()) }
+}
+
+/// A form by its public key (any organization: the key is the address), live or paused.
 pub async fn by_key(db: &Db, key: &str) -> Result<Option<WebForm>> {
     let row: Option<FormRow> =
-        sqlx::query_as(concat!("select ", form_columns!(), " from web_forms where form_key = $1 and active = 1"))
+        sqlx::query_as(concat!("select ", form_columns!(), " from web_forms where form_key = $1"))
             .bind(key)
             .fetch_optional(db.pool())
             .await?;
@@ -248,16 +323,30 @@ pub async fn submit(db: &Db, clock: &dyn Clock, form: &WebForm, s: &Submission) 
     if s.get("phone").is_none() && s.get("email").is_none() {
         v.add("phone", "leave a phone number or an email address so we can reach you");
     }
+    // The form's own fields, checked by type, kept by their labels.
+    let mut custom: Vec<(String, String)> = Vec::new();
+    for f in &form.custom_fields {
+        match f.read(s.get(&f.key), country) {
+            Ok(Some(value)) => custom.push((f.label.clone(), value)),
+            Ok(None) => {}
+            Err(m) => v.add(f.key.clone(), m),
+        }
+    }
     v.finish()?;
-    let custom: Vec<(String, String)> = s
-        .fields
-        .iter()
-        .filter(|(k, val)| {
-            !KNOWN_FIELDS.contains(&k.as_str()) && !k.starts_with('_') && k != HONEYPOT_FIELD && !val.trim().is_empty()
-        })
-        .take(30)
-        .map(|(k, val)| (k.chars().take(60).collect(), val.chars().take(1000).collect()))
-        .collect();
+    // Fields an embedded copy adds on its own are kept as they came.
+    custom.extend(
+        s.fields
+            .iter()
+            .filter(|(k, val)| {
+                !KNOWN_FIELDS.contains(&k.as_str())
+                    && !k.starts_with('_')
+                    && k != HONEYPOT_FIELD
+                    && !form.custom_fields.iter().any(|f| &f.key == k)
+                    && !val.trim().is_empty()
+            })
+            .take(30)
+            .map(|(k, val)| (k.chars().take(60).collect(), val.chars().take(1000).collect())),
+    );
     let mut body = message.clone().unwrap_or_default();
     for (k, val) in &custom {
         body.push_str(&format!("\n{k}: {val}"));
@@ -301,6 +390,7 @@ mod tests {
             redirect_url: None,
             allowed_origins: vec!["https://summit.example".into()],
             active: true,
+            custom_fields: Vec::new(),
         }
     }
 

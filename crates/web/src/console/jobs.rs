@@ -619,10 +619,10 @@ pub async fn update(
             fields
                 .into_iter()
                 .map(|mut f| {
-                    f.field = match f.field {
-                        "scheduled_start" => "start",
-                        "scheduled_end" => "end",
-                        other => other,
+                    f.field = match f.field.as_ref() {
+                        "scheduled_start" => "start".into(),
+                        "scheduled_end" => "end".into(),
+                        _ => f.field,
                     };
                     f
                 })

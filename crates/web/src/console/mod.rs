@@ -12,6 +12,7 @@ pub mod search;
 pub mod session;
 pub mod settings;
 pub mod technicians;
+pub mod web_forms;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -81,7 +82,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))
-        .route("/settings/web-forms", get(settings::web_forms).post(settings::create_web_form))
+        .route("/settings/web-forms", get(web_forms::index).post(web_forms::create))
+        .route("/settings/web-forms/{id}", get(web_forms::edit).post(web_forms::update))
+        .route("/settings/web-forms/{id}/delete", post(web_forms::delete))
         .route("/settings/engine/{id}/retry", post(settings::retry_work))
 }
 

@@ -328,7 +328,7 @@ fn time_field(field: &'static str, v: &str) -> Result<Option<jiff::civil::Time>,
         s => s
             .parse::<jiff::civil::Time>()
             .map(Some)
-            .map_err(|_| FieldError { field, message: format!("\"{s}\" is not a time like 07:00") }),
+            .map_err(|_| FieldError::new(field, format!("\"{s}\" is not a time like 07:00"))),
     }
 }
 

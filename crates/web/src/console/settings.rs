@@ -1,4 +1,4 @@
-//! Settings: brands, users and API keys. Viewing is for office staff; changing is for admins.
+//! Settings: brands, users and API keys (web forms are in `web_forms`). Viewing is for office staff; changing is for admins.
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -16,7 +16,7 @@ use crate::pages::{field_errors, parse_id};
 use crate::state::AppState;
 use crate::views::{
     ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, DeadWorkView,
-    EnginePage, UserFormPage, UserView, UsersPage, WebFormView, WebFormsPage, initials,
+    EnginePage, UserFormPage, UserView, UsersPage, initials,
 };
 
 #[derive(Deserialize)]
@@ -479,80 +479,4 @@ pub async fn retry_work(
     let id = switchboard_core::engine::WorkId(parse_id(&id)?);
     switchboard_core::engine::retry_dead(&state.db, viewer.user.org_id, id, state.clock.now()).await?;
     Ok(Redirect::to("/settings/engine?done=retried").into_response())
-}
-
-/// The copy-paste snippet: a plain HTML form, plus one line of script that fetches the
-/// form's signed timestamp (without it, submissions are refused as possible spam).
-fn snippet(public_url: &str, key: &str) -> String {
-    format!(
-        r#"<form action="{public_url}/public/v1/forms/{key}/submissions" method="post">
-  <input name="name" placeholder="Your name">
-  <input name="phone" type="tel" placeholder="Phone">
-  <input name="email" type="email" placeholder="Email">
-  <input name="address" placeholder="Service address">
-  <textarea name="message" placeholder="How can we help?"></textarea>
-  <input name="company_website" tabindex="-1" autocomplete="off" style="position:absolute;left:-10000px" aria-hidden="true">
-  <input type="hidden" name="_ts">
-  <button type="submit">Send</button>
-</form>
-<script>fetch("{public_url}/public/v1/forms/{key}/token").then(r => r.json()).then(t => document.querySelectorAll('form[action$="/{key}/submissions"] input[name="_ts"]').forEach(i => i.value = t.token));</script>"#
-    )
-}
-
-async fn web_forms_page(
-    state: &AppState,
-    viewer: &switchboard_core::auth::SessionUser,
-    uri: &Uri,
-    error: Option<String>,
-) -> Result<WebFormsPage, PageError> {
-    let (shell, brands) = shell(state, viewer, "settings", uri).await?;
-    let public = state.config.public_url.clone();
-    let forms = switchboard_core::webforms::list(&state.db, viewer.user.org_id)
-        .await?
-        .into_iter()
-        .map(|f| WebFormView {
-            brand_name: brands.iter().find(|b| b.id == f.brand_id).map(|b| b.name.clone()).unwrap_or_default(),
-            hosted_url: format!("{public}/f/{}", f.form_key),
-            snippet: snippet(&public, &f.form_key),
-            name: f.name,
-        })
-        .collect();
-    Ok(WebFormsPage { shell, forms, error })
-}
-
-pub async fn web_forms(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
-    Ok(web_forms_page(&state, &viewer, &uri, None).await?.into_response())
-}
-
-#[derive(Deserialize)]
-pub struct WebFormForm {
-    brand_id: String,
-    name: String,
-    #[serde(default)]
-    redirect_url: String,
-    #[serde(default)]
-    allowed_origins: String,
-}
-
-pub async fn create_web_form(
-    State(state): State<AppState>,
-    Admin(viewer): Admin,
-    uri: Uri,
-    Form(form): Form<WebFormForm>,
-) -> Result<Response, PageError> {
-    let input = switchboard_core::webforms::FormInput {
-        brand: BrandId(parse_id(&form.brand_id)?),
-        name: form.name,
-        redirect_url: Some(form.redirect_url),
-        allowed_origins: form.allowed_origins,
-    };
-    match switchboard_core::webforms::create(&state.db, state.clock.as_ref(), viewer.user.org_id, &input).await {
-        Ok(_) => Ok(Redirect::to("/settings/web-forms").into_response()),
-        Err(switchboard_core::Error::Invalid(fields)) => {
-            let msg = fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; ");
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, web_forms_page(&state, &viewer, &uri, Some(msg)).await?)
-                .into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
 }

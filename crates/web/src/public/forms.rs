@@ -33,6 +33,24 @@ struct HostedForm<'a> {
     typed: Typed,
     /// Why each field was refused, shown beside it.
     errors: Vec<(String, String)>,
+    /// The form's own fields, with what was typed and why it was refused.
+    fields: Vec<FieldView>,
+    /// Paused: a note instead of the form.
+    paused: bool,
+    /// The brand's number, for "call or text" on a paused form.
+    brand_phone: String,
+}
+
+/// A custom field on the hosted page.
+struct FieldView {
+    key: String,
+    label: String,
+    kind: &'static str,
+    required: bool,
+    options: Vec<String>,
+    help: String,
+    value: String,
+    error: Option<String>,
 }
 
 impl HostedForm<'_> {
@@ -40,10 +58,14 @@ impl HostedForm<'_> {
         crate::views::error_for(&self.errors, field)
     }
 
-    /// The first field in error takes focus (and so comes into view on a phone).
+    /// The first field in error takes focus (and so comes into view on a phone), in the
+    /// page's order: the built-in fields, the form's own, then the message.
     fn first_error(&self, field: &str) -> bool {
-        const ORDER: [&str; 5] = ["name", "phone", "email", "address", "message"];
-        ORDER.iter().find(|f| self.error(f).is_some()) == Some(&field)
+        let order = ["name", "phone", "email", "address"]
+            .into_iter()
+            .chain(self.fields.iter().map(|f| f.key.as_str()))
+            .chain(["message"]);
+        order.into_iter().find(|f| self.error(f).is_some()) == Some(field)
     }
 }
 
@@ -55,6 +77,8 @@ struct Typed {
     email: String,
     address: String,
     message: String,
+    /// Everything else posted, by name (the form's own fields).
+    custom: Vec<(String, String)>,
 }
 
 impl Typed {
@@ -66,6 +90,7 @@ impl Typed {
             email: get("email"),
             address: get("address"),
             message: get("message"),
+            custom: s.fields.iter().filter(|(k, _)| !k.starts_with('_')).cloned().collect(),
         }
     }
 }
@@ -81,7 +106,24 @@ fn page(
     typed: Typed,
     errors: Vec<(String, String)>,
 ) -> Html<String> {
+    let fields = form
+        .custom_fields
+        .iter()
+        .map(|f| FieldView {
+            key: f.key.clone(),
+            label: f.label.clone(),
+            kind: f.kind.as_str(),
+            required: f.required,
+            options: f.options.clone(),
+            help: f.help.clone().unwrap_or_default(),
+            value: typed.custom.iter().find(|(k, _)| k == &f.key).map(|(_, v)| v.clone()).unwrap_or_default(),
+            error: crate::views::error_for(&errors, &f.key).map(String::from),
+        })
+        .collect();
     let view = HostedForm {
+        fields,
+        paused: !form.active,
+        brand_phone: brand.sms_number.as_ref().map(|p| p.display()).unwrap_or_default(),
         brand_name: &brand.name,
         brand_color: &brand.color,
         logo_url: brand.logo_url.as_deref().unwrap_or(""),
@@ -134,6 +176,7 @@ pub async fn hosted(State(state): State<AppState>, Path(key): Path<String>) -> R
     match live_form(&state, &key).await {
         // Embeddable in the brand's own site (an iframe), and free to redirect after sending.
         Ok((form, brand)) => (
+            if form.active { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE },
             [(header::CONTENT_SECURITY_POLICY, HOSTED_CSP)],
             page(&form, &brand, form.token(state.clock.now()), None, false, Typed::default(), Vec::new()),
         )
@@ -157,6 +200,11 @@ pub async fn thanks(State(state): State<AppState>, Path(key): Path<String>) -> R
 /// `GET /public/v1/forms/{key}/token`: for forms embedded in another site.
 pub async fn token(State(state): State<AppState>, Path(key): Path<String>, headers: HeaderMap) -> Response {
     match live_form(&state, &key).await {
+        Ok((form, _)) if !form.active => {
+            let mut resp = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(paused_error())).into_response();
+            cors(&form, &headers, &mut resp);
+            resp
+        }
         Ok((form, _)) => {
             let mut resp = (
                 [(header::CACHE_CONTROL, "no-store")],
@@ -180,6 +228,11 @@ pub async fn preflight(State(state): State<AppState>, Path(key): Path<String>, h
         }
         Err(resp) => resp,
     }
+}
+
+/// What a paused form answers scripts.
+fn paused_error() -> serde_json::Value {
+    json!({ "error": { "code": "form_paused", "message": "this form is not taking requests right now; nothing was sent" } })
 }
 
 enum Reply {
@@ -222,6 +275,23 @@ pub async fn submit(
         Err(resp) => return resp,
     };
     let now = state.clock.now();
+    if !form.active {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("application/json"));
+        let mut resp = if is_json {
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(paused_error())).into_response()
+        } else {
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                page(&form, &brand, String::new(), None, false, Typed::default(), Vec::new()),
+            )
+                .into_response()
+        };
+        cors(&form, &headers, &mut resp);
+        return resp;
+    }
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

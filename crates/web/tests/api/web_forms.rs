@@ -299,3 +299,259 @@ async fn a_refused_hosted_form_comes_back_with_everything_typed_and_the_reason_b
     assert_eq!(body["leads"].as_array().unwrap().len(), 1, "one lead, no duplicates: {body}");
     assert_eq!(body["leads"][0]["phone"], "+17205550177");
 }
+
+/// The id of the form whose hosted link carries `key`, from Settings -> Web forms.
+async fn form_id(b: &crate::helpers::Browser, key: &str) -> String {
+    let (_, page) = b.get_text("/settings/web-forms").await;
+    let card = &page[page.find(&format!("/f/{key}")).unwrap()..];
+    let at = card.find("href=\"/settings/web-forms/").unwrap() + "href=\"/settings/web-forms/".len();
+    card[at..at + card[at..].find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn a_form_gets_fields_of_its_own_checked_by_type_and_is_paused_and_deleted() {
+    let (app, key, api) = setup("").await;
+    let b = app.signed_in("admin@acme.example.com").await;
+    let id = form_id(&b, &key).await;
+    let editor = format!("/settings/web-forms/{id}");
+    let (status, page) = b.get_text(&editor).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("name=\"f1_label\"") && page.contains("name=\"f2_label\""), "two blank rows to add fields");
+
+    // A bad row is refused beside it, with everything typed kept, and nothing is saved.
+    let resp = b
+        .post_form(
+            &editor,
+            &[
+                ("name", "Website contact"),
+                ("status", "live"),
+                ("f1_key", ""),
+                ("f1_label", "Best time to call"),
+                ("f1_kind", "choice"),
+                ("f1_options", "Morning"),
+                ("f1_help", ""),
+                ("f2_key", ""),
+                ("f2_label", ""),
+                ("f2_kind", "text"),
+                ("f2_options", ""),
+                ("f2_help", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("Nothing was saved: please check the fields marked below. What you typed is kept."));
+    assert!(page.contains("list at least two choices, one per line"));
+    assert!(page.contains("value=\"Best time to call\""), "the label typed is kept");
+    assert!(
+        !app.client()
+            .get(app.url(&format!("/f/{key}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Best time to call")
+    );
+
+    // Three fields: a required choice, a number, a yes/no box.
+    let resp = b
+        .post_form(
+            &editor,
+            &[
+                ("name", "Website contact"),
+                ("status", "live"),
+                ("f1_key", ""),
+                ("f1_label", "Best time to call"),
+                ("f1_kind", "choice"),
+                ("f1_options", "Morning\nAfternoon\nEvening"),
+                ("f1_help", "We call back within the hour in that window."),
+                ("f1_required", "1"),
+                ("f2_key", ""),
+                ("f2_label", "Square feet"),
+                ("f2_kind", "number"),
+                ("f2_options", ""),
+                ("f2_help", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], format!("{editor}?done=saved").as_str());
+    let (_, page) = b.get_text(&format!("{editor}?done=saved")).await;
+    assert!(page.contains("Form saved."));
+    assert!(
+        page.contains("name=\"f1_key\" value=\"best_time_to_call\"")
+            && page.contains("name=\"f2_key\" value=\"square_feet\"")
+    );
+    let resp = b
+        .post_form(
+            &editor,
+            &[
+                ("name", "Website contact"),
+                ("status", "live"),
+                ("f1_key", "best_time_to_call"),
+                ("f1_label", "Best time to call"),
+                ("f1_kind", "choice"),
+                ("f1_options", "Morning\nAfternoon\nEvening"),
+                ("f1_help", "We call back within the hour in that window."),
+                ("f1_required", "1"),
+                ("f2_key", "square_feet"),
+                ("f2_label", "Square feet"),
+                ("f2_kind", "number"),
+                ("f2_options", ""),
+                ("f2_help", ""),
+                ("f3_key", ""),
+                ("f3_label", "Pets at home?"),
+                ("f3_kind", "yes_no"),
+                ("f3_options", ""),
+                ("f3_help", ""),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+
+    // The hosted form shows them; the snippet carries them.
+    let html = app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Best time to call <span class=\"req\">(required)</span>"));
+    assert!(html.contains("<option>Morning</option><option>Afternoon</option><option>Evening</option>"));
+    assert!(html.contains("We call back within the hour in that window."));
+    assert!(html.contains("name=\"pets_at_home\" value=\"yes\""));
+    let (_, list) = b.get_text("/settings/web-forms").await;
+    assert!(list.contains(
+        "Fields: name, phone, email, service address, Best time to call, Square feet, Pets at home?, message."
+    ));
+    assert!(
+        list.contains(
+            "&#60;input name=&#34;square_feet&#34; type=&#34;text&#34; placeholder=&#34;Square feet&#34;&#62;"
+        ),
+        "the snippet carries the form's fields"
+    );
+
+    // A submission missing the required choice, with a bad number: refused beside the fields, kept.
+    let submit = |fields: Vec<(&'static str, String)>| {
+        let url = app.url(&format!("/public/v1/forms/{key}/submissions"));
+        let client = app.client();
+        async move { client.post(url).form(&fields).send().await.unwrap() }
+    };
+    let ts = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(20));
+    let resp = submit(vec![
+        ("_ts", ts.clone()),
+        ("name", "Ana Souza".into()),
+        ("phone", "+5511912345678".into()),
+        ("square_feet", "big".into()),
+        ("message", "AC makes a rattling noise".into()),
+    ])
+    .await;
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(
+            "<span class=\"field-error\" id=\"best_time_to_call-error\">please fill in &#34;Best time to call&#34;</span>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<span class=\"field-error\" id=\"square_feet-error\">&#34;big&#34; is not a number</span>"));
+    assert!(
+        html.contains("value=\"big\"")
+            && html.contains("AC makes a rattling noise")
+            && html.contains("value=\"+5511912345678\"")
+    );
+
+    let ts = token(&app, &key).await;
+    app.clock.advance(SignedDuration::from_secs(20));
+    let resp = submit(vec![
+        ("_ts", ts),
+        ("name", "Ana Souza".into()),
+        ("phone", "+5511912345678".into()),
+        ("best_time_to_call", "afternoon".into()),
+        ("square_feet", "2,400".into()),
+        ("pets_at_home", "yes".into()),
+        ("message", "AC makes a rattling noise".into()),
+    ])
+    .await;
+    assert_eq!(resp.status(), 303);
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    let lead = &body["leads"][0];
+    assert_eq!(lead["phone"], "+5511912345678", "a Brazilian mobile is kept as it is");
+    assert_eq!(
+        lead["messages"][0]["body"],
+        "AC makes a rattling noise\nBest time to call: Afternoon\nSquare feet: 2,400\nPets at home?: Yes"
+    );
+
+    // Paused: the page says so, and nothing is taken (hosted page and scripts alike).
+    let resp = b
+        .post_form(
+            &editor,
+            &[
+                ("name", "Website contact"),
+                ("status", "paused"),
+                ("f1_key", "best_time_to_call"),
+                ("f1_label", "Best time to call"),
+                ("f1_kind", "choice"),
+                ("f1_options", "Morning\nAfternoon\nEvening"),
+                ("f1_help", ""),
+                ("f1_required", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("<strong>This form is not taking requests right now.</strong> Nothing was sent. Please call or text (720) 555-0100."));
+    assert!(!html.contains("name=\"_ts\""));
+    let (status, body) =
+        json(app.client().get(app.url(&format!("/public/v1/forms/{key}/token"))).send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("form_paused")));
+    let (status, body) = json(
+        app.client()
+            .post(app.url(&format!("/public/v1/forms/{key}/submissions")))
+            .json(&json!({"name": "Late", "phone": "720-555-0188"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("form_paused")));
+    let (_, list) = b.get_text("/settings/web-forms").await;
+    assert!(list.contains(">Paused<"));
+
+    // Deleted: gone for good; its lead stays.
+    let resp = b.post_form(&format!("{editor}/delete"), &[]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/settings/web-forms?done=deleted");
+    let (_, list) = b.get_text("/settings/web-forms?done=deleted").await;
+    assert!(
+        list.contains(
+            "Form deleted. Its link and embedded copies no longer take requests; its leads stay in the inbox."
+        )
+    );
+    assert_eq!(app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap().status(), 404);
+    let (_, body) =
+        json(app.client().get(app.url("/api/v1/leads?source=web")).bearer_auth(&api).send().await.unwrap()).await;
+    assert_eq!(body["leads"].as_array().unwrap().len(), 1);
+    assert_eq!(b.get(&editor).await.status(), 404);
+}
+
+#[tokio::test]
+async fn another_organization_cannot_edit_or_delete_a_form() {
+    let (app, key, _) = setup("").await;
+    let (other, _) = app.org_with_admin("rival").await;
+    let _ = other;
+    let owner = app.signed_in("admin@acme.example.com").await;
+    let id = form_id(&owner, &key).await;
+    let rival = app.signed_in("admin@rival.example.com").await;
+    assert_eq!(rival.get(&format!("/settings/web-forms/{id}")).await.status(), 404);
+    assert_eq!(
+        rival
+            .post_form(&format!("/settings/web-forms/{id}"), &[("name", "Mine now"), ("status", "paused")])
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(rival.post_form(&format!("/settings/web-forms/{id}/delete"), &[]).await.status(), 404);
+    assert_eq!(app.client().get(app.url(&format!("/f/{key}"))).send().await.unwrap().status(), 200, "still live");
+}
