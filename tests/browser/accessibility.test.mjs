@@ -72,6 +72,7 @@ async function consolePages(page, server) {
     "/board",
     "/customers",
     "/customers/new",
+    "/customers/import",
     "/settings/brands",
     "/settings/brands/new",
     "/settings/technicians",

@@ -652,3 +652,36 @@ pub struct SearchJob {
     pub scheduled: String,
     pub brand_name: String,
 }
+
+/// Customers -> Import: the upload form, then the preview row by row, then what was done.
+#[derive(Template, WebTemplate)]
+#[template(path = "customers/import.html")]
+pub struct CustomerImportPage {
+    pub shell: Shell,
+    pub error: Option<String>,
+    /// The file's text, carried to the confirm step.
+    pub text: String,
+    pub rows: Vec<ImportRowView>,
+    /// (heading, what it is read as).
+    pub columns: Vec<(String, String)>,
+    pub new_count: usize,
+    pub existing_count: usize,
+    pub repeat_count: usize,
+    pub refused_count: usize,
+    /// The import has been carried out.
+    pub done: bool,
+}
+
+pub struct ImportRowView {
+    pub line: usize,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub address: String,
+    pub notes: String,
+    /// `new`, `existing`, `repeat` or `refused`.
+    pub state: &'static str,
+    pub result: String,
+    /// The customer already here.
+    pub customer: Option<i64>,
+}

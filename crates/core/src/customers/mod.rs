@@ -1,5 +1,6 @@
 //! Customers: the people and businesses jobs are done for. Matched by phone, then email.
 
+pub mod import;
 mod store;
 
 use serde::Serialize;

@@ -1,6 +1,7 @@
 //! The office console (HTML, signed in): one file per area, and the sidebar every page shares.
 
 pub mod board;
+pub mod customer_import;
 pub mod customers;
 pub mod events;
 pub mod jobs;
@@ -61,6 +62,17 @@ pub fn routes() -> Router<AppState> {
         .route("/demo/mail/{n}/html", get(mail_sink::html))
         .route("/customers", get(customers::index).post(customers::create))
         .route("/customers/new", get(customers::new))
+        .route(
+            "/customers/import",
+            get(customer_import::start)
+                .post(customer_import::preview)
+                .layer(DefaultBodyLimit::max(switchboard_core::customers::import::MAX_BYTES * 2 + 64 * 1024)),
+        )
+        .route(
+            "/customers/import/confirm",
+            post(customer_import::confirm)
+                .layer(DefaultBodyLimit::max(switchboard_core::customers::import::MAX_BYTES * 4 + 64 * 1024)),
+        )
         .route("/customers/{id}", get(customers::show).post(customers::update))
         .route("/customers/{id}/edit", get(customers::edit))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))

@@ -148,3 +148,114 @@ async fn the_office_adds_a_customer_edits_them_and_books_a_job_without_a_lead() 
     let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
     assert!(html.contains("Job created.") && html.contains("Furnace tune-up") && html.contains("Scheduled"), "{html}");
 }
+
+/// A Jobber-style export: two people, a business, a row repeating an earlier one, a customer
+/// already on file, and two bad rows.
+const EXPORT: &str = "First name,Last name,Company name,Mobile phone,Home phone,E-mail,Service street 1,Service city,Service province/state,Service ZIP/postal code,Billing street 1\r\n\
+Ana,Souza,,(720) 555-0161,720-555-0162,ana@example.com,12 Elm St,Denver,CO,80203,PO Box 9\r\n\
+,,Blue Door Cafe,303.555.0170,,,\"400 Main St, Suite 5\",Boulder,CO,80302,\r\n\
+Ana,Souza,,720 555 0161,,,,,,,\r\n\
+Dana,Ruiz,,(720) 555-0190,,,,,,,\r\n\
+,,,720-555-0199,,,,,,,\r\n\
+Bad,Number,,555-12,,,,,,,\r\n";
+
+/// The text between `start` and the next `end`.
+fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
+    let from = html.find(start).unwrap_or_else(|| panic!("{start} in {html}")) + start.len();
+    &html[from..from + html[from..].find(end).unwrap()]
+}
+
+#[tokio::test]
+async fn customers_are_imported_from_a_csv_with_a_preview_an_error_per_row_and_no_duplicates() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    app.sms_brand(org, "Acme HVAC", "+17205550100").await;
+    let b = app.signed_in(&admin.email).await;
+    let r = b.post_form("/customers", &[("name", "Dana Ruiz"), ("phone", "(720) 555-0190")]).await;
+    assert_eq!(r.status(), 303);
+    let (_, list) = b.get_text("/customers").await;
+    assert!(list.contains(r#"href="/customers/import">Import CSV</a>"#));
+
+    // The preview: every row with what would happen, nothing imported yet.
+    let r = b
+        .post_multipart("/customers/import", &[("file", Some("jobber.csv"), EXPORT.as_bytes()), ("text", None, b"")])
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<strong>2 new customers</strong> · 1 already here · 1 repeat in the file · <span class=\"bad-text\">2 rows refused</span>. Nothing is imported until you confirm."), "{html}");
+    assert!(html.contains("“Billing street 1” → not imported") && html.contains("“Mobile phone” → Phone"));
+    assert!(html.contains("Ana Souza<span class=\"muted small import-notes\">Other phones: (720) 555-0162</span>"));
+    assert!(html.contains("<td>12 Elm St, Denver, CO 80203</td>"));
+    assert!(html.contains("<td>400 Main St, Suite 5, Boulder, CO 80302</td>"));
+    assert!(html.contains(">Same person as line 2<"), "{html}");
+    assert!(html.contains(">Already a customer: Dana Ruiz (same phone)</a>"));
+    assert!(html.contains(">Not imported: no name (a Name, First name/Last name or Company column)<"));
+    assert!(html.contains(">Not imported: phone &#34;555-12&#34;: "));
+    assert!(html.contains(">Import 2 customers</button>"));
+    let (_, body) = b.get_text("/customers").await;
+    assert!(!body.contains("Blue Door Cafe"), "a preview imports nothing");
+
+    // Confirmed: the new rows are customers; the one already here is left as it was.
+    let csv = between(&html, "<textarea name=\"csv\" hidden aria-hidden=\"true\">", "</textarea>")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&");
+    assert_eq!(csv, EXPORT, "the file is carried to the confirm step unchanged");
+    let r = b.post_form("/customers/import/confirm", &[("csv", &csv)]).await;
+    assert_eq!(r.status(), 200);
+    let done = r.text().await.unwrap();
+    assert!(done.contains(
+            "<strong>Imported 2 customers.</strong> 1 was already a customer and was left as it was. 1 repeated an earlier row. 2 rows were not imported (see below)."
+        ), "{done}");
+    let key = app.api_key(org).await;
+    let (_, found) = crate::helpers::json(
+        app.client().get(app.url("/api/v1/customers?q=souza")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let ana = &found["customers"][0];
+    assert_eq!(ana["name"], "Ana Souza");
+    assert_eq!(ana["phone"], "+17205550161");
+    assert_eq!(ana["email"], "ana@example.com");
+    assert_eq!(ana["address"], "12 Elm St, Denver, CO 80203");
+    assert_eq!(ana["notes"], "Other phones: (720) 555-0162");
+    let (_, all) =
+        crate::helpers::json(app.client().get(app.url("/api/v1/customers")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(all["customers"].as_array().unwrap().len(), 3, "Dana, Ana and the cafe");
+
+    // The same file again adds nothing.
+    let r = b.post_multipart("/customers/import", &[("file", Some("jobber.csv"), EXPORT.as_bytes())]).await;
+    let again = r.text().await.unwrap();
+    assert!(
+        again.contains(
+            "<strong>0 new customers</strong> · 4 already here · <span class=\"bad-text\">2 rows refused</span>."
+        ),
+        "{again}"
+    );
+    assert!(!again.contains(">Import 0 customers<"));
+    let r = b.post_form("/customers/import/confirm", &[("csv", EXPORT)]).await;
+    assert!(r.text().await.unwrap().contains("<strong>Imported 0 customers.</strong>"));
+    let (_, all) =
+        crate::helpers::json(app.client().get(app.url("/api/v1/customers")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(all["customers"].as_array().unwrap().len(), 3);
+
+    // Pasted text works too; a file that is not a customer list is refused as a whole.
+    let r = b
+        .post_multipart(
+            "/customers/import",
+            &[("file", Some(""), b""), ("text", None, b"Name,Phone\nLea Braun,303-555-0180\n")],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("<strong>1 new customer</strong>."));
+    let r = b
+        .post_multipart("/customers/import", &[("file", Some("x.csv"), b"Phone,Email\n720-555-0101,a@example.com\n")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("no column gives the customer&#39;s name"));
+    let r = b.post_multipart("/customers/import", &[("text", None, b"  ")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("choose a CSV file, or paste its text"));
+}
