@@ -39,6 +39,9 @@ enum Command {
     Standin(StandinArgs),
     /// Measure engine throughput and timer lateness against the raw database rate
     Bench(BenchCli),
+    /// Print the API's OpenAPI 3.1 document (what /api/v1/openapi.json serves), e.g. to
+    /// generate a client
+    Openapi,
 }
 
 #[derive(Args)]
@@ -182,6 +185,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Standin(args) => run_standins(args).await,
+        Command::Openapi => {
+            let (_, doc) = crate::api::api_router();
+            println!("{}", serde_json::to_string_pretty(&crate::api::document(&doc))?);
+            Ok(())
+        }
         Command::Bench(args) => match args.what.as_str() {
             "engine" => {
                 let bench = crate::bench::BenchArgs {

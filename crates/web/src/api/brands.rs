@@ -70,6 +70,7 @@ pub struct BrandEnvelope {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandBody {
+    #[schema(min_length = 1, max_length = 80)]
     pub name: String,
     pub time_zone: String,
     /// ISO 3166-1 code; absent or empty is `US`.

@@ -52,6 +52,7 @@ pub struct CustomerEnvelope {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
     /// Any common format; matched as E.164.
     pub phone: Option<String>,

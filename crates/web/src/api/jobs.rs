@@ -200,7 +200,9 @@ pub struct JobEnvelope {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobQuery {
+    #[param(schema_with = super::openapi::job_status)]
     pub status: Option<String>,
     pub brand_id: Option<i64>,
     /// Jobs this technician is on.
@@ -297,6 +299,7 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
+    #[schema(schema_with = super::openapi::job_status)]
     pub status: String,
     /// Required when reopening a completed job.
     pub reason: Option<String>,

@@ -101,10 +101,13 @@ pub struct LeadEnvelope {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LeadQuery {
     /// `sms`, `web`, `email` or `call`.
+    #[param(schema_with = super::openapi::lead_source)]
     pub source: Option<String>,
     /// `new`, `contacted`, `converted` or `archived`.
+    #[param(schema_with = super::openapi::lead_status)]
     pub status: Option<String>,
     pub brand_id: Option<i64>,
     /// Matches name, phone, email or message text.

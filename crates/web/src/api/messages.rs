@@ -81,6 +81,7 @@ pub struct SendMessage {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only messages to or from this address (E.164 for phones).
     pub address: Option<String>,

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
+pub mod openapi;
 pub mod technicians;
 pub mod users;
 
@@ -75,9 +76,16 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
+/// The API's OpenAPI document as served: generated, then completed with what every route shares.
+pub fn document(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(doc).unwrap_or_default();
+    openapi::complete(&mut doc);
+    doc
+}
+
 pub fn router() -> Router<AppState> {
     let (router, doc) = api_router();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(document(&doc));
     router.route("/api/v1/openapi.json", get(move || std::future::ready(Json((*doc).clone()))))
 }
 
