@@ -102,10 +102,13 @@ async function consolePages(page, server) {
   return paths;
 }
 
-/** Dispatches a scheduled demo job from its page; resolves to the texted portal and tracking links. */
+/** Dispatches a scheduled demo job of Summit from its page; resolves to its path. */
 async function dispatchOne(page, server) {
   await page.goto(`${server.base}/jobs`);
-  const hrefs = await page.locator("main a[href^='/jobs/']").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
+  // Summit's jobs (J-…): Summit texts its customers; the demo's Harbor has texts turned off.
+  const hrefs = await page
+    .locator("main td.code a[href^='/jobs/']")
+    .evaluateAll((as) => as.filter((a) => a.textContent.trim().startsWith("J-")).map((a) => a.getAttribute("href")));
   for (const href of [...new Set(hrefs)].filter((h) => /^\/jobs\/\d+$/.test(h))) {
     await page.goto(`${server.base}${href}`);
     const dispatch = page.locator(".status-actions").getByRole("button", { name: "Dispatch", exact: true });

@@ -7,6 +7,17 @@ use switchboard_core::tenancy::Brand;
 
 /// "Today 1:30 PM", "Tomorrow 9:00 AM", "Yesterday", "Wed 9:00 AM", "Nov 30, 9:00 AM", "Nov 16".
 /// Past days drop the time: a dispatcher scanning old work cares about the day.
+/// [`schedule`] with the zone's abbreviation after a time ("Today 2:00 PM MST"), for lists
+/// that mix brands in different zones; past days, shown without a time, need none.
+pub fn schedule_in_zone(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
+    let text = schedule(at, tz, now);
+    if text.ends_with("AM") || text.ends_with("PM") {
+        format!("{text} {}", at.to_zoned(tz.clone()).strftime("%Z"))
+    } else {
+        text
+    }
+}
+
 pub fn schedule(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
     let local = at.to_zoned(tz.clone());
     let today = now.to_zoned(tz.clone()).date();
@@ -115,6 +126,22 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn mixed_zone_lists_name_the_zone_on_both_sides_of_daylight_saving() {
+        let denver = zone("America/Denver");
+        let boston = zone("America/New_York");
+        // 2026-11-24 21:00 UTC: 2:00 PM in Denver (MST), 4:00 PM in Boston (EST).
+        let now = ts("2026-11-24T15:00:00Z");
+        assert_eq!(schedule_in_zone(ts("2026-11-24T21:00:00Z"), &denver, now), "Today 2:00 PM MST");
+        assert_eq!(schedule_in_zone(ts("2026-11-24T21:00:00Z"), &boston, now), "Today 4:00 PM EST");
+        // Summer: the same brands in daylight time.
+        let june = ts("2026-06-10T15:00:00Z");
+        assert_eq!(schedule_in_zone(ts("2026-06-11T20:00:00Z"), &denver, june), "Tomorrow 2:00 PM MDT");
+        assert_eq!(schedule_in_zone(ts("2026-06-11T20:00:00Z"), &boston, june), "Tomorrow 4:00 PM EDT");
+        // A day gone by has no time, so no zone.
+        assert_eq!(schedule_in_zone(ts("2026-11-20T21:00:00Z"), &denver, now), "Nov 20");
     }
 
     #[test]

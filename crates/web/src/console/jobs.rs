@@ -128,6 +128,9 @@ pub async fn index(
         "scheduled" => all.sort_by_key(|a| (a.scheduled_start.is_none(), a.scheduled_start)),
         _ => {}
     }
+    // All brands shown and their zones differ: each time says its zone.
+    let mixed_zones = viewer.brand_id.is_none()
+        && brands.iter().map(|b| b.time_zone.as_str()).collect::<std::collections::HashSet<_>>().len() > 1;
     let rows = all
         .into_iter()
         .filter(|j| status.is_none_or(|s| j.status == s))
@@ -145,7 +148,7 @@ pub async fn index(
                 status_label: j.status.label(),
                 scheduled: j
                     .scheduled_start
-                    .map(|t| fmt::schedule(t, &tz, now))
+                    .map(|t| if mixed_zones { fmt::schedule_in_zone(t, &tz, now) } else { fmt::schedule(t, &tz, now) })
                     .unwrap_or_else(|| "Unscheduled".into()),
                 brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
                 brand_color: brand.map(|b| b.color.clone()).unwrap_or_default(),

@@ -72,6 +72,8 @@ pub async fn index(
         }
     }
     page.jobs_total = jobs.len();
+    let mixed_zones =
+        viewer.brand_id.is_none() && brands.iter().map(|b| b.time_zone.as_str()).collect::<HashSet<_>>().len() > 1;
     let now = state.clock.now();
     page.jobs = jobs
         .into_iter()
@@ -88,7 +90,7 @@ pub async fn index(
                 status_label: j.status.label(),
                 scheduled: j
                     .scheduled_start
-                    .map(|t| fmt::schedule(t, &tz, now))
+                    .map(|t| if mixed_zones { fmt::schedule_in_zone(t, &tz, now) } else { fmt::schedule(t, &tz, now) })
                     .unwrap_or_else(|| "Unscheduled".into()),
                 brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
             }

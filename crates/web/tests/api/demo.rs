@@ -46,13 +46,14 @@ async fn the_demo_admin_sees_the_demo_jobs_table() {
     assert_eq!(resp.status(), 303);
     let html = client.get(app.url("/jobs")).send().await.unwrap().text().await.unwrap();
     let rows = table_rows(&html);
-    // The test clock is 2026-11-22 10:00 in Denver, Summit's zone.
+    // The test clock is 2026-11-22 10:00 in Denver, Summit's zone; with both brands shown
+    // (Denver and Boston), each time names its zone.
     let expected = [
-        ["J-2204", "M. Alvarez", "Garage spring", "Dan", "On site", "Today 1:30 PM"],
-        ["J-2205", "T. Patel", "AC diagnose", "Maria", "En route", "Today 2:15 PM"],
-        ["J-2203", "S. Greene", "Lock rekey", "Jin", "Pending close", "Today 11:00 AM"],
-        ["J-2202", "R. Cohen", "Disposal install", "Dan", "Scheduled", "Today 4:00 PM"],
-        ["J-2201", "L. Martinez", "Estimate - re-roof", "(none)", "Estimate", "Tomorrow 9:00 AM"],
+        ["J-2204", "M. Alvarez", "Garage spring", "Dan", "On site", "Today 1:30 PM MST"],
+        ["J-2205", "T. Patel", "AC diagnose", "Maria", "En route", "Today 2:15 PM MST"],
+        ["J-2203", "S. Greene", "Lock rekey", "Jin", "Pending close", "Today 11:00 AM MST"],
+        ["J-2202", "R. Cohen", "Disposal install", "Dan", "Scheduled", "Today 4:00 PM MST"],
+        ["J-2201", "L. Martinez", "Estimate - re-roof", "(none)", "Estimate", "Tomorrow 9:00 AM MST"],
         ["J-2199", "B. Knox", "Drain clear", "Jin", "Completed", "Yesterday"],
         ["J-2200", "G. Kim", "Water heater flush", "(none)", "Canceled", "Yesterday"],
     ];
@@ -63,7 +64,8 @@ async fn the_demo_admin_sees_the_demo_jobs_table() {
             .unwrap_or_else(|| panic!("{} is listed", want[0]));
         assert_eq!(&row[..6], &want[..], "row {}", want[0]);
     }
-    assert!(rows.iter().any(|r| r[0] == "H-4101"), "the second brand's jobs are listed too");
+    let harbor = rows.iter().find(|r| r[0] == "H-4101").expect("the second brand's jobs are listed too");
+    assert!(harbor[5].ends_with(" EST"), "Harbor's times are Boston's: {harbor:?}");
     for status in ["Estimate", "Scheduled", "En route", "On site", "Pending close", "Completed", "Canceled"] {
         assert!(rows.iter().any(|r| r[4] == status), "a job in status {status}");
     }
