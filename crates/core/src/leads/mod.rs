@@ -254,6 +254,92 @@ pub async fn reply(
     Ok(message)
 }
 
+/// Texts or emails a customer from the office (their card), kept as a conversation: the
+/// message joins the customer's open lead for the brand, where their answers thread, or opens
+/// one. Everything is checked before anything is written.
+#[allow(clippy::too_many_arguments)]
+pub async fn message_customer(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    author: Option<UserId>,
+    brand: BrandId,
+    customer: &customers::Customer,
+    channel: ReplyChannel,
+    body: &str,
+) -> Result<LeadId> {
+    let mut v = crate::error::Validator::new();
+    if body.trim().is_empty() {
+        v.add("body", "write the message first");
+    } else {
+        v.check("body", required_text(body, 1600));
+    }
+    let brand = match tenancy::brand(db, org, brand).await {
+        Ok(b) => Some(b),
+        Err(Error::NotFound) => {
+            v.add("brand_id", "pick one of your brands");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    match channel {
+        ReplyChannel::Sms if customer.phone.is_none() => {
+            v.add("channel", format!("{} has no phone number on file: send an email, or add a number", customer.name))
+        }
+        ReplyChannel::Sms if brand.as_ref().is_some_and(|b| b.sms_number.is_none()) => v.add(
+            "channel",
+            format!(
+                "{} has no SMS number to text from: add one in Settings -> Brands, or send an email",
+                brand.as_ref().map(|b| b.name.as_str()).unwrap_or_default()
+            ),
+        ),
+        ReplyChannel::Email if customer.email.is_none() => {
+            v.add("channel", format!("{} has no email address on file: send a text, or add an address", customer.name))
+        }
+        _ => {}
+    }
+    v.finish()?;
+    let Some(brand) = brand else { return Err(Error::Unexpected("brand check lost".into())) };
+    let contact = Contact {
+        name: Some(customer.name.clone()),
+        phone: customer.phone.clone(),
+        email: customer.email.as_ref().map(|e| e.as_str().to_string()),
+        address: customer.address.clone(),
+        service: None,
+    };
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let mut lead = match &contact.phone {
+        Some(p) => store::find_open_by_phone(&mut tx, brand.id, p.as_str()).await?,
+        None => None,
+    };
+    if lead.is_none()
+        && let Some(e) = &contact.email
+    {
+        lead = store::find_open_by_email(&mut tx, brand.id, e).await?;
+    }
+    let lead = match lead {
+        Some(l) => l,
+        None => {
+            let source = if channel == ReplyChannel::Sms { LeadSource::Sms } else { LeadSource::Email };
+            match store::insert(&mut tx, org, brand.id, source, &contact, now).await? {
+                Some(l) => l,
+                None => {
+                    let phone = contact.phone.as_ref().map(|p| p.as_str()).unwrap_or_default();
+                    store::find_open_by_phone(&mut tx, brand.id, phone)
+                        .await?
+                        .ok_or_else(|| Error::Unexpected("open lead vanished".into()))?
+                }
+            }
+        }
+    };
+    // The office started it: nothing here is unread.
+    store::mark_read(&mut *tx, org, lead).await?;
+    tx.commit().await?;
+    reply(db, clock, org, author, lead, Some(channel), body).await?;
+    Ok(lead)
+}
+
 /// Converts a lead to a job, atomically: the customer (picked, matched by phone, or created),
 /// the job with the brand's next code, the link, and the lead's Converted status commit
 /// together or not at all. A lead already converted gets a `Conflict` naming the job and who

@@ -220,12 +220,35 @@ pub struct CustomerPage {
     pub locations: Vec<String>,
     pub jobs: Vec<CardJob>,
     pub messages: Vec<CardMessage>,
+    /// The "Send a message" form: the brands to send from, and what was typed.
+    pub brands: Vec<(i64, String)>,
+    pub compose_brand: i64,
+    pub compose_channel: &'static str,
+    pub compose_body: String,
+    pub errors: Vec<(String, String)>,
+}
+
+impl CustomerPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        crate::views::error_for(&self.errors, field)
+    }
 }
 
 #[derive(Deserialize, Default)]
 pub struct Done {
     #[serde(default)]
     done: String,
+}
+
+/// The card's "Send a message" form as typed.
+#[derive(Deserialize, Default)]
+pub struct Compose {
+    #[serde(default)]
+    brand_id: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    body: String,
 }
 
 pub async fn show(
@@ -235,16 +258,70 @@ pub async fn show(
     Path(id): Path<String>,
     Query(done): Query<Done>,
 ) -> Result<Response, PageError> {
-    use switchboard_core::jobs::{self, JobFilter};
-    use switchboard_core::messaging::{self, MessageStatus};
+    let id = CustomerId(parse_id(&id)?);
+    let notice = match done.done.as_str() {
+        "created" => Some("Customer added.".to_string()),
+        "saved" => Some("Saved.".to_string()),
+        "sent" => Some("Message queued. Their answer lands here and in the inbox.".to_string()),
+        _ => None,
+    };
+    Ok(card(&state, &viewer, &uri, id, notice, Compose::default(), Vec::new()).await?.into_response())
+}
+
+/// `POST /customers/{id}/message`: a text or email to the customer from the card.
+pub async fn message(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<Compose>,
+) -> Result<Response, PageError> {
+    use switchboard_core::leads::{self, ReplyChannel};
     let org = viewer.user.org_id;
     let id = CustomerId(parse_id(&id)?);
     let customer = customers::get(&state.db, org, id).await?;
-    let (shell, brands) = shell(&state, &viewer, "customers", &uri).await?;
+    let channel = if form.channel == "email" { ReplyChannel::Email } else { ReplyChannel::Sms };
+    let brand = switchboard_core::ids::BrandId(form.brand_id.trim().parse().unwrap_or(0));
+    let sent = leads::message_customer(
+        &state.db,
+        state.clock.as_ref(),
+        org,
+        Some(viewer.user.id),
+        brand,
+        &customer,
+        channel,
+        &form.body,
+    )
+    .await;
+    match sent {
+        Ok(_) => Ok(Redirect::to(&format!("/customers/{}?done=sent#customer-messages", id.0)).into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = card(&state, &viewer, &uri, id, None, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+async fn card(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: CustomerId,
+    notice: Option<String>,
+    compose: Compose,
+    errors: Vec<(String, String)>,
+) -> Result<CustomerPage, PageError> {
+    use switchboard_core::jobs::{self, JobFilter};
+    use switchboard_core::messaging::{self, MessageStatus};
+    let org = viewer.user.org_id;
+    let customer = customers::get(&state.db, org, id).await?;
+    let (shell, brands) = shell(state, viewer, "customers", uri).await?;
     let now = state.clock.now();
     let zone_of = |brand: Option<switchboard_core::ids::BrandId>| crate::fmt::org_zone(&brands, brand);
     let mut jobs = jobs::list(&state.db, org, &JobFilter { customer: Some(id), ..JobFilter::default() }).await?;
     jobs.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
+    let jobs_brand = jobs.first().map(|j| j.brand_id.0);
     let mut locations: Vec<String> = customer.address.iter().cloned().collect();
     for j in &jobs {
         if let Some(a) = &j.address
@@ -299,12 +376,27 @@ pub async fn show(
             }
         })
         .collect();
-    let notice = match done.done.as_str() {
-        "created" => Some("Customer added.".to_string()),
-        "saved" => Some("Saved.".to_string()),
-        _ => None,
+    // The form's brand: as typed, else the one selected, else that of their latest job.
+    let compose_brand = compose
+        .brand_id
+        .parse::<i64>()
+        .ok()
+        .or(viewer.brand_id.map(|b| b.0))
+        .or(jobs_brand)
+        .or(brands.first().map(|b| b.id.0))
+        .unwrap_or_default();
+    let compose_channel = match compose.channel.as_str() {
+        "email" => "email",
+        "sms" => "sms",
+        _ if customer.phone.is_none() && customer.email.is_some() => "email",
+        _ => "sms",
     };
     Ok(CustomerPage {
+        brands: brands.iter().map(|b| (b.id.0, b.name.clone())).collect(),
+        compose_brand,
+        compose_channel,
+        compose_body: compose.body,
+        errors,
         shell,
         id: id.0,
         notice,
@@ -317,6 +409,5 @@ pub async fn show(
         locations,
         jobs,
         messages,
-    }
-    .into_response())
+    })
 }

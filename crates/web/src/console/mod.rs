@@ -75,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/customers/{id}", get(customers::show).post(customers::update))
         .route("/customers/{id}/edit", get(customers::edit))
+        .route("/customers/{id}/message", post(customers::message))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
         .route("/settings/brands", get(settings::brands).post(settings::create_brand))
         .route("/settings/brands/new", get(settings::new_brand))

@@ -259,3 +259,108 @@ async fn customers_are_imported_from_a_csv_with_a_preview_an_error_per_row_and_n
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("choose a CSV file, or paste its text"));
 }
+
+#[tokio::test]
+async fn the_office_texts_a_customer_from_their_card_and_the_answer_threads_into_one_conversation() {
+    let app = spawn_app().await;
+    let (org, key, summit) = app.seed_demo().await;
+    let b = app.signed_in_demo().await;
+    let (_, found) = crate::helpers::json(
+        app.client().get(app.url("/api/v1/customers?q=cohen")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let rachel = found["customers"][0]["id"].as_i64().unwrap();
+    let card = format!("/customers/{rachel}");
+    let (_, page) = b.get_text(&card).await;
+    assert!(
+        page.contains(r#"<input type="radio" name="channel" value="sms" checked> Text (720) 555-0134</label>"#),
+        "{page}"
+    );
+
+    // Nothing typed: refused, nothing sent.
+    let summit = summit.0.to_string();
+    let r = b.post_form(&format!("{card}/message"), &[("brand_id", &summit), ("channel", "sms"), ("body", "  ")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Not sent: write the message first. What you typed is kept."));
+
+    let body = "Hi Rachel, Dan can look at the thermostat tomorrow between 9 and 11. Does that work?";
+    let r = b.post_form(&format!("{card}/message"), &[("brand_id", &summit), ("channel", "sms"), ("body", body)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/customers/{rachel}?done=sent#customer-messages").as_str());
+    for _ in 0..5 {
+        app.engine.tick().await.unwrap();
+        app.clock.advance(jiff::SignedDuration::from_secs(2));
+    }
+    let texts = app.sms.sent_to("+17205550134");
+    assert_eq!(texts.len(), 1);
+    assert_eq!((texts[0].from.as_str(), texts[0].body.as_str()), ("+17205550100", body));
+    let (_, page) = b.get_text(&format!("{card}?done=sent")).await;
+    assert!(page.contains("Message queued. Their answer lands here and in the inbox."));
+    assert!(page.contains(&format!("<p>{}</p>", body.replace('\'', "&#39;"))));
+
+    // It joined Rachel's open lead (her demo text), now Contacted and not unread; her answer threads there.
+    let (_, leads) = crate::helpers::json(
+        app.client().get(app.url("/api/v1/leads?q=720-555-0134")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let leads = leads["leads"].as_array().unwrap();
+    assert_eq!(leads.len(), 1, "one conversation");
+    assert_eq!(leads[0]["status"], "contacted");
+    app.sms.reply("+17205550134", "+17205550100", "Yes, 9-11 works, thanks!").await.unwrap();
+    app.route_inbound().await;
+    let (_, leads) = crate::helpers::json(
+        app.client().get(app.url("/api/v1/leads?q=720-555-0134")).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    let thread: Vec<&str> =
+        leads["leads"][0]["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(
+        thread,
+        vec![
+            "Hi, it's Rachel Cohen. The thermostat you installed keeps resetting. Can someone take a look this week?",
+            body,
+            "Yes, 9-11 works, thanks!"
+        ]
+    );
+
+    // A customer with no phone cannot be texted: the reason, word for word, and nothing queued.
+    let r = b.post_form("/customers", &[("name", "Omar Haddad"), ("email", "omar@example.com")]).await;
+    let omar = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/customers/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = b
+        .post_form(
+            &format!("/customers/{omar}/message"),
+            &[("brand_id", &summit), ("channel", "sms"), ("body", "Hello")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "Not sent: Omar Haddad has no phone number on file: send an email, or add a number. What you typed is kept."
+        ),
+        "{html}"
+    );
+    assert!(html.contains(">Hello</textarea>"));
+    // By email it goes, and opens a conversation of its own (not unread: the office started it).
+    let r = b
+        .post_form(
+            &format!("/customers/{omar}/message"),
+            &[("brand_id", &summit), ("channel", "email"), ("body", "Hello Omar")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, leads) =
+        crate::helpers::json(app.client().get(app.url("/api/v1/leads?q=omar")).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(leads["leads"][0]["status"], "contacted");
+    assert_eq!(leads["leads"][0]["unread"], false);
+    assert_eq!(leads["leads"][0]["messages"][0]["body"], "Hello Omar");
+    let _ = org;
+}
