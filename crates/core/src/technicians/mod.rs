@@ -119,6 +119,62 @@ pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: TechnicianId, ed
     Ok(())
 }
 
+/// Where uploaded technician photos are served from (public: customers see them on the
+/// tracking page and in emails; each name is a 256-bit random token).
+pub const PHOTO_PATH: &str = "/media/techs";
+
+/// The blob key of a photo served at `{PHOTO_PATH}/{org}/{file}`, if the path names one.
+pub fn photo_key(org: &str, file: &str) -> Option<String> {
+    let (name, ext) = file.rsplit_once('.')?;
+    let ok = org.bytes().all(|b| b.is_ascii_digit())
+        && !org.is_empty()
+        && name.len() >= 32
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && matches!(ext, "jpg" | "png" | "webp");
+    ok.then(|| format!("techs/{org}/{file}"))
+}
+
+/// Stores a new photo of technician `id` (JPEG, PNG or WebP, checked by content: customers'
+/// browsers must show it) and puts it on their profile; the photo it replaces is deleted.
+pub async fn set_photo(
+    db: &Db,
+    blobs: &crate::storage::BlobStore,
+    org: OrgId,
+    id: TechnicianId,
+    bytes: &[u8],
+) -> Result<String> {
+    if bytes.is_empty() {
+        return Err(Error::invalid("photo", "choose a photo to upload"));
+    }
+    if bytes.len() > crate::storage::MAX_PHOTO_BYTES {
+        return Err(Error::invalid("photo", crate::storage::photo_too_large()));
+    }
+    let (content_type, ext) = match crate::storage::sniff_image(bytes) {
+        Some((_, "heic")) => {
+            return Err(Error::invalid("photo", "customers' browsers cannot show HEIC: use a JPEG, PNG or WebP photo"));
+        }
+        Some(found) => found,
+        None => return Err(Error::invalid("photo", "that file is not a photo (JPEG, PNG or WebP)")),
+    };
+    let before = get(db, org, id).await?;
+    let key = crate::storage::BlobStore::new_key(&format!("techs/{}", org.0), ext);
+    if let Err(e) = blobs.put(&key, bytes, content_type).await {
+        tracing::error!(error = %e, storage = %blobs.describe(), "storing a technician photo failed");
+        return Err(Error::Unavailable("the photo could not be stored right now; try again in a minute".into()));
+    }
+    let url = format!("{PHOTO_PATH}/{}", key.trim_start_matches("techs/"));
+    store::set_photo_url(db.pool(), org, id, &url).await?;
+    db.publish(Event::Tech { org, tech: id });
+    if let Some(old) = before.photo_url.as_deref().and_then(|u| u.strip_prefix(&format!("{PHOTO_PATH}/")))
+        && let Some((o, f)) = old.split_once('/')
+        && let Some(old_key) = photo_key(o, f)
+        && let Err(e) = blobs.delete(&old_key).await
+    {
+        tracing::warn!(error = %e, key = %old_key, "deleting a replaced technician photo failed");
+    }
+    Ok(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

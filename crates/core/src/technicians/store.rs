@@ -151,6 +151,16 @@ pub async fn set_links_paused<'c>(
 }
 
 /// Writes the office's edit of a technician.
+pub async fn set_photo_url(pool: &sqlx::AnyPool, org: OrgId, id: TechnicianId, url: &str) -> Result<()> {
+    sqlx::query("update technicians set photo_url = $3 where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id.0)
+        .bind(url)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn update_technician<'c>(
     ex: impl Executor<'c, Database = Any>,
     org: OrgId,

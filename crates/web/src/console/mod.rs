@@ -91,6 +91,11 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/technicians", get(technicians::index).post(technicians::create))
         .route("/settings/technicians/{id}", get(technicians::edit).post(technicians::update))
         .route("/settings/technicians/{id}/revoke-links", post(technicians::revoke_links))
+        .route(
+            "/settings/technicians/{id}/photo",
+            post(technicians::upload_photo)
+                .layer(DefaultBodyLimit::max(switchboard_core::storage::MAX_PHOTO_BYTES + 64 * 1024)),
+        )
         .route("/settings/technicians/{id}/new-link", post(technicians::new_link))
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))

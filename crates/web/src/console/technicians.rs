@@ -176,6 +176,10 @@ pub struct TechnicianPage {
     pub active: bool,
     pub country: String,
     pub errors: Vec<(String, String)>,
+    /// The photo customers see (empty: initials).
+    pub photo_url: String,
+    pub initials: String,
+    pub notice: Option<String>,
 }
 
 impl TechnicianPage {
@@ -195,7 +199,11 @@ async fn edit_page(
 ) -> Result<TechnicianPage, PageError> {
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
+    let tech = technicians::get(&state.db, viewer.user.org_id, id).await?;
     Ok(TechnicianPage {
+        photo_url: tech.photo_url.unwrap_or_default(),
+        initials: crate::views::initials(&tech.name),
+        notice: None,
         shell,
         id: id.0,
         heading,
@@ -223,7 +231,42 @@ pub async fn edit(
         vehicle: t.vehicle.clone().unwrap_or_default(),
         active: t.active.then(|| "on".to_string()),
     };
-    Ok(edit_page(&state, &viewer, &uri, id, t.name, form, vec![]).await?.into_response())
+    let mut page = edit_page(&state, &viewer, &uri, id, t.name, form, vec![]).await?;
+    if uri.query().is_some_and(|q| q.contains("done=photo")) {
+        page.notice = Some("Photo saved. Customers see it when this technician is on the way.".into());
+    }
+    Ok(page.into_response())
+}
+
+/// `POST /settings/technicians/{id}/photo`: a new photo (JPEG, PNG or WebP).
+pub async fn upload_photo(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Path(id): Path<String>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let id = TechnicianId(parse_id(&id)?);
+    let org = viewer.user.org_id;
+    let t = technicians::get(&state.db, org, id).await?;
+    let result = match crate::pages::read_photo(multipart).await {
+        Ok(bytes) => technicians::set_photo(&state.db, &state.blobs, org, id, &bytes).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/settings/technicians/{}?done=photo", id.0)).into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let form = TechForm {
+                name: t.name.clone(),
+                phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
+                vehicle: t.vehicle.clone().unwrap_or_default(),
+                active: t.active.then(|| "on".to_string()),
+            };
+            let page = edit_page(&state, &viewer, &uri, id, t.name, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
 }
 
 /// `POST /settings/technicians/{id}`: saves the edit (a deactivated technician keeps the jobs

@@ -6,6 +6,9 @@ pub mod portal;
 pub mod tracking;
 
 use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::state::AppState;
@@ -14,8 +17,38 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(portal::routes())
         .merge(tracking::routes())
+        .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))
         .route("/public/v1/forms/{key}/token", get(forms::token))
         .route("/public/v1/forms/{key}/submissions", post(forms::submit).options(forms::preflight))
+}
+
+/// `GET /media/techs/{org}/{file}`: a technician's uploaded photo, public as the tracking page
+/// and emails that show it (its name is a 256-bit random token; a replaced photo is deleted).
+async fn tech_photo(State(state): State<AppState>, Path((org, file)): Path<(String, String)>) -> Response {
+    let Some(key) = switchboard_core::technicians::photo_key(&org, &file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let content_type = match file.rsplit_once('.').map(|(_, e)| e) {
+        Some("png") => "image/png",
+        Some("webp") => "image/webp",
+        _ => "image/jpeg",
+    };
+    match state.blobs.get(&key).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400, immutable"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(switchboard_core::Error::NotFound) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a technician photo failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }

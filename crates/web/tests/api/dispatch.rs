@@ -1029,3 +1029,57 @@ async fn the_office_edits_and_deactivates_a_technician() {
     assert_eq!(status, 422, "{body}");
     assert!(body.to_string().contains("Jin Park is not active"), "{body}");
 }
+
+#[tokio::test]
+async fn the_office_uploads_a_technicians_photo_and_customers_can_see_it() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    let maria = d.tech("Maria Reyes").await;
+    let page = format!("/settings/technicians/{maria}");
+    let upload = format!("{page}/photo");
+
+    // Refused with the reason beside the field: not a photo, a photo browsers cannot show.
+    let r = office.post_multipart(&upload, &[("photo", Some("notes.txt"), b"just text")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text().await.unwrap().contains(
+            r#"<span class="field-error" id="photo-error">that file is not a photo (JPEG, PNG or WebP)</span>"#
+        )
+    );
+    let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic";
+    let r = office.post_multipart(&upload, &[("photo", Some("IMG_0001.HEIC"), heic)]).await;
+    assert_eq!(r.status(), 422);
+    assert!(
+        r.text().await.unwrap().contains("customers&#39; browsers cannot show HEIC: use a JPEG, PNG or WebP photo")
+    );
+
+    // A PNG: saved, on her profile, served publicly at an unguessable address.
+    let r = office.post_multipart(&upload, &[("photo", Some("maria.png"), PNG)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("{page}?done=photo").as_str());
+    let (_, html) = office.get_text(&format!("{page}?done=photo")).await;
+    assert!(html.contains("Photo saved. Customers see it when this technician is on the way."));
+    let (_, techs) = d.get("/api/v1/technicians").await;
+    let url = techs["technicians"].as_array().unwrap().iter().find(|t| t["id"] == maria).unwrap()["photo_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with(&format!("/media/techs/{}/", d.org.0)) && url.ends_with(".png"), "{url}");
+    assert!(html.contains(&format!(r#"<img class="avatar large" src="{url}" alt="Photo of Maria Reyes">"#)));
+    let r = d.app.client().get(d.app.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "no sign-in needed: the tracking page and emails show it");
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
+
+    // Replaced: the old address is gone; made-up addresses are not found.
+    let r = office.post_multipart(&upload, &[("photo", Some("maria2.png"), PNG)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(d.app.client().get(d.app.url(&url)).send().await.unwrap().status(), 404);
+    for bogus in [
+        "/media/techs/1/short.png",
+        "/media/techs/x/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.png",
+        "/media/techs/1/..%2F..%2Fsb.db",
+    ] {
+        assert_eq!(d.app.client().get(d.app.url(bogus)).send().await.unwrap().status(), 404, "{bogus}");
+    }
+}
