@@ -51,6 +51,29 @@ pub fn ago(at: Timestamp, tz: &TimeZone, now: Timestamp) -> String {
 /// The zone an organization's pages read and show times in when no single record decides: the
 /// picked brand's, else its first brand's. An organization with no brand yet has no local time,
 /// and shows UTC (the pages name the zone they use).
+/// How a list of jobs writes their start: in the job's brand's zone, naming the zone when the
+/// list mixes brands in different zones (all brands shown, `picked` none).
+pub struct JobTimes {
+    now: Timestamp,
+    name_zone: bool,
+}
+
+impl JobTimes {
+    pub fn new(brands: &[Brand], picked: Option<BrandId>, now: Timestamp) -> JobTimes {
+        let zones: std::collections::HashSet<&str> = brands.iter().map(|b| b.time_zone.as_str()).collect();
+        JobTimes { now, name_zone: picked.is_none() && zones.len() > 1 }
+    }
+
+    /// "Today 2:00 PM" ("Today 2:00 PM MST" in a mixed list), or "Unscheduled".
+    pub fn start(&self, at: Option<Timestamp>, tz: &TimeZone) -> String {
+        match at {
+            Some(t) if self.name_zone => schedule_in_zone(t, tz, self.now),
+            Some(t) => schedule(t, tz, self.now),
+            None => "Unscheduled".into(),
+        }
+    }
+}
+
 pub fn org_zone(brands: &[Brand], picked: Option<BrandId>) -> TimeZone {
     picked
         .and_then(|id| brands.iter().find(|b| b.id == id))

@@ -26,6 +26,33 @@ use crate::parse::{Country, EmailAddress, PhoneE164, optional_text, required_tex
 use crate::tenancy::{self, Brand, UrgentWords};
 use crate::{Error, Result};
 
+/// The person's open lead for this brand (by phone, then email), or a new one opened with
+/// `source`. Runs in the caller's transaction.
+async fn open_lead_in(tx: &mut Tx, brand: &Brand, source: LeadSource, contact: &Contact, now: i64) -> Result<LeadId> {
+    let mut existing = match &contact.phone {
+        Some(p) => store::find_open_by_phone(tx, brand.id, p.as_str()).await?,
+        None => None,
+    };
+    if existing.is_none()
+        && let Some(e) = &contact.email
+    {
+        existing = store::find_open_by_email(tx, brand.id, e).await?;
+    }
+    match existing {
+        Some(id) => Ok(id),
+        None => match store::insert(tx, brand.org_id, brand.id, source, contact, now).await? {
+            Some(id) => Ok(id),
+            // Another message from this number opened a lead a moment ago: join it.
+            None => {
+                let phone = contact.phone.as_ref().map(|p| p.as_str()).unwrap_or_default();
+                store::find_open_by_phone(tx, brand.id, phone)
+                    .await?
+                    .ok_or_else(|| Error::Unexpected("open lead vanished".into()))
+            }
+        },
+    }
+}
+
 /// Adds an inbound message to the person's open lead for this brand, or opens a new lead.
 /// Matching is by phone, then by email. Runs in the caller's transaction.
 pub async fn capture_in(
@@ -37,28 +64,7 @@ pub async fn capture_in(
     message: &NewLeadMessage<'_>,
 ) -> Result<LeadId> {
     let now = to_millis(clock.now());
-    let mut existing = match &contact.phone {
-        Some(p) => store::find_open_by_phone(tx, brand.id, p.as_str()).await?,
-        None => None,
-    };
-    if existing.is_none()
-        && let Some(e) = &contact.email
-    {
-        existing = store::find_open_by_email(tx, brand.id, e).await?;
-    }
-    let lead = match existing {
-        Some(id) => id,
-        None => match store::insert(tx, brand.org_id, brand.id, source, contact, now).await? {
-            Some(id) => id,
-            // Another message from this number opened a lead a moment ago: join it.
-            None => {
-                let phone = contact.phone.as_ref().map(|p| p.as_str()).unwrap_or_default();
-                store::find_open_by_phone(tx, brand.id, phone)
-                    .await?
-                    .ok_or_else(|| Error::Unexpected("open lead vanished".into()))?
-            }
-        },
-    };
+    let lead = open_lead_in(tx, brand, source, contact, now).await?;
     store::add_message(tx, brand.org_id, lead, message, contact, now).await?;
     Ok(lead)
 }
@@ -309,30 +315,8 @@ pub async fn message_customer(
     };
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
-    let mut lead = match &contact.phone {
-        Some(p) => store::find_open_by_phone(&mut tx, brand.id, p.as_str()).await?,
-        None => None,
-    };
-    if lead.is_none()
-        && let Some(e) = &contact.email
-    {
-        lead = store::find_open_by_email(&mut tx, brand.id, e).await?;
-    }
-    let lead = match lead {
-        Some(l) => l,
-        None => {
-            let source = if channel == ReplyChannel::Sms { LeadSource::Sms } else { LeadSource::Email };
-            match store::insert(&mut tx, org, brand.id, source, &contact, now).await? {
-                Some(l) => l,
-                None => {
-                    let phone = contact.phone.as_ref().map(|p| p.as_str()).unwrap_or_default();
-                    store::find_open_by_phone(&mut tx, brand.id, phone)
-                        .await?
-                        .ok_or_else(|| Error::Unexpected("open lead vanished".into()))?
-                }
-            }
-        }
-    };
+    let source = if channel == ReplyChannel::Sms { LeadSource::Sms } else { LeadSource::Email };
+    let lead = open_lead_in(&mut tx, &brand, source, &contact, now).await?;
     // The office started it: nothing here is unread.
     store::mark_read(&mut *tx, org, lead).await?;
     tx.commit().await?;

@@ -128,9 +128,7 @@ pub async fn index(
         "scheduled" => all.sort_by_key(|a| (a.scheduled_start.is_none(), a.scheduled_start)),
         _ => {}
     }
-    // All brands shown and their zones differ: each time says its zone.
-    let mixed_zones = viewer.brand_id.is_none()
-        && brands.iter().map(|b| b.time_zone.as_str()).collect::<std::collections::HashSet<_>>().len() > 1;
+    let times = fmt::JobTimes::new(&brands, viewer.brand_id, now);
     let rows = all
         .into_iter()
         .filter(|j| status.is_none_or(|s| j.status == s))
@@ -146,10 +144,7 @@ pub async fn index(
                 service: j.service,
                 status: j.status.as_str(),
                 status_label: j.status.label(),
-                scheduled: j
-                    .scheduled_start
-                    .map(|t| if mixed_zones { fmt::schedule_in_zone(t, &tz, now) } else { fmt::schedule(t, &tz, now) })
-                    .unwrap_or_else(|| "Unscheduled".into()),
+                scheduled: times.start(j.scheduled_start, &tz),
                 brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
                 brand_color: brand.map(|b| b.color.clone()).unwrap_or_default(),
             }

@@ -72,9 +72,8 @@ pub async fn index(
         }
     }
     page.jobs_total = jobs.len();
-    let mixed_zones =
-        viewer.brand_id.is_none() && brands.iter().map(|b| b.time_zone.as_str()).collect::<HashSet<_>>().len() > 1;
     let now = state.clock.now();
+    let times = fmt::JobTimes::new(&brands, viewer.brand_id, now);
     page.jobs = jobs
         .into_iter()
         .take(JOBS)
@@ -88,10 +87,7 @@ pub async fn index(
                 service: j.service,
                 status: j.status.as_str(),
                 status_label: j.status.label(),
-                scheduled: j
-                    .scheduled_start
-                    .map(|t| if mixed_zones { fmt::schedule_in_zone(t, &tz, now) } else { fmt::schedule(t, &tz, now) })
-                    .unwrap_or_else(|| "Unscheduled".into()),
+                scheduled: times.start(j.scheduled_start, &tz),
                 brand_name: brand.map(|b| b.name.clone()).unwrap_or_default(),
             }
         })

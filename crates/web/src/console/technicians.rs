@@ -192,21 +192,19 @@ async fn edit_page(
     state: &AppState,
     viewer: &SessionUser,
     uri: &Uri,
-    id: TechnicianId,
-    heading: String,
+    tech: &technicians::Technician,
     form: TechForm,
     errors: Vec<(String, String)>,
 ) -> Result<TechnicianPage, PageError> {
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
-    let tech = technicians::get(&state.db, viewer.user.org_id, id).await?;
     Ok(TechnicianPage {
-        photo_url: tech.photo_url.unwrap_or_default(),
+        photo_url: tech.photo_url.clone().unwrap_or_default(),
         initials: crate::views::initials(&tech.name),
         notice: None,
         shell,
-        id: id.0,
-        heading,
+        id: tech.id.0,
+        heading: tech.name.clone(),
         name: form.name,
         phone: form.phone,
         vehicle: form.vehicle,
@@ -231,7 +229,7 @@ pub async fn edit(
         vehicle: t.vehicle.clone().unwrap_or_default(),
         active: t.active.then(|| "on".to_string()),
     };
-    let mut page = edit_page(&state, &viewer, &uri, id, t.name, form, vec![]).await?;
+    let mut page = edit_page(&state, &viewer, &uri, &t, form, vec![]).await?;
     if uri.query().is_some_and(|q| q.contains("done=photo")) {
         page.notice = Some("Photo saved. Customers see it when this technician is on the way.".into());
     }
@@ -263,7 +261,7 @@ pub async fn upload_photo(
                 vehicle: t.vehicle.clone().unwrap_or_default(),
                 active: t.active.then(|| "on".to_string()),
             };
-            let page = edit_page(&state, &viewer, &uri, id, t.name, form, errors).await?;
+            let page = edit_page(&state, &viewer, &uri, &t, form, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -293,7 +291,7 @@ pub async fn update(
         Ok(()) => Ok(Redirect::to("/settings/technicians?done=saved").into_response()),
         Err(e) => {
             let errors = field_errors(e)?;
-            let page = edit_page(&state, &viewer, &uri, id, current.name, form, errors).await?;
+            let page = edit_page(&state, &viewer, &uri, &current, form, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
