@@ -74,7 +74,7 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     let org = tenancy::create_org_in(tx, clock, DEMO_ORG_SLUG, "Demo Home Services").await?.id;
     let brands = seed_brands(tx, clock, org).await?;
     seed_staff(tx, clock, org, admin_hash).await?;
-    let techs = seed_technicians(tx, clock, org).await?;
+    let techs = seed_technicians(tx, clock, org, &brands).await?;
     let customers = seed_customers(tx, clock, org).await?;
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
     seed_inbox(tx, clock, org, &brands).await?;
@@ -194,6 +194,18 @@ async fn seed_notifications(tx: &mut Tx, clock: &dyn Clock, org: OrgId, brands: 
     Ok(())
 }
 
+/// Weekday hours and weekend hours.
+fn week(open: &str, close: &str, weekend_open: &str, weekend_close: &str) -> Vec<crate::tenancy::DayInput> {
+    crate::tenancy::hours::DAYS
+        .iter()
+        .map(|(_, day, _)| {
+            let weekend = matches!(*day, "sat" | "sun");
+            let (o, c) = if weekend { (weekend_open, weekend_close) } else { (open, close) };
+            crate::tenancy::DayInput { day: day.to_string(), open: o.into(), close: c.into() }
+        })
+        .collect()
+}
+
 async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brands> {
     let summit = BrandInput {
         country: Some("US".into()),
@@ -206,6 +218,8 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
         job_prefix: Some("J".into()),
         sms_help_reply: None,
         urgent_words: None,
+        // An HVAC office that opens early on weekdays and keeps shorter weekend hours.
+        working_hours: Some(week("7:00", "18:00", "8:00", "17:00")),
     };
     let harbor = BrandInput {
         country: Some("US".into()),
@@ -224,6 +238,8 @@ async fn seed_brands(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Brand
             "flooding\nflooded\nburst pipe\npipe burst\nsewage\nbacking up\noverflowing\nno water\nno hot water\ngas smell\nemergency"
                 .into(),
         ),
+        // Plumbing emergencies come at any hour; the office keeps long days.
+        working_hours: Some(week("7:00", "19:00", "9:00", "17:00")),
     };
     // Summit's sequence starts where the demo table does: J-2199 is its oldest job shown.
     let summit = tenancy::create_brand_in(tx, clock, org, &summit, 2199).await?.id;
@@ -259,21 +275,40 @@ struct Techs {
     priya: TechnicianId,
 }
 
-async fn seed_technicians(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Techs> {
+async fn seed_technicians(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<Techs> {
     let mut ids = Vec::new();
+    // Summit's three work in Denver; Priya works for Harbor in Boston.
     let rows = [
-        ("Dan Okafor", "+17205550121", "dan", 49, "White Ford Transit #12"),
-        ("Maria Reyes", "+17205550122", "maria", 47, "Silver Ram ProMaster #7"),
-        ("Jin Park", "+17205550123", "jin", 38, "Blue Chevy Express #3"),
-        ("Priya Shah", "+16175550124", "priya", 45, "Red Nissan NV200 #21"),
+        (
+            "Dan Okafor",
+            "+17205550121",
+            "dan",
+            49,
+            "White Ford Transit #12",
+            "Furnace, Garage doors, Electrical",
+            b.summit,
+        ),
+        ("Maria Reyes", "+17205550122", "maria", 47, "Silver Ram ProMaster #7", "AC, Heat pumps, Furnace", b.summit),
+        ("Jin Park", "+17205550123", "jin", 38, "Blue Chevy Express #3", "Drains, Locks", b.summit),
+        (
+            "Priya Shah",
+            "+16175550124",
+            "priya",
+            45,
+            "Red Nissan NV200 #21",
+            "Sump pumps, Sewer camera, Backflow certified",
+            b.harbor,
+        ),
     ];
-    for (name, number, photo, rating, vehicle) in rows {
+    for (name, number, photo, rating, vehicle, skills, brand) in rows {
         let t = NewTechnician {
             name: name.into(),
             phone: Some(phone(number)?),
             photo_url: Some(format!("/assets/demo/tech-{photo}.svg")),
             rating_x10: Some(rating),
             vehicle: Some(vehicle.into()),
+            skills: technicians::parse_skills(skills).map_err(Error::Unexpected)?,
+            brands: vec![brand],
         };
         ids.push(technicians::create_in(tx, clock, org, &t).await?);
     }

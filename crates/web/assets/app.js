@@ -330,7 +330,7 @@ document.addEventListener("change", (event) => {
   });
   document.addEventListener("drop", async (e) => {
     const zone = e.target instanceof Element ? e.target.closest("[data-drop-tech]") : null;
-    const board = document.querySelector("[data-board]");
+    const board = zone ? zone.closest("[data-board]") : null;
     if (!zone || !dragged || !board) return;
     e.preventDefault();
     zone.classList.remove("drop-target");

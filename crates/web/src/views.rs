@@ -273,6 +273,33 @@ pub struct BrandFormValues {
     pub sms_help_reply: String,
     /// One phrase per line.
     pub urgent_words: String,
+    /// Monday first: each day's opening and closing time as typed (`HH:MM`; empty: closed).
+    pub hours: Vec<HoursRow>,
+}
+
+/// One day of the working-hours rows.
+#[derive(Default, Clone)]
+pub struct HoursRow {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub open: String,
+    pub close: String,
+}
+
+impl HoursRow {
+    /// The rows of `hours` as a form shows them.
+    pub fn week(hours: &switchboard_core::tenancy::WorkingHours) -> Vec<HoursRow> {
+        hours
+            .week()
+            .map(|(key, name, d)| {
+                let text = d.map(|d| d.to_text()).unwrap_or_default();
+                let (open, close) = text.split_once('-').unwrap_or_default();
+                // A time input cannot hold 24:00; 00:00 as a close is the end of the day.
+                let close = if close == "24:00" { "00:00" } else { close };
+                HoursRow { key, name, open: open.into(), close: close.into() }
+            })
+            .collect()
+    }
 }
 
 #[derive(Template, WebTemplate)]

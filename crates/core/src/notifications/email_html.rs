@@ -136,6 +136,7 @@ mod tests {
             next_job_number: 1,
             sms_help_reply: None,
             urgent_words: crate::tenancy::UrgentWords::default(),
+            working_hours: crate::tenancy::WorkingHours::default(),
         }
     }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::clock::{Clock, to_millis};
 use crate::db::{Db, Event, Tx};
 use crate::geo::GeoPoint;
-use crate::ids::{OrgId, TechnicianId, UserId};
+use crate::ids::{BrandId, OrgId, TechnicianId, UserId};
 use crate::parse::PhoneE164;
 use crate::{Error, Result};
 
@@ -22,6 +22,10 @@ pub struct Technician {
     /// Average rating times ten (47 = 4.7 stars), when there is one.
     pub rating_x10: Option<i64>,
     pub vehicle: Option<String>,
+    /// What they can do ("furnace", "backflow certified"), as the office wrote them.
+    pub skills: Vec<String>,
+    /// The brands they work for; empty: every brand of the organization.
+    pub brands: Vec<BrandId>,
     pub active: bool,
     /// When the office turned their portal links off for a lost phone: nothing about their
     /// jobs is texted to that phone until the office texts them a new link.
@@ -38,6 +42,11 @@ pub struct SharedLocation {
 }
 
 impl Technician {
+    /// Whether they take work of `brand` (a technician with no brands listed works for all).
+    pub fn works_for(&self, brand: BrandId) -> bool {
+        self.brands.is_empty() || self.brands.contains(&brand)
+    }
+
     pub fn first_name(&self) -> &str {
         self.name.split_whitespace().next().unwrap_or(&self.name)
     }
@@ -60,14 +69,17 @@ pub struct NewTechnician {
     pub photo_url: Option<String>,
     pub rating_x10: Option<i64>,
     pub vehicle: Option<String>,
+    pub skills: Vec<String>,
+    /// The brands they work for (empty: all).
+    pub brands: Vec<BrandId>,
 }
 
 pub async fn list(db: &Db, org: OrgId) -> Result<Vec<Technician>> {
-    store::list_technicians(db.pool(), org).await
+    store::list_technicians(&mut *db.pool().acquire().await?, org).await
 }
 
 pub async fn get_in(tx: &mut Tx, org: OrgId, id: TechnicianId) -> Result<Option<Technician>> {
-    store::technician(&mut **tx, org, id).await
+    store::technician(tx, org, id).await
 }
 
 /// Records inside `tx` that the technician's links were turned off for a lost phone
@@ -77,7 +89,7 @@ pub async fn set_links_paused_in(tx: &mut Tx, org: OrgId, id: TechnicianId, at: 
 }
 
 pub async fn get(db: &Db, org: OrgId, id: TechnicianId) -> Result<Technician> {
-    store::technician(db.pool(), org, id).await?.ok_or(Error::NotFound)
+    store::technician(&mut *db.pool().acquire().await?, org, id).await?.ok_or(Error::NotFound)
 }
 
 /// Records a location the technician's phone shared and tells open boards.
@@ -95,7 +107,9 @@ pub async fn share_location(
 }
 
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, t: &NewTechnician) -> Result<TechnicianId> {
-    store::insert_technician(&mut **tx, org, t, clock.now()).await
+    let id = store::insert_technician(&mut **tx, org, t, clock.now()).await?;
+    store::set_brands(tx, org, id, &t.brands).await?;
+    Ok(id)
 }
 
 /// A technician as the office edits them.
@@ -104,6 +118,9 @@ pub struct TechnicianEdit {
     pub name: String,
     pub phone: Option<PhoneE164>,
     pub vehicle: Option<String>,
+    pub skills: Vec<String>,
+    /// The brands they work for (empty: all); each must be one of the organization's.
+    pub brands: Vec<BrandId>,
     /// Inactive technicians sign in nowhere and are put on no new job; the jobs they have
     /// keep them until the office changes the crew.
     pub active: bool,
@@ -114,9 +131,46 @@ pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: TechnicianId, ed
     get(db, org, id).await?;
     let mut tx = db.begin().await?;
     store::update_technician(&mut *tx, org, id, edit, clock.now()).await?;
+    store::set_brands(&mut tx, org, id, &edit.brands).await?;
     tx.commit().await?;
     db.publish(Event::Tech { org, tech: id });
     Ok(())
+}
+
+/// Skills at most per technician, and characters per skill.
+pub const MAX_SKILLS: usize = 20;
+pub const MAX_SKILL_CHARS: usize = 40;
+
+/// Reads skills as typed: separated by commas or new lines, trimmed, inner spaces folded,
+/// repeats (in any case) dropped, in the order written.
+pub fn parse_skills(text: &str) -> std::result::Result<Vec<String>, String> {
+    let mut skills: Vec<String> = Vec::new();
+    for raw in text.split([',', '\n', ';']) {
+        let skill = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+        if skill.is_empty() {
+            continue;
+        }
+        if skill.chars().count() > MAX_SKILL_CHARS {
+            return Err(format!(
+                "\"{skill}\" is longer than {MAX_SKILL_CHARS} characters: write skills short, separated by commas"
+            ));
+        }
+        if !skills.iter().any(|s| s.to_lowercase() == skill.to_lowercase()) {
+            skills.push(skill);
+        }
+    }
+    if skills.len() > MAX_SKILLS {
+        return Err(format!("list {MAX_SKILLS} skills at most"));
+    }
+    Ok(skills)
+}
+
+pub(crate) fn skills_from_stored(text: Option<&str>) -> Vec<String> {
+    text.map(|t| t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+}
+
+pub(crate) fn skills_to_stored(skills: &[String]) -> Option<String> {
+    (!skills.is_empty()).then(|| skills.join("\n"))
 }
 
 /// Where uploaded technician photos are served from (public: customers see them on the
@@ -190,10 +244,35 @@ mod tests {
             photo_url: None,
             rating_x10: Some(47),
             vehicle: None,
+            skills: vec![],
+            brands: vec![],
             active: true,
             links_paused_at: None,
             last_location: None,
         };
         assert_eq!(t.rating_text().as_deref(), Some("4.7"));
+        assert!(t.works_for(BrandId(9)), "no brands listed: every brand");
+        let only = Technician { brands: vec![BrandId(2)], ..t };
+        assert!(only.works_for(BrandId(2)));
+        assert!(!only.works_for(BrandId(3)));
+    }
+
+    #[test]
+    fn skills_are_read_as_typed_once_each() {
+        assert_eq!(
+            parse_skills(" Furnace,  boiler\nBackflow   certified; furnace ,, ").unwrap(),
+            vec!["Furnace", "boiler", "Backflow certified"]
+        );
+        assert_eq!(parse_skills("").unwrap(), Vec::<String>::new());
+        let long = "x".repeat(41);
+        assert_eq!(
+            parse_skills(&format!("ok, {long}")),
+            Err(format!("\"{long}\" is longer than 40 characters: write skills short, separated by commas"))
+        );
+        let many = (0..21).map(|i| format!("s{i}")).collect::<Vec<_>>().join(",");
+        assert_eq!(parse_skills(&many), Err("list 20 skills at most".to_string()));
+        let stored = skills_to_stored(&parse_skills("a, b").unwrap());
+        assert_eq!(skills_from_stored(stored.as_deref()), vec!["a", "b"]);
+        assert_eq!(skills_to_stored(&[]), None);
     }
 }

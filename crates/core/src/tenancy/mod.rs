@@ -1,11 +1,13 @@
 //! Tenancy: organizations, their brands and their users. Every use case takes the acting
 //! organization and never touches another's rows.
 
+pub mod hours;
 pub mod model;
 mod store;
 pub mod urgent;
 
-pub use model::{Brand, BrandInput, NewUserInput, Org, Role, User, UserUpdate};
+pub use hours::WorkingHours;
+pub use model::{Brand, BrandInput, DayInput, NewUserInput, Org, Role, User, UserUpdate};
 pub use urgent::UrgentWords;
 
 use crate::clock::{Clock, to_millis};

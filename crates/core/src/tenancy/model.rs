@@ -82,6 +82,8 @@ pub struct Brand {
     pub sms_help_reply: Option<String>,
     /// A lead whose customer wrote one of these is flagged urgent and sorted first.
     pub urgent_words: super::UrgentWords,
+    /// When the brand is open, in its zone.
+    pub working_hours: super::WorkingHours,
 }
 
 impl Brand {
@@ -109,6 +111,36 @@ pub struct BrandInput {
     /// One phrase per line or comma-separated; empty turns the flag off; `None` is the
     /// built-in list.
     pub urgent_words: Option<String>,
+    /// Each day's opening and closing time as typed (both empty: closed; a day not given is
+    /// closed); `None` keeps the default week (Monday to Friday, 8 AM to 5 PM).
+    pub working_hours: Option<Vec<DayInput>>,
+}
+
+/// One day's hours as typed: `day` is `mon`..`sun`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DayInput {
+    pub day: String,
+    pub open: String,
+    pub close: String,
+}
+
+impl super::WorkingHours {
+    /// These hours as typed input (open days as `08:00`-`17:00`, closed days empty), to keep
+    /// them when a change gives no new ones.
+    pub fn as_inputs(&self) -> Vec<DayInput> {
+        self.week()
+            .map(|(day, _, d)| {
+                let (open, close) = match d.map(|d| d.to_text()) {
+                    Some(t) => {
+                        let (o, c) = t.split_once('-').unwrap_or_default();
+                        (o.to_string(), c.to_string())
+                    }
+                    None => (String::new(), String::new()),
+                };
+                DayInput { day: day.to_string(), open, close }
+            })
+            .collect()
+    }
 }
 
 /// A brand input that passed every rule.
@@ -125,6 +157,8 @@ pub struct ValidBrand {
     pub sms_help_reply: Option<String>,
     /// `None`: the built-in list.
     pub urgent_words: Option<super::UrgentWords>,
+    /// `None`: the default week.
+    pub working_hours: Option<super::WorkingHours>,
 }
 
 fn blank_to_none(s: &Option<String>) -> Option<&str> {
@@ -182,8 +216,25 @@ impl BrandInput {
             None => Some(None),
             Some(s) => v.check("urgent_words", super::UrgentWords::parse(s)).map(Some),
         };
+        // Each day's refusal is its own field (`working_hours.mon`), shown beside that day.
+        let working_hours = match &self.working_hours {
+            None => Some(None),
+            Some(days) => {
+                match super::WorkingHours::from_days(
+                    days.iter().map(|d| (d.day.trim(), d.open.as_str(), d.close.as_str())),
+                ) {
+                    Ok(h) => Some(Some(h)),
+                    Err(errors) => {
+                        for (day, message) in errors {
+                            v.add(format!("working_hours.{day}"), message);
+                        }
+                        None
+                    }
+                }
+            }
+        };
         v.finish()?;
-        let Some(urgent_words) = urgent_words else {
+        let (Some(urgent_words), Some(working_hours)) = (urgent_words, working_hours) else {
             return Err(crate::Error::Unexpected("brand validation lost a field".into()));
         };
         match (name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, sms_help_reply) {
@@ -208,6 +259,7 @@ impl BrandInput {
                 job_prefix,
                 sms_help_reply,
                 urgent_words,
+                working_hours,
             }),
             _ => Err(crate::Error::Unexpected("brand validation lost a field".into())),
         }
@@ -326,6 +378,10 @@ mod tests {
             job_prefix: Some("j-".into()),
             sms_help_reply: None,
             urgent_words: Some("ok\n???".into()),
+            working_hours: Some(vec![
+                DayInput { day: "mon".into(), open: "9".into(), close: "8".into() },
+                DayInput { day: "tue".into(), open: "9:00".into(), close: "".into() },
+            ]),
         };
         let Err(Error::Invalid(errors)) = input.validate() else { panic!("expected Invalid") };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_ref()).collect();
@@ -340,7 +396,9 @@ mod tests {
                 "color",
                 "logo_url",
                 "job_prefix",
-                "urgent_words"
+                "urgent_words",
+                "working_hours.mon",
+                "working_hours.tue"
             ]
         );
     }

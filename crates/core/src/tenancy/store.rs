@@ -65,6 +65,7 @@ struct BrandRow {
     next_job_number: i64,
     sms_help_reply: Option<String>,
     urgent_words: Option<String>,
+    working_hours: Option<String>,
 }
 
 impl TryFrom<BrandRow> for Brand {
@@ -94,7 +95,15 @@ impl TryFrom<BrandRow> for Brand {
             Some(s) => super::UrgentWords::parse(s)
                 .map_err(|e| Error::Unexpected(format!("brand {} ({}): urgent words {e}", r.id, r.name)))?,
         };
+        let working_hours = match r.working_hours.as_deref() {
+            None => super::WorkingHours::default(),
+            Some(s) => super::WorkingHours::parse(s).map_err(|e| {
+                let why = e.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; ");
+                Error::Unexpected(format!("brand {} ({}): working hours {why}", r.id, r.name))
+            })?,
+        };
         Ok(Brand {
+            working_hours,
             id: BrandId(r.id),
             org_id: OrgId(r.org_id),
             name: r.name,
@@ -115,7 +124,7 @@ impl TryFrom<BrandRow> for Brand {
 macro_rules! brand_columns {
     () => {
         "id, org_id, name, time_zone, country, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, sms_help_reply, urgent_words"
+         next_job_number, sms_help_reply, urgent_words, working_hours"
     };
 }
 
@@ -207,8 +216,8 @@ pub async fn insert_brand<'c>(
 ) -> Result<Brand> {
     let row: BrandRow = sqlx::query_as(concat!(
         "insert into brands (org_id, name, time_zone, sms_number, inbound_email, color, logo_url, job_prefix, \
-         next_job_number, created_at, updated_at, sms_help_reply, country, urgent_words) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13) \
+         next_job_number, created_at, updated_at, sms_help_reply, country, urgent_words, working_hours) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14) \
          returning ",
         brand_columns!(),
         ""
@@ -226,6 +235,7 @@ pub async fn insert_brand<'c>(
     .bind(b.sms_help_reply.clone())
     .bind(b.country.code())
     .bind(b.urgent_words.as_ref().map(|w| w.to_text()))
+    .bind(b.working_hours.as_ref().map(|h| h.to_text()))
     .fetch_one(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;
@@ -242,7 +252,7 @@ pub async fn update_brand<'c>(
     let row: Option<BrandRow> = sqlx::query_as(concat!(
         "update brands set name = $3, time_zone = $4, sms_number = $5, inbound_email = $6, color = $7, \
          logo_url = $8, job_prefix = $9, updated_at = $10, sms_help_reply = $11, country = $12, \
-         urgent_words = $13 where org_id = $1 and id = $2 returning ",
+         urgent_words = $13, working_hours = $14 where org_id = $1 and id = $2 returning ",
         brand_columns!(),
         ""
     ))
@@ -259,6 +269,7 @@ pub async fn update_brand<'c>(
     .bind(b.sms_help_reply.clone())
     .bind(b.country.code())
     .bind(b.urgent_words.as_ref().map(|w| w.to_text()))
+    .bind(b.working_hours.as_ref().map(|h| h.to_text()))
     .fetch_optional(ex)
     .await
     .map_err(|e| brand_conflict(e, b))?;

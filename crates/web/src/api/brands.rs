@@ -35,6 +35,72 @@ pub struct BrandDto {
     /// A lead whose customer wrote one of these words or phrases is flagged urgent and sorted
     /// first (whole words, any case). Empty: no lead is flagged.
     pub urgent_words: Vec<String>,
+    /// When the brand is open, in its time zone: each day `HH:MM-HH:MM` (24-hour; a close of
+    /// `24:00` is midnight), `null` when closed. The board opens on these hours.
+    pub working_hours: WeekHours,
+}
+
+/// A week of hours, Monday first: `"08:00-17:00"`, or `null` for closed.
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct WeekHours {
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$", example = "08:00-17:00")]
+    #[serde(default)]
+    pub mon: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub tue: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub wed: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub thu: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub fri: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub sat: Option<String>,
+    #[schema(pattern = r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    #[serde(default)]
+    pub sun: Option<String>,
+}
+
+impl WeekHours {
+    fn of(h: &tenancy::WorkingHours) -> WeekHours {
+        let text = |w: jiff::civil::Weekday| h.day(w).map(|d| d.to_text());
+        use jiff::civil::Weekday::*;
+        WeekHours {
+            mon: text(Monday),
+            tue: text(Tuesday),
+            wed: text(Wednesday),
+            thu: text(Thursday),
+            fri: text(Friday),
+            sat: text(Saturday),
+            sun: text(Sunday),
+        }
+    }
+
+    /// As typed input: a day not given, or `null`, is closed.
+    fn into_inputs(self) -> Vec<tenancy::DayInput> {
+        [
+            ("mon", self.mon),
+            ("tue", self.tue),
+            ("wed", self.wed),
+            ("thu", self.thu),
+            ("fri", self.fri),
+            ("sat", self.sat),
+            ("sun", self.sun),
+        ]
+        .into_iter()
+        .map(|(day, range)| {
+            let range = range.unwrap_or_default();
+            let (open, close) = range.split_once('-').unwrap_or((range.as_str(), ""));
+            tenancy::DayInput { day: day.into(), open: open.trim().into(), close: close.trim().into() }
+        })
+        .collect()
+    }
 }
 
 impl From<Brand> for BrandDto {
@@ -52,6 +118,7 @@ impl From<Brand> for BrandDto {
             job_prefix: b.job_prefix,
             sms_help_reply: b.sms_help_reply,
             urgent_words: b.urgent_words.phrases(),
+            working_hours: WeekHours::of(&b.working_hours),
         }
     }
 }
@@ -84,6 +151,8 @@ pub struct BrandBody {
     /// Absent: the built-in list (no heat, flooding, gas smell, ...).
     #[schema(max_items = 100)]
     pub urgent_words: Option<Vec<String>>,
+    /// Absent: Monday to Friday, 08:00-17:00. A day left out is closed.
+    pub working_hours: Option<WeekHours>,
 }
 
 /// Fields to change; absent fields keep their value, `null` clears optional ones.
@@ -109,6 +178,8 @@ pub struct BrandPatch {
     pub sms_help_reply: Option<Option<String>>,
     #[schema(max_items = 100)]
     pub urgent_words: Option<Vec<String>>,
+    /// The whole week at once: a day left out is closed.
+    pub working_hours: Option<WeekHours>,
 }
 
 /// Tells "absent" (outer `None`) from "null" (`Some(None)`).
@@ -144,6 +215,7 @@ pub async fn create(
         job_prefix: body.job_prefix,
         sms_help_reply: body.sms_help_reply,
         urgent_words: body.urgent_words.map(|w| w.join("\n")),
+        working_hours: body.working_hours.map(WeekHours::into_inputs),
     };
     let brand = tenancy::create_brand(&state.db, state.clock.as_ref(), caller.org, &input).await?;
     Ok((StatusCode::CREATED, Json(BrandEnvelope { brand: brand.into() })))
@@ -180,6 +252,9 @@ pub async fn update(
         job_prefix: Some(patch.job_prefix.unwrap_or(current.job_prefix)),
         sms_help_reply: patch.sms_help_reply.unwrap_or(current.sms_help_reply),
         urgent_words: Some(patch.urgent_words.map(|w| w.join("\n")).unwrap_or_else(|| current.urgent_words.to_text())),
+        working_hours: Some(
+            patch.working_hours.map(WeekHours::into_inputs).unwrap_or_else(|| current.working_hours.as_inputs()),
+        ),
     };
     let brand = tenancy::update_brand(&state.db, state.clock.as_ref(), caller.org, BrandId(id), &input)
         .await

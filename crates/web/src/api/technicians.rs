@@ -20,6 +20,10 @@ pub struct TechnicianDto {
     /// Stars, one decimal (4.7), when rated.
     pub rating: Option<f64>,
     pub vehicle: Option<String>,
+    /// What they can do, as the office wrote it.
+    pub skills: Vec<String>,
+    /// The brands they work for; empty: every brand.
+    pub brand_ids: Vec<i64>,
     pub active: bool,
 }
 
@@ -41,6 +45,8 @@ pub async fn list(State(state): State<AppState>, caller: ApiCaller) -> Result<Js
                 phone: t.phone.map(|p| p.to_string()),
                 photo_url: t.photo_url,
                 vehicle: t.vehicle,
+                skills: t.skills,
+                brand_ids: t.brands.iter().map(|b| b.0).collect(),
                 active: t.active,
             })
             .collect(),

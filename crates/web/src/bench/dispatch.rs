@@ -88,6 +88,8 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
             photo_url: None,
             rating_x10: Some(45),
             vehicle: None,
+            skills: vec![],
+            brands: vec![],
         };
         techs.push(technicians::create_in(&mut tx, &clock, org, &t).await?);
     }

@@ -15,6 +15,7 @@ use switchboard_core::ids::{JobId, TechnicianId};
 use switchboard_core::jobs::dispatch::{BoardMove, DEFAULT_MINUTES, conflicts};
 use switchboard_core::jobs::{self, JobFilter, JobStatus, JobSummary, short_name};
 use switchboard_core::technicians;
+use switchboard_core::tenancy::Brand;
 
 use crate::auth::{Staff, actor};
 use crate::console::shell;
@@ -60,6 +61,8 @@ pub struct Lane {
     pub name: String,
     pub photo_url: String,
     pub initials: String,
+    pub skills: String,
+    pub inactive: bool,
     pub located: String,
     pub blocks: Vec<Block>,
     pub busy: String,
@@ -82,17 +85,12 @@ pub struct BrandTab {
     pub active: bool,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "board/index.html")]
-pub struct BoardPage {
-    pub shell: Shell,
+/// One brand's day on the board: its lanes in its own zone and hours.
+pub struct BrandBoard {
     pub brand_id: i64,
-    pub brand_tabs: Vec<BrandTab>,
-    pub date: String,
+    pub brand_name: String,
+    pub color: String,
     pub date_label: String,
-    pub prev: String,
-    pub next: String,
-    pub today: String,
     pub day_start_ms: i64,
     pub day_end_ms: i64,
     pub hours: Vec<Hour>,
@@ -101,7 +99,27 @@ pub struct BoardPage {
     pub conflicts: usize,
     pub tech_options: Vec<(i64, String)>,
     pub now_left: Option<f64>,
+    /// Stretches of the lanes outside the brand's working hours: (left, width), percent.
+    pub off_hours: Vec<(f64, f64)>,
+    /// "Open 7:00 AM-6:00 PM", "Closed on Sundays".
+    pub hours_label: String,
     pub zone_name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "board/index.html")]
+pub struct BoardPage {
+    pub shell: Shell,
+    /// The brand shown, or `all`.
+    pub brand_param: String,
+    /// Every brand at once, a section each.
+    pub all: bool,
+    pub brand_tabs: Vec<BrandTab>,
+    pub date: String,
+    pub prev: String,
+    pub next: String,
+    pub today: String,
+    pub boards: Vec<BrandBoard>,
     pub error: Option<String>,
 }
 
@@ -124,8 +142,12 @@ async fn render(
 ) -> Result<Response, PageError> {
     let org = viewer.user.org_id;
     let (shell, brands) = shell(state, viewer, "board", uri).await?;
-    let picked = q.brand.parse::<i64>().ok();
-    let Some(brand) = brands
+    let picked = q.brand.trim();
+    // Every brand at once when asked, or when the console shows all brands and there is more
+    // than one; otherwise the one picked (or the console's brand).
+    let all = brands.len() > 1 && (picked == "all" || (picked.is_empty() && viewer.brand_id.is_none()));
+    let picked = picked.parse::<i64>().ok();
+    let Some(first) = brands
         .iter()
         .find(|b| Some(b.id.0) == picked)
         .or_else(|| brands.iter().find(|b| Some(b.id) == viewer.brand_id))
@@ -137,13 +159,53 @@ async fn render(
             "Create a brand in Settings → Brands to use the dispatch board.",
         ));
     };
-    let tz = brand.zone();
     let now = state.clock.now();
-    let today = now.to_zoned(tz.clone()).date();
+    // "Today" is the first brand's; every section shows that same calendar day in its own zone.
+    let today = now.to_zoned(first.zone()).date();
     let date = match q.date.trim() {
         "" => today,
         d => d.parse().map_err(|_| PageError::bad_request(format!("\"{d}\" is not a date like 2026-11-23")))?,
     };
+    let techs = technicians::list(&state.db, org).await?;
+    let shown: Vec<&Brand> = if all { brands.iter().collect() } else { vec![first] };
+    let mut boards = Vec::new();
+    for brand in shown {
+        boards.push(brand_board(state, org, brand, date, now, &techs).await?);
+    }
+    let page = BoardPage {
+        shell,
+        brand_param: if all { "all".into() } else { first.id.0.to_string() },
+        all,
+        brand_tabs: brands
+            .iter()
+            .map(|b| BrandTab {
+                id: b.id.0,
+                name: b.name.clone(),
+                color: b.color.clone(),
+                active: !all && b.id == first.id,
+            })
+            .collect(),
+        date: date.to_string(),
+        prev: date.yesterday().map(|d| d.to_string()).unwrap_or_default(),
+        next: date.tomorrow().map(|d| d.to_string()).unwrap_or_default(),
+        today: today.to_string(),
+        boards,
+        error,
+    };
+    Ok((status, page).into_response())
+}
+
+/// One brand's lanes for `date` (a calendar day in the brand's zone).
+async fn brand_board(
+    state: &AppState,
+    org: switchboard_core::ids::OrgId,
+    brand: &Brand,
+    date: jiff::civil::Date,
+    now: Timestamp,
+    techs: &[technicians::Technician],
+) -> Result<BrandBoard, PageError> {
+    let tz = brand.zone();
+    let today = now.to_zoned(tz.clone()).date();
     let (day_start, day_end) =
         day_bounds(date, &tz).ok_or_else(|| PageError::bad_request("that day cannot be shown"))?;
     let filter = JobFilter { brand: Some(brand.id), from: Some(day_start), to: Some(day_end), ..JobFilter::default() };
@@ -156,12 +218,16 @@ async fn render(
             .into_iter()
             .filter(|j| j.scheduled_start.is_none() && j.status.is_open())
             .collect();
-    let techs = technicians::list(&state.db, org).await?;
 
-    // The visible span: 7 AM to 7 PM, widened to fit every job of the day.
+    // The visible span: the brand's working hours that day (8 AM to 5 PM on a day it is
+    // closed), widened to fit every job of the day.
+    let open_span = brand.working_hours.span_on(date, &tz);
+    let open_day = brand.working_hours.day(date.weekday());
     let hour_of = |t: Timestamp| t.to_zoned(tz.clone()).hour() as i64;
-    let mut first_hour = 7i64;
-    let mut last_hour = 19i64;
+    let (mut first_hour, mut last_hour) = match open_day {
+        Some(d) => (i64::from(d.open / 60), i64::from(d.close.div_ceil(60))),
+        None => (8, 17),
+    };
     for j in &day_jobs {
         if let Some(s) = j.scheduled_start {
             first_hour = first_hour.min(hour_of(s));
@@ -170,6 +236,7 @@ async fn render(
             last_hour = last_hour.max(end_hour);
         }
     }
+    let last_hour = last_hour.max(first_hour + 1);
     let span_start = date
         .to_datetime(jiff::civil::time(first_hour as i8, 0, 0, 0))
         .to_zoned(tz.clone())
@@ -235,7 +302,11 @@ async fn render(
 
     let mut total_conflicts = 0;
     let mut lanes = Vec::new();
-    for t in techs.iter().filter(|t| t.active) {
+    // The brand's technicians, and anyone else with a job of the brand that day (someone
+    // deactivated or moved off the brand while on a job keeps their lane until it is moved).
+    let on_board =
+        |t: &&technicians::Technician| (t.active && t.works_for(brand.id)) || day_jobs.iter().any(|j| j.has_tech(t.id));
+    for t in techs.iter().filter(on_board) {
         let mine: Vec<&JobSummary> = day_jobs.iter().filter(|j| j.has_tech(t.id)).collect();
         let clashes = conflicts(&mine);
         total_conflicts += clashes.len();
@@ -245,6 +316,8 @@ async fn render(
             name: t.name.clone(),
             photo_url: t.photo_url.clone().unwrap_or_default(),
             initials: initials(&t.name),
+            skills: t.skills.join(", "),
+            inactive: !t.active,
             located: t.last_location.map(|l| format!("Location {}", fmt::ago(l.at, &tz, now))).unwrap_or_default(),
             busy: match open {
                 0 => "Free".into(),
@@ -274,34 +347,44 @@ async fn render(
         })
         .collect();
     let now_left = (now >= span_start && now < span_end).then(|| pct(now));
-    let page = BoardPage {
-        shell,
-        brand_id: brand.id.0,
-        brand_tabs: brands
-            .iter()
-            .map(|b| BrandTab { id: b.id.0, name: b.name.clone(), color: b.color.clone(), active: b.id == brand.id })
+    // Shade what lies outside the working hours (all of it on a closed day).
+    let off_hours: Vec<(f64, f64)> = match open_span {
+        Some((open, close)) => [(span_start, open.min(span_end)), (close.max(span_start), span_end)]
+            .into_iter()
+            .filter(|(a, b)| a < b)
+            .map(|(a, b)| (pct(a), pct(b) - pct(a)))
             .collect(),
-        date: date.to_string(),
+        None => vec![(0.0, 100.0)],
+    };
+    let hours_label = match open_day {
+        Some(d) => format!("Open {}", d.label()),
+        None => format!("Closed on {}s", date.strftime("%A")),
+    };
+    Ok(BrandBoard {
+        brand_id: brand.id.0,
+        brand_name: brand.name.clone(),
+        color: brand.color.clone(),
         date_label: if date == today {
             format!("Today, {}", date.strftime("%a %b %-d"))
         } else {
             date.strftime("%A, %b %-d, %Y").to_string()
         },
-        prev: date.yesterday().map(|d| d.to_string()).unwrap_or_default(),
-        next: date.tomorrow().map(|d| d.to_string()).unwrap_or_default(),
-        today: today.to_string(),
         day_start_ms: span_start.as_millisecond(),
         day_end_ms: span_end.as_millisecond(),
         hours,
         lanes,
         unassigned,
         conflicts: conflicts_count,
-        tech_options: techs.iter().filter(|t| t.active).map(|t| (t.id.0, t.name.clone())).collect(),
+        tech_options: techs
+            .iter()
+            .filter(|t| t.active && t.works_for(brand.id))
+            .map(|t| (t.id.0, t.name.clone()))
+            .collect(),
         now_left,
+        off_hours,
+        hours_label,
         zone_name: tz.iana_name().unwrap_or("UTC").to_string(),
-        error,
-    };
-    Ok((status, page).into_response())
+    })
 }
 
 #[derive(Deserialize)]

@@ -316,7 +316,7 @@ async fn render(
     let now = state.clock.now();
     let job = &detail.job;
     let mut techs = Vec::new();
-    for t in all_techs.iter().filter(|t| t.active || job.has_tech(t.id)) {
+    for t in all_techs.iter().filter(|t| (t.active && t.works_for(job.brand_id)) || job.has_tech(t.id)) {
         let on_job = job.tech(t.id);
         // Where someone on the way is: the same estimate the customer's page shows.
         let estimate = match on_job {

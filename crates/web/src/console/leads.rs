@@ -195,7 +195,7 @@ async fn lead_page(
     let techs = technicians::list(&state.db, org)
         .await?
         .into_iter()
-        .filter(|t| t.active)
+        .filter(|t| t.active && t.works_for(lead.brand_id))
         .map(|t| TechOption { id: t.id.0, name: t.name })
         .collect();
     Ok(LeadPage {

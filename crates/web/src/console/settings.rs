@@ -16,7 +16,7 @@ use crate::pages::{field_errors, parse_id};
 use crate::state::AppState;
 use crate::views::{
     ApiKeyView, ApiKeysPage, BrandFormPage, BrandFormValues, BrandView, BrandsPage, COMMON_TIME_ZONES, DeadWorkView,
-    EnginePage, UserFormPage, UserView, UsersPage, initials,
+    EnginePage, HoursRow, UserFormPage, UserView, UsersPage, initials,
 };
 
 #[derive(Deserialize)]
@@ -61,6 +61,9 @@ pub async fn brands(
 
 #[derive(Deserialize)]
 pub struct BrandForm {
+    /// Every other field; the working-hours rows (`open_mon`, `close_mon`, ...) are read from it.
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
     name: String,
     time_zone: String,
     #[serde(default)]
@@ -82,7 +85,25 @@ pub struct BrandForm {
 }
 
 impl BrandForm {
-    fn input(&self) -> BrandInput {
+    /// The week as typed; `None` when the form had no hours rows (a page from before them).
+    fn hours(&self) -> Option<Vec<tenancy::DayInput>> {
+        let rows: Vec<tenancy::DayInput> = tenancy::hours::DAYS
+            .iter()
+            .filter_map(|(_, key, _)| {
+                let open = self.rest.get(&format!("open_{key}"));
+                let close = self.rest.get(&format!("close_{key}"));
+                (open.is_some() || close.is_some()).then(|| tenancy::DayInput {
+                    day: key.to_string(),
+                    open: open.cloned().unwrap_or_default(),
+                    close: close.cloned().unwrap_or_default(),
+                })
+            })
+            .collect();
+        (!rows.is_empty()).then_some(rows)
+    }
+
+    /// The input to save; `keep` is the brand's current week, kept when the form had none.
+    fn input(&self, keep: Option<&tenancy::WorkingHours>) -> BrandInput {
         BrandInput {
             name: self.name.clone(),
             time_zone: self.time_zone.clone(),
@@ -94,9 +115,19 @@ impl BrandForm {
             job_prefix: Some(self.job_prefix.clone()),
             sms_help_reply: Some(self.sms_help_reply.clone()),
             urgent_words: self.urgent_words.clone(),
+            working_hours: self.hours().or_else(|| keep.map(|h| h.as_inputs())),
         }
     }
     fn values(self) -> BrandFormValues {
+        let hours = tenancy::hours::DAYS
+            .iter()
+            .map(|(_, key, name)| HoursRow {
+                key,
+                name,
+                open: self.rest.get(&format!("open_{key}")).cloned().unwrap_or_default(),
+                close: self.rest.get(&format!("close_{key}")).cloned().unwrap_or_default(),
+            })
+            .collect();
         BrandFormValues {
             name: self.name,
             time_zone: self.time_zone,
@@ -108,6 +139,7 @@ impl BrandForm {
             job_prefix: self.job_prefix,
             sms_help_reply: self.sms_help_reply,
             urgent_words: self.urgent_words.unwrap_or_default(),
+            hours,
         }
     }
 }
@@ -148,6 +180,7 @@ pub async fn new_brand(State(state): State<AppState>, Admin(viewer): Admin, uri:
         color: "#2563eb".into(),
         job_prefix: "J".into(),
         urgent_words: tenancy::UrgentWords::default().to_text(),
+        hours: HoursRow::week(&tenancy::WorkingHours::default()),
         ..Default::default()
     };
     Ok(brand_form(shell, None, values, vec![]).into_response())
@@ -159,7 +192,7 @@ pub async fn create_brand(
     uri: Uri,
     Form(form): Form<BrandForm>,
 ) -> Result<Response, PageError> {
-    match tenancy::create_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, &form.input()).await {
+    match tenancy::create_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, &form.input(None)).await {
         Ok(_) => Ok(Redirect::to("/settings/brands?done=created").into_response()),
         Err(e) => {
             let (shell, _) = shell(&state, &viewer, "settings", &uri).await?;
@@ -190,6 +223,7 @@ pub async fn edit_brand(
         job_prefix: b.job_prefix,
         sms_help_reply: b.sms_help_reply.unwrap_or_default(),
         urgent_words: b.urgent_words.to_text(),
+        hours: HoursRow::week(&b.working_hours),
     };
     Ok(brand_form(shell, Some(id), values, vec![]).into_response())
 }
@@ -202,7 +236,9 @@ pub async fn update_brand(
     Form(form): Form<BrandForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    match tenancy::update_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, BrandId(id), &form.input()).await {
+    let current = tenancy::brand(&state.db, viewer.user.org_id, BrandId(id)).await?;
+    let input = form.input(Some(&current.working_hours));
+    match tenancy::update_brand(&state.db, state.clock.as_ref(), viewer.user.org_id, BrandId(id), &input).await {
         Ok(_) => Ok(Redirect::to("/settings/brands?done=updated").into_response()),
         Err(switchboard_core::Error::NotFound) => Err(PageError::not_found()),
         Err(e) => {

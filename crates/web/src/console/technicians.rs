@@ -29,6 +29,9 @@ pub struct TechRow {
     pub photo_url: String,
     pub phone: String,
     pub vehicle: String,
+    pub skills: String,
+    /// "All brands", or the names of theirs.
+    pub works_for: String,
     pub rating: String,
     pub links: i64,
     /// Their links were turned off for a lost phone: nothing is texted until a new link.
@@ -47,6 +50,7 @@ pub struct TechniciansPage {
     pub form_name: String,
     pub form_phone: String,
     pub form_vehicle: String,
+    pub form_skills: String,
 }
 
 impl TechniciansPage {
@@ -86,6 +90,8 @@ async fn page(
             photo_url: t.photo_url.clone().unwrap_or_default(),
             phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
             vehicle: t.vehicle.clone().unwrap_or_default(),
+            skills: t.skills.join(", "),
+            works_for: works_for(&t, &brands),
             rating: t.rating_text().unwrap_or_default(),
             links: links.iter().find(|(id, _)| *id == t.id).map(|(_, n)| *n).unwrap_or(0),
             paused: t.links_paused_at.is_some(),
@@ -101,6 +107,7 @@ async fn page(
         form_name: form.name.clone(),
         form_phone: form.phone.clone(),
         form_vehicle: form.vehicle.clone(),
+        form_skills: form.skills.clone(),
     })
 }
 
@@ -129,25 +136,90 @@ pub async fn index(
     Ok(page(&state, &viewer, &uri, notice, vec![], &TechForm::default()).await?.into_response())
 }
 
-#[derive(Deserialize, Default)]
-pub struct TechForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    vehicle: String,
-    /// The edit form's "Active" box (absent: unticked).
-    #[serde(default)]
-    active: Option<String>,
+/// The brands a technician works for, as the list shows them.
+fn works_for(t: &technicians::Technician, brands: &[switchboard_core::tenancy::Brand]) -> String {
+    if t.brands.is_empty() {
+        return "All brands".into();
+    }
+    brands.iter().filter(|b| t.brands.contains(&b.id)).map(|b| b.name.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-/// The typed name, mobile (national numbers read by the organization's country) and vehicle,
-/// checked; each refusal names its field.
-fn check(
-    form: &TechForm,
-    country: switchboard_core::parse::Country,
-) -> Result<(String, Option<PhoneE164>, Option<String>), Error> {
+#[derive(Default)]
+pub struct TechForm {
+    name: String,
+    phone: String,
+    vehicle: String,
+    /// The edit form's "Active" box (absent: unticked).
+    active: Option<String>,
+    /// Comma-separated, as typed.
+    skills: String,
+    /// The ticked "Works for" boxes, one `brand` value each (none: every brand).
+    brands: Vec<String>,
+}
+
+impl TechForm {
+    /// The edit form: its fields, and every ticked brand box (a key repeated per brand).
+    fn from_pairs(pairs: Vec<(String, String)>) -> TechForm {
+        let mut form = TechForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "name" => form.name = v,
+                "phone" => form.phone = v,
+                "vehicle" => form.vehicle = v,
+                "active" => form.active = Some(v),
+                "skills" => form.skills = v,
+                "brand" => form.brands.push(v),
+                _ => {}
+            }
+        }
+        form
+    }
+
+    fn of(t: &technicians::Technician) -> TechForm {
+        TechForm {
+            name: t.name.clone(),
+            phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
+            vehicle: t.vehicle.clone().unwrap_or_default(),
+            active: t.active.then(|| "on".to_string()),
+            skills: t.skills.join(", "),
+            brands: t.brands.iter().map(|b| b.0.to_string()).collect(),
+        }
+    }
+
+    /// The ticked brands; a value that is not a brand id is refused by name.
+    fn brand_ids(&self) -> Result<Vec<switchboard_core::ids::BrandId>, String> {
+        self.brands
+            .iter()
+            .map(|b| {
+                b.trim()
+                    .parse::<i64>()
+                    .map(switchboard_core::ids::BrandId)
+                    .map_err(|_| "pick brands from the list".into())
+            })
+            .collect()
+    }
+}
+
+/// A brand box on the edit form.
+pub struct BrandBox {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+    pub checked: bool,
+}
+
+/// A technician as typed, checked.
+struct Checked {
+    name: String,
+    phone: Option<PhoneE164>,
+    vehicle: Option<String>,
+    skills: Vec<String>,
+    brands: Vec<switchboard_core::ids::BrandId>,
+}
+
+/// The typed name, mobile (national numbers read by the organization's country), vehicle,
+/// skills and brands, checked all at once; each refusal names its field.
+fn check(form: &TechForm, country: switchboard_core::parse::Country) -> Result<Checked, Error> {
     let mut v = switchboard_core::error::Validator::new();
     let name = v.check("name", required_text(&form.name, 120));
     let phone = match form.phone.trim() {
@@ -155,9 +227,13 @@ fn check(
         p => v.check("phone", PhoneE164::parse_in(p, country)).map(Some),
     };
     let vehicle = v.check("vehicle", optional_text(Some(&form.vehicle), 120));
+    let skills = v.check("skills", technicians::parse_skills(&form.skills));
+    let brands = v.check("brands", form.brand_ids());
     v.finish()?;
-    match (name, phone, vehicle) {
-        (Some(name), Some(phone), Some(vehicle)) => Ok((name, phone, vehicle)),
+    match (name, phone, vehicle, skills, brands) {
+        (Some(name), Some(phone), Some(vehicle), Some(skills), Some(brands)) => {
+            Ok(Checked { name, phone, vehicle, skills, brands })
+        }
         _ => Err(Error::Unexpected("technician validation lost a field".into())),
     }
 }
@@ -173,6 +249,8 @@ pub struct TechnicianPage {
     pub name: String,
     pub phone: String,
     pub vehicle: String,
+    pub skills: String,
+    pub brands: Vec<BrandBox>,
     pub active: bool,
     pub country: String,
     pub errors: Vec<(String, String)>,
@@ -196,9 +274,20 @@ async fn edit_page(
     form: TechForm,
     errors: Vec<(String, String)>,
 ) -> Result<TechnicianPage, PageError> {
-    let (shell, _) = shell(state, viewer, "settings", uri).await?;
+    let (shell, all_brands) = shell(state, viewer, "settings", uri).await?;
     let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
+    let brands = all_brands
+        .iter()
+        .map(|b| BrandBox {
+            id: b.id.0,
+            name: b.name.clone(),
+            color: b.color.clone(),
+            checked: form.brands.iter().any(|x| x.trim() == b.id.0.to_string()),
+        })
+        .collect();
     Ok(TechnicianPage {
+        skills: form.skills.clone(),
+        brands,
         photo_url: tech.photo_url.clone().unwrap_or_default(),
         initials: crate::views::initials(&tech.name),
         notice: None,
@@ -223,12 +312,7 @@ pub async fn edit(
 ) -> Result<Response, PageError> {
     let id = TechnicianId(parse_id(&id)?);
     let t = technicians::get(&state.db, viewer.user.org_id, id).await?;
-    let form = TechForm {
-        name: t.name.clone(),
-        phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
-        vehicle: t.vehicle.clone().unwrap_or_default(),
-        active: t.active.then(|| "on".to_string()),
-    };
+    let form = TechForm::of(&t);
     let mut page = edit_page(&state, &viewer, &uri, &t, form, vec![]).await?;
     if uri.query().is_some_and(|q| q.contains("done=photo")) {
         page.notice = Some("Photo saved. Customers see it when this technician is on the way.".into());
@@ -255,12 +339,7 @@ pub async fn upload_photo(
         Ok(()) => Ok(Redirect::to(&format!("/settings/technicians/{}?done=photo", id.0)).into_response()),
         Err(e) => {
             let errors = field_errors(e)?;
-            let form = TechForm {
-                name: t.name.clone(),
-                phone: t.phone.as_deref().map(display_phone).unwrap_or_default(),
-                vehicle: t.vehicle.clone().unwrap_or_default(),
-                active: t.active.then(|| "on".to_string()),
-            };
+            let form = TechForm::of(&t);
             let page = edit_page(&state, &viewer, &uri, &t, form, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
@@ -274,17 +353,23 @@ pub async fn update(
     Admin(viewer): Admin,
     uri: Uri,
     Path(id): Path<String>,
-    Form(form): Form<TechForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let form = TechForm::from_pairs(pairs);
     let id = TechnicianId(parse_id(&id)?);
     let org = viewer.user.org_id;
     let current = technicians::get(&state.db, org, id).await?;
     let country = switchboard_core::customers::home_country(&state.db, org).await?;
-    let result = match check(&form, country) {
-        Ok((name, phone, vehicle)) => {
-            let edit = TechnicianEdit { name, phone, vehicle, active: form.active.is_some() };
-            technicians::update(&state.db, state.clock.as_ref(), org, id, &edit).await
-        }
+    let checked = check(&form, country).map(|c| TechnicianEdit {
+        name: c.name,
+        phone: c.phone,
+        vehicle: c.vehicle,
+        skills: c.skills,
+        brands: c.brands,
+        active: form.active.is_some(),
+    });
+    let result = match checked {
+        Ok(edit) => technicians::update(&state.db, state.clock.as_ref(), org, id, &edit).await,
         Err(e) => Err(e),
     };
     match result {
@@ -301,15 +386,18 @@ pub async fn create(
     State(state): State<AppState>,
     Admin(viewer): Admin,
     uri: Uri,
-    Form(form): Form<TechForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let form = TechForm::from_pairs(pairs);
     let country = switchboard_core::customers::home_country(&state.db, viewer.user.org_id).await?;
-    let valid = check(&form, country).map(|(name, phone, vehicle)| NewTechnician {
-        name,
-        phone,
+    let valid = check(&form, country).map(|c| NewTechnician {
+        name: c.name,
+        phone: c.phone,
         photo_url: None,
         rating_x10: None,
-        vehicle,
+        vehicle: c.vehicle,
+        skills: c.skills,
+        brands: c.brands,
     });
     let result = match valid {
         Ok(t) => {

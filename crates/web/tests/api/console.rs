@@ -302,3 +302,73 @@ async fn api_keys_are_shown_once_stored_hashed_and_revocable_from_settings() {
     let revoked = api.get(app.url("/api/v1/brands")).bearer_auth(&key).send().await.unwrap();
     assert_eq!(revoked.status(), 401);
 }
+
+#[tokio::test]
+async fn a_brand_form_sets_working_hours_day_by_day() {
+    let app = spawn_app().await;
+    let (_, admin) = app.org_with_admin("acme").await;
+    let b = app.signed_in(&admin.email).await;
+    let (_, page) = b.get_text("/settings/brands/new").await;
+    // A new brand starts on weekdays, 8 to 5.
+    assert!(page.contains(r#"name="open_mon" value="08:00""#) && page.contains(r#"name="close_fri" value="17:00""#));
+    assert!(page.contains(r#"name="open_sat" value="""#));
+
+    let week = |mon: (&'static str, &'static str)| {
+        vec![
+            ("name", "Acme Locks"),
+            ("time_zone", "America/Chicago"),
+            ("open_mon", mon.0),
+            ("close_mon", mon.1),
+            ("open_tue", "08:00"),
+            ("close_tue", "17:00"),
+            ("open_wed", ""),
+            ("close_wed", ""),
+            ("open_thu", "08:00"),
+            ("close_thu", ""),
+            ("open_fri", "18:00"),
+            ("close_fri", "00:00"),
+            ("open_sat", ""),
+            ("close_sat", ""),
+            ("open_sun", ""),
+            ("close_sun", ""),
+        ]
+    };
+    // Refused: each day's problem beside that day, everything typed kept.
+    let r = b.post_form("/settings/brands", &week(("17:00", "09:00"))).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"<span class="field-error" id="hours-mon-error">Monday: closes at 9:00 AM before it opens at 5:00 PM; hours that run past midnight go on the next day</span>"#),
+        "{html}"
+    );
+    assert!(html.contains(
+        r#"<span class="field-error" id="hours-thu-error">Thursday: give a closing time too, or leave both empty for closed</span>"#
+    ));
+    assert!(html.contains(r#"name="open_mon" value="17:00""#) && html.contains(r#"name="close_fri" value="00:00""#));
+    assert!(switchboard_core::tenancy::list_brands(&app.db, admin.org_id).await.unwrap().is_empty(), "nothing saved");
+
+    let mut fixed = week(("07:30", "16:00"));
+    fixed.retain(|(k, _)| *k != "close_thu");
+    fixed.push(("close_thu", "17:00"));
+    let r = b.post_form("/settings/brands", &fixed).await;
+    assert_eq!(r.status(), 303);
+    let brand = switchboard_core::tenancy::list_brands(&app.db, admin.org_id).await.unwrap().remove(0);
+    assert_eq!(
+        brand.working_hours.summary(),
+        "Mon 7:30 AM-4:00 PM, Tue 8:00 AM-5:00 PM, Thu 8:00 AM-5:00 PM, Fri 6:00 PM-midnight"
+    );
+    // The edit form shows them back (midnight as 00:00, which a time input can hold).
+    let (_, form) = b.get_text(&format!("/settings/brands/{}", brand.id)).await;
+    assert!(form.contains(r#"name="open_mon" value="07:30""#) && form.contains(r#"name="close_fri" value="00:00""#));
+    assert!(form.contains(r#"name="open_wed" value="""#));
+    // A form without the rows (an older page) keeps the hours.
+    let r = b
+        .post_form(
+            &format!("/settings/brands/{}", brand.id),
+            &[("name", "Acme Locks"), ("time_zone", "America/Chicago")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let kept = switchboard_core::tenancy::brand(&app.db, admin.org_id, brand.id).await.unwrap();
+    assert_eq!(kept.working_hours, brand.working_hours);
+}

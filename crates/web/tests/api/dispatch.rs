@@ -1083,3 +1083,215 @@ async fn the_office_uploads_a_technicians_photo_and_customers_can_see_it() {
         assert_eq!(d.app.client().get(d.app.url(bogus)).send().await.unwrap().status(), 404, "{bogus}");
     }
 }
+
+/// The lanes a board shows, by technician name, in order.
+fn lane_names(html: &str) -> Vec<String> {
+    html.split(r#"<div class="lane" data-lane=""#)
+        .skip(1)
+        .filter_map(|lane| {
+            let start = lane.find("<strong>")? + "<strong>".len();
+            Some(lane[start..start + lane[start..].find("</strong>")?].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    let (_, brands) = d.get("/api/v1/brands").await;
+    let brand = |name: &str| {
+        brands["brands"].as_array().unwrap().iter().find(|b| b["name"] == name).unwrap()["id"].as_i64().unwrap()
+    };
+    let (summit, harbor) = (brand("Summit Home Services"), brand("Harbor Plumbing & Drain"));
+    let (priya, dan) = (d.tech("Priya Shah").await, d.tech("Dan Okafor").await);
+
+    // The API says who works where and what they can do.
+    let (_, body) = d.get("/api/v1/technicians").await;
+    let p = body["technicians"].as_array().unwrap().iter().find(|t| t["id"] == priya).unwrap().clone();
+    assert_eq!(p["skills"], json!(["Sump pumps", "Sewer camera", "Backflow certified"]));
+    assert_eq!(p["brand_ids"], json!([harbor]));
+
+    let (_, html) = office.get_text(&format!("/board?brand={summit}")).await;
+    assert_eq!(lane_names(&html), ["Dan Okafor", "Jin Park", "Maria Reyes"]);
+    assert!(html.contains(r#"<small class="lane-skills" title="Furnace, Garage doors, Electrical">Furnace, Garage doors, Electrical</small>"#));
+    assert!(!html.contains(&format!(r#"<option value="{priya}""#)), "Priya is not offered for Summit's jobs");
+    let (_, html) = office.get_text(&format!("/board?brand={harbor}")).await;
+    assert_eq!(lane_names(&html), ["Priya Shah"]);
+    assert!(html.contains("Sump pumps, Sewer camera, Backflow certified"));
+
+    // Edited: skills typed with commas, every brand (no box ticked).
+    let (_, form) = office.get_text(&format!("/settings/technicians/{priya}")).await;
+    assert!(form.contains(&format!(r#"name="brand" value="{harbor}" checked"#)), "{form}");
+    assert!(form.contains(&format!(r#"name="brand" value="{summit}">"#)));
+    assert!(form.contains(r#"name="skills" value="Sump pumps, Sewer camera, Backflow certified""#));
+    let path = format!("/settings/technicians/{priya}");
+    let too_long = "a".repeat(41);
+    let r = office
+        .post_form(
+            &path,
+            &[
+                ("name", "Priya Shah"),
+                ("phone", "+16175550124"),
+                ("skills", &format!("Water heaters, {too_long}")),
+                ("brand", &harbor.to_string()),
+                ("brand", "12345678"),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!(
+            r#"<span class="field-error" id="skills-error">&#34;{too_long}&#34; is longer than 40 characters: write skills short, separated by commas</span>"#
+        )),
+        "{html}"
+    );
+    assert!(html.contains(&format!(r#"value="Water heaters, {too_long}""#)), "what was typed is kept");
+    // A brand of another organization (or none) is refused, and nothing was saved.
+    let r = office
+        .post_form(&path, &[("name", "Priya Shah"), ("phone", "+16175550124"), ("brand", "12345678"), ("active", "on")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("pick brands of this organization"));
+    let (_, body) = d.get("/api/v1/technicians").await;
+    let p = body["technicians"].as_array().unwrap().iter().find(|t| t["id"] == priya).unwrap().clone();
+    assert_eq!(p["brand_ids"], json!([harbor]), "the refused edit left her brands alone");
+
+    let r = office
+        .post_form(
+            &path,
+            &[
+                ("name", "Priya Shah"),
+                ("phone", "+16175550124"),
+                ("skills", " Water heaters,, sump pumps;Water Heaters "),
+                ("active", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, list) = office.get_text("/settings/technicians?done=saved").await;
+    assert!(list.contains("<td>Water heaters, sump pumps</td>\n        <td>All brands</td>"), "{list}");
+    assert!(list.contains("<td>Furnace, Garage doors, Electrical</td>\n        <td>Summit Home Services</td>"));
+    let (_, html) = office.get_text(&format!("/board?brand={summit}")).await;
+    assert_eq!(lane_names(&html), ["Dan Okafor", "Jin Park", "Maria Reyes", "Priya Shah"]);
+
+    // Dan works for Summit only, but put on a Harbor job today he has a lane on Harbor's board.
+    let (_, all) = d.get("/api/v1/jobs?q=Sump").await;
+    let sump = all["jobs"][0]["id"].as_i64().unwrap();
+    let (s, body) = d.post(&format!("/api/v1/jobs/{sump}/assign"), json!({"tech_ids": [dan]})).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, html) = office.get_text(&format!("/board?brand={harbor}")).await;
+    assert_eq!(lane_names(&html), ["Dan Okafor", "Priya Shah"]);
+}
+
+#[tokio::test]
+async fn the_board_opens_on_the_brands_working_hours_and_shades_the_rest() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    let (_, brands) = d.get("/api/v1/brands").await;
+    let summit = brands["brands"].as_array().unwrap().iter().find(|b| b["name"] == "Summit Home Services").unwrap();
+    assert_eq!(
+        summit["working_hours"],
+        json!({"mon": "07:00-18:00", "tue": "07:00-18:00", "wed": "07:00-18:00", "thu": "07:00-18:00",
+               "fri": "07:00-18:00", "sat": "08:00-17:00", "sun": "08:00-17:00"})
+    );
+    let id = summit["id"].as_i64().unwrap();
+
+    // The test clock is Sunday 2026-11-22, 10:00 AM in Denver: Summit opens 8 to 5 on Sundays.
+    let (_, html) = office.get_text(&format!("/board?brand={id}")).await;
+    assert!(html.contains(r#"<span class="board-hours">Open 8:00 AM-5:00 PM</span>"#), "{html}");
+    assert!(html.contains(r#"<span class="hour" style="left: 0.000%">8 AM</span>"#), "the day starts at opening");
+    // Monday: 7 AM to 6 PM, nothing outside (no job is booked outside the hours).
+    let (_, html) = office.get_text(&format!("/board?brand={id}&date=2026-11-23")).await;
+    assert!(html.contains(r#"<span class="board-hours">Open 7:00 AM-6:00 PM</span>"#));
+    assert!(html.contains(r#"<span class="hour" style="left: 0.000%">7 AM</span>"#));
+    assert!(!html.contains(r#"class="off-hours""#), "{html}");
+
+    // Closed on Sundays now: the whole day is shaded, the jobs still shown.
+    let (s, body) = d
+        .patch(
+            &format!("/api/v1/brands/{id}"),
+            json!({"working_hours": {"mon": "07:00-18:00", "tue": "07:00-18:00", "wed": "07:00-18:00",
+                                     "thu": "07:00-18:00", "fri": "07:00-18:00", "sat": "09:00-13:00"}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["brand"]["working_hours"]["sun"], Value::Null);
+    assert_eq!(body["brand"]["working_hours"]["sat"], "09:00-13:00");
+    let (_, html) = office.get_text(&format!("/board?brand={id}")).await;
+    assert!(html.contains(r#"<span class="board-hours">Closed on Sundays</span>"#), "{html}");
+    assert!(html.contains(r#"<span class="off-hours" style="left: 0.000%; width: 100.000%"></span>"#));
+    assert!(html.contains("J-2202"), "the day's jobs are on the board");
+    // Saturday 9 to 1: the lanes run from opening to closing.
+    let (_, html) = office.get_text(&format!("/board?brand={id}&date=2026-11-28")).await;
+    assert!(html.contains(r#"<span class="board-hours">Open 9:00 AM-1:00 PM</span>"#));
+    assert!(html.contains(r#"<span class="hour" style="left: 75.000%">12 PM</span>"#), "{html}");
+
+    // A day whose hours do not read is refused by name, and nothing changes.
+    let (s, body) = d.patch(&format!("/api/v1/brands/{id}"), json!({"working_hours": {"mon": "17:00-08:00"}})).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "working_hours.mon");
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "Monday: closes at 8:00 AM before it opens at 5:00 PM; hours that run past midnight go on the next day"
+    );
+    let (s, body) =
+        d.patch(&format!("/api/v1/brands/{id}"), json!({"working_hours": {"someday": "08:00-09:00"}})).await;
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_body");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(
+            "working_hours.someday: unknown field `someday`, expected one of `mon`, `tue`, `wed`, `thu`, `fri`, `sat`, `sun`"
+        ),
+        "{body}"
+    );
+    let (_, body) = d.get(&format!("/api/v1/brands/{id}")).await;
+    assert_eq!(body["brand"]["working_hours"]["sat"], "09:00-13:00");
+}
+
+#[tokio::test]
+async fn all_brands_at_once_each_in_its_own_zone_and_hours() {
+    let d = demo().await;
+    let office = d.app.signed_in_demo().await;
+    // The demo admin's console shows all brands: so does the board, a section per brand.
+    let (status, html) = office.get_text("/board").await;
+    assert_eq!(status, 200);
+    let (_, same) = office.get_text("/board?brand=all").await;
+    assert_eq!(lane_names(&html), lane_names(&same));
+    let sections: Vec<&str> = html.split(r#"<section class="brand-board""#).skip(1).collect();
+    assert_eq!(sections.len(), 2, "{html}");
+    // Brands in name order: Harbor (Boston), then Summit (Denver); the test clock is Sunday
+    // 2026-11-22 at noon in Boston, 10 AM in Denver.
+    assert!(sections[0].contains("Harbor Plumbing &#38; Drain · Today, Sun Nov 22</h2>"), "{}", sections[0]);
+    assert!(sections[0].contains(r#"America/New_York · <span class="board-hours">Open 9:00 AM-5:00 PM</span>"#));
+    assert!(sections[1].contains("Summit Home Services · Today, Sun Nov 22</h2>"));
+    assert!(sections[1].contains(r#"America/Denver · <span class="board-hours">Open 8:00 AM-5:00 PM</span>"#));
+    assert_eq!(lane_names(sections[0]), ["Priya Shah"]);
+    assert_eq!(lane_names(sections[1]), ["Dan Okafor", "Jin Park", "Maria Reyes"]);
+    // Each section's hours in its own zone: the lanes start at opening, local time.
+    assert!(sections[0].contains(r#"<span class="hour" style="left: 0.000%">9 AM</span>"#));
+    assert!(sections[1].contains(r#"<span class="hour" style="left: 0.000%">8 AM</span>"#));
+    // Each job once, in its brand's section; the Move forms come back to the all-brands board.
+    assert!(sections[0].contains("H-4101") && !sections[1].contains("H-4101"));
+    assert!(sections[1].contains("J-2202") && !sections[0].contains("J-2202"));
+    assert!(html.contains(r#"<input type="hidden" name="brand" value="all">"#));
+    assert!(html.contains(r#"<a class="tab active" href="/board?brand=all" aria-current="true">All brands</a>"#));
+
+    // One brand picked: only its section, its tab marked.
+    let (_, brands) = d.get("/api/v1/brands").await;
+    let summit =
+        brands["brands"].as_array().unwrap().iter().find(|b| b["name"] == "Summit Home Services").unwrap()["id"]
+            .as_i64()
+            .unwrap();
+    let (_, html) = office.get_text(&format!("/board?brand={summit}")).await;
+    assert_eq!(html.matches(r#"<section class="brand-board""#).count(), 1);
+    assert!(html.contains("<h2 id=\"board-title-"), "{html}");
+    assert!(!html.contains("Summit Home Services · Today"), "one brand needs no name in the heading");
+    // Another day for every brand at once.
+    let (_, html) = office.get_text("/board?brand=all&date=2026-11-23").await;
+    assert!(html.contains("Harbor Plumbing &#38; Drain · Monday, Nov 23, 2026</h2>"), "{html}");
+    assert!(html.contains("Summit Home Services · Monday, Nov 23, 2026</h2>"));
+    assert!(html.contains(r#"<span class="board-hours">Open 7:00 AM-7:00 PM</span>"#));
+}

@@ -113,7 +113,15 @@ async fn org_a_cannot_touch_org_b_jobs_customers_technicians_or_board() {
         &mut tx,
         &app.clock,
         b,
-        &NewTechnician { name: "Bravo Tech".into(), phone: None, photo_url: None, rating_x10: None, vehicle: None },
+        &NewTechnician {
+            name: "Bravo Tech".into(),
+            phone: None,
+            photo_url: None,
+            rating_x10: None,
+            vehicle: None,
+            skills: vec![],
+            brands: vec![],
+        },
     )
     .await
     .unwrap();
