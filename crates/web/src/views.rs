@@ -292,11 +292,14 @@ impl HoursRow {
         hours
             .week()
             .map(|(key, name, d)| {
-                let text = d.map(|d| d.to_text()).unwrap_or_default();
-                let (open, close) = text.split_once('-').unwrap_or_default();
                 // A time input cannot hold 24:00; 00:00 as a close is the end of the day.
-                let close = if close == "24:00" { "00:00" } else { close };
-                HoursRow { key, name, open: open.into(), close: close.into() }
+                let close = d.map(|d| d.close_text()).map(|c| if c == "24:00" { "00:00".into() } else { c });
+                HoursRow {
+                    key,
+                    name,
+                    open: d.map(|d| d.open_text()).unwrap_or_default(),
+                    close: close.unwrap_or_default(),
+                }
             })
             .collect()
     }

@@ -52,6 +52,16 @@ impl DayHours {
     pub fn to_text(&self) -> String {
         format!("{}-{}", hhmm(self.open), hhmm(self.close))
     }
+
+    /// The opening time as `HH:MM`.
+    pub fn open_text(&self) -> String {
+        hhmm(self.open)
+    }
+
+    /// The closing time as `HH:MM` (`24:00` for midnight at the end of the day).
+    pub fn close_text(&self) -> String {
+        hhmm(self.close)
+    }
 }
 
 /// When a brand is open, day by day (`None`: closed that day).

@@ -129,15 +129,10 @@ impl super::WorkingHours {
     /// them when a change gives no new ones.
     pub fn as_inputs(&self) -> Vec<DayInput> {
         self.week()
-            .map(|(day, _, d)| {
-                let (open, close) = match d.map(|d| d.to_text()) {
-                    Some(t) => {
-                        let (o, c) = t.split_once('-').unwrap_or_default();
-                        (o.to_string(), c.to_string())
-                    }
-                    None => (String::new(), String::new()),
-                };
-                DayInput { day: day.to_string(), open, close }
+            .map(|(day, _, d)| DayInput {
+                day: day.to_string(),
+                open: d.map(|d| d.open_text()).unwrap_or_default(),
+                close: d.map(|d| d.close_text()).unwrap_or_default(),
             })
             .collect()
     }
