@@ -27,8 +27,11 @@ export function fail(message) {
   throw new Failure(message);
 }
 const running = new Set(); // server processes to kill if this process exits early
+// Progress goes to stderr: under `node --test` a test file's stdout is the channel its results
+// reach the runner by, and Node 20's reader of that channel has failed on text mixed into it
+// ("Unable to deserialize cloned data", nodejs/node#64061).
 export function log(message) {
-  console.log(`  · ${message}`);
+  process.stderr.write(`  · ${message}\n`);
 }
 
 export function sleep(ms) {

@@ -365,6 +365,22 @@ async fn seed_customers(tx: &mut Tx, clock: &dyn Clock, org: OrgId) -> Result<Ve
         };
         ids.push((customers::create_in(tx, clock, org, &c).await?, address.to_string()));
     }
+    // A landlord with a duplex besides his own place: several service locations, each with
+    // its own way in.
+    let duplex = [
+        ("Duplex, unit A", "2231 S Downing St, Denver, CO 80210", "Lockbox on the back door: 4417."),
+        ("Duplex, unit B", "2233 S Downing St, Denver, CO 80210", "Tenant works nights; knock after noon."),
+    ];
+    let sites: Vec<_> = duplex
+        .iter()
+        .map(|(label, address, access)| customers::locations::LocationInput {
+            label: label.to_string(),
+            address: address.to_string(),
+            access_notes: access.to_string(),
+        })
+        .collect();
+    let landlord = ids.get(2).map(|(id, _)| *id).ok_or_else(|| Error::Unexpected("customer seeding".into()))?;
+    customers::locations::add_all_in(tx, clock, org, landlord, &sites).await?;
     Ok(ids)
 }
 

@@ -16,4 +16,4 @@ macro_rules! id_type {
     )*};
 }
 
-id_type!(OrgId, BrandId, UserId, SessionId, ApiKeyId, TechnicianId, CustomerId, JobId, LeadId);
+id_type!(OrgId, BrandId, UserId, SessionId, ApiKeyId, TechnicianId, CustomerId, JobId, LeadId, LocationId);

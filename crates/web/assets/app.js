@@ -296,8 +296,9 @@ document.addEventListener("change", (event) => {
 })();
 
 // Dispatch board: drag a job onto a technician's lane (the drop point sets the start, snapped
-// to 15 minutes on the server) or onto the Unassigned column. The ⋯ form does the same from
-// the keyboard. The board refreshes itself from the server's SSE events.
+// to 15 minutes on the server), onto a technician's day in the week view (same time of day),
+// or onto the Unassigned column. The ⋯ form does the same from the keyboard. The board
+// refreshes itself from the server's SSE events.
 (() => {
   const csrf = () => {
     try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"] || ""; } catch { return ""; }
@@ -340,7 +341,9 @@ document.addEventListener("change", (event) => {
       from_tech: dragged.from,
       to_tech: zone.dataset.dropTech,
     });
-    if (zone.classList.contains("lane-track")) {
+    if (zone.dataset.dropDay) {
+      body.set("day", zone.dataset.dropDay);
+    } else if (zone.classList.contains("lane-track")) {
       const rect = zone.getBoundingClientRect();
       const start = Number(board.dataset.dayStart), end = Number(board.dataset.dayEnd);
       const x = Math.min(Math.max(e.clientX - dragged.grabX - rect.left, 0), rect.width);
@@ -363,6 +366,32 @@ document.addEventListener("change", (event) => {
     }
     if (window.htmx) window.htmx.trigger("#board-live", "board-refresh");
   });
+})();
+
+// The board's week scrolls sideways on a narrow screen: it opens on today's column, and a
+// live refresh keeps where the dispatcher had scrolled to.
+(() => {
+  const kept = new Map();
+  const place = () => {
+    document.querySelectorAll(".week-scroll").forEach((box) => {
+      const key = box.dataset.brand;
+      if (kept.has(key)) {
+        box.scrollLeft = kept.get(key);
+        return;
+      }
+      const today = box.querySelector("th.today");
+      const label = box.querySelector(".week-corner");
+      if (today && box.scrollWidth > box.clientWidth) box.scrollLeft = today.offsetLeft - (label ? label.offsetWidth : 0);
+    });
+  };
+  document.addEventListener("htmx:beforeSwap", (e) => {
+    if (e.target instanceof Element && e.target.id === "board-live") {
+      e.target.querySelectorAll(".week-scroll").forEach((box) => kept.set(box.dataset.brand, box.scrollLeft));
+    }
+  });
+  document.addEventListener("htmx:afterSettle", place);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", place);
+  else place();
 })();
 
 // Tracking page: live over Server-Sent Events (with a slow poll in case they are blocked), and

@@ -5,8 +5,9 @@
 //! same file imported twice adds nothing the second time.
 //!
 //! [`plan`] reads a file and says what each row would do; [`apply`] does it in one
-//! transaction. A customer has one phone (texts from it thread to them): further phones and
-//! service addresses of a row are kept in its notes.
+//! transaction. A customer has one phone (texts from it thread to them): further phones of a
+//! row are kept in its notes. The row's service address becomes the customer's first service
+//! location.
 
 use std::collections::HashMap;
 

@@ -1,6 +1,7 @@
 //! Customers: the people and businesses jobs are done for. Matched by phone, then email.
 
 pub mod import;
+pub mod locations;
 mod store;
 
 use serde::Serialize;
@@ -53,18 +54,23 @@ pub async fn get_in(tx: &mut Tx, org: OrgId, id: CustomerId) -> Result<Option<Cu
     store::get(&mut **tx, org, id).await
 }
 
-/// Inside the caller's transaction: the customer with this phone, or a new one.
+/// Inside the caller's transaction: the customer with this phone, or a new one. Their
+/// address becomes one of their service locations.
 pub async fn create_or_match_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
-    match &c.phone {
-        Some(_) => store::create_or_match_by_phone(tx, org, c, clock.now()).await,
-        None => store::insert_customer(&mut **tx, org, c, clock.now()).await,
-    }
+    let id = match &c.phone {
+        Some(_) => store::create_or_match_by_phone(tx, org, c, clock.now()).await?,
+        None => store::insert_customer(&mut **tx, org, c, clock.now()).await?,
+    };
+    locations::for_address_in(tx, clock.now(), org, id, c.address.as_deref().unwrap_or_default()).await?;
+    Ok(id)
 }
 
-/// Creates a customer inside the caller's transaction. A phone already on file for this
-/// organization is a `Conflict`.
+/// Creates a customer inside the caller's transaction, their address their first service
+/// location. A phone already on file for this organization is a `Conflict`.
 pub async fn create_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, c: &NewCustomer) -> Result<CustomerId> {
-    store::insert_customer(&mut **tx, org, c, clock.now()).await
+    let id = store::insert_customer(&mut **tx, org, c, clock.now()).await?;
+    locations::for_address_in(tx, clock.now(), org, id, c.address.as_deref().unwrap_or_default()).await?;
+    Ok(id)
 }
 
 /// A customer as typed in a form or sent to the API: every field is text, checked here.
@@ -75,6 +81,8 @@ pub struct CustomerInput {
     pub email: String,
     pub address: String,
     pub notes: String,
+    /// Service locations besides the address (which becomes the first).
+    pub locations: Vec<locations::LocationInput>,
 }
 
 /// A change to a customer: only the fields given change (`Some("")` clears one).
@@ -126,7 +134,8 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, input: &CustomerInpu
         refuse_taken(db, org, phone, None).await?;
     }
     let mut tx = db.begin().await?;
-    let id = store::insert_customer(&mut *tx, org, &c, clock.now()).await?;
+    let id = create_in(&mut tx, clock, org, &c).await?;
+    locations::add_all_in(&mut tx, clock, org, id, &input.locations).await?;
     tx.commit().await?;
     get(db, org, id).await
 }
@@ -141,6 +150,7 @@ pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: CustomerId, patc
         email: keep(&patch.email, current.email.as_ref().map(|e| e.to_string())),
         address: keep(&patch.address, current.address.clone()),
         notes: keep(&patch.notes, current.notes.clone()),
+        locations: Vec::new(),
     };
     let c = check(&input, home_country(db, org).await?)?;
     if let Some(phone) = &c.phone {
@@ -148,6 +158,8 @@ pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: CustomerId, patc
     }
     let mut tx = db.begin().await?;
     store::update_customer(&mut *tx, org, id, &c, clock.now()).await?;
+    // A new address is a new place to serve; the old one stays a location until removed.
+    locations::for_address_in(&mut tx, clock.now(), org, id, c.address.as_deref().unwrap_or_default()).await?;
     tx.commit().await?;
     get(db, org, id).await
 }

@@ -62,6 +62,32 @@ pub fn dropped_at(job: &JobSummary, at: Timestamp) -> Option<(Option<Timestamp>,
     Some((Some(start), start.checked_add(length).ok()))
 }
 
+/// The window of `job` moved to `day` (a calendar day in `zone`), as the week view's drop
+/// on a day does: the same local time of day, the same length in real time. A job without a
+/// window starts at `opens` (the brand's opening time that day, in minutes after midnight)
+/// and lasts [`DEFAULT_MINUTES`]. A local time that does not exist on `day` (the hour skipped
+/// when clocks go forward) moves forward by the gap, as a wall clock would read it; a repeated
+/// hour takes its first instance.
+pub fn moved_to_day(
+    job: &JobSummary,
+    day: jiff::civil::Date,
+    zone: &TimeZone,
+    opens: i32,
+) -> Option<(Option<Timestamp>, Option<Timestamp>)> {
+    let (time, length) = match (job.scheduled_start, job.scheduled_end) {
+        (Some(s), e) => (
+            s.to_zoned(zone.clone()).time(),
+            e.map(|e| e.duration_since(s)).unwrap_or(SignedDuration::from_mins(DEFAULT_MINUTES)),
+        ),
+        (None, _) => (
+            jiff::civil::time((opens / 60).clamp(0, 23) as i8, (opens % 60).clamp(0, 59) as i8, 0, 0),
+            SignedDuration::from_mins(DEFAULT_MINUTES),
+        ),
+    };
+    let start = day.to_datetime(time).to_zoned(zone.clone()).ok()?.timestamp();
+    Some((Some(start), start.checked_add(length).ok()))
+}
+
 /// The job's technicians after dragging it from `from` to `to` (in the order they were put on,
 /// the new one last).
 pub fn crew_after_move(job: &JobSummary, from: Option<TechnicianId>, to: Option<TechnicianId>) -> Vec<TechnicianId> {
@@ -128,6 +154,7 @@ mod tests {
             internal_notes: None,
             customer_notes: None,
             version: 1,
+            service_location: None,
         }
     }
 
@@ -175,6 +202,51 @@ mod tests {
         assert_eq!(
             dropped_at(&night, ts("2026-11-01T05:30:00Z")),
             Some((Some(ts("2026-11-01T05:30:00Z")), Some(ts("2026-11-01T07:30:00Z"))))
+        );
+    }
+
+    #[test]
+    fn a_job_moved_to_another_day_keeps_its_local_time_and_length_across_daylight_saving() {
+        let date = |d: &str| d.parse::<jiff::civil::Date>().unwrap();
+        let denver = TimeZone::get("America/Denver").unwrap();
+        // 9:00-11:00 MDT on Friday Oct 30 moved to Monday Nov 2 (after the change): 9:00 MST.
+        let fri = job(1, JobStatus::Scheduled, "2026-10-30T15:00:00Z", Some("2026-10-30T17:00:00Z"));
+        assert_eq!(
+            moved_to_day(&fri, date("2026-11-02"), &denver, 480),
+            Some((Some(ts("2026-11-02T16:00:00Z")), Some(ts("2026-11-02T18:00:00Z"))))
+        );
+        // Berlin in spring: 14:30 CET moved past the change is 14:30 CEST.
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        let before = job(2, JobStatus::Scheduled, "2026-03-27T13:30:00Z", Some("2026-03-27T14:30:00Z"));
+        assert_eq!(
+            moved_to_day(&before, date("2026-03-30"), &berlin, 480),
+            Some((Some(ts("2026-03-30T12:30:00Z")), Some(ts("2026-03-30T13:30:00Z"))))
+        );
+        // 2:30 AM does not exist in New York on Mar 8, 2026: it lands at 3:30 AM EDT, two
+        // hours long in real time.
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        let night = job(3, JobStatus::Scheduled, "2026-03-06T07:30:00Z", Some("2026-03-06T09:30:00Z"));
+        assert_eq!(
+            moved_to_day(&night, date("2026-03-08"), &new_york, 480),
+            Some((Some(ts("2026-03-08T07:30:00Z")), Some(ts("2026-03-08T09:30:00Z"))))
+        );
+        // 1:30 AM happens twice on Nov 1, 2026 there: the first (EDT) one.
+        let early = job(4, JobStatus::Scheduled, "2026-10-30T05:30:00Z", Some("2026-10-30T06:00:00Z"));
+        assert_eq!(
+            moved_to_day(&early, date("2026-11-01"), &new_york, 480),
+            Some((Some(ts("2026-11-01T05:30:00Z")), Some(ts("2026-11-01T06:00:00Z"))))
+        );
+        // No window yet: the brand's opening time (7:30 AM) for two hours; no end: two hours.
+        let estimate = job(5, JobStatus::Estimate, "2026-11-23T16:00:00Z", None);
+        let estimate = JobSummary { scheduled_start: None, ..estimate };
+        assert_eq!(
+            moved_to_day(&estimate, date("2026-11-24"), &denver, 450),
+            Some((Some(ts("2026-11-24T14:30:00Z")), Some(ts("2026-11-24T16:30:00Z"))))
+        );
+        let open = job(6, JobStatus::Scheduled, "2026-11-23T16:00:00Z", None);
+        assert_eq!(
+            moved_to_day(&open, date("2026-11-25"), &denver, 480),
+            Some((Some(ts("2026-11-25T16:00:00Z")), Some(ts("2026-11-25T18:00:00Z"))))
         );
     }
 

@@ -90,6 +90,7 @@ async fn set_pin_in(tx: &mut Tx, job: &JobSummary, point: GeoPoint, verified: bo
     let fields = store::JobFields {
         service: &job.service,
         address: job.address.as_deref(),
+        service_location: job.service_location.as_ref().map(|s| s.id),
         location: Some(point),
         location_verified: verified,
         scheduled_start: job.scheduled_start,

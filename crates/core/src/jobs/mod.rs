@@ -16,8 +16,8 @@ pub fn register(workers: &mut crate::engine::Workers, geocoder: crate::providers
 }
 
 pub use model::{
-    GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, TransitionError,
-    WorkStatus, format_quantity, parse_quantity, short_name,
+    GeoPoint, JobFilter, JobPatch, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, SiteRef,
+    TransitionError, WorkStatus, format_quantity, parse_quantity, short_name,
 };
 
 use crate::clock::{Clock, from_millis, to_millis};
@@ -230,6 +230,9 @@ pub struct JobInput {
     pub brand: crate::ids::BrandId,
     pub customer: crate::ids::CustomerId,
     pub service: String,
+    /// Where: one of the customer's service locations, or an address (a new one becomes a
+    /// location of theirs); neither is the customer's own address.
+    pub service_location: Option<crate::ids::LocationId>,
     pub address: Option<String>,
     pub scheduled_start: Option<jiff::Timestamp>,
     pub scheduled_end: Option<jiff::Timestamp>,
@@ -254,6 +257,23 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, input: 
         Error::NotFound => Error::invalid("customer_id", "no such customer"),
         other => other,
     })?;
+    let address = match input.service_location {
+        Some(l) => {
+            let site = crate::customers::locations::get(db, org, customer.id, l).await.map_err(|e| match e {
+                Error::NotFound => {
+                    Error::invalid("service_location_id", format!("{} has no such service location", customer.name))
+                }
+                other => other,
+            })?;
+            if address.as_ref().is_some_and(|a| {
+                crate::customers::locations::address_key(a) != crate::customers::locations::address_key(&site.address)
+            }) {
+                return Err(Error::invalid("address", "give a service location or an address, not both"));
+            }
+            Some(site.address)
+        }
+        None => address,
+    };
     let known: Vec<_> =
         crate::technicians::list(db, org).await?.into_iter().filter(|t| t.active).map(|t| t.id).collect();
     if let Some(unknown) = input.techs.iter().find(|t| !known.contains(t)) {
@@ -415,9 +435,20 @@ async fn edit_in(
         Some(s) => v.check("service", crate::parse::required_text(s, 120)),
         None => Some(current.service.clone()),
     };
-    let address = match &patch.address {
-        Some(a) => v.check("address", crate::parse::optional_text(a.as_deref(), 300)),
-        None => Some(current.address.clone()),
+    let picked = match patch.service_location {
+        Some(l) => match crate::customers::locations::get_in(tx, org, l).await? {
+            Some(site) if site.customer_id == current.customer_id => Some(site),
+            _ => {
+                v.add("service_location_id", format!("{} has no such service location", current.customer_name));
+                None
+            }
+        },
+        None => None,
+    };
+    let address = match (&picked, &patch.address) {
+        (Some(site), _) => Some(Some(site.address.clone())),
+        (None, Some(a)) => v.check("address", crate::parse::optional_text(a.as_deref(), 300)),
+        (None, None) => Some(current.address.clone()),
     };
     let internal_notes = match &patch.internal_notes {
         Some(n) => v.check("internal_notes", crate::parse::optional_text(n.as_deref(), 4000)),
@@ -475,10 +506,30 @@ async fn edit_in(
     if changed.is_empty() {
         return Ok(None);
     }
+    // The job's service location follows its address: the one picked, the customer's location
+    // at a new address (added when they have none there), none without an address.
+    let site = match (&picked, address != current.address) {
+        (Some(site), _) => Some(site.id),
+        (None, true) => {
+            let typed = address.as_deref().unwrap_or_default();
+            crate::customers::locations::for_address_in(tx, clock.now(), org, current.customer_id, typed).await?
+        }
+        (None, false) => current.service_location.as_ref().map(|s| s.id),
+    };
+    let service_location = match site {
+        Some(id) if Some(id) == current.service_location.as_ref().map(|s| s.id) => current.service_location.clone(),
+        Some(id) => crate::customers::locations::get_in(tx, org, id).await?.map(|l| model::SiteRef {
+            id,
+            label: l.label,
+            access_notes: l.access_notes,
+        }),
+        None => None,
+    };
     let now = to_millis(clock.now());
     let fields = store::JobFields {
         service: &service,
         address: address.as_deref(),
+        service_location: site,
         location,
         location_verified,
         scheduled_start: start,
@@ -514,6 +565,7 @@ async fn edit_in(
         scheduled_end: end,
         internal_notes,
         customer_notes,
+        service_location,
         version: current.version + 1,
         ..current.clone()
     };

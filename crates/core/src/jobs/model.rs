@@ -223,6 +223,17 @@ pub struct JobSummary {
     /// Counts every change to the job (edits, status, technicians): an edit made against an
     /// older one is stale.
     pub version: i64,
+    /// The customer's service location the job is at (its address is the job's own copy).
+    pub service_location: Option<SiteRef>,
+}
+
+/// The service location a job is at, as the job page and the technician need it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SiteRef {
+    pub id: crate::ids::LocationId,
+    pub label: Option<String>,
+    /// Gate code, pets, parking: kept on the location, shown with every job there.
+    pub access_notes: Option<String>,
 }
 
 impl JobSummary {
@@ -302,6 +313,8 @@ pub struct JobPatch {
     pub version: Option<i64>,
     pub service: Option<String>,
     pub address: Option<Option<String>>,
+    /// One of the customer's service locations: the job goes there (its address with it).
+    pub service_location: Option<crate::ids::LocationId>,
     pub location: Option<Option<GeoPoint>>,
     pub location_verified: Option<bool>,
     pub scheduled_start: Option<Option<jiff::Timestamp>>,

@@ -7,7 +7,7 @@ use sqlx::{Any, Executor, FromRow};
 use super::model::{GeoPoint, JobFilter, JobPhoto, JobStatus, JobSummary, JobTech, LineItem, NewJob, WorkStatus};
 use crate::clock::{from_millis, to_millis};
 use crate::db::Tx;
-use crate::ids::{BrandId, CustomerId, JobId, OrgId, TechnicianId};
+use crate::ids::{BrandId, CustomerId, JobId, LocationId, OrgId, TechnicianId};
 use crate::money::{Currency, Money};
 use crate::{Error, Result};
 
@@ -30,14 +30,19 @@ struct JobRow {
     internal_notes: Option<String>,
     customer_notes: Option<String>,
     version: i64,
+    service_location_id: Option<i64>,
+    location_label: Option<String>,
+    access_notes: Option<String>,
 }
 
 macro_rules! job_select {
     () => {
         "select j.id, j.org_id, j.brand_id, j.code, j.customer_id, c.name as customer_name, j.service, j.status, \
                 j.address, j.scheduled_start, j.scheduled_end, j.latitude_e6, j.longitude_e6, j.location_verified, \
-                j.internal_notes, j.customer_notes, j.version \
-         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id "
+                j.internal_notes, j.customer_notes, j.version, j.service_location_id, \
+                sl.label as location_label, sl.access_notes \
+         from jobs j join customers c on c.id = j.customer_id and c.org_id = j.org_id \
+         left join service_locations sl on sl.id = j.service_location_id and sl.org_id = j.org_id "
     };
 }
 
@@ -64,6 +69,11 @@ impl JobRow {
             internal_notes: self.internal_notes,
             customer_notes: self.customer_notes,
             version: self.version,
+            service_location: self.service_location_id.map(|id| super::model::SiteRef {
+                id: LocationId(id),
+                label: self.location_label,
+                access_notes: self.access_notes,
+            }),
         })
     }
 }
@@ -192,6 +202,7 @@ async fn take_job_number(tx: &mut Tx, org: OrgId, brand: BrandId) -> Result<(i64
 pub struct JobFields<'a> {
     pub service: &'a str,
     pub address: Option<&'a str>,
+    pub service_location: Option<LocationId>,
     pub location: Option<GeoPoint>,
     pub location_verified: bool,
     pub scheduled_start: Option<jiff::Timestamp>,
@@ -205,7 +216,7 @@ pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>
     sqlx::query(
         "update jobs set service = $3, address = $4, latitude_e6 = $5, longitude_e6 = $6, location_verified = $7, \
          scheduled_start = $8, scheduled_end = $9, internal_notes = $10, customer_notes = $11, updated_at = $12, \
-         version = version + 1 where org_id = $1 and id = $2",
+         service_location_id = $13, version = version + 1 where org_id = $1 and id = $2",
     )
     .bind(org.0)
     .bind(id.0)
@@ -219,6 +230,7 @@ pub async fn update_fields(tx: &mut Tx, org: OrgId, id: JobId, f: &JobFields<'_>
     .bind(f.internal_notes)
     .bind(f.customer_notes)
     .bind(now)
+    .bind(f.service_location.map(|l| l.0))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -471,11 +483,13 @@ pub async fn insert_job(
 ) -> Result<(JobId, String)> {
     let (number, prefix) = take_job_number(tx, org, job.brand).await?;
     let code = format!("{prefix}-{number}");
+    let address = job.address.as_deref().unwrap_or_default();
+    let site = crate::customers::locations::for_address_in(tx, now, org, job.customer, address).await?;
     let now = to_millis(now);
     let (id,): (i64,) = sqlx::query_as(
         "insert into jobs (org_id, brand_id, customer_id, number, code, service, status, address, \
-         scheduled_start, scheduled_end, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) returning id",
+         scheduled_start, scheduled_end, created_at, updated_at, service_location_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12) returning id",
     )
     .bind(org.0)
     .bind(job.brand.0)
@@ -488,6 +502,7 @@ pub async fn insert_job(
     .bind(job.scheduled_start.map(to_millis))
     .bind(job.scheduled_end.map(to_millis))
     .bind(now)
+    .bind(site.map(|l| l.0))
     .fetch_one(&mut **tx)
     .await?;
     let mut seen = Vec::new();

@@ -1,17 +1,19 @@
 //! `/api/v1/customers`: lookup by phone or email (the matches a conversion suggests), search,
-//! create and edit.
+//! create and edit; each customer's service locations under `/customers/{id}/locations`.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use switchboard_core::customers::locations::{self, LocationInput, LocationPatch, ServiceLocation};
 use switchboard_core::customers::{self, Customer, CustomerInput, CustomerPatch};
+use switchboard_core::ids::{LocationId, OrgId};
 use switchboard_core::parse::PhoneE164;
 use switchboard_core::{Error, ids::CustomerId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::not_found_as;
-use super::{ApiId, ApiJson, ApiQuery};
+use super::{ApiId, ApiIds, ApiJson, ApiQuery};
 use crate::auth::ApiCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -25,11 +27,15 @@ pub struct CustomerDto {
     pub address: Option<String>,
     pub notes: Option<String>,
     pub job_count: i64,
+    /// Where work is done for them, oldest first.
+    pub locations: Vec<ServiceLocationDto>,
 }
 
-impl From<Customer> for CustomerDto {
-    fn from(c: Customer) -> Self {
+impl CustomerDto {
+    /// The customer with their locations (those of `all` that are theirs).
+    fn new(c: Customer, all: &[ServiceLocation]) -> Self {
         CustomerDto {
+            locations: all.iter().filter(|l| l.customer_id == c.id).cloned().map(ServiceLocationDto::from).collect(),
             id: c.id.0,
             name: c.name,
             phone: c.phone.map(|p| p.to_string()),
@@ -39,6 +45,82 @@ impl From<Customer> for CustomerDto {
             job_count: c.job_count,
         }
     }
+
+    async fn read(state: &AppState, org: OrgId, c: Customer) -> Result<Self, ApiError> {
+        let sites = locations::list(&state.db, org, c.id).await?;
+        Ok(CustomerDto::new(c, &sites))
+    }
+}
+
+/// A place work is done for a customer.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceLocationDto {
+    pub id: i64,
+    pub customer_id: i64,
+    /// "Home", "Rental, upstairs".
+    pub label: Option<String>,
+    pub address: String,
+    /// Gate code, pets, parking; shown with every job there.
+    pub access_notes: Option<String>,
+    /// Jobs booked at this location.
+    pub job_count: i64,
+}
+
+impl From<ServiceLocation> for ServiceLocationDto {
+    fn from(l: ServiceLocation) -> Self {
+        ServiceLocationDto {
+            id: l.id.0,
+            customer_id: l.customer_id.0,
+            label: l.label,
+            address: l.address,
+            access_notes: l.access_notes,
+            job_count: l.job_count,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceLocationList {
+    pub locations: Vec<ServiceLocationDto>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ServiceLocationEnvelope {
+    pub location: ServiceLocationDto,
+}
+
+/// A service location to add.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLocationBody {
+    #[schema(max_length = 60)]
+    pub label: Option<String>,
+    #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
+    pub address: String,
+    #[schema(max_length = 500)]
+    pub access_notes: Option<String>,
+}
+
+impl From<ServiceLocationBody> for LocationInput {
+    fn from(b: ServiceLocationBody) -> Self {
+        LocationInput {
+            label: b.label.unwrap_or_default(),
+            address: b.address,
+            access_notes: b.access_notes.unwrap_or_default(),
+        }
+    }
+}
+
+/// The fields to change; absent ones stay, an empty string clears a label or notes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceLocationPatchBody {
+    #[schema(max_length = 60)]
+    pub label: Option<String>,
+    #[schema(min_length = 1, max_length = 300, pattern = "\\S")]
+    pub address: Option<String>,
+    #[schema(max_length = 500)]
+    pub access_notes: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,7 +161,8 @@ pub async fn list(
     } else {
         customers::matching(&state.db, caller.org, phone.as_deref(), email).await?
     };
-    Ok(Json(CustomerList { customers: found.into_iter().map(CustomerDto::from).collect() }))
+    let sites = locations::list_all(&state.db, caller.org).await?;
+    Ok(Json(CustomerList { customers: found.into_iter().map(|c| CustomerDto::new(c, &sites)).collect() }))
 }
 
 #[utoipa::path(get, path = "/customers/{id}", tag = "customers", params(("id" = i64, Path, description = "Customer id")),
@@ -90,7 +173,7 @@ pub async fn get(
     ApiId(id): ApiId,
 ) -> Result<Json<CustomerEnvelope>, ApiError> {
     let c = customers::get(&state.db, caller.org, CustomerId(id)).await.map_err(|e| not_found_as(e, "customer"))?;
-    Ok(Json(CustomerEnvelope { customer: c.into() }))
+    Ok(Json(CustomerEnvelope { customer: CustomerDto::read(&state, caller.org, c).await? }))
 }
 
 /// A customer to create.
@@ -106,6 +189,8 @@ pub struct CustomerBody {
     pub address: Option<String>,
     #[schema(max_length = 2000)]
     pub notes: Option<String>,
+    /// Service locations besides `address` (which becomes the first).
+    pub locations: Option<Vec<ServiceLocationBody>>,
 }
 
 /// The fields to change; absent ones stay, an empty string clears one (not the name).
@@ -135,9 +220,10 @@ pub async fn create(
         email: body.email.unwrap_or_default(),
         address: body.address.unwrap_or_default(),
         notes: body.notes.unwrap_or_default(),
+        locations: body.locations.unwrap_or_default().into_iter().map(LocationInput::from).collect(),
     };
     let c = customers::create(&state.db, state.clock.as_ref(), caller.org, &input).await?;
-    Ok((StatusCode::CREATED, Json(CustomerEnvelope { customer: c.into() })))
+    Ok((StatusCode::CREATED, Json(CustomerEnvelope { customer: CustomerDto::read(&state, caller.org, c).await? })))
 }
 
 #[utoipa::path(patch, path = "/customers/{id}", tag = "customers", params(("id" = i64, Path, description = "Customer id")), request_body = CustomerPatchBody,
@@ -158,5 +244,64 @@ pub async fn update(
     let c = customers::update(&state.db, state.clock.as_ref(), caller.org, CustomerId(id), &patch)
         .await
         .map_err(|e| not_found_as(e, "customer"))?;
-    Ok(Json(CustomerEnvelope { customer: c.into() }))
+    Ok(Json(CustomerEnvelope { customer: CustomerDto::read(&state, caller.org, c).await? }))
+}
+
+#[utoipa::path(get, path = "/customers/{id}/locations", tag = "customers", params(("id" = i64, Path, description = "Customer id")),
+    responses((status = 200, description = "The customer's service locations, oldest first", body = ServiceLocationList), (status = 404, description = "No such customer", body = ErrorBody)))]
+pub async fn list_locations(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<ServiceLocationList>, ApiError> {
+    let c = customers::get(&state.db, caller.org, CustomerId(id)).await.map_err(|e| not_found_as(e, "customer"))?;
+    let sites = locations::list(&state.db, caller.org, c.id).await?;
+    Ok(Json(ServiceLocationList { locations: sites.into_iter().map(ServiceLocationDto::from).collect() }))
+}
+
+#[utoipa::path(post, path = "/customers/{id}/locations", tag = "customers", params(("id" = i64, Path, description = "Customer id")), request_body = ServiceLocationBody,
+    responses((status = 201, description = "Added", body = ServiceLocationEnvelope), (status = 404, description = "No such customer", body = ErrorBody),
+              (status = 422, description = "A field was refused (an address the customer already has, too)", body = ErrorBody)))]
+pub async fn add_location(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ServiceLocationBody>,
+) -> Result<(StatusCode, Json<ServiceLocationEnvelope>), ApiError> {
+    let l = locations::add(&state.db, state.clock.as_ref(), caller.org, CustomerId(id), &body.into())
+        .await
+        .map_err(|e| not_found_as(e, "customer"))?;
+    Ok((StatusCode::CREATED, Json(ServiceLocationEnvelope { location: l.into() })))
+}
+
+#[utoipa::path(patch, path = "/customers/{id}/locations/{location_id}", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id"), ("location_id" = i64, Path, description = "Service location id")), request_body = ServiceLocationPatchBody,
+    responses((status = 200, description = "Changed; jobs booked there keep the address they were booked at", body = ServiceLocationEnvelope),
+              (status = 404, description = "No such customer or location", body = ErrorBody), (status = 422, description = "A field was refused", body = ErrorBody)))]
+pub async fn update_location(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiIds(id, location): ApiIds,
+    ApiJson(body): ApiJson<ServiceLocationPatchBody>,
+) -> Result<Json<ServiceLocationEnvelope>, ApiError> {
+    let patch = LocationPatch { label: body.label, address: body.address, access_notes: body.access_notes };
+    let l =
+        locations::update(&state.db, state.clock.as_ref(), caller.org, CustomerId(id), LocationId(location), &patch)
+            .await
+            .map_err(|e| not_found_as(e, "location"))?;
+    Ok(Json(ServiceLocationEnvelope { location: l.into() }))
+}
+
+#[utoipa::path(delete, path = "/customers/{id}/locations/{location_id}", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id"), ("location_id" = i64, Path, description = "Service location id")),
+    responses((status = 204, description = "Removed; its jobs keep their address"), (status = 404, description = "No such customer or location", body = ErrorBody)))]
+pub async fn remove_location(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiIds(id, location): ApiIds,
+) -> Result<StatusCode, ApiError> {
+    locations::remove(&state.db, caller.org, CustomerId(id), LocationId(location))
+        .await
+        .map_err(|e| not_found_as(e, "location"))?;
+    Ok(StatusCode::NO_CONTENT)
 }

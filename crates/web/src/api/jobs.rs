@@ -49,6 +49,8 @@ pub struct JobDto {
     /// The statuses this job can move to next.
     pub next_statuses: Vec<String>,
     pub address: Option<String>,
+    /// The customer's service location the job is at, with its label and access notes.
+    pub service_location: Option<JobSiteDto>,
     pub scheduled_start: Option<String>,
     pub scheduled_end: Option<String>,
     pub techs: Vec<JobTechDto>,
@@ -74,6 +76,15 @@ pub struct JobDto {
     /// Present on `GET /jobs/{id}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<JobEventDto>>,
+}
+
+/// The service location a job is at (see `/customers/{id}/locations`).
+#[derive(Serialize, ToSchema)]
+pub struct JobSiteDto {
+    pub id: i64,
+    pub label: Option<String>,
+    /// Gate code, pets, parking.
+    pub access_notes: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -119,6 +130,11 @@ impl From<JobSummary> for JobDto {
             status: j.status.as_str().into(),
             next_statuses: j.status.next().iter().map(|s| s.as_str().to_string()).collect(),
             address: j.address,
+            service_location: j.service_location.map(|s| JobSiteDto {
+                id: s.id.0,
+                label: s.label,
+                access_notes: s.access_notes,
+            }),
             scheduled_start: j.scheduled_start.map(|t| t.to_string()),
             scheduled_end: j.scheduled_end.map(|t| t.to_string()),
             techs: j
@@ -247,7 +263,11 @@ pub struct NewJobBody {
     pub brand_id: i64,
     pub customer_id: i64,
     pub service: String,
-    /// Defaults to the customer's address.
+    /// One of the customer's service locations (`/customers/{id}/locations`); the job takes
+    /// its address.
+    pub service_location_id: Option<i64>,
+    /// Without a service location; defaults to the customer's address. A new address becomes
+    /// one of the customer's service locations.
     pub address: Option<String>,
     /// RFC 3339. With a start the job is Scheduled, else an Estimate.
     pub scheduled_start: Option<String>,
@@ -276,6 +296,7 @@ pub async fn create(
         brand: BrandId(body.brand_id),
         customer: switchboard_core::ids::CustomerId(body.customer_id),
         service: body.service,
+        service_location: body.service_location_id.map(switchboard_core::ids::LocationId),
         address: body.address,
         scheduled_start: timestamp("scheduled_start", &body.scheduled_start)?,
         scheduled_end: timestamp("scheduled_end", &body.scheduled_end)?,
@@ -339,6 +360,8 @@ pub struct JobPatchBody {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub address: Option<Option<String>>,
+    /// Moves the job to one of its customer's service locations (and its address).
+    pub service_location_id: Option<i64>,
     /// The map pin; `null` clears it. Moving it unverifies the location unless
     /// `location_verified` is sent too.
     #[serde(default, deserialize_with = "present")]
@@ -387,6 +410,7 @@ pub async fn update(
         version: body.version,
         service: body.service,
         address: body.address,
+        service_location: body.service_location_id.map(switchboard_core::ids::LocationId),
         location,
         location_verified: body.location_verified,
         scheduled_start: patch_time("scheduled_start", &body.scheduled_start)?,

@@ -67,6 +67,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(leads::restore))
                 .routes(routes!(customers::list, customers::create))
                 .routes(routes!(customers::get, customers::update))
+                .routes(routes!(customers::list_locations, customers::add_location))
+                .routes(routes!(customers::update_location, customers::remove_location))
                 .routes(routes!(technicians::list))
                 .routes(routes!(jobs::list, jobs::create))
                 .routes(routes!(jobs::get, jobs::update))
@@ -174,6 +176,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 /// A numeric id from the path; anything else is a 400 that names the bad value.
 pub struct ApiId(pub i64);
 
+/// A positive id, or the 400 that names the bad value.
+fn path_id(raw: &str) -> Result<i64, Box<ApiError>> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(Box::new(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("\"{raw}\" is not a valid id (ids are positive integers)"),
+        ))),
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ApiId {
     type Rejection = ApiError;
 
@@ -181,13 +195,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiId {
         let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.body_text()))?;
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(ApiId(id)),
-            _ => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_id",
-                format!("\"{raw}\" is not a valid id (ids are positive integers)"),
-            )),
-        }
+        path_id(&raw).map(ApiId).map_err(|e| *e)
+    }
+}
+
+/// Two numeric ids from the path (`/customers/{id}/locations/{location_id}`), each checked
+/// as [`ApiId`] is.
+pub struct ApiIds(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path((a, b)) = axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|e: PathRejection| ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", e.body_text()))?;
+        Ok(ApiIds(path_id(&a).map_err(|e| *e)?, path_id(&b).map_err(|e| *e)?))
     }
 }

@@ -33,6 +33,9 @@ pub struct BoardQuery {
     date: String,
     #[serde(default)]
     brand: String,
+    /// `week` for the week view; anything else is the day.
+    #[serde(default)]
+    view: String,
 }
 
 pub struct Block {
@@ -54,6 +57,44 @@ pub struct Block {
     pub multi: bool,
     /// The job's version as drawn: a move made from an older board is refused as stale.
     pub version: i64,
+}
+
+impl Block {
+    /// A job as the board draws it, not yet placed in a lane (`left` and `width` 0).
+    pub fn of(
+        j: &JobSummary,
+        tz: &jiff::tz::TimeZone,
+        from_tech: Option<TechnicianId>,
+        conflict: Option<String>,
+    ) -> Block {
+        let start = j.scheduled_start;
+        let end = start.map(|s| j.scheduled_end.unwrap_or(s + DEFAULT_MINUTES.minutes()));
+        Block {
+            id: j.id.0,
+            code: j.code.clone(),
+            customer: short_name(&j.customer_name),
+            service: j.service.clone(),
+            status: j.status.as_str(),
+            status_label: j.status.label(),
+            time: match (start, j.scheduled_end) {
+                (Some(s), Some(e)) => fmt::time_range(s, e, tz),
+                (Some(s), None) => fmt::time(s, tz),
+                _ => "Unscheduled".into(),
+            },
+            left: 0.0,
+            width: 0.0,
+            from_tech: from_tech.map(|t| t.0.to_string()).unwrap_or_default(),
+            conflict,
+            start_input: start.map(|t| fmt::to_local_input(t, tz)).unwrap_or_default(),
+            end_input: end.map(|t| fmt::to_local_input(t, tz)).unwrap_or_default(),
+            duration_min: match (start, end) {
+                (Some(s), Some(e)) => (e.as_second() - s.as_second()) / 60,
+                _ => DEFAULT_MINUTES,
+            },
+            multi: j.techs.len() > 1,
+            version: j.version,
+        }
+    }
 }
 
 pub struct Lane {
@@ -120,6 +161,13 @@ pub struct BoardPage {
     pub next: String,
     pub today: String,
     pub boards: Vec<BrandBoard>,
+    /// The week view: the week holding `date`, a board per brand shown.
+    pub week: bool,
+    pub weeks: Vec<super::board_week::WeekBoard>,
+    /// `&view=week` in the week view, for links that keep it.
+    pub view_qs: &'static str,
+    /// The week view's "this week" is another week than the one shown.
+    pub away: bool,
     pub error: Option<String>,
 }
 
@@ -168,10 +216,17 @@ async fn render(
     };
     let techs = technicians::list(&state.db, org).await?;
     let shown: Vec<&Brand> = if all { brands.iter().collect() } else { vec![first] };
-    let mut boards = Vec::new();
+    let week = q.view == "week";
+    let (mut boards, mut weeks) = (Vec::new(), Vec::new());
     for brand in shown {
-        boards.push(brand_board(state, org, brand, date, now, &techs).await?);
+        if week {
+            weeks.push(super::board_week::week_board(state, org, brand, date, now, &techs).await?);
+        } else {
+            boards.push(brand_board(state, org, brand, date, now, &techs).await?);
+        }
     }
+    let step = if week { 7 } else { 1 };
+    let shift = |days: i64| date.checked_add(days.days()).map(|d| d.to_string()).unwrap_or_default();
     let page = BoardPage {
         shell,
         brand_param: if all { "all".into() } else { first.id.0.to_string() },
@@ -186,10 +241,14 @@ async fn render(
             })
             .collect(),
         date: date.to_string(),
-        prev: date.yesterday().map(|d| d.to_string()).unwrap_or_default(),
-        next: date.tomorrow().map(|d| d.to_string()).unwrap_or_default(),
+        prev: shift(-step),
+        next: shift(step),
         today: today.to_string(),
         boards,
+        week,
+        weeks,
+        view_qs: if week { "&view=week" } else { "" },
+        away: super::board_week::monday_of(date) != super::board_week::monday_of(today),
         error,
     };
     Ok((status, page).into_response())
@@ -267,37 +326,11 @@ async fn brand_board(
         .collect();
 
     let block = |j: &JobSummary, from_tech: Option<TechnicianId>, conflict: Option<String>| {
-        let start = j.scheduled_start;
-        let end = start.map(|s| j.scheduled_end.unwrap_or(s + DEFAULT_MINUTES.minutes()));
-        let (left, width) = match (start, end) {
-            (Some(s), Some(e)) => (pct(s), (pct(e) - pct(s)).max(3.0)),
-            _ => (0.0, 0.0),
-        };
-        Block {
-            id: j.id.0,
-            code: j.code.clone(),
-            customer: short_name(&j.customer_name),
-            service: j.service.clone(),
-            status: j.status.as_str(),
-            status_label: j.status.label(),
-            time: match (start, j.scheduled_end) {
-                (Some(s), Some(e)) => fmt::time_range(s, e, &tz),
-                (Some(s), None) => fmt::time(s, &tz),
-                _ => "Unscheduled".into(),
-            },
-            left,
-            width,
-            from_tech: from_tech.map(|t| t.0.to_string()).unwrap_or_default(),
-            conflict,
-            start_input: start.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
-            end_input: end.map(|t| fmt::to_local_input(t, &tz)).unwrap_or_default(),
-            duration_min: match (start, end) {
-                (Some(s), Some(e)) => (e.as_second() - s.as_second()) / 60,
-                _ => DEFAULT_MINUTES,
-            },
-            multi: j.techs.len() > 1,
-            version: j.version,
+        let mut b = Block::of(j, &tz, from_tech, conflict);
+        if let Some((s, e)) = j.scheduled_start.map(|s| (s, j.scheduled_end.unwrap_or(s + DEFAULT_MINUTES.minutes()))) {
+            (b.left, b.width) = (pct(s), (pct(e) - pct(s)).max(3.0));
         }
+        b
     };
 
     let mut total_conflicts = 0;
@@ -407,10 +440,15 @@ pub struct MoveForm {
     /// The job's version the board showed (empty from older pages: not checked).
     #[serde(default)]
     version: String,
+    /// A day from the week view (`2026-12-08`): the job moves there at the same time of day.
+    #[serde(default)]
+    day: String,
     #[serde(default)]
     date: String,
     #[serde(default)]
     brand: String,
+    #[serde(default)]
+    view: String,
 }
 
 fn opt_id(raw: &str, what: &str) -> Result<Option<i64>, Error> {
@@ -442,6 +480,14 @@ pub async fn move_job(
                 jobs::dispatch::dropped_at(&job, at)
                     .ok_or_else(|| Error::invalid("start", "that time is out of range"))?,
             )
+        } else if let Some(day) = Some(form.day.trim()).filter(|d| !d.is_empty()) {
+            let day: jiff::civil::Date =
+                day.parse().map_err(|_| Error::invalid("day", format!("\"{day}\" is not a date like 2026-11-23")))?;
+            let opens = brand.working_hours.day(day.weekday()).map(|d| i32::from(d.open)).unwrap_or(8 * 60);
+            Some(
+                jobs::dispatch::moved_to_day(&job, day, &tz, opens)
+                    .ok_or_else(|| Error::invalid("day", "that day is out of range"))?,
+            )
         } else if !form.start.trim().is_empty() || !form.end.trim().is_empty() {
             let s = fmt::local_input("start", &form.start, &tz)?;
             let e = fmt::local_input("end", &form.end, &tz)?;
@@ -460,12 +506,12 @@ pub async fn move_job(
         Ok::<_, Error>(())
     }
     .await;
-    let back = BoardQuery { date: form.date.clone(), brand: form.brand.clone() };
+    let back = BoardQuery { date: form.date.clone(), brand: form.brand.clone(), view: form.view.clone() };
     match result {
         Ok(()) if from_htmx => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(()) => {
             let mut to = "/board".to_string();
-            let qs: Vec<String> = [("date", &back.date), ("brand", &back.brand)]
+            let qs: Vec<String> = [("date", &back.date), ("brand", &back.brand), ("view", &back.view)]
                 .iter()
                 .filter(|(_, v)| !v.is_empty())
                 .map(|(k, v)| format!("{k}={}", crate::auth::urlencode(v)))

@@ -7,8 +7,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
+use switchboard_core::customers::locations::{self, LocationInput, LocationPatch};
 use switchboard_core::customers::{self, CustomerInput, CustomerPatch};
-use switchboard_core::ids::CustomerId;
+use switchboard_core::ids::{CustomerId, LocationId};
 use switchboard_core::parse::display_phone;
 
 use crate::auth::Staff;
@@ -129,6 +130,7 @@ pub async fn create(
         email: form.email.clone(),
         address: form.address.clone(),
         notes: form.notes.clone(),
+        locations: Vec::new(),
     };
     match customers::create(&state.db, state.clock.as_ref(), viewer.user.org_id, &input).await {
         Ok(c) => Ok(Redirect::to(&format!("/customers/{}?done=created", c.id.0)).into_response()),
@@ -217,7 +219,9 @@ pub struct CustomerPage {
     pub phone_display: String,
     pub email: String,
     pub notes: String,
-    pub locations: Vec<String>,
+    pub locations: Vec<SiteView>,
+    /// The "Add a location" form (open with what was typed when it was refused).
+    pub new_site: SiteForm,
     pub jobs: Vec<CardJob>,
     pub messages: Vec<CardMessage>,
     /// The "Send a message" form: the brands to send from, and what was typed.
@@ -232,6 +236,127 @@ impl CustomerPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
         crate::views::error_for(&self.errors, field)
     }
+
+    /// Shows a refused location form again, open, with what was typed and why.
+    fn show_refused(&mut self, form: SiteForm) {
+        match self.locations.iter_mut().find(|l| Some(l.id) == form.id) {
+            Some(site) => site.form = SiteForm { open: true, ..form },
+            None => self.new_site = SiteForm { open: true, ..form },
+        }
+    }
+}
+
+/// One service location on the customer card.
+pub struct SiteView {
+    pub id: i64,
+    pub label: String,
+    pub address: String,
+    pub access_notes: String,
+    pub jobs: i64,
+    /// Its edit form: the stored values, or what was typed when a save was refused.
+    pub form: SiteForm,
+}
+
+/// A location as typed in the card's add or edit form.
+#[derive(Deserialize, Default, Clone)]
+pub struct SiteForm {
+    /// The location edited (none: a new one); not a form field.
+    #[serde(skip)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub access_notes: String,
+    #[serde(skip)]
+    pub errors: Vec<(String, String)>,
+    /// Shown open (a refused save).
+    #[serde(skip)]
+    pub open: bool,
+}
+
+impl SiteForm {
+    /// Its fields' id prefix (`location-7`, `location-new`).
+    pub fn prefix(&self) -> String {
+        self.id.map(|i| format!("location-{i}")).unwrap_or_else(|| "location-new".into())
+    }
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        crate::views::error_for(&self.errors, field)
+    }
+}
+
+/// `POST /customers/{id}/locations`: adds a service location from the card.
+pub async fn add_location(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let id = CustomerId(parse_id(&id)?);
+    let input = LocationInput {
+        label: form.label.clone(),
+        address: form.address.clone(),
+        access_notes: form.access_notes.clone(),
+    };
+    match locations::add(&state.db, state.clock.as_ref(), org, id, &input).await {
+        Ok(l) => {
+            Ok(Redirect::to(&format!("/customers/{}?done=location-added#location-{}", id.0, l.id.0)).into_response())
+        }
+        Err(e) => refused_site(&state, &viewer, &uri, id, SiteForm { id: None, ..form }, e).await,
+    }
+}
+
+/// `POST /customers/{id}/locations/{location}`: saves a location's label, address and notes.
+pub async fn update_location(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path((id, location)): Path<(String, String)>,
+    Form(form): Form<SiteForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let (id, location) = (CustomerId(parse_id(&id)?), LocationId(parse_id(&location)?));
+    let patch = LocationPatch {
+        label: Some(form.label.clone()),
+        address: Some(form.address.clone()),
+        access_notes: Some(form.access_notes.clone()),
+    };
+    match locations::update(&state.db, state.clock.as_ref(), org, id, location, &patch).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/customers/{}?done=location-saved#location-{}", id.0, location.0))
+                .into_response())
+        }
+        Err(e) => refused_site(&state, &viewer, &uri, id, SiteForm { id: Some(location.0), ..form }, e).await,
+    }
+}
+
+/// `POST /customers/{id}/locations/{location}/remove`: removes a location; its jobs keep
+/// their address.
+pub async fn remove_location(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path((id, location)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (id, location) = (CustomerId(parse_id(&id)?), LocationId(parse_id(&location)?));
+    locations::remove(&state.db, viewer.user.org_id, id, location).await?;
+    Ok(Redirect::to(&format!("/customers/{}?done=location-removed#locations", id.0)).into_response())
+}
+
+async fn refused_site(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    id: CustomerId,
+    mut form: SiteForm,
+    e: switchboard_core::Error,
+) -> Result<Response, PageError> {
+    form.errors = field_errors(e)?;
+    let mut page = card(state, viewer, uri, id, None, Compose::default(), Vec::new()).await?;
+    page.show_refused(form);
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -263,6 +388,11 @@ pub async fn show(
         "created" => Some("Customer added.".to_string()),
         "saved" => Some("Saved.".to_string()),
         "sent" => Some("Message queued. Their answer lands here and in the inbox.".to_string()),
+        "location-added" => Some("Location added.".to_string()),
+        "location-saved" => {
+            Some("Location saved. Jobs booked there before keep the address they were booked at.".to_string())
+        }
+        "location-removed" => Some("Location removed. Its jobs keep their address.".to_string()),
         _ => None,
     };
     Ok(card(&state, &viewer, &uri, id, notice, Compose::default(), Vec::new()).await?.into_response())
@@ -322,14 +452,27 @@ async fn card(
     let mut jobs = jobs::list(&state.db, org, &JobFilter { customer: Some(id), ..JobFilter::default() }).await?;
     jobs.sort_by_key(|j| std::cmp::Reverse(j.scheduled_start));
     let jobs_brand = jobs.first().map(|j| j.brand_id.0);
-    let mut locations: Vec<String> = customer.address.iter().cloned().collect();
-    for j in &jobs {
-        if let Some(a) = &j.address
-            && !locations.iter().any(|l| l.eq_ignore_ascii_case(a))
-        {
-            locations.push(a.clone());
-        }
-    }
+    let locations = locations::list(&state.db, org, id)
+        .await?
+        .into_iter()
+        .map(|l| {
+            let (label, access_notes) = (l.label.unwrap_or_default(), l.access_notes.unwrap_or_default());
+            SiteView {
+                id: l.id.0,
+                form: SiteForm {
+                    id: Some(l.id.0),
+                    label: label.clone(),
+                    address: l.address.clone(),
+                    access_notes: access_notes.clone(),
+                    ..SiteForm::default()
+                },
+                label,
+                address: l.address,
+                access_notes,
+                jobs: l.job_count,
+            }
+        })
+        .collect();
     let mut messages = Vec::new();
     for address in [customer.phone.as_deref(), customer.email.as_deref()].into_iter().flatten() {
         messages.extend(messaging::list(&state.db, org, Some(address), 200).await?);
@@ -407,6 +550,7 @@ async fn card(
         email: customer.email.as_deref().unwrap_or_default().to_string(),
         notes: customer.notes.clone().unwrap_or_default(),
         locations,
+        new_site: SiteForm::default(),
         jobs,
         messages,
     })

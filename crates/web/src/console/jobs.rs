@@ -234,6 +234,11 @@ pub struct JobPage {
     pub customer_about: String,
     pub service: String,
     pub address: String,
+    /// The service location it is at: its label and access notes.
+    pub site_label: String,
+    pub access_notes: String,
+    /// The customer's locations' addresses, offered as the address is typed.
+    pub site_addresses: Vec<String>,
     pub lat: String,
     pub lon: String,
     pub verified: bool,
@@ -385,6 +390,13 @@ async fn render(
         customer_about: customer.notes.clone().unwrap_or_default(),
         service: job.service.clone(),
         address: job.address.clone().unwrap_or_default(),
+        site_label: job.service_location.as_ref().and_then(|s| s.label.clone()).unwrap_or_default(),
+        access_notes: job.service_location.as_ref().and_then(|s| s.access_notes.clone()).unwrap_or_default(),
+        site_addresses: switchboard_core::customers::locations::list(&state.db, org, customer.id)
+            .await?
+            .into_iter()
+            .map(|l| l.address)
+            .collect(),
         lat: job.location.map(|p| format!("{:.6}", p.lat)).unwrap_or_default(),
         lon: job.location.map(|p| format!("{:.6}", p.lon)).unwrap_or_default(),
         verified: job.location_verified,
@@ -597,6 +609,7 @@ pub async fn update(
             version: seen_version(&form.version)?,
             service: changed(&form.service, &form.orig_service).then(|| form.service.clone()),
             address: changed(&form.address, &form.orig_address).then(|| text(&form.address)),
+            service_location: None,
             location: (changed(&form.lat, &form.orig_lat) || changed(&form.lon, &form.orig_lon)).then_some(location),
             location_verified: changed(verified, &form.orig_verified).then_some(form.verified.is_some()),
             scheduled_start: changed(&form.start, &form.orig_start).then(|| start.flatten()),

@@ -1,6 +1,7 @@
 //! The office console (HTML, signed in): one file per area, and the sidebar every page shares.
 
 pub mod board;
+pub mod board_week;
 pub mod customer_import;
 pub mod customers;
 pub mod events;
@@ -76,6 +77,9 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(customers::show).post(customers::update))
         .route("/customers/{id}/edit", get(customers::edit))
         .route("/customers/{id}/message", post(customers::message))
+        .route("/customers/{id}/locations", post(customers::add_location))
+        .route("/customers/{id}/locations/{location}", post(customers::update_location))
+        .route("/customers/{id}/locations/{location}/remove", post(customers::remove_location))
         .route("/settings", get(|| async { Redirect::to("/settings/brands") }))
         .route("/settings/brands", get(settings::brands).post(settings::create_brand))
         .route("/settings/brands/new", get(settings::new_brand))

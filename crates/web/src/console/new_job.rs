@@ -9,7 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
-use switchboard_core::ids::{BrandId, CustomerId, TechnicianId};
+use switchboard_core::ids::{BrandId, CustomerId, LocationId, TechnicianId};
 use switchboard_core::jobs::{self, JobInput};
 use switchboard_core::{Error, customers, technicians};
 
@@ -30,6 +30,8 @@ pub struct NewJobPage {
     /// (id, "Name · phone") of each customer.
     pub customers: Vec<(i64, String)>,
     pub techs: Vec<(i64, String)>,
+    /// (id, "Label: address", access notes) of the picked customer's service locations.
+    pub sites: Vec<(i64, String, String)>,
     pub typed: NewJobFields,
     pub errors: Vec<(String, String)>,
 }
@@ -48,6 +50,9 @@ pub struct NewJobFields {
     pub customer: String,
     #[serde(default)]
     pub service: String,
+    /// A service location's id; empty: the address typed.
+    #[serde(default)]
+    pub location: String,
     #[serde(default)]
     pub address: String,
     #[serde(default)]
@@ -71,6 +76,12 @@ async fn page(
     people.sort_by_key(|c| c.name.to_lowercase());
     let techs =
         technicians::list(&state.db, org).await?.into_iter().filter(|t| t.active).map(|t| (t.id.0, t.name)).collect();
+    let sites = match typed.customer.parse::<i64>() {
+        Ok(id) if people.iter().any(|c| c.id.0 == id) => {
+            customers::locations::list(&state.db, org, CustomerId(id)).await?
+        }
+        _ => Vec::new(),
+    };
     Ok(NewJobPage {
         shell,
         brands: brands.iter().map(|b| (b.id.0, b.name.clone(), b.time_zone.to_string())).collect(),
@@ -82,33 +93,32 @@ async fn page(
             })
             .collect(),
         techs,
+        sites: sites.into_iter().map(|l| (l.id.0, l.title(), l.access_notes.unwrap_or_default())).collect(),
         typed,
         errors,
     })
 }
 
-#[derive(Deserialize, Default)]
-pub struct NewQuery {
-    #[serde(default)]
-    customer: String,
-}
-
-/// `GET /jobs/new[?customer=ID]`: the form, the customer picked when coming from their card,
-/// and the viewer's brand.
+/// `GET /jobs/new[?customer=ID[&location=ID]]`: the form, the customer (and the location)
+/// picked when coming from their card, and the viewer's brand. Picking another customer asks
+/// again with what was typed, for their locations.
 pub async fn new(
     State(state): State<AppState>,
     Staff(viewer): Staff,
     uri: Uri,
-    Query(q): Query<NewQuery>,
+    Query(mut typed): Query<NewJobFields>,
 ) -> Result<Response, PageError> {
-    let mut typed = NewJobFields { customer: q.customer.clone(), ..NewJobFields::default() };
-    if let Some(b) = viewer.brand_id {
+    if typed.brand.is_empty()
+        && let Some(b) = viewer.brand_id
+    {
         typed.brand = b.0.to_string();
     }
-    if let Ok(id) = q.customer.parse::<i64>()
-        && let Ok(c) = customers::get(&state.db, viewer.user.org_id, CustomerId(id)).await
-    {
-        typed.address = c.address.unwrap_or_default();
+    if let Ok(id) = typed.customer.parse::<i64>() {
+        let sites = customers::locations::list(&state.db, viewer.user.org_id, CustomerId(id)).await?;
+        // The location asked for, else where they were first served.
+        if !sites.iter().any(|l| l.id.0.to_string() == typed.location) {
+            typed.location = sites.first().map(|l| l.id.0.to_string()).unwrap_or_default();
+        }
     }
     Ok(page(&state, &viewer, &uri, typed, vec![]).await?.into_response())
 }
@@ -141,11 +151,17 @@ pub async fn create(
             let field = if start.is_none() { "scheduled_start" } else { "scheduled_end" };
             return Err(Error::invalid(field, "give the window's start and end, or neither (an estimate)"));
         }
+        let site = match form.location.trim() {
+            "" => None,
+            raw => Some(LocationId(raw.parse().map_err(|_| Error::invalid("service_location_id", "pick a location"))?)),
+        };
         Ok(JobInput {
             brand: BrandId(brand.id.0),
             customer: CustomerId(customer),
             service: form.service.clone(),
-            address: Some(form.address.clone()).filter(|a| !a.trim().is_empty()),
+            service_location: site,
+            // A location picked wins over an address left in the other field.
+            address: Some(form.address.clone()).filter(|a| site.is_none() && !a.trim().is_empty()),
             scheduled_start: start,
             scheduled_end: end,
             techs,

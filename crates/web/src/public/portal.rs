@@ -182,6 +182,9 @@ struct JobPage {
     phone: String,
     phone_display: String,
     address: String,
+    /// The service location's label and how to get in (gate code, pets).
+    site_label: String,
+    access_notes: String,
     maps_url: String,
     window: String,
     notes: String,
@@ -252,6 +255,8 @@ async fn render_job(
             phone_display: customer.phone.as_deref().map(display_phone).unwrap_or_default(),
             maps_url: maps_url(&address),
             address,
+            site_label: job.service_location.as_ref().and_then(|s| s.label.clone()).unwrap_or_default(),
+            access_notes: job.service_location.as_ref().and_then(|s| s.access_notes.clone()).unwrap_or_default(),
             window: window(&job, &tz),
             notes: job.customer_notes.clone().unwrap_or_default(),
             customer_notes: customer.notes.clone().unwrap_or_default(),

@@ -147,10 +147,12 @@ async fn the_openapi_document_describes_every_api_route() {
     }
     documented.sort();
     let expected = [
+        ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
         ("get", "/api/v1/customers"),
         ("get", "/api/v1/customers/{id}"),
+        ("get", "/api/v1/customers/{id}/locations"),
         ("get", "/api/v1/jobs"),
         ("get", "/api/v1/jobs/{id}"),
         ("get", "/api/v1/leads"),
@@ -162,10 +164,12 @@ async fn the_openapi_document_describes_every_api_route() {
         ("get", "/api/v1/users/{id}"),
         ("patch", "/api/v1/brands/{id}"),
         ("patch", "/api/v1/customers/{id}"),
+        ("patch", "/api/v1/customers/{id}/locations/{location_id}"),
         ("patch", "/api/v1/jobs/{id}"),
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
         ("post", "/api/v1/customers"),
+        ("post", "/api/v1/customers/{id}/locations"),
         ("post", "/api/v1/jobs"),
         ("post", "/api/v1/jobs/{id}/assign"),
         ("post", "/api/v1/jobs/{id}/status"),
@@ -181,9 +185,10 @@ async fn the_openapi_document_describes_every_api_route() {
 
     // Each documented route is really served (not 404/405) by the running app.
     for (method, path) in &documented {
-        let url = app.url(&path.replace("{id}", "999999"));
+        let url = app.url(&path.replace("{id}", "999999").replace("{location_id}", "999998"));
         let req = match method.as_str() {
             "get" => app.client().get(url),
+            "delete" => app.client().delete(url),
             "post" => app.client().post(url).json(&json!({})),
             _ => app.client().patch(url).json(&json!({})),
         };

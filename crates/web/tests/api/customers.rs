@@ -120,7 +120,10 @@ async fn the_office_adds_a_customer_edits_them_and_books_a_job_without_a_lead() 
         html.contains(&format!(r#"<option value="{id}" selected>Dana Ruiz-Ortiz · (720) 555-0190</option>"#)),
         "{html}"
     );
-    assert!(html.contains(r#"name="address" value="12 Oak St""#), "the customer's address: {html}");
+    assert!(
+        html.contains(r#" checked><span>12 Oak St</span>"#),
+        "the customer's address, a location of theirs: {html}"
+    );
     let brand_id = brand.id.0.to_string();
     let id_s = id.to_string();
     let (brand_id, id_s) = (&brand_id, &id_s);

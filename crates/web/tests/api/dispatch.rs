@@ -1295,3 +1295,145 @@ async fn all_brands_at_once_each_in_its_own_zone_and_hours() {
     assert!(html.contains("Summit Home Services · Monday, Nov 23, 2026</h2>"));
     assert!(html.contains(r#"<span class="board-hours">Open 7:00 AM-7:00 PM</span>"#));
 }
+
+/// A job at one of the customer's service locations tells the technician which one and how
+/// to get in (the demo's landlord has a duplex with a lockbox).
+#[tokio::test]
+async fn the_technician_sees_the_location_and_how_to_get_in() {
+    let d = demo().await;
+    let (_, body) = d.get("/api/v1/customers?q=Sam%20Greene").await;
+    let sam = &body["customers"][0];
+    let unit_a = sam["locations"].as_array().unwrap().iter().find(|l| l["label"] == "Duplex, unit A").unwrap();
+    let (_, brands) = d.get("/api/v1/brands").await;
+    let summit = brands["brands"].as_array().unwrap().iter().find(|b| b["name"] == "Summit Home Services").unwrap();
+    let (status, body) = d
+        .post(
+            "/api/v1/jobs",
+            json!({"brand_id": summit["id"], "customer_id": sam["id"], "service": "Leaking tap", "service_location_id": unit_a["id"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["job"]["id"].as_i64().unwrap();
+    let base = d.maria_on(id).await;
+    let (status, html) = d.page(&format!("{base}/jobs/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<span>Duplex, unit A: 2231 S Downing St, Denver, CO 80210</span>"), "{html}");
+    assert!(
+        html.contains(
+            r#"<div class="portal-notes"><strong>Getting in</strong><p>Lockbox on the back door: 4417.</p></div>"#
+        ),
+        "{html}"
+    );
+}
+
+/// The cell of the week view for `who` (a technician, or "Unassigned") on `day`.
+fn week_cell<'a>(html: &'a str, who: &str, day: &str) -> &'a str {
+    let label = format!(r#"aria-label="{who}, {day}">"#);
+    let from = html.find(&label).unwrap_or_else(|| panic!("a cell {label} in {html}")) + label.len();
+    &html[from..from + html[from..].find("</td>").unwrap()]
+}
+
+#[tokio::test]
+async fn the_week_view_shows_each_technicians_days_and_moves_a_job_to_another_day_at_the_same_time() {
+    let d = demo().await;
+    let admin = d.app.signed_in_demo().await;
+    let summit = d.job("J-2202").await["brand_id"].as_i64().unwrap();
+    // The demo's today is Sunday, Nov 22: its week runs from Monday the 16th.
+    let (status, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22&view=week")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Nov 16-22, 2026"), "{html}");
+    assert!(html.contains(r#"<th scope="col" class="today"><a href="/board?brand="#), "today's column is marked");
+    assert!(html.contains(r#">Sun 22<span class="visually-hidden"> Nov, today: open this day</span></a>"#), "{html}");
+    assert!(
+        html.contains(&format!(r#"href="/board?brand={summit}&date=2026-11-15&view=week" aria-label="Previous week""#))
+            && html
+                .contains(&format!(r#"href="/board?brand={summit}&date=2026-11-29&view=week" aria-label="Next week""#)),
+        "{html}"
+    );
+    assert!(week_cell(&html, "Dan Okafor", "Sunday, Nov 22").contains("J-2202"), "Dan's Sunday");
+    assert!(week_cell(&html, "Jin Park", "Saturday, Nov 21").contains("J-2199"), "yesterday's job on Saturday");
+    assert!(!week_cell(&html, "Dan Okafor", "Friday, Nov 20").contains("job-block"), "nothing on Friday");
+    assert!(!html.contains("J-2201"), "Monday the 23rd is next week");
+    assert!(!html.contains("Not scheduled yet"), "the demo has no unscheduled work");
+
+    // Dragged onto Jin's Friday: the same 4:00-6:00 PM in Denver, now Jin's.
+    let dan = d.tech("Dan Okafor").await;
+    let jin = d.tech("Jin Park").await;
+    let j2202 = d.job("J-2202").await["id"].as_i64().unwrap();
+    let drag = |fields: Vec<(&'static str, String)>| {
+        let r = admin
+            .client
+            .post(d.app.url("/board/move"))
+            .header("x-csrf-token", &admin.csrf)
+            .header("x-requested-with", "fetch")
+            .form(&fields)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, body) = drag(vec![
+        ("job", j2202.to_string()),
+        ("from_tech", dan.to_string()),
+        ("to_tech", jin.to_string()),
+        ("day", "2026-11-20".into()),
+    ])
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let job = d.job("J-2202").await;
+    assert_eq!(
+        (job["scheduled_start"].as_str(), job["scheduled_end"].as_str(), job["techs"][0]["name"].as_str()),
+        (Some("2026-11-20T23:00:00Z"), Some("2026-11-21T01:00:00Z"), Some("Jin Park"))
+    );
+    let (_, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22&view=week")).await;
+    assert!(week_cell(&html, "Jin Park", "Friday, Nov 20").contains("J-2202"), "{html}");
+    assert!(!week_cell(&html, "Dan Okafor", "Sunday, Nov 22").contains("J-2202"));
+
+    // Work with no window waits below the week; dropped on a day it starts when the brand opens.
+    let customer = job["customer_id"].as_i64().unwrap();
+    let (status, body) = d
+        .post("/api/v1/jobs", json!({"brand_id": summit, "customer_id": customer, "service": "Estimate - attic fan"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (id, code) = (body["job"]["id"].as_i64().unwrap(), body["job"]["code"].as_str().unwrap().to_string());
+    let (_, html) = admin.get_text(&format!("/board?brand={summit}&date=2026-11-22&view=week")).await;
+    let waiting = &html[html.find("Not scheduled yet").expect("the unscheduled list")..];
+    assert!(waiting.contains(&code), "{waiting}");
+    // By the keyboard's Move form (no script): Tuesday, back to the week.
+    let maria = d.tech("Maria Reyes").await;
+    let r = admin
+        .post_form(
+            "/board/move",
+            &[
+                ("job", &id.to_string()),
+                ("from_tech", ""),
+                ("to_tech", &maria.to_string()),
+                ("day", "2026-11-17"),
+                ("date", "2026-11-22"),
+                ("brand", &summit.to_string()),
+                ("view", "week"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/board?date=2026-11-22&brand={summit}&view=week").as_str());
+    let job = d.job(&code).await;
+    // Summit opens at 7:00 AM on weekdays (MST, UTC-7).
+    assert_eq!(
+        (job["scheduled_start"].as_str(), job["scheduled_end"].as_str(), job["status"].as_str()),
+        (Some("2026-11-17T14:00:00Z"), Some("2026-11-17T16:00:00Z"), Some("scheduled"))
+    );
+    assert_eq!(job["techs"][0]["name"], "Maria Reyes");
+
+    // A day that is not one is refused, saying so; nothing moves.
+    let (status, body) = drag(vec![
+        ("job", id.to_string()),
+        ("from_tech", maria.to_string()),
+        ("to_tech", maria.to_string()),
+        ("day", "2026-13-01".into()),
+    ])
+    .await;
+    assert_eq!((status, body.as_str()), (422, "\"2026-13-01\" is not a date like 2026-11-23"));
+    assert_eq!(d.job(&code).await["scheduled_start"], "2026-11-17T14:00:00Z");
+}

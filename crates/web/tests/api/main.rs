@@ -21,6 +21,7 @@ mod isolation;
 mod jobs_api;
 mod leads;
 mod leads_console;
+mod locations;
 mod maps;
 mod messaging;
 mod migrations;
