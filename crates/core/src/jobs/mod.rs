@@ -109,6 +109,9 @@ pub async fn change_status(
     to: JobStatus,
     reason: Option<&str>,
 ) -> Result<JobSummary> {
+    if reason.is_some_and(|r| r.trim().chars().count() > 500) {
+        return Err(Error::invalid("reason", "at most 500 characters"));
+    }
     let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
     current.status.check_move(to, reason).map_err(|e| Error::InvalidTransition {
         message: e.message,

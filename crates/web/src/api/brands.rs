@@ -137,18 +137,32 @@ pub struct BrandEnvelope {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandBody {
-    #[schema(min_length = 1, max_length = 80)]
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: String,
+    /// An IANA time zone.
+    #[schema(min_length = 1, pattern = r"\S", example = "America/Denver")]
     pub time_zone: String,
     /// ISO 3166-1 code; absent or empty is `US`.
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$", example = "US")]
     pub country: Option<String>,
+    /// Any common format; a national number is read by the brand's country.
+    #[schema(max_length = 32, pattern = r"^[0-9+()./\s-]*$", example = "(720) 555-0190")]
     pub sms_number: Option<String>,
+    #[schema(format = Email)]
     pub inbound_email: Option<String>,
+    /// `#rrggbb`; absent or empty is the default blue.
+    #[schema(pattern = r"^\s*(#[0-9a-fA-F]{6})?\s*$", example = "#2563eb")]
     pub color: Option<String>,
+    /// An `https://` (or `/`) address of an image.
+    #[schema(max_length = 500, pattern = r#"^\s*((https?://|/)[^\s"<]*)?\s*$"#)]
     pub logo_url: Option<String>,
+    /// 1-4 capital letters; absent or empty is `J`.
+    #[schema(pattern = r"^\s*([A-Z]{1,4})?\s*$", example = "J")]
     pub job_prefix: Option<String>,
+    #[schema(max_length = 320)]
     pub sms_help_reply: Option<String>,
     /// Absent: the built-in list (no heat, flooding, gas smell, ...).
+    /// Each at most 60 characters.
     #[schema(max_items = 100)]
     pub urgent_words: Option<Vec<String>>,
     /// Absent: Monday to Friday, 08:00-17:00. A day left out is closed.
@@ -159,23 +173,29 @@ pub struct BrandBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrandPatch {
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S", example = "America/Denver")]
     pub time_zone: Option<String>,
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$", example = "US")]
     pub country: Option<String>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 32, pattern = r"^[0-9+()./\s-]*$")]
     pub sms_number: Option<Option<String>>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Email)]
     pub inbound_email: Option<Option<String>>,
+    #[schema(pattern = r"^\s*(#[0-9a-fA-F]{6})?\s*$", example = "#2563eb")]
     pub color: Option<String>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500, pattern = r#"^\s*((https?://|/)[^\s"<]*)?\s*$"#)]
     pub logo_url: Option<Option<String>>,
+    #[schema(pattern = r"^\s*([A-Z]{1,4})?\s*$", example = "J")]
     pub job_prefix: Option<String>,
     #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 320)]
     pub sms_help_reply: Option<Option<String>>,
+    /// Each at most 60 characters.
     #[schema(max_items = 100)]
     pub urgent_words: Option<Vec<String>>,
     /// The whole week at once: a day left out is closed.

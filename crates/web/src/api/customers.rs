@@ -183,7 +183,9 @@ pub struct CustomerBody {
     #[schema(min_length = 1, max_length = 120)]
     pub name: String,
     /// Any common format; a national number is read by the organization's country.
+    #[schema(max_length = 32, pattern = r"^[0-9+()./\s-]*$", example = "(720) 555-0190")]
     pub phone: Option<String>,
+    #[schema(format = Email)]
     pub email: Option<String>,
     #[schema(max_length = 300)]
     pub address: Option<String>,
@@ -199,7 +201,11 @@ pub struct CustomerBody {
 pub struct CustomerPatchBody {
     #[schema(min_length = 1, max_length = 120)]
     pub name: Option<String>,
+    /// Any common format; `""` clears it.
+    #[schema(max_length = 32, pattern = r"^[0-9+()./\s-]*$")]
     pub phone: Option<String>,
+    /// `""` clears it.
+    #[schema(format = Email)]
     pub email: Option<String>,
     #[schema(max_length = 300)]
     pub address: Option<String>,

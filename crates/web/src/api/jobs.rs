@@ -90,7 +90,9 @@ pub struct JobSiteDto {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationDto {
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
 }
 
@@ -224,8 +226,10 @@ pub struct JobQuery {
     /// Jobs this technician is on.
     pub tech_id: Option<i64>,
     /// Windows starting at or after this time (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Windows starting before this time (RFC 3339).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Text in the code, customer name, service or address.
     pub q: Option<String>,
@@ -262,15 +266,20 @@ pub async fn list(
 pub struct NewJobBody {
     pub brand_id: i64,
     pub customer_id: i64,
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub service: String,
     /// One of the customer's service locations (`/customers/{id}/locations`); the job takes
     /// its address.
     pub service_location_id: Option<i64>,
     /// Without a service location; defaults to the customer's address. A new address becomes
     /// one of the customer's service locations.
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     /// RFC 3339. With a start the job is Scheduled, else an Estimate.
+    #[schema(format = DateTime)]
     pub scheduled_start: Option<String>,
+    /// RFC 3339; given with a start, after it.
+    #[schema(format = DateTime)]
     pub scheduled_end: Option<String>,
     pub tech_ids: Option<Vec<i64>>,
 }
@@ -323,6 +332,7 @@ pub struct StatusBody {
     #[schema(schema_with = super::openapi::job_status)]
     pub status: String,
     /// Required when reopening a completed job.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
@@ -355,10 +365,11 @@ pub struct JobPatchBody {
     /// The `version` you read; a job changed since refuses the edit with 409 `stale`, saying
     /// who changed it and when. Omitted: the edit applies to whatever is there.
     pub version: Option<i64>,
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub service: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 300)]
     pub address: Option<Option<String>>,
     /// Moves the job to one of its customer's service locations (and its address).
     pub service_location_id: Option<i64>,
@@ -370,18 +381,18 @@ pub struct JobPatchBody {
     pub location_verified: Option<bool>,
     /// RFC 3339; `null` clears the window. Giving an estimate a window schedules it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_start: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_end: Option<Option<String>>,
     /// For the office only.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub internal_notes: Option<Option<String>>,
     /// Shown to the technician (gate codes, pets, parking).
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 4000)]
     pub customer_notes: Option<Option<String>>,
 }
 

@@ -112,7 +112,8 @@ pub struct LeadQuery {
     pub brand_id: Option<i64>,
     /// Matches name, phone, email or message text.
     pub q: Option<String>,
-    /// At most this many (default 200).
+    /// At most this many (default 200; 1-1000, a value outside is brought within).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 
@@ -155,8 +156,10 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplyBody {
+    #[schema(min_length = 1, max_length = 1600, pattern = r"\S")]
     pub body: String,
     /// `sms` or `email`; default: SMS when the lead has a phone number.
+    #[schema(schema_with = super::openapi::channel)]
     pub channel: Option<String>,
 }
 
@@ -186,9 +189,14 @@ pub async fn reply(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomerBody {
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub name: String,
+    /// Any common format; a national number is read by the brand's country.
+    #[schema(max_length = 32, pattern = r"^[0-9+()./\s-]*$", example = "(720) 555-0190")]
     pub phone: Option<String>,
+    #[schema(format = Email)]
     pub email: Option<String>,
+    #[schema(max_length = 300)]
     pub address: Option<String>,
 }
 
@@ -200,10 +208,14 @@ pub struct ConvertBody {
     /// ... or a new one (if a customer already has its phone, that customer is used).
     /// With neither, the lead's own contact details make the customer.
     pub customer: Option<NewCustomerBody>,
+    #[schema(min_length = 1, max_length = 120, pattern = r"\S")]
     pub service: String,
+    #[schema(max_length = 300)]
     pub address: Option<String>,
     /// RFC 3339, e.g. `2026-11-23T16:00:00Z`. With a start the job is Scheduled, else Estimate.
+    #[schema(format = DateTime)]
     pub scheduled_start: Option<String>,
+    #[schema(format = DateTime)]
     pub scheduled_end: Option<String>,
     pub tech_id: Option<i64>,
     pub tech_ids: Option<Vec<i64>>,

@@ -72,11 +72,16 @@ pub struct SendMessage {
     /// The brand that sends it (its SMS number, or its inbound email address as the sender).
     pub brand_id: i64,
     /// `sms` (default) or `email`.
+    #[schema(schema_with = super::openapi::channel)]
     pub channel: Option<String>,
     /// A phone number in any common format (stored as E.164), or an email address.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub to: String,
     /// Required for email.
+    #[schema(max_length = 200)]
     pub subject: Option<String>,
+    /// A text is at most 1600 characters.
+    #[schema(min_length = 1, pattern = r"\S")]
     pub body: String,
 }
 
@@ -85,7 +90,8 @@ pub struct SendMessage {
 pub struct ListQuery {
     /// Only messages to or from this address (E.164 for phones).
     pub address: Option<String>,
-    /// At most this many, newest first (default 100, at most 500).
+    /// At most this many, newest first (default 100; 1-500, a value outside is brought within).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

@@ -22,6 +22,15 @@ pub fn lead_source() -> RefOr<Schema> {
     one_of(switchboard_core::leads::LeadSource::ALL.map(|s| s.as_str()))
 }
 
+pub fn user_role() -> RefOr<Schema> {
+    one_of(switchboard_core::tenancy::Role::ALL.map(|r| r.as_str()))
+}
+
+/// `sms` or `email`.
+pub fn channel() -> RefOr<Schema> {
+    one_of(["sms", "email"])
+}
+
 pub fn lead_status() -> RefOr<Schema> {
     one_of(switchboard_core::leads::LeadStatus::ALL.map(|s| s.as_str()))
 }

@@ -52,17 +52,23 @@ pub struct UserEnvelope {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
+    #[schema(format = Email)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: String,
+    #[schema(schema_with = super::openapi::user_role)]
     pub role: String,
     /// At least 10 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
     pub name: Option<String>,
+    #[schema(schema_with = super::openapi::user_role)]
     pub role: Option<String>,
     pub active: Option<bool>,
 }

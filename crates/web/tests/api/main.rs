@@ -26,6 +26,7 @@ mod maps;
 mod messaging;
 mod migrations;
 mod notifications;
+mod openapi_truth;
 mod sign_in;
 mod twilio_contract;
 mod web_forms;
