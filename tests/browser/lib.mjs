@@ -245,19 +245,42 @@ export function clearFailureShots(prefix = "failure-") {
   }
 }
 
-/** The page must not scroll sideways (phone layouts). */
+/**
+ * The page must not scroll sideways (phone layouts), and nothing may stick out of the card it
+ * is in (a field or button past a card's edge), unless it is inside something that scrolls.
+ */
 export async function assertNoHorizontalScroll(page, what) {
-  const m = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    client: document.documentElement.clientWidth,
-    wide: [...document.querySelectorAll("body *")]
-      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-      .slice(0, 5)
-      .map((e) => `${e.tagName.toLowerCase()}${e.className ? "." + String(e.className).split(" ").join(".") : ""}`),
-  }));
+  const m = await page.evaluate(() => {
+    const name = (e) => `${e.tagName.toLowerCase()}${e.className ? "." + String(e.className).split(" ").join(".") : ""}`;
+    const spills = [];
+    for (const card of document.querySelectorAll(".card, .portal-card")) {
+      // A card that scrolls sideways shows all of it; one that clips hides what is past its edge.
+      if (["auto", "scroll"].includes(getComputedStyle(card).overflowX)) continue;
+      const edge = card.getBoundingClientRect().right;
+      for (const e of card.querySelectorAll("*")) {
+        const r = e.getBoundingClientRect();
+        if (r.width <= 1 || r.right <= edge + 1 || getComputedStyle(e).position === "fixed") continue;
+        let clipped = false;
+        for (let a = e.parentElement; a && a !== card; a = a.parentElement) {
+          if (getComputedStyle(a).overflowX !== "visible") clipped = true;
+        }
+        if (!clipped) spills.push(`${name(e)} (${Math.round(r.right - edge)}px past ${name(card)})`);
+      }
+    }
+    return {
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+      wide: [...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+        .slice(0, 5)
+        .map(name),
+      spills: spills.slice(0, 5),
+    };
+  });
   if (m.scroll > m.client) {
     fail(`${what} scrolls sideways on a ${m.client}px-wide phone (content is ${m.scroll}px wide; widest: ${m.wide.join(", ")})`);
   }
+  if (m.spills.length) fail(`${what}: on a ${m.client}px-wide phone, these stick out of their card: ${m.spills.join(", ")}`);
 }
 
 /**

@@ -4,7 +4,8 @@
 //              switch stepped with the arrow keys does not switch until Enter
 //   customers  New customer on a 390 px phone: a bad number is refused beside the field,
 //              what was typed stays, no sideways scroll; fixed, the card opens; New job from
-//              the card books a scheduled job for that customer
+//              the card books a scheduled job for that customer at their address, picked as
+//              their first service location
 //
 // Run:   cd tests/browser && npm ci && node --test office_forms.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
@@ -88,9 +89,12 @@ test("day-one office forms work by keyboard and on a phone", { timeout: 120_000 
     await shot(phone, "office-customer-refused-phone.png");
     await phone.locator('input[name="phone"]').fill("(720) 555-0190");
     await Promise.all([phone.waitForURL(/\/customers\/\d+\?done=created/), phone.getByRole("button", { name: "Add customer" }).click()]);
-    await phone.getByRole("link", { name: "New job" }).click();
+    await phone.getByRole("link", { name: "New job", exact: true }).click();
     await phone.waitForURL(/\/jobs\/new\?customer=\d+/);
     await assertNoHorizontalScroll(phone, "the new job form");
+    // Their address is their first service location, picked for the job.
+    const where = phone.getByRole("radio", { name: "12 Oak St, Denver, CO 80205" });
+    if (!(await where.isChecked())) fail("the customer's address is not picked as the job's location");
     await phone.locator('select[name="brand"]').selectOption({ label: "Summit Home Services (America/Denver)" });
     await phone.locator('input[name="service"]').fill("Furnace tune-up");
     await phone.locator('input[name="start"]').fill("2026-12-10T09:00");
@@ -99,6 +103,8 @@ test("day-one office forms work by keyboard and on a phone", { timeout: 120_000 
     await Promise.all([phone.waitForURL(/\/jobs\/\d+\?done=created/), phone.getByRole("button", { name: "Create job" }).click()]);
     const status = (await phone.locator("#job-status").textContent())?.trim();
     if (status !== "Scheduled") fail(`the new job is ${status}, not Scheduled`);
+    const booked = await phone.locator('input[name="address"]').inputValue();
+    if (booked !== "12 Oak St, Denver, CO 80205") fail(`the job is booked at "${booked}", not the customer's location`);
     log("phone: customer refused then added, a scheduled job booked from their card");
     await desk.close();
     await phoneCtx.close();

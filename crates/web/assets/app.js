@@ -368,25 +368,33 @@ document.addEventListener("change", (event) => {
   });
 })();
 
-// The board's week scrolls sideways on a narrow screen: it opens on today's column, and a
-// live refresh keeps where the dispatcher had scrolled to.
+// The board scrolls sideways on a narrow screen: the week opens on today's column, the day
+// a little before now (or at its first job), and a live refresh keeps where the dispatcher
+// had scrolled to.
 (() => {
   const kept = new Map();
+  const boxes = (root) => root.querySelectorAll(".week-scroll, .board-grid");
+  const keyOf = (box) => `${box.classList.contains("week-scroll") ? "week" : "day"}-${box.closest("[data-brand]")?.dataset.brand || ""}`;
   const place = () => {
-    document.querySelectorAll(".week-scroll").forEach((box) => {
-      const key = box.dataset.brand;
+    boxes(document).forEach((box) => {
+      const key = keyOf(box);
       if (kept.has(key)) {
         box.scrollLeft = kept.get(key);
         return;
       }
-      const today = box.querySelector("th.today");
-      const label = box.querySelector(".week-corner");
-      if (today && box.scrollWidth > box.clientWidth) box.scrollLeft = today.offsetLeft - (label ? label.offsetWidth : 0);
+      if (box.scrollWidth <= box.clientWidth) return;
+      const label = box.querySelector(".week-corner, .lane-label");
+      const inset = label ? label.offsetWidth : 0;
+      const target = box.querySelector("th.today") || box.querySelector(".now-line") || box.querySelector(".lane-track .job-block");
+      if (!target) return;
+      const left = target.getBoundingClientRect().left - box.getBoundingClientRect().left + box.scrollLeft;
+      const hour = box.classList.contains("board-grid") ? box.scrollWidth / (Number(getComputedStyle(box).getPropertyValue("--hours")) || 9) / 2 : 0;
+      box.scrollLeft = Math.max(0, left - inset - hour);
     });
   };
   document.addEventListener("htmx:beforeSwap", (e) => {
     if (e.target instanceof Element && e.target.id === "board-live") {
-      e.target.querySelectorAll(".week-scroll").forEach((box) => kept.set(box.dataset.brand, box.scrollLeft));
+      boxes(e.target).forEach((box) => kept.set(keyOf(box), box.scrollLeft));
     }
   });
   document.addEventListener("htmx:afterSettle", place);
