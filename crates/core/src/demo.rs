@@ -96,6 +96,7 @@ impl Clock for At {
 /// customers (one texts from a customer's number, so the lead shows who it is).
 async fn seed_inbox(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<()> {
     use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
+    use crate::messaging;
     use crate::webforms::{self, FormInput};
     for (brand, name) in [(b.summit, "Website contact form"), (b.harbor, "Request service")] {
         let input = FormInput { brand, name: name.into(), redirect_url: None, allowed_origins: String::new() };
@@ -157,15 +158,48 @@ async fn seed_inbox(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> R
             body: "Our furnace quit overnight and there's no heat in the house. Two little kids here. Can anyone come today?",
         },
     ];
-    for d in inbox {
+    for (n, d) in inbox.into_iter().enumerate() {
         let at = At(now - jiff::SignedDuration::from_mins(d.minutes_ago));
         let channel = d.source.as_str();
+        // Texts and emails are stored as they arrive for real, so they show on the sender's
+        // customer card and in the message log too; a web form's request is only the lead's.
+        let message_id = match (d.source, &d.contact.phone, &d.contact.email) {
+            (LeadSource::Sms, Some(from), _) => {
+                let sms = messaging::InboundSms {
+                    provider: "demo",
+                    provider_id: format!("demo-{n}"),
+                    from: from.as_str().to_string(),
+                    to: d.brand.sms_number.as_ref().map(|p| p.as_str().to_string()).unwrap_or_default(),
+                    body: d.body.to_string(),
+                };
+                match messaging::record_inbound_sms_in(tx, &at, &sms).await? {
+                    messaging::InboundOutcome::Stored { message, .. } => Some(message.0),
+                    _ => return Err(Error::Unexpected("demo text was not stored".into())),
+                }
+            }
+            (LeadSource::Email, _, Some(from)) => {
+                let email = messaging::email::InboundEmail {
+                    provider: "demo",
+                    message_id: format!("<demo-{n}@demo.switchboard.test>"),
+                    from: from.to_string(),
+                    from_name: d.contact.name.clone(),
+                    reply_to: None,
+                    automated: false,
+                    recipients: d.brand.inbound_email.iter().map(|e| e.to_string()).collect(),
+                    subject: d.subject.unwrap_or_default().to_string(),
+                    text: d.body.to_string(),
+                };
+                let to = d.brand.inbound_email.as_ref().map(|e| e.to_string()).unwrap_or_default();
+                messaging::email::record_inbound_email_in(tx, &at, d.brand, &to, &email).await?.map(|m| m.0)
+            }
+            _ => None,
+        };
         let m = NewLeadMessage {
             inbound: true,
             channel,
             subject: d.subject,
             body: d.body,
-            message_id: None,
+            message_id,
             author: None,
             fields: None,
         };

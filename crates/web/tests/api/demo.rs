@@ -6,9 +6,19 @@ use crate::helpers::{hidden_csrf, spawn_app};
 
 async fn counts(app: &crate::helpers::TestApp) -> Vec<i64> {
     let mut out = Vec::new();
-    for table in
-        ["orgs", "brands", "users", "technicians", "customers", "jobs", "job_technicians", "leads", "web_forms"]
-    {
+    for table in [
+        "orgs",
+        "brands",
+        "users",
+        "technicians",
+        "customers",
+        "jobs",
+        "job_technicians",
+        "leads",
+        "web_forms",
+        "messages",
+        "service_locations",
+    ] {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
             .fetch_one(app.db.pool())
             .await
@@ -24,7 +34,9 @@ async fn seeding_twice_neither_duplicates_nor_erases() {
     let first = demo::seed(&app.db, &app.clock).await.unwrap();
     assert!(first.created);
     let after_first = counts(&app).await;
-    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7, 4, 2]);
+    // Messages: the inbox's two texts and its email, as they would have arrived. Service
+    // locations: each customer's address, and the landlord's duplex units.
+    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7, 4, 2, 3, 11]);
     let second = demo::seed(&app.db, &app.clock).await.unwrap();
     assert!(!second.created);
     assert_eq!(counts(&app).await, after_first);
@@ -103,4 +115,26 @@ fn strip_tags(s: &str) -> String {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn a_demo_text_from_a_customer_is_on_their_card_as_well_as_in_the_inbox() {
+    let app = spawn_app().await;
+    demo::seed(&app.db, &app.clock).await.unwrap();
+    let b = app.signed_in_demo().await;
+    let (_, list) = b.get_text("/customers?q=Rachel").await;
+    let card = list
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.strip_prefix("/customers/").is_some_and(|id| id.parse::<i64>().is_ok()))
+        .expect("Rachel's card link");
+    let (_, html) = b.get_text(card).await;
+    let log = &html[html.find("id=\"customer-messages\"").expect("the message log")..];
+    assert!(
+        log.contains("<span>From customer · Text</span>")
+            && log.contains(
+                "<p>Hi, it&#39;s Rachel Cohen. The thermostat you installed keeps resetting. Can someone take a look this week?</p>"
+            ),
+        "{log}"
+    );
 }
