@@ -12,6 +12,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod form_fields;
 pub mod geo;
 pub mod ids;
 pub mod inbound;

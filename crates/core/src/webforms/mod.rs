@@ -17,8 +17,7 @@ use crate::parse::{EmailAddress, PhoneE164, optional_text, required_text};
 use crate::tenancy;
 use crate::{Error, Result};
 
-pub mod fields;
-pub use fields::{CustomField, CustomFieldInput, FieldKind};
+pub use crate::form_fields::{CustomField, CustomFieldInput, FieldKind, MAX_FIELDS};
 
 /// Faster than this after the form was shown is a bot.
 pub const MIN_FILL_TIME: SignedDuration = SignedDuration::from_millis(1500);
@@ -29,6 +28,11 @@ pub const HONEYPOT_FIELD: &str = "company_website";
 pub const TOKEN_FIELD: &str = "_ts";
 /// Fields with a meaning of their own; everything else is kept as a custom field.
 pub const KNOWN_FIELDS: [&str; 6] = ["name", "phone", "email", "address", "service", "message"];
+
+/// Names the built-in fields and the spam check use: a field of the form's own cannot have one.
+fn reserved(key: &str) -> bool {
+    KNOWN_FIELDS.contains(&key) || key == HONEYPOT_FIELD
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WebForm {
@@ -242,7 +246,7 @@ pub async fn update(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, input: &For
     let name = v.check("name", required_text(&input.name, 80));
     let redirect = v.check("redirect_url", check_redirect(input.redirect_url.as_deref()));
     let origins = v.check("allowed_origins", parse_origins(&input.allowed_origins));
-    let fields = fields::check_fields(&input.custom_fields, &mut v);
+    let fields = crate::form_fields::check_fields(&input.custom_fields, MAX_FIELDS, reserved, &mut v);
     v.finish()?;
     let (Some(name), Some(redirect), Some(origins)) = (name, redirect, origins) else {
         return Err(Error::Unexpected("form validation lost a field".into()));

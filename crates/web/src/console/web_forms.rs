@@ -171,7 +171,7 @@ fn saved_rows(form: &WebForm) -> Vec<WebFormFieldRow> {
 }
 
 fn add_blank_rows(rows: &mut Vec<WebFormFieldRow>) {
-    let keep = webforms::fields::MAX_FIELDS.saturating_sub(rows.iter().filter(|r| !r.key.is_empty()).count());
+    let keep = webforms::MAX_FIELDS.saturating_sub(rows.iter().filter(|r| !r.key.is_empty()).count());
     for _ in 0..NEW_ROWS.min(keep) {
         rows.push(WebFormFieldRow { n: rows.len() + 1, kind: "text".into(), ..WebFormFieldRow::default() });
     }
@@ -235,7 +235,7 @@ fn read_editor(posted: &[(String, String)]) -> (FormUpdate, Vec<WebFormFieldRow>
     let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
     let mut rows = Vec::new();
-    for n in 1..=webforms::fields::MAX_FIELDS + NEW_ROWS {
+    for n in 1..=webforms::MAX_FIELDS + NEW_ROWS {
         let at = |part: &str| format!("f{n}_{part}");
         if !map.contains_key(at("kind").as_str()) {
             continue;

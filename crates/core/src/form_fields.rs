@@ -1,13 +1,15 @@
-//! A web form's own fields beyond name, phone, email, address and message: each with a label,
-//! a type, a required flag and help text ("Best time to call", choice of "Morning, Afternoon").
-//! A submission's values are checked by their type and kept on the lead as "Label: value".
+//! Fields a business defines for a form of its own: a web form's fields beyond name, phone,
+//! email, address and message, and the fields an answering service's operator captures for a
+//! client. Each has a label, a type, a required flag and help text ("Best time to call",
+//! choice of "Morning, Afternoon"); an answer is checked by its type and kept as
+//! "Label: value".
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::Validator;
 use crate::parse::{Country, EmailAddress, PhoneE164};
 
-/// At most this many custom fields per form.
+/// At most this many fields per web form.
 pub const MAX_FIELDS: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,11 +97,6 @@ pub struct CustomFieldInput {
     pub help: String,
 }
 
-/// Names the built-in fields and the spam checks use.
-fn reserved(key: &str) -> bool {
-    super::KNOWN_FIELDS.contains(&key) || key == super::HONEYPOT_FIELD || key.starts_with('_')
-}
-
 /// "Best time to call?" -> "best_time_to_call".
 fn key_from(label: &str) -> String {
     let mut key = String::new();
@@ -114,10 +111,17 @@ fn key_from(label: &str) -> String {
 }
 
 /// Checks the editor's fields (errors under `fields.{n}.label` and the like, counted from 1)
-/// and gives each a key that is unique and not a built-in field's.
-pub fn check_fields(inputs: &[CustomFieldInput], v: &mut Validator) -> Vec<CustomField> {
-    if inputs.len() > MAX_FIELDS {
-        v.add("fields", format!("a form can have at most {MAX_FIELDS} fields of its own"));
+/// and gives each a key that is unique and not one `reserved` says the form uses itself (its
+/// built-in fields; a key starting with `_` never is one).
+pub fn check_fields(
+    inputs: &[CustomFieldInput],
+    max: usize,
+    reserved: impl Fn(&str) -> bool,
+    v: &mut Validator,
+) -> Vec<CustomField> {
+    let reserved = |key: &str| key.starts_with('_') || reserved(key);
+    if inputs.len() > max {
+        v.add("fields", format!("a form can have at most {max} fields of its own"));
         return Vec::new();
     }
     let mut out: Vec<CustomField> = Vec::new();
@@ -248,6 +252,8 @@ mod tests {
                 input("Phone", "phone", false, ""),
                 CustomFieldInput { key: Some("gate_code".into()), ..input("Gate code (renamed)", "text", false, "") },
             ],
+            MAX_FIELDS,
+            |k| k == "phone",
             &mut v,
         );
         assert!(v.finish().is_ok());
@@ -267,6 +273,8 @@ mod tests {
                 input("Which?", "choice", false, "Only one"),
                 CustomFieldInput { key: Some("_ts".into()), ..input("Sneaky", "text", false, "") },
             ],
+            MAX_FIELDS,
+            |_| false,
             &mut v,
         );
         let Err(crate::Error::Invalid(errors)) = v.finish() else { panic!("expected errors") };
