@@ -10,6 +10,7 @@ pub mod countries;
 pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod desk;
 pub mod engine;
 pub mod error;
 pub mod form_fields;

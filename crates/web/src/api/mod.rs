@@ -4,6 +4,7 @@
 
 pub mod brands;
 pub mod customers;
+pub mod desk;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
@@ -55,6 +56,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .routes(routes!(brands::list, brands::create))
                 .routes(routes!(brands::get, brands::update))
+                .routes(routes!(desk::get_protocol, desk::put_protocol))
+                .routes(routes!(desk::list_templates))
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))

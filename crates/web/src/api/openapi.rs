@@ -26,6 +26,11 @@ pub fn user_role() -> RefOr<Schema> {
     one_of(switchboard_core::tenancy::Role::ALL.map(|r| r.as_str()))
 }
 
+/// The type of a field an operator or a web form fills in.
+pub fn field_kind() -> RefOr<Schema> {
+    one_of(switchboard_core::form_fields::FieldKind::ALL.map(|k| k.as_str()))
+}
+
 /// `sms` or `email`.
 pub fn channel() -> RefOr<Schema> {
     one_of(["sms", "email"])

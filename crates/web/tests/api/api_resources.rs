@@ -150,6 +150,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
+        ("get", "/api/v1/brands/{id}/protocol"),
         ("get", "/api/v1/customers"),
         ("get", "/api/v1/customers/{id}"),
         ("get", "/api/v1/customers/{id}/locations"),
@@ -159,6 +160,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("get", "/api/v1/leads/{id}"),
         ("get", "/api/v1/messages"),
         ("get", "/api/v1/messages/{id}"),
+        ("get", "/api/v1/protocol-templates"),
         ("get", "/api/v1/technicians"),
         ("get", "/api/v1/users"),
         ("get", "/api/v1/users/{id}"),
@@ -179,6 +181,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/leads/{id}/restore"),
         ("post", "/api/v1/messages"),
         ("post", "/api/v1/users"),
+        ("put", "/api/v1/brands/{id}/protocol"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, expected);
@@ -189,6 +192,7 @@ async fn the_openapi_document_describes_every_api_route() {
         let req = match method.as_str() {
             "get" => app.client().get(url),
             "delete" => app.client().delete(url),
+            "put" => app.client().put(url).json(&json!({})),
             "post" => app.client().post(url).json(&json!({})),
             _ => app.client().patch(url).json(&json!({})),
         };

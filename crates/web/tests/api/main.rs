@@ -12,6 +12,7 @@ mod cli;
 mod console;
 mod customers;
 mod demo;
+mod desk;
 mod dispatch;
 mod email;
 mod engine;

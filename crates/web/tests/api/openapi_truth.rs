@@ -134,6 +134,7 @@ fn set(body: &Value, field: &str, value: Value) -> Value {
 async fn send(app: &TestApp, key: &str, method: &str, path: &str, body: &Value) -> (u16, Value) {
     let req = match method {
         "post" => app.client().post(app.url(path)),
+        "put" => app.client().put(app.url(path)),
         _ => app.client().patch(app.url(path)),
     };
     let r = req.bearer_auth(key).json(body).send().await.unwrap();
@@ -175,6 +176,7 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
     let brand = summit.0;
 
     let new_job = json!({"brand_id": brand, "customer_id": customer_id, "service": "Tune-up"});
+    let protocol = json!({"answer_phrase": "{client}, {operator} speaking", "caller_types": [{"name": "Caller", "fields": [{"label": "Name", "type": "text"}]}]});
     let probes = vec![
         (
             "post",
@@ -193,6 +195,33 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
             json!({"name": "B", "time_zone": "America/Denver"}),
             Rule::MaxLength,
             "sms_help_reply",
+        ),
+        (
+            "put",
+            format!("/api/v1/brands/{brand}/protocol"),
+            "ProtocolBody",
+            "answer_phrase",
+            protocol.clone(),
+            Rule::MaxLength,
+            "answer_phrase",
+        ),
+        (
+            "put",
+            format!("/api/v1/brands/{brand}/protocol"),
+            "ProtocolBody",
+            "answer_phrase",
+            protocol.clone(),
+            Rule::NotBlank,
+            "answer_phrase",
+        ),
+        (
+            "put",
+            format!("/api/v1/brands/{brand}/protocol"),
+            "ProtocolBody",
+            "account_notes",
+            protocol.clone(),
+            Rule::MaxLength,
+            "account_notes",
         ),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::MaxLength, "name"),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::NotBlank, "name"),

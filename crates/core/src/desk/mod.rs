@@ -1,0 +1,129 @@
+//! The message desk (C8): operators take messages for an answering service's clients, each a
+//! brand (docs/adr/0006-clients-are-brands.md), by the client's protocol. This holds the
+//! protocols, versioned; messages and their delivery build on them.
+
+pub mod protocol;
+
+use sqlx::FromRow;
+
+use crate::clock::{Clock, from_millis, to_millis};
+use crate::db::Db;
+use crate::ids::{BrandId, OrgId};
+use crate::{Error, Result};
+pub use protocol::{CallerType, CallerTypeInput, Protocol, ProtocolInput, Template, templates};
+
+/// A saved version of a client's protocol.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProtocol {
+    pub brand_id: BrandId,
+    /// 1 for the first save, one more each time.
+    pub version: i64,
+    pub protocol: Protocol,
+    /// `user:NAME` or `api`.
+    pub saved_by: String,
+    pub saved_at: jiff::Timestamp,
+}
+
+#[derive(FromRow)]
+struct Row {
+    brand_id: i64,
+    version: i64,
+    document: String,
+    saved_by: String,
+    saved_at: i64,
+}
+
+impl TryFrom<Row> for StoredProtocol {
+    type Error = Error;
+    fn try_from(r: Row) -> Result<StoredProtocol> {
+        let protocol = serde_json::from_str(&r.document)
+            .map_err(|e| Error::Unexpected(format!("protocol {} v{}: {e}", r.brand_id, r.version)))?;
+        Ok(StoredProtocol {
+            brand_id: BrandId(r.brand_id),
+            version: r.version,
+            protocol,
+            saved_by: r.saved_by,
+            saved_at: from_millis(r.saved_at),
+        })
+    }
+}
+
+/// The client's protocol as last saved; `None` before the first save.
+pub async fn current(db: &Db, org: OrgId, brand: BrandId) -> Result<Option<StoredProtocol>> {
+    version(db, org, brand, None).await
+}
+
+/// A version of the client's protocol (the latest with `None`): what a message taken under it
+/// was taken by.
+pub async fn version(db: &Db, org: OrgId, brand: BrandId, version: Option<i64>) -> Result<Option<StoredProtocol>> {
+    let row: Option<Row> = sqlx::query_as(
+        "select brand_id, version, document, saved_by, saved_at from desk_protocols \
+         where org_id = $1 and brand_id = $2 and ($3 is null or version = $3) order by version desc limit 1",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .bind(version)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(StoredProtocol::try_from).transpose()
+}
+
+/// Checks and saves a new version of the client's protocol. `seen` is the version the editor
+/// started from (`Some(0)`: none yet); a protocol saved by someone else since is refused as
+/// stale, naming who and when. `None` saves over whatever is there.
+pub async fn save(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    actor: &str,
+    input: &ProtocolInput,
+    seen: Option<i64>,
+) -> Result<StoredProtocol> {
+    crate::tenancy::brand(db, org, brand).await?;
+    let protocol = protocol::check(input)?;
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let (latest,): (Option<i64>,) =
+        sqlx::query_as("select max(version) from desk_protocols where org_id = $1 and brand_id = $2")
+            .bind(org.0)
+            .bind(brand.0)
+            .fetch_one(&mut *tx)
+            .await?;
+    let latest = latest.unwrap_or(0);
+    if let Some(seen) = seen
+        && seen != latest
+    {
+        let current = version(db, org, brand, Some(latest)).await?;
+        let (by, at) = current.map(|c| (c.saved_by, c.saved_at)).unwrap_or_else(|| ("someone".into(), now));
+        return Err(Error::Stale(Box::new(crate::error::Stale {
+            message: format!(
+                "This protocol was saved by {} (version {latest}) since you opened it: reload to see the changes, then make yours again",
+                match by.split_once(':') {
+                    Some((_, name)) => name.trim().to_string(),
+                    None if by == "api" => "an API client".into(),
+                    None => by.clone(),
+                }
+            ),
+            changed_by: by,
+            changed_at: at,
+            version: latest,
+        })));
+    }
+    let document = serde_json::to_string(&protocol).map_err(|e| Error::Unexpected(e.to_string()))?;
+    sqlx::query(
+        "insert into desk_protocols (org_id, brand_id, version, document, saved_by, saved_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .bind(latest + 1)
+    .bind(&document)
+    .bind(actor)
+    .bind(to_millis(now))
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| Error::from(e).on_unique("someone saved this protocol at the same moment: reload and try again"))?;
+    tx.commit().await?;
+    Ok(StoredProtocol { brand_id: brand, version: latest + 1, protocol, saved_by: actor.to_string(), saved_at: now })
+}

@@ -1,0 +1,240 @@
+//! The message desk's protocols over the API: `GET`/`PUT /brands/{id}/protocol` (each save a
+//! new version) and `GET /protocol-templates` (the seed examples a client starts from).
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
+use switchboard_core::form_fields::{CustomField, CustomFieldInput};
+use switchboard_core::ids::BrandId;
+use utoipa::ToSchema;
+
+use super::{ApiId, ApiJson, not_found_as};
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// A field the operator fills in for a caller type.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolField {
+    /// Stable once saved; absent on a new field (made from the label).
+    #[schema(max_length = 40, pattern = r"^[A-Za-z0-9_]*$")]
+    pub key: Option<String>,
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
+    pub label: String,
+    #[serde(rename = "type")]
+    #[schema(schema_with = super::openapi::field_kind)]
+    pub kind: String,
+    #[serde(default)]
+    pub required: bool,
+    /// The choices of a `choice` field (2 to 30).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 30)]
+    pub options: Vec<String>,
+    #[schema(max_length = 200)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// Who may be calling, with the fields captured for them.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolCallerType {
+    /// Stable once saved (`doctor_or_lab`); absent on a new one (made from the name).
+    #[schema(max_length = 40, pattern = r"^[a-z0-9_]*$")]
+    pub key: Option<String>,
+    #[schema(min_length = 1, max_length = 60, pattern = r"\S")]
+    pub name: String,
+    #[schema(min_items = 1, max_items = 30)]
+    pub fields: Vec<ProtocolField>,
+}
+
+/// A client's protocol to save.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolBody {
+    /// The version you read (0 when there was none): a protocol saved since is refused with 409
+    /// `stale`. Omitted: saved over whatever is there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub version: Option<i64>,
+    /// What the operator says when answering; `{operator}` and `{client}` are filled in.
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
+    pub answer_phrase: String,
+    /// Shown to the operator during the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 4000)]
+    pub account_notes: Option<String>,
+    #[schema(min_items = 1, max_items = 10)]
+    pub caller_types: Vec<ProtocolCallerType>,
+}
+
+/// A saved version of a client's protocol.
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolDto {
+    pub brand_id: i64,
+    pub version: i64,
+    /// `user:NAME` or `api`.
+    pub saved_by: String,
+    pub saved_at: String,
+    pub answer_phrase: String,
+    pub account_notes: Option<String>,
+    pub caller_types: Vec<ProtocolCallerType>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolEnvelope {
+    pub protocol: ProtocolDto,
+}
+
+/// A protocol a new client can start from: `PUT` its `protocol` to a brand as it is, or edited.
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolTemplate {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub protocol: ProtocolBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProtocolTemplateList {
+    pub templates: Vec<ProtocolTemplate>,
+}
+
+fn field_dto(f: CustomField) -> ProtocolField {
+    ProtocolField {
+        key: Some(f.key),
+        label: f.label,
+        kind: f.kind.as_str().to_string(),
+        required: f.required,
+        options: f.options,
+        help: f.help,
+    }
+}
+
+fn dto(p: StoredProtocol) -> ProtocolDto {
+    ProtocolDto {
+        brand_id: p.brand_id.0,
+        version: p.version,
+        saved_by: p.saved_by,
+        saved_at: p.saved_at.to_string(),
+        answer_phrase: p.protocol.answer_phrase,
+        account_notes: p.protocol.account_notes,
+        caller_types: p
+            .protocol
+            .caller_types
+            .into_iter()
+            .map(|c| ProtocolCallerType {
+                key: Some(c.key),
+                name: c.name,
+                fields: c.fields.into_iter().map(field_dto).collect(),
+            })
+            .collect(),
+    }
+}
+
+fn input(body: ProtocolBody) -> ProtocolInput {
+    ProtocolInput {
+        answer_phrase: body.answer_phrase,
+        account_notes: body.account_notes.unwrap_or_default(),
+        caller_types: body
+            .caller_types
+            .into_iter()
+            .map(|c| CallerTypeInput {
+                key: c.key,
+                name: c.name,
+                fields: c
+                    .fields
+                    .into_iter()
+                    .map(|f| CustomFieldInput {
+                        key: f.key,
+                        label: f.label,
+                        kind: f.kind,
+                        required: f.required,
+                        options: f.options.join("\n"),
+                        help: f.help.unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// A template's input as a body to `PUT`.
+fn body(p: ProtocolInput) -> ProtocolBody {
+    ProtocolBody {
+        version: None,
+        answer_phrase: p.answer_phrase,
+        account_notes: Some(p.account_notes).filter(|n| !n.is_empty()),
+        caller_types: p
+            .caller_types
+            .into_iter()
+            .map(|c| ProtocolCallerType {
+                key: c.key,
+                name: c.name,
+                fields: c
+                    .fields
+                    .into_iter()
+                    .map(|f| ProtocolField {
+                        key: f.key,
+                        label: f.label,
+                        kind: f.kind,
+                        required: f.required,
+                        options: f.options.lines().map(str::to_string).filter(|o| !o.is_empty()).collect(),
+                        help: Some(f.help).filter(|h| !h.is_empty()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/brands/{id}/protocol", tag = "desk", params(("id" = i64, Path, description = "Brand (client) id")),
+    responses((status = 200, description = "The client's protocol as last saved", body = ProtocolEnvelope),
+              (status = 404, description = "No such brand, or no protocol saved for it yet", body = ErrorBody)))]
+pub async fn get_protocol(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<ProtocolEnvelope>, ApiError> {
+    let brand = switchboard_core::tenancy::brand(&state.db, caller.org, BrandId(id))
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    match desk::current(&state.db, caller.org, brand.id).await? {
+        Some(p) => Ok(Json(ProtocolEnvelope { protocol: dto(p) })),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} has no protocol yet: PUT one (GET /api/v1/protocol-templates has examples)", brand.name),
+        )),
+    }
+}
+
+#[utoipa::path(put, path = "/brands/{id}/protocol", tag = "desk", params(("id" = i64, Path, description = "Brand (client) id")), request_body = ProtocolBody,
+    responses((status = 200, description = "Saved as a new version", body = ProtocolEnvelope),
+              (status = 404, description = "No such brand", body = ErrorBody),
+              (status = 409, description = "Stale: saved by someone else since `version`", body = ErrorBody),
+              (status = 422, description = "A field was refused; `caller_types.2.fields.1.label` names a row, counted from 1", body = ErrorBody)))]
+pub async fn put_protocol(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ProtocolBody>,
+) -> Result<Json<ProtocolEnvelope>, ApiError> {
+    let seen = body.version;
+    let saved = desk::save(&state.db, state.clock.as_ref(), caller.org, BrandId(id), "api", &input(body), seen)
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(ProtocolEnvelope { protocol: dto(saved) }))
+}
+
+#[utoipa::path(get, path = "/protocol-templates", tag = "desk",
+    responses((status = 200, description = "The protocols a new client can start from", body = ProtocolTemplateList)))]
+pub async fn list_templates(_caller: ApiCaller) -> Json<ProtocolTemplateList> {
+    Json(ProtocolTemplateList {
+        templates: desk::templates()
+            .into_iter()
+            .map(|t| ProtocolTemplate { key: t.key, name: t.name, protocol: body(t.input) })
+            .collect(),
+    })
+}
