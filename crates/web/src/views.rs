@@ -589,9 +589,11 @@ pub struct WebFormsPage {
 
 /// One row of the web form editor's fields (a saved field, or a blank one for a new field).
 #[derive(Default)]
-pub struct WebFormFieldRow {
-    /// Row number, from 1 (the inputs are named `f{n}_label` and so on).
+pub struct FieldRow {
+    /// Row number, from 1.
     pub n: usize,
+    /// What its inputs are named after: `f3` gives `f3_label`, `f3_kind` and so on.
+    pub prefix: String,
     /// Empty for a new field.
     pub key: String,
     pub label: String,
@@ -605,7 +607,7 @@ pub struct WebFormFieldRow {
     pub errors: Vec<(String, String)>,
 }
 
-impl WebFormFieldRow {
+impl FieldRow {
     pub fn error(&self, part: &str) -> Option<&str> {
         error_for(&self.errors, part)
     }
@@ -622,7 +624,7 @@ pub struct WebFormEditPage {
     pub redirect_url: String,
     pub allowed_origins: String,
     pub active: bool,
-    pub rows: Vec<WebFormFieldRow>,
+    pub rows: Vec<FieldRow>,
     /// (value, label) of each field type.
     pub kinds: Vec<(&'static str, &'static str)>,
     pub errors: Vec<(String, String)>,

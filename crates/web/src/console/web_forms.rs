@@ -19,7 +19,7 @@ use crate::console::shell;
 use crate::error::PageError;
 use crate::pages::parse_id;
 use crate::state::AppState;
-use crate::views::{WebFormEditPage, WebFormFieldRow, WebFormView, WebFormsPage};
+use crate::views::{FieldRow, WebFormEditPage, WebFormView, WebFormsPage};
 
 /// Blank rows the editor offers for new fields.
 const NEW_ROWS: usize = 2;
@@ -149,13 +149,14 @@ pub async fn create(
 }
 
 /// The editor's rows for a form as saved: its fields, then blank rows for new ones.
-fn saved_rows(form: &WebForm) -> Vec<WebFormFieldRow> {
-    let mut rows: Vec<WebFormFieldRow> = form
+fn saved_rows(form: &WebForm) -> Vec<FieldRow> {
+    let mut rows: Vec<FieldRow> = form
         .custom_fields
         .iter()
         .enumerate()
-        .map(|(i, f)| WebFormFieldRow {
+        .map(|(i, f)| FieldRow {
             n: i + 1,
+            prefix: format!("f{}", i + 1),
             key: f.key.clone(),
             label: f.label.clone(),
             kind: f.kind.as_str().to_string(),
@@ -170,10 +171,11 @@ fn saved_rows(form: &WebForm) -> Vec<WebFormFieldRow> {
     rows
 }
 
-fn add_blank_rows(rows: &mut Vec<WebFormFieldRow>) {
+fn add_blank_rows(rows: &mut Vec<FieldRow>) {
     let keep = webforms::MAX_FIELDS.saturating_sub(rows.iter().filter(|r| !r.key.is_empty()).count());
     for _ in 0..NEW_ROWS.min(keep) {
-        rows.push(WebFormFieldRow { n: rows.len() + 1, kind: "text".into(), ..WebFormFieldRow::default() });
+        let n = rows.len() + 1;
+        rows.push(FieldRow { n, prefix: format!("f{n}"), kind: "text".into(), ..FieldRow::default() });
     }
 }
 
@@ -184,7 +186,7 @@ async fn edit_page(
     uri: &Uri,
     form: &WebForm,
     values: FormUpdate,
-    rows: Vec<WebFormFieldRow>,
+    rows: Vec<FieldRow>,
     errors: Vec<(String, String)>,
     notice: Option<String>,
 ) -> Result<WebFormEditPage, PageError> {
@@ -231,7 +233,7 @@ pub async fn edit(
 }
 
 /// Reads the editor: the form's settings and its rows (`f{n}_label`, `f{n}_kind`, ...).
-fn read_editor(posted: &[(String, String)]) -> (FormUpdate, Vec<WebFormFieldRow>) {
+fn read_editor(posted: &[(String, String)]) -> (FormUpdate, Vec<FieldRow>) {
     let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
     let mut rows = Vec::new();
@@ -240,8 +242,9 @@ fn read_editor(posted: &[(String, String)]) -> (FormUpdate, Vec<WebFormFieldRow>
         if !map.contains_key(at("kind").as_str()) {
             continue;
         }
-        rows.push(WebFormFieldRow {
+        rows.push(FieldRow {
             n: rows.len() + 1,
+            prefix: format!("f{n}"),
             key: get(&at("key")),
             label: get(&at("label")),
             kind: get(&at("kind")),
