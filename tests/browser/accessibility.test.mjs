@@ -82,6 +82,7 @@ async function consolePages(page, server) {
     "/settings/users/new",
     "/settings/notifications",
     "/settings/web-forms",
+    "/settings/desk",
     "/settings/api-keys",
     "/settings/engine",
     "/demo/mail",
@@ -96,6 +97,7 @@ async function consolePages(page, server) {
     ["/settings/technicians", /^\/settings\/technicians\/\d+$/],
     ["/settings/brands", /^\/settings\/brands\/\d+$/],
     ["/settings/web-forms", /^\/settings\/web-forms\/\d+$/],
+    ["/settings/desk", /^\/settings\/desk\/\d+$/],
   ]) {
     await page.goto(`${server.base}${list}`);
     const hrefs = await page.locator("main a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));

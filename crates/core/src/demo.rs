@@ -78,7 +78,14 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     let customers = seed_customers(tx, clock, org).await?;
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
     seed_inbox(tx, clock, org, &brands).await?;
-    seed_notifications(tx, clock, org, &brands).await
+    seed_notifications(tx, clock, org, &brands).await?;
+    // Harbor answers its own after-hours calls at the message desk, by the plumbing template.
+    let plumbing = crate::desk::templates()
+        .into_iter()
+        .find(|t| t.key == "hvac_plumbing")
+        .ok_or_else(|| Error::Unexpected("the plumbing template".into()))?;
+    crate::desk::save_in(tx, clock, org, brands.harbor, "system", &plumbing.input, None).await?;
+    Ok(())
 }
 
 /// A clock stopped at one instant: a demo message "arrived" a while ago.

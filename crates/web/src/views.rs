@@ -611,6 +611,47 @@ impl FieldRow {
     pub fn error(&self, part: &str) -> Option<&str> {
         error_for(&self.errors, part)
     }
+
+    /// The row a form posted under `posted` (`f3` for `f3_label`, `f3_kind`, ...), to be
+    /// shown again as row `n` under `prefix`; `None` when the form had no such row.
+    pub fn read(
+        posted: &std::collections::HashMap<&str, &str>,
+        at: &str,
+        n: usize,
+        prefix: String,
+    ) -> Option<FieldRow> {
+        let name = |part: &str| format!("{at}_{part}");
+        let get = |part: &str| posted.get(name(part).as_str()).map(|v| v.to_string()).unwrap_or_default();
+        posted.contains_key(name("kind").as_str()).then(|| FieldRow {
+            n,
+            prefix,
+            key: get("key"),
+            label: get("label"),
+            kind: get("kind"),
+            required: posted.contains_key(name("required").as_str()),
+            options: get("options"),
+            help: get("help"),
+            remove: posted.contains_key(name("remove").as_str()),
+            errors: Vec::new(),
+        })
+    }
+
+    /// Left out of a save: removed, or new and never given a label.
+    pub fn skipped(&self) -> bool {
+        self.remove || (self.key.is_empty() && self.label.trim().is_empty())
+    }
+
+    /// The field as typed, for the use case that checks it.
+    pub fn input(&self) -> switchboard_core::form_fields::CustomFieldInput {
+        switchboard_core::form_fields::CustomFieldInput {
+            key: Some(self.key.clone()).filter(|k| !k.is_empty()),
+            label: self.label.clone(),
+            kind: self.kind.clone(),
+            required: self.required,
+            options: self.options.clone(),
+            help: self.help.clone(),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]

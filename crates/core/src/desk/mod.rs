@@ -7,7 +7,7 @@ pub mod protocol;
 use sqlx::FromRow;
 
 use crate::clock::{Clock, from_millis, to_millis};
-use crate::db::Db;
+use crate::db::{Db, Tx};
 use crate::ids::{BrandId, OrgId};
 use crate::{Error, Result};
 pub use protocol::{CallerType, CallerTypeInput, Protocol, ProtocolInput, Template, templates};
@@ -56,6 +56,15 @@ pub async fn current(db: &Db, org: OrgId, brand: BrandId) -> Result<Option<Store
 /// A version of the client's protocol (the latest with `None`): what a message taken under it
 /// was taken by.
 pub async fn version(db: &Db, org: OrgId, brand: BrandId, version: Option<i64>) -> Result<Option<StoredProtocol>> {
+    version_on(db.pool(), org, brand, version).await
+}
+
+async fn version_on<'c>(
+    ex: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    org: OrgId,
+    brand: BrandId,
+    version: Option<i64>,
+) -> Result<Option<StoredProtocol>> {
     let row: Option<Row> = sqlx::query_as(
         "select brand_id, version, document, saved_by, saved_at from desk_protocols \
          where org_id = $1 and brand_id = $2 and ($3 is null or version = $3) order by version desc limit 1",
@@ -63,7 +72,7 @@ pub async fn version(db: &Db, org: OrgId, brand: BrandId, version: Option<i64>) 
     .bind(org.0)
     .bind(brand.0)
     .bind(version)
-    .fetch_optional(db.pool())
+    .fetch_optional(ex)
     .await?;
     row.map(StoredProtocol::try_from).transpose()
 }
@@ -81,20 +90,35 @@ pub async fn save(
     seen: Option<i64>,
 ) -> Result<StoredProtocol> {
     crate::tenancy::brand(db, org, brand).await?;
+    let mut tx = db.begin().await?;
+    let saved = save_in(&mut tx, clock, org, brand, actor, input, seen).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// [`save`] inside the caller's transaction (demo data); the brand must be the organization's.
+pub async fn save_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    actor: &str,
+    input: &ProtocolInput,
+    seen: Option<i64>,
+) -> Result<StoredProtocol> {
     let protocol = protocol::check(input)?;
     let now = clock.now();
-    let mut tx = db.begin().await?;
     let (latest,): (Option<i64>,) =
         sqlx::query_as("select max(version) from desk_protocols where org_id = $1 and brand_id = $2")
             .bind(org.0)
             .bind(brand.0)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
     let latest = latest.unwrap_or(0);
     if let Some(seen) = seen
         && seen != latest
     {
-        let current = version(db, org, brand, Some(latest)).await?;
+        let current = version_on(&mut **tx, org, brand, Some(latest)).await?;
         let (by, at) = current.map(|c| (c.saved_by, c.saved_at)).unwrap_or_else(|| ("someone".into(), now));
         return Err(Error::Stale(Box::new(crate::error::Stale {
             message: format!(
@@ -121,9 +145,8 @@ pub async fn save(
     .bind(&document)
     .bind(actor)
     .bind(to_millis(now))
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(|e| Error::from(e).on_unique("someone saved this protocol at the same moment: reload and try again"))?;
-    tx.commit().await?;
     Ok(StoredProtocol { brand_id: brand, version: latest + 1, protocol, saved_by: actor.to_string(), saved_at: now })
 }

@@ -4,6 +4,7 @@ pub mod board;
 pub mod board_week;
 pub mod customer_import;
 pub mod customers;
+pub mod desk_settings;
 pub mod events;
 pub mod jobs;
 pub mod leads;
@@ -104,6 +105,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))
+        .route("/settings/desk", get(desk_settings::index))
+        .route("/settings/desk/{id}", get(desk_settings::edit).post(desk_settings::update))
+        .route("/settings/desk/{id}/template", post(desk_settings::apply_template))
         .route("/settings/web-forms", get(web_forms::index).post(web_forms::create))
         .route("/settings/web-forms/{id}", get(web_forms::edit).post(web_forms::update))
         .route("/settings/web-forms/{id}/delete", post(web_forms::delete))

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::ids::BrandId;
-use switchboard_core::webforms::{self, CustomFieldInput, FieldKind, FormUpdate, WebForm};
+use switchboard_core::webforms::{self, FieldKind, FormUpdate, WebForm};
 
 use crate::auth::{Admin, Staff};
 use crate::console::shell;
@@ -238,22 +238,9 @@ fn read_editor(posted: &[(String, String)]) -> (FormUpdate, Vec<FieldRow>) {
     let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
     let mut rows = Vec::new();
     for n in 1..=webforms::MAX_FIELDS + NEW_ROWS {
-        let at = |part: &str| format!("f{n}_{part}");
-        if !map.contains_key(at("kind").as_str()) {
-            continue;
+        if let Some(row) = FieldRow::read(&map, &format!("f{n}"), rows.len() + 1, format!("f{n}")) {
+            rows.push(row);
         }
-        rows.push(FieldRow {
-            n: rows.len() + 1,
-            prefix: format!("f{n}"),
-            key: get(&at("key")),
-            label: get(&at("label")),
-            kind: get(&at("kind")),
-            required: map.contains_key(at("required").as_str()),
-            options: get(&at("options")),
-            help: get(&at("help")),
-            remove: map.contains_key(at("remove").as_str()),
-            errors: Vec::new(),
-        });
     }
     let update = FormUpdate {
         name: get("name"),
@@ -276,26 +263,8 @@ pub async fn update(
     let form = webforms::get(&state.db, org, parse_id(&id)?).await?;
     let (mut update, mut rows) = read_editor(&posted);
     // Kept rows, in order: saved fields not removed, and new rows given a label.
-    let kept: Vec<usize> = (0..rows.len())
-        .filter(|&i| {
-            let blank_new = rows[i].key.is_empty() && rows[i].label.trim().is_empty();
-            !(rows[i].remove || blank_new)
-        })
-        .collect();
-    update.custom_fields = kept
-        .iter()
-        .map(|&i| {
-            let r = &rows[i];
-            CustomFieldInput {
-                key: Some(r.key.clone()).filter(|k| !k.is_empty()),
-                label: r.label.clone(),
-                kind: r.kind.clone(),
-                required: r.required,
-                options: r.options.clone(),
-                help: r.help.clone(),
-            }
-        })
-        .collect();
+    let kept: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].skipped()).collect();
+    update.custom_fields = kept.iter().map(|&i| rows[i].input()).collect();
     match webforms::update(&state.db, state.clock.as_ref(), org, form.id, &update).await {
         Ok(saved) => Ok(Redirect::to(&format!("/settings/web-forms/{}?done=saved", saved.id)).into_response()),
         Err(Error::Invalid(fields)) => {

@@ -18,6 +18,7 @@ async fn counts(app: &crate::helpers::TestApp) -> Vec<i64> {
         "web_forms",
         "messages",
         "service_locations",
+        "desk_protocols",
     ] {
         let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(format!("select count(*) from {table}")))
             .fetch_one(app.db.pool())
@@ -35,8 +36,9 @@ async fn seeding_twice_neither_duplicates_nor_erases() {
     assert!(first.created);
     let after_first = counts(&app).await;
     // Messages: the inbox's two texts and its email, as they would have arrived. Service
-    // locations: each customer's address, and the landlord's duplex units.
-    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7, 4, 2, 3, 11]);
+    // locations: each customer's address, and the landlord's duplex units. One brand answers
+    // its own calls at the message desk.
+    assert_eq!(after_first, vec![1, 2, 4, 4, 9, 10, 7, 4, 2, 3, 11, 1]);
     let second = demo::seed(&app.db, &app.clock).await.unwrap();
     assert!(!second.created);
     assert_eq!(counts(&app).await, after_first);

@@ -130,3 +130,163 @@ async fn a_client_gets_a_protocol_from_a_template_and_each_save_is_a_version() {
     let (status, _) = get("/api/v1/brands/abc/protocol".into()).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn the_office_sets_up_a_clients_protocol_from_a_template_and_edits_it_in_settings() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let brand = app.brand(org, "Lakeside Clinic").await.id.0;
+    let b = app.signed_in(&admin.email).await;
+
+    let (_, html) = b.get_text("/settings/desk").await;
+    assert!(html.contains("Lakeside Clinic") && html.contains(r#"<span class="muted">None yet</span>"#), "{html}");
+    let (_, html) = b.get_text(&format!("/settings/desk/{brand}")).await;
+    assert!(
+        html.contains("No protocol yet.") && html.contains(r#"<details class="card desk-templates" open>"#),
+        "{html}"
+    );
+
+    // The clinic's template: version 1, its greeting as the operator will say it.
+    let r = b.post_form(&format!("/settings/desk/{brand}/template"), &[("template", "medical_clinic")]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains("Started from the template: change what differs for this client, then save."), "{html}");
+    assert!(html.contains("Version 1, saved by admin admin."), "{html}");
+    assert!(
+        html.contains(
+            r#"<q class="greeting">Thank you for calling Lakeside Clinic, this is admin. How may I help you?</q>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="c2_name" value="Doctor or lab""#)
+            && html.contains(r#"name="c1_f4_label" value="Reason for the call""#)
+    );
+
+    // The form as it is on the page, read back as a browser would post it.
+    let fields = form_fields(&html, &format!(r#"action="/settings/desk/{brand}" "#));
+    let with = |changes: &[(&str, &str)]| {
+        let mut f = fields.clone();
+        for (k, v) in changes {
+            match f.iter_mut().find(|(name, _)| name == k) {
+                Some(slot) => slot.1 = v.to_string(),
+                None => f.push((k.to_string(), v.to_string())),
+            }
+        }
+        f
+    };
+    // Refused: the phrase names something the desk cannot fill in, a new choice field has one
+    // choice. Both reasons beside their fields; what was typed stays.
+    let bad = with(&[
+        ("answer_phrase", "{practice}, {operator} speaking"),
+        ("c1_f5_label", "Insurance"),
+        ("c1_f5_kind", "choice"),
+        ("c1_f5_options", "Medicare"),
+    ]);
+    let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &bad).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Nothing was saved: please check the fields marked below. What you typed is kept."),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="field-error" id="answer-phrase-error">{practice} is not something the desk can fill in: use {operator} or {client}</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="c1_f5_label" value="Insurance""#) && html.contains(">Medicare</textarea>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="field-error">list at least two choices, one per line</span>"#), "{html}");
+
+    // Saved: a new field and a new caller type; version 2 keeps the keys it had.
+    let good = with(&[
+        ("c1_f5_label", "Insurance"),
+        ("c1_f5_kind", "choice"),
+        ("c1_f5_options", "Medicare\nPrivate\nNone"),
+        ("c3_name", "Pharmacy"),
+        ("c3_f1_label", "Prescription number"),
+    ]);
+    let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &good).await;
+    assert_eq!(r.status(), 303);
+    let saved =
+        switchboard_core::desk::current(&app.db, org, switchboard_core::ids::BrandId(brand)).await.unwrap().unwrap();
+    assert_eq!(saved.version, 2);
+    let types: Vec<(&str, usize)> =
+        saved.protocol.caller_types.iter().map(|c| (c.key.as_str(), c.fields.len())).collect();
+    assert_eq!(types, [("patient", 5), ("doctor_or_lab", 5), ("pharmacy", 1)]);
+    assert_eq!(saved.protocol.caller_types[0].fields[4].options, ["Medicare", "Private", "None"]);
+
+    // The same form again, opened on version 1: refused as stale, saying who saved since.
+    let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &good).await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("This protocol was saved by admin admin (version 2) since you opened it: reload to see the changes, then make yours again Nothing was saved; what you typed is below."),
+        "{html}"
+    );
+
+    // A dispatcher sees the protocol but cannot change it.
+    let dispatcher = app.user(org, "dana@acme.example.com", "dispatcher").await;
+    let d = app.signed_in(&dispatcher.email).await;
+    let (status, html) = d.get_text(&format!("/settings/desk/{brand}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(" inert") && !html.contains("Save protocol"), "{html}");
+    let r = post_pairs(&d, &format!("/settings/desk/{brand}"), &good).await;
+    assert_eq!(r.status(), 403);
+}
+
+/// The named inputs of the form whose opening tag contains `marker`, as a browser posts them
+/// (checked boxes and radios only, every text input and textarea, selected options).
+fn form_fields(html: &str, marker: &str) -> Vec<(String, String)> {
+    let start = html.find(marker).unwrap_or_else(|| panic!("a form with {marker}"));
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        Some(tag[at..at + tag[at..].find('"')?].replace("&#39;", "'").replace("&quot;", "\"").replace("&amp;", "&"))
+    };
+    let unescape = |s: &str| {
+        s.replace("&#39;", "'").replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    };
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open..];
+        let end = rest.find('>').unwrap();
+        let tag = &rest[..=end];
+        if tag.starts_with("<input") {
+            if let Some(name) = attr(tag, "name") {
+                let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+                let checked = tag.contains(" checked");
+                if !matches!(kind.as_str(), "checkbox" | "radio") || checked {
+                    out.push((name, attr(tag, "value").unwrap_or_default()));
+                }
+            }
+        } else if tag.starts_with("<textarea") {
+            let name = attr(tag, "name").unwrap();
+            let body = &rest[end + 1..];
+            out.push((name, unescape(&body[..body.find("</textarea>").unwrap()])));
+        } else if tag.starts_with("<select") {
+            let name = attr(tag, "name").unwrap();
+            let body = &rest[end + 1..rest.find("</select>").unwrap()];
+            let chosen = body
+                .split("<option")
+                .skip(1)
+                .find(|o| o.contains(" selected"))
+                .or_else(|| body.split("<option").nth(1))
+                .and_then(|o| attr(&format!("<option{o}"), "value"))
+                .unwrap_or_default();
+            out.push((name, chosen));
+        }
+        rest = &rest[end + 1..];
+    }
+    out
+}
+
+async fn post_pairs(b: &crate::helpers::Browser, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> =
+        fields.iter().filter(|(k, _)| k != "_csrf").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    b.post_form(path, &pairs).await
+}

@@ -1,0 +1,429 @@
+//! Settings -> Message desk: each client's protocol (docs/adr/0006-clients-are-brands.md),
+//! started from a template and edited: the answer phrase (previewed as the operator will say
+//! it), account notes, and caller types with their fields. Each save is a new version; a save
+//! from an old copy is refused, saying who saved since, with what was typed kept.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use switchboard_core::Error;
+use switchboard_core::auth::SessionUser;
+use switchboard_core::desk::protocol::{CALLER_TYPES_MAX, FIELDS_MAX};
+use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
+use switchboard_core::form_fields::{CustomFieldInput, FieldKind};
+use switchboard_core::ids::BrandId;
+use switchboard_core::tenancy::Brand;
+
+use crate::auth::{Admin, Staff, actor};
+use crate::console::shell;
+use crate::error::PageError;
+use crate::pages::parse_id;
+use crate::state::AppState;
+use crate::views::{FieldRow, Shell, error_for};
+
+/// Blank field rows under each caller type, for new fields.
+const NEW_FIELD_ROWS: usize = 2;
+
+pub struct ClientRow {
+    pub brand_id: i64,
+    pub name: String,
+    pub color: String,
+    /// "Version 2, saved by Morgan Lee" or empty before the first save.
+    pub saved: String,
+    pub caller_types: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/desk.html")]
+pub struct DeskPage {
+    pub shell: Shell,
+    pub clients: Vec<ClientRow>,
+}
+
+/// A caller type in the editor, with its field rows.
+pub struct CallerTypeBlock {
+    /// Its number in the form (inputs `c{m}_name`, `c{m}_f{n}_label`, ...).
+    pub m: usize,
+    /// Empty for a new one.
+    pub key: String,
+    pub name: String,
+    pub remove: bool,
+    pub rows: Vec<FieldRow>,
+    /// (part, message): `name`, `key`, `fields`.
+    pub errors: Vec<(String, String)>,
+}
+
+impl CallerTypeBlock {
+    pub fn error(&self, part: &str) -> Option<&str> {
+        error_for(&self.errors, part)
+    }
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.rows.iter().any(|r| !r.errors.is_empty())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "settings/desk_edit.html")]
+pub struct DeskEditPage {
+    pub shell: Shell,
+    pub brand_id: i64,
+    pub brand_name: String,
+    /// The version the form was opened on (0: none yet).
+    pub version: i64,
+    pub saved: String,
+    pub answer_phrase: String,
+    pub account_notes: String,
+    /// The answer phrase as the signed-in operator would say it.
+    pub greeting: String,
+    pub blocks: Vec<CallerTypeBlock>,
+    pub kinds: Vec<(&'static str, &'static str)>,
+    pub templates: Vec<(&'static str, &'static str)>,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+}
+
+impl DeskEditPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.blocks.iter().any(|b| b.has_errors())
+    }
+}
+
+fn first_name(viewer: &SessionUser) -> String {
+    viewer.user.name.split_whitespace().next().unwrap_or("Operator").to_string()
+}
+
+fn saved_label(p: &StoredProtocol) -> String {
+    format!("Version {}, saved by {}", p.version, switchboard_core::jobs::dispatch::actor_name(&p.saved_by))
+}
+
+pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
+    let (shell, brands) = shell(&state, &viewer, "settings", &uri).await?;
+    let mut clients = Vec::new();
+    for b in &brands {
+        let current = desk::current(&state.db, viewer.user.org_id, b.id).await?;
+        clients.push(ClientRow {
+            brand_id: b.id.0,
+            name: b.name.clone(),
+            color: b.color.clone(),
+            saved: current.as_ref().map(saved_label).unwrap_or_default(),
+            caller_types: current
+                .map(|c| c.protocol.caller_types.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default(),
+        });
+    }
+    Ok(DeskPage { shell, clients }.into_response())
+}
+
+/// The editor's rows for a caller type's fields, then blank rows for new ones.
+fn field_rows(m: usize, fields: &[CustomFieldInput]) -> Vec<FieldRow> {
+    let mut rows: Vec<FieldRow> = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| FieldRow {
+            n: i + 1,
+            prefix: format!("c{m}_f{}", i + 1),
+            key: f.key.clone().unwrap_or_default(),
+            label: f.label.clone(),
+            kind: f.kind.clone(),
+            required: f.required,
+            options: f.options.clone(),
+            help: f.help.clone(),
+            remove: false,
+            errors: Vec::new(),
+        })
+        .collect();
+    let room = FIELDS_MAX.saturating_sub(rows.len());
+    for _ in 0..NEW_FIELD_ROWS.min(room) {
+        let n = rows.len() + 1;
+        rows.push(FieldRow { n, prefix: format!("c{m}_f{n}"), kind: "text".into(), ..FieldRow::default() });
+    }
+    rows
+}
+
+/// The editor's blocks for a protocol as saved (or a template), then a blank one for a new
+/// caller type.
+fn blocks_of(input: &ProtocolInput) -> Vec<CallerTypeBlock> {
+    let mut blocks: Vec<CallerTypeBlock> = input
+        .caller_types
+        .iter()
+        .enumerate()
+        .map(|(i, c)| CallerTypeBlock {
+            m: i + 1,
+            key: c.key.clone().unwrap_or_default(),
+            name: c.name.clone(),
+            remove: false,
+            rows: field_rows(i + 1, &c.fields),
+            errors: Vec::new(),
+        })
+        .collect();
+    if blocks.len() < CALLER_TYPES_MAX {
+        let m = blocks.len() + 1;
+        blocks.push(CallerTypeBlock {
+            m,
+            key: String::new(),
+            name: String::new(),
+            remove: false,
+            rows: field_rows(m, &[]),
+            errors: Vec::new(),
+        });
+    }
+    blocks
+}
+
+/// A saved protocol as the editor's input (keys kept, options one per line).
+fn as_input(p: &desk::Protocol) -> ProtocolInput {
+    ProtocolInput {
+        answer_phrase: p.answer_phrase.clone(),
+        account_notes: p.account_notes.clone().unwrap_or_default(),
+        caller_types: p
+            .caller_types
+            .iter()
+            .map(|c| CallerTypeInput {
+                key: Some(c.key.clone()),
+                name: c.name.clone(),
+                fields: c
+                    .fields
+                    .iter()
+                    .map(|f| CustomFieldInput {
+                        key: Some(f.key.clone()),
+                        label: f.label.clone(),
+                        kind: f.kind.as_str().to_string(),
+                        required: f.required,
+                        options: f.options.join("\n"),
+                        help: f.help.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+struct Typed {
+    version: i64,
+    answer_phrase: String,
+    account_notes: String,
+    blocks: Vec<CallerTypeBlock>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn edit_page(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    brand: &Brand,
+    saved: String,
+    typed: Typed,
+    errors: Vec<(String, String)>,
+    notice: Option<String>,
+) -> Result<DeskEditPage, PageError> {
+    let (shell, _) = shell(state, viewer, "settings", uri).await?;
+    let greeting = typed.answer_phrase.replace("{operator}", &first_name(viewer)).replace("{client}", &brand.name);
+    Ok(DeskEditPage {
+        shell,
+        brand_id: brand.id.0,
+        brand_name: brand.name.clone(),
+        version: typed.version,
+        saved,
+        answer_phrase: typed.answer_phrase,
+        account_notes: typed.account_notes,
+        greeting,
+        blocks: typed.blocks,
+        kinds: FieldKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        templates: desk::templates().into_iter().map(|t| (t.key, t.name)).collect(),
+        errors,
+        notice,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Query(done): Query<Done>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let brand = switchboard_core::tenancy::brand(&state.db, org, BrandId(parse_id(&id)?)).await?;
+    let current = desk::current(&state.db, org, brand.id).await?;
+    let notice = match done.done.as_deref() {
+        Some("saved") => Some("Protocol saved. Messages taken from now on follow it.".to_string()),
+        Some("template") => Some("Started from the template: change what differs for this client, then save.".into()),
+        _ => None,
+    };
+    let (saved, typed) = match &current {
+        Some(p) => {
+            let input = as_input(&p.protocol);
+            let typed = Typed {
+                version: p.version,
+                answer_phrase: input.answer_phrase.clone(),
+                account_notes: input.account_notes.clone(),
+                blocks: blocks_of(&input),
+            };
+            (saved_label(p), typed)
+        }
+        None => (
+            String::new(),
+            Typed { version: 0, answer_phrase: String::new(), account_notes: String::new(), blocks: Vec::new() },
+        ),
+    };
+    Ok(edit_page(&state, &viewer, &uri, &brand, saved, typed, Vec::new(), notice).await?.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TemplateForm {
+    template: String,
+}
+
+/// `POST /settings/desk/{brand}/template`: saves a template as the client's protocol (a new
+/// version when there is one) and opens it to edit.
+pub async fn apply_template(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    Path(id): Path<String>,
+    Form(form): Form<TemplateForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let brand = BrandId(parse_id(&id)?);
+    let Some(t) = desk::templates().into_iter().find(|t| t.key == form.template) else {
+        return Err(PageError::bad_request("pick one of the templates"));
+    };
+    desk::save(&state.db, state.clock.as_ref(), org, brand, &actor(&viewer), &t.input, None).await?;
+    Ok(Redirect::to(&format!("/settings/desk/{}?done=template", brand.0)).into_response())
+}
+
+/// Reads the editor: the protocol's own fields and each caller type block with its rows.
+fn read_editor(posted: &[(String, String)]) -> Typed {
+    let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let mut blocks = Vec::new();
+    for m in 1..=CALLER_TYPES_MAX + 1 {
+        if !map.contains_key(format!("c{m}_name").as_str()) {
+            continue;
+        }
+        let mut rows = Vec::new();
+        for n in 1..=FIELDS_MAX + NEW_FIELD_ROWS {
+            let k = rows.len() + 1;
+            let shown = format!("c{}_f{k}", blocks.len() + 1);
+            if let Some(row) = FieldRow::read(&map, &format!("c{m}_f{n}"), k, shown) {
+                rows.push(row);
+            }
+        }
+        let b = blocks.len() + 1;
+        blocks.push(CallerTypeBlock {
+            m: b,
+            key: get(&format!("c{m}_key")),
+            name: get(&format!("c{m}_name")),
+            remove: map.contains_key(format!("c{m}_remove").as_str()),
+            rows,
+            errors: Vec::new(),
+        });
+    }
+    Typed {
+        version: get("version").trim().parse().unwrap_or(0),
+        answer_phrase: get("answer_phrase"),
+        account_notes: get("account_notes"),
+        blocks,
+    }
+}
+
+/// Whether a caller type is left out of the save: removed, or new and never named.
+fn block_skipped(b: &CallerTypeBlock) -> bool {
+    b.remove || (b.key.is_empty() && b.name.trim().is_empty())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(viewer): Admin,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let brand = switchboard_core::tenancy::brand(&state.db, org, BrandId(parse_id(&id)?)).await?;
+    let mut typed = read_editor(&posted);
+    // Kept caller types (not removed, and new ones given a name), each with its kept rows.
+    let kept: Vec<(usize, Vec<usize>)> = typed
+        .blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| !block_skipped(b))
+        .map(|(i, b)| (i, (0..b.rows.len()).filter(|&j| !b.rows[j].skipped()).collect()))
+        .collect();
+    let input = ProtocolInput {
+        answer_phrase: typed.answer_phrase.clone(),
+        account_notes: typed.account_notes.clone(),
+        caller_types: kept
+            .iter()
+            .map(|(i, rows)| {
+                let b = &typed.blocks[*i];
+                CallerTypeInput {
+                    key: Some(b.key.clone()).filter(|k| !k.is_empty()),
+                    name: b.name.clone(),
+                    fields: rows.iter().map(|&j| b.rows[j].input()).collect(),
+                }
+            })
+            .collect(),
+    };
+    let seen = Some(typed.version);
+    let saved = desk::save(&state.db, state.clock.as_ref(), org, brand.id, &actor(&viewer), &input, seen).await;
+    let mut errors = Vec::new();
+    match saved {
+        Ok(_) => return Ok(Redirect::to(&format!("/settings/desk/{}?done=saved", brand.id.0)).into_response()),
+        // Errors name the k-th kept caller type and its j-th kept field: put each beside its
+        // row; the rest beside the protocol's own fields.
+        Err(Error::Invalid(fields)) => {
+            for f in fields {
+                let parts: Vec<&str> = f.field.split('.').collect();
+                let block =
+                    parts.get(1).and_then(|k| k.parse::<usize>().ok()).and_then(|k| kept.get(k.wrapping_sub(1)));
+                match (parts.as_slice(), block) {
+                    (["caller_types", _, "fields", j, part], Some((i, rows))) => {
+                        match j.parse::<usize>().ok().and_then(|j| rows.get(j.wrapping_sub(1))) {
+                            Some(&row) => typed.blocks[*i].rows[row].errors.push((part.to_string(), f.message)),
+                            None => typed.blocks[*i].errors.push(("fields".into(), f.message)),
+                        }
+                    }
+                    (["caller_types", _, part], Some((i, _))) => {
+                        typed.blocks[*i].errors.push((part.to_string(), f.message))
+                    }
+                    _ => errors.push((f.field.to_string(), f.message)),
+                }
+            }
+        }
+        Err(Error::Stale(s)) => errors.push(("stale".into(), s.message)),
+        Err(e) => return Err(e.into()),
+    }
+    let status =
+        if errors.iter().any(|(f, _)| f == "stale") { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let saved = desk::current(&state.db, org, brand.id).await?.as_ref().map(saved_label).unwrap_or_default();
+    // A blank caller type block stays offered for a new one.
+    if typed.blocks.iter().all(|b| !b.key.is_empty() || !b.name.trim().is_empty())
+        && typed.blocks.len() < CALLER_TYPES_MAX
+    {
+        let m = typed.blocks.len() + 1;
+        typed.blocks.push(CallerTypeBlock {
+            m,
+            key: String::new(),
+            name: String::new(),
+            remove: false,
+            rows: field_rows(m, &[]),
+            errors: Vec::new(),
+        });
+    }
+    let page = edit_page(&state, &viewer, &uri, &brand, saved, typed, errors, None).await?;
+    Ok((status, page).into_response())
+}
