@@ -83,6 +83,7 @@ async function consolePages(page, server) {
     "/settings/notifications",
     "/settings/web-forms",
     "/settings/desk",
+    "/desk",
     "/settings/api-keys",
     "/settings/engine",
     "/demo/mail",
@@ -105,6 +106,11 @@ async function consolePages(page, server) {
     if (!href) fail(`no link matching ${re} on ${list} (links: ${JSON.stringify(hrefs.slice(0, 20))})`);
     paths.push(href);
   }
+  // The message desk's screen for a client with a protocol (the demo's Harbor).
+  await page.goto(`${server.base}/desk`);
+  const harbor = await page.locator('select[name="client"] option', { hasText: "Harbor" }).getAttribute("value");
+  if (!harbor) fail("the desk offers no Harbor client");
+  paths.push(`/desk?client=${harbor}`);
   return paths;
 }
 

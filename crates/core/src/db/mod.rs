@@ -120,12 +120,16 @@ pub enum Event {
     Job { org: crate::ids::OrgId, job: crate::ids::JobId },
     /// A technician shared a new location.
     Tech { org: crate::ids::OrgId, tech: crate::ids::TechnicianId },
+    /// The message desk took a message or its state changed.
+    Desk { org: crate::ids::OrgId, message: i64 },
 }
 
 impl Event {
     pub fn org(&self) -> crate::ids::OrgId {
         match self {
-            Event::Lead { org, .. } | Event::Job { org, .. } | Event::Tech { org, .. } => *org,
+            Event::Lead { org, .. } | Event::Job { org, .. } | Event::Tech { org, .. } | Event::Desk { org, .. } => {
+                *org
+            }
         }
     }
 
@@ -135,6 +139,7 @@ impl Event {
             Event::Lead { org, lead } => format!("lead:{}:{}", org.0, lead.0),
             Event::Job { org, job } => format!("job:{}:{}", org.0, job.0),
             Event::Tech { org, tech } => format!("tech:{}:{}", org.0, tech.0),
+            Event::Desk { org, message } => format!("desk:{}:{message}", org.0),
         }
     }
 
@@ -146,6 +151,7 @@ impl Event {
             "lead" => Some(Event::Lead { org, lead: crate::ids::LeadId(id) }),
             "job" => Some(Event::Job { org, job: crate::ids::JobId(id) }),
             "tech" => Some(Event::Tech { org, tech: crate::ids::TechnicianId(id) }),
+            "desk" => Some(Event::Desk { org, message: id }),
             _ => None,
         }
     }

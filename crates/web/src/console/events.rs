@@ -35,14 +35,15 @@ pub async fn stream(
                             ));
                         }
                         Event::Tech { tech, .. } => SseEvent::default().event("tech").data(tech.0.to_string()),
+                        Event::Desk { message, .. } => SseEvent::default().event("desk").data(message.to_string()),
                     };
                     return Some((vec![Ok(sse)], rx));
                 }
                 Ok(_) => continue,
                 // A slow page missed some events: tell it to refresh everything.
                 Err(RecvError::Lagged(_)) => {
-                    let all =
-                        ["lead", "job", "tech", "resync"].map(|kind| Ok(SseEvent::default().event(kind).data("*")));
+                    let all = ["lead", "job", "tech", "desk", "resync"]
+                        .map(|kind| Ok(SseEvent::default().event(kind).data("*")));
                     return Some((all.into(), rx));
                 }
                 Err(RecvError::Closed) => return None,

@@ -4,6 +4,7 @@ pub mod board;
 pub mod board_week;
 pub mod customer_import;
 pub mod customers;
+pub mod desk;
 pub mod desk_settings;
 pub mod events;
 pub mod jobs;
@@ -105,6 +106,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/api-keys", get(settings::api_keys).post(settings::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_api_key))
         .route("/settings/engine", get(settings::engine))
+        .route("/desk", get(desk::index))
+        .route("/desk/messages", post(desk::take))
+        .route("/desk/messages/{id}/retrieve", post(desk::retrieve))
         .route("/settings/desk", get(desk_settings::index))
         .route("/settings/desk/{id}", get(desk_settings::edit).post(desk_settings::update))
         .route("/settings/desk/{id}/template", post(desk_settings::apply_template))

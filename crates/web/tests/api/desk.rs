@@ -290,3 +290,121 @@ async fn post_pairs(b: &crate::helpers::Browser, path: &str, fields: &[(String, 
         fields.iter().filter(|(k, _)| k != "_csrf").map(|(k, v)| (k.as_str(), v.as_str())).collect();
     b.post_form(path, &pairs).await
 }
+
+#[tokio::test]
+async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_held_until_retrieved() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let b = app.signed_in_demo().await;
+    let org = app.db_org_of_demo().await;
+    let brands = switchboard_core::tenancy::list_brands(&app.db, org).await.unwrap();
+    let harbor = brands.iter().find(|b| b.name == "Harbor Plumbing & Drain").unwrap().id.0;
+    let summit = brands.iter().find(|b| b.name == "Summit Home Services").unwrap().id.0;
+
+    // Summit has no protocol: the desk says where to set one up.
+    let (_, html) = b.get_text(&format!("/desk?client={summit}")).await;
+    assert!(html.contains("Summit Home Services has no protocol yet"), "{html}");
+
+    // Harbor's screen: its greeting with the operator's name, its notes, its local time and
+    // hours (the test clock is Sunday 12:00 in Boston; Harbor opens 9 to 5 on Sundays).
+    let (_, html) = b.get_text(&format!("/desk?client={harbor}")).await;
+    assert!(
+        html.contains("“Thank you for calling Harbor Plumbing &#38; Drain, this is Morgan. How may I help you?”"),
+        "{html}"
+    );
+    assert!(
+        html.contains("12:00 PM (America/New_York)") && html.contains(">Open now: 9:00 AM-5:00 PM</span>"),
+        "{html}"
+    );
+    assert!(html.contains("No heat, no water, flooding or a gas smell is urgent"), "{html}");
+
+    // Refused: a callback number that is not one, the service address missing. What was typed
+    // stays, each reason beside its field.
+    let form = |number: &str, address: &str| {
+        vec![
+            ("client".to_string(), harbor.to_string()),
+            ("caller".to_string(), "caller".to_string()),
+            ("a_caller_name".to_string(), "Paula Mendes".to_string()),
+            ("a_callback_number".to_string(), number.to_string()),
+            ("a_service_address".to_string(), address.to_string()),
+            ("a_what_is_wrong".to_string(), "Water coming through the kitchen ceiling".to_string()),
+            ("a_best_time_to_call".to_string(), "evening".to_string()),
+            ("urgent".to_string(), "1".to_string()),
+            ("urgent_reason".to_string(), "water through the ceiling".to_string()),
+        ]
+    };
+    let pairs = |f: &[(String, String)]| f.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let post = |fields: Vec<(String, String)>| {
+        let b = &b;
+        async move {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            b.post_form("/desk/messages", &refs).await
+        }
+    };
+    let r = post(pairs(&form("555", ""))).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Not taken: check the fields marked below. What you typed is kept."), "{html}");
+    assert!(
+        html.contains(
+            r#"<span class="field-error" id="a-service_address-error">please fill in &#34;Service address&#34;</span>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="a_callback_number" value="555""#)
+            && html.contains(r#"name="a_caller_name" value="Paula Mendes""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            r#"<span class="field-error" id="a-callback_number-error">&#34;555&#34; is not a valid phone number</span>"#
+        ),
+        "{html}"
+    );
+
+    // Taken: answers read by type (the number in E.164, the choice as listed), urgent first.
+    let r = post(pairs(&form("(617) 555-0199", "12 Beacon St, Boston"))).await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.starts_with(&format!("/desk?client={harbor}&caller=caller&done=taken#desk-message-")), "{to}");
+    let list = switchboard_core::desk::messages::list(&app.db, org, None, 10).await.unwrap();
+    assert_eq!(list.len(), 1);
+    let m = &list[0];
+    let answers: Vec<(&str, &str)> = m.answers.iter().map(|a| (a.label.as_str(), a.value.as_str())).collect();
+    assert_eq!(
+        answers,
+        [
+            ("Caller's name", "Paula Mendes"),
+            ("Callback number", "+16175550199"),
+            ("Service address", "12 Beacon St, Boston"),
+            ("What is wrong", "Water coming through the kitchen ceiling"),
+            ("Best time to call", "Evening"),
+        ]
+    );
+    assert_eq!(
+        (m.urgent, m.urgent_reason.as_deref(), m.protocol_version),
+        (true, Some("water through the ceiling"), 1)
+    );
+    let (_, html) = b.get_text(&to).await;
+    assert!(html.contains("Message taken. It is held until the client checks in."), "{html}");
+    assert!(html.contains(r#"<span class="badge urgent-badge">Urgent · water through the ceiling</span>"#), "{html}");
+    assert!(html.contains(r#"<span class="badge desk-held">Held for check-in</span>"#), "{html}");
+
+    // The client checks in: retrieved, by whom.
+    let r = b.post_form(&format!("/desk/messages/{}/retrieve", m.id), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains(r#"<span class="badge desk-retrieved">Retrieved by Morgan Lee just now</span>"#), "{html}");
+
+    // Another organization sees none of it.
+    let (org2, admin2) = app.org_with_admin("rival").await;
+    let _ = org2;
+    let other = app.signed_in(&admin2.email).await;
+    let r = other.post_form(&format!("/desk/messages/{}/retrieve", m.id), &[]).await;
+    assert_eq!(r.status(), 404);
+    let refs: Vec<(String, String)> = pairs(&form("(617) 555-0199", "12 Beacon St"));
+    let refs: Vec<(&str, &str)> = refs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = other.post_form("/desk/messages", &refs).await;
+    assert_eq!(r.status(), 404);
+}

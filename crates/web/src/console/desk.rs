@@ -1,0 +1,311 @@
+//! The message desk, the operator's screen: pick the client, say its greeting, follow its
+//! notes, pick who is calling, fill in the fields, mark it urgent if it is, and take the
+//! message; below, the messages taken, urgent ones still held first, each retrieved when the
+//! client checks in. Live over the console's event stream.
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use switchboard_core::auth::SessionUser;
+use switchboard_core::desk::messages::{DeskMessage, DeskStatus, TakeInput};
+use switchboard_core::desk::{self, messages};
+use switchboard_core::form_fields::FieldKind;
+use switchboard_core::ids::BrandId;
+use switchboard_core::tenancy::Brand;
+
+use crate::auth::{Staff, actor};
+use crate::console::shell;
+use crate::error::PageError;
+use crate::fmt;
+use crate::pages::{field_errors, parse_id};
+use crate::state::AppState;
+use crate::views::{Shell, error_for};
+
+/// A field of the chosen caller type, with what was typed and why it was refused.
+pub struct DeskField {
+    pub key: String,
+    pub label: String,
+    /// `text`, `long_text`, `number`, `phone`, `email`, `date`, `choice`, `yes_no`.
+    pub kind: &'static str,
+    pub required: bool,
+    pub help: String,
+    pub options: Vec<String>,
+    pub value: String,
+    pub error: Option<String>,
+}
+
+pub struct BoardMessage {
+    pub id: i64,
+    pub client: String,
+    pub caller_type: String,
+    pub when: String,
+    pub urgent: bool,
+    pub urgent_reason: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    /// (label, value) of each answer.
+    pub answers: Vec<(String, String)>,
+    pub taken_by: String,
+    pub retrieved: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "desk/index.html")]
+pub struct DeskScreen {
+    pub shell: Shell,
+    /// (id, name, whether it has a protocol) of every client.
+    pub clients: Vec<(i64, String, bool)>,
+    /// The client picked (0: none).
+    pub client: i64,
+    pub client_name: String,
+    pub has_protocol: bool,
+    /// "2:10 PM (America/Denver)".
+    pub local_time: String,
+    /// "Open now: 8:00 AM-5:00 PM" or "After hours".
+    pub hours: String,
+    pub open: bool,
+    pub greeting: String,
+    pub notes: String,
+    /// (key, name) of each caller type, and the one picked.
+    pub caller_types: Vec<(String, String)>,
+    pub caller: String,
+    pub fields: Vec<DeskField>,
+    pub urgent: bool,
+    pub urgent_reason: String,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+    pub messages: Vec<BoardMessage>,
+}
+
+impl DeskScreen {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeskQuery {
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    caller: String,
+    #[serde(default)]
+    done: String,
+}
+
+/// What the form posted: the client, the caller type, urgency, and `a_{key}` answers.
+struct Posted {
+    client: i64,
+    caller: String,
+    answers: BTreeMap<String, String>,
+    urgent: bool,
+    urgent_reason: String,
+}
+
+fn read_posted(posted: &[(String, String)]) -> Posted {
+    let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    Posted {
+        client: map.get("client").and_then(|c| c.trim().parse().ok()).unwrap_or(0),
+        caller: map.get("caller").map(|c| c.to_string()).unwrap_or_default(),
+        answers: posted
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("a_").map(|key| (key.to_string(), v.clone())))
+            .collect(),
+        urgent: map.contains_key("urgent"),
+        urgent_reason: map.get("urgent_reason").map(|r| r.to_string()).unwrap_or_default(),
+    }
+}
+
+fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> BoardMessage {
+    let brand = brands.iter().find(|b| b.id == m.brand_id);
+    let tz = brand.map(|b| b.zone()).unwrap_or(jiff::tz::TimeZone::UTC);
+    let who = |a: &str| switchboard_core::jobs::dispatch::actor_name(a);
+    BoardMessage {
+        id: m.id,
+        client: brand.map(|b| b.name.clone()).unwrap_or_default(),
+        caller_type: m.caller_type_name,
+        when: fmt::ago(m.taken_at, &tz, now),
+        urgent: m.urgent,
+        urgent_reason: m.urgent_reason.unwrap_or_default(),
+        status: m.status.as_str(),
+        status_label: m.status.label(),
+        answers: m.answers.into_iter().map(|a| (a.label, a.value)).collect(),
+        taken_by: who(&m.taken_by),
+        retrieved: match (m.status, m.retrieved_by, m.retrieved_at) {
+            (DeskStatus::Retrieved, Some(by), Some(at)) => format!("by {} {}", who(&by), fmt::ago(at, &tz, now)),
+            _ => String::new(),
+        },
+    }
+}
+
+async fn screen(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    typed: Posted,
+    errors: Vec<(String, String)>,
+    notice: Option<String>,
+) -> Result<DeskScreen, PageError> {
+    let org = viewer.user.org_id;
+    let (shell, brands) = shell(state, viewer, "messages", uri).await?;
+    let now = state.clock.now();
+    let mut clients = Vec::new();
+    for b in &brands {
+        clients.push((b.id.0, b.name.clone(), desk::current(&state.db, org, b.id).await?.is_some()));
+    }
+    let picked = brands.iter().find(|b| b.id.0 == typed.client);
+    let protocol = match picked {
+        Some(b) => desk::current(&state.db, org, b.id).await?,
+        None => None,
+    };
+    let operator = viewer.user.name.split_whitespace().next().unwrap_or("Operator").to_string();
+    let caller = protocol
+        .as_ref()
+        .and_then(|p| {
+            p.protocol.caller_type(&typed.caller).or_else(|| p.protocol.caller_types.first()).map(|c| c.key.clone())
+        })
+        .unwrap_or_default();
+    let fields = protocol
+        .as_ref()
+        .and_then(|p| p.protocol.caller_type(&caller))
+        .map(|c| {
+            c.fields
+                .iter()
+                .map(|f| DeskField {
+                    key: f.key.clone(),
+                    label: f.label.clone(),
+                    kind: f.kind.as_str(),
+                    required: f.required,
+                    help: f.help.clone().unwrap_or_default(),
+                    options: f.options.clone(),
+                    value: typed.answers.get(&f.key).cloned().unwrap_or_default(),
+                    error: error_for(&errors, &format!("answers.{}", f.key)).map(str::to_string),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let (local_time, hours, open) = match picked {
+        Some(b) => {
+            let tz = b.zone();
+            let open = b.working_hours.is_open_at(now, &tz);
+            let today = b.working_hours.day(now.to_zoned(tz.clone()).date().weekday());
+            let hours = match (open, today) {
+                (true, Some(d)) => format!("Open now: {}", d.label()),
+                (false, Some(d)) => format!("After hours (open {})", d.label()),
+                (false, None) | (true, None) => "After hours (closed today)".to_string(),
+            };
+            (format!("{} ({})", fmt::time(now, &tz), tz.iana_name().unwrap_or("UTC")), hours, open)
+        }
+        None => (String::new(), String::new(), false),
+    };
+    let messages = messages::list(&state.db, org, picked.map(|b| b.id), 50)
+        .await?
+        .into_iter()
+        .map(|m| board_message(m, &brands, now))
+        .collect();
+    Ok(DeskScreen {
+        shell,
+        clients,
+        client: picked.map(|b| b.id.0).unwrap_or(0),
+        client_name: picked.map(|b| b.name.clone()).unwrap_or_default(),
+        has_protocol: protocol.is_some(),
+        local_time,
+        hours,
+        open,
+        greeting: match (&protocol, picked) {
+            (Some(p), Some(b)) => p.protocol.greeting(&b.name, &operator),
+            _ => String::new(),
+        },
+        notes: protocol.as_ref().and_then(|p| p.protocol.account_notes.clone()).unwrap_or_default(),
+        caller_types: protocol
+            .as_ref()
+            .map(|p| p.protocol.caller_types.iter().map(|c| (c.key.clone(), c.name.clone())).collect())
+            .unwrap_or_default(),
+        caller,
+        fields,
+        urgent: typed.urgent,
+        urgent_reason: typed.urgent_reason,
+        errors,
+        notice,
+        messages,
+    })
+}
+
+/// `GET /desk[?client=ID[&caller=KEY]]`.
+pub async fn index(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Query(q): Query<DeskQuery>,
+) -> Result<Response, PageError> {
+    let typed = Posted {
+        client: q.client.trim().parse().unwrap_or(0),
+        caller: q.caller,
+        answers: BTreeMap::new(),
+        urgent: false,
+        urgent_reason: String::new(),
+    };
+    let notice = match q.done.as_str() {
+        "taken" => Some("Message taken. It is held until the client checks in.".to_string()),
+        "retrieved" => Some("Marked retrieved.".to_string()),
+        _ => None,
+    };
+    Ok(screen(&state, &viewer, &uri, typed, Vec::new(), notice).await?.into_response())
+}
+
+/// `POST /desk/messages`: takes the message; a refusal shows the form again as typed, each
+/// reason beside its field.
+pub async fn take(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let typed = read_posted(&posted);
+    let input = TakeInput {
+        caller_type: typed.caller.clone(),
+        answers: typed.answers.clone(),
+        urgent: typed.urgent,
+        urgent_reason: typed.urgent_reason.clone(),
+    };
+    let result = match typed.client {
+        0 => Err(switchboard_core::Error::invalid("client", "pick the client whose call this is")),
+        id => messages::take(&state.db, state.clock.as_ref(), org, BrandId(id), &actor(&viewer), &input).await,
+    };
+    match result {
+        Ok(m) => Ok(Redirect::to(&format!(
+            "/desk?client={}&caller={}&done=taken#desk-message-{}",
+            m.brand_id.0, m.caller_type, m.id
+        ))
+        .into_response()),
+        Err(e) => {
+            let errors = field_errors(e)?;
+            let page = screen(&state, &viewer, &uri, typed, errors, None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+    }
+}
+
+/// `POST /desk/messages/{id}/retrieve`: the client has the message.
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::retrieve(&state.db, state.clock.as_ref(), org, parse_id(&id)?, &actor(&viewer)).await?;
+    Ok(Redirect::to(&format!("/desk?client={}&done=retrieved#desk-message-{}", m.brand_id.0, m.id)).into_response())
+}
+
+impl DeskField {
+    pub fn is(&self, kind: FieldKind) -> bool {
+        self.kind == kind.as_str()
+    }
+}
