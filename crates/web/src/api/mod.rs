@@ -5,6 +5,7 @@
 pub mod brands;
 pub mod customers;
 pub mod desk;
+pub mod desk_messages;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
@@ -58,6 +59,9 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(brands::get, brands::update))
                 .routes(routes!(desk::get_protocol, desk::put_protocol))
                 .routes(routes!(desk::list_templates))
+                .routes(routes!(desk_messages::list, desk_messages::create))
+                .routes(routes!(desk_messages::get))
+                .routes(routes!(desk_messages::retrieve))
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))

@@ -31,6 +31,12 @@ pub fn field_kind() -> RefOr<Schema> {
     one_of(switchboard_core::form_fields::FieldKind::ALL.map(|k| k.as_str()))
 }
 
+/// A desk message's delivery state.
+pub fn desk_status() -> RefOr<Schema> {
+    use switchboard_core::desk::messages::DeskStatus;
+    one_of([DeskStatus::Held, DeskStatus::Retrieved].map(DeskStatus::as_str))
+}
+
 /// `sms` or `email`.
 pub fn channel() -> RefOr<Schema> {
     one_of(["sms", "email"])

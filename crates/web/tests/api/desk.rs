@@ -408,3 +408,91 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_held_unti
     let r = other.post_form("/desk/messages", &refs).await;
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn an_integration_takes_and_reads_desk_messages_over_the_api() {
+    let app = spawn_app().await;
+    let (org, _key, _) = app.seed_demo().await;
+    let key = app.api_key(org).await;
+    let brands = switchboard_core::tenancy::list_brands(&app.db, org).await.unwrap();
+    let harbor = brands.iter().find(|b| b.name == "Harbor Plumbing & Drain").unwrap().id.0;
+    let summit = brands.iter().find(|b| b.name == "Summit Home Services").unwrap().id.0;
+    let post = |path: &str, body: Value| {
+        let r = app.client().post(app.url(path)).bearer_auth(&key).json(&body).send();
+        async move { json(r.await.unwrap()).await }
+    };
+    let get = |path: String| {
+        let r = app.client().get(app.url(&path)).bearer_auth(&key).send();
+        async move { json(r.await.unwrap()).await }
+    };
+
+    // Refused: answers checked by type and requirement, an answer to no field, no protocol.
+    let (status, body) = post(
+        "/api/v1/desk/messages",
+        json!({"client_id": harbor, "caller_type": "caller", "answers": {"caller_name": "Paula", "callback_number": "12", "shoe_size": "9"}}),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(
+        fields,
+        ["answers.callback_number", "answers.service_address", "answers.what_is_wrong", "answers.shoe_size"],
+        "{body}"
+    );
+    assert_eq!(body["error"]["fields"][3]["message"], "Caller has no field \"shoe_size\"");
+    let (status, body) =
+        post("/api/v1/desk/messages", json!({"client_id": summit, "caller_type": "caller", "answers": {}})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "Summit Home Services has no protocol yet: set one up in Settings -> Message desk"
+    );
+
+    // Taken: held, answers as read; listed; retrieved once.
+    let (status, body) = post(
+        "/api/v1/desk/messages",
+        json!({"client_id": harbor, "caller_type": "caller", "urgent": true, "urgent_reason": "no water",
+               "answers": {"caller_name": "Paula Mendes", "callback_number": "617 555 0199", "service_address": "12 Beacon St",
+                           "what_is_wrong": "No water since 6 AM", "best_time_to_call": "morning"}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let m = &body["message"];
+    assert_eq!(
+        (m["status"].as_str(), m["taken_by"].as_str(), m["urgent"].as_bool()),
+        (Some("held"), Some("api"), Some(true))
+    );
+    assert_eq!(m["answers"][1], json!({"key": "callback_number", "label": "Callback number", "value": "+16175550199"}));
+    assert_eq!(m["answers"][4]["value"], "Morning");
+    let id = m["id"].as_i64().unwrap();
+    let (_, list) = get(format!("/api/v1/desk/messages?client_id={harbor}")).await;
+    assert_eq!(list["messages"].as_array().unwrap().len(), 1);
+    let (_, none) = get(format!("/api/v1/desk/messages?client_id={summit}")).await;
+    assert_eq!(none["messages"], json!([]));
+    let (status, body) = post(&format!("/api/v1/desk/messages/{id}/retrieve"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["message"]["status"].as_str(), body["message"]["retrieved_by"].as_str()),
+        (Some("retrieved"), Some("api"))
+    );
+    let at = body["message"]["retrieved_at"].clone();
+    app.clock.advance(jiff::SignedDuration::from_mins(5));
+    let (_, again) = post(&format!("/api/v1/desk/messages/{id}/retrieve"), json!({})).await;
+    assert_eq!(again["message"]["retrieved_at"], at, "retrieving again changes nothing");
+
+    // Another organization's key: no such message, no such client.
+    let (org2, _) = app.org_with_admin("rival").await;
+    let key2 = app.api_key(org2).await;
+    let r = app.client().get(app.url(&format!("/api/v1/desk/messages/{id}"))).bearer_auth(&key2).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client()
+        .post(app.url("/api/v1/desk/messages"))
+        .bearer_auth(&key2)
+        .json(&json!({"client_id": harbor, "caller_type": "caller"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

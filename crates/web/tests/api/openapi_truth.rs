@@ -150,7 +150,7 @@ fn names_field(body: &Value, field: &str) -> bool {
 #[tokio::test]
 async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
     let app = spawn_app().await;
-    let (_org, key, summit) = app.seed_demo().await;
+    let (org, key, summit) = app.seed_demo().await;
     let (_, doc) = json(app.client().get(app.url("/api/v1/openapi.json")).send().await.unwrap()).await;
     let get = |path: &'static str| {
         let r = app.client().get(app.url(path)).bearer_auth(&key).send();
@@ -174,6 +174,15 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
     let users = get("/api/v1/users").await;
     let user = users["users"][0]["id"].as_i64().unwrap();
     let brand = summit.0;
+    let harbor = switchboard_core::tenancy::list_brands(&app.db, org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name == "Harbor Plumbing & Drain")
+        .unwrap()
+        .id
+        .0;
+    let desk_message = json!({"client_id": harbor, "caller_type": "caller", "answers": {"caller_name": "P", "callback_number": "6175550199", "service_address": "1 A St", "what_is_wrong": "Leak"}});
 
     let new_job = json!({"brand_id": brand, "customer_id": customer_id, "service": "Tune-up"});
     let protocol = json!({"answer_phrase": "{client}, {operator} speaking", "caller_types": [{"name": "Caller", "fields": [{"label": "Name", "type": "text"}]}]});
@@ -222,6 +231,15 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
             protocol.clone(),
             Rule::MaxLength,
             "account_notes",
+        ),
+        (
+            "post",
+            "/api/v1/desk/messages".to_string(),
+            "NewDeskMessage",
+            "urgent_reason",
+            desk_message.clone(),
+            Rule::MaxLength,
+            "urgent_reason",
         ),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::MaxLength, "name"),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::NotBlank, "name"),

@@ -1,0 +1,171 @@
+//! The message desk's messages over the API, as an operator tool or a call-centre integration
+//! takes them: `POST /desk/messages` (answers checked by the client's protocol), `GET
+//! /desk/messages[?client_id=]`, `GET /desk/messages/{id}`, `POST /desk/messages/{id}/retrieve`.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use switchboard_core::desk::messages::{self, DeskMessage, TakeInput};
+use switchboard_core::ids::BrandId;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiId, ApiJson, ApiQuery, not_found_as};
+use crate::auth::ApiCaller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct DeskAnswerDto {
+    pub key: String,
+    /// The field's label when the message was taken.
+    pub label: String,
+    /// As read: a phone in E.164, a date spelled out ("Thu Dec 24, 2026"), `Yes`/`No`.
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeskMessageDto {
+    pub id: i64,
+    /// The client (brand) it was taken for.
+    pub client_id: i64,
+    /// The protocol version it was taken under.
+    pub protocol_version: i64,
+    pub caller_type: String,
+    pub caller_type_name: String,
+    pub answers: Vec<DeskAnswerDto>,
+    pub urgent: bool,
+    pub urgent_reason: Option<String>,
+    /// `held` (for check-in) or `retrieved`.
+    #[schema(schema_with = super::openapi::desk_status)]
+    pub status: String,
+    /// `user:NAME` or `api`.
+    pub taken_by: String,
+    pub taken_at: String,
+    pub retrieved_by: Option<String>,
+    pub retrieved_at: Option<String>,
+}
+
+impl From<DeskMessage> for DeskMessageDto {
+    fn from(m: DeskMessage) -> Self {
+        DeskMessageDto {
+            id: m.id,
+            client_id: m.brand_id.0,
+            protocol_version: m.protocol_version,
+            caller_type: m.caller_type,
+            caller_type_name: m.caller_type_name,
+            answers: m
+                .answers
+                .into_iter()
+                .map(|a| DeskAnswerDto { key: a.key, label: a.label, value: a.value })
+                .collect(),
+            urgent: m.urgent,
+            urgent_reason: m.urgent_reason,
+            status: m.status.as_str().to_string(),
+            taken_by: m.taken_by,
+            taken_at: m.taken_at.to_string(),
+            retrieved_by: m.retrieved_by,
+            retrieved_at: m.retrieved_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeskMessageEnvelope {
+    pub message: DeskMessageDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeskMessageList {
+    pub messages: Vec<DeskMessageDto>,
+}
+
+/// A message to take.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDeskMessage {
+    /// The client (brand) whose line rang; it needs a protocol.
+    #[schema(minimum = 1)]
+    pub client_id: i64,
+    /// A caller type's key in the client's protocol (`patient`).
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[a-z0-9_]+$")]
+    pub caller_type: String,
+    /// Each field's answer by its key (`{"callback_number": "(617) 555-0199"}`); checked by the
+    /// field's type, a national number read by the client's country.
+    #[serde(default)]
+    #[schema(value_type = BTreeMap<String, String>)]
+    pub answers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub urgent: bool,
+    #[schema(max_length = 300)]
+    pub urgent_reason: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeskMessageQuery {
+    /// Only this client's messages.
+    pub client_id: Option<i64>,
+    /// At most this many (default 100; 1-500, a value outside is brought within).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/desk/messages", tag = "desk", request_body = NewDeskMessage,
+    responses((status = 201, description = "Taken; held for check-in", body = DeskMessageEnvelope),
+              (status = 404, description = "No such client", body = ErrorBody),
+              (status = 422, description = "An answer was refused (`answers.callback_number`), or the client has no protocol", body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiJson(body): ApiJson<NewDeskMessage>,
+) -> Result<(StatusCode, Json<DeskMessageEnvelope>), ApiError> {
+    let input = TakeInput {
+        caller_type: body.caller_type,
+        answers: body.answers,
+        urgent: body.urgent,
+        urgent_reason: body.urgent_reason.unwrap_or_default(),
+    };
+    let m = messages::take(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), "api", &input)
+        .await
+        .map_err(|e| not_found_as(e, "client"))?;
+    Ok((StatusCode::CREATED, Json(DeskMessageEnvelope { message: m.into() })))
+}
+
+#[utoipa::path(get, path = "/desk/messages", tag = "desk", params(DeskMessageQuery),
+    responses((status = 200, description = "Newest first, urgent ones still held before the rest", body = DeskMessageList)))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiQuery(q): ApiQuery<DeskMessageQuery>,
+) -> Result<Json<DeskMessageList>, ApiError> {
+    let found = messages::list(&state.db, caller.org, q.client_id.map(BrandId), q.limit.unwrap_or(100)).await?;
+    Ok(Json(DeskMessageList { messages: found.into_iter().map(DeskMessageDto::from).collect() }))
+}
+
+#[utoipa::path(get, path = "/desk/messages/{id}", tag = "desk", params(("id" = i64, Path, description = "Message id")),
+    responses((status = 200, body = DeskMessageEnvelope), (status = 404, description = "No such message", body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<DeskMessageEnvelope>, ApiError> {
+    let m = messages::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "message"))?;
+    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+}
+
+#[utoipa::path(post, path = "/desk/messages/{id}/retrieve", tag = "desk", params(("id" = i64, Path, description = "Message id")),
+    responses((status = 200, description = "Retrieved (again: unchanged)", body = DeskMessageEnvelope),
+              (status = 404, description = "No such message", body = ErrorBody)))]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<DeskMessageEnvelope>, ApiError> {
+    let m = messages::retrieve(&state.db, state.clock.as_ref(), caller.org, id, "api")
+        .await
+        .map_err(|e| not_found_as(e, "message"))?;
+    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+}
