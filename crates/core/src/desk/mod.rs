@@ -2,6 +2,7 @@
 //! brand (docs/adr/0006-clients-are-brands.md), by the client's protocol. This holds the
 //! protocols, versioned; messages and their delivery build on them.
 
+pub mod contacts;
 pub mod messages;
 pub mod protocol;
 

@@ -238,3 +238,157 @@ pub async fn list_templates(_caller: ApiCaller) -> Json<ProtocolTemplateList> {
             .collect(),
     })
 }
+
+/// A way to reach a contact.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactMethodDto {
+    #[schema(schema_with = super::openapi::contact_method)]
+    pub kind: String,
+    /// A number (any common format in; E.164 out, a national one read by the client's country)
+    /// or an email address; a pager is either.
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
+    pub value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactDto {
+    pub id: i64,
+    pub client_id: i64,
+    pub name: String,
+    pub title: Option<String>,
+    /// Their sign-in, when they have one.
+    pub user_id: Option<i64>,
+    pub notes: Option<String>,
+    /// In the order they are tried.
+    pub methods: Vec<ContactMethodDto>,
+}
+
+impl From<switchboard_core::desk::contacts::Contact> for ContactDto {
+    fn from(c: switchboard_core::desk::contacts::Contact) -> Self {
+        ContactDto {
+            id: c.id,
+            client_id: c.brand_id.0,
+            name: c.name,
+            title: c.title,
+            user_id: c.user_id.map(|u| u.0),
+            notes: c.notes,
+            methods: c
+                .methods
+                .into_iter()
+                .map(|m| ContactMethodDto { kind: m.kind.as_str().to_string(), value: m.value })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactEnvelope {
+    pub contact: ContactDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContactList {
+    pub contacts: Vec<ContactDto>,
+}
+
+/// A contact to add, or the whole new state of one (its methods replace the old ones).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactBody {
+    #[schema(min_length = 1, max_length = 80, pattern = r"\S")]
+    pub name: String,
+    #[schema(max_length = 80)]
+    pub title: Option<String>,
+    #[schema(max_length = 500)]
+    pub notes: Option<String>,
+    #[schema(minimum = 1)]
+    pub user_id: Option<i64>,
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub methods: Vec<ContactMethodDto>,
+}
+
+impl From<ContactBody> for switchboard_core::desk::contacts::ContactInput {
+    fn from(b: ContactBody) -> Self {
+        switchboard_core::desk::contacts::ContactInput {
+            name: b.name,
+            title: b.title.unwrap_or_default(),
+            notes: b.notes.unwrap_or_default(),
+            user_id: b.user_id.map(switchboard_core::ids::UserId),
+            methods: b.methods.into_iter().map(|m| (m.kind, m.value)).collect(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/brands/{id}/contacts", tag = "desk", params(("id" = i64, Path, description = "Brand (client) id")),
+    responses((status = 200, description = "The client's contacts, by name", body = ContactList), (status = 404, description = "No such brand", body = ErrorBody)))]
+pub async fn list_contacts(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<ContactList>, ApiError> {
+    let brand = switchboard_core::tenancy::brand(&state.db, caller.org, BrandId(id))
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    let found = switchboard_core::desk::contacts::list(&state.db, caller.org, brand.id).await?;
+    Ok(Json(ContactList { contacts: found.into_iter().map(ContactDto::from).collect() }))
+}
+
+#[utoipa::path(post, path = "/brands/{id}/contacts", tag = "desk", params(("id" = i64, Path, description = "Brand (client) id")), request_body = ContactBody,
+    responses((status = 201, description = "Added", body = ContactEnvelope), (status = 404, description = "No such brand", body = ErrorBody),
+              (status = 422, description = "A field was refused (`methods.2.value`, counted from 1)", body = ErrorBody)))]
+pub async fn add_contact(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> Result<(axum::http::StatusCode, Json<ContactEnvelope>), ApiError> {
+    let c = switchboard_core::desk::contacts::create(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        BrandId(id),
+        &body.into(),
+    )
+    .await
+    .map_err(|e| not_found_as(e, "brand"))?;
+    Ok((axum::http::StatusCode::CREATED, Json(ContactEnvelope { contact: c.into() })))
+}
+
+#[utoipa::path(put, path = "/brands/{id}/contacts/{contact_id}", tag = "desk",
+    params(("id" = i64, Path, description = "Brand (client) id"), ("contact_id" = i64, Path, description = "Contact id")), request_body = ContactBody,
+    responses((status = 200, description = "Replaced", body = ContactEnvelope), (status = 404, description = "No such brand or contact", body = ErrorBody),
+              (status = 422, description = "A field was refused", body = ErrorBody)))]
+pub async fn put_contact(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    super::ApiIds(id, contact): super::ApiIds,
+    ApiJson(body): ApiJson<ContactBody>,
+) -> Result<Json<ContactEnvelope>, ApiError> {
+    let c = switchboard_core::desk::contacts::update(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        BrandId(id),
+        contact,
+        &body.into(),
+    )
+    .await
+    .map_err(|e| not_found_as(e, "contact"))?;
+    Ok(Json(ContactEnvelope { contact: c.into() }))
+}
+
+#[utoipa::path(delete, path = "/brands/{id}/contacts/{contact_id}", tag = "desk",
+    params(("id" = i64, Path, description = "Brand (client) id"), ("contact_id" = i64, Path, description = "Contact id")),
+    responses((status = 204, description = "Removed"), (status = 404, description = "No such brand or contact", body = ErrorBody)))]
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    super::ApiIds(id, contact): super::ApiIds,
+) -> Result<axum::http::StatusCode, ApiError> {
+    switchboard_core::desk::contacts::delete(&state.db, caller.org, BrandId(id), contact)
+        .await
+        .map_err(|e| not_found_as(e, "contact"))?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

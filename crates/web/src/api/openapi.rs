@@ -31,6 +31,11 @@ pub fn field_kind() -> RefOr<Schema> {
     one_of(switchboard_core::form_fields::FieldKind::ALL.map(|k| k.as_str()))
 }
 
+/// A way to reach a desk contact.
+pub fn contact_method() -> RefOr<Schema> {
+    one_of(switchboard_core::desk::contacts::MethodKind::ALL.map(|k| k.as_str()))
+}
+
 /// A desk message's delivery state.
 pub fn desk_status() -> RefOr<Schema> {
     use switchboard_core::desk::messages::DeskStatus;

@@ -147,9 +147,11 @@ async fn the_openapi_document_describes_every_api_route() {
     }
     documented.sort();
     let expected = [
+        ("delete", "/api/v1/brands/{id}/contacts/{contact_id}"),
         ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
+        ("get", "/api/v1/brands/{id}/contacts"),
         ("get", "/api/v1/brands/{id}/protocol"),
         ("get", "/api/v1/customers"),
         ("get", "/api/v1/customers/{id}"),
@@ -172,6 +174,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("patch", "/api/v1/jobs/{id}"),
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
+        ("post", "/api/v1/brands/{id}/contacts"),
         ("post", "/api/v1/customers"),
         ("post", "/api/v1/customers/{id}/locations"),
         ("post", "/api/v1/desk/messages"),
@@ -185,6 +188,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/leads/{id}/restore"),
         ("post", "/api/v1/messages"),
         ("post", "/api/v1/users"),
+        ("put", "/api/v1/brands/{id}/contacts/{contact_id}"),
         ("put", "/api/v1/brands/{id}/protocol"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
@@ -192,7 +196,8 @@ async fn the_openapi_document_describes_every_api_route() {
 
     // Each documented route is really served (not 404/405) by the running app.
     for (method, path) in &documented {
-        let url = app.url(&path.replace("{id}", "999999").replace("{location_id}", "999998"));
+        let url = app
+            .url(&path.replace("{id}", "999999").replace("{location_id}", "999998").replace("{contact_id}", "999997"));
         let req = match method.as_str() {
             "get" => app.client().get(url),
             "delete" => app.client().delete(url),

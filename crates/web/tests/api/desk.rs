@@ -496,3 +496,102 @@ async fn an_integration_takes_and_reads_desk_messages_over_the_api() {
         .unwrap();
     assert_eq!(r.status(), 404);
 }
+
+#[tokio::test]
+async fn a_clients_contacts_are_kept_with_the_ways_to_reach_them_in_order() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("acme").await;
+    let input = switchboard_core::tenancy::BrandInput {
+        name: "Berlin Kanzlei".into(),
+        time_zone: "Europe/Berlin".into(),
+        country: Some("DE".into()),
+        ..Default::default()
+    };
+    let brand = switchboard_core::tenancy::create_brand(&app.db, &app.clock, org, &input).await.unwrap().id.0;
+    let key = app.api_key(org).await;
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let mut r = app.client().request(method, app.url(&path)).bearer_auth(&key);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap();
+            (status, serde_json::from_str::<Value>(&text).unwrap_or(Value::Null))
+        }
+    };
+    let contacts = format!("/api/v1/brands/{brand}/contacts");
+
+    // Refused row by row; nothing is added.
+    let (status, body) = send(
+        reqwest::Method::POST,
+        contacts.clone(),
+        Some(json!({"name": "Anna Richter", "methods": [{"kind": "cell", "value": "0151 12345678"}, {"kind": "email", "value": "nope"}, {"kind": "telegram", "value": "@anna"}]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<(&str, &str)> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), f["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("methods.2.value", "\"nope\" is not an email address"),
+            ("methods.3.kind", "\"telegram\" is not a way to reach someone (cell, home, office, email, pager, fax)"),
+        ],
+        "{body}"
+    );
+    let (_, list) = send(reqwest::Method::GET, contacts.clone(), None).await;
+    assert_eq!(list["contacts"], json!([]));
+
+    // Added: numbers read as German, kept in order; a sign-in of the organization may be linked.
+    let (status, body) = send(
+        reqwest::Method::POST,
+        contacts.clone(),
+        Some(json!({"name": "Anna Richter", "title": "Rechtsanwältin", "user_id": admin.id.0,
+                    "methods": [{"kind": "cell", "value": "0151 12345678"}, {"kind": "office", "value": "030 901820"},
+                                {"kind": "email", "value": "anna@kanzlei.example"}, {"kind": "pager", "value": "4711@pager.example.net"}]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let c = &body["contact"];
+    assert_eq!(
+        c["methods"],
+        json!([{"kind": "cell", "value": "+4915112345678"}, {"kind": "office", "value": "+4930901820"},
+               {"kind": "email", "value": "anna@kanzlei.example"}, {"kind": "pager", "value": "4711@pager.example.net"}])
+    );
+    assert_eq!(c["user_id"], admin.id.0);
+    let id = c["id"].as_i64().unwrap();
+
+    // Replaced whole: the methods are the new ones, in the new order.
+    let (status, body) = send(
+        reqwest::Method::PUT,
+        format!("{contacts}/{id}"),
+        Some(json!({"name": "Anna Richter", "methods": [{"kind": "home", "value": "+49 30 1234567"}]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["contact"]["methods"], json!([{"kind": "home", "value": "+49301234567"}]));
+    assert_eq!((body["contact"]["title"].clone(), body["contact"]["user_id"].clone()), (Value::Null, Value::Null));
+
+    // A user of another organization cannot be linked; another organization sees nothing.
+    let (org2, admin2) = app.org_with_admin("rival").await;
+    let (status, body) =
+        send(reqwest::Method::PUT, format!("{contacts}/{id}"), Some(json!({"name": "Anna", "user_id": admin2.id.0})))
+            .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "user_id");
+    let key2 = app.api_key(org2).await;
+    let r = app.client().get(app.url(&contacts)).bearer_auth(&key2).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // Removed: gone, and removing again is a 404.
+    let (status, _) = send(reqwest::Method::DELETE, format!("{contacts}/{id}"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = send(reqwest::Method::DELETE, format!("{contacts}/{id}"), None).await;
+    assert_eq!(status, 404);
+}

@@ -241,6 +241,17 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
             Rule::MaxLength,
             "urgent_reason",
         ),
+        ("post", format!("/api/v1/brands/{brand}/contacts"), "ContactBody", "name", json!({}), Rule::MaxLength, "name"),
+        ("post", format!("/api/v1/brands/{brand}/contacts"), "ContactBody", "name", json!({}), Rule::NotBlank, "name"),
+        (
+            "post",
+            format!("/api/v1/brands/{brand}/contacts"),
+            "ContactBody",
+            "notes",
+            json!({"name": "N"}),
+            Rule::MaxLength,
+            "notes",
+        ),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::MaxLength, "name"),
         ("patch", format!("/api/v1/brands/{brand}"), "BrandPatch", "name", json!({}), Rule::NotBlank, "name"),
         (
