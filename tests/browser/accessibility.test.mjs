@@ -99,6 +99,7 @@ async function consolePages(page, server) {
     ["/settings/brands", /^\/settings\/brands\/\d+$/],
     ["/settings/web-forms", /^\/settings\/web-forms\/\d+$/],
     ["/settings/desk", /^\/settings\/desk\/\d+$/],
+    ["/settings/desk", /^\/settings\/desk\/\d+\/contacts$/],
   ]) {
     await page.goto(`${server.base}${list}`);
     const hrefs = await page.locator("main a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));

@@ -5,6 +5,7 @@ pub mod board_week;
 pub mod customer_import;
 pub mod customers;
 pub mod desk;
+pub mod desk_contacts;
 pub mod desk_settings;
 pub mod events;
 pub mod jobs;
@@ -112,6 +113,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/desk", get(desk_settings::index))
         .route("/settings/desk/{id}", get(desk_settings::edit).post(desk_settings::update))
         .route("/settings/desk/{id}/template", post(desk_settings::apply_template))
+        .route("/settings/desk/{id}/contacts", get(desk_contacts::index).post(desk_contacts::add))
+        .route("/settings/desk/{id}/contacts/{contact}", post(desk_contacts::update))
+        .route("/settings/desk/{id}/contacts/{contact}/remove", post(desk_contacts::remove))
         .route("/settings/web-forms", get(web_forms::index).post(web_forms::create))
         .route("/settings/web-forms/{id}", get(web_forms::edit).post(web_forms::update))
         .route("/settings/web-forms/{id}/delete", post(web_forms::delete))
