@@ -77,9 +77,13 @@ test("day-one office forms work by keyboard and on a phone", { timeout: 120_000 
     await phone.locator('input[name="name"]').fill("Dana Ruiz");
     await phone.locator('input[name="phone"]').fill("555");
     await phone.locator('input[name="address"]').fill("12 Oak St, Denver, CO 80205");
-    await Promise.all([phone.waitForLoadState("load"), phone.getByRole("button", { name: "Add customer" }).click()]);
+    // Wait for the refused form's answer itself: the page is already loaded before the post,
+    // so waiting for "load" alone can return before the new page arrives.
+    const refused = (r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/customers";
+    await Promise.all([phone.waitForResponse(refused), phone.getByRole("button", { name: "Add customer" }).click()]);
+    await phone.waitForLoadState("load");
     const err = phone.locator("#phone-error");
-    if (!(await err.isVisible())) fail("no error beside the phone field");
+    await err.waitFor({ state: "visible", timeout: 5000 }).catch(() => fail("no error beside the phone field"));
     if ((await phone.locator('input[name="address"]').inputValue()) !== "12 Oak St, Denver, CO 80205") fail("the address typed was lost");
     const focused = await phone.evaluate(() => document.activeElement?.getAttribute("name"));
     if (focused !== "phone") fail(`focus is on ${focused}, not the phone field in error`);
