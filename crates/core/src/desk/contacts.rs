@@ -42,6 +42,16 @@ impl MethodKind {
             MethodKind::Fax => "fax",
         }
     }
+    pub fn label(self) -> &'static str {
+        match self {
+            MethodKind::Cell => "Cell",
+            MethodKind::Home => "Home",
+            MethodKind::Office => "Office",
+            MethodKind::Email => "Email",
+            MethodKind::Pager => "Pager",
+            MethodKind::Fax => "Fax",
+        }
+    }
     pub fn parse(s: &str) -> Result<MethodKind, String> {
         MethodKind::ALL.into_iter().find(|k| k.as_str() == s.trim()).ok_or_else(|| {
             let all: Vec<_> = MethodKind::ALL.iter().map(|k| k.as_str()).collect();

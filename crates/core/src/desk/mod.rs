@@ -125,11 +125,7 @@ pub async fn save_in(
         return Err(Error::Stale(Box::new(crate::error::Stale {
             message: format!(
                 "This protocol was saved by {} (version {latest}) since you opened it: reload to see the changes, then make yours again",
-                match by.split_once(':') {
-                    Some((_, name)) => name.trim().to_string(),
-                    None if by == "api" => "an API client".into(),
-                    None => by.clone(),
-                }
+                crate::jobs::dispatch::actor_name(&by)
             ),
             changed_by: by,
             changed_at: at,

@@ -164,7 +164,7 @@ async fn screen(
         Some(b) => desk::current(&state.db, org, b.id).await?,
         None => None,
     };
-    let operator = viewer.user.name.split_whitespace().next().unwrap_or("Operator").to_string();
+    let operator = super::desk_settings::first_name(viewer);
     let caller = protocol
         .as_ref()
         .and_then(|p| {

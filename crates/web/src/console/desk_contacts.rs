@@ -84,17 +84,6 @@ pub struct ContactsPage {
     pub notice: Option<String>,
 }
 
-fn kind_label(k: MethodKind) -> &'static str {
-    match k {
-        MethodKind::Cell => "Cell",
-        MethodKind::Home => "Home",
-        MethodKind::Office => "Office",
-        MethodKind::Email => "Email",
-        MethodKind::Pager => "Pager",
-        MethodKind::Fax => "Fax",
-    }
-}
-
 async fn page(
     state: &AppState,
     viewer: &SessionUser,
@@ -128,7 +117,7 @@ async fn page(
                 .into_iter()
                 .map(|m| {
                     let shown = if m.value.starts_with('+') { display_phone(&m.value) } else { m.value };
-                    (kind_label(m.kind), shown)
+                    (m.kind.label(), shown)
                 })
                 .collect(),
             name: c.name,
@@ -141,7 +130,7 @@ async fn page(
         brand_name: brand.name.clone(),
         contacts,
         new_contact: refused.unwrap_or_else(|| ContactForm::default().with_blank_rows()),
-        kinds: MethodKind::ALL.iter().map(|k| (k.as_str(), kind_label(*k))).collect(),
+        kinds: MethodKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
         notice,
     })
 }

@@ -97,7 +97,8 @@ impl DeskEditPage {
     }
 }
 
-fn first_name(viewer: &SessionUser) -> String {
+/// What `{operator}` becomes for the signed-in user: their first name.
+pub(crate) fn first_name(viewer: &SessionUser) -> String {
     viewer.user.name.split_whitespace().next().unwrap_or("Operator").to_string()
 }
 
