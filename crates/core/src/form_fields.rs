@@ -84,6 +84,20 @@ pub struct CustomField {
     pub help: Option<String>,
 }
 
+impl CustomField {
+    /// The field as its editor shows it (key kept, options one per line).
+    pub fn to_input(&self) -> CustomFieldInput {
+        CustomFieldInput {
+            key: Some(self.key.clone()),
+            label: self.label.clone(),
+            kind: self.kind.as_str().to_string(),
+            required: self.required,
+            options: self.options.join("\n"),
+            help: self.help.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// A field as typed into the form editor or an API body.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CustomFieldInput {

@@ -171,6 +171,39 @@ pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, inpu
     get(db, org, brand, id).await
 }
 
+/// The client's contact named `name` (in any case), added with no ways to reach them yet when
+/// there is none, inside the caller's transaction.
+pub async fn ensure_named_in(
+    tx: &mut crate::db::Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    name: &str,
+) -> Result<i64> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "select id from desk_contacts where org_id = $1 and brand_id = $2 and lower(name) = lower($3) order by id limit 1",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .bind(name)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((id,)) = found {
+        return Ok(id);
+    }
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into desk_contacts (org_id, brand_id, name, created_at, updated_at) values ($1, $2, $3, $4, $4) \
+         returning id",
+    )
+    .bind(org.0)
+    .bind(brand.0)
+    .bind(name)
+    .bind(to_millis(clock.now()))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
 /// Replaces a contact's details and ways to reach them.
 pub async fn update(
     db: &Db,
@@ -209,8 +242,17 @@ pub async fn update(
     get(db, org, brand, id).await
 }
 
+/// Removes a contact; refused while the client's protocol delivers messages to them.
 pub async fn delete(db: &Db, org: OrgId, brand: BrandId, id: i64) -> Result<()> {
-    get(db, org, brand, id).await?;
+    let contact = get(db, org, brand, id).await?;
+    if let Some(p) = super::current(db, org, brand).await?
+        && let Some(c) = p.protocol.caller_types.iter().find(|c| c.deliveries.iter().any(|r| r.contacts.contains(&id)))
+    {
+        return Err(Error::Conflict(format!(
+            "{} receives {} messages by the protocol: take them out of its delivery rules first",
+            contact.name, c.name
+        )));
+    }
     let mut tx = db.begin().await?;
     sqlx::query("delete from desk_contact_methods where org_id = $1 and contact_id = $2")
         .bind(org.0)

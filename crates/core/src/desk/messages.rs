@@ -1,14 +1,16 @@
 //! Messages the desk takes: the caller type and each answer (checked by the field's type, in
-//! the client's country), the protocol version they were taken under, whether the operator
-//! marked them urgent (and why), and their delivery state. Until a client has delivery rules,
-//! a message is held for check-in: the client (or an operator for them) retrieves it, and that
-//! is recorded with who and when.
+//! the client's country), the protocol version they were taken under, whether it is urgent
+//! (the operator decides; the protocol's rules suggest, and going against them takes a
+//! reason), and how it is delivered ([`super::delivery`]). A message held for check-in waits
+//! until the client (or an operator for them) retrieves it, recorded with who and when.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
+use super::delivery::{self, Delivery, DeliveryState, Taken};
+use super::rules;
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::Db;
 use crate::ids::{BrandId, OrgId};
@@ -25,32 +27,61 @@ pub struct Answer {
     pub value: String,
 }
 
+/// Where a message stands, as the board shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeskStatus {
-    /// Waiting for the client to check in.
+    /// Waiting for its recap or for the client to check in.
     Held,
-    /// The client has it.
+    /// An email or text is on its way.
+    Delivering,
+    /// Every email and text went out (or reached the phone).
+    Delivered,
+    /// Nothing reached anyone: every attempt failed or could not be made.
+    Failed,
+    /// The client has it (checked in, or an operator read it to them).
     Retrieved,
 }
 
 impl DeskStatus {
+    pub const ALL: [DeskStatus; 5] =
+        [DeskStatus::Held, DeskStatus::Delivering, DeskStatus::Delivered, DeskStatus::Failed, DeskStatus::Retrieved];
     pub fn as_str(self) -> &'static str {
         match self {
             DeskStatus::Held => "held",
+            DeskStatus::Delivering => "delivering",
+            DeskStatus::Delivered => "delivered",
+            DeskStatus::Failed => "failed",
             DeskStatus::Retrieved => "retrieved",
         }
     }
     pub fn label(self) -> &'static str {
         match self {
-            DeskStatus::Held => "Held for check-in",
+            DeskStatus::Held => "Held",
+            DeskStatus::Delivering => "Delivering",
+            DeskStatus::Delivered => "Delivered",
+            DeskStatus::Failed => "Failed",
             DeskStatus::Retrieved => "Retrieved",
         }
     }
-    fn parse(s: &str) -> Result<DeskStatus> {
-        match s {
-            "held" => Ok(DeskStatus::Held),
-            "retrieved" => Ok(DeskStatus::Retrieved),
-            other => Err(Error::Unexpected(format!("desk message status {other}"))),
+    pub fn parse(s: &str) -> Option<DeskStatus> {
+        DeskStatus::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The state of a message from its deliveries: retrieved once someone has it; otherwise
+    /// delivering while anything is on its way, delivered when something went out, held
+    /// while something waits, and failed when every attempt failed.
+    pub fn of(retrieved: bool, deliveries: &[Delivery]) -> DeskStatus {
+        let any = |s: DeliveryState| deliveries.iter().any(|d| d.state == s);
+        if retrieved {
+            DeskStatus::Retrieved
+        } else if any(DeliveryState::Sending) {
+            DeskStatus::Delivering
+        } else if any(DeliveryState::Sent) || any(DeliveryState::Delivered) {
+            DeskStatus::Delivered
+        } else if any(DeliveryState::Waiting) || deliveries.is_empty() {
+            DeskStatus::Held
+        } else {
+            DeskStatus::Failed
         }
     }
 }
@@ -65,7 +96,13 @@ pub struct DeskMessage {
     pub answers: Vec<Answer>,
     pub urgent: bool,
     pub urgent_reason: Option<String>,
+    /// Why the protocol's rules suggested urgent, when they did.
+    pub suggested: Option<String>,
+    /// Whether the client was in business hours when it was taken.
+    pub in_hours: bool,
     pub status: DeskStatus,
+    /// How it goes to the client's people, in the order planned.
+    pub deliveries: Vec<Delivery>,
     /// `user:NAME` or `api`.
     pub taken_by: String,
     pub taken_at: jiff::Timestamp,
@@ -79,7 +116,9 @@ pub struct DeskMessage {
 pub struct TakeInput {
     pub caller_type: String,
     pub answers: BTreeMap<String, String>,
-    pub urgent: bool,
+    /// The operator's call; `None` follows the protocol's rules.
+    pub urgent: Option<bool>,
+    /// Why it is urgent, or why not when the rules suggest it is.
     pub urgent_reason: String,
 }
 
@@ -115,17 +154,32 @@ pub async fn take(
     if let Some(unknown) = input.answers.keys().find(|k| caller.fields.iter().all(|f| &f.key != *k)) {
         v.add(format!("answers.{unknown}"), format!("{} has no field \"{unknown}\"", caller.name));
     }
+    let now = clock.now();
+    let in_hours = rules::is_open(&client.working_hours, &protocol.protocol.holidays, &client.zone(), now);
+    let values: Vec<&str> = answers.iter().map(|a| a.value.as_str()).collect();
+    let suggested = rules::suggest(&protocol.protocol.urgency, &client.urgent_words, &values, in_hours);
     let reason = input.urgent_reason.trim();
+    let urgent = input.urgent.unwrap_or(suggested.is_some());
     if reason.chars().count() > URGENT_REASON_MAX {
         v.add("urgent_reason", format!("use at most {URGENT_REASON_MAX} characters"));
+    } else if !urgent
+        && reason.is_empty()
+        && let Some(why) = &suggested
+    {
+        v.add("urgent_reason", format!("the rules say this is urgent ({why}): mark it urgent, or say why it is not"));
     }
     v.finish()?;
-    let now = clock.now();
+    let reason = match (urgent, reason.is_empty(), &suggested) {
+        (_, false, _) => Some(reason.to_string()),
+        (true, true, Some(why)) => Some(why.clone()),
+        _ => None,
+    };
     let document = serde_json::to_string(&answers).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into desk_messages (org_id, brand_id, protocol_version, caller_type, caller_type_name, answers, \
-         urgent, urgent_reason, status, taken_by, taken_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10) returning id",
+         urgent, urgent_reason, status, taken_by, taken_at, suggested, in_hours) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12) returning id",
     )
     .bind(org.0)
     .bind(brand.0)
@@ -133,12 +187,31 @@ pub async fn take(
     .bind(&caller.key)
     .bind(&caller.name)
     .bind(&document)
-    .bind(input.urgent as i64)
-    .bind(Some(reason.to_string()).filter(|r| input.urgent && !r.is_empty()))
+    .bind(urgent as i64)
+    .bind(reason.clone())
     .bind(actor)
     .bind(to_millis(now))
-    .fetch_one(db.pool())
+    .bind(suggested.clone())
+    .bind(in_hours as i64)
+    .fetch_one(&mut *tx)
     .await?;
+    let taken = Taken {
+        id,
+        brand: &client,
+        caller,
+        answers: &answers,
+        urgent,
+        urgent_reason: reason.as_deref(),
+        in_hours,
+        several_types: protocol.protocol.caller_types.len() > 1,
+        taken_by: actor,
+        taken_at: now,
+    };
+    let queued = delivery::plan_in(&mut tx, clock, &protocol.protocol, &taken).await?;
+    tx.commit().await?;
+    if queued {
+        db.work_added();
+    }
     db.publish(crate::db::Event::Desk { org, message: id });
     get(db, org, id).await
 }
@@ -153,6 +226,8 @@ struct Row {
     answers: String,
     urgent: i64,
     urgent_reason: Option<String>,
+    suggested: Option<String>,
+    in_hours: i64,
     status: String,
     taken_by: String,
     taken_at: i64,
@@ -173,7 +248,10 @@ impl TryFrom<Row> for DeskMessage {
             caller_type_name: r.caller_type_name,
             urgent: r.urgent != 0,
             urgent_reason: r.urgent_reason,
-            status: DeskStatus::parse(&r.status)?,
+            suggested: r.suggested,
+            in_hours: r.in_hours != 0,
+            status: if r.status == "retrieved" { DeskStatus::Retrieved } else { DeskStatus::Held },
+            deliveries: Vec::new(),
             taken_by: r.taken_by,
             taken_at: from_millis(r.taken_at),
             retrieved_by: r.retrieved_by,
@@ -183,13 +261,27 @@ impl TryFrom<Row> for DeskMessage {
 }
 
 const SELECT: &str = "select id, brand_id, protocol_version, caller_type, caller_type_name, answers, urgent, \
-                      urgent_reason, status, taken_by, taken_at, retrieved_by, retrieved_at from desk_messages ";
+                      urgent_reason, suggested, in_hours, status, taken_by, taken_at, retrieved_by, retrieved_at from desk_messages ";
 
 pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<DeskMessage> {
     let sql = format!("{SELECT} where org_id = $1 and id = $2");
     let row: Option<Row> =
         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_optional(db.pool()).await?;
-    row.map(DeskMessage::try_from).transpose()?.ok_or(Error::NotFound)
+    let message = row.map(DeskMessage::try_from).transpose()?.ok_or(Error::NotFound)?;
+    Ok(with_deliveries(db, org, vec![message]).await?.remove(0))
+}
+
+/// Fills in each message's deliveries and the state they give it.
+async fn with_deliveries(db: &Db, org: OrgId, mut messages: Vec<DeskMessage>) -> Result<Vec<DeskMessage>> {
+    let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let mut all = delivery::for_messages(db, org, &ids).await?;
+    for m in &mut messages {
+        let (mine, rest): (Vec<Delivery>, Vec<Delivery>) = all.into_iter().partition(|d| d.message_id == m.id);
+        all = rest;
+        m.status = DeskStatus::of(m.status == DeskStatus::Retrieved, &mine);
+        m.deliveries = mine;
+    }
+    Ok(messages)
 }
 
 /// The newest messages (of one client, or every client), urgent ones that are still held
@@ -205,7 +297,8 @@ pub async fn list(db: &Db, org: OrgId, brand: Option<BrandId>, limit: i64) -> Re
         .bind(limit.clamp(1, 500))
         .fetch_all(db.pool())
         .await?;
-    rows.into_iter().map(DeskMessage::try_from).collect()
+    let messages = rows.into_iter().map(DeskMessage::try_from).collect::<Result<Vec<_>>>()?;
+    with_deliveries(db, org, messages).await
 }
 
 /// Records that the client has a held message (they checked in, or an operator read it to

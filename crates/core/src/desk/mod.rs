@@ -3,8 +3,10 @@
 //! protocols, versioned; messages and their delivery build on them.
 
 pub mod contacts;
+pub mod delivery;
 pub mod messages;
 pub mod protocol;
+pub mod rules;
 
 use sqlx::FromRow;
 
@@ -108,7 +110,12 @@ pub async fn save_in(
     input: &ProtocolInput,
     seen: Option<i64>,
 ) -> Result<StoredProtocol> {
-    let protocol = protocol::check(input)?;
+    let contacts: Vec<(i64,)> = sqlx::query_as("select id from desk_contacts where org_id = $1 and brand_id = $2")
+        .bind(org.0)
+        .bind(brand.0)
+        .fetch_all(&mut **tx)
+        .await?;
+    let protocol = protocol::check(input, &|id| contacts.iter().any(|(c,)| *c == id))?;
     let now = clock.now();
     let (latest,): (Option<i64>,) =
         sqlx::query_as("select max(version) from desk_protocols where org_id = $1 and brand_id = $2")
@@ -147,4 +154,35 @@ pub async fn save_in(
     .await
     .map_err(|e| Error::from(e).on_unique("someone saved this protocol at the same moment: reload and try again"))?;
     Ok(StoredProtocol { brand_id: brand, version: latest + 1, protocol, saved_by: actor.to_string(), saved_at: now })
+}
+
+/// Saves the template `key` as the client's protocol (a new version), adding a contact for
+/// each role its delivery rules name that the client has no contact of that name for (their
+/// numbers and addresses are then filled in on the Contacts page).
+pub async fn apply_template(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    actor: &str,
+    key: &str,
+) -> Result<StoredProtocol> {
+    let Some(template) = templates().into_iter().find(|t| t.key == key) else {
+        return Err(Error::invalid("template", "pick one of the templates"));
+    };
+    crate::tenancy::brand(db, org, brand).await?;
+    let mut tx = db.begin().await?;
+    let mut ids: Vec<(&str, i64)> = Vec::new();
+    for role in template.roles() {
+        ids.push((role, contacts::ensure_named_in(&mut tx, clock, org, brand, role).await?));
+    }
+    let input = template.input_with(&|role| ids.iter().find(|(r, _)| *r == role).map(|(_, id)| *id));
+    let saved = save_in(&mut tx, clock, org, brand, actor, &input, None).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// Registers the desk's workers (the daily recap).
+pub fn register(workers: &mut crate::engine::Workers) {
+    workers.add(delivery::RecapSender);
 }

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::rules::{self, DeliveryRule, DeliveryRuleInput, Method, Period, UrgencyRules};
 use crate::error::{FieldError, Validator};
 use crate::form_fields::{CustomField, CustomFieldInput, check_fields};
 use crate::{Error, Result};
@@ -24,6 +25,15 @@ pub struct Protocol {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_notes: Option<String>,
     pub caller_types: Vec<CallerType>,
+    /// What the rules suggest as urgent.
+    #[serde(default)]
+    pub urgency: UrgencyRules,
+    /// Local times of the daily recap email, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recap_times: Vec<jiff::civil::Time>,
+    /// Days the client is closed besides its weekly hours: after hours all day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<jiff::civil::Date>,
 }
 
 /// Who is calling, with the fields captured for them ("Patient": name, callback number, date
@@ -34,6 +44,9 @@ pub struct CallerType {
     pub key: String,
     pub name: String,
     pub fields: Vec<CustomField>,
+    /// How its messages reach the client's people (see [`rules`]); none: held for check-in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<DeliveryRule>,
 }
 
 /// A protocol as typed in the settings page or sent to the API.
@@ -42,6 +55,14 @@ pub struct ProtocolInput {
     pub answer_phrase: String,
     pub account_notes: String,
     pub caller_types: Vec<CallerTypeInput>,
+    /// `always`, `business_hours`, `after_hours`, or empty: the brand's urgent words never
+    /// suggest urgency.
+    pub urgent_words: String,
+    pub urgent_after_hours: bool,
+    /// One per line or comma separated: `8:00 AM, 6:00 PM`.
+    pub recap_times: String,
+    /// One per line or comma separated: `2026-12-25`.
+    pub holidays: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -50,6 +71,7 @@ pub struct CallerTypeInput {
     pub key: Option<String>,
     pub name: String,
     pub fields: Vec<CustomFieldInput>,
+    pub deliveries: Vec<DeliveryRuleInput>,
 }
 
 impl Protocol {
@@ -94,8 +116,9 @@ fn key_from(name: &str) -> String {
 }
 
 /// Checks a protocol as typed: every refusal names its field (`answer_phrase`,
-/// `caller_types.2.name`, `caller_types.1.fields.3.label`, counted from 1).
-pub fn check(input: &ProtocolInput) -> Result<Protocol> {
+/// `caller_types.2.name`, `caller_types.1.fields.3.label`, `caller_types.1.deliveries.2.contacts`,
+/// counted from 1). `known` says whether a contact id is one of the client's.
+pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool) -> Result<Protocol> {
     let mut v = Validator::new();
     let phrase = input.answer_phrase.trim();
     if phrase.is_empty() {
@@ -163,22 +186,115 @@ pub fn check(input: &ProtocolInput) -> Result<Protocol> {
                 "add at least one field to capture (for example the caller's name)",
             );
         }
-        caller_types.push(CallerType { key: unique, name: name.to_string(), fields });
+        let deliveries = rules::check_rules(&c.deliveries, &format!("caller_types.{n}.deliveries"), known, &mut v);
+        caller_types.push(CallerType { key: unique, name: name.to_string(), fields, deliveries });
+    }
+    let words = match input.urgent_words.trim() {
+        "" | "never" => None,
+        other => v.check("urgent_words", Period::parse(other)).map(Some).unwrap_or(None),
+    };
+    let recap_times = v.check("recap_times", rules::read_recap_times(&input.recap_times)).unwrap_or_default();
+    let holidays = v.check("holidays", rules::read_holidays(&input.holidays)).unwrap_or_default();
+    if recap_times.is_empty() && caller_types.iter().flat_map(|c| &c.deliveries).any(|r| r.method == Method::Recap) {
+        v.add("recap_times", "a rule holds messages for the daily recap: give the recap's time (for example 8:00 AM)");
     }
     v.finish()?;
     Ok(Protocol {
         answer_phrase: phrase.to_string(),
         account_notes: Some(notes.to_string()).filter(|n| !n.is_empty()),
         caller_types,
+        urgency: UrgencyRules { words, after_hours: input.urgent_after_hours },
+        recap_times,
+        holidays,
     })
 }
 
+impl Protocol {
+    /// The protocol as its editor shows it (keys kept, options one per line).
+    pub fn to_input(&self) -> ProtocolInput {
+        ProtocolInput {
+            answer_phrase: self.answer_phrase.clone(),
+            account_notes: self.account_notes.clone().unwrap_or_default(),
+            caller_types: self
+                .caller_types
+                .iter()
+                .map(|c| CallerTypeInput {
+                    key: Some(c.key.clone()),
+                    name: c.name.clone(),
+                    fields: c.fields.iter().map(CustomField::to_input).collect(),
+                    deliveries: c
+                        .deliveries
+                        .iter()
+                        .map(|r| DeliveryRuleInput {
+                            urgent: r.urgent,
+                            when: r.when.as_str().into(),
+                            method: r.method.as_str().into(),
+                            contacts: r.contacts.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            urgent_words: self.urgency.words.map(|p| p.as_str().to_string()).unwrap_or_default(),
+            urgent_after_hours: self.urgency.after_hours,
+            recap_times: self.recap_times.iter().map(|t| rules::time_label(*t)).collect::<Vec<_>>().join(", "),
+            holidays: self.holidays.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+        }
+    }
+}
+
 /// A protocol a new client starts from: the seed examples of the answering-service brief.
+/// Its delivery rules name people by role ("Lawyer", "Office manager"); applying it to a client
+/// ([`crate::desk::apply_template`]) adds a contact for each role the client does not have yet.
 #[derive(Debug, Clone)]
 pub struct Template {
     pub key: &'static str,
     pub name: &'static str,
     pub input: ProtocolInput,
+    /// Per caller type, in the order of `input.caller_types`.
+    pub rules: Vec<Vec<TemplateRule>>,
+}
+
+/// A template's delivery rule, naming its recipients by role.
+#[derive(Debug, Clone)]
+pub struct TemplateRule {
+    pub urgent: bool,
+    pub when: Period,
+    pub method: Method,
+    pub roles: Vec<&'static str>,
+}
+
+impl Template {
+    /// The roles its rules name, each once, in order of first mention.
+    pub fn roles(&self) -> Vec<&'static str> {
+        let mut roles: Vec<&'static str> = Vec::new();
+        for r in self.rules.iter().flatten().flat_map(|r| &r.roles) {
+            if !roles.contains(r) {
+                roles.push(r);
+            }
+        }
+        roles
+    }
+
+    /// The protocol to save, with each role as the contact `contact` gives for it.
+    pub fn input_with(&self, contact: &dyn Fn(&str) -> Option<i64>) -> ProtocolInput {
+        let mut input = self.input.clone();
+        for (c, rules) in input.caller_types.iter_mut().zip(&self.rules) {
+            c.deliveries = rules
+                .iter()
+                .map(|r| DeliveryRuleInput {
+                    urgent: r.urgent,
+                    when: r.when.as_str().into(),
+                    method: r.method.as_str().into(),
+                    contacts: r.roles.iter().filter_map(|role| contact(role)).collect(),
+                })
+                .collect();
+        }
+        input
+    }
+}
+
+fn deliver(urgent: bool, method: Method, roles: &[&'static str]) -> TemplateRule {
+    TemplateRule { urgent, when: Period::Always, method, roles: roles.to_vec() }
 }
 
 fn field(label: &str, kind: &str, required: bool, options: &str, help: &str) -> CustomFieldInput {
@@ -193,7 +309,7 @@ fn field(label: &str, kind: &str, required: bool, options: &str, help: &str) -> 
 }
 
 fn caller(name: &str, fields: Vec<CustomFieldInput>) -> CallerTypeInput {
-    CallerTypeInput { key: None, name: name.into(), fields }
+    CallerTypeInput { key: None, name: name.into(), fields, deliveries: Vec::new() }
 }
 
 /// The fields every message starts with: who called and how to call them back.
@@ -232,7 +348,9 @@ pub fn templates() -> Vec<Template> {
                         ],
                     ),
                 )],
+                ..ProtocolInput::default()
             },
+            rules: vec![vec![deliver(false, Method::EmailAndText, &["Lawyer", "Assistant"])]],
         },
         Template {
             key: "hvac_plumbing",
@@ -253,7 +371,13 @@ pub fn templates() -> Vec<Template> {
                         ],
                     ),
                 )],
+                urgent_words: "always".into(),
+                ..ProtocolInput::default()
             },
+            rules: vec![vec![
+                deliver(false, Method::Email, &["Office"]),
+                deliver(true, Method::EmailAndText, &["On-call technician", "Office"]),
+            ]],
         },
         Template {
             key: "property_management",
@@ -283,7 +407,17 @@ pub fn templates() -> Vec<Template> {
                         ),
                     ),
                 ],
+                urgent_words: "always".into(),
+                recap_times: "8:00 AM".into(),
+                ..ProtocolInput::default()
             },
+            rules: vec![
+                vec![
+                    deliver(false, Method::Recap, &["Property manager"]),
+                    deliver(true, Method::EmailAndText, &["Property manager"]),
+                ],
+                vec![deliver(false, Method::Recap, &["Property manager"])],
+            ],
         },
         Template {
             key: "medical_clinic",
@@ -319,7 +453,18 @@ pub fn templates() -> Vec<Template> {
                         ),
                     ),
                 ],
+                ..ProtocolInput::default()
             },
+            rules: vec![
+                vec![
+                    deliver(false, Method::Email, &["Office manager"]),
+                    deliver(true, Method::Text, &["On-call doctor", "Office manager"]),
+                ],
+                vec![
+                    deliver(false, Method::Email, &["Office manager"]),
+                    deliver(true, Method::Text, &["On-call doctor", "Office manager"]),
+                ],
+            ],
         },
     ]
 }
@@ -331,7 +476,7 @@ mod tests {
     use crate::parse::Country;
 
     fn errors(input: &ProtocolInput) -> Vec<(String, String)> {
-        match check(input) {
+        match check(input, &|_| true) {
             Err(Error::Invalid(errors)) => errors.into_iter().map(|e| (e.field.to_string(), e.message)).collect(),
             other => panic!("expected refusals, got {other:?}"),
         }
@@ -344,7 +489,7 @@ mod tests {
             all.iter().map(|t| t.key).collect::<Vec<_>>(),
             ["solo_lawyer", "hvac_plumbing", "property_management", "medical_clinic"]
         );
-        let clinic = check(&all[3].input).unwrap();
+        let clinic = check(&all[3].input, &|_| true).unwrap();
         let keys: Vec<_> = clinic.caller_types.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["patient", "doctor_or_lab"]);
         let patient: Vec<_> =
@@ -359,13 +504,56 @@ mod tests {
             ]
         );
         for t in &all {
-            check(&t.input).unwrap_or_else(|e| panic!("{}: {e}", t.key));
+            check(&t.input, &|_| true).unwrap_or_else(|e| panic!("{}: {e}", t.key));
+            assert_eq!(t.rules.len(), t.input.caller_types.len(), "{}: rules for each caller type", t.key);
         }
     }
 
     #[test]
+    fn templates_deliver_as_the_seed_examples_say() {
+        let all = templates();
+        let roles: Vec<Vec<&str>> = all.iter().map(Template::roles).collect();
+        assert_eq!(
+            roles,
+            [
+                vec!["Lawyer", "Assistant"],
+                vec!["Office", "On-call technician"],
+                vec!["Property manager"],
+                vec!["Office manager", "On-call doctor"],
+            ]
+        );
+        // Roles become contact ids: their position in the template's roles, from 1.
+        let applied = |t: &Template| {
+            let roles = t.roles();
+            let id = move |role: &str| roles.iter().position(|r| *r == role).map(|i| i as i64 + 1);
+            check(&t.input_with(&id), &|_| true).unwrap()
+        };
+        let summary = |p: &Protocol| -> Vec<Vec<(bool, &'static str, Vec<i64>)>> {
+            p.caller_types
+                .iter()
+                .map(|c| c.deliveries.iter().map(|r| (r.urgent, r.method.as_str(), r.contacts.clone())).collect())
+                .collect()
+        };
+        assert_eq!(summary(&applied(&all[0])), [vec![(false, "email_and_text", vec![1, 2])]]);
+        let hvac = applied(&all[1]);
+        assert_eq!(summary(&hvac), [vec![(false, "email", vec![1]), (true, "email_and_text", vec![2, 1])]]);
+        assert_eq!(hvac.urgency, UrgencyRules { words: Some(Period::Always), after_hours: false });
+        let property = applied(&all[2]);
+        assert_eq!(property.recap_times, [jiff::civil::time(8, 0, 0, 0)]);
+        assert_eq!(
+            summary(&property),
+            [vec![(false, "recap", vec![1]), (true, "email_and_text", vec![1])], vec![(false, "recap", vec![1])]]
+        );
+        let clinic = applied(&all[3]);
+        assert_eq!(summary(&clinic)[1], [(false, "email", vec![1]), (true, "text", vec![2, 1])]);
+        // Saved and read back, it is the same protocol.
+        let again = check(&property.to_input(), &|_| true).unwrap();
+        assert_eq!(again, property);
+    }
+
+    #[test]
     fn the_greeting_fills_in_the_operator_and_the_client() {
-        let p = check(&templates()[1].input).unwrap();
+        let p = check(&templates()[1].input, &|_| true).unwrap();
         assert_eq!(
             p.greeting("Imaginary Plumbing", "Ana"),
             "Thank you for calling Imaginary Plumbing, this is Ana. How may I help you?"
@@ -378,18 +566,21 @@ mod tests {
             answer_phrase: "Hello, {company} here, {operator} speaking".into(),
             account_notes: "x".repeat(ACCOUNT_NOTES_MAX + 1),
             caller_types: vec![
-                CallerTypeInput { key: None, name: "Patient".into(), fields: vec![] },
+                CallerTypeInput { key: None, name: "Patient".into(), fields: vec![], deliveries: vec![] },
                 CallerTypeInput {
                     key: None,
                     name: " patient ".into(),
                     fields: vec![field("", "text", false, "", ""), field("Size", "dropdown", false, "", "")],
+                    deliveries: vec![],
                 },
                 CallerTypeInput {
                     key: Some("Bad Key".into()),
                     name: "Lab".into(),
                     fields: vec![field("Name", "text", true, "", "")],
+                    deliveries: vec![],
                 },
             ],
+            ..ProtocolInput::default()
         };
         assert_eq!(
             errors(&input),
@@ -430,17 +621,18 @@ mod tests {
             answer_phrase: "{client}, {operator} speaking".into(),
             account_notes: String::new(),
             caller_types: vec![
-                CallerTypeInput { key: None, name: "Doctor / lab".into(), fields: fields.clone() },
-                CallerTypeInput { key: None, name: "Doctor (lab)".into(), fields: fields.clone() },
-                CallerTypeInput { key: Some("tenant".into()), name: "Renter".into(), fields },
+                CallerTypeInput { key: None, name: "Doctor / lab".into(), fields: fields.clone(), deliveries: vec![] },
+                CallerTypeInput { key: None, name: "Doctor (lab)".into(), fields: fields.clone(), deliveries: vec![] },
+                CallerTypeInput { key: Some("tenant".into()), name: "Renter".into(), fields, deliveries: vec![] },
             ],
+            ..ProtocolInput::default()
         };
-        let p = check(&input).unwrap();
+        let p = check(&input, &|_| true).unwrap();
         let keys: Vec<_> = p.caller_types.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["doctor_lab", "doctor_lab_2", "tenant"]);
         assert_eq!(p.account_notes, None);
         // A captured answer is checked by the field's type, in the client's country.
-        let clinic = check(&templates()[3].input).unwrap();
+        let clinic = check(&templates()[3].input, &|_| true).unwrap();
         let callback = &clinic.caller_type("patient").unwrap().fields[1];
         assert_eq!(callback.read(Some("030 901820"), Country::parse("DE").unwrap()), Ok(Some("+4930901820".into())));
         assert_eq!(callback.read(None, Country::us()), Err("please fill in \"Callback number\"".into()));

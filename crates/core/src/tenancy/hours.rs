@@ -207,6 +207,13 @@ fn day_hours(name: &str, open: &str, close: &str) -> Result<Option<DayHours>, St
     Ok(Some(DayHours { open: o, close: c }))
 }
 
+/// A clock time typed as `08:00`, `8:00 AM`, `8am` or `17:30` (a recap time, a reminder
+/// time); `None` when it is not one.
+pub fn read_time(text: &str) -> Option<jiff::civil::Time> {
+    let minute = read_clock(text, false).filter(|m| *m < 24 * 60)?;
+    Some(jiff::civil::time((minute / 60) as i8, (minute % 60) as i8, 0, 0))
+}
+
 /// `08:00`, `8:00`, `8:00 AM`, `8am`, `17:30`; `24:00` and (as a close) `00:00` and `12:00 AM`
 /// are the end of the day.
 fn read_clock(text: &str, is_close: bool) -> Option<u16> {

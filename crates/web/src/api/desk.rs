@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use switchboard_core::desk::rules::{DeliveryRule, DeliveryRuleInput};
 use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
 use switchboard_core::form_fields::{CustomField, CustomFieldInput};
 use switchboard_core::ids::BrandId;
@@ -48,6 +49,52 @@ pub struct ProtocolCallerType {
     pub name: String,
     #[schema(min_items = 1, max_items = 30)]
     pub fields: Vec<ProtocolField>,
+    /// How its messages reach the client's contacts; none: held for check-in. A message goes
+    /// by every rule matching its urgency and the time it was taken; an urgent one with no
+    /// urgent rule follows the routine rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 20)]
+    pub deliveries: Vec<DeliveryRuleDto>,
+}
+
+/// A delivery rule.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRuleDto {
+    /// For urgent messages (true) or routine ones.
+    #[serde(default)]
+    pub urgent: bool,
+    /// In the client's zone: business hours are its working hours, holidays are after hours.
+    #[serde(default = "always")]
+    #[schema(schema_with = super::openapi::delivery_period)]
+    pub when: String,
+    #[schema(schema_with = super::openapi::delivery_method)]
+    pub method: String,
+    /// The client's contact ids (`check_in` takes none).
+    #[serde(default)]
+    #[schema(max_items = 10)]
+    pub contacts: Vec<i64>,
+}
+
+fn always() -> String {
+    "always".into()
+}
+
+impl From<DeliveryRule> for DeliveryRuleDto {
+    fn from(r: DeliveryRule) -> Self {
+        DeliveryRuleDto {
+            urgent: r.urgent,
+            when: r.when.as_str().into(),
+            method: r.method.as_str().into(),
+            contacts: r.contacts,
+        }
+    }
+}
+
+impl From<DeliveryRuleDto> for DeliveryRuleInput {
+    fn from(r: DeliveryRuleDto) -> Self {
+        DeliveryRuleInput { urgent: r.urgent, when: r.when, method: r.method, contacts: r.contacts }
+    }
 }
 
 /// A client's protocol to save.
@@ -68,7 +115,34 @@ pub struct ProtocolBody {
     pub account_notes: Option<String>,
     #[schema(min_items = 1, max_items = 10)]
     pub caller_types: Vec<ProtocolCallerType>,
+    /// When the brand's urgent words in an answer suggest urgent; absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::openapi::urgent_words_period)]
+    pub urgent_words: Option<String>,
+    /// Every message taken after hours is suggested urgent.
+    #[serde(default)]
+    pub urgent_after_hours: bool,
+    /// Local times of the daily recap (`08:00`, `6:00 PM`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 4)]
+    pub recap_times: Vec<RecapTime>,
+    /// Days the client is closed besides its weekly hours (`2026-12-25`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 60)]
+    pub holidays: Vec<Holiday>,
 }
+
+/// `08:00` or `8:00 AM`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, min_length = 3, max_length = 8)]
+pub struct RecapTime(pub String);
+
+/// `2026-12-25`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, format = Date, max_length = 10)]
+pub struct Holiday(pub String);
 
 /// A saved version of a client's protocol.
 #[derive(Serialize, ToSchema)]
@@ -81,6 +155,13 @@ pub struct ProtocolDto {
     pub answer_phrase: String,
     pub account_notes: Option<String>,
     pub caller_types: Vec<ProtocolCallerType>,
+    #[schema(schema_with = super::openapi::urgent_words_period)]
+    pub urgent_words: String,
+    pub urgent_after_hours: bool,
+    /// `08:00`.
+    pub recap_times: Vec<String>,
+    /// `2026-12-25`.
+    pub holidays: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,6 +174,9 @@ pub struct ProtocolEnvelope {
 pub struct ProtocolTemplate {
     pub key: &'static str,
     pub name: &'static str,
+    /// The people its delivery rules go to, by role: `POST /brands/{id}/protocol/template`
+    /// adds a contact for each role the client lacks and saves the rules with them.
+    pub roles: Vec<&'static str>,
     pub protocol: ProtocolBody,
 }
 
@@ -128,8 +212,13 @@ fn dto(p: StoredProtocol) -> ProtocolDto {
                 key: Some(c.key),
                 name: c.name,
                 fields: c.fields.into_iter().map(field_dto).collect(),
+                deliveries: c.deliveries.into_iter().map(DeliveryRuleDto::from).collect(),
             })
             .collect(),
+        urgent_words: p.protocol.urgency.words.map(|w| w.as_str()).unwrap_or("never").to_string(),
+        urgent_after_hours: p.protocol.urgency.after_hours,
+        recap_times: p.protocol.recap_times.iter().map(|t| t.strftime("%H:%M").to_string()).collect(),
+        holidays: p.protocol.holidays.iter().map(|d| d.to_string()).collect(),
     }
 }
 
@@ -155,8 +244,13 @@ fn input(body: ProtocolBody) -> ProtocolInput {
                         help: f.help.unwrap_or_default(),
                     })
                     .collect(),
+                deliveries: c.deliveries.into_iter().map(DeliveryRuleInput::from).collect(),
             })
             .collect(),
+        urgent_words: body.urgent_words.unwrap_or_default(),
+        urgent_after_hours: body.urgent_after_hours,
+        recap_times: body.recap_times.into_iter().map(|t| t.0).collect::<Vec<_>>().join("\n"),
+        holidays: body.holidays.into_iter().map(|d| d.0).collect::<Vec<_>>().join("\n"),
     }
 }
 
@@ -184,8 +278,17 @@ fn body(p: ProtocolInput) -> ProtocolBody {
                         help: Some(f.help).filter(|h| !h.is_empty()),
                     })
                     .collect(),
+                deliveries: Vec::new(),
             })
             .collect(),
+        urgent_words: Some(p.urgent_words).filter(|w| !w.is_empty()),
+        urgent_after_hours: p.urgent_after_hours,
+        recap_times: switchboard_core::desk::rules::read_recap_times(&p.recap_times)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| RecapTime(t.strftime("%H:%M").to_string()))
+            .collect(),
+        holidays: Vec::new(),
     }
 }
 
@@ -228,13 +331,38 @@ pub async fn put_protocol(
     Ok(Json(ProtocolEnvelope { protocol: dto(saved) }))
 }
 
+/// Which template to apply.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyTemplateBody {
+    /// A key from `GET /protocol-templates`.
+    #[schema(min_length = 1, max_length = 40)]
+    pub template: String,
+}
+
+#[utoipa::path(post, path = "/brands/{id}/protocol/template", tag = "desk", params(("id" = i64, Path, description = "Brand (client) id")), request_body = ApplyTemplateBody,
+    responses((status = 200, description = "The template saved as a new version, its roles added as contacts where missing", body = ProtocolEnvelope),
+              (status = 404, description = "No such brand", body = ErrorBody),
+              (status = 422, description = "No such template", body = ErrorBody)))]
+pub async fn apply_template(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ApplyTemplateBody>,
+) -> Result<Json<ProtocolEnvelope>, ApiError> {
+    let saved = desk::apply_template(&state.db, state.clock.as_ref(), caller.org, BrandId(id), "api", &body.template)
+        .await
+        .map_err(|e| not_found_as(e, "brand"))?;
+    Ok(Json(ProtocolEnvelope { protocol: dto(saved) }))
+}
+
 #[utoipa::path(get, path = "/protocol-templates", tag = "desk",
     responses((status = 200, description = "The protocols a new client can start from", body = ProtocolTemplateList)))]
 pub async fn list_templates(_caller: ApiCaller) -> Json<ProtocolTemplateList> {
     Json(ProtocolTemplateList {
         templates: desk::templates()
             .into_iter()
-            .map(|t| ProtocolTemplate { key: t.key, name: t.name, protocol: body(t.input) })
+            .map(|t| ProtocolTemplate { key: t.key, name: t.name, roles: t.roles(), protocol: body(t.input) })
             .collect(),
     })
 }

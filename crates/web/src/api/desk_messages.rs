@@ -26,6 +26,50 @@ pub struct DeskAnswerDto {
     pub value: String,
 }
 
+/// One delivery of a message.
+#[derive(Serialize, ToSchema)]
+pub struct DeskDeliveryDto {
+    pub id: i64,
+    #[schema(schema_with = super::openapi::delivery_channel)]
+    pub method: String,
+    pub contact_id: Option<i64>,
+    /// The contact's name (the client's, when held for check-in).
+    pub recipient: String,
+    /// The email address or number (E.164) it goes to.
+    pub address: Option<String>,
+    #[schema(schema_with = super::openapi::delivery_state)]
+    pub state: String,
+    /// Why it failed, or which recap it waits for.
+    pub detail: Option<String>,
+    /// The email or text carrying it (`GET /messages/{id}`).
+    pub outbound_message_id: Option<i64>,
+    /// A recap's time.
+    pub due_at: Option<String>,
+    /// `rules`, or who sent it again (`user:NAME`).
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<switchboard_core::desk::delivery::Delivery> for DeskDeliveryDto {
+    fn from(d: switchboard_core::desk::delivery::Delivery) -> Self {
+        DeskDeliveryDto {
+            id: d.id,
+            method: d.channel.as_str().into(),
+            contact_id: d.contact_id,
+            recipient: d.recipient,
+            address: d.address,
+            state: d.state.as_str().into(),
+            detail: d.detail,
+            outbound_message_id: d.outbound_id,
+            due_at: d.due_at.map(|t| t.to_string()),
+            created_by: d.created_by,
+            created_at: d.created_at.to_string(),
+            updated_at: d.updated_at.to_string(),
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct DeskMessageDto {
     pub id: i64,
@@ -37,10 +81,18 @@ pub struct DeskMessageDto {
     pub caller_type_name: String,
     pub answers: Vec<DeskAnswerDto>,
     pub urgent: bool,
+    /// Why it is urgent, or why not when the rules suggested it.
     pub urgent_reason: Option<String>,
-    /// `held` (for check-in) or `retrieved`.
+    /// Why the protocol's rules suggested urgent, when they did.
+    pub suggested_urgent: Option<String>,
+    /// Whether the client was in business hours when it was taken.
+    pub business_hours: bool,
+    /// `held` (waiting for a recap or check-in), `delivering`, `delivered`, `failed` (nothing
+    /// reached anyone) or `retrieved`.
     #[schema(schema_with = super::openapi::desk_status)]
     pub status: String,
+    /// Every delivery: how, to whom, and where it stands.
+    pub deliveries: Vec<DeskDeliveryDto>,
     /// `user:NAME` or `api`.
     pub taken_by: String,
     pub taken_at: String,
@@ -63,7 +115,10 @@ impl From<DeskMessage> for DeskMessageDto {
                 .collect(),
             urgent: m.urgent,
             urgent_reason: m.urgent_reason,
+            suggested_urgent: m.suggested,
+            business_hours: m.in_hours,
             status: m.status.as_str().to_string(),
+            deliveries: m.deliveries.into_iter().map(DeskDeliveryDto::from).collect(),
             taken_by: m.taken_by,
             taken_at: m.taken_at.to_string(),
             retrieved_by: m.retrieved_by,
@@ -97,8 +152,10 @@ pub struct NewDeskMessage {
     #[serde(default)]
     #[schema(value_type = BTreeMap<String, String>)]
     pub answers: BTreeMap<String, String>,
-    #[serde(default)]
-    pub urgent: bool,
+    /// The operator's call; absent follows the protocol's rules. Not urgent against the rules
+    /// needs an `urgent_reason`.
+    pub urgent: Option<bool>,
+    /// Why it is urgent, or why not when the rules say it is.
     #[schema(max_length = 300)]
     pub urgent_reason: Option<String>,
 }
@@ -114,7 +171,7 @@ pub struct DeskMessageQuery {
 }
 
 #[utoipa::path(post, path = "/desk/messages", tag = "desk", request_body = NewDeskMessage,
-    responses((status = 201, description = "Taken; held for check-in", body = DeskMessageEnvelope),
+    responses((status = 201, description = "Taken; its deliveries are queued by the caller type's rules (none: held for check-in)", body = DeskMessageEnvelope),
               (status = 404, description = "No such client", body = ErrorBody),
               (status = 422, description = "An answer was refused (`answers.callback_number`), or the client has no protocol", body = ErrorBody)))]
 pub async fn create(

@@ -59,6 +59,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(brands::get, brands::update))
                 .routes(routes!(desk::get_protocol, desk::put_protocol))
                 .routes(routes!(desk::list_templates))
+                .routes(routes!(desk::apply_template))
                 .routes(routes!(desk::list_contacts, desk::add_contact))
                 .routes(routes!(desk::put_contact, desk::delete_contact))
                 .routes(routes!(desk_messages::list, desk_messages::create))

@@ -39,7 +39,32 @@ pub fn contact_method() -> RefOr<Schema> {
 /// A desk message's delivery state.
 pub fn desk_status() -> RefOr<Schema> {
     use switchboard_core::desk::messages::DeskStatus;
-    one_of([DeskStatus::Held, DeskStatus::Retrieved].map(DeskStatus::as_str))
+    one_of(DeskStatus::ALL.map(DeskStatus::as_str))
+}
+
+/// How a desk message is delivered by a rule.
+pub fn delivery_method() -> RefOr<Schema> {
+    one_of(switchboard_core::desk::rules::Method::ALL.map(|m| m.as_str()))
+}
+
+/// When a delivery rule applies.
+pub fn delivery_period() -> RefOr<Schema> {
+    one_of(switchboard_core::desk::rules::Period::ALL.map(|p| p.as_str()))
+}
+
+/// When the brand's urgent words make a desk message urgent.
+pub fn urgent_words_period() -> RefOr<Schema> {
+    use switchboard_core::desk::rules::Period;
+    one_of(["never", Period::Always.as_str(), Period::BusinessHours.as_str(), Period::AfterHours.as_str()])
+}
+
+/// One delivery of a desk message: how, and where it stands.
+pub fn delivery_channel() -> RefOr<Schema> {
+    one_of(["email", "text", "recap", "check_in"])
+}
+
+pub fn delivery_state() -> RefOr<Schema> {
+    one_of(["waiting", "sending", "sent", "delivered", "failed"])
 }
 
 /// `sms` or `email`.

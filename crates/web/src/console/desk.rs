@@ -19,6 +19,10 @@ use switchboard_core::form_fields::FieldKind;
 use switchboard_core::ids::BrandId;
 use switchboard_core::tenancy::Brand;
 
+use switchboard_core::desk::contacts::Contact;
+use switchboard_core::desk::delivery::Channel;
+use switchboard_core::desk::rules::{self, DeliveryRule};
+
 use crate::auth::{Staff, actor};
 use crate::console::shell;
 use crate::error::PageError;
@@ -53,6 +57,19 @@ pub struct BoardMessage {
     pub answers: Vec<(String, String)>,
     pub taken_by: String,
     pub retrieved: String,
+    pub deliveries: Vec<BoardDelivery>,
+}
+
+/// A line of a message's timeline: one delivery and where it stands.
+pub struct BoardDelivery {
+    /// "Email to Office manager (office@harbor.example)".
+    pub what: String,
+    pub state: &'static str,
+    pub state_label: &'static str,
+    /// Why it failed, or which recap it waits for.
+    pub detail: String,
+    /// When its state last changed.
+    pub when: String,
 }
 
 #[derive(Template, WebTemplate)]
@@ -76,6 +93,8 @@ pub struct DeskScreen {
     pub caller_types: Vec<(String, String)>,
     pub caller: String,
     pub fields: Vec<DeskField>,
+    /// How this caller type's messages are delivered, a line per rule.
+    pub reach: Vec<String>,
     pub urgent: bool,
     pub urgent_reason: String,
     pub errors: Vec<(String, String)>,
@@ -137,6 +156,28 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         status_label: m.status.label(),
         answers: m.answers.into_iter().map(|a| (a.label, a.value)).collect(),
         taken_by: who(&m.taken_by),
+        deliveries: m
+            .deliveries
+            .iter()
+            .map(|d| {
+                let to = match &d.address {
+                    Some(a) if a.starts_with('+') => format!(" ({})", switchboard_core::parse::display_phone(a)),
+                    Some(a) => format!(" ({a})"),
+                    None => String::new(),
+                };
+                let what = match d.channel {
+                    Channel::CheckIn => "Held for check-in".to_string(),
+                    other => format!("{} to {}{to}", other.label(), d.recipient),
+                };
+                BoardDelivery {
+                    what,
+                    state: d.state.as_str(),
+                    state_label: d.state.label(),
+                    detail: d.detail.clone().unwrap_or_default(),
+                    when: fmt::ago(d.updated_at, &tz, now),
+                }
+            })
+            .collect(),
         retrieved: match (m.status, m.retrieved_by, m.retrieved_at) {
             (DeskStatus::Retrieved, Some(by), Some(at)) => format!("by {} {}", who(&by), fmt::ago(at, &tz, now)),
             _ => String::new(),
@@ -190,12 +231,24 @@ async fn screen(
                 .collect()
         })
         .unwrap_or_default();
+    let holidays = protocol.as_ref().map(|p| p.protocol.holidays.clone()).unwrap_or_default();
+    let contacts = match picked {
+        Some(b) => desk::contacts::list(&state.db, org, b.id).await?,
+        None => Vec::new(),
+    };
+    let reach = protocol
+        .as_ref()
+        .and_then(|p| p.protocol.caller_type(&caller))
+        .map(|c| reach_lines(&c.deliveries, &contacts))
+        .unwrap_or_default();
     let (local_time, hours, open) = match picked {
         Some(b) => {
             let tz = b.zone();
-            let open = b.working_hours.is_open_at(now, &tz);
+            let open = rules::is_open(&b.working_hours, &holidays, &tz, now);
+            let holiday = holidays.contains(&now.to_zoned(tz.clone()).date());
             let today = b.working_hours.day(now.to_zoned(tz.clone()).date().weekday());
             let hours = match (open, today) {
+                _ if holiday => "After hours (a holiday)".to_string(),
                 (true, Some(d)) => format!("Open now: {}", d.label()),
                 (false, Some(d)) => format!("After hours (open {})", d.label()),
                 (false, None) | (true, None) => "After hours (closed today)".to_string(),
@@ -229,12 +282,37 @@ async fn screen(
             .unwrap_or_default(),
         caller,
         fields,
+        reach,
         urgent: typed.urgent,
         urgent_reason: typed.urgent_reason,
         errors,
         notice,
         messages,
     })
+}
+
+/// The delivery rules in words: "Routine, any time: email immediately to Office".
+fn reach_lines(rules: &[DeliveryRule], contacts: &[Contact]) -> Vec<String> {
+    if rules.is_empty() {
+        return vec!["Held for check-in: the client calls or signs in for it.".into()];
+    }
+    rules
+        .iter()
+        .map(|r| {
+            let names: Vec<&str> = r
+                .contacts
+                .iter()
+                .map(|id| contacts.iter().find(|c| c.id == *id).map(|c| c.name.as_str()).unwrap_or("a removed contact"))
+                .collect();
+            let to = if names.is_empty() { String::new() } else { format!(" to {}", names.join(", ")) };
+            format!(
+                "{}, {}: {}{to}",
+                if r.urgent { "Urgent" } else { "Routine" },
+                r.when.label().to_lowercase(),
+                r.method.label().to_lowercase()
+            )
+        })
+        .collect()
 }
 
 /// `GET /desk[?client=ID[&caller=KEY]]`.
@@ -252,7 +330,7 @@ pub async fn index(
         urgent_reason: String::new(),
     };
     let notice = match q.done.as_str() {
-        "taken" => Some("Message taken. It is held until the client checks in.".to_string()),
+        "taken" => Some("Message taken. Its deliveries are on the board below.".to_string()),
         "retrieved" => Some("Marked retrieved.".to_string()),
         _ => None,
     };
@@ -272,7 +350,7 @@ pub async fn take(
     let input = TakeInput {
         caller_type: typed.caller.clone(),
         answers: typed.answers.clone(),
-        urgent: typed.urgent,
+        urgent: Some(typed.urgent),
         urgent_reason: typed.urgent_reason.clone(),
     };
     let result = match typed.client {

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::desk::protocol::{CALLER_TYPES_MAX, FIELDS_MAX};
+use switchboard_core::desk::rules::{DeliveryRuleInput, Method, Period, RULES_MAX};
 use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
 use switchboard_core::form_fields::{CustomFieldInput, FieldKind};
 use switchboard_core::ids::BrandId;
@@ -29,6 +30,63 @@ use crate::views::{FieldRow, Shell, error_for};
 
 /// Blank field rows under each caller type, for new fields.
 const NEW_FIELD_ROWS: usize = 2;
+/// Blank delivery rule rows under each caller type, for new rules.
+const NEW_RULE_ROWS: usize = 1;
+
+/// A delivery rule in the editor (inputs `c{m}_r{n}_urgent`, `_when`, `_method`, `_contacts`).
+#[derive(Default)]
+pub struct RuleRow {
+    pub prefix: String,
+    pub urgent: bool,
+    pub when: String,
+    /// Empty on a blank row.
+    pub method: String,
+    pub contacts: Vec<i64>,
+    pub remove: bool,
+    /// (part, message): `when`, `method`, `contacts`.
+    pub errors: Vec<(String, String)>,
+}
+
+impl RuleRow {
+    pub fn error(&self, part: &str) -> Option<&str> {
+        error_for(&self.errors, part)
+    }
+    pub fn has(&self, contact: &i64) -> bool {
+        self.contacts.contains(contact)
+    }
+    /// Left out of the save: removed, or a blank row.
+    fn skipped(&self) -> bool {
+        self.remove || self.method.trim().is_empty()
+    }
+    fn input(&self) -> DeliveryRuleInput {
+        DeliveryRuleInput {
+            urgent: self.urgent,
+            when: self.when.clone(),
+            method: self.method.clone(),
+            contacts: self.contacts.clone(),
+        }
+    }
+}
+
+fn rule_rows(m: usize, rules: &[DeliveryRuleInput]) -> Vec<RuleRow> {
+    let mut rows: Vec<RuleRow> = rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| RuleRow {
+            prefix: format!("c{m}_r{}", i + 1),
+            urgent: r.urgent,
+            when: r.when.clone(),
+            method: r.method.clone(),
+            contacts: r.contacts.clone(),
+            ..RuleRow::default()
+        })
+        .collect();
+    for _ in 0..NEW_RULE_ROWS.min(RULES_MAX.saturating_sub(rows.len())) {
+        let n = rows.len() + 1;
+        rows.push(RuleRow { prefix: format!("c{m}_r{n}"), when: "always".into(), ..RuleRow::default() });
+    }
+    rows
+}
 
 pub struct ClientRow {
     pub brand_id: i64,
@@ -55,7 +113,8 @@ pub struct CallerTypeBlock {
     pub name: String,
     pub remove: bool,
     pub rows: Vec<FieldRow>,
-    /// (part, message): `name`, `key`, `fields`.
+    pub rules: Vec<RuleRow>,
+    /// (part, message): `name`, `key`, `fields`, `deliveries`.
     pub errors: Vec<(String, String)>,
 }
 
@@ -64,7 +123,20 @@ impl CallerTypeBlock {
         error_for(&self.errors, part)
     }
     pub fn has_errors(&self) -> bool {
-        !self.errors.is_empty() || self.rows.iter().any(|r| !r.errors.is_empty())
+        !self.errors.is_empty()
+            || self.rows.iter().any(|r| !r.errors.is_empty())
+            || self.rules.iter().any(|r| !r.errors.is_empty())
+    }
+    fn blank(m: usize) -> CallerTypeBlock {
+        CallerTypeBlock {
+            m,
+            key: String::new(),
+            name: String::new(),
+            remove: false,
+            rows: field_rows(m, &[]),
+            rules: rule_rows(m, &[]),
+            errors: Vec::new(),
+        }
     }
 }
 
@@ -82,6 +154,16 @@ pub struct DeskEditPage {
     /// The answer phrase as the signed-in operator would say it.
     pub greeting: String,
     pub blocks: Vec<CallerTypeBlock>,
+    pub urgent_words: String,
+    pub urgent_after_hours: bool,
+    pub recap_times: String,
+    pub holidays: String,
+    /// The brand's urgent words, for the hint.
+    pub brand_words: String,
+    /// The client's contacts (id, name, what they can be reached by).
+    pub contacts: Vec<(i64, String, String)>,
+    pub methods: Vec<(&'static str, &'static str)>,
+    pub periods: Vec<(&'static str, &'static str)>,
     pub kinds: Vec<(&'static str, &'static str)>,
     pub templates: Vec<(&'static str, &'static str)>,
     pub errors: Vec<(String, String)>,
@@ -163,56 +245,41 @@ fn blocks_of(input: &ProtocolInput) -> Vec<CallerTypeBlock> {
             name: c.name.clone(),
             remove: false,
             rows: field_rows(i + 1, &c.fields),
+            rules: rule_rows(i + 1, &c.deliveries),
             errors: Vec::new(),
         })
         .collect();
     if blocks.len() < CALLER_TYPES_MAX {
-        let m = blocks.len() + 1;
-        blocks.push(CallerTypeBlock {
-            m,
-            key: String::new(),
-            name: String::new(),
-            remove: false,
-            rows: field_rows(m, &[]),
-            errors: Vec::new(),
-        });
+        blocks.push(CallerTypeBlock::blank(blocks.len() + 1));
     }
     blocks
 }
 
-/// A saved protocol as the editor's input (keys kept, options one per line).
-fn as_input(p: &desk::Protocol) -> ProtocolInput {
-    ProtocolInput {
-        answer_phrase: p.answer_phrase.clone(),
-        account_notes: p.account_notes.clone().unwrap_or_default(),
-        caller_types: p
-            .caller_types
-            .iter()
-            .map(|c| CallerTypeInput {
-                key: Some(c.key.clone()),
-                name: c.name.clone(),
-                fields: c
-                    .fields
-                    .iter()
-                    .map(|f| CustomFieldInput {
-                        key: Some(f.key.clone()),
-                        label: f.label.clone(),
-                        kind: f.kind.as_str().to_string(),
-                        required: f.required,
-                        options: f.options.join("\n"),
-                        help: f.help.clone().unwrap_or_default(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
+#[derive(Default)]
 struct Typed {
     version: i64,
     answer_phrase: String,
     account_notes: String,
     blocks: Vec<CallerTypeBlock>,
+    urgent_words: String,
+    urgent_after_hours: bool,
+    recap_times: String,
+    holidays: String,
+}
+
+impl Typed {
+    fn of(version: i64, input: &ProtocolInput) -> Typed {
+        Typed {
+            version,
+            answer_phrase: input.answer_phrase.clone(),
+            account_notes: input.account_notes.clone(),
+            blocks: blocks_of(input),
+            urgent_words: input.urgent_words.clone(),
+            urgent_after_hours: input.urgent_after_hours,
+            recap_times: input.recap_times.clone(),
+            holidays: input.holidays.clone(),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -228,6 +295,15 @@ async fn edit_page(
 ) -> Result<DeskEditPage, PageError> {
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let greeting = typed.answer_phrase.replace("{operator}", &first_name(viewer)).replace("{client}", &brand.name);
+    let contacts = desk::contacts::list(&state.db, viewer.user.org_id, brand.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let ways: Vec<&str> = c.methods.iter().map(|m| m.kind.label()).collect();
+            let ways = if ways.is_empty() { "no way to reach them yet".to_string() } else { ways.join(", ") };
+            (c.id, c.name, ways)
+        })
+        .collect();
     Ok(DeskEditPage {
         shell,
         brand_id: brand.id.0,
@@ -238,6 +314,14 @@ async fn edit_page(
         account_notes: typed.account_notes,
         greeting,
         blocks: typed.blocks,
+        urgent_words: typed.urgent_words,
+        urgent_after_hours: typed.urgent_after_hours,
+        recap_times: typed.recap_times,
+        holidays: typed.holidays,
+        brand_words: brand.urgent_words.phrases().join(", "),
+        contacts,
+        methods: Method::ALL.iter().map(|m| (m.as_str(), m.label())).collect(),
+        periods: Period::ALL.iter().map(|p| (p.as_str(), p.label())).collect(),
         kinds: FieldKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
         templates: desk::templates().into_iter().map(|t| (t.key, t.name)).collect(),
         errors,
@@ -266,20 +350,8 @@ pub async fn edit(
         _ => None,
     };
     let (saved, typed) = match &current {
-        Some(p) => {
-            let input = as_input(&p.protocol);
-            let typed = Typed {
-                version: p.version,
-                answer_phrase: input.answer_phrase.clone(),
-                account_notes: input.account_notes.clone(),
-                blocks: blocks_of(&input),
-            };
-            (saved_label(p), typed)
-        }
-        None => (
-            String::new(),
-            Typed { version: 0, answer_phrase: String::new(), account_notes: String::new(), blocks: Vec::new() },
-        ),
+        Some(p) => (saved_label(p), Typed::of(p.version, &p.protocol.to_input())),
+        None => (String::new(), Typed::default()),
     };
     Ok(edit_page(&state, &viewer, &uri, &brand, saved, typed, Vec::new(), notice).await?.into_response())
 }
@@ -299,16 +371,19 @@ pub async fn apply_template(
 ) -> Result<Response, PageError> {
     let org = viewer.user.org_id;
     let brand = BrandId(parse_id(&id)?);
-    let Some(t) = desk::templates().into_iter().find(|t| t.key == form.template) else {
-        return Err(PageError::bad_request("pick one of the templates"));
+    match desk::apply_template(&state.db, state.clock.as_ref(), org, brand, &actor(&viewer), &form.template).await {
+        Err(Error::Invalid(_)) => return Err(PageError::bad_request("pick one of the templates")),
+        other => other?,
     };
-    desk::save(&state.db, state.clock.as_ref(), org, brand, &actor(&viewer), &t.input, None).await?;
     Ok(Redirect::to(&format!("/settings/desk/{}?done=template", brand.0)).into_response())
 }
 
 /// Reads the editor: the protocol's own fields and each caller type block with its rows.
 fn read_editor(posted: &[(String, String)]) -> Typed {
     let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let all = |k: &str| -> Vec<i64> {
+        posted.iter().filter(|(name, _)| name == k).filter_map(|(_, v)| v.trim().parse().ok()).collect()
+    };
     let get = |k: &str| map.get(k).map(|v| v.to_string()).unwrap_or_default();
     let mut blocks = Vec::new();
     for m in 1..=CALLER_TYPES_MAX + 1 {
@@ -324,12 +399,29 @@ fn read_editor(posted: &[(String, String)]) -> Typed {
             }
         }
         let b = blocks.len() + 1;
+        let mut rules = Vec::new();
+        for n in 1..=RULES_MAX + NEW_RULE_ROWS {
+            let from = format!("c{m}_r{n}");
+            if !map.contains_key(format!("{from}_method").as_str()) {
+                continue;
+            }
+            rules.push(RuleRow {
+                prefix: format!("c{b}_r{}", rules.len() + 1),
+                urgent: get(&format!("{from}_urgent")) == "1",
+                when: get(&format!("{from}_when")),
+                method: get(&format!("{from}_method")),
+                contacts: all(&format!("{from}_contacts")),
+                remove: map.contains_key(format!("{from}_remove").as_str()),
+                errors: Vec::new(),
+            });
+        }
         blocks.push(CallerTypeBlock {
             m: b,
             key: get(&format!("c{m}_key")),
             name: get(&format!("c{m}_name")),
             remove: map.contains_key(format!("c{m}_remove").as_str()),
             rows,
+            rules,
             errors: Vec::new(),
         });
     }
@@ -338,6 +430,10 @@ fn read_editor(posted: &[(String, String)]) -> Typed {
         answer_phrase: get("answer_phrase"),
         account_notes: get("account_notes"),
         blocks,
+        urgent_words: get("urgent_words"),
+        urgent_after_hours: map.contains_key("urgent_after_hours"),
+        recap_times: get("recap_times"),
+        holidays: get("holidays"),
     }
 }
 
@@ -357,27 +453,36 @@ pub async fn update(
     let brand = switchboard_core::tenancy::brand(&state.db, org, BrandId(parse_id(&id)?)).await?;
     let mut typed = read_editor(&posted);
     // Kept caller types (not removed, and new ones given a name), each with its kept rows.
-    let kept: Vec<(usize, Vec<usize>)> = typed
+    let kept: Vec<(usize, Vec<usize>, Vec<usize>)> = typed
         .blocks
         .iter()
         .enumerate()
         .filter(|(_, b)| !block_skipped(b))
-        .map(|(i, b)| (i, (0..b.rows.len()).filter(|&j| !b.rows[j].skipped()).collect()))
+        .map(|(i, b)| {
+            let rows = (0..b.rows.len()).filter(|&j| !b.rows[j].skipped()).collect();
+            let rules = (0..b.rules.len()).filter(|&j| !b.rules[j].skipped()).collect();
+            (i, rows, rules)
+        })
         .collect();
     let input = ProtocolInput {
         answer_phrase: typed.answer_phrase.clone(),
         account_notes: typed.account_notes.clone(),
         caller_types: kept
             .iter()
-            .map(|(i, rows)| {
+            .map(|(i, rows, rules)| {
                 let b = &typed.blocks[*i];
                 CallerTypeInput {
                     key: Some(b.key.clone()).filter(|k| !k.is_empty()),
                     name: b.name.clone(),
                     fields: rows.iter().map(|&j| b.rows[j].input()).collect(),
+                    deliveries: rules.iter().map(|&j| b.rules[j].input()).collect(),
                 }
             })
             .collect(),
+        urgent_words: typed.urgent_words.clone(),
+        urgent_after_hours: typed.urgent_after_hours,
+        recap_times: typed.recap_times.clone(),
+        holidays: typed.holidays.clone(),
     };
     let seen = Some(typed.version);
     let saved = desk::save(&state.db, state.clock.as_ref(), org, brand.id, &actor(&viewer), &input, seen).await;
@@ -392,13 +497,19 @@ pub async fn update(
                 let block =
                     parts.get(1).and_then(|k| k.parse::<usize>().ok()).and_then(|k| kept.get(k.wrapping_sub(1)));
                 match (parts.as_slice(), block) {
-                    (["caller_types", _, "fields", j, part], Some((i, rows))) => {
+                    (["caller_types", _, "fields", j, part], Some((i, rows, _))) => {
                         match j.parse::<usize>().ok().and_then(|j| rows.get(j.wrapping_sub(1))) {
                             Some(&row) => typed.blocks[*i].rows[row].errors.push((part.to_string(), f.message)),
                             None => typed.blocks[*i].errors.push(("fields".into(), f.message)),
                         }
                     }
-                    (["caller_types", _, part], Some((i, _))) => {
+                    (["caller_types", _, "deliveries", j, part], Some((i, _, rules))) => {
+                        match j.parse::<usize>().ok().and_then(|j| rules.get(j.wrapping_sub(1))) {
+                            Some(&rule) => typed.blocks[*i].rules[rule].errors.push((part.to_string(), f.message)),
+                            None => typed.blocks[*i].errors.push(("deliveries".into(), f.message)),
+                        }
+                    }
+                    (["caller_types", _, part], Some((i, _, _))) => {
                         typed.blocks[*i].errors.push((part.to_string(), f.message))
                     }
                     _ => errors.push((f.field.to_string(), f.message)),
@@ -415,15 +526,7 @@ pub async fn update(
     if typed.blocks.iter().all(|b| !b.key.is_empty() || !b.name.trim().is_empty())
         && typed.blocks.len() < CALLER_TYPES_MAX
     {
-        let m = typed.blocks.len() + 1;
-        typed.blocks.push(CallerTypeBlock {
-            m,
-            key: String::new(),
-            name: String::new(),
-            remove: false,
-            rows: field_rows(m, &[]),
-            errors: Vec::new(),
-        });
+        typed.blocks.push(CallerTypeBlock::blank(typed.blocks.len() + 1));
     }
     let page = edit_page(&state, &viewer, &uri, &brand, saved, typed, errors, None).await?;
     Ok((status, page).into_response())

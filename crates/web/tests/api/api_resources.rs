@@ -175,6 +175,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
         ("post", "/api/v1/brands/{id}/contacts"),
+        ("post", "/api/v1/brands/{id}/protocol/template"),
         ("post", "/api/v1/customers"),
         ("post", "/api/v1/customers/{id}/locations"),
         ("post", "/api/v1/desk/messages"),

@@ -387,9 +387,14 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_held_unti
         (true, Some("water through the ceiling"), 1)
     );
     let (_, html) = b.get_text(&to).await;
-    assert!(html.contains("Message taken. It is held until the client checks in."), "{html}");
+    assert!(html.contains("Message taken. Its deliveries are on the board below."), "{html}");
     assert!(html.contains(r#"<span class="badge urgent-badge">Urgent · water through the ceiling</span>"#), "{html}");
-    assert!(html.contains(r#"<span class="badge desk-held">Held for check-in</span>"#), "{html}");
+    // Harbor's protocol has no delivery rules: the message is held for check-in.
+    assert!(html.contains(r#"<span class="badge desk-held">Held</span>"#), "{html}");
+    assert!(
+        html.contains(r#"<li class="delivery-waiting"><span class="badge delivery-badge">Waiting</span> Held for check-in <span class="muted small">just now</span></li>"#),
+        "{html}"
+    );
 
     // The client checks in: retrieved, by whom.
     let r = b.post_form(&format!("/desk/messages/{}/retrieve", m.id), &[]).await;

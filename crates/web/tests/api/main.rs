@@ -13,6 +13,7 @@ mod console;
 mod customers;
 mod demo;
 mod desk;
+mod desk_delivery;
 mod dispatch;
 mod email;
 mod engine;

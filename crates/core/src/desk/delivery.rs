@@ -1,0 +1,600 @@
+//! Delivering a taken message by its caller type's rules ([`super::rules`]). Everything is
+//! decided and queued in the transaction that stores the message, so a message is never stored
+//! without its deliveries or delivered without being stored:
+//!
+//! - an email or a text becomes an outbound message with its own engine item (`email.send`,
+//!   `sms.send`), sent once with a stable Message-ID or through the crash-safe text path, its
+//!   state (sent, delivered, bounced, failed) followed from the provider;
+//! - a place in a daily recap is a `waiting` delivery with the recap's instant, and a
+//!   `desk.recap` timer per recipient and recap (one item however many messages it holds);
+//! - holding for check-in is a `waiting` delivery the client's retrieval ends.
+//!
+//! A recipient who cannot be reached that way (no email address, no cell, a client with no SMS
+//! number) gets a `skipped` delivery naming the reason, so the board shows it at once.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use super::messages::Answer;
+use super::rules::{self, Method};
+use super::{CallerType, Protocol};
+use crate::clock::{Clock, from_millis, to_millis};
+use crate::db::{Db, Tx};
+use crate::engine::{self, BoxFuture, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
+use crate::ids::{BrandId, OrgId};
+use crate::messaging::{self, MessageStatus};
+use crate::parse::{EmailAddress, PhoneE164};
+use crate::tenancy::Brand;
+use crate::when;
+use crate::{Error, Result};
+
+/// How one delivery goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Text,
+    Recap,
+    CheckIn,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Text => "text",
+            Channel::Recap => "recap",
+            Channel::CheckIn => "check_in",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "Email",
+            Channel::Text => "Text",
+            Channel::Recap => "Daily recap",
+            Channel::CheckIn => "Held for check-in",
+        }
+    }
+    fn parse(s: &str) -> Result<Channel> {
+        Ok(match s {
+            "email" => Channel::Email,
+            "text" => Channel::Text,
+            "recap" => Channel::Recap,
+            "check_in" => Channel::CheckIn,
+            other => return Err(Error::Unexpected(format!("desk delivery method {other}"))),
+        })
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its recap, or for the client to check in.
+    Waiting,
+    /// Queued or being handed to the provider.
+    Sending,
+    /// Accepted by the provider (an email's last news).
+    Sent,
+    /// The carrier confirmed it reached the phone.
+    Delivered,
+    /// Refused, bounced or undelivered; or never attempted (see the detail).
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Waiting => "waiting",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Failed => "failed",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            DeliveryState::Waiting => "Waiting",
+            DeliveryState::Sending => "Sending",
+            DeliveryState::Sent => "Sent",
+            DeliveryState::Delivered => "Delivered",
+            DeliveryState::Failed => "Failed",
+        }
+    }
+}
+
+/// One attempt to get a message to one person one way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: i64,
+    pub message_id: i64,
+    pub channel: Channel,
+    pub contact_id: Option<i64>,
+    /// The contact's name when it was planned ("Office manager").
+    pub recipient: String,
+    /// The email address or number it goes to.
+    pub address: Option<String>,
+    pub state: DeliveryState,
+    /// Why it failed or was skipped, or which recap it waits for.
+    pub detail: Option<String>,
+    /// The email or text that carries it.
+    pub outbound_id: Option<i64>,
+    /// A recap's instant.
+    pub due_at: Option<jiff::Timestamp>,
+    /// `rules`, or who re-delivered it (`user:NAME`).
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+    /// When its state last changed (the outbound message's last news).
+    pub updated_at: jiff::Timestamp,
+}
+
+/// A `desk.recap` item: send `contact` the messages waiting for the recap at `at` (ms).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendRecap {
+    pub brand_id: BrandId,
+    pub contact_id: i64,
+    pub at: i64,
+}
+
+impl engine::Kind for SendRecap {
+    const NAME: &'static str = "desk.recap";
+}
+
+/// What a delivery plan needs to know of the message.
+pub(super) struct Taken<'a> {
+    pub id: i64,
+    pub brand: &'a Brand,
+    pub caller: &'a CallerType,
+    pub answers: &'a [Answer],
+    pub urgent: bool,
+    pub urgent_reason: Option<&'a str>,
+    pub in_hours: bool,
+    /// Whether the protocol has more than one caller type (then the message names its own).
+    pub several_types: bool,
+    pub taken_by: &'a str,
+    pub taken_at: jiff::Timestamp,
+}
+
+struct ContactWays {
+    name: String,
+    email: Option<String>,
+    cell: Option<String>,
+}
+
+async fn contact_in(tx: &mut Tx, org: OrgId, brand: BrandId, id: i64) -> Result<Option<ContactWays>> {
+    let name: Option<(String,)> =
+        sqlx::query_as("select name from desk_contacts where org_id = $1 and brand_id = $2 and id = $3")
+            .bind(org.0)
+            .bind(brand.0)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some((name,)) = name else { return Ok(None) };
+    let methods: Vec<(String, String)> = sqlx::query_as(
+        "select kind, value from desk_contact_methods where org_id = $1 and contact_id = $2 order by position",
+    )
+    .bind(org.0)
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let first = |kind: &str| methods.iter().find(|(k, _)| k == kind).map(|(_, v)| v.clone());
+    Ok(Some(ContactWays { name, email: first("email"), cell: first("cell") }))
+}
+
+struct NewDelivery<'a> {
+    channel: Channel,
+    contact_id: Option<i64>,
+    recipient: &'a str,
+    address: Option<&'a str>,
+    status: &'static str,
+    detail: Option<String>,
+    outbound_id: Option<i64>,
+    due_at: Option<i64>,
+}
+
+async fn insert_in(tx: &mut Tx, org: OrgId, message: i64, d: NewDelivery<'_>, by: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "insert into desk_deliveries (org_id, message_id, method, contact_id, recipient, address, status, detail, \
+         outbound_id, due_at, created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(org.0)
+    .bind(message)
+    .bind(d.channel.as_str())
+    .bind(d.contact_id)
+    .bind(d.recipient)
+    .bind(d.address)
+    .bind(d.status)
+    .bind(d.detail)
+    .bind(d.outbound_id)
+    .bind(d.due_at)
+    .bind(by)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Plans and queues the deliveries of a message just stored in `tx` (see the module docs).
+/// Returns whether anything was queued for the engine.
+pub(super) async fn plan_in(tx: &mut Tx, clock: &dyn Clock, protocol: &Protocol, m: &Taken<'_>) -> Result<bool> {
+    let rules = rules::matching(&m.caller.deliveries, m.urgent, m.in_hours);
+    let (org, now) = (m.brand.org_id, clock.now());
+    if rules.is_empty() || rules.iter().any(|r| r.method == Method::CheckIn) {
+        let d = NewDelivery {
+            channel: Channel::CheckIn,
+            contact_id: None,
+            recipient: &m.brand.name,
+            address: None,
+            status: "waiting",
+            detail: None,
+            outbound_id: None,
+            due_at: None,
+        };
+        insert_in(tx, org, m.id, d, "rules", to_millis(now)).await?;
+    }
+    let mut queued = false;
+    for rule in rules {
+        for contact in &rule.contacts {
+            let channels: &[Channel] = match rule.method {
+                Method::Email => &[Channel::Email],
+                Method::Text => &[Channel::Text],
+                Method::EmailAndText => &[Channel::Email, Channel::Text],
+                Method::Recap => &[Channel::Recap],
+                Method::CheckIn => &[],
+            };
+            for channel in channels {
+                queued |= deliver_in(tx, clock, protocol, m, *channel, *contact, "rules").await?;
+            }
+        }
+    }
+    Ok(queued)
+}
+
+/// Queues one delivery of the message to a contact; returns whether the engine has work.
+async fn deliver_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    protocol: &Protocol,
+    m: &Taken<'_>,
+    channel: Channel,
+    contact: i64,
+    by: &str,
+) -> Result<bool> {
+    let (org, brand, now) = (m.brand.org_id, m.brand, clock.now());
+    let mut d = NewDelivery {
+        channel,
+        contact_id: Some(contact),
+        recipient: "",
+        address: None,
+        status: "skipped",
+        detail: None,
+        outbound_id: None,
+        due_at: None,
+    };
+    let Some(ways) = contact_in(tx, org, brand.id, contact).await? else {
+        d.recipient = "A removed contact";
+        d.detail = Some("this contact was removed from the client".into());
+        insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
+        return Ok(false);
+    };
+    d.recipient = &ways.name;
+    let mut queued = false;
+    match channel {
+        Channel::Email | Channel::Recap => match ways.email.as_deref().map(EmailAddress::parse) {
+            None => d.detail = Some(format!("{} has no email address", ways.name)),
+            Some(Err(e)) => d.detail = Some(e),
+            Some(Ok(to)) => {
+                d.address = ways.email.as_deref();
+                if channel == Channel::Email {
+                    let (subject, text) = email_of(m, clock.now());
+                    let id = messaging::queue_email_in(tx, clock, brand, &to, &subject, &text).await?;
+                    (d.status, d.outbound_id) = ("queued", Some(id.0));
+                    queued = true;
+                } else if let Some(at) = rules::next_recap(&protocol.recap_times, &brand.zone(), m.taken_at) {
+                    (d.status, d.due_at) = ("waiting", Some(to_millis(at)));
+                    d.detail = Some(format!("the {} recap", recap_label(at, brand)));
+                    let timer = SendRecap { brand_id: brand.id, contact_id: contact, at: to_millis(at) };
+                    let work = NewWork::of(&timer, at)?.org(org).key(format!(
+                        "desk.recap:{}:{contact}:{}",
+                        brand.id.0,
+                        to_millis(at)
+                    ));
+                    engine::enqueue_in(tx, &work, now).await?;
+                    queued = true;
+                } else {
+                    d.detail = Some("the protocol has no recap time".into());
+                }
+            }
+        },
+        Channel::Text => match (ways.cell.as_deref().map(PhoneE164::from_stored), brand.sms_number.as_ref()) {
+            (None, _) => d.detail = Some(format!("{} has no cell number", ways.name)),
+            (Some(Err(e)), _) => d.detail = Some(e),
+            (Some(Ok(_)), None) => d.detail = Some(format!("{} has no SMS number to text from", brand.name)),
+            (Some(Ok(to)), Some(_)) => {
+                d.address = ways.cell.as_deref();
+                let priority = if m.urgent { Priority::Urgent } else { Priority::Routine };
+                let body = text_of(m);
+                let id = messaging::queue_sms_with_priority_in(tx, clock, brand, &to, &body, priority).await?;
+                (d.status, d.outbound_id) = ("queued", Some(id.0));
+                queued = true;
+            }
+        },
+        Channel::CheckIn => d.status = "waiting",
+    }
+    insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
+    Ok(queued)
+}
+
+/// `8:00 AM Mon Dec 7`.
+fn recap_label(at: jiff::Timestamp, brand: &Brand) -> String {
+    let tz = brand.zone();
+    format!("{} {}", when::time(at, &tz), when::date(at, &tz))
+}
+
+/// An answer as people read it: a stored number in its local form.
+fn shown(a: &Answer) -> String {
+    match PhoneE164::from_stored(&a.value) {
+        Ok(p) => p.display(),
+        Err(_) => a.value.clone(),
+    }
+}
+
+/// The caller's name, when the protocol asked for it.
+fn caller_name(answers: &[Answer]) -> Option<&str> {
+    answers.iter().find(|a| a.key == "caller_name").map(|a| a.value.as_str())
+}
+
+/// The email of one message: subject and text.
+pub(super) fn email_of(m: &Taken<'_>, _now: jiff::Timestamp) -> (String, String) {
+    let tz = m.brand.zone();
+    let urgent = if m.urgent { "URGENT message" } else { "Message" };
+    let subject = match caller_name(m.answers) {
+        Some(name) => format!("{urgent} for {} from {name}", m.brand.name),
+        None => format!("{urgent} for {} ({})", m.brand.name, m.caller.name),
+    };
+    // An operator is named; an integration is not someone the recipient knows.
+    let by = match m.taken_by.strip_prefix("user:") {
+        Some(_) => format!(" by {}", crate::jobs::dispatch::actor_name(m.taken_by)),
+        None => String::new(),
+    };
+    let mut text = format!(
+        "{urgent} for {}, taken{by} at {} {}.\n\n",
+        m.brand.name,
+        when::time(m.taken_at, &tz),
+        when::date(m.taken_at, &tz),
+    );
+    if m.several_types {
+        text.push_str(&format!("Caller: {}\n", m.caller.name));
+    }
+    for a in m.answers {
+        text.push_str(&format!("{}: {}\n", a.label, shown(a)));
+    }
+    if m.urgent {
+        match m.urgent_reason {
+            Some(r) => text.push_str(&format!("\nUrgent: {}.\n", r.trim_end_matches('.'))),
+            None => text.push_str("\nMarked urgent by the operator.\n"),
+        }
+    }
+    (subject, text)
+}
+
+/// The most a desk text carries; longer answers are shortened to fit.
+pub const TEXT_MAX: usize = 640;
+
+/// The text of one message: `URGENT Harbor Plumbing message (Caller): Caller's name: Dana
+/// Ruiz; Callback number: (303) 555-0132; ... Taken 9:14 PM Sun Dec 6.`
+pub(super) fn text_of(m: &Taken<'_>) -> String {
+    let tz = m.brand.zone();
+    let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
+    let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
+    let tail = format!(" Taken {} {}.", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz));
+    let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, shown(a))).collect();
+    let mut body = parts.join("; ");
+    let room = TEXT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
+    if body.chars().count() > room {
+        body = body.chars().take(room.saturating_sub(1)).collect::<String>().trim_end().to_string();
+        body.push('…');
+    } else if !body.ends_with(['.', '!', '?']) {
+        body.push('.');
+    }
+    format!("{head}{body}{tail}")
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    message_id: i64,
+    method: String,
+    contact_id: Option<i64>,
+    recipient: String,
+    address: Option<String>,
+    status: String,
+    detail: Option<String>,
+    outbound_id: Option<i64>,
+    due_at: Option<i64>,
+    created_by: String,
+    created_at: i64,
+    out_status: Option<String>,
+    out_error: Option<String>,
+    out_updated: Option<i64>,
+}
+
+const SELECT: &str = "select d.id, d.message_id, d.method, d.contact_id, d.recipient, d.address, d.status, d.detail, \
+                      d.outbound_id, d.due_at, d.created_by, d.created_at, m.status as out_status, \
+                      m.error_message as out_error, m.updated_at as out_updated \
+                      from desk_deliveries d left join messages m on m.id = d.outbound_id ";
+
+impl TryFrom<Row> for Delivery {
+    type Error = Error;
+    fn try_from(r: Row) -> Result<Delivery> {
+        let out = r.out_status.as_deref().and_then(MessageStatus::parse);
+        let (state, detail) = match (r.status.as_str(), out) {
+            ("skipped", _) => (DeliveryState::Failed, r.detail),
+            (_, Some(MessageStatus::Queued | MessageStatus::Sending)) => (DeliveryState::Sending, r.detail),
+            (_, Some(MessageStatus::Sent | MessageStatus::Received)) => (DeliveryState::Sent, r.detail),
+            (_, Some(MessageStatus::Delivered)) => (DeliveryState::Delivered, r.detail),
+            (_, Some(MessageStatus::Suppressed)) => {
+                (DeliveryState::Failed, Some("not sent: this number opted out of texts (STOP)".into()))
+            }
+            (_, Some(MessageStatus::Failed | MessageStatus::Undelivered)) => {
+                (DeliveryState::Failed, r.out_error.clone().or(r.detail))
+            }
+            ("waiting", None) => (DeliveryState::Waiting, r.detail),
+            (other, None) => {
+                return Err(Error::Unexpected(format!("desk delivery {} is {other} with no message", r.id)));
+            }
+        };
+        Ok(Delivery {
+            id: r.id,
+            message_id: r.message_id,
+            channel: Channel::parse(&r.method)?,
+            contact_id: r.contact_id,
+            recipient: r.recipient,
+            address: r.address,
+            state,
+            detail,
+            outbound_id: r.outbound_id,
+            due_at: r.due_at.map(from_millis),
+            created_by: r.created_by,
+            created_at: from_millis(r.created_at),
+            updated_at: from_millis(r.out_updated.unwrap_or(r.created_at)),
+        })
+    }
+}
+
+/// The deliveries of these messages, in the order they were planned.
+pub async fn for_messages(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<Delivery>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let sql = format!("{SELECT} where d.org_id = $1 and d.message_id in ({}) order by d.id", list.join(", "));
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    rows.into_iter().map(Delivery::try_from).collect()
+}
+
+/// Runs `desk.recap` items: one email per recipient and recap, listing the messages waiting
+/// for it, oldest first; the deliveries then point at that email. Run again, it finds nothing
+/// waiting and sends nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct RecapSender;
+
+impl Worker for RecapSender {
+    type Args = SendRecap;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: SendRecap) -> BoxFuture<Outcome> {
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Outcome::Fail("a recap with no organization".into()) };
+            send_recap(&ctx.db, ctx.clock.as_ref(), org, &args).await.into()
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct Waiting {
+    id: i64,
+    message_id: i64,
+    caller_type_name: String,
+    answers: String,
+    urgent: i64,
+    urgent_reason: Option<String>,
+    taken_at: i64,
+}
+
+async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &SendRecap) -> Result<Outcome> {
+    let brand = crate::tenancy::brand(db, org, args.brand_id).await?;
+    let mut tx = db.begin().await?;
+    let waiting: Vec<Waiting> = sqlx::query_as(
+        "select d.id, d.message_id, m.caller_type_name, m.answers, m.urgent, m.urgent_reason, m.taken_at \
+         from desk_deliveries d join desk_messages m on m.id = d.message_id \
+         where d.org_id = $1 and d.contact_id = $2 and d.due_at = $3 and d.status = 'waiting' and d.method = 'recap' \
+         and m.brand_id = $4 order by m.taken_at, m.id",
+    )
+    .bind(org.0)
+    .bind(args.contact_id)
+    .bind(args.at)
+    .bind(brand.id.0)
+    .fetch_all(&mut *tx)
+    .await?;
+    if waiting.is_empty() {
+        return Ok(Outcome::Done(Some(serde_json::json!({ "messages": 0 }))));
+    }
+    let ids: Vec<String> = waiting.iter().map(|w| w.id.to_string()).collect();
+    let set = |status: &str, outbound: Option<i64>, detail: Option<String>| {
+        format!(
+            "update desk_deliveries set status = '{status}', outbound_id = {}, detail = {} where org_id = {} and id in ({})",
+            outbound.map(|o| o.to_string()).unwrap_or_else(|| "null".into()),
+            if detail.is_some() { "$1" } else { "detail" },
+            org.0,
+            ids.join(", ")
+        )
+    };
+    let ways = contact_in(&mut tx, org, brand.id, args.contact_id).await?;
+    let to = ways.as_ref().and_then(|w| w.email.as_deref()).map(EmailAddress::parse);
+    let Some(Ok(to)) = to else {
+        let why = match ways {
+            None => "this contact was removed from the client".to_string(),
+            Some(w) => format!("{} has no email address any more", w.name),
+        };
+        sqlx::query(sqlx::AssertSqlSafe(set("skipped", None, Some(why.clone())))).bind(why).execute(&mut *tx).await?;
+        tx.commit().await?;
+        return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": waiting.len() }))));
+    };
+    let at = from_millis(args.at);
+    let protocol = super::current(db, org, brand.id).await?.map(|p| p.protocol);
+    let since = protocol.and_then(|p| rules::previous_recap(&p.recap_times, &brand.zone(), at));
+    let (subject, text) = recap_of(&brand, at, since, &waiting)?;
+    let id = messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await?;
+    sqlx::query(sqlx::AssertSqlSafe(set("sent", Some(id.0), None))).execute(&mut *tx).await?;
+    tx.commit().await?;
+    db.work_added();
+    for m in waiting.iter().map(|w| w.message_id).collect::<std::collections::BTreeSet<_>>() {
+        db.publish(crate::db::Event::Desk { org, message: m });
+    }
+    Ok(Outcome::Done(Some(serde_json::json!({ "messages": waiting.len(), "email": id.0 }))))
+}
+
+/// The recap email: `Harbor Plumbing: 3 messages for your 8:00 AM recap`.
+fn recap_of(
+    brand: &Brand,
+    at: jiff::Timestamp,
+    since: Option<jiff::Timestamp>,
+    waiting: &[Waiting],
+) -> Result<(String, String)> {
+    let tz = brand.zone();
+    let count = match waiting.len() {
+        1 => "1 message".to_string(),
+        n => format!("{n} messages"),
+    };
+    let subject = format!("{}: {count} for your {} recap", brand.name, when::time(at, &tz));
+    let mut text = match since {
+        Some(s) => format!(
+            "{count} for {} taken between {} {} and {} {}.\n",
+            brand.name,
+            when::time(s, &tz),
+            when::date(s, &tz),
+            when::time(at, &tz),
+            when::date(at, &tz)
+        ),
+        None => format!("{count} for {} taken before {} {}.\n", brand.name, when::time(at, &tz), when::date(at, &tz)),
+    };
+    for (i, w) in waiting.iter().enumerate() {
+        let answers: Vec<Answer> = serde_json::from_str(&w.answers)
+            .map_err(|e| Error::Unexpected(format!("desk message {}: {e}", w.message_id)))?;
+        let taken = from_millis(w.taken_at);
+        text.push_str(&format!(
+            "\n{}. {} {} ({}){}\n",
+            i + 1,
+            when::time(taken, &tz),
+            when::date(taken, &tz),
+            w.caller_type_name,
+            if w.urgent != 0 { ", URGENT" } else { "" }
+        ));
+        for a in &answers {
+            text.push_str(&format!("   {}: {}\n", a.label, shown(a)));
+        }
+        if let Some(r) = w.urgent_reason.as_deref().filter(|_| w.urgent != 0) {
+            text.push_str(&format!("   Urgent: {r}\n"));
+        }
+    }
+    Ok((subject, text))
+}

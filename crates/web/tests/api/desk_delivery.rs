@@ -1,0 +1,414 @@
+//! A desk message reaches the client's people as the protocol's delivery rules say, through
+//! the real wire formats: emails through the SMTP sink, texts through the Twilio stand-in, the
+//! daily recap at 8:00 in the client's zone on both sides of a daylight-saving change. Each
+//! text and email is checked word for word.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json, spawn_app};
+
+struct Client {
+    app: TestApp,
+    key: String,
+    brand: i64,
+}
+
+impl Client {
+    /// A client (brand) in Chicago with an SMS number, set up from a template.
+    async fn from_template(name: &str, template: &str) -> Client {
+        let app = spawn_app().await;
+        let (org, _) = app.org_with_admin("answering").await;
+        let brand = app.sms_brand(org, name, "+13125550100").await.id.0;
+        let key = app.api_key(org).await;
+        let c = Client { app, key, brand };
+        let (status, body) =
+            c.post(&format!("/api/v1/brands/{brand}/protocol/template"), json!({ "template": template })).await;
+        assert_eq!(status, 200, "{body}");
+        c
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.app.api_post(&self.key, path, body).await
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let r = self.app.client().get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap();
+        let (status, body) = json(r).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Gives the template's contact `name` these ways to reach them; returns its id.
+    async fn reach(&self, name: &str, methods: Value) -> i64 {
+        let list = self.get(&format!("/api/v1/brands/{}/contacts", self.brand)).await;
+        let id =
+            list["contacts"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].as_i64().unwrap();
+        let r = self
+            .app
+            .client()
+            .put(self.app.url(&format!("/api/v1/brands/{}/contacts/{id}", self.brand)))
+            .bearer_auth(&self.key)
+            .json(&json!({ "name": name, "methods": methods }))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json(r).await;
+        assert_eq!(status, 200, "{body}");
+        id
+    }
+
+    async fn take(&self, caller_type: &str, answers: Value, extra: Value) -> (u16, Value) {
+        let mut body = json!({ "client_id": self.brand, "caller_type": caller_type, "answers": answers });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        self.post("/api/v1/desk/messages", body).await
+    }
+
+    /// Runs the engine a few times, two seconds apart (texts from one number are paced).
+    async fn run_engine(&self) {
+        for _ in 0..4 {
+            self.app.engine.tick().await.unwrap();
+            self.app.clock.advance(jiff::SignedDuration::from_secs(2));
+        }
+    }
+
+    fn at(&self, utc: &str) {
+        self.app.clock.set(utc.parse().unwrap());
+    }
+}
+
+/// (method, recipient, address, state, detail) of each delivery.
+fn deliveries(m: &Value) -> Vec<(String, String, String, String, String)> {
+    m["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let s = |k: &str| d[k].as_str().unwrap_or("").to_string();
+            (s("method"), s("recipient"), s("address"), s("state"), s("detail"))
+        })
+        .collect()
+}
+
+fn row(
+    method: &str,
+    recipient: &str,
+    address: &str,
+    state: &str,
+    detail: &str,
+) -> (String, String, String, String, String) {
+    (method.into(), recipient.into(), address.into(), state.into(), detail.into())
+}
+
+/// The email's text as written, with the line ends SMTP gave it made plain.
+fn text_of(mail: &switchboard_standins::smtp::SunkMail) -> String {
+    mail.text.replace("\r\n", "\n").trim_end().to_string()
+}
+
+fn plumbing_answers(problem: &str) -> Value {
+    json!({
+        "caller_name": "Paula Mendes",
+        "callback_number": "(312) 555-0199",
+        "service_address": "12 Wacker Dr",
+        "what_is_wrong": problem,
+        "best_time_to_call": "Evening",
+    })
+}
+
+#[tokio::test]
+async fn hvac_messages_go_by_email_and_urgent_ones_by_email_and_text_as_the_template_says() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.reach("Office", json!([{ "kind": "email", "value": "office@imaginary.example" }])).await;
+    c.reach(
+        "On-call technician",
+        json!([{ "kind": "cell", "value": "(312) 555-0142" }, { "kind": "email", "value": "oncall@imaginary.example" }]),
+    )
+    .await;
+    // Tuesday 9:00 AM in Chicago: business hours.
+    c.at("2026-12-08T15:00:00Z");
+
+    // Routine: an email to the office, at once.
+    let (status, body) = c.take("caller", plumbing_answers("Dripping kitchen faucet"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let m = &body["message"];
+    assert_eq!((m["urgent"].as_bool(), m["business_hours"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(m["status"], "delivering");
+    assert_eq!(deliveries(m), [row("email", "Office", "office@imaginary.example", "sending", "")]);
+    c.run_engine().await;
+    let mail = c.app.mail.expect_mail("office@imaginary.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Message for Imaginary Plumbing from Paula Mendes");
+    assert_eq!(
+        text_of(&mail),
+        "Message for Imaginary Plumbing, taken at 9:00 AM Tue Dec 8.\n\n\
+         Caller's name: Paula Mendes\n\
+         Callback number: (312) 555-0199\n\
+         Service address: 12 Wacker Dr\n\
+         What is wrong: Dripping kitchen faucet\n\
+         Best time to call: Evening"
+    );
+    let id = m["id"].as_i64().unwrap();
+    let again = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(again["message"]["status"], "delivered");
+    assert_eq!(deliveries(&again["message"]), [row("email", "Office", "office@imaginary.example", "sent", "")]);
+    // The email's Message-ID is the one the delivery points at, stable across retries.
+    let outbound = again["message"]["deliveries"][0]["outbound_message_id"].as_i64().unwrap();
+    let sent = c.get(&format!("/api/v1/messages/{outbound}")).await;
+    assert_eq!(Some(sent["message"]["provider_id"].as_str().unwrap()), mail.message_id.as_deref());
+
+    // The caller said "no heat": the rules make it urgent, and it goes by email and text to the
+    // on-call technician and the office; the office has no cell, which the board shows at once.
+    c.at("2026-12-08T15:05:00Z");
+    let (status, body) =
+        c.take("caller", plumbing_answers("No heat since last night, the house is freezing"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let m = &body["message"];
+    assert_eq!(m["urgent"], true);
+    assert_eq!(m["suggested_urgent"], "the caller said \"no heat\"");
+    assert_eq!(m["urgent_reason"], "the caller said \"no heat\"");
+    assert_eq!(
+        deliveries(m),
+        [
+            row("email", "On-call technician", "oncall@imaginary.example", "sending", ""),
+            row("text", "On-call technician", "+13125550142", "sending", ""),
+            row("email", "Office", "office@imaginary.example", "sending", ""),
+            row("text", "Office", "", "failed", "Office has no cell number"),
+        ]
+    );
+    c.run_engine().await;
+    let text = c.app.sms.expect_sms("+13125550142", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(text.from, "+13125550100");
+    assert_eq!(
+        text.body,
+        "URGENT Imaginary Plumbing message: Caller's name: Paula Mendes; Callback number: (312) 555-0199; \
+         Service address: 12 Wacker Dr; What is wrong: No heat since last night, the house is freezing; \
+         Best time to call: Evening. Taken 9:05 AM Tue Dec 8."
+    );
+    let mail = c.app.mail.expect_mail("oncall@imaginary.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "URGENT message for Imaginary Plumbing from Paula Mendes");
+    assert_eq!(
+        text_of(&mail),
+        "URGENT message for Imaginary Plumbing, taken at 9:05 AM Tue Dec 8.\n\n\
+         Caller's name: Paula Mendes\n\
+         Callback number: (312) 555-0199\n\
+         Service address: 12 Wacker Dr\n\
+         What is wrong: No heat since last night, the house is freezing\n\
+         Best time to call: Evening\n\n\
+         Urgent: the caller said \"no heat\"."
+    );
+    c.app.mail.expect_mail("office@imaginary.example", Duration::from_secs(5)).await.unwrap();
+    // The carrier's callback moves the text to delivered.
+    c.app.sms.settle(Duration::from_secs(5)).await.unwrap();
+    let id = m["id"].as_i64().unwrap();
+    let again = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(again["message"]["status"], "delivered");
+    let states: Vec<String> = deliveries(&again["message"]).into_iter().map(|d| d.3).collect();
+    assert_eq!(states, ["sent", "delivered", "sent", "failed"]);
+
+    // Not urgent against the rules takes a reason; nothing is stored without one.
+    let before = c.get("/api/v1/desk/messages").await["messages"].as_array().unwrap().len();
+    let (status, body) =
+        c.take("caller", plumbing_answers("Basement is flooding a little"), json!({ "urgent": false })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "urgent_reason");
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "the rules say this is urgent (the caller said \"flooding\"): mark it urgent, or say why it is not"
+    );
+    assert_eq!(c.get("/api/v1/desk/messages").await["messages"].as_array().unwrap().len(), before);
+    let (status, body) = c
+        .take(
+            "caller",
+            plumbing_answers("Basement is flooding a little"),
+            json!({ "urgent": false, "urgent_reason": "A slow drip into a bucket; they are fine until morning" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["urgent"], false);
+    assert_eq!(body["message"]["urgent_reason"], "A slow drip into a bucket; they are fine until morning");
+    assert_eq!(deliveries(&body["message"]), [row("email", "Office", "office@imaginary.example", "sending", "")]);
+}
+
+#[tokio::test]
+async fn the_lawyer_and_the_assistant_get_every_message_by_email_and_text() {
+    let c = Client::from_template("Dana Ruiz Law", "solo_lawyer").await;
+    c.reach(
+        "Lawyer",
+        json!([{ "kind": "cell", "value": "312-555-0150" }, { "kind": "email", "value": "dana@ruizlaw.example" }]),
+    )
+    .await;
+    c.reach(
+        "Assistant",
+        json!([{ "kind": "email", "value": "front@ruizlaw.example" }, { "kind": "cell", "value": "+44 7911 123456" }]),
+    )
+    .await;
+    // Saturday 10:30 PM in Chicago: after hours makes no difference to this protocol.
+    c.at("2026-12-13T04:30:00Z");
+    let answers = json!({
+        "caller_name": "Sam Okafor",
+        "callback_number": "312 555 0177",
+        "message": "Calling about the lease review; I can talk Monday morning.",
+    });
+    let (status, body) = c.take("caller", answers, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["business_hours"], false);
+    assert_eq!(
+        deliveries(&body["message"]),
+        [
+            row("email", "Lawyer", "dana@ruizlaw.example", "sending", ""),
+            row("text", "Lawyer", "+13125550150", "sending", ""),
+            row("email", "Assistant", "front@ruizlaw.example", "sending", ""),
+            row("text", "Assistant", "+447911123456", "sending", ""),
+        ]
+    );
+    c.run_engine().await;
+    let expected = "Dana Ruiz Law message: Caller's name: Sam Okafor; Callback number: (312) 555-0177; Existing client: No; \
+                    Message: Calling about the lease review; I can talk Monday morning. Taken 10:30 PM Sat Dec 12.";
+    // The number abroad gets the same text.
+    for phone in ["+13125550150", "+447911123456"] {
+        let text = c.app.sms.expect_sms(phone, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(text.body, expected, "{phone}");
+    }
+    let mail = c.app.mail.expect_mail("front@ruizlaw.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Message for Dana Ruiz Law from Sam Okafor");
+    assert!(
+        text_of(&mail).starts_with("Message for Dana Ruiz Law, taken at 10:30 PM Sat Dec 12.\n\n"),
+        "{}",
+        mail.text
+    );
+}
+
+#[tokio::test]
+async fn the_property_manager_gets_one_recap_at_eight_on_both_sides_of_the_clock_change() {
+    let c = Client::from_template("Lakeview Properties", "property_management").await;
+    c.reach("Property manager", json!([{ "kind": "email", "value": "pm@lakeview.example" }])).await;
+    let tenant = |problem: &str| {
+        json!({
+            "caller_name": "Ana Silva",
+            "callback_number": "(312) 555-0123",
+            "property_and_unit": "400 N Lake Shore, 12B",
+            "problem": problem,
+        })
+    };
+    // Saturday Oct 31, 11:00 PM CDT: the next 8:00 AM is Sunday's, after the clock goes back.
+    c.at("2026-11-01T04:00:00Z");
+    let (status, body) = c.take("tenant", tenant("Hallway light is out"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["status"], "held");
+    assert_eq!(
+        deliveries(&body["message"]),
+        [row("recap", "Property manager", "pm@lakeview.example", "waiting", "the 8:00 AM Sun Nov 1 recap")]
+    );
+    // Sunday 7:59 AM CST (13:59 UTC): in the same recap.
+    c.at("2026-11-01T13:59:00Z");
+    c.take("tenant", tenant("Dishwasher leaks a little"), json!({})).await;
+    c.run_engine().await;
+    assert!(c.app.mail.mails().is_empty(), "nothing before 8:00");
+
+    // 8:00 AM CST is 14:00 UTC (it was 13:00 UTC the day before).
+    c.at("2026-11-01T14:00:00Z");
+    // A message taken at 8:00 sharp waits for Monday's recap.
+    c.take("tenant", tenant("Parking gate is stuck open"), json!({})).await;
+    c.run_engine().await;
+    let mail = c.app.mail.expect_mail("pm@lakeview.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Lakeview Properties: 2 messages for your 8:00 AM recap");
+    assert_eq!(
+        text_of(&mail),
+        "2 messages for Lakeview Properties taken between 8:00 AM Sat Oct 31 and 8:00 AM Sun Nov 1.\n\
+         \n1. 11:00 PM Sat Oct 31 (Tenant)\n\
+         \x20  Caller's name: Ana Silva\n\
+         \x20  Callback number: (312) 555-0123\n\
+         \x20  Property and unit: 400 N Lake Shore, 12B\n\
+         \x20  Problem: Hallway light is out\n\
+         \x20  Permission to enter: No\n\
+         \n2. 7:59 AM Sun Nov 1 (Tenant)\n\
+         \x20  Caller's name: Ana Silva\n\
+         \x20  Callback number: (312) 555-0123\n\
+         \x20  Property and unit: 400 N Lake Shore, 12B\n\
+         \x20  Problem: Dishwasher leaks a little\n\
+         \x20  Permission to enter: No"
+    );
+    let list = c.get("/api/v1/desk/messages").await;
+    let states: Vec<(String, String)> = list["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["answers"][3]["value"].as_str().unwrap().to_string(), m["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("Parking gate is stuck open".to_string(), "held".to_string()),
+            ("Dishwasher leaks a little".to_string(), "delivered".to_string()),
+            ("Hallway light is out".to_string(), "delivered".to_string()),
+        ]
+    );
+
+    // Running the recap again sends nothing twice; Monday's has the one message, at 8:00 CST.
+    c.run_engine().await;
+    c.at("2026-11-02T13:59:00Z");
+    c.run_engine().await;
+    assert_eq!(c.app.mail.mails().len(), 1);
+    c.at("2026-11-02T14:00:00Z");
+    c.run_engine().await;
+    let mail = c.app.mail.expect_mail("pm@lakeview.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Lakeview Properties: 1 message for your 8:00 AM recap");
+    assert!(
+        text_of(&mail).starts_with(
+            "1 message for Lakeview Properties taken between 8:00 AM Sun Nov 1 and 8:00 AM Mon Nov 2.\n\n1. 8:00 AM Sun Nov 1 (Tenant)\n"
+        ),
+        "{}",
+        mail.text
+    );
+    assert_eq!(c.app.mail.mails().len(), 2);
+}
+
+#[tokio::test]
+async fn a_recipient_who_cannot_be_reached_is_named_and_nothing_is_half_sent() {
+    let c = Client::from_template("Lakeside Clinic", "medical_clinic").await;
+    // The office manager has an email only; the on-call doctor nothing yet.
+    c.reach("Office manager", json!([{ "kind": "email", "value": "om@lakeside.example" }])).await;
+    c.at("2026-12-08T15:00:00Z");
+    let answers = json!({
+        "caller_name": "Jo Park",
+        "callback_number": "(312) 555-0188",
+        "date_of_birth": "1984-02-29",
+        "reason_for_the_call": "Chest pain after a new prescription",
+    });
+    let (status, body) = c.take("patient", answers, json!({ "urgent": true })).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["urgent_reason"], Value::Null, "the operator's call, with no reason given");
+    assert_eq!(
+        deliveries(&body["message"]),
+        [
+            row("text", "On-call doctor", "", "failed", "On-call doctor has no cell number"),
+            row("text", "Office manager", "", "failed", "Office manager has no cell number"),
+        ]
+    );
+    // Nothing reached anyone: the board says so, urgent first.
+    assert_eq!(body["message"]["status"], "failed");
+    c.run_engine().await;
+    assert!(c.app.sms.messages().is_empty());
+
+    // A contact in a rule cannot be removed from under it.
+    let list = c.get(&format!("/api/v1/brands/{}/contacts", c.brand)).await;
+    let doctor = list["contacts"].as_array().unwrap().iter().find(|x| x["name"] == "On-call doctor").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = c
+        .app
+        .client()
+        .delete(c.app.url(&format!("/api/v1/brands/{}/contacts/{doctor}", c.brand)))
+        .bearer_auth(&c.key)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(r).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "On-call doctor receives Patient messages by the protocol: take them out of its delivery rules first"
+    );
+}
