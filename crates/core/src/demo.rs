@@ -79,12 +79,28 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
     seed_inbox(tx, clock, org, &brands).await?;
     seed_notifications(tx, clock, org, &brands).await?;
-    // Harbor answers its own after-hours calls at the message desk, by the plumbing template.
-    let plumbing = crate::desk::templates()
-        .into_iter()
-        .find(|t| t.key == "hvac_plumbing")
-        .ok_or_else(|| Error::Unexpected("the plumbing template".into()))?;
-    crate::desk::save_in(tx, clock, org, brands.harbor, "system", &plumbing.input, None).await?;
+    // Harbor answers its own after-hours calls at the message desk, by the plumbing template:
+    // routine messages by email to the office, urgent ones by email and text to the on-call
+    // technician and the office.
+    let harbor = tenancy::brand_in(tx, org, brands.harbor).await?;
+    let people = [
+        ("Office", "Dispatch desk", vec![("email", "office@harbor.demo.switchboard.test")]),
+        (
+            "On-call technician",
+            "Whoever has the after-hours phone",
+            vec![("cell", "(617) 555-0148"), ("email", "oncall@harbor.demo.switchboard.test")],
+        ),
+    ];
+    for (name, title, methods) in people {
+        let input = crate::desk::contacts::ContactInput {
+            name: name.into(),
+            title: title.into(),
+            methods: methods.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        crate::desk::contacts::create_in(tx, clock, &harbor, &input).await?;
+    }
+    crate::desk::apply_template_in(tx, clock, org, brands.harbor, "system", "hvac_plumbing").await?;
     Ok(())
 }
 

@@ -149,26 +149,37 @@ pub async fn get(db: &Db, org: OrgId, brand: BrandId, id: i64) -> Result<Contact
 /// Adds a contact to the client.
 pub async fn create(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, input: &ContactInput) -> Result<Contact> {
     let client = crate::tenancy::brand(db, org, brand).await?;
-    let c = check(input, client.country)?;
     refuse_unknown_user(db, org, input.user_id).await?;
-    let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, clock, &client, input).await?;
+    tx.commit().await?;
+    get(db, org, brand, id).await
+}
+
+/// [`create`] inside the caller's transaction (demo data); returns the new contact's id.
+pub async fn create_in(
+    tx: &mut crate::db::Tx,
+    clock: &dyn Clock,
+    client: &crate::tenancy::Brand,
+    input: &ContactInput,
+) -> Result<i64> {
+    let c = check(input, client.country)?;
+    let now = to_millis(clock.now());
     let (id,): (i64,) = sqlx::query_as(
         "insert into desk_contacts (org_id, brand_id, name, title, user_id, notes, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $7) returning id",
     )
-    .bind(org.0)
-    .bind(brand.0)
+    .bind(client.org_id.0)
+    .bind(client.id.0)
     .bind(&c.name)
     .bind(c.title.clone())
     .bind(input.user_id.map(|u| u.0))
     .bind(c.notes.clone())
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
-    write_methods(&mut tx, org, id, &c.methods).await?;
-    tx.commit().await?;
-    get(db, org, brand, id).await
+    write_methods(tx, client.org_id, id, &c.methods).await?;
+    Ok(id)
 }
 
 /// The client's contact named `name` (in any case), added with no ways to reach them yet when

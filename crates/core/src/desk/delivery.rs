@@ -331,14 +331,6 @@ fn recap_label(at: jiff::Timestamp, brand: &Brand) -> String {
     format!("{} {}", when::time(at, &tz), when::date(at, &tz))
 }
 
-/// An answer as people read it: a stored number in its local form.
-fn shown(a: &Answer) -> String {
-    match PhoneE164::from_stored(&a.value) {
-        Ok(p) => p.display(),
-        Err(_) => a.value.clone(),
-    }
-}
-
 /// The caller's name, when the protocol asked for it.
 fn caller_name(answers: &[Answer]) -> Option<&str> {
     answers.iter().find(|a| a.key == "caller_name").map(|a| a.value.as_str())
@@ -367,7 +359,7 @@ pub(super) fn email_of(m: &Taken<'_>, _now: jiff::Timestamp) -> (String, String)
         text.push_str(&format!("Caller: {}\n", m.caller.name));
     }
     for a in m.answers {
-        text.push_str(&format!("{}: {}\n", a.label, shown(a)));
+        text.push_str(&format!("{}: {}\n", a.label, a.shown()));
     }
     if m.urgent {
         match m.urgent_reason {
@@ -388,7 +380,7 @@ pub(super) fn text_of(m: &Taken<'_>) -> String {
     let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
     let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
     let tail = format!(" Taken {} {}.", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz));
-    let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, shown(a))).collect();
+    let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, a.shown())).collect();
     let mut body = parts.join("; ");
     let room = TEXT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
     if body.chars().count() > room {
@@ -590,7 +582,7 @@ fn recap_of(
             if w.urgent != 0 { ", URGENT" } else { "" }
         ));
         for a in &answers {
-            text.push_str(&format!("   {}: {}\n", a.label, shown(a)));
+            text.push_str(&format!("   {}: {}\n", a.label, a.shown()));
         }
         if let Some(r) = w.urgent_reason.as_deref().filter(|_| w.urgent != 0) {
             text.push_str(&format!("   Urgent: {r}\n"));

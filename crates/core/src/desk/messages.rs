@@ -28,6 +28,17 @@ pub struct Answer {
 }
 
 /// Where a message stands, as the board shows it.
+impl Answer {
+    /// The value as people read it: a stored number in its local form ((617) 555-0199, or
+    /// +44 7911 123456 abroad).
+    pub fn shown(&self) -> String {
+        match crate::parse::PhoneE164::from_stored(&self.value) {
+            Ok(p) => p.display(),
+            Err(_) => self.value.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeskStatus {
     /// Waiting for its recap or for the client to check in.

@@ -167,19 +167,31 @@ pub async fn apply_template(
     actor: &str,
     key: &str,
 ) -> Result<StoredProtocol> {
+    crate::tenancy::brand(db, org, brand).await?;
+    let mut tx = db.begin().await?;
+    let saved = apply_template_in(&mut tx, clock, org, brand, actor, key).await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// [`apply_template`] inside the caller's transaction; the brand must be the organization's.
+pub async fn apply_template_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    actor: &str,
+    key: &str,
+) -> Result<StoredProtocol> {
     let Some(template) = templates().into_iter().find(|t| t.key == key) else {
         return Err(Error::invalid("template", "pick one of the templates"));
     };
-    crate::tenancy::brand(db, org, brand).await?;
-    let mut tx = db.begin().await?;
     let mut ids: Vec<(&str, i64)> = Vec::new();
     for role in template.roles() {
-        ids.push((role, contacts::ensure_named_in(&mut tx, clock, org, brand, role).await?));
+        ids.push((role, contacts::ensure_named_in(tx, clock, org, brand, role).await?));
     }
     let input = template.input_with(&|role| ids.iter().find(|(r, _)| *r == role).map(|(_, id)| *id));
-    let saved = save_in(&mut tx, clock, org, brand, actor, &input, None).await?;
-    tx.commit().await?;
-    Ok(saved)
+    save_in(tx, clock, org, brand, actor, &input, None).await
 }
 
 /// Registers the desk's workers (the daily recap).

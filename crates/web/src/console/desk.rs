@@ -154,15 +154,15 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         urgent_reason: m.urgent_reason.unwrap_or_default(),
         status: m.status.as_str(),
         status_label: m.status.label(),
-        answers: m.answers.into_iter().map(|a| (a.label, a.value)).collect(),
+        answers: m.answers.iter().map(|a| (a.label.clone(), a.shown())).collect(),
         taken_by: who(&m.taken_by),
         deliveries: m
             .deliveries
             .iter()
             .map(|d| {
                 let to = match &d.address {
-                    Some(a) if a.starts_with('+') => format!(" ({})", switchboard_core::parse::display_phone(a)),
-                    Some(a) => format!(" ({a})"),
+                    Some(a) if a.starts_with('+') => format!(" at {}", switchboard_core::parse::display_phone(a)),
+                    Some(a) => format!(" at {a}"),
                     None => String::new(),
                 };
                 let what = match d.channel {

@@ -54,6 +54,14 @@ impl RuleRow {
     pub fn has(&self, contact: &i64) -> bool {
         self.contacts.contains(contact)
     }
+    /// The client's contacts as this rule offers them: its recipients first, in their order,
+    /// then the rest, so a save keeps the order.
+    pub fn choices<'a>(&self, contacts: &'a [(i64, String, String)]) -> Vec<&'a (i64, String, String)> {
+        let mut out: Vec<&(i64, String, String)> =
+            self.contacts.iter().filter_map(|id| contacts.iter().find(|c| c.0 == *id)).collect();
+        out.extend(contacts.iter().filter(|c| !self.contacts.contains(&c.0)));
+        out
+    }
     /// Left out of the save: removed, or a blank row.
     fn skipped(&self) -> bool {
         self.remove || self.method.trim().is_empty()

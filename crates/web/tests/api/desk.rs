@@ -218,12 +218,83 @@ async fn the_office_sets_up_a_clients_protocol_from_a_template_and_edits_it_in_s
     assert_eq!(types, [("patient", 5), ("doctor_or_lab", 5), ("pharmacy", 1)]);
     assert_eq!(saved.protocol.caller_types[0].fields[4].options, ["Medicare", "Private", "None"]);
 
-    // The same form again, opened on version 1: refused as stale, saying who saved since.
+    // Delivery rules: the template's, naming the contacts it added for its roles.
+    let contacts =
+        switchboard_core::desk::contacts::list(&app.db, org, switchboard_core::ids::BrandId(brand)).await.unwrap();
+    let id_of = |name: &str| contacts.iter().find(|c| c.name == name).unwrap().id.to_string();
+    let (manager, doctor) = (id_of("Office manager"), id_of("On-call doctor"));
+    let (_, html) = b.get_text(&format!("/settings/desk/{brand}")).await;
+    assert!(
+        html.contains(&format!(r#"name="c1_r1_contacts" value="{manager}" checked> Office manager <span class="muted small">no way to reach them yet</span>"#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="text" selected>Text (no confirmation)</option>"#), "{html}");
+    let fields = form_fields(&html, &format!(r#"action="/settings/desk/{brand}" "#));
+    let set = |changes: &[(&str, &str)], extra: &[(&str, &str)]| {
+        let mut f = fields.clone();
+        for (k, v) in changes {
+            f.iter_mut().find(|(name, _)| name == k).unwrap().1 = v.to_string();
+        }
+        f.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        f
+    };
+    // A recap rule with nobody to send it to, and no recap time: both refused, beside the row
+    // and the recap times.
+    let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &set(&[("c1_r3_method", "recap")], &[])).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(r#"<fieldset class="rule-contacts invalid"><legend>To</legend>"#)
+            && html.contains(r#"<span class="field-error">pick who receives it</span>"#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<span class="field-error" id="recap-times-error">a rule holds messages for the daily recap: give the recap&#39;s time (for example 8:00 AM)</span>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<option value="recap" selected>Hold for the daily recap</option>"#), "kept: {html}");
+    // Fixed: the doctor's after-hours messages wait for the 8:00 AM recap to the office manager,
+    // the brand's urgent words count after hours, and Christmas is a holiday.
+    let good = set(
+        &[
+            ("c1_r3_method", "recap"),
+            ("c1_r3_when", "after_hours"),
+            ("recap_times", "8 am"),
+            ("urgent_words", "after_hours"),
+            ("holidays", "2026-12-25"),
+        ],
+        &[("c1_r3_contacts", manager.as_str()), ("c1_r3_contacts", doctor.as_str())],
+    );
+    let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &good).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let saved =
+        switchboard_core::desk::current(&app.db, org, switchboard_core::ids::BrandId(brand)).await.unwrap().unwrap();
+    let rules: Vec<(bool, &str, &str, Vec<i64>)> = saved.protocol.caller_types[0]
+        .deliveries
+        .iter()
+        .map(|r| (r.urgent, r.when.as_str(), r.method.as_str(), r.contacts.clone()))
+        .collect();
+    let (m, d): (i64, i64) = (manager.parse().unwrap(), doctor.parse().unwrap());
+    assert_eq!(
+        rules,
+        [
+            (false, "always", "email", vec![m]),
+            (true, "always", "text", vec![d, m]),
+            (false, "after_hours", "recap", vec![m, d]),
+        ]
+    );
+    assert_eq!(saved.protocol.recap_times, [jiff::civil::time(8, 0, 0, 0)]);
+    assert_eq!(saved.protocol.holidays, [jiff::civil::date(2026, 12, 25)]);
+    assert_eq!(saved.protocol.urgency.words, Some(switchboard_core::desk::rules::Period::AfterHours));
+    let (_, html) = b.get_text(&format!("/settings/desk/{brand}")).await;
+    assert!(html.contains(r#"name="recap_times" value="8:00 AM""#), "{html}");
+
+    // The same form again, opened on version 2: refused as stale, saying who saved since.
     let r = post_pairs(&b, &format!("/settings/desk/{brand}"), &good).await;
     assert_eq!(r.status(), 409);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("This protocol was saved by admin admin (version 2) since you opened it: reload to see the changes, then make yours again Nothing was saved; what you typed is below."),
+        html.contains("This protocol was saved by admin admin (version 3) since you opened it: reload to see the changes, then make yours again Nothing was saved; what you typed is below."),
         "{html}"
     );
 
@@ -292,7 +363,7 @@ async fn post_pairs(b: &crate::helpers::Browser, path: &str, fields: &[(String, 
 }
 
 #[tokio::test]
-async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_held_until_retrieved() {
+async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_delivered_and_retrieved() {
     let app = spawn_app().await;
     app.seed_demo().await;
     let b = app.signed_in_demo().await;
@@ -389,11 +460,21 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_held_unti
     let (_, html) = b.get_text(&to).await;
     assert!(html.contains("Message taken. Its deliveries are on the board below."), "{html}");
     assert!(html.contains(r#"<span class="badge urgent-badge">Urgent · water through the ceiling</span>"#), "{html}");
-    // Harbor's protocol has no delivery rules: the message is held for check-in.
-    assert!(html.contains(r#"<span class="badge desk-held">Held</span>"#), "{html}");
+    // Harbor's urgent rule: email and text to the on-call technician and the office, whose
+    // missing cell number shows at once.
+    assert!(html.contains(r#"<span class="badge desk-delivering">Delivering</span>"#), "{html}");
+    for line in [
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to On-call technician at oncall@harbor.demo.switchboard.test <span class="muted small">just now</span></li>"#,
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Text to On-call technician at (617) 555-0148 <span class="muted small">just now</span></li>"#,
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to Office at office@harbor.demo.switchboard.test <span class="muted small">just now</span></li>"#,
+        r#"<li class="attempt-failed"><span class="badge delivery-badge">Failed</span> Text to Office<span class="muted">: Office has no cell number</span> <span class="muted small">just now</span></li>"#,
+    ] {
+        assert!(html.contains(line), "{line}\n{html}");
+    }
+    assert!(html.contains("<li>Routine, any time: email immediately to Office</li>"), "{html}");
     assert!(
-        html.contains(r#"<li class="delivery-waiting"><span class="badge delivery-badge">Waiting</span> Held for check-in <span class="muted small">just now</span></li>"#),
-        "{html}"
+        html.contains("<li>Urgent, any time: email and text to On-call technician, Office</li>"),
+        "who gets it is on the operator's screen: {html}"
     );
 
     // The client checks in: retrieved, by whom.
@@ -454,7 +535,7 @@ async fn an_integration_takes_and_reads_desk_messages_over_the_api() {
         "Summit Home Services has no protocol yet: set one up in Settings -> Message desk"
     );
 
-    // Taken: held, answers as read; listed; retrieved once.
+    // Taken: delivering by Harbor's urgent rule, answers as read; listed; retrieved once.
     let (status, body) = post(
         "/api/v1/desk/messages",
         json!({"client_id": harbor, "caller_type": "caller", "urgent": true, "urgent_reason": "no water",
@@ -466,7 +547,7 @@ async fn an_integration_takes_and_reads_desk_messages_over_the_api() {
     let m = &body["message"];
     assert_eq!(
         (m["status"].as_str(), m["taken_by"].as_str(), m["urgent"].as_bool()),
-        (Some("held"), Some("api"), Some(true))
+        (Some("delivering"), Some("api"), Some(true))
     );
     assert_eq!(m["answers"][1], json!({"key": "callback_number", "label": "Callback number", "value": "+16175550199"}));
     assert_eq!(m["answers"][4]["value"], "Morning");
