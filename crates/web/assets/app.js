@@ -511,3 +511,13 @@ document.addEventListener("change", (event) => {
     }
   });
 })();
+
+// A type-ahead (an input with a datalist) marked data-submit-on-pick opens what was picked from
+// its list at once; typing alone waits for Enter.
+document.addEventListener("input", (event) => {
+  const el = event.target;
+  if (!(el instanceof HTMLInputElement) || !el.hasAttribute("data-submit-on-pick") || !el.form) return;
+  const picked = event.inputType === "insertReplacementText" || event.inputType === undefined;
+  const known = el.list && [...el.list.options].some((o) => o.value === el.value);
+  if (picked && known) el.form.requestSubmit();
+});

@@ -122,14 +122,19 @@ pub enum Event {
     Tech { org: crate::ids::OrgId, tech: crate::ids::TechnicianId },
     /// The message desk took a message or its state changed.
     Desk { org: crate::ids::OrgId, message: i64 },
+    /// An outbound email or text moved on (accepted, delivered, bounced), as far as its
+    /// provider says: pages showing delivery states refresh.
+    Outbound { org: crate::ids::OrgId, message: i64 },
 }
 
 impl Event {
     pub fn org(&self) -> crate::ids::OrgId {
         match self {
-            Event::Lead { org, .. } | Event::Job { org, .. } | Event::Tech { org, .. } | Event::Desk { org, .. } => {
-                *org
-            }
+            Event::Lead { org, .. }
+            | Event::Job { org, .. }
+            | Event::Tech { org, .. }
+            | Event::Desk { org, .. }
+            | Event::Outbound { org, .. } => *org,
         }
     }
 
@@ -140,6 +145,7 @@ impl Event {
             Event::Job { org, job } => format!("job:{}:{}", org.0, job.0),
             Event::Tech { org, tech } => format!("tech:{}:{}", org.0, tech.0),
             Event::Desk { org, message } => format!("desk:{}:{message}", org.0),
+            Event::Outbound { org, message } => format!("outbound:{}:{message}", org.0),
         }
     }
 
@@ -152,6 +158,7 @@ impl Event {
             "job" => Some(Event::Job { org, job: crate::ids::JobId(id) }),
             "tech" => Some(Event::Tech { org, tech: crate::ids::TechnicianId(id) }),
             "desk" => Some(Event::Desk { org, message: id }),
+            "outbound" => Some(Event::Outbound { org, message: id }),
             _ => None,
         }
     }
@@ -597,6 +604,12 @@ mod tests {
             ),
             Some(Event::Tech { org: crate::ids::OrgId(4), tech: crate::ids::TechnicianId(5) })
         );
+        for e in [
+            Event::Desk { org: crate::ids::OrgId(6), message: 7 },
+            Event::Outbound { org: crate::ids::OrgId(6), message: 8 },
+        ] {
+            assert_eq!(Event::from_payload(&e.to_payload()), Some(e));
+        }
         assert_eq!(Event::from_payload("invoice:1:2"), None);
         let joined = format!("{},{},invoice:1:2,{}", e.to_payload(), job.to_payload(), e.to_payload());
         assert_eq!(events_in_payload(&joined).collect::<Vec<_>>(), vec![e.clone(), job.clone(), e]);

@@ -285,31 +285,90 @@ pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<DeskMessage> {
 /// Fills in each message's deliveries and the state they give it.
 async fn with_deliveries(db: &Db, org: OrgId, mut messages: Vec<DeskMessage>) -> Result<Vec<DeskMessage>> {
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
-    let mut all = delivery::for_messages(db, org, &ids).await?;
+    let mut by_message: BTreeMap<i64, Vec<Delivery>> = BTreeMap::new();
+    for d in delivery::for_messages(db, org, &ids).await? {
+        by_message.entry(d.message_id).or_default().push(d);
+    }
     for m in &mut messages {
-        let (mine, rest): (Vec<Delivery>, Vec<Delivery>) = all.into_iter().partition(|d| d.message_id == m.id);
-        all = rest;
+        let mine = by_message.remove(&m.id).unwrap_or_default();
         m.status = DeskStatus::of(m.status == DeskStatus::Retrieved, &mine);
         m.deliveries = mine;
     }
     Ok(messages)
 }
 
-/// The newest messages (of one client, or every client), urgent ones that are still held
-/// first.
-pub async fn list(db: &Db, org: OrgId, brand: Option<BrandId>, limit: i64) -> Result<Vec<DeskMessage>> {
+/// Which messages the board (or the API) lists.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// One client's.
+    pub brand: Option<BrandId>,
+    pub status: Option<DeskStatus>,
+    pub urgent: Option<bool>,
+    /// Taken on this date, in each client's own zone.
+    pub date: Option<jiff::civil::Date>,
+}
+
+/// How many messages a filtered list looks through at most (newest first) for the state and
+/// date, which are worked out per message.
+const FILTER_WINDOW: i64 = 5_000;
+
+/// The newest messages that match, urgent ones nobody has retrieved first; at most `limit`
+/// (1-500).
+pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Vec<DeskMessage>> {
+    let limit = limit.clamp(1, 500);
+    let stored = match filter.status {
+        None => None,
+        Some(DeskStatus::Retrieved) => Some("retrieved"),
+        Some(_) => Some("held"),
+    };
+    // A day is at most 26 hours long anywhere, and zones are within 14 hours of UTC.
+    let (from, to) = match filter.date {
+        Some(d) => {
+            let midnight = d
+                .to_datetime(jiff::civil::Time::midnight())
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map_err(|e| Error::Unexpected(e.to_string()))?
+                .timestamp();
+            (Some(to_millis(midnight) - 15 * 3_600_000), Some(to_millis(midnight) + 40 * 3_600_000))
+        }
+        None => (None, None),
+    };
     let sql = format!(
-        "{SELECT} where org_id = $1 and ($2 is null or brand_id = $2) \
-         order by case when urgent = 1 and status = 'held' then 0 else 1 end, taken_at desc, id desc limit $3"
+        "{SELECT} where org_id = $1 and ($2 is null or brand_id = $2) and ($3 is null or urgent = $3) \
+         and ($4 is null or status = $4) and ($5 is null or taken_at >= $5) and ($6 is null or taken_at < $6) \
+         order by case when urgent = 1 and status = 'held' then 0 else 1 end, taken_at desc, id desc limit $7"
     );
+    let exact = filter.status.is_none_or(|s| s == DeskStatus::Retrieved) && filter.date.is_none();
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org.0)
-        .bind(brand.map(|b| b.0))
-        .bind(limit.clamp(1, 500))
+        .bind(filter.brand.map(|b| b.0))
+        .bind(filter.urgent.map(i64::from))
+        .bind(stored)
+        .bind(from)
+        .bind(to)
+        .bind(if exact { limit } else { FILTER_WINDOW })
         .fetch_all(db.pool())
         .await?;
-    let messages = rows.into_iter().map(DeskMessage::try_from).collect::<Result<Vec<_>>>()?;
-    with_deliveries(db, org, messages).await
+    let mut messages = rows.into_iter().map(DeskMessage::try_from).collect::<Result<Vec<_>>>()?;
+    if let Some(date) = filter.date {
+        let zones: BTreeMap<i64, jiff::tz::TimeZone> =
+            crate::tenancy::list_brands(db, org).await?.into_iter().map(|b| (b.id.0, b.zone())).collect();
+        messages.retain(|m| zones.get(&m.brand_id.0).is_some_and(|tz| m.taken_at.to_zoned(tz.clone()).date() == date));
+    }
+    if exact {
+        return with_deliveries(db, org, messages).await;
+    }
+    let mut out = Vec::new();
+    for chunk in messages.chunks(500) {
+        let mut page = with_deliveries(db, org, chunk.to_vec()).await?;
+        page.retain(|m| filter.status.is_none_or(|s| m.status == s));
+        out.extend(page);
+        if out.len() >= limit as usize {
+            break;
+        }
+    }
+    out.truncate(limit as usize);
+    Ok(out)
 }
 
 /// Records that the client has a held message (they checked in, or an operator read it to

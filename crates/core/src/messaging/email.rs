@@ -269,6 +269,7 @@ impl EmailSender {
                     now,
                 )
                 .await?;
+                db.publish(crate::db::Event::Outbound { org: msg.org_id, message: id.0 });
                 Ok(Outcome::Done(Some(json!({ "message_id": accepted.provider_id }))))
             }
             Err(SendError::Transient(e)) => Ok(Outcome::Retry(e)),
@@ -276,6 +277,7 @@ impl EmailSender {
                 let code = code.map(|c| c.to_string());
                 store::advance_status(db.pool(), id, MessageStatus::Failed, code.as_deref(), Some(&message), now)
                     .await?;
+                db.publish(crate::db::Event::Outbound { org: msg.org_id, message: id.0 });
                 Ok(Outcome::Done(Some(json!({ "rejected": message }))))
             }
         }

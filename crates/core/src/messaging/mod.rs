@@ -333,6 +333,9 @@ pub async fn apply_status(db: &Db, clock: &dyn Clock, update: &StatusUpdate) -> 
         store::advance_status(&mut *tx, id, status, update.error_code.as_deref(), update.error_message.as_deref(), now)
             .await?;
     tx.commit().await?;
+    if moved && let Some(m) = store::get(db.pool(), id).await? {
+        db.publish(crate::db::Event::Outbound { org: m.org_id, message: id.0 });
+    }
     Ok(moved)
 }
 

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::desk::messages::{self, DeskMessage, TakeInput};
+use switchboard_core::desk::messages::{self, DeskMessage, DeskStatus, Filter, TakeInput};
 use switchboard_core::ids::BrandId;
 use utoipa::{IntoParams, ToSchema};
 
@@ -165,6 +165,14 @@ pub struct NewDeskMessage {
 pub struct DeskMessageQuery {
     /// Only this client's messages.
     pub client_id: Option<i64>,
+    /// Only messages in this state.
+    #[param(schema_with = super::openapi::desk_status)]
+    pub status: Option<String>,
+    /// Only urgent (`true`) or routine (`false`) messages.
+    pub urgent: Option<bool>,
+    /// Only messages taken on this date (`2026-12-08`), in each client's zone.
+    #[param(value_type = Option<String>, format = Date)]
+    pub date: Option<String>,
     /// At most this many (default 100; 1-500, a value outside is brought within).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -198,7 +206,24 @@ pub async fn list(
     caller: ApiCaller,
     ApiQuery(q): ApiQuery<DeskMessageQuery>,
 ) -> Result<Json<DeskMessageList>, ApiError> {
-    let found = messages::list(&state.db, caller.org, q.client_id.map(BrandId), q.limit.unwrap_or(100)).await?;
+    let status = match q.status.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(DeskStatus::parse(s).ok_or_else(|| {
+            let all: Vec<&str> = DeskStatus::ALL.iter().map(|d| d.as_str()).collect();
+            ApiError::from(switchboard_core::Error::invalid(
+                "status",
+                format!("\"{s}\" is not a message state ({})", all.join(", ")),
+            ))
+        })?),
+    };
+    let date = match q.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        None => None,
+        Some(d) => Some(d.parse::<jiff::civil::Date>().map_err(|_| {
+            ApiError::from(switchboard_core::Error::invalid("date", format!("\"{d}\" is not a date like 2026-12-08")))
+        })?),
+    };
+    let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date };
+    let found = messages::list(&state.db, caller.org, &filter, q.limit.unwrap_or(100)).await?;
     Ok(Json(DeskMessageList { messages: found.into_iter().map(DeskMessageDto::from).collect() }))
 }
 

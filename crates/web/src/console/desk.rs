@@ -13,7 +13,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
-use switchboard_core::desk::messages::{DeskMessage, DeskStatus, TakeInput};
+use switchboard_core::desk::messages::{DeskMessage, DeskStatus, Filter, TakeInput};
 use switchboard_core::desk::{self, messages};
 use switchboard_core::form_fields::FieldKind;
 use switchboard_core::ids::BrandId;
@@ -100,12 +100,79 @@ pub struct DeskScreen {
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
     pub messages: Vec<BoardMessage>,
+    /// The board's filters as picked (`held`, `urgent`, `2026-12-08`; empty: all).
+    pub f_status: String,
+    pub f_urgency: String,
+    pub f_date: String,
+    pub statuses: Vec<(&'static str, &'static str)>,
+    /// (name, number) of each client, for the type-ahead.
+    pub client_names: Vec<(String, String)>,
 }
 
 impl DeskScreen {
     pub fn error_for(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
     }
+}
+
+/// The board's filters, read from the page's address.
+#[derive(Deserialize, Default)]
+struct BoardQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    urgency: String,
+    #[serde(default)]
+    date: String,
+}
+
+impl BoardQuery {
+    fn read(uri: &Uri) -> BoardQuery {
+        uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
+    }
+    fn filter(&self, brand: Option<BrandId>) -> Filter {
+        Filter {
+            brand,
+            status: DeskStatus::parse(self.status.trim()),
+            urgent: match self.urgency.trim() {
+                "urgent" => Some(true),
+                "routine" => Some(false),
+                _ => None,
+            },
+            date: self.date.trim().parse().ok(),
+        }
+    }
+}
+
+/// The client a typed `client=` names: its id, or (from the type-ahead) its name or number.
+fn pick<'a>(brands: &'a [Brand], typed: &str) -> Option<&'a Brand> {
+    let typed = typed.trim();
+    if typed.is_empty() {
+        return None;
+    }
+    if let Ok(id) = typed.parse::<i64>()
+        && let Some(b) = brands.iter().find(|b| b.id.0 == id)
+    {
+        return Some(b);
+    }
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    brands
+        .iter()
+        .find(|b| b.name.eq_ignore_ascii_case(typed))
+        .or_else(|| {
+            brands.iter().find(|b| {
+                digits.len() >= 7
+                    && b.sms_number.as_ref().is_some_and(|n| n.as_str().ends_with(&digits[digits.len() - 7..]))
+            })
+        })
+        .or_else(|| {
+            let lower = typed.to_lowercase();
+            let mut hits = brands.iter().filter(|b| b.name.to_lowercase().contains(&lower));
+            match (hits.next(), hits.next()) {
+                (Some(one), None) => Some(one),
+                _ => None,
+            }
+        })
 }
 
 #[derive(Deserialize, Default)]
@@ -120,7 +187,8 @@ pub struct DeskQuery {
 
 /// What the form posted: the client, the caller type, urgency, and `a_{key}` answers.
 struct Posted {
-    client: i64,
+    /// An id, or a name or number typed into the picker.
+    client: String,
     caller: String,
     answers: BTreeMap<String, String>,
     urgent: bool,
@@ -130,7 +198,7 @@ struct Posted {
 fn read_posted(posted: &[(String, String)]) -> Posted {
     let map: HashMap<&str, &str> = posted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     Posted {
-        client: map.get("client").and_then(|c| c.trim().parse().ok()).unwrap_or(0),
+        client: map.get("client").map(|c| c.to_string()).unwrap_or_default(),
         caller: map.get("caller").map(|c| c.to_string()).unwrap_or_default(),
         answers: posted
             .iter()
@@ -200,7 +268,7 @@ async fn screen(
     for b in &brands {
         clients.push((b.id.0, b.name.clone(), desk::current(&state.db, org, b.id).await?.is_some()));
     }
-    let picked = brands.iter().find(|b| b.id.0 == typed.client);
+    let picked = pick(&brands, &typed.client);
     let protocol = match picked {
         Some(b) => desk::current(&state.db, org, b.id).await?,
         None => None,
@@ -257,7 +325,8 @@ async fn screen(
         }
         None => (String::new(), String::new(), false),
     };
-    let messages = messages::list(&state.db, org, picked.map(|b| b.id), 50)
+    let board = BoardQuery::read(uri);
+    let messages = messages::list(&state.db, org, &board.filter(picked.map(|b| b.id)), 50)
         .await?
         .into_iter()
         .map(|m| board_message(m, &brands, now))
@@ -288,6 +357,14 @@ async fn screen(
         errors,
         notice,
         messages,
+        f_status: board.status,
+        f_urgency: board.urgency,
+        f_date: board.date,
+        statuses: DeskStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
+        client_names: brands
+            .iter()
+            .map(|b| (b.name.clone(), b.sms_number.as_ref().map(|n| n.display()).unwrap_or_default()))
+            .collect(),
     })
 }
 
@@ -323,7 +400,7 @@ pub async fn index(
     Query(q): Query<DeskQuery>,
 ) -> Result<Response, PageError> {
     let typed = Posted {
-        client: q.client.trim().parse().unwrap_or(0),
+        client: q.client,
         caller: q.caller,
         answers: BTreeMap::new(),
         urgent: false,
@@ -353,7 +430,7 @@ pub async fn take(
         urgent: Some(typed.urgent),
         urgent_reason: typed.urgent_reason.clone(),
     };
-    let result = match typed.client {
+    let result = match typed.client.trim().parse::<i64>().unwrap_or(0) {
         0 => Err(switchboard_core::Error::invalid("client", "pick the client whose call this is")),
         id => messages::take(&state.db, state.clock.as_ref(), org, BrandId(id), &actor(&viewer), &input).await,
     };

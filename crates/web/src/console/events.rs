@@ -36,13 +36,16 @@ pub async fn stream(
                         }
                         Event::Tech { tech, .. } => SseEvent::default().event("tech").data(tech.0.to_string()),
                         Event::Desk { message, .. } => SseEvent::default().event("desk").data(message.to_string()),
+                        Event::Outbound { message, .. } => {
+                            SseEvent::default().event("outbound").data(message.to_string())
+                        }
                     };
                     return Some((vec![Ok(sse)], rx));
                 }
                 Ok(_) => continue,
                 // A slow page missed some events: tell it to refresh everything.
                 Err(RecvError::Lagged(_)) => {
-                    let all = ["lead", "job", "tech", "desk", "resync"]
+                    let all = ["lead", "job", "tech", "desk", "outbound", "resync"]
                         .map(|kind| Ok(SseEvent::default().event(kind).data("*")));
                     return Some((all.into(), rx));
                 }

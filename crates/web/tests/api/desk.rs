@@ -388,6 +388,15 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_delivered
         "{html}"
     );
     assert!(html.contains("No heat, no water, flooding or a gas smell is urgent"), "{html}");
+    // The type-ahead finds the client by part of its name or by the number that rang.
+    for typed in ["harbor", "HARBOR PLUMBING", "(617) 555-0110", "6175550110"] {
+        let (_, found) = b
+            .get_text(&format!("/desk?client={}", typed.replace(' ', "+").replace('(', "%28").replace(')', "%29")))
+            .await;
+        assert!(found.contains(r#"<h2 id="desk-client">Harbor Plumbing &#38; Drain</h2>"#), "{typed}");
+    }
+    let (_, none) = b.get_text("/desk?client=plumbing+co").await;
+    assert!(!none.contains(r#"<h2 id="desk-client">"#) && none.contains(r#"<ul class="desk-client-list">"#));
 
     // Refused: a callback number that is not one, the service address missing. What was typed
     // stays, each reason beside its field.
@@ -439,7 +448,7 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_delivered
     assert_eq!(r.status(), 303);
     let to = r.headers()["location"].to_str().unwrap().to_string();
     assert!(to.starts_with(&format!("/desk?client={harbor}&caller=caller&done=taken#desk-message-")), "{to}");
-    let list = switchboard_core::desk::messages::list(&app.db, org, None, 10).await.unwrap();
+    let list = switchboard_core::desk::messages::list(&app.db, org, &Default::default(), 10).await.unwrap();
     assert_eq!(list.len(), 1);
     let m = &list[0];
     let answers: Vec<(&str, &str)> = m.answers.iter().map(|a| (a.label.as_str(), a.value.as_str())).collect();
@@ -482,6 +491,14 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_delivered
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
     assert!(html.contains(r#"<span class="badge desk-retrieved">Retrieved by Morgan Lee just now</span>"#), "{html}");
+    // The board's filters: nothing held any more; the retrieved one under "Retrieved".
+    let (_, held) = b.get_text(&format!("/desk?client={harbor}&status=held")).await;
+    assert!(
+        held.contains("No messages match these filters.")
+            && held.contains(r#"<option value="held" selected>Held</option>"#)
+    );
+    let (_, done) = b.get_text(&format!("/desk?client={harbor}&status=retrieved&urgency=urgent")).await;
+    assert!(done.contains(&format!(r#"id="desk-message-{}""#, m.id)), "{done}");
 
     // Another organization sees none of it.
     let (org2, admin2) = app.org_with_admin("rival").await;

@@ -229,6 +229,27 @@ async fn hvac_messages_go_by_email_and_urgent_ones_by_email_and_text_as_the_temp
     assert_eq!(body["message"]["urgent"], false);
     assert_eq!(body["message"]["urgent_reason"], "A slow drip into a bucket; they are fine until morning");
     assert_eq!(deliveries(&body["message"]), [row("email", "Office", "office@imaginary.example", "sending", "")]);
+
+    // The board's filters: by state, urgency and the day in the client's zone (Tuesday Dec 8
+    // in Chicago; 3 messages, one urgent, delivered; the last still on its way).
+    let c = &c;
+    let count = |q: &'static str| async move {
+        c.get(&format!("/api/v1/desk/messages?{q}")).await["messages"].as_array().unwrap().len()
+    };
+    assert_eq!(count("status=delivered&urgent=true").await, 1);
+    assert_eq!(count("status=delivered").await, 2);
+    assert_eq!(count("status=delivering").await, 1);
+    assert_eq!(count("urgent=false").await, 2);
+    assert_eq!(count("date=2026-12-08").await, 3);
+    assert_eq!(count("date=2026-12-09").await, 0);
+    let r =
+        c.app.client().get(c.app.url("/api/v1/desk/messages?status=lost")).bearer_auth(&c.key).send().await.unwrap();
+    let (status, body) = json(r).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["error"]["fields"][0]["message"],
+        "\"lost\" is not a message state (held, delivering, delivered, failed, retrieved)"
+    );
 }
 
 #[tokio::test]
