@@ -277,7 +277,33 @@ async fn deliver_in(
         insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
         return Ok(false);
     };
-    d.recipient = &ways.name;
+    send_in(tx, clock, protocol, m, channel, Some(contact), &ways, by).await
+}
+
+/// Queues one delivery of the message to someone reachable as `ways`; returns whether the
+/// engine has work.
+#[allow(clippy::too_many_arguments)]
+async fn send_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    protocol: &Protocol,
+    m: &Taken<'_>,
+    channel: Channel,
+    contact: Option<i64>,
+    ways: &ContactWays,
+    by: &str,
+) -> Result<bool> {
+    let (org, brand, now) = (m.brand.org_id, m.brand, clock.now());
+    let mut d = NewDelivery {
+        channel,
+        contact_id: contact,
+        recipient: &ways.name,
+        address: None,
+        status: "skipped",
+        detail: None,
+        outbound_id: None,
+        due_at: None,
+    };
     let mut queued = false;
     match channel {
         Channel::Email | Channel::Recap => match ways.email.as_deref().map(EmailAddress::parse) {
@@ -293,6 +319,8 @@ async fn deliver_in(
                 } else if let Some(at) = rules::next_recap(&protocol.recap_times, &brand.zone(), m.taken_at) {
                     (d.status, d.due_at) = ("waiting", Some(to_millis(at)));
                     d.detail = Some(format!("the {} recap", recap_label(at, brand)));
+                    let contact =
+                        contact.ok_or_else(|| Error::invalid("to", "a recap goes to one of the client's contacts"))?;
                     let timer = SendRecap { brand_id: brand.id, contact_id: contact, at: to_millis(at) };
                     let work = NewWork::of(&timer, at)?.org(org).key(format!(
                         "desk.recap:{}:{contact}:{}",
@@ -589,4 +617,108 @@ fn recap_of(
         }
     }
     Ok((subject, text))
+}
+
+/// What a delivery of a stored message needs: its client, and the protocol version it was
+/// taken under.
+async fn context_of(db: &Db, org: OrgId, m: &super::messages::DeskMessage) -> Result<(Brand, Protocol)> {
+    let brand = crate::tenancy::brand(db, org, m.brand_id).await?;
+    let protocol = super::version(db, org, m.brand_id, Some(m.protocol_version))
+        .await?
+        .ok_or_else(|| Error::Unexpected(format!("desk message {} has no protocol version", m.id)))?
+        .protocol;
+    Ok((brand, protocol))
+}
+
+fn taken<'a>(
+    m: &'a super::messages::DeskMessage,
+    brand: &'a Brand,
+    protocol: &'a Protocol,
+    caller: &'a CallerType,
+) -> Taken<'a> {
+    Taken {
+        id: m.id,
+        brand,
+        caller,
+        answers: &m.answers,
+        urgent: m.urgent,
+        urgent_reason: m.urgent_reason.as_deref(),
+        in_hours: m.in_hours,
+        several_types: protocol.caller_types.len() > 1,
+        taken_by: &m.taken_by,
+        taken_at: m.taken_at,
+    }
+}
+
+/// The caller type a message was taken as, from its protocol version.
+fn caller_of(m: &super::messages::DeskMessage, protocol: &Protocol) -> CallerType {
+    protocol.caller_type(&m.caller_type).cloned().unwrap_or_else(|| CallerType {
+        key: m.caller_type.clone(),
+        name: m.caller_type_name.clone(),
+        fields: Vec::new(),
+        deliveries: Vec::new(),
+    })
+}
+
+/// Sends the message again to everyone it was emailed or texted to, the same ways (a new
+/// delivery each, by `actor`); returns how many.
+pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &str) -> Result<usize> {
+    let m = super::messages::get(db, org, id).await?;
+    let mut again: Vec<(Channel, i64)> = Vec::new();
+    for d in &m.deliveries {
+        if let (Channel::Email | Channel::Text, Some(c)) = (d.channel, d.contact_id)
+            && !again.contains(&(d.channel, c))
+        {
+            again.push((d.channel, c));
+        }
+    }
+    if again.is_empty() {
+        return Err(Error::invalid(
+            "message",
+            "this message was not emailed or texted to any contact: forward it to someone instead",
+        ));
+    }
+    let (brand, protocol) = context_of(db, org, &m).await?;
+    let caller = caller_of(&m, &protocol);
+    let t = taken(&m, &brand, &protocol, &caller);
+    let mut tx = db.begin().await?;
+    for (channel, contact) in &again {
+        deliver_in(&mut tx, clock, &protocol, &t, *channel, *contact, actor).await?;
+    }
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message: m.id });
+    Ok(again.len())
+}
+
+/// Forwards the message to any email address or number (a landline's cell, a colleague): an
+/// email when `to` is an address, a text otherwise (a national number read by the client's
+/// country).
+pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, actor: &str) -> Result<()> {
+    let m = super::messages::get(db, org, id).await?;
+    let (brand, protocol) = context_of(db, org, &m).await?;
+    let to = to.trim();
+    let (channel, ways) = if to.contains('@') {
+        let email = EmailAddress::parse(to).map_err(|e| Error::invalid("to", e))?;
+        (Channel::Email, ContactWays { name: email.to_string(), email: Some(email.to_string()), cell: None })
+    } else if to.is_empty() {
+        return Err(Error::invalid("to", "give an email address or a cell number to forward it to"));
+    } else {
+        let phone = PhoneE164::parse_in(to, brand.country).map_err(|e| Error::invalid("to", e))?;
+        (Channel::Text, ContactWays { name: phone.display(), email: None, cell: Some(phone.as_str().to_string()) })
+    };
+    if channel == Channel::Text && brand.sms_number.is_none() {
+        return Err(Error::invalid(
+            "to",
+            format!("{} has no SMS number to text from: forward it by email", brand.name),
+        ));
+    }
+    let caller = caller_of(&m, &protocol);
+    let t = taken(&m, &brand, &protocol, &caller);
+    let mut tx = db.begin().await?;
+    send_in(&mut tx, clock, &protocol, &t, channel, None, &ways, actor).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message: m.id });
+    Ok(())
 }

@@ -17,6 +17,17 @@ use crate::ids::{BrandId, OrgId};
 use crate::{Error, Result};
 
 pub const URGENT_REASON_MAX: usize = 300;
+pub const NOTE_MAX: usize = 1000;
+
+/// An operator's note on a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub id: i64,
+    pub body: String,
+    /// `user:NAME` or `api`.
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+}
 
 /// One answer as kept: the field's key and label when the message was taken, and the value as
 /// read (a phone in E.164, a date spelled out, "Yes"/"No").
@@ -114,6 +125,8 @@ pub struct DeskMessage {
     pub status: DeskStatus,
     /// How it goes to the client's people, in the order planned.
     pub deliveries: Vec<Delivery>,
+    /// What operators noted about it, oldest first.
+    pub notes: Vec<Note>,
     /// `user:NAME` or `api`.
     pub taken_by: String,
     pub taken_at: jiff::Timestamp,
@@ -263,6 +276,7 @@ impl TryFrom<Row> for DeskMessage {
             in_hours: r.in_hours != 0,
             status: if r.status == "retrieved" { DeskStatus::Retrieved } else { DeskStatus::Held },
             deliveries: Vec::new(),
+            notes: Vec::new(),
             taken_by: r.taken_by,
             taken_at: from_millis(r.taken_at),
             retrieved_by: r.retrieved_by,
@@ -289,10 +303,25 @@ async fn with_deliveries(db: &Db, org: OrgId, mut messages: Vec<DeskMessage>) ->
     for d in delivery::for_messages(db, org, &ids).await? {
         by_message.entry(d.message_id).or_default().push(d);
     }
+    let mut notes: BTreeMap<i64, Vec<Note>> = BTreeMap::new();
+    if !ids.is_empty() {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let sql = format!(
+            "select id, message_id, body, created_by, created_at from desk_notes where org_id = $1 \
+             and message_id in ({}) order by id",
+            list.join(", ")
+        );
+        let rows: Vec<(i64, i64, String, String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+        for (id, message, body, created_by, at) in rows {
+            notes.entry(message).or_default().push(Note { id, body, created_by, created_at: from_millis(at) });
+        }
+    }
     for m in &mut messages {
         let mine = by_message.remove(&m.id).unwrap_or_default();
         m.status = DeskStatus::of(m.status == DeskStatus::Retrieved, &mine);
         m.deliveries = mine;
+        m.notes = notes.remove(&m.id).unwrap_or_default();
     }
     Ok(messages)
 }
@@ -381,6 +410,27 @@ pub async fn retrieve(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &s
     )
     .bind(org.0)
     .bind(id)
+    .bind(actor)
+    .bind(to_millis(clock.now()))
+    .execute(db.pool())
+    .await?;
+    db.publish(crate::db::Event::Desk { org, message: id });
+    get(db, org, id).await
+}
+
+/// Adds an operator's note to a message.
+pub async fn add_note(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, body: &str, actor: &str) -> Result<DeskMessage> {
+    get(db, org, id).await?;
+    if body.trim().is_empty() {
+        return Err(Error::invalid("body", "write the note first"));
+    }
+    let body = crate::parse::required_text(body, NOTE_MAX).map_err(|m| Error::invalid("body", m))?;
+    sqlx::query(
+        "insert into desk_notes (org_id, message_id, body, created_by, created_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(org.0)
+    .bind(id)
+    .bind(&body)
     .bind(actor)
     .bind(to_millis(clock.now()))
     .execute(db.pool())

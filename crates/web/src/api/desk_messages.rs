@@ -71,6 +71,15 @@ impl From<switchboard_core::desk::delivery::Delivery> for DeskDeliveryDto {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct DeskNoteDto {
+    pub id: i64,
+    pub body: String,
+    /// `user:NAME` or `api`.
+    pub created_by: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct DeskMessageDto {
     pub id: i64,
     /// The client (brand) it was taken for.
@@ -93,6 +102,8 @@ pub struct DeskMessageDto {
     pub status: String,
     /// Every delivery: how, to whom, and where it stands.
     pub deliveries: Vec<DeskDeliveryDto>,
+    /// Operators' notes, oldest first.
+    pub notes: Vec<DeskNoteDto>,
     /// `user:NAME` or `api`.
     pub taken_by: String,
     pub taken_at: String,
@@ -119,6 +130,16 @@ impl From<DeskMessage> for DeskMessageDto {
             business_hours: m.in_hours,
             status: m.status.as_str().to_string(),
             deliveries: m.deliveries.into_iter().map(DeskDeliveryDto::from).collect(),
+            notes: m
+                .notes
+                .into_iter()
+                .map(|n| DeskNoteDto {
+                    id: n.id,
+                    body: n.body,
+                    created_by: n.created_by,
+                    created_at: n.created_at.to_string(),
+                })
+                .collect(),
             taken_by: m.taken_by,
             taken_at: m.taken_at.to_string(),
             retrieved_by: m.retrieved_by,
@@ -250,4 +271,70 @@ pub async fn retrieve(
         .await
         .map_err(|e| not_found_as(e, "message"))?;
     Ok(Json(DeskMessageEnvelope { message: m.into() }))
+}
+
+#[utoipa::path(post, path = "/desk/messages/{id}/redeliver", tag = "desk", params(("id" = i64, Path, description = "Message id")),
+    responses((status = 200, description = "Sent again to everyone it was emailed or texted to, the same ways", body = DeskMessageEnvelope),
+              (status = 404, description = "No such message", body = ErrorBody),
+              (status = 422, description = "It was not emailed or texted to any contact", body = ErrorBody)))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<DeskMessageEnvelope>, ApiError> {
+    switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), caller.org, id, "api")
+        .await
+        .map_err(|e| not_found_as(e, "message"))?;
+    let m = messages::get(&state.db, caller.org, id).await?;
+    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+}
+
+/// Where to forward a message.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardBody {
+    /// An email address, or a cell number (a national one read by the client's country).
+    #[schema(min_length = 1, max_length = 254, pattern = r"\S")]
+    pub to: String,
+}
+
+#[utoipa::path(post, path = "/desk/messages/{id}/forward", tag = "desk", params(("id" = i64, Path, description = "Message id")), request_body = ForwardBody,
+    responses((status = 200, description = "Forwarded: an email to an address, a text to a number", body = DeskMessageEnvelope),
+              (status = 404, description = "No such message", body = ErrorBody),
+              (status = 422, description = "`to` is neither an email address nor a number", body = ErrorBody)))]
+pub async fn forward(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ForwardBody>,
+) -> Result<Json<DeskMessageEnvelope>, ApiError> {
+    switchboard_core::desk::delivery::forward(&state.db, state.clock.as_ref(), caller.org, id, &body.to, "api")
+        .await
+        .map_err(|e| not_found_as(e, "message"))?;
+    let m = messages::get(&state.db, caller.org, id).await?;
+    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+}
+
+/// A note to add.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
+    pub body: String,
+}
+
+#[utoipa::path(post, path = "/desk/messages/{id}/notes", tag = "desk", params(("id" = i64, Path, description = "Message id")), request_body = NoteBody,
+    responses((status = 201, description = "Added", body = DeskMessageEnvelope),
+              (status = 404, description = "No such message", body = ErrorBody),
+              (status = 422, description = "The note is empty or too long", body = ErrorBody)))]
+pub async fn add_note(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<(StatusCode, Json<DeskMessageEnvelope>), ApiError> {
+    let m = messages::add_note(&state.db, state.clock.as_ref(), caller.org, id, &body.body, "api")
+        .await
+        .map_err(|e| not_found_as(e, "message"))?;
+    Ok((StatusCode::CREATED, Json(DeskMessageEnvelope { message: m.into() })))
 }

@@ -58,6 +58,14 @@ pub struct BoardMessage {
     pub taken_by: String,
     pub retrieved: String,
     pub deliveries: Vec<BoardDelivery>,
+    /// (who, when, text) of each note.
+    pub notes: Vec<(String, String, String)>,
+    /// Whether it was emailed or texted to a contact (so it can be sent again).
+    pub can_redeliver: bool,
+    /// A refused action's reasons (`to`, `body`, `message`) and what was typed.
+    pub action_errors: Vec<(String, String)>,
+    pub typed_to: String,
+    pub typed_note: String,
 }
 
 /// A line of a message's timeline: one delivery and where it stands.
@@ -224,6 +232,14 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         status_label: m.status.label(),
         answers: m.answers.iter().map(|a| (a.label.clone(), a.shown())).collect(),
         taken_by: who(&m.taken_by),
+        notes: m.notes.iter().map(|n| (who(&n.created_by), fmt::ago(n.created_at, &tz, now), n.body.clone())).collect(),
+        can_redeliver: m
+            .deliveries
+            .iter()
+            .any(|d| matches!(d.channel, Channel::Email | Channel::Text) && d.contact_id.is_some()),
+        action_errors: Vec::new(),
+        typed_to: String::new(),
+        typed_note: String::new(),
         deliveries: m
             .deliveries
             .iter()
@@ -409,6 +425,9 @@ pub async fn index(
     let notice = match q.done.as_str() {
         "taken" => Some("Message taken. Its deliveries are on the board below.".to_string()),
         "retrieved" => Some("Marked retrieved.".to_string()),
+        "redelivered" => Some("Sent again: the new deliveries are on the message.".to_string()),
+        "forwarded" => Some("Forwarded: the delivery is on the message.".to_string()),
+        "noted" => Some("Note added.".to_string()),
         _ => None,
     };
     Ok(screen(&state, &viewer, &uri, typed, Vec::new(), notice).await?.into_response())
@@ -419,7 +438,6 @@ pub async fn index(
 pub async fn take(
     State(state): State<AppState>,
     Staff(viewer): Staff,
-    uri: Uri,
     Form(posted): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let org = viewer.user.org_id;
@@ -442,7 +460,8 @@ pub async fn take(
         .into_response()),
         Err(e) => {
             let errors = field_errors(e)?;
-            let page = screen(&state, &viewer, &uri, typed, errors, None).await?;
+            let page_uri = board_uri(&typed.client, &typed.caller);
+            let page = screen(&state, &viewer, &page_uri, typed, errors, None).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -457,6 +476,115 @@ pub async fn retrieve(
     let org = viewer.user.org_id;
     let m = messages::retrieve(&state.db, state.clock.as_ref(), org, parse_id(&id)?, &actor(&viewer)).await?;
     Ok(Redirect::to(&format!("/desk?client={}&done=retrieved#desk-message-{}", m.brand_id.0, m.id)).into_response())
+}
+
+/// A message action's form: what was typed (`to`, `body`).
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Back to the board at the message, saying what happened (or why not: the board shows the
+/// refusal beside the message's actions).
+fn back_to(m: i64, brand: i64, done: &str) -> Response {
+    Redirect::to(&format!("/desk?client={brand}&done={done}#desk-message-{m}")).into_response()
+}
+
+/// A refusal of an action on one message, shown on the board beside that message's forms, with
+/// what was typed kept.
+async fn refused(
+    state: &AppState,
+    viewer: &SessionUser,
+    m: &DeskMessage,
+    e: switchboard_core::Error,
+    typed: &ActionForm,
+) -> Result<Response, PageError> {
+    let errors = field_errors(e)?;
+    let posted = Posted {
+        client: m.brand_id.0.to_string(),
+        caller: String::new(),
+        answers: BTreeMap::new(),
+        urgent: false,
+        urgent_reason: String::new(),
+    };
+    let page_uri = board_uri(&m.brand_id.0.to_string(), "");
+    let mut page = screen(state, viewer, &page_uri, posted, Vec::new(), None).await?;
+    if let Some(b) = page.messages.iter_mut().find(|b| b.id == m.id) {
+        b.action_errors = errors;
+        b.typed_to = typed.to.clone();
+        b.typed_note = typed.body.clone();
+    }
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
+/// The desk's own address for a client (and caller type): what a page shown after a POST
+/// refreshes itself from.
+fn board_uri(client: &str, caller: &str) -> Uri {
+    let query = serde_urlencoded::to_string([("client", client), ("caller", caller)]).unwrap_or_default();
+    format!("/desk?{query}").parse().unwrap_or_else(|_| Uri::from_static("/desk"))
+}
+
+/// `POST /desk/messages/{id}/redeliver`: sends it again to everyone it was emailed or texted to.
+pub async fn redeliver(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::get(&state.db, org, parse_id(&id)?).await?;
+    match switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), org, m.id, &actor(&viewer)).await
+    {
+        Ok(_) => Ok(back_to(m.id, m.brand_id.0, "redelivered")),
+        Err(e) => refused(&state, &viewer, &m, e, &ActionForm { to: String::new(), body: String::new() }).await,
+    }
+}
+
+/// `POST /desk/messages/{id}/forward`: to an email address or a cell number.
+pub async fn forward(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::get(&state.db, org, parse_id(&id)?).await?;
+    match switchboard_core::desk::delivery::forward(
+        &state.db,
+        state.clock.as_ref(),
+        org,
+        m.id,
+        &form.to,
+        &actor(&viewer),
+    )
+    .await
+    {
+        Ok(()) => Ok(back_to(m.id, m.brand_id.0, "forwarded")),
+        Err(e) => refused(&state, &viewer, &m, e, &form).await,
+    }
+}
+
+/// `POST /desk/messages/{id}/notes`.
+pub async fn add_note(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::get(&state.db, org, parse_id(&id)?).await?;
+    match messages::add_note(&state.db, state.clock.as_ref(), org, m.id, &form.body, &actor(&viewer)).await {
+        Ok(_) => Ok(back_to(m.id, m.brand_id.0, "noted")),
+        Err(e) => refused(&state, &viewer, &m, e, &form).await,
+    }
+}
+
+impl BoardMessage {
+    pub fn action_error(&self, field: &str) -> Option<&str> {
+        error_for(&self.action_errors, field)
+    }
 }
 
 impl DeskField {

@@ -433,3 +433,130 @@ async fn a_recipient_who_cannot_be_reached_is_named_and_nothing_is_half_sent() {
         "On-call doctor receives Patient messages by the protocol: take them out of its delivery rules first"
     );
 }
+
+#[tokio::test]
+async fn an_operator_sends_a_message_again_forwards_it_and_notes_it() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.reach("Office", json!([{ "kind": "email", "value": "office@imaginary.example" }])).await;
+    c.at("2026-12-08T15:00:00Z");
+    let (_, body) = c.take("caller", plumbing_answers("Dripping kitchen faucet"), json!({})).await;
+    let id = body["message"]["id"].as_i64().unwrap();
+    c.run_engine().await;
+    let first = c.app.mail.expect_mail("office@imaginary.example", Duration::from_secs(5)).await.unwrap();
+
+    // The office says it never arrived: sent again, the same way, as a new delivery.
+    let (status, body) = c.post(&format!("/api/v1/desk/messages/{id}/redeliver"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let created_by: Vec<&str> =
+        body["message"]["deliveries"].as_array().unwrap().iter().map(|d| d["created_by"].as_str().unwrap()).collect();
+    assert_eq!(created_by, ["rules", "api"]);
+    c.run_engine().await;
+    let again = c.app.mail.expect_mail("office@imaginary.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!((again.subject.as_str(), text_of(&again)), (first.subject.as_str(), text_of(&first)));
+    assert_ne!(again.message_id, first.message_id, "a new email, not a duplicate of the first");
+
+    // Forwarded to an address and to a cell; something that is neither is refused.
+    let (status, body) =
+        c.post(&format!("/api/v1/desk/messages/{id}/forward"), json!({ "to": "owner@imaginary.example" })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = c.post(&format!("/api/v1/desk/messages/{id}/forward"), json!({ "to": "312 555 0111" })).await;
+    assert_eq!(status, 200, "{body}");
+    let last: Vec<_> = deliveries(&body["message"]).into_iter().skip(2).collect();
+    assert_eq!(
+        last,
+        [
+            row("email", "owner@imaginary.example", "owner@imaginary.example", "sending", ""),
+            row("text", "(312) 555-0111", "+13125550111", "sending", ""),
+        ]
+    );
+    let (status, body) = c.post(&format!("/api/v1/desk/messages/{id}/forward"), json!({ "to": "the owner" })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["field"], "to");
+    c.run_engine().await;
+    let text = c.app.sms.expect_sms("+13125550111", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        text.body,
+        "Imaginary Plumbing message: Caller's name: Paula Mendes; Callback number: (312) 555-0199; \
+         Service address: 12 Wacker Dr; What is wrong: Dripping kitchen faucet; Best time to call: Evening. \
+         Taken 9:00 AM Tue Dec 8."
+    );
+    c.app.mail.expect_mail("owner@imaginary.example", Duration::from_secs(5)).await.unwrap();
+
+    // Notes: an empty one is refused; one with words is kept with who wrote it.
+    let (status, body) = c.post(&format!("/api/v1/desk/messages/{id}/notes"), json!({ "body": "  " })).await;
+    assert_eq!((status, body["error"]["fields"][0]["message"].as_str()), (422, Some("write the note first")));
+    let (status, body) = c
+        .post(&format!("/api/v1/desk/messages/{id}/notes"), json!({ "body": "Office called back: got both emails" }))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["message"]["notes"][0]["body"], "Office called back: got both emails");
+    assert_eq!(body["message"]["notes"][0]["created_by"], "api");
+
+    // Another organization's key reaches none of it.
+    let (rival, _) = c.app.org_with_admin("rival").await;
+    let rival_key = c.app.api_key(rival).await;
+    for (path, body) in [
+        (format!("/api/v1/desk/messages/{id}/redeliver"), json!({})),
+        (format!("/api/v1/desk/messages/{id}/forward"), json!({ "to": "x@rival.example" })),
+        (format!("/api/v1/desk/messages/{id}/notes"), json!({ "body": "mine now" })),
+    ] {
+        let (status, _) = c.app.api_post(&rival_key, &path, body).await;
+        assert_eq!(status, 404, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_board_forwards_notes_and_shows_a_refusal_beside_the_message() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let b = app.signed_in_demo().await;
+    let org = app.db_org_of_demo().await;
+    let harbor = switchboard_core::tenancy::list_brands(&app.db, org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name == "Harbor Plumbing & Drain")
+        .unwrap()
+        .id;
+    let input = switchboard_core::desk::messages::TakeInput {
+        caller_type: "caller".into(),
+        answers: [
+            ("caller_name", "Paula Mendes"),
+            ("callback_number", "617 555 0199"),
+            ("service_address", "12 Beacon St"),
+            ("what_is_wrong", "Slow drain"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        ..Default::default()
+    };
+    let m = switchboard_core::desk::messages::take(&app.db, &app.clock, org, harbor, "user:Morgan Lee", &input)
+        .await
+        .unwrap();
+
+    let r = b.post_form(&format!("/desk/messages/{}/forward", m.id), &[("to", "not a number")]).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<details class="desk-more" open>"#), "the refused form is open: {html}");
+    assert!(html.contains(r#"name="to" value="not a number""#), "what was typed is kept: {html}");
+    assert!(html.contains(&format!(r#"<span class="field-error" id="forward-{}-error">"#, m.id)), "{html}");
+    assert!(
+        html.contains(&format!(r#"hx-get="/desk?client={}&amp;caller=""#, harbor.0))
+            || html.contains(&format!(r#"hx-get="/desk?client={}&#38;caller=""#, harbor.0)),
+        "the board refreshes from the desk, not the POST: {html}"
+    );
+
+    let r = b.post_form(&format!("/desk/messages/{}/notes", m.id), &[("body", "Called back, no answer")]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains("Note added."), "{html}");
+    assert!(
+        html.contains("<li><strong>Morgan Lee</strong> <span class=\"muted small\">just now</span><p>Called back, no answer</p></li>"),
+        "{html}"
+    );
+    let r = b.post_form(&format!("/desk/messages/{}/redeliver", m.id), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
+    assert!(html.contains("Sent again: the new deliveries are on the message."), "{html}");
+}
