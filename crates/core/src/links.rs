@@ -1,7 +1,7 @@
 //! Capability links: a URL that lets its holder in without a sign-in, to one thing, for one
 //! purpose. A technician's portal (scope `portal`, subject: the technician) and a customer's
-//! tracking page (scope `tracking`, subject: the job) today; acknowledgement links, calendar
-//! feeds and client inbox links join as scopes.
+//! tracking page (scope `tracking`, subject: the job), a desk contact's secure inbox (scope `inbox`,
+//! subject: the contact); acknowledgement links and calendar feeds join as scopes.
 //!
 //! Every link is 256 random bits ([`crate::secret::new_token`]), shown once in the URL and
 //! stored only as its SHA-256. A link belongs to one scope and one subject, may carry what it was
@@ -25,6 +25,8 @@ pub enum Scope {
     Portal,
     /// A customer's arrival tracking page for one job. Subject: the job; about: the technician.
     Tracking,
+    /// A desk contact's secure message inbox. Subject: the contact.
+    Inbox,
 }
 
 impl Scope {
@@ -32,6 +34,7 @@ impl Scope {
         match self {
             Scope::Portal => "portal",
             Scope::Tracking => "tracking",
+            Scope::Inbox => "inbox",
         }
     }
 }

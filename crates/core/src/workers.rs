@@ -51,6 +51,6 @@ pub fn all(providers: &Providers) -> Workers {
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
-    crate::desk::register(&mut workers);
+    crate::desk::register(&mut workers, &p.public_url);
     workers
 }

@@ -36,6 +36,8 @@ pub enum Channel {
     Text,
     Recap,
     CheckIn,
+    /// In the recipient's private inbox; a notice with the link goes by text or email.
+    Secure,
 }
 
 impl Channel {
@@ -45,6 +47,7 @@ impl Channel {
             Channel::Text => "text",
             Channel::Recap => "recap",
             Channel::CheckIn => "check_in",
+            Channel::Secure => "secure",
         }
     }
     pub fn label(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Channel {
             Channel::Text => "Text",
             Channel::Recap => "Daily recap",
             Channel::CheckIn => "Held for check-in",
+            Channel::Secure => "Secure message",
         }
     }
     fn parse(s: &str) -> Result<Channel> {
@@ -61,6 +65,7 @@ impl Channel {
             "text" => Channel::Text,
             "recap" => Channel::Recap,
             "check_in" => Channel::CheckIn,
+            "secure" => Channel::Secure,
             other => return Err(Error::Unexpected(format!("desk delivery method {other}"))),
         })
     }
@@ -80,6 +85,8 @@ pub enum DeliveryState {
     Delivered,
     /// Refused, bounced or undelivered; or never attempted (see the detail).
     Failed,
+    /// Opened in the recipient's secure inbox (the read receipt).
+    Read,
 }
 
 impl DeliveryState {
@@ -90,6 +97,7 @@ impl DeliveryState {
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Failed => "failed",
+            DeliveryState::Read => "read",
         }
     }
     pub fn label(self) -> &'static str {
@@ -99,6 +107,7 @@ impl DeliveryState {
             DeliveryState::Sent => "Sent",
             DeliveryState::Delivered => "Delivered",
             DeliveryState::Failed => "Failed",
+            DeliveryState::Read => "Read",
         }
     }
 }
@@ -121,6 +130,8 @@ pub struct Delivery {
     pub outbound_id: Option<i64>,
     /// A recap's instant.
     pub due_at: Option<jiff::Timestamp>,
+    /// When a secure message was opened in the recipient's inbox.
+    pub read_at: Option<jiff::Timestamp>,
     /// `rules`, or who re-delivered it (`user:NAME`).
     pub created_by: String,
     pub created_at: jiff::Timestamp,
@@ -138,6 +149,18 @@ pub struct SendRecap {
 
 impl engine::Kind for SendRecap {
     const NAME: &'static str = "desk.recap";
+}
+
+/// A `desk.secure_notice` item: tell a secure message's recipient it is waiting, with a link
+/// to their inbox (never the message itself).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecureNotice {
+    pub delivery_id: i64,
+}
+
+impl engine::Kind for SecureNotice {
+    const NAME: &'static str = "desk.secure_notice";
+    const PRIORITY: Priority = Priority::Urgent;
 }
 
 /// What a delivery plan needs to know of the message.
@@ -192,10 +215,11 @@ struct NewDelivery<'a> {
     due_at: Option<i64>,
 }
 
-async fn insert_in(tx: &mut Tx, org: OrgId, message: i64, d: NewDelivery<'_>, by: &str, now: i64) -> Result<()> {
-    sqlx::query(
+async fn insert_in(tx: &mut Tx, org: OrgId, message: i64, d: NewDelivery<'_>, by: &str, now: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
         "insert into desk_deliveries (org_id, message_id, method, contact_id, recipient, address, status, detail, \
-         outbound_id, due_at, created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         outbound_id, due_at, created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         returning id",
     )
     .bind(org.0)
     .bind(message)
@@ -209,9 +233,9 @@ async fn insert_in(tx: &mut Tx, org: OrgId, message: i64, d: NewDelivery<'_>, by
     .bind(d.due_at)
     .bind(by)
     .bind(now)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// Plans and queues the deliveries of a message just stored in `tx` (see the module docs).
@@ -240,6 +264,7 @@ pub(super) async fn plan_in(tx: &mut Tx, clock: &dyn Clock, protocol: &Protocol,
                 Method::Text => &[Channel::Text],
                 Method::EmailAndText => &[Channel::Email, Channel::Text],
                 Method::Recap => &[Channel::Recap],
+                Method::Secure => &[Channel::Secure],
                 Method::CheckIn => &[],
             };
             for channel in channels {
@@ -348,6 +373,21 @@ async fn send_in(
             }
         },
         Channel::CheckIn => d.status = "waiting",
+        Channel::Secure => match (ways.cell.as_deref(), ways.email.as_deref()) {
+            (None, None) => {
+                d.detail = Some(format!("{} has no cell number or email address for the notice", ways.name))
+            }
+            (cell, email) => {
+                d.address = cell.or(email);
+                d.status = "queued";
+                let id = insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
+                let work = NewWork::of(&SecureNotice { delivery_id: id }, now)?
+                    .org(org)
+                    .key(format!("desk.secure_notice:{id}"));
+                engine::enqueue_in(tx, &work, now).await?;
+                return Ok(true);
+            }
+        },
     }
     insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
     Ok(queued)
@@ -432,6 +472,7 @@ struct Row {
     detail: Option<String>,
     outbound_id: Option<i64>,
     due_at: Option<i64>,
+    read_at: Option<i64>,
     created_by: String,
     created_at: i64,
     out_status: Option<String>,
@@ -440,7 +481,7 @@ struct Row {
 }
 
 const SELECT: &str = "select d.id, d.message_id, d.method, d.contact_id, d.recipient, d.address, d.status, d.detail, \
-                      d.outbound_id, d.due_at, d.created_by, d.created_at, m.status as out_status, \
+                      d.outbound_id, d.due_at, d.read_at, d.created_by, d.created_at, m.status as out_status, \
                       m.error_message as out_error, m.updated_at as out_updated \
                       from desk_deliveries d left join messages m on m.id = d.outbound_id ";
 
@@ -448,8 +489,11 @@ impl TryFrom<Row> for Delivery {
     type Error = Error;
     fn try_from(r: Row) -> Result<Delivery> {
         let out = r.out_status.as_deref().and_then(MessageStatus::parse);
+        let secure_unsent = r.method == "secure" && r.outbound_id.is_none();
         let (state, detail) = match (r.status.as_str(), out) {
             ("skipped", _) => (DeliveryState::Failed, r.detail),
+            _ if r.read_at.is_some() => (DeliveryState::Read, r.detail),
+            _ if secure_unsent => (DeliveryState::Sending, r.detail),
             (_, Some(MessageStatus::Queued | MessageStatus::Sending)) => (DeliveryState::Sending, r.detail),
             (_, Some(MessageStatus::Sent | MessageStatus::Received)) => (DeliveryState::Sent, r.detail),
             (_, Some(MessageStatus::Delivered)) => (DeliveryState::Delivered, r.detail),
@@ -475,9 +519,10 @@ impl TryFrom<Row> for Delivery {
             detail,
             outbound_id: r.outbound_id,
             due_at: r.due_at.map(from_millis),
+            read_at: r.read_at.map(from_millis),
             created_by: r.created_by,
             created_at: from_millis(r.created_at),
-            updated_at: from_millis(r.out_updated.unwrap_or(r.created_at)),
+            updated_at: from_millis(r.read_at.or(r.out_updated).unwrap_or(r.created_at)),
         })
     }
 }
@@ -721,4 +766,101 @@ pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, 
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: m.id });
     Ok(())
+}
+
+/// Runs `desk.secure_notice` items: issues an inbox link for the recipient and queues the
+/// notice (a text to their cell, or an email), in one transaction with the delivery pointing
+/// at it; run again, it finds the notice queued and does nothing.
+#[derive(Clone, Debug)]
+pub struct SecureNotices {
+    /// The server's public URL, for the inbox link.
+    pub base_url: String,
+}
+
+/// How long an inbox link sent in a notice keeps working.
+pub const INBOX_LINK_DAYS: i64 = 90;
+
+impl Worker for SecureNotices {
+    type Args = SecureNotice;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: SecureNotice) -> BoxFuture<Outcome> {
+        let base = self.base_url.trim_end_matches('/').to_string();
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Outcome::Fail("a notice with no organization".into()) };
+            notify(&ctx.db, ctx.clock.as_ref(), org, args.delivery_id, &base).await.into()
+        })
+    }
+}
+
+async fn notify(db: &Db, clock: &dyn Clock, org: OrgId, delivery: i64, base: &str) -> Result<Outcome> {
+    /// (message, contact, notice address, notice already queued, client).
+    type Pending = (i64, Option<i64>, Option<String>, Option<i64>, i64);
+    let row: Option<Pending> = sqlx::query_as(
+        "select d.message_id, d.contact_id, d.address, d.outbound_id, m.brand_id from desk_deliveries d \
+         join desk_messages m on m.id = d.message_id where d.org_id = $1 and d.id = $2 and d.method = 'secure'",
+    )
+    .bind(org.0)
+    .bind(delivery)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((message, Some(contact), Some(address), None, brand)) = row else {
+        return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "sent already, or nothing to send" }))));
+    };
+    let brand = crate::tenancy::brand(db, org, BrandId(brand)).await?;
+    let urgent: (i64,) = sqlx::query_as("select urgent from desk_messages where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(message)
+        .fetch_one(db.pool())
+        .await?;
+    let now = clock.now();
+    let mut tx = db.begin().await?;
+    let link = crate::links::NewLink {
+        scope: crate::links::Scope::Inbox,
+        subject: contact,
+        about: Some(message),
+        expires_at: Some(now + jiff::SignedDuration::from_hours(24 * INBOX_LINK_DAYS)),
+    };
+    let token = crate::links::issue_in(&mut tx, clock, org, &link).await?;
+    let url = format!("{base}/inbox/{token}");
+    let (subject, text) = secure_notice_of(&brand.name, urgent.0 != 0, &url);
+    let sent = if address.starts_with('+') {
+        let to = PhoneE164::from_stored(&address).map_err(Error::Unexpected)?;
+        let priority = if urgent.0 != 0 { Priority::Urgent } else { Priority::Routine };
+        messaging::queue_sms_with_priority_in(&mut tx, clock, &brand, &to, &text, priority).await
+    } else {
+        let to = EmailAddress::parse(&address).map_err(Error::Unexpected)?;
+        messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await
+    };
+    match sent {
+        Ok(id) => {
+            sqlx::query("update desk_deliveries set outbound_id = $3 where org_id = $1 and id = $2")
+                .bind(org.0)
+                .bind(delivery)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // The brand lost its SMS number since: the delivery says so.
+        Err(Error::Invalid(errors)) => {
+            let why = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
+            sqlx::query("update desk_deliveries set status = 'skipped', detail = $3 where org_id = $1 and id = $2")
+                .bind(org.0)
+                .bind(delivery)
+                .bind(why)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Err(e) => return Err(e),
+    }
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message });
+    Ok(Outcome::Done(None))
+}
+
+/// The notice of a secure message: it says one is waiting and where, never what it says.
+pub fn secure_notice_of(client: &str, urgent: bool, url: &str) -> (String, String) {
+    let what = if urgent { "an urgent message" } else { "a new message" };
+    let subject = format!("{client}: {what} in your secure inbox");
+    let text = format!("{client}: {what} is waiting in your secure inbox. Read it here: {url}");
+    (subject, text)
 }

@@ -58,6 +58,8 @@ pub enum DeskStatus {
     Delivering,
     /// Every email and text went out (or reached the phone).
     Delivered,
+    /// A recipient opened it in their secure inbox.
+    Read,
     /// Nothing reached anyone: every attempt failed or could not be made.
     Failed,
     /// The client has it (checked in, or an operator read it to them).
@@ -65,13 +67,20 @@ pub enum DeskStatus {
 }
 
 impl DeskStatus {
-    pub const ALL: [DeskStatus; 5] =
-        [DeskStatus::Held, DeskStatus::Delivering, DeskStatus::Delivered, DeskStatus::Failed, DeskStatus::Retrieved];
+    pub const ALL: [DeskStatus; 6] = [
+        DeskStatus::Held,
+        DeskStatus::Delivering,
+        DeskStatus::Delivered,
+        DeskStatus::Read,
+        DeskStatus::Failed,
+        DeskStatus::Retrieved,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             DeskStatus::Held => "held",
             DeskStatus::Delivering => "delivering",
             DeskStatus::Delivered => "delivered",
+            DeskStatus::Read => "read",
             DeskStatus::Failed => "failed",
             DeskStatus::Retrieved => "retrieved",
         }
@@ -81,6 +90,7 @@ impl DeskStatus {
             DeskStatus::Held => "Held",
             DeskStatus::Delivering => "Delivering",
             DeskStatus::Delivered => "Delivered",
+            DeskStatus::Read => "Read",
             DeskStatus::Failed => "Failed",
             DeskStatus::Retrieved => "Retrieved",
         }
@@ -89,13 +99,15 @@ impl DeskStatus {
         DeskStatus::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
-    /// The state of a message from its deliveries: retrieved once someone has it; otherwise
-    /// delivering while anything is on its way, delivered when something went out, held
+    /// The state of a message from its deliveries: retrieved once someone has it, read once a
+    /// recipient opened it in their secure inbox; otherwise delivering while anything is on its way, delivered when something went out, held
     /// while something waits, and failed when every attempt failed.
     pub fn of(retrieved: bool, deliveries: &[Delivery]) -> DeskStatus {
         let any = |s: DeliveryState| deliveries.iter().any(|d| d.state == s);
         if retrieved {
             DeskStatus::Retrieved
+        } else if any(DeliveryState::Read) {
+            DeskStatus::Read
         } else if any(DeliveryState::Sending) {
             DeskStatus::Delivering
         } else if any(DeliveryState::Sent) || any(DeliveryState::Delivered) {

@@ -4,6 +4,7 @@
 
 pub mod contacts;
 pub mod delivery;
+pub mod inbox;
 pub mod messages;
 pub mod protocol;
 pub mod rules;
@@ -194,7 +195,8 @@ pub async fn apply_template_in(
     save_in(tx, clock, org, brand, actor, &input, None).await
 }
 
-/// Registers the desk's workers (the daily recap).
-pub fn register(workers: &mut crate::engine::Workers) {
-    workers.add(delivery::RecapSender);
+/// Registers the desk's workers: the daily recap, and secure message notices (their inbox
+/// links start with `base_url`, the server's public URL).
+pub fn register(workers: &mut crate::engine::Workers, base_url: &str) {
+    workers.add(delivery::RecapSender).add(delivery::SecureNotices { base_url: base_url.to_string() });
 }

@@ -88,10 +88,14 @@ pub enum Method {
     Recap,
     /// Held until the client checks in (calls or signs in) and it is read to them.
     CheckIn,
+    /// Kept in the recipient's private inbox; only "you have a new message" and the link go out,
+    /// by text (or email without a cell). Opening it there is the read receipt.
+    Secure,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [Method::Email, Method::Text, Method::EmailAndText, Method::Recap, Method::CheckIn];
+    pub const ALL: [Method; 6] =
+        [Method::Email, Method::Text, Method::EmailAndText, Method::Secure, Method::Recap, Method::CheckIn];
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Email => "email",
@@ -99,6 +103,7 @@ impl Method {
             Method::EmailAndText => "email_and_text",
             Method::Recap => "recap",
             Method::CheckIn => "check_in",
+            Method::Secure => "secure",
         }
     }
     pub fn label(self) -> &'static str {
@@ -108,6 +113,7 @@ impl Method {
             Method::EmailAndText => "Email and text",
             Method::Recap => "Hold for the daily recap",
             Method::CheckIn => "Hold for check-in",
+            Method::Secure => "Secure message",
         }
     }
     pub fn parse(s: &str) -> Result<Method, String> {
@@ -469,7 +475,7 @@ mod tests {
                 ),
                 (
                     "caller_types.1.deliveries.2.method",
-                    "\"pigeon\" is not a way to deliver a message (email, text, email_and_text, recap, check_in)"
+                    "\"pigeon\" is not a way to deliver a message (email, text, email_and_text, secure, recap, check_in)"
                 ),
                 ("caller_types.1.deliveries.3.contacts", "pick who receives it"),
                 ("caller_types.1.deliveries.4.contacts", "contact 9 is not one of this client's contacts"),

@@ -66,13 +66,23 @@ pub struct BenchArgs {
 
 /// A fresh database: a temp SQLite file, or a new database on the given PostgreSQL server.
 pub(crate) async fn fresh_db(server: &Option<String>, tag: &str) -> anyhow::Result<(Db, Option<tempfile::TempDir>)> {
+    let (url, dir) = fresh_db_url(server, tag).await?;
+    let db = Db::connect(&url).await?;
+    db.migrate().await?;
+    Ok((db, dir))
+}
+
+/// The URL of a fresh, empty database: a SQLite file in a temp directory (kept while the
+/// directory lives), or a new database on the PostgreSQL server.
+pub(crate) async fn fresh_db_url(
+    server: &Option<String>,
+    tag: &str,
+) -> anyhow::Result<(String, Option<tempfile::TempDir>)> {
     match server {
         None => {
             let dir = tempfile::tempdir()?;
-            let db =
-                Db::connect(&format!("sqlite://{}?mode=rwc", dir.path().join(format!("{tag}.db")).display())).await?;
-            db.migrate().await?;
-            Ok((db, Some(dir)))
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join(format!("{tag}.db")).display());
+            Ok((url, Some(dir)))
         }
         Some(url) => {
             let base =
@@ -84,9 +94,7 @@ pub(crate) async fn fresh_db(server: &Option<String>, tag: &str) -> anyhow::Resu
                 .await?;
             sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(admin.pool()).await?;
             admin.close().await;
-            let db = Db::connect(&format!("{base}/{name}")).await?;
-            db.migrate().await?;
-            Ok((db, None))
+            Ok((format!("{base}/{name}"), None))
         }
     }
 }

@@ -251,6 +251,9 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
                 };
                 let what = match d.channel {
                     Channel::CheckIn => "Held for check-in".to_string(),
+                    Channel::Secure if !to.is_empty() => {
+                        format!("Secure message to {} (notice sent{to})", d.recipient)
+                    }
                     other => format!("{} to {}{to}", other.label(), d.recipient),
                 };
                 BoardDelivery {

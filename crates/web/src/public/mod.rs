@@ -2,6 +2,7 @@
 //! page (capability links), and the hosted web form with its JSON endpoints.
 
 pub mod forms;
+pub mod inbox;
 pub mod portal;
 pub mod tracking;
 
@@ -17,6 +18,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(portal::routes())
         .merge(tracking::routes())
+        .merge(inbox::routes())
         .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))

@@ -248,7 +248,7 @@ async fn hvac_messages_go_by_email_and_urgent_ones_by_email_and_text_as_the_temp
     assert_eq!(status, 422);
     assert_eq!(
         body["error"]["fields"][0]["message"],
-        "\"lost\" is not a message state (held, delivering, delivered, failed, retrieved)"
+        "\"lost\" is not a message state (held, delivering, delivered, read, failed, retrieved)"
     );
 }
 
@@ -559,4 +559,110 @@ async fn the_board_forwards_notes_and_shows_a_refusal_beside_the_message() {
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
     assert!(html.contains("Sent again: the new deliveries are on the message."), "{html}");
+}
+
+#[tokio::test]
+async fn a_secure_message_waits_in_the_recipients_inbox_and_opening_it_is_the_read_receipt() {
+    let c = Client::from_template("Lakeside Clinic", "medical_clinic").await;
+    c.reach(
+        "Office manager",
+        json!([{ "kind": "cell", "value": "(312) 555-0160" }, { "kind": "email", "value": "om@lakeside.example" }]),
+    )
+    .await;
+    // Patients' routine messages go to the office manager's secure inbox instead of by email.
+    let mut protocol = c.get(&format!("/api/v1/brands/{}/protocol", c.brand)).await["protocol"].clone();
+    protocol["caller_types"][0]["deliveries"][0]["method"] = json!("secure");
+    let body = json!({
+        "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
+        "caller_types": protocol["caller_types"], "version": protocol["version"],
+    });
+    let r = c
+        .app
+        .client()
+        .put(c.app.url(&format!("/api/v1/brands/{}/protocol", c.brand)))
+        .bearer_auth(&c.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let (status, saved) = json(r).await;
+    assert_eq!(status, 200, "{saved}");
+    c.at("2026-12-08T15:00:00Z");
+    let answers = json!({
+        "caller_name": "Jo Park",
+        "callback_number": "(312) 555-0188",
+        "date_of_birth": "1984-02-29",
+        "reason_for_the_call": "Refill of blood pressure medication",
+    });
+    let (status, body) = c.take("patient", answers, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    assert_eq!(deliveries(&body["message"]), [row("secure", "Office manager", "+13125550160", "sending", "")]);
+    c.run_engine().await;
+
+    // The notice says a message is waiting and where; nothing of what the patient said.
+    let notice = c.app.sms.expect_sms("+13125550160", Duration::from_secs(5)).await.unwrap();
+    let prefix = "Lakeside Clinic: a new message is waiting in your secure inbox. Read it here: ";
+    assert!(notice.body.starts_with(prefix), "{}", notice.body);
+    let url = notice.body[prefix.len()..].to_string();
+    assert!(url.starts_with(&c.app.url("/inbox/")), "{url}");
+    for private in ["Jo Park", "555-0188", "1984", "blood pressure"] {
+        assert!(!notice.body.contains(private), "{private} must not travel by text");
+    }
+    c.app.sms.settle(Duration::from_secs(5)).await.unwrap();
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(m["message"]["status"], "delivered");
+    assert_eq!(m["message"]["deliveries"][0]["state"], "delivered", "the notice reached the phone");
+
+    // The inbox lists it unread; opening it shows the message and records the read receipt.
+    let browser = reqwest::Client::new();
+    let page = browser.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<h1>Lakeside Clinic</h1>") && html.contains("1 unread message."), "{html}");
+    let delivery = m["message"]["deliveries"][0]["id"].as_i64().unwrap();
+    let link = format!("{url}/messages/{delivery}");
+    assert!(html.contains(&format!(r#"<a href="{}">"#, &link[c.app.url("").len()..])), "{html}");
+    c.at("2026-12-08T15:20:00Z");
+    let html = browser.get(&link).send().await.unwrap().text().await.unwrap();
+    for shown in [
+        "<h1>Jo Park</h1>",
+        "<dd>(312) 555-0188</dd>",
+        "Refill of blood pressure medication",
+        r#"href="tel:+13125550188""#,
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(m["message"]["status"], "read");
+    assert_eq!(m["message"]["deliveries"][0]["state"], "read");
+    assert_eq!(m["message"]["deliveries"][0]["updated_at"], "2026-12-08T15:20:00Z");
+    let html = browser.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("All read."), "{html}");
+    // Reading again keeps the first read time.
+    c.at("2026-12-08T16:00:00Z");
+    browser.get(&link).send().await.unwrap();
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(m["message"]["deliveries"][0]["updated_at"], "2026-12-08T15:20:00Z");
+
+    // A link that does not work, or another delivery's number, shows one plain page.
+    let token = url.rsplit('/').next().unwrap();
+    let mut wrong = token.to_string();
+    wrong.replace_range(0..1, if token.starts_with('A') { "B" } else { "A" });
+    for bad in [
+        c.app.url(&format!("/inbox/{wrong}")),
+        format!("{url}/messages/{}", delivery + 1000),
+        format!("{url}/messages/x"),
+    ] {
+        let r = browser.get(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{bad}");
+        assert!(r.text().await.unwrap().contains("This link isn't active"));
+    }
+    // The manifest makes it an app that opens on this inbox.
+    let manifest: Value =
+        browser.get(format!("{url}/manifest.webmanifest")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(manifest["start_url"], url[c.app.url("").len()..]);
+    assert_eq!(manifest["display"], "standalone");
 }
