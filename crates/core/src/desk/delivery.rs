@@ -864,3 +864,56 @@ pub fn secure_notice_of(client: &str, urgent: bool, url: &str) -> (String, Strin
     let text = format!("{client}: {what} is waiting in your secure inbox. Read it here: {url}");
     (subject, text)
 }
+
+/// What a recipient of this caller type's messages receives, shown in Settings before any
+/// call: the email (subject and text), the text, and a secure message's notice, for a message
+/// taken now with an example answer in every field (a callback number from the client's own
+/// country plan, today's date, a choice's first option).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub email_subject: String,
+    pub email_text: String,
+    pub text: String,
+    pub secure_notice: String,
+}
+
+pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: bool, now: jiff::Timestamp) -> Preview {
+    use crate::form_fields::FieldKind;
+    let today = now.to_zoned(brand.zone()).date();
+    let answers: Vec<Answer> = caller
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match (f.key.as_str(), f.kind) {
+                ("caller_name", _) => "Jordan Lee".to_string(),
+                (_, FieldKind::Phone) => {
+                    brand.sms_number.as_ref().map(|n| n.as_str().to_string()).unwrap_or_else(|| "+13125550199".into())
+                }
+                (_, FieldKind::Email) => "jordan@example.com".into(),
+                (_, FieldKind::Date) => today.strftime("%a %b %-d, %Y").to_string(),
+                (_, FieldKind::Choice) => f.options.first().cloned().unwrap_or_default(),
+                (_, FieldKind::YesNo) => "Yes".into(),
+                (_, FieldKind::Number) => "2".into(),
+                (_, FieldKind::LongText) => "What the caller said, in their words.".into(),
+                (_, FieldKind::Text) => format!("({})", f.label.to_lowercase()),
+            };
+            Answer { key: f.key.clone(), label: f.label.clone(), value }
+        })
+        .collect();
+    let reason = urgent.then(|| "the caller said \"no heat\"".to_string());
+    let m = Taken {
+        id: 0,
+        brand,
+        caller,
+        answers: &answers,
+        urgent,
+        urgent_reason: reason.as_deref(),
+        in_hours: true,
+        several_types: protocol.caller_types.len() > 1,
+        taken_by: "user:Morgan",
+        taken_at: now,
+    };
+    let (email_subject, email_text) = email_of(&m, now);
+    let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
+    Preview { email_subject, email_text, text: text_of(&m), secure_notice }
+}

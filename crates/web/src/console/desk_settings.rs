@@ -122,6 +122,8 @@ pub struct CallerTypeBlock {
     pub remove: bool,
     pub rows: Vec<FieldRow>,
     pub rules: Vec<RuleRow>,
+    /// What its recipients receive, as saved (none for a new caller type).
+    pub preview: Option<switchboard_core::desk::delivery::Preview>,
     /// (part, message): `name`, `key`, `fields`, `deliveries`.
     pub errors: Vec<(String, String)>,
 }
@@ -143,6 +145,7 @@ impl CallerTypeBlock {
             remove: false,
             rows: field_rows(m, &[]),
             rules: rule_rows(m, &[]),
+            preview: None,
             errors: Vec::new(),
         }
     }
@@ -254,6 +257,7 @@ fn blocks_of(input: &ProtocolInput) -> Vec<CallerTypeBlock> {
             remove: false,
             rows: field_rows(i + 1, &c.fields),
             rules: rule_rows(i + 1, &c.deliveries),
+            preview: None,
             errors: Vec::new(),
         })
         .collect();
@@ -358,7 +362,19 @@ pub async fn edit(
         _ => None,
     };
     let (saved, typed) = match &current {
-        Some(p) => (saved_label(p), Typed::of(p.version, &p.protocol.to_input())),
+        Some(p) => {
+            let mut typed = Typed::of(p.version, &p.protocol.to_input());
+            for (block, caller) in typed.blocks.iter_mut().zip(&p.protocol.caller_types) {
+                block.preview = Some(switchboard_core::desk::delivery::preview(
+                    &brand,
+                    &p.protocol,
+                    caller,
+                    false,
+                    state.clock.now(),
+                ));
+            }
+            (saved_label(p), typed)
+        }
         None => (String::new(), Typed::default()),
     };
     Ok(edit_page(&state, &viewer, &uri, &brand, saved, typed, Vec::new(), notice).await?.into_response())
@@ -430,6 +446,7 @@ fn read_editor(posted: &[(String, String)]) -> Typed {
             remove: map.contains_key(format!("c{m}_remove").as_str()),
             rows,
             rules,
+            preview: None,
             errors: Vec::new(),
         });
     }
