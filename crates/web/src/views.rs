@@ -523,6 +523,9 @@ pub struct LeadPage {
     pub customer: Option<(i64, String)>,
     /// The brand's urgent word the customer wrote, or empty.
     pub urgent: String,
+    /// Where to take a desk message from this lead (its brand answers at the message desk), or
+    /// empty.
+    pub desk_link: String,
 }
 
 /// The lead's "Convert to job" form as filled in.

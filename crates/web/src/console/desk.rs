@@ -191,6 +191,9 @@ pub struct DeskQuery {
     caller: String,
     #[serde(default)]
     done: String,
+    /// A lead (a text that came in on the client's number) to start the message from.
+    #[serde(default)]
+    lead: String,
 }
 
 /// What the form posted: the client, the caller type, urgency, and `a_{key}` answers.
@@ -201,6 +204,8 @@ struct Posted {
     answers: BTreeMap<String, String>,
     urgent: bool,
     urgent_reason: String,
+    /// What the caller wrote (a lead's last text), for the first long-text field still empty.
+    prefill_text: Option<String>,
 }
 
 fn read_posted(posted: &[(String, String)]) -> Posted {
@@ -214,6 +219,7 @@ fn read_posted(posted: &[(String, String)]) -> Posted {
             .collect(),
         urgent: map.contains_key("urgent"),
         urgent_reason: map.get("urgent_reason").map(|r| r.to_string()).unwrap_or_default(),
+        prefill_text: None,
     }
 }
 
@@ -318,6 +324,12 @@ async fn screen(
                 .collect()
         })
         .unwrap_or_default();
+    let mut fields: Vec<DeskField> = fields;
+    if let Some(text) = &typed.prefill_text
+        && let Some(f) = fields.iter_mut().find(|f| f.kind == "long_text" && f.value.is_empty())
+    {
+        f.value = text.clone();
+    }
     let holidays = protocol.as_ref().map(|p| p.protocol.holidays.clone()).unwrap_or_default();
     let contacts = match picked {
         Some(b) => desk::contacts::list(&state.db, org, b.id).await?,
@@ -418,13 +430,30 @@ pub async fn index(
     uri: Uri,
     Query(q): Query<DeskQuery>,
 ) -> Result<Response, PageError> {
-    let typed = Posted {
+    let mut typed = Posted {
         client: q.client,
         caller: q.caller,
         answers: BTreeMap::new(),
         urgent: false,
         urgent_reason: String::new(),
+        prefill_text: None,
     };
+    // Started from a text that came in on the client's number: who wrote, their number and what
+    // they wrote are filled in (another organization's lead is not found).
+    if let Ok(id) = q.lead.trim().parse::<i64>() {
+        let lead =
+            switchboard_core::leads::get(&state.db, viewer.user.org_id, switchboard_core::ids::LeadId(id)).await?;
+        if typed.client.trim().is_empty() {
+            typed.client = lead.brand_id.0.to_string();
+        }
+        if let Some(name) = lead.name.clone().filter(|n| !n.trim().is_empty()) {
+            typed.answers.insert("caller_name".into(), name);
+        }
+        if let Some(phone) = lead.phone.as_deref() {
+            typed.answers.insert("callback_number".into(), switchboard_core::parse::display_phone(phone));
+        }
+        typed.prefill_text = lead.messages.iter().rev().find(|m| m.direction == "inbound").map(|m| m.body.clone());
+    }
     let notice = match q.done.as_str() {
         "taken" => Some("Message taken. Its deliveries are on the board below.".to_string()),
         "retrieved" => Some("Marked retrieved.".to_string()),
@@ -512,6 +541,7 @@ async fn refused(
         answers: BTreeMap::new(),
         urgent: false,
         urgent_reason: String::new(),
+        prefill_text: None,
     };
     let page_uri = board_uri(&m.brand_id.0.to_string(), "");
     let mut page = screen(state, viewer, &page_uri, posted, Vec::new(), None).await?;

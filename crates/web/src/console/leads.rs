@@ -198,7 +198,12 @@ async fn lead_page(
         .filter(|t| t.active && t.works_for(lead.brand_id))
         .map(|t| TechOption { id: t.id.0, name: t.name })
         .collect();
+    let desk_link = match switchboard_core::desk::current(&state.db, org, lead.brand_id).await? {
+        Some(_) => format!("/desk?client={}&lead={}", lead.brand_id.0, lead.id.0),
+        None => String::new(),
+    };
     Ok(LeadPage {
+        desk_link,
         shell,
         id: lead.id.0,
         who: who(&lead),

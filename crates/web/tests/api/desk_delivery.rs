@@ -666,3 +666,37 @@ async fn a_secure_message_waits_in_the_recipients_inbox_and_opening_it_is_the_re
     assert_eq!(manifest["start_url"], url[c.app.url("").len()..]);
     assert_eq!(manifest["display"], "standalone");
 }
+
+#[tokio::test]
+async fn a_text_on_a_clients_number_opens_a_message_prefilled_from_it() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let b = app.signed_in_demo().await;
+    let key = app.api_key(app.db_org_of_demo().await).await;
+    // A text to Harbor's number (a desk client) from a number abroad.
+    app.sms
+        .reply("+4915112345678", "+16175550110", "Basement is flooding near the water heater, please call")
+        .await
+        .unwrap();
+    app.route_inbound().await;
+    let r = app.client().get(app.url("/api/v1/leads")).bearer_auth(&key).send().await.unwrap();
+    let (_, leads) = json(r).await;
+    let lead = leads["leads"].as_array().unwrap().iter().find(|l| l["phone"] == "+4915112345678").unwrap().clone();
+    let (id, brand) = (lead["id"].as_i64().unwrap(), lead["brand_id"].as_i64().unwrap());
+
+    let (_, html) = b.get_text(&format!("/leads/{id}")).await;
+    let link = format!("/desk?client={brand}&#38;lead={id}");
+    assert!(html.contains(&format!(r#"<a class="button small" href="{link}">Take a message</a>"#)), "{html}");
+    let (status, html) = b.get_text(&format!("/desk?client={brand}&lead={id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"name="a_callback_number" value="+49 1511 2345678""#), "{html}");
+    assert!(
+        html.contains(r#">Basement is flooding near the water heater, please call</textarea>"#),
+        "what they wrote goes into the first long field: {html}"
+    );
+    // Another organization's operator cannot open it.
+    let (_, admin2) = app.org_with_admin("rival").await;
+    let other = app.signed_in(&admin2.email).await;
+    let (status, _) = other.get_text(&format!("/desk?lead={id}")).await;
+    assert_eq!(status, 404);
+}
