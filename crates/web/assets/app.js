@@ -521,3 +521,12 @@ document.addEventListener("input", (event) => {
   const known = el.list && [...el.list.options].some((o) => o.value === el.value);
   if (picked && known) el.form.requestSubmit();
 });
+
+// A field marked data-touch="NAME" sets the hidden NAME to 1 once the user changes it: the
+// server then keeps their choice instead of its own suggestion (the desk's Urgent box).
+document.addEventListener("input", (event) => {
+  const el = event.target;
+  if (!(el instanceof HTMLInputElement) || !el.dataset.touch || !el.form) return;
+  const flag = el.form.elements.namedItem(el.dataset.touch);
+  if (flag instanceof HTMLInputElement) flag.value = "1";
+});

@@ -450,3 +450,21 @@ pub async fn add_note(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, body: &st
     db.publish(crate::db::Event::Desk { org, message: id });
     get(db, org, id).await
 }
+
+/// Whether the client's rules would suggest urgent for these answers (typed, by field key) if
+/// the message were taken now, and why: the operator's screen shows it while they type.
+/// Answers that do not read yet are looked at as typed.
+pub async fn suggestion(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    answers: &BTreeMap<String, String>,
+) -> Result<Option<String>> {
+    let client = crate::tenancy::brand(db, org, brand).await?;
+    let Some(protocol) = super::current(db, org, brand).await? else { return Ok(None) };
+    let now = clock.now();
+    let in_hours = rules::is_open(&client.working_hours, &protocol.protocol.holidays, &client.zone(), now);
+    let values: Vec<&str> = answers.values().map(String::as_str).collect();
+    Ok(rules::suggest(&protocol.protocol.urgency, &client.urgent_words, &values, in_hours))
+}

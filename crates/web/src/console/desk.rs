@@ -104,6 +104,10 @@ pub struct DeskScreen {
     /// How this caller type's messages are delivered, a line per rule.
     pub reach: Vec<String>,
     pub urgent: bool,
+    /// Whether the operator set the Urgent box themselves (the rules then leave it alone).
+    pub urgent_touched: bool,
+    /// Why the rules suggest urgent for what is typed so far, or empty.
+    pub suggested: String,
     pub urgent_reason: String,
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
@@ -203,6 +207,7 @@ struct Posted {
     caller: String,
     answers: BTreeMap<String, String>,
     urgent: bool,
+    urgent_touched: bool,
     urgent_reason: String,
     /// What the caller wrote (a lead's last text), for the first long-text field still empty.
     prefill_text: Option<String>,
@@ -218,6 +223,7 @@ fn read_posted(posted: &[(String, String)]) -> Posted {
             .filter_map(|(k, v)| k.strip_prefix("a_").map(|key| (key.to_string(), v.clone())))
             .collect(),
         urgent: map.contains_key("urgent"),
+        urgent_touched: map.get("urgent_touched").is_some_and(|v| *v == "1"),
         urgent_reason: map.get("urgent_reason").map(|r| r.to_string()).unwrap_or_default(),
         prefill_text: None,
     }
@@ -331,6 +337,12 @@ async fn screen(
         f.value = text.clone();
     }
     let holidays = protocol.as_ref().map(|p| p.protocol.holidays.clone()).unwrap_or_default();
+    let suggested = match picked {
+        Some(b) if !typed.answers.is_empty() => {
+            messages::suggestion(&state.db, state.clock.as_ref(), org, b.id, &typed.answers).await?.unwrap_or_default()
+        }
+        _ => String::new(),
+    };
     let contacts = match picked {
         Some(b) => desk::contacts::list(&state.db, org, b.id).await?,
         None => Vec::new(),
@@ -384,6 +396,8 @@ async fn screen(
         fields,
         reach,
         urgent: typed.urgent,
+        urgent_touched: typed.urgent_touched,
+        suggested,
         urgent_reason: typed.urgent_reason,
         errors,
         notice,
@@ -435,6 +449,7 @@ pub async fn index(
         caller: q.caller,
         answers: BTreeMap::new(),
         urgent: false,
+        urgent_touched: false,
         urgent_reason: String::new(),
         prefill_text: None,
     };
@@ -499,6 +514,30 @@ pub async fn take(
     }
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "desk/_urgent.html")]
+pub struct UrgentBox {
+    pub urgent: bool,
+    pub urgent_touched: bool,
+    pub suggested: String,
+}
+
+/// `POST /desk/suggest` (htmx, while the operator types): the Urgent box with what the rules
+/// suggest for the answers so far; ticked by the rules until the operator sets it themselves.
+pub async fn suggest(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Form(posted): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let typed = read_posted(&posted);
+    let brand = BrandId(typed.client.trim().parse::<i64>().map_err(|_| PageError::bad_request("pick the client"))?);
+    let suggested =
+        messages::suggestion(&state.db, state.clock.as_ref(), viewer.user.org_id, brand, &typed.answers).await?;
+    let urgent = if typed.urgent_touched { typed.urgent } else { suggested.is_some() };
+    Ok(UrgentBox { urgent, urgent_touched: typed.urgent_touched, suggested: suggested.unwrap_or_default() }
+        .into_response())
+}
+
 /// `POST /desk/messages/{id}/retrieve`: the client has the message.
 pub async fn retrieve(
     State(state): State<AppState>,
@@ -540,6 +579,7 @@ async fn refused(
         caller: String::new(),
         answers: BTreeMap::new(),
         urgent: false,
+        urgent_touched: false,
         urgent_reason: String::new(),
         prefill_text: None,
     };

@@ -109,6 +109,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/engine", get(settings::engine))
         .route("/desk", get(desk::index))
         .route("/desk/messages", post(desk::take))
+        .route("/desk/suggest", post(desk::suggest))
         .route("/desk/messages/{id}/retrieve", post(desk::retrieve))
         .route("/desk/messages/{id}/redeliver", post(desk::redeliver))
         .route("/desk/messages/{id}/forward", post(desk::forward))

@@ -700,3 +700,51 @@ async fn a_text_on_a_clients_number_opens_a_message_prefilled_from_it() {
     let (status, _) = other.get_text(&format!("/desk?lead={id}")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn the_operators_screen_suggests_urgency_while_they_type() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let b = app.signed_in_demo().await;
+    let org = app.db_org_of_demo().await;
+    let harbor = switchboard_core::tenancy::list_brands(&app.db, org)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name == "Harbor Plumbing & Drain")
+        .unwrap()
+        .id
+        .0
+        .to_string();
+    let form = |problem: &'static str, touched: &'static str, urgent: bool| {
+        let mut f = vec![
+            ("client", harbor.clone()),
+            ("caller", "caller".to_string()),
+            ("a_what_is_wrong", problem.to_string()),
+            ("urgent_touched", touched.to_string()),
+        ];
+        if urgent {
+            f.push(("urgent", "1".to_string()));
+        }
+        f
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let b = &b;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = b.post_form("/desk/suggest", &pairs).await;
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    // Harbor's protocol counts the brand's urgent words any time.
+    let html = post(form("The basement is flooding", "", false)).await;
+    assert!(html.contains(r#"name="urgent" value="1" checked"#), "ticked by the rules: {html}");
+    assert!(html.contains(r#"Suggested by the rules: the caller said &#34;flooding&#34;</span>"#), "{html}");
+    let html = post(form("A dripping faucet", "", false)).await;
+    assert!(!html.contains(" checked") && !html.contains("Suggested by the rules"), "{html}");
+    // Once the operator set the box, their choice stands; the suggestion still shows.
+    let html = post(form("The basement is flooding", "1", false)).await;
+    assert!(!html.contains(" checked") && html.contains("Suggested by the rules"), "{html}");
+    assert!(html.contains(r#"name="urgent_touched" value="1""#), "{html}");
+}
