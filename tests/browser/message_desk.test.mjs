@@ -1,0 +1,107 @@
+// End-to-end browser test: an operator takes a message at the desk, by keyboard, on a desktop
+// and a phone.
+//
+//   client     the type-ahead finds Harbor by part of its name; Enter opens its screen
+//   urgency    typing "flooding" into the problem ticks Urgent with the rules' reason, live;
+//              unticking it by hand sticks, and taking the message then asks why it is not
+//              urgent, beside the field, with everything typed kept
+//   board      taken as urgent, it tops the board with its deliveries (email and text to the
+//              on-call technician and the office; the office's missing cell shown as failed)
+//   phone      the same screen on a 390 px phone has no sideways scroll
+//
+// Run:   cd tests/browser && npm ci && node --test message_desk.test.mjs
+// Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
+
+import { test } from "node:test";
+import {
+  assertNoConsoleErrors,
+  assertNoHorizontalScroll,
+  clearFailureShots,
+  explain,
+  fail,
+  launchBrowser,
+  log,
+  shot,
+  signIn,
+  startServer,
+  stopServer,
+  watchConsole,
+} from "./lib.mjs";
+
+test("an operator takes an urgent message at the desk", { timeout: 120_000 }, async () => {
+  const started = Date.now();
+  clearFailureShots("failure-desk-");
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  try {
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    // The refused message answers 422 on purpose; Chromium logs every non-2xx page load.
+    watchConsole(desk, "desk", errors, (t) => /status of 422/.test(t));
+    const page = await desk.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.base}/desk`);
+
+    // The client by typing part of its name, then Enter.
+    const picker = page.locator('input[name="client"]');
+    await picker.focus();
+    await page.keyboard.type("harbor");
+    await Promise.all([page.waitForURL(/\/desk\?client=harbor/), page.keyboard.press("Enter")]);
+    const heading = (await page.locator("#desk-client").textContent())?.trim();
+    if (heading !== "Harbor Plumbing & Drain") fail(`the type-ahead opened "${heading}"`);
+    log("client found by typing part of its name");
+
+    // Typing an urgent word ticks Urgent with the reason, while typing.
+    await page.locator('input[name="a_caller_name"]').fill("Paula Mendes");
+    await page.locator('input[name="a_callback_number"]').fill("617 555 0199");
+    await page.locator('input[name="a_service_address"]').fill("12 Beacon St, Boston");
+    await page.locator('textarea[name="a_what_is_wrong"]').fill("The basement is flooding near the water heater");
+    const urgent = page.locator('input[name="urgent"]');
+    await page.waitForFunction(() => document.querySelector('input[name="urgent"]')?.checked === true, null, { timeout: 5_000 })
+      .catch(() => fail("typing \"flooding\" did not tick Urgent"));
+    const hint = (await page.locator(".desk-suggested").textContent())?.trim();
+    if (hint !== 'Suggested by the rules: the caller said "flooding"') fail(`the suggestion reads "${hint}"`);
+    log(`live suggestion: ${hint}`);
+
+    // Unticked by hand, it stays unticked while typing goes on; taking it asks why.
+    await urgent.uncheck();
+    await page.locator('textarea[name="a_what_is_wrong"]').pressSequentially(" again", { delay: 20 });
+    await page.waitForTimeout(900);
+    if (await urgent.isChecked()) fail("the rules ticked Urgent again after the operator unticked it");
+    await Promise.all([page.waitForResponse((r) => r.url().endsWith("/desk/messages") && r.status() === 422), page.getByRole("button", { name: "Take message" }).click()]);
+    const why = page.locator("#urgent-reason-error");
+    await why.waitFor();
+    if (!(await why.isVisible())) fail("the reason's error is not in view");
+    const kept = await page.locator('textarea[name="a_what_is_wrong"]').inputValue();
+    if (kept !== "The basement is flooding near the water heater again") fail(`what was typed became "${kept}"`);
+    await shot(page, "desk-urgency-refused.png");
+
+    // Marked urgent after all: it tops the board with its deliveries.
+    await page.locator('input[name="urgent"]').check();
+    await Promise.all([page.waitForURL(/done=taken/), page.getByRole("button", { name: "Take message" }).click()]);
+    const first = page.locator(".desk-message").first();
+    if (!(await first.evaluate((el) => el.classList.contains("urgent")))) fail("the urgent message is not first on the board");
+    const lines = (await first.locator(".desk-timeline li").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+    if (lines.length !== 4) fail(`the message has ${lines.length} deliveries: ${lines.join(" | ")}`);
+    if (!lines.some((l) => l.includes("Text to Office: Office has no cell number"))) fail(`no failed text to the office: ${lines.join(" | ")}`);
+    await shot(page, "desk-taken.png");
+    log(`taken: ${lines.length} deliveries on the board`);
+
+    // The same screen on a phone.
+    const phoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    watchConsole(phoneCtx, "phone", errors);
+    const phone = await phoneCtx.newPage();
+    await signIn(phone, server);
+    await phone.goto(page.url().split("#")[0]);
+    await assertNoHorizontalScroll(phone, "the desk on a phone");
+    await shot(phone, "desk-phone.png", { fullPage: true });
+    await desk.close();
+    await phoneCtx.close();
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
