@@ -19,6 +19,7 @@ use switchboard_core::secret::constant_time_eq;
 
 use crate::error::{ApiError, PageError};
 use crate::state::AppState;
+use switchboard_core::tenancy::Role;
 
 pub const FORM_LIMIT: usize = 256 * 1024;
 
@@ -132,6 +133,14 @@ impl FromRequestParts<AppState> for Staff {
                 let target = format!("/login?next={}", urlencode(next));
                 Err(Redirect::to(&target).into_response())
             }
+            // A desk client's sign-in has its own page of messages.
+            Some(s) if s.user.role == Role::Client => {
+                if parts.method == Method::GET {
+                    Err(Redirect::to("/client").into_response())
+                } else {
+                    Err(PageError::forbidden().into_response())
+                }
+            }
             Some(s) if !s.user.role.can_use_console() => Err(PageError::new(
                 StatusCode::FORBIDDEN,
                 "Use your portal link",
@@ -139,6 +148,23 @@ impl FromRequestParts<AppState> for Staff {
             )
             .into_response()),
             Some(s) => Ok(Staff(s)),
+        }
+    }
+}
+
+/// A signed-in desk client (role `client`): sees only the messages of the clients they are a
+/// desk contact of.
+pub struct ClientUser(pub SessionUser);
+
+impl FromRequestParts<AppState> for ClientUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        match parts.extensions.get::<Viewer>().and_then(|v| v.0.clone()) {
+            None => Err(Redirect::to("/login?next=%2Fclient").into_response()),
+            Some(s) if s.user.role == Role::Client => Ok(ClientUser(s)),
+            // Office staff read every client's messages at the desk.
+            Some(_) => Err(Redirect::to("/desk").into_response()),
         }
     }
 }

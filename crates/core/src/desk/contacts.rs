@@ -365,6 +365,18 @@ async fn select(db: &Db, org: OrgId, brand: BrandId, id: Option<i64>) -> Result<
         .collect()
 }
 
+/// The clients (brands) a sign-in is a desk contact of: what a client's user may see.
+pub async fn brands_of_user(db: &Db, org: OrgId, user: UserId) -> Result<Vec<BrandId>> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select distinct brand_id from desk_contacts where org_id = $1 and user_id = $2 order by brand_id",
+    )
+    .bind(org.0)
+    .bind(user.0)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(b,)| BrandId(b)).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

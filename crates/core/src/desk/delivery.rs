@@ -705,13 +705,14 @@ fn caller_of(m: &super::messages::DeskMessage, protocol: &Protocol) -> CallerTyp
     })
 }
 
-/// Sends the message again to everyone it was emailed or texted to, the same ways (a new
-/// delivery each, by `actor`); returns how many.
+/// Sends the message again to everyone it was emailed, texted or securely sent to, the same
+/// ways (a new delivery each, by `actor`; a secure message gets a fresh notice); returns how
+/// many.
 pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &str) -> Result<usize> {
     let m = super::messages::get(db, org, id).await?;
     let mut again: Vec<(Channel, i64)> = Vec::new();
     for d in &m.deliveries {
-        if let (Channel::Email | Channel::Text, Some(c)) = (d.channel, d.contact_id)
+        if let (Channel::Email | Channel::Text | Channel::Secure, Some(c)) = (d.channel, d.contact_id)
             && !again.contains(&(d.channel, c))
         {
             again.push((d.channel, c));
@@ -720,7 +721,7 @@ pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &
     if again.is_empty() {
         return Err(Error::invalid(
             "message",
-            "this message was not emailed or texted to any contact: forward it to someone instead",
+            "this message was not emailed, texted or securely sent to any contact: forward it to someone instead",
         ));
     }
     let (brand, protocol) = context_of(db, org, &m).await?;

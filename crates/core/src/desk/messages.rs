@@ -347,6 +347,8 @@ pub struct Filter {
     pub urgent: Option<bool>,
     /// Taken on this date, in each client's own zone.
     pub date: Option<jiff::civil::Date>,
+    /// Only these clients' (what a client's own sign-in may see); none at all when empty.
+    pub only: Option<Vec<BrandId>>,
 }
 
 /// How many messages a filtered list looks through at most (newest first) for the state and
@@ -357,6 +359,14 @@ const FILTER_WINDOW: i64 = 5_000;
 /// (1-500).
 pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Vec<DeskMessage>> {
     let limit = limit.clamp(1, 500);
+    let only = match &filter.only {
+        Some(brands) if brands.is_empty() => return Ok(Vec::new()),
+        Some(brands) => {
+            let ids: Vec<String> = brands.iter().map(|b| b.0.to_string()).collect();
+            format!(" and brand_id in ({})", ids.join(", "))
+        }
+        None => String::new(),
+    };
     let stored = match filter.status {
         None => None,
         Some(DeskStatus::Retrieved) => Some("retrieved"),
@@ -376,7 +386,7 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
     };
     let sql = format!(
         "{SELECT} where org_id = $1 and ($2 is null or brand_id = $2) and ($3 is null or urgent = $3) \
-         and ($4 is null or status = $4) and ($5 is null or taken_at >= $5) and ($6 is null or taken_at < $6) \
+         and ($4 is null or status = $4) and ($5 is null or taken_at >= $5) and ($6 is null or taken_at < $6){only} \
          order by case when urgent = 1 and status = 'held' then 0 else 1 end, taken_at desc, id desc limit $7"
     );
     let exact = filter.status.is_none_or(|s| s == DeskStatus::Retrieved) && filter.date.is_none();

@@ -15,10 +15,13 @@ pub enum Role {
     Dispatcher,
     Operator,
     Technician,
+    /// Someone at a message desk client: sees only the messages of the clients they are a
+    /// desk contact of, at `/client`.
+    Client,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Dispatcher, Role::Operator, Role::Technician];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Dispatcher, Role::Operator, Role::Technician, Role::Client];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -26,6 +29,7 @@ impl Role {
             Role::Dispatcher => "dispatcher",
             Role::Operator => "operator",
             Role::Technician => "technician",
+            Role::Client => "client",
         }
     }
     pub fn label(self) -> &'static str {
@@ -34,6 +38,7 @@ impl Role {
             Role::Dispatcher => "Dispatcher",
             Role::Operator => "Operator",
             Role::Technician => "Technician",
+            Role::Client => "Client",
         }
     }
     pub fn parse(s: &str) -> Result<Role, String> {
@@ -42,7 +47,8 @@ impl Role {
             "dispatcher" => Ok(Role::Dispatcher),
             "operator" => Ok(Role::Operator),
             "technician" => Ok(Role::Technician),
-            other => Err(format!("\"{other}\" is not a role (admin, dispatcher, operator, technician)")),
+            "client" => Ok(Role::Client),
+            other => Err(format!("\"{other}\" is not a role (admin, dispatcher, operator, technician, client)")),
         }
     }
     /// Brands, users and API keys are administered by admins only.
@@ -52,7 +58,7 @@ impl Role {
     /// The office console (leads, jobs, board, customers) is for office staff; technicians
     /// work from their portal link.
     pub fn can_use_console(self) -> bool {
-        self != Role::Technician
+        !matches!(self, Role::Technician | Role::Client)
     }
 }
 
@@ -418,6 +424,8 @@ mod tests {
         assert!(!Role::Dispatcher.can_administer());
         assert!(Role::Operator.can_use_console());
         assert!(!Role::Technician.can_use_console());
+        assert!(!Role::Client.can_use_console() && !Role::Client.can_administer());
+        assert_eq!(Role::parse(" Client "), Ok(Role::Client));
     }
 
     #[test]

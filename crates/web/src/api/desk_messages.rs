@@ -243,7 +243,7 @@ pub async fn list(
             ApiError::from(switchboard_core::Error::invalid("date", format!("\"{d}\" is not a date like 2026-12-08")))
         })?),
     };
-    let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date };
+    let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date, only: None };
     let found = messages::list(&state.db, caller.org, &filter, q.limit.unwrap_or(100)).await?;
     Ok(Json(DeskMessageList { messages: found.into_iter().map(DeskMessageDto::from).collect() }))
 }
@@ -274,9 +274,9 @@ pub async fn retrieve(
 }
 
 #[utoipa::path(post, path = "/desk/messages/{id}/redeliver", tag = "desk", params(("id" = i64, Path, description = "Message id")),
-    responses((status = 200, description = "Sent again to everyone it was emailed or texted to, the same ways", body = DeskMessageEnvelope),
+    responses((status = 200, description = "Sent again to everyone it was emailed, texted or securely sent to, the same ways", body = DeskMessageEnvelope),
               (status = 404, description = "No such message", body = ErrorBody),
-              (status = 422, description = "It was not emailed or texted to any contact", body = ErrorBody)))]
+              (status = 422, description = "It was not emailed, texted or securely sent to any contact", body = ErrorBody)))]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: ApiCaller,

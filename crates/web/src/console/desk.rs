@@ -60,7 +60,7 @@ pub struct BoardMessage {
     pub deliveries: Vec<BoardDelivery>,
     /// (who, when, text) of each note.
     pub notes: Vec<(String, String, String)>,
-    /// Whether it was emailed or texted to a contact (so it can be sent again).
+    /// Whether it was emailed, texted or securely sent to a contact (so it can be sent again).
     pub can_redeliver: bool,
     /// A refused action's reasons (`to`, `body`, `message`) and what was typed.
     pub action_errors: Vec<(String, String)>,
@@ -152,6 +152,7 @@ impl BoardQuery {
                 _ => None,
             },
             date: self.date.trim().parse().ok(),
+            only: None,
         }
     }
 }
@@ -248,7 +249,7 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         can_redeliver: m
             .deliveries
             .iter()
-            .any(|d| matches!(d.channel, Channel::Email | Channel::Text) && d.contact_id.is_some()),
+            .any(|d| matches!(d.channel, Channel::Email | Channel::Text | Channel::Secure) && d.contact_id.is_some()),
         action_errors: Vec::new(),
         typed_to: String::new(),
         typed_note: String::new(),

@@ -35,6 +35,8 @@ pub struct ContactForm {
     pub name: String,
     pub title: String,
     pub notes: String,
+    /// Their sign-in, if they have one (a user's id).
+    pub user_id: Option<i64>,
     /// (kind, value) rows, then blank ones.
     pub methods: Vec<(String, String)>,
     pub errors: Vec<(String, String)>,
@@ -42,6 +44,9 @@ pub struct ContactForm {
 }
 
 impl ContactForm {
+    pub fn has_user(&self, id: &i64) -> bool {
+        self.user_id == Some(*id)
+    }
     pub fn error_for(&self, field: &str) -> Option<&str> {
         error_for(&self.errors, field)
     }
@@ -81,6 +86,8 @@ pub struct ContactsPage {
     pub contacts: Vec<ContactView>,
     pub new_contact: ContactForm,
     pub kinds: Vec<(&'static str, &'static str)>,
+    /// The sign-ins a contact can have: (id, "Name (Client)").
+    pub users: Vec<(i64, String)>,
     pub notice: Option<String>,
 }
 
@@ -103,6 +110,7 @@ async fn page(
                 name: c.name.clone(),
                 title: c.title.clone().unwrap_or_default(),
                 notes: c.notes.clone().unwrap_or_default(),
+                user_id: c.user_id.map(|u| u.0),
                 methods: c.methods.iter().map(|m| (m.kind.as_str().to_string(), m.value.clone())).collect(),
                 ..ContactForm::default()
             }
@@ -131,6 +139,11 @@ async fn page(
         contacts,
         new_contact: refused.unwrap_or_else(|| ContactForm::default().with_blank_rows()),
         kinds: MethodKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        users: switchboard_core::tenancy::list_users(&state.db, viewer.user.org_id)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.0, format!("{} ({})", u.name, u.role.label())))
+            .collect(),
         notice,
     })
 }
@@ -172,6 +185,7 @@ fn read_form(id: Option<i64>, posted: &[(String, String)]) -> ContactForm {
         name: get("name"),
         title: get("title"),
         notes: get("notes"),
+        user_id: get("user_id").trim().parse().ok(),
         methods,
         errors: Vec::new(),
         open: true,
@@ -197,7 +211,7 @@ async fn save(
         name: form.name.clone(),
         title: form.title.clone(),
         notes: form.notes.clone(),
-        user_id: None,
+        user_id: form.user_id.map(switchboard_core::ids::UserId),
         methods: kept.iter().map(|&i| form.methods[i].clone()).collect(),
     };
     let result = match id {

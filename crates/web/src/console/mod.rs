@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod board_week;
+pub mod client;
 pub mod customer_import;
 pub mod customers;
 pub mod desk;
@@ -110,6 +111,8 @@ pub fn routes() -> Router<AppState> {
         .route("/desk", get(desk::index))
         .route("/desk/messages", post(desk::take))
         .route("/desk/suggest", post(desk::suggest))
+        .route("/client", get(client::index))
+        .route("/client/messages/{id}/retrieve", post(client::retrieve))
         .route("/desk/messages/{id}/retrieve", post(desk::retrieve))
         .route("/desk/messages/{id}/redeliver", post(desk::redeliver))
         .route("/desk/messages/{id}/forward", post(desk::forward))

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use switchboard_core::ids::BrandId;
+
 use crate::helpers::{TestApp, json, spawn_app};
 
 struct Client {
@@ -747,4 +749,103 @@ async fn the_operators_screen_suggests_urgency_while_they_type() {
     let html = post(form("The basement is flooding", "1", false)).await;
     assert!(!html.contains(" checked") && html.contains("Suggested by the rules"), "{html}");
     assert!(html.contains(r#"name="urgent_touched" value="1""#), "{html}");
+}
+
+#[tokio::test]
+async fn a_clients_sign_in_sees_its_own_messages_and_checks_in_never_another_clients() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let org = app.db_org_of_demo().await;
+    let key = app.api_key(org).await;
+    let brands = switchboard_core::tenancy::list_brands(&app.db, org).await.unwrap();
+    let harbor = brands.iter().find(|b| b.name == "Harbor Plumbing & Drain").unwrap().id;
+    // A second client of the desk, with its own message.
+    let other = app.brand(org, "Lakeside Clinic").await.id;
+    let (status, _) = app
+        .api_post(&key, &format!("/api/v1/brands/{}/protocol/template", other.0), json!({ "template": "solo_lawyer" }))
+        .await;
+    assert_eq!(status, 200);
+    let take = |brand: BrandId, caller: &str, answers: &[(&str, &str)]| {
+        let input = switchboard_core::desk::messages::TakeInput {
+            caller_type: caller.into(),
+            answers: answers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        let (db, clock) = (app.db.clone(), app.clock.clone());
+        async move { switchboard_core::desk::messages::take(&db, &clock, org, brand, "api", &input).await.unwrap() }
+    };
+    let mine = take(
+        harbor,
+        "caller",
+        &[
+            ("caller_name", "Paula Mendes"),
+            ("callback_number", "617 555 0199"),
+            ("service_address", "12 Beacon St"),
+            ("what_is_wrong", "Slow drain"),
+        ],
+    )
+    .await;
+    let theirs = take(
+        other,
+        "caller",
+        &[("caller_name", "Sam Okafor"), ("callback_number", "312 555 0177"), ("message", "Lease review")],
+    )
+    .await;
+
+    // Harbor's office manager gets a Client sign-in, linked to Harbor's "Office" contact in
+    // Settings (the form keeps the link on later saves).
+    let client = app.user(org, "office@harbor.example", "client").await;
+    let admin = app.signed_in_demo().await;
+    let office = switchboard_core::desk::contacts::list(&app.db, org, harbor)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "Office")
+        .unwrap();
+    let (_, html) = admin.get_text(&format!("/settings/desk/{}/contacts", harbor.0)).await;
+    assert!(
+        html.contains(&format!(r#"<option value="{}">client office ({})</option>"#, client.id.0, "Client")),
+        "{html}"
+    );
+    let r = admin
+        .post_form(
+            &format!("/settings/desk/{}/contacts/{}", harbor.0, office.id),
+            &[
+                ("name", "Office"),
+                ("title", "Dispatch desk"),
+                ("user_id", &client.id.0.to_string()),
+                ("m1_kind", "email"),
+                ("m1_value", "office@harbor.demo.switchboard.test"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let saved = switchboard_core::desk::contacts::get(&app.db, org, harbor, office.id).await.unwrap();
+    assert_eq!(saved.user_id, Some(client.id));
+
+    // Signed in, they land on their messages: Harbor's, not the clinic's.
+    let b = app.signed_in(&client.email).await;
+    let r = b.get("/jobs").await;
+    assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/client"));
+    let (status, html) = b.get_text("/client").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Your messages</h1>") && html.contains("Harbor Plumbing &#38; Drain"), "{html}");
+    assert!(html.contains(&format!(r#"id="message-{}""#, mine.id)) && html.contains("<dd>Paula Mendes</dd>"), "{html}");
+    assert!(!html.contains("Sam Okafor") && !html.contains(&format!(r#"id="message-{}""#, theirs.id)), "{html}");
+    for path in ["/desk", "/leads", &format!("/settings/desk/{}", harbor.0)] {
+        let r = b.get(path).await;
+        assert_eq!(r.headers().get("location").map(|l| l.to_str().unwrap()), Some("/client"), "{path}");
+    }
+    // Checking in on their own message records them; another client's is not found.
+    let r = b.post_form(&format!("/client/messages/{}/retrieve", theirs.id), &[]).await;
+    assert_eq!(r.status(), 404);
+    let r = b.post_form(&format!("/client/messages/{}/retrieve", mine.id), &[]).await;
+    assert_eq!(r.status(), 303);
+    let m = switchboard_core::desk::messages::get(&app.db, org, mine.id).await.unwrap();
+    assert_eq!(m.retrieved_by.as_deref(), Some("user:client office"));
+    let (_, html) = b.get_text("/client?done=retrieved").await;
+    assert!(html.contains("Retrieved by client office just now"), "{html}");
+    // Console actions stay closed to them.
+    let r = b.post_form(&format!("/desk/messages/{}/retrieve", theirs.id), &[]).await;
+    assert_eq!(r.status(), 403);
 }

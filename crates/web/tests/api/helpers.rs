@@ -304,7 +304,14 @@ impl TestApp {
             .await
             .expect("sign in");
         assert_eq!(resp.status(), 303, "signing in as {email} redirects");
-        let page = client.get(self.url("/jobs")).send().await.expect("jobs").text().await.expect("body");
+        // Office staff land on the jobs; a desk client's sign-in is sent to its own page.
+        let jobs = client.get(self.url("/jobs")).send().await.expect("jobs");
+        let page = match jobs.headers().get("location").and_then(|l| l.to_str().ok()) {
+            Some(to) if jobs.status().is_redirection() => {
+                client.get(self.url(to)).send().await.expect("landing page").text().await.expect("body")
+            }
+            _ => jobs.text().await.expect("body"),
+        };
         let csrf = hidden_csrf(&page).expect("signed-in pages carry a CSRF token");
         Browser { client, csrf, base: self.base.clone() }
     }

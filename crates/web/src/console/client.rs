@@ -1,0 +1,121 @@
+//! A desk client's own page (`/client`), for a sign-in with the `client` role: the messages of
+//! the clients (brands) they are a desk contact of and nothing else, each with its deliveries,
+//! newest first, and "I have it" to check in (the message is then retrieved, by them). Another
+//! client's message is not found.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use switchboard_core::desk::contacts;
+use switchboard_core::desk::messages::{self, DeskStatus, Filter};
+
+use crate::auth::{ClientUser, actor};
+use crate::error::PageError;
+use crate::fmt;
+use crate::pages::parse_id;
+use crate::state::AppState;
+
+/// A message as its client reads it.
+pub struct ClientMessage {
+    pub id: i64,
+    pub client: String,
+    pub caller_type: String,
+    pub when: String,
+    pub urgent: bool,
+    pub urgent_reason: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub answers: Vec<(String, String)>,
+    /// "Email to Office: Sent" and the like.
+    pub deliveries: Vec<String>,
+    pub retrieved: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "client/index.html")]
+pub struct ClientPage {
+    pub name: String,
+    pub csrf: String,
+    /// The clients this sign-in sees.
+    pub clients: Vec<String>,
+    pub messages: Vec<ClientMessage>,
+    pub notice: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    ClientUser(viewer): ClientUser,
+    Query(done): Query<Done>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let mine = contacts::brands_of_user(&state.db, org, viewer.user.id).await?;
+    let brands: Vec<_> = switchboard_core::tenancy::list_brands(&state.db, org)
+        .await?
+        .into_iter()
+        .filter(|b| mine.contains(&b.id))
+        .collect();
+    let now = state.clock.now();
+    let filter = Filter { only: Some(mine), ..Filter::default() };
+    let who = |a: &str| switchboard_core::jobs::dispatch::actor_name(a);
+    let messages = messages::list(&state.db, org, &filter, 200)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let brand = brands.iter().find(|b| b.id == m.brand_id);
+            let tz = brand.map(|b| b.zone()).unwrap_or(jiff::tz::TimeZone::UTC);
+            ClientMessage {
+                id: m.id,
+                client: brand.map(|b| b.name.clone()).unwrap_or_default(),
+                caller_type: m.caller_type_name.clone(),
+                when: fmt::ago(m.taken_at, &tz, now),
+                urgent: m.urgent,
+                urgent_reason: m.urgent_reason.clone().unwrap_or_default(),
+                status: m.status.as_str(),
+                status_label: m.status.label(),
+                answers: m.answers.iter().map(|a| (a.label.clone(), a.shown())).collect(),
+                deliveries: m
+                    .deliveries
+                    .iter()
+                    .map(|d| format!("{} to {}: {}", d.channel.label(), d.recipient, d.state.label()))
+                    .collect(),
+                retrieved: match (m.status, &m.retrieved_by, m.retrieved_at) {
+                    (DeskStatus::Retrieved, Some(by), Some(at)) => format!("by {} {}", who(by), fmt::ago(at, &tz, now)),
+                    _ => String::new(),
+                },
+            }
+        })
+        .collect();
+    let notice = (done.done == "retrieved").then(|| "Marked as yours: the desk sees you have it.".to_string());
+    Ok(ClientPage {
+        name: viewer.user.name.clone(),
+        csrf: viewer.csrf_token.clone(),
+        clients: brands.iter().map(|b| b.name.clone()).collect(),
+        messages,
+        notice,
+    }
+    .into_response())
+}
+
+/// `POST /client/messages/{id}/retrieve`: the client has it (checked in).
+pub async fn retrieve(
+    State(state): State<AppState>,
+    ClientUser(viewer): ClientUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::get(&state.db, org, parse_id(&id)?).await?;
+    let mine = contacts::brands_of_user(&state.db, org, viewer.user.id).await?;
+    if !mine.contains(&m.brand_id) {
+        return Err(PageError::not_found());
+    }
+    messages::retrieve(&state.db, state.clock.as_ref(), org, m.id, &actor(&viewer)).await?;
+    Ok(Redirect::to(&format!("/client?done=retrieved#message-{}", m.id)).into_response())
+}
