@@ -11,15 +11,18 @@
 //!
 //! A recipient who cannot be reached that way (no email address, no cell, a client with no SMS
 //! number) gets a `skipped` delivery naming the reason, so the board shows it at once.
+//!
+//! What recipients read is in [`wording`]; the recap timers in [`recap`]; secure messages'
+//! notices in [`secure`].
 
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::messages::Answer;
 use super::rules::{self, Method};
 use super::{CallerType, Protocol};
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Tx};
+use crate::desk::messages::Answer;
 use crate::engine::{self, BoxFuture, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
 use crate::ids::{BrandId, OrgId};
 use crate::messaging::{self, MessageStatus};
@@ -27,6 +30,15 @@ use crate::parse::{EmailAddress, PhoneE164};
 use crate::tenancy::Brand;
 use crate::when;
 use crate::{Error, Result};
+
+mod recap;
+mod secure;
+mod wording;
+
+pub use recap::{RecapSender, SendRecap};
+pub use secure::{INBOX_LINK_DAYS, SecureNotice, SecureNotices};
+pub use wording::{Preview, TEXT_MAX, preview, secure_notice_of};
+use wording::{email_of, recap_label, text_of};
 
 /// How one delivery goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,30 +149,6 @@ pub struct Delivery {
     pub created_at: jiff::Timestamp,
     /// When its state last changed (the outbound message's last news).
     pub updated_at: jiff::Timestamp,
-}
-
-/// A `desk.recap` item: send `contact` the messages waiting for the recap at `at` (ms).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SendRecap {
-    pub brand_id: BrandId,
-    pub contact_id: i64,
-    pub at: i64,
-}
-
-impl engine::Kind for SendRecap {
-    const NAME: &'static str = "desk.recap";
-}
-
-/// A `desk.secure_notice` item: tell a secure message's recipient it is waiting, with a link
-/// to their inbox (never the message itself).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SecureNotice {
-    pub delivery_id: i64,
-}
-
-impl engine::Kind for SecureNotice {
-    const NAME: &'static str = "desk.secure_notice";
-    const PRIORITY: Priority = Priority::Urgent;
 }
 
 /// What a delivery plan needs to know of the message.
@@ -393,73 +381,6 @@ async fn send_in(
     Ok(queued)
 }
 
-/// `8:00 AM Mon Dec 7`.
-fn recap_label(at: jiff::Timestamp, brand: &Brand) -> String {
-    let tz = brand.zone();
-    format!("{} {}", when::time(at, &tz), when::date(at, &tz))
-}
-
-/// The caller's name, when the protocol asked for it.
-fn caller_name(answers: &[Answer]) -> Option<&str> {
-    answers.iter().find(|a| a.key == "caller_name").map(|a| a.value.as_str())
-}
-
-/// The email of one message: subject and text.
-pub(super) fn email_of(m: &Taken<'_>, _now: jiff::Timestamp) -> (String, String) {
-    let tz = m.brand.zone();
-    let urgent = if m.urgent { "URGENT message" } else { "Message" };
-    let subject = match caller_name(m.answers) {
-        Some(name) => format!("{urgent} for {} from {name}", m.brand.name),
-        None => format!("{urgent} for {} ({})", m.brand.name, m.caller.name),
-    };
-    // An operator is named; an integration is not someone the recipient knows.
-    let by = match m.taken_by.strip_prefix("user:") {
-        Some(_) => format!(" by {}", crate::jobs::dispatch::actor_name(m.taken_by)),
-        None => String::new(),
-    };
-    let mut text = format!(
-        "{urgent} for {}, taken{by} at {} {}.\n\n",
-        m.brand.name,
-        when::time(m.taken_at, &tz),
-        when::date(m.taken_at, &tz),
-    );
-    if m.several_types {
-        text.push_str(&format!("Caller: {}\n", m.caller.name));
-    }
-    for a in m.answers {
-        text.push_str(&format!("{}: {}\n", a.label, a.shown()));
-    }
-    if m.urgent {
-        match m.urgent_reason {
-            Some(r) => text.push_str(&format!("\nUrgent: {}.\n", r.trim_end_matches('.'))),
-            None => text.push_str("\nMarked urgent by the operator.\n"),
-        }
-    }
-    (subject, text)
-}
-
-/// The most a desk text carries; longer answers are shortened to fit.
-pub const TEXT_MAX: usize = 640;
-
-/// The text of one message: `URGENT Harbor Plumbing message (Caller): Caller's name: Dana
-/// Ruiz; Callback number: (303) 555-0132; ... Taken 9:14 PM Sun Dec 6.`
-pub(super) fn text_of(m: &Taken<'_>) -> String {
-    let tz = m.brand.zone();
-    let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
-    let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
-    let tail = format!(" Taken {} {}.", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz));
-    let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, a.shown())).collect();
-    let mut body = parts.join("; ");
-    let room = TEXT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
-    if body.chars().count() > room {
-        body = body.chars().take(room.saturating_sub(1)).collect::<String>().trim_end().to_string();
-        body.push('…');
-    } else if !body.ends_with(['.', '!', '?']) {
-        body.push('.');
-    }
-    format!("{head}{body}{tail}")
-}
-
 #[derive(FromRow)]
 struct Row {
     id: i64,
@@ -538,137 +459,11 @@ pub async fn for_messages(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<Delive
     rows.into_iter().map(Delivery::try_from).collect()
 }
 
-/// Runs `desk.recap` items: one email per recipient and recap, listing the messages waiting
-/// for it, oldest first; the deliveries then point at that email. Run again, it finds nothing
-/// waiting and sends nothing.
-#[derive(Clone, Copy, Debug)]
-pub struct RecapSender;
-
-impl Worker for RecapSender {
-    type Args = SendRecap;
-    fn work(&self, ctx: WorkContext, item: WorkItem, args: SendRecap) -> BoxFuture<Outcome> {
-        Box::pin(async move {
-            let Some(org) = item.org_id else { return Outcome::Fail("a recap with no organization".into()) };
-            send_recap(&ctx.db, ctx.clock.as_ref(), org, &args).await.into()
-        })
-    }
-}
-
-#[derive(FromRow)]
-struct Waiting {
-    id: i64,
-    message_id: i64,
-    caller_type_name: String,
-    answers: String,
-    urgent: i64,
-    urgent_reason: Option<String>,
-    taken_at: i64,
-}
-
-async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &SendRecap) -> Result<Outcome> {
-    let brand = crate::tenancy::brand(db, org, args.brand_id).await?;
-    let mut tx = db.begin().await?;
-    let waiting: Vec<Waiting> = sqlx::query_as(
-        "select d.id, d.message_id, m.caller_type_name, m.answers, m.urgent, m.urgent_reason, m.taken_at \
-         from desk_deliveries d join desk_messages m on m.id = d.message_id \
-         where d.org_id = $1 and d.contact_id = $2 and d.due_at = $3 and d.status = 'waiting' and d.method = 'recap' \
-         and m.brand_id = $4 order by m.taken_at, m.id",
-    )
-    .bind(org.0)
-    .bind(args.contact_id)
-    .bind(args.at)
-    .bind(brand.id.0)
-    .fetch_all(&mut *tx)
-    .await?;
-    if waiting.is_empty() {
-        return Ok(Outcome::Done(Some(serde_json::json!({ "messages": 0 }))));
-    }
-    let ids: Vec<String> = waiting.iter().map(|w| w.id.to_string()).collect();
-    let set = |status: &str, outbound: Option<i64>, detail: Option<String>| {
-        format!(
-            "update desk_deliveries set status = '{status}', outbound_id = {}, detail = {} where org_id = {} and id in ({})",
-            outbound.map(|o| o.to_string()).unwrap_or_else(|| "null".into()),
-            if detail.is_some() { "$1" } else { "detail" },
-            org.0,
-            ids.join(", ")
-        )
-    };
-    let ways = contact_in(&mut tx, org, brand.id, args.contact_id).await?;
-    let to = ways.as_ref().and_then(|w| w.email.as_deref()).map(EmailAddress::parse);
-    let Some(Ok(to)) = to else {
-        let why = match ways {
-            None => "this contact was removed from the client".to_string(),
-            Some(w) => format!("{} has no email address any more", w.name),
-        };
-        sqlx::query(sqlx::AssertSqlSafe(set("skipped", None, Some(why.clone())))).bind(why).execute(&mut *tx).await?;
-        tx.commit().await?;
-        return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": waiting.len() }))));
-    };
-    let at = from_millis(args.at);
-    let protocol = super::current(db, org, brand.id).await?.map(|p| p.protocol);
-    let since = protocol.and_then(|p| rules::previous_recap(&p.recap_times, &brand.zone(), at));
-    let (subject, text) = recap_of(&brand, at, since, &waiting)?;
-    let id = messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await?;
-    sqlx::query(sqlx::AssertSqlSafe(set("sent", Some(id.0), None))).execute(&mut *tx).await?;
-    tx.commit().await?;
-    db.work_added();
-    for m in waiting.iter().map(|w| w.message_id).collect::<std::collections::BTreeSet<_>>() {
-        db.publish(crate::db::Event::Desk { org, message: m });
-    }
-    Ok(Outcome::Done(Some(serde_json::json!({ "messages": waiting.len(), "email": id.0 }))))
-}
-
-/// The recap email: `Harbor Plumbing: 3 messages for your 8:00 AM recap`.
-fn recap_of(
-    brand: &Brand,
-    at: jiff::Timestamp,
-    since: Option<jiff::Timestamp>,
-    waiting: &[Waiting],
-) -> Result<(String, String)> {
-    let tz = brand.zone();
-    let count = match waiting.len() {
-        1 => "1 message".to_string(),
-        n => format!("{n} messages"),
-    };
-    let subject = format!("{}: {count} for your {} recap", brand.name, when::time(at, &tz));
-    let mut text = match since {
-        Some(s) => format!(
-            "{count} for {} taken between {} {} and {} {}.\n",
-            brand.name,
-            when::time(s, &tz),
-            when::date(s, &tz),
-            when::time(at, &tz),
-            when::date(at, &tz)
-        ),
-        None => format!("{count} for {} taken before {} {}.\n", brand.name, when::time(at, &tz), when::date(at, &tz)),
-    };
-    for (i, w) in waiting.iter().enumerate() {
-        let answers: Vec<Answer> = serde_json::from_str(&w.answers)
-            .map_err(|e| Error::Unexpected(format!("desk message {}: {e}", w.message_id)))?;
-        let taken = from_millis(w.taken_at);
-        text.push_str(&format!(
-            "\n{}. {} {} ({}){}\n",
-            i + 1,
-            when::time(taken, &tz),
-            when::date(taken, &tz),
-            w.caller_type_name,
-            if w.urgent != 0 { ", URGENT" } else { "" }
-        ));
-        for a in &answers {
-            text.push_str(&format!("   {}: {}\n", a.label, a.shown()));
-        }
-        if let Some(r) = w.urgent_reason.as_deref().filter(|_| w.urgent != 0) {
-            text.push_str(&format!("   Urgent: {r}\n"));
-        }
-    }
-    Ok((subject, text))
-}
-
 /// What a delivery of a stored message needs: its client, and the protocol version it was
 /// taken under.
-async fn context_of(db: &Db, org: OrgId, m: &super::messages::DeskMessage) -> Result<(Brand, Protocol)> {
+async fn context_of(db: &Db, org: OrgId, m: &crate::desk::messages::DeskMessage) -> Result<(Brand, Protocol)> {
     let brand = crate::tenancy::brand(db, org, m.brand_id).await?;
-    let protocol = super::version(db, org, m.brand_id, Some(m.protocol_version))
+    let protocol = crate::desk::version(db, org, m.brand_id, Some(m.protocol_version))
         .await?
         .ok_or_else(|| Error::Unexpected(format!("desk message {} has no protocol version", m.id)))?
         .protocol;
@@ -676,7 +471,7 @@ async fn context_of(db: &Db, org: OrgId, m: &super::messages::DeskMessage) -> Re
 }
 
 fn taken<'a>(
-    m: &'a super::messages::DeskMessage,
+    m: &'a crate::desk::messages::DeskMessage,
     brand: &'a Brand,
     protocol: &'a Protocol,
     caller: &'a CallerType,
@@ -696,7 +491,7 @@ fn taken<'a>(
 }
 
 /// The caller type a message was taken as, from its protocol version.
-fn caller_of(m: &super::messages::DeskMessage, protocol: &Protocol) -> CallerType {
+fn caller_of(m: &crate::desk::messages::DeskMessage, protocol: &Protocol) -> CallerType {
     protocol.caller_type(&m.caller_type).cloned().unwrap_or_else(|| CallerType {
         key: m.caller_type.clone(),
         name: m.caller_type_name.clone(),
@@ -709,7 +504,7 @@ fn caller_of(m: &super::messages::DeskMessage, protocol: &Protocol) -> CallerTyp
 /// ways (a new delivery each, by `actor`; a secure message gets a fresh notice); returns how
 /// many.
 pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &str) -> Result<usize> {
-    let m = super::messages::get(db, org, id).await?;
+    let m = crate::desk::messages::get(db, org, id).await?;
     let mut again: Vec<(Channel, i64)> = Vec::new();
     for d in &m.deliveries {
         if let (Channel::Email | Channel::Text | Channel::Secure, Some(c)) = (d.channel, d.contact_id)
@@ -741,7 +536,7 @@ pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &
 /// email when `to` is an address, a text otherwise (a national number read by the client's
 /// country).
 pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, actor: &str) -> Result<()> {
-    let m = super::messages::get(db, org, id).await?;
+    let m = crate::desk::messages::get(db, org, id).await?;
     let (brand, protocol) = context_of(db, org, &m).await?;
     let to = to.trim();
     let (channel, ways) = if to.contains('@') {
@@ -767,154 +562,4 @@ pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, 
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: m.id });
     Ok(())
-}
-
-/// Runs `desk.secure_notice` items: issues an inbox link for the recipient and queues the
-/// notice (a text to their cell, or an email), in one transaction with the delivery pointing
-/// at it; run again, it finds the notice queued and does nothing.
-#[derive(Clone, Debug)]
-pub struct SecureNotices {
-    /// The server's public URL, for the inbox link.
-    pub base_url: String,
-}
-
-/// How long an inbox link sent in a notice keeps working.
-pub const INBOX_LINK_DAYS: i64 = 90;
-
-impl Worker for SecureNotices {
-    type Args = SecureNotice;
-    fn work(&self, ctx: WorkContext, item: WorkItem, args: SecureNotice) -> BoxFuture<Outcome> {
-        let base = self.base_url.trim_end_matches('/').to_string();
-        Box::pin(async move {
-            let Some(org) = item.org_id else { return Outcome::Fail("a notice with no organization".into()) };
-            notify(&ctx.db, ctx.clock.as_ref(), org, args.delivery_id, &base).await.into()
-        })
-    }
-}
-
-async fn notify(db: &Db, clock: &dyn Clock, org: OrgId, delivery: i64, base: &str) -> Result<Outcome> {
-    /// (message, contact, notice address, notice already queued, client).
-    type Pending = (i64, Option<i64>, Option<String>, Option<i64>, i64);
-    let row: Option<Pending> = sqlx::query_as(
-        "select d.message_id, d.contact_id, d.address, d.outbound_id, m.brand_id from desk_deliveries d \
-         join desk_messages m on m.id = d.message_id where d.org_id = $1 and d.id = $2 and d.method = 'secure'",
-    )
-    .bind(org.0)
-    .bind(delivery)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some((message, Some(contact), Some(address), None, brand)) = row else {
-        return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "sent already, or nothing to send" }))));
-    };
-    let brand = crate::tenancy::brand(db, org, BrandId(brand)).await?;
-    let urgent: (i64,) = sqlx::query_as("select urgent from desk_messages where org_id = $1 and id = $2")
-        .bind(org.0)
-        .bind(message)
-        .fetch_one(db.pool())
-        .await?;
-    let now = clock.now();
-    let mut tx = db.begin().await?;
-    let link = crate::links::NewLink {
-        scope: crate::links::Scope::Inbox,
-        subject: contact,
-        about: Some(message),
-        expires_at: Some(now + jiff::SignedDuration::from_hours(24 * INBOX_LINK_DAYS)),
-    };
-    let token = crate::links::issue_in(&mut tx, clock, org, &link).await?;
-    let url = format!("{base}/inbox/{token}");
-    let (subject, text) = secure_notice_of(&brand.name, urgent.0 != 0, &url);
-    let sent = if address.starts_with('+') {
-        let to = PhoneE164::from_stored(&address).map_err(Error::Unexpected)?;
-        let priority = if urgent.0 != 0 { Priority::Urgent } else { Priority::Routine };
-        messaging::queue_sms_with_priority_in(&mut tx, clock, &brand, &to, &text, priority).await
-    } else {
-        let to = EmailAddress::parse(&address).map_err(Error::Unexpected)?;
-        messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await
-    };
-    match sent {
-        Ok(id) => {
-            sqlx::query("update desk_deliveries set outbound_id = $3 where org_id = $1 and id = $2")
-                .bind(org.0)
-                .bind(delivery)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // The brand lost its SMS number since: the delivery says so.
-        Err(Error::Invalid(errors)) => {
-            let why = errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ");
-            sqlx::query("update desk_deliveries set status = 'skipped', detail = $3 where org_id = $1 and id = $2")
-                .bind(org.0)
-                .bind(delivery)
-                .bind(why)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Err(e) => return Err(e),
-    }
-    tx.commit().await?;
-    db.work_added();
-    db.publish(crate::db::Event::Desk { org, message });
-    Ok(Outcome::Done(None))
-}
-
-/// The notice of a secure message: it says one is waiting and where, never what it says.
-pub fn secure_notice_of(client: &str, urgent: bool, url: &str) -> (String, String) {
-    let what = if urgent { "an urgent message" } else { "a new message" };
-    let subject = format!("{client}: {what} in your secure inbox");
-    let text = format!("{client}: {what} is waiting in your secure inbox. Read it here: {url}");
-    (subject, text)
-}
-
-/// What a recipient of this caller type's messages receives, shown in Settings before any
-/// call: the email (subject and text), the text, and a secure message's notice, for a message
-/// taken now with an example answer in every field (a callback number from the client's own
-/// country plan, today's date, a choice's first option).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Preview {
-    pub email_subject: String,
-    pub email_text: String,
-    pub text: String,
-    pub secure_notice: String,
-}
-
-pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: bool, now: jiff::Timestamp) -> Preview {
-    use crate::form_fields::FieldKind;
-    let today = now.to_zoned(brand.zone()).date();
-    let answers: Vec<Answer> = caller
-        .fields
-        .iter()
-        .map(|f| {
-            let value = match (f.key.as_str(), f.kind) {
-                ("caller_name", _) => "Jordan Lee".to_string(),
-                (_, FieldKind::Phone) => {
-                    brand.sms_number.as_ref().map(|n| n.as_str().to_string()).unwrap_or_else(|| "+13125550199".into())
-                }
-                (_, FieldKind::Email) => "jordan@example.com".into(),
-                (_, FieldKind::Date) => today.strftime("%a %b %-d, %Y").to_string(),
-                (_, FieldKind::Choice) => f.options.first().cloned().unwrap_or_default(),
-                (_, FieldKind::YesNo) => "Yes".into(),
-                (_, FieldKind::Number) => "2".into(),
-                (_, FieldKind::LongText) => "What the caller said, in their words.".into(),
-                (_, FieldKind::Text) => format!("({})", f.label.to_lowercase()),
-            };
-            Answer { key: f.key.clone(), label: f.label.clone(), value }
-        })
-        .collect();
-    let reason = urgent.then(|| "the caller said \"no heat\"".to_string());
-    let m = Taken {
-        id: 0,
-        brand,
-        caller,
-        answers: &answers,
-        urgent,
-        urgent_reason: reason.as_deref(),
-        in_hours: true,
-        several_types: protocol.caller_types.len() > 1,
-        taken_by: "user:Morgan",
-        taken_at: now,
-    };
-    let (email_subject, email_text) = email_of(&m, now);
-    let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
-    Preview { email_subject, email_text, text: text_of(&m), secure_notice }
 }

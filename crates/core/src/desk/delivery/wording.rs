@@ -1,0 +1,179 @@
+//! What recipients read: a message's email and text, a daily recap's email, a secure message's
+//! notice (which never carries the message), and the preview Settings shows before any call.
+
+use super::recap::Waiting;
+use super::*;
+
+/// `8:00 AM Mon Dec 7`.
+pub(super) fn recap_label(at: jiff::Timestamp, brand: &Brand) -> String {
+    let tz = brand.zone();
+    format!("{} {}", when::time(at, &tz), when::date(at, &tz))
+}
+
+/// The caller's name, when the protocol asked for it.
+pub(super) fn caller_name(answers: &[Answer]) -> Option<&str> {
+    answers.iter().find(|a| a.key == "caller_name").map(|a| a.value.as_str())
+}
+
+/// The email of one message: subject and text.
+pub(super) fn email_of(m: &Taken<'_>, _now: jiff::Timestamp) -> (String, String) {
+    let tz = m.brand.zone();
+    let urgent = if m.urgent { "URGENT message" } else { "Message" };
+    let subject = match caller_name(m.answers) {
+        Some(name) => format!("{urgent} for {} from {name}", m.brand.name),
+        None => format!("{urgent} for {} ({})", m.brand.name, m.caller.name),
+    };
+    // An operator is named; an integration is not someone the recipient knows.
+    let by = match m.taken_by.strip_prefix("user:") {
+        Some(_) => format!(" by {}", crate::jobs::dispatch::actor_name(m.taken_by)),
+        None => String::new(),
+    };
+    let mut text = format!(
+        "{urgent} for {}, taken{by} at {} {}.\n\n",
+        m.brand.name,
+        when::time(m.taken_at, &tz),
+        when::date(m.taken_at, &tz),
+    );
+    if m.several_types {
+        text.push_str(&format!("Caller: {}\n", m.caller.name));
+    }
+    for a in m.answers {
+        text.push_str(&format!("{}: {}\n", a.label, a.shown()));
+    }
+    if m.urgent {
+        match m.urgent_reason {
+            Some(r) => text.push_str(&format!("\nUrgent: {}.\n", r.trim_end_matches('.'))),
+            None => text.push_str("\nMarked urgent by the operator.\n"),
+        }
+    }
+    (subject, text)
+}
+
+/// The most a desk text carries; longer answers are shortened to fit.
+pub const TEXT_MAX: usize = 640;
+
+/// The text of one message: `URGENT Harbor Plumbing message (Caller): Caller's name: Dana
+/// Ruiz; Callback number: (303) 555-0132; ... Taken 9:14 PM Sun Dec 6.`
+pub(super) fn text_of(m: &Taken<'_>) -> String {
+    let tz = m.brand.zone();
+    let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
+    let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
+    let tail = format!(" Taken {} {}.", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz));
+    let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, a.shown())).collect();
+    let mut body = parts.join("; ");
+    let room = TEXT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
+    if body.chars().count() > room {
+        body = body.chars().take(room.saturating_sub(1)).collect::<String>().trim_end().to_string();
+        body.push('…');
+    } else if !body.ends_with(['.', '!', '?']) {
+        body.push('.');
+    }
+    format!("{head}{body}{tail}")
+}
+
+/// The recap email: `Harbor Plumbing: 3 messages for your 8:00 AM recap`.
+pub(super) fn recap_of(
+    brand: &Brand,
+    at: jiff::Timestamp,
+    since: Option<jiff::Timestamp>,
+    waiting: &[Waiting],
+) -> Result<(String, String)> {
+    let tz = brand.zone();
+    let count = match waiting.len() {
+        1 => "1 message".to_string(),
+        n => format!("{n} messages"),
+    };
+    let subject = format!("{}: {count} for your {} recap", brand.name, when::time(at, &tz));
+    let mut text = match since {
+        Some(s) => format!(
+            "{count} for {} taken between {} {} and {} {}.\n",
+            brand.name,
+            when::time(s, &tz),
+            when::date(s, &tz),
+            when::time(at, &tz),
+            when::date(at, &tz)
+        ),
+        None => format!("{count} for {} taken before {} {}.\n", brand.name, when::time(at, &tz), when::date(at, &tz)),
+    };
+    for (i, w) in waiting.iter().enumerate() {
+        let answers: Vec<Answer> = serde_json::from_str(&w.answers)
+            .map_err(|e| Error::Unexpected(format!("desk message {}: {e}", w.message_id)))?;
+        let taken = from_millis(w.taken_at);
+        text.push_str(&format!(
+            "\n{}. {} {} ({}){}\n",
+            i + 1,
+            when::time(taken, &tz),
+            when::date(taken, &tz),
+            w.caller_type_name,
+            if w.urgent != 0 { ", URGENT" } else { "" }
+        ));
+        for a in &answers {
+            text.push_str(&format!("   {}: {}\n", a.label, a.shown()));
+        }
+        if let Some(r) = w.urgent_reason.as_deref().filter(|_| w.urgent != 0) {
+            text.push_str(&format!("   Urgent: {r}\n"));
+        }
+    }
+    Ok((subject, text))
+}
+
+/// The notice of a secure message: it says one is waiting and where, never what it says.
+pub fn secure_notice_of(client: &str, urgent: bool, url: &str) -> (String, String) {
+    let what = if urgent { "an urgent message" } else { "a new message" };
+    let subject = format!("{client}: {what} in your secure inbox");
+    let text = format!("{client}: {what} is waiting in your secure inbox. Read it here: {url}");
+    (subject, text)
+}
+
+/// What a recipient of this caller type's messages receives, shown in Settings before any
+/// call: the email (subject and text), the text, and a secure message's notice, for a message
+/// taken now with an example answer in every field (a callback number from the client's own
+/// country plan, today's date, a choice's first option).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub email_subject: String,
+    pub email_text: String,
+    pub text: String,
+    pub secure_notice: String,
+}
+
+pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: bool, now: jiff::Timestamp) -> Preview {
+    use crate::form_fields::FieldKind;
+    let today = now.to_zoned(brand.zone()).date();
+    let answers: Vec<Answer> = caller
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match (f.key.as_str(), f.kind) {
+                ("caller_name", _) => "Jordan Lee".to_string(),
+                (_, FieldKind::Phone) => {
+                    brand.sms_number.as_ref().map(|n| n.as_str().to_string()).unwrap_or_else(|| "+13125550199".into())
+                }
+                (_, FieldKind::Email) => "jordan@example.com".into(),
+                (_, FieldKind::Date) => today.strftime("%a %b %-d, %Y").to_string(),
+                (_, FieldKind::Choice) => f.options.first().cloned().unwrap_or_default(),
+                (_, FieldKind::YesNo) => "Yes".into(),
+                (_, FieldKind::Number) => "2".into(),
+                (_, FieldKind::LongText) => "What the caller said, in their words.".into(),
+                (_, FieldKind::Text) => format!("({})", f.label.to_lowercase()),
+            };
+            Answer { key: f.key.clone(), label: f.label.clone(), value }
+        })
+        .collect();
+    let reason = urgent.then(|| "the caller said \"no heat\"".to_string());
+    let m = Taken {
+        id: 0,
+        brand,
+        caller,
+        answers: &answers,
+        urgent,
+        urgent_reason: reason.as_deref(),
+        in_hours: true,
+        several_types: protocol.caller_types.len() > 1,
+        taken_by: "user:Morgan",
+        taken_at: now,
+    };
+    let (email_subject, email_text) = email_of(&m, now);
+    let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
+    Preview { email_subject, email_text, text: text_of(&m), secure_notice }
+}
