@@ -849,3 +849,47 @@ async fn a_clients_sign_in_sees_its_own_messages_and_checks_in_never_another_cli
     let r = b.post_form(&format!("/desk/messages/{}/retrieve", theirs.id), &[]).await;
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn recaps_that_fall_due_together_all_go_out_at_once() {
+    // More clients than the database pool has connections: each recap must not hold one
+    // connection while waiting for another.
+    const CLIENTS: usize = 40;
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("answering").await;
+    app.clock.set("2026-12-08T04:00:00Z".parse().unwrap());
+    for i in 0..CLIENTS {
+        let brand = app.brand(org, &format!("Property client {i}")).await.id;
+        let contact = switchboard_core::desk::contacts::ContactInput {
+            name: "Property manager".into(),
+            methods: vec![("email".into(), format!("pm{i}@lakeview.example"))],
+            ..Default::default()
+        };
+        switchboard_core::desk::contacts::create(&app.db, &app.clock, org, brand, &contact).await.unwrap();
+        switchboard_core::desk::apply_template(&app.db, &app.clock, org, brand, "api", "property_management")
+            .await
+            .unwrap();
+        let input = switchboard_core::desk::messages::TakeInput {
+            caller_type: "tenant".into(),
+            answers: [
+                ("caller_name", "Ana Silva"),
+                ("callback_number", "(312) 555-0123"),
+                ("property_and_unit", "400 N Lake Shore, 12B"),
+                ("problem", "Hallway light is out"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            ..Default::default()
+        };
+        switchboard_core::desk::messages::take(&app.db, &app.clock, org, brand, "api", &input).await.unwrap();
+    }
+    // 8:00 AM in Chicago: one engine pass sends every recap.
+    app.clock.set("2026-12-08T14:00:00Z".parse().unwrap());
+    app.engine.tick().await.unwrap();
+    let (recaps,): (i64,) = sqlx::query_as("select count(*) from messages where subject like '%recap'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(recaps as usize, CLIENTS);
+}

@@ -45,6 +45,9 @@ pub(super) struct Waiting {
 
 pub(super) async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &SendRecap) -> Result<Outcome> {
     let brand = crate::tenancy::brand(db, org, args.brand_id).await?;
+    // Read before the transaction: a connection held while waiting for another would starve
+    // the pool when a thousand recaps fall due at 8:00.
+    let protocol = crate::desk::current(db, org, brand.id).await?.map(|p| p.protocol);
     let mut tx = db.begin().await?;
     let waiting: Vec<Waiting> = sqlx::query_as(
         "select d.id, d.message_id, m.caller_type_name, m.answers, m.urgent, m.urgent_reason, m.taken_at \
@@ -83,7 +86,6 @@ pub(super) async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &Se
         return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": waiting.len() }))));
     };
     let at = from_millis(args.at);
-    let protocol = crate::desk::current(db, org, brand.id).await?.map(|p| p.protocol);
     let since = protocol.and_then(|p| rules::previous_recap(&p.recap_times, &brand.zone(), at));
     let (subject, text) = recap_of(&brand, at, since, &waiting)?;
     let id = messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await?;
