@@ -282,10 +282,9 @@ pub async fn redeliver(
     caller: ApiCaller,
     ApiId(id): ApiId,
 ) -> Result<Json<DeskMessageEnvelope>, ApiError> {
-    switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), caller.org, id, "api")
+    let m = switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), caller.org, id, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    let m = messages::get(&state.db, caller.org, id).await?;
     Ok(Json(DeskMessageEnvelope { message: m.into() }))
 }
 
@@ -308,10 +307,9 @@ pub async fn forward(
     ApiId(id): ApiId,
     ApiJson(body): ApiJson<ForwardBody>,
 ) -> Result<Json<DeskMessageEnvelope>, ApiError> {
-    switchboard_core::desk::delivery::forward(&state.db, state.clock.as_ref(), caller.org, id, &body.to, "api")
+    let m = switchboard_core::desk::delivery::forward(&state.db, state.clock.as_ref(), caller.org, id, &body.to, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    let m = messages::get(&state.db, caller.org, id).await?;
     Ok(Json(DeskMessageEnvelope { message: m.into() }))
 }
 

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::desk::contacts;
-use switchboard_core::desk::messages::{self, DeskStatus, Filter};
+use switchboard_core::desk::messages::{self, Filter};
 
 use crate::auth::{ClientUser, actor};
 use crate::error::PageError;
@@ -64,7 +64,6 @@ pub async fn index(
         .collect();
     let now = state.clock.now();
     let filter = Filter { only: Some(mine), ..Filter::default() };
-    let who = |a: &str| switchboard_core::jobs::dispatch::actor_name(a);
     let messages = messages::list(&state.db, org, &filter, 200)
         .await?
         .into_iter()
@@ -86,10 +85,7 @@ pub async fn index(
                     .iter()
                     .map(|d| format!("{} to {}: {}", d.channel.label(), d.recipient, d.state.label()))
                     .collect(),
-                retrieved: match (m.status, &m.retrieved_by, m.retrieved_at) {
-                    (DeskStatus::Retrieved, Some(by), Some(at)) => format!("by {} {}", who(by), fmt::ago(at, &tz, now)),
-                    _ => String::new(),
-                },
+                retrieved: super::desk::retrieved_label(&m, &tz, now),
             }
         })
         .collect();

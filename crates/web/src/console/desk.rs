@@ -234,6 +234,7 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
     let brand = brands.iter().find(|b| b.id == m.brand_id);
     let tz = brand.map(|b| b.zone()).unwrap_or(jiff::tz::TimeZone::UTC);
     let who = |a: &str| switchboard_core::jobs::dispatch::actor_name(a);
+    let retrieved = retrieved_label(&m, &tz, now);
     BoardMessage {
         id: m.id,
         client: brand.map(|b| b.name.clone()).unwrap_or_default(),
@@ -278,10 +279,17 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
                 }
             })
             .collect(),
-        retrieved: match (m.status, m.retrieved_by, m.retrieved_at) {
-            (DeskStatus::Retrieved, Some(by), Some(at)) => format!("by {} {}", who(&by), fmt::ago(at, &tz, now)),
-            _ => String::new(),
-        },
+        retrieved,
+    }
+}
+
+/// "by Morgan Lee 5 min ago" for a retrieved message; empty otherwise.
+pub(crate) fn retrieved_label(m: &DeskMessage, tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> String {
+    match (m.status, &m.retrieved_by, m.retrieved_at) {
+        (DeskStatus::Retrieved, Some(by), Some(at)) => {
+            format!("by {} {}", switchboard_core::jobs::dispatch::actor_name(by), fmt::ago(at, tz, now))
+        }
+        _ => String::new(),
     }
 }
 
@@ -635,7 +643,7 @@ pub async fn forward(
     )
     .await
     {
-        Ok(()) => Ok(back_to(m.id, m.brand_id.0, "forwarded")),
+        Ok(_) => Ok(back_to(m.id, m.brand_id.0, "forwarded")),
         Err(e) => refused(&state, &viewer, &m, e, &form).await,
     }
 }

@@ -502,8 +502,14 @@ fn caller_of(m: &crate::desk::messages::DeskMessage, protocol: &Protocol) -> Cal
 
 /// Sends the message again to everyone it was emailed, texted or securely sent to, the same
 /// ways (a new delivery each, by `actor`; a secure message gets a fresh notice); returns how
-/// many.
-pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &str) -> Result<usize> {
+/// many. Returns the message with its new deliveries.
+pub async fn redeliver(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: i64,
+    actor: &str,
+) -> Result<crate::desk::messages::DeskMessage> {
     let m = crate::desk::messages::get(db, org, id).await?;
     let mut again: Vec<(Channel, i64)> = Vec::new();
     for d in &m.deliveries {
@@ -529,13 +535,20 @@ pub async fn redeliver(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &
     tx.commit().await?;
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: m.id });
-    Ok(again.len())
+    crate::desk::messages::get(db, org, m.id).await
 }
 
 /// Forwards the message to any email address or number (a landline's cell, a colleague): an
 /// email when `to` is an address, a text otherwise (a national number read by the client's
 /// country).
-pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, actor: &str) -> Result<()> {
+pub async fn forward(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: i64,
+    to: &str,
+    actor: &str,
+) -> Result<crate::desk::messages::DeskMessage> {
     let m = crate::desk::messages::get(db, org, id).await?;
     let (brand, protocol) = context_of(db, org, &m).await?;
     let to = to.trim();
@@ -561,5 +574,5 @@ pub async fn forward(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, to: &str, 
     tx.commit().await?;
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: m.id });
-    Ok(())
+    crate::desk::messages::get(db, org, m.id).await
 }
