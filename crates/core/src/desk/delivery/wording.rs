@@ -177,3 +177,115 @@ pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: 
     let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
     Preview { email_subject, email_text, text: text_of(&m), secure_notice }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::OrgId;
+
+    fn brand() -> Brand {
+        Brand {
+            id: BrandId(1),
+            org_id: OrgId(1),
+            name: "Lakeside Clinic".into(),
+            time_zone: crate::parse::TimeZoneName::parse("Europe/Berlin").unwrap(),
+            country: crate::parse::Country::parse("DE").unwrap(),
+            sms_number: None,
+            inbound_email: None,
+            color: "#0f766e".into(),
+            logo_url: None,
+            job_prefix: "J".into(),
+            next_job_number: 1,
+            sms_help_reply: None,
+            urgent_words: crate::tenancy::UrgentWords::default(),
+            working_hours: crate::tenancy::WorkingHours::default(),
+        }
+    }
+
+    fn answer(key: &str, label: &str, value: &str) -> Answer {
+        Answer { key: key.into(), label: label.into(), value: value.into() }
+    }
+
+    fn caller(name: &str) -> CallerType {
+        CallerType { key: "doctor_or_lab".into(), name: name.into(), fields: Vec::new(), deliveries: Vec::new() }
+    }
+
+    #[test]
+    fn a_message_with_no_name_and_no_reason_still_reads_whole() {
+        let (brand, caller) = (brand(), caller("Doctor or lab"));
+        // No caller's name asked; a number abroad; marked urgent with no reason; taken by an
+        // operator on a day other than the recipient's today (12:30 AM in Berlin).
+        let answers =
+            [answer("practice", "Practice or lab", "Labor Nord"), answer("callback", "Callback", "+4930901820")];
+        let m = Taken {
+            id: 1,
+            brand: &brand,
+            caller: &caller,
+            answers: &answers,
+            urgent: true,
+            urgent_reason: None,
+            in_hours: false,
+            several_types: true,
+            taken_by: "user:Ana Lopez",
+            taken_at: "2026-12-07T23:30:00Z".parse().unwrap(),
+        };
+        let (subject, text) = email_of(&m, m.taken_at);
+        assert_eq!(subject, "URGENT message for Lakeside Clinic (Doctor or lab)");
+        assert_eq!(
+            text,
+            "URGENT message for Lakeside Clinic, taken by Ana Lopez at 12:30 AM Tue Dec 8.\n\n\
+             Caller: Doctor or lab\n\
+             Practice or lab: Labor Nord\n\
+             Callback: +49 30 901820\n\n\
+             Marked urgent by the operator.\n"
+        );
+        assert_eq!(
+            text_of(&m),
+            "URGENT Lakeside Clinic message (Doctor or lab): Practice or lab: Labor Nord; Callback: +49 30 901820. \
+             Taken 12:30 AM Tue Dec 8."
+        );
+    }
+
+    #[test]
+    fn a_long_message_is_shortened_to_fit_one_text_and_keeps_its_time() {
+        let (brand, caller) = (brand(), caller("Caller"));
+        let long = "word ".repeat(200);
+        let answers = [answer("caller_name", "Caller's name", "Jo Park"), answer("message", "Message", long.trim())];
+        let m = Taken {
+            id: 1,
+            brand: &brand,
+            caller: &caller,
+            answers: &answers,
+            urgent: false,
+            urgent_reason: None,
+            in_hours: true,
+            several_types: false,
+            taken_by: "api",
+            taken_at: "2026-12-08T09:00:00Z".parse().unwrap(),
+        };
+        let text = text_of(&m);
+        // Cut at the limit, less the space before the cut.
+        assert_eq!(text.chars().count(), TEXT_MAX - 1);
+        assert!(text.starts_with("Lakeside Clinic message: Caller's name: Jo Park; Message: word word"), "{text}");
+        assert!(text.ends_with("word… Taken 10:00 AM Tue Dec 8."), "{text}");
+        let (subject, body) = email_of(&m, m.taken_at);
+        assert_eq!(subject, "Message for Lakeside Clinic from Jo Park");
+        assert!(
+            body.starts_with("Message for Lakeside Clinic, taken at 10:00 AM Tue Dec 8.\n\n"),
+            "the whole message goes by email: {body}"
+        );
+        assert!(body.ends_with(&format!("Message: {}\n", long.trim())));
+    }
+
+    #[test]
+    fn the_secure_notice_names_only_the_client() {
+        assert_eq!(
+            secure_notice_of("Lakeside Clinic", true, "https://x.example/inbox/t"),
+            (
+                "Lakeside Clinic: an urgent message in your secure inbox".to_string(),
+                "Lakeside Clinic: an urgent message is waiting in your secure inbox. Read it here: https://x.example/inbox/t"
+                    .to_string()
+            )
+        );
+    }
+}
