@@ -27,6 +27,8 @@ pub struct Providers {
     pub public_url: String,
     /// How long technicians' portal links last (`None`: until the end of the next local day).
     pub portal_link_hours: Option<u32>,
+    /// Web Push, for secure inboxes' notices.
+    pub push: Arc<crate::providers::web_push::WebPush>,
     pub geocoder: Geocoder,
     pub router: Router,
 }
@@ -51,6 +53,6 @@ pub fn all(providers: &Providers) -> Workers {
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
-    crate::desk::register(&mut workers, &p.public_url);
+    crate::desk::register(&mut workers, &p.public_url, p.push.clone());
     workers
 }

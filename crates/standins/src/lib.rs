@@ -4,6 +4,7 @@
 //! tests, by `switchboard serve` when no provider is configured, and by `switchboard standin`.
 
 pub mod maps;
+pub mod push;
 pub mod s3;
 pub mod smtp;
 pub mod twilio;

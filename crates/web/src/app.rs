@@ -28,6 +28,7 @@ use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
+use switchboard_core::providers::web_push::WebPush;
 use switchboard_core::storage::BlobStore;
 use switchboard_core::workers::Providers;
 use switchboard_standins::maps::MapsStandin;
@@ -94,7 +95,11 @@ impl App {
             Some(url) => MapRouter::osrm(url).map_err(|e| anyhow::anyhow!(e))?,
             None => MapRouter::StraightLine,
         };
-        let engine = build_engine(&db, &clock, &config, &geocoder, &router)?;
+        let push = Arc::new(
+            WebPush::load(&db, clock.now(), format!("mailto:{}", config.smtp_from), config.push_origins.clone())
+                .await?,
+        );
+        let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push)?;
         let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let blobs = match &config.s3 {
             Some(s3) => BlobStore::s3(s3.clone())?,
@@ -119,6 +124,7 @@ impl App {
                 geocoder,
                 router,
                 maps_standin,
+                push,
                 closing: crate::state::Closing::default(),
             },
             run_engine: true,
@@ -173,6 +179,7 @@ fn build_engine(
     config: &Config,
     geocoder: &Geocoder,
     router: &MapRouter,
+    push: &Arc<WebPush>,
 ) -> anyhow::Result<Engine> {
     let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
     let sms = TwilioSms::new(TwilioConfig {
@@ -193,6 +200,7 @@ fn build_engine(
         portal_link_hours: config.portal_link_hours,
         geocoder: geocoder.clone(),
         router: router.clone(),
+        push: push.clone(),
     };
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.

@@ -20,6 +20,11 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
+/// An embedded file's bytes.
+pub fn file(path: &str) -> Option<Vec<u8>> {
+    Assets::get(path).map(|f| f.data.into_owned())
+}
+
 pub async fn serve(Path(path): Path<String>) -> Response {
     match Assets::get(&path) {
         Some(file) => {

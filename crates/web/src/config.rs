@@ -102,6 +102,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_SMTP_FROM", value_name = "ADDRESS")]
     pub smtp_from: Option<String>,
 
+    /// Web Push services to accept besides the browsers' own (FCM, Mozilla, Apple, Windows, over
+    /// https): origins such as http://127.0.0.1:4100, comma-separated, for a local stand-in
+    #[arg(long, env = "SWITCHBOARD_PUSH_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
+    pub push_origins: Vec<String>,
+
     /// Seconds a worker holds a claimed item; work of a crashed process is retried after this
     /// [default: 60]
     #[arg(long, env = "SWITCHBOARD_ENGINE_LEASE_SECS", value_name = "SECONDS")]
@@ -185,6 +190,7 @@ pub struct FileConfig {
     pub standin_listen: Option<SocketAddr>,
     pub smtp_url: Option<Secret>,
     pub smtp_from: Option<String>,
+    pub push_origins: Option<Vec<String>>,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: Option<u64>,
@@ -340,6 +346,8 @@ pub struct Config {
     /// `None`: send mail to the built-in SMTP sink.
     pub smtp_url: Option<Secret>,
     pub smtp_from: String,
+    /// Origins of Web Push services accepted besides the browsers' own (a stand-in's).
+    pub push_origins: Vec<String>,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: u64,
@@ -426,7 +434,19 @@ impl Config {
         {
             bail!("portal link hours must be between 1 and {} (got {h})", switchboard_core::portal::MAX_VALID_HOURS);
         }
+        let push_origins = if args.push_origins.is_empty() {
+            file.push_origins.unwrap_or_default()
+        } else {
+            args.push_origins.clone()
+        };
+        for o in &push_origins {
+            let url = reqwest::Url::parse(o).map_err(|_| anyhow::anyhow!("push origin {o} is not a URL"))?;
+            if url.origin().ascii_serialization() != o.trim_end_matches('/') {
+                bail!("push origin {o} must be an origin only (scheme, host and port), like http://127.0.0.1:4100");
+            }
+        }
         Ok(Config {
+            push_origins,
             s3,
             maps,
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),

@@ -46,6 +46,8 @@ pub struct AppState {
     pub router: MapRouter,
     /// The demo's maps stand-in, when it runs.
     pub maps_standin: Option<MapsStandin>,
+    /// Web Push for secure inboxes (its public key goes to the pages that subscribe).
+    pub push: Arc<switchboard_core::providers::web_push::WebPush>,
     /// Set when the server starts shutting down: open event streams end, so the graceful
     /// shutdown is not held up by console tabs and tracking pages left open.
     pub closing: Closing,

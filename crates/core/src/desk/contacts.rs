@@ -265,11 +265,12 @@ pub async fn delete(db: &Db, org: OrgId, brand: BrandId, id: i64) -> Result<()> 
         )));
     }
     let mut tx = db.begin().await?;
-    sqlx::query("delete from desk_contact_methods where org_id = $1 and contact_id = $2")
-        .bind(org.0)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    for sql in [
+        "delete from desk_contact_methods where org_id = $1 and contact_id = $2",
+        "delete from push_subscriptions where org_id = $1 and contact_id = $2",
+    ] {
+        sqlx::query(sql).bind(org.0).bind(id).execute(&mut *tx).await?;
+    }
     sqlx::query("delete from desk_contacts where org_id = $1 and brand_id = $2 and id = $3")
         .bind(org.0)
         .bind(brand.0)

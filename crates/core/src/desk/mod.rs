@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod inbox;
 pub mod messages;
 pub mod protocol;
+pub mod push;
 pub mod rules;
 
 use sqlx::FromRow;
@@ -197,6 +198,10 @@ pub async fn apply_template_in(
 
 /// Registers the desk's workers: the daily recap, and secure message notices (their inbox
 /// links start with `base_url`, the server's public URL).
-pub fn register(workers: &mut crate::engine::Workers, base_url: &str) {
-    workers.add(delivery::RecapSender).add(delivery::SecureNotices { base_url: base_url.to_string() });
+pub fn register(
+    workers: &mut crate::engine::Workers,
+    base_url: &str,
+    push: std::sync::Arc<crate::providers::web_push::WebPush>,
+) {
+    workers.add(delivery::RecapSender).add(delivery::SecureNotices { base_url: base_url.to_string(), push });
 }

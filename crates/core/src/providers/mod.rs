@@ -8,6 +8,7 @@ pub mod s3;
 pub mod smtp_server;
 pub mod twilio;
 pub mod twilio_signature;
+pub mod web_push;
 
 use jiff::Timestamp;
 

@@ -197,7 +197,10 @@ async fn recaps(postgres: &Option<String>) -> anyhow::Result<()> {
 
     // Only the recap timers run here: the emails they queue are counted, not sent.
     let mut workers = Workers::new();
-    switchboard_core::desk::register(&mut workers, "http://127.0.0.1");
+    let push =
+        switchboard_core::providers::web_push::WebPush::load(&db, start, "mailto:bench@bench.example".into(), vec![])
+            .await?;
+    switchboard_core::desk::register(&mut workers, "http://127.0.0.1", Arc::new(push));
     let engine = Engine::new(db.clone(), Arc::new(clock.clone()), EngineConfig::default(), workers);
     clock.set("2026-12-08T14:00:00Z".parse()?);
     let (rss_before, _) = memory_mib();

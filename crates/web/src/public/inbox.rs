@@ -1,17 +1,26 @@
 //! A desk contact's secure inbox (`/inbox/{token}`), opened from the notice's link on any phone
 //! without an account: the client's messages for them, unread ones marked, each opened on its
 //! own page (`/inbox/{token}/messages/{id}`), which records the read receipt the desk's board
-//! shows. Installable as a web app (`/inbox/{token}/manifest.webmanifest`). A link that does not
-//! work gets one plain page.
+//! shows. Installable as a web app (`/inbox/{token}/manifest.webmanifest`), with push
+//! notifications where the browser has them: the page's script subscribes with the server's
+//! VAPID key and hands the subscription to `POST /inbox/{token}/push` (`DELETE` turns it off);
+//! the service worker (`/inbox/sw.js`) shows each notice and opens the inbox when tapped. A
+//! link that does not work gets one plain page.
 
 use askama_web::WebTemplate;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::desk::inbox::{self, Inbox, InboxItem};
+use switchboard_core::providers::web_push::Subscription;
+
+use crate::error::ApiError;
 
 use crate::fmt;
 use crate::state::AppState;
@@ -21,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/inbox/{token}", get(index))
         .route("/inbox/{token}/messages/{id}", get(message))
         .route("/inbox/{token}/manifest.webmanifest", get(manifest))
+        .route("/inbox/{token}/push", post(subscribe).delete(unsubscribe))
+        .route("/inbox/sw.js", get(service_worker))
 }
 
 /// A message as the inbox lists or shows it.
@@ -47,6 +58,10 @@ pub struct InboxPage {
     pub contact: String,
     pub unread: usize,
     pub items: Vec<Item>,
+    /// The server's VAPID public key, for the page's push subscription.
+    pub push_key: String,
+    /// How many devices get this contact's notices by push.
+    pub devices: i64,
 }
 
 #[derive(askama::Template, WebTemplate)]
@@ -106,6 +121,11 @@ async fn index(State(state): State<AppState>, Path(token): Path<String>) -> Resp
                 client: inbox.client.name.clone(),
                 color: inbox.client.color.clone(),
                 contact: inbox.contact_name.clone(),
+                push_key: state.push.public_key().to_string(),
+                devices: match switchboard_core::desk::push::devices(&state.db, inbox.org, inbox.contact_id).await {
+                    Ok(n) => n,
+                    Err(e) => return failed(e),
+                },
                 token,
             }
             .into_response(),
@@ -159,4 +179,86 @@ async fn manifest(State(state): State<AppState>, Path(token): Path<String>) -> R
         }
         Err(e) => failed(e),
     }
+}
+
+/// A browser's `PushSubscription.toJSON()`.
+#[derive(Deserialize)]
+struct SubscriptionBody {
+    endpoint: String,
+    #[serde(default)]
+    keys: KeysBody,
+}
+
+#[derive(Deserialize, Default)]
+struct KeysBody {
+    #[serde(default)]
+    p256dh: String,
+    #[serde(default)]
+    auth: String,
+}
+
+#[derive(Deserialize)]
+struct EndpointBody {
+    endpoint: String,
+}
+
+fn inbox_error(e: Error) -> Response {
+    match e {
+        Error::NotFound => {
+            private(ApiError::new(StatusCode::NOT_FOUND, "not_found", "This link isn't active.").into_response())
+        }
+        other => private(ApiError::from(other).into_response()),
+    }
+}
+
+fn devices_json(status: StatusCode, devices: i64) -> Response {
+    private((status, axum::Json(serde_json::json!({ "devices": devices }))).into_response())
+}
+
+/// Turns on push notices for the inbox's contact on the browser that sends its subscription.
+async fn subscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<SubscriptionBody>(&body) else {
+        return inbox_error(Error::Invalid(vec![switchboard_core::error::FieldError::new(
+            "endpoint",
+            "send the browser's push subscription: JSON with endpoint and keys",
+        )]));
+    };
+    let sub = match Subscription::parse(&body.endpoint, &body.keys.p256dh, &body.keys.auth, &state.push.extra_origins) {
+        Ok(s) => s,
+        Err(e) => return inbox_error(e),
+    };
+    let agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    match switchboard_core::desk::push::subscribe(&state.db, state.clock.as_ref(), &token, &sub, agent).await {
+        Ok(n) => devices_json(StatusCode::CREATED, n),
+        Err(e) => inbox_error(e),
+    }
+}
+
+/// Turns push notices off for one browser.
+async fn unsubscribe(State(state): State<AppState>, Path(token): Path<String>, body: Bytes) -> Response {
+    let Ok(body) = serde_json::from_slice::<EndpointBody>(&body) else {
+        return inbox_error(Error::Invalid(vec![switchboard_core::error::FieldError::new(
+            "endpoint",
+            "send the endpoint of the subscription to remove",
+        )]));
+    };
+    match switchboard_core::desk::push::unsubscribe(&state.db, state.clock.as_ref(), &token, &body.endpoint).await {
+        Ok(n) => devices_json(StatusCode::OK, n),
+        Err(e) => inbox_error(e),
+    }
+}
+
+/// The inboxes' service worker: shows a notice and opens the inbox when it is tapped. Served
+/// under `/inbox/` so it may control every inbox page.
+async fn service_worker() -> Response {
+    let Some(file) = crate::assets::file("inbox-sw.js") else {
+        return (StatusCode::NOT_FOUND, "asset not found").into_response();
+    };
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], file)
+        .into_response()
 }

@@ -11,16 +11,20 @@ use switchboard_core::ids::BrandId;
 
 use crate::helpers::{TestApp, json, spawn_app};
 
-struct Client {
-    app: TestApp,
-    key: String,
-    brand: i64,
+pub(crate) struct Client {
+    pub(crate) app: TestApp,
+    pub(crate) key: String,
+    pub(crate) brand: i64,
 }
 
 impl Client {
     /// A client (brand) in Chicago with an SMS number, set up from a template.
-    async fn from_template(name: &str, template: &str) -> Client {
-        let app = spawn_app().await;
+    pub(crate) async fn from_template(name: &str, template: &str) -> Client {
+        Client::on(spawn_app().await, name, template).await
+    }
+
+    /// [`Client::from_template`] on an app already running.
+    pub(crate) async fn on(app: TestApp, name: &str, template: &str) -> Client {
         let (org, _) = app.org_with_admin("answering").await;
         let brand = app.sms_brand(org, name, "+13125550100").await.id.0;
         let key = app.api_key(org).await;
@@ -31,11 +35,11 @@ impl Client {
         c
     }
 
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.app.api_post(&self.key, path, body).await
     }
 
-    async fn get(&self, path: &str) -> Value {
+    pub(crate) async fn get(&self, path: &str) -> Value {
         let r = self.app.client().get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap();
         let (status, body) = json(r).await;
         assert_eq!(status, 200, "{body}");
@@ -43,7 +47,7 @@ impl Client {
     }
 
     /// Gives the template's contact `name` these ways to reach them; returns its id.
-    async fn reach(&self, name: &str, methods: Value) -> i64 {
+    pub(crate) async fn reach(&self, name: &str, methods: Value) -> i64 {
         let list = self.get(&format!("/api/v1/brands/{}/contacts", self.brand)).await;
         let id =
             list["contacts"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap()["id"].as_i64().unwrap();
@@ -61,7 +65,7 @@ impl Client {
         id
     }
 
-    async fn take(&self, caller_type: &str, answers: Value, extra: Value) -> (u16, Value) {
+    pub(crate) async fn take(&self, caller_type: &str, answers: Value, extra: Value) -> (u16, Value) {
         let mut body = json!({ "client_id": self.brand, "caller_type": caller_type, "answers": answers });
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
@@ -70,20 +74,20 @@ impl Client {
     }
 
     /// Runs the engine a few times, two seconds apart (texts from one number are paced).
-    async fn run_engine(&self) {
+    pub(crate) async fn run_engine(&self) {
         for _ in 0..4 {
             self.app.engine.tick().await.unwrap();
             self.app.clock.advance(jiff::SignedDuration::from_secs(2));
         }
     }
 
-    fn at(&self, utc: &str) {
+    pub(crate) fn at(&self, utc: &str) {
         self.app.clock.set(utc.parse().unwrap());
     }
 }
 
 /// (method, recipient, address, state, detail) of each delivery.
-fn deliveries(m: &Value) -> Vec<(String, String, String, String, String)> {
+pub(crate) fn deliveries(m: &Value) -> Vec<(String, String, String, String, String)> {
     m["deliveries"]
         .as_array()
         .unwrap()
@@ -95,7 +99,7 @@ fn deliveries(m: &Value) -> Vec<(String, String, String, String, String)> {
         .collect()
 }
 
-fn row(
+pub(crate) fn row(
     method: &str,
     recipient: &str,
     address: &str,

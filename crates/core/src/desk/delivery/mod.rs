@@ -37,7 +37,7 @@ mod wording;
 
 pub use recap::{RecapSender, SendRecap};
 pub use secure::{INBOX_LINK_DAYS, SecureNotice, SecureNotices};
-pub use wording::{Preview, TEXT_MAX, preview, secure_notice_of};
+pub use wording::{Preview, TEXT_MAX, preview, push_notice_of, secure_notice_of};
 use wording::{email_of, recap_label, text_of};
 
 /// How one delivery goes.
@@ -410,7 +410,7 @@ impl TryFrom<Row> for Delivery {
     type Error = Error;
     fn try_from(r: Row) -> Result<Delivery> {
         let out = r.out_status.as_deref().and_then(MessageStatus::parse);
-        let secure_unsent = r.method == "secure" && r.outbound_id.is_none();
+        let secure_unsent = r.method == "secure" && r.outbound_id.is_none() && r.status != "sent";
         let (state, detail) = match (r.status.as_str(), out) {
             ("skipped", _) => (DeliveryState::Failed, r.detail),
             _ if r.read_at.is_some() => (DeliveryState::Read, r.detail),
@@ -425,6 +425,8 @@ impl TryFrom<Row> for Delivery {
                 (DeliveryState::Failed, r.out_error.clone().or(r.detail))
             }
             ("waiting", None) => (DeliveryState::Waiting, r.detail),
+            // A secure message's notice that went by push.
+            ("sent", None) => (DeliveryState::Sent, r.detail),
             (other, None) => {
                 return Err(Error::Unexpected(format!("desk delivery {} is {other} with no message", r.id)));
             }

@@ -125,6 +125,13 @@ pub fn secure_notice_of(client: &str, urgent: bool, url: &str) -> (String, Strin
     (subject, text)
 }
 
+/// A secure message's notice as a push notification: (title, body). Tapping it opens the
+/// inbox; like the text, it says nothing of the message.
+pub fn push_notice_of(client: &str, urgent: bool) -> (String, String) {
+    let what = if urgent { "An urgent message" } else { "A new message" };
+    (client.to_string(), format!("{what} is waiting in your secure inbox. Tap to read it."))
+}
+
 /// What a recipient of this caller type's messages receives, shown in Settings before any
 /// call: the email (subject and text), the text, and a secure message's notice, for a message
 /// taken now with an example answer in every field (a callback number from the client's own
