@@ -24,6 +24,7 @@ pub mod messaging;
 pub mod money;
 pub mod notifications;
 pub mod parse;
+pub mod pdf;
 pub mod portal;
 pub mod providers;
 pub mod secret;

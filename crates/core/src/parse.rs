@@ -109,6 +109,15 @@ impl PhoneE164 {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// The number without its country code (`7205550199` for +17205550199): how paging
+    /// companies name a pager over SNPP.
+    pub fn national_digits(&self) -> String {
+        match PHONE_NUMBER_UTIL.parse(&self.0, None) {
+            Ok(n) => n.get_national_significant_number(),
+            Err(_) => self.0.trim_start_matches('+').to_string(),
+        }
+    }
+
     /// A friendly form for display: `(303) 555-0142` for +1 numbers, the international form
     /// (`+49 151 12345678`) for others.
     pub fn display(&self) -> String {

@@ -29,6 +29,11 @@ pub struct Providers {
     pub portal_link_hours: Option<u32>,
     /// Web Push, for secure inboxes' notices.
     pub push: Arc<crate::providers::web_push::WebPush>,
+    /// The paging server for pagers given by number (`None`: only email-to-pager works).
+    pub snpp: Option<crate::providers::snpp::SnppServer>,
+    /// The fax gateway's address for fax numbers, `{number}@domain` (`None`: only fax
+    /// addresses work).
+    pub fax_gateway: Option<String>,
     pub geocoder: Geocoder,
     pub router: Router,
 }
@@ -53,6 +58,14 @@ pub fn all(providers: &Providers) -> Workers {
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
-    crate::desk::register(&mut workers, &p.public_url, p.push.clone());
+    crate::desk::register(
+        &mut workers,
+        crate::desk::Outside {
+            base_url: p.public_url.clone(),
+            push: p.push.clone(),
+            snpp: p.snpp.clone(),
+            fax_gateway: p.fax_gateway.clone(),
+        },
+    );
     workers
 }

@@ -7,4 +7,5 @@ pub mod maps;
 pub mod push;
 pub mod s3;
 pub mod smtp;
+pub mod snpp;
 pub mod twilio;

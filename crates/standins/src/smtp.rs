@@ -22,6 +22,8 @@ pub struct SunkMail {
     /// The `text/html` part, when the mail has one.
     pub html: Option<String>,
     pub message_id: Option<String>,
+    /// Attached files: (file name, content type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
     pub raw: Vec<u8>,
     /// When the sink received it.
     pub received_at: jiff::Timestamp,
@@ -65,6 +67,24 @@ impl Mailbox for Sink {
                     .and_then(|p| p.text_contents())
                     .map(str::to_string),
                 message_id: parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")),
+                attachments: parsed
+                    .as_ref()
+                    .map(|m| {
+                        use mail_parser::MimeHeaders;
+                        m.attachments()
+                            .map(|a| {
+                                let kind = a
+                                    .content_type()
+                                    .map(|t| match t.subtype() {
+                                        Some(sub) => format!("{}/{sub}", t.ctype()),
+                                        None => t.ctype().to_string(),
+                                    })
+                                    .unwrap_or_default();
+                                (a.attachment_name().unwrap_or_default().to_string(), kind, a.contents().to_vec())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 raw: mail.data,
                 received_at: jiff::Timestamp::now(),
             };

@@ -27,12 +27,14 @@ use switchboard_core::engine::{Engine, EngineConfig};
 use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
+use switchboard_core::providers::snpp::SnppServer;
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_core::providers::web_push::WebPush;
 use switchboard_core::storage::BlobStore;
 use switchboard_core::workers::Providers;
 use switchboard_standins::maps::MapsStandin;
 use switchboard_standins::smtp::SmtpSink;
+use switchboard_standins::snpp::SnppStandin;
 use switchboard_standins::twilio::TwilioStandin;
 
 pub struct App {
@@ -87,6 +89,16 @@ impl App {
         } else {
             None
         };
+        // The demo pages through its own SNPP stand-in and faxes into the mail sink.
+        if config.demo && config.snpp.is_none() {
+            let snpp = SnppStandin::start("127.0.0.1:0".parse()?)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot start the paging stand-in: {e}"))?;
+            config.snpp = Some(SnppServer::parse(&snpp.url()).map_err(|e| anyhow::anyhow!(e))?);
+        }
+        if config.demo && config.fax_gateway.is_none() {
+            config.fax_gateway = Some("{number}@fax.demo.switchboard.test".into());
+        }
         let geocoder = match &config.maps.geocoder_url {
             Some(url) => Geocoder::nominatim(url).map_err(|e| anyhow::anyhow!(e))?,
             None => Geocoder::Off,
@@ -201,6 +213,8 @@ fn build_engine(
         geocoder: geocoder.clone(),
         router: router.clone(),
         push: push.clone(),
+        snpp: config.snpp.clone(),
+        fax_gateway: config.fax_gateway.clone(),
     };
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.

@@ -102,6 +102,17 @@ pub struct ServeArgs {
     #[arg(long, env = "SWITCHBOARD_SMTP_FROM", value_name = "ADDRESS")]
     pub smtp_from: Option<String>,
 
+    /// Paging server for pagers given by number: snpp://host[:port] (RFC 1861; port 444 by
+    /// default); without it, pagers with an email address still get pages
+    #[arg(long, env = "SWITCHBOARD_SNPP_URL", value_name = "URL")]
+    pub snpp_url: Option<String>,
+
+    /// Fax gateway address for fax numbers, {number} standing for the number's digits with its
+    /// country code: {number}@rcfax.com (RingCentral), {number}@efaxsend.com (eFax); without
+    /// it, only faxes given as an address work
+    #[arg(long, env = "SWITCHBOARD_FAX_GATEWAY", value_name = "PATTERN")]
+    pub fax_gateway: Option<String>,
+
     /// Web Push services to accept besides the browsers' own (FCM, Mozilla, Apple, Windows, over
     /// https): origins such as http://127.0.0.1:4100, comma-separated, for a local stand-in
     #[arg(long, env = "SWITCHBOARD_PUSH_ORIGINS", value_name = "ORIGINS", value_delimiter = ',')]
@@ -191,6 +202,8 @@ pub struct FileConfig {
     pub smtp_url: Option<Secret>,
     pub smtp_from: Option<String>,
     pub push_origins: Option<Vec<String>>,
+    pub snpp_url: Option<String>,
+    pub fax_gateway: Option<String>,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: Option<u64>,
@@ -348,6 +361,10 @@ pub struct Config {
     pub smtp_from: String,
     /// Origins of Web Push services accepted besides the browsers' own (a stand-in's).
     pub push_origins: Vec<String>,
+    /// The paging server for pagers given by number.
+    pub snpp: Option<switchboard_core::providers::snpp::SnppServer>,
+    /// The fax gateway's address pattern (`{number}@domain`).
+    pub fax_gateway: Option<String>,
     pub smtp_listen: Option<SocketAddr>,
     pub inbound_email_token: Option<Secret>,
     pub engine_lease_secs: u64,
@@ -445,7 +462,24 @@ impl Config {
                 bail!("push origin {o} must be an origin only (scheme, host and port), like http://127.0.0.1:4100");
             }
         }
+        let snpp = match args.snpp_url.clone().or(file.snpp_url).filter(|u| !u.trim().is_empty()) {
+            Some(u) => Some(
+                switchboard_core::providers::snpp::SnppServer::parse(&u)
+                    .map_err(|m| anyhow::anyhow!("SWITCHBOARD_SNPP_URL: {m}"))?,
+            ),
+            None => None,
+        };
+        let fax_gateway = args.fax_gateway.clone().or(file.fax_gateway).filter(|g| !g.trim().is_empty());
+        if let Some(g) = &fax_gateway {
+            if !g.contains("{number}") {
+                bail!("SWITCHBOARD_FAX_GATEWAY must contain {{number}}, like {{number}}@rcfax.com (got {g})");
+            }
+            switchboard_core::desk::delivery::gateway_address(g, "+13125550199")
+                .map_err(|m| anyhow::anyhow!("SWITCHBOARD_FAX_GATEWAY: {m}"))?;
+        }
         Ok(Config {
+            snpp,
+            fax_gateway,
             push_origins,
             s3,
             maps,

@@ -1,7 +1,8 @@
 //! A client's contacts: the people who receive its messages (the plumber on call, the office
 //! manager, the lawyer's assistant), with or without a Switchboard sign-in, each with the ways
 //! to reach them in order: cell, home, office, email, pager, fax. Numbers are read by the
-//! client's country and kept in E.164; a pager is a number or an email-to-pager address.
+//! client's country and kept in E.164; a pager is a number or an email-to-pager address, a fax
+//! a number or a fax gateway's address.
 
 use serde::Serialize;
 use sqlx::FromRow;
@@ -60,7 +61,8 @@ impl MethodKind {
     }
 
     /// The value as kept: a number in E.164 (read by `country` when national), an email
-    /// address, or for a pager either.
+    /// address, or for a pager or a fax either (an email-to-pager address, a fax gateway's
+    /// address for the number).
     pub fn read(self, value: &str, country: Country) -> Result<String, String> {
         let value = value.trim();
         if value.is_empty() {
@@ -68,7 +70,9 @@ impl MethodKind {
         }
         match self {
             MethodKind::Email => EmailAddress::parse(value).map(|e| e.to_string()),
-            MethodKind::Pager if value.contains('@') => EmailAddress::parse(value).map(|e| e.to_string()),
+            MethodKind::Pager | MethodKind::Fax if value.contains('@') => {
+                EmailAddress::parse(value).map(|e| e.to_string())
+            }
             _ => PhoneE164::parse_in(value, country).map(|p| p.as_str().to_string()),
         }
     }

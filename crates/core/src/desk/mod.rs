@@ -198,10 +198,22 @@ pub async fn apply_template_in(
 
 /// Registers the desk's workers: the daily recap, and secure message notices (their inbox
 /// links start with `base_url`, the server's public URL).
-pub fn register(
-    workers: &mut crate::engine::Workers,
-    base_url: &str,
-    push: std::sync::Arc<crate::providers::web_push::WebPush>,
-) {
-    workers.add(delivery::RecapSender).add(delivery::SecureNotices { base_url: base_url.to_string(), push });
+/// What the desk's deliveries need from outside.
+#[derive(Debug, Clone)]
+pub struct Outside {
+    /// The server's public URL (inbox links).
+    pub base_url: String,
+    pub push: std::sync::Arc<crate::providers::web_push::WebPush>,
+    /// The paging server for pagers given by number.
+    pub snpp: Option<crate::providers::snpp::SnppServer>,
+    /// The fax gateway's address pattern for fax numbers (`{number}@domain`).
+    pub fax_gateway: Option<String>,
+}
+
+pub fn register(workers: &mut crate::engine::Workers, outside: Outside) {
+    workers
+        .add(delivery::RecapSender)
+        .add(delivery::SecureNotices { base_url: outside.base_url, push: outside.push })
+        .add(delivery::Pages { server: outside.snpp })
+        .add(delivery::Faxes { gateway: outside.fax_gateway });
 }

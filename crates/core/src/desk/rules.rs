@@ -91,11 +91,23 @@ pub enum Method {
     /// Kept in the recipient's private inbox; only "you have a new message" and the link go out,
     /// by text (or email without a cell). Opening it there is the read receipt.
     Secure,
+    /// A page: to an email-to-pager address, or over SNPP to the pager's number.
+    Pager,
+    /// A fax of the message (a PDF) through the fax gateway.
+    Fax,
 }
 
 impl Method {
-    pub const ALL: [Method; 6] =
-        [Method::Email, Method::Text, Method::EmailAndText, Method::Secure, Method::Recap, Method::CheckIn];
+    pub const ALL: [Method; 8] = [
+        Method::Email,
+        Method::Text,
+        Method::EmailAndText,
+        Method::Secure,
+        Method::Recap,
+        Method::CheckIn,
+        Method::Pager,
+        Method::Fax,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Email => "email",
@@ -104,6 +116,8 @@ impl Method {
             Method::Recap => "recap",
             Method::CheckIn => "check_in",
             Method::Secure => "secure",
+            Method::Pager => "pager",
+            Method::Fax => "fax",
         }
     }
     pub fn label(self) -> &'static str {
@@ -114,6 +128,8 @@ impl Method {
             Method::Recap => "Hold for the daily recap",
             Method::CheckIn => "Hold for check-in",
             Method::Secure => "Secure message",
+            Method::Pager => "Page",
+            Method::Fax => "Fax",
         }
     }
     pub fn parse(s: &str) -> Result<Method, String> {
@@ -475,7 +491,7 @@ mod tests {
                 ),
                 (
                     "caller_types.1.deliveries.2.method",
-                    "\"pigeon\" is not a way to deliver a message (email, text, email_and_text, secure, recap, check_in)"
+                    "\"pigeon\" is not a way to deliver a message (email, text, email_and_text, secure, recap, check_in, pager, fax)"
                 ),
                 ("caller_types.1.deliveries.3.contacts", "pick who receives it"),
                 ("caller_types.1.deliveries.4.contacts", "contact 9 is not one of this client's contacts"),

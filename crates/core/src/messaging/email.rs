@@ -85,6 +85,21 @@ pub async fn queue_rich_email_in(
     Ok(id)
 }
 
+/// [`queue_email_in`] with a file attached (a fax's PDF).
+pub async fn queue_email_with_attachment_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    brand: &Brand,
+    to: &EmailAddress,
+    subject: &str,
+    text: &str,
+    file: &crate::providers::email::Attachment,
+) -> Result<MessageId> {
+    let id = queue_rich_email_in(tx, clock, brand, to, subject, text, None).await?;
+    store::add_attachment(&mut **tx, brand.org_id, id, file).await?;
+    Ok(id)
+}
+
 /// Queues an email in its own transaction and wakes the engine.
 pub async fn send_email(
     db: &Db,
@@ -256,6 +271,7 @@ impl EmailSender {
             text: msg.body.clone(),
             html: store::html(db.pool(), msg.org_id, id).await?,
             message_id: format!("<msg-{}@{}>", id.0, self.id_domain),
+            attachments: store::attachments(db.pool(), msg.org_id, id).await?,
         };
         let now = to_millis(ctx.clock.now());
         match self.provider.send(email).await {

@@ -24,7 +24,7 @@ use serde_json::json;
 
 pub use email::{
     EMAIL_SEND, EmailSender, InboundEmail, accepts_email, brand_for_email, is_automated, parse_raw, queue_email_in,
-    queue_rich_email_in, record_inbound_email_in, send_email,
+    queue_email_with_attachment_in, queue_rich_email_in, record_inbound_email_in, send_email,
 };
 pub use model::{Channel, Keyword, Message, MessageId, MessageStatus, default_help_reply, keyword};
 

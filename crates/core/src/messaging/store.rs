@@ -82,6 +82,51 @@ pub async fn set_html<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id:
     Ok(())
 }
 
+/// Keeps a file to send with an email.
+pub async fn add_attachment<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    org: OrgId,
+    id: MessageId,
+    file: &crate::providers::email::Attachment,
+) -> Result<()> {
+    use base64::Engine;
+    sqlx::query(
+        "insert into message_attachments (org_id, message_id, filename, content_type, content) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .bind(&file.filename)
+    .bind(&file.content_type)
+    .bind(base64::engine::general_purpose::STANDARD.encode(&file.bytes))
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+/// The files an email is sent with, in the order they were added.
+pub async fn attachments(
+    pool: &sqlx::AnyPool,
+    org: OrgId,
+    id: MessageId,
+) -> Result<Vec<crate::providers::email::Attachment>> {
+    use base64::Engine;
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select filename, content_type, content from message_attachments where org_id = $1 and message_id = $2 order by id",
+    )
+    .bind(org.0)
+    .bind(id.0)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|(filename, content_type, content)| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(content)
+                .map_err(|e| crate::Error::Unexpected(format!("attachment {filename} of message {}: {e}", id.0)))?;
+            Ok(crate::providers::email::Attachment { filename, content_type, bytes })
+        })
+        .collect()
+}
+
 /// The HTML version of an email, if it has one.
 pub async fn html(pool: &sqlx::AnyPool, org: OrgId, id: MessageId) -> Result<Option<String>> {
     let row: Option<(Option<String>,)> = sqlx::query_as("select html from messages where org_id = $1 and id = $2")

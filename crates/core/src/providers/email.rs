@@ -3,7 +3,7 @@
 //! (STARTTLS), `smtps://user:pass@host:465` (TLS).
 
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MessageBuilder, MultiPart};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 use super::{Accepted, SendError};
@@ -22,6 +22,16 @@ pub struct OutboundEmail {
     /// A stable Message-ID (`<...>`), the same on every retry, so a duplicate after a crash
     /// is recognisable as the same message.
     pub message_id: String,
+    /// Files sent with it (multipart/mixed).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file sent with an email (a fax's PDF, later an invoice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 pub trait EmailProvider: Send + Sync + 'static {
@@ -72,9 +82,28 @@ impl EmailProvider for SmtpMailer {
             if let Some(r) = &email.reply_to {
                 builder = builder.reply_to(mailbox(r, "reply-to")?);
             }
-            let built = match &email.html {
-                Some(html) => builder.multipart(MultiPart::alternative_plain_html(email.text.clone(), html.clone())),
-                None => builder.header(ContentType::TEXT_PLAIN).body(email.text.clone()),
+            let built = match (&email.html, email.attachments.is_empty()) {
+                (Some(html), true) => {
+                    builder.multipart(MultiPart::alternative_plain_html(email.text.clone(), html.clone()))
+                }
+                (None, true) => builder.header(ContentType::TEXT_PLAIN).body(email.text.clone()),
+                (html, false) => {
+                    let mut mixed = match html {
+                        Some(h) => MultiPart::mixed()
+                            .multipart(MultiPart::alternative_plain_html(email.text.clone(), h.clone())),
+                        None => MultiPart::mixed().singlepart(SinglePart::plain(email.text.clone())),
+                    };
+                    for a in &email.attachments {
+                        let kind = ContentType::parse(&a.content_type).map_err(|e| SendError::Rejected {
+                            code: None,
+                            message: format!("attachment {} has a bad content type: {e}", a.filename),
+                        })?;
+                        mixed = mixed.singlepart(
+                            lettre::message::Attachment::new(a.filename.clone()).body(a.bytes.clone(), kind),
+                        );
+                    }
+                    builder.multipart(mixed)
+                }
             };
             let message = built
                 .map_err(|e| SendError::Rejected { code: None, message: format!("cannot build the email: {e}") })?;

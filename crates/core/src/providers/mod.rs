@@ -6,6 +6,7 @@ pub mod email;
 pub mod maps;
 pub mod s3;
 pub mod smtp_server;
+pub mod snpp;
 pub mod twilio;
 pub mod twilio_signature;
 pub mod web_push;

@@ -200,7 +200,13 @@ async fn recaps(postgres: &Option<String>) -> anyhow::Result<()> {
     let push =
         switchboard_core::providers::web_push::WebPush::load(&db, start, "mailto:bench@bench.example".into(), vec![])
             .await?;
-    switchboard_core::desk::register(&mut workers, "http://127.0.0.1", Arc::new(push));
+    let outside = switchboard_core::desk::Outside {
+        base_url: "http://127.0.0.1".into(),
+        push: Arc::new(push),
+        snpp: None,
+        fax_gateway: None,
+    };
+    switchboard_core::desk::register(&mut workers, outside);
     let engine = Engine::new(db.clone(), Arc::new(clock.clone()), EngineConfig::default(), workers);
     clock.set("2026-12-08T14:00:00Z".parse()?);
     let (rss_before, _) = memory_mib();

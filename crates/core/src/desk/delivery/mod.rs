@@ -31,14 +31,18 @@ use crate::tenancy::Brand;
 use crate::when;
 use crate::{Error, Result};
 
+mod fax;
+mod page;
 mod recap;
 mod secure;
 mod wording;
 
+pub use fax::{Faxes, SendFax, gateway_address};
+pub use page::{Pages, SendPage};
 pub use recap::{RecapSender, SendRecap};
 pub use secure::{INBOX_LINK_DAYS, SecureNotice, SecureNotices};
 pub use wording::{Preview, TEXT_MAX, preview, push_notice_of, secure_notice_of};
-use wording::{email_of, recap_label, text_of};
+use wording::{email_of, fax_of, page_of, recap_label, text_of};
 
 /// How one delivery goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +54,10 @@ pub enum Channel {
     CheckIn,
     /// In the recipient's private inbox; a notice with the link goes by text or email.
     Secure,
+    /// A page, by email to the pager's address or over SNPP.
+    Pager,
+    /// A PDF of the message through the fax gateway.
+    Fax,
 }
 
 impl Channel {
@@ -60,6 +68,8 @@ impl Channel {
             Channel::Recap => "recap",
             Channel::CheckIn => "check_in",
             Channel::Secure => "secure",
+            Channel::Pager => "pager",
+            Channel::Fax => "fax",
         }
     }
     pub fn label(self) -> &'static str {
@@ -69,6 +79,8 @@ impl Channel {
             Channel::Recap => "Daily recap",
             Channel::CheckIn => "Held for check-in",
             Channel::Secure => "Secure message",
+            Channel::Pager => "Page",
+            Channel::Fax => "Fax",
         }
     }
     fn parse(s: &str) -> Result<Channel> {
@@ -78,6 +90,8 @@ impl Channel {
             "recap" => Channel::Recap,
             "check_in" => Channel::CheckIn,
             "secure" => Channel::Secure,
+            "pager" => Channel::Pager,
+            "fax" => Channel::Fax,
             other => return Err(Error::Unexpected(format!("desk delivery method {other}"))),
         })
     }
@@ -170,6 +184,10 @@ struct ContactWays {
     name: String,
     email: Option<String>,
     cell: Option<String>,
+    /// An email-to-pager address or the pager's number (E.164).
+    pager: Option<String>,
+    /// A fax number (E.164) or a fax gateway's address for it.
+    fax: Option<String>,
 }
 
 async fn contact_in(tx: &mut Tx, org: OrgId, brand: BrandId, id: i64) -> Result<Option<ContactWays>> {
@@ -189,7 +207,7 @@ async fn contact_in(tx: &mut Tx, org: OrgId, brand: BrandId, id: i64) -> Result<
     .fetch_all(&mut **tx)
     .await?;
     let first = |kind: &str| methods.iter().find(|(k, _)| k == kind).map(|(_, v)| v.clone());
-    Ok(Some(ContactWays { name, email: first("email"), cell: first("cell") }))
+    Ok(Some(ContactWays { name, email: first("email"), cell: first("cell"), pager: first("pager"), fax: first("fax") }))
 }
 
 struct NewDelivery<'a> {
@@ -253,6 +271,8 @@ pub(super) async fn plan_in(tx: &mut Tx, clock: &dyn Clock, protocol: &Protocol,
                 Method::EmailAndText => &[Channel::Email, Channel::Text],
                 Method::Recap => &[Channel::Recap],
                 Method::Secure => &[Channel::Secure],
+                Method::Pager => &[Channel::Pager],
+                Method::Fax => &[Channel::Fax],
                 Method::CheckIn => &[],
             };
             for channel in channels {
@@ -361,6 +381,37 @@ async fn send_in(
             }
         },
         Channel::CheckIn => d.status = "waiting",
+        Channel::Pager => match ways.pager.as_deref() {
+            None => d.detail = Some(format!("{} has no pager", ways.name)),
+            Some(address) if address.contains('@') => match EmailAddress::parse(address) {
+                Err(e) => d.detail = Some(e),
+                Ok(to) => {
+                    d.address = Some(address);
+                    let id = messaging::queue_email_in(tx, clock, brand, &to, &brand.name, &page_of(m)).await?;
+                    (d.status, d.outbound_id) = ("queued", Some(id.0));
+                    queued = true;
+                }
+            },
+            Some(number) => {
+                d.address = Some(number);
+                d.status = "queued";
+                let id = insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
+                let work = NewWork::of(&SendPage { delivery_id: id }, now)?.org(org).key(format!("desk.page:{id}"));
+                engine::enqueue_in(tx, &work, now).await?;
+                return Ok(true);
+            }
+        },
+        Channel::Fax => match ways.fax.as_deref() {
+            None => d.detail = Some(format!("{} has no fax number", ways.name)),
+            Some(address) => {
+                d.address = Some(address);
+                d.status = "queued";
+                let id = insert_in(tx, org, m.id, d, by, to_millis(now)).await?;
+                let work = NewWork::of(&SendFax { delivery_id: id }, now)?.org(org).key(format!("desk.fax:{id}"));
+                engine::enqueue_in(tx, &work, now).await?;
+                return Ok(true);
+            }
+        },
         Channel::Secure => match (ways.cell.as_deref(), ways.email.as_deref()) {
             (None, None) => {
                 d.detail = Some(format!("{} has no cell number or email address for the notice", ways.name))
@@ -410,11 +461,14 @@ impl TryFrom<Row> for Delivery {
     type Error = Error;
     fn try_from(r: Row) -> Result<Delivery> {
         let out = r.out_status.as_deref().and_then(MessageStatus::parse);
-        let secure_unsent = r.method == "secure" && r.outbound_id.is_none() && r.status != "sent";
         let (state, detail) = match (r.status.as_str(), out) {
             ("skipped", _) => (DeliveryState::Failed, r.detail),
             _ if r.read_at.is_some() => (DeliveryState::Read, r.detail),
-            _ if secure_unsent => (DeliveryState::Sending, r.detail),
+            // Engine work with no outbound message yet (a secure notice, a page, a fax), or
+            // none ever (a page over SNPP, a notice by push).
+            ("queued", None) => (DeliveryState::Sending, r.detail),
+            ("sent", None) => (DeliveryState::Sent, r.detail),
+            ("failed", None) => (DeliveryState::Failed, r.detail),
             (_, Some(MessageStatus::Queued | MessageStatus::Sending)) => (DeliveryState::Sending, r.detail),
             (_, Some(MessageStatus::Sent | MessageStatus::Received)) => (DeliveryState::Sent, r.detail),
             (_, Some(MessageStatus::Delivered)) => (DeliveryState::Delivered, r.detail),
@@ -425,8 +479,6 @@ impl TryFrom<Row> for Delivery {
                 (DeliveryState::Failed, r.out_error.clone().or(r.detail))
             }
             ("waiting", None) => (DeliveryState::Waiting, r.detail),
-            // A secure message's notice that went by push.
-            ("sent", None) => (DeliveryState::Sent, r.detail),
             (other, None) => {
                 return Err(Error::Unexpected(format!("desk delivery {} is {other} with no message", r.id)));
             }
@@ -502,7 +554,7 @@ fn caller_of(m: &crate::desk::messages::DeskMessage, protocol: &Protocol) -> Cal
     })
 }
 
-/// Sends the message again to everyone it was emailed, texted or securely sent to, the same
+/// Sends the message again to everyone it was emailed, texted, paged, faxed or securely sent to, the same
 /// ways (a new delivery each, by `actor`; a secure message gets a fresh notice); returns how
 /// many. Returns the message with its new deliveries.
 pub async fn redeliver(
@@ -515,7 +567,8 @@ pub async fn redeliver(
     let m = crate::desk::messages::get(db, org, id).await?;
     let mut again: Vec<(Channel, i64)> = Vec::new();
     for d in &m.deliveries {
-        if let (Channel::Email | Channel::Text | Channel::Secure, Some(c)) = (d.channel, d.contact_id)
+        if let (Channel::Email | Channel::Text | Channel::Secure | Channel::Pager | Channel::Fax, Some(c)) =
+            (d.channel, d.contact_id)
             && !again.contains(&(d.channel, c))
         {
             again.push((d.channel, c));
@@ -524,7 +577,7 @@ pub async fn redeliver(
     if again.is_empty() {
         return Err(Error::invalid(
             "message",
-            "this message was not emailed, texted or securely sent to any contact: forward it to someone instead",
+            "this message was not emailed, texted, paged, faxed or securely sent to any contact: forward it to someone instead",
         ));
     }
     let (brand, protocol) = context_of(db, org, &m).await?;
@@ -556,12 +609,24 @@ pub async fn forward(
     let to = to.trim();
     let (channel, ways) = if to.contains('@') {
         let email = EmailAddress::parse(to).map_err(|e| Error::invalid("to", e))?;
-        (Channel::Email, ContactWays { name: email.to_string(), email: Some(email.to_string()), cell: None })
+        (
+            Channel::Email,
+            ContactWays { name: email.to_string(), email: Some(email.to_string()), cell: None, pager: None, fax: None },
+        )
     } else if to.is_empty() {
         return Err(Error::invalid("to", "give an email address or a cell number to forward it to"));
     } else {
         let phone = PhoneE164::parse_in(to, brand.country).map_err(|e| Error::invalid("to", e))?;
-        (Channel::Text, ContactWays { name: phone.display(), email: None, cell: Some(phone.as_str().to_string()) })
+        (
+            Channel::Text,
+            ContactWays {
+                name: phone.display(),
+                email: None,
+                cell: Some(phone.as_str().to_string()),
+                pager: None,
+                fax: None,
+            },
+        )
     };
     if channel == Channel::Text && brand.sms_number.is_none() {
         return Err(Error::invalid(

@@ -55,13 +55,26 @@ pub const TEXT_MAX: usize = 640;
 /// The text of one message: `URGENT Harbor Plumbing message (Caller): Caller's name: Dana
 /// Ruiz; Callback number: (303) 555-0132; ... Taken 9:14 PM Sun Dec 6.`
 pub(super) fn text_of(m: &Taken<'_>) -> String {
+    text_within(m, TEXT_MAX)
+}
+
+/// The most a page carries: what alphanumeric pagers show.
+pub const PAGE_MAX: usize = 240;
+
+/// A page: the text's words on one line (SNPP and pagers take no line breaks), shortened to
+/// [`PAGE_MAX`].
+pub(super) fn page_of(m: &Taken<'_>) -> String {
+    crate::providers::snpp::one_line(&text_within(m, PAGE_MAX))
+}
+
+fn text_within(m: &Taken<'_>, max: usize) -> String {
     let tz = m.brand.zone();
     let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
     let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
     let tail = format!(" Taken {} {}.", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz));
     let parts: Vec<String> = m.answers.iter().map(|a| format!("{}: {}", a.label, a.shown())).collect();
     let mut body = parts.join("; ");
-    let room = TEXT_MAX.saturating_sub(head.chars().count() + tail.chars().count());
+    let room = max.saturating_sub(head.chars().count() + tail.chars().count());
     if body.chars().count() > room {
         body = body.chars().take(room.saturating_sub(1)).collect::<String>().trim_end().to_string();
         body.push('…');
@@ -69,6 +82,38 @@ pub(super) fn text_of(m: &Taken<'_>) -> String {
         body.push('.');
     }
     format!("{head}{body}{tail}")
+}
+
+/// A fax of one message: the document (heading, when and by whom, each answer, why urgent)
+/// and the email that carries it to the gateway (subject and a short text; some gateways
+/// print the text as a cover page).
+pub(super) fn fax_of(m: &Taken<'_>) -> (crate::pdf::Document, String, String) {
+    let (subject, text) = email_of(m, m.taken_at);
+    let mut doc = crate::pdf::Document::new(&subject);
+    doc.heading(&subject);
+    if let Some(first) = text.lines().next() {
+        doc.text(first);
+    }
+    doc.gap();
+    if m.several_types {
+        doc.field("Caller", &m.caller.name);
+    }
+    for a in m.answers {
+        doc.field(&a.label, &a.shown());
+    }
+    if m.urgent {
+        doc.gap();
+        match m.urgent_reason {
+            Some(r) => doc.field("Urgent", r.trim_end_matches('.')),
+            None => doc.text("Marked urgent by the operator."),
+        };
+    }
+    let pages = match doc.page_count() {
+        1 => "1 page".to_string(),
+        n => format!("{n} pages"),
+    };
+    let cover = format!("{subject}: the message is in the attached PDF ({pages}).");
+    (doc, subject, cover)
 }
 
 /// The recap email: `Harbor Plumbing: 3 messages for your 8:00 AM recap`.
