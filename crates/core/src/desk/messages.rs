@@ -349,10 +349,45 @@ pub struct Filter {
     pub date: Option<jiff::civil::Date>,
     /// Only these clients' (what a client's own sign-in may see); none at all when empty.
     pub only: Option<Vec<BrandId>>,
+    /// Words that must all appear in the message (its answers, caller type or urgency
+    /// reason, any case); a number matches whatever way it was written.
+    pub text: Option<String>,
 }
 
-/// How many messages a filtered list looks through at most (newest first) for the state and
-/// date, which are worked out per message.
+impl Filter {
+    fn words(&self) -> Vec<String> {
+        self.text.as_deref().unwrap_or("").split_whitespace().take(8).map(str::to_lowercase).collect()
+    }
+}
+
+/// Whether every word appears in the message: in what the caller said, their caller type or
+/// why it is urgent. A word that is mostly digits ("555-0188") matches a number however it
+/// was written.
+pub fn matches(m: &DeskMessage, words: &[String]) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let mut hay = m.caller_type_name.to_lowercase();
+    let mut numbers = String::new();
+    for a in &m.answers {
+        hay.push('\n');
+        hay.push_str(&a.shown().to_lowercase());
+        numbers.push(' ');
+        numbers.push_str(&digits(&a.value));
+        numbers.push(' ');
+        numbers.push_str(&digits(&a.shown()));
+    }
+    if let Some(r) = &m.urgent_reason {
+        hay.push('\n');
+        hay.push_str(&r.to_lowercase());
+    }
+    words.iter().all(|w| {
+        let d = digits(w);
+        let numeric = d.len() >= 3 && d.len() * 2 > w.chars().count();
+        hay.contains(w.as_str()) || (numeric && numbers.contains(&d))
+    })
+}
+
+/// How many messages a filtered list looks through at most (newest first) for the state, the
+/// date and the words, which are worked out per message.
 const FILTER_WINDOW: i64 = 5_000;
 
 /// The newest messages that match, urgent ones nobody has retrieved first; at most `limit`
@@ -389,7 +424,8 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
          and ($4 is null or status = $4) and ($5 is null or taken_at >= $5) and ($6 is null or taken_at < $6){only} \
          order by case when urgent = 1 and status = 'held' then 0 else 1 end, taken_at desc, id desc limit $7"
     );
-    let exact = filter.status.is_none_or(|s| s == DeskStatus::Retrieved) && filter.date.is_none();
+    let words = filter.words();
+    let exact = filter.status.is_none_or(|s| s == DeskStatus::Retrieved) && filter.date.is_none() && words.is_empty();
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(org.0)
         .bind(filter.brand.map(|b| b.0))
@@ -405,6 +441,9 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
         let zones: BTreeMap<i64, jiff::tz::TimeZone> =
             crate::tenancy::list_brands(db, org).await?.into_iter().map(|b| (b.id.0, b.zone())).collect();
         messages.retain(|m| zones.get(&m.brand_id.0).is_some_and(|tz| m.taken_at.to_zoned(tz.clone()).date() == date));
+    }
+    if !words.is_empty() {
+        messages.retain(|m| matches(m, &words));
     }
     if exact {
         return with_deliveries(db, org, messages).await;

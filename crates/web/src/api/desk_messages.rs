@@ -94,6 +94,10 @@ pub struct DeskMessageDto {
     pub urgent_reason: Option<String>,
     /// Why the protocol's rules suggested urgent, when they did.
     pub suggested_urgent: Option<String>,
+    /// For an urgent message: whether someone has confirmed they have it (until timed
+    /// escalation, that is the client checking in or an operator marking it retrieved);
+    /// `null` for a routine one.
+    pub confirmed: Option<bool>,
     /// Whether the client was in business hours when it was taken.
     pub business_hours: bool,
     /// `held` (waiting for a recap or check-in), `delivering`, `delivered`, `failed` (nothing
@@ -127,6 +131,7 @@ impl From<DeskMessage> for DeskMessageDto {
             urgent: m.urgent,
             urgent_reason: m.urgent_reason,
             suggested_urgent: m.suggested,
+            confirmed: m.urgent.then_some(m.status == DeskStatus::Retrieved),
             business_hours: m.in_hours,
             status: m.status.as_str().to_string(),
             deliveries: m.deliveries.into_iter().map(DeskDeliveryDto::from).collect(),
@@ -194,6 +199,9 @@ pub struct DeskMessageQuery {
     /// Only messages taken on this date (`2026-12-08`), in each client's zone.
     #[param(value_type = Option<String>, format = Date)]
     pub date: Option<String>,
+    /// Only messages with all these words in what the caller said, the caller type or why it is
+    /// urgent (any case; a number matches however it was written).
+    pub q: Option<String>,
     /// At most this many (default 100; 1-500, a value outside is brought within).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -243,7 +251,7 @@ pub async fn list(
             ApiError::from(switchboard_core::Error::invalid("date", format!("\"{d}\" is not a date like 2026-12-08")))
         })?),
     };
-    let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date, only: None };
+    let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date, only: None, text: q.q };
     let found = messages::list(&state.db, caller.org, &filter, q.limit.unwrap_or(100)).await?;
     Ok(Json(DeskMessageList { messages: found.into_iter().map(DeskMessageDto::from).collect() }))
 }

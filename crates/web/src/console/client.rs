@@ -1,6 +1,7 @@
 //! A desk client's own page (`/client`), for a sign-in with the `client` role: the messages of
 //! the clients (brands) they are a desk contact of and nothing else, each with its deliveries,
-//! newest first, and "I have it" to check in (the message is then retrieved, by them). Another
+//! newest first, and "I have it" to check in (the message is then retrieved, by them). The
+//! history is searchable by words (a name, a number, what was said) and by day. Another
 //! client's message is not found.
 
 use askama::Template;
@@ -42,12 +43,21 @@ pub struct ClientPage {
     pub clients: Vec<String>,
     pub messages: Vec<ClientMessage>,
     pub notice: Option<String>,
+    /// The search as typed.
+    pub q: String,
+    pub date: String,
+    /// What the search found, for a search ("3 messages match"); empty without one.
+    pub found: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct Done {
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    date: String,
 }
 
 pub async fn index(
@@ -63,8 +73,10 @@ pub async fn index(
         .filter(|b| mine.contains(&b.id))
         .collect();
     let now = state.clock.now();
-    let filter = Filter { only: Some(mine), ..Filter::default() };
-    let messages = messages::list(&state.db, org, &filter, 200)
+    let date = done.date.trim().parse::<jiff::civil::Date>().ok();
+    let searching = !done.q.trim().is_empty() || date.is_some();
+    let filter = Filter { only: Some(mine), text: Some(done.q.clone()), date, ..Filter::default() };
+    let messages: Vec<ClientMessage> = messages::list(&state.db, org, &filter, 200)
         .await?
         .into_iter()
         .map(|m| {
@@ -90,12 +102,21 @@ pub async fn index(
         })
         .collect();
     let notice = (done.done == "retrieved").then(|| "Marked as yours: the desk sees you have it.".to_string());
+    let found = match (searching, messages.len()) {
+        (false, _) => String::new(),
+        (true, 0) => "No messages match.".to_string(),
+        (true, 1) => "1 message matches.".to_string(),
+        (true, n) => format!("{n} messages match."),
+    };
     Ok(ClientPage {
         name: viewer.user.name.clone(),
         csrf: viewer.csrf_token.clone(),
         clients: brands.iter().map(|b| b.name.clone()).collect(),
         messages,
         notice,
+        q: done.q,
+        date: date.map(|d| d.to_string()).unwrap_or_default(),
+        found,
     }
     .into_response())
 }

@@ -116,6 +116,8 @@ pub struct DeskScreen {
     pub f_status: String,
     pub f_urgency: String,
     pub f_date: String,
+    /// The search words.
+    pub f_q: String,
     pub statuses: Vec<(&'static str, &'static str)>,
     /// (name, number) of each client, for the type-ahead.
     pub client_names: Vec<(String, String)>,
@@ -136,6 +138,8 @@ struct BoardQuery {
     urgency: String,
     #[serde(default)]
     date: String,
+    #[serde(default)]
+    q: String,
 }
 
 impl BoardQuery {
@@ -153,6 +157,7 @@ impl BoardQuery {
             },
             date: self.date.trim().parse().ok(),
             only: None,
+            text: Some(self.q.clone()),
         }
     }
 }
@@ -414,6 +419,7 @@ async fn screen(
         f_status: board.status,
         f_urgency: board.urgency,
         f_date: board.date,
+        f_q: board.q,
         statuses: DeskStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
         client_names: brands
             .iter()

@@ -852,6 +852,57 @@ async fn a_clients_sign_in_sees_its_own_messages_and_checks_in_never_another_cli
     // Console actions stay closed to them.
     let r = b.post_form(&format!("/desk/messages/{}/retrieve", theirs.id), &[]).await;
     assert_eq!(r.status(), 403);
+
+    // Their history is searchable: by a name, a number however it is written, words, a day;
+    // another client's messages are never found.
+    // Past midnight in Boston, in two steps so the sign-in stays fresh.
+    app.clock.advance(jiff::SignedDuration::from_hours(7));
+    b.get_text("/client").await;
+    app.clock.advance(jiff::SignedDuration::from_hours(7));
+    let flood = take(
+        harbor,
+        "caller",
+        &[
+            ("caller_name", "Ravi Shah"),
+            ("callback_number", "617 555 0142"),
+            ("service_address", "9 Elm St"),
+            ("what_is_wrong", "Basement flooding"),
+        ],
+    )
+    .await;
+    assert!(flood.urgent, "\"flooding\" is one of Harbor's urgent words");
+    let (_, html) = b.get_text("/client").await;
+    assert!(html.contains("Not confirmed"), "an urgent message nobody has confirmed says so: {html}");
+    for (q, found, shown) in [
+        ("paula", "1 message matches.", Some("Paula Mendes")),
+        ("PAULA mendes", "1 message matches.", Some("Paula Mendes")),
+        ("%28617%29+555-0142", "1 message matches.", Some("Ravi Shah")),
+        ("6175550142", "1 message matches.", Some("Ravi Shah")),
+        ("basement", "1 message matches.", Some("Ravi Shah")),
+        ("okafor", "No messages match.", None),
+        ("5550177", "No messages match.", None),
+        ("paula&date=2026-11-23", "No messages match.", None),
+        ("&date=2026-11-23", "1 message matches.", Some("Ravi Shah")),
+    ] {
+        let (status, html) = b.get_text(&format!("/client?q={q}")).await;
+        assert_eq!(status, 200);
+        assert!(html.contains(&format!(r#"<p class="muted" role="status">{found}</p>"#)), "{q}: {html}");
+        for name in ["Paula Mendes", "Ravi Shah", "Sam Okafor"] {
+            assert_eq!(html.contains(&format!("<dd>{name}</dd>")), shown == Some(name), "{q}: {name}");
+        }
+    }
+
+    // The office's API searches the same way, across clients.
+    let r = app.client().get(app.url("/api/v1/desk/messages?q=okafor")).bearer_auth(&key).send().await.unwrap();
+    let (status, body) = crate::helpers::json(r).await;
+    assert_eq!(status, 200);
+    let ids: Vec<i64> = body["messages"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [theirs.id]);
+    assert_eq!(body["messages"][0]["confirmed"], Value::Null, "a routine message has nothing to confirm");
+    let r = app.client().get(app.url("/api/v1/desk/messages?q=flooding")).bearer_auth(&key).send().await.unwrap();
+    let (_, body) = crate::helpers::json(r).await;
+    assert_eq!(body["messages"][0]["id"], flood.id);
+    assert_eq!(body["messages"][0]["confirmed"], false);
 }
 
 #[tokio::test]
