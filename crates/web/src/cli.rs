@@ -97,7 +97,7 @@ enum UserCommand {
     Create {
         #[arg(long)]
         email: String,
-        /// admin, dispatcher, operator or technician
+        /// admin, dispatcher, operator, technician or client
         #[arg(long)]
         role: String,
         /// Organization slug [default: the only organization, or "default" if there is none]

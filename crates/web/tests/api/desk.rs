@@ -171,6 +171,12 @@ async fn the_office_sets_up_a_clients_protocol_from_a_template_and_edits_it_in_s
     );
     assert!(html.contains("<strong>Message for Lakeside Clinic from Jordan Lee</strong>"), "{html}");
     assert!(
+        html.contains(
+            r#"<figcaption>Page</figcaption><div class="sms-bubble">Lakeside Clinic message (Patient): Caller&#39;s name: Jordan Lee; Callback number: (312) 555-0199; Patient&#39;s date of birth: Sun Nov 22, 2026; Reason for the call: What the caller said, in their words. Taken 11:00 AM Sun Nov 22.</div>"#
+        ),
+        "{html}"
+    );
+    assert!(
         html.contains(r#"<div class="sms-bubble">Lakeside Clinic: a new message is waiting in your secure inbox. Read it here: https://…/inbox/…</div>"#),
         "{html}"
     );

@@ -187,6 +187,8 @@ pub struct Preview {
     pub email_text: String,
     pub text: String,
     pub secure_notice: String,
+    /// A page (to a pager's email address or over SNPP).
+    pub page: String,
 }
 
 pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: bool, now: jiff::Timestamp) -> Preview {
@@ -227,7 +229,7 @@ pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: 
     };
     let (email_subject, email_text) = email_of(&m, now);
     let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
-    Preview { email_subject, email_text, text: text_of(&m), secure_notice }
+    Preview { email_subject, email_text, text: text_of(&m), secure_notice, page: page_of(&m) }
 }
 
 #[cfg(test)]
@@ -327,6 +329,55 @@ mod tests {
             "the whole message goes by email: {body}"
         );
         assert!(body.ends_with(&format!("Message: {}\n", long.trim())));
+        // A page holds what a pager shows, on one line.
+        let page = page_of(&m);
+        assert_eq!(page.chars().count(), PAGE_MAX - 1);
+        assert!(page.ends_with("word… Taken 10:00 AM Tue Dec 8."), "{page}");
+    }
+
+    #[test]
+    fn a_page_is_one_line_and_a_fax_holds_the_whole_message() {
+        let (brand, caller) = (brand(), caller("Caller"));
+        let answers = [
+            answer("caller_name", "Caller's name", "Jo Park"),
+            answer("message", "Message", "Water under the sink.\nCall before 6."),
+        ];
+        let m = Taken {
+            id: 7,
+            brand: &brand,
+            caller: &caller,
+            answers: &answers,
+            urgent: true,
+            urgent_reason: Some("Leak."),
+            in_hours: true,
+            several_types: false,
+            taken_by: "user:Ana Lopez",
+            taken_at: "2026-12-08T09:00:00Z".parse().unwrap(),
+        };
+        assert_eq!(
+            page_of(&m),
+            "URGENT Lakeside Clinic message: Caller's name: Jo Park; Message: Water under the sink. Call before 6. \
+             Taken 10:00 AM Tue Dec 8."
+        );
+        let (doc, subject, cover) = fax_of(&m);
+        assert_eq!(subject, "URGENT message for Lakeside Clinic from Jo Park");
+        assert_eq!(
+            cover,
+            "URGENT message for Lakeside Clinic from Jo Park: the message is in the attached PDF (1 page)."
+        );
+        assert_eq!(
+            crate::pdf::lines_of(&doc.to_bytes()).unwrap(),
+            [
+                "URGENT message for Lakeside Clinic from Jo Park",
+                // 76 columns to a line: the rest wraps.
+                "URGENT message for Lakeside Clinic, taken by Ana Lopez at 10:00 AM Tue Dec",
+                "8.",
+                "Caller's name: Jo Park",
+                "Message: Water under the sink. Call before 6.",
+                "Urgent: Leak",
+                "Page 1 of 1",
+            ]
+        );
     }
 
     #[test]
