@@ -15,14 +15,13 @@
 // Run:   cd tests/browser && npm ci && node --test accessibility.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
 
-import fs from "node:fs";
-import { createRequire } from "node:module";
 import { test } from "node:test";
 import {
   PORTAL_LINK,
   TRACKING_LINK,
   assertNoConsoleErrors,
   assertNoHorizontalScroll,
+  axeViolations,
   blockMapTiles,
   clearFailureShots,
   explain,
@@ -41,28 +40,6 @@ import {
 
 const SUMMIT = "+17205550100"; // the demo's Summit Home Services number
 const DEMO_TECH_PHONES = ["+17205550121", "+17205550122", "+17205550123", "+16175550124"];
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-/** Runs axe on the page; returns its serious and critical violations, one line each. */
-async function axeViolations(page, label) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const result = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
-    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(" ")}${n.any[0]?.message ? ` (${n.any[0].message})` : ""}`),
-      count: v.nodes.length,
-    }));
-  });
-  return result
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map((v) => `${label}: ${v.impact} ${v.id} "${v.help}" on ${v.count} element(s): ${v.nodes.join("; ")}`);
-}
-
 /** The console pages a dispatcher uses, found by following the app's own links. */
 async function consolePages(page, server) {
   const paths = [

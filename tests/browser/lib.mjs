@@ -8,6 +8,7 @@
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -353,3 +354,32 @@ export async function assertNoConsoleErrors(errors, started) {
   if (errors.length) fail(`browser console errors:\n  ${errors.join("\n  ")}`);
   log(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Accessibility
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe (WCAG 2.1 A/AA and best practices) on the page, injected as a script (the context
+ * needs `bypassCSP`); returns its serious and critical violations, one line each.
+ */
+export async function axeViolations(page, label) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(" ")}${n.any[0]?.message ? ` (${n.any[0].message})` : ""}`),
+      count: v.nodes.length,
+    }));
+  });
+  return result
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${label}: ${v.impact} ${v.id} "${v.help}" on ${v.count} element(s): ${v.nodes.join("; ")}`);
+}
+
