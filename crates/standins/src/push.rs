@@ -5,6 +5,10 @@
 //! do (RFC 8030 headers, the RFC 8292 token for this origin signed by the bound key) and then
 //! decrypts it as the browser would (RFC 8291), keeping what the notification would show.
 //!
+//! Over HTTP too, for `switchboard standin`: `POST /subscriptions` with
+//! `{"applicationServerKey": "<VAPID public key>"}` answers a subscription as a browser would
+//! hand it to a page, and `GET /subscriptions/{id}/messages` lists what it received.
+//!
 //! Status codes as the real services answer: 201 with `Location` when accepted, 400 for a
 //! missing `TTL` or a body that is not `aes128gcm`, 401 without a token, 403 for a token that
 //! does not check out, 404 for an unknown subscription, 410 for one the browser dropped, 413
@@ -19,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::agreement::{self, ECDH_P256, EphemeralPrivateKey, UnparsedPublicKey};
@@ -96,7 +100,11 @@ impl PushStandin {
         let addr = listener.local_addr()?;
         let inner = Arc::new(Inner::default());
         let shared = Shared { inner: inner.clone(), origin: format!("http://{addr}") };
-        let app = Router::new().route("/push/{id}", post(receive)).with_state(shared);
+        let app = Router::new()
+            .route("/push/{id}", post(receive))
+            .route("/subscriptions", post(create))
+            .route("/subscriptions/{id}/messages", get(messages))
+            .with_state(shared);
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::error!(error = %e, "push stand-in stopped");
@@ -113,33 +121,7 @@ impl PushStandin {
     /// A new subscription bound to the sender's VAPID public key (what the page passes as
     /// `applicationServerKey`).
     pub fn subscribe(&self, server_key: &str) -> SubscriptionJson {
-        let (private, public) = loop {
-            let mut d = [0u8; 32];
-            rand::fill(&mut d[..]);
-            // About one scalar in 2^32 is out of range; draw again.
-            if let Ok(key) = key_of(&d)
-                && let Ok(p) = key.compute_public_key()
-                && let Ok(public) = <[u8; 65]>::try_from(p.as_ref())
-            {
-                break (d, public);
-            }
-        };
-        let mut auth = [0u8; 16];
-        rand::fill(&mut auth[..]);
-        let id = {
-            let mut next = lock(&self.inner.next);
-            *next += 1;
-            *next
-        };
-        lock(&self.inner.subs).insert(
-            id,
-            Sub { private, public, auth, server_key: server_key.to_string(), active: true, received: Vec::new() },
-        );
-        SubscriptionJson {
-            endpoint: format!("{}/push/{id}", self.origin()),
-            expiration_time: None,
-            keys: Keys { p256dh: URL_SAFE_NO_PAD.encode(public), auth: URL_SAFE_NO_PAD.encode(auth) },
-        }
+        subscribe(&self.inner, &self.origin(), server_key)
     }
 
     /// The browser drops the subscription: later pushes get 410 Gone.
@@ -159,6 +141,64 @@ impl PushStandin {
     /// The next pushes are answered with these status codes, in order.
     pub fn fail_next(&self, statuses: &[u16]) {
         lock(&self.inner.fail_next).extend_from_slice(statuses);
+    }
+}
+
+fn subscribe(inner: &Inner, origin: &str, server_key: &str) -> SubscriptionJson {
+    let (private, public) = loop {
+        let mut d = [0u8; 32];
+        rand::fill(&mut d[..]);
+        // About one scalar in 2^32 is out of range; draw again.
+        if let Ok(key) = key_of(&d)
+            && let Ok(p) = key.compute_public_key()
+            && let Ok(public) = <[u8; 65]>::try_from(p.as_ref())
+        {
+            break (d, public);
+        }
+    };
+    let mut auth = [0u8; 16];
+    rand::fill(&mut auth[..]);
+    let id = {
+        let mut next = lock(&inner.next);
+        *next += 1;
+        *next
+    };
+    lock(&inner.subs).insert(
+        id,
+        Sub { private, public, auth, server_key: server_key.to_string(), active: true, received: Vec::new() },
+    );
+    SubscriptionJson {
+        endpoint: format!("{origin}/push/{id}"),
+        expiration_time: None,
+        keys: Keys { p256dh: URL_SAFE_NO_PAD.encode(public), auth: URL_SAFE_NO_PAD.encode(auth) },
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct NewSubscription {
+    #[serde(rename = "applicationServerKey")]
+    application_server_key: String,
+}
+
+async fn create(State(s): State<Shared>, body: Bytes) -> Response {
+    match serde_json::from_slice::<NewSubscription>(&body) {
+        Ok(n) => {
+            (StatusCode::CREATED, axum::Json(subscribe(&s.inner, &s.origin, &n.application_server_key))).into_response()
+        }
+        Err(_) => refuse(StatusCode::BAD_REQUEST, "send {\"applicationServerKey\": \"...\"}"),
+    }
+}
+
+async fn messages(State(s): State<Shared>, Path(id): Path<u64>) -> Response {
+    match lock(&s.inner.subs).get(&id) {
+        Some(sub) => axum::Json(
+            sub.received
+                .iter()
+                .map(|r| serde_json::json!({ "payload": r.payload, "ttl": r.ttl, "urgency": r.urgency, "topic": r.topic }))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+        None => refuse(StatusCode::NOT_FOUND, "no such subscription"),
     }
 }
 
@@ -241,4 +281,69 @@ fn decrypt(sub: &Sub, body: &[u8]) -> Result<Vec<u8>, String> {
     .map_err(|_| "the sender's key is not a P-256 point".to_string())?
     .map_err(|e| e.0)?;
     ece::open(&cek, &nonce, h.record).map_err(|e| e.0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::time::Duration;
+    use switchboard_core::providers::web_push::{Push, Sent, Subscription, Urgency, WebPush};
+
+    #[tokio::test]
+    async fn a_browser_subscribed_over_http_receives_what_the_sender_encrypted_for_it() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let standin = PushStandin::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (key, _) = vapid::Key::generate().unwrap();
+        let public = key.public_key().to_string();
+        let sender = WebPush::new(key, "mailto:ops@example.com".into(), vec![standin.origin()]).unwrap();
+        let http = reqwest::Client::new();
+        let sub: serde_json::Value = http
+            .post(format!("{}/subscriptions", standin.origin()))
+            .json(&serde_json::json!({ "applicationServerKey": public }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let to = Subscription::parse(
+            sub["endpoint"].as_str().unwrap(),
+            sub["keys"]["p256dh"].as_str().unwrap(),
+            sub["keys"]["auth"].as_str().unwrap(),
+            &[standin.origin()],
+        )
+        .unwrap();
+        let push = Push {
+            payload: br#"{"title":"Harbor","body":"A new message"}"#,
+            ttl: Duration::from_secs(60),
+            urgency: Urgency::High,
+            topic: Some("desk-1".into()),
+        };
+        assert_eq!(sender.send(&to, &push).await, Sent::Accepted);
+        let got: serde_json::Value = http
+            .get(format!("{}/messages", sub["endpoint"].as_str().unwrap().replace("/push/", "/subscriptions/")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!([{ "payload": { "title": "Harbor", "body": "A new message" }, "ttl": 60, "urgency": "high", "topic": "desk-1" }])
+        );
+
+        // Another server's key is refused; a dropped subscription is gone.
+        let (other, _) = vapid::Key::generate().unwrap();
+        let stranger = WebPush::new(other, "mailto:x@example.com".into(), vec![]).unwrap();
+        match stranger.send(&to, &push).await {
+            Sent::Failed(why) => {
+                assert!(why.contains("403") && why.contains("not the one this subscription is bound to"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+        standin.unsubscribe(&to.endpoint);
+        assert_eq!(sender.send(&to, &push).await, Sent::Gone);
+    }
 }

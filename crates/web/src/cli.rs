@@ -292,7 +292,25 @@ async fn run_standins(args: StandinArgs) -> anyhow::Result<()> {
         "  SWITCHBOARD_S3_ENDPOINT={} SWITCHBOARD_S3_BUCKET={} SWITCHBOARD_S3_ACCESS_KEY={} SWITCHBOARD_S3_SECRET_KEY={} \\",
         bucket.endpoint, bucket.bucket, bucket.access_key, bucket.secret_key
     );
-    println!("  SWITCHBOARD_GEOCODER_URL={0} SWITCHBOARD_OSRM_URL={0}", maps.base_url());
+    println!("  SWITCHBOARD_GEOCODER_URL={0} SWITCHBOARD_OSRM_URL={0} \\", maps.base_url());
+    let snpp = switchboard_standins::snpp::SnppStandin::start("127.0.0.1:0".parse()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the paging stand-in: {e}"))?;
+    let push = switchboard_standins::push::PushStandin::start("127.0.0.1:0".parse()?)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start the push stand-in: {e}"))?;
+    let fax = switchboard_standins::fax::FaxGateway::over(&sink, "fax.standin.localhost");
+    println!(
+        "  SWITCHBOARD_SNPP_URL={} SWITCHBOARD_FAX_GATEWAY='{}' SWITCHBOARD_PUSH_ORIGINS={}",
+        snpp.url(),
+        fax.pattern(),
+        push.origin()
+    );
+    println!("Paging server (SNPP) at {}; faxes land in the SMTP sink", snpp.url());
+    println!(
+        "Web Push service at {0}: POST {0}/subscriptions {{\"applicationServerKey\": ...}} subscribes like a browser",
+        push.origin()
+    );
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use switchboard_core::providers::snpp::SnppServer;
+use switchboard_standins::fax::FaxGateway;
 use switchboard_standins::snpp::{Page, SnppStandin};
 
 use crate::desk_delivery::{Client, deliveries, row};
@@ -85,9 +86,13 @@ async fn a_message_is_paged_over_snpp_and_faxed_as_a_pdf_through_the_gateway() {
     assert_eq!(fax.attachments.len(), 1);
     let (name, kind, pdf) = &fax.attachments[0];
     assert_eq!((name.as_str(), kind.as_str()), (format!("message-{id}.pdf").as_str(), "application/pdf"));
+    assert_eq!(pdf.len(), fax.attachments[0].2.len());
+    // What the gateway sends the fax machine at that number.
+    let sent = FaxGateway::over(&c.app.mail, "fax.gateway.example").read(&fax).unwrap();
+    assert_eq!(sent.number, "13125550199");
     assert_eq!(
-        switchboard_core::pdf::lines_of(pdf).unwrap(),
-        [
+        sent.pages,
+        [[
             "Message for Lakeside Clinic from Jo Park",
             "Message for Lakeside Clinic, taken at 9:00 AM Tue Dec 8.",
             "Caller: Patient",
@@ -96,7 +101,7 @@ async fn a_message_is_paged_over_snpp_and_faxed_as_a_pdf_through_the_gateway() {
             "Patient's date of birth: Wed Feb 29, 1984",
             "Reason for the call: Refill of blood pressure medication",
             "Page 1 of 1",
-        ]
+        ]]
     );
 
     c.app.mail.expect_mail("13125550199@fax.gateway.example", Duration::from_millis(200)).await.unwrap_err();
@@ -179,8 +184,10 @@ async fn pagers_and_faxes_given_as_addresses_go_by_email_and_numbers_with_nowher
     let app = spawn_app_with(|_| {}).await;
     let c = clinic(app, "(312) 555-0177", "13125550199@rcfax.example").await;
     let m = take(&c).await;
-    let fax = c.app.mail.expect_mail("13125550199@rcfax.example", Duration::from_secs(5)).await.unwrap();
-    assert_eq!(fax.attachments.len(), 1);
+    let fax =
+        FaxGateway::over(&c.app.mail, "rcfax.example").expect_fax("13125550199", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(fax.pages.len(), 1);
+    assert_eq!(fax.pages[0][0], "Message for Lakeside Clinic from Jo Park");
     assert_eq!(
         deliveries(&m),
         [
