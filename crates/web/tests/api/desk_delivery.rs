@@ -65,6 +65,27 @@ impl Client {
         id
     }
 
+    /// Changes the client's protocol (as the API returns it) and saves it.
+    pub(crate) async fn edit_protocol(&self, edit: impl FnOnce(&mut Value)) {
+        let mut protocol = self.get(&format!("/api/v1/brands/{}/protocol", self.brand)).await["protocol"].clone();
+        edit(&mut protocol);
+        let body = json!({
+            "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
+            "caller_types": protocol["caller_types"], "version": protocol["version"],
+        });
+        let r = self
+            .app
+            .client()
+            .put(self.app.url(&format!("/api/v1/brands/{}/protocol", self.brand)))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, saved) = json(r).await;
+        assert_eq!(status, 200, "{saved}");
+    }
+
     pub(crate) async fn take(&self, caller_type: &str, answers: Value, extra: Value) -> (u16, Value) {
         let mut body = json!({ "client_id": self.brand, "caller_type": caller_type, "answers": answers });
         for (k, v) in extra.as_object().unwrap() {
@@ -576,23 +597,7 @@ async fn a_secure_message_waits_in_the_recipients_inbox_and_opening_it_is_the_re
     )
     .await;
     // Patients' routine messages go to the office manager's secure inbox instead of by email.
-    let mut protocol = c.get(&format!("/api/v1/brands/{}/protocol", c.brand)).await["protocol"].clone();
-    protocol["caller_types"][0]["deliveries"][0]["method"] = json!("secure");
-    let body = json!({
-        "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
-        "caller_types": protocol["caller_types"], "version": protocol["version"],
-    });
-    let r = c
-        .app
-        .client()
-        .put(c.app.url(&format!("/api/v1/brands/{}/protocol", c.brand)))
-        .bearer_auth(&c.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let (status, saved) = json(r).await;
-    assert_eq!(status, 200, "{saved}");
+    c.edit_protocol(|p| p["caller_types"][0]["deliveries"][0]["method"] = json!("secure")).await;
     c.at("2026-12-08T15:00:00Z");
     let answers = json!({
         "caller_name": "Jo Park",

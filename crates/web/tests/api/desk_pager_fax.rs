@@ -23,25 +23,13 @@ async fn clinic(app: TestApp, pager: &str, fax: &str) -> Client {
     let c = Client::on(app, "Lakeside Clinic", "medical_clinic").await;
     let doctor = c.reach("On-call doctor", json!([{ "kind": "pager", "value": pager }])).await;
     let office = c.reach("Office manager", json!([{ "kind": "fax", "value": fax }])).await;
-    let mut protocol = c.get(&format!("/api/v1/brands/{}/protocol", c.brand)).await["protocol"].clone();
-    protocol["caller_types"][0]["deliveries"] = json!([
-        { "urgent": false, "when": "always", "method": "pager", "contacts": [doctor] },
-        { "urgent": false, "when": "always", "method": "fax", "contacts": [office] },
-    ]);
-    let body = json!({
-        "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
-        "caller_types": protocol["caller_types"], "version": protocol["version"],
-    });
-    let r = c
-        .app
-        .client()
-        .put(c.app.url(&format!("/api/v1/brands/{}/protocol", c.brand)))
-        .bearer_auth(&c.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    c.edit_protocol(|p| {
+        p["caller_types"][0]["deliveries"] = json!([
+            { "urgent": false, "when": "always", "method": "pager", "contacts": [doctor] },
+            { "urgent": false, "when": "always", "method": "fax", "contacts": [office] },
+        ])
+    })
+    .await;
     // Tuesday 9:00 AM in Chicago.
     c.at("2026-12-08T15:00:00Z");
     c

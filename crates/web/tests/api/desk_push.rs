@@ -21,23 +21,11 @@ async fn clinic(push: &PushStandin) -> Client {
     let app = spawn_app_with(move |c| c.push_origins = vec![origin]).await;
     let c = Client::on(app, "Lakeside Clinic", "medical_clinic").await;
     c.reach("Office manager", json!([{ "kind": "cell", "value": "(312) 555-0160" }])).await;
-    let mut protocol = c.get(&format!("/api/v1/brands/{}/protocol", c.brand)).await["protocol"].clone();
-    protocol["caller_types"][0]["deliveries"][0]["method"] = json!("secure");
-    protocol["caller_types"][0]["deliveries"][1]["method"] = json!("secure");
-    let body = json!({
-        "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
-        "caller_types": protocol["caller_types"], "version": protocol["version"],
-    });
-    let r = c
-        .app
-        .client()
-        .put(c.app.url(&format!("/api/v1/brands/{}/protocol", c.brand)))
-        .bearer_auth(&c.key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    c.edit_protocol(|p| {
+        p["caller_types"][0]["deliveries"][0]["method"] = json!("secure");
+        p["caller_types"][0]["deliveries"][1]["method"] = json!("secure");
+    })
+    .await;
     c.at("2026-12-08T15:00:00Z");
     c
 }
