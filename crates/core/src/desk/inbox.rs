@@ -1,6 +1,7 @@
 //! A desk contact's secure inbox: the messages delivered to them by the secure method, opened
 //! with a capability link from the notice (scope `inbox`, subject: the contact) on any phone,
-//! without an account. Opening a message records when it was first read (the read receipt the
+//! without an account, or read on the client's own page by a contact with a sign-in
+//! ([`read_by_user`]). Opening a message records when it was first read (the read receipt the
 //! board shows); the link lets its holder read only that contact's secure messages.
 
 use crate::clock::{Clock, from_millis, to_millis};
@@ -97,4 +98,38 @@ pub async fn read(db: &Db, clock: &dyn Clock, token: &str, delivery: i64) -> Res
     db.publish(crate::db::Event::Desk { org: inbox.org, message: item.message.id });
     let item = InboxItem { read_at: Some(now), ..item };
     Ok((inbox, item))
+}
+
+/// A sign-in saw these messages in full (the client's page): each secure delivery of them to a
+/// contact that sign-in is records its first read. Returns how many were new reads.
+pub async fn read_by_user(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    user: crate::ids::UserId,
+    messages: &[i64],
+) -> Result<u64> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = messages.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "update desk_deliveries set read_at = $3 where org_id = $1 and method = 'secure' and read_at is null \
+         and status <> 'skipped' and message_id in ({}) \
+         and contact_id in (select id from desk_contacts where org_id = $1 and user_id = $2)",
+        ids.join(", ")
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(user.0)
+        .bind(to_millis(clock.now()))
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    if done > 0 {
+        for &message in messages {
+            db.publish(crate::db::Event::Desk { org, message });
+        }
+    }
+    Ok(done)
 }

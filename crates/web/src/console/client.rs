@@ -1,8 +1,9 @@
 //! A desk client's own page (`/client`), for a sign-in with the `client` role: the messages of
 //! the clients (brands) they are a desk contact of and nothing else, each with its deliveries,
 //! newest first, and "I have it" to check in (the message is then retrieved, by them). The
-//! history is searchable by words (a name, a number, what was said) and by day. Another
-//! client's message is not found.
+//! history is searchable by words (a name, a number, what was said) and by day. A secure
+//! message to one of this sign-in's contacts is read once the page shows it (its read receipt).
+//! Another client's message is not found.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -101,6 +102,9 @@ pub async fn index(
             }
         })
         .collect();
+    // What this page shows in full is read: secure messages to this sign-in get their receipt.
+    let shown: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    switchboard_core::desk::inbox::read_by_user(&state.db, state.clock.as_ref(), org, viewer.user.id, &shown).await?;
     let notice = (done.done == "retrieved").then(|| "Marked as yours: the desk sees you have it.".to_string());
     let found = match (searching, messages.len()) {
         (false, _) => String::new(),

@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, json, spawn_app};
 
 pub(crate) struct Client {
     pub(crate) app: TestApp,
+    pub(crate) org: switchboard_core::ids::OrgId,
     pub(crate) key: String,
     pub(crate) brand: i64,
 }
@@ -28,7 +29,7 @@ impl Client {
         let (org, _) = app.org_with_admin("answering").await;
         let brand = app.sms_brand(org, name, "+13125550100").await.id.0;
         let key = app.api_key(org).await;
-        let c = Client { app, key, brand };
+        let c = Client { app, org, key, brand };
         let (status, body) =
             c.post(&format!("/api/v1/brands/{brand}/protocol/template"), json!({ "template": template })).await;
         assert_eq!(status, 200, "{body}");
@@ -676,6 +677,55 @@ async fn a_secure_message_waits_in_the_recipients_inbox_and_opening_it_is_the_re
         browser.get(format!("{url}/manifest.webmanifest")).send().await.unwrap().json().await.unwrap();
     assert_eq!(manifest["start_url"], url[c.app.url("").len()..]);
     assert_eq!(manifest["display"], "standalone");
+}
+
+#[tokio::test]
+async fn a_secure_message_shown_on_the_clients_own_page_is_read_there() {
+    let c = Client::from_template("Lakeside Clinic", "medical_clinic").await;
+    // The office manager has a Client sign-in and is the contact secure messages go to.
+    let office = c.reach("Office manager", json!([{ "kind": "email", "value": "om@lakeside.example" }])).await;
+    let user = c.app.user(c.org, "om@lakeside.example", "client").await;
+    let r = c
+        .app
+        .client()
+        .put(c.app.url(&format!("/api/v1/brands/{}/contacts/{office}", c.brand)))
+        .bearer_auth(&c.key)
+        .json(&json!({
+            "name": "Office manager",
+            "user_id": user.id.0,
+            "methods": [{ "kind": "email", "value": "om@lakeside.example" }],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    c.edit_protocol(|p| p["caller_types"][0]["deliveries"][0]["method"] = json!("secure")).await;
+    c.at("2026-12-08T15:00:00Z");
+    let answers = json!({
+        "caller_name": "Jo Park",
+        "callback_number": "(312) 555-0188",
+        "date_of_birth": "1984-02-29",
+        "reason_for_the_call": "Refill of blood pressure medication",
+    });
+    let (status, body) = c.take("patient", answers, json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    c.run_engine().await;
+    let notice = c.app.mail.expect_mail("om@lakeside.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(notice.subject, "Lakeside Clinic: a new message in your secure inbox");
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(m["message"]["deliveries"][0]["state"], "sent", "the notice went; nobody has read it");
+
+    // Signed in, their page shows it in full: that is the read receipt.
+    c.at("2026-12-08T15:07:00Z");
+    let b = c.app.signed_in(&user.email).await;
+    let (status, html) = b.get_text("/client").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<dd>Refill of blood pressure medication</dd>"), "{html}");
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await;
+    assert_eq!(m["message"]["status"], "read");
+    assert_eq!(m["message"]["deliveries"][0]["state"], "read");
+    assert_eq!(m["message"]["deliveries"][0]["updated_at"], "2026-12-08T15:07:00Z");
 }
 
 #[tokio::test]
