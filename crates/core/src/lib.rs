@@ -23,6 +23,7 @@ pub mod links;
 pub mod messaging;
 pub mod money;
 pub mod notifications;
+pub mod oncall;
 pub mod parse;
 pub mod pdf;
 pub mod portal;
