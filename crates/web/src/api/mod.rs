@@ -9,6 +9,7 @@ pub mod desk_messages;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
+pub mod oncall;
 pub mod openapi;
 pub mod technicians;
 pub mod users;
@@ -68,6 +69,13 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(desk_messages::redeliver))
                 .routes(routes!(desk_messages::forward))
                 .routes(routes!(desk_messages::add_note))
+                .routes(routes!(oncall::list, oncall::create))
+                .routes(routes!(oncall::get))
+                .routes(routes!(oncall::put_layers))
+                .routes(routes!(oncall::add_override))
+                .routes(routes!(oncall::remove_override))
+                .routes(routes!(oncall::on_call))
+                .routes(routes!(oncall::timeline))
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))

@@ -149,6 +149,7 @@ async fn the_openapi_document_describes_every_api_route() {
     let expected = [
         ("delete", "/api/v1/brands/{id}/contacts/{contact_id}"),
         ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
+        ("delete", "/api/v1/schedules/{id}/overrides/{override_id}"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
         ("get", "/api/v1/brands/{id}/contacts"),
@@ -165,6 +166,10 @@ async fn the_openapi_document_describes_every_api_route() {
         ("get", "/api/v1/messages"),
         ("get", "/api/v1/messages/{id}"),
         ("get", "/api/v1/protocol-templates"),
+        ("get", "/api/v1/schedules"),
+        ("get", "/api/v1/schedules/{id}"),
+        ("get", "/api/v1/schedules/{id}/on-call"),
+        ("get", "/api/v1/schedules/{id}/timeline"),
         ("get", "/api/v1/technicians"),
         ("get", "/api/v1/users"),
         ("get", "/api/v1/users/{id}"),
@@ -191,9 +196,12 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/leads/{id}/messages"),
         ("post", "/api/v1/leads/{id}/restore"),
         ("post", "/api/v1/messages"),
+        ("post", "/api/v1/schedules"),
+        ("post", "/api/v1/schedules/{id}/overrides"),
         ("post", "/api/v1/users"),
         ("put", "/api/v1/brands/{id}/contacts/{contact_id}"),
         ("put", "/api/v1/brands/{id}/protocol"),
+        ("put", "/api/v1/schedules/{id}/layers"),
     ];
     let expected: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, expected);

@@ -30,6 +30,7 @@ mod maps;
 mod messaging;
 mod migrations;
 mod notifications;
+mod oncall;
 mod openapi_truth;
 mod sign_in;
 mod twilio_contract;

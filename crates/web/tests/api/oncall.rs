@@ -1,0 +1,307 @@
+//! On-call schedules over the API: a client's after-hours rotation of two technicians and a
+//! desk contact, resolved at literal instants (who, since, until, why), an override that takes
+//! effect at once and comes off again, the final schedule over a range, and every refusal
+//! named by its field. Another organization sees none of it.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, json, spawn_app};
+
+struct Office {
+    app: TestApp,
+    key: String,
+    brand: i64,
+    /// (Ana, Ben, Cy): two technicians with sign-ins and a contact without one.
+    people: (String, String, String),
+}
+
+async fn office() -> Office {
+    let app = spawn_app().await;
+    let (org, _) = app.org_with_admin("harbor").await;
+    let key = app.api_key(org).await;
+    let (status, body) =
+        app.api_post(&key, "/api/v1/brands", json!({"name": "Harbor Plumbing", "time_zone": "America/New_York"})).await;
+    assert_eq!(status, 201, "{body}");
+    let brand = body["brand"]["id"].as_i64().unwrap();
+    let ana = app.user(org, "ana@harbor.example", "technician").await;
+    let ben = app.user(org, "ben@harbor.example", "technician").await;
+    let (status, body) = app
+        .api_post(
+            &key,
+            &format!("/api/v1/brands/{brand}/contacts"),
+            json!({"name": "Cy Relief", "methods": [{"kind": "cell", "value": "(617) 555-0149"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let cy = body["contact"]["id"].as_i64().unwrap();
+    let people = (format!("user:{}", ana.id.0), format!("user:{}", ben.id.0), format!("contact:{cy}"));
+    Office { app, key, brand, people }
+}
+
+impl Office {
+    async fn get(&self, path: &str) -> (u16, Value) {
+        json(self.app.client().get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap()).await
+    }
+
+    /// (names on call, since, until) at `at`.
+    async fn at(&self, schedule: i64, at: &str) -> (Vec<String>, Value, Value) {
+        let (status, body) = self.get(&format!("/api/v1/schedules/{schedule}/on-call?at={at}")).await;
+        assert_eq!(status, 200, "{body}");
+        let names =
+            body["on_call"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+        (names, body["since"].clone(), body["until"].clone())
+    }
+}
+
+fn nights(people: &(String, String, String)) -> Value {
+    json!({
+        "name": "Nights",
+        "members": [people.0, people.1, people.2],
+        "shift": { "unit": "days", "count": 1 },
+        "start": "2026-11-02T17:00",
+        "windows": [
+            { "days": ["mon", "tue", "wed", "thu", "fri"], "start": "17:00", "end": "08:00" },
+            { "days": ["sat", "sun"], "start": "00:00", "end": "00:00" },
+        ],
+    })
+}
+
+#[tokio::test]
+async fn a_schedule_says_who_is_on_call_at_any_instant_and_an_override_changes_it_at_once() {
+    let o = office().await;
+    let (ana, ben, cy) = o.people.clone();
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "After-hours technicians", "layers": [nights(&o.people)] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let s = &body["schedule"];
+    let id = s["id"].as_i64().unwrap();
+    assert_eq!(s["time_zone"], "America/New_York");
+    assert_eq!(s["layers"], json!([nights(&o.people)]), "the layer reads back as it was given");
+    assert_eq!(
+        s["people"],
+        json!([
+            { "member": ana, "name": "technician ana" },
+            { "member": ben, "name": "technician ben" },
+            { "member": cy, "name": "Cy Relief" },
+        ])
+    );
+    // The test clock: Sunday 2026-11-22 12:00 EST, the weekend; Saturday 17:00's shift is the
+    // 20th (from 0), Ben's.
+    assert_eq!(
+        s["on_call_now"],
+        json!({
+            "at": "2026-11-22T17:00:00Z",
+            "on_call": [{ "member": ben, "name": "technician ben", "reason": "layer", "layer": "Nights" }],
+            "since": "2026-11-21T22:00:00Z",
+            "until": "2026-11-22T22:00:00Z",
+        })
+    );
+
+    // Tuesday noon is business hours: nobody, until the night begins at 17:00 EST.
+    assert_eq!(
+        o.at(id, "2026-11-03T17:00:00Z").await,
+        (vec![], json!("2026-11-03T13:00:00Z"), json!("2026-11-03T22:00:00Z"))
+    );
+    // Tuesday 20:00: the second shift, Ben's, until Wednesday 08:00.
+    assert_eq!(
+        o.at(id, "2026-11-04T01:00:00Z").await,
+        (vec!["technician ben".into()], json!("2026-11-03T22:00:00Z"), json!("2026-11-04T13:00:00Z"))
+    );
+
+    // Ben's child is sick: Cy covers his Tuesday night, from the moment it is saved.
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            &format!("/api/v1/schedules/{id}/overrides"),
+            json!({ "start": "2026-11-03T22:00:00Z", "end": "2026-11-04T13:00:00Z", "action": "replace", "from": ben, "who": cy, "note": "Ben's child is sick" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ov = body["override"]["id"].as_i64().unwrap();
+    assert_eq!(
+        body["override"],
+        json!({ "id": ov, "start": "2026-11-03T22:00:00Z", "end": "2026-11-04T13:00:00Z", "action": "replace", "from": ben, "who": cy, "note": "Ben's child is sick", "created_by": "api" })
+    );
+    let (_, body) = o.get(&format!("/api/v1/schedules/{id}/on-call?at=2026-11-04T01:00:00Z")).await;
+    assert_eq!(body["on_call"], json!([{ "member": cy, "name": "Cy Relief", "reason": "override", "id": ov }]));
+
+    // The final schedule from Tuesday 12:00 to Wednesday 09:00.
+    let (status, body) =
+        o.get(&format!("/api/v1/schedules/{id}/timeline?from=2026-11-03T17:00:00Z&to=2026-11-04T14:00:00Z")).await;
+    assert_eq!(status, 200, "{body}");
+    let segments: Vec<(String, String, Vec<String>)> = body["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let who =
+                g["on_call"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+            (g["start"].as_str().unwrap().to_string(), g["end"].as_str().unwrap().to_string(), who)
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        [
+            ("2026-11-03T17:00:00Z".into(), "2026-11-03T22:00:00Z".into(), vec![]),
+            ("2026-11-03T22:00:00Z".into(), "2026-11-04T13:00:00Z".into(), vec!["Cy Relief".to_string()]),
+            ("2026-11-04T13:00:00Z".into(), "2026-11-04T14:00:00Z".into(), vec![]),
+        ]
+    );
+
+    // Taken back: Ben again.
+    let r = o
+        .app
+        .client()
+        .delete(o.app.url(&format!("/api/v1/schedules/{id}/overrides/{ov}")))
+        .bearer_auth(&o.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(o.at(id, "2026-11-04T01:00:00Z").await.0, vec!["technician ben".to_string()]);
+    let r = o
+        .app
+        .client()
+        .delete(o.app.url(&format!("/api/v1/schedules/{id}/overrides/{ov}")))
+        .bearer_auth(&o.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "already removed");
+
+    // Editing the layers takes effect at once too: Ana alone, in 12-hour shifts.
+    let r = o
+        .app
+        .client()
+        .put(o.app.url(&format!("/api/v1/schedules/{id}/layers")))
+        .bearer_auth(&o.key)
+        .json(&json!({ "layers": [{ "name": "Ana", "members": [ana], "shift": { "unit": "hours", "count": 12 }, "start": "2026-11-01T08:00" }] }))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(r).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["schedule"]["version"], 4, "created (1), override added (2) and removed (3), layers saved (4)");
+    assert_eq!(
+        o.at(id, "2026-11-04T01:00:00Z").await,
+        (vec!["technician ana".into()], json!("2026-11-04T01:00:00Z"), json!("2026-11-04T13:00:00Z"))
+    );
+}
+
+#[tokio::test]
+async fn a_schedule_that_cannot_work_is_refused_field_by_field_and_another_office_sees_nothing() {
+    let o = office().await;
+    let (ana, _, _) = o.people.clone();
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "Nights", "layers": [{
+                "name": " ",
+                "members": ["user:999", "robot:1"],
+                "shift": { "unit": "months", "count": 1 },
+                "start": "tomorrow",
+                "windows": [{ "days": ["funday"], "start": "5pm", "end": "08:00" }],
+            }] }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<(String, String)> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("layers.1.name".into(), "this field is required".into()),
+            ("layers.1.members".into(), "user 999 is not a sign-in of this organization".into()),
+            ("layers.1.members".into(), "\"robot:1\" is not someone who can be on call (user:ID or contact:ID)".into()),
+            ("layers.1.shift".into(), "\"months\" is not a shift length (hours, days, weeks)".into()),
+            ("layers.1.start".into(), "\"tomorrow\" is not a local date and time like 2026-11-02T08:00".into()),
+            ("layers.1.windows.1.days".into(), "\"funday\" is not a day (mon .. sun)".into()),
+            ("layers.1.windows.1.start".into(), "\"5pm\" is not a time of day like 17:00".into()),
+        ]
+    );
+    let (status, _) = o.get("/api/v1/schedules").await;
+    assert_eq!(status, 200);
+    assert_eq!(o.get("/api/v1/schedules").await.1, json!({ "schedules": [] }), "nothing half-made");
+
+    let (status, body) =
+        o.app.api_post(&o.key, "/api/v1/schedules", json!({ "client_id": o.brand, "name": "Nights" })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["schedule"]["id"].as_i64().unwrap();
+    assert_eq!(body["schedule"]["on_call_now"]["on_call"], json!([]), "no layers: nobody");
+    let (status, body) =
+        o.app.api_post(&o.key, "/api/v1/schedules", json!({ "client_id": o.brand, "name": "Nights" })).await;
+    assert_eq!(
+        (status, body["error"]["message"].as_str().unwrap()),
+        (409, "this client already has a schedule named \"Nights\"")
+    );
+
+    for (query, field, message) in [
+        ("on-call?at=yesterday", "at", "\"yesterday\" is not a time like 2026-11-03T22:00:00Z"),
+        (
+            "timeline?from=2026-11-01T00:00:00Z&to=2027-01-15T00:00:00Z",
+            "to",
+            "the end must come after the start, within 62 days",
+        ),
+    ] {
+        let (status, body) = o.get(&format!("/api/v1/schedules/{id}/{query}")).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["error"]["fields"], json!([{ "field": field, "message": message }]));
+    }
+    for (override_body, field, message) in [
+        (
+            json!({ "start": "2026-11-04T13:00:00Z", "end": "2026-11-03T22:00:00Z", "action": "add", "who": ana }),
+            "end",
+            "the end must come after the start",
+        ),
+        (
+            json!({ "start": "2026-11-03T22:00:00Z", "end": "2026-11-04T13:00:00Z", "action": "swap", "who": ana }),
+            "action",
+            "\"swap\" is not an override (replace, add, remove)",
+        ),
+        (
+            json!({ "start": "2026-11-03T22:00:00Z", "end": "2026-11-04T13:00:00Z", "action": "remove" }),
+            "who",
+            "say who (user:ID or contact:ID)",
+        ),
+    ] {
+        let (status, body) = o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/overrides"), override_body).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["fields"], json!([{ "field": field, "message": message }]));
+    }
+
+    // Another organization: its key finds no schedule, and cannot put our people on its own.
+    let (org2, _) = o.app.org_with_admin("rival").await;
+    let key2 = o.app.api_key(org2).await;
+    let r = o.app.client().get(o.app.url(&format!("/api/v1/schedules/{id}"))).bearer_auth(&key2).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let (status, body) =
+        o.app.api_post(&key2, "/api/v1/brands", json!({"name": "Rival", "time_zone": "America/Denver"})).await;
+    assert_eq!(status, 201);
+    let rival = body["brand"]["id"].as_i64().unwrap();
+    let (status, body) = o
+        .app
+        .api_post(
+            &key2,
+            "/api/v1/schedules",
+            json!({ "client_id": rival, "name": "Poach", "layers": [{ "name": "L", "members": [ana], "shift": { "unit": "days", "count": 1 }, "start": "2026-11-02T08:00" }] }),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["field"], "layers.1.members");
+    let (status, _) =
+        o.app.api_post(&key2, "/api/v1/schedules", json!({ "client_id": o.brand, "name": "Theirs" })).await;
+    assert_eq!(status, 422, "another organization's client is no client of theirs");
+}
