@@ -1,7 +1,8 @@
 //! Capability links: a URL that lets its holder in without a sign-in, to one thing, for one
 //! purpose. A technician's portal (scope `portal`, subject: the technician) and a customer's
 //! tracking page (scope `tracking`, subject: the job), a desk contact's secure inbox (scope `inbox`,
-//! subject: the contact); acknowledgement links and calendar feeds join as scopes.
+//! subject: the contact), an on-call schedule's calendar feed (scope `calendar`, subject: the
+//! schedule); acknowledgement links join as a scope.
 //!
 //! Every link is 256 random bits ([`crate::secret::new_token`]), shown once in the URL and
 //! stored only as its SHA-256. A link belongs to one scope and one subject, may carry what it was
@@ -27,6 +28,9 @@ pub enum Scope {
     Tracking,
     /// A desk contact's secure message inbox. Subject: the contact.
     Inbox,
+    /// An on-call schedule's calendar feed. Subject: the schedule; about: whose shifts only
+    /// (a sign-in's id, or a desk contact's id negated), or everyone's.
+    Calendar,
 }
 
 impl Scope {
@@ -35,6 +39,7 @@ impl Scope {
             Scope::Portal => "portal",
             Scope::Tracking => "tracking",
             Scope::Inbox => "inbox",
+            Scope::Calendar => "calendar",
         }
     }
 }

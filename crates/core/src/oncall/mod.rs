@@ -15,6 +15,7 @@
 //! time that happens twice (01:30 on the fall-back night) happens the first time. Restriction
 //! windows follow the same rule.
 
+pub mod feed;
 pub mod store;
 pub mod timeline;
 

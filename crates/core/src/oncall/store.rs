@@ -214,7 +214,9 @@ async fn check_member(db: &Db, org: OrgId, brand: BrandId, m: Member) -> std::re
     }
 }
 
-async fn read_member(db: &Db, org: OrgId, brand: BrandId, s: &str) -> std::result::Result<Member, String> {
+/// Reads `user:ID` / `contact:ID` and checks it is someone of the organization (a sign-in) or
+/// of the client (a contact); the error is for the person who typed it.
+pub async fn read_member(db: &Db, org: OrgId, brand: BrandId, s: &str) -> std::result::Result<Member, String> {
     let m = Member::parse(s)?;
     check_member(db, org, brand, m).await?;
     Ok(m)

@@ -76,6 +76,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(oncall::remove_override))
                 .routes(routes!(oncall::on_call))
                 .routes(routes!(oncall::timeline))
+                .routes(routes!(oncall::issue_feed, oncall::revoke_feeds))
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))

@@ -501,3 +501,61 @@ pub async fn timeline(
         .collect();
     Ok(Json(TimelineDto { from: from.to_string(), to: to.to_string(), segments }))
 }
+
+/// A calendar feed to issue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedBody {
+    /// Only this person's shifts (`user:ID` or `contact:ID`); absent: everyone's.
+    #[serde(default)]
+    #[schema(pattern = "^(user|contact):[0-9]+$")]
+    pub member: Option<String>,
+}
+
+/// A private calendar URL (RFC 5545), shown once: subscribe to it in a calendar program.
+#[derive(Serialize, ToSchema)]
+pub struct FeedDto {
+    #[schema(example = "https://switchboard.example.com/calendar/3q2-...43 characters.ics")]
+    pub url: String,
+}
+
+/// How many feed links stopped working.
+#[derive(Serialize, ToSchema)]
+pub struct RevokedDto {
+    pub revoked: u64,
+}
+
+#[utoipa::path(post, path = "/schedules/{id}/feeds", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")), request_body = FeedBody,
+    responses((status = 201, description = "Issued; the URL is shown only now", body = FeedDto), (status = 404, description = "No such schedule", body = ErrorBody),
+              (status = 422, description = "`member` is not someone of this client", body = ErrorBody)))]
+pub async fn issue_feed(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<FeedBody>,
+) -> Result<(StatusCode, Json<FeedDto>), ApiError> {
+    let s = store::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "schedule"))?;
+    let only = match body.member.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some(m) => Some(
+            store::read_member(&state.db, caller.org, s.brand_id, m)
+                .await
+                .map_err(|e| switchboard_core::Error::invalid("member", e))?,
+        ),
+    };
+    let token = switchboard_core::oncall::feed::issue(&state.db, state.clock.as_ref(), caller.org, id, only).await?;
+    Ok((StatusCode::CREATED, Json(FeedDto { url: format!("{}/calendar/{token}.ics", state.config.public_url) })))
+}
+
+#[utoipa::path(delete, path = "/schedules/{id}/feeds", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")),
+    responses((status = 200, description = "Every feed link of the schedule stopped working", body = RevokedDto), (status = 404, description = "No such schedule", body = ErrorBody)))]
+pub async fn revoke_feeds(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<RevokedDto>, ApiError> {
+    let revoked = switchboard_core::oncall::feed::revoke(&state.db, state.clock.as_ref(), caller.org, id)
+        .await
+        .map_err(|e| not_found_as(e, "schedule"))?;
+    Ok(Json(RevokedDto { revoked }))
+}

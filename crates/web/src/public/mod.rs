@@ -1,6 +1,8 @@
-//! Public pages, opened without a sign-in: the technician portal and the customer's tracking
-//! page (capability links), and the hosted web form with its JSON endpoints.
+//! Public pages, opened without a sign-in: the technician portal, the customer's tracking page,
+//! a desk contact's secure inbox and on-call calendar feeds (capability links), and the hosted
+//! web form with its JSON endpoints.
 
+pub mod calendar;
 pub mod forms;
 pub mod inbox;
 pub mod portal;
@@ -19,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(tracking::routes())
         .merge(inbox::routes())
+        .merge(calendar::routes())
         .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))

@@ -149,6 +149,7 @@ async fn the_openapi_document_describes_every_api_route() {
     let expected = [
         ("delete", "/api/v1/brands/{id}/contacts/{contact_id}"),
         ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
+        ("delete", "/api/v1/schedules/{id}/feeds"),
         ("delete", "/api/v1/schedules/{id}/overrides/{override_id}"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
@@ -197,6 +198,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/leads/{id}/restore"),
         ("post", "/api/v1/messages"),
         ("post", "/api/v1/schedules"),
+        ("post", "/api/v1/schedules/{id}/feeds"),
         ("post", "/api/v1/schedules/{id}/overrides"),
         ("post", "/api/v1/users"),
         ("put", "/api/v1/brands/{id}/contacts/{contact_id}"),

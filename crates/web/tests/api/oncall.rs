@@ -305,3 +305,81 @@ async fn a_schedule_that_cannot_work_is_refused_field_by_field_and_another_offic
         o.app.api_post(&key2, "/api/v1/schedules", json!({ "client_id": o.brand, "name": "Theirs" })).await;
     assert_eq!(status, 422, "another organization's client is no client of theirs");
 }
+
+#[tokio::test]
+async fn a_persons_calendar_feed_lists_their_shifts_in_utc_until_the_office_revokes_it() {
+    let o = office().await;
+    let (ana, ben, cy) = o.people.clone();
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "After-hours technicians", "layers": [nights(&o.people)] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["schedule"]["id"].as_i64().unwrap();
+
+    // Ben's own feed, and the schedule's.
+    let (status, body) =
+        o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/feeds"), json!({ "member": ben })).await;
+    assert_eq!(status, 201, "{body}");
+    let mine = body["url"].as_str().unwrap().to_string();
+    assert!(mine.starts_with(&o.app.url("/calendar/")) && mine.ends_with(".ics"), "{mine}");
+    let (_, body) = o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/feeds"), json!({})).await;
+    let everyone = body["url"].as_str().unwrap().to_string();
+
+    let r = reqwest::get(&mine).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/calendar; charset=utf-8");
+    let ics = r.text().await.unwrap();
+    assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") && ics.ends_with("END:VCALENDAR\r\n"), "{ics}");
+    assert!(ics.contains("X-WR-CALNAME:After-hours technicians: technician ben on call\r\n"), "{ics}");
+    // His first shift: Tuesday 2026-11-03 17:00 EST to Wednesday 08:00, in UTC.
+    let start = "2026-11-03T22:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
+    let ben_uid = ben.replace(':', "-");
+    let first = format!(
+        "BEGIN:VEVENT\r\nUID:oncall-{id}-{ben_uid}-{start}@127.0.0.1\r\nDTSTAMP:20261122T170000Z\r\n\
+         DTSTART:20261103T220000Z\r\nDTEND:20261104T130000Z\r\nSUMMARY:On call: After-hours technicians\r\n\
+         DESCRIPTION:Harbor Plumbing\\, After-hours technicians: technician ben is on\r\n  call.\r\n\
+         TRANSP:OPAQUE\r\nEND:VEVENT\r\n"
+    );
+    assert!(ics.contains(&first), "{ics}");
+    let uids: Vec<&str> = ics.lines().filter(|l| l.starts_with("UID:")).collect();
+    let mut unique = uids.clone();
+    unique.dedup();
+    assert_eq!(uids.len(), unique.len(), "one event per shift");
+    assert!(uids.iter().all(|u| u.contains(&format!("-{ben_uid}-"))), "only Ben's shifts: {uids:?}");
+    // The schedule's feed names whoever is on.
+    let all = reqwest::get(&everyone).await.unwrap().text().await.unwrap();
+    for name in ["SUMMARY:technician ana on call", "SUMMARY:technician ben on call", "SUMMARY:Cy Relief on call"] {
+        assert!(all.contains(name), "{name}: {all}");
+    }
+    // Polled again, the same events with the same UIDs.
+    assert_eq!(reqwest::get(&mine).await.unwrap().text().await.unwrap(), ics);
+
+    // Someone of another client cannot get a feed here; a revoked feed stops at once.
+    let (status, body) =
+        o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/feeds"), json!({ "member": "contact:999" })).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{ "field": "member", "message": "contact 999 is not one of this client's contacts" }])
+    );
+    let r = o
+        .app
+        .client()
+        .delete(o.app.url(&format!("/api/v1/schedules/{id}/feeds")))
+        .bearer_auth(&o.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json(r).await, (200, json!({ "revoked": 2 })));
+    for url in [&mine, &everyone] {
+        let r = reqwest::get(url.as_str()).await.unwrap();
+        assert_eq!(r.status(), 404);
+        assert_eq!(r.text().await.unwrap(), "This calendar link isn't active.");
+    }
+    let _ = (ana, cy);
+}
