@@ -61,6 +61,7 @@ async function consolePages(page, server) {
     "/settings/web-forms",
     "/settings/desk",
     "/desk",
+    "/oncall",
     "/settings/api-keys",
     "/settings/engine",
     "/demo/mail",
@@ -73,6 +74,7 @@ async function consolePages(page, server) {
     // The demo's landlord: several service locations, each with its own access notes.
     ["/customers?q=Sam%20Greene", /^\/customers\/\d+$/],
     ["/settings/technicians", /^\/settings\/technicians\/\d+$/],
+    ["/oncall", /^\/oncall\/\d+$/],
     ["/settings/brands", /^\/settings\/brands\/\d+$/],
     ["/settings/web-forms", /^\/settings\/web-forms\/\d+$/],
     ["/settings/desk", /^\/settings\/desk\/\d+$/],

@@ -91,6 +91,7 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
             vec![("cell", "(617) 555-0148"), ("email", "oncall@harbor.demo.switchboard.test")],
         ),
     ];
+    let mut ids = Vec::new();
     for (name, title, methods) in people {
         let input = crate::desk::contacts::ContactInput {
             name: name.into(),
@@ -98,9 +99,84 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
             methods: methods.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..Default::default()
         };
-        crate::desk::contacts::create_in(tx, clock, &harbor, &input).await?;
+        ids.push(crate::desk::contacts::create_in(tx, clock, &harbor, &input).await?);
     }
     crate::desk::apply_template_in(tx, clock, org, brands.harbor, "system", "hvac_plumbing").await?;
+    seed_oncall(tx, clock, &harbor, ids[0], ids[1]).await
+}
+
+/// Harbor's office covers weekdays 8:00 AM to 5:00 PM; its after-hours technicians take nights
+/// and weekends in daily turns (handing off at 5:00 PM), and one of them has a night off next
+/// week, covered by the on-call phone.
+async fn seed_oncall(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    harbor: &tenancy::Brand,
+    office: i64,
+    oncall_phone: i64,
+) -> Result<()> {
+    use crate::oncall::{Change, Layer, Member, Rotation, ShiftLength, Window};
+    use jiff::civil::Weekday;
+    let mut people = Vec::new();
+    for (name, cell) in [("Priya Raman", "(617) 555-0151"), ("Dale Okoro", "(617) 555-0152")] {
+        let input = crate::desk::contacts::ContactInput {
+            name: name.into(),
+            title: "After-hours technician".into(),
+            methods: vec![("cell".into(), cell.into())],
+            ..Default::default()
+        };
+        people.push(Member::Contact(crate::desk::contacts::create_in(tx, clock, harbor, &input).await?));
+    }
+    let tz = harbor.zone();
+    let today = clock.now().to_zoned(tz.clone()).date();
+    // The Monday of last week: the turns are already under way.
+    let back = i64::from(today.weekday().to_monday_zero_offset()) + 7;
+    let start = today.checked_sub(jiff::Span::new().days(back)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let time = |h: i8| Time::new(h, 0, 0, 0).map_err(|e| Error::Unexpected(e.to_string()));
+    let weekdays = vec![Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday];
+    let office_hours = Layer {
+        name: "Office hours".into(),
+        rotation: Rotation {
+            members: vec![Member::Contact(office)],
+            length: ShiftLength::Weeks(1),
+            start: start.to_datetime(time(8)?),
+        },
+        windows: vec![Window { days: weekdays.clone(), start: time(8)?, end: time(17)? }],
+    };
+    let layer = Layer {
+        name: "Nights and weekends".into(),
+        rotation: Rotation {
+            members: people.clone(),
+            length: ShiftLength::Days(1),
+            start: start.to_datetime(time(17)?),
+        },
+        windows: vec![
+            Window { days: weekdays, start: time(17)?, end: time(8)? },
+            Window { days: vec![Weekday::Saturday, Weekday::Sunday], start: time(0)?, end: time(0)? },
+            Window { days: vec![Weekday::Monday], start: time(0)?, end: time(8)? },
+        ],
+    };
+    let id =
+        crate::oncall::store::create_in(tx, clock, harbor.org_id, harbor.id, "Harbor on call", &[office_hours, layer])
+            .await?;
+    // Next Tuesday night (Dale's turn: odd days from the start), 5:00 PM to Wednesday 8:00 AM:
+    // Dale is off; the on-call phone covers.
+    let tuesday = start.checked_add(jiff::Span::new().days(15)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let wednesday = tuesday.tomorrow().map_err(|e| Error::Unexpected(e.to_string()))?;
+    let change = Change::Replace { from: Some(people[1]), to: Member::Contact(oncall_phone) };
+    let range = (at(&tz, tuesday, 17, 0)?, at(&tz, wednesday, 8, 0)?);
+    let now = crate::clock::to_millis(clock.now());
+    crate::oncall::store::insert_override_in(
+        tx,
+        harbor.org_id,
+        id,
+        range,
+        &change,
+        Some("Dale's night off"),
+        "system",
+        now,
+    )
+    .await?;
     Ok(())
 }
 

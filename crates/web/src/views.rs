@@ -37,7 +37,12 @@ pub const NAV: &[NavItem] = &[
         icon: "M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2",
     },
     NavItem { key: "messages", label: "Message desk", href: Some("/desk"), icon: "M4 6h16v10H8l-4 4zM8 10h8" },
-    NavItem { key: "oncall", label: "On-call", href: None, icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2" },
+    NavItem {
+        key: "oncall",
+        label: "On-call",
+        href: Some("/oncall"),
+        icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2",
+    },
     NavItem { key: "invoices", label: "Invoices", href: None, icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6" },
     NavItem {
         key: "settings",

@@ -454,21 +454,34 @@ pub async fn create(
     })?;
     let name = crate::parse::required_text(name, 80).map_err(|m| Error::invalid("name", m))?;
     let layers = read_layers(db, org, brand, layers).await?;
-    let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
+    let id = create_in(&mut tx, clock, org, brand, &name, &layers).await?;
+    tx.commit().await?;
+    get(db, org, id).await
+}
+
+/// Stores a schedule whose layers are already checked (the demo's; [`create`] checks first).
+pub async fn create_in(
+    tx: &mut crate::db::Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    name: &str,
+    layers: &[Layer],
+) -> Result<i64> {
+    let now = to_millis(clock.now());
     let (id,): (i64,) = sqlx::query_as(
         "insert into oncall_schedules (org_id, brand_id, name, created_at, updated_at) values ($1, $2, $3, $4, $4) returning id",
     )
     .bind(org.0)
     .bind(brand.0)
-    .bind(&name)
+    .bind(name)
     .bind(now)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| Error::from(e).on_unique(format!("this client already has a schedule named \"{name}\"")))?;
-    insert_layers(&mut tx, org, id, &layers).await?;
-    tx.commit().await?;
-    get(db, org, id).await
+    insert_layers(tx, org, id, layers).await?;
+    Ok(id)
 }
 
 async fn insert_layers(tx: &mut crate::db::Tx, org: OrgId, schedule: i64, layers: &[Layer]) -> Result<()> {
@@ -601,29 +614,9 @@ pub async fn add_override(
     if !errors.is_empty() {
         return Err(Error::Invalid(errors));
     }
-    let (action, from_member, to_member) = match &change {
-        Change::Replace { from, to } => ("replace", from.map(|m| m.to_string()), Some(to.to_string())),
-        Change::Add { who } => ("add", None, Some(who.to_string())),
-        Change::Remove { who } => ("remove", None, Some(who.to_string())),
-    };
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
-    let (oid,): (i64,) = sqlx::query_as(
-        "insert into oncall_overrides (org_id, schedule_id, start_at, end_at, action, from_member, to_member, note, \
-         created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
-    )
-    .bind(org.0)
-    .bind(id)
-    .bind(to_millis(start))
-    .bind(to_millis(end))
-    .bind(action)
-    .bind(from_member)
-    .bind(to_member)
-    .bind(&note)
-    .bind(actor)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
+    let oid = insert_override_in(&mut tx, org, id, (start, end), &change, note.as_deref(), actor, now).await?;
     touch(&mut tx, org, id, now).await?;
     tx.commit().await?;
     Ok(StoredOverride {
@@ -635,6 +628,42 @@ pub async fn add_override(
         created_by: actor.to_string(),
         created_at: from_millis(now),
     })
+}
+
+/// Stores a checked override; returns its id.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_override_in(
+    tx: &mut crate::db::Tx,
+    org: OrgId,
+    schedule: i64,
+    (start, end): (Timestamp, Timestamp),
+    change: &Change,
+    note: Option<&str>,
+    actor: &str,
+    now: i64,
+) -> Result<i64> {
+    let (action, from_member, to_member) = match change {
+        Change::Replace { from, to } => ("replace", from.map(|m| m.to_string()), Some(to.to_string())),
+        Change::Add { who } => ("add", None, Some(who.to_string())),
+        Change::Remove { who } => ("remove", None, Some(who.to_string())),
+    };
+    let (oid,): (i64,) = sqlx::query_as(
+        "insert into oncall_overrides (org_id, schedule_id, start_at, end_at, action, from_member, to_member, note, \
+         created_by, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+    )
+    .bind(org.0)
+    .bind(schedule)
+    .bind(to_millis(start))
+    .bind(to_millis(end))
+    .bind(action)
+    .bind(from_member)
+    .bind(to_member)
+    .bind(note)
+    .bind(actor)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(oid)
 }
 
 /// Takes an override back (its row stays, marked removed).

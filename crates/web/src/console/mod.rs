@@ -14,6 +14,7 @@ pub mod leads;
 pub mod mail_sink;
 pub mod new_job;
 pub mod notifications;
+pub mod oncall;
 pub mod search;
 pub mod session;
 pub mod settings;
@@ -63,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/archive", post(leads::archive))
         .route("/leads/{id}/restore", post(leads::restore))
+        .route("/oncall", get(oncall::index))
+        .route("/oncall/{id}", get(oncall::show))
+        .route("/oncall/{id}/overrides", post(oncall::add_override))
+        .route("/oncall/{id}/overrides/{override_id}/remove", post(oncall::remove_override))
         .route("/demo/mail", get(mail_sink::index))
         .route("/demo/mail/{n}/html", get(mail_sink::html))
         .route("/customers", get(customers::index).post(customers::create))

@@ -383,3 +383,99 @@ async fn a_persons_calendar_feed_lists_their_shifts_in_utc_until_the_office_revo
     }
     let _ = (ana, cy);
 }
+
+#[tokio::test]
+async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effect_at_once() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let key = app.api_key(app.db_org_of_demo().await).await;
+    let b = app.signed_in_demo().await;
+    let (_, list) = json(app.client().get(app.url("/api/v1/schedules")).bearer_auth(&key).send().await.unwrap()).await;
+    let s = &list["schedules"][0];
+    let id = s["id"].as_i64().unwrap();
+    let priya = s["people"].as_array().unwrap().iter().find(|p| p["name"] == "Priya Raman").unwrap()["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Sunday 2026-11-22, noon in Boston: the weekend, Priya's turn until 5:00 PM.
+    let (status, html) = b.get_text("/oncall").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!(r#"<a href="/oncall/{id}"><strong>Harbor on call</strong></a>"#)), "{html}");
+    assert!(
+        html.contains(
+            "On call now: <strong>Priya Raman</strong> <span class=\"muted small\">until 5:00 PM Sun Nov 22</span>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("Nobody on call"), "the office and the technicians cover the whole week: {html}");
+    let (status, html) = b.get_text(&format!("/oncall/{id}")).await;
+    assert_eq!(status, 200);
+    for shown in [
+        r#"<span class="oncall-day-label">Sun Nov 22</span>"#,
+        r#"<span class="oncall-day-label">Sat Dec 5</span>"#,
+        "<strong>On-call technician instead of Dale Okoro</strong> <span class=\"muted\">5:00 PM Tue Nov 24 to 8:00 AM Wed Nov 25</span> · Dale&#39;s night off",
+        "<strong>Nights and weekends</strong>: Priya Raman, Dale Okoro; daily shifts from 5:00 PM Mon Nov 9, 2026; on weekdays 5:00 PM-8:00 AM; weekends all day; Mon 12:00 AM-8:00 AM",
+        "<p>No gaps.</p>",
+    ] {
+        assert!(html.contains(shown), "{shown}: {html}");
+    }
+
+    // Priya is at the dentist until 5:00 PM (local times, as the form's fields give them).
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/overrides"),
+            &[
+                ("action", "remove"),
+                ("who", &priya),
+                ("from", ""),
+                ("start", "2026-11-22T12:00"),
+                ("end", "2026-11-22T17:00"),
+                ("note", "Dentist"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/oncall/{id}?done=added"));
+    let (_, html) = b.get_text(&format!("/oncall/{id}?done=added")).await;
+    assert!(html.contains("Override saved: it is in effect now."), "{html}");
+    assert!(html.contains("<strong>Priya Raman off (time off)</strong>"), "{html}");
+    let (_, html) = b.get_text("/oncall").await;
+    assert!(html.contains(r#"<span class="badge gap-badge">Nobody on call now</span>"#), "{html}");
+    assert!(html.contains("Nobody on call from 12:00 PM Sun Nov 22 to 5:00 PM Sun Nov 22"), "{html}");
+    let (_, on) = json(
+        app.client().get(app.url(&format!("/api/v1/schedules/{id}/on-call"))).bearer_auth(&key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(on["on_call"], json!([]), "the API sees the same at once");
+    assert_eq!(on["until"], "2026-11-22T22:00:00Z");
+
+    // A form that cannot be saved comes back with each reason beside its field.
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/overrides"),
+            &[("action", "add"), ("who", ""), ("from", ""), ("start", ""), ("end", "2026-11-22T10:00"), ("note", "")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Not saved: check the fields marked below; what you typed is kept."), "{html}");
+    assert!(
+        html.contains(r#"<span class="field-error" id="who-error">say who (user:ID or contact:ID)</span>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"<span class="field-error" id="start-error">enter a date and time</span>"#), "{html}");
+    assert!(html.contains(r#"name="end" value="2026-11-22T10:00""#), "what was typed stays: {html}");
+
+    // Taken back: Priya again.
+    let (_, s) =
+        json(app.client().get(app.url(&format!("/api/v1/schedules/{id}"))).bearer_auth(&key).send().await.unwrap())
+            .await;
+    let ov = s["schedule"]["overrides"].as_array().unwrap().iter().find(|o| o["note"] == "Dentist").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = b.post_form(&format!("/oncall/{id}/overrides/{ov}/remove"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text("/oncall").await;
+    assert!(html.contains("On call now: <strong>Priya Raman</strong>"), "{html}");
+}

@@ -1,0 +1,439 @@
+//! The On-call pages: every schedule with who is on call now, until when, and a warning when
+//! the next 7 days have a gap (`/oncall`); one schedule's two-week timeline in its client's
+//! zone, its coverage (gaps, hours per person), its layers and its overrides, with a form to
+//! add one (a replacement, someone added, time off) and a button to take one back
+//! (`/oncall/{id}`). Every change is in effect at once: nothing is resolved ahead.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use switchboard_core::oncall::store::{self, OverrideInput, StoredSchedule};
+use switchboard_core::oncall::timeline::{self, coverage};
+use switchboard_core::oncall::{Change, Member, Reason};
+use switchboard_core::{Error, when};
+
+use super::shell;
+use crate::auth::{Staff, actor};
+use crate::error::PageError;
+use crate::pages::parse_id;
+use crate::state::AppState;
+use crate::views::Shell;
+
+/// Colors people get on the timeline, in the order the schedule names them (white text on
+/// each has a contrast of at least 4.5:1).
+const PALETTE: [&str; 8] = ["#1d4ed8", "#047857", "#b45309", "#6d28d9", "#be185d", "#0e7490", "#4d7c0f", "#b91c1c"];
+
+/// One schedule as the list shows it.
+pub struct Row {
+    pub id: i64,
+    pub name: String,
+    pub client: String,
+    /// Names on call now; empty: nobody.
+    pub now: String,
+    /// "until 8:00 AM Wed Nov 4", or empty.
+    pub until: String,
+    /// "Nobody on call Mon Nov 9, 12:00 AM-8:00 AM" for the first gap in the next 7 days, and how many.
+    pub gap: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "oncall/index.html")]
+pub struct IndexPage {
+    pub shell: Shell,
+    pub rows: Vec<Row>,
+}
+
+/// A bar on a day's row.
+pub struct Bar {
+    /// Percent of the day.
+    pub left: f64,
+    pub width: f64,
+    pub label: String,
+    /// "Ana, 5:00 PM-8:00 AM (override)".
+    pub title: String,
+    pub color: String,
+    pub gap: bool,
+}
+
+pub struct Day {
+    /// "Tue Nov 3".
+    pub label: String,
+    pub today: bool,
+    pub bars: Vec<Bar>,
+}
+
+pub struct OverrideRow {
+    pub id: i64,
+    pub what: String,
+    pub when: String,
+    pub note: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "oncall/show.html")]
+pub struct ShowPage {
+    pub shell: Shell,
+    pub id: i64,
+    pub name: String,
+    pub client: String,
+    pub zone: String,
+    pub now: String,
+    pub until: String,
+    pub days: Vec<Day>,
+    /// (name, color, hours).
+    pub hours: Vec<(String, String, String)>,
+    pub gaps: Vec<String>,
+    /// "Nights: Ana, Ben, Cy; daily shifts from 5:00 PM Mon Nov 2; weekdays 5:00 PM-8:00 AM, ...".
+    pub layers: Vec<(String, String)>,
+    pub overrides: Vec<OverrideRow>,
+    /// (value, name) of everyone who may be named in an override.
+    pub people: Vec<(String, String)>,
+    pub form: OverrideForm,
+    pub errors: Vec<(String, String)>,
+    pub notice: Option<String>,
+}
+
+impl ShowPage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+}
+
+/// The override form as typed (local times in the client's zone).
+#[derive(Deserialize, Default, Clone)]
+pub struct OverrideForm {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub who: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub start: String,
+    #[serde(default)]
+    pub end: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+fn names_of(names: &[(Member, String)], m: Member) -> String {
+    names.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_else(|| m.to_string())
+}
+
+fn members_of(s: &StoredSchedule) -> Vec<Member> {
+    let mut out: Vec<Member> = Vec::new();
+    let mut add = |m: Member| {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    };
+    for l in &s.layers {
+        l.rotation.members.iter().copied().for_each(&mut add);
+    }
+    for o in &s.overrides {
+        match o.change {
+            Change::Replace { from, to } => {
+                from.into_iter().for_each(&mut add);
+                add(to);
+            }
+            Change::Add { who } | Change::Remove { who } => add(who),
+        }
+    }
+    out
+}
+
+/// "5:00 PM Tue Nov 3".
+fn at(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    format!("{} {}", when::time(t, tz), when::date(t, tz))
+}
+
+fn gap_line(gaps: &[(Timestamp, Timestamp)], tz: &jiff::tz::TimeZone) -> String {
+    match gaps.first() {
+        None => String::new(),
+        Some((s, e)) => {
+            let more = match gaps.len() {
+                1 => String::new(),
+                n => format!(" ({n} gaps in the next 7 days)"),
+            };
+            format!("Nobody on call from {} to {}{more}", at(*s, tz), at(*e, tz))
+        }
+    }
+}
+
+pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let (shell, brands) = shell(&state, &viewer, "oncall", &uri).await?;
+    let now = state.clock.now();
+    let week = now.checked_add(SignedDuration::from_hours(24 * 7)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let mut rows = Vec::new();
+    for s in store::list(&state.db, org, None).await? {
+        let names = store::names(&state.db, org, &members_of(&s)).await?;
+        let schedule = s.schedule();
+        let on = timeline::on_call(&schedule, now);
+        rows.push(Row {
+            id: s.id,
+            client: brands.iter().find(|b| b.id == s.brand_id).map(|b| b.name.clone()).unwrap_or_default(),
+            now: on.on_call.iter().map(|(m, _)| names_of(&names, *m)).collect::<Vec<_>>().join(", "),
+            until: on.until.map(|u| format!("until {}", at(u, &s.zone))).unwrap_or_default(),
+            gap: gap_line(&coverage(&schedule, now, week).gaps, &s.zone),
+            name: s.name,
+        });
+    }
+    Ok(IndexPage { shell, rows }.into_response())
+}
+
+/// "weekdays 5:00 PM-8:00 AM", "Sat, Sun all day", "Mon 12:00 AM-8:00 AM".
+fn window_words(w: &switchboard_core::oncall::Window) -> String {
+    use jiff::civil::Weekday;
+    let mut days = w.days.clone();
+    days.sort_by_key(|d| d.to_monday_zero_offset());
+    let named = if days == switchboard_core::oncall::Window::WEEKDAYS {
+        "weekdays".to_string()
+    } else if days == [Weekday::Saturday, Weekday::Sunday] {
+        "weekends".to_string()
+    } else {
+        const SHORT: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        days.iter().map(|d| SHORT[usize::from(d.to_monday_zero_offset().unsigned_abs())]).collect::<Vec<_>>().join(", ")
+    };
+    if w.start == w.end {
+        format!("{named} all day")
+    } else {
+        format!("{named} {}-{}", w.start.strftime("%-I:%M %p"), w.end.strftime("%-I:%M %p"))
+    }
+}
+
+fn why(r: Reason, s: &StoredSchedule) -> String {
+    match r {
+        Reason::Layer { layer, .. } => s.layers.get(layer).map(|l| l.name.clone()).unwrap_or_default(),
+        Reason::Swap { .. } => "swap".into(),
+        Reason::Override { .. } => "override".into(),
+    }
+}
+
+async fn page(
+    state: &AppState,
+    viewer: &switchboard_core::auth::SessionUser,
+    uri: &Uri,
+    id: i64,
+    form: OverrideForm,
+    errors: Vec<(String, String)>,
+    notice: Option<String>,
+) -> Result<ShowPage, PageError> {
+    let org = viewer.user.org_id;
+    let (shell, brands) = shell(state, viewer, "oncall", uri).await?;
+    let s = store::get(&state.db, org, id).await?;
+    let tz = s.zone.clone();
+    let client = brands.iter().find(|b| b.id == s.brand_id).map(|b| b.name.clone()).unwrap_or_default();
+    let schedule = s.schedule();
+    let now = state.clock.now();
+    let mut members = members_of(&s);
+    // Anyone of the client's contacts and the organization's sign-ins may be named in an override.
+    let contacts = switchboard_core::desk::contacts::list(&state.db, org, s.brand_id).await?;
+    members.extend(contacts.iter().map(|c| Member::Contact(c.id)));
+    let users = switchboard_core::tenancy::list_users(&state.db, org).await?;
+    members.extend(users.iter().filter(|u| u.active).map(|u| Member::User(u.id.0)));
+    let names = store::names(&state.db, org, &members).await?;
+    let color = |m: Member| {
+        let i = names.iter().position(|(x, _)| *x == m).unwrap_or(0);
+        PALETTE[i % PALETTE.len()].to_string()
+    };
+    let on = timeline::on_call(&schedule, now);
+
+    // Two weeks from today's local midnight.
+    let today = now.to_zoned(tz.clone()).date();
+    let mut days = Vec::new();
+    let midnight = |d: jiff::civil::Date| {
+        tz.to_ambiguous_zoned(d.to_datetime(jiff::civil::Time::midnight())).compatible().map(|z| z.timestamp())
+    };
+    let unexpected = |e: jiff::Error| Error::Unexpected(e.to_string());
+    let first = midnight(today).map_err(unexpected)?;
+    let last = midnight(today.checked_add(jiff::Span::new().days(14)).map_err(unexpected)?).map_err(unexpected)?;
+    let segments = timeline::timeline(&schedule, first, last);
+    let mut day = today;
+    for _ in 0..14 {
+        let (Ok(start), Ok(next)) = (midnight(day), day.tomorrow()) else { break };
+        let Ok(end) = midnight(next) else { break };
+        let span = end.duration_since(start).as_secs_f64();
+        let mut bars = Vec::new();
+        for g in segments.iter().filter(|g| g.start < end && g.end > start) {
+            let (s0, e0) = (g.start.max(start), g.end.min(end));
+            let left = s0.duration_since(start).as_secs_f64() / span * 100.0;
+            let width = e0.duration_since(s0).as_secs_f64() / span * 100.0;
+            let hours = format!("{}-{}", when::time(g.start, &tz), when::time(g.end, &tz));
+            if g.on_call.is_empty() {
+                bars.push(Bar {
+                    left,
+                    width,
+                    label: "Nobody".into(),
+                    title: format!("Nobody on call, {hours}"),
+                    color: String::new(),
+                    gap: true,
+                });
+            }
+            for (m, r) in &g.on_call {
+                let who = names_of(&names, *m);
+                bars.push(Bar {
+                    left,
+                    width,
+                    title: format!("{who}, {hours} ({})", why(*r, &s)),
+                    label: who,
+                    color: color(*m),
+                    gap: false,
+                });
+            }
+        }
+        days.push(Day { label: day.strftime("%a %b %-d").to_string(), today: day == today, bars });
+        day = next;
+    }
+
+    let week_end =
+        now.checked_add(SignedDuration::from_hours(24 * 14)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let cover = coverage(&schedule, now, week_end);
+    let layers = s
+        .layers
+        .iter()
+        .map(|l| {
+            let people = l.rotation.members.iter().map(|m| names_of(&names, *m)).collect::<Vec<_>>().join(", ");
+            let length = match l.rotation.length {
+                switchboard_core::oncall::ShiftLength::Hours(n) => format!("{n}-hour shifts"),
+                switchboard_core::oncall::ShiftLength::Days(1) => "daily shifts".to_string(),
+                switchboard_core::oncall::ShiftLength::Days(n) => format!("{n}-day shifts"),
+                switchboard_core::oncall::ShiftLength::Weeks(1) => "weekly shifts".to_string(),
+                switchboard_core::oncall::ShiftLength::Weeks(n) => format!("{n}-week shifts"),
+            };
+            let windows = if l.windows.is_empty() {
+                "all the time".to_string()
+            } else {
+                l.windows.iter().map(window_words).collect::<Vec<_>>().join("; ")
+            };
+            let start = l.rotation.start.strftime("%-I:%M %p %a %b %-d, %Y").to_string();
+            (l.name.clone(), format!("{people}; {length} from {start}; on {windows}"))
+        })
+        .collect();
+    let overrides = s
+        .overrides
+        .iter()
+        .filter(|o| o.end > now)
+        .map(|o| OverrideRow {
+            id: o.id,
+            what: match o.change {
+                Change::Replace { from: Some(f), to } => {
+                    format!("{} instead of {}", names_of(&names, to), names_of(&names, f))
+                }
+                Change::Replace { from: None, to } => format!("{} instead of whoever is on", names_of(&names, to)),
+                Change::Add { who } => format!("{} also on call", names_of(&names, who)),
+                Change::Remove { who } => format!("{} off (time off)", names_of(&names, who)),
+            },
+            when: format!("{} to {}", at(o.start, &tz), at(o.end, &tz)),
+            note: o.note.clone().unwrap_or_default(),
+        })
+        .collect();
+    let mut people: Vec<(String, String)> = names.iter().map(|(m, n)| (m.to_string(), n.clone())).collect();
+    people.sort_by(|a, b| a.1.cmp(&b.1));
+    people.dedup();
+    Ok(ShowPage {
+        shell,
+        id: s.id,
+        name: s.name.clone(),
+        client,
+        zone: tz.iana_name().unwrap_or("UTC").to_string(),
+        now: on.on_call.iter().map(|(m, _)| names_of(&names, *m)).collect::<Vec<_>>().join(", "),
+        until: on.until.map(|u| at(u, &tz)).unwrap_or_default(),
+        days,
+        hours: cover.hours.iter().map(|(m, h)| (names_of(&names, *m), color(*m), format!("{h:.1}"))).collect(),
+        gaps: cover.gaps.iter().map(|(a, b)| format!("{} to {}", at(*a, &tz), at(*b, &tz))).collect(),
+        layers,
+        overrides,
+        people,
+        form,
+        errors,
+        notice,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    axum::extract::Query(done): axum::extract::Query<Done>,
+) -> Result<Response, PageError> {
+    let notice = match done.done.as_str() {
+        "added" => Some("Override saved: it is in effect now.".to_string()),
+        "removed" => Some("Override taken back.".to_string()),
+        _ => None,
+    };
+    let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };
+    Ok(page(&state, &viewer, &uri, parse_id(&id)?, form, Vec::new(), notice).await?.into_response())
+}
+
+/// A local `2026-11-03T17:00` (the form's `datetime-local`) in the client's zone, as RFC 3339.
+fn instant(local: &str, tz: &jiff::tz::TimeZone) -> String {
+    match local.trim().parse::<jiff::civil::DateTime>() {
+        Ok(dt) => tz.to_ambiguous_zoned(dt).compatible().map(|z| z.timestamp().to_string()).unwrap_or_default(),
+        Err(_) => local.trim().to_string(),
+    }
+}
+
+/// `POST /oncall/{id}/overrides`.
+pub async fn add_override(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(form): Form<OverrideForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let org = viewer.user.org_id;
+    let s = store::get(&state.db, org, id).await?;
+    let input = OverrideInput {
+        start: instant(&form.start, &s.zone),
+        end: instant(&form.end, &s.zone),
+        action: form.action.clone(),
+        from: Some(form.from.clone()).filter(|f| !f.is_empty() && form.action == "replace"),
+        who: Some(form.who.clone()),
+        note: Some(form.note.clone()),
+    };
+    match store::add_override(&state.db, state.clock.as_ref(), org, id, &input, &actor(&viewer)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/oncall/{id}?done=added")).into_response()),
+        Err(Error::Invalid(fields)) => {
+            let errors = fields
+                .into_iter()
+                .map(|f| {
+                    // The form's fields are local times: the message shows them as typed.
+                    let message = match f.field.as_ref() {
+                        "start" | "end" if f.message.contains("is not a time") => "enter a date and time".to_string(),
+                        _ => f.message,
+                    };
+                    (f.field.to_string(), message)
+                })
+                .collect();
+            let mut page = page(&state, &viewer, &uri, id, form, errors, None).await?;
+            page.notice = None;
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /oncall/{id}/overrides/{override}/remove`.
+pub async fn remove_override(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path((id, override_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (id, override_id) = (parse_id(&id)?, parse_id(&override_id)?);
+    store::remove_override(&state.db, state.clock.as_ref(), viewer.user.org_id, id, override_id).await?;
+    Ok(Redirect::to(&format!("/oncall/{id}?done=removed")).into_response())
+}
