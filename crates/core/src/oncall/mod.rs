@@ -17,6 +17,7 @@
 
 pub mod feed;
 pub mod store;
+pub mod swaps;
 pub mod timeline;
 
 use jiff::Timestamp;

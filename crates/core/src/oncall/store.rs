@@ -151,6 +151,8 @@ pub struct StoredSchedule {
     pub layers: Vec<Layer>,
     /// Those not removed, in the order they were made.
     pub overrides: Vec<StoredOverride>,
+    /// Accepted swaps.
+    pub swaps: Vec<super::Swap>,
     pub updated_at: Timestamp,
 }
 
@@ -160,7 +162,7 @@ impl StoredSchedule {
         Schedule {
             zone: self.zone.clone(),
             layers: self.layers.clone(),
-            swaps: Vec::new(),
+            swaps: self.swaps.clone(),
             overrides: self
                 .overrides
                 .iter()
@@ -435,6 +437,7 @@ pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<StoredSchedule> {
         zone: brand.zone(),
         layers: layers.into_iter().map(layer_of).collect::<Result<_>>()?,
         overrides: overrides.into_iter().map(override_of).collect::<Result<_>>()?,
+        swaps: super::swaps::accepted(db, org, row.id).await?,
         updated_at: from_millis(row.updated_at),
     })
 }

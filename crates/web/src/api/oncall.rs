@@ -307,6 +307,7 @@ impl Names {
                 Change::Add { who } | Change::Remove { who } => members.push(who),
             }
         }
+        members.extend(s.swaps.iter().map(|w| w.to));
         Ok(Names(store::names(&state.db, caller.org, &members).await?))
     }
     fn name(&self, m: Member) -> String {
@@ -558,4 +559,172 @@ pub async fn revoke_feeds(
         .await
         .map_err(|e| not_found_as(e, "schedule"))?;
     Ok(Json(RevokedDto { revoked }))
+}
+
+/// A step of a swap's history.
+#[derive(Serialize, ToSchema)]
+pub struct SwapEventDto {
+    /// `offered`, `taken`, `assigned`, `withdrawn` or `given_back`.
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// `api` or `user:NAME`.
+    pub actor: String,
+    pub at: String,
+}
+
+/// A shift swap.
+#[derive(Serialize, ToSchema)]
+pub struct SwapDto {
+    pub id: i64,
+    pub start: String,
+    pub end: String,
+    /// Whose time it was.
+    pub from: String,
+    /// Who took it, while accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// `offered`, `accepted` or `withdrawn`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub history: Vec<SwapEventDto>,
+}
+
+impl From<switchboard_core::oncall::swaps::StoredSwap> for SwapDto {
+    fn from(s: switchboard_core::oncall::swaps::StoredSwap) -> Self {
+        SwapDto {
+            id: s.id,
+            start: s.start.to_string(),
+            end: s.end.to_string(),
+            from: s.from.to_string(),
+            to: s.to.map(|m| m.to_string()),
+            status: s.status.as_str().into(),
+            note: s.note,
+            history: s
+                .history
+                .into_iter()
+                .map(|e| SwapEventDto {
+                    action: e.action,
+                    member: e.member.map(|m| m.to_string()),
+                    actor: e.actor,
+                    at: e.at.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SwapEnvelope {
+    pub swap: SwapDto,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SwapList {
+    pub swaps: Vec<SwapDto>,
+}
+
+/// A stretch of someone's time on call to offer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwapBody {
+    /// Whose time it is (`user:ID` or `contact:ID`); they must be on call for all of it.
+    #[schema(pattern = "^(user|contact):[0-9]+$")]
+    pub from: String,
+    #[schema(format = DateTime)]
+    pub start: String,
+    #[schema(format = DateTime)]
+    pub end: String,
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub note: Option<String>,
+}
+
+/// Who takes an offered swap.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeBody {
+    #[schema(pattern = "^(user|contact):[0-9]+$")]
+    pub who: String,
+    /// An admin giving it to them rather than them taking it (recorded as `assigned`).
+    #[serde(default)]
+    pub assign: bool,
+}
+
+#[utoipa::path(get, path = "/schedules/{id}/swaps", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")),
+    responses((status = 200, description = "Swaps that have not ended, oldest first, each with its history", body = SwapList),
+              (status = 404, description = "No such schedule", body = ErrorBody)))]
+pub async fn list_swaps(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+) -> Result<Json<SwapList>, ApiError> {
+    store::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "schedule"))?;
+    let found = switchboard_core::oncall::swaps::list(&state.db, state.clock.as_ref(), caller.org, id, false).await?;
+    Ok(Json(SwapList { swaps: found.into_iter().map(SwapDto::from).collect() }))
+}
+
+#[utoipa::path(post, path = "/schedules/{id}/swaps", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")), request_body = SwapBody,
+    responses((status = 201, description = "Offered", body = SwapEnvelope), (status = 404, description = "No such schedule", body = ErrorBody),
+              (status = 422, description = "Not theirs to offer, over, or a bad time", body = ErrorBody)))]
+pub async fn offer_swap(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<SwapBody>,
+) -> Result<(StatusCode, Json<SwapEnvelope>), ApiError> {
+    let s = switchboard_core::oncall::swaps::offer(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        id,
+        &body.from,
+        (&body.start, &body.end),
+        body.note.as_deref(),
+        "api",
+    )
+    .await
+    .map_err(|e| not_found_as(e, "schedule"))?;
+    Ok((StatusCode::CREATED, Json(SwapEnvelope { swap: s.into() })))
+}
+
+#[utoipa::path(post, path = "/schedules/{id}/swaps/{swap_id}/take", tag = "on-call",
+    params(("id" = i64, Path, description = "Schedule id"), ("swap_id" = i64, Path, description = "Swap id")), request_body = TakeBody,
+    responses((status = 200, description = "Taken: in effect at once", body = SwapEnvelope), (status = 404, description = "No such schedule or swap", body = ErrorBody),
+              (status = 409, description = "Taken or withdrawn already, or over", body = ErrorBody), (status = 422, description = "Not someone who can take it", body = ErrorBody)))]
+pub async fn take_swap(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiIds(id, swap): ApiIds,
+    ApiJson(body): ApiJson<TakeBody>,
+) -> Result<Json<SwapEnvelope>, ApiError> {
+    let s = switchboard_core::oncall::swaps::take(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        id,
+        swap,
+        &body.who,
+        "api",
+        body.assign,
+    )
+    .await
+    .map_err(|e| not_found_as(e, "swap"))?;
+    Ok(Json(SwapEnvelope { swap: s.into() }))
+}
+
+#[utoipa::path(post, path = "/schedules/{id}/swaps/{swap_id}/withdraw", tag = "on-call",
+    params(("id" = i64, Path, description = "Schedule id"), ("swap_id" = i64, Path, description = "Swap id")),
+    responses((status = 200, description = "An offer withdrawn, or a taken swap given back (offered again)", body = SwapEnvelope),
+              (status = 404, description = "No such schedule or swap", body = ErrorBody), (status = 409, description = "Withdrawn already", body = ErrorBody)))]
+pub async fn withdraw_swap(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiIds(id, swap): ApiIds,
+) -> Result<Json<SwapEnvelope>, ApiError> {
+    let s = switchboard_core::oncall::swaps::withdraw(&state.db, state.clock.as_ref(), caller.org, id, swap, "api")
+        .await
+        .map_err(|e| not_found_as(e, "swap"))?;
+    Ok(Json(SwapEnvelope { swap: s.into() }))
 }

@@ -144,6 +144,9 @@ fn members_of(s: &StoredSchedule) -> Vec<Member> {
             Change::Add { who } | Change::Remove { who } => add(who),
         }
     }
+    for w in &s.swaps {
+        add(w.to);
+    }
     out
 }
 

@@ -479,3 +479,104 @@ async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effec
     let (_, html) = b.get_text("/oncall").await;
     assert!(html.contains("On call now: <strong>Priya Raman</strong>"), "{html}");
 }
+
+#[tokio::test]
+async fn a_shift_offered_and_taken_changes_who_is_on_call_and_every_step_is_recorded() {
+    let o = office().await;
+    let (ana, ben, cy) = o.people.clone();
+    let (_, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "Nights", "layers": [nights(&o.people)] }),
+        )
+        .await;
+    let id = body["schedule"]["id"].as_i64().unwrap();
+    // Ben's Tuesday night, 2026-11-24 17:00 EST to Wednesday 08:00.
+    let night = ("2026-11-24T22:00:00Z", "2026-11-25T13:00:00Z");
+    let offer = |from: &str| json!({ "from": from, "start": night.0, "end": night.1, "note": "Anniversary dinner" });
+    let (status, body) = o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/swaps"), offer(&cy)).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{ "field": "from", "message": "they are not on call for all of that time: offer a stretch of their own shift" }])
+    );
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            &format!("/api/v1/schedules/{id}/swaps"),
+            json!({ "from": ben, "start": "2026-11-03T22:00:00Z", "end": "2026-11-04T13:00:00Z" }),
+        )
+        .await;
+    assert_eq!((status, body["error"]["fields"][0]["message"].clone()), (422, json!("that time is over")));
+    let (status, body) = o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/swaps"), offer(&ben)).await;
+    assert_eq!(status, 201, "{body}");
+    let swap = body["swap"]["id"].as_i64().unwrap();
+    assert_eq!(
+        body["swap"],
+        json!({ "id": swap, "start": night.0, "end": night.1, "from": ben, "status": "offered", "note": "Anniversary dinner",
+                "history": [{ "action": "offered", "actor": "api", "at": "2026-11-22T17:00:00Z" }] })
+    );
+
+    let take = |who: &str, assign: bool| {
+        let (app, key, who) = (&o.app, &o.key, who.to_string());
+        async move {
+            app.api_post(
+                key,
+                &format!("/api/v1/schedules/{id}/swaps/{swap}/take"),
+                json!({ "who": who, "assign": assign }),
+            )
+            .await
+        }
+    };
+    let withdraw =
+        || async { o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/swaps/{swap}/withdraw"), json!({})).await };
+    let (status, body) = take(&ben, false).await;
+    assert_eq!((status, body["error"]["fields"][0]["message"].clone()), (422, json!("someone else has to take it")));
+
+    // Ana takes it: that night is hers, at once.
+    o.app.clock.advance(jiff::SignedDuration::from_mins(5));
+    let (status, body) = take(&ana, false).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["swap"]["status"].clone(), body["swap"]["to"].clone()), (json!("accepted"), json!(ana)));
+    let (_, on) = o.get(&format!("/api/v1/schedules/{id}/on-call?at=2026-11-25T03:00:00Z")).await;
+    assert_eq!(on["on_call"], json!([{ "member": ana, "name": "technician ana", "reason": "swap", "id": swap }]));
+    let (status, body) = take(&cy, false).await;
+    assert_eq!((status, body["error"]["message"].clone()), (409, json!("someone took this swap already")));
+
+    // She gives it back: Ben's again, offered again; the office assigns it to Cy.
+    let (status, body) = withdraw().await;
+    assert_eq!((status, body["swap"]["status"].clone()), (200, json!("offered")));
+    assert_eq!(o.at(id, "2026-11-25T03:00:00Z").await.0, vec!["technician ben".to_string()]);
+    let (status, _) = take(&cy, true).await;
+    assert_eq!(status, 200);
+    assert_eq!(o.at(id, "2026-11-25T03:00:00Z").await.0, vec!["Cy Relief".to_string()]);
+    withdraw().await;
+    let (status, body) = withdraw().await;
+    assert_eq!((status, body["swap"]["status"].clone()), (200, json!("withdrawn")));
+    let (status, body) = withdraw().await;
+    assert_eq!((status, body["error"]["message"].clone()), (409, json!("this swap was withdrawn already")));
+
+    let (_, list) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    let steps: Vec<(String, Value)> = list["swaps"][0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["member"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("offered".into(), Value::Null),
+            ("taken".into(), json!(ana)),
+            ("given_back".into(), json!(ana)),
+            ("assigned".into(), json!(cy)),
+            ("given_back".into(), json!(cy)),
+            ("withdrawn".into(), Value::Null),
+        ]
+    );
+    assert_eq!(list["swaps"][0]["history"][1]["at"], "2026-11-22T17:05:00Z");
+    assert_eq!(o.at(id, "2026-11-25T03:00:00Z").await.0, vec!["technician ben".to_string()], "withdrawn: his again");
+}
