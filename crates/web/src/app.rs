@@ -137,6 +137,7 @@ impl App {
                 router,
                 maps_standin,
                 push,
+                oncall_gaps: Default::default(),
                 closing: crate::state::Closing::default(),
             },
             run_engine: true,

@@ -46,6 +46,8 @@ pub struct AppState {
     pub router: MapRouter,
     /// The demo's maps stand-in, when it runs.
     pub maps_standin: Option<MapsStandin>,
+    /// How many schedules have a gap in the next 7 days, per organization (the sidebar's warning).
+    pub oncall_gaps: OncallGaps,
     /// Web Push for secure inboxes (its public key goes to the pages that subscribe).
     pub push: Arc<switchboard_core::providers::web_push::WebPush>,
     /// Set when the server starts shutting down: open event streams end, so the graceful
@@ -110,5 +112,38 @@ impl Default for FormLimits {
             by_address: Throttle::new(10, SignedDuration::from_mins(10)),
             by_form: Throttle::new(300, SignedDuration::from_mins(10)),
         }
+    }
+}
+
+/// The sidebar's on-call warning, worked out again when a schedule changes (its stamp) or
+/// after ten minutes (time moves the 7-day window on); one cheap query per page otherwise.
+#[derive(Clone, Default)]
+pub struct OncallGaps(Arc<std::sync::Mutex<std::collections::HashMap<i64, ((i64, i64), jiff::Timestamp, usize)>>>);
+
+impl OncallGaps {
+    const FRESH: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+    pub async fn get(
+        &self,
+        db: &switchboard_core::db::Db,
+        now: jiff::Timestamp,
+        org: switchboard_core::ids::OrgId,
+    ) -> switchboard_core::Result<usize> {
+        use switchboard_core::oncall::store;
+        let stamp = store::stamp(db, org).await?;
+        if stamp.0 == 0 {
+            return Ok(0);
+        }
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner()).get(&org.0).copied();
+        if let Some((s, at, n)) = cached
+            && s == stamp
+            && now.duration_since(at) < Self::FRESH
+            && at <= now
+        {
+            return Ok(n);
+        }
+        let n = store::with_gaps(db, org, now, 7).await?;
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(org.0, (stamp, now, n));
+        Ok(n)
     }
 }

@@ -75,6 +75,8 @@ pub struct Shell {
     pub mail_sink: bool,
     /// Open leads nobody has opened yet, of the selected brand (the sidebar's count).
     pub unread_leads: i64,
+    /// Schedules with nobody on call at some point in the next 7 days (the sidebar's warning).
+    pub oncall_gaps: usize,
     /// What the top bar's search box holds (on the search page, the query).
     pub search: String,
 }
@@ -108,6 +110,7 @@ impl Shell {
             standin_url: None,
             mail_sink: false,
             unread_leads: 0,
+            oncall_gaps: 0,
             search: String::new(),
         }
     }

@@ -691,3 +691,27 @@ pub async fn remove_override(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, ov
     tx.commit().await?;
     Ok(())
 }
+
+/// A stamp that changes whenever any of the organization's schedules does: how many there are
+/// and the sum of their versions (each change adds one), for caches of what is derived from them.
+pub async fn stamp(db: &Db, org: OrgId) -> Result<(i64, i64)> {
+    let (n, latest): (i64, Option<i64>) =
+        sqlx::query_as("select count(*), cast(sum(version) as bigint) from oncall_schedules where org_id = $1")
+            .bind(org.0)
+            .fetch_one(db.pool())
+            .await?;
+    Ok((n, latest.unwrap_or(0)))
+}
+
+/// How many of the organization's schedules leave someone to call missing within `days` of `now`.
+pub async fn with_gaps(db: &Db, org: OrgId, now: Timestamp, days: i64) -> Result<usize> {
+    let until =
+        now.checked_add(jiff::SignedDuration::from_hours(24 * days)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let mut n = 0;
+    for s in list(db, org, None).await? {
+        if !super::timeline::coverage(&s.schedule(), now, until).gaps.is_empty() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}

@@ -148,5 +148,6 @@ pub async fn shell(
     shell.standin_url = state.standin.as_ref().map(|s| s.base_url());
     shell.mail_sink = state.mail_sink.is_some();
     shell.unread_leads = switchboard_core::leads::unread_count(&state.db, viewer.user.org_id, viewer.brand_id).await?;
+    shell.oncall_gaps = state.oncall_gaps.get(&state.db, state.clock.now(), viewer.user.org_id).await?;
     Ok((shell, brands))
 }

@@ -409,6 +409,8 @@ async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effec
         "{html}"
     );
     assert!(!html.contains("Nobody on call"), "the office and the technicians cover the whole week: {html}");
+    let gap_warning = "a schedule has a gap in the next 7 days";
+    assert!(!b.get_text("/jobs").await.1.contains(gap_warning));
     let (status, html) = b.get_text(&format!("/oncall/{id}")).await;
     assert_eq!(status, 200);
     for shown in [
@@ -443,6 +445,8 @@ async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effec
     let (_, html) = b.get_text("/oncall").await;
     assert!(html.contains(r#"<span class="badge gap-badge">Nobody on call now</span>"#), "{html}");
     assert!(html.contains("Nobody on call from 12:00 PM Sun Nov 22 to 5:00 PM Sun Nov 22"), "{html}");
+    // Every console page warns in the sidebar.
+    assert!(b.get_text("/jobs").await.1.contains(gap_warning), "the sidebar warns of the gap");
     let (_, on) = json(
         app.client().get(app.url(&format!("/api/v1/schedules/{id}/on-call"))).bearer_auth(&key).send().await.unwrap(),
     )
@@ -478,6 +482,7 @@ async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effec
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text("/oncall").await;
     assert!(html.contains("On call now: <strong>Priya Raman</strong>"), "{html}");
+    assert!(!html.contains(gap_warning), "the warning goes with the gap: {html}");
 }
 
 #[tokio::test]
