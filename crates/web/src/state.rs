@@ -118,7 +118,10 @@ impl Default for FormLimits {
 /// The sidebar's on-call warning, worked out again when a schedule changes (its stamp) or
 /// after ten minutes (time moves the 7-day window on); one cheap query per page otherwise.
 #[derive(Clone, Default)]
-pub struct OncallGaps(Arc<std::sync::Mutex<std::collections::HashMap<i64, ((i64, i64), jiff::Timestamp, usize)>>>);
+pub struct OncallGaps(Arc<std::sync::Mutex<std::collections::HashMap<i64, GapCount>>>);
+
+/// An organization's schedules' stamp, when it was worked out, and how many have a gap.
+type GapCount = ((i64, i64), jiff::Timestamp, usize);
 
 impl OncallGaps {
     const FRESH: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
