@@ -47,8 +47,9 @@ enum Command {
 #[derive(Args)]
 struct BenchCli {
     /// What to measure: `engine` (throughput, timer lateness), `ingest` (webhooks/s, SSE delay),
-    /// `dispatch` (board, portal and jobs-table reads; dispatch and assignment writes) or `desk`
-    /// (message submit to first delivery; daily recaps for 1,000 clients)
+    /// `dispatch` (board, portal and jobs-table reads; dispatch and assignment writes), `desk`
+    /// (message submit to first delivery; daily recaps for 1,000 clients) or `oncall` (who is on
+    /// call, for a schedule of 5 layers and a year of overrides and swaps)
     #[arg(default_value = "engine")]
     what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
@@ -204,7 +205,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "ingest" => crate::bench::ingest::run(args.postgres).await,
             "dispatch" => crate::bench::dispatch::run(args.postgres).await,
             "desk" => crate::bench::desk::run(args.postgres).await,
-            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk)"),
+            "oncall" => crate::bench::oncall::run(args.postgres).await,
+            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall)"),
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;

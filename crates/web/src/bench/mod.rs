@@ -5,6 +5,7 @@ pub mod desk;
 pub mod dispatch;
 pub mod engine;
 pub mod ingest;
+pub mod oncall;
 #[cfg(feature = "river")]
 pub mod river;
 
