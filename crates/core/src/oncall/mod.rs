@@ -16,9 +16,15 @@
 //! windows follow the same rule.
 
 pub mod feed;
+pub mod handoff;
 pub mod store;
 pub mod swaps;
 pub mod timeline;
+
+/// Registers the on-call workers (hand-off notices).
+pub fn register(workers: &mut crate::engine::Workers) {
+    workers.add(handoff::HandoffNotices);
+}
 
 use jiff::Timestamp;
 use jiff::civil::{DateTime, Time, Weekday};

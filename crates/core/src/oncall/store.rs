@@ -147,6 +147,8 @@ pub struct StoredSchedule {
     pub name: String,
     /// One more on every change.
     pub version: i64,
+    /// Whether whoever comes on call (and goes off) is told at each hand-off.
+    pub handoff_notices: bool,
     pub zone: jiff::tz::TimeZone,
     pub layers: Vec<Layer>,
     /// Those not removed, in the order they were made.
@@ -300,6 +302,7 @@ struct ScheduleRow {
     brand_id: i64,
     name: String,
     version: i64,
+    handoff_notices: i64,
     updated_at: i64,
 }
 
@@ -405,7 +408,7 @@ pub async fn list(db: &Db, org: OrgId, brand: Option<BrandId>) -> Result<Vec<Sto
 /// One schedule with its layers and (not removed) overrides.
 pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<StoredSchedule> {
     let row: Option<ScheduleRow> = sqlx::query_as(
-        "select id, brand_id, name, version, updated_at from oncall_schedules where org_id = $1 and id = $2",
+        "select id, brand_id, name, version, handoff_notices, updated_at from oncall_schedules where org_id = $1 and id = $2",
     )
     .bind(org.0)
     .bind(id)
@@ -434,6 +437,7 @@ pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<StoredSchedule> {
         brand_id: brand.id,
         name: row.name,
         version: row.version,
+        handoff_notices: row.handoff_notices != 0,
         zone: brand.zone(),
         layers: layers.into_iter().map(layer_of).collect::<Result<_>>()?,
         overrides: overrides.into_iter().map(override_of).collect::<Result<_>>()?,
@@ -450,6 +454,7 @@ pub async fn create(
     brand: BrandId,
     name: &str,
     layers: &[LayerInput],
+    handoff_notices: bool,
 ) -> Result<StoredSchedule> {
     crate::tenancy::brand(db, org, brand).await.map_err(|e| match e {
         Error::NotFound => Error::invalid("client_id", "no such client"),
@@ -459,7 +464,15 @@ pub async fn create(
     let layers = read_layers(db, org, brand, layers).await?;
     let mut tx = db.begin().await?;
     let id = create_in(&mut tx, clock, org, brand, &name, &layers).await?;
+    if handoff_notices {
+        sqlx::query("update oncall_schedules set handoff_notices = 1 where org_id = $1 and id = $2")
+            .bind(org.0)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
+    db.work_added();
     get(db, org, id).await
 }
 
@@ -484,6 +497,7 @@ pub async fn create_in(
     .await
     .map_err(|e| Error::from(e).on_unique(format!("this client already has a schedule named \"{name}\"")))?;
     insert_layers(tx, org, id, layers).await?;
+    super::handoff::plan_in(tx, org, id, 1, clock.now()).await?;
     Ok(id)
 }
 
@@ -520,14 +534,49 @@ async fn insert_layers(tx: &mut crate::db::Tx, org: OrgId, schedule: i64, layers
     Ok(())
 }
 
-async fn touch(tx: &mut crate::db::Tx, org: OrgId, id: i64, now: i64) -> Result<()> {
-    sqlx::query("update oncall_schedules set version = version + 1, updated_at = $3 where org_id = $1 and id = $2")
+/// Records a change of the schedule (one more version) and queues the plan of its next
+/// hand-off as it now stands.
+pub(super) async fn touch(tx: &mut crate::db::Tx, org: OrgId, id: i64, now: i64) -> Result<()> {
+    let (version,): (i64,) = sqlx::query_as(
+        "update oncall_schedules set version = version + 1, updated_at = $3 where org_id = $1 and id = $2 returning version",
+    )
+    .bind(org.0)
+    .bind(id)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    super::handoff::plan_in(tx, org, id, version, from_millis(now)).await
+}
+
+/// Renames the schedule or turns its hand-off notices on or off.
+pub async fn update(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: i64,
+    name: Option<&str>,
+    handoff_notices: Option<bool>,
+) -> Result<StoredSchedule> {
+    let current = get(db, org, id).await?;
+    let name = match name {
+        Some(n) => crate::parse::required_text(n, 80).map_err(|m| Error::invalid("name", m))?,
+        None => current.name.clone(),
+    };
+    let notices = handoff_notices.unwrap_or(current.handoff_notices);
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    sqlx::query("update oncall_schedules set name = $3, handoff_notices = $4 where org_id = $1 and id = $2")
         .bind(org.0)
         .bind(id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .bind(&name)
+        .bind(i64::from(notices))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error::from(e).on_unique(format!("this client already has a schedule named \"{name}\"")))?;
+    touch(&mut tx, org, id, now).await?;
+    tx.commit().await?;
+    db.work_added();
+    get(db, org, id).await
 }
 
 /// Replaces the schedule's layers as a whole (takes effect at once: nothing is resolved ahead).
@@ -549,6 +598,7 @@ pub async fn set_layers(
     insert_layers(&mut tx, org, id, &layers).await?;
     touch(&mut tx, org, id, to_millis(clock.now())).await?;
     tx.commit().await?;
+    db.work_added();
     get(db, org, id).await
 }
 
@@ -622,6 +672,7 @@ pub async fn add_override(
     let oid = insert_override_in(&mut tx, org, id, (start, end), &change, note.as_deref(), actor, now).await?;
     touch(&mut tx, org, id, now).await?;
     tx.commit().await?;
+    db.work_added();
     Ok(StoredOverride {
         id: oid,
         start,
@@ -689,6 +740,7 @@ pub async fn remove_override(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, ov
     }
     touch(&mut tx, org, id, now).await?;
     tx.commit().await?;
+    db.work_added();
     Ok(())
 }
 

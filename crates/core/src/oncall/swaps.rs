@@ -179,13 +179,12 @@ async fn record(
     .bind(at)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("update oncall_schedules set version = version + 1, updated_at = $3 where org_id = $1 and id = (select schedule_id from oncall_swaps where id = $2)")
+    let (schedule,): (i64,) = sqlx::query_as("select schedule_id from oncall_swaps where org_id = $1 and id = $2")
         .bind(org.0)
         .bind(swap)
-        .bind(at)
-        .execute(&mut **tx)
+        .fetch_one(&mut **tx)
         .await?;
-    Ok(())
+    super::store::touch(tx, org, schedule, at).await
 }
 
 /// `from` offers their time on call from `start` to `end` (RFC 3339): they must be on call
@@ -250,6 +249,7 @@ pub async fn offer(
     .await?;
     record(&mut tx, org, id, "offered", None, actor, at).await?;
     tx.commit().await?;
+    db.work_added();
     one(db, org, schedule, id).await
 }
 
@@ -294,6 +294,7 @@ pub async fn take(
     }
     record(&mut tx, org, id, if assigned { "assigned" } else { "taken" }, Some(who), actor, at).await?;
     tx.commit().await?;
+    db.work_added();
     one(db, org, schedule, id).await
 }
 
@@ -332,5 +333,6 @@ pub async fn withdraw(
     }
     record(&mut tx, org, id, action, swap.to, actor, at).await?;
     tx.commit().await?;
+    db.work_added();
     one(db, org, schedule, id).await
 }

@@ -70,7 +70,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(desk_messages::forward))
                 .routes(routes!(desk_messages::add_note))
                 .routes(routes!(oncall::list, oncall::create))
-                .routes(routes!(oncall::get))
+                .routes(routes!(oncall::get, oncall::update))
                 .routes(routes!(oncall::put_layers))
                 .routes(routes!(oncall::add_override))
                 .routes(routes!(oncall::remove_override))

@@ -185,6 +185,8 @@ pub struct ScheduleDto {
     pub time_zone: String,
     /// One more on every change.
     pub version: i64,
+    /// Whether whoever comes on call (and goes off) is told at each hand-off, by text (or email).
+    pub handoff_notices: bool,
     pub layers: Vec<LayerDto>,
     /// Current and coming overrides, in the order they were made.
     pub overrides: Vec<OverrideDto>,
@@ -220,6 +222,20 @@ pub struct NewSchedule {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub layers: Vec<LayerDto>,
+    /// Tell whoever comes on call (and goes off) at each hand-off.
+    #[serde(default)]
+    pub handoff_notices: bool,
+}
+
+/// Changes to a schedule's name or notices.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePatch {
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 80)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub handoff_notices: Option<bool>,
 }
 
 /// A schedule's layers, replacing the ones it has.
@@ -346,6 +362,7 @@ async fn dto(state: &AppState, caller: &ApiCaller, s: &StoredSchedule) -> Result
         name: s.name.clone(),
         time_zone: s.zone.iana_name().unwrap_or("UTC").to_string(),
         version: s.version,
+        handoff_notices: s.handoff_notices,
         layers: s.layers.iter().map(LayerDto::from).collect(),
         overrides: s.overrides.iter().filter(|o| o.end > now).map(OverrideDto::from).collect(),
         people: names.0.iter().map(|(m, n)| PersonDto { member: m.to_string(), name: n.clone() }).collect(),
@@ -387,8 +404,16 @@ pub async fn create(
     ApiJson(body): ApiJson<NewSchedule>,
 ) -> Result<(StatusCode, Json<ScheduleEnvelope>), ApiError> {
     let layers: Vec<LayerInput> = body.layers.into_iter().map(LayerInput::from).collect();
-    let s = store::create(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), &body.name, &layers)
-        .await?;
+    let s = store::create(
+        &state.db,
+        state.clock.as_ref(),
+        caller.org,
+        BrandId(body.client_id),
+        &body.name,
+        &layers,
+        body.handoff_notices,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ScheduleEnvelope { schedule: dto(&state, &caller, &s).await? })))
 }
 
@@ -400,6 +425,21 @@ pub async fn get(
     ApiId(id): ApiId,
 ) -> Result<Json<ScheduleEnvelope>, ApiError> {
     let s = store::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "schedule"))?;
+    Ok(Json(ScheduleEnvelope { schedule: dto(&state, &caller, &s).await? }))
+}
+
+#[utoipa::path(patch, path = "/schedules/{id}", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")), request_body = SchedulePatch,
+    responses((status = 200, description = "Saved", body = ScheduleEnvelope), (status = 404, description = "No such schedule", body = ErrorBody),
+              (status = 409, description = "The client has a schedule of that name", body = ErrorBody), (status = 422, description = "A field was refused", body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<SchedulePatch>,
+) -> Result<Json<ScheduleEnvelope>, ApiError> {
+    let s = store::update(&state.db, state.clock.as_ref(), caller.org, id, body.name.as_deref(), body.handoff_notices)
+        .await
+        .map_err(|e| not_found_as(e, "schedule"))?;
     Ok(Json(ScheduleEnvelope { schedule: dto(&state, &caller, &s).await? }))
 }
 

@@ -85,13 +85,27 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     let layers = vec![
         layer("Weekly primary", &people[0..4], "weeks", 1, "2026-01-05T09:00", vec![]),
         layer("Nights", &people[4..9], "days", 1, "2026-01-05T17:00", vec![window(&weekdays, "17:00", "08:00")]),
-        layer("Weekends", &people[9..12], "days", 2, "2026-01-03T00:00", vec![window(&["sat", "sun"], "00:00", "00:00")]),
-        layer("Follow the sun", &people[2..6], "hours", 12, "2026-01-05T08:00", vec![window(&weekdays, "08:00", "17:00")]),
+        layer(
+            "Weekends",
+            &people[9..12],
+            "days",
+            2,
+            "2026-01-03T00:00",
+            vec![window(&["sat", "sun"], "00:00", "00:00")],
+        ),
+        layer(
+            "Follow the sun",
+            &people[2..6],
+            "hours",
+            12,
+            "2026-01-05T08:00",
+            vec![window(&weekdays, "08:00", "17:00")],
+        ),
         layer("Monday early", &people[6..8], "weeks", 1, "2026-01-05T00:00", vec![window(&["mon"], "00:00", "08:00")]),
     ];
     let t = Instant::now();
-    let busy = store::create(&db, &clock, org, brand.id, "Busy", &layers).await?;
-    let plain = store::create(&db, &clock, org, brand.id, "Plain", &layers[0..1]).await?;
+    let busy = store::create(&db, &clock, org, brand.id, "Busy", &layers, false).await?;
+    let plain = store::create(&db, &clock, org, brand.id, "Plain", &layers[0..1], false).await?;
     let year: Timestamp = "2026-01-05T05:00:00Z".parse()?;
     for day in 0..365i64 {
         let start = year + SignedDuration::from_hours(24 * day + (day % 24));
@@ -134,9 +148,8 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     let plain = store::get(&db, org, plain.id).await?;
     let (busy_s, plain_s) = (busy.schedule(), plain.schedule());
     let mut rng = Lcg(42);
-    let instants: Vec<Timestamp> = (0..LOOKUPS)
-        .map(|_| year + SignedDuration::from_secs((rng.next() % (365 * 86_400)) as i64))
-        .collect();
+    let instants: Vec<Timestamp> =
+        (0..LOOKUPS).map(|_| year + SignedDuration::from_secs((rng.next() % (365 * 86_400)) as i64)).collect();
     let measure = |schedule: &switchboard_core::oncall::Schedule| {
         let mut lat = Vec::with_capacity(LOOKUPS);
         let mut on = 0usize;
@@ -166,8 +179,7 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     let mut page = Vec::with_capacity(PAGES);
     let mut load = Vec::with_capacity(PAGES);
     let mut segments = 0;
-    for i in 0..PAGES {
-        let from = instants[i];
+    for &from in instants.iter().take(PAGES) {
         let t = Instant::now();
         let s = store::get(&db, org, busy.id).await?;
         load.push(t.elapsed());

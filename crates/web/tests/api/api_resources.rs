@@ -179,6 +179,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("patch", "/api/v1/customers/{id}"),
         ("patch", "/api/v1/customers/{id}/locations/{location_id}"),
         ("patch", "/api/v1/jobs/{id}"),
+        ("patch", "/api/v1/schedules/{id}"),
         ("patch", "/api/v1/users/{id}"),
         ("post", "/api/v1/brands"),
         ("post", "/api/v1/brands/{id}/contacts"),

@@ -3,6 +3,8 @@
 //! effect at once and comes off again, the final schedule over a range, and every refusal
 //! named by its field. Another organization sees none of it.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, json, spawn_app};
@@ -19,8 +21,13 @@ async fn office() -> Office {
     let app = spawn_app().await;
     let (org, _) = app.org_with_admin("harbor").await;
     let key = app.api_key(org).await;
-    let (status, body) =
-        app.api_post(&key, "/api/v1/brands", json!({"name": "Harbor Plumbing", "time_zone": "America/New_York"})).await;
+    let (status, body) = app
+        .api_post(
+            &key,
+            "/api/v1/brands",
+            json!({"name": "Harbor Plumbing", "time_zone": "America/New_York", "sms_number": "+16175550100"}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let brand = body["brand"]["id"].as_i64().unwrap();
     let ana = app.user(org, "ana@harbor.example", "technician").await;
@@ -584,4 +591,98 @@ async fn a_shift_offered_and_taken_changes_who_is_on_call_and_every_step_is_reco
     );
     assert_eq!(list["swaps"][0]["history"][1]["at"], "2026-11-22T17:05:00Z");
     assert_eq!(o.at(id, "2026-11-25T03:00:00Z").await.0, vec!["technician ben".to_string()], "withdrawn: his again");
+}
+
+impl Office {
+    /// Runs due work a few times, two seconds apart (texts from one number are paced).
+    async fn run_engine(&self) {
+        for _ in 0..4 {
+            self.app.engine.tick().await.unwrap();
+            self.app.clock.advance(jiff::SignedDuration::from_secs(2));
+        }
+    }
+
+    fn at_time(&self, utc: &str) {
+        self.app.clock.set(utc.parse().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn whoever_comes_on_call_is_told_at_the_hand_off_by_the_schedule_as_it_is_then() {
+    let o = office().await;
+    let (ana, ben, _) = o.people.clone();
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "Nights", "layers": [nights(&o.people)], "handoff_notices": true }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["schedule"]["handoff_notices"], true);
+    let id = body["schedule"]["id"].as_i64().unwrap();
+    // Sunday noon: Ben's turn until 5:00 PM. Nothing is said before the hand-off.
+    o.run_engine().await;
+    assert!(o.app.sms.sent_to("+16175550149").is_empty());
+
+    // Sunday 5:00 PM EST: Cy comes on, until the weekend ends at midnight; Ben is told he is off.
+    o.at_time("2026-11-22T22:00:00Z");
+    o.run_engine().await;
+    let text = o.app.sms.expect_sms("+16175550149", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        text.body,
+        "Harbor Plumbing: you are on call for Nights from 5:00 PM today until 12:00 AM tomorrow, Mon Nov 23."
+    );
+    let mail = o.app.mail.expect_mail("ben@harbor.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Harbor Plumbing: your on-call time ended");
+    assert_eq!(
+        mail.text.trim_end(),
+        "Harbor Plumbing: your on-call time for Nights ended at 5:00 PM; Cy Relief is on call now."
+    );
+
+    // Midnight: the weekend's window ends and nobody covers until Monday 5:00 PM (a gap).
+    o.at_time("2026-11-23T05:00:00Z");
+    o.run_engine().await;
+    let text = o.app.sms.expect_sms("+16175550149", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(text.body, "Harbor Plumbing: your on-call time for Nights ended at 12:00 AM; nobody is on call now.");
+
+    // Monday 5:00 PM would be Ana's; an override made at noon gives it to Ben, and the
+    // hand-off already waiting tells Ben, not Ana.
+    o.at_time("2026-11-23T17:00:00Z");
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            &format!("/api/v1/schedules/{id}/overrides"),
+            json!({ "start": "2026-11-23T22:00:00Z", "end": "2026-11-24T13:00:00Z", "action": "replace", "from": ana, "who": ben }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    o.run_engine().await;
+    o.at_time("2026-11-23T22:00:00Z");
+    o.run_engine().await;
+    let mail = o.app.mail.expect_mail("ben@harbor.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Harbor Plumbing: you are on call");
+    assert_eq!(
+        mail.text.trim_end(),
+        "Harbor Plumbing: you are on call for Nights from 5:00 PM today until 8:00 AM tomorrow, Tue Nov 24."
+    );
+    o.app.mail.expect_mail("ana@harbor.example", Duration::from_millis(300)).await.unwrap_err();
+
+    // Turned off: the next hand-off passes without a word.
+    let r = o
+        .app
+        .client()
+        .patch(o.app.url(&format!("/api/v1/schedules/{id}")))
+        .bearer_auth(&o.key)
+        .json(&json!({ "handoff_notices": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    o.run_engine().await;
+    o.at_time("2026-11-24T13:00:00Z");
+    o.run_engine().await;
+    o.app.mail.expect_mail("ben@harbor.example", Duration::from_millis(300)).await.unwrap_err();
 }
