@@ -31,6 +31,9 @@ pub enum Scope {
     /// An on-call schedule's calendar feed. Subject: the schedule; about: whose shifts only
     /// (a sign-in's id, or a desk contact's id negated), or everyone's.
     Calendar,
+    /// A person's own shifts on a schedule, where they offer and take swaps. Subject: the
+    /// schedule; about: the person (as for `Calendar`).
+    Shifts,
 }
 
 impl Scope {
@@ -40,6 +43,7 @@ impl Scope {
             Scope::Tracking => "tracking",
             Scope::Inbox => "inbox",
             Scope::Calendar => "calendar",
+            Scope::Shifts => "shifts",
         }
     }
 }

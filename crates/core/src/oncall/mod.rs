@@ -17,6 +17,7 @@
 
 pub mod feed;
 pub mod handoff;
+pub mod mine;
 pub mod store;
 pub mod swaps;
 pub mod timeline;

@@ -768,3 +768,28 @@ pub async fn withdraw_swap(
         .map_err(|e| not_found_as(e, "swap"))?;
     Ok(Json(SwapEnvelope { swap: s.into() }))
 }
+
+/// Whose page to link.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PersonLinkBody {
+    #[schema(pattern = "^(user|contact):[0-9]+$")]
+    pub member: String,
+}
+
+#[utoipa::path(post, path = "/schedules/{id}/people-links", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")), request_body = PersonLinkBody,
+    responses((status = 201, description = "A private link (shown only now, good for a year) to the person's own shifts, where they offer and take swaps", body = FeedDto),
+              (status = 404, description = "No such schedule", body = ErrorBody), (status = 422, description = "`member` is not someone of this client", body = ErrorBody)))]
+pub async fn person_link(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<PersonLinkBody>,
+) -> Result<(StatusCode, Json<FeedDto>), ApiError> {
+    let s = store::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "schedule"))?;
+    let member = store::read_member(&state.db, caller.org, s.brand_id, &body.member)
+        .await
+        .map_err(|e| switchboard_core::Error::invalid("member", e))?;
+    let token = switchboard_core::oncall::mine::issue(&state.db, state.clock.as_ref(), caller.org, id, member).await?;
+    Ok((StatusCode::CREATED, Json(FeedDto { url: format!("{}/s/{token}", state.config.public_url) })))
+}

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod forms;
 pub mod inbox;
 pub mod portal;
+pub mod shifts;
 pub mod tracking;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(tracking::routes())
         .merge(inbox::routes())
         .merge(calendar::routes())
+        .merge(shifts::routes())
         .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))

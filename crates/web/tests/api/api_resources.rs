@@ -202,6 +202,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/schedules"),
         ("post", "/api/v1/schedules/{id}/feeds"),
         ("post", "/api/v1/schedules/{id}/overrides"),
+        ("post", "/api/v1/schedules/{id}/people-links"),
         ("post", "/api/v1/schedules/{id}/swaps"),
         ("post", "/api/v1/schedules/{id}/swaps/{swap_id}/take"),
         ("post", "/api/v1/schedules/{id}/swaps/{swap_id}/withdraw"),

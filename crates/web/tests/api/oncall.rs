@@ -686,3 +686,79 @@ async fn whoever_comes_on_call_is_told_at_the_hand_off_by_the_schedule_as_it_is_
     o.run_engine().await;
     o.app.mail.expect_mail("ben@harbor.example", Duration::from_millis(300)).await.unwrap_err();
 }
+
+#[tokio::test]
+async fn people_offer_and_take_shifts_on_their_own_page_without_an_account() {
+    let o = office().await;
+    let (ana, ben, cy) = o.people.clone();
+    let (_, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "Nights", "layers": [nights(&o.people)] }),
+        )
+        .await;
+    let id = body["schedule"]["id"].as_i64().unwrap();
+    let link = |member: String| {
+        let (app, key) = (&o.app, &o.key);
+        async move {
+            let (status, body) =
+                app.api_post(key, &format!("/api/v1/schedules/{id}/people-links"), json!({ "member": member })).await;
+            assert_eq!(status, 201, "{body}");
+            body["url"].as_str().unwrap().to_string()
+        }
+    };
+    let (ben_page, ana_page, cy_page) = (link(ben.clone()).await, link(ana.clone()).await, link(cy.clone()).await);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let html = browser.get(&ben_page).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains("<h1>Nights</h1>") && html.contains("Hello technician ben. Times are in America/New_York."),
+        "{html}"
+    );
+    // His turn now (until 5:00 PM), and Tuesday night.
+    assert!(html.contains("<strong>Sun Nov 22, 12:00 PM to Sun Nov 22, 5:00 PM</strong>"), "{html}");
+    let tuesday = "Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM";
+    assert!(html.contains(&format!("<strong>{tuesday}</strong>")), "{html}");
+
+    // He offers Tuesday night.
+    let r = browser
+        .post(format!("{ben_page}/offer"))
+        .form(&[("start", "2026-11-24T22:00:00Z"), ("end", "2026-11-25T13:00:00Z")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let html = browser.get(format!("{ben_page}?done=offered")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Offered: the others see it now. It stays yours until someone takes it."), "{html}");
+    assert!(html.contains(&format!("<strong>{tuesday}</strong> <span class=\"badge\">Offered</span>")), "{html}");
+
+    // Ana sees it among the offers and takes it: she is the one called that night.
+    let html = browser.get(&ana_page).send().await.unwrap().text().await.unwrap();
+    assert!(
+        html.contains(&format!("<strong>{tuesday}</strong> <span class=\"muted\">from technician ben</span>")),
+        "{html}"
+    );
+    let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    let swap = swaps["swaps"][0]["id"].as_i64().unwrap();
+    let r = browser.post(format!("{ana_page}/swaps/{swap}/take")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(o.at(id, "2026-11-25T03:00:00Z").await.0, vec!["technician ana".to_string()]);
+    let html = browser.get(&ana_page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Shifts you took") && html.contains(&format!("<strong>{tuesday}</strong>")), "{html}");
+    let html = browser.get(&ben_page).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains(tuesday), "no longer his: {html}");
+    let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    assert_eq!(swaps["swaps"][0]["history"][1]["actor"], "link:technician ana");
+
+    // Cy was a moment too late: the page says so.
+    let r = browser.post(format!("{cy_page}/swaps/{swap}/take")).send().await.unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("Not done: someone took this swap already."));
+    // Ben cannot give back what Ana took; a link that does not work is one plain page.
+    let r = browser.post(format!("{ben_page}/swaps/{swap}/withdraw")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = browser.get(o.app.url("/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("This link isn't active"));
+}

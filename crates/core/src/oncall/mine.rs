@@ -1,0 +1,128 @@
+//! A person's own page on a schedule, opened with a capability link (scope `shifts`) the
+//! office sends them, with or without an account: their coming shifts, which they can offer
+//! to the others; the shifts the others offer, which they can take; and the ones they took,
+//! which they can give back. Every action goes through [`super::swaps`], recorded as theirs.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::Member;
+use super::feed::shifts;
+use super::store::{StoredSchedule, get, names};
+use super::swaps::{self, StoredSwap, SwapStatus};
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::ids::OrgId;
+use crate::links::{self, NewLink, Scope};
+use crate::{Error, Result};
+
+/// How far ahead the page lists shifts.
+pub const DAYS_AHEAD: i64 = 30;
+/// How long a link stays good.
+pub const LINK_DAYS: i64 = 365;
+
+/// What the page shows.
+#[derive(Debug, Clone)]
+pub struct Mine {
+    pub org: OrgId,
+    pub schedule: StoredSchedule,
+    pub client: crate::tenancy::Brand,
+    pub me: Member,
+    pub my_name: String,
+    /// (start, end, my open offer of it, if any).
+    pub shifts: Vec<(Timestamp, Timestamp, Option<i64>)>,
+    /// Others' open offers: (swap, their name).
+    pub offered: Vec<(StoredSwap, String)>,
+    /// Swaps I took that have not ended.
+    pub taken: Vec<StoredSwap>,
+}
+
+/// A new link to `member`'s own page on the schedule; returns the token.
+pub async fn issue(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, member: Member) -> Result<String> {
+    get(db, org, schedule).await?;
+    let mut tx = db.begin().await?;
+    let expires = clock.now().checked_add(SignedDuration::from_hours(24 * LINK_DAYS)).ok();
+    let link = NewLink { scope: Scope::Shifts, subject: schedule, about: Some(member.link_id()), expires_at: expires };
+    let token = links::issue_in(&mut tx, clock, org, &link).await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// The page `token` opens; `NotFound` for a link that does not work.
+pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Mine> {
+    let link = links::check(db, clock, Scope::Shifts, token).await?;
+    let me = link.about.map(Member::from_link_id).ok_or(Error::NotFound)?;
+    let schedule = get(db, link.org, link.subject).await?;
+    let client = crate::tenancy::brand(db, link.org, schedule.brand_id).await?;
+    let now = clock.now();
+    let until =
+        now.checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let all = swaps::list(db, clock, link.org, schedule.id, false).await?;
+    let mine_offered = |s: Timestamp, e: Timestamp| {
+        all.iter().find(|w| w.status == SwapStatus::Offered && w.from == me && w.start == s && w.end == e).map(|w| w.id)
+    };
+    // My shifts as the schedule stands, and those I offered that someone took are gone from it.
+    let mut stretches: Vec<(Timestamp, Timestamp, Option<i64>)> = shifts(&schedule.schedule(), now, until, Some(me))
+        .into_iter()
+        .map(|(_, s, e)| (s, e, mine_offered(s, e)))
+        .collect();
+    stretches.retain(|(_, e, _)| *e > now);
+    let others: Vec<StoredSwap> =
+        all.iter().filter(|w| w.status == SwapStatus::Offered && w.from != me && w.end > now).cloned().collect();
+    let who = names(db, link.org, &others.iter().map(|w| w.from).chain([me]).collect::<Vec<_>>()).await?;
+    let name = |m: Member| who.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_default();
+    Ok(Mine {
+        org: link.org,
+        my_name: name(me),
+        offered: others
+            .into_iter()
+            .map(|w| {
+                let n = name(w.from);
+                (w, n)
+            })
+            .collect(),
+        taken: all.into_iter().filter(|w| w.status == SwapStatus::Accepted && w.to == Some(me)).collect(),
+        shifts: stretches,
+        me,
+        schedule,
+        client,
+    })
+}
+
+/// The person offers one of their shifts.
+pub async fn offer(db: &Db, clock: &dyn Clock, token: &str, start: Timestamp, end: Timestamp) -> Result<StoredSwap> {
+    let m = open(db, clock, token).await?;
+    swaps::offer(
+        db,
+        clock,
+        m.org,
+        m.schedule.id,
+        &m.me.to_string(),
+        (&start.to_string(), &end.to_string()),
+        None,
+        &actor(&m),
+    )
+    .await
+}
+
+/// The person takes someone's offer.
+pub async fn take(db: &Db, clock: &dyn Clock, token: &str, swap: i64) -> Result<StoredSwap> {
+    let m = open(db, clock, token).await?;
+    swaps::take(db, clock, m.org, m.schedule.id, swap, &m.me.to_string(), &actor(&m), false).await
+}
+
+/// The person withdraws their offer, or gives back a swap they took.
+pub async fn withdraw(db: &Db, clock: &dyn Clock, token: &str, swap: i64) -> Result<StoredSwap> {
+    let m = open(db, clock, token).await?;
+    let all = swaps::list(db, clock, m.org, m.schedule.id, false).await?;
+    let theirs =
+        all.iter().any(|w| w.id == swap && (w.from == m.me && w.status == SwapStatus::Offered || w.to == Some(m.me)));
+    if !theirs {
+        return Err(Error::NotFound);
+    }
+    swaps::withdraw(db, clock, m.org, m.schedule.id, swap, &actor(&m)).await
+}
+
+/// How their actions are recorded: `link:NAME`.
+fn actor(m: &Mine) -> String {
+    format!("link:{}", m.my_name)
+}

@@ -1,0 +1,186 @@
+//! A person's own shifts on a schedule (`/s/{token}`), opened from a link the office sends,
+//! on any phone and without an account: their next shifts with "Offer this shift", the shifts
+//! others offer with "Take it", and the ones they took with "Give it back". Each form posts
+//! back and comes back to the page with what happened; a refusal (someone was quicker) is
+//! shown on the page. A link that does not work gets one plain page.
+
+use askama_web::WebTemplate;
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use jiff::Timestamp;
+use serde::Deserialize;
+use switchboard_core::oncall::mine::{self, Mine};
+use switchboard_core::{Error, when};
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/s/{token}", get(index))
+        .route("/s/{token}/offer", post(offer))
+        .route("/s/{token}/swaps/{id}/take", post(take))
+        .route("/s/{token}/swaps/{id}/withdraw", post(withdraw))
+}
+
+pub struct Shift {
+    pub when: String,
+    pub start: String,
+    pub end: String,
+    /// My open offer of it (0: none).
+    pub offered: i64,
+}
+
+pub struct Offer {
+    pub id: i64,
+    pub when: String,
+    pub from: String,
+    pub note: String,
+}
+
+#[derive(askama::Template, WebTemplate)]
+#[template(path = "shifts/index.html")]
+pub struct ShiftsPage {
+    pub token: String,
+    pub schedule: String,
+    pub client: String,
+    pub color: String,
+    pub zone: String,
+    pub name: String,
+    pub shifts: Vec<Shift>,
+    pub offered: Vec<Offer>,
+    pub taken: Vec<Offer>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(askama::Template, WebTemplate)]
+#[template(path = "inbox/invalid.html")]
+struct Invalid;
+
+fn private(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    r
+}
+
+/// "Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM".
+fn stretch(start: Timestamp, end: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    format!("{}, {} to {}, {}", when::date(start, tz), when::time(start, tz), when::date(end, tz), when::time(end, tz))
+}
+
+fn page(token: String, m: &Mine, notice: Option<String>, error: Option<String>) -> ShiftsPage {
+    let tz = &m.schedule.zone;
+    ShiftsPage {
+        schedule: m.schedule.name.clone(),
+        client: m.client.name.clone(),
+        color: m.client.color.clone(),
+        zone: tz.iana_name().unwrap_or("UTC").to_string(),
+        name: m.my_name.clone(),
+        shifts: m
+            .shifts
+            .iter()
+            .map(|(s, e, offered)| Shift {
+                when: stretch(*s, *e, tz),
+                start: s.to_string(),
+                end: e.to_string(),
+                offered: offered.unwrap_or(0),
+            })
+            .collect(),
+        offered: m
+            .offered
+            .iter()
+            .map(|(w, from)| Offer {
+                id: w.id,
+                when: stretch(w.start, w.end, tz),
+                from: from.clone(),
+                note: w.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        taken: m
+            .taken
+            .iter()
+            .map(|w| Offer { id: w.id, when: stretch(w.start, w.end, tz), from: String::new(), note: String::new() })
+            .collect(),
+        notice,
+        error,
+        token,
+    }
+}
+
+fn failed(e: Error) -> Response {
+    match e {
+        Error::NotFound => private((StatusCode::NOT_FOUND, Invalid).into_response()),
+        other => crate::error::PageError::from(other).into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+async fn index(State(state): State<AppState>, Path(token): Path<String>, Query(done): Query<Done>) -> Response {
+    let notice = match done.done.as_str() {
+        "offered" => Some("Offered: the others see it now. It stays yours until someone takes it.".to_string()),
+        "taken" => Some("It's yours: you are the one called for it now.".to_string()),
+        "withdrawn" => Some("Done: it's back as it was.".to_string()),
+        _ => None,
+    };
+    match mine::open(&state.db, state.clock.as_ref(), &token).await {
+        Ok(m) => private(page(token, &m, notice, None).into_response()),
+        Err(e) => failed(e),
+    }
+}
+
+/// After an action: back to the page, or the page with why not.
+async fn after(state: &AppState, token: String, result: switchboard_core::Result<()>, done: &str) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&format!("/s/{token}?done={done}")).into_response(),
+        Err(Error::NotFound) => failed(Error::NotFound),
+        Err(e @ (Error::Conflict(_) | Error::Invalid(_))) => {
+            let why = match e {
+                Error::Conflict(m) => m,
+                Error::Invalid(fields) => fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
+                _ => String::new(),
+            };
+            match mine::open(&state.db, state.clock.as_ref(), &token).await {
+                Ok(m) => private(
+                    (StatusCode::CONFLICT, page(token, &m, None, Some(format!("Not done: {why}.")))).into_response(),
+                ),
+                Err(e) => failed(e),
+            }
+        }
+        Err(e) => failed(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct OfferForm {
+    start: String,
+    end: String,
+}
+
+async fn offer(State(state): State<AppState>, Path(token): Path<String>, Form(form): Form<OfferForm>) -> Response {
+    let (Ok(start), Ok(end)) = (form.start.parse::<Timestamp>(), form.end.parse::<Timestamp>()) else {
+        return failed(Error::invalid("start", "not a shift"));
+    };
+    let r = mine::offer(&state.db, state.clock.as_ref(), &token, start, end).await.map(|_| ());
+    after(&state, token, r, "offered").await
+}
+
+async fn take(State(state): State<AppState>, Path((token, id)): Path<(String, i64)>) -> Response {
+    let r = mine::take(&state.db, state.clock.as_ref(), &token, id).await.map(|_| ());
+    after(&state, token, r, "taken").await
+}
+
+async fn withdraw(State(state): State<AppState>, Path((token, id)): Path<(String, i64)>) -> Response {
+    let r = mine::withdraw(&state.db, state.clock.as_ref(), &token, id).await.map(|_| ());
+    after(&state, token, r, "withdrawn").await
+}
