@@ -62,6 +62,9 @@ async function consolePages(page, server) {
     "/settings/desk",
     "/desk",
     "/oncall",
+    "/oncall/new",
+    // The demo's one schedule.
+    "/oncall/1/layers",
     "/settings/api-keys",
     "/settings/engine",
     "/demo/mail",

@@ -15,6 +15,7 @@ pub mod mail_sink;
 pub mod new_job;
 pub mod notifications;
 pub mod oncall;
+pub mod oncall_layers;
 pub mod search;
 pub mod session;
 pub mod settings;
@@ -64,8 +65,10 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/convert", post(leads::convert))
         .route("/leads/{id}/archive", post(leads::archive))
         .route("/leads/{id}/restore", post(leads::restore))
-        .route("/oncall", get(oncall::index))
+        .route("/oncall", get(oncall::index).post(oncall_layers::create))
+        .route("/oncall/new", get(oncall_layers::new))
         .route("/oncall/{id}", get(oncall::show))
+        .route("/oncall/{id}/layers", get(oncall_layers::edit).post(oncall_layers::save))
         .route("/oncall/{id}/overrides", post(oncall::add_override))
         .route("/oncall/{id}/overrides/{override_id}/remove", post(oncall::remove_override))
         .route("/demo/mail", get(mail_sink::index))

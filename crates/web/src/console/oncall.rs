@@ -375,6 +375,7 @@ pub async fn show(
     let notice = match done.done.as_str() {
         "added" => Some("Override saved: it is in effect now.".to_string()),
         "removed" => Some("Override taken back.".to_string()),
+        "layers" => Some("Layers saved: in effect now.".to_string()),
         _ => None,
     };
     let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };

@@ -762,3 +762,72 @@ async fn people_offer_and_take_shifts_on_their_own_page_without_an_account() {
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("This link isn't active"));
 }
+
+#[tokio::test]
+async fn the_office_makes_a_schedule_and_edits_its_layers_in_the_console() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let org = app.db_org_of_demo().await;
+    let b = app.signed_in_demo().await;
+    let brands = switchboard_core::tenancy::list_brands(&app.db, org).await.unwrap();
+    let harbor = brands.iter().find(|x| x.name.starts_with("Harbor")).unwrap().id.0;
+    let contacts =
+        switchboard_core::desk::contacts::list(&app.db, org, switchboard_core::ids::BrandId(harbor)).await.unwrap();
+    let contact = |name: &str| format!("contact:{}", contacts.iter().find(|c| c.name == name).unwrap().id);
+
+    // A name the client already uses is refused beside the field.
+    let r = b.post_form("/oncall", &[("client", &harbor.to_string()), ("name", "Harbor on call")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(
+        r#"<span class="field-error">this client already has a schedule named &#34;Harbor on call&#34;</span>"#
+    ));
+    let r = b.post_form("/oncall", &[("client", &harbor.to_string()), ("name", "Weekend plumbers")]).await;
+    assert_eq!(r.status(), 303);
+    let edit = r.headers()["location"].to_str().unwrap().to_string();
+    let id: i64 = edit.trim_start_matches("/oncall/").trim_end_matches("/layers").parse().unwrap();
+    let (status, html) = b.get_text(&edit).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<legend>New layer</legend>"), "{html}");
+
+    let (priya, dale) = (contact("Priya Raman"), contact("Dale Okoro"));
+    let mut form: Vec<(&str, &str)> = vec![
+        ("l1_name", ""),
+        ("l1_m1", &priya),
+        ("l1_m2", &dale),
+        ("l1_unit", "days"),
+        ("l1_count", "1"),
+        ("l1_start", "2026-11-21T00:00"),
+        ("l1_w1_days", "sat"),
+        ("l1_w1_days", "sun"),
+        ("l1_w1_start", "00:00"),
+        ("l1_w1_end", "00:00"),
+        ("l1_w2_start", ""),
+        ("l1_w2_end", ""),
+    ];
+    // No name: refused beside it, everything typed kept.
+    let r = b.post_form(&edit, &form).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<span class="field-error">this field is required</span>"#), "{html}");
+    assert!(html.contains(r#"name="l1_start" value="2026-11-21T00:00""#), "{html}");
+    assert!(html.contains(&format!(r#"<option value="{dale}" selected>2. Dale Okoro</option>"#)), "{html}");
+    form[0] = ("l1_name", "Weekends");
+    let r = b.post_form(&edit, &form).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/oncall/{id}?done=layers"));
+    let (_, html) = b.get_text(&format!("/oncall/{id}?done=layers")).await;
+    assert!(html.contains("Layers saved: in effect now."), "{html}");
+    assert!(
+        html.contains("<strong>Weekends</strong>: Priya Raman, Dale Okoro; daily shifts from 12:00 AM Sat Nov 21, 2026; on weekends all day"),
+        "{html}"
+    );
+    // Sunday noon, the test clock: the second day, Dale's.
+    assert!(html.contains("On call: <strong>Dale Okoro</strong>"), "{html}");
+    // The layer reads back into the form as saved, with a blank row to add another.
+    let (_, html) = b.get_text(&edit).await;
+    assert!(
+        html.contains("<legend>Layer 1: Weekends</legend>") && html.contains("<legend>New layer</legend>"),
+        "{html}"
+    );
+    assert!(html.contains(r#"name="l1_w1_days" value="sat" checked"#), "{html}");
+}
