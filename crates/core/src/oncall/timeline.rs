@@ -539,6 +539,28 @@ mod tests {
     }
 
     #[test]
+    fn a_swap_inside_an_override_is_covered_by_the_override_while_it_lasts() {
+        let mut s = layered();
+        // Wednesday night 2026-11-04 is C's (after hours, shift 2). A storm: E covers the whole
+        // night for whoever is on; inside it, C had swapped 23:00-01:00 to D.
+        s.swaps = vec![Swap { id: 8, start: t("2026-11-05T04:00:00Z"), end: t("2026-11-05T06:00:00Z"), from: C, to: D }];
+        s.overrides = vec![Override {
+            id: 5,
+            start: t("2026-11-04T22:00:00Z"),
+            end: t("2026-11-05T13:00:00Z"),
+            change: Change::Replace { from: None, to: E },
+        }];
+        let names = |s: &Schedule, at: &str| on_call(s, t(at)).on_call;
+        assert_eq!(names(&s, "2026-11-05T05:00:00Z"), vec![(E, Reason::Override { id: 5 })], "the override wins over the swap");
+        // The override ends at 08:00; the swap had ended before: the office again.
+        assert_eq!(names(&s, "2026-11-05T13:00:00Z"), vec![(A, Reason::Layer { layer: 0, shift: 0 })]);
+        // Taken off, the swap shows through for its two hours.
+        s.overrides.clear();
+        assert_eq!(names(&s, "2026-11-05T05:00:00Z"), vec![(D, Reason::Swap { id: 8 })]);
+        assert_eq!(names(&s, "2026-11-05T06:00:00Z"), vec![(C, Reason::Layer { layer: 1, shift: 2 })]);
+    }
+
+    #[test]
     fn time_off_leaves_a_gap_the_coverage_report_shows_with_hours_per_person() {
         let mut s = one_layer("America/New_York", rotation(&[A, B], ShiftLength::Days(1), "2026-11-02T08:00"));
         // A is off Wednesday 2026-11-04 from 09:00 to 12:00 (EST).
