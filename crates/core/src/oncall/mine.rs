@@ -51,12 +51,17 @@ pub async fn issue(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, member
 pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Mine> {
     let link = links::check(db, clock, Scope::Shifts, token).await?;
     let me = link.about.map(Member::from_link_id).ok_or(Error::NotFound)?;
-    let schedule = get(db, link.org, link.subject).await?;
-    let client = crate::tenancy::brand(db, link.org, schedule.brand_id).await?;
+    open_as(db, clock, link.org, link.subject, me).await
+}
+
+/// The page of `me` on the schedule (a signed-in person's own).
+pub async fn open_as(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, me: Member) -> Result<Mine> {
+    let schedule = get(db, org, schedule).await?;
+    let client = crate::tenancy::brand(db, org, schedule.brand_id).await?;
     let now = clock.now();
     let until =
         now.checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD)).map_err(|e| Error::Unexpected(e.to_string()))?;
-    let all = swaps::list(db, clock, link.org, schedule.id, false).await?;
+    let all = swaps::list(db, clock, org, schedule.id, false).await?;
     let mine_offered = |s: Timestamp, e: Timestamp| {
         all.iter().find(|w| w.status == SwapStatus::Offered && w.from == me && w.start == s && w.end == e).map(|w| w.id)
     };
@@ -68,10 +73,10 @@ pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Mine> {
     stretches.retain(|(_, e, _)| *e > now);
     let others: Vec<StoredSwap> =
         all.iter().filter(|w| w.status == SwapStatus::Offered && w.from != me && w.end > now).cloned().collect();
-    let who = names(db, link.org, &others.iter().map(|w| w.from).chain([me]).collect::<Vec<_>>()).await?;
+    let who = names(db, org, &others.iter().map(|w| w.from).chain([me]).collect::<Vec<_>>()).await?;
     let name = |m: Member| who.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_default();
     Ok(Mine {
-        org: link.org,
+        org: org,
         my_name: name(me),
         offered: others
             .into_iter()
@@ -89,40 +94,35 @@ pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Mine> {
 }
 
 /// The person offers one of their shifts.
-pub async fn offer(db: &Db, clock: &dyn Clock, token: &str, start: Timestamp, end: Timestamp) -> Result<StoredSwap> {
-    let m = open(db, clock, token).await?;
-    swaps::offer(
-        db,
-        clock,
-        m.org,
-        m.schedule.id,
-        &m.me.to_string(),
-        (&start.to_string(), &end.to_string()),
-        None,
-        &actor(&m),
-    )
-    .await
+pub async fn offer(
+    m: &Mine,
+    db: &Db,
+    clock: &dyn Clock,
+    start: Timestamp,
+    end: Timestamp,
+    actor: &str,
+) -> Result<StoredSwap> {
+    let range = (start.to_string(), end.to_string());
+    swaps::offer(db, clock, m.org, m.schedule.id, &m.me.to_string(), (&range.0, &range.1), None, actor).await
 }
 
 /// The person takes someone's offer.
-pub async fn take(db: &Db, clock: &dyn Clock, token: &str, swap: i64) -> Result<StoredSwap> {
-    let m = open(db, clock, token).await?;
-    swaps::take(db, clock, m.org, m.schedule.id, swap, &m.me.to_string(), &actor(&m), false).await
+pub async fn take(m: &Mine, db: &Db, clock: &dyn Clock, swap: i64, actor: &str) -> Result<StoredSwap> {
+    swaps::take(db, clock, m.org, m.schedule.id, swap, &m.me.to_string(), actor, false).await
 }
 
 /// The person withdraws their offer, or gives back a swap they took.
-pub async fn withdraw(db: &Db, clock: &dyn Clock, token: &str, swap: i64) -> Result<StoredSwap> {
-    let m = open(db, clock, token).await?;
+pub async fn withdraw(m: &Mine, db: &Db, clock: &dyn Clock, swap: i64, actor: &str) -> Result<StoredSwap> {
     let all = swaps::list(db, clock, m.org, m.schedule.id, false).await?;
     let theirs =
         all.iter().any(|w| w.id == swap && (w.from == m.me && w.status == SwapStatus::Offered || w.to == Some(m.me)));
     if !theirs {
         return Err(Error::NotFound);
     }
-    swaps::withdraw(db, clock, m.org, m.schedule.id, swap, &actor(&m)).await
+    swaps::withdraw(db, clock, m.org, m.schedule.id, swap, actor).await
 }
 
-/// How their actions are recorded: `link:NAME`.
-fn actor(m: &Mine) -> String {
+/// How actions through a link are recorded: `link:NAME`.
+pub fn link_actor(m: &Mine) -> String {
     format!("link:{}", m.my_name)
 }

@@ -543,7 +543,8 @@ mod tests {
         let mut s = layered();
         // Wednesday night 2026-11-04 is C's (after hours, shift 2). A storm: E covers the whole
         // night for whoever is on; inside it, C had swapped 23:00-01:00 to D.
-        s.swaps = vec![Swap { id: 8, start: t("2026-11-05T04:00:00Z"), end: t("2026-11-05T06:00:00Z"), from: C, to: D }];
+        s.swaps =
+            vec![Swap { id: 8, start: t("2026-11-05T04:00:00Z"), end: t("2026-11-05T06:00:00Z"), from: C, to: D }];
         s.overrides = vec![Override {
             id: 5,
             start: t("2026-11-04T22:00:00Z"),
@@ -551,7 +552,11 @@ mod tests {
             change: Change::Replace { from: None, to: E },
         }];
         let names = |s: &Schedule, at: &str| on_call(s, t(at)).on_call;
-        assert_eq!(names(&s, "2026-11-05T05:00:00Z"), vec![(E, Reason::Override { id: 5 })], "the override wins over the swap");
+        assert_eq!(
+            names(&s, "2026-11-05T05:00:00Z"),
+            vec![(E, Reason::Override { id: 5 })],
+            "the override wins over the swap"
+        );
         // The override ends at 08:00; the swap had ended before: the office again.
         assert_eq!(names(&s, "2026-11-05T13:00:00Z"), vec![(A, Reason::Layer { layer: 0, shift: 0 })]);
         // Taken off, the swap shows through for its two hours.

@@ -96,6 +96,8 @@ pub struct ShowPage {
     pub form: OverrideForm,
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
+    /// Whether the signed-in person takes turns on this schedule (a link to their own shifts).
+    pub mine: bool,
 }
 
 impl ShowPage {
@@ -356,6 +358,7 @@ async fn page(
         form,
         errors,
         notice,
+        mine: s.layers.iter().any(|l| l.rotation.members.contains(&Member::User(viewer.user.id.0))),
     })
 }
 
@@ -440,4 +443,62 @@ pub async fn remove_override(
     let (id, override_id) = (parse_id(&id)?, parse_id(&override_id)?);
     store::remove_override(&state.db, state.clock.as_ref(), viewer.user.org_id, id, override_id).await?;
     Ok(Redirect::to(&format!("/oncall/{id}?done=removed")).into_response())
+}
+
+/// `GET /oncall/{id}/mine`: a signed-in person's own shifts on the schedule (the page a link
+/// opens for someone without an account), to offer and take swaps.
+pub async fn mine(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    axum::extract::Query(done): axum::extract::Query<crate::public::shifts::Done>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let me = Member::User(viewer.user.id.0);
+    let m =
+        switchboard_core::oncall::mine::open_as(&state.db, state.clock.as_ref(), viewer.user.org_id, id, me).await?;
+    let page =
+        crate::public::shifts::page(format!("/oncall/{id}/mine"), viewer.csrf_token.clone(), &m, done.notice(), None);
+    Ok(page.into_response())
+}
+
+/// `POST /oncall/{id}/mine/offer`.
+pub async fn mine_offer(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<crate::public::shifts::OfferForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let (db, clock, org) = (&state.db, state.clock.as_ref(), viewer.user.org_id);
+    let me = Member::User(viewer.user.id.0);
+    let Some((start, end)) = form.stretch() else { return Err(Error::invalid("start", "not a shift").into()) };
+    let m = switchboard_core::oncall::mine::open_as(db, clock, org, id, me).await?;
+    let r = switchboard_core::oncall::mine::offer(&m, db, clock, start, end, &actor(&viewer)).await.map(|_| ());
+    let reopen = switchboard_core::oncall::mine::open_as(db, clock, org, id, me);
+    Ok(crate::public::shifts::after(&format!("/oncall/{id}/mine"), &viewer.csrf_token, r, "offered", reopen).await)
+}
+
+/// `POST /oncall/{id}/mine/swaps/{swap}/take` and `.../withdraw`.
+pub async fn mine_swap(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path((id, swap, what)): Path<(String, String, String)>,
+) -> Result<Response, PageError> {
+    let (id, swap) = (parse_id(&id)?, parse_id(&swap)?);
+    let (db, clock, org) = (&state.db, state.clock.as_ref(), viewer.user.org_id);
+    let me = Member::User(viewer.user.id.0);
+    let m = switchboard_core::oncall::mine::open_as(db, clock, org, id, me).await?;
+    let (r, done) = match what.as_str() {
+        "take" => {
+            (switchboard_core::oncall::mine::take(&m, db, clock, swap, &actor(&viewer)).await.map(|_| ()), "taken")
+        }
+        "withdraw" => (
+            switchboard_core::oncall::mine::withdraw(&m, db, clock, swap, &actor(&viewer)).await.map(|_| ()),
+            "withdrawn",
+        ),
+        _ => return Err(PageError::not_found()),
+    };
+    let reopen = switchboard_core::oncall::mine::open_as(db, clock, org, id, me);
+    Ok(crate::public::shifts::after(&format!("/oncall/{id}/mine"), &viewer.csrf_token, r, done, reopen).await)
 }

@@ -44,7 +44,10 @@ pub struct Offer {
 #[derive(askama::Template, WebTemplate)]
 #[template(path = "shifts/index.html")]
 pub struct ShiftsPage {
-    pub token: String,
+    /// Where the forms post: `/s/{token}`, or `/oncall/{id}/mine` for a signed-in person.
+    pub base: String,
+    /// The console's CSRF token, for a signed-in person's forms.
+    pub csrf: String,
     pub schedule: String,
     pub client: String,
     pub color: String,
@@ -74,7 +77,7 @@ fn stretch(start: Timestamp, end: Timestamp, tz: &jiff::tz::TimeZone) -> String 
     format!("{}, {} to {}, {}", when::date(start, tz), when::time(start, tz), when::date(end, tz), when::time(end, tz))
 }
 
-fn page(token: String, m: &Mine, notice: Option<String>, error: Option<String>) -> ShiftsPage {
+pub fn page(base: String, csrf: String, m: &Mine, notice: Option<String>, error: Option<String>) -> ShiftsPage {
     let tz = &m.schedule.zone;
     ShiftsPage {
         schedule: m.schedule.name.clone(),
@@ -109,7 +112,8 @@ fn page(token: String, m: &Mine, notice: Option<String>, error: Option<String>) 
             .collect(),
         notice,
         error,
-        token,
+        base,
+        csrf,
     }
 }
 
@@ -121,28 +125,41 @@ fn failed(e: Error) -> Response {
 }
 
 #[derive(Deserialize, Default)]
-struct Done {
+pub struct Done {
     #[serde(default)]
     done: String,
 }
 
+impl Done {
+    pub fn notice(&self) -> Option<String> {
+        match self.done.as_str() {
+            "offered" => Some("Offered: the others see it now. It stays yours until someone takes it.".to_string()),
+            "taken" => Some("It's yours: you are the one called for it now.".to_string()),
+            "withdrawn" => Some("Done: it's back as it was.".to_string()),
+            _ => None,
+        }
+    }
+}
+
 async fn index(State(state): State<AppState>, Path(token): Path<String>, Query(done): Query<Done>) -> Response {
-    let notice = match done.done.as_str() {
-        "offered" => Some("Offered: the others see it now. It stays yours until someone takes it.".to_string()),
-        "taken" => Some("It's yours: you are the one called for it now.".to_string()),
-        "withdrawn" => Some("Done: it's back as it was.".to_string()),
-        _ => None,
-    };
+    let notice = done.notice();
     match mine::open(&state.db, state.clock.as_ref(), &token).await {
-        Ok(m) => private(page(token, &m, notice, None).into_response()),
+        Ok(m) => private(page(format!("/s/{token}"), String::new(), &m, notice, None).into_response()),
         Err(e) => failed(e),
     }
 }
 
-/// After an action: back to the page, or the page with why not.
-async fn after(state: &AppState, token: String, result: switchboard_core::Result<()>, done: &str) -> Response {
+/// After an action: back to the page at `base`, or the page with why not (`reopen` shows it
+/// as it is now).
+pub async fn after(
+    base: &str,
+    csrf: &str,
+    result: switchboard_core::Result<()>,
+    done: &str,
+    reopen: impl std::future::Future<Output = switchboard_core::Result<Mine>>,
+) -> Response {
     match result {
-        Ok(()) => Redirect::to(&format!("/s/{token}?done={done}")).into_response(),
+        Ok(()) => Redirect::to(&format!("{base}?done={done}")).into_response(),
         Err(Error::NotFound) => failed(Error::NotFound),
         Err(e @ (Error::Conflict(_) | Error::Invalid(_))) => {
             let why = match e {
@@ -150,9 +167,13 @@ async fn after(state: &AppState, token: String, result: switchboard_core::Result
                 Error::Invalid(fields) => fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "),
                 _ => String::new(),
             };
-            match mine::open(&state.db, state.clock.as_ref(), &token).await {
+            match reopen.await {
                 Ok(m) => private(
-                    (StatusCode::CONFLICT, page(token, &m, None, Some(format!("Not done: {why}.")))).into_response(),
+                    (
+                        StatusCode::CONFLICT,
+                        page(base.to_string(), csrf.to_string(), &m, None, Some(format!("Not done: {why}."))),
+                    )
+                        .into_response(),
                 ),
                 Err(e) => failed(e),
             }
@@ -162,25 +183,41 @@ async fn after(state: &AppState, token: String, result: switchboard_core::Result
 }
 
 #[derive(Deserialize)]
-struct OfferForm {
-    start: String,
-    end: String,
+pub struct OfferForm {
+    pub start: String,
+    pub end: String,
+}
+
+impl OfferForm {
+    pub fn stretch(&self) -> Option<(Timestamp, Timestamp)> {
+        Some((self.start.parse().ok()?, self.end.parse().ok()?))
+    }
 }
 
 async fn offer(State(state): State<AppState>, Path(token): Path<String>, Form(form): Form<OfferForm>) -> Response {
-    let (Ok(start), Ok(end)) = (form.start.parse::<Timestamp>(), form.end.parse::<Timestamp>()) else {
-        return failed(Error::invalid("start", "not a shift"));
+    let Some((start, end)) = form.stretch() else { return failed(Error::invalid("start", "not a shift")) };
+    let (db, clock) = (&state.db, state.clock.as_ref());
+    let r = match mine::open(db, clock, &token).await {
+        Ok(m) => mine::offer(&m, db, clock, start, end, &mine::link_actor(&m)).await.map(|_| ()),
+        Err(e) => Err(e),
     };
-    let r = mine::offer(&state.db, state.clock.as_ref(), &token, start, end).await.map(|_| ());
-    after(&state, token, r, "offered").await
+    after(&format!("/s/{token}"), "", r, "offered", mine::open(db, clock, &token)).await
 }
 
 async fn take(State(state): State<AppState>, Path((token, id)): Path<(String, i64)>) -> Response {
-    let r = mine::take(&state.db, state.clock.as_ref(), &token, id).await.map(|_| ());
-    after(&state, token, r, "taken").await
+    let (db, clock) = (&state.db, state.clock.as_ref());
+    let r = match mine::open(db, clock, &token).await {
+        Ok(m) => mine::take(&m, db, clock, id, &mine::link_actor(&m)).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    after(&format!("/s/{token}"), "", r, "taken", mine::open(db, clock, &token)).await
 }
 
 async fn withdraw(State(state): State<AppState>, Path((token, id)): Path<(String, i64)>) -> Response {
-    let r = mine::withdraw(&state.db, state.clock.as_ref(), &token, id).await.map(|_| ());
-    after(&state, token, r, "withdrawn").await
+    let (db, clock) = (&state.db, state.clock.as_ref());
+    let r = match mine::open(db, clock, &token).await {
+        Ok(m) => mine::withdraw(&m, db, clock, id, &mine::link_actor(&m)).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    after(&format!("/s/{token}"), "", r, "withdrawn", mine::open(db, clock, &token)).await
 }

@@ -11,6 +11,7 @@ use crate::helpers::{TestApp, json, spawn_app};
 
 struct Office {
     app: TestApp,
+    org: switchboard_core::ids::OrgId,
     key: String,
     brand: i64,
     /// (Ana, Ben, Cy): two technicians with sign-ins and a contact without one.
@@ -42,7 +43,7 @@ async fn office() -> Office {
     assert_eq!(status, 201, "{body}");
     let cy = body["contact"]["id"].as_i64().unwrap();
     let people = (format!("user:{}", ana.id.0), format!("user:{}", ben.id.0), format!("contact:{cy}"));
-    Office { app, key, brand, people }
+    Office { app, org, key, brand, people }
 }
 
 impl Office {
@@ -830,4 +831,49 @@ async fn the_office_makes_a_schedule_and_edits_its_layers_in_the_console() {
         "{html}"
     );
     assert!(html.contains(r#"name="l1_w1_days" value="sat" checked"#), "{html}");
+}
+
+#[tokio::test]
+async fn a_signed_in_person_offers_their_own_shift_from_the_console() {
+    let o = office().await;
+    let op = o.app.user(o.org, "olga@harbor.example", "operator").await;
+    let olga = format!("user:{}", op.id.0);
+    let ben = o.people.1.clone();
+    let layer = json!({ "name": "Nights", "members": [olga, ben], "shift": { "unit": "days", "count": 1 }, "start": "2026-11-22T17:00" });
+    let (_, body) = o
+        .app
+        .api_post(
+            &o.key,
+            "/api/v1/schedules",
+            json!({ "client_id": o.brand, "name": "Desk nights", "layers": [layer] }),
+        )
+        .await;
+    let id = body["schedule"]["id"].as_i64().unwrap();
+    let b = o.app.signed_in(&op.email).await;
+    let (_, html) = b.get_text(&format!("/oncall/{id}")).await;
+    assert!(html.contains(&format!(r#"<a href="/oncall/{id}/mine">Your shifts</a>"#)), "{html}");
+    let (status, html) = b.get_text(&format!("/oncall/{id}/mine")).await;
+    assert_eq!(status, 200);
+    let first = "Sun Nov 22, 5:00 PM to Mon Nov 23, 5:00 PM";
+    assert!(html.contains(&format!("<strong>{first}</strong>")), "{html}");
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/mine/offer"),
+            &[("start", "2026-11-22T22:00:00Z"), ("end", "2026-11-23T22:00:00Z")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/oncall/{id}/mine?done=offered"));
+    let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    assert_eq!(swaps["swaps"][0]["from"], olga);
+    assert_eq!(swaps["swaps"][0]["history"][0]["actor"], "user:operator olga");
+    // Offering it twice is refused on the page, with the reason.
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/mine/offer"),
+            &[("start", "2026-11-22T22:00:00Z"), ("end", "2026-11-22T21:00:00Z")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("Not done: the end must come after the start."));
 }
