@@ -76,7 +76,7 @@ pub async fn open_as(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, me: 
     let who = names(db, org, &others.iter().map(|w| w.from).chain([me]).collect::<Vec<_>>()).await?;
     let name = |m: Member| who.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_default();
     Ok(Mine {
-        org: org,
+        org,
         my_name: name(me),
         offered: others
             .into_iter()
