@@ -69,6 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oncall/new", get(oncall_layers::new))
         .route("/oncall/{id}", get(oncall::show))
         .route("/oncall/{id}/layers", get(oncall_layers::edit).post(oncall_layers::save))
+        .route("/oncall/{id}/swaps/{swap}/{what}", post(oncall::swap_action))
         .route("/oncall/{id}/mine", get(oncall::mine))
         .route("/oncall/{id}/mine/offer", post(oncall::mine_offer))
         .route("/oncall/{id}/mine/swaps/{swap}/{what}", post(oncall::mine_swap))

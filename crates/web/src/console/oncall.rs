@@ -67,6 +67,13 @@ pub struct Day {
     pub bars: Vec<Bar>,
 }
 
+pub struct SwapRow {
+    pub id: i64,
+    /// "Dale Okoro offers Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM".
+    pub what: String,
+    pub offered: bool,
+}
+
 pub struct OverrideRow {
     pub id: i64,
     pub what: String,
@@ -98,6 +105,8 @@ pub struct ShowPage {
     pub notice: Option<String>,
     /// Whether the signed-in person takes turns on this schedule (a link to their own shifts).
     pub mine: bool,
+    pub swaps: Vec<SwapRow>,
+    pub swap_error: Option<String>,
 }
 
 impl ShowPage {
@@ -359,6 +368,20 @@ async fn page(
         errors,
         notice,
         mine: s.layers.iter().any(|l| l.rotation.members.contains(&Member::User(viewer.user.id.0))),
+        swaps: switchboard_core::oncall::swaps::list(&state.db, state.clock.as_ref(), org, s.id, false)
+            .await?
+            .into_iter()
+            .filter(|w| w.status != switchboard_core::oncall::swaps::SwapStatus::Withdrawn)
+            .map(|w| {
+                let when = format!("{} to {}", at(w.start, &tz), at(w.end, &tz));
+                let what = match w.to {
+                    Some(to) => format!("{} took {}'s {when}", names_of(&names, to), names_of(&names, w.from)),
+                    None => format!("{} offers {when}", names_of(&names, w.from)),
+                };
+                SwapRow { id: w.id, what, offered: w.to.is_none() }
+            })
+            .collect(),
+        swap_error: None,
     })
 }
 
@@ -379,6 +402,7 @@ pub async fn show(
         "added" => Some("Override saved: it is in effect now.".to_string()),
         "removed" => Some("Override taken back.".to_string()),
         "layers" => Some("Layers saved: in effect now.".to_string()),
+        "swap" => Some("Swap saved: in effect now.".to_string()),
         _ => None,
     };
     let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };
@@ -501,4 +525,47 @@ pub async fn mine_swap(
     };
     let reopen = switchboard_core::oncall::mine::open_as(db, clock, org, id, me);
     Ok(crate::public::shifts::after(&format!("/oncall/{id}/mine"), &viewer.csrf_token, r, done, reopen).await)
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    who: String,
+}
+
+/// `POST /oncall/{id}/swaps/{swap}/assign` (the office gives an offered shift to someone) and
+/// `.../withdraw` (an offer withdrawn, or a taken one given back).
+pub async fn swap_action(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path((id, swap, what)): Path<(String, String, String)>,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let (id, swap) = (parse_id(&id)?, parse_id(&swap)?);
+    let (db, clock, org) = (&state.db, state.clock.as_ref(), viewer.user.org_id);
+    let done = match what.as_str() {
+        "assign" => {
+            switchboard_core::oncall::swaps::take(db, clock, org, id, swap, &form.who, &actor(&viewer), true).await
+        }
+        "withdraw" => switchboard_core::oncall::swaps::withdraw(db, clock, org, id, swap, &actor(&viewer)).await,
+        _ => return Err(PageError::not_found()),
+    };
+    match done {
+        Ok(_) => Ok(Redirect::to(&format!("/oncall/{id}?done=swap")).into_response()),
+        Err(Error::Invalid(fields)) => {
+            let why = fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; ");
+            let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };
+            let mut page = page(&state, &viewer, &uri, id, form, Vec::new(), None).await?;
+            page.swap_error = Some(format!("Not assigned: {why}."));
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(Error::Conflict(why)) => {
+            let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };
+            let mut page = page(&state, &viewer, &uri, id, form, Vec::new(), None).await?;
+            page.swap_error = Some(format!("Not done: {why}."));
+            Ok((axum::http::StatusCode::CONFLICT, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

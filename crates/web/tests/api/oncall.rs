@@ -876,4 +876,25 @@ async fn a_signed_in_person_offers_their_own_shift_from_the_console() {
         .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("Not done: the end must come after the start."));
+
+    // The office gives the offered night to Ben from the schedule's page.
+    let swap = swaps["swaps"][0]["id"].as_i64().unwrap();
+    let (_, html) = b.get_text(&format!("/oncall/{id}")).await;
+    assert!(html.contains("<strong>operator olga offers 5:00 PM Sun Nov 22 to 5:00 PM Mon Nov 23</strong>"), "{html}");
+    let r = b.post_form(&format!("/oncall/{id}/swaps/{swap}/assign"), &[("who", &ben)]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(&format!("/oncall/{id}?done=swap")).await;
+    assert!(html.contains("Swap saved: in effect now."), "{html}");
+    assert!(
+        html.contains(
+            "<strong>technician ben took operator olga&#39;s 5:00 PM Sun Nov 22 to 5:00 PM Mon Nov 23</strong>"
+        ),
+        "{html}"
+    );
+    assert_eq!(o.at(id, "2026-11-23T03:00:00Z").await.0, vec!["technician ben".to_string()]);
+    let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    assert_eq!(swaps["swaps"][0]["history"][1]["action"], "assigned");
+    let r = b.post_form(&format!("/oncall/{id}/swaps/{swap}/assign"), &[("who", &o.people.2)]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("Not done: someone took this swap already."));
 }
