@@ -47,6 +47,14 @@ async fn office() -> Office {
 }
 
 impl Office {
+    /// A schedule named Nights holding the nights layer; its id.
+    async fn nights_schedule(&self) -> i64 {
+        let body = json!({ "client_id": self.brand, "name": "Nights", "layers": [nights(&self.people)] });
+        let (status, body) = self.app.api_post(&self.key, "/api/v1/schedules", body).await;
+        assert_eq!(status, 201, "{body}");
+        body["schedule"]["id"].as_i64().unwrap()
+    }
+
     async fn get(&self, path: &str) -> (u16, Value) {
         json(self.app.client().get(self.app.url(path)).bearer_auth(&self.key).send().await.unwrap()).await
     }
@@ -497,15 +505,7 @@ async fn the_on_call_pages_show_who_is_on_and_an_override_made_there_is_in_effec
 async fn a_shift_offered_and_taken_changes_who_is_on_call_and_every_step_is_recorded() {
     let o = office().await;
     let (ana, ben, cy) = o.people.clone();
-    let (_, body) = o
-        .app
-        .api_post(
-            &o.key,
-            "/api/v1/schedules",
-            json!({ "client_id": o.brand, "name": "Nights", "layers": [nights(&o.people)] }),
-        )
-        .await;
-    let id = body["schedule"]["id"].as_i64().unwrap();
+    let id = o.nights_schedule().await;
     // Ben's Tuesday night, 2026-11-24 17:00 EST to Wednesday 08:00.
     let night = ("2026-11-24T22:00:00Z", "2026-11-25T13:00:00Z");
     let offer = |from: &str| json!({ "from": from, "start": night.0, "end": night.1, "note": "Anniversary dinner" });
@@ -692,15 +692,7 @@ async fn whoever_comes_on_call_is_told_at_the_hand_off_by_the_schedule_as_it_is_
 async fn people_offer_and_take_shifts_on_their_own_page_without_an_account() {
     let o = office().await;
     let (ana, ben, cy) = o.people.clone();
-    let (_, body) = o
-        .app
-        .api_post(
-            &o.key,
-            "/api/v1/schedules",
-            json!({ "client_id": o.brand, "name": "Nights", "layers": [nights(&o.people)] }),
-        )
-        .await;
-    let id = body["schedule"]["id"].as_i64().unwrap();
+    let id = o.nights_schedule().await;
     let link = |member: String| {
         let (app, key) = (&o.app, &o.key);
         async move {
