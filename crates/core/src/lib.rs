@@ -13,6 +13,7 @@ pub mod demo;
 pub mod desk;
 pub mod engine;
 pub mod error;
+pub mod escalation;
 pub mod form_fields;
 pub mod geo;
 pub mod ids;
