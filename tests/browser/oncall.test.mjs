@@ -6,13 +6,19 @@
 //              times: the notice, a "Nobody" bar on tomorrow's row, the sidebar's warning;
 //              taken back, the gap goes
 //   phone      the schedule page on a 390 px phone has no sideways scroll
+//   shifts     a technician's own page from the link the office sends (made with an API key
+//              from the CLI): axe, no sideways scroll, "Offer this shift" says it is offered
 //
 // Run:   cd tests/browser && npm ci && node --test oncall.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
 
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { test } from "node:test";
 import {
+  BIN,
   assertNoConsoleErrors,
+  axeViolations,
   assertNoHorizontalScroll,
   clearFailureShots,
   explain,
@@ -106,6 +112,34 @@ test("the on-call timeline shows the next two weeks and an override made in the 
     await phone.goto(page.url().split("?")[0]);
     await assertNoHorizontalScroll(phone, "the schedule on a phone");
     await shot(phone, "oncall-phone.png", { fullPage: true });
+
+    // Priya's own page, from a link the office makes over the API.
+    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
+    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
+    const key = made.stdout.trim();
+    const api = async (method, p, body) => {
+      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const schedule = (await api("GET", "/schedules")).schedules[0];
+    const priya = schedule.people.find((p) => p.name === "Priya Raman").member;
+    const { url } = await api("POST", `/schedules/${schedule.id}/people-links`, { member: priya });
+    const own = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
+    watchConsole(own, "shifts", errors);
+    const shifts = await own.newPage();
+    await shifts.goto(url);
+    const hello = (await shifts.locator("header p").last().textContent())?.trim();
+    if (hello !== "Hello Priya Raman. Times are in America/New_York.") fail(`the page says "${hello}"`);
+    await assertNoHorizontalScroll(shifts, "Priya's shifts");
+    const violations = await axeViolations(shifts, "phone /s/…");
+    if (violations.length) fail(`axe: ${violations.join("\n  ")}`);
+    await Promise.all([shifts.waitForURL(/done=offered/), shifts.getByRole("button", { name: /Offer this shift/ }).first().click()]);
+    const offered = (await shifts.locator(".alert.success").textContent())?.trim();
+    if (offered !== "Offered: the others see it now. It stays yours until someone takes it.") fail(`after offering: "${offered}"`);
+    if ((await shifts.locator(".badge", { hasText: "Offered" }).count()) !== 1) fail("the offered shift is not marked Offered");
+    await shot(shifts, "oncall-shifts-phone.png", { fullPage: true });
+    log("Priya's page: axe clean on a phone, a shift offered");
     await assertNoConsoleErrors(errors, started);
   } catch (e) {
     throw explain(e, errors, server);
