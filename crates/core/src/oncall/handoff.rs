@@ -90,12 +90,7 @@ async fn run(db: &Db, clock: &dyn Clock, org: OrgId, args: Handoff) -> Result<Ou
         Err(Error::NotFound) => return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "no such schedule" })))),
         Err(e) => return Err(e),
     };
-    let (on,): (i64,) = sqlx::query_as("select handoff_notices from oncall_schedules where org_id = $1 and id = $2")
-        .bind(org.0)
-        .bind(stored.id)
-        .fetch_one(db.pool())
-        .await?;
-    if on == 0 {
+    if !stored.handoff_notices {
         return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "hand-off notices are off" }))));
     }
     let schedule = stored.schedule();

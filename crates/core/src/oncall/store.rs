@@ -159,6 +159,33 @@ pub struct StoredSchedule {
 }
 
 impl StoredSchedule {
+    /// Everyone the schedule names (layers, overrides, swaps), each once, in that order.
+    pub fn members(&self) -> Vec<Member> {
+        let mut out: Vec<Member> = Vec::new();
+        let mut add = |m: Member| {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        };
+        for l in &self.layers {
+            l.rotation.members.iter().copied().for_each(&mut add);
+        }
+        for o in &self.overrides {
+            match o.change {
+                Change::Replace { from, to } => {
+                    from.into_iter().for_each(&mut add);
+                    add(to);
+                }
+                Change::Add { who } | Change::Remove { who } => add(who),
+            }
+        }
+        for w in &self.swaps {
+            add(w.from);
+            add(w.to);
+        }
+        out
+    }
+
     /// The schedule to resolve.
     pub fn schedule(&self) -> Schedule {
         Schedule {

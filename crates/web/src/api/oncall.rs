@@ -316,14 +316,7 @@ struct Names(Vec<(Member, String)>);
 
 impl Names {
     async fn of(state: &AppState, caller: &ApiCaller, s: &StoredSchedule) -> Result<Names, ApiError> {
-        let mut members: Vec<Member> = s.layers.iter().flat_map(|l| l.rotation.members.iter().copied()).collect();
-        for o in &s.overrides {
-            match o.change {
-                Change::Replace { from, to } => members.extend(from.into_iter().chain([to])),
-                Change::Add { who } | Change::Remove { who } => members.push(who),
-            }
-        }
-        members.extend(s.swaps.iter().map(|w| w.to));
+        let members = s.members();
         Ok(Names(store::names(&state.db, caller.org, &members).await?))
     }
     fn name(&self, m: Member) -> String {

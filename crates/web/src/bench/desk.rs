@@ -29,13 +29,6 @@ const SUBMITS: usize = 200;
 const CLIENTS: usize = 1_000;
 const PER_CLIENT: usize = 100;
 
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
-}
-
 /// The process's resident memory now and at its peak, in MiB (Linux; zero elsewhere).
 fn memory_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -118,10 +111,10 @@ async fn submit_to_delivery(postgres: &Option<String>) -> anyhow::Result<()> {
             lat.sort();
             println!(
                 "  {label:<44} p50 {:>7.2} ms  p99 {:>7.2} ms  ({SUBMITS} in a row)",
-                percentile(&lat, 0.5),
-                percentile(&lat, 0.99)
+                super::percentile_ms(&lat, 0.5),
+                super::percentile_ms(&lat, 0.99)
             );
-            anyhow::Ok(percentile(&lat, 0.5))
+            anyhow::Ok(super::percentile_ms(&lat, 0.5))
         }
     };
     let plain = json!({ "brand_id": brand.0, "channel": "email", "to": "plain@bench.example",

@@ -11,7 +11,7 @@
 //! - the customer's tracking page: the straight-line estimate, and routes from an OSRM server
 //!   (the maps stand-in on loopback) for a technician standing still (cached) and moving.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use switchboard_core::clock::{Clock, SystemClock};
@@ -29,14 +29,6 @@ const TECHS: usize = 30;
 const DAYS: i64 = 180;
 const JOBS_PER_DAY: usize = 100;
 
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
 async fn timed<F, Fut>(label: &str, reps: usize, mut f: F) -> anyhow::Result<()>
 where
     F: FnMut(usize) -> Fut,
@@ -52,8 +44,8 @@ where
     lat.sort();
     println!(
         "  {label:<48} p50 {:>7.2} ms  p99 {:>7.2} ms  ({rows} rows, {reps} runs)",
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
+        super::percentile_ms(&lat, 0.5),
+        super::percentile_ms(&lat, 0.99)
     );
     Ok(())
 }

@@ -10,3 +10,12 @@ pub mod oncall;
 pub mod river;
 
 pub use engine::{BenchArgs, run};
+
+/// The `q` quantile of sorted durations, in milliseconds (0 for none).
+pub(crate) fn percentile_ms(sorted: &[std::time::Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}

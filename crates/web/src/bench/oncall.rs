@@ -21,18 +21,14 @@ use switchboard_core::tenancy::{self, BrandInput};
 const LOOKUPS: usize = 20_000;
 const PAGES: usize = 200;
 
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
 /// (p50, p99, max) in ms.
 fn summary(mut lat: Vec<Duration>) -> (f64, f64, f64) {
     lat.sort();
-    (percentile(&lat, 0.5), percentile(&lat, 0.99), lat.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0))
+    (
+        super::percentile_ms(&lat, 0.5),
+        super::percentile_ms(&lat, 0.99),
+        lat.last().map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+    )
 }
 
 fn window(days: &[&str], start: &str, end: &str) -> WindowInput {

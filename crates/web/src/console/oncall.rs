@@ -136,31 +136,6 @@ fn names_of(names: &[(Member, String)], m: Member) -> String {
     names.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_else(|| m.to_string())
 }
 
-fn members_of(s: &StoredSchedule) -> Vec<Member> {
-    let mut out: Vec<Member> = Vec::new();
-    let mut add = |m: Member| {
-        if !out.contains(&m) {
-            out.push(m);
-        }
-    };
-    for l in &s.layers {
-        l.rotation.members.iter().copied().for_each(&mut add);
-    }
-    for o in &s.overrides {
-        match o.change {
-            Change::Replace { from, to } => {
-                from.into_iter().for_each(&mut add);
-                add(to);
-            }
-            Change::Add { who } | Change::Remove { who } => add(who),
-        }
-    }
-    for w in &s.swaps {
-        add(w.to);
-    }
-    out
-}
-
 /// "5:00 PM Tue Nov 3".
 fn at(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
     format!("{} {}", when::time(t, tz), when::date(t, tz))
@@ -186,7 +161,7 @@ pub async fn index(State(state): State<AppState>, Staff(viewer): Staff, uri: Uri
     let week = now.checked_add(SignedDuration::from_hours(24 * 7)).map_err(|e| Error::Unexpected(e.to_string()))?;
     let mut rows = Vec::new();
     for s in store::list(&state.db, org, None).await? {
-        let names = store::names(&state.db, org, &members_of(&s)).await?;
+        let names = store::names(&state.db, org, &s.members()).await?;
         let schedule = s.schedule();
         let on = timeline::on_call(&schedule, now);
         rows.push(Row {
@@ -245,7 +220,7 @@ async fn page(
     let client = brands.iter().find(|b| b.id == s.brand_id).map(|b| b.name.clone()).unwrap_or_default();
     let schedule = s.schedule();
     let now = state.clock.now();
-    let mut members = members_of(&s);
+    let mut members = s.members();
     // Anyone of the client's contacts and the organization's sign-ins may be named in an override.
     let contacts = switchboard_core::desk::contacts::list(&state.db, org, s.brand_id).await?;
     members.extend(contacts.iter().map(|c| Member::Contact(c.id)));

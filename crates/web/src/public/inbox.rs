@@ -12,7 +12,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ use switchboard_core::providers::web_push::Subscription;
 
 use crate::error::ApiError;
 
+use super::{link_failed, private_page};
 use crate::fmt;
 use crate::state::AppState;
 
@@ -76,26 +77,6 @@ pub struct MessagePage {
     pub callback: String,
 }
 
-#[derive(askama::Template, WebTemplate)]
-#[template(path = "inbox/invalid.html")]
-struct Invalid;
-
-/// Inbox pages are private: never cached, never indexed, no referrer (the token is the URL).
-fn private(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    r
-}
-
-fn failed(e: Error) -> Response {
-    match e {
-        Error::NotFound => private((StatusCode::NOT_FOUND, Invalid).into_response()),
-        other => crate::error::PageError::from(other).into_response(),
-    }
-}
-
 fn item(i: &InboxItem, inbox: &Inbox) -> Item {
     let tz = inbox.client.zone();
     let m = &i.message;
@@ -114,7 +95,7 @@ fn item(i: &InboxItem, inbox: &Inbox) -> Item {
 
 async fn index(State(state): State<AppState>, Path(token): Path<String>) -> Response {
     match inbox::open(&state.db, state.clock.as_ref(), &token).await {
-        Ok(inbox) => private(
+        Ok(inbox) => private_page(
             InboxPage {
                 items: inbox.items.iter().map(|i| item(i, &inbox)).collect(),
                 unread: inbox.unread(),
@@ -124,18 +105,18 @@ async fn index(State(state): State<AppState>, Path(token): Path<String>) -> Resp
                 push_key: state.push.public_key().to_string(),
                 devices: match switchboard_core::desk::push::devices(&state.db, inbox.org, inbox.contact_id).await {
                     Ok(n) => n,
-                    Err(e) => return failed(e),
+                    Err(e) => return link_failed(e),
                 },
                 token,
             }
             .into_response(),
         ),
-        Err(e) => failed(e),
+        Err(e) => link_failed(e),
     }
 }
 
 async fn message(State(state): State<AppState>, Path((token, id)): Path<(String, String)>) -> Response {
-    let Ok(id) = id.parse::<i64>() else { return failed(Error::NotFound) };
+    let Ok(id) = id.parse::<i64>() else { return link_failed(Error::NotFound) };
     match inbox::read(&state.db, state.clock.as_ref(), &token, id).await {
         Ok((inbox, i)) => {
             let callback = i
@@ -145,7 +126,7 @@ async fn message(State(state): State<AppState>, Path((token, id)): Path<(String,
                 .find(|a| a.key == "callback_number" && a.value.starts_with('+'))
                 .map(|a| a.value.clone())
                 .unwrap_or_default();
-            private(
+            private_page(
                 MessagePage {
                     item: item(&i, &inbox),
                     client: inbox.client.name.clone(),
@@ -157,7 +138,7 @@ async fn message(State(state): State<AppState>, Path((token, id)): Path<(String,
                 .into_response(),
             )
         }
-        Err(e) => failed(e),
+        Err(e) => link_failed(e),
     }
 }
 
@@ -175,9 +156,9 @@ async fn manifest(State(state): State<AppState>, Path(token): Path<String>) -> R
                 "theme_color": inbox.client.color,
                 "icons": [{ "src": "/assets/favicon.svg", "sizes": "any", "type": "image/svg+xml" }],
             });
-            private(([(header::CONTENT_TYPE, "application/manifest+json")], body.to_string()).into_response())
+            private_page(([(header::CONTENT_TYPE, "application/manifest+json")], body.to_string()).into_response())
         }
-        Err(e) => failed(e),
+        Err(e) => link_failed(e),
     }
 }
 
@@ -205,14 +186,14 @@ struct EndpointBody {
 fn inbox_error(e: Error) -> Response {
     match e {
         Error::NotFound => {
-            private(ApiError::new(StatusCode::NOT_FOUND, "not_found", "This link isn't active.").into_response())
+            private_page(ApiError::new(StatusCode::NOT_FOUND, "not_found", "This link isn't active.").into_response())
         }
-        other => private(ApiError::from(other).into_response()),
+        other => private_page(ApiError::from(other).into_response()),
     }
 }
 
 fn devices_json(status: StatusCode, devices: i64) -> Response {
-    private((status, axum::Json(serde_json::json!({ "devices": devices }))).into_response())
+    private_page((status, axum::Json(serde_json::json!({ "devices": devices }))).into_response())
 }
 
 /// Turns on push notices for the inbox's contact on the browser that sends its subscription.

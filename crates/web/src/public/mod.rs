@@ -17,6 +17,29 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
+/// A page opened by a private link: never cached, never indexed, no referrer (the token is
+/// the URL).
+pub(crate) fn private_page(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    h.insert("x-robots-tag", axum::http::HeaderValue::from_static("noindex, nofollow"));
+    h.insert(header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    r
+}
+
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "inbox/invalid.html")]
+struct InvalidLink;
+
+/// What a private link's page answers for an error: one plain page for a link that does not
+/// work, the usual error page otherwise.
+pub(crate) fn link_failed(e: switchboard_core::Error) -> Response {
+    match e {
+        switchboard_core::Error::NotFound => private_page((StatusCode::NOT_FOUND, InvalidLink).into_response()),
+        other => crate::error::PageError::from(other).into_response(),
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(portal::routes())

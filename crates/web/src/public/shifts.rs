@@ -8,7 +8,7 @@ use askama_web::WebTemplate;
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::Timestamp;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use switchboard_core::oncall::mine::{self, Mine};
 use switchboard_core::{Error, when};
 
+use super::{link_failed, private_page};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -58,18 +59,6 @@ pub struct ShiftsPage {
     pub taken: Vec<Offer>,
     pub notice: Option<String>,
     pub error: Option<String>,
-}
-
-#[derive(askama::Template, WebTemplate)]
-#[template(path = "inbox/invalid.html")]
-struct Invalid;
-
-fn private(mut r: Response) -> Response {
-    let h = r.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-robots-tag", HeaderValue::from_static("noindex, nofollow"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    r
 }
 
 /// "Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM".
@@ -117,13 +106,6 @@ pub fn page(base: String, csrf: String, m: &Mine, notice: Option<String>, error:
     }
 }
 
-fn failed(e: Error) -> Response {
-    match e {
-        Error::NotFound => private((StatusCode::NOT_FOUND, Invalid).into_response()),
-        other => crate::error::PageError::from(other).into_response(),
-    }
-}
-
 #[derive(Deserialize, Default)]
 pub struct Done {
     #[serde(default)]
@@ -144,8 +126,8 @@ impl Done {
 async fn index(State(state): State<AppState>, Path(token): Path<String>, Query(done): Query<Done>) -> Response {
     let notice = done.notice();
     match mine::open(&state.db, state.clock.as_ref(), &token).await {
-        Ok(m) => private(page(format!("/s/{token}"), String::new(), &m, notice, None).into_response()),
-        Err(e) => failed(e),
+        Ok(m) => private_page(page(format!("/s/{token}"), String::new(), &m, notice, None).into_response()),
+        Err(e) => link_failed(e),
     }
 }
 
@@ -160,7 +142,7 @@ pub async fn after(
 ) -> Response {
     match result {
         Ok(()) => Redirect::to(&format!("{base}?done={done}")).into_response(),
-        Err(Error::NotFound) => failed(Error::NotFound),
+        Err(Error::NotFound) => link_failed(Error::NotFound),
         Err(e @ (Error::Conflict(_) | Error::Invalid(_))) => {
             let why = match e {
                 Error::Conflict(m) => m,
@@ -168,17 +150,17 @@ pub async fn after(
                 _ => String::new(),
             };
             match reopen.await {
-                Ok(m) => private(
+                Ok(m) => private_page(
                     (
                         StatusCode::CONFLICT,
                         page(base.to_string(), csrf.to_string(), &m, None, Some(format!("Not done: {why}."))),
                     )
                         .into_response(),
                 ),
-                Err(e) => failed(e),
+                Err(e) => link_failed(e),
             }
         }
-        Err(e) => failed(e),
+        Err(e) => link_failed(e),
     }
 }
 
@@ -195,7 +177,7 @@ impl OfferForm {
 }
 
 async fn offer(State(state): State<AppState>, Path(token): Path<String>, Form(form): Form<OfferForm>) -> Response {
-    let Some((start, end)) = form.stretch() else { return failed(Error::invalid("start", "not a shift")) };
+    let Some((start, end)) = form.stretch() else { return link_failed(Error::invalid("start", "not a shift")) };
     let (db, clock) = (&state.db, state.clock.as_ref());
     let r = match mine::open(db, clock, &token).await {
         Ok(m) => mine::offer(&m, db, clock, start, end, &mine::link_actor(&m)).await.map(|_| ()),
