@@ -59,6 +59,7 @@ pub fn all(providers: &Providers) -> Workers {
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
     crate::oncall::register(&mut workers);
+    crate::escalation::drive::register(&mut workers);
     crate::desk::register(
         &mut workers,
         crate::desk::Outside {

@@ -13,6 +13,7 @@ use super::delivery::{self, Delivery, DeliveryState, Taken};
 use super::rules;
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::Db;
+use crate::engine::{self, NewWork};
 use crate::ids::{BrandId, OrgId};
 use crate::{Error, Result};
 
@@ -158,6 +159,18 @@ pub struct TakeInput {
     pub urgent_reason: String,
 }
 
+/// A `desk.urgent_taken` event: an urgent message was taken whose caller type has an urgent
+/// flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrgentTaken {
+    pub message_id: i64,
+}
+
+impl engine::Kind for UrgentTaken {
+    const NAME: &'static str = "desk.urgent_taken";
+    const PRIORITY: engine::Priority = engine::Priority::Urgent;
+}
+
 /// Takes a message for `brand` by its current protocol. Each refusal names its field
 /// (`answers.callback_number`, `caller_type`, `urgent_reason`); nothing is stored then.
 pub async fn take(
@@ -243,7 +256,13 @@ pub async fn take(
         taken_by: actor,
         taken_at: now,
     };
-    let queued = delivery::plan_in(&mut tx, clock, &protocol.protocol, &taken).await?;
+    let mut queued = delivery::plan_in(&mut tx, clock, &protocol.protocol, &taken).await?;
+    if urgent && caller.urgent_flow.is_some() {
+        // The escalation (above the desk) hears of it and runs the caller type's urgent flow.
+        let work = NewWork::of(&UrgentTaken { message_id: id }, now)?.org(org).key(format!("desk.urgent:{id}"));
+        engine::enqueue_in(&mut tx, &work, now).await?;
+        queued = true;
+    }
     tx.commit().await?;
     if queued {
         db.work_added();

@@ -4,6 +4,7 @@
 
 pub mod contacts;
 pub mod delivery;
+pub mod flow;
 pub mod inbox;
 pub mod messages;
 pub mod protocol;
@@ -117,7 +118,14 @@ pub async fn save_in(
         .bind(brand.0)
         .fetch_all(&mut **tx)
         .await?;
-    let protocol = protocol::check(input, &|id| contacts.iter().any(|(c,)| *c == id))?;
+    let schedules: Vec<(i64,)> = sqlx::query_as("select id from oncall_schedules where org_id = $1 and brand_id = $2")
+        .bind(org.0)
+        .bind(brand.0)
+        .fetch_all(&mut **tx)
+        .await?;
+    let protocol = protocol::check(input, &|id| contacts.iter().any(|(c,)| *c == id), &|id| {
+        schedules.iter().any(|(s,)| *s == id)
+    })?;
     let now = clock.now();
     let (latest,): (Option<i64>,) =
         sqlx::query_as("select max(version) from desk_protocols where org_id = $1 and brand_id = $2")

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rules::{self, DeliveryRule, DeliveryRuleInput, Method, Period, UrgencyRules};
+use crate::desk::flow::{Policy, Target};
 use crate::error::{FieldError, Validator};
 use crate::form_fields::{CustomField, CustomFieldInput, check_fields};
 use crate::{Error, Result};
@@ -47,6 +48,10 @@ pub struct CallerType {
     /// How its messages reach the client's people (see [`rules`]); none: held for check-in.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<DeliveryRule>,
+    /// What an urgent message of this type runs until someone confirms (issue 15); none: its
+    /// urgent delivery rules only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgent_flow: Option<Policy>,
 }
 
 /// A protocol as typed in the settings page or sent to the API.
@@ -72,6 +77,7 @@ pub struct CallerTypeInput {
     pub name: String,
     pub fields: Vec<CustomFieldInput>,
     pub deliveries: Vec<DeliveryRuleInput>,
+    pub urgent_flow: Option<Policy>,
 }
 
 impl Protocol {
@@ -118,7 +124,7 @@ fn key_from(name: &str) -> String {
 /// Checks a protocol as typed: every refusal names its field (`answer_phrase`,
 /// `caller_types.2.name`, `caller_types.1.fields.3.label`, `caller_types.1.deliveries.2.contacts`,
 /// counted from 1). `known` says whether a contact id is one of the client's.
-pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool) -> Result<Protocol> {
+pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool, schedules: &dyn Fn(i64) -> bool) -> Result<Protocol> {
     let mut v = Validator::new();
     let phrase = input.answer_phrase.trim();
     if phrase.is_empty() {
@@ -187,7 +193,16 @@ pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool) -> Result<Proto
             );
         }
         let deliveries = rules::check_rules(&c.deliveries, &format!("caller_types.{n}.deliveries"), known, &mut v);
-        caller_types.push(CallerType { key: unique, name: name.to_string(), fields, deliveries });
+        if let Some(flow) = &c.urgent_flow {
+            check_flow(flow, &format!("caller_types.{n}.urgent_flow"), known, schedules, &mut v);
+        }
+        caller_types.push(CallerType {
+            key: unique,
+            name: name.to_string(),
+            fields,
+            deliveries,
+            urgent_flow: c.urgent_flow.clone(),
+        });
     }
     let words = match input.urgent_words.trim() {
         "" | "never" => None,
@@ -207,6 +222,39 @@ pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool) -> Result<Proto
         recap_times,
         holidays,
     })
+}
+
+/// Checks an urgent flow: its own rules, and that the contacts and schedules it names are the
+/// client's. Refusals are named `{prefix}.steps.N.targets` and so on.
+fn check_flow(
+    flow: &Policy,
+    prefix: &str,
+    known: &dyn Fn(i64) -> bool,
+    schedules: &dyn Fn(i64) -> bool,
+    v: &mut Validator,
+) {
+    if let Err(errors) = flow.check() {
+        for (field, message) in errors {
+            v.add(format!("{prefix}.{field}"), message);
+        }
+    }
+    for (i, step) in flow.steps.iter().enumerate() {
+        for t in &step.targets {
+            let at = format!("{prefix}.steps.{}.targets", i + 1);
+            match t {
+                Target::Contact { id, .. } if !known(*id) => {
+                    v.add(at, format!("contact {id} is not one of this client's contacts"))
+                }
+                Target::OnCall { schedule, .. } if !schedules(*schedule) => {
+                    v.add(at, format!("schedule {schedule} is not one of this client's on-call schedules"))
+                }
+                Target::Address { value } if value.trim().is_empty() || value.chars().count() > 254 => {
+                    v.add(at, "give a number or an email address (at most 254 characters)")
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl Protocol {
@@ -232,6 +280,7 @@ impl Protocol {
                             contacts: r.contacts.clone(),
                         })
                         .collect(),
+                    urgent_flow: c.urgent_flow.clone(),
                 })
                 .collect(),
             urgent_words: self.urgency.words.map(|p| p.as_str().to_string()).unwrap_or_default(),
@@ -309,7 +358,7 @@ fn field(label: &str, kind: &str, required: bool, options: &str, help: &str) -> 
 }
 
 fn caller(name: &str, fields: Vec<CustomFieldInput>) -> CallerTypeInput {
-    CallerTypeInput { key: None, name: name.into(), fields, deliveries: Vec::new() }
+    CallerTypeInput { key: None, name: name.into(), fields, deliveries: Vec::new(), urgent_flow: None }
 }
 
 /// The fields every message starts with: who called and how to call them back.
@@ -476,7 +525,7 @@ mod tests {
     use crate::parse::Country;
 
     fn errors(input: &ProtocolInput) -> Vec<(String, String)> {
-        match check(input, &|_| true) {
+        match check(input, &|_| true, &|_| true) {
             Err(Error::Invalid(errors)) => errors.into_iter().map(|e| (e.field.to_string(), e.message)).collect(),
             other => panic!("expected refusals, got {other:?}"),
         }
@@ -489,7 +538,7 @@ mod tests {
             all.iter().map(|t| t.key).collect::<Vec<_>>(),
             ["solo_lawyer", "hvac_plumbing", "property_management", "medical_clinic"]
         );
-        let clinic = check(&all[3].input, &|_| true).unwrap();
+        let clinic = check(&all[3].input, &|_| true, &|_| true).unwrap();
         let keys: Vec<_> = clinic.caller_types.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["patient", "doctor_or_lab"]);
         let patient: Vec<_> =
@@ -504,7 +553,7 @@ mod tests {
             ]
         );
         for t in &all {
-            check(&t.input, &|_| true).unwrap_or_else(|e| panic!("{}: {e}", t.key));
+            check(&t.input, &|_| true, &|_| true).unwrap_or_else(|e| panic!("{}: {e}", t.key));
             assert_eq!(t.rules.len(), t.input.caller_types.len(), "{}: rules for each caller type", t.key);
         }
     }
@@ -526,7 +575,7 @@ mod tests {
         let applied = |t: &Template| {
             let roles = t.roles();
             let id = move |role: &str| roles.iter().position(|r| *r == role).map(|i| i as i64 + 1);
-            check(&t.input_with(&id), &|_| true).unwrap()
+            check(&t.input_with(&id), &|_| true, &|_| true).unwrap()
         };
         let summary = |p: &Protocol| -> Vec<Vec<(bool, &'static str, Vec<i64>)>> {
             p.caller_types
@@ -547,13 +596,13 @@ mod tests {
         let clinic = applied(&all[3]);
         assert_eq!(summary(&clinic)[1], [(false, "email", vec![1]), (true, "text", vec![2, 1])]);
         // Saved and read back, it is the same protocol.
-        let again = check(&property.to_input(), &|_| true).unwrap();
+        let again = check(&property.to_input(), &|_| true, &|_| true).unwrap();
         assert_eq!(again, property);
     }
 
     #[test]
     fn the_greeting_fills_in_the_operator_and_the_client() {
-        let p = check(&templates()[1].input, &|_| true).unwrap();
+        let p = check(&templates()[1].input, &|_| true, &|_| true).unwrap();
         assert_eq!(
             p.greeting("Imaginary Plumbing", "Ana"),
             "Thank you for calling Imaginary Plumbing, this is Ana. How may I help you?"
@@ -566,18 +615,26 @@ mod tests {
             answer_phrase: "Hello, {company} here, {operator} speaking".into(),
             account_notes: "x".repeat(ACCOUNT_NOTES_MAX + 1),
             caller_types: vec![
-                CallerTypeInput { key: None, name: "Patient".into(), fields: vec![], deliveries: vec![] },
+                CallerTypeInput {
+                    key: None,
+                    name: "Patient".into(),
+                    fields: vec![],
+                    deliveries: vec![],
+                    urgent_flow: None,
+                },
                 CallerTypeInput {
                     key: None,
                     name: " patient ".into(),
                     fields: vec![field("", "text", false, "", ""), field("Size", "dropdown", false, "", "")],
                     deliveries: vec![],
+                    urgent_flow: None,
                 },
                 CallerTypeInput {
                     key: Some("Bad Key".into()),
                     name: "Lab".into(),
                     fields: vec![field("Name", "text", true, "", "")],
                     deliveries: vec![],
+                    urgent_flow: None,
                 },
             ],
             ..ProtocolInput::default()
@@ -621,18 +678,36 @@ mod tests {
             answer_phrase: "{client}, {operator} speaking".into(),
             account_notes: String::new(),
             caller_types: vec![
-                CallerTypeInput { key: None, name: "Doctor / lab".into(), fields: fields.clone(), deliveries: vec![] },
-                CallerTypeInput { key: None, name: "Doctor (lab)".into(), fields: fields.clone(), deliveries: vec![] },
-                CallerTypeInput { key: Some("tenant".into()), name: "Renter".into(), fields, deliveries: vec![] },
+                CallerTypeInput {
+                    key: None,
+                    name: "Doctor / lab".into(),
+                    fields: fields.clone(),
+                    deliveries: vec![],
+                    urgent_flow: None,
+                },
+                CallerTypeInput {
+                    key: None,
+                    name: "Doctor (lab)".into(),
+                    fields: fields.clone(),
+                    deliveries: vec![],
+                    urgent_flow: None,
+                },
+                CallerTypeInput {
+                    key: Some("tenant".into()),
+                    name: "Renter".into(),
+                    fields,
+                    deliveries: vec![],
+                    urgent_flow: None,
+                },
             ],
             ..ProtocolInput::default()
         };
-        let p = check(&input, &|_| true).unwrap();
+        let p = check(&input, &|_| true, &|_| true).unwrap();
         let keys: Vec<_> = p.caller_types.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys, ["doctor_lab", "doctor_lab_2", "tenant"]);
         assert_eq!(p.account_notes, None);
         // A captured answer is checked by the field's type, in the client's country.
-        let clinic = check(&templates()[3].input, &|_| true).unwrap();
+        let clinic = check(&templates()[3].input, &|_| true, &|_| true).unwrap();
         let callback = &clinic.caller_type("patient").unwrap().fields[1];
         assert_eq!(callback.read(Some("030 901820"), Country::parse("DE").unwrap()), Ok(Some("+4930901820".into())));
         assert_eq!(callback.read(None, Country::us()), Err("please fill in \"Callback number\"".into()));

@@ -6,5 +6,6 @@
 //! timers with their fence, texts, calls and the timeline build on these.
 
 pub mod codes;
-pub mod policy;
+pub mod drive;
 pub mod run;
+pub mod store;

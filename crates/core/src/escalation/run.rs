@@ -3,7 +3,7 @@
 //! for; one that fires for an older version does nothing (the fence), so a confirmation and a
 //! step's timer racing never both act, and a pass that moved on already is not repeated.
 
-use super::policy::Policy;
+use crate::desk::flow::Policy;
 
 /// Where a running escalation is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,19 @@ pub enum State {
     Confirmed,
     /// Every round ran and nobody confirmed.
     Exhausted,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Escalating => "escalating",
+            State::Confirmed => "confirmed",
+            State::Exhausted => "exhausted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<State> {
+        [State::Escalating, State::Confirmed, State::Exhausted].into_iter().find(|x| x.as_str() == s)
+    }
 }
 
 /// Round from 1, step from 0.
@@ -77,7 +90,11 @@ fn next(policy: &Policy, run: Run, mut effects: Vec<Effect>) -> (Run, Vec<Effect
         return (run, effects);
     }
     if !run.reached {
+        // Another round at once would reach nobody again: the desk takes over.
         effects.push(Effect::NobodyReached { round: run.at.round });
+        run.state = State::Exhausted;
+        effects.push(Effect::Exhausted);
+        return (run, effects);
     }
     if run.at.round < policy.repeat.rounds() {
         run.at = Position { round: run.at.round + 1, step: 0 };
@@ -114,7 +131,7 @@ pub fn advance(policy: &Policy, run: Run, event: Event) -> (Run, Vec<Effect>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::escalation::policy::templates;
+    use crate::desk::flow::templates;
 
     fn at(round: u32, step: usize) -> Position {
         Position { round, step }
@@ -212,17 +229,36 @@ mod tests {
     }
 
     #[test]
-    fn a_flow_repeated_until_confirmed_stops_after_the_most_rounds() {
+    fn a_flow_repeated_until_confirmed_stops_after_the_most_rounds_or_a_round_that_reached_nobody() {
         let p = templates::property_management(&[1, 2]);
         let mut events = Vec::new();
-        for _ in 0..crate::escalation::policy::ROUNDS_MAX {
-            events.push(Event::Fired { reached: false });
-            events.push(Event::Fired { reached: false });
+        let mut version = 1;
+        for _ in 0..crate::desk::flow::ROUNDS_MAX {
+            for _ in 0..2 {
+                events.push(Event::Fired { reached: true });
+                events.push(Event::WaitOver { version });
+                version += 1;
+            }
         }
         let (run, effects) = play(&p, &events);
         assert_eq!(run.state, State::Exhausted);
-        assert_eq!(run.at, at(crate::escalation::policy::ROUNDS_MAX, 1));
-        assert_eq!(effects.iter().filter(|e| matches!(e, Effect::NobodyReached { .. })).count(), 20);
+        assert_eq!(run.at, at(crate::desk::flow::ROUNDS_MAX, 1));
+        assert_eq!(effects.iter().filter(|e| matches!(e, Effect::Fire(_))).count(), 40);
         assert_eq!(effects.last(), Some(&Effect::Exhausted));
+        // Round 2 reaches nobody (both people's numbers were removed): it ends there, alerting
+        // the desk once, instead of running 18 more empty rounds at once.
+        let (run, effects) = play(
+            &p,
+            &[
+                Event::Fired { reached: true },
+                Event::WaitOver { version: 1 },
+                Event::Fired { reached: true },
+                Event::WaitOver { version: 2 },
+                Event::Fired { reached: false },
+                Event::Fired { reached: false },
+            ],
+        );
+        assert_eq!(run.state, State::Exhausted);
+        assert_eq!(effects[effects.len() - 2..], [Effect::NobodyReached { round: 2 }, Effect::Exhausted]);
     }
 }

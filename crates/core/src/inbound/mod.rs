@@ -21,6 +21,7 @@ use crate::Result;
 use crate::clock::{Clock, to_millis};
 use crate::db::{Backend, Db, Event, Tx};
 use crate::engine::{self, BoxFuture, Kind, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker, Workers};
+use crate::escalation;
 use crate::leads::{self, Contact, LeadSource, NewLeadMessage};
 use crate::messaging::{self, InboundEmail, InboundOutcome, InboundSms, Keyword};
 use crate::parse::PhoneE164;
@@ -75,6 +76,9 @@ pub enum Routed {
     Duplicate,
     /// Sent to a number no brand uses: kept as it arrived, nothing more.
     UnknownNumber,
+    /// A reply code (or a bare "ok") from someone asked to confirm an urgent message: the
+    /// escalation reads it.
+    EscalationReply,
 }
 
 struct Router;
@@ -128,7 +132,7 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
     let mut queued_reply = false;
     if !isolate {
         for (routed, event) in route_texts_in(&mut tx, clock, &batch).await? {
-            queued_reply |= routed == Routed::Keyword(Keyword::Help);
+            queued_reply |= matches!(routed, Routed::Keyword(Keyword::Help) | Routed::EscalationReply);
             metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
             if let Some(event) = event
                 && !events.contains(&event)
@@ -142,7 +146,7 @@ async fn route_batch(db: &Db, clock: &dyn Clock, isolate: bool) -> Result<usize>
         match route_sms_in(&mut tx, clock, sms).await {
             Ok((routed, event)) => {
                 sqlx::query("release savepoint route_text").execute(&mut *tx).await?;
-                queued_reply |= routed == Routed::Keyword(Keyword::Help);
+                queued_reply |= matches!(routed, Routed::Keyword(Keyword::Help) | Routed::EscalationReply);
                 metrics::counter!("inbound_routed_total", "as" => label(&routed)).increment(1);
                 events.extend(event);
             }
@@ -188,6 +192,7 @@ fn label(r: &Routed) -> &'static str {
         Routed::Message => "message",
         Routed::Duplicate => "duplicate",
         Routed::UnknownNumber => "unknown_number",
+        Routed::EscalationReply => "escalation_reply",
     }
 }
 
@@ -203,6 +208,9 @@ pub async fn route_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> R
         return Ok((Routed::Keyword(k), None));
     }
     let Ok(phone) = PhoneE164::from_provider(&sms.from) else { return Ok((Routed::Message, None)) };
+    if escalation::drive::reply_in(tx, &brand, &phone, &sms.body, &sms.provider_id, clock.now()).await? {
+        return Ok((Routed::EscalationReply, None));
+    }
     let contact = Contact { phone: Some(phone), ..Default::default() };
     let lead_message = NewLeadMessage {
         inbound: true,
@@ -226,6 +234,7 @@ pub async fn route_texts_in(
     texts: &[InboundSms],
 ) -> Result<Vec<(Routed, Option<Event>)>> {
     let outcomes = messaging::record_inbound_sms_batch_in(tx, clock, texts).await?;
+    let now = clock.now();
     let mut routed: Vec<(Routed, Option<Event>)> = Vec::with_capacity(texts.len());
     // Senders parsed once; the texts that become lead messages, by position.
     let phones: Vec<Option<PhoneE164>> = texts.iter().map(|t| PhoneE164::from_provider(&t.from).ok()).collect();
@@ -238,6 +247,12 @@ pub async fn route_texts_in(
             InboundOutcome::Stored { keyword: Some(k), .. } => (Routed::Keyword(*k), None),
             InboundOutcome::Stored { message, brand, keyword: None } => match &phones[i] {
                 None => (Routed::Message, None),
+                Some(phone)
+                    if escalation::drive::reply_in(tx, brand, phone, &texts[i].body, &texts[i].provider_id, now)
+                        .await? =>
+                {
+                    (Routed::EscalationReply, None)
+                }
                 Some(phone) => {
                     captures.push(leads::TextCapture { brand, phone, body: &texts[i].body, message: *message });
                     capture_at.push(i);

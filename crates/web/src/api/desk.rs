@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use switchboard_core::desk::flow::{Action, Channel, Policy, Repeat, Step, Target};
 use switchboard_core::desk::rules::{DeliveryRule, DeliveryRuleInput};
 use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
+use switchboard_core::error::Validator;
 use switchboard_core::form_fields::{CustomField, CustomFieldInput};
 use switchboard_core::ids::BrandId;
 use utoipa::ToSchema;
@@ -55,6 +57,191 @@ pub struct ProtocolCallerType {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(max_items = 20)]
     pub deliveries: Vec<DeliveryRuleDto>,
+    /// What an urgent message of this type runs until someone confirms: its steps in order,
+    /// each an action to its targets and a wait for a confirmation. Absent: urgent messages
+    /// follow the urgent delivery rules only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urgent_flow: Option<UrgentFlowDto>,
+}
+
+/// An urgent flow.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UrgentFlowDto {
+    #[schema(min_items = 1, max_items = 20)]
+    pub steps: Vec<FlowStepDto>,
+    /// `until_confirmed` (at most 20 rounds), or `times` with `rounds`.
+    #[schema(schema_with = super::openapi::flow_repeat)]
+    pub repeat: String,
+    /// How many rounds, with `times`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 20)]
+    pub rounds: Option<u32>,
+}
+
+/// One step of an urgent flow.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowStepDto {
+    /// `text_confirm` asks for a reply code; `call_*` and `live_patch` are skipped (with the
+    /// reason on the timeline) until voice calls are connected.
+    #[schema(schema_with = super::openapi::flow_action)]
+    pub action: String,
+    #[schema(min_items = 1, max_items = 10)]
+    pub targets: Vec<FlowTargetDto>,
+    /// Minutes to wait for a confirmation before the next step (0: at once).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub wait_minutes: u32,
+}
+
+/// Whom a step reaches: one of the client's contacts, whoever is on call for one of its
+/// schedules when the step fires (everyone on call with `everyone`), or any number or address.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowTargetDto {
+    #[schema(schema_with = super::openapi::flow_target_kind)]
+    pub kind: String,
+    /// With `contact`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub contact_id: Option<i64>,
+    /// With `on_call`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub schedule_id: Option<i64>,
+    /// With `contact` and `on_call`; `cell` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = super::openapi::flow_channel)]
+    pub channel: Option<String>,
+    /// With `on_call`: everyone on call, not only the first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub everyone: bool,
+    /// With `address`: a number or an email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 254)]
+    pub address: Option<String>,
+}
+
+fn flow_dto(p: Policy) -> UrgentFlowDto {
+    let (repeat, rounds) = match p.repeat {
+        Repeat::UntilConfirmed => ("until_confirmed", None),
+        Repeat::Times(n) => ("times", Some(n)),
+    };
+    UrgentFlowDto {
+        repeat: repeat.into(),
+        rounds,
+        steps: p
+            .steps
+            .into_iter()
+            .map(|s| FlowStepDto {
+                action: switchboard_core::escalation::drive::action_str(s.action).into(),
+                wait_minutes: s.wait_minutes,
+                targets: s
+                    .targets
+                    .into_iter()
+                    .map(|t| {
+                        let mut d = FlowTargetDto {
+                            kind: String::new(),
+                            contact_id: None,
+                            schedule_id: None,
+                            channel: None,
+                            everyone: false,
+                            address: None,
+                        };
+                        match t {
+                            Target::Contact { id, channel } => {
+                                d.kind = "contact".into();
+                                d.contact_id = Some(id);
+                                d.channel = Some(channel_name(channel).into());
+                            }
+                            Target::OnCall { schedule, channel, all } => {
+                                d.kind = "on_call".into();
+                                d.schedule_id = Some(schedule);
+                                d.channel = Some(channel_name(channel).into());
+                                d.everyone = all;
+                            }
+                            Target::Address { value } => {
+                                d.kind = "address".into();
+                                d.address = Some(value);
+                            }
+                        }
+                        d
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+fn channel_name(c: Channel) -> &'static str {
+    match c {
+        Channel::Cell => "cell",
+        Channel::Home => "home",
+        Channel::Office => "office",
+        Channel::Email => "email",
+    }
+}
+
+/// The flow as the core holds it; refusals name `caller_types.N.urgent_flow...`.
+fn flow_input(n: usize, d: UrgentFlowDto, v: &mut Validator) -> Policy {
+    let at = |f: String| format!("caller_types.{n}.urgent_flow.{f}");
+    let repeat = match (d.repeat.as_str(), d.rounds) {
+        ("until_confirmed", _) => Repeat::UntilConfirmed,
+        ("times", Some(r)) if (1..=20).contains(&r) => Repeat::Times(r),
+        ("times", _) => {
+            v.add(at("rounds".into()), "give the number of rounds, 1 to 20");
+            Repeat::Times(1)
+        }
+        (other, _) => {
+            v.add(at("repeat".into()), format!("\"{other}\" is not a repeat (until_confirmed, times)"));
+            Repeat::Times(1)
+        }
+    };
+    let mut steps = Vec::new();
+    for (i, s) in d.steps.into_iter().enumerate() {
+        let step = i + 1;
+        let action = match s.action.as_str() {
+            "text_confirm" => Action::TextConfirm,
+            "text" => Action::Text,
+            "call_confirm" => Action::CallConfirm,
+            "call_leave_message" => Action::CallLeaveMessage,
+            "email" => Action::Email,
+            "secure" => Action::Secure,
+            "live_patch" => Action::LivePatch,
+            other => {
+                v.add(at(format!("steps.{step}.action")), format!("\"{other}\" is not an action"));
+                Action::Text
+            }
+        };
+        let mut targets = Vec::new();
+        for (j, t) in s.targets.into_iter().enumerate() {
+            let field = at(format!("steps.{step}.targets.{}", j + 1));
+            let channel = match t.channel.as_deref().unwrap_or("cell") {
+                "cell" => Channel::Cell,
+                "home" => Channel::Home,
+                "office" => Channel::Office,
+                "email" => Channel::Email,
+                other => {
+                    v.add(field.clone(), format!("\"{other}\" is not a channel (cell, home, office, email)"));
+                    Channel::Cell
+                }
+            };
+            match (t.kind.as_str(), t.contact_id, t.schedule_id, t.address) {
+                ("contact", Some(id), _, _) => targets.push(Target::Contact { id, channel }),
+                ("on_call", _, Some(schedule), _) => {
+                    targets.push(Target::OnCall { schedule, channel, all: t.everyone })
+                }
+                ("address", _, _, Some(value)) => targets.push(Target::Address { value }),
+                ("contact", ..) => v.add(field, "give the contact_id"),
+                ("on_call", ..) => v.add(field, "give the schedule_id"),
+                ("address", ..) => v.add(field, "give the number or email address"),
+                (other, ..) => v.add(field, format!("\"{other}\" is not a target (contact, on_call, address)")),
+            }
+        }
+        steps.push(Step { action, targets, wait_minutes: s.wait_minutes });
+    }
+    Policy { steps, repeat }
 }
 
 /// A delivery rule.
@@ -213,6 +400,7 @@ fn dto(p: StoredProtocol) -> ProtocolDto {
                 name: c.name,
                 fields: c.fields.into_iter().map(field_dto).collect(),
                 deliveries: c.deliveries.into_iter().map(DeliveryRuleDto::from).collect(),
+                urgent_flow: c.urgent_flow.map(flow_dto),
             })
             .collect(),
         urgent_words: p.protocol.urgency.words.map(|w| w.as_str()).unwrap_or("never").to_string(),
@@ -222,14 +410,17 @@ fn dto(p: StoredProtocol) -> ProtocolDto {
     }
 }
 
-fn input(body: ProtocolBody) -> ProtocolInput {
-    ProtocolInput {
+fn input(body: ProtocolBody) -> Result<ProtocolInput, switchboard_core::Error> {
+    let mut v = Validator::new();
+    let input = ProtocolInput {
         answer_phrase: body.answer_phrase,
         account_notes: body.account_notes.unwrap_or_default(),
         caller_types: body
             .caller_types
             .into_iter()
-            .map(|c| CallerTypeInput {
+            .enumerate()
+            .map(|(i, c)| CallerTypeInput {
+                urgent_flow: c.urgent_flow.map(|f| flow_input(i + 1, f, &mut v)),
                 key: c.key,
                 name: c.name,
                 fields: c
@@ -251,7 +442,9 @@ fn input(body: ProtocolBody) -> ProtocolInput {
         urgent_after_hours: body.urgent_after_hours,
         recap_times: body.recap_times.into_iter().map(|t| t.0).collect::<Vec<_>>().join("\n"),
         holidays: body.holidays.into_iter().map(|d| d.0).collect::<Vec<_>>().join("\n"),
-    }
+    };
+    v.finish()?;
+    Ok(input)
 }
 
 /// A template's input as a body to `PUT`.
@@ -279,6 +472,7 @@ fn body(p: ProtocolInput) -> ProtocolBody {
                     })
                     .collect(),
                 deliveries: Vec::new(),
+                urgent_flow: None,
             })
             .collect(),
         urgent_words: Some(p.urgent_words).filter(|w| !w.is_empty()),
@@ -325,7 +519,7 @@ pub async fn put_protocol(
     ApiJson(body): ApiJson<ProtocolBody>,
 ) -> Result<Json<ProtocolEnvelope>, ApiError> {
     let seen = body.version;
-    let saved = desk::save(&state.db, state.clock.as_ref(), caller.org, BrandId(id), "api", &input(body), seen)
+    let saved = desk::save(&state.db, state.clock.as_ref(), caller.org, BrandId(id), "api", &input(body)?, seen)
         .await
         .map_err(|e| not_found_as(e, "brand"))?;
     Ok(Json(ProtocolEnvelope { protocol: dto(saved) }))

@@ -9,6 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use switchboard_core::desk::messages::{self, DeskMessage, DeskStatus, Filter, TakeInput};
+use switchboard_core::escalation::drive;
+use switchboard_core::escalation::run::State as EscalationState;
+use switchboard_core::escalation::store::{self as escalation_store, Entry, Escalation};
 use switchboard_core::ids::BrandId;
 use utoipa::{IntoParams, ToSchema};
 
@@ -113,6 +116,108 @@ pub struct DeskMessageDto {
     pub taken_at: String,
     pub retrieved_by: Option<String>,
     pub retrieved_at: Option<String>,
+    /// For an urgent message whose caller type has an urgent flow: where its escalation
+    /// stands (the timeline only on `GET /desk/messages/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<EscalationDto>,
+}
+
+/// An urgent message's escalation.
+#[derive(Serialize, ToSchema)]
+pub struct EscalationDto {
+    #[schema(schema_with = super::openapi::escalation_state)]
+    pub state: String,
+    /// `Escalating: step 2 of 3`, `Confirmed by Ben Ortiz (replied "1ok")`, `Nobody confirmed`.
+    pub summary: String,
+    /// The round (from 1) and step (from 1) it is at, or ended at.
+    pub round: u32,
+    pub step: usize,
+    pub steps: usize,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_how: Option<String>,
+    /// The operator's reason, when marked at the desk.
+    pub confirmed_note: Option<String>,
+    /// Every attempt and answer, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<EscalationEntryDto>>,
+}
+
+/// One line of an escalation's timeline.
+#[derive(Serialize, ToSchema)]
+pub struct EscalationEntryDto {
+    pub at: String,
+    pub round: u32,
+    /// From 1; 0 for the escalation as a whole.
+    pub step: usize,
+    /// `started`, `sent`, `skipped`, `waiting`, `passed`, `confirmed`, `thanked`, `told`,
+    /// `nobody_reached`, `exhausted`.
+    pub kind: String,
+    /// The step's action.
+    pub action: Option<String>,
+    /// Whom the step named (`On call for Nights (cell)`).
+    pub target: Option<String>,
+    /// Who that was when it fired.
+    pub person: Option<String>,
+    pub address: Option<String>,
+    /// What was sent, or why the step was skipped.
+    pub detail: Option<String>,
+    /// The outbound text, when one was sent (`GET /messages/{id}`).
+    pub outbound_message_id: Option<i64>,
+}
+
+impl EscalationDto {
+    pub fn of(e: Escalation, timeline: Option<Vec<Entry>>) -> EscalationDto {
+        EscalationDto {
+            state: e.run.state.as_str().into(),
+            summary: e.summary(),
+            round: e.run.at.round,
+            step: e.run.at.step + 1,
+            steps: e.policy.steps.len(),
+            started_at: e.started_at.to_string(),
+            ended_at: e.ended_at.map(|t| t.to_string()),
+            confirmed_by: e.confirmed_by,
+            confirmed_how: e.confirmed_how,
+            confirmed_note: e.confirmed_note,
+            timeline: timeline.map(|t| {
+                t.into_iter()
+                    .map(|x| EscalationEntryDto {
+                        at: x.at.to_string(),
+                        round: x.round,
+                        step: x.step,
+                        kind: x.kind,
+                        action: x.action,
+                        target: x.target,
+                        person: x.person,
+                        address: x.address,
+                        detail: x.detail,
+                        outbound_message_id: x.sms_id,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// The message with its escalation (and, with `timeline`, every line of it).
+pub async fn with_escalation(
+    state: &AppState,
+    org: switchboard_core::ids::OrgId,
+    m: DeskMessage,
+    timeline: bool,
+) -> Result<DeskMessageDto, ApiError> {
+    let e = escalation_store::of_message(&state.db, org, m.id).await?;
+    let lines = match (&e, timeline) {
+        (Some(e), true) => Some(escalation_store::timeline(&state.db, org, e.id).await?),
+        _ => None,
+    };
+    let mut dto = DeskMessageDto::from(m);
+    if let Some(e) = e {
+        dto.confirmed = Some(dto.confirmed == Some(true) || e.run.state == EscalationState::Confirmed);
+        dto.escalation = Some(EscalationDto::of(e, lines));
+    }
+    Ok(dto)
 }
 
 impl From<DeskMessage> for DeskMessageDto {
@@ -149,6 +254,7 @@ impl From<DeskMessage> for DeskMessageDto {
             taken_at: m.taken_at.to_string(),
             retrieved_by: m.retrieved_by,
             retrieved_at: m.retrieved_at.map(|t| t.to_string()),
+            escalation: None,
         }
     }
 }
@@ -225,7 +331,10 @@ pub async fn create(
     let m = messages::take(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), "api", &input)
         .await
         .map_err(|e| not_found_as(e, "client"))?;
-    Ok((StatusCode::CREATED, Json(DeskMessageEnvelope { message: m.into() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }),
+    ))
 }
 
 #[utoipa::path(get, path = "/desk/messages", tag = "desk", params(DeskMessageQuery),
@@ -253,7 +362,21 @@ pub async fn list(
     };
     let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date, only: None, text: q.q };
     let found = messages::list(&state.db, caller.org, &filter, q.limit.unwrap_or(100)).await?;
-    Ok(Json(DeskMessageList { messages: found.into_iter().map(DeskMessageDto::from).collect() }))
+    let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
+    let escalations = escalation_store::of_messages(&state.db, caller.org, &ids).await?;
+    let messages = found
+        .into_iter()
+        .map(|m| {
+            let e = escalations.iter().find(|e| e.message_id == m.id).cloned();
+            let mut dto = DeskMessageDto::from(m);
+            if let Some(e) = e {
+                dto.confirmed = Some(dto.confirmed == Some(true) || e.run.state == EscalationState::Confirmed);
+                dto.escalation = Some(EscalationDto::of(e, None));
+            }
+            dto
+        })
+        .collect();
+    Ok(Json(DeskMessageList { messages }))
 }
 
 #[utoipa::path(get, path = "/desk/messages/{id}", tag = "desk", params(("id" = i64, Path, description = "Message id")),
@@ -264,7 +387,33 @@ pub async fn get(
     ApiId(id): ApiId,
 ) -> Result<Json<DeskMessageEnvelope>, ApiError> {
     let m = messages::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "message"))?;
-    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+    Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
+}
+
+/// How an urgent message was confirmed outside its flow.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmBody {
+    /// How it was confirmed ("Dr. Lee called back").
+    #[schema(min_length = 1, max_length = 300, pattern = r"\S")]
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/desk/messages/{id}/confirm", tag = "desk", params(("id" = i64, Path, description = "Message id")), request_body = ConfirmBody,
+    responses((status = 200, description = "Confirmed: every pending step is stopped, and whoever was texted is told it is handled", body = DeskMessageEnvelope),
+              (status = 404, description = "No such message", body = ErrorBody),
+              (status = 422, description = "No reason, no escalation, or already confirmed (naming by whom)", body = ErrorBody)))]
+pub async fn confirm(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Json<DeskMessageEnvelope>, ApiError> {
+    drive::confirm_at_desk(&state.db, state.clock.as_ref(), caller.org, id, "api", &body.reason)
+        .await
+        .map_err(|e| not_found_as(e, "message"))?;
+    let m = messages::get(&state.db, caller.org, id).await?;
+    Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
 }
 
 #[utoipa::path(post, path = "/desk/messages/{id}/retrieve", tag = "desk", params(("id" = i64, Path, description = "Message id")),
@@ -278,7 +427,7 @@ pub async fn retrieve(
     let m = messages::retrieve(&state.db, state.clock.as_ref(), caller.org, id, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+    Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
 }
 
 #[utoipa::path(post, path = "/desk/messages/{id}/redeliver", tag = "desk", params(("id" = i64, Path, description = "Message id")),
@@ -293,7 +442,7 @@ pub async fn redeliver(
     let m = switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), caller.org, id, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+    Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
 }
 
 /// Where to forward a message.
@@ -318,7 +467,7 @@ pub async fn forward(
     let m = switchboard_core::desk::delivery::forward(&state.db, state.clock.as_ref(), caller.org, id, &body.to, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    Ok(Json(DeskMessageEnvelope { message: m.into() }))
+    Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
 }
 
 /// A note to add.
@@ -342,5 +491,8 @@ pub async fn add_note(
     let m = messages::add_note(&state.db, state.clock.as_ref(), caller.org, id, &body.body, "api")
         .await
         .map_err(|e| not_found_as(e, "message"))?;
-    Ok((StatusCode::CREATED, Json(DeskMessageEnvelope { message: m.into() })))
+    Ok((
+        StatusCode::CREATED,
+        Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }),
+    ))
 }

@@ -69,6 +69,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(desk_messages::redeliver))
                 .routes(routes!(desk_messages::forward))
                 .routes(routes!(desk_messages::add_note))
+                .routes(routes!(desk_messages::confirm))
                 .routes(routes!(oncall::list, oncall::create))
                 .routes(routes!(oncall::get, oncall::update))
                 .routes(routes!(oncall::put_layers))

@@ -47,6 +47,31 @@ pub fn delivery_method() -> RefOr<Schema> {
     one_of(switchboard_core::desk::rules::Method::ALL.map(|m| m.as_str()))
 }
 
+/// What a step of an urgent flow does.
+pub fn flow_action() -> RefOr<Schema> {
+    one_of(["text_confirm", "text", "call_confirm", "call_leave_message", "email", "secure", "live_patch"])
+}
+
+/// Whom a step of an urgent flow reaches.
+pub fn flow_target_kind() -> RefOr<Schema> {
+    one_of(["contact", "on_call", "address"])
+}
+
+/// Which of a person's ways a step uses.
+pub fn flow_channel() -> RefOr<Schema> {
+    one_of(["cell", "home", "office", "email"])
+}
+
+/// How often an urgent flow runs.
+pub fn flow_repeat() -> RefOr<Schema> {
+    one_of(["until_confirmed", "times"])
+}
+
+/// Where an urgent message's escalation stands.
+pub fn escalation_state() -> RefOr<Schema> {
+    one_of(["escalating", "confirmed", "exhausted"])
+}
+
 /// When a delivery rule applies.
 pub fn delivery_period() -> RefOr<Schema> {
     one_of(switchboard_core::desk::rules::Period::ALL.map(|p| p.as_str()))

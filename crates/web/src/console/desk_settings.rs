@@ -489,6 +489,11 @@ pub async fn update(
             (i, rows, rules)
         })
         .collect();
+    // The editor does not show urgent flows (they are set over the API): each kept caller type
+    // keeps the flow it had in the version the editor started from.
+    let started = desk::version(&state.db, org, brand.id, Some(typed.version)).await?;
+    let flow_of =
+        |key: &str| started.as_ref().and_then(|p| p.protocol.caller_type(key)).and_then(|c| c.urgent_flow.clone());
     let input = ProtocolInput {
         answer_phrase: typed.answer_phrase.clone(),
         account_notes: typed.account_notes.clone(),
@@ -501,6 +506,7 @@ pub async fn update(
                     name: b.name.clone(),
                     fields: rows.iter().map(|&j| b.rows[j].input()).collect(),
                     deliveries: rules.iter().map(|&j| b.rules[j].input()).collect(),
+                    urgent_flow: flow_of(&b.key),
                 }
             })
             .collect(),

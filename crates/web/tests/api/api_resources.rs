@@ -187,6 +187,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("post", "/api/v1/customers"),
         ("post", "/api/v1/customers/{id}/locations"),
         ("post", "/api/v1/desk/messages"),
+        ("post", "/api/v1/desk/messages/{id}/confirm"),
         ("post", "/api/v1/desk/messages/{id}/forward"),
         ("post", "/api/v1/desk/messages/{id}/notes"),
         ("post", "/api/v1/desk/messages/{id}/redeliver"),

@@ -480,12 +480,11 @@ async fn two_instances_on_one_database_run_each_item_exactly_once() {
         }
         if std::time::Instant::now() >= deadline {
             // Say where the rest are, so a failure on a loaded machine explains itself.
-            let states: Vec<(String, Option<String>, i64)> = sqlx::query_as(
-                "select status, last_error, count(*) from work_items group by status, last_error",
-            )
-            .fetch_all(db_a.pool())
-            .await
-            .expect("reading the items' states");
+            let states: Vec<(String, Option<String>, i64)> =
+                sqlx::query_as("select status, last_error, count(*) from work_items group by status, last_error")
+                    .fetch_all(db_a.pool())
+                    .await
+                    .expect("reading the items' states");
             panic!("all {ITEMS} items finish within 60 s: {done} done; by state: {states:?}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;

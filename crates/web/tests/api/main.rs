@@ -19,6 +19,7 @@ mod desk_push;
 mod dispatch;
 mod email;
 mod engine;
+mod escalation;
 mod health;
 mod inbox;
 mod isolation;

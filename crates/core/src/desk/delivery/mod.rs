@@ -42,7 +42,7 @@ pub use page::{Pages, SendPage};
 pub use recap::{RecapSender, SendRecap};
 pub use secure::{INBOX_LINK_DAYS, SecureNotice, SecureNotices};
 pub use wording::{Preview, TEXT_MAX, preview, push_notice_of, secure_notice_of};
-use wording::{email_of, fax_of, page_of, recap_label, text_of};
+use wording::{email_of, fax_of, page_of, recap_label, text_of, text_within};
 
 /// How one delivery goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -551,6 +551,7 @@ fn caller_of(m: &crate::desk::messages::DeskMessage, protocol: &Protocol) -> Cal
         name: m.caller_type_name.clone(),
         fields: Vec::new(),
         deliveries: Vec::new(),
+        urgent_flow: None,
     })
 }
 
@@ -642,4 +643,43 @@ pub async fn forward(
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: m.id });
     crate::desk::messages::get(db, org, m.id).await
+}
+
+/// A message as its urgent escalation tells people about it (the escalation sits above the
+/// desk and words its own asks around these).
+#[derive(Debug, Clone)]
+pub struct Told {
+    pub message: crate::desk::messages::DeskMessage,
+    pub brand: Brand,
+    pub protocol: Protocol,
+    pub caller: CallerType,
+}
+
+impl Told {
+    pub async fn load(db: &Db, org: OrgId, id: i64) -> Result<Told> {
+        let message = crate::desk::messages::get(db, org, id).await?;
+        let (brand, protocol) = context_of(db, org, &message).await?;
+        let caller = caller_of(&message, &protocol);
+        Ok(Told { message, brand, protocol, caller })
+    }
+
+    fn taken(&self) -> Taken<'_> {
+        taken(&self.message, &self.brand, &self.protocol, &self.caller)
+    }
+
+    /// The message's text, shortened to `max` characters.
+    pub fn text(&self, max: usize) -> String {
+        text_within(&self.taken(), max)
+    }
+
+    /// The message's email: subject and text.
+    pub fn email(&self) -> (String, String) {
+        email_of(&self.taken(), self.message.taken_at)
+    }
+
+    /// Puts the message in a contact's secure inbox, with its notice, inside `tx`; false when
+    /// the contact cannot be reached that way.
+    pub async fn secure_in(&self, tx: &mut Tx, clock: &dyn Clock, contact: i64, by: &str) -> Result<bool> {
+        deliver_in(tx, clock, &self.protocol, &self.taken(), Channel::Secure, contact, by).await
+    }
 }

@@ -67,7 +67,7 @@ pub(super) fn page_of(m: &Taken<'_>) -> String {
     crate::providers::snpp::one_line(&text_within(m, PAGE_MAX))
 }
 
-fn text_within(m: &Taken<'_>, max: usize) -> String {
+pub(super) fn text_within(m: &Taken<'_>, max: usize) -> String {
     let tz = m.brand.zone();
     let kind = if m.several_types { format!(" ({})", m.caller.name) } else { String::new() };
     let head = format!("{}{} message{kind}: ", if m.urgent { "URGENT " } else { "" }, m.brand.name);
@@ -261,7 +261,13 @@ mod tests {
     }
 
     fn caller(name: &str) -> CallerType {
-        CallerType { key: "doctor_or_lab".into(), name: name.into(), fields: Vec::new(), deliveries: Vec::new() }
+        CallerType {
+            key: "doctor_or_lab".into(),
+            name: name.into(),
+            fields: Vec::new(),
+            deliveries: Vec::new(),
+            urgent_flow: None,
+        }
     }
 
     #[test]

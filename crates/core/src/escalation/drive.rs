@@ -1,0 +1,754 @@
+//! Running escalations: an urgent message taken starts one; each step is carried out inside
+//! the transaction that records it (so its texts are queued exactly when the step is recorded
+//! as done); its wait is an `escalation.wait` timer carrying the escalation's version, and a
+//! timer for an older version does nothing. A confirmation cancels the escalation's timers and
+//! bumps its version in one transaction, so on every instance nothing more is sent.
+//!
+//! On-call targets are resolved when their step fires, from the schedule as it is then; the
+//! rest of the flow is the snapshot taken with the message.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use super::codes;
+use super::run::{self, Effect, Event, Position, State};
+use super::store::{self, Entry, Escalation};
+use crate::clock::Clock;
+use crate::db::{Db, Tx};
+use crate::desk::contacts::MethodKind;
+use crate::desk::delivery::{TEXT_MAX, Told};
+use crate::desk::flow::{Action, Channel, Step, Target};
+use crate::desk::messages::UrgentTaken;
+use crate::engine::{self, BoxFuture, Kind, Listener, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
+use crate::ids::OrgId;
+use crate::oncall::{Member, timeline::on_call};
+use crate::parse::{EmailAddress, PhoneE164};
+use crate::{Error, Result, messaging};
+
+/// An `escalation.wait` timer: the wait after the step set for `version` is over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitOver {
+    pub escalation_id: i64,
+    pub version: i64,
+}
+
+impl Kind for WaitOver {
+    const NAME: &'static str = "escalation.wait";
+    const PRIORITY: Priority = Priority::Urgent;
+}
+
+/// Registers the escalation's listener (urgent messages taken) and its timers.
+pub fn register(workers: &mut engine::Workers) {
+    workers.listen(Starter).add(Timers).add(Replies);
+}
+
+struct Starter;
+
+impl Listener for Starter {
+    type Event = UrgentTaken;
+    fn react(&self, ctx: WorkContext, item: WorkItem, event: std::sync::Arc<UrgentTaken>) -> BoxFuture<Result<()>> {
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Ok(()) };
+            start(&ctx.db, ctx.clock.as_ref(), org, event.message_id).await
+        })
+    }
+}
+
+struct Timers;
+
+impl Worker for Timers {
+    type Args = WaitOver;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: WaitOver) -> BoxFuture<Outcome> {
+        Box::pin(async move {
+            let Some(org) = item.org_id else {
+                return Outcome::Fail("an escalation timer with no organization".into());
+            };
+            let event = Event::WaitOver { version: args.version };
+            match act(&ctx.db, ctx.clock.as_ref(), org, args.escalation_id, event, None).await {
+                Ok(_) => Outcome::Done(None),
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        })
+    }
+}
+
+/// Starts the escalation of an urgent message by its caller type's flow (once: a message has
+/// at most one), carrying out its first step at once.
+pub async fn start(db: &Db, clock: &dyn Clock, org: OrgId, message: i64) -> Result<()> {
+    let told = match Told::load(db, org, message).await {
+        Ok(t) => t,
+        Err(Error::NotFound) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let Some(policy) = told.caller.urgent_flow.clone() else { return Ok(()) };
+    let now = clock.now();
+    let (run, effects) = run::start();
+    let mut tx = db.begin().await?;
+    let Some(mut e) = store::insert_in(&mut tx, org, told.brand.id, message, &policy, run, now).await? else {
+        return Ok(());
+    };
+    let detail = format!("{} steps, {}", policy.steps.len(), repeat_label(&policy));
+    let started = Entry { at: now, round: 1, kind: "started".into(), detail: Some(detail), ..Default::default() };
+    store::log_in(&mut tx, org, e.id, &started).await?;
+    let mut cx = Cx { db, clock, told: &told, now };
+    cx.effects(&mut tx, &mut e, effects).await?;
+    store::save_in(&mut tx, &e).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message });
+    Ok(())
+}
+
+fn repeat_label(p: &crate::desk::flow::Policy) -> String {
+    match p.repeat {
+        crate::desk::flow::Repeat::UntilConfirmed => "repeated until someone confirms".into(),
+        crate::desk::flow::Repeat::Times(1) => "once".into(),
+        crate::desk::flow::Repeat::Times(n) => format!("{n} rounds"),
+    }
+}
+
+/// Who confirmed, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmer {
+    /// By replying a code from this number.
+    Reply { address: String, text: String },
+    /// An operator or dispatcher at the desk, with their reason.
+    Operator { name: String, reason: String },
+}
+
+/// Applies `event` to the escalation in its own transaction; returns it as it is then.
+pub async fn act(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: i64,
+    event: Event,
+    by: Option<Confirmer>,
+) -> Result<Escalation> {
+    let mut tx = db.begin().await?;
+    let e = act_in(&mut tx, db, clock, org, id, event, by).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message: e.message_id });
+    Ok(e)
+}
+
+/// [`act`] inside the caller's transaction (the inbound router confirming by a reply).
+pub async fn act_in(
+    tx: &mut Tx,
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: i64,
+    event: Event,
+    by: Option<Confirmer>,
+) -> Result<Escalation> {
+    let mut e = store::lock_in(tx, org, id).await?;
+    let told = Told::load(db, org, e.message_id).await?;
+    let now = clock.now();
+    let (run, effects) = run::advance(&e.policy, e.run, event);
+    if run == e.run && effects.is_empty() {
+        return Ok(e);
+    }
+    e.run = run;
+    if event == Event::Confirm {
+        let (name, how, note) = match &by {
+            Some(Confirmer::Reply { address, text }) => {
+                let person = store::person_of_in(tx, org, id, address).await?.unwrap_or_else(|| address.clone());
+                (person, format!("replied \"{}\"", text.trim()), None)
+            }
+            Some(Confirmer::Operator { name, reason, .. }) => {
+                (name.clone(), "marked at the desk".into(), Some(reason.clone()))
+            }
+            None => ("someone".into(), "confirmed".into(), None),
+        };
+        e.confirmed_by = Some(name.clone());
+        e.confirmed_how = Some(how.clone());
+        e.confirmed_note = note.clone();
+        let pos = e.run.at;
+        let entry = Entry {
+            at: now,
+            round: pos.round,
+            step: pos.step + 1,
+            kind: "confirmed".into(),
+            person: Some(name),
+            detail: Some(match note {
+                Some(n) => format!("{how}: {n}"),
+                None => how,
+            }),
+            ..Default::default()
+        };
+        store::log_in(tx, org, id, &entry).await?;
+    } else if event == Event::Pass {
+        let pos = e.run.at;
+        let entry =
+            Entry { at: now, round: pos.round, step: pos.step + 1, kind: "passed".into(), ..Default::default() };
+        store::log_in(tx, org, id, &entry).await?;
+    }
+    let mut cx = Cx { db, clock, told: &told, now };
+    cx.effects(tx, &mut e, effects).await?;
+    if let Some(Confirmer::Reply { address, .. }) = &by
+        && e.run.state == State::Confirmed
+    {
+        cx.thank(tx, &e, Some(address)).await?;
+    } else if e.run.state == State::Confirmed {
+        cx.thank(tx, &e, None).await?;
+    }
+    store::save_in(tx, &e).await?;
+    Ok(e)
+}
+
+/// What one step needs from its surroundings.
+struct Cx<'a> {
+    db: &'a Db,
+    clock: &'a dyn Clock,
+    told: &'a Told,
+    now: Timestamp,
+}
+
+/// Someone a target named, reached by one address.
+#[derive(Debug, Clone)]
+struct Reach {
+    person: String,
+    address: String,
+    contact: Option<i64>,
+}
+
+impl Cx<'_> {
+    /// Carries out effects, and the events they cause, until the escalation waits or ends.
+    async fn effects(&mut self, tx: &mut Tx, e: &mut Escalation, mut effects: Vec<Effect>) -> Result<()> {
+        let group = format!("escalation:{}", e.id);
+        while !effects.is_empty() {
+            let mut next = Vec::new();
+            for effect in effects {
+                match effect {
+                    Effect::Fire(pos) => {
+                        let reached = self.fire(tx, e, pos).await?;
+                        let (run, more) = run::advance(&e.policy, e.run, Event::Fired { reached });
+                        e.run = run;
+                        next.extend(more);
+                    }
+                    Effect::Wait { minutes, version } => {
+                        let due = self.now + SignedDuration::from_mins(i64::from(minutes));
+                        let work = NewWork::of(&WaitOver { escalation_id: e.id, version }, due)?
+                            .org(e.org)
+                            .group(group.clone())
+                            .key(format!("escalation:{}:wait:{version}", e.id));
+                        engine::enqueue_in(tx, &work, self.now).await?;
+                        let pos = e.run.at;
+                        let entry = Entry {
+                            at: self.now,
+                            round: pos.round,
+                            step: pos.step + 1,
+                            kind: "waiting".into(),
+                            detail: Some(format!("waiting {minutes} min for a confirmation")),
+                            ..Default::default()
+                        };
+                        store::log_in(tx, e.org, e.id, &entry).await?;
+                    }
+                    Effect::NobodyReached { round } => {
+                        let entry = Entry {
+                            at: self.now,
+                            round,
+                            kind: "nobody_reached".into(),
+                            detail: Some(format!("round {round} reached nobody: the desk must call someone")),
+                            ..Default::default()
+                        };
+                        store::log_in(tx, e.org, e.id, &entry).await?;
+                    }
+                    Effect::Exhausted => {
+                        e.ended_at = Some(self.now);
+                        engine::cancel_group_in(tx, &group, self.now).await?;
+                        store::close_codes_in(tx, e.org, e.id).await?;
+                        let entry = Entry {
+                            at: self.now,
+                            round: e.run.at.round,
+                            kind: "exhausted".into(),
+                            detail: Some("the flow ended and nobody confirmed".into()),
+                            ..Default::default()
+                        };
+                        store::log_in(tx, e.org, e.id, &entry).await?;
+                    }
+                    Effect::Confirmed => {
+                        e.ended_at = Some(self.now);
+                        engine::cancel_group_in(tx, &group, self.now).await?;
+                        store::close_codes_in(tx, e.org, e.id).await?;
+                    }
+                }
+            }
+            effects = next;
+        }
+        Ok(())
+    }
+
+    /// Carries out the step at `pos` for each of its targets; returns whether it reached anyone.
+    async fn fire(&mut self, tx: &mut Tx, e: &Escalation, pos: Position) -> Result<bool> {
+        let Some(step) = e.policy.steps.get(pos.step).cloned() else { return Ok(false) };
+        let mut reached = false;
+        for target in &step.targets {
+            let label = self.label(target).await?;
+            let base = Entry {
+                at: self.now,
+                round: pos.round,
+                step: pos.step + 1,
+                action: Some(action_str(step.action).into()),
+                target: Some(label),
+                ..Default::default()
+            };
+            match self.resolve(target, step.action).await? {
+                Err((person, why)) => {
+                    let entry = Entry { kind: "skipped".into(), person, detail: Some(why), ..base };
+                    store::log_in(tx, e.org, e.id, &entry).await?;
+                }
+                Ok(people) => {
+                    for p in people {
+                        reached |= self.send(tx, e, &step, &p, base.clone()).await?;
+                    }
+                }
+            }
+        }
+        Ok(reached)
+    }
+
+    /// Sends the step's action to one person; logs what happened; returns whether it went.
+    async fn send(&mut self, tx: &mut Tx, e: &Escalation, step: &Step, p: &Reach, base: Entry) -> Result<bool> {
+        let brand = &self.told.brand;
+        let base = Entry { person: Some(p.person.clone()), address: Some(p.address.clone()), ..base };
+        let skip = |why: String| Entry { kind: "skipped".into(), detail: Some(why), ..base.clone() };
+        match step.action {
+            Action::TextConfirm | Action::Text => {
+                let Ok(phone) = PhoneE164::from_stored(&p.address) else {
+                    store::log_in(tx, e.org, e.id, &skip(format!("{} is not a number a text can go to", p.address)))
+                        .await?;
+                    return Ok(false);
+                };
+                if brand.sms_number.is_none() {
+                    let why = format!("{} has no SMS number to text from", brand.name);
+                    store::log_in(tx, e.org, e.id, &skip(why)).await?;
+                    return Ok(false);
+                }
+                let body = if step.action == Action::TextConfirm {
+                    let code = store::code_in(tx, e.org, e.id, phone.as_str(), &p.person, self.now).await?;
+                    ask_text(self.told, &codes::code_text(code))
+                } else {
+                    self.told.text(TEXT_MAX)
+                };
+                let sms = messaging::queue_sms_with_priority_in(tx, self.clock, brand, &phone, &body, Priority::Urgent)
+                    .await?;
+                let entry = Entry { kind: "sent".into(), sms_id: Some(sms.0), detail: Some(body), ..base };
+                store::log_in(tx, e.org, e.id, &entry).await?;
+                Ok(true)
+            }
+            Action::Email => {
+                let Ok(to) = EmailAddress::parse(&p.address) else {
+                    store::log_in(tx, e.org, e.id, &skip(format!("{} is not an email address", p.address))).await?;
+                    return Ok(false);
+                };
+                let (subject, text) = self.told.email();
+                messaging::queue_email_in(tx, self.clock, brand, &to, &subject, &text).await?;
+                let entry = Entry { kind: "sent".into(), detail: Some(subject), ..base };
+                store::log_in(tx, e.org, e.id, &entry).await?;
+                Ok(true)
+            }
+            Action::Secure => {
+                let Some(contact) = p.contact else {
+                    let why = "a secure message goes to one of the client's contacts, not to a bare address".into();
+                    store::log_in(tx, e.org, e.id, &skip(why)).await?;
+                    return Ok(false);
+                };
+                let sent = self.told.secure_in(tx, self.clock, contact, "escalation").await?;
+                let entry = if sent {
+                    Entry { kind: "sent".into(), detail: Some("in their secure inbox; notice sent".into()), ..base }
+                } else {
+                    skip("their secure inbox could not be reached (no cell or email for the notice)".into())
+                };
+                store::log_in(tx, e.org, e.id, &entry).await?;
+                Ok(sent)
+            }
+            Action::CallConfirm | Action::CallLeaveMessage | Action::LivePatch => {
+                let why = "voice calls are not connected on this server yet: the step is skipped".to_string();
+                store::log_in(tx, e.org, e.id, &skip(why)).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// What a target names, for the timeline: `On call for Nights (cell)`, `Dr. Lee (cell)`.
+    async fn label(&self, t: &Target) -> Result<String> {
+        let org = self.told.brand.org_id;
+        Ok(match t {
+            Target::Contact { id, channel } => {
+                let name = match crate::desk::contacts::get(self.db, org, self.told.brand.id, *id).await {
+                    Ok(c) => c.name,
+                    Err(Error::NotFound) => "A removed contact".into(),
+                    Err(e) => return Err(e),
+                };
+                format!("{name} ({})", channel_str(*channel))
+            }
+            Target::OnCall { schedule, channel, all } => {
+                let name = match crate::oncall::store::get(self.db, org, *schedule).await {
+                    Ok(s) => s.name,
+                    Err(Error::NotFound) => "a removed schedule".into(),
+                    Err(e) => return Err(e),
+                };
+                let who = if *all { "Everyone on call" } else { "On call" };
+                format!("{who} for {name} ({})", channel_str(*channel))
+            }
+            Target::Address { value } => value.clone(),
+        })
+    }
+
+    /// Who a target reaches now, by the action's channel; or why nobody (and who it was).
+    async fn resolve(
+        &self,
+        t: &Target,
+        action: Action,
+    ) -> Result<std::result::Result<Vec<Reach>, (Option<String>, String)>> {
+        let org = self.told.brand.org_id;
+        let brand = self.told.brand.id;
+        let email_action = action == Action::Email;
+        match t {
+            Target::Address { value } => {
+                let v = value.trim();
+                let address = if v.contains('@') {
+                    EmailAddress::parse(v).map(|a| a.to_string())
+                } else {
+                    PhoneE164::parse_in(v, self.told.brand.country).map(|p| p.as_str().to_string())
+                };
+                Ok(match address {
+                    Ok(a) => Ok(vec![Reach { person: v.to_string(), address: a, contact: None }]),
+                    Err(why) => Err((None, why)),
+                })
+            }
+            Target::Contact { id, channel } => {
+                let c = match crate::desk::contacts::get(self.db, org, brand, *id).await {
+                    Ok(c) => c,
+                    Err(Error::NotFound) => return Ok(Err((None, "this contact was removed from the client".into()))),
+                    Err(e) => return Err(e),
+                };
+                let kind = if email_action { MethodKind::Email } else { method_of(*channel) };
+                Ok(match c.methods.iter().find(|m| m.kind == kind) {
+                    Some(m) => {
+                        Ok(vec![Reach { person: c.name.clone(), address: m.value.clone(), contact: Some(c.id) }])
+                    }
+                    None if action == Action::Secure => {
+                        Ok(vec![Reach { person: c.name.clone(), address: String::new(), contact: Some(c.id) }])
+                    }
+                    None => Err((Some(c.name.clone()), format!("{} has no {} on file", c.name, way_name(kind)))),
+                })
+            }
+            Target::OnCall { schedule, channel, all } => {
+                let stored = match crate::oncall::store::get(self.db, org, *schedule).await {
+                    Ok(s) => s,
+                    Err(Error::NotFound) => return Ok(Err((None, "this schedule was removed".into()))),
+                    Err(e) => return Err(e),
+                };
+                let now_on = on_call(&stored.schedule(), self.now);
+                let mut members: Vec<Member> = now_on.on_call.iter().map(|(m, _)| *m).collect();
+                if members.is_empty() {
+                    return Ok(Err((None, format!("nobody is on call for {} now", stored.name))));
+                }
+                if !*all {
+                    members.truncate(1);
+                }
+                let kind = if email_action { MethodKind::Email } else { method_of(*channel) };
+                let mut reach = Vec::new();
+                let mut missing = Vec::new();
+                for m in members {
+                    match self.member_way(m, kind).await? {
+                        Ok(r) => reach.push(r),
+                        Err(name) if action == Action::Secure => missing.push(name),
+                        Err(name) => missing.push(name),
+                    }
+                }
+                if reach.is_empty() {
+                    let names = missing.join(", ");
+                    return Ok(Err((
+                        Some(names.clone()),
+                        format!("{names} (on call for {}) has no {} on file", stored.name, way_name(kind)),
+                    )));
+                }
+                Ok(Ok(reach))
+            }
+        }
+    }
+
+    /// A schedule member's way of this kind: a contact's method; a sign-in's email, or the
+    /// method of the client's contact linked to that sign-in.
+    async fn member_way(&self, m: Member, kind: MethodKind) -> Result<std::result::Result<Reach, String>> {
+        let org = self.told.brand.org_id;
+        let brand = self.told.brand.id;
+        match m {
+            Member::Contact(id) => {
+                let c = match crate::desk::contacts::get(self.db, org, brand, id).await {
+                    Ok(c) => c,
+                    Err(Error::NotFound) => return Ok(Err("a removed contact".into())),
+                    Err(e) => return Err(e),
+                };
+                Ok(match c.methods.iter().find(|x| x.kind == kind) {
+                    Some(x) => Ok(Reach { person: c.name.clone(), address: x.value.clone(), contact: Some(c.id) }),
+                    None => Err(c.name),
+                })
+            }
+            Member::User(id) => {
+                let u = match crate::tenancy::user(self.db, org, crate::ids::UserId(id)).await {
+                    Ok(u) => u,
+                    Err(Error::NotFound) => return Ok(Err("a removed sign-in".into())),
+                    Err(e) => return Err(e),
+                };
+                let linked = crate::desk::contacts::list(self.db, org, brand)
+                    .await?
+                    .into_iter()
+                    .find(|c| c.user_id == Some(u.id));
+                if let Some(c) = &linked
+                    && let Some(x) = c.methods.iter().find(|x| x.kind == kind)
+                {
+                    return Ok(Ok(Reach { person: u.name.clone(), address: x.value.clone(), contact: Some(c.id) }));
+                }
+                if kind == MethodKind::Email {
+                    return Ok(Ok(Reach { person: u.name.clone(), address: u.email.to_string(), contact: None }));
+                }
+                Ok(Err(u.name))
+            }
+        }
+    }
+
+    /// Tells whoever confirmed by reply "thank you", and everyone else texted that it is
+    /// handled.
+    async fn thank(&mut self, tx: &mut Tx, e: &Escalation, confirmer: Option<&str>) -> Result<()> {
+        let brand = &self.told.brand;
+        if brand.sms_number.is_none() {
+            return Ok(());
+        }
+        let who = e.confirmed_by.clone().unwrap_or_else(|| "someone".into());
+        for (address, person) in store::texted_in(tx, e.org, e.id).await? {
+            let Ok(phone) = PhoneE164::from_stored(&address) else { continue };
+            let (body, kind) = if Some(address.as_str()) == confirmer {
+                (format!("Confirmed, thank you. The urgent message for {} is yours.", brand.name), "thanked")
+            } else {
+                (
+                    format!(
+                        "{}: the urgent message you were sent is handled ({who} confirmed it). No need to reply.",
+                        brand.name
+                    ),
+                    "told",
+                )
+            };
+            let sms =
+                messaging::queue_sms_with_priority_in(tx, self.clock, brand, &phone, &body, Priority::Urgent).await?;
+            let entry = Entry {
+                at: self.now,
+                round: e.run.at.round,
+                step: e.run.at.step + 1,
+                kind: kind.into(),
+                person: Some(person),
+                address: Some(address),
+                detail: Some(body),
+                sms_id: Some(sms.0),
+                ..Default::default()
+            };
+            store::log_in(tx, e.org, e.id, &entry).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A text asking for a confirmation: the message, shortened to leave room for the ask.
+pub fn ask_text(told: &Told, code: &str) -> String {
+    let ask = format!(" Reply {code} to confirm you are taking it.");
+    let text = told.text(TEXT_MAX - ask.chars().count());
+    format!("{text}{ask}")
+}
+
+/// `cell number`, `home phone`: as a sentence names a way to reach someone.
+fn way_name(kind: MethodKind) -> &'static str {
+    match kind {
+        MethodKind::Cell => "cell number",
+        MethodKind::Home => "home phone",
+        MethodKind::Office => "office phone",
+        MethodKind::Email => "email address",
+        MethodKind::Pager => "pager",
+        MethodKind::Fax => "fax number",
+    }
+}
+
+fn method_of(c: Channel) -> MethodKind {
+    match c {
+        Channel::Cell => MethodKind::Cell,
+        Channel::Home => MethodKind::Home,
+        Channel::Office => MethodKind::Office,
+        Channel::Email => MethodKind::Email,
+    }
+}
+
+fn channel_str(c: Channel) -> &'static str {
+    match c {
+        Channel::Cell => "cell",
+        Channel::Home => "home",
+        Channel::Office => "office",
+        Channel::Email => "email",
+    }
+}
+
+pub fn action_str(a: Action) -> &'static str {
+    match a {
+        Action::TextConfirm => "text_confirm",
+        Action::Text => "text",
+        Action::CallConfirm => "call_confirm",
+        Action::CallLeaveMessage => "call_leave_message",
+        Action::Email => "email",
+        Action::Secure => "secure",
+        Action::LivePatch => "live_patch",
+    }
+}
+
+/// `Text, asking for a reply code`.
+pub fn action_label(a: &str) -> &'static str {
+    match a {
+        "text_confirm" => "Text asking for a reply code",
+        "text" => "Text",
+        "call_confirm" => "Call, press 1 to confirm",
+        "call_leave_message" => "Call, leave a message",
+        "email" => "Email",
+        "secure" => "Secure message",
+        "live_patch" => "Live patch",
+        _ => "Step",
+    }
+}
+
+/// An `escalation.reply` item: a text that reads as a reply code came from `address` to the
+/// brand's number (the inbound router queues it; STOP and the like never come here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    pub brand_id: i64,
+    pub address: String,
+    pub text: String,
+}
+
+impl Kind for Reply {
+    const NAME: &'static str = "escalation.reply";
+    const PRIORITY: Priority = Priority::Urgent;
+}
+
+/// Queues a reply inside the router's transaction when `text` reads as a code or a bare "ok"
+/// from a number that was ever asked to confirm in the organization; returns whether it did.
+pub async fn reply_in(
+    tx: &mut Tx,
+    brand: &crate::tenancy::Brand,
+    from: &PhoneE164,
+    text: &str,
+    provider_id: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    if codes::read(text) == codes::Reply::Other || !store::ever_asked_in(tx, brand.org_id, from.as_str()).await? {
+        return Ok(false);
+    }
+    let reply = Reply { brand_id: brand.id.0, address: from.as_str().to_string(), text: text.to_string() };
+    let work = NewWork::of(&reply, now)?.org(brand.org_id).key(format!("escalation.reply:{provider_id}"));
+    engine::enqueue_in(tx, &work, now).await?;
+    Ok(true)
+}
+
+struct Replies;
+
+impl Worker for Replies {
+    type Args = Reply;
+    fn work(&self, ctx: WorkContext, item: WorkItem, args: Reply) -> BoxFuture<Outcome> {
+        Box::pin(async move {
+            let Some(org) = item.org_id else { return Outcome::Fail("a reply with no organization".into()) };
+            match answer(&ctx.db, ctx.clock.as_ref(), org, &args).await {
+                Ok(done) => Outcome::Done(Some(serde_json::json!({ "did": done }))),
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        })
+    }
+}
+
+/// Confirms the escalation a reply names, or answers with what would work.
+async fn answer(db: &Db, clock: &dyn Clock, org: OrgId, r: &Reply) -> Result<&'static str> {
+    let brand = crate::tenancy::brand(db, org, crate::ids::BrandId(r.brand_id)).await?;
+    let mut tx = db.begin().await?;
+    let open = store::open_codes_in(&mut tx, org, &r.address).await?;
+    let did = match codes::resolve(codes::read(&r.text), &open) {
+        codes::Outcome::Confirm(id) => {
+            let by = Confirmer::Reply { address: r.address.clone(), text: r.text.clone() };
+            let e = act_in(&mut tx, db, clock, org, id, Event::Confirm, Some(by)).await?;
+            tx.commit().await?;
+            db.work_added();
+            db.publish(crate::db::Event::Desk { org, message: e.message_id });
+            return Ok("confirmed");
+        }
+        codes::Outcome::Answer(text) => {
+            let phone = PhoneE164::from_stored(&r.address).map_err(Error::Unexpected)?;
+            messaging::queue_sms_with_priority_in(&mut tx, clock, &brand, &phone, &text, Priority::Urgent).await?;
+            "answered"
+        }
+        codes::Outcome::NotMine => "nothing",
+    };
+    tx.commit().await?;
+    db.work_added();
+    Ok(did)
+}
+
+/// An operator or dispatcher marks a message's escalation confirmed, with their reason (they
+/// reached someone by phone, the client called in). One that ended with nobody confirming
+/// can be marked too; one already confirmed is refused, naming who confirmed it.
+pub async fn confirm_at_desk(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    message: i64,
+    actor: &str,
+    reason: &str,
+) -> Result<Escalation> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::invalid("reason", "say how it was confirmed (for example \"Dr. Lee called back\")"));
+    }
+    if reason.chars().count() > 300 {
+        return Err(Error::invalid("reason", "use at most 300 characters"));
+    }
+    let Some(found) = store::of_message(db, org, message).await? else {
+        // The message must be the organization's: a missing one is 404, one with no flow 422.
+        crate::desk::messages::get(db, org, message).await?;
+        return Err(Error::invalid("message", "this message has no urgent escalation to confirm"));
+    };
+    let name = crate::jobs::dispatch::actor_name(actor);
+    let mut tx = db.begin().await?;
+    let e = store::lock_in(&mut tx, org, found.id).await?;
+    let e = match e.run.state {
+        State::Escalating => {
+            let by = Confirmer::Operator { name, reason: reason.to_string() };
+            act_in(&mut tx, db, clock, org, e.id, Event::Confirm, Some(by)).await?
+        }
+        State::Exhausted => {
+            let now = clock.now();
+            let mut e = e;
+            e.run = run::Run { state: State::Confirmed, version: e.run.version + 1, ..e.run };
+            e.confirmed_by = Some(name.clone());
+            e.confirmed_how = Some("marked at the desk".into());
+            e.confirmed_note = Some(reason.to_string());
+            let entry = Entry {
+                at: now,
+                round: e.run.at.round,
+                kind: "confirmed".into(),
+                person: Some(name),
+                detail: Some(format!("marked at the desk after the flow ended: {reason}")),
+                ..Default::default()
+            };
+            store::log_in(&mut tx, org, e.id, &entry).await?;
+            store::save_in(&mut tx, &e).await?;
+            e
+        }
+        State::Confirmed => {
+            return Err(Error::invalid(
+                "message",
+                format!("this message was already confirmed by {}", e.confirmed_by.as_deref().unwrap_or("someone")),
+            ));
+        }
+    };
+    tx.commit().await?;
+    db.work_added();
+    db.publish(crate::db::Event::Desk { org, message });
+    Ok(e)
+}

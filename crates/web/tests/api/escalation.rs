@@ -1,0 +1,376 @@
+//! Urgent messages escalate by their caller type's flow until someone confirms (issue 15):
+//! texts asking for a reply code go through the Twilio stand-in, replies come back as signed
+//! webhooks, timers run on the test clock. Each text is checked word for word.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde_json::{Value, json};
+
+use crate::desk_delivery::Client;
+
+const CLIENT_NUMBER: &str = "+13125550100";
+const BEN: &str = "+13125550142";
+const CY: &str = "+13125550143";
+const DANA: &str = "+13125550177";
+
+struct Clinic {
+    c: Client,
+    schedule: i64,
+    ben: i64,
+    cy: i64,
+    dana: i64,
+}
+
+/// Imaginary Plumbing from the HVAC template, with Ben and Cy on a "Nights" rotation (Ben
+/// tonight, Monday Dec 7 in Chicago) and Dana, the owner.
+async fn plumbing() -> Clinic {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.reach("On-call technician", json!([{ "kind": "email", "value": "oncall@imaginary.example" }])).await;
+    let contact = |name: &str, cell: &str| json!({ "name": name, "methods": [{ "kind": "cell", "value": cell }] });
+    let mut ids = Vec::new();
+    for (name, cell) in [("Ben Ortiz", BEN), ("Cy Relief", CY), ("Dana Owner", DANA)] {
+        let (status, body) = c.post(&format!("/api/v1/brands/{}/contacts", c.brand), contact(name, cell)).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["contact"]["id"].as_i64().unwrap());
+    }
+    let layer = json!({
+        "name": "Nights",
+        "members": [format!("contact:{}", ids[0]), format!("contact:{}", ids[1])],
+        "shift": { "unit": "days", "count": 1 },
+        "start": "2026-12-07T08:00",
+    });
+    let (status, body) =
+        c.post("/api/v1/schedules", json!({ "client_id": c.brand, "name": "Nights", "layers": [layer] })).await;
+    assert_eq!(status, 201, "{body}");
+    let schedule = body["schedule"]["id"].as_i64().unwrap();
+    // Monday Dec 7, 9:00 PM in Chicago.
+    c.at("2026-12-08T03:00:00Z");
+    Clinic { c, schedule, ben: ids[0], cy: ids[1], dana: ids[2] }
+}
+
+impl Clinic {
+    async fn flow(&self, flow: Value) {
+        self.c
+            .edit_protocol(|p| {
+                p["caller_types"][0]["urgent_flow"] = flow;
+            })
+            .await;
+    }
+
+    /// Text the on-call tech for a code (15 min), then text Dana for a code (5 min); once.
+    async fn tech_then_owner(&self) {
+        self.flow(json!({
+            "steps": [
+                { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": self.schedule }], "wait_minutes": 15 },
+                { "action": "text_confirm", "targets": [{ "kind": "contact", "contact_id": self.dana, "channel": "cell" }], "wait_minutes": 5 },
+            ],
+            "repeat": "times", "rounds": 1,
+        }))
+        .await;
+    }
+
+    async fn take(&self, problem: &str) -> i64 {
+        let answers = json!({
+            "caller_name": "Paula Mendes",
+            "callback_number": "(312) 555-0199",
+            "service_address": "12 Wacker Dr",
+            "what_is_wrong": problem,
+            "best_time_to_call": "Evening",
+        });
+        let (status, body) =
+            self.c.take("caller", answers, json!({ "urgent": true, "urgent_reason": "No heat" })).await;
+        assert_eq!(status, 201, "{body}");
+        body["message"]["id"].as_i64().unwrap()
+    }
+
+    async fn message(&self, id: i64) -> Value {
+        self.c.get(&format!("/api/v1/desk/messages/{id}")).await["message"].clone()
+    }
+
+    async fn text(&self, to: &str) -> String {
+        self.c.app.sms.expect_sms(to, Duration::from_secs(5)).await.unwrap().body
+    }
+
+    async fn reply(&self, from: &str, body: &str) {
+        assert_eq!(self.c.app.sms.reply(from, CLIENT_NUMBER, body).await.unwrap(), 200);
+        self.c.run_engine().await;
+    }
+
+    fn minutes(&self, m: i64) {
+        self.c.app.clock.advance(SignedDuration::from_mins(m));
+    }
+}
+
+/// (kind, step, person, detail) of each timeline line.
+fn timeline(m: &Value) -> Vec<(String, u64, String, String)> {
+    m["escalation"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("kind"), e["step"].as_u64().unwrap(), s("person"), s("detail"))
+        })
+        .collect()
+}
+
+fn line(kind: &str, step: u64, person: &str, detail: &str) -> (String, u64, String, String) {
+    (kind.into(), step, person.into(), detail.into())
+}
+
+/// The text asking for `code` about a message whose problem is `problem`.
+fn ask(problem: &str, code: &str) -> String {
+    format!(
+        "URGENT Imaginary Plumbing message: Caller's name: Paula Mendes; Callback number: (312) 555-0199; \
+         Service address: 12 Wacker Dr; What is wrong: {problem}; Best time to call: Evening. Taken 9:00 PM Mon Dec 7. \
+         Reply {code} to confirm you are taking it."
+    )
+}
+
+const HEAT: &str = "No heat, the house is freezing";
+
+#[tokio::test]
+async fn an_unanswered_text_escalates_to_the_next_person_whose_reply_confirms_and_stops_everything() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let id = k.take("No heat, the house is freezing").await;
+    k.c.run_engine().await;
+    // Ben is on call tonight: texted at once, asked for a code.
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok"));
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "escalating");
+    assert_eq!(m["escalation"]["summary"], "Escalating: step 1 of 2");
+    assert_eq!(m["confirmed"], false);
+
+    // 14 minutes: still waiting for Ben; nothing to Dana.
+    k.minutes(14);
+    k.c.run_engine().await;
+    assert!(k.c.app.sms.sent_to(DANA).is_empty());
+    // 15 minutes and no reply: Dana is texted, with a code of her own.
+    k.minutes(1);
+    k.c.run_engine().await;
+    assert_eq!(k.text(DANA).await, ask(HEAT, "1ok"));
+    assert_eq!(k.message(id).await["escalation"]["summary"], "Escalating: step 2 of 2");
+
+    // Dana replies with spacing and a full stop: confirmed. She is thanked; Ben is told.
+    k.reply(DANA, "1 OK.").await;
+    assert_eq!(k.text(DANA).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+    assert_eq!(
+        k.text(BEN).await,
+        "Imaginary Plumbing: the urgent message you were sent is handled (Dana Owner confirmed it). No need to reply."
+    );
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "confirmed");
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Dana Owner (replied \"1 OK.\")");
+    assert_eq!(m["confirmed"], true);
+
+    // Her wait would have ended 5 minutes later: nothing more goes to anyone, ever.
+    k.minutes(30);
+    k.c.run_engine().await;
+    assert_eq!((k.c.app.sms.sent_to(BEN).len(), k.c.app.sms.sent_to(DANA).len()), (2, 2));
+
+    // Ben answers late: his code is stale, and he is told so instead of starting a lead.
+    k.reply(BEN, "1ok").await;
+    assert_eq!(k.text(BEN).await, "No urgent message is waiting for you to confirm. Thank you.");
+    let leads = k.c.get("/api/v1/leads").await;
+    assert_eq!(leads["leads"].as_array().unwrap().len(), 0, "{leads}");
+
+    let m = k.message(id).await;
+    let ask = ask(HEAT, "1ok");
+    assert_eq!(
+        timeline(&m),
+        [
+            line("started", 0, "", "2 steps, once"),
+            line("sent", 1, "Ben Ortiz", &ask),
+            line("waiting", 1, "", "waiting 15 min for a confirmation"),
+            line("sent", 2, "Dana Owner", &ask),
+            line("waiting", 2, "", "waiting 5 min for a confirmation"),
+            line("confirmed", 2, "Dana Owner", "replied \"1 OK.\""),
+            line(
+                "told",
+                2,
+                "Ben Ortiz",
+                "Imaginary Plumbing: the urgent message you were sent is handled (Dana Owner confirmed it). No need to reply."
+            ),
+            line(
+                "thanked",
+                2,
+                "Dana Owner",
+                "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours."
+            ),
+        ]
+    );
+    let first = &m["escalation"]["timeline"][1];
+    assert_eq!((first["target"].as_str(), first["address"].as_str()), (Some("On call for Nights (cell)"), Some(BEN)));
+}
+
+#[tokio::test]
+async fn two_open_escalations_to_one_person_get_distinct_codes_and_wrong_codes_get_a_helpful_answer() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let first = k.take("No heat, the house is freezing").await;
+    k.c.run_engine().await;
+    k.text(BEN).await;
+    let second = k.take("Water heater leaking everywhere").await;
+    k.c.run_engine().await;
+    assert_eq!(k.text(BEN).await, ask("Water heater leaking everywhere", "2ok"));
+
+    k.reply(BEN, "ok").await;
+    assert_eq!(
+        k.text(BEN).await,
+        "You have 2 urgent messages waiting. Reply 1ok or 2ok to confirm the one you are taking."
+    );
+    k.reply(BEN, "3ok").await;
+    assert_eq!(
+        k.text(BEN).await,
+        "3ok is not a code of yours. Reply 1ok or 2ok to confirm the urgent message you are taking."
+    );
+    k.reply(BEN, "2OK").await;
+    assert_eq!(k.text(BEN).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+    assert_eq!(k.message(second).await["escalation"]["state"], "confirmed");
+    assert_eq!(k.message(first).await["escalation"]["state"], "escalating");
+    // One is left: a bare ok takes it.
+    k.reply(BEN, "Ok!").await;
+    assert_eq!(k.text(BEN).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+    assert_eq!(k.message(first).await["escalation"]["state"], "confirmed");
+    // A customer who never was asked anything texting "ok" starts a conversation as ever.
+    assert_eq!(k.c.app.sms.reply("+13125550123", CLIENT_NUMBER, "ok").await.unwrap(), 200);
+    k.c.run_engine().await;
+    let leads = k.c.get("/api/v1/leads").await;
+    assert_eq!(leads["leads"].as_array().unwrap().len(), 1, "{leads}");
+    assert!(k.c.app.sms.sent_to("+13125550123").is_empty());
+}
+
+#[tokio::test]
+async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_alerts_the_desk() {
+    let k = plumbing().await;
+    // Text the on-call tech for a code, then text whoever is on call again, 10 minutes later.
+    k.flow(json!({
+        "steps": [
+            { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 10 },
+            { "action": "call_leave_message", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 0 },
+            { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 10 },
+        ],
+        "repeat": "times", "rounds": 1,
+    }))
+    .await;
+    let id = k.take("No heat, the house is freezing").await;
+    k.c.run_engine().await;
+    assert!(k.text(BEN).await.ends_with("Reply 1ok to confirm you are taking it."));
+    // Ben's phone died: the office puts Cy on call from now; the next step reaches Cy.
+    let (ben, cy) = (format!("contact:{}", k.ben), format!("contact:{}", k.cy));
+    let (status, body) = k
+        .c
+        .post(
+            &format!("/api/v1/schedules/{}/overrides", k.schedule),
+            json!({ "start": "2026-12-08T03:05:00Z", "end": "2026-12-08T14:00:00Z", "action": "replace", "from": ben, "who": cy }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    k.minutes(10);
+    k.c.run_engine().await;
+    assert_eq!(k.text(CY).await, ask(HEAT, "1ok"));
+    let m = k.message(id).await;
+    let lines = timeline(&m);
+    assert_eq!(
+        lines[3],
+        line("skipped", 2, "Cy Relief", "voice calls are not connected on this server yet: the step is skipped")
+    );
+    assert_eq!(lines[4].0, "sent");
+    assert_eq!(lines[4].2, "Cy Relief");
+
+    // Nobody replies: the flow ends, nobody confirmed.
+    k.minutes(10);
+    k.c.run_engine().await;
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "exhausted");
+    assert_eq!(m["escalation"]["summary"], "Nobody confirmed");
+    assert_eq!(timeline(&m).last().unwrap(), &line("exhausted", 0, "", "the flow ended and nobody confirmed"));
+
+    // The desk reached Cy by phone and marks it confirmed, with the reason; once only.
+    let path = format!("/api/v1/desk/messages/{id}/confirm");
+    let (status, body) = k.c.post(&path, json!({ "reason": "  " })).await;
+    assert_eq!((status, body["error"]["fields"][0]["field"].as_str()), (422, Some("reason")), "{body}");
+    let (status, body) = k.c.post(&path, json!({ "reason": "Cy called back from a landline" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["message"]["escalation"]["summary"], "Confirmed by an API client (marked at the desk)");
+    assert_eq!(body["message"]["escalation"]["confirmed_note"], "Cy called back from a landline");
+    let (status, body) = k.c.post(&path, json!({ "reason": "again" })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"][0]["message"], "this message was already confirmed by an API client");
+}
+
+#[tokio::test]
+async fn a_round_that_reaches_nobody_ends_at_once_and_a_flow_naming_what_the_client_lacks_is_refused() {
+    let k = plumbing().await;
+    // Tuesday noon: the override below leaves nobody on call; Dana has no home number.
+    let (status, body) = k
+        .c
+        .post(
+            &format!("/api/v1/schedules/{}/overrides", k.schedule),
+            json!({ "start": "2026-12-08T00:00:00Z", "end": "2026-12-09T00:00:00Z", "action": "remove", "who": format!("contact:{}", k.ben) }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    k.flow(json!({
+        "steps": [
+            { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 15 },
+            { "action": "call_confirm", "targets": [{ "kind": "contact", "contact_id": k.dana, "channel": "home" }], "wait_minutes": 5 },
+        ],
+        "repeat": "until_confirmed",
+    }))
+    .await;
+    let id = k.take("No heat, the house is freezing").await;
+    k.c.run_engine().await;
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "exhausted");
+    assert_eq!(
+        timeline(&m)[1..],
+        [
+            line("skipped", 1, "", "nobody is on call for Nights now"),
+            line("skipped", 2, "Dana Owner", "Dana Owner has no home phone on file"),
+            line("nobody_reached", 0, "", "round 1 reached nobody: the desk must call someone"),
+            line("exhausted", 0, "", "the flow ended and nobody confirmed"),
+        ]
+    );
+    assert!(k.c.app.sms.sent_to(BEN).is_empty() && k.c.app.sms.sent_to(CY).is_empty());
+
+    // A flow naming a schedule and a contact of another client is refused, field by field.
+    let mut protocol = k.c.get(&format!("/api/v1/brands/{}/protocol", k.c.brand)).await["protocol"].clone();
+    protocol["caller_types"][0]["urgent_flow"] = json!({
+        "steps": [
+            { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": 999 }], "wait_minutes": 15 },
+            { "action": "text", "targets": [{ "kind": "contact", "contact_id": 999, "channel": "home" }], "wait_minutes": 2000 },
+        ],
+        "repeat": "until_confirmed",
+    });
+    let body = json!({ "answer_phrase": protocol["answer_phrase"], "caller_types": protocol["caller_types"] });
+    let r =
+        k.c.app
+            .client()
+            .put(k.c.app.url(&format!("/api/v1/brands/{}/protocol", k.c.brand)))
+            .bearer_auth(&k.c.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+    let (status, body) = crate::helpers::json(r).await;
+    assert_eq!(status, 422, "{body}");
+    let fields: Vec<(String, String)> = body["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap().to_string(), f["message"].as_str().unwrap().to_string()))
+        .collect();
+    let at = |f: &str| format!("caller_types.1.urgent_flow.{f}");
+    assert_eq!(
+        fields,
+        [
+            (at("steps.2.wait_minutes"), "wait at most 24 hours (1,440 minutes)".to_string()),
+            (at("steps.2.targets"), "texts go to cell numbers: a home or office line cannot take them".to_string()),
+            (at("steps.1.targets"), "schedule 999 is not one of this client's on-call schedules".to_string()),
+            (at("steps.2.targets"), "contact 999 is not one of this client's contacts".to_string()),
+        ]
+    );
+}
