@@ -101,8 +101,16 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
         };
         ids.push(crate::desk::contacts::create_in(tx, clock, &harbor, &input).await?);
     }
-    crate::desk::apply_template_in(tx, clock, org, brands.harbor, "system", "hvac_plumbing").await?;
-    seed_oncall(tx, clock, &harbor, ids[0], ids[1]).await
+    let mut input = crate::desk::template_input_in(tx, clock, org, brands.harbor, "hvac_plumbing").await?;
+    let schedule = seed_oncall(tx, clock, &harbor, ids[0], ids[1]).await?;
+    // Urgent messages run the plumbing protocol's urgent flow over Harbor's on-call schedule:
+    // text the on-call technician for a reply code, call their cell, call their home, again
+    // until someone confirms.
+    for c in &mut input.caller_types {
+        c.urgent_flow = Some(crate::desk::flow::templates::hvac(schedule));
+    }
+    crate::desk::save_in(tx, clock, org, brands.harbor, "system", &input, None).await?;
+    Ok(())
 }
 
 /// Harbor's office covers weekdays 8:00 AM to 5:00 PM; its after-hours technicians take nights
@@ -114,7 +122,7 @@ async fn seed_oncall(
     harbor: &tenancy::Brand,
     office: i64,
     oncall_phone: i64,
-) -> Result<()> {
+) -> Result<i64> {
     use crate::oncall::{Change, Layer, Member, Rotation, ShiftLength, Window};
     use jiff::civil::Weekday;
     let mut people = Vec::new();
@@ -177,7 +185,7 @@ async fn seed_oncall(
         now,
     )
     .await?;
-    Ok(())
+    Ok(id)
 }
 
 /// A clock stopped at one instant: a demo message "arrived" a while ago.

@@ -193,6 +193,19 @@ pub async fn apply_template_in(
     actor: &str,
     key: &str,
 ) -> Result<StoredProtocol> {
+    let input = template_input_in(tx, clock, org, brand, key).await?;
+    save_in(tx, clock, org, brand, actor, &input, None).await
+}
+
+/// The template `key` as a protocol for the client, adding the contacts its roles name (to
+/// change before saving it, as the demo does).
+pub async fn template_input_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    key: &str,
+) -> Result<ProtocolInput> {
     let Some(template) = templates().into_iter().find(|t| t.key == key) else {
         return Err(Error::invalid("template", "pick one of the templates"));
     };
@@ -200,8 +213,7 @@ pub async fn apply_template_in(
     for role in template.roles() {
         ids.push((role, contacts::ensure_named_in(tx, clock, org, brand, role).await?));
     }
-    let input = template.input_with(&|role| ids.iter().find(|(r, _)| *r == role).map(|(_, id)| *id));
-    save_in(tx, clock, org, brand, actor, &input, None).await
+    Ok(template.input_with(&|role| ids.iter().find(|(r, _)| *r == role).map(|(_, id)| *id)))
 }
 
 /// Registers the desk's workers: the daily recap, and secure message notices (their inbox

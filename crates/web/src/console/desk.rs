@@ -22,6 +22,8 @@ use switchboard_core::tenancy::Brand;
 use switchboard_core::desk::contacts::Contact;
 use switchboard_core::desk::delivery::Channel;
 use switchboard_core::desk::rules::{self, DeliveryRule};
+use switchboard_core::escalation::drive;
+use switchboard_core::escalation::store::{self as escalation_store, Entry, Escalation};
 
 use crate::auth::{Staff, actor};
 use crate::console::shell;
@@ -66,6 +68,77 @@ pub struct BoardMessage {
     pub action_errors: Vec<(String, String)>,
     pub typed_to: String,
     pub typed_note: String,
+    pub typed_reason: String,
+    /// Its urgent escalation, when its caller type has an urgent flow.
+    pub escalation: Option<BoardEscalation>,
+}
+
+/// An urgent message's escalation on the board.
+pub struct BoardEscalation {
+    /// `escalating`, `confirmed`, `exhausted`.
+    pub state: &'static str,
+    /// `Escalating: step 2 of 3`, `Confirmed by Dana Owner (replied "1ok")`.
+    pub summary: String,
+    /// The operator's reason, when marked at the desk.
+    pub note: String,
+    /// (time, what happened, state class) of each line, oldest first.
+    pub lines: Vec<(String, String, &'static str)>,
+}
+
+impl BoardEscalation {
+    fn of(e: &Escalation, timeline: &[Entry], tz: &jiff::tz::TimeZone) -> BoardEscalation {
+        BoardEscalation {
+            state: e.run.state.as_str(),
+            summary: e.summary(),
+            note: e.confirmed_note.clone().unwrap_or_default(),
+            lines: timeline.iter().map(|x| (fmt::time(x.at, tz), timeline_line(x), line_class(&x.kind))).collect(),
+        }
+    }
+}
+
+/// A timeline line in words: "Step 1: text asking for a reply code to Ben Ortiz at (312)
+/// 555-0142".
+fn timeline_line(x: &Entry) -> String {
+    let step = if x.step > 0 { format!("Step {}: ", x.step) } else { String::new() };
+    let action = x.action.as_deref().map(drive::action_label).unwrap_or("Step").to_lowercase();
+    let at = match x.address.as_deref() {
+        Some(a) if a.starts_with('+') => format!(" at {}", switchboard_core::parse::display_phone(a)),
+        Some(a) if !a.is_empty() => format!(" at {a}"),
+        _ => String::new(),
+    };
+    let person = x.person.clone().unwrap_or_default();
+    let detail = x.detail.clone().unwrap_or_default();
+    match x.kind.as_str() {
+        "started" => format!("Urgent flow started: {detail}"),
+        "sent" => format!("{step}{} to {person}{at}", capitalized(&action)),
+        "skipped" => {
+            let target = x.target.clone().unwrap_or_default();
+            format!("{step}{} to {target} skipped: {detail}", capitalized(&action))
+        }
+        "waiting" => format!("{step}{}", capitalized(&detail)),
+        "passed" => format!("{step}passed on to the next step"),
+        "confirmed" => format!("Confirmed by {person} ({detail})"),
+        "thanked" => format!("{person} thanked{at}"),
+        "told" => format!("{person} told it is handled{at}"),
+        _ => capitalized(&detail),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn line_class(kind: &str) -> &'static str {
+    match kind {
+        "sent" | "thanked" | "told" => "sent",
+        "confirmed" => "confirmed",
+        "skipped" | "nobody_reached" | "exhausted" => "failed",
+        _ => "waiting",
+    }
 }
 
 /// A line of a message's timeline: one delivery and where it stands.
@@ -259,6 +332,8 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         action_errors: Vec::new(),
         typed_to: String::new(),
         typed_note: String::new(),
+        typed_reason: String::new(),
+        escalation: None,
         deliveries: m
             .deliveries
             .iter()
@@ -383,11 +458,19 @@ async fn screen(
         None => (String::new(), String::new(), false),
     };
     let board = BoardQuery::read(uri);
-    let messages = messages::list(&state.db, org, &board.filter(picked.map(|b| b.id)), 50)
-        .await?
-        .into_iter()
-        .map(|m| board_message(m, &brands, now))
-        .collect();
+    let found = messages::list(&state.db, org, &board.filter(picked.map(|b| b.id)), 50).await?;
+    let ids: Vec<i64> = found.iter().filter(|m| m.urgent).map(|m| m.id).collect();
+    let escalations = escalation_store::of_messages(&state.db, org, &ids).await?;
+    let mut messages = Vec::with_capacity(found.len());
+    for m in found {
+        let tz = brands.iter().find(|b| b.id == m.brand_id).map(|b| b.zone()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let mut b = board_message(m, &brands, now);
+        if let Some(e) = escalations.iter().find(|e| e.message_id == b.id) {
+            let timeline = escalation_store::timeline(&state.db, org, e.id).await?;
+            b.escalation = Some(BoardEscalation::of(e, &timeline, &tz));
+        }
+        messages.push(b);
+    }
     Ok(DeskScreen {
         shell,
         clients,
@@ -490,6 +573,7 @@ pub async fn index(
         "redelivered" => Some("Sent again: the new deliveries are on the message.".to_string()),
         "forwarded" => Some("Forwarded: the delivery is on the message.".to_string()),
         "noted" => Some("Note added.".to_string()),
+        "confirmed" => Some("Marked confirmed: the escalation has stopped and whoever was texted is told.".to_string()),
         _ => None,
     };
     Ok(screen(&state, &viewer, &uri, typed, Vec::new(), notice).await?.into_response())
@@ -564,13 +648,15 @@ pub async fn retrieve(
     Ok(Redirect::to(&format!("/desk?client={}&done=retrieved#desk-message-{}", m.brand_id.0, m.id)).into_response())
 }
 
-/// A message action's form: what was typed (`to`, `body`).
-#[derive(Deserialize)]
+/// A message action's form: what was typed (`to`, `body`, `reason`).
+#[derive(Deserialize, Default)]
 pub struct ActionForm {
     #[serde(default)]
     to: String,
     #[serde(default)]
     body: String,
+    #[serde(default)]
+    reason: String,
 }
 
 /// Back to the board at the message, saying what happened (or why not: the board shows the
@@ -604,6 +690,7 @@ async fn refused(
         b.action_errors = errors;
         b.typed_to = typed.to.clone();
         b.typed_note = typed.body.clone();
+        b.typed_reason = typed.reason.clone();
     }
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
@@ -626,7 +713,7 @@ pub async fn redeliver(
     match switchboard_core::desk::delivery::redeliver(&state.db, state.clock.as_ref(), org, m.id, &actor(&viewer)).await
     {
         Ok(_) => Ok(back_to(m.id, m.brand_id.0, "redelivered")),
-        Err(e) => refused(&state, &viewer, &m, e, &ActionForm { to: String::new(), body: String::new() }).await,
+        Err(e) => refused(&state, &viewer, &m, e, &ActionForm::default()).await,
     }
 }
 
@@ -669,7 +756,29 @@ pub async fn add_note(
     }
 }
 
+/// `POST /desk/messages/{id}/confirm`: someone has it (they called back, the client called
+/// in): the escalation stops, with the reason.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    let org = viewer.user.org_id;
+    let m = messages::get(&state.db, org, parse_id(&id)?).await?;
+    match drive::confirm_at_desk(&state.db, state.clock.as_ref(), org, m.id, &actor(&viewer), &form.reason).await {
+        Ok(_) => Ok(back_to(m.id, m.brand_id.0, "confirmed")),
+        Err(e) => refused(&state, &viewer, &m, e, &form).await,
+    }
+}
+
 impl BoardMessage {
+    /// Whether nobody has confirmed it yet (an urgent message not retrieved, its escalation
+    /// not confirmed).
+    pub fn unconfirmed(&self) -> bool {
+        self.urgent && self.status != "retrieved" && self.escalation.as_ref().is_none_or(|e| e.state != "confirmed")
+    }
+
     pub fn action_error(&self, field: &str) -> Option<&str> {
         error_for(&self.action_errors, field)
     }

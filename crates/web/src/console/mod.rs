@@ -129,6 +129,7 @@ pub fn routes() -> Router<AppState> {
         .route("/desk/messages/{id}/redeliver", post(desk::redeliver))
         .route("/desk/messages/{id}/forward", post(desk::forward))
         .route("/desk/messages/{id}/notes", post(desk::add_note))
+        .route("/desk/messages/{id}/confirm", post(desk::confirm))
         .route("/settings/desk", get(desk_settings::index))
         .route("/settings/desk/{id}", get(desk_settings::edit).post(desk_settings::update))
         .route("/settings/desk/{id}/template", post(desk_settings::apply_template))

@@ -374,3 +374,49 @@ async fn a_round_that_reaches_nobody_ends_at_once_and_a_flow_naming_what_the_cli
         ]
     );
 }
+
+#[tokio::test]
+async fn the_desk_board_shows_each_step_live_and_an_operator_marks_it_confirmed_with_a_reason() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    k.text(BEN).await;
+    let browser = k.c.app.signed_in("admin@answering.example.com").await;
+    let board = format!("/desk?client={}", k.c.brand);
+    let (status, page) = browser.get_text(&board).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Escalating: step 1 of 2"), "{page}");
+    assert!(
+        page.contains("9:00 PM</span> Step 1: Text asking for a reply code to Ben Ortiz at (312) 555-0142"),
+        "{page}"
+    );
+    assert!(page.contains("9:00 PM</span> Step 1: Waiting 15 min for a confirmation"), "{page}");
+    assert!(page.contains("Not confirmed"));
+
+    // No reason: refused beside the field, with the board still there.
+    let path = format!("/desk/messages/{id}/confirm");
+    let r = browser.post_form(&path, &[("reason", " ")]).await;
+    assert_eq!(r.status(), 422);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<span class=\"field-error\" id=\"confirm-{id}-error\">say how it was confirmed (for example &#34;Dr. Lee called back&#34;)</span>")),
+        "{page}"
+    );
+    let r = browser.post_form(&path, &[("reason", "Ben called the desk back")]).await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = browser.get_text(&format!("{board}&done=confirmed")).await;
+    assert!(page.contains("Confirmed by admin admin (marked at the desk)"), "{page}");
+    assert!(page.contains("Confirmed by admin admin (marked at the desk: Ben called the desk back)"), "{page}");
+    assert!(page.contains("Marked confirmed: the escalation has stopped and whoever was texted is told."));
+    assert!(!page.contains(&format!("action=\"/desk/messages/{id}/confirm\"")), "no second confirmation form");
+    k.c.run_engine().await;
+    assert_eq!(
+        k.text(BEN).await,
+        "Imaginary Plumbing: the urgent message you were sent is handled (admin admin confirmed it). No need to reply."
+    );
+    // Fifteen minutes on, Dana is never texted.
+    k.minutes(20);
+    k.c.run_engine().await;
+    assert!(k.c.app.sms.sent_to(DANA).is_empty());
+}
