@@ -54,3 +54,26 @@ create table escalation_codes (
 );
 create index escalation_codes_address on escalation_codes (org_id, address, open);
 create unique index escalation_codes_once on escalation_codes (escalation_id, address);
+
+-- Voice attempts: each call an escalation step places, the provider's call id once placed,
+-- its last status (and the callback sequence it came with, so a late callback never moves it
+-- back), how it was answered (a person, a machine) and the key pressed.
+create table escalation_calls (
+    id integer primary key,
+    org_id bigint not null references orgs(id),
+    escalation_id bigint not null references escalations(id),
+    round bigint not null,
+    step bigint not null,
+    version bigint not null,
+    action text not null,
+    person text not null,
+    address text not null,
+    call_sid text,
+    status text not null,
+    sequence bigint not null default -1,
+    answered_by text,
+    created_at bigint not null,
+    updated_at bigint not null
+);
+create index escalation_calls_of on escalation_calls (escalation_id);
+create unique index escalation_calls_sid on escalation_calls (call_sid);

@@ -16,6 +16,8 @@ use crate::providers::maps::{Geocoder, Router};
 /// What the workers need from the outside world.
 pub struct Providers {
     pub sms: Arc<dyn SmsProvider>,
+    /// Places voice calls (escalation steps that call).
+    pub voice: Arc<dyn crate::providers::voice::VoiceProvider>,
     /// Where the SMS provider posts delivery statuses (`.../webhooks/twilio/sms-status`).
     pub sms_status_callback: Option<String>,
     /// Least time between two routine texts from one number.
@@ -59,7 +61,10 @@ pub fn all(providers: &Providers) -> Workers {
     crate::jobs::register(&mut workers, p.geocoder.clone());
     crate::inbound::register(&mut workers);
     crate::oncall::register(&mut workers);
-    crate::escalation::drive::register(&mut workers);
+    crate::escalation::drive::register(
+        &mut workers,
+        crate::escalation::calls::Placer { voice: p.voice.clone(), base_url: p.public_url.clone() },
+    );
     crate::desk::register(
         &mut workers,
         crate::desk::Outside {

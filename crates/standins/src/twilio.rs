@@ -26,6 +26,9 @@ use sha1::Sha1;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+mod voice;
+pub use voice::{PageAction, Pickup, SimCall};
+
 /// A failure to inject into the next API call (or the next message's delivery).
 #[derive(Debug, Clone)]
 pub enum Failure {
@@ -74,6 +77,7 @@ struct Inner {
     pending_callbacks: Mutex<usize>,
     settled: Notify,
     http: reqwest::Client,
+    voice: Mutex<voice::Voice>,
 }
 
 #[derive(Clone)]
@@ -153,6 +157,7 @@ impl TwilioStandin {
             pending_callbacks: Mutex::new(0),
             settled: Notify::new(),
             http,
+            voice: Mutex::new(voice::Voice::default()),
         });
         let standin = TwilioStandin { inner, addr };
         let app = standin.router();
@@ -405,6 +410,8 @@ impl TwilioStandin {
         Router::new()
             .route("/2010-04-01/Accounts/{account}/Messages.json", post(create_message).get(list_messages))
             .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch_message))
+            .route("/2010-04-01/Accounts/{account}/Calls.json", post(voice::create_call).get(voice::list_calls))
+            .route("/2010-04-01/Accounts/{account}/Calls/{sid}", get(voice::fetch_call))
             .route("/", get(phones_page))
             .route("/phones/{number}", get(phone_page).post(phone_send))
             .with_state(self.clone())

@@ -204,7 +204,8 @@ fn build_engine(
     let smtp_url = config.smtp_url.as_ref().ok_or_else(|| anyhow::anyhow!("no SMTP server configured"))?;
     let mailer = SmtpMailer::from_url(smtp_url.expose()).map_err(|e| anyhow::anyhow!(e))?;
     let providers = Providers {
-        sms: Arc::new(sms),
+        sms: Arc::new(sms.clone()),
+        voice: Arc::new(sms),
         sms_status_callback: Some(format!("{}/webhooks/twilio/sms-status", config.public_url)),
         sms_interval: SignedDuration::from_millis(config.sms_interval_ms as i64),
         email: Arc::new(mailer),

@@ -38,8 +38,8 @@ impl Kind for WaitOver {
 }
 
 /// Registers the escalation's listener (urgent messages taken) and its timers.
-pub fn register(workers: &mut engine::Workers) {
-    workers.listen(Starter).add(Timers).add(Replies);
+pub fn register(workers: &mut engine::Workers, placer: super::calls::Placer) {
+    workers.listen(Starter).add(Timers).add(Replies).add(placer);
 }
 
 struct Starter;
@@ -112,6 +112,8 @@ fn repeat_label(p: &crate::desk::flow::Policy) -> String {
 pub enum Confirmer {
     /// By replying a code from this number.
     Reply { address: String, text: String },
+    /// By pressing 1 on a call to this number.
+    Call { address: String, person: String },
     /// An operator or dispatcher at the desk, with their reason.
     Operator { name: String, reason: String },
 }
@@ -157,6 +159,7 @@ pub async fn act_in(
                 let person = store::person_of_in(tx, org, id, address).await?.unwrap_or_else(|| address.clone());
                 (person, format!("replied \"{}\"", text.trim()), None)
             }
+            Some(Confirmer::Call { person, .. }) => (person.clone(), "pressed 1 on a call".into(), None),
             Some(Confirmer::Operator { name, reason, .. }) => {
                 (name.clone(), "marked at the desk".into(), Some(reason.clone()))
             }
@@ -187,12 +190,13 @@ pub async fn act_in(
     }
     let mut cx = Cx { db, clock, told: &told, now };
     cx.effects(tx, &mut e, effects).await?;
-    if let Some(Confirmer::Reply { address, .. }) = &by
-        && e.run.state == State::Confirmed
-    {
-        cx.thank(tx, &e, Some(address)).await?;
-    } else if e.run.state == State::Confirmed {
-        cx.thank(tx, &e, None).await?;
+    if e.run.state == State::Confirmed {
+        match &by {
+            Some(Confirmer::Reply { address, .. }) => cx.thank(tx, &e, Some(address), true).await?,
+            // They heard "thank you" on the call.
+            Some(Confirmer::Call { address, .. }) => cx.thank(tx, &e, Some(address), false).await?,
+            _ => cx.thank(tx, &e, None, false).await?,
+        }
     }
     store::save_in(tx, &e).await?;
     Ok(e)
@@ -365,8 +369,19 @@ impl Cx<'_> {
                 store::log_in(tx, e.org, e.id, &entry).await?;
                 Ok(sent)
             }
-            Action::CallConfirm | Action::CallLeaveMessage | Action::LivePatch => {
-                let why = "voice calls are not connected on this server yet: the step is skipped".to_string();
+            Action::CallConfirm | Action::CallLeaveMessage => {
+                let Ok(phone) = PhoneE164::from_stored(&p.address) else {
+                    store::log_in(tx, e.org, e.id, &skip(format!("{} is not a number a call can go to", p.address)))
+                        .await?;
+                    return Ok(false);
+                };
+                let target = base.target.clone().unwrap_or_default();
+                let pos = Position { round: base.round, step: base.step.saturating_sub(1) };
+                super::calls::queue_in(tx, e, pos, step.action, &p.person, phone.as_str(), &target, self.now).await?;
+                Ok(true)
+            }
+            Action::LivePatch => {
+                let why = "a live patch needs the caller still on the line: it comes with calls".to_string();
                 store::log_in(tx, e.org, e.id, &skip(why)).await?;
                 Ok(false)
             }
@@ -515,7 +530,7 @@ impl Cx<'_> {
 
     /// Tells whoever confirmed by reply "thank you", and everyone else texted that it is
     /// handled.
-    async fn thank(&mut self, tx: &mut Tx, e: &Escalation, confirmer: Option<&str>) -> Result<()> {
+    async fn thank(&mut self, tx: &mut Tx, e: &Escalation, confirmer: Option<&str>, thank_them: bool) -> Result<()> {
         let brand = &self.told.brand;
         if brand.sms_number.is_none() {
             return Ok(());
@@ -523,7 +538,13 @@ impl Cx<'_> {
         let who = e.confirmed_by.clone().unwrap_or_else(|| "someone".into());
         for (address, person) in store::texted_in(tx, e.org, e.id).await? {
             let Ok(phone) = PhoneE164::from_stored(&address) else { continue };
-            let (body, kind) = if Some(address.as_str()) == confirmer {
+            // The confirmer is whoever has that number, or the person confirmed by name (the
+            // same contact reached at another number).
+            let theirs = Some(address.as_str()) == confirmer || e.confirmed_by.as_deref() == Some(person.as_str());
+            if theirs && !thank_them {
+                continue;
+            }
+            let (body, kind) = if theirs {
                 (format!("Confirmed, thank you. The urgent message for {} is yours.", brand.name), "thanked")
             } else {
                 (

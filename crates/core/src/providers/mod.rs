@@ -9,6 +9,7 @@ pub mod smtp_server;
 pub mod snpp;
 pub mod twilio;
 pub mod twilio_signature;
+pub mod voice;
 pub mod web_push;
 
 use jiff::Timestamp;

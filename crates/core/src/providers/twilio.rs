@@ -8,6 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::voice::{OutboundCall, PlacedCall, VoiceProvider};
 use super::{Accepted, OutboundSms, SendError, SmsProvider};
 use crate::engine::BoxFuture;
 
@@ -50,6 +51,13 @@ struct MessageResource {
 #[derive(Debug, Deserialize)]
 struct MessageList {
     messages: Vec<MessageResource>,
+}
+
+/// The fields of a Call resource we use.
+#[derive(Debug, Deserialize)]
+struct CallResource {
+    sid: String,
+    status: String,
 }
 
 /// Twilio's error body: `{"code": 21211, "message": "...", "more_info": "...", "status": 400}`.
@@ -152,6 +160,54 @@ impl SmsProvider for TwilioSms {
                 m.body.as_deref() == Some(body.as_str()) && created.is_none_or(|c| c >= since)
             });
             Ok(found.map(|m| Accepted { provider_id: m.sid, status: m.status }))
+        })
+    }
+}
+
+/// Programmable Voice: `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`.
+/// <https://www.twilio.com/docs/voice/api/call-resource>
+impl VoiceProvider for TwilioSms {
+    fn place(&self, call: OutboundCall) -> BoxFuture<Result<PlacedCall, SendError>> {
+        let me = self.clone();
+        Box::pin(async move {
+            let mut form = vec![
+                ("To", call.to),
+                ("From", call.from),
+                ("Url", call.url.clone()),
+                ("Method", "POST".into()),
+                // A failed script fetch is tried once more at the same URL rather than the
+                // caller hearing "an application error has occurred".
+                ("FallbackUrl", call.url),
+                ("StatusCallback", call.status_callback),
+                ("StatusCallbackMethod", "POST".into()),
+                ("StatusCallbackEvent", "initiated".into()),
+                ("StatusCallbackEvent", "ringing".into()),
+                ("StatusCallbackEvent", "answered".into()),
+                ("StatusCallbackEvent", "completed".into()),
+                ("Timeout", call.ring_seconds.to_string()),
+            ];
+            if call.detect_machine {
+                form.push(("MachineDetection", "DetectMessageEnd".into()));
+            }
+            let url = format!(
+                "{}/2010-04-01/Accounts/{}/Calls.json",
+                me.config.base_url.trim_end_matches('/'),
+                me.config.account_sid
+            );
+            let resp = me
+                .http
+                .post(url)
+                .basic_auth(&me.config.account_sid, Some(&me.config.auth_token))
+                .form(&form)
+                .send()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(classify(resp).await);
+            }
+            let c: CallResource =
+                resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Twilio response: {e}")))?;
+            Ok(PlacedCall { sid: c.sid, status: c.status })
         })
     }
 }

@@ -83,8 +83,10 @@ pub struct UrgentFlowDto {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowStepDto {
-    /// `text_confirm` asks for a reply code; `call_*` and `live_patch` are skipped (with the
-    /// reason on the timeline) until voice calls are connected.
+    /// `text_confirm` asks for a reply code; `call_confirm` calls and asks for 1 (2 passes to
+    /// the next step); `call_leave_message` does too, and leaves the message and the callback
+    /// number when a machine answers; `live_patch` is skipped with its reason on the timeline
+    /// (it needs the caller on the line: it comes with calls).
     #[schema(schema_with = super::openapi::flow_action)]
     pub action: String,
     #[schema(min_items = 1, max_items = 10)]

@@ -8,9 +8,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use switchboard_core::escalation::calls;
 use switchboard_core::inbound::{RawText, Stored};
 use switchboard_core::messaging::{self, MessageId, StatusUpdate};
 use switchboard_core::providers::twilio_signature;
+use switchboard_core::providers::voice::{self, Verb};
 
 use crate::state::AppState;
 
@@ -18,6 +20,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/webhooks/twilio/sms", post(twilio_inbound_sms))
         .route("/webhooks/twilio/sms-status", post(twilio_sms_status))
+        .route("/webhooks/twilio/voice/escalation", post(escalation_call_script))
+        .route("/webhooks/twilio/voice/escalation/key", post(escalation_call_key))
+        .route("/webhooks/twilio/voice/escalation/status", post(escalation_call_status))
         .route("/webhooks/postmark/inbound", post(crate::webhooks::mail::postmark_inbound))
 }
 
@@ -126,6 +131,90 @@ async fn twilio_sms_status(State(state): State<AppState>, headers: HeaderMap, ur
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "recording a delivery status failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "could not record the status")
+        }
+    }
+}
+
+/// What a voice webhook carries, and which of our calls it is about (`?call=`).
+fn heard(uri: &Uri, params: &[(String, String)]) -> Option<(i64, bool, calls::Heard)> {
+    let query: Vec<(String, String)> = uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default();
+    let call = query.iter().find(|(k, _)| k == "call").and_then(|(_, v)| v.parse().ok())?;
+    let again = query.iter().any(|(k, v)| k == "again" && v == "1");
+    let text = |name: &str| param(params, name).unwrap_or_default().replace('\0', "\u{FFFD}");
+    let heard = calls::Heard {
+        call_sid: text("CallSid"),
+        call_status: text("CallStatus"),
+        answered_by: text("AnsweredBy"),
+        digits: text("Digits"),
+        sequence: param(params, "SequenceNumber").and_then(|n| n.parse().ok()),
+        duration: param(params, "CallDuration").and_then(|n| n.parse().ok()),
+    };
+    Some((call, again, heard))
+}
+
+fn twiml_response(script: &[Verb]) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], voice::twiml(script)).into_response()
+}
+
+/// A script request we cannot serve: a short apology rather than the provider's "application
+/// error" (an unknown call), or a 500 so the provider tries its fallback (our failure).
+fn script_failed(e: switchboard_core::Error) -> Response {
+    match e {
+        switchboard_core::Error::NotFound => {
+            twiml_response(&[Verb::Say("Sorry, this call is not one we placed. Goodbye.".into()), Verb::Hangup])
+        }
+        e => {
+            tracing::error!(error = %e, "answering an escalation call failed");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "could not build the call's script")
+        }
+    }
+}
+
+/// `POST /webhooks/twilio/voice/escalation?call=ID`: the call was answered; its script.
+async fn escalation_call_script(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let params = match verified_twilio_params(&state, &headers, &uri, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let Some((call, again, heard)) = heard(&uri, &params) else {
+        return plain(StatusCode::BAD_REQUEST, "which call (?call=) is missing");
+    };
+    match calls::answer(&state.db, state.clock.as_ref(), &state.config.public_url, call, &heard, again).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/escalation/key?call=ID`: the key pressed.
+async fn escalation_call_key(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let params = match verified_twilio_params(&state, &headers, &uri, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let Some((call, _, heard)) = heard(&uri, &params) else {
+        return plain(StatusCode::BAD_REQUEST, "which call (?call=) is missing");
+    };
+    match calls::key(&state.db, state.clock.as_ref(), &state.config.public_url, call, &heard).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/escalation/status?call=ID`: ringing, answered, completed, ...
+async fn escalation_call_status(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let params = match verified_twilio_params(&state, &headers, &uri, &body) {
+        Ok(p) => p,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let Some((call, _, heard)) = heard(&uri, &params) else {
+        return plain(StatusCode::BAD_REQUEST, "which call (?call=) is missing");
+    };
+    match calls::status(&state.db, state.clock.as_ref(), call, &heard).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(switchboard_core::Error::NotFound) => plain(StatusCode::NOT_FOUND, "no such call"),
+        Err(e) => {
+            tracing::error!(error = %e, "recording a call status failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "could not record the status")
         }
     }

@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use crate::desk_delivery::Client;
+use switchboard_standins::twilio::Pickup;
 
 const CLIENT_NUMBER: &str = "+13125550100";
 const BEN: &str = "+13125550142";
@@ -245,7 +246,7 @@ async fn two_open_escalations_to_one_person_get_distinct_codes_and_wrong_codes_g
 #[tokio::test]
 async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_alerts_the_desk() {
     let k = plumbing().await;
-    // Text the on-call tech for a code, then text whoever is on call again, 10 minutes later.
+    // Text the on-call tech for a code (10 min), call whoever is on call then, text them too.
     k.flow(json!({
         "steps": [
             { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 10 },
@@ -255,6 +256,7 @@ async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_a
         "repeat": "times", "rounds": 1,
     }))
     .await;
+    k.c.app.sms.set_pickup(CY, Pickup::RingOut);
     let id = k.take("No heat, the house is freezing").await;
     k.c.run_engine().await;
     assert!(k.text(BEN).await.ends_with("Reply 1ok to confirm you are taking it."));
@@ -273,12 +275,13 @@ async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_a
     assert_eq!(k.text(CY).await, ask(HEAT, "1ok"));
     let m = k.message(id).await;
     let lines = timeline(&m);
-    assert_eq!(
-        lines[3],
-        line("skipped", 2, "Cy Relief", "voice calls are not connected on this server yet: the step is skipped")
-    );
+    assert_eq!(lines[3], line("calling", 2, "Cy Relief", "call queued"));
     assert_eq!(lines[4].0, "sent");
     assert_eq!(lines[4].2, "Cy Relief");
+    k.c.app.sms.settle(Duration::from_secs(10)).await.unwrap();
+    let m = k.message(id).await;
+    let lines = timeline(&m);
+    assert!(lines.contains(&line("no_answer", 2, "Cy Relief", "no answer after 25 seconds")), "{lines:?}");
 
     // Nobody replies: the flow ends, nobody confirmed.
     k.minutes(10);
@@ -419,4 +422,117 @@ async fn the_desk_board_shows_each_step_live_and_an_operator_marks_it_confirmed_
     k.minutes(20);
     k.c.run_engine().await;
     assert!(k.c.app.sms.sent_to(DANA).is_empty());
+}
+
+const BEN_HOME: &str = "+13125550242";
+
+/// What a person hears first on a call about the HEAT message.
+const SPOKEN: &str = "Urgent message for Imaginary Plumbing, taken at 9:00 PM Mon Dec 7. Caller's name: Paula Mendes. \
+                      Callback number: (312) 555-0199. Service address: 12 Wacker Dr. What is wrong: No heat, the house \
+                      is freezing. Best time to call: Evening.";
+
+#[tokio::test]
+async fn the_hvac_protocol_texts_then_calls_the_cell_to_voicemail_then_home_where_pressing_1_confirms() {
+    let k = plumbing().await;
+    let (status, body) = k
+        .c
+        .app
+        .client()
+        .put(k.c.app.url(&format!("/api/v1/brands/{}/contacts/{}", k.c.brand, k.ben)))
+        .bearer_auth(&k.c.key)
+        .json(&json!({ "name": "Ben Ortiz", "methods": [{ "kind": "cell", "value": BEN }, { "kind": "home", "value": BEN_HOME }] }))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 200, "{:?}", body.text().await);
+    // The seed protocol, word for word: text the on-call tech (15 min); call the on-call cell,
+    // leaving a message (10 min); call the on-call home (no wait); again until confirmed.
+    let on_call = |channel: &str| json!([{ "kind": "on_call", "schedule_id": k.schedule, "channel": channel }]);
+    k.flow(json!({
+        "steps": [
+            { "action": "text_confirm", "targets": on_call("cell"), "wait_minutes": 15 },
+            { "action": "call_leave_message", "targets": on_call("cell"), "wait_minutes": 10 },
+            { "action": "call_leave_message", "targets": on_call("home"), "wait_minutes": 0 },
+        ],
+        "repeat": "until_confirmed",
+    }))
+    .await;
+    let sms = &k.c.app.sms;
+    sms.set_pickup(BEN, Pickup::Voicemail);
+    sms.set_pickup(BEN_HOME, Pickup::Person(vec!["1".into()]));
+
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok"));
+    assert!(sms.calls().is_empty());
+
+    // No reply in 15 minutes: his cell is called; the voicemail takes the message.
+    k.minutes(15);
+    k.c.run_engine().await;
+    sms.settle(Duration::from_secs(10)).await.unwrap();
+    let calls = sms.calls_to(BEN);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].from, CLIENT_NUMBER);
+    assert_eq!((calls[0].status.as_str(), calls[0].answered_by.as_deref()), ("completed", Some("machine_end_beep")));
+    assert_eq!(
+        calls[0].voicemail.as_deref(),
+        Some(
+            format!(
+                "{SPOKEN} Please call the caller back at (312) 555-0199. This message was left by Imaginary \
+                 Plumbing's answering service. Goodbye."
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(k.message(id).await["escalation"]["summary"], "Escalating: step 2 of 3");
+
+    // Ten minutes on: his home phone; he answers and presses 1. Round 2's text went out as the
+    // home call was placed (that step has no wait), with the same code.
+    k.minutes(10);
+    k.c.run_engine().await;
+    sms.settle(Duration::from_secs(10)).await.unwrap();
+    let home = sms.calls_to(BEN_HOME);
+    assert_eq!(home.len(), 1);
+    assert_eq!(
+        home[0].heard,
+        [
+            SPOKEN,
+            "Press 1 to confirm you are taking it, 2 to pass it to the next person, or star to repeat.",
+            "Confirmed. Thank you, the message is yours. Goodbye.",
+        ]
+    );
+    assert_eq!(home[0].pressed, ["1"]);
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok"));
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Ben Ortiz (pressed 1 on a call)");
+
+    // Nothing more, ever: no thank-you text (he heard it), no more calls or texts.
+    k.minutes(60);
+    k.c.run_engine().await;
+    sms.settle(Duration::from_secs(10)).await.unwrap();
+    assert_eq!((sms.calls().len(), sms.sent_to(BEN).len()), (2, 2));
+    let kinds: Vec<(String, u64)> = timeline(&k.message(id).await).into_iter().map(|l| (l.0, l.1)).collect();
+    let expected: Vec<(String, u64)> = [
+        ("started", 0),
+        ("sent", 1),
+        ("waiting", 1),
+        ("calling", 2),
+        ("waiting", 2),
+        ("ringing", 2),
+        ("voicemail", 2),
+        ("call_ended", 2),
+        ("calling", 3),
+        ("sent", 1),
+        ("waiting", 1),
+        ("ringing", 3),
+        ("answered", 3),
+        ("keypress", 3),
+        ("confirmed", 1),
+        ("call_ended", 3),
+    ]
+    .iter()
+    .map(|(k, s)| (k.to_string(), *s))
+    .collect();
+    assert_eq!(kinds, expected);
 }
