@@ -3,8 +3,10 @@
 -- `round`/`step`/`version` where it stands (every change bumps `version`; its timers carry the
 -- version they were set for, so a stale one does nothing). `state`: escalating, confirmed,
 -- exhausted. Every attempt and answer is a row of `escalation_events` (the timeline); each
--- person texted for a confirmation holds a reply code (`escalation_codes`, per organization and
--- number, unique among that number's open escalations).
+-- person sent a text or an email about it is a row of `escalation_codes` (their acknowledgement
+-- link points at it; `version`: the escalation's version when they were last sent it, so their
+-- Pass moves on only from the step that reached them), and those texted for a confirmation hold
+-- a reply code (per organization and number, unique among that number's open escalations).
 create table escalations (
     id integer primary key,
     org_id bigint not null references orgs(id),
@@ -48,8 +50,9 @@ create table escalation_codes (
     escalation_id bigint not null references escalations(id),
     address text not null,
     person text not null,
-    code bigint not null,
+    code bigint,
     open bigint not null default 1,
+    version bigint not null default 0,
     created_at bigint not null
 );
 create index escalation_codes_address on escalation_codes (org_id, address, open);

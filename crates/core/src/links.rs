@@ -2,7 +2,8 @@
 //! purpose. A technician's portal (scope `portal`, subject: the technician) and a customer's
 //! tracking page (scope `tracking`, subject: the job), a desk contact's secure inbox (scope `inbox`,
 //! subject: the contact), an on-call schedule's calendar feed (scope `calendar`, subject: the
-//! schedule); acknowledgement links join as a scope.
+//! schedule); an urgent message's acknowledgement link (scope `ack`, subject: the escalation,
+//! about: the person it was sent to).
 //!
 //! Every link is 256 random bits ([`crate::secret::new_token`]), shown once in the URL and
 //! stored only as its SHA-256. A link belongs to one scope and one subject, may carry what it was
@@ -34,6 +35,9 @@ pub enum Scope {
     /// A person's own shifts on a schedule, where they offer and take swaps. Subject: the
     /// schedule; about: the person (as for `Calendar`).
     Shifts,
+    /// An urgent message sent to someone by its escalation, where they accept or pass it.
+    /// Subject: the escalation; about: the recipient (`escalation_codes`).
+    Ack,
 }
 
 impl Scope {
@@ -44,6 +48,7 @@ impl Scope {
             Scope::Inbox => "inbox",
             Scope::Calendar => "calendar",
             Scope::Shifts => "shifts",
+            Scope::Ack => "ack",
         }
     }
 }

@@ -380,7 +380,7 @@ pub async fn key(db: &Db, clock: &dyn Clock, base: &str, id: i64, heard: &Heard)
         "1" => {
             log("keypress", "pressed 1".into()).await?;
             let by = Confirmer::Call { address: call.address.clone(), person: call.person.clone() };
-            let e = drive::act(db, clock, call.org(), call.escalation_id, Event::Confirm, Some(by)).await?;
+            let e = drive::act(db, clock, base, call.org(), call.escalation_id, Event::Confirm, Some(by)).await?;
             let said = match (e.run.state, e.confirmed_how.as_deref()) {
                 (State::Confirmed, Some("pressed 1 on a call")) if e.confirmed_by.as_deref() == Some(&call.person) => {
                     "Confirmed. Thank you, the message is yours. Goodbye.".to_string()
@@ -399,7 +399,7 @@ pub async fn key(db: &Db, clock: &dyn Clock, base: &str, id: i64, heard: &Heard)
             let current = store::lock_in(&mut tx, call.org(), call.escalation_id).await?;
             let passes = current.run.state == State::Escalating && current.run.version == call.version;
             if passes {
-                drive::act_in(&mut tx, db, clock, call.org(), call.escalation_id, Event::Pass, None).await?;
+                drive::act_in(&mut tx, db, clock, base, call.org(), call.escalation_id, Event::Pass, None).await?;
             }
             tx.commit().await?;
             db.work_added();

@@ -39,32 +39,40 @@ impl Kind for WaitOver {
 
 /// Registers the escalation's listener (urgent messages taken) and its timers.
 pub fn register(workers: &mut engine::Workers, placer: super::calls::Placer) {
-    workers.listen(Starter).add(Timers).add(Replies).add(placer);
+    let base = placer.base_url.clone();
+    workers.listen(Starter { base: base.clone() }).add(Timers { base: base.clone() }).add(Replies { base }).add(placer);
 }
 
-struct Starter;
+/// `base`: the server's public URL, for the acknowledgement links texts and emails carry.
+struct Starter {
+    base: String,
+}
 
 impl Listener for Starter {
     type Event = UrgentTaken;
     fn react(&self, ctx: WorkContext, item: WorkItem, event: std::sync::Arc<UrgentTaken>) -> BoxFuture<Result<()>> {
+        let base = self.base.clone();
         Box::pin(async move {
             let Some(org) = item.org_id else { return Ok(()) };
-            start(&ctx.db, ctx.clock.as_ref(), org, event.message_id).await
+            start(&ctx.db, ctx.clock.as_ref(), &base, org, event.message_id).await
         })
     }
 }
 
-struct Timers;
+struct Timers {
+    base: String,
+}
 
 impl Worker for Timers {
     type Args = WaitOver;
     fn work(&self, ctx: WorkContext, item: WorkItem, args: WaitOver) -> BoxFuture<Outcome> {
+        let base = self.base.clone();
         Box::pin(async move {
             let Some(org) = item.org_id else {
                 return Outcome::Fail("an escalation timer with no organization".into());
             };
             let event = Event::WaitOver { version: args.version };
-            match act(&ctx.db, ctx.clock.as_ref(), org, args.escalation_id, event, None).await {
+            match act(&ctx.db, ctx.clock.as_ref(), &base, org, args.escalation_id, event, None).await {
                 Ok(_) => Outcome::Done(None),
                 Err(e) => Outcome::Retry(e.to_string()),
             }
@@ -74,7 +82,7 @@ impl Worker for Timers {
 
 /// Starts the escalation of an urgent message by its caller type's flow (once: a message has
 /// at most one), carrying out its first step at once.
-pub async fn start(db: &Db, clock: &dyn Clock, org: OrgId, message: i64) -> Result<()> {
+pub async fn start(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, message: i64) -> Result<()> {
     let told = match Told::load(db, org, message).await {
         Ok(t) => t,
         Err(Error::NotFound) => return Ok(()),
@@ -90,7 +98,7 @@ pub async fn start(db: &Db, clock: &dyn Clock, org: OrgId, message: i64) -> Resu
     let detail = format!("{} steps, {}", policy.steps.len(), repeat_label(&policy));
     let started = Entry { at: now, round: 1, kind: "started".into(), detail: Some(detail), ..Default::default() };
     store::log_in(&mut tx, org, e.id, &started).await?;
-    let mut cx = Cx { db, clock, told: &told, now };
+    let mut cx = Cx { db, clock, told: &told, now, base };
     cx.effects(&mut tx, &mut e, effects).await?;
     store::save_in(&mut tx, &e).await?;
     tx.commit().await?;
@@ -114,6 +122,8 @@ pub enum Confirmer {
     Reply { address: String, text: String },
     /// By pressing 1 on a call to this number.
     Call { address: String, person: String },
+    /// By Accept on their acknowledgement link.
+    Link { address: String, person: String },
     /// An operator or dispatcher at the desk, with their reason.
     Operator { name: String, reason: String },
 }
@@ -122,13 +132,14 @@ pub enum Confirmer {
 pub async fn act(
     db: &Db,
     clock: &dyn Clock,
+    base: &str,
     org: OrgId,
     id: i64,
     event: Event,
     by: Option<Confirmer>,
 ) -> Result<Escalation> {
     let mut tx = db.begin().await?;
-    let e = act_in(&mut tx, db, clock, org, id, event, by).await?;
+    let e = act_in(&mut tx, db, clock, base, org, id, event, by).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: e.message_id });
@@ -136,10 +147,12 @@ pub async fn act(
 }
 
 /// [`act`] inside the caller's transaction (the inbound router confirming by a reply).
+#[allow(clippy::too_many_arguments)]
 pub async fn act_in(
     tx: &mut Tx,
     db: &Db,
     clock: &dyn Clock,
+    base: &str,
     org: OrgId,
     id: i64,
     event: Event,
@@ -160,6 +173,7 @@ pub async fn act_in(
                 (person, format!("replied \"{}\"", text.trim()), None)
             }
             Some(Confirmer::Call { person, .. }) => (person.clone(), "pressed 1 on a call".into(), None),
+            Some(Confirmer::Link { person, .. }) => (person.clone(), "accepted from their link".into(), None),
             Some(Confirmer::Operator { name, reason, .. }) => {
                 (name.clone(), "marked at the desk".into(), Some(reason.clone()))
             }
@@ -188,13 +202,15 @@ pub async fn act_in(
             Entry { at: now, round: pos.round, step: pos.step + 1, kind: "passed".into(), ..Default::default() };
         store::log_in(tx, org, id, &entry).await?;
     }
-    let mut cx = Cx { db, clock, told: &told, now };
+    let mut cx = Cx { db, clock, told: &told, now, base };
     cx.effects(tx, &mut e, effects).await?;
     if e.run.state == State::Confirmed {
         match &by {
             Some(Confirmer::Reply { address, .. }) => cx.thank(tx, &e, Some(address), true).await?,
             // They heard "thank you" on the call.
-            Some(Confirmer::Call { address, .. }) => cx.thank(tx, &e, Some(address), false).await?,
+            Some(Confirmer::Call { address, .. } | Confirmer::Link { address, .. }) => {
+                cx.thank(tx, &e, Some(address), false).await?
+            }
             _ => cx.thank(tx, &e, None, false).await?,
         }
     }
@@ -208,6 +224,8 @@ struct Cx<'a> {
     clock: &'a dyn Clock,
     told: &'a Told,
     now: Timestamp,
+    /// The server's public URL (acknowledgement links).
+    base: &'a str,
 }
 
 /// Someone a target named, reached by one address.
@@ -331,15 +349,17 @@ impl Cx<'_> {
                     store::log_in(tx, e.org, e.id, &skip(why)).await?;
                     return Ok(false);
                 }
-                let body = if step.action == Action::TextConfirm {
-                    let code = store::code_in(tx, e.org, e.id, phone.as_str(), &p.person, self.now).await?;
-                    ask_text(self.told, &codes::code_text(code))
-                } else {
-                    self.told.text(TEXT_MAX)
-                };
+                let confirm = step.action == Action::TextConfirm;
+                let (recipient, code) =
+                    store::recipient_in(tx, e.org, e.id, phone.as_str(), &p.person, confirm, e.run.version, self.now)
+                        .await?;
+                let url = self.ack_link(tx, e, recipient).await?;
+                let body = ask_text(self.told, code.map(codes::code_text).as_deref(), &url);
                 let sms = messaging::queue_sms_with_priority_in(tx, self.clock, brand, &phone, &body, Priority::Urgent)
                     .await?;
-                let entry = Entry { kind: "sent".into(), sms_id: Some(sms.0), detail: Some(body), ..base };
+                // The link is theirs alone: the timeline keeps the text without it.
+                let logged = body.replace(&url, "(their link)");
+                let entry = Entry { kind: "sent".into(), sms_id: Some(sms.0), detail: Some(logged), ..base };
                 store::log_in(tx, e.org, e.id, &entry).await?;
                 Ok(true)
             }
@@ -348,7 +368,12 @@ impl Cx<'_> {
                     store::log_in(tx, e.org, e.id, &skip(format!("{} is not an email address", p.address))).await?;
                     return Ok(false);
                 };
+                let (recipient, _) =
+                    store::recipient_in(tx, e.org, e.id, to.as_str(), &p.person, false, e.run.version, self.now)
+                        .await?;
+                let url = self.ack_link(tx, e, recipient).await?;
                 let (subject, text) = self.told.email();
+                let text = format!("{text}\nAccept it, or pass it to the next person: {url}\n");
                 messaging::queue_email_in(tx, self.clock, brand, &to, &subject, &text).await?;
                 let entry = Entry { kind: "sent".into(), detail: Some(subject), ..base };
                 store::log_in(tx, e.org, e.id, &entry).await?;
@@ -386,6 +411,18 @@ impl Cx<'_> {
                 Ok(false)
             }
         }
+    }
+
+    /// A link for `recipient` to accept or pass the message.
+    async fn ack_link(&self, tx: &mut Tx, e: &Escalation, recipient: i64) -> Result<String> {
+        let link = crate::links::NewLink {
+            scope: crate::links::Scope::Ack,
+            subject: e.id,
+            about: Some(recipient),
+            expires_at: Some(self.now + SignedDuration::from_hours(24 * ACK_LINK_DAYS)),
+        };
+        let token = crate::links::issue_in(tx, self.clock, e.org, &link).await?;
+        Ok(format!("{}/ack/{token}", self.base.trim_end_matches('/')))
     }
 
     /// What a target names, for the timeline: `On call for Nights (cell)`, `Dr. Lee (cell)`.
@@ -575,11 +612,19 @@ impl Cx<'_> {
 }
 
 /// A text asking for a confirmation: the message, shortened to leave room for the ask.
-pub fn ask_text(told: &Told, code: &str) -> String {
-    let ask = format!(" Reply {code} to confirm you are taking it.");
+/// A text about an urgent message: the message, shortened to leave room for the ask, and the
+/// link to accept or pass it (with `code`, the reply that confirms it too).
+pub fn ask_text(told: &Told, code: Option<&str>, url: &str) -> String {
+    let ask = match code {
+        Some(code) => format!(" Reply {code} to confirm you are taking it, or accept or pass: {url}"),
+        None => format!(" Accept or pass: {url}"),
+    };
     let text = told.text(TEXT_MAX - ask.chars().count());
     format!("{text}{ask}")
 }
+
+/// How long an acknowledgement link works.
+pub const ACK_LINK_DAYS: i64 = 7;
 
 /// `cell number`, `home phone`: as a sentence names a way to reach someone.
 fn way_name(kind: MethodKind) -> &'static str {
@@ -670,14 +715,17 @@ pub async fn reply_in(
     Ok(true)
 }
 
-struct Replies;
+struct Replies {
+    base: String,
+}
 
 impl Worker for Replies {
     type Args = Reply;
     fn work(&self, ctx: WorkContext, item: WorkItem, args: Reply) -> BoxFuture<Outcome> {
+        let base = self.base.clone();
         Box::pin(async move {
             let Some(org) = item.org_id else { return Outcome::Fail("a reply with no organization".into()) };
-            match answer(&ctx.db, ctx.clock.as_ref(), org, &args).await {
+            match answer(&ctx.db, ctx.clock.as_ref(), &base, org, &args).await {
                 Ok(done) => Outcome::Done(Some(serde_json::json!({ "did": done }))),
                 Err(e) => Outcome::Retry(e.to_string()),
             }
@@ -686,14 +734,14 @@ impl Worker for Replies {
 }
 
 /// Confirms the escalation a reply names, or answers with what would work.
-async fn answer(db: &Db, clock: &dyn Clock, org: OrgId, r: &Reply) -> Result<&'static str> {
+async fn answer(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, r: &Reply) -> Result<&'static str> {
     let brand = crate::tenancy::brand(db, org, crate::ids::BrandId(r.brand_id)).await?;
     let mut tx = db.begin().await?;
     let open = store::open_codes_in(&mut tx, org, &r.address).await?;
     let did = match codes::resolve(codes::read(&r.text), &open) {
         codes::Outcome::Confirm(id) => {
             let by = Confirmer::Reply { address: r.address.clone(), text: r.text.clone() };
-            let e = act_in(&mut tx, db, clock, org, id, Event::Confirm, Some(by)).await?;
+            let e = act_in(&mut tx, db, clock, base, org, id, Event::Confirm, Some(by)).await?;
             tx.commit().await?;
             db.work_added();
             db.publish(crate::db::Event::Desk { org, message: e.message_id });
@@ -717,6 +765,7 @@ async fn answer(db: &Db, clock: &dyn Clock, org: OrgId, r: &Reply) -> Result<&'s
 pub async fn confirm_at_desk(
     db: &Db,
     clock: &dyn Clock,
+    base: &str,
     org: OrgId,
     message: i64,
     actor: &str,
@@ -740,7 +789,7 @@ pub async fn confirm_at_desk(
     let e = match e.run.state {
         State::Escalating => {
             let by = Confirmer::Operator { name, reason: reason.to_string() };
-            act_in(&mut tx, db, clock, org, e.id, Event::Confirm, Some(by)).await?
+            act_in(&mut tx, db, clock, base, org, e.id, Event::Confirm, Some(by)).await?
         }
         State::Exhausted => {
             let now = clock.now();

@@ -5,6 +5,7 @@
 //! reach ([`run`]); people confirm by replying a short code ([`codes`]). Storage, the engine's
 //! timers with their fence, texts, calls and the timeline build on these.
 
+pub mod ack;
 pub mod calls;
 pub mod codes;
 pub mod drive;

@@ -275,41 +275,75 @@ pub async fn timeline(db: &Db, org: OrgId, escalation: i64) -> Result<Vec<Entry>
         .collect())
 }
 
-/// The reply code `address` was given for this escalation, or a new one: the smallest number
-/// free among that number's open escalations in the organization.
-pub async fn code_in(
+/// Someone sent a text or an email about an escalation: their acknowledgement link points at
+/// this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub id: i64,
+    pub org: OrgId,
+    pub escalation_id: i64,
+    pub address: String,
+    pub person: String,
+    /// The escalation's version when they were last sent it.
+    pub version: i64,
+}
+
+/// Records that `address` (`person`) is sent the escalation at `version`; with `with_code`,
+/// gives them a reply code: the one they hold for it, or the smallest free among that number's
+/// open escalations in the organization. Returns the row and the code.
+#[allow(clippy::too_many_arguments)]
+pub async fn recipient_in(
     tx: &mut Tx,
     org: OrgId,
     escalation: i64,
     address: &str,
     person: &str,
+    with_code: bool,
+    version: i64,
     now: jiff::Timestamp,
-) -> Result<u32> {
+) -> Result<(i64, Option<u32>)> {
     let open = open_codes_in(tx, org, address).await?;
-    if let Some((code, _)) = open.iter().find(|(_, e)| *e == escalation) {
-        return Ok(*code);
-    }
-    let taken: Vec<u32> = open.iter().map(|(c, _)| *c).collect();
-    let code = super::codes::allocate(&taken);
-    sqlx::query(
-        "insert into escalation_codes (org_id, escalation_id, address, person, code, open, created_at) \
-         values ($1, $2, $3, $4, $5, 1, $6) on conflict (escalation_id, address) do update set code = $5, open = 1",
+    let held = open.iter().find(|(_, e)| *e == escalation).map(|(c, _)| *c);
+    let code = match (with_code, held) {
+        (false, _) => None,
+        (true, Some(c)) => Some(c),
+        (true, None) => Some(super::codes::allocate(&open.iter().map(|(c, _)| *c).collect::<Vec<_>>())),
+    };
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into escalation_codes (org_id, escalation_id, address, person, code, open, version, created_at) \
+         values ($1, $2, $3, $4, $5, 1, $6, $7) on conflict (escalation_id, address) do update \
+         set code = coalesce($5, escalation_codes.code), version = $6 returning id",
     )
     .bind(org.0)
     .bind(escalation)
     .bind(address)
     .bind(person)
-    .bind(code as i64)
+    .bind(code.map(i64::from))
+    .bind(version)
     .bind(to_millis(now))
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(code)
+    Ok((id, code))
+}
+
+/// The recipient an acknowledgement link names.
+pub async fn recipient(db: &Db, org: OrgId, id: i64) -> Result<Recipient> {
+    let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
+        "select id, escalation_id, address, person, version from escalation_codes where org_id = $1 and id = $2",
+    )
+    .bind(org.0)
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?;
+    let (id, escalation_id, address, person, version) = row.ok_or(Error::NotFound)?;
+    Ok(Recipient { id, org, escalation_id, address, person, version })
 }
 
 /// A number's open codes in the organization: (code, escalation).
 pub async fn open_codes_in(tx: &mut Tx, org: OrgId, address: &str) -> Result<Vec<(u32, i64)>> {
     let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "select code, escalation_id from escalation_codes where org_id = $1 and address = $2 and open = 1 order by code",
+        "select code, escalation_id from escalation_codes where org_id = $1 and address = $2 and open = 1 \
+         and code is not null order by code",
     )
     .bind(org.0)
     .bind(address)
@@ -321,12 +355,13 @@ pub async fn open_codes_in(tx: &mut Tx, org: OrgId, address: &str) -> Result<Vec
 /// Whether the number was ever asked to confirm in the organization (then a bare "ok" or a
 /// code from it is read as a reply, not as a new conversation).
 pub async fn ever_asked_in(tx: &mut Tx, org: OrgId, address: &str) -> Result<bool> {
-    let found: Option<(i64,)> =
-        sqlx::query_as("select id from escalation_codes where org_id = $1 and address = $2 limit 1")
-            .bind(org.0)
-            .bind(address)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let found: Option<(i64,)> = sqlx::query_as(
+        "select id from escalation_codes where org_id = $1 and address = $2 and code is not null limit 1",
+    )
+    .bind(org.0)
+    .bind(address)
+    .fetch_optional(&mut **tx)
+    .await?;
     Ok(found.is_some())
 }
 

@@ -409,9 +409,17 @@ pub async fn confirm(
     ApiId(id): ApiId,
     ApiJson(body): ApiJson<ConfirmBody>,
 ) -> Result<Json<DeskMessageEnvelope>, ApiError> {
-    drive::confirm_at_desk(&state.db, state.clock.as_ref(), caller.org, id, "api", &body.reason)
-        .await
-        .map_err(|e| not_found_as(e, "message"))?;
+    drive::confirm_at_desk(
+        &state.db,
+        state.clock.as_ref(),
+        &state.config.public_url,
+        caller.org,
+        id,
+        "api",
+        &body.reason,
+    )
+    .await
+    .map_err(|e| not_found_as(e, "message"))?;
     let m = messages::get(&state.db, caller.org, id).await?;
     Ok(Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }))
 }

@@ -766,7 +766,17 @@ pub async fn confirm(
 ) -> Result<Response, PageError> {
     let org = viewer.user.org_id;
     let m = messages::get(&state.db, org, parse_id(&id)?).await?;
-    match drive::confirm_at_desk(&state.db, state.clock.as_ref(), org, m.id, &actor(&viewer), &form.reason).await {
+    match drive::confirm_at_desk(
+        &state.db,
+        state.clock.as_ref(),
+        &state.config.public_url,
+        org,
+        m.id,
+        &actor(&viewer),
+        &form.reason,
+    )
+    .await
+    {
         Ok(_) => Ok(back_to(m.id, m.brand_id.0, "confirmed")),
         Err(e) => refused(&state, &viewer, &m, e, &form).await,
     }

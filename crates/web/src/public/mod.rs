@@ -2,6 +2,7 @@
 //! a desk contact's secure inbox and on-call calendar feeds (capability links), and the hosted
 //! web form with its JSON endpoints.
 
+pub mod ack;
 pub mod calendar;
 pub mod forms;
 pub mod inbox;
@@ -47,6 +48,7 @@ pub fn routes() -> Router<AppState> {
         .merge(inbox::routes())
         .merge(calendar::routes())
         .merge(shifts::routes())
+        .merge(ack::routes())
         .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))

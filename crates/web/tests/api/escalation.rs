@@ -89,8 +89,25 @@ impl Clinic {
         self.c.get(&format!("/api/v1/desk/messages/{id}")).await["message"].clone()
     }
 
+    /// The next text to `to`, with the acknowledgement link it ends with (if any) checked to be
+    /// one of ours and shown as "(their link)".
     async fn text(&self, to: &str) -> String {
-        self.c.app.sms.expect_sms(to, Duration::from_secs(5)).await.unwrap().body
+        self.text_and_link(to).await.0
+    }
+
+    /// [`Clinic::text`], and the link.
+    async fn text_and_link(&self, to: &str) -> (String, Option<String>) {
+        let body = self.c.app.sms.expect_sms(to, Duration::from_secs(5)).await.unwrap().body;
+        let prefix = self.c.app.url("/ack/");
+        match body.find(&prefix) {
+            Some(at) => {
+                let link = body[at..].to_string();
+                let token = &link[prefix.len()..];
+                assert!(token.len() == 43 && !token.contains(' '), "{link}");
+                (format!("{}(their link)", &body[..at]), Some(link))
+            }
+            None => (body, None),
+        }
     }
 
     async fn reply(&self, from: &str, body: &str) {
@@ -120,12 +137,13 @@ fn line(kind: &str, step: u64, person: &str, detail: &str) -> (String, u64, Stri
     (kind.into(), step, person.into(), detail.into())
 }
 
-/// The text asking for `code` about a message whose problem is `problem`.
+/// The text asking for `code` about a message whose problem is `problem`, up to the person's
+/// own link (see [`Clinic::text`]).
 fn ask(problem: &str, code: &str) -> String {
     format!(
         "URGENT Imaginary Plumbing message: Caller's name: Paula Mendes; Callback number: (312) 555-0199; \
          Service address: 12 Wacker Dr; What is wrong: {problem}; Best time to call: Evening. Taken 9:00 PM Mon Dec 7. \
-         Reply {code} to confirm you are taking it."
+         Reply {code} to confirm you are taking it, or accept or pass: (their link)"
     )
 }
 
@@ -259,7 +277,7 @@ async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_a
     k.c.app.sms.set_pickup(CY, Pickup::RingOut);
     let id = k.take("No heat, the house is freezing").await;
     k.c.run_engine().await;
-    assert!(k.text(BEN).await.ends_with("Reply 1ok to confirm you are taking it."));
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok"));
     // Ben's phone died: the office puts Cy on call from now; the next step reaches Cy.
     let (ben, cy) = (format!("contact:{}", k.ben), format!("contact:{}", k.cy));
     let (status, body) = k
@@ -535,4 +553,80 @@ async fn the_hvac_protocol_texts_then_calls_the_cell_to_voicemail_then_home_wher
     .map(|(k, s)| (k.to_string(), *s))
     .collect();
     assert_eq!(kinds, expected);
+}
+
+#[tokio::test]
+async fn the_link_in_a_text_records_viewed_and_lets_a_person_pass_it_on_or_accept_it() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    let (text, link) = k.text_and_link(BEN).await;
+    assert_eq!(text, ask(HEAT, "1ok"));
+    let ben_link = link.unwrap();
+    let client = k.c.app.browser();
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            let status = r.status().as_u16();
+            let headers = r.headers().clone();
+            (status, headers, r.text().await.unwrap())
+        }
+    };
+
+    // Ben opens his link: the message, and both answers; the board hears he saw it.
+    let (status, headers, page) = get(ben_link.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(page.contains("<h1>Can you take it?</h1>"), "{page}");
+    assert!(page.contains("Hello Ben Ortiz. Taken 9:00 PM Mon Dec 7."), "{page}");
+    assert!(page.contains("<dt>What is wrong</dt><dd>No heat, the house is freezing</dd>"), "{page}");
+    assert!(page.contains("Accept: I'm taking it"), "{page}");
+    assert!(page.contains("Pass to the next person"), "{page}");
+    get(ben_link.clone()).await;
+    let viewed: Vec<_> = timeline(&k.message(id).await).into_iter().filter(|l| l.0 == "viewed").collect();
+    assert_eq!(viewed, [line("viewed", 1, "Ben Ortiz", "opened their link")], "once, however often he opens it");
+
+    // He cannot take it: Pass reaches Dana now, without waiting 15 minutes.
+    let r = client.post(format!("{ben_link}/pass")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{}?done=passed", &ben_link[ben_link.find("/ack/").unwrap()..])
+    );
+    k.c.run_engine().await;
+    let (text, dana_link) = k.text_and_link(DANA).await;
+    assert_eq!(text, ask(HEAT, "1ok"));
+    assert_eq!(k.message(id).await["escalation"]["summary"], "Escalating: step 2 of 2");
+    // His link no longer passes anything: the flow has moved on.
+    let r = client.post(format!("{ben_link}/pass")).send().await.unwrap();
+    assert!(r.headers()["location"].to_str().unwrap().ends_with("?done=stale"));
+    let (_, _, page) = get(format!("{ben_link}?done=stale")).await;
+    assert!(page.contains("It had already moved on to the next person."), "{page}");
+    assert!(!page.contains("Pass to the next person"), "{page}");
+
+    // Dana accepts from hers: confirmed by her; Ben is told by text; she is not texted.
+    let dana_link = dana_link.unwrap();
+    let r = client.post(format!("{dana_link}/accept")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, _, page) = get(dana_link.clone()).await;
+    assert!(page.contains("<h1>It&#39;s yours</h1>"), "{page}");
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Dana Owner (accepted from their link)");
+    k.c.run_engine().await;
+    assert_eq!(
+        k.text(BEN).await,
+        "Imaginary Plumbing: the urgent message you were sent is handled (Dana Owner confirmed it). No need to reply."
+    );
+    assert_eq!(k.c.app.sms.sent_to(DANA).len(), 1);
+    let (_, _, page) = get(ben_link.clone()).await;
+    assert!(page.contains("Dana Owner confirmed it"), "{page}");
+    assert!(!page.contains("/accept\""), "no Accept once it is handled: {page}");
+
+    // A link that is not one of ours: one plain page, nothing learned.
+    let bad = format!("{}{}", &ben_link[..ben_link.len() - 43], "A".repeat(43));
+    let (status, _, _) = get(bad).await;
+    assert_eq!(status, 404);
 }
