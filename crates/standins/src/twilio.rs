@@ -414,6 +414,7 @@ impl TwilioStandin {
             .route("/2010-04-01/Accounts/{account}/Calls/{sid}", get(voice::fetch_call))
             .route("/", get(phones_page))
             .route("/phones/{number}", get(phone_page).post(phone_send))
+            .route("/phones/{number}/calls/{sid}", post(voice::call_action))
             .with_state(self.clone())
     }
 
@@ -695,7 +696,7 @@ async fn fetch_message(
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;background:#f1f5f9;color:#0f172a}\
@@ -725,8 +726,13 @@ async fn phones_page(State(s): State<TwilioStandin>) -> Html<String> {
             phones.push((phone.clone(), business.clone(), m.body.clone()));
         }
     }
+    for c in s.calls().iter().rev() {
+        if !phones.iter().any(|(p, _, _)| *p == c.to) {
+            phones.push((c.to.clone(), c.from.clone(), format!("Call: {}", c.status)));
+        }
+    }
     let mut html = String::from(
-        "<h1>Phones</h1><p class=muted>Texts the app sent appear on the recipient's phone. Open a phone to reply as that customer or technician.</p>",
+        "<h1>Phones</h1><p class=muted>Texts and calls the app made appear on the recipient's phone. Open a phone to reply as that customer or technician, or to answer a call and press keys.</p>",
     );
     html.push_str("<div class=card><form method=get action='/phones/new' onsubmit=\"this.action='/phones/'+encodeURIComponent(this.n.value);\"><input name=n placeholder='+13035550199 (a new phone)'><button>Open</button></form></div>");
     for (phone, business, last) in &phones {
@@ -772,6 +778,7 @@ async fn phone_page(State(s): State<TwilioStandin>, Path(number): Path<String>) 
         n = esc(&number),
         b = esc(&business)
     ));
+    html.push_str(&s.calls_html(&number));
     page(&number, &html)
 }
 

@@ -321,6 +321,95 @@ impl TwilioStandin {
     }
 }
 
+impl TwilioStandin {
+    /// Whether a person on the phones page can act on this call now (it rings for them, or
+    /// they are on it).
+    fn waiting_for_page(&self, sid: &str) -> bool {
+        lock(&self.inner.voice).answers.contains_key(sid)
+    }
+
+    /// The calls card of a phone's page: each call with what was said, the keys pressed and the
+    /// message left; Answer and Decline while one rings, a keypad while one is live.
+    pub(super) fn calls_html(&self, number: &str) -> String {
+        let calls = self.calls_to(number);
+        if calls.is_empty() {
+            return String::new();
+        }
+        let esc = super::esc;
+        let n = esc(number);
+        let mut html = String::from("<h2>Calls</h2>");
+        let mut live = false;
+        for c in calls.iter().rev() {
+            let answered = match c.answered_by.as_deref() {
+                Some("human") => " · answered",
+                Some(a) if a.starts_with("machine") => " · voicemail",
+                _ => "",
+            };
+            html.push_str(&format!(
+                "<div class=card><div class=row><strong>From {}</strong><span class=muted>{}{answered}</span></div>",
+                esc(&c.from),
+                esc(&c.status)
+            ));
+            for line in &c.heard {
+                html.push_str(&format!("<div class='bubble in'>{}</div>", esc(line)));
+            }
+            if let Some(left) = &c.voicemail {
+                html.push_str(&format!("<div class=muted>Message left on voicemail: {}</div>", esc(left)));
+            }
+            if !c.pressed.is_empty() {
+                html.push_str(&format!("<div class=muted>Keys pressed: {}</div>", esc(&c.pressed.join(" "))));
+            }
+            if self.waiting_for_page(&c.sid) && !matches!(c.status.as_str(), "completed" | "queued") {
+                live = true;
+                let action = format!("/phones/{n}/calls/{}", esc(&c.sid));
+                let button = |name: &str, label: &str| format!("<button name=action value='{name}'>{label}</button>");
+                html.push_str(&format!("<form method=post action='{action}' class=row>"));
+                if c.status == "ringing" || c.status == "initiated" {
+                    html.push_str(&button("answer", "Answer"));
+                    html.push_str(&button("decline", "Decline"));
+                } else {
+                    for k in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"] {
+                        html.push_str(&format!("<button name=key value='{k}'>{k}</button>"));
+                    }
+                }
+                html.push_str("</form>");
+            }
+            html.push_str("</div>");
+        }
+        if live {
+            // A live call changes by itself: look again shortly.
+            html.push_str("<meta http-equiv=refresh content=2>");
+        }
+        html
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CallAction {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    key: String,
+}
+
+/// `POST /phones/{number}/calls/{sid}`: answer, decline, or press a key on the phones page.
+pub(super) async fn call_action(
+    State(s): State<TwilioStandin>,
+    Path((number, sid)): Path<(String, String)>,
+    Form(form): Form<CallAction>,
+) -> Response {
+    let action = match (form.action.as_str(), form.key.as_str()) {
+        ("answer", _) => PageAction::Answer,
+        ("decline", _) => PageAction::Decline,
+        (_, k) if !k.is_empty() => PageAction::Key(k.chars().take(1).collect()),
+        _ => return (StatusCode::BAD_REQUEST, "answer, decline or a key").into_response(),
+    };
+    s.pick_up(&sid, action);
+    // Give the call a moment to move on before the page is shown again.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    axum::response::Redirect::to(&format!("/phones/{}", number.replace('+', "%2B"))).into_response()
+}
+
 fn extra_params(answered_by: &Option<String>) -> Vec<(String, String)> {
     answered_by.iter().map(|a| ("AnsweredBy".to_string(), a.clone())).collect()
 }

@@ -630,3 +630,58 @@ async fn the_link_in_a_text_records_viewed_and_lets_a_person_pass_it_on_or_accep
     let (status, _, _) = get(bad).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_person_answers_a_call_on_the_simulated_phones_page_and_presses_2_to_pass_it_on() {
+    let k = plumbing().await;
+    k.flow(json!({
+        "steps": [
+            { "action": "call_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 10 },
+            { "action": "text_confirm", "targets": [{ "kind": "contact", "contact_id": k.dana }], "wait_minutes": 10 },
+        ],
+        "repeat": "times", "rounds": 1,
+    }))
+    .await;
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    let sms = &k.c.app.sms;
+    let phone = format!("{}/phones/%2B13125550142", sms.base_url());
+    let page = |url: String| async move { reqwest::get(url).await.unwrap().text().await.unwrap() };
+    // Ben's phone rings on the page until someone answers it.
+    let mut ringing = String::new();
+    for _ in 0..50 {
+        ringing = page(phone.clone()).await;
+        if ringing.contains("value='answer'") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ringing.contains("value='answer'") && ringing.contains("value='decline'"), "{ringing}");
+    let sid = sms.calls_to(BEN)[0].sid.clone();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let act = |form: Vec<(&'static str, &'static str)>| {
+        let (client, url) = (client.clone(), format!("{phone}/calls/{sid}"));
+        async move { client.post(url).form(&form).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(act(vec![("action", "answer")]).await, 303);
+    let mut live = String::new();
+    for _ in 0..50 {
+        live = page(phone.clone()).await;
+        if live.contains("Press 1 to confirm") && live.contains("value='2'") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(live.contains(&SPOKEN.replace('\'', "&#39;")), "{live}");
+    assert_eq!(act(vec![("key", "2")]).await, 303);
+    sms.settle(Duration::from_secs(10)).await.unwrap();
+    let call = &sms.calls_to(BEN)[0];
+    assert_eq!((call.status.as_str(), call.pressed.clone()), ("completed", vec!["2".to_string()]));
+    assert_eq!(call.heard.last().map(String::as_str), Some("Passed to the next person. Goodbye."));
+    // Passing moved the flow on at once: Dana is texted without the 10-minute wait.
+    k.c.run_engine().await;
+    assert_eq!(k.text(DANA).await, ask(HEAT, "1ok"));
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Escalating: step 2 of 2");
+    assert!(timeline(&m).contains(&line("keypress", 1, "Ben Ortiz", "pressed 2: passed to the next step")));
+}
