@@ -48,8 +48,9 @@ enum Command {
 struct BenchCli {
     /// What to measure: `engine` (throughput, timer lateness), `ingest` (webhooks/s, SSE delay),
     /// `dispatch` (board, portal and jobs-table reads; dispatch and assignment writes), `desk`
-    /// (message submit to first delivery; daily recaps for 1,000 clients) or `oncall` (who is on
-    /// call, for a schedule of 5 layers and a year of overrides and swaps)
+    /// (message submit to first delivery; daily recaps for 1,000 clients), `oncall` (who is on
+    /// call, for a schedule of 5 layers and a year of overrides and swaps) or `escalation` (step
+    /// lateness with 10,000 and 100,000 active escalations, steps/s, confirmation to all stopped)
     #[arg(default_value = "engine")]
     what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
@@ -61,7 +62,7 @@ struct BenchCli {
     /// Engine benchmarks: items claimed and run at once (default: the engine's default)
     #[arg(long)]
     concurrency: Option<usize>,
-    /// Pending-timer counts for the lateness runs
+    /// Pending-timer counts for the lateness runs (`escalation`: active escalations)
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     timers: Vec<usize>,
 }
@@ -206,7 +207,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "dispatch" => crate::bench::dispatch::run(args.postgres).await,
             "desk" => crate::bench::desk::run(args.postgres).await,
             "oncall" => crate::bench::oncall::run(args.postgres).await,
-            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall)"),
+            "escalation" => crate::bench::escalation::run(args.postgres, args.timers).await,
+            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall, escalation)"),
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;

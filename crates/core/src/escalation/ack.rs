@@ -87,6 +87,7 @@ pub async fn accept(db: &Db, clock: &dyn Clock, base: &str, token: &str) -> Resu
 pub async fn pass(db: &Db, clock: &dyn Clock, base: &str, token: &str) -> Result<bool> {
     let ack = open(db, clock, token).await?;
     let r = &ack.recipient;
+    let prepared = super::reach::prepare_for(db, r.org, r.escalation_id, clock.now()).await?;
     let mut tx = db.begin().await?;
     let e = store::lock_in(&mut tx, r.org, r.escalation_id).await?;
     if e.run.state != State::Escalating || e.run.version != r.version {
@@ -103,7 +104,7 @@ pub async fn pass(db: &Db, clock: &dyn Clock, base: &str, token: &str) -> Result
         ..Default::default()
     };
     store::log_in(&mut tx, r.org, e.id, &entry).await?;
-    drive::act_in(&mut tx, db, clock, base, r.org, e.id, Event::Pass, None).await?;
+    drive::act_in(&mut tx, clock, base, &prepared, r.org, e.id, Event::Pass, None).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(crate::db::Event::Desk { org: r.org, message: e.message_id });

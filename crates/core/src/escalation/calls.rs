@@ -395,11 +395,13 @@ pub async fn key(db: &Db, clock: &dyn Clock, base: &str, id: i64, heard: &Heard)
         }
         "2" => {
             log("keypress", "pressed 2: passed to the next step".into()).await?;
+            let prepared = super::reach::prepare_for(db, call.org(), call.escalation_id, clock.now()).await?;
             let mut tx = db.begin().await?;
             let current = store::lock_in(&mut tx, call.org(), call.escalation_id).await?;
             let passes = current.run.state == State::Escalating && current.run.version == call.version;
             if passes {
-                drive::act_in(&mut tx, db, clock, base, call.org(), call.escalation_id, Event::Pass, None).await?;
+                let (org, id) = (call.org(), call.escalation_id);
+                drive::act_in(&mut tx, clock, base, &prepared, org, id, Event::Pass, None).await?;
             }
             tx.commit().await?;
             db.work_added();

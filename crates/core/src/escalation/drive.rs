@@ -11,17 +11,16 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::codes;
+use super::reach::{self, Prepared, Reach};
 use super::run::{self, Effect, Event, Position, State};
 use super::store::{self, Entry, Escalation};
 use crate::clock::Clock;
 use crate::db::{Db, Tx};
-use crate::desk::contacts::MethodKind;
 use crate::desk::delivery::{TEXT_MAX, Told};
-use crate::desk::flow::{Action, Channel, Step, Target};
+use crate::desk::flow::{Action, Step};
 use crate::desk::messages::UrgentTaken;
 use crate::engine::{self, BoxFuture, Kind, Listener, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
 use crate::ids::OrgId;
-use crate::oncall::{Member, timeline::on_call};
 use crate::parse::{EmailAddress, PhoneE164};
 use crate::{Error, Result, messaging};
 
@@ -90,6 +89,8 @@ pub async fn start(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, message: 
     };
     let Some(policy) = told.caller.urgent_flow.clone() else { return Ok(()) };
     let now = clock.now();
+    let prepared = reach::prepare(db, told, &policy, now).await?;
+    let told = &prepared.told;
     let (run, effects) = run::start();
     let mut tx = db.begin().await?;
     let Some(mut e) = store::insert_in(&mut tx, org, told.brand.id, message, &policy, run, now).await? else {
@@ -98,7 +99,7 @@ pub async fn start(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, message: 
     let detail = format!("{} steps, {}", policy.steps.len(), repeat_label(&policy));
     let started = Entry { at: now, round: 1, kind: "started".into(), detail: Some(detail), ..Default::default() };
     store::log_in(&mut tx, org, e.id, &started).await?;
-    let mut cx = Cx { db, clock, told: &told, now, base };
+    let mut cx = Cx { clock, told, reach: &prepared, now, base };
     cx.effects(&mut tx, &mut e, effects).await?;
     store::save_in(&mut tx, &e).await?;
     tx.commit().await?;
@@ -138,28 +139,30 @@ pub async fn act(
     event: Event,
     by: Option<Confirmer>,
 ) -> Result<Escalation> {
+    let prepared = reach::prepare_for(db, org, id, clock.now()).await?;
     let mut tx = db.begin().await?;
-    let e = act_in(&mut tx, db, clock, base, org, id, event, by).await?;
+    let e = act_in(&mut tx, clock, base, &prepared, org, id, event, by).await?;
     tx.commit().await?;
     db.work_added();
     db.publish(crate::db::Event::Desk { org, message: e.message_id });
     Ok(e)
 }
 
-/// [`act`] inside the caller's transaction (the inbound router confirming by a reply).
+/// [`act`] inside the caller's transaction, with what its steps need gathered before it
+/// ([`reach::prepare_for`]).
 #[allow(clippy::too_many_arguments)]
 pub async fn act_in(
     tx: &mut Tx,
-    db: &Db,
     clock: &dyn Clock,
     base: &str,
+    prepared: &Prepared,
     org: OrgId,
     id: i64,
     event: Event,
     by: Option<Confirmer>,
 ) -> Result<Escalation> {
     let mut e = store::lock_in(tx, org, id).await?;
-    let told = Told::load(db, org, e.message_id).await?;
+    let told = &prepared.told;
     let now = clock.now();
     let (run, effects) = run::advance(&e.policy, e.run, event);
     if run == e.run && effects.is_empty() {
@@ -202,7 +205,7 @@ pub async fn act_in(
             Entry { at: now, round: pos.round, step: pos.step + 1, kind: "passed".into(), ..Default::default() };
         store::log_in(tx, org, id, &entry).await?;
     }
-    let mut cx = Cx { db, clock, told: &told, now, base };
+    let mut cx = Cx { clock, told, reach: prepared, now, base };
     cx.effects(tx, &mut e, effects).await?;
     if e.run.state == State::Confirmed {
         match &by {
@@ -220,20 +223,13 @@ pub async fn act_in(
 
 /// What one step needs from its surroundings.
 struct Cx<'a> {
-    db: &'a Db,
     clock: &'a dyn Clock,
     told: &'a Told,
+    /// Whom each step's targets reach (gathered before the transaction).
+    reach: &'a Prepared,
     now: Timestamp,
     /// The server's public URL (acknowledgement links).
     base: &'a str,
-}
-
-/// Someone a target named, reached by one address.
-#[derive(Debug, Clone)]
-struct Reach {
-    person: String,
-    address: String,
-    contact: Option<i64>,
 }
 
 impl Cx<'_> {
@@ -307,8 +303,8 @@ impl Cx<'_> {
     async fn fire(&mut self, tx: &mut Tx, e: &Escalation, pos: Position) -> Result<bool> {
         let Some(step) = e.policy.steps.get(pos.step).cloned() else { return Ok(false) };
         let mut reached = false;
-        for target in &step.targets {
-            let label = self.label(target).await?;
+        let prepared = self.reach.steps.get(pos.step).cloned().unwrap_or_default();
+        for (label, resolution) in prepared {
             let base = Entry {
                 at: self.now,
                 round: pos.round,
@@ -317,7 +313,7 @@ impl Cx<'_> {
                 target: Some(label),
                 ..Default::default()
             };
-            match self.resolve(target, step.action).await? {
+            match resolution {
                 Err((person, why)) => {
                     let entry = Entry { kind: "skipped".into(), person, detail: Some(why), ..base };
                     store::log_in(tx, e.org, e.id, &entry).await?;
@@ -425,146 +421,6 @@ impl Cx<'_> {
         Ok(format!("{}/ack/{token}", self.base.trim_end_matches('/')))
     }
 
-    /// What a target names, for the timeline: `On call for Nights (cell)`, `Dr. Lee (cell)`.
-    async fn label(&self, t: &Target) -> Result<String> {
-        let org = self.told.brand.org_id;
-        Ok(match t {
-            Target::Contact { id, channel } => {
-                let name = match crate::desk::contacts::get(self.db, org, self.told.brand.id, *id).await {
-                    Ok(c) => c.name,
-                    Err(Error::NotFound) => "A removed contact".into(),
-                    Err(e) => return Err(e),
-                };
-                format!("{name} ({})", channel_str(*channel))
-            }
-            Target::OnCall { schedule, channel, all } => {
-                let name = match crate::oncall::store::get(self.db, org, *schedule).await {
-                    Ok(s) => s.name,
-                    Err(Error::NotFound) => "a removed schedule".into(),
-                    Err(e) => return Err(e),
-                };
-                let who = if *all { "Everyone on call" } else { "On call" };
-                format!("{who} for {name} ({})", channel_str(*channel))
-            }
-            Target::Address { value } => value.clone(),
-        })
-    }
-
-    /// Who a target reaches now, by the action's channel; or why nobody (and who it was).
-    async fn resolve(
-        &self,
-        t: &Target,
-        action: Action,
-    ) -> Result<std::result::Result<Vec<Reach>, (Option<String>, String)>> {
-        let org = self.told.brand.org_id;
-        let brand = self.told.brand.id;
-        let email_action = action == Action::Email;
-        match t {
-            Target::Address { value } => {
-                let v = value.trim();
-                let address = if v.contains('@') {
-                    EmailAddress::parse(v).map(|a| a.to_string())
-                } else {
-                    PhoneE164::parse_in(v, self.told.brand.country).map(|p| p.as_str().to_string())
-                };
-                Ok(match address {
-                    Ok(a) => Ok(vec![Reach { person: v.to_string(), address: a, contact: None }]),
-                    Err(why) => Err((None, why)),
-                })
-            }
-            Target::Contact { id, channel } => {
-                let c = match crate::desk::contacts::get(self.db, org, brand, *id).await {
-                    Ok(c) => c,
-                    Err(Error::NotFound) => return Ok(Err((None, "this contact was removed from the client".into()))),
-                    Err(e) => return Err(e),
-                };
-                let kind = if email_action { MethodKind::Email } else { method_of(*channel) };
-                Ok(match c.methods.iter().find(|m| m.kind == kind) {
-                    Some(m) => {
-                        Ok(vec![Reach { person: c.name.clone(), address: m.value.clone(), contact: Some(c.id) }])
-                    }
-                    None if action == Action::Secure => {
-                        Ok(vec![Reach { person: c.name.clone(), address: String::new(), contact: Some(c.id) }])
-                    }
-                    None => Err((Some(c.name.clone()), format!("{} has no {} on file", c.name, way_name(kind)))),
-                })
-            }
-            Target::OnCall { schedule, channel, all } => {
-                let stored = match crate::oncall::store::get(self.db, org, *schedule).await {
-                    Ok(s) => s,
-                    Err(Error::NotFound) => return Ok(Err((None, "this schedule was removed".into()))),
-                    Err(e) => return Err(e),
-                };
-                let now_on = on_call(&stored.schedule(), self.now);
-                let mut members: Vec<Member> = now_on.on_call.iter().map(|(m, _)| *m).collect();
-                if members.is_empty() {
-                    return Ok(Err((None, format!("nobody is on call for {} now", stored.name))));
-                }
-                if !*all {
-                    members.truncate(1);
-                }
-                let kind = if email_action { MethodKind::Email } else { method_of(*channel) };
-                let mut reach = Vec::new();
-                let mut missing = Vec::new();
-                for m in members {
-                    match self.member_way(m, kind).await? {
-                        Ok(r) => reach.push(r),
-                        Err(name) if action == Action::Secure => missing.push(name),
-                        Err(name) => missing.push(name),
-                    }
-                }
-                if reach.is_empty() {
-                    let names = missing.join(", ");
-                    return Ok(Err((
-                        Some(names.clone()),
-                        format!("{names} (on call for {}) has no {} on file", stored.name, way_name(kind)),
-                    )));
-                }
-                Ok(Ok(reach))
-            }
-        }
-    }
-
-    /// A schedule member's way of this kind: a contact's method; a sign-in's email, or the
-    /// method of the client's contact linked to that sign-in.
-    async fn member_way(&self, m: Member, kind: MethodKind) -> Result<std::result::Result<Reach, String>> {
-        let org = self.told.brand.org_id;
-        let brand = self.told.brand.id;
-        match m {
-            Member::Contact(id) => {
-                let c = match crate::desk::contacts::get(self.db, org, brand, id).await {
-                    Ok(c) => c,
-                    Err(Error::NotFound) => return Ok(Err("a removed contact".into())),
-                    Err(e) => return Err(e),
-                };
-                Ok(match c.methods.iter().find(|x| x.kind == kind) {
-                    Some(x) => Ok(Reach { person: c.name.clone(), address: x.value.clone(), contact: Some(c.id) }),
-                    None => Err(c.name),
-                })
-            }
-            Member::User(id) => {
-                let u = match crate::tenancy::user(self.db, org, crate::ids::UserId(id)).await {
-                    Ok(u) => u,
-                    Err(Error::NotFound) => return Ok(Err("a removed sign-in".into())),
-                    Err(e) => return Err(e),
-                };
-                let linked = crate::desk::contacts::list(self.db, org, brand)
-                    .await?
-                    .into_iter()
-                    .find(|c| c.user_id == Some(u.id));
-                if let Some(c) = &linked
-                    && let Some(x) = c.methods.iter().find(|x| x.kind == kind)
-                {
-                    return Ok(Ok(Reach { person: u.name.clone(), address: x.value.clone(), contact: Some(c.id) }));
-                }
-                if kind == MethodKind::Email {
-                    return Ok(Ok(Reach { person: u.name.clone(), address: u.email.to_string(), contact: None }));
-                }
-                Ok(Err(u.name))
-            }
-        }
-    }
-
     /// Tells whoever confirmed by reply "thank you", and everyone else texted that it is
     /// handled.
     async fn thank(&mut self, tx: &mut Tx, e: &Escalation, confirmer: Option<&str>, thank_them: bool) -> Result<()> {
@@ -625,36 +481,6 @@ pub fn ask_text(told: &Told, code: Option<&str>, url: &str) -> String {
 
 /// How long an acknowledgement link works.
 pub const ACK_LINK_DAYS: i64 = 7;
-
-/// `cell number`, `home phone`: as a sentence names a way to reach someone.
-fn way_name(kind: MethodKind) -> &'static str {
-    match kind {
-        MethodKind::Cell => "cell number",
-        MethodKind::Home => "home phone",
-        MethodKind::Office => "office phone",
-        MethodKind::Email => "email address",
-        MethodKind::Pager => "pager",
-        MethodKind::Fax => "fax number",
-    }
-}
-
-fn method_of(c: Channel) -> MethodKind {
-    match c {
-        Channel::Cell => MethodKind::Cell,
-        Channel::Home => MethodKind::Home,
-        Channel::Office => MethodKind::Office,
-        Channel::Email => MethodKind::Email,
-    }
-}
-
-fn channel_str(c: Channel) -> &'static str {
-    match c {
-        Channel::Cell => "cell",
-        Channel::Home => "home",
-        Channel::Office => "office",
-        Channel::Email => "email",
-    }
-}
 
 pub fn action_str(a: Action) -> &'static str {
     match a {
@@ -740,11 +566,9 @@ async fn answer(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, r: &Reply) -
     let open = store::open_codes_in(&mut tx, org, &r.address).await?;
     let did = match codes::resolve(codes::read(&r.text), &open) {
         codes::Outcome::Confirm(id) => {
+            tx.rollback().await?;
             let by = Confirmer::Reply { address: r.address.clone(), text: r.text.clone() };
-            let e = act_in(&mut tx, db, clock, base, org, id, Event::Confirm, Some(by)).await?;
-            tx.commit().await?;
-            db.work_added();
-            db.publish(crate::db::Event::Desk { org, message: e.message_id });
+            act(db, clock, base, org, id, Event::Confirm, Some(by)).await?;
             return Ok("confirmed");
         }
         codes::Outcome::Answer(text) => {
@@ -784,12 +608,13 @@ pub async fn confirm_at_desk(
         return Err(Error::invalid("message", "this message has no urgent escalation to confirm"));
     };
     let name = crate::jobs::dispatch::actor_name(actor);
+    let prepared = reach::prepare_for(db, org, found.id, clock.now()).await?;
     let mut tx = db.begin().await?;
     let e = store::lock_in(&mut tx, org, found.id).await?;
     let e = match e.run.state {
         State::Escalating => {
             let by = Confirmer::Operator { name, reason: reason.to_string() };
-            act_in(&mut tx, db, clock, base, org, e.id, Event::Confirm, Some(by)).await?
+            act_in(&mut tx, clock, base, &prepared, org, e.id, Event::Confirm, Some(by)).await?
         }
         State::Exhausted => {
             let now = clock.now();

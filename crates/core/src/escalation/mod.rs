@@ -9,5 +9,6 @@ pub mod ack;
 pub mod calls;
 pub mod codes;
 pub mod drive;
+pub mod reach;
 pub mod run;
 pub mod store;

@@ -148,6 +148,14 @@ pub async fn lock_in(tx: &mut Tx, org: OrgId, id: i64) -> Result<Escalation> {
     row.map(Escalation::try_from).transpose()?.ok_or(Error::NotFound)
 }
 
+/// The escalation, read without a lock (its flow never changes; where it stands may).
+pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<Escalation> {
+    let sql = format!("{SELECT} where org_id = $1 and id = $2");
+    let row: Option<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_optional(db.pool()).await?;
+    row.map(Escalation::try_from).transpose()?.ok_or(Error::NotFound)
+}
+
 /// The escalation of a message, if it has one.
 pub async fn of_message(db: &Db, org: OrgId, message: i64) -> Result<Option<Escalation>> {
     let sql = format!("{SELECT} where org_id = $1 and message_id = $2");

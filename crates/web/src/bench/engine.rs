@@ -149,7 +149,7 @@ async fn wait_done(db: &Db, total: i64) -> anyhow::Result<()> {
     }
 }
 
-fn start_engine(
+pub(crate) fn start_engine(
     db: &Db,
     config: &EngineConfig,
     workers: Workers,
@@ -171,7 +171,7 @@ async fn add_noops(db: &Db, items: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn engine_drain(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Result<f64> {
+pub(crate) async fn engine_drain(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Result<f64> {
     add_noops(db, items).await?;
     let start = Instant::now();
     let (stop, task) = start_engine(db, config, noop_workers());
@@ -249,14 +249,14 @@ async fn engine_sms(db: &Db, config: &EngineConfig, items: usize) -> anyhow::Res
     Ok(rate)
 }
 
-struct Lateness {
-    p50: i64,
-    p99: i64,
-    max: i64,
-    samples: usize,
+pub(crate) struct Lateness {
+    pub(crate) p50: i64,
+    pub(crate) p99: i64,
+    pub(crate) max: i64,
+    pub(crate) samples: usize,
 }
 
-async fn timer_lateness(db: &Db, config: &EngineConfig, pending: usize) -> anyhow::Result<Lateness> {
+pub(crate) async fn timer_lateness(db: &Db, config: &EngineConfig, pending: usize) -> anyhow::Result<Lateness> {
     const SAMPLE: usize = 500;
     let now = Timestamp::now();
     // The background load: timers due over the next hour, added in large transactions.

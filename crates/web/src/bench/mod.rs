@@ -4,6 +4,7 @@
 pub mod desk;
 pub mod dispatch;
 pub mod engine;
+pub mod escalation;
 pub mod ingest;
 pub mod oncall;
 #[cfg(feature = "river")]
