@@ -39,7 +39,11 @@ impl Kind for WaitOver {
 /// Registers the escalation's listener (urgent messages taken) and its timers.
 pub fn register(workers: &mut engine::Workers, placer: super::calls::Placer) {
     let base = placer.base_url.clone();
-    workers.listen(Starter { base: base.clone() }).add(Timers { base: base.clone() }).add(Replies { base }).add(placer);
+    workers
+        .listen(Starter { base: base.clone() })
+        .add(Timers { base: base.clone(), batch: tokio::sync::OnceCell::new() })
+        .add(Replies { base })
+        .add(placer);
 }
 
 /// `base`: the server's public URL, for the acknowledgement links texts and emails carry.
@@ -58,24 +62,168 @@ impl Listener for Starter {
     }
 }
 
+/// Runs `escalation.wait` timers. Timers that come due together are carried out together:
+/// the engine runs them at once, and each hands its step to one batch task that gathers what
+/// the steps need, then carries them out in one transaction (a savepoint each, so one that
+/// fails is retried alone), so a burst of steps costs one commit rather than one each.
 struct Timers {
     base: String,
+    batch: tokio::sync::OnceCell<tokio::sync::mpsc::UnboundedSender<Due>>,
 }
+
+/// A timer handed to the batch task, with where its outcome goes.
+struct Due {
+    org: OrgId,
+    wait: WaitOver,
+    done: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+}
+
+/// Steps carried out in one transaction at most.
+const BATCH_MAX: usize = 64;
 
 impl Worker for Timers {
     type Args = WaitOver;
     fn work(&self, ctx: WorkContext, item: WorkItem, args: WaitOver) -> BoxFuture<Outcome> {
         let base = self.base.clone();
+        let batch = self.batch.get().cloned();
+        let sender = match batch {
+            Some(s) => s,
+            None => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let (db, clock) = (ctx.db.clone(), ctx.clock.clone());
+                if self.batch.set(tx).is_ok() {
+                    tokio::spawn(batches(db, clock, base.clone(), rx));
+                }
+                match self.batch.get() {
+                    Some(s) => s.clone(),
+                    None => return Box::pin(async { Outcome::Retry("the step batcher is not running".into()) }),
+                }
+            }
+        };
         Box::pin(async move {
             let Some(org) = item.org_id else {
                 return Outcome::Fail("an escalation timer with no organization".into());
             };
-            let event = Event::WaitOver { version: args.version };
-            match act(&ctx.db, ctx.clock.as_ref(), &base, org, args.escalation_id, event, None).await {
-                Ok(_) => Outcome::Done(None),
-                Err(e) => Outcome::Retry(e.to_string()),
+            let (done, outcome) = tokio::sync::oneshot::channel();
+            if sender.send(Due { org, wait: args, done }).is_err() {
+                return Outcome::Retry("the step batcher stopped".into());
+            }
+            match outcome.await {
+                Ok(Ok(())) => Outcome::Done(None),
+                Ok(Err(e)) => Outcome::Retry(e),
+                Err(_) => Outcome::Retry("the step batcher stopped".into()),
             }
         })
+    }
+}
+
+/// The batch tasks, a pipeline of two: the first takes whatever timers have arrived (up to
+/// [`BATCH_MAX`]) and gathers what their steps need (reads, concurrently); the second carries
+/// each gathered batch out in one transaction, while the first gathers the next.
+async fn batches(
+    db: Db,
+    clock: crate::clock::SharedClock,
+    base: String,
+    mut due: tokio::sync::mpsc::UnboundedReceiver<Due>,
+) {
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Vec<(Due, Prepared)>>(1);
+    let (wdb, wclock) = (db.clone(), clock.clone());
+    let writer = tokio::spawn(async move {
+        while let Some(ready) = ready_rx.recv().await {
+            write_batch(&wdb, wclock.as_ref(), &base, ready).await;
+        }
+    });
+    while let Some(first) = due.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH_MAX {
+            match due.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let ready = prepare_batch(&db, clock.as_ref(), batch).await;
+        if !ready.is_empty() && ready_tx.send(ready).await.is_err() {
+            break;
+        }
+    }
+    drop(ready_tx);
+    let _ = writer.await;
+}
+
+/// What each step of the batch needs, read concurrently (reads only; the pool bounds them).
+/// Timers whose escalation is gone are done; those that could not be read are retried.
+async fn prepare_batch(db: &Db, clock: &dyn Clock, batch: Vec<Due>) -> Vec<(Due, Prepared)> {
+    let now = clock.now();
+    let mut reads = tokio::task::JoinSet::new();
+    for (i, d) in batch.iter().enumerate() {
+        let (db, org, id) = (db.clone(), d.org, d.wait.escalation_id);
+        reads.spawn(async move { (i, reach::prepare_for(&db, org, id, now).await) });
+    }
+    let mut prepared: Vec<Option<Result<Prepared>>> = (0..batch.len()).map(|_| None).collect();
+    while let Some(joined) = reads.join_next().await {
+        if let Ok((i, p)) = joined {
+            prepared[i] = Some(p);
+        }
+    }
+    let mut ready = Vec::with_capacity(batch.len());
+    for (d, p) in batch.into_iter().zip(prepared) {
+        match p.unwrap_or_else(|| Err(Error::Unexpected("gathering a step's needs panicked".into()))) {
+            Ok(p) => ready.push((d, p)),
+            // Removed since (its message deleted): nothing to do.
+            Err(Error::NotFound) => {
+                let _ = d.done.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = d.done.send(Err(e.to_string()));
+            }
+        }
+    }
+    ready
+}
+
+/// Carries out a gathered batch in one transaction, a savepoint per step.
+async fn write_batch(db: &Db, clock: &dyn Clock, base: &str, ready: Vec<(Due, Prepared)>) {
+    let (dones, steps): (Vec<_>, Vec<_>) = ready.into_iter().map(|(d, p)| (d.done, (d.org, d.wait, p))).unzip();
+    let result: Result<Vec<std::result::Result<Escalation, String>>> = async {
+        let mut tx = db.begin().await?;
+        let mut out = Vec::with_capacity(steps.len());
+        for (org, wait, p) in &steps {
+            sqlx::query("savepoint escalation_step").execute(&mut *tx).await?;
+            let event = Event::WaitOver { version: wait.version };
+            match act_in(&mut tx, clock, base, p, *org, wait.escalation_id, event, None).await {
+                Ok(e) => {
+                    sqlx::query("release savepoint escalation_step").execute(&mut *tx).await?;
+                    out.push(Ok(e));
+                }
+                Err(e) => {
+                    sqlx::query("rollback to savepoint escalation_step").execute(&mut *tx).await?;
+                    sqlx::query("release savepoint escalation_step").execute(&mut *tx).await?;
+                    tracing::warn!(escalation = wait.escalation_id, error = %e, "an escalation step failed");
+                    out.push(Err(e.to_string()));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+    .await;
+    match result {
+        Ok(out) => {
+            db.work_added();
+            for (done, r) in dones.into_iter().zip(out) {
+                if let Ok(e) = &r {
+                    db.publish(crate::db::Event::Desk { org: e.org, message: e.message_id });
+                }
+                let _ = done.send(r.map(|_| ()));
+            }
+        }
+        Err(e) => {
+            // Nothing was committed: every timer of the batch is tried again.
+            tracing::warn!(error = %e, "a batch of escalation steps failed");
+            for done in dones {
+                let _ = done.send(Err(format!("the batch of steps failed: {e}")));
+            }
+        }
     }
 }
 

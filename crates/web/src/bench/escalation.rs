@@ -2,7 +2,8 @@
 //! steps (each step: the escalation locked, the message read, the person's reply code and
 //! acknowledgement link made, the text queued and the timeline written, in one transaction).
 //!
-//! Measured, next to a baseline from the same run:
+//! An answering service of 100 clients, each with its on-call person and its owner; the
+//! escalations are spread over the clients. Measured, next to a baseline from the same run:
 //! - step lateness with N active escalations (10,000 and 100,000 waiting on timers due over
 //!   the next hour): 500 escalations whose waits end at spread-out moments within 10 seconds;
 //!   lateness = when their next step was carried out - when the wait ended (p50/p99/max).
@@ -35,25 +36,38 @@ const SAMPLE: usize = 500;
 const BURST: usize = 2_000;
 const BASE: &str = "http://127.0.0.1:9";
 
+/// An answering service with [`CLIENTS`] clients, each with its own on-call person and owner.
 struct Office {
     org: OrgId,
-    brand: BrandId,
+    brands: Vec<BrandId>,
 }
 
-/// A client whose callers' urgent messages text the on-call contact for a code (then wait an
-/// hour), then text the owner.
+/// Clients of the answering service: the escalations are spread over them (and so over their
+/// people, who each hold a few open reply codes, as on a busy night).
+const CLIENTS: usize = 100;
+
 async fn office(db: &Db) -> anyhow::Result<Office> {
+    let org = tenancy::create_org(db, &SystemClock, "bench", "Bench Answering").await?.id;
+    let mut brands = Vec::with_capacity(CLIENTS);
+    for k in 0..CLIENTS {
+        brands.push(client(db, org, k).await?);
+    }
+    Ok(Office { org, brands })
+}
+
+/// Client `k`, whose callers' urgent messages text its on-call person for a code (then wait
+/// an hour), then text its owner.
+async fn client(db: &Db, org: OrgId, k: usize) -> anyhow::Result<BrandId> {
     let clock = SystemClock;
-    let org = tenancy::create_org(db, &clock, "bench", "Bench Answering").await?.id;
     let input = BrandInput {
-        name: "Bench Plumbing".into(),
+        name: format!("Bench Plumbing {k}"),
         time_zone: "America/Chicago".into(),
-        sms_number: Some("+13125550100".into()),
+        sms_number: Some(format!("+1312555{:04}", k)),
         ..Default::default()
     };
     let brand = tenancy::create_brand(db, &clock, org, &input).await?;
     let mut ids = Vec::new();
-    for (name, cell) in [("On call", "+13125550142"), ("Owner", "+13125550177")] {
+    for (name, cell) in [("On call", format!("+1617555{:04}", k)), ("Owner", format!("+1646555{:04}", k))] {
         let c = desk::contacts::ContactInput {
             name: name.into(),
             methods: vec![("cell".into(), cell.into())],
@@ -95,7 +109,7 @@ async fn office(db: &Db) -> anyhow::Result<Office> {
         ..Default::default()
     };
     desk::save(db, &clock, org, brand.id, "bench", &protocol, None).await?;
-    Ok(Office { org, brand: brand.id })
+    Ok(brand.id)
 }
 
 /// The escalation's workers only (texts are queued, not sent: the measure is the steps).
@@ -122,7 +136,8 @@ async fn started(db: &Db, o: &Office, n: usize) -> anyhow::Result<Vec<i64>> {
             urgent: Some(true),
             urgent_reason: "no heat".into(),
         };
-        let m = messages::take(db, &SystemClock, o.org, o.brand, "bench", &input).await?;
+        let brand = o.brands[i % o.brands.len()];
+        let m = messages::take(db, &SystemClock, o.org, brand, "bench", &input).await?;
         drive::start(db, &SystemClock, BASE, o.org, m.id).await?;
         let (id,): (i64,) =
             sqlx::query_as("select id from escalations where message_id = $1").bind(m.id).fetch_one(db.pool()).await?;
@@ -152,7 +167,7 @@ async fn background(db: &Db, o: &Office, n: usize) -> anyhow::Result<()> {
              values ($1, $2, 1, 'caller', 'Caller', '[]', 1, 'no heat', 'held', 'bench', $3, 0) returning id",
         )
         .bind(o.org.0)
-        .bind(o.brand.0)
+        .bind(o.brands[i % o.brands.len()].0)
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
@@ -161,7 +176,7 @@ async fn background(db: &Db, o: &Office, n: usize) -> anyhow::Result<()> {
              started_at) values ($1, $2, $3, $4, 'escalating', 1, 0, 1, 1, $5) returning id",
         )
         .bind(o.org.0)
-        .bind(o.brand.0)
+        .bind(o.brands[i % o.brands.len()].0)
         .bind(message)
         .bind(&policy)
         .bind(at)
