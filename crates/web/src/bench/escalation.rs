@@ -70,7 +70,7 @@ async fn client(db: &Db, org: OrgId, k: usize) -> anyhow::Result<BrandId> {
     for (name, cell) in [("On call", format!("+1617555{:04}", k)), ("Owner", format!("+1646555{:04}", k))] {
         let c = desk::contacts::ContactInput {
             name: name.into(),
-            methods: vec![("cell".into(), cell.into())],
+            methods: vec![("cell".into(), cell)],
             ..Default::default()
         };
         ids.push(desk::contacts::create(db, &clock, org, brand.id, &c).await?.id);
