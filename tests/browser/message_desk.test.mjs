@@ -81,7 +81,7 @@ test("an operator takes an urgent message at the desk", { timeout: 120_000 }, as
     await Promise.all([page.waitForURL(/done=taken/), page.getByRole("button", { name: "Take message" }).click()]);
     const first = page.locator(".desk-message").first();
     if (!(await first.evaluate((el) => el.classList.contains("urgent")))) fail("the urgent message is not first on the board");
-    const lines = (await first.locator(".desk-timeline li").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+    const lines = (await first.locator('ul.desk-timeline[aria-label="Deliveries"] li').allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
     if (lines.length !== 4) fail(`the message has ${lines.length} deliveries: ${lines.join(" | ")}`);
     if (!lines.some((l) => l.includes("Text to Office: Office has no cell number"))) fail(`no failed text to the office: ${lines.join(" | ")}`);
     await shot(page, "desk-taken.png");

@@ -259,7 +259,11 @@ pub async fn start(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, message: 
     let Some(mut e) = store::insert_in(&mut tx, org, told.brand.id, message, &policy, run, now).await? else {
         return Ok(());
     };
-    let detail = format!("{} steps, {}", policy.steps.len(), repeat_label(&policy));
+    let steps = match policy.steps.len() {
+        1 => "1 step".to_string(),
+        n => format!("{n} steps"),
+    };
+    let detail = format!("{steps}, {}", repeat_label(&policy));
     let started = Entry { at: now, round: 1, kind: "started".into(), detail: Some(detail), ..Default::default() };
     store::log_in(&mut tx, org, e.id, &started).await?;
     let mut cx = Cx { clock, told, reach: &prepared, now, base };

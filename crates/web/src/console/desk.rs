@@ -118,6 +118,7 @@ fn timeline_line(x: &Entry) -> String {
         "waiting" => format!("{step}{}", capitalized(&detail)),
         "passed" => format!("{step}passed on to the next step"),
         "confirmed" => format!("Confirmed by {person} ({detail})"),
+        "viewed" => format!("{person} opened their link"),
         "thanked" => format!("{person} thanked{at}"),
         "told" => format!("{person} told it is handled{at}"),
         _ => capitalized(&detail),

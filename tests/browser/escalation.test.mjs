@@ -1,0 +1,109 @@
+// End-to-end browser test of an urgent message's escalation, on a phone and a desktop.
+//
+//   flow       Harbor's caller type gets an urgent flow over the API: text a number asking for
+//              a code; an urgent message taken over the API is texted there with the person's
+//              own link (read from the SMS stand-in's phone page)
+//   accept     the link on a 390 px phone: axe clean, no sideways scroll, "Can you take it?";
+//              Accept makes it theirs
+//   board      the desk board shows "Confirmed by ... (accepted from their link)" with the
+//              attempt and the view on the message's timeline
+//
+// Run:   cd tests/browser && npm ci && node --test escalation.test.mjs
+// Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
+
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { test } from "node:test";
+import {
+  BIN,
+  assertNoConsoleErrors,
+  assertNoHorizontalScroll,
+  axeViolations,
+  clearFailureShots,
+  explain,
+  fail,
+  launchBrowser,
+  linkFromStandin,
+  log,
+  shot,
+  signIn,
+  startServer,
+  stopServer,
+  watchConsole,
+} from "./lib.mjs";
+
+const ACK_LINK = /https?:\/\/[^\s"'<>]+\/ack\/[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
+const PERSON = "+16175550190";
+
+test("an urgent message reaches a person whose link accepts it", { timeout: 120_000 }, async () => {
+  const started = Date.now();
+  clearFailureShots("failure-escalation-");
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  try {
+    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
+    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
+    const key = made.stdout.trim();
+    const api = async (method, p, body) => {
+      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const harbor = (await api("GET", "/brands")).brands.find((b) => b.name === "Harbor Plumbing & Drain");
+    const { protocol } = await api("GET", `/brands/${harbor.id}/protocol`);
+    protocol.caller_types[0].urgent_flow = {
+      steps: [{ action: "text_confirm", targets: [{ kind: "address", address: PERSON }], wait_minutes: 15 }],
+      repeat: "times",
+      rounds: 1,
+    };
+    await api("PUT", `/brands/${harbor.id}/protocol`, { answer_phrase: protocol.answer_phrase, caller_types: protocol.caller_types, version: protocol.version });
+    const { message } = await api("POST", "/desk/messages", {
+      client_id: harbor.id,
+      caller_type: protocol.caller_types[0].key,
+      answers: { caller_name: "Paula Mendes", callback_number: "617 555 0199", service_address: "12 Beacon St", what_is_wrong: "No heat, the house is freezing" },
+      urgent: true,
+    });
+    const { link } = await linkFromStandin(server, PERSON, ACK_LINK, { what: "acknowledgement link" });
+    log(`texted with a link: ${link.slice(0, 40)}…`);
+
+    // axe is injected inline: the page's own CSP would refuse it (bypassCSP, as the other tests).
+    const phoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
+    watchConsole(phoneCtx, "ack", errors);
+    const phone = await phoneCtx.newPage();
+    await phone.goto(link);
+    const h1 = (await phone.locator("h1").textContent())?.trim();
+    if (h1 !== "Can you take it?") fail(`the link opens "${h1}"`);
+    await assertNoHorizontalScroll(phone, "the accept page on a phone");
+    const violations = await axeViolations(phone, "phone /ack/…");
+    if (violations.length) fail(`axe: ${violations.join("\n  ")}`);
+    await shot(phone, "escalation-ack-phone.png", { fullPage: true });
+    await Promise.all([phone.waitForURL(link), phone.getByRole("button", { name: "Accept: I'm taking it" }).click()]);
+    const mine = (await phone.locator("h1").textContent())?.trim();
+    if (mine !== "It's yours") fail(`after Accept the page says "${mine}"`);
+    log("accepted from the phone");
+
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    watchConsole(desk, "desk", errors);
+    const page = await desk.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.base}/desk?client=${harbor.id}`);
+    const item = page.locator(`#desk-message-${message.id}`);
+    const summary = (await item.locator(".escalation-badge").textContent())?.trim();
+    if (summary !== `Confirmed by ${PERSON} (accepted from their link)`) fail(`the board says "${summary}"`);
+    const lines = (await item.locator(".escalation-timeline li").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+    if (!lines.some((l) => l.includes("Urgent flow started: 1 step, once"))) fail(`no start on the timeline: ${lines.join(" | ")}`);
+    if (!lines.some((l) => l.includes("Step 1: Text asking for a reply code to +16175550190 at (617) 555-0190"))) fail(`no text on the timeline: ${lines.join(" | ")}`);
+    if (!lines.some((l) => l.includes(`${PERSON} opened their link`))) fail(`no view on the timeline: ${lines.join(" | ")}`);
+    await shot(page, "escalation-board.png");
+    log(`board: ${summary}; ${lines.length} timeline lines`);
+    await phoneCtx.close();
+    await desk.close();
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
