@@ -214,10 +214,17 @@ pub async fn with_escalation(
     };
     let mut dto = DeskMessageDto::from(m);
     if let Some(e) = e {
-        dto.confirmed = Some(dto.confirmed == Some(true) || e.run.state == EscalationState::Confirmed);
-        dto.escalation = Some(EscalationDto::of(e, lines));
+        dto.attach(e, lines);
     }
     Ok(dto)
+}
+
+impl DeskMessageDto {
+    /// Adds the message's escalation: confirmed when someone confirmed it there too.
+    fn attach(&mut self, e: Escalation, timeline: Option<Vec<Entry>>) {
+        self.confirmed = Some(self.confirmed == Some(true) || e.run.state == EscalationState::Confirmed);
+        self.escalation = Some(EscalationDto::of(e, timeline));
+    }
 }
 
 impl From<DeskMessage> for DeskMessageDto {
@@ -370,8 +377,7 @@ pub async fn list(
             let e = escalations.iter().find(|e| e.message_id == m.id).cloned();
             let mut dto = DeskMessageDto::from(m);
             if let Some(e) = e {
-                dto.confirmed = Some(dto.confirmed == Some(true) || e.run.state == EscalationState::Confirmed);
-                dto.escalation = Some(EscalationDto::of(e, None));
+                dto.attach(e, None);
             }
             dto
         })
