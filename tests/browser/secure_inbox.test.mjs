@@ -129,7 +129,7 @@ test("a secure message reaches the on-call phone's inbox and the client finds it
     violations.push(...(await axeViolations(phone, "phone inbox message")));
     await shot(phone, "inbox-message-phone.png", { fullPage: true });
     await page.goto(`${server.base}/desk?client=${harbor}`);
-    const timeline = (await page.locator(".desk-message").first().locator(".desk-timeline").innerText()).replace(/\s+/g, " ");
+    const timeline = (await page.locator(".desk-message").first().locator('ul.desk-timeline[aria-label="Deliveries"]').innerText()).replace(/\s+/g, " ");
     if (!/Read Secure message to On-call technician/.test(timeline)) fail(`the board does not show the read receipt: ${timeline}`);
     log("opened on the phone; the board shows it read");
 
