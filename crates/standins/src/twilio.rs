@@ -295,17 +295,20 @@ impl TwilioStandin {
     }
 
     async fn deliver(&self, url: &str, params: &[(String, String)]) -> Result<u16, String> {
+        Ok(self.post_signed(url, params).await?.status().as_u16())
+    }
+
+    /// A form POST to the app, signed with `X-Twilio-Signature` as Twilio signs its webhooks.
+    async fn post_signed(&self, url: &str, params: &[(String, String)]) -> Result<reqwest::Response, String> {
         let sig = signature(&self.inner.auth_token, url, params);
-        let resp = self
-            .inner
+        self.inner
             .http
             .post(url)
             .header("X-Twilio-Signature", sig)
             .form(params)
             .send()
             .await
-            .map_err(|e| format!("webhook to {url} failed: {e}"))?;
-        Ok(resp.status().as_u16())
+            .map_err(|e| format!("webhook to {url} failed: {e}"))
     }
 
     /// Waits until every status callback in flight has been delivered.

@@ -34,9 +34,7 @@ pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Ack> {
     if recipient.escalation_id != link.subject {
         return Err(Error::NotFound);
     }
-    let mut tx = db.begin().await?;
-    let escalation = store::lock_in(&mut tx, link.org, link.subject).await?;
-    tx.commit().await?;
+    let escalation = store::get(db, link.org, link.subject).await?;
     let told = Told::load(db, link.org, escalation.message_id).await?;
     Ok(Ack { escalation, recipient, told })
 }

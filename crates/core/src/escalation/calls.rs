@@ -222,11 +222,10 @@ async fn place(db: &Db, clock: &dyn Clock, voice: &dyn VoiceProvider, base: &str
     }
 }
 
+/// The call's escalation as it stands (a read: what to say or whether to place the call; the
+/// steps themselves lock it).
 async fn escalation_of(db: &Db, call: &Call) -> Result<Escalation> {
-    let mut tx = db.begin().await?;
-    let e = store::lock_in(&mut tx, call.org(), call.escalation_id).await?;
-    tx.commit().await?;
-    Ok(e)
+    store::get(db, call.org(), call.escalation_id).await
 }
 
 async fn set_status(db: &Db, id: i64, status: &str, answered_by: Option<&str>) -> Result<()> {

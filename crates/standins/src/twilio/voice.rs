@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{TwilioStandin, is_e164, lock, random_hex, rfc2822, signature, twilio_error};
+use super::{TwilioStandin, is_e164, lock, random_hex, rfc2822, twilio_error};
 
 /// How a simulated phone answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,16 +177,7 @@ impl TwilioStandin {
 
     /// POSTs a voice request and returns the TwiML it answered with.
     async fn fetch_twiml(&self, url: &str, params: &[(String, String)]) -> Result<String, String> {
-        let sig = signature(&self.inner.auth_token, url, params);
-        let resp = self
-            .inner
-            .http
-            .post(url)
-            .header("X-Twilio-Signature", sig)
-            .form(params)
-            .send()
-            .await
-            .map_err(|e| format!("voice request to {url} failed: {e}"))?;
+        let resp = self.post_signed(url, params).await?;
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
         if !status.is_success() {
