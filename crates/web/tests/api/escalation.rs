@@ -685,3 +685,35 @@ async fn a_person_answers_a_call_on_the_simulated_phones_page_and_presses_2_to_p
     assert_eq!(m["escalation"]["summary"], "Escalating: step 2 of 2");
     assert!(timeline(&m).contains(&line("keypress", 1, "Ben Ortiz", "pressed 2: passed to the next step")));
 }
+
+#[tokio::test]
+async fn voice_webhooks_without_twilios_signature_are_refused_and_change_nothing() {
+    let k = plumbing().await;
+    let client = reqwest::Client::new();
+    for path in [
+        "/webhooks/twilio/voice/escalation?call=1",
+        "/webhooks/twilio/voice/escalation/key?call=1",
+        "/webhooks/twilio/voice/escalation/status?call=1",
+    ] {
+        let r = client
+            .post(k.c.app.url(path))
+            .form(&[("CallSid", "CA00000000000000000000000000000000"), ("Digits", "1"), ("CallStatus", "completed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        assert_eq!(r.text().await.unwrap(), "missing X-Twilio-Signature");
+        let r = client
+            .post(k.c.app.url(path))
+            .header("X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJl")
+            .form(&[("CallSid", "CA00000000000000000000000000000000"), ("Digits", "1")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        assert_eq!(r.text().await.unwrap(), "invalid X-Twilio-Signature");
+    }
+    let (calls,): (i64,) =
+        sqlx::query_as("select count(*) from escalation_calls").fetch_one(k.c.app.db.pool()).await.unwrap();
+    assert_eq!(calls, 0);
+}
