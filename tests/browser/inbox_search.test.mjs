@@ -39,11 +39,11 @@ async function badgeShows(page, n, what) {
     await page.waitForFunction(
       (want) => document.getElementById("nav-unread")?.dataset.count === String(want) && document.title.startsWith(`(${want}) `),
       n,
-      { timeout: 5_000 },
+      { timeout: 10_000 },
     );
   } catch {
     const now = await page.locator("#nav-unread").getAttribute("data-count");
-    fail(`${what}: the sidebar's unread count is ${now} and the title "${await page.title()}", expected ${n} within 5 s`);
+    fail(`${what}: the sidebar's unread count is ${now} and the title "${await page.title()}", expected ${n} within 10 s`);
   }
   return page.title();
 }
@@ -65,8 +65,7 @@ test("new leads are noticed on any page, urgent ones first, and the top bar find
     if (start !== "(4) Jobs · Switchboard") fail(`the title on /jobs is "${start}", expected "(4) Jobs · Switchboard"`);
 
     // --- A text arrives while the dispatcher is on the jobs table ---------------------------
-    await page.waitForFunction(() => document.querySelector("[sse-connect]") !== null);
-    await page.waitForTimeout(300); // the event stream is open
+    await page.waitForSelector('[sse-connect][data-stream="open"]', { state: "attached" }); // the event stream is open
     await textFrom(server, "+13035550177", SUMMIT, "Hi, I smell gas near the water heater. What should I do?");
     const title = await badgeShows(page, 5, "after a text, without a reload");
     if (title !== "(5) Jobs · Switchboard") fail(`after a text the title is "${title}", expected "(5) Jobs · Switchboard"`);
@@ -133,8 +132,7 @@ test("new leads are noticed on any page, urgent ones first, and the top bar find
     await mobile.goto(`${server.base}/jobs`);
     const menuCount = mobile.locator(".menu-button [data-unread-mirror]");
     const before = Number(await menuCount.evaluate((el) => el.firstChild.textContent));
-    await mobile.waitForFunction(() => document.querySelector("[sse-connect]") !== null);
-    await mobile.waitForTimeout(300);
+    await mobile.waitForSelector('[sse-connect][data-stream="open"]', { state: "attached" });
     await textFrom(server, "+13035550178", SUMMIT, "Our sewage is backing up into the tub");
     await badgeShows(mobile, before + 1, "on a phone");
     const shown = await menuCount.evaluate((el) => ({ n: el.firstChild.textContent, hidden: el.hidden }));

@@ -58,8 +58,7 @@ test("open pages show every change of a burst, and catch up after a restart", { 
     const page = await context.newPage();
     await signIn(page, server);
     await page.goto(`${server.base}/leads`);
-    await page.waitForFunction(() => document.querySelector("[sse-connect]") !== null);
-    await sleep(500); // the event stream is open
+    await page.waitForSelector('[sse-connect][data-stream="open"]', { state: "attached" }); // the event stream is open
 
     // The office is on a slow connection: each refresh of the list takes 400 ms to arrive.
     await page.route("**/leads?partial=1*", async (route) => {

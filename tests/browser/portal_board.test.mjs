@@ -211,22 +211,7 @@ test("technician portal and dispatch board work together", { timeout: 120_000 },
   }
 });
 
-/** Waits until the board's EventSource (htmx sse extension) is open, so no event is missed. */
+/** Waits until the board's event stream is open (app.js marks it `data-stream="open"`), so no event is missed. */
 async function waitForSse(page) {
-  const ok = await page
-    .waitForFunction(
-      () => {
-        const el = document.querySelector("[sse-connect]");
-        const src = el && el["htmx-internal-data"] && el["htmx-internal-data"].sseEventSource;
-        return src ? src.readyState === 1 : null; // null: keep waiting
-      },
-      null,
-      { timeout: 5_000, polling: 50 },
-    )
-    .then(() => true)
-    .catch(() => false);
-  if (!ok) {
-    // Not fatal by itself (the htmx internals may change); the live-update assertion decides.
-    log("warning: could not confirm the board's SSE connection is open");
-  }
+  await page.waitForSelector('[sse-connect][data-stream="open"]', { state: "attached", timeout: 10_000 });
 }

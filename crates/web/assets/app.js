@@ -143,10 +143,14 @@ document.addEventListener("change", (event) => {
   };
   document.addEventListener("htmx:sseOpen", (e) => {
     const root = e.target;
+    root.dataset.stream = "open"; // what the page can show, and what tests wait for
     sources.set(root, e.detail.source);
     hook(root);
     if (opened.has(root)) for (const r of regions(root)) fire(r.id, 0);
     opened.add(root);
+  });
+  document.addEventListener("htmx:sseError", (e) => {
+    if (e.target instanceof Element) e.target.dataset.stream = "retrying";
   });
   // A region swapped in may listen for names the page did not have before.
   document.addEventListener("htmx:load", (e) => {
