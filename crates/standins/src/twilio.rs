@@ -187,9 +187,17 @@ impl TwilioStandin {
     pub fn fail_next(&self, failure: Failure) {
         lock(&self.inner.failures).push_back(failure);
     }
-    /// Delay before each API response.
+    /// Delay before answering each create request (texts and calls), after the message or
+    /// call is taken: like a reply lost on its way back, a client that gives up or dies in that
+    /// window does not know that the provider already has it.
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.inner.latency) = latency;
+    }
+    pub(crate) async fn answer_after_latency(&self) {
+        let latency = *lock(&self.inner.latency);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
     }
     /// Answers the next `n` send requests; later ones wait until [`Self::release`].
     pub fn hold_after(&self, n: usize) {
@@ -456,10 +464,6 @@ async fn create_message(
     headers: HeaderMap,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    let latency = *lock(&s.inner.latency);
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
     let hold = *lock(&s.inner.hold_after);
     if let Some(n) = hold
         && s.inner.arrived.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= n
@@ -520,6 +524,7 @@ async fn create_message(
     let sid = msg.sid.clone();
     s.push(msg);
     s.progress(sid, undelivered);
+    s.answer_after_latency().await;
     (StatusCode::CREATED, axum::Json(resource)).into_response()
 }
 

@@ -171,7 +171,10 @@ async fn place(db: &Db, clock: &dyn Clock, voice: &dyn VoiceProvider, base: &str
         return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "already placed" }))));
     }
     let e = escalation_of(db, &call).await?;
-    if e.run.state != State::Escalating {
+    // Only a confirmation cancels a call: the last step of the last round ends the escalation
+    // ("nobody confirmed") as soon as its wait is over, which with no wait is before its call
+    // is placed, and that call must still ring.
+    if e.run.state == State::Confirmed {
         set_status(db, id, "canceled", None).await?;
         return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "confirmed before the call was placed" }))));
     }

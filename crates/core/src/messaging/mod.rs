@@ -8,7 +8,9 @@
 //! commits the attempt count when it claims an item, so any attempt after the first knows an
 //! earlier one may have reached the provider (the process may have died before recording the
 //! id): it first asks the provider for a message with that sender, recipient and body since the
-//! message was created, and adopts it instead of sending again. A duplicate is therefore
+//! message was created that no other message holds, and adopts it instead of sending again
+//! (two retries adopting one provider message at once: the unique provider id refuses the
+//! second, which looks again on its next attempt). A duplicate is therefore
 //! possible only if the provider's own list does not yet show an accepted message, and then at
 //! most one per crash.
 
@@ -396,8 +398,20 @@ impl SmsSender {
             // An earlier attempt may have reached the provider before failing or crashing:
             // look for it before sending again.
             let since = msg.created_at - SignedDuration::from_mins(1);
-            match self.provider.find_sent(msg.from.clone(), msg.to.clone(), msg.body.clone(), since).await {
-                Ok(Some(found)) => {
+            let found = match self.provider.find_sent(msg.from.clone(), msg.to.clone(), msg.body.clone(), since).await {
+                Ok(found) => found,
+                Err(e) => return Ok(Outcome::Retry(format!("checking for an earlier send: {e}"))),
+            };
+            let mut unclaimed = None;
+            for candidate in found {
+                if store::find_by_provider_id(db.pool(), self.provider.name(), &candidate.provider_id).await?.is_none()
+                {
+                    unclaimed = Some(candidate);
+                    break;
+                }
+            }
+            match unclaimed {
+                Some(found) => {
                     let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
                     store::record_accepted(
                         db.pool(),
@@ -410,8 +424,7 @@ impl SmsSender {
                     .await?;
                     return Ok(Outcome::Done(Some(json!({ "provider_id": found.provider_id, "recovered": true }))));
                 }
-                Ok(None) => {}
-                Err(e) => return Ok(Outcome::Retry(format!("checking for an earlier send: {e}"))),
+                None => {}
             }
         }
         let interval = self.per_sender_interval.as_millis() as i64;

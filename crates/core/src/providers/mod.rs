@@ -56,13 +56,15 @@ pub trait SmsProvider: Send + Sync + 'static {
     /// Short name stored with each message, e.g. `twilio`.
     fn name(&self) -> &'static str;
     fn send(&self, sms: OutboundSms) -> BoxFuture<Result<Accepted, SendError>>;
-    /// A message with this sender, recipient and body that the provider accepted since
-    /// `since`, if any: how a retry after a crash finds out that the first try got through.
+    /// The messages with this sender, recipient and body that the provider accepted since
+    /// `since`, oldest first: how a retry after a crash finds out that the first try got
+    /// through. Several texts may say the same words to one person ("Confirmed, thank you"):
+    /// the caller adopts one that no other message holds.
     fn find_sent(
         &self,
         from: String,
         to: String,
         body: String,
         since: Timestamp,
-    ) -> BoxFuture<Result<Option<Accepted>, SendError>>;
+    ) -> BoxFuture<Result<Vec<Accepted>, SendError>>;
 }

@@ -138,7 +138,7 @@ impl SmsProvider for TwilioSms {
         to: String,
         body: String,
         since: Timestamp,
-    ) -> BoxFuture<Result<Option<Accepted>, SendError>> {
+    ) -> BoxFuture<Result<Vec<Accepted>, SendError>> {
         let me = self.clone();
         Box::pin(async move {
             let resp = me
@@ -154,12 +154,22 @@ impl SmsProvider for TwilioSms {
             }
             let list: MessageList =
                 resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Twilio response: {e}")))?;
-            let found = list.messages.into_iter().find(|m| {
-                let created =
-                    m.date_created.as_deref().and_then(|d| jiff::fmt::rfc2822::parse(d).ok()).map(|z| z.timestamp());
-                m.body.as_deref() == Some(body.as_str()) && created.is_none_or(|c| c >= since)
-            });
-            Ok(found.map(|m| Accepted { provider_id: m.sid, status: m.status }))
+            // Twilio lists the newest first.
+            let mut found: Vec<Accepted> = list
+                .messages
+                .into_iter()
+                .filter(|m| {
+                    let created = m
+                        .date_created
+                        .as_deref()
+                        .and_then(|d| jiff::fmt::rfc2822::parse(d).ok())
+                        .map(|z| z.timestamp());
+                    m.body.as_deref() == Some(body.as_str()) && created.is_none_or(|c| c >= since)
+                })
+                .map(|m| Accepted { provider_id: m.sid, status: m.status })
+                .collect();
+            found.reverse();
+            Ok(found)
         })
     }
 }

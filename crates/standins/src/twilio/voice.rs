@@ -62,6 +62,13 @@ pub struct SimCall {
     ring_seconds: u64,
 }
 
+impl SimCall {
+    /// The `Url` the call was created with (where its script is fetched).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Voice {
     calls: Vec<SimCall>,
@@ -580,6 +587,7 @@ pub(super) async fn create_call(
             me.inner.settled.notify_waiters();
         }
     });
+    s.answer_after_latency().await;
     (StatusCode::CREATED, axum::Json(resource)).into_response()
 }
 

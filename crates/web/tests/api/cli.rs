@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use crate::helpers::{FreshDb, hidden_csrf, json, spawn_app};
 
-fn switchboard() -> Command {
+pub(crate) fn switchboard() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     cmd.env_remove("DATABASE_URL").env_remove("SWITCHBOARD_CONFIG").env("RUST_LOG", "info");
     cmd
@@ -127,7 +127,7 @@ async fn cli_errors_are_clear_and_exit_non_zero() {
 }
 
 /// A running `switchboard serve`; killed if the test fails before it is stopped.
-struct ServerProcess(std::process::Child);
+pub(crate) struct ServerProcess(pub(crate) std::process::Child);
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
@@ -142,12 +142,12 @@ fn start_server(args: &[&str]) -> (ServerProcess, String, Vec<String>) {
     start_server_with_env(args, &[])
 }
 
-fn start_server_with_env(args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String, Vec<String>) {
+pub(crate) fn start_server_with_env(args: &[&str], env: &[(&str, &str)]) -> (ServerProcess, String, Vec<String>) {
     let mut child = switchboard()
         .envs(env.iter().copied())
         .arg("serve")
         .args(args)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(if args.contains(&"--listen") { &[][..] } else { &["--listen", "127.0.0.1:0"][..] })
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -177,7 +177,7 @@ fn start_server_with_env(args: &[&str], env: &[(&str, &str)]) -> (ServerProcess,
     (child, addr, lines)
 }
 
-fn terminate(child: &mut ServerProcess) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut ServerProcess) -> std::process::ExitStatus {
     let status = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(status.success());
     child.0.wait().unwrap()

@@ -20,6 +20,7 @@ mod dispatch;
 mod email;
 mod engine;
 mod escalation;
+mod escalation_crash;
 mod health;
 mod inbox;
 mod isolation;
