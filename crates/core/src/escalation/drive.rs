@@ -442,8 +442,9 @@ impl Cx<'_> {
                         store::log_in(tx, e.org, e.id, &entry).await?;
                     }
                     Effect::Exhausted => {
+                        // Nothing is canceled: calls the last steps queued still ring (a
+                        // timer left over is stale by its version).
                         e.ended_at = Some(self.now);
-                        engine::cancel_group_in(tx, &group, self.now).await?;
                         store::close_codes_in(tx, e.org, e.id).await?;
                         let entry = Entry {
                             at: self.now,

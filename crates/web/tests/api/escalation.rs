@@ -717,3 +717,30 @@ async fn voice_webhooks_without_twilios_signature_are_refused_and_change_nothing
         sqlx::query_as("select count(*) from escalation_calls").fetch_one(k.c.app.db.pool()).await.unwrap();
     assert_eq!(calls, 0);
 }
+
+#[tokio::test]
+async fn the_last_call_of_the_last_round_rings_even_though_the_flow_ends_with_it() {
+    // The property manager's kind of flow: a call with no wait is the last thing it does, so
+    // the escalation ends ("nobody confirmed") in the step that queues the call.
+    let k = plumbing().await;
+    k.flow(json!({
+        "steps": [
+            { "action": "call_leave_message", "targets": [{ "kind": "contact", "contact_id": k.dana, "channel": "cell" }], "wait_minutes": 0 },
+        ],
+        "repeat": "times", "rounds": 1,
+    }))
+    .await;
+    let sms = &k.c.app.sms;
+    sms.set_pickup(DANA, Pickup::Voicemail);
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    sms.settle(Duration::from_secs(10)).await.unwrap();
+    let calls = sms.calls_to(DANA);
+    assert_eq!(calls.len(), 1, "Dana's cell is called");
+    assert_eq!((calls[0].status.as_str(), calls[0].answered_by.as_deref()), ("completed", Some("machine_end_beep")));
+    assert!(calls[0].voicemail.as_deref().is_some_and(|v| v.starts_with(SPOKEN)), "{:?}", calls[0].voicemail);
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Nobody confirmed");
+    let kinds: Vec<String> = timeline(&m).into_iter().map(|l| l.0).collect();
+    assert_eq!(kinds, ["started", "calling", "exhausted", "ringing", "voicemail", "call_ended"]);
+}
