@@ -109,6 +109,9 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     for c in &mut input.caller_types {
         c.urgent_flow = Some(crate::desk::flow::templates::hvac(schedule));
     }
+    // When nobody confirms, the office is emailed.
+    input.fallback =
+        Some(crate::desk::flow::Target::Contact { id: ids[0], channel: crate::desk::flow::Channel::Email });
     crate::desk::save_in(tx, clock, org, brands.harbor, "system", &input, None).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rules::{self, DeliveryRule, DeliveryRuleInput, Method, Period, UrgencyRules};
-use crate::desk::flow::{Policy, Target};
+use crate::desk::flow::{Channel, Policy, Target};
 use crate::error::{FieldError, Validator};
 use crate::form_fields::{CustomField, CustomFieldInput, check_fields};
 use crate::{Error, Result};
@@ -35,6 +35,10 @@ pub struct Protocol {
     /// Days the client is closed besides its weekly hours: after hours all day.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holidays: Vec<jiff::civil::Date>,
+    /// Whom to alert, by text or email, when an urgent message's flow reaches nobody or ends
+    /// with nobody confirming (the owner, an office manager).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Target>,
 }
 
 /// Who is calling, with the fields captured for them ("Patient": name, callback number, date
@@ -68,6 +72,9 @@ pub struct ProtocolInput {
     pub recap_times: String,
     /// One per line or comma separated: `2026-12-25`.
     pub holidays: String,
+    /// See [`Protocol::fallback`]: one of the client's contacts by cell or email, or any
+    /// number or address.
+    pub fallback: Option<Target>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -213,8 +220,10 @@ pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool, schedules: &dyn
     if recap_times.is_empty() && caller_types.iter().flat_map(|c| &c.deliveries).any(|r| r.method == Method::Recap) {
         v.add("recap_times", "a rule holds messages for the daily recap: give the recap's time (for example 8:00 AM)");
     }
+    let fallback = input.fallback.as_ref().and_then(|t| check_fallback(t, known, &mut v));
     v.finish()?;
     Ok(Protocol {
+        fallback,
         answer_phrase: phrase.to_string(),
         account_notes: Some(notes.to_string()).filter(|n| !n.is_empty()),
         caller_types,
@@ -222,6 +231,32 @@ pub fn check(input: &ProtocolInput, known: &dyn Fn(i64) -> bool, schedules: &dyn
         recap_times,
         holidays,
     })
+}
+
+/// The fallback is alerted by a text or an email: a contact's cell or email, or a number or
+/// address of its own.
+fn check_fallback(t: &Target, known: &dyn Fn(i64) -> bool, v: &mut Validator) -> Option<Target> {
+    let refuse = |v: &mut Validator, m: String| {
+        v.add("fallback", m);
+        None
+    };
+    match t {
+        Target::Contact { id, .. } if !known(*id) => refuse(v, "pick one of the client's contacts".into()),
+        Target::Contact { channel: Channel::Home | Channel::Office, .. } => {
+            refuse(v, "the fallback is texted or emailed: pick their cell or email".into())
+        }
+        Target::Contact { .. } => Some(t.clone()),
+        Target::OnCall { .. } => refuse(v, "the fallback is one person: pick a contact, not a schedule".into()),
+        Target::Address { value } if value.contains('@') => match crate::parse::EmailAddress::parse(value) {
+            Ok(a) => Some(Target::Address { value: a.as_str().to_string() }),
+            Err(m) => refuse(v, m),
+        },
+        // Read by the client's country when it is alerted, as a step's numbers are.
+        Target::Address { value } if value.trim().is_empty() || value.chars().count() > 254 => {
+            refuse(v, "give a number or an email address (at most 254 characters)".into())
+        }
+        Target::Address { value } => Some(Target::Address { value: value.trim().to_string() }),
+    }
 }
 
 /// Checks an urgent flow: its own rules, and that the contacts and schedules it names are the
@@ -287,6 +322,7 @@ impl Protocol {
             urgent_after_hours: self.urgency.after_hours,
             recap_times: self.recap_times.iter().map(|t| rules::time_label(*t)).collect::<Vec<_>>().join(", "),
             holidays: self.holidays.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "),
+            fallback: self.fallback.clone(),
         }
     }
 }

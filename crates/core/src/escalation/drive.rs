@@ -403,6 +403,7 @@ impl Cx<'_> {
     /// Carries out effects, and the events they cause, until the escalation waits or ends.
     async fn effects(&mut self, tx: &mut Tx, e: &mut Escalation, mut effects: Vec<Effect>) -> Result<()> {
         let group = format!("escalation:{}", e.id);
+        let mut nobody_in: Option<u32> = None;
         while !effects.is_empty() {
             let mut next = Vec::new();
             for effect in effects {
@@ -432,6 +433,7 @@ impl Cx<'_> {
                         store::log_in(tx, e.org, e.id, &entry).await?;
                     }
                     Effect::NobodyReached { round } => {
+                        nobody_in = Some(round);
                         let entry = Entry {
                             at: self.now,
                             round,
@@ -454,6 +456,7 @@ impl Cx<'_> {
                             ..Default::default()
                         };
                         store::log_in(tx, e.org, e.id, &entry).await?;
+                        self.alert_fallback(tx, e, nobody_in).await?;
                     }
                     Effect::Confirmed => {
                         e.ended_at = Some(self.now);
@@ -463,6 +466,67 @@ impl Cx<'_> {
                 }
             }
             effects = next;
+        }
+        Ok(())
+    }
+
+    /// Tells the client's fallback that the flow ended with nobody taking the message (and
+    /// whether a round found nobody to reach at all): a text, or an email; or says on the
+    /// timeline why not.
+    async fn alert_fallback(&mut self, tx: &mut Tx, e: &Escalation, nobody_in: Option<u32>) -> Result<()> {
+        let base = Entry { at: self.now, round: e.run.at.round, target: None, ..Default::default() };
+        let Some((label, resolution)) = self.reach.fallback.clone() else {
+            let why = "the client has no fallback contact: the desk must call someone";
+            let entry = Entry { kind: "fallback_skipped".into(), detail: Some(why.into()), ..base };
+            return store::log_in(tx, e.org, e.id, &entry).await;
+        };
+        let base = Entry { target: Some(label), ..base };
+        let people = match resolution {
+            Ok(people) => people,
+            Err((person, why)) => {
+                let entry = Entry { kind: "fallback_skipped".into(), person, detail: Some(why), ..base };
+                return store::log_in(tx, e.org, e.id, &entry).await;
+            }
+        };
+        let lead = match nobody_in {
+            Some(_) => "Nobody on call could be reached for this urgent message: please see that someone calls back.",
+            None => {
+                "Nobody confirmed this urgent message after every step of its flow: please see that someone calls back."
+            }
+        };
+        let brand = &self.told.brand;
+        for p in people {
+            let base = Entry { person: Some(p.person.clone()), address: Some(p.address.clone()), ..base.clone() };
+            let skip = |why: String| Entry { kind: "fallback_skipped".into(), detail: Some(why), ..base.clone() };
+            let entry = if p.address.contains('@') {
+                match EmailAddress::parse(&p.address) {
+                    Ok(to) => {
+                        let (subject, text) = self.told.email();
+                        let subject = match nobody_in {
+                            Some(_) => format!("Nobody reached: {subject}"),
+                            None => format!("Nobody confirmed: {subject}"),
+                        };
+                        messaging::queue_email_in(tx, self.clock, brand, &to, &subject, &format!("{lead}\n\n{text}"))
+                            .await?;
+                        Entry { kind: "fallback".into(), detail: Some(subject), ..base }
+                    }
+                    Err(_) => skip(format!("{} is not an email address", p.address)),
+                }
+            } else {
+                match PhoneE164::from_stored(&p.address) {
+                    Err(_) => skip(format!("{} is not a number a text can go to", p.address)),
+                    Ok(_) if brand.sms_number.is_none() => {
+                        skip(format!("{} has no SMS number to text from", brand.name))
+                    }
+                    Ok(phone) => {
+                        let body = format!("{lead} {}", self.told.text(TEXT_MAX - lead.chars().count() - 1));
+                        messaging::queue_sms_with_priority_in(tx, self.clock, brand, &phone, &body, Priority::Urgent)
+                            .await?;
+                        Entry { kind: "fallback".into(), detail: Some(body), ..base }
+                    }
+                }
+            };
+            store::log_in(tx, e.org, e.id, &entry).await?;
         }
         Ok(())
     }

@@ -37,6 +37,8 @@ pub struct Prepared {
     pub told: Told,
     /// Per step, per target: what the target names (for the timeline) and whom it reaches.
     pub steps: Vec<Vec<(String, Resolution)>>,
+    /// The client's fallback, alerted when the flow reaches nobody or ends unconfirmed.
+    pub fallback: Option<(String, Resolution)>,
 }
 
 /// Gathers what `policy`'s steps need for the message `told`, resolving on-call targets at
@@ -78,7 +80,15 @@ pub async fn prepare(db: &Db, told: Told, policy: &Policy, now: Timestamp) -> Re
         .iter()
         .map(|s| s.targets.iter().map(|t| (world.label(t), world.resolve(t, s.action))).collect())
         .collect();
-    Ok(Prepared { told, steps })
+    let fallback = told.protocol.fallback.as_ref().map(|t| {
+        let by_email = match t {
+            Target::Contact { channel, .. } => *channel == Channel::Email,
+            Target::Address { value } => value.contains('@'),
+            Target::OnCall { .. } => false,
+        };
+        (world.label(t), world.resolve(t, if by_email { Action::Email } else { Action::Text }))
+    });
+    Ok(Prepared { told, steps, fallback })
 }
 
 /// [`prepare`] for a stored escalation (read without a lock: its flow never changes).

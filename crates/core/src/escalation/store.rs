@@ -205,7 +205,7 @@ pub struct Entry {
     /// From 1; 0 for what concerns the whole escalation.
     pub step: usize,
     /// `started`, `sent`, `skipped`, `waiting`, `reply`, `confirmed`, `nobody_reached`,
-    /// `exhausted`, `told`.
+    /// `exhausted`, `told`, `fallback`, `fallback_skipped`.
     pub kind: String,
     /// The step's action (`text_confirm`, ...).
     pub action: Option<String>,

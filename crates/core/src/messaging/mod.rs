@@ -402,29 +402,14 @@ impl SmsSender {
                 Ok(found) => found,
                 Err(e) => return Ok(Outcome::Retry(format!("checking for an earlier send: {e}"))),
             };
-            let mut unclaimed = None;
-            for candidate in found {
-                if store::find_by_provider_id(db.pool(), self.provider.name(), &candidate.provider_id).await?.is_none()
-                {
-                    unclaimed = Some(candidate);
-                    break;
+            for found in found {
+                if store::find_by_provider_id(db.pool(), self.provider.name(), &found.provider_id).await?.is_some() {
+                    continue; // another message's
                 }
-            }
-            match unclaimed {
-                Some(found) => {
-                    let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
-                    store::record_accepted(
-                        db.pool(),
-                        id,
-                        self.provider.name(),
-                        &found.provider_id,
-                        status,
-                        to_millis(now),
-                    )
+                let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
+                store::record_accepted(db.pool(), id, self.provider.name(), &found.provider_id, status, to_millis(now))
                     .await?;
-                    return Ok(Outcome::Done(Some(json!({ "provider_id": found.provider_id, "recovered": true }))));
-                }
-                None => {}
+                return Ok(Outcome::Done(Some(json!({ "provider_id": found.provider_id, "recovered": true }))));
             }
         }
         let interval = self.per_sender_interval.as_millis() as i64;

@@ -139,41 +139,39 @@ fn flow_dto(p: Policy) -> UrgentFlowDto {
             .map(|s| FlowStepDto {
                 action: switchboard_core::escalation::drive::action_str(s.action).into(),
                 wait_minutes: s.wait_minutes,
-                targets: s
-                    .targets
-                    .into_iter()
-                    .map(|t| {
-                        let mut d = FlowTargetDto {
-                            kind: String::new(),
-                            contact_id: None,
-                            schedule_id: None,
-                            channel: None,
-                            everyone: false,
-                            address: None,
-                        };
-                        match t {
-                            Target::Contact { id, channel } => {
-                                d.kind = "contact".into();
-                                d.contact_id = Some(id);
-                                d.channel = Some(channel_name(channel).into());
-                            }
-                            Target::OnCall { schedule, channel, all } => {
-                                d.kind = "on_call".into();
-                                d.schedule_id = Some(schedule);
-                                d.channel = Some(channel_name(channel).into());
-                                d.everyone = all;
-                            }
-                            Target::Address { value } => {
-                                d.kind = "address".into();
-                                d.address = Some(value);
-                            }
-                        }
-                        d
-                    })
-                    .collect(),
+                targets: s.targets.into_iter().map(target_dto).collect(),
             })
             .collect(),
     }
+}
+
+fn target_dto(t: Target) -> FlowTargetDto {
+    let mut d = FlowTargetDto {
+        kind: String::new(),
+        contact_id: None,
+        schedule_id: None,
+        channel: None,
+        everyone: false,
+        address: None,
+    };
+    match t {
+        Target::Contact { id, channel } => {
+            d.kind = "contact".into();
+            d.contact_id = Some(id);
+            d.channel = Some(channel_name(channel).into());
+        }
+        Target::OnCall { schedule, channel, all } => {
+            d.kind = "on_call".into();
+            d.schedule_id = Some(schedule);
+            d.channel = Some(channel_name(channel).into());
+            d.everyone = all;
+        }
+        Target::Address { value } => {
+            d.kind = "address".into();
+            d.address = Some(value);
+        }
+    }
+    d
 }
 
 fn channel_name(c: Channel) -> &'static str {
@@ -182,6 +180,41 @@ fn channel_name(c: Channel) -> &'static str {
         Channel::Home => "home",
         Channel::Office => "office",
         Channel::Email => "email",
+    }
+}
+
+/// A target as the core holds it; refusals are named `field`.
+fn target_input(t: FlowTargetDto, field: String, v: &mut Validator) -> Option<Target> {
+    let channel = match t.channel.as_deref().unwrap_or("cell") {
+        "cell" => Channel::Cell,
+        "home" => Channel::Home,
+        "office" => Channel::Office,
+        "email" => Channel::Email,
+        other => {
+            v.add(field.clone(), format!("\"{other}\" is not a channel (cell, home, office, email)"));
+            Channel::Cell
+        }
+    };
+    match (t.kind.as_str(), t.contact_id, t.schedule_id, t.address) {
+        ("contact", Some(id), _, _) => Some(Target::Contact { id, channel }),
+        ("on_call", _, Some(schedule), _) => Some(Target::OnCall { schedule, channel, all: t.everyone }),
+        ("address", _, _, Some(value)) => Some(Target::Address { value }),
+        ("contact", ..) => {
+            v.add(field, "give the contact_id");
+            None
+        }
+        ("on_call", ..) => {
+            v.add(field, "give the schedule_id");
+            None
+        }
+        ("address", ..) => {
+            v.add(field, "give the number or email address");
+            None
+        }
+        (other, ..) => {
+            v.add(field, format!("\"{other}\" is not a target (contact, on_call, address)"));
+            None
+        }
     }
 }
 
@@ -219,26 +252,8 @@ fn flow_input(n: usize, d: UrgentFlowDto, v: &mut Validator) -> Policy {
         let mut targets = Vec::new();
         for (j, t) in s.targets.into_iter().enumerate() {
             let field = at(format!("steps.{step}.targets.{}", j + 1));
-            let channel = match t.channel.as_deref().unwrap_or("cell") {
-                "cell" => Channel::Cell,
-                "home" => Channel::Home,
-                "office" => Channel::Office,
-                "email" => Channel::Email,
-                other => {
-                    v.add(field.clone(), format!("\"{other}\" is not a channel (cell, home, office, email)"));
-                    Channel::Cell
-                }
-            };
-            match (t.kind.as_str(), t.contact_id, t.schedule_id, t.address) {
-                ("contact", Some(id), _, _) => targets.push(Target::Contact { id, channel }),
-                ("on_call", _, Some(schedule), _) => {
-                    targets.push(Target::OnCall { schedule, channel, all: t.everyone })
-                }
-                ("address", _, _, Some(value)) => targets.push(Target::Address { value }),
-                ("contact", ..) => v.add(field, "give the contact_id"),
-                ("on_call", ..) => v.add(field, "give the schedule_id"),
-                ("address", ..) => v.add(field, "give the number or email address"),
-                (other, ..) => v.add(field, format!("\"{other}\" is not a target (contact, on_call, address)")),
+            if let Some(t) = target_input(t, field, v) {
+                targets.push(t);
             }
         }
         steps.push(Step { action, targets, wait_minutes: s.wait_minutes });
@@ -319,6 +334,10 @@ pub struct ProtocolBody {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(max_items = 60)]
     pub holidays: Vec<Holiday>,
+    /// Whom to alert when an urgent message's flow reaches nobody, or ends with nobody
+    /// confirming: a contact by `cell` (a text) or `email`, or an `address`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<FlowTargetDto>,
 }
 
 /// `08:00` or `8:00 AM`.
@@ -351,6 +370,8 @@ pub struct ProtocolDto {
     pub recap_times: Vec<String>,
     /// `2026-12-25`.
     pub holidays: Vec<String>,
+    /// Alerted when an urgent message's flow reaches nobody or ends unconfirmed.
+    pub fallback: Option<FlowTargetDto>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -409,6 +430,7 @@ fn dto(p: StoredProtocol) -> ProtocolDto {
         urgent_after_hours: p.protocol.urgency.after_hours,
         recap_times: p.protocol.recap_times.iter().map(|t| t.strftime("%H:%M").to_string()).collect(),
         holidays: p.protocol.holidays.iter().map(|d| d.to_string()).collect(),
+        fallback: p.protocol.fallback.map(target_dto),
     }
 }
 
@@ -444,6 +466,7 @@ fn input(body: ProtocolBody) -> Result<ProtocolInput, switchboard_core::Error> {
         urgent_after_hours: body.urgent_after_hours,
         recap_times: body.recap_times.into_iter().map(|t| t.0).collect::<Vec<_>>().join("\n"),
         holidays: body.holidays.into_iter().map(|d| d.0).collect::<Vec<_>>().join("\n"),
+        fallback: body.fallback.and_then(|t| target_input(t, "fallback".into(), &mut v)),
     };
     v.finish()?;
     Ok(input)
@@ -485,6 +508,7 @@ fn body(p: ProtocolInput) -> ProtocolBody {
             .map(|t| RecapTime(t.strftime("%H:%M").to_string()))
             .collect(),
         holidays: Vec::new(),
+        fallback: None,
     }
 }
 

@@ -152,7 +152,8 @@ pub struct EscalationEntryDto {
     /// From 1; 0 for the escalation as a whole.
     pub step: usize,
     /// `started`, `sent`, `skipped`, `waiting`, `passed`, `confirmed`, `thanked`, `told`,
-    /// `nobody_reached`, `exhausted`.
+    /// `nobody_reached`, `exhausted`, `fallback` (the client's fallback alerted),
+    /// `fallback_skipped`.
     pub kind: String,
     /// The step's action.
     pub action: Option<String>,

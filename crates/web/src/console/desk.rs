@@ -121,6 +121,8 @@ fn timeline_line(x: &Entry) -> String {
         "viewed" => format!("{person} opened their link"),
         "thanked" => format!("{person} thanked{at}"),
         "told" => format!("{person} told it is handled{at}"),
+        "fallback" => format!("Fallback {person} alerted{at}"),
+        "fallback_skipped" => format!("Fallback not alerted: {detail}"),
         _ => capitalized(&detail),
     }
 }
@@ -135,9 +137,9 @@ fn capitalized(s: &str) -> String {
 
 fn line_class(kind: &str) -> &'static str {
     match kind {
-        "sent" | "thanked" | "told" => "sent",
+        "sent" | "thanked" | "told" | "fallback" => "sent",
         "confirmed" => "confirmed",
-        "skipped" | "nobody_reached" | "exhausted" => "failed",
+        "skipped" | "nobody_reached" | "exhausted" | "fallback_skipped" => "failed",
         _ => "waiting",
     }
 }

@@ -14,6 +14,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::auth::SessionUser;
+use switchboard_core::desk::contacts::MethodKind;
+use switchboard_core::desk::flow::{Channel, Target};
 use switchboard_core::desk::protocol::{CALLER_TYPES_MAX, FIELDS_MAX};
 use switchboard_core::desk::rules::{DeliveryRuleInput, Method, Period, RULES_MAX};
 use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
@@ -169,6 +171,9 @@ pub struct DeskEditPage {
     pub urgent_after_hours: bool,
     pub recap_times: String,
     pub holidays: String,
+    /// The fallback as chosen (`contact:12:cell`), and the choices.
+    pub fallback: String,
+    pub fallback_options: Vec<(String, String)>,
     /// The brand's urgent words, for the hint.
     pub brand_words: String,
     /// The client's contacts (id, name, what they can be reached by).
@@ -277,6 +282,28 @@ struct Typed {
     urgent_after_hours: bool,
     recap_times: String,
     holidays: String,
+    fallback: String,
+}
+
+/// The fallback as the editor's select holds it: `contact:12:cell`, `contact:12:email`,
+/// `address:+13125550177`, or empty.
+fn fallback_value(t: Option<&Target>) -> String {
+    match t {
+        Some(Target::Contact { id, channel: Channel::Email }) => format!("contact:{id}:email"),
+        Some(Target::Contact { id, .. }) => format!("contact:{id}:cell"),
+        Some(Target::Address { value }) => format!("address:{value}"),
+        Some(Target::OnCall { .. }) | None => String::new(),
+    }
+}
+
+fn fallback_of(value: &str) -> Option<Target> {
+    if let Some(a) = value.strip_prefix("address:") {
+        return Some(Target::Address { value: a.to_string() });
+    }
+    let rest = value.strip_prefix("contact:")?;
+    let (id, channel) = rest.split_once(':')?;
+    let channel = if channel == "email" { Channel::Email } else { Channel::Cell };
+    Some(Target::Contact { id: id.parse().ok()?, channel })
 }
 
 impl Typed {
@@ -290,6 +317,7 @@ impl Typed {
             urgent_after_hours: input.urgent_after_hours,
             recap_times: input.recap_times.clone(),
             holidays: input.holidays.clone(),
+            fallback: fallback_value(input.fallback.as_ref()),
         }
     }
 }
@@ -307,8 +335,25 @@ async fn edit_page(
 ) -> Result<DeskEditPage, PageError> {
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let greeting = typed.answer_phrase.replace("{operator}", &first_name(viewer)).replace("{client}", &brand.name);
-    let contacts = desk::contacts::list(&state.db, viewer.user.org_id, brand.id)
-        .await?
+    let listed = desk::contacts::list(&state.db, viewer.user.org_id, brand.id).await?;
+    let mut fallback_options = Vec::new();
+    for c in &listed {
+        for m in &c.methods {
+            match m.kind {
+                MethodKind::Cell => fallback_options
+                    .push((format!("contact:{}:cell", c.id), format!("{}, by text to their cell", c.name))),
+                MethodKind::Email => {
+                    fallback_options.push((format!("contact:{}:email", c.id), format!("{}, by email", c.name)))
+                }
+                _ => {}
+            }
+        }
+    }
+    fallback_options.dedup();
+    if let Some(a) = typed.fallback.strip_prefix("address:") {
+        fallback_options.push((typed.fallback.clone(), a.to_string()));
+    }
+    let contacts = listed
         .into_iter()
         .map(|c| {
             let ways: Vec<&str> = c.methods.iter().map(|m| m.kind.label()).collect();
@@ -330,6 +375,8 @@ async fn edit_page(
         urgent_after_hours: typed.urgent_after_hours,
         recap_times: typed.recap_times,
         holidays: typed.holidays,
+        fallback: typed.fallback,
+        fallback_options,
         brand_words: brand.urgent_words.phrases().join(", "),
         contacts,
         methods: Method::ALL.iter().map(|m| (m.as_str(), m.label())).collect(),
@@ -459,6 +506,7 @@ fn read_editor(posted: &[(String, String)]) -> Typed {
         urgent_after_hours: map.contains_key("urgent_after_hours"),
         recap_times: get("recap_times"),
         holidays: get("holidays"),
+        fallback: get("fallback"),
     }
 }
 
@@ -514,6 +562,7 @@ pub async fn update(
         urgent_after_hours: typed.urgent_after_hours,
         recap_times: typed.recap_times.clone(),
         holidays: typed.holidays.clone(),
+        fallback: fallback_of(&typed.fallback),
     };
     let seen = Some(typed.version);
     let saved = desk::save(&state.db, state.clock.as_ref(), org, brand.id, &actor(&viewer), &input, seen).await;

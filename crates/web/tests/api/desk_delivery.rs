@@ -73,6 +73,7 @@ impl Client {
         let body = json!({
             "answer_phrase": protocol["answer_phrase"], "account_notes": protocol["account_notes"],
             "caller_types": protocol["caller_types"], "version": protocol["version"],
+            "fallback": protocol["fallback"],
         });
         let r = self
             .app

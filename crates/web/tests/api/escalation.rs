@@ -274,6 +274,9 @@ async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_a
         "repeat": "times", "rounds": 1,
     }))
     .await;
+    // Dana, the owner, is the fallback, by text.
+    let dana = k.dana;
+    k.c.edit_protocol(|p| p["fallback"] = json!({ "kind": "contact", "contact_id": dana, "channel": "cell" })).await;
     k.c.app.sms.set_pickup(CY, Pickup::RingOut);
     let id = k.take("No heat, the house is freezing").await;
     k.c.run_engine().await;
@@ -307,7 +310,19 @@ async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_a
     let m = k.message(id).await;
     assert_eq!(m["escalation"]["state"], "exhausted");
     assert_eq!(m["escalation"]["summary"], "Nobody confirmed");
-    assert_eq!(timeline(&m).last().unwrap(), &line("exhausted", 0, "", "the flow ended and nobody confirmed"));
+    let fallback = "Nobody confirmed this urgent message after every step of its flow: please see that someone \
+                    calls back. URGENT Imaginary Plumbing message: Caller's name: Paula Mendes; Callback number: \
+                    (312) 555-0199; Service address: 12 Wacker Dr; What is wrong: No heat, the house is freezing; \
+                    Best time to call: Evening. Taken 9:00 PM Mon Dec 7.";
+    assert_eq!(
+        timeline(&m)[timeline(&m).len() - 2..],
+        [line("exhausted", 0, "", "the flow ended and nobody confirmed"), line("fallback", 0, "Dana Owner", fallback)]
+    );
+    k.c.run_engine().await;
+    assert_eq!(k.text(DANA).await, fallback);
+    let browser = k.c.app.signed_in("admin@answering.example.com").await;
+    let (_, page) = browser.get_text(&format!("/desk?client={}", k.c.brand)).await;
+    assert!(page.contains("Fallback Dana Owner alerted at (312) 555-0177"), "{page}");
 
     // The desk reached Cy by phone and marks it confirmed, with the reason; once only.
     let path = format!("/api/v1/desk/messages/{id}/confirm");
@@ -353,6 +368,7 @@ async fn a_round_that_reaches_nobody_ends_at_once_and_a_flow_naming_what_the_cli
             line("skipped", 2, "Dana Owner", "Dana Owner has no home phone on file"),
             line("nobody_reached", 0, "", "round 1 reached nobody: the desk must call someone"),
             line("exhausted", 0, "", "the flow ended and nobody confirmed"),
+            line("fallback_skipped", 0, "", "the client has no fallback contact: the desk must call someone"),
         ]
     );
     assert!(k.c.app.sms.sent_to(BEN).is_empty() && k.c.app.sms.sent_to(CY).is_empty());
@@ -742,5 +758,89 @@ async fn the_last_call_of_the_last_round_rings_even_though_the_flow_ends_with_it
     let m = k.message(id).await;
     assert_eq!(m["escalation"]["summary"], "Nobody confirmed");
     let kinds: Vec<String> = timeline(&m).into_iter().map(|l| l.0).collect();
-    assert_eq!(kinds, ["started", "calling", "exhausted", "ringing", "voicemail", "call_ended"]);
+    assert_eq!(kinds, ["started", "calling", "exhausted", "fallback_skipped", "ringing", "voicemail", "call_ended"]);
+}
+
+#[tokio::test]
+async fn a_round_that_reaches_nobody_alerts_the_fallback_by_email_and_a_fallback_that_cannot_be_alerted_is_refused() {
+    let k = plumbing().await;
+    k.c.reach(
+        "Dana Owner",
+        json!([{ "kind": "cell", "value": DANA }, { "kind": "email", "value": "dana@imaginary.example" }]),
+    )
+    .await;
+    // Refused: a home line, someone not the client's, a schedule.
+    let path = format!("/api/v1/brands/{}/protocol", k.c.brand);
+    for (fallback, refusal) in [
+        (
+            json!({ "kind": "contact", "contact_id": k.dana, "channel": "home" }),
+            "the fallback is texted or emailed: pick their cell or email",
+        ),
+        (json!({ "kind": "contact", "contact_id": 999, "channel": "cell" }), "pick one of the client's contacts"),
+        (
+            json!({ "kind": "on_call", "schedule_id": k.schedule }),
+            "the fallback is one person: pick a contact, not a schedule",
+        ),
+        (json!({ "kind": "address", "address": "dana@" }), "\"dana@\" is not an email address"),
+    ] {
+        let mut protocol = k.c.get(&path).await["protocol"].clone();
+        for read_only in ["brand_id", "saved_by", "saved_at"] {
+            protocol.as_object_mut().unwrap().remove(read_only);
+        }
+        protocol["fallback"] = fallback;
+        let r = k.c.app.client().put(k.c.app.url(&path)).bearer_auth(&k.c.key).json(&protocol).send().await.unwrap();
+        let (status, body) = crate::helpers::json(r).await;
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(body["error"]["fields"], json!([{ "field": "fallback", "message": refusal }]), "{body}");
+    }
+    let dana = k.dana;
+    k.c.edit_protocol(|p| p["fallback"] = json!({ "kind": "contact", "contact_id": dana, "channel": "email" })).await;
+    let saved = k.c.get(&path).await;
+    assert_eq!(saved["protocol"]["fallback"], json!({ "kind": "contact", "contact_id": dana, "channel": "email" }));
+    // The only step calls Dana's home line, which she does not have: round 1 reaches nobody.
+    k.flow(json!({
+        "steps": [{ "action": "call_confirm", "targets": [{ "kind": "contact", "contact_id": k.dana, "channel": "home" }], "wait_minutes": 5 }],
+        "repeat": "until_confirmed",
+    }))
+    .await;
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "exhausted");
+    let subject = "Nobody reached: URGENT message for Imaginary Plumbing from Paula Mendes";
+    assert_eq!(
+        timeline(&m)[1..],
+        [
+            line("skipped", 1, "Dana Owner", "Dana Owner has no home phone on file"),
+            line("nobody_reached", 0, "", "round 1 reached nobody: the desk must call someone"),
+            line("exhausted", 0, "", "the flow ended and nobody confirmed"),
+            line("fallback", 0, "Dana Owner", subject),
+        ]
+    );
+    let mail = k.c.app.mail.expect_mail("dana@imaginary.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, subject);
+    assert_eq!(
+        mail.text.replace("\r\n", "\n").trim_end(),
+        "Nobody on call could be reached for this urgent message: please see that someone calls back.\n\n\
+         URGENT message for Imaginary Plumbing, taken at 9:00 PM Mon Dec 7.\n\n\
+         Caller's name: Paula Mendes\n\
+         Callback number: (312) 555-0199\n\
+         Service address: 12 Wacker Dr\n\
+         What is wrong: No heat, the house is freezing\n\
+         Best time to call: Evening\n\n\
+         Urgent: No heat."
+    );
+    assert!(k.c.app.sms.sent_to(DANA).is_empty(), "the fallback is emailed, not texted");
+
+    // The protocol editor shows the fallback chosen, among the contacts' cells and emails.
+    let browser = k.c.app.signed_in("admin@answering.example.com").await;
+    let (status, page) = browser.get_text(&format!("/settings/desk/{}", k.c.brand)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("<option value=\"contact:{dana}:email\" selected>Dana Owner, by email</option>")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<option value=\"contact:{dana}:cell\">Dana Owner, by text to their cell</option>"))
+    );
 }
