@@ -51,7 +51,6 @@ struct Harness {
     listen: String,
     base: String,
     key: String,
-    brand: i64,
     http: reqwest::Client,
 }
 
@@ -176,7 +175,7 @@ async fn escalations_killed_at_random_points_run_every_step_once_and_none_after_
         ("SWITCHBOARD_ENGINE_LEASE_SECS", "2".to_string()),
         ("SWITCHBOARD_PUBLIC_URL", base.clone()),
     ];
-    let h = Harness { fresh, db, sms, env, listen, base, key, brand, http: reqwest::Client::new() };
+    let h = Harness { fresh, db, sms, env, listen, base, key, http: reqwest::Client::new() };
 
     // --- The client: text Ana for a code (1 min), then call Bo (1 min); three rounds. -------
     let mut server = h.start();
@@ -362,12 +361,11 @@ async fn escalations_killed_at_random_points_run_every_step_once_and_none_after_
     .fetch_all(h.db.pool())
     .await
     .unwrap();
-    let placing: Vec<(i64, String, String, i64, Option<String>, Option<String>)> = sqlx::query_as(
-        "select id, payload, status, attempts, last_error, result from work_items where kind = 'escalation.call'",
-    )
-    .fetch_all(h.db.pool())
-    .await
-    .unwrap();
+    let placing: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("select payload, status, last_error from work_items where kind = 'escalation.call'")
+            .fetch_all(h.db.pool())
+            .await
+            .unwrap();
     assert!(unplaced.is_empty(), "calls recorded but never placed: {unplaced:?}; placements: {placing:?}");
     let dead = h.scalar("select count(*) from work_items where status = 'dead'").await;
     assert_eq!(dead, 0, "no work item gave up");
