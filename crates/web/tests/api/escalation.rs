@@ -844,3 +844,55 @@ async fn a_round_that_reaches_nobody_alerts_the_fallback_by_email_and_a_fallback
         page.contains(&format!("<option value=\"contact:{dana}:cell\">Dana Owner, by text to their cell</option>"))
     );
 }
+
+#[tokio::test]
+async fn a_caller_who_gives_no_name_and_a_number_abroad_reaches_a_tech_whose_cell_is_abroad_word_for_word() {
+    let k = plumbing().await;
+    // This client takes a message without the caller's name; Ben is working from London.
+    const BEN_UK: &str = "+447911123456";
+    k.c.reach("Ben Ortiz", json!([{ "kind": "cell", "value": "+44 7911 123456" }])).await;
+    k.c.edit_protocol(|p| p["caller_types"][0]["fields"][0]["required"] = json!(false)).await;
+    k.flow(json!({
+        "steps": [
+            { "action": "text_confirm", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 15 },
+            { "action": "call_leave_message", "targets": [{ "kind": "on_call", "schedule_id": k.schedule }], "wait_minutes": 10 },
+        ],
+        "repeat": "times", "rounds": 1,
+    }))
+    .await;
+    k.c.app.sms.set_pickup(BEN_UK, Pickup::Voicemail);
+    let answers = json!({
+        "callback_number": "+44 20 7946 0958",
+        "service_address": "12 Wacker Dr",
+        "what_is_wrong": "Water coming through the ceiling",
+    });
+    let (status, body) = k.c.take("caller", answers, json!({ "urgent": true, "urgent_reason": "Flooding" })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    k.c.run_engine().await;
+    assert_eq!(
+        k.text(BEN_UK).await,
+        "URGENT Imaginary Plumbing message: Callback number: +44 20 7946 0958; Service address: 12 Wacker Dr; \
+         What is wrong: Water coming through the ceiling. Taken 9:00 PM Mon Dec 7. Reply 1ok to confirm you are \
+         taking it, or accept or pass: (their link)"
+    );
+    // Fifteen minutes on, his cell abroad is called and the voicemail takes the message.
+    k.minutes(15);
+    k.c.run_engine().await;
+    k.c.app.sms.settle(Duration::from_secs(10)).await.unwrap();
+    let calls = k.c.app.sms.calls_to(BEN_UK);
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        calls[0].voicemail.as_deref(),
+        Some(
+            "Urgent message for Imaginary Plumbing, taken at 9:00 PM Mon Dec 7. Callback number: +44 20 7946 0958. \
+             Service address: 12 Wacker Dr. What is wrong: Water coming through the ceiling. Please call the caller \
+             back at +44 20 7946 0958. This message was left by Imaginary Plumbing's answering service. Goodbye."
+        )
+    );
+    // He replies from abroad: confirmed, and thanked there.
+    k.reply(BEN_UK, "1 OK").await;
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Ben Ortiz (replied \"1 OK\")");
+    assert_eq!(k.text(BEN_UK).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+}
