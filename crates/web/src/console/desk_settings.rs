@@ -24,6 +24,7 @@ use switchboard_core::ids::BrandId;
 use switchboard_core::tenancy::Brand;
 
 use crate::auth::{Admin, Staff, actor};
+use crate::console::desk_flow::FlowForm;
 use crate::console::shell;
 use crate::error::PageError;
 use crate::pages::parse_id;
@@ -124,6 +125,8 @@ pub struct CallerTypeBlock {
     pub remove: bool,
     pub rows: Vec<FieldRow>,
     pub rules: Vec<RuleRow>,
+    /// Its urgent flow.
+    pub flow: FlowForm,
     /// What its recipients receive, as saved (none for a new caller type).
     pub preview: Option<switchboard_core::desk::delivery::Preview>,
     /// (part, message): `name`, `key`, `fields`, `deliveries`.
@@ -138,6 +141,7 @@ impl CallerTypeBlock {
         !self.errors.is_empty()
             || self.rows.iter().any(|r| !r.errors.is_empty())
             || self.rules.iter().any(|r| !r.errors.is_empty())
+            || self.flow.has_errors()
     }
     fn blank(m: usize) -> CallerTypeBlock {
         CallerTypeBlock {
@@ -147,6 +151,7 @@ impl CallerTypeBlock {
             remove: false,
             rows: field_rows(m, &[]),
             rules: rule_rows(m, &[]),
+            flow: FlowForm::of(m, None),
             preview: None,
             errors: Vec::new(),
         }
@@ -181,6 +186,9 @@ pub struct DeskEditPage {
     pub methods: Vec<(&'static str, &'static str)>,
     pub periods: Vec<(&'static str, &'static str)>,
     pub kinds: Vec<(&'static str, &'static str)>,
+    /// What an urgent flow's step can do, and whom it can reach (value, label).
+    pub actions: Vec<(&'static str, &'static str)>,
+    pub flow_targets: Vec<(String, String)>,
     pub templates: Vec<(&'static str, &'static str)>,
     pub errors: Vec<(String, String)>,
     pub notice: Option<String>,
@@ -262,6 +270,7 @@ fn blocks_of(input: &ProtocolInput) -> Vec<CallerTypeBlock> {
             remove: false,
             rows: field_rows(i + 1, &c.fields),
             rules: rule_rows(i + 1, &c.deliveries),
+            flow: FlowForm::of(i + 1, c.urgent_flow.as_ref()),
             preview: None,
             errors: Vec::new(),
         })
@@ -336,6 +345,13 @@ async fn edit_page(
     let (shell, _) = shell(state, viewer, "settings", uri).await?;
     let greeting = typed.answer_phrase.replace("{operator}", &first_name(viewer)).replace("{client}", &brand.name);
     let listed = desk::contacts::list(&state.db, viewer.user.org_id, brand.id).await?;
+    let schedules: Vec<(i64, String)> =
+        switchboard_core::oncall::store::list(&state.db, viewer.user.org_id, Some(brand.id))
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect();
+    let flow_targets = crate::console::desk_flow::targets(&schedules, &listed);
     let mut fallback_options = Vec::new();
     for c in &listed {
         for m in &c.methods {
@@ -382,6 +398,8 @@ async fn edit_page(
         methods: Method::ALL.iter().map(|m| (m.as_str(), m.label())).collect(),
         periods: Period::ALL.iter().map(|p| (p.as_str(), p.label())).collect(),
         kinds: FieldKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        actions: crate::console::desk_flow::actions(),
+        flow_targets,
         templates: desk::templates().into_iter().map(|t| (t.key, t.name)).collect(),
         errors,
         notice,
@@ -493,6 +511,7 @@ fn read_editor(posted: &[(String, String)]) -> Typed {
             remove: map.contains_key(format!("c{m}_remove").as_str()),
             rows,
             rules,
+            flow: FlowForm::read(&map, m, b),
             preview: None,
             errors: Vec::new(),
         });
@@ -537,24 +556,23 @@ pub async fn update(
             (i, rows, rules)
         })
         .collect();
-    // The editor does not show urgent flows (they are set over the API): each kept caller type
-    // keeps the flow it had in the version the editor started from.
-    let started = desk::version(&state.db, org, brand.id, Some(typed.version)).await?;
-    let flow_of =
-        |key: &str| started.as_ref().and_then(|p| p.protocol.caller_type(key)).and_then(|c| c.urgent_flow.clone());
+    // Each kept caller type's urgent flow, and the row answering for each of its steps.
+    let flows: Vec<(Option<switchboard_core::desk::flow::Policy>, Vec<usize>)> =
+        kept.iter().map(|(i, _, _)| typed.blocks[*i].flow.policy()).collect();
     let input = ProtocolInput {
         answer_phrase: typed.answer_phrase.clone(),
         account_notes: typed.account_notes.clone(),
         caller_types: kept
             .iter()
-            .map(|(i, rows, rules)| {
+            .enumerate()
+            .map(|(k, (i, rows, rules))| {
                 let b = &typed.blocks[*i];
                 CallerTypeInput {
                     key: Some(b.key.clone()).filter(|k| !k.is_empty()),
                     name: b.name.clone(),
                     fields: rows.iter().map(|&j| b.rows[j].input()).collect(),
                     deliveries: rules.iter().map(|&j| b.rules[j].input()).collect(),
-                    urgent_flow: flow_of(&b.key),
+                    urgent_flow: flows[k].0.clone(),
                 }
             })
             .collect(),
@@ -565,7 +583,12 @@ pub async fn update(
         fallback: fallback_of(&typed.fallback),
     };
     let seen = Some(typed.version);
-    let saved = desk::save(&state.db, state.clock.as_ref(), org, brand.id, &actor(&viewer), &input, seen).await;
+    // A flow row that cannot be read is refused beside it before anything is saved.
+    let saved = if typed.blocks.iter().any(|b| b.flow.has_errors()) {
+        Err(Error::Invalid(Vec::new()))
+    } else {
+        desk::save(&state.db, state.clock.as_ref(), org, brand.id, &actor(&viewer), &input, seen).await
+    };
     let mut errors = Vec::new();
     match saved {
         Ok(_) => return Ok(Redirect::to(&format!("/settings/desk/{}?done=saved", brand.id.0)).into_response()),
@@ -588,6 +611,25 @@ pub async fn update(
                             Some(&rule) => typed.blocks[*i].rules[rule].errors.push((part.to_string(), f.message)),
                             None => typed.blocks[*i].errors.push(("deliveries".into(), f.message)),
                         }
+                    }
+                    (["caller_types", k, "urgent_flow", "steps", s, part], Some((i, _, _))) => {
+                        let k = k.parse::<usize>().unwrap_or(0).wrapping_sub(1);
+                        let row = s
+                            .parse::<usize>()
+                            .ok()
+                            .and_then(|s| flows.get(k).and_then(|(_, first)| first.get(s.wrapping_sub(1))));
+                        let part = match *part {
+                            "targets" => "target",
+                            "wait_minutes" => "wait",
+                            other => other,
+                        };
+                        match row {
+                            Some(&row) => typed.blocks[*i].flow.rows[row].errors.push((part.to_string(), f.message)),
+                            None => typed.blocks[*i].errors.push(("urgent_flow".into(), f.message)),
+                        }
+                    }
+                    (["caller_types", _, "urgent_flow", ..], Some((i, _, _))) => {
+                        typed.blocks[*i].errors.push(("urgent_flow".into(), f.message))
                     }
                     (["caller_types", _, part], Some((i, _, _))) => {
                         typed.blocks[*i].errors.push((part.to_string(), f.message))

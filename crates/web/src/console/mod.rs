@@ -7,6 +7,7 @@ pub mod customer_import;
 pub mod customers;
 pub mod desk;
 pub mod desk_contacts;
+pub mod desk_flow;
 pub mod desk_settings;
 pub mod events;
 pub mod jobs;

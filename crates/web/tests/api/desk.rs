@@ -328,7 +328,7 @@ async fn the_office_sets_up_a_clients_protocol_from_a_template_and_edits_it_in_s
 
 /// The named inputs of the form whose opening tag contains `marker`, as a browser posts them
 /// (checked boxes and radios only, every text input and textarea, selected options).
-fn form_fields(html: &str, marker: &str) -> Vec<(String, String)> {
+pub(crate) fn form_fields(html: &str, marker: &str) -> Vec<(String, String)> {
     let start = html.find(marker).unwrap_or_else(|| panic!("a form with {marker}"));
     let form = &html[start..start + html[start..].find("</form>").unwrap()];
     let attr = |tag: &str, name: &str| -> Option<String> {
@@ -374,7 +374,11 @@ fn form_fields(html: &str, marker: &str) -> Vec<(String, String)> {
     out
 }
 
-async fn post_pairs(b: &crate::helpers::Browser, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+pub(crate) async fn post_pairs(
+    b: &crate::helpers::Browser,
+    path: &str,
+    fields: &[(String, String)],
+) -> reqwest::Response {
     let pairs: Vec<(&str, &str)> =
         fields.iter().filter(|(k, _)| k != "_csrf").map(|(k, v)| (k.as_str(), v.as_str())).collect();
     b.post_form(path, &pairs).await

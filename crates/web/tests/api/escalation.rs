@@ -896,3 +896,99 @@ async fn a_caller_who_gives_no_name_and_a_number_abroad_reaches_a_tech_whose_cel
     assert_eq!(m["escalation"]["summary"], "Confirmed by Ben Ortiz (replied \"1 OK\")");
     assert_eq!(k.text(BEN_UK).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
 }
+
+#[tokio::test]
+async fn an_office_edits_the_urgent_flow_in_the_protocol_editor_and_a_row_it_cannot_take_is_refused_beside_it() {
+    use crate::desk::{form_fields, post_pairs};
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let (s, dana, cy) = (k.schedule, k.dana, k.cy);
+    let b = k.c.app.signed_in("admin@answering.example.com").await;
+    let path = format!("/settings/desk/{}", k.c.brand);
+    let (status, html) = b.get_text(&path).await;
+    assert_eq!(status, 200);
+    let fields = form_fields(&html, &format!(r#"action="{path}" "#));
+    let value = |f: &[(String, String)], name: &str| f.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let shown: Vec<Option<String>> =
+        ["c1_s1_step", "c1_s1_action", "c1_s1_target", "c1_s1_wait", "c1_s2_target", "c1_repeat"]
+            .iter()
+            .map(|n| value(&fields, n))
+            .collect();
+    let expected: Vec<Option<String>> = [
+        "1".to_string(),
+        "text_confirm".into(),
+        format!("on_call:{s}:cell"),
+        "15".into(),
+        format!("contact:{dana}:cell"),
+        "times".into(),
+    ]
+    .into_iter()
+    .map(Some)
+    .collect();
+    assert_eq!(shown, expected);
+    assert!(
+        html.contains(&format!(r#"<option value="on_call:{s}:cell" selected>On call for Nights, by cell</option>"#)),
+        "{html}"
+    );
+
+    // Step 2 reaches Cy too (a row with the same number), and the flow runs until confirmed.
+    let mut edit = fields.clone();
+    let set = |f: &mut Vec<(String, String)>, name: &str, v: &str| match f.iter_mut().find(|(n, _)| n == name) {
+        Some(slot) => slot.1 = v.to_string(),
+        None => f.push((name.to_string(), v.to_string())),
+    };
+    set(&mut edit, "c1_s3_step", "2");
+    set(&mut edit, "c1_s3_action", "text_confirm");
+    set(&mut edit, "c1_s3_target", &format!("contact:{cy}:cell"));
+    set(&mut edit, "c1_repeat", "until_confirmed");
+    let r = post_pairs(&b, &path, &edit).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let saved = k.c.get(&format!("/api/v1/brands/{}/protocol", k.c.brand)).await;
+    assert_eq!(
+        saved["protocol"]["caller_types"][0]["urgent_flow"],
+        json!({
+            "repeat": "until_confirmed",
+            "steps": [
+                { "action": "text_confirm", "wait_minutes": 15, "targets": [{ "kind": "on_call", "schedule_id": s, "channel": "cell" }] },
+                { "action": "text_confirm", "wait_minutes": 5, "targets": [
+                    { "kind": "contact", "contact_id": dana, "channel": "cell" },
+                    { "kind": "contact", "contact_id": cy, "channel": "cell" },
+                ] },
+            ],
+        })
+    );
+    let version = saved["protocol"]["version"].clone();
+
+    // Refused beside the row, nothing saved: a step number that is not one, and a text to a
+    // home line (the core's rule, shown on the step's first row).
+    let (_, html) = b.get_text(&path).await;
+    let fields = form_fields(&html, &format!(r#"action="{path}" "#));
+    let mut bad = fields.clone();
+    set(&mut bad, "c1_s4_step", "three");
+    set(&mut bad, "c1_s4_action", "text");
+    set(&mut bad, "c1_s4_target", &format!("contact:{dana}:cell"));
+    let r = post_pairs(&b, &path, &bad).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains(r#"<span class="field-error">give the step&#39;s number, 1 to 20</span>"#), "{html}");
+    assert!(html.contains(r#"name="c1_s4_step" value="three""#), "what was typed is kept");
+    let mut bad = fields.clone();
+    set(&mut bad, "c1_s1_target", &format!("contact:{dana}:home"));
+    let r = post_pairs(&b, &path, &bad).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            r#"<span class="field-error">texts go to cell numbers: a home or office line cannot take them</span>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(
+            r#"<option value="contact:{dana}:home" selected>Not on file this way: pick again</option>"#
+        )),
+        "{html}"
+    );
+    let again = k.c.get(&format!("/api/v1/brands/{}/protocol", k.c.brand)).await;
+    assert_eq!(again["protocol"]["version"], version, "nothing saved");
+}
