@@ -24,6 +24,33 @@ pub enum Action {
 }
 
 impl Action {
+    pub const ALL: [Action; 7] = [
+        Action::TextConfirm,
+        Action::Text,
+        Action::CallConfirm,
+        Action::CallLeaveMessage,
+        Action::Email,
+        Action::Secure,
+        Action::LivePatch,
+    ];
+
+    /// Its key in the API, forms and the timeline: `text_confirm`, `call_leave_message`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::TextConfirm => "text_confirm",
+            Action::Text => "text",
+            Action::CallConfirm => "call_confirm",
+            Action::CallLeaveMessage => "call_leave_message",
+            Action::Email => "email",
+            Action::Secure => "secure",
+            Action::LivePatch => "live_patch",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == key)
+    }
+
     /// Whether the person reached can confirm through it.
     pub fn asks_confirmation(self) -> bool {
         matches!(self, Action::TextConfirm | Action::CallConfirm | Action::CallLeaveMessage | Action::LivePatch)
@@ -38,6 +65,23 @@ pub enum Channel {
     Home,
     Office,
     Email,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::Cell, Channel::Home, Channel::Office, Channel::Email];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Cell => "cell",
+            Channel::Home => "home",
+            Channel::Office => "office",
+            Channel::Email => "email",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == key)
+    }
 }
 
 /// Whom a step reaches.

@@ -715,15 +715,7 @@ pub fn ask_text(told: &Told, code: Option<&str>, url: &str) -> String {
 pub const ACK_LINK_DAYS: i64 = 7;
 
 pub fn action_str(a: Action) -> &'static str {
-    match a {
-        Action::TextConfirm => "text_confirm",
-        Action::Text => "text",
-        Action::CallConfirm => "call_confirm",
-        Action::CallLeaveMessage => "call_leave_message",
-        Action::Email => "email",
-        Action::Secure => "secure",
-        Action::LivePatch => "live_patch",
-    }
+    a.as_str()
 }
 
 /// `Text, asking for a reply code`.

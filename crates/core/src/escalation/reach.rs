@@ -116,7 +116,7 @@ impl World<'_> {
         match t {
             Target::Contact { id, channel } => {
                 let name = self.contact(*id).map(|c| c.name.as_str()).unwrap_or("A removed contact");
-                format!("{name} ({})", channel_str(*channel))
+                format!("{name} ({})", channel.as_str())
             }
             Target::OnCall { schedule, channel, all } => {
                 let name = match self.schedules.get(schedule) {
@@ -124,7 +124,7 @@ impl World<'_> {
                     _ => "a removed schedule",
                 };
                 let who = if *all { "Everyone on call" } else { "On call" };
-                format!("{who} for {name} ({})", channel_str(*channel))
+                format!("{who} for {name} ({})", channel.as_str())
             }
             Target::Address { value } => value.clone(),
         }
@@ -240,14 +240,5 @@ fn method_of(c: Channel) -> MethodKind {
         Channel::Home => MethodKind::Home,
         Channel::Office => MethodKind::Office,
         Channel::Email => MethodKind::Email,
-    }
-}
-
-fn channel_str(c: Channel) -> &'static str {
-    match c {
-        Channel::Cell => "cell",
-        Channel::Home => "home",
-        Channel::Office => "office",
-        Channel::Email => "email",
     }
 }

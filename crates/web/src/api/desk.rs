@@ -158,12 +158,12 @@ fn target_dto(t: Target) -> FlowTargetDto {
         Target::Contact { id, channel } => {
             d.kind = "contact".into();
             d.contact_id = Some(id);
-            d.channel = Some(channel_name(channel).into());
+            d.channel = Some(channel.as_str().into());
         }
         Target::OnCall { schedule, channel, all } => {
             d.kind = "on_call".into();
             d.schedule_id = Some(schedule);
-            d.channel = Some(channel_name(channel).into());
+            d.channel = Some(channel.as_str().into());
             d.everyone = all;
         }
         Target::Address { value } => {
@@ -174,27 +174,13 @@ fn target_dto(t: Target) -> FlowTargetDto {
     d
 }
 
-fn channel_name(c: Channel) -> &'static str {
-    match c {
-        Channel::Cell => "cell",
-        Channel::Home => "home",
-        Channel::Office => "office",
-        Channel::Email => "email",
-    }
-}
-
 /// A target as the core holds it; refusals are named `field`.
 fn target_input(t: FlowTargetDto, field: String, v: &mut Validator) -> Option<Target> {
-    let channel = match t.channel.as_deref().unwrap_or("cell") {
-        "cell" => Channel::Cell,
-        "home" => Channel::Home,
-        "office" => Channel::Office,
-        "email" => Channel::Email,
-        other => {
-            v.add(field.clone(), format!("\"{other}\" is not a channel (cell, home, office, email)"));
-            Channel::Cell
-        }
-    };
+    let channel = t.channel.as_deref().unwrap_or("cell");
+    let channel = Channel::from_key(channel).unwrap_or_else(|| {
+        v.add(field.clone(), format!("\"{channel}\" is not a channel (cell, home, office, email)"));
+        Channel::Cell
+    });
     match (t.kind.as_str(), t.contact_id, t.schedule_id, t.address) {
         ("contact", Some(id), _, _) => Some(Target::Contact { id, channel }),
         ("on_call", _, Some(schedule), _) => Some(Target::OnCall { schedule, channel, all: t.everyone }),
@@ -236,19 +222,10 @@ fn flow_input(n: usize, d: UrgentFlowDto, v: &mut Validator) -> Policy {
     let mut steps = Vec::new();
     for (i, s) in d.steps.into_iter().enumerate() {
         let step = i + 1;
-        let action = match s.action.as_str() {
-            "text_confirm" => Action::TextConfirm,
-            "text" => Action::Text,
-            "call_confirm" => Action::CallConfirm,
-            "call_leave_message" => Action::CallLeaveMessage,
-            "email" => Action::Email,
-            "secure" => Action::Secure,
-            "live_patch" => Action::LivePatch,
-            other => {
-                v.add(at(format!("steps.{step}.action")), format!("\"{other}\" is not an action"));
-                Action::Text
-            }
-        };
+        let action = Action::from_key(&s.action).unwrap_or_else(|| {
+            v.add(at(format!("steps.{step}.action")), format!("\"{}\" is not an action", s.action));
+            Action::Text
+        });
         let mut targets = Vec::new();
         for (j, t) in s.targets.into_iter().enumerate() {
             let field = at(format!("steps.{step}.targets.{}", j + 1));

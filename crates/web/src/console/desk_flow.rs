@@ -142,7 +142,7 @@ impl FlowForm {
                 r.errors.push(("step".into(), "give the step's number, 1 to 20".into()));
                 continue;
             };
-            if action_of(&r.action).is_none() {
+            if Action::from_key(&r.action).is_none() {
                 r.errors.push(("action".into(), "pick what this step does".into()));
             }
             if target_of(&r.target).is_none() {
@@ -165,7 +165,7 @@ impl FlowForm {
         for (_, rows) in &groups {
             let first = &self.rows[rows[0]];
             steps.push(Step {
-                action: action_of(&first.action).unwrap_or(Action::Text),
+                action: Action::from_key(&first.action).unwrap_or(Action::Text),
                 targets: rows.iter().filter_map(|&j| target_of(&self.rows[j].target)).collect(),
                 wait_minutes: first.wait.trim().parse().unwrap_or(0),
             });
@@ -188,44 +188,12 @@ pub fn actions() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-fn action_of(s: &str) -> Option<Action> {
-    Some(match s {
-        "text_confirm" => Action::TextConfirm,
-        "text" => Action::Text,
-        "call_confirm" => Action::CallConfirm,
-        "call_leave_message" => Action::CallLeaveMessage,
-        "email" => Action::Email,
-        "secure" => Action::Secure,
-        "live_patch" => Action::LivePatch,
-        _ => return None,
-    })
-}
-
-fn channel_str(c: Channel) -> &'static str {
-    match c {
-        Channel::Cell => "cell",
-        Channel::Home => "home",
-        Channel::Office => "office",
-        Channel::Email => "email",
-    }
-}
-
-fn channel_of(s: &str) -> Option<Channel> {
-    Some(match s {
-        "cell" => Channel::Cell,
-        "home" => Channel::Home,
-        "office" => Channel::Office,
-        "email" => Channel::Email,
-        _ => return None,
-    })
-}
-
 /// `contact:12:cell`, `on_call:3:cell`, `on_call_all:3:cell`, `address:+13125550100`.
 pub fn target_value(t: &Target) -> String {
     match t {
-        Target::Contact { id, channel } => format!("contact:{id}:{}", channel_str(*channel)),
-        Target::OnCall { schedule, channel, all: false } => format!("on_call:{schedule}:{}", channel_str(*channel)),
-        Target::OnCall { schedule, channel, all: true } => format!("on_call_all:{schedule}:{}", channel_str(*channel)),
+        Target::Contact { id, channel } => format!("contact:{id}:{}", channel.as_str()),
+        Target::OnCall { schedule, channel, all: false } => format!("on_call:{schedule}:{}", channel.as_str()),
+        Target::OnCall { schedule, channel, all: true } => format!("on_call_all:{schedule}:{}", channel.as_str()),
         Target::Address { value } => format!("address:{value}"),
     }
 }
@@ -235,7 +203,7 @@ fn target_of(s: &str) -> Option<Target> {
         return Some(Target::Address { value: a.to_string() });
     }
     let mut parts = s.split(':');
-    let (kind, id, channel) = (parts.next()?, parts.next()?.parse().ok()?, channel_of(parts.next()?)?);
+    let (kind, id, channel) = (parts.next()?, parts.next()?.parse().ok()?, Channel::from_key(parts.next()?)?);
     Some(match kind {
         "contact" => Target::Contact { id, channel },
         "on_call" => Target::OnCall { schedule: id, channel, all: false },
