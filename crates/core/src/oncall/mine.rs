@@ -62,11 +62,15 @@ pub async fn open_as(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, me: 
     let until =
         now.checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD)).map_err(|e| Error::Unexpected(e.to_string()))?;
     let all = swaps::list(db, clock, org, schedule.id, false).await?;
+    // An offer of mine that overlaps the shift (a shift under way may have been offered from
+    // where an earlier look at the page began it).
     let mine_offered = |s: Timestamp, e: Timestamp| {
-        all.iter().find(|w| w.status == SwapStatus::Offered && w.from == me && w.start == s && w.end == e).map(|w| w.id)
+        all.iter().find(|w| w.status == SwapStatus::Offered && w.from == me && w.start < e && w.end > s).map(|w| w.id)
     };
-    // My shifts as the schedule stands, and those I offered that someone took are gone from it.
-    let mut stretches: Vec<(Timestamp, Timestamp, Option<i64>)> = shifts(&schedule.schedule(), now, until, Some(me))
+    // My shifts as the schedule stands (a shift under way from where it began, up to a week
+    // back), and those I offered that someone took are gone from it.
+    let back = now.checked_sub(SignedDuration::from_hours(24 * 7)).map_err(|e| Error::Unexpected(e.to_string()))?;
+    let mut stretches: Vec<(Timestamp, Timestamp, Option<i64>)> = shifts(&schedule.schedule(), back, until, Some(me))
         .into_iter()
         .map(|(_, s, e)| (s, e, mine_offered(s, e)))
         .collect();

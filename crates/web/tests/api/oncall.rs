@@ -709,8 +709,9 @@ async fn people_offer_and_take_shifts_on_their_own_page_without_an_account() {
         html.contains("<h1>Nights</h1>") && html.contains("Hello technician ben. Times are in America/New_York."),
         "{html}"
     );
-    // His turn now (until 5:00 PM), and Tuesday night.
-    assert!(html.contains("<strong>Sun Nov 22, 12:00 PM to Sun Nov 22, 5:00 PM</strong>"), "{html}");
+    // His turn now (since 5:00 PM yesterday, until 5:00 PM), and Tuesday night.
+    let now_on = "Sat Nov 21, 5:00 PM to Sun Nov 22, 5:00 PM";
+    assert!(html.contains(&format!("<strong>{now_on}</strong>")), "{html}");
     let tuesday = "Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM";
     assert!(html.contains(&format!("<strong>{tuesday}</strong>")), "{html}");
 
@@ -725,6 +726,19 @@ async fn people_offer_and_take_shifts_on_their_own_page_without_an_account() {
     let html = browser.get(format!("{ben_page}?done=offered")).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("Offered: the others see it now. It stays yours until someone takes it."), "{html}");
     assert!(html.contains(&format!("<strong>{tuesday}</strong> <span class=\"badge\">Offered</span>")), "{html}");
+
+    // He offers the turn he is on now, as his page has it; ten minutes later it is still
+    // marked offered (the page once began a shift under way at the moment it was shown).
+    let r = browser
+        .post(format!("{ben_page}/offer"))
+        .form(&[("start", "2026-11-21T22:00:00Z"), ("end", "2026-11-22T22:00:00Z")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    o.app.clock.advance(jiff::SignedDuration::from_mins(10));
+    let html = browser.get(&ben_page).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(&format!("<strong>{now_on}</strong> <span class=\"badge\">Offered</span>")), "{html}");
 
     // Ana sees it among the offers and takes it: she is the one called that night.
     let html = browser.get(&ana_page).send().await.unwrap().text().await.unwrap();
