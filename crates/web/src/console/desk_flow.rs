@@ -198,7 +198,7 @@ pub fn target_value(t: &Target) -> String {
     }
 }
 
-fn target_of(s: &str) -> Option<Target> {
+pub fn target_of(s: &str) -> Option<Target> {
     if let Some(a) = s.strip_prefix("address:") {
         return Some(Target::Address { value: a.to_string() });
     }

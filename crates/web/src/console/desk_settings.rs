@@ -15,7 +15,6 @@ use serde::Deserialize;
 use switchboard_core::Error;
 use switchboard_core::auth::SessionUser;
 use switchboard_core::desk::contacts::MethodKind;
-use switchboard_core::desk::flow::{Channel, Target};
 use switchboard_core::desk::protocol::{CALLER_TYPES_MAX, FIELDS_MAX};
 use switchboard_core::desk::rules::{DeliveryRuleInput, Method, Period, RULES_MAX};
 use switchboard_core::desk::{self, CallerTypeInput, ProtocolInput, StoredProtocol};
@@ -24,7 +23,7 @@ use switchboard_core::ids::BrandId;
 use switchboard_core::tenancy::Brand;
 
 use crate::auth::{Admin, Staff, actor};
-use crate::console::desk_flow::FlowForm;
+use crate::console::desk_flow::{FlowForm, target_of, target_value};
 use crate::console::shell;
 use crate::error::PageError;
 use crate::pages::parse_id;
@@ -294,27 +293,6 @@ struct Typed {
     fallback: String,
 }
 
-/// The fallback as the editor's select holds it: `contact:12:cell`, `contact:12:email`,
-/// `address:+13125550177`, or empty.
-fn fallback_value(t: Option<&Target>) -> String {
-    match t {
-        Some(Target::Contact { id, channel: Channel::Email }) => format!("contact:{id}:email"),
-        Some(Target::Contact { id, .. }) => format!("contact:{id}:cell"),
-        Some(Target::Address { value }) => format!("address:{value}"),
-        Some(Target::OnCall { .. }) | None => String::new(),
-    }
-}
-
-fn fallback_of(value: &str) -> Option<Target> {
-    if let Some(a) = value.strip_prefix("address:") {
-        return Some(Target::Address { value: a.to_string() });
-    }
-    let rest = value.strip_prefix("contact:")?;
-    let (id, channel) = rest.split_once(':')?;
-    let channel = if channel == "email" { Channel::Email } else { Channel::Cell };
-    Some(Target::Contact { id: id.parse().ok()?, channel })
-}
-
 impl Typed {
     fn of(version: i64, input: &ProtocolInput) -> Typed {
         Typed {
@@ -326,7 +304,7 @@ impl Typed {
             urgent_after_hours: input.urgent_after_hours,
             recap_times: input.recap_times.clone(),
             holidays: input.holidays.clone(),
-            fallback: fallback_value(input.fallback.as_ref()),
+            fallback: input.fallback.as_ref().map(target_value).unwrap_or_default(),
         }
     }
 }
@@ -580,7 +558,7 @@ pub async fn update(
         urgent_after_hours: typed.urgent_after_hours,
         recap_times: typed.recap_times.clone(),
         holidays: typed.holidays.clone(),
-        fallback: fallback_of(&typed.fallback),
+        fallback: target_of(&typed.fallback),
     };
     let seen = Some(typed.version);
     // A flow row that cannot be read is refused beside it before anything is saved.
