@@ -100,6 +100,47 @@ pub async fn issue_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, link: &NewLink
     Ok(token)
 }
 
+/// A link issued in memory, written with others by [`insert_planned_in`].
+#[derive(Debug, Clone)]
+pub struct PlannedLink {
+    org: OrgId,
+    link: NewLink,
+    token_hash: String,
+    created_at: Timestamp,
+}
+
+/// Issues a link as [`issue_in`] does, to be written later: the token, and the row.
+pub fn plan(org: OrgId, link: &NewLink, now: Timestamp) -> (String, PlannedLink) {
+    let token = crate::secret::new_token();
+    let token_hash = crate::secret::hash_token(&token);
+    (token, PlannedLink { org, link: *link, token_hash, created_at: now })
+}
+
+/// Writes planned links inside the caller's transaction, a few statements for all.
+pub async fn insert_planned_in(tx: &mut Tx, links: &[PlannedLink]) -> Result<()> {
+    for chunk in links.chunks(tx.rows_per_statement(7)) {
+        let rows =
+            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 7, 7))).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "insert into capability_links (org_id, scope, subject_id, about_id, token_hash, created_at, expires_at) \
+             values {rows}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for l in chunk {
+            q = q
+                .bind(l.org.0)
+                .bind(l.link.scope.as_str())
+                .bind(l.link.subject)
+                .bind(l.link.about)
+                .bind(l.token_hash.clone())
+                .bind(to_millis(l.created_at))
+                .bind(l.link.expires_at.map(to_millis));
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[derive(FromRow)]
 struct LinkRow {
     id: i64,

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use crate::{Error, Result};
 
 mod gate;
+pub mod ids;
 
 /// A transaction that may write. It derefs to its connection (`&mut **tx` in a store
 /// function, `&mut *tx` where it is owned), like sqlx's transaction; on SQLite it also holds
@@ -41,6 +42,15 @@ impl Tx {
         match self.backend {
             Backend::Sqlite => (256 / params_per_row).max(1),
             Backend::Postgres => (65_535 / params_per_row).clamp(1, 1000),
+        }
+    }
+
+    /// ` for update` on PostgreSQL (a select that locks its rows until the commit); nothing on
+    /// SQLite, whose write transaction holds the whole database.
+    pub fn for_update(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " for update",
         }
     }
 
@@ -172,6 +182,17 @@ pub const WORK_CHANNEL: &str = "switchboard_work";
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// `$first, $first+1, ...`: the `n` parameters of one row of a multi-row statement.
+pub fn params(first: usize, n: usize) -> String {
+    (first..first + n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ")
+}
+
+/// [`params`], each cast to its type (`cast($3 as bigint)`): PostgreSQL reads the columns of a
+/// `values` list used as a table by their types.
+pub fn typed_params(first: usize, types: &[&str]) -> String {
+    types.iter().enumerate().map(|(k, t)| format!("cast(${} as {t})", first + k)).collect::<Vec<_>>().join(", ")
+}
 
 /// Turns what a user typed into a sqlx URL: `postgres://…` and `sqlite:…` pass through, a bare
 /// path becomes a SQLite file that is created when missing.

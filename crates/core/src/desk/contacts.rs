@@ -328,26 +328,32 @@ struct MethodRow {
     value: String,
 }
 
+/// The contacts of several clients at once (each client's in name order).
+pub async fn of_brands(db: &Db, org: OrgId, brands: &[BrandId]) -> Result<Vec<Contact>> {
+    if brands.is_empty() {
+        return Ok(Vec::new());
+    }
+    select_in(db, org, brands, None).await
+}
+
 async fn select(db: &Db, org: OrgId, brand: BrandId, id: Option<i64>) -> Result<Vec<Contact>> {
-    let rows: Vec<Row> = sqlx::query_as(
+    select_in(db, org, &[brand], id).await
+}
+
+async fn select_in(db: &Db, org: OrgId, brands: &[BrandId], id: Option<i64>) -> Result<Vec<Contact>> {
+    let list = brands.iter().map(|b| b.0.to_string()).collect::<Vec<_>>().join(", ");
+    let sql = format!(
         "select id, brand_id, name, title, user_id, notes from desk_contacts \
-         where org_id = $1 and brand_id = $2 and ($3 is null or id = $3) order by lower(name), id",
-    )
-    .bind(org.0)
-    .bind(brand.0)
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
-    let methods: Vec<MethodRow> = sqlx::query_as(
+         where org_id = $1 and brand_id in ({list}) and ($2 is null or id = $2) order by brand_id, lower(name), id"
+    );
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_all(db.pool()).await?;
+    let sql = format!(
         "select m.contact_id, m.kind, m.value from desk_contact_methods m \
          join desk_contacts c on c.id = m.contact_id and c.org_id = m.org_id \
-         where m.org_id = $1 and c.brand_id = $2 and ($3 is null or c.id = $3) order by m.contact_id, m.position",
-    )
-    .bind(org.0)
-    .bind(brand.0)
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+         where m.org_id = $1 and c.brand_id in ({list}) and ($2 is null or c.id = $2) order by m.contact_id, m.position"
+    );
+    let methods: Vec<MethodRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_all(db.pool()).await?;
     rows.into_iter()
         .map(|r| {
             let mine = methods

@@ -327,6 +327,18 @@ pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<DeskMessage> {
     Ok(with_deliveries(db, org, vec![message]).await?.remove(0))
 }
 
+/// The organization's messages with these ids, as taken: their deliveries and notes are not
+/// read (left empty). Those not found are left out.
+pub async fn get_many_as_taken(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<DeskMessage>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!("{SELECT} where org_id = $1 and id in ({list})");
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    rows.into_iter().map(DeskMessage::try_from).collect()
+}
+
 /// Fills in each message's deliveries and the state they give it.
 async fn with_deliveries(db: &Db, org: OrgId, mut messages: Vec<DeskMessage>) -> Result<Vec<DeskMessage>> {
     let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();

@@ -66,6 +66,27 @@ pub async fn version(db: &Db, org: OrgId, brand: BrandId, version: Option<i64>) 
     version_on(db.pool(), org, brand, version).await
 }
 
+/// These versions of clients' protocols (brand, version), as they were saved; those not found
+/// are left out.
+pub async fn versions(db: &Db, org: OrgId, wanted: &[(BrandId, i64)]) -> Result<Vec<StoredProtocol>> {
+    let mut out = Vec::with_capacity(wanted.len());
+    for chunk in wanted.chunks(100) {
+        let pairs = chunk
+            .iter()
+            .map(|(b, v)| format!("(brand_id = {} and version = {})", b.0, v))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let sql = format!(
+            "select brand_id, version, document, saved_by, saved_at from desk_protocols where org_id = $1 and ({pairs})"
+        );
+        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+        for row in rows {
+            out.push(StoredProtocol::try_from(row)?);
+        }
+    }
+    Ok(out)
+}
+
 async fn version_on<'c>(
     ex: impl sqlx::Executor<'c, Database = sqlx::Any>,
     org: OrgId,

@@ -82,6 +82,12 @@ pub async fn enqueue_in(tx: &mut Tx, work: &NewWork, now: Timestamp) -> Result<O
     store::insert(tx, work, now).await
 }
 
+/// Adds items whose ids were chosen ahead ([`crate::db::Ids`], table `work_items`) inside the
+/// caller's transaction, with a few statements for all of them.
+pub async fn enqueue_many_in(tx: &mut Tx, items: &[(i64, NewWork)], now: Timestamp) -> Result<()> {
+    store::insert_many(tx, items, now).await
+}
+
 /// Cancels the unfinished item with this idempotency key, inside the caller's transaction.
 /// Returns whether there was one.
 pub async fn cancel_key_in(tx: &mut Tx, key: &str, now: Timestamp) -> Result<bool> {

@@ -12,3 +12,4 @@ pub mod drive;
 pub mod reach;
 pub mod run;
 pub mod store;
+pub mod writes;

@@ -46,35 +46,113 @@ pub struct Prepared {
 pub async fn prepare(db: &Db, told: Told, policy: &Policy, now: Timestamp) -> Result<Prepared> {
     let org = told.brand.org_id;
     let contacts = crate::desk::contacts::list(db, org, told.brand.id).await?;
-    let mut schedules: HashMap<i64, Option<StoredSchedule>> = HashMap::new();
-    let mut users: HashMap<i64, Option<User>> = HashMap::new();
-    for t in policy.steps.iter().flat_map(|s| &s.targets) {
-        let Target::OnCall { schedule, .. } = t else { continue };
-        if schedules.contains_key(schedule) {
-            continue;
+    let mut on_call = OnCall::default();
+    on_call.read(db, org, &[policy], now).await?;
+    Ok(resolve(told, &contacts, &on_call, policy, now))
+}
+
+/// [`prepare`] for a stored escalation (read without a lock: its flow never changes).
+pub async fn prepare_for(db: &Db, org: OrgId, escalation: i64, now: Timestamp) -> Result<Prepared> {
+    let e = super::store::get(db, org, escalation).await?;
+    let told = Told::load(db, org, e.message_id).await?;
+    prepare(db, told, &e.policy, now).await
+}
+
+/// [`prepare_for`] for many escalations, with a few reads for all of them (per
+/// organization: the escalations, their messages, the clients, the protocol versions, the
+/// contacts, and each schedule named once). In the order asked; `NotFound` for one removed.
+pub async fn prepare_many(db: &Db, wanted: &[(OrgId, i64)], now: Timestamp) -> Result<Vec<Result<Prepared>>> {
+    let mut out: Vec<Option<Result<Prepared>>> = (0..wanted.len()).map(|_| None).collect();
+    let mut orgs: Vec<OrgId> = wanted.iter().map(|(o, _)| *o).collect();
+    orgs.sort_by_key(|o| o.0);
+    orgs.dedup();
+    for org in orgs {
+        let ids: Vec<i64> = wanted.iter().filter(|(o, _)| *o == org).map(|(_, id)| *id).collect();
+        let escalations = super::store::get_many(db, org, &ids).await?;
+        let message_ids: Vec<i64> = escalations.iter().map(|e| e.message_id).collect();
+        let messages = crate::desk::messages::get_many_as_taken(db, org, &message_ids).await?;
+        let mut brand_ids: Vec<crate::ids::BrandId> = messages.iter().map(|m| m.brand_id).collect();
+        brand_ids.sort_by_key(|b| b.0);
+        brand_ids.dedup();
+        let brands = crate::tenancy::brands(db, org, &brand_ids).await?;
+        let mut versions: Vec<(crate::ids::BrandId, i64)> =
+            messages.iter().map(|m| (m.brand_id, m.protocol_version)).collect();
+        versions.sort_by_key(|(b, v)| (b.0, *v));
+        versions.dedup();
+        let protocols = crate::desk::versions(db, org, &versions).await?;
+        let contacts = crate::desk::contacts::of_brands(db, org, &brand_ids).await?;
+        let mut on_call = OnCall::default();
+        let policies: Vec<&Policy> = escalations.iter().map(|e| &e.policy).collect();
+        on_call.read(db, org, &policies, now).await?;
+        for (slot, (o, id)) in out.iter_mut().zip(wanted) {
+            if *o != org {
+                continue;
+            }
+            let prepared = (|| {
+                let e = escalations.iter().find(|e| e.id == *id).ok_or(Error::NotFound)?;
+                let m = messages.iter().find(|m| m.id == e.message_id).ok_or(Error::NotFound)?;
+                let brand = brands.iter().find(|b| b.id == m.brand_id).ok_or(Error::NotFound)?;
+                let protocol =
+                    protocols
+                        .iter()
+                        .find(|p| p.brand_id == m.brand_id && p.version == m.protocol_version)
+                        .ok_or_else(|| Error::Unexpected(format!("desk message {} has no protocol version", m.id)))?;
+                let told = Told::new(m.clone(), brand.clone(), protocol.protocol.clone());
+                let theirs: Vec<Contact> = contacts.iter().filter(|c| c.brand_id == m.brand_id).cloned().collect();
+                Ok(resolve(told, &theirs, &on_call, &e.policy, now))
+            })();
+            *slot = Some(prepared);
         }
-        let found = match crate::oncall::store::get(db, org, *schedule).await {
-            Ok(s) => Some(s),
-            Err(Error::NotFound) => None,
-            Err(e) => return Err(e),
-        };
-        if let Some(s) = &found {
-            for (m, _) in on_call(&s.schedule(), now).on_call {
-                if let Member::User(id) = m
-                    && !users.contains_key(&id)
-                {
-                    let u = match crate::tenancy::user(db, org, crate::ids::UserId(id)).await {
-                        Ok(u) => Some(u),
-                        Err(Error::NotFound) => None,
-                        Err(e) => return Err(e),
-                    };
-                    users.insert(id, u);
+    }
+    Ok(out.into_iter().map(|p| p.unwrap_or(Err(Error::NotFound))).collect())
+}
+
+/// The schedules flows name, and the sign-ins on call for them, read once each.
+#[derive(Default)]
+struct OnCall {
+    schedules: HashMap<i64, Option<StoredSchedule>>,
+    users: HashMap<i64, Option<User>>,
+}
+
+impl OnCall {
+    /// Reads the schedules `policies` name that are not read yet, and whoever of their sign-ins
+    /// is on call at `now`.
+    async fn read(&mut self, db: &Db, org: OrgId, policies: &[&Policy], now: Timestamp) -> Result<()> {
+        for policy in policies {
+            for t in policy.steps.iter().flat_map(|s| &s.targets) {
+                let Target::OnCall { schedule, .. } = t else { continue };
+                if self.schedules.contains_key(schedule) {
+                    continue;
                 }
+                let found = match crate::oncall::store::get(db, org, *schedule).await {
+                    Ok(s) => Some(s),
+                    Err(Error::NotFound) => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some(s) = &found {
+                    for (m, _) in on_call(&s.schedule(), now).on_call {
+                        if let Member::User(id) = m
+                            && !self.users.contains_key(&id)
+                        {
+                            let u = match crate::tenancy::user(db, org, crate::ids::UserId(id)).await {
+                                Ok(u) => Some(u),
+                                Err(Error::NotFound) => None,
+                                Err(e) => return Err(e),
+                            };
+                            self.users.insert(id, u);
+                        }
+                    }
+                }
+                self.schedules.insert(*schedule, found);
             }
         }
-        schedules.insert(*schedule, found);
+        Ok(())
     }
-    let world = World { told: &told, contacts: &contacts, schedules: &schedules, users: &users, now };
+}
+
+/// Whom each of `policy`'s steps (and the client's fallback) reaches for the message `told`.
+fn resolve(told: Told, contacts: &[Contact], on_call: &OnCall, policy: &Policy, now: Timestamp) -> Prepared {
+    let world = World { told: &told, contacts, schedules: &on_call.schedules, users: &on_call.users, now };
     let steps = policy
         .steps
         .iter()
@@ -88,14 +166,7 @@ pub async fn prepare(db: &Db, told: Told, policy: &Policy, now: Timestamp) -> Re
         };
         (world.label(t), world.resolve(t, if by_email { Action::Email } else { Action::Text }))
     });
-    Ok(Prepared { told, steps, fallback })
-}
-
-/// [`prepare`] for a stored escalation (read without a lock: its flow never changes).
-pub async fn prepare_for(db: &Db, org: OrgId, escalation: i64, now: Timestamp) -> Result<Prepared> {
-    let e = super::store::get(db, org, escalation).await?;
-    let told = Told::load(db, org, e.message_id).await?;
-    prepare(db, told, &e.policy, now).await
+    Prepared { told, steps, fallback }
 }
 
 struct World<'a> {

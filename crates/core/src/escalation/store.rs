@@ -156,6 +156,18 @@ pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<Escalation> {
     row.map(Escalation::try_from).transpose()?.ok_or(Error::NotFound)
 }
 
+/// The organization's escalations with these ids, read without a lock (those not found are
+/// left out).
+pub async fn get_many(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<Escalation>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!("{SELECT} where org_id = $1 and id in ({list})");
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    rows.into_iter().map(Escalation::try_from).collect()
+}
+
 /// The escalation of a message, if it has one.
 pub async fn of_message(db: &Db, org: OrgId, message: i64) -> Result<Option<Escalation>> {
     let sql = format!("{SELECT} where org_id = $1 and message_id = $2");
@@ -177,24 +189,7 @@ pub async fn of_messages(db: &Db, org: OrgId, messages: &[i64]) -> Result<Vec<Es
 
 /// Saves where the escalation stands, and how it ended when it did.
 pub async fn save_in(tx: &mut Tx, e: &Escalation) -> Result<()> {
-    sqlx::query(
-        "update escalations set state = $3, round = $4, step = $5, version = $6, reached = $7, ended_at = $8, \
-         confirmed_by = $9, confirmed_how = $10, confirmed_note = $11 where org_id = $1 and id = $2",
-    )
-    .bind(e.org.0)
-    .bind(e.id)
-    .bind(e.run.state.as_str())
-    .bind(e.run.at.round as i64)
-    .bind(e.run.at.step as i64)
-    .bind(e.run.version)
-    .bind(e.run.reached as i64)
-    .bind(e.ended_at.map(to_millis))
-    .bind(&e.confirmed_by)
-    .bind(&e.confirmed_how)
-    .bind(&e.confirmed_note)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    save_many_in(tx, std::slice::from_ref(e)).await
 }
 
 /// One line of an escalation's timeline.
@@ -296,44 +291,6 @@ pub struct Recipient {
     pub version: i64,
 }
 
-/// Records that `address` (`person`) is sent the escalation at `version`; with `with_code`,
-/// gives them a reply code: the one they hold for it, or the smallest free among that number's
-/// open escalations in the organization. Returns the row and the code.
-#[allow(clippy::too_many_arguments)]
-pub async fn recipient_in(
-    tx: &mut Tx,
-    org: OrgId,
-    escalation: i64,
-    address: &str,
-    person: &str,
-    with_code: bool,
-    version: i64,
-    now: jiff::Timestamp,
-) -> Result<(i64, Option<u32>)> {
-    let open = open_codes_in(tx, org, address).await?;
-    let held = open.iter().find(|(_, e)| *e == escalation).map(|(c, _)| *c);
-    let code = match (with_code, held) {
-        (false, _) => None,
-        (true, Some(c)) => Some(c),
-        (true, None) => Some(super::codes::allocate(&open.iter().map(|(c, _)| *c).collect::<Vec<_>>())),
-    };
-    let (id,): (i64,) = sqlx::query_as(
-        "insert into escalation_codes (org_id, escalation_id, address, person, code, open, version, created_at) \
-         values ($1, $2, $3, $4, $5, 1, $6, $7) on conflict (escalation_id, address) do update \
-         set code = coalesce($5, escalation_codes.code), version = $6 returning id",
-    )
-    .bind(org.0)
-    .bind(escalation)
-    .bind(address)
-    .bind(person)
-    .bind(code.map(i64::from))
-    .bind(version)
-    .bind(to_millis(now))
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok((id, code))
-}
-
 /// The recipient an acknowledgement link names.
 pub async fn recipient(db: &Db, org: OrgId, id: i64) -> Result<Recipient> {
     let row: Option<(i64, i64, String, String, i64)> = sqlx::query_as(
@@ -412,4 +369,175 @@ pub async fn texted_in(tx: &mut Tx, org: OrgId, escalation: i64) -> Result<Vec<(
         }
     }
     Ok(out)
+}
+
+/// The escalations, held for this transaction (see [`lock_in`]); those not found, or not of
+/// the organization named with them, are left out.
+pub async fn lock_many_in(tx: &mut Tx, ids: &[(OrgId, i64)]) -> Result<Vec<Escalation>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(tx.rows_per_statement(1)) {
+        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("{SELECT} where id in ({list}) order by id{}", tx.for_update());
+        let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
+        for (_, id) in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            if chunk.iter().any(|(org, id)| org.0 == row.org_id && *id == row.id) {
+                out.push(Escalation::try_from(row)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Saves where each escalation stands (as [`save_in`]), a few statements for all.
+pub async fn save_many_in(tx: &mut Tx, saves: &[Escalation]) -> Result<()> {
+    for chunk in saves.chunks(tx.rows_per_statement(11)) {
+        let rows = (0..chunk.len())
+            .map(|i| {
+                let types = [
+                    "bigint", "bigint", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text",
+                    "text",
+                ];
+                format!("({})", crate::db::typed_params(1 + i * 11, &types))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // VALUES names its columns column1, column2, ... on both databases.
+        let sql = format!(
+            "update escalations set state = v.column3, round = v.column4, step = v.column5, version = v.column6, \
+             reached = v.column7, ended_at = v.column8, confirmed_by = v.column9, confirmed_how = v.column10, \
+             confirmed_note = v.column11 from (values {rows}) as v \
+             where escalations.org_id = v.column1 and escalations.id = v.column2"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in chunk {
+            q = q
+                .bind(e.org.0)
+                .bind(e.id)
+                .bind(e.run.state.as_str())
+                .bind(e.run.at.round as i64)
+                .bind(e.run.at.step as i64)
+                .bind(e.run.version)
+                .bind(e.run.reached as i64)
+                .bind(e.ended_at.map(to_millis))
+                .bind(e.confirmed_by.clone())
+                .bind(e.confirmed_how.clone())
+                .bind(e.confirmed_note.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Adds timeline lines whose ids were chosen ahead (in the order they happened), a few
+/// statements for all.
+pub async fn log_many_in(tx: &mut Tx, lines: &[(i64, OrgId, i64, Entry)]) -> Result<()> {
+    for chunk in lines.chunks(tx.rows_per_statement(13)) {
+        let rows =
+            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 13, 13))).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "insert into escalation_events (id, org_id, escalation_id, at, round, step, kind, action, target, person, \
+             address, detail, sms_id) values {rows}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, org, escalation, e) in chunk {
+            q = q
+                .bind(*id)
+                .bind(org.0)
+                .bind(*escalation)
+                .bind(to_millis(e.at))
+                .bind(e.round as i64)
+                .bind(e.step as i64)
+                .bind(e.kind.clone())
+                .bind(e.action.clone())
+                .bind(e.target.clone())
+                .bind(e.person.clone())
+                .bind(e.address.clone())
+                .bind(e.detail.clone())
+                .bind(e.sms_id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A row of `escalation_codes`: someone sent an escalation, and the reply code they hold.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct CodeRow {
+    pub id: i64,
+    pub org_id: i64,
+    pub escalation_id: i64,
+    pub address: String,
+    pub person: String,
+    pub code: Option<i64>,
+    pub open: i64,
+    pub version: i64,
+    pub created_at: i64,
+}
+
+/// The code rows of these escalations.
+pub async fn code_rows_in(tx: &mut Tx, escalations: &[i64]) -> Result<Vec<CodeRow>> {
+    let mut out: Vec<CodeRow> = Vec::new();
+    for chunk in escalations.chunks(tx.rows_per_statement(1)) {
+        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select id, org_id, escalation_id, address, person, code, open, version, created_at \
+             from escalation_codes where escalation_id in ({list})"
+        );
+        let mut q = sqlx::query_as::<_, CodeRow>(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// The open codes of these numbers in `org`: (number, code, escalation).
+pub async fn open_codes_of_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Result<Vec<(String, i64, i64)>> {
+    let mut out = Vec::new();
+    for chunk in addresses.chunks(tx.rows_per_statement(1).saturating_sub(1).max(1)) {
+        let list = (2..=chunk.len() + 1).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select address, code, escalation_id from escalation_codes \
+             where org_id = $1 and address in ({list}) and open = 1 and code is not null"
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(org.0);
+        for a in chunk {
+            q = q.bind(*a);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// Writes code rows as they now are (new ones, with ids chosen ahead, and changed ones), a
+/// few statements for all.
+pub async fn upsert_codes_in(tx: &mut Tx, rows: &[CodeRow]) -> Result<()> {
+    for chunk in rows.chunks(tx.rows_per_statement(9)) {
+        let values =
+            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 9, 9))).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "insert into escalation_codes (id, org_id, escalation_id, address, person, code, open, version, created_at) \
+             values {values} on conflict (escalation_id, address) do update \
+             set code = excluded.code, open = excluded.open, version = excluded.version"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            q = q
+                .bind(r.id)
+                .bind(r.org_id)
+                .bind(r.escalation_id)
+                .bind(r.address.clone())
+                .bind(r.person.clone())
+                .bind(r.code)
+                .bind(r.open)
+                .bind(r.version)
+                .bind(r.created_at);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -78,16 +78,7 @@ pub async fn queue_sms_with_priority_in(
     body: &str,
     priority: Priority,
 ) -> Result<MessageId> {
-    let from = brand.sms_number.as_deref().ok_or_else(|| {
-        Error::invalid("brand_id", format!("{} has no SMS number; set one in Settings -> Brands", brand.name))
-    })?;
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(Error::invalid("body", "the message is empty"));
-    }
-    if body.chars().count() > 1600 {
-        return Err(Error::invalid("body", "a text can be at most 1600 characters"));
-    }
+    let (from, body) = checked_sms(brand, body)?;
     let now = clock.now();
     let opted_out = store::is_opted_out(&mut **tx, brand.id, to.as_str()).await?;
     let status = if opted_out { MessageStatus::Suppressed } else { MessageStatus::Queued };
@@ -119,6 +110,104 @@ pub async fn queue_sms_with_priority_in(
         store::set_work_item(&mut **tx, id, work_id.0).await?;
     }
     Ok(id)
+}
+
+/// The brand's number and the trimmed body of a text it may send, or why not.
+fn checked_sms<'a>(brand: &'a Brand, body: &'a str) -> Result<(&'a str, &'a str)> {
+    let from = brand.sms_number.as_deref().ok_or_else(|| {
+        Error::invalid("brand_id", format!("{} has no SMS number; set one in Settings -> Brands", brand.name))
+    })?;
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::invalid("body", "the message is empty"));
+    }
+    if body.chars().count() > 1600 {
+        return Err(Error::invalid("body", "a text can be at most 1600 characters"));
+    }
+    Ok((from, body))
+}
+
+/// A text to queue whose ids were chosen ahead ([`crate::db::Ids`]: tables `messages` and
+/// `work_items`), written with others by [`queue_planned_in`]: the record and the `sms.send`
+/// item [`queue_sms_with_priority_in`] writes, gathered in memory first.
+#[derive(Debug, Clone)]
+pub struct PlannedSms {
+    pub id: MessageId,
+    org: OrgId,
+    brand: BrandId,
+    from: String,
+    to: String,
+    body: String,
+    status: MessageStatus,
+    /// The item that sends it; none for a number that opted out (the text is `suppressed`).
+    work: Option<(i64, NewWork)>,
+}
+
+/// Plans a text as [`queue_sms_with_priority_in`] queues one, checked the same way;
+/// `opted_out`: whether `to` opted out of the brand.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_sms(
+    brand: &Brand,
+    to: &PhoneE164,
+    body: &str,
+    priority: Priority,
+    opted_out: bool,
+    id: i64,
+    work_id: i64,
+    now: jiff::Timestamp,
+) -> Result<PlannedSms> {
+    let (from, body) = checked_sms(brand, body)?;
+    let work = if opted_out {
+        None
+    } else {
+        let work = NewWork::of(&SendSms { message_id: MessageId(id) }, now)?
+            .org(brand.org_id)
+            .key(format!("sms:{id}"))
+            .priority(priority);
+        Some((work_id, work))
+    };
+    Ok(PlannedSms {
+        id: MessageId(id),
+        org: brand.org_id,
+        brand: brand.id,
+        from: from.to_string(),
+        to: to.as_str().to_string(),
+        body: body.to_string(),
+        status: if opted_out { MessageStatus::Suppressed } else { MessageStatus::Queued },
+        work,
+    })
+}
+
+/// Writes planned texts and their `sms.send` items inside the caller's transaction, a few
+/// statements for all. Call [`Db::work_added`] after commit.
+pub async fn queue_planned_in(tx: &mut Tx, texts: &[PlannedSms], now: jiff::Timestamp) -> Result<()> {
+    let work: Vec<(i64, NewWork)> = texts.iter().filter_map(|t| t.work.clone()).collect();
+    engine::enqueue_many_in(tx, &work, now).await?;
+    let rows: Vec<(i64, store::NewMessage<'_>, Option<i64>)> = texts
+        .iter()
+        .map(|t| {
+            let m = store::NewMessage {
+                org: t.org,
+                brand: Some(t.brand),
+                channel: Channel::Sms,
+                inbound: false,
+                from: &t.from,
+                to: &t.to,
+                subject: None,
+                body: &t.body,
+                status: t.status,
+                provider: None,
+                provider_id: None,
+            };
+            (t.id.0, m, t.work.as_ref().map(|(id, _)| *id))
+        })
+        .collect();
+    store::insert_planned(tx, &rows, to_millis(now)).await
+}
+
+/// Of these numbers, those that opted out, with the brand each opted out of.
+pub async fn opted_out_in(tx: &mut Tx, phones: &[&str]) -> Result<Vec<(BrandId, String)>> {
+    Ok(store::opted_out_of(tx, phones).await?.into_iter().map(|(b, p)| (BrandId(b), p)).collect())
 }
 
 /// Queues a text in its own transaction and wakes the engine.

@@ -210,6 +210,47 @@ pub async fn insert_batch(tx: &mut Tx, messages: &[NewMessage<'_>], now: i64) ->
         .collect())
 }
 
+/// Inserts outbound messages whose ids (and their sending items') were chosen ahead, a few
+/// statements for all.
+pub async fn insert_planned(tx: &mut Tx, rows: &[(i64, NewMessage<'_>, Option<i64>)], now: i64) -> Result<()> {
+    for chunk in rows.chunks(tx.rows_per_statement(13)) {
+        let mut sql = String::from(
+            "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
+             provider, provider_id, id, work_item_id, created_at, updated_at) values ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 13;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&crate::db::params(n + 2, 13));
+            sql.push_str(", $1, $1)");
+        }
+        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (id, m, work) in chunk {
+            q = bind_message(q, m).bind(*id).bind(*work);
+        }
+        q.fetch_all(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Of these numbers, those that opted out of a brand: (brand, number).
+pub async fn opted_out_of(tx: &mut Tx, phones: &[&str]) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in phones.chunks(tx.rows_per_statement(1)) {
+        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("select brand_id, phone from opt_outs where phone in ({list})");
+        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            q = q.bind(*p);
+        }
+        out.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
 pub async fn set_work_item<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, work: i64) -> Result<()> {
     sqlx::query("update messages set work_item_id = $2 where id = $1").bind(id.0).bind(work).execute(ex).await?;
     Ok(())

@@ -95,6 +95,12 @@ pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
     store::get_brand(db.pool(), org, id).await?.ok_or(Error::NotFound)
 }
 
+/// The organization's brands with these ids (those of another organization are left out).
+pub async fn brands(db: &Db, org: OrgId, ids: &[BrandId]) -> Result<Vec<Brand>> {
+    let ids: Vec<i64> = ids.iter().map(|b| b.0).collect();
+    store::brands_by_ids(db.pool(), org, &ids).await
+}
+
 #[tracing::instrument(skip(db, clock, input), fields(org = %org))]
 pub async fn create_brand(db: &Db, clock: &dyn Clock, org: OrgId, input: &BrandInput) -> Result<Brand> {
     let valid = input.validate()?;

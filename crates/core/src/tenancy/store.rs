@@ -207,6 +207,17 @@ pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id
     row.map(Brand::try_from).transpose()
 }
 
+/// The organization's brands with these ids.
+pub async fn brands_by_ids<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, ids: &[i64]) -> Result<Vec<Brand>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let sql = format!(concat!("select ", brand_columns!(), " from brands where org_id = $1 and id in ({})"), list);
+    let rows: Vec<BrandRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(ex).await?;
+    rows.into_iter().map(Brand::try_from).collect()
+}
+
 pub async fn insert_brand<'c>(
     ex: impl Executor<'c, Database = Any>,
     org: OrgId,

@@ -656,6 +656,13 @@ pub struct Told {
 }
 
 impl Told {
+    /// The message as told, from its parts read already: `protocol` is the version it was
+    /// taken under.
+    pub fn new(message: crate::desk::messages::DeskMessage, brand: Brand, protocol: Protocol) -> Told {
+        let caller = caller_of(&message, &protocol);
+        Told { message, brand, protocol, caller }
+    }
+
     pub async fn load(db: &Db, org: OrgId, id: i64) -> Result<Told> {
         let message = crate::desk::messages::get(db, org, id).await?;
         let (brand, protocol) = context_of(db, org, &message).await?;
