@@ -63,12 +63,14 @@ impl Listener for Starter {
     }
 }
 
-/// Runs `escalation.wait` timers. On SQLite (one writer), timers that come due together are
-/// carried out together: the engine runs them at once, and each hands its step to one batch
-/// task that gathers what the steps need, then carries them out in one transaction with their
-/// writes set-wise ([`Writes`]; if it fails, each step alone): a burst of steps costs a few
-/// statements, one commit and one turn of the write lock rather than about fifteen
-/// statements and a commit each. On PostgreSQL each runs on its own.
+/// Runs `escalation.wait` timers. Timers that come due together are carried out together:
+/// the engine runs them at once, and each hands its step to one batch task per instance that
+/// gathers what the steps need, then carries them out in one transaction with their writes
+/// set-wise ([`Writes`]; if it fails, each step alone): a burst of steps costs a few
+/// statements and one commit rather than about fifteen statements and a commit each. On
+/// SQLite that is one turn of the write lock; on PostgreSQL the escalations are row-locked
+/// and each person's reply codes held by an advisory lock, so confirmations, starts and other
+/// instances' batches run beside it.
 struct Timers {
     base: String,
     batch: tokio::sync::OnceCell<tokio::sync::mpsc::UnboundedSender<Due>>,
@@ -88,20 +90,6 @@ impl Worker for Timers {
     type Args = WaitOver;
     fn work(&self, ctx: WorkContext, item: WorkItem, args: WaitOver) -> BoxFuture<Outcome> {
         let base = self.base.clone();
-        if ctx.db.backend() == crate::db::Backend::Postgres {
-            // PostgreSQL runs steps side by side (row locks), each in its own transaction:
-            // faster there than one writer (`switchboard bench escalation`: 538 vs 313 steps/s).
-            return Box::pin(async move {
-                let Some(org) = item.org_id else {
-                    return Outcome::Fail("an escalation timer with no organization".into());
-                };
-                let event = Event::WaitOver { version: args.version };
-                match act(&ctx.db, ctx.clock.as_ref(), &base, org, args.escalation_id, event, None).await {
-                    Ok(_) => Outcome::Done(None),
-                    Err(e) => Outcome::Retry(e.to_string()),
-                }
-            });
-        }
         let batch = self.batch.get().cloned();
         let sender = match batch {
             Some(s) => s,

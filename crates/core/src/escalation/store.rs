@@ -376,7 +376,7 @@ pub async fn texted_in(tx: &mut Tx, org: OrgId, escalation: i64) -> Result<Vec<(
 pub async fn lock_many_in(tx: &mut Tx, ids: &[(OrgId, i64)]) -> Result<Vec<Escalation>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(tx.rows_per_statement(1)) {
-        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let list = crate::db::params(1, chunk.len());
         let sql = format!("{SELECT} where id in ({list}) order by id{}", tx.for_update());
         let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
         for (_, id) in chunk {
@@ -481,7 +481,7 @@ pub struct CodeRow {
 pub async fn code_rows_in(tx: &mut Tx, escalations: &[i64]) -> Result<Vec<CodeRow>> {
     let mut out: Vec<CodeRow> = Vec::new();
     for chunk in escalations.chunks(tx.rows_per_statement(1)) {
-        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let list = crate::db::params(1, chunk.len());
         let sql = format!(
             "select id, org_id, escalation_id, address, person, code, open, version, created_at \
              from escalation_codes where escalation_id in ({list})"
@@ -497,9 +497,10 @@ pub async fn code_rows_in(tx: &mut Tx, escalations: &[i64]) -> Result<Vec<CodeRo
 
 /// The open codes of these numbers in `org`: (number, code, escalation).
 pub async fn open_codes_of_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Result<Vec<(String, i64, i64)>> {
+    lock_addresses_in(tx, org, addresses).await?;
     let mut out = Vec::new();
     for chunk in addresses.chunks(tx.rows_per_statement(1).saturating_sub(1).max(1)) {
-        let list = (2..=chunk.len() + 1).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
+        let list = crate::db::params(2, chunk.len());
         let sql = format!(
             "select address, code, escalation_id from escalation_codes \
              where org_id = $1 and address in ({list}) and open = 1 and code is not null"
@@ -511,6 +512,32 @@ pub async fn open_codes_of_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Re
         out.extend(q.fetch_all(&mut **tx).await?);
     }
     Ok(out)
+}
+
+/// On PostgreSQL, holds each address (in `org`) until the commit, so that two transactions
+/// giving the same person a reply code at once cannot both pick the same free one (a
+/// transaction-level advisory lock per address, taken in one order). SQLite's write
+/// transaction holds the whole database already.
+async fn lock_addresses_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Result<()> {
+    if tx.backend() != crate::db::Backend::Postgres || addresses.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<String> = addresses.iter().map(|a| format!("escalation_codes:{}:{a}", org.0)).collect();
+    keys.sort();
+    keys.dedup();
+    for chunk in keys.chunks(tx.rows_per_statement(1)) {
+        let rows = (1..=chunk.len()).map(|k| format!("(${k})")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "select cast(pg_advisory_xact_lock(hashtextextended(k, 0)) as text) \
+             from (select column1 as k from (values {rows}) as v order by column1) as s"
+        );
+        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(k.as_str());
+        }
+        q.fetch_all(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// Writes code rows as they now are (new ones, with ids chosen ahead, and changed ones), a

@@ -262,6 +262,39 @@ async fn two_open_escalations_to_one_person_get_distinct_codes_and_wrong_codes_g
 }
 
 #[tokio::test]
+async fn urgent_messages_started_at_the_same_moment_give_one_person_distinct_codes() {
+    // The engine starts them side by side (on PostgreSQL, in concurrent transactions): each
+    // picks the smallest code free among Ben's open escalations, never one another just took.
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let problems: Vec<String> = (1..=8).map(|n| format!("Leak number {n}")).collect();
+    for p in &problems {
+        k.take(p).await;
+    }
+    // Texts from the client's number leave one a second: run the engine until all have.
+    for _ in 0..3 {
+        k.c.run_engine().await;
+    }
+    let mut codes = Vec::new();
+    for _ in &problems {
+        let body = k.text(BEN).await;
+        let (problem, code) = problems
+            .iter()
+            .flat_map(|p| (1..=8).map(move |c| (p, format!("{c}ok"))))
+            .find(|(p, c)| body == ask(p, c))
+            .unwrap_or_else(|| panic!("not an urgent text as sent: {body}"));
+        codes.push((code, problem.clone()));
+    }
+    codes.sort();
+    let mut taken: Vec<String> = codes.iter().map(|(c, _)| c.clone()).collect();
+    taken.dedup();
+    assert_eq!(taken, (1..=8).map(|c| format!("{c}ok")).collect::<Vec<_>>(), "{codes:?}");
+    let mut about: Vec<String> = codes.into_iter().map(|(_, p)| p).collect();
+    about.sort();
+    assert_eq!(about, problems, "each message is sent once");
+}
+
+#[tokio::test]
 async fn the_on_call_target_is_resolved_when_its_step_fires_and_an_empty_round_alerts_the_desk() {
     let k = plumbing().await;
     // Text the on-call tech for a code (10 min), call whoever is on call then, text them too.
