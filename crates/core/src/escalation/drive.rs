@@ -419,6 +419,7 @@ async fn act_with(
     if run == e.run && effects.is_empty() {
         return Ok(e);
     }
+    let late = e.run.state == State::Exhausted;
     e.run = run;
     if event == Event::Confirm {
         let (name, how, note) = match &by {
@@ -444,9 +445,11 @@ async fn act_with(
             step: pos.step + 1,
             kind: "confirmed".into(),
             person: Some(name),
-            detail: Some(match note {
-                Some(n) => format!("{how}: {n}"),
-                None => how,
+            detail: Some(match (note, late) {
+                (Some(n), false) => format!("{how}: {n}"),
+                (Some(n), true) => format!("{how} after the flow ended: {n}"),
+                (None, false) => how,
+                (None, true) => format!("{how} after the flow ended"),
             }),
             ..Default::default()
         };
@@ -873,12 +876,28 @@ impl Worker for Replies {
     }
 }
 
+/// How long after a flow ended with nobody confirming a reply with its code still takes the
+/// message (the code is free for other messages meanwhile; an open one comes first).
+const LATE_HOURS: i64 = 24;
+
 /// Confirms the escalation a reply names, or answers with what would work.
 async fn answer(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, r: &Reply) -> Result<&'static str> {
     let brand = crate::tenancy::brand(db, org, crate::ids::BrandId(r.brand_id)).await?;
     let mut tx = db.begin().await?;
     let open = store::open_codes_in(&mut tx, org, &r.address).await?;
-    let did = match codes::resolve(codes::read(&r.text), &open) {
+    let mut outcome = codes::resolve(codes::read(&r.text), &open);
+    if let codes::Outcome::Answer(_) = outcome {
+        // Not one of their open codes: it may be the code of a message whose flow ended with
+        // nobody confirming, which they are taking late (a bare ok only when nothing is open).
+        let since = clock.now() - SignedDuration::from_hours(LATE_HOURS);
+        let late = store::late_codes_in(&mut tx, org, &r.address, since).await?;
+        if let codes::Outcome::Confirm(id) = codes::resolve(codes::read(&r.text), &late)
+            && (open.is_empty() || codes::read(&r.text) != codes::Reply::BareOk)
+        {
+            outcome = codes::Outcome::Confirm(id);
+        }
+    }
+    let did = match outcome {
         codes::Outcome::Confirm(id) => {
             tx.rollback().await?;
             let by = Confirmer::Reply { address: r.address.clone(), text: r.text.clone() };

@@ -107,11 +107,16 @@ fn next(policy: &Policy, run: Run, mut effects: Vec<Effect>) -> (Run, Vec<Effect
     (run, effects)
 }
 
-/// The escalation after `event`, and what to do. Nothing happens once it is confirmed or
-/// exhausted, nor for a wait set for an older version.
+/// The escalation after `event`, and what to do. Nothing happens once it is confirmed, nor
+/// for a wait set for an older version. Once it is exhausted only a confirmation counts: the
+/// message still has nobody, so someone who takes it late is taken at their word.
 pub fn advance(policy: &Policy, run: Run, event: Event) -> (Run, Vec<Effect>) {
-    if run.state != State::Escalating {
-        return (run, Vec::new());
+    match (run.state, event) {
+        (State::Escalating, _) => {}
+        (State::Exhausted, Event::Confirm) => {
+            return (Run { state: State::Confirmed, version: run.version + 1, ..run }, vec![Effect::Confirmed]);
+        }
+        _ => return (run, Vec::new()),
     }
     match event {
         Event::Confirm => (Run { state: State::Confirmed, version: run.version + 1, ..run }, vec![Effect::Confirmed]),
@@ -224,8 +229,14 @@ mod tests {
             play(&p, &[Event::Fired { reached: true }, Event::WaitOver { version: 1 }, Event::Fired { reached: true }]);
         assert_eq!(effects[1..], [Effect::Wait { minutes: 5, version: 1 }, Effect::Fire(at(1, 1)), Effect::Exhausted]);
         assert_eq!(run.state, State::Exhausted);
-        // Nothing happens after the end.
-        assert_eq!(advance(&p, run, Event::Confirm), (run, vec![]));
+        // After the end only a confirmation counts (someone takes it late); then nothing does.
+        for late in [Event::WaitOver { version: run.version }, Event::Pass, Event::Fired { reached: true }] {
+            assert_eq!(advance(&p, run, late), (run, vec![]));
+        }
+        let (taken, effects) = advance(&p, run, Event::Confirm);
+        assert_eq!(effects, [Effect::Confirmed]);
+        assert_eq!((taken.state, taken.version, taken.at), (State::Confirmed, run.version + 1, run.at));
+        assert_eq!(advance(&p, taken, Event::Confirm), (taken, vec![]));
     }
 
     #[test]

@@ -317,6 +317,23 @@ pub async fn open_codes_in(tx: &mut Tx, org: OrgId, address: &str) -> Result<Vec
     Ok(rows.into_iter().map(|(c, e)| (c as u32, e)).collect())
 }
 
+/// The codes `address` held for escalations that ended with nobody confirming since `since`
+/// (code, escalation), the latest ended first.
+pub async fn late_codes_in(tx: &mut Tx, org: OrgId, address: &str, since: jiff::Timestamp) -> Result<Vec<(u32, i64)>> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "select c.code, c.escalation_id from escalation_codes c \
+         join escalations e on e.org_id = c.org_id and e.id = c.escalation_id \
+         where c.org_id = $1 and c.address = $2 and c.code is not null and e.state = 'exhausted' \
+         and e.ended_at >= $3 order by e.ended_at desc, e.id desc",
+    )
+    .bind(org.0)
+    .bind(address)
+    .bind(to_millis(since))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(c, e)| (c as u32, e)).collect())
+}
+
 /// Whether the number was ever asked to confirm in the organization (then a bare "ok" or a
 /// code from it is read as a reply, not as a new conversation).
 pub async fn ever_asked_in(tx: &mut Tx, org: OrgId, address: &str) -> Result<bool> {

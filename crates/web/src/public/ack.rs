@@ -37,7 +37,7 @@ pub struct AckPage {
     pub urgent_reason: String,
     pub state_title: String,
     pub state_text: String,
-    pub escalating: bool,
+    pub can_accept: bool,
     pub can_pass: bool,
     pub notice: Option<String>,
     pub days: i64,
@@ -67,12 +67,11 @@ fn page(token: &str, a: &Ack, notice: Option<String>) -> AckPage {
             "No need to do anything. Thank you.".to_string(),
         ),
         EscState::Exhausted => (
-            "Nobody confirmed it".to_string(),
-            "The desk is handling it".to_string(),
-            format!(
-                "Its urgent flow ended without a confirmation. If you can take it, call {} back.",
-                a.told.brand.name
-            ),
+            "Can you still take it?".to_string(),
+            "Nobody confirmed it in time".to_string(),
+            "Its urgent flow ended without a confirmation and the desk was told. If you can still take it, \
+             accept it: the desk sees it is yours and everyone else is told it is handled."
+                .to_string(),
         ),
     };
     AckPage {
@@ -87,7 +86,7 @@ fn page(token: &str, a: &Ack, notice: Option<String>) -> AckPage {
         urgent_reason: m.urgent_reason.clone().unwrap_or_default(),
         state_title,
         state_text,
-        escalating: e.run.state == EscState::Escalating,
+        can_accept: e.run.state != EscState::Confirmed,
         can_pass: a.can_pass(),
         notice,
         days: ACK_LINK_DAYS,

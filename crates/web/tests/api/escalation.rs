@@ -225,6 +225,100 @@ async fn an_unanswered_text_escalates_to_the_next_person_whose_reply_confirms_an
 }
 
 #[tokio::test]
+async fn a_code_replied_after_the_flow_ended_with_nobody_still_takes_the_message_for_a_day() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let id = k.take(HEAT).await;
+    k.c.run_engine().await;
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok"));
+    k.minutes(15);
+    k.c.run_engine().await;
+    assert_eq!(k.text(DANA).await, ask(HEAT, "1ok"));
+    k.minutes(5);
+    k.c.run_engine().await;
+    assert_eq!(k.message(id).await["escalation"]["summary"], "Nobody confirmed");
+
+    // Forty minutes on, Ben sees his phone: a wrong code is still answered as ever...
+    k.minutes(40);
+    k.reply(BEN, "2ok").await;
+    assert_eq!(k.text(BEN).await, "No urgent message is waiting for you to confirm. Thank you.");
+    // ...and his own takes the message: he is thanked, Dana is told, the desk sees it.
+    k.reply(BEN, "1 ok").await;
+    assert_eq!(k.text(BEN).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+    assert_eq!(
+        k.text(DANA).await,
+        "Imaginary Plumbing: the urgent message you were sent is handled (Ben Ortiz confirmed it). No need to reply."
+    );
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["state"], "confirmed");
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Ben Ortiz (replied \"1 ok\")");
+    let kinds: Vec<(String, String)> = timeline(&m).into_iter().skip(5).map(|l| (l.0, l.3)).collect();
+    assert_eq!(
+        kinds,
+        [
+            ("exhausted".to_string(), "the flow ended and nobody confirmed".to_string()),
+            ("fallback_skipped".into(), "the client has no fallback contact: the desk must call someone".into()),
+            ("confirmed".into(), "replied \"1 ok\" after the flow ended".into()),
+            ("thanked".into(), "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.".into()),
+            (
+                "told".into(),
+                "Imaginary Plumbing: the urgent message you were sent is handled (Ben Ortiz confirmed it). No need to reply."
+                    .into()
+            ),
+        ]
+    );
+    // Dana's late ok finds it handled.
+    k.reply(DANA, "ok").await;
+    assert_eq!(k.text(DANA).await, "No urgent message is waiting for you to confirm. Thank you.");
+    assert_eq!(k.message(id).await["escalation"]["summary"], "Confirmed by Ben Ortiz (replied \"1 ok\")");
+
+    // Another flow ends with nobody: Dana's link offers it to her still, and Accept takes it.
+    const LEAK: &str = "Water heater leaking everywhere";
+    let second = k.take(LEAK).await;
+    k.c.run_engine().await;
+    assert_eq!(k.text(BEN).await, ask(LEAK, "1ok").replace("Taken 9:00 PM", "Taken 10:00 PM"));
+    k.minutes(15);
+    k.c.run_engine().await;
+    let (_, dana_link) = k.text_and_link(DANA).await;
+    let dana_link = dana_link.unwrap();
+    k.minutes(5);
+    k.c.run_engine().await;
+    let client = k.c.app.browser();
+    let page = client.get(&dana_link).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<h1>Can you still take it?</h1>"), "{page}");
+    assert!(page.contains("Its urgent flow ended without a confirmation and the desk was told."), "{page}");
+    assert!(page.contains("Accept: I'm taking it"), "{page}");
+    assert!(!page.contains("Pass to the next person"), "{page}");
+    let r = client.post(format!("{dana_link}/accept")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let m = k.message(second).await;
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Dana Owner (accepted from their link)");
+    assert_eq!(
+        timeline(&m).last().map(|l| l.3.clone()).unwrap_or_default(),
+        "Imaginary Plumbing: the urgent message you were sent is handled (Dana Owner confirmed it). No need to reply."
+    );
+    k.c.run_engine().await;
+    assert_eq!(
+        k.text(BEN).await,
+        "Imaginary Plumbing: the urgent message you were sent is handled (Dana Owner confirmed it). No need to reply."
+    );
+
+    // A day after a third flow ends, its code no longer takes it.
+    let third = k.take(HEAT).await;
+    k.c.run_engine().await;
+    assert_eq!(k.text(BEN).await, ask(HEAT, "1ok").replace("Taken 9:00 PM", "Taken 10:21 PM"));
+    k.minutes(15);
+    k.c.run_engine().await;
+    k.text(DANA).await;
+    k.minutes(5);
+    k.c.run_engine().await;
+    k.minutes(24 * 60 + 1);
+    k.reply(BEN, "1ok").await;
+    assert_eq!(k.text(BEN).await, "No urgent message is waiting for you to confirm. Thank you.");
+    assert_eq!(k.message(third).await["escalation"]["state"], "exhausted");
+}
+
+#[tokio::test]
 async fn two_open_escalations_to_one_person_get_distinct_codes_and_wrong_codes_get_a_helpful_answer() {
     let k = plumbing().await;
     k.tech_then_owner().await;
