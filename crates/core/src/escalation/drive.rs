@@ -86,6 +86,9 @@ struct Due {
 /// Steps carried out in one transaction at most.
 const BATCH_MAX: usize = 64;
 
+/// Batches written at once on PostgreSQL.
+const WRITERS_POSTGRES: usize = 2;
+
 impl Worker for Timers {
     type Args = WaitOver;
     fn work(&self, ctx: WorkContext, item: WorkItem, args: WaitOver) -> BoxFuture<Outcome> {
@@ -133,10 +136,25 @@ async fn batches(
 ) {
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Vec<(Due, Prepared)>>(1);
     let (wdb, wclock) = (db.clone(), clock.clone());
+    // SQLite has one writer; on PostgreSQL two batches are written at once (their escalations
+    // are row-locked, and a person's codes are held while given).
+    let writers = match db.backend() {
+        crate::db::Backend::Sqlite => 1,
+        crate::db::Backend::Postgres => WRITERS_POSTGRES,
+    };
     let writer = tokio::spawn(async move {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(writers));
+        let mut running = tokio::task::JoinSet::new();
         while let Some(ready) = ready_rx.recv().await {
-            write_batch(&wdb, wclock.as_ref(), &base, ready).await;
+            let Ok(slot) = slots.clone().acquire_owned().await else { break };
+            let (db, clock, base) = (wdb.clone(), wclock.clone(), base.clone());
+            running.spawn(async move {
+                write_batch(&db, clock.as_ref(), &base, ready).await;
+                drop(slot);
+            });
+            while running.try_join_next().is_some() {}
         }
+        while running.join_next().await.is_some() {}
     });
     while let Some(first) = due.recv().await {
         let mut batch = vec![first];
