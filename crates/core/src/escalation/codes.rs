@@ -88,6 +88,19 @@ pub fn resolve(reply: Reply, open: &[(u32, i64)]) -> Outcome {
     }
 }
 
+/// The escalation a reply takes late, among those whose flow ended with nobody confirming
+/// (`ended`, as (code, escalation), the latest first), when [`resolve`] found no open one it
+/// names: its code, or a bare "ok" when nothing is open and one ended.
+pub fn taken_late(reply: Reply, open: &[(u32, i64)], ended: &[(u32, i64)]) -> Option<i64> {
+    match (reply, ended) {
+        (Reply::Code(n), _) if !open.iter().any(|(c, _)| *c == n) => {
+            ended.iter().find(|(c, _)| *c == n).map(|(_, id)| *id)
+        }
+        (Reply::BareOk, [(_, id)]) if open.is_empty() => Some(*id),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +163,20 @@ mod tests {
             "a stale code, after it was confirmed"
         );
         assert_eq!(resolve(read("running late"), &one), Outcome::NotMine);
+    }
+
+    #[test]
+    fn a_code_of_a_flow_that_ended_takes_it_late_unless_an_open_one_has_that_code() {
+        let ended = [(1, 40), (2, 41)];
+        assert_eq!(taken_late(Reply::Code(2), &[], &ended), Some(41));
+        assert_eq!(taken_late(Reply::Code(3), &[], &ended), None);
+        // An open escalation holding code 1 comes first (resolve confirms it).
+        assert_eq!(taken_late(Reply::Code(1), &[(1, 50)], &ended), None);
+        assert_eq!(taken_late(Reply::Code(2), &[(1, 50)], &ended), Some(41));
+        // A bare ok: only when nothing is open and exactly one ended.
+        assert_eq!(taken_late(Reply::BareOk, &[], &[(1, 40)]), Some(40));
+        assert_eq!(taken_late(Reply::BareOk, &[], &ended), None);
+        assert_eq!(taken_late(Reply::BareOk, &[(1, 50), (2, 51)], &[(3, 40)]), None);
+        assert_eq!(taken_late(Reply::Other, &[], &[(1, 40)]), None);
     }
 }

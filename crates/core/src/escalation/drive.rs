@@ -903,15 +903,14 @@ async fn answer(db: &Db, clock: &dyn Clock, base: &str, org: OrgId, r: &Reply) -
     let brand = crate::tenancy::brand(db, org, crate::ids::BrandId(r.brand_id)).await?;
     let mut tx = db.begin().await?;
     let open = store::open_codes_in(&mut tx, org, &r.address).await?;
-    let mut outcome = codes::resolve(codes::read(&r.text), &open);
+    let reply = codes::read(&r.text);
+    let mut outcome = codes::resolve(reply, &open);
     if let codes::Outcome::Answer(_) = outcome {
-        // Not one of their open codes: it may be the code of a message whose flow ended with
-        // nobody confirming, which they are taking late (a bare ok only when nothing is open).
+        // Not one of their open codes: it may be a message whose flow ended with nobody
+        // confirming, which they are taking late.
         let since = clock.now() - SignedDuration::from_hours(LATE_HOURS);
-        let late = store::late_codes_in(&mut tx, org, &r.address, since).await?;
-        if let codes::Outcome::Confirm(id) = codes::resolve(codes::read(&r.text), &late)
-            && (open.is_empty() || codes::read(&r.text) != codes::Reply::BareOk)
-        {
+        let ended = store::late_codes_in(&mut tx, org, &r.address, since).await?;
+        if let Some(id) = codes::taken_late(reply, &open, &ended) {
             outcome = codes::Outcome::Confirm(id);
         }
     }
