@@ -39,7 +39,7 @@ import {
 } from "./lib.mjs";
 
 const SUMMIT = "+17205550100"; // the demo's Summit Home Services number
-const DEMO_TECH_PHONES = ["+17205550121", "+17205550122", "+17205550123", "+16175550124"];
+const DEMO_TECH_PHONES = ["+17205550121", "+17205550122", "+17205550123", "+16175550151"];
 /** The console pages a dispatcher uses, found by following the app's own links. */
 async function consolePages(page, server) {
   const paths = [

@@ -7,6 +7,10 @@
 //              Accept makes it theirs
 //   board      the desk board shows "Confirmed by ... (accepted from their link)" with the
 //              attempt and the view on the message's timeline
+//   take       from a Harbor job's page, "Take a message" opens the desk about the job; the
+//              urgent message reaches Priya (a Harbor technician) whose link, on a phone,
+//              offers "Accept and head to J-…": she is put on the job and marked on the way,
+//              the customer is texted, and the board says she took it
 //
 // Run:   cd tests/browser && npm ci && node --test escalation.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
@@ -19,6 +23,7 @@ import {
   assertNoConsoleErrors,
   assertNoHorizontalScroll,
   axeViolations,
+  blockMapTiles,
   clearFailureShots,
   explain,
   fail,
@@ -97,6 +102,88 @@ test("an urgent message reaches a person whose link accepts it", { timeout: 120_
     if (!lines.some((l) => l.includes(`${PERSON} opened their link`))) fail(`no view on the timeline: ${lines.join(" | ")}`);
     await shot(page, "escalation-board.png");
     log(`board: ${summary}; ${lines.length} timeline lines`);
+    await phoneCtx.close();
+    await desk.close();
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
+
+const PRIYA = "+16175550151";
+
+test("a technician takes the job an urgent message is about from their link", { timeout: 120_000 }, async () => {
+  const started = Date.now();
+  clearFailureShots("failure-escalation-take-");
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  try {
+    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
+    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
+    const key = made.stdout.trim();
+    const api = async (method, p, body) => {
+      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const harbor = (await api("GET", "/brands")).brands.find((b) => b.name === "Harbor Plumbing & Drain");
+    const { protocol } = await api("GET", `/brands/${harbor.id}/protocol`);
+    protocol.caller_types[0].urgent_flow = {
+      steps: [{ action: "text_confirm", targets: [{ kind: "address", address: PRIYA }], wait_minutes: 15 }],
+      repeat: "times",
+      rounds: 1,
+    };
+    await api("PUT", `/brands/${harbor.id}/protocol`, { answer_phrase: protocol.answer_phrase, caller_types: protocol.caller_types, version: protocol.version });
+    const job = (await api("GET", "/jobs?q=Sewer")).jobs[0];
+
+    // The office opens the message desk from the job.
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const tiles = await blockMapTiles(desk);
+    watchConsole(desk, "desk", errors, tiles.isTileError);
+    const page = await desk.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.base}/jobs/${job.id}`);
+    await Promise.all([page.waitForURL(/\/desk\?/), page.getByRole("link", { name: "Take a message" }).click()]);
+    const about = (await page.locator(".desk-form .desk-about strong").textContent())?.trim();
+    if (about !== `${job.code} · Sewer camera inspection · ${job.customer_name}`) fail(`the form is about "${about}"`);
+    await page.locator('textarea[name="a_what_is_wrong"]').fill("Sewage backing up into the basement");
+    await page.locator('input[name="urgent"]').check();
+    await shot(page, "escalation-take-form.png");
+    await Promise.all([page.waitForURL(/done=taken/), page.getByRole("button", { name: "Take message" }).click()]);
+    log(`taken about ${job.code}`);
+
+    const { link } = await linkFromStandin(server, PRIYA, ACK_LINK, { what: "acknowledgement link" });
+    const phoneCtx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, bypassCSP: true });
+    watchConsole(phoneCtx, "ack", errors);
+    const phone = await phoneCtx.newPage();
+    await phone.goto(link);
+    await assertNoHorizontalScroll(phone, "the take offer on a phone");
+    const violations = await axeViolations(phone, "phone /ack/… about a job");
+    if (violations.length) fail(`axe: ${violations.join("\n  ")}`);
+    const hello = (await phone.locator("header p").nth(1).textContent())?.trim();
+    if (!hello?.startsWith("Hello Priya Raman.")) fail(`the page greets "${hello}"`);
+    await shot(phone, "escalation-take-phone.png", { fullPage: true });
+    await phone.getByRole("button", { name: `Accept and head to ${job.code}` }).click();
+    await phone.locator(".alert.success").waitFor();
+    const notice = (await phone.locator(".alert.success").textContent())?.trim();
+    if (notice !== `${job.code} is yours and you are marked on the way.`) fail(`after taking it the page says "${notice}"`);
+    await shot(phone, "escalation-taken-phone.png", { fullPage: true });
+    log(notice);
+
+    const after = (await api("GET", `/jobs/${job.id}`)).job;
+    if (after.status !== "dispatched") fail(`the job is ${after.status}`);
+    if (!after.techs.some((t) => t.name === "Priya Raman" && t.work === "en_route")) fail(`the job's crew: ${JSON.stringify(after.techs)}`);
+    await page.goto(`${server.base}/desk?client=${harbor.id}`);
+    const item = page.locator(".desk-message").filter({ hasText: "Sewage backing up into the basement" });
+    const lines = (await item.locator(".escalation-timeline li").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+    if (!lines.some((l) => l.endsWith(`Priya Raman took ${job.code} and is on the way`))) fail(`the timeline: ${lines.join(" | ")}`);
+    const linked = (await item.locator(".desk-about a").textContent())?.trim();
+    if (!linked?.startsWith(job.code)) fail(`the board's message is about "${linked}"`);
+    await shot(page, "escalation-take-board.png");
     await phoneCtx.close();
     await desk.close();
     await assertNoConsoleErrors(errors, started);

@@ -435,8 +435,8 @@ async fn seed_technicians(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands
         ("Maria Reyes", "+17205550122", "maria", 47, "Silver Ram ProMaster #7", "AC, Heat pumps, Furnace", b.summit),
         ("Jin Park", "+17205550123", "jin", 38, "Blue Chevy Express #3", "Drains, Locks", b.summit),
         (
-            "Priya Shah",
-            "+16175550124",
+            "Priya Raman",
+            "+16175550151",
             "priya",
             45,
             "Red Nissan NV200 #21",

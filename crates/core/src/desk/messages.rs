@@ -14,7 +14,7 @@ use super::rules;
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::Db;
 use crate::engine::{self, NewWork};
-use crate::ids::{BrandId, OrgId};
+use crate::ids::{BrandId, JobId, LeadId, OrgId};
 use crate::{Error, Result};
 
 pub const URGENT_REASON_MAX: usize = 300;
@@ -145,6 +145,15 @@ pub struct DeskMessage {
     pub taken_at: jiff::Timestamp,
     pub retrieved_by: Option<String>,
     pub retrieved_at: Option<jiff::Timestamp>,
+    /// The job or lead of the client's it is about, when the operator took it from one.
+    pub about: Option<About>,
+}
+
+/// What a message is about: a job or a lead of its client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    Job(JobId),
+    Lead(LeadId),
 }
 
 /// A message as the operator typed it: the caller type's key and each field's raw answer by
@@ -157,6 +166,8 @@ pub struct TakeInput {
     pub urgent: Option<bool>,
     /// Why it is urgent, or why not when the rules suggest it is.
     pub urgent_reason: String,
+    /// The job or lead it is about (the client's, and still open).
+    pub about: Option<About>,
 }
 
 /// A `desk.urgent_taken` event: an urgent message was taken whose caller type has an urgent
@@ -217,6 +228,16 @@ pub async fn take(
     {
         v.add("urgent_reason", format!("the rules say this is urgent ({why}): mark it urgent, or say why it is not"));
     }
+    let about = match input.about {
+        Some(about) => match check_about(db, org, brand, &client.name, about).await {
+            Ok(about) => Some(about),
+            Err((field, m)) => {
+                v.add(field, m);
+                None
+            }
+        },
+        None => None,
+    };
     v.finish()?;
     let reason = match (urgent, reason.is_empty(), &suggested) {
         (_, false, _) => Some(reason.to_string()),
@@ -227,8 +248,8 @@ pub async fn take(
     let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into desk_messages (org_id, brand_id, protocol_version, caller_type, caller_type_name, answers, \
-         urgent, urgent_reason, status, taken_by, taken_at, suggested, in_hours) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12) returning id",
+         urgent, urgent_reason, status, taken_by, taken_at, suggested, in_hours, job_id, lead_id) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12, $13, $14) returning id",
     )
     .bind(org.0)
     .bind(brand.0)
@@ -242,6 +263,14 @@ pub async fn take(
     .bind(to_millis(now))
     .bind(suggested.clone())
     .bind(in_hours as i64)
+    .bind(match about {
+        Some(About::Job(j)) => Some(j.0),
+        _ => None,
+    })
+    .bind(match about {
+        Some(About::Lead(l)) => Some(l.0),
+        _ => None,
+    })
     .fetch_one(&mut *tx)
     .await?;
     let taken = Taken {
@@ -271,6 +300,39 @@ pub async fn take(
     get(db, org, id).await
 }
 
+/// Checks that `about` is the client's and still open; a lead already made a job is taken as
+/// its job. A refusal names its field (`job_id`, `lead_id`).
+async fn check_about(
+    db: &Db,
+    org: OrgId,
+    brand: BrandId,
+    client: &str,
+    about: About,
+) -> std::result::Result<About, (&'static str, String)> {
+    let other = |what: &str| format!("that {what} is not {client}'s");
+    let (id, field) = match about {
+        About::Job(id) => (id, "job_id"),
+        About::Lead(id) => match crate::leads::get(db, org, id).await {
+            Ok(l) if l.brand_id != brand => return Err(("lead_id", other("lead"))),
+            // A lead made a job already: the message is about its job.
+            Ok(l) => match (l.job_id, l.status.is_open()) {
+                (Some(job), _) => (job, "lead_id"),
+                (None, true) => return Ok(about),
+                (None, false) => return Err(("lead_id", "that lead is archived; restore it first".into())),
+            },
+            Err(Error::NotFound) => return Err(("lead_id", "no such lead".into())),
+            Err(e) => return Err(("lead_id", e.to_string())),
+        },
+    };
+    match crate::jobs::get(db, org, id).await {
+        Ok(j) if j.brand_id != brand => Err((field, other("job"))),
+        Ok(j) if !j.status.is_open() => Err((field, format!("{} is {}", j.code, j.status.label().to_lowercase()))),
+        Ok(_) => Ok(About::Job(id)),
+        Err(Error::NotFound) => Err((field, "no such job".into())),
+        Err(e) => Err((field, e.to_string())),
+    }
+}
+
 #[derive(FromRow)]
 struct Row {
     id: i64,
@@ -288,6 +350,8 @@ struct Row {
     taken_at: i64,
     retrieved_by: Option<String>,
     retrieved_at: Option<i64>,
+    job_id: Option<i64>,
+    lead_id: Option<i64>,
 }
 
 impl TryFrom<Row> for DeskMessage {
@@ -312,12 +376,18 @@ impl TryFrom<Row> for DeskMessage {
             taken_at: from_millis(r.taken_at),
             retrieved_by: r.retrieved_by,
             retrieved_at: r.retrieved_at.map(from_millis),
+            about: match (r.job_id, r.lead_id) {
+                (Some(j), _) => Some(About::Job(JobId(j))),
+                (None, Some(l)) => Some(About::Lead(LeadId(l))),
+                (None, None) => None,
+            },
         })
     }
 }
 
 const SELECT: &str = "select id, brand_id, protocol_version, caller_type, caller_type_name, answers, urgent, \
-                      urgent_reason, suggested, in_hours, status, taken_by, taken_at, retrieved_by, retrieved_at from desk_messages ";
+                      urgent_reason, suggested, in_hours, status, taken_by, taken_at, retrieved_by, retrieved_at, job_id, lead_id \
+                      from desk_messages ";
 
 pub async fn get(db: &Db, org: OrgId, id: i64) -> Result<DeskMessage> {
     let sql = format!("{SELECT} where org_id = $1 and id = $2");

@@ -119,11 +119,7 @@ pub async fn change_status(
     })?;
     let (after, mut told) = move_in(&mut tx, clock, &current, to, actor, reason).await?;
     told.extend(crew::apply_in(&mut tx, &after, &crew, &crew::office_move(&crew, to)).await?);
-    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
-    tx.commit().await?;
-    db.work_added();
-    db.publish(Event::Job { org, job: id });
-    get(db, org, id).await
+    commit(db, clock, tx, org, id, after.status, actor, told).await
 }
 
 /// A write transaction on one job, its row locked: the job and its crew as they are under the
@@ -139,6 +135,25 @@ async fn lock(db: &Db, org: OrgId, id: JobId) -> Result<Locked> {
     let job = store::lock_job_in(&mut tx, org, id).await?;
     let crew = store::crew_in(&mut tx, org, id).await?;
     Ok(Locked { tx, job, crew })
+}
+
+/// Queues what `told` changed for the job, commits `tx` and returns the job as it is then.
+#[allow(clippy::too_many_arguments)]
+async fn commit(
+    db: &Db,
+    clock: &dyn Clock,
+    mut tx: Tx,
+    org: OrgId,
+    id: JobId,
+    status: JobStatus,
+    actor: &str,
+    told: Vec<changes::Change>,
+) -> Result<JobSummary> {
+    changes::queue_in(&mut tx, clock, org, id, status, actor, told).await?;
+    tx.commit().await?;
+    db.work_added();
+    db.publish(Event::Job { org, job: id });
+    get(db, org, id).await
 }
 
 /// Why a job with nobody assigned is not sent on the way.
@@ -220,11 +235,7 @@ pub async fn tech_step(
         }
     };
     told.extend(crew::apply_in(&mut tx, &after, &crew, &[(tech, next)]).await?);
-    changes::queue_in(&mut tx, clock, org, id, after.status, actor, told).await?;
-    tx.commit().await?;
-    db.work_added();
-    db.publish(Event::Job { org, job: id });
-    get(db, org, id).await
+    commit(db, clock, tx, org, id, after.status, actor, told).await
 }
 
 /// A job as a dispatcher or integrator creates it directly (not from a lead).
@@ -598,11 +609,54 @@ pub async fn assign(
         return Ok(current);
     }
     let status = changes::status_after(current.status, &told);
-    changes::queue_in(&mut tx, clock, org, id, status, actor, told).await?;
-    tx.commit().await?;
-    db.work_added();
-    db.publish(Event::Job { org, job: id });
-    get(db, org, id).await
+    commit(db, clock, tx, org, id, status, actor, told).await
+}
+
+/// A technician takes an urgent job and heads out, in one transaction: they are put on the
+/// job (beside anyone already on it), an estimate is booked (with no window: the visit is
+/// now), and they are on the way, so the customer gets the usual "on the way" text and the
+/// technician their portal link. Refused (`Conflict`, in words for the technician) when the
+/// job is closed or waiting to be closed.
+#[tracing::instrument(skip(db, clock), fields(org = %org, job = %id))]
+pub async fn take_and_go(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    actor: &str,
+    id: JobId,
+    tech: TechnicianId,
+) -> Result<JobSummary> {
+    let all = crate::technicians::list(db, org).await?;
+    let Locked { mut tx, job: current, crew } = lock(db, org, id).await?;
+    // Taken already (a second tap): nothing more to do.
+    if crew.iter().any(|(t, w)| *t == tech && w.working()) {
+        tx.rollback().await?;
+        return Ok(current);
+    }
+    let mut techs: Vec<TechnicianId> = crew.iter().map(|(t, _)| *t).collect();
+    if !techs.contains(&tech) {
+        techs.push(tech);
+    }
+    let mut told = assign_in(&mut tx, clock, &current, &crew, &all, &techs, actor).await?;
+    let mut job = store::get_job_in(&mut tx, org, id).await?;
+    if job.status == JobStatus::Estimate {
+        let (after, moved) =
+            move_in(&mut tx, clock, &job, JobStatus::Scheduled, actor, Some("taken as urgent")).await?;
+        told.extend(moved);
+        job = after;
+    }
+    let crew = store::crew_in(&mut tx, org, id).await?;
+    let work = crew.iter().find(|(t, _)| *t == tech).map(|(_, w)| *w).ok_or(Error::NotFound)?;
+    let (next, job_to) =
+        crew::tech_step(job.status, &crew, Some(tech), work, crew::Step::OnMyWay).map_err(Error::Conflict)?;
+    if let Some(to) = job_to {
+        let (after, moved) = move_in(&mut tx, clock, &job, to, actor, None).await?;
+        told.extend(moved);
+        job = after;
+    }
+    told.extend(crew::apply_in(&mut tx, &job, &crew, &[(tech, next)]).await?);
+    let status = changes::status_after(current.status, &told);
+    commit(db, clock, tx, org, id, status, actor, told).await
 }
 
 /// Sets the locked job's technicians inside `tx` (see [`assign`]); returns what changed

@@ -8,11 +8,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use switchboard_core::desk::messages::{self, DeskMessage, DeskStatus, Filter, TakeInput};
+use switchboard_core::Error;
+use switchboard_core::desk::messages::{self, About, DeskMessage, DeskStatus, Filter, TakeInput};
 use switchboard_core::escalation::drive;
 use switchboard_core::escalation::run::State as EscalationState;
 use switchboard_core::escalation::store::{self as escalation_store, Entry, Escalation};
-use switchboard_core::ids::BrandId;
+use switchboard_core::ids::{BrandId, JobId, LeadId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiId, ApiJson, ApiQuery, not_found_as};
@@ -116,6 +117,10 @@ pub struct DeskMessageDto {
     pub taken_at: String,
     pub retrieved_by: Option<String>,
     pub retrieved_at: Option<String>,
+    /// The job it is about (a lead's job once the lead was made one).
+    pub job_id: Option<i64>,
+    /// The lead it is about, until it is made a job.
+    pub lead_id: Option<i64>,
     /// For an urgent message whose caller type has an urgent flow: where its escalation
     /// stands (the timeline only on `GET /desk/messages/{id}`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -262,6 +267,14 @@ impl From<DeskMessage> for DeskMessageDto {
             taken_at: m.taken_at.to_string(),
             retrieved_by: m.retrieved_by,
             retrieved_at: m.retrieved_at.map(|t| t.to_string()),
+            job_id: match m.about {
+                Some(About::Job(j)) => Some(j.0),
+                _ => None,
+            },
+            lead_id: match m.about {
+                Some(About::Lead(l)) => Some(l.0),
+                _ => None,
+            },
             escalation: None,
         }
     }
@@ -298,6 +311,14 @@ pub struct NewDeskMessage {
     /// Why it is urgent, or why not when the rules say it is.
     #[schema(max_length = 300)]
     pub urgent_reason: Option<String>,
+    /// The client's open job it is about. A technician who accepts the urgent message from
+    /// their link can take the job and head out (the customer is told as usual).
+    #[schema(minimum = 1)]
+    pub job_id: Option<i64>,
+    /// Or the client's open lead it is about: taken that way, the lead is made a job (a lead
+    /// made a job already stands for its job).
+    #[schema(minimum = 1)]
+    pub lead_id: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -335,6 +356,14 @@ pub async fn create(
         answers: body.answers,
         urgent: body.urgent,
         urgent_reason: body.urgent_reason.unwrap_or_default(),
+        about: match (body.job_id, body.lead_id) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid("lead_id", "give a job_id or a lead_id, not both").into());
+            }
+            (Some(j), None) => Some(About::Job(JobId(j))),
+            (None, Some(l)) => Some(About::Lead(LeadId(l))),
+            (None, None) => None,
+        },
     };
     let m = messages::take(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), "api", &input)
         .await

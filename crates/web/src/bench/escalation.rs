@@ -135,6 +135,7 @@ async fn started(db: &Db, o: &Office, n: usize) -> anyhow::Result<Vec<i64>> {
             answers: [("caller_name".to_string(), format!("Caller {i}"))].into_iter().collect(),
             urgent: Some(true),
             urgent_reason: "no heat".into(),
+            about: None,
         };
         let brand = o.brands[i % o.brands.len()];
         let m = messages::take(db, &SystemClock, o.org, brand, "bench", &input).await?;

@@ -13,10 +13,10 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use switchboard_core::auth::SessionUser;
-use switchboard_core::desk::messages::{DeskMessage, DeskStatus, Filter, TakeInput};
+use switchboard_core::desk::messages::{About, DeskMessage, DeskStatus, Filter, TakeInput};
 use switchboard_core::desk::{self, messages};
 use switchboard_core::form_fields::FieldKind;
-use switchboard_core::ids::BrandId;
+use switchboard_core::ids::{BrandId, JobId, LeadId};
 use switchboard_core::tenancy::Brand;
 
 use switchboard_core::desk::contacts::Contact;
@@ -71,6 +71,8 @@ pub struct BoardMessage {
     pub typed_reason: String,
     /// Its urgent escalation, when its caller type has an urgent flow.
     pub escalation: Option<BoardEscalation>,
+    /// (link, words) of the job or lead it is about.
+    pub about: Option<(String, String)>,
 }
 
 /// An urgent message's escalation on the board.
@@ -123,6 +125,7 @@ fn timeline_line(x: &Entry) -> String {
         "told" => format!("{person} told it is handled{at}"),
         "fallback" => format!("Fallback {person} alerted{at}"),
         "fallback_skipped" => format!("Fallback not alerted: {detail}"),
+        "took" => format!("{person} {detail}"),
         _ => capitalized(&detail),
     }
 }
@@ -138,7 +141,7 @@ fn capitalized(s: &str) -> String {
 fn line_class(kind: &str) -> &'static str {
     match kind {
         "sent" | "thanked" | "told" | "fallback" => "sent",
-        "confirmed" => "confirmed",
+        "confirmed" | "took" => "confirmed",
         "skipped" | "nobody_reached" | "exhausted" | "fallback_skipped" => "failed",
         _ => "waiting",
     }
@@ -197,6 +200,9 @@ pub struct DeskScreen {
     pub statuses: Vec<(&'static str, &'static str)>,
     /// (name, number) of each client, for the type-ahead.
     pub client_names: Vec<(String, String)>,
+    /// The job or lead the message is about (`job:ID`), and in words.
+    pub about: String,
+    pub about_label: String,
 }
 
 impl DeskScreen {
@@ -280,6 +286,9 @@ pub struct DeskQuery {
     /// A lead (a text that came in on the client's number) to start the message from.
     #[serde(default)]
     lead: String,
+    /// A job to start the message from (its customer's name, number and address).
+    #[serde(default)]
+    job: String,
 }
 
 /// What the form posted: the client, the caller type, urgency, and `a_{key}` answers.
@@ -293,6 +302,20 @@ struct Posted {
     urgent_reason: String,
     /// What the caller wrote (a lead's last text), for the first long-text field still empty.
     prefill_text: Option<String>,
+    /// The job or lead it is about: `job:ID`, `lead:ID` or empty.
+    about: String,
+}
+
+impl Posted {
+    fn about(&self) -> Option<About> {
+        let (kind, id) = self.about.split_once(':')?;
+        let id = id.trim().parse::<i64>().ok().filter(|id| *id > 0)?;
+        match kind {
+            "job" => Some(About::Job(JobId(id))),
+            "lead" => Some(About::Lead(LeadId(id))),
+            _ => None,
+        }
+    }
 }
 
 fn read_posted(posted: &[(String, String)]) -> Posted {
@@ -308,6 +331,7 @@ fn read_posted(posted: &[(String, String)]) -> Posted {
         urgent_touched: map.get("urgent_touched").is_some_and(|v| *v == "1"),
         urgent_reason: map.get("urgent_reason").map(|r| r.to_string()).unwrap_or_default(),
         prefill_text: None,
+        about: map.get("about").map(|r| r.to_string()).unwrap_or_default(),
     }
 }
 
@@ -337,6 +361,7 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         typed_note: String::new(),
         typed_reason: String::new(),
         escalation: None,
+        about: None,
         deliveries: m
             .deliveries
             .iter()
@@ -460,6 +485,10 @@ async fn screen(
         }
         None => (String::new(), String::new(), false),
     };
+    let about_words = match typed.about() {
+        Some(a) => about_label(state, org, a).await?.map(|(_, label)| label).unwrap_or_default(),
+        None => String::new(),
+    };
     let board = BoardQuery::read(uri);
     let found = messages::list(&state.db, org, &board.filter(picked.map(|b| b.id)), 50).await?;
     let ids: Vec<i64> = found.iter().filter(|m| m.urgent).map(|m| m.id).collect();
@@ -467,7 +496,12 @@ async fn screen(
     let mut messages = Vec::with_capacity(found.len());
     for m in found {
         let tz = brands.iter().find(|b| b.id == m.brand_id).map(|b| b.zone()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let about = match m.about {
+            Some(a) => about_label(state, org, a).await?,
+            None => None,
+        };
         let mut b = board_message(m, &brands, now);
+        b.about = about;
         if let Some(e) = escalations.iter().find(|e| e.message_id == b.id) {
             let timeline = escalation_store::timeline(&state.db, org, e.id).await?;
             b.escalation = Some(BoardEscalation::of(e, &timeline, &tz));
@@ -511,6 +545,35 @@ async fn screen(
             .iter()
             .map(|b| (b.name.clone(), b.sms_number.as_ref().map(|n| n.display()).unwrap_or_default()))
             .collect(),
+        about: typed.about.clone(),
+        about_label: about_words,
+    })
+}
+
+/// Where the job or lead a message is about is, and it in words ("J-1001 · Leak · Ben
+/// Carter"); `None` for one removed.
+async fn about_label(
+    state: &AppState,
+    org: switchboard_core::ids::OrgId,
+    about: About,
+) -> Result<Option<(String, String)>, PageError> {
+    Ok(match about {
+        About::Job(id) => match switchboard_core::jobs::get(&state.db, org, id).await {
+            Ok(j) => Some((format!("/jobs/{}", id.0), format!("{} · {} · {}", j.code, j.service, j.customer_name))),
+            Err(switchboard_core::Error::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        About::Lead(id) => match switchboard_core::leads::get(&state.db, org, id).await {
+            Ok(l) => {
+                let who = l.name.clone().or(l.phone.as_deref().map(switchboard_core::parse::display_phone));
+                Some((
+                    format!("/leads/{}", id.0),
+                    format!("Lead from {}", who.unwrap_or_else(|| "an unknown sender".into())),
+                ))
+            }
+            Err(switchboard_core::Error::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
     })
 }
 
@@ -553,6 +616,7 @@ pub async fn index(
         urgent_touched: false,
         urgent_reason: String::new(),
         prefill_text: None,
+        about: String::new(),
     };
     // Started from a text that came in on the client's number: who wrote, their number and what
     // they wrote are filled in (another organization's lead is not found).
@@ -569,6 +633,23 @@ pub async fn index(
             typed.answers.insert("callback_number".into(), switchboard_core::parse::display_phone(phone));
         }
         typed.prefill_text = lead.messages.iter().rev().find(|m| m.direction == "inbound").map(|m| m.body.clone());
+        typed.about = format!("lead:{}", lead.id.0);
+    }
+    // Started from a job: its customer's name, number and address are filled in.
+    if let Ok(id) = q.job.trim().parse::<i64>() {
+        let job = switchboard_core::jobs::get(&state.db, viewer.user.org_id, JobId(id)).await?;
+        if typed.client.trim().is_empty() {
+            typed.client = job.brand_id.0.to_string();
+        }
+        let customer = switchboard_core::customers::get(&state.db, viewer.user.org_id, job.customer_id).await?;
+        typed.answers.insert("caller_name".into(), customer.name.clone());
+        if let Some(phone) = &customer.phone {
+            typed.answers.insert("callback_number".into(), phone.display());
+        }
+        if let Some(address) = &job.address {
+            typed.answers.insert("service_address".into(), address.clone());
+        }
+        typed.about = format!("job:{}", job.id.0);
     }
     let notice = match q.done.as_str() {
         "taken" => Some("Message taken. Its deliveries are on the board below.".to_string()),
@@ -596,6 +677,7 @@ pub async fn take(
         answers: typed.answers.clone(),
         urgent: Some(typed.urgent),
         urgent_reason: typed.urgent_reason.clone(),
+        about: typed.about(),
     };
     let result = match typed.client.trim().parse::<i64>().unwrap_or(0) {
         0 => Err(switchboard_core::Error::invalid("client", "pick the client whose call this is")),
@@ -686,6 +768,7 @@ async fn refused(
         urgent_touched: false,
         urgent_reason: String::new(),
         prefill_text: None,
+        about: String::new(),
     };
     let page_uri = board_uri(&m.brand_id.0.to_string(), "");
     let mut page = screen(state, viewer, &page_uri, posted, Vec::new(), None).await?;

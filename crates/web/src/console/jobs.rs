@@ -225,6 +225,9 @@ pub struct JobPage {
     pub actions: Vec<StatusAction>,
     pub brand_name: String,
     pub brand_color: String,
+    /// The desk's form for an urgent message about this job, when its brand has a protocol
+    /// and the job is open (empty otherwise).
+    pub desk_link: String,
     pub zone_name: String,
     pub customer_id: i64,
     pub customer_name: String,
@@ -371,7 +374,13 @@ async fn render(
             danger: *to == JobStatus::Canceled,
         })
         .collect();
+    let desk_link =
+        match job.status.is_open() && switchboard_core::desk::current(&state.db, org, job.brand_id).await?.is_some() {
+            true => format!("/desk?client={}&job={}", job.brand_id.0, job.id.0),
+            false => String::new(),
+        };
     let page = JobPage {
+        desk_link,
         shell,
         id: job.id.0,
         version: job.version,

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use switchboard_core::escalation::ack::{self, Ack};
+use switchboard_core::escalation::ack::{self, Ack, Subject, Takeable, Took};
 use switchboard_core::escalation::drive::ACK_LINK_DAYS;
 use switchboard_core::escalation::run::State as EscState;
 use switchboard_core::when;
@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ack/{token}", get(index))
         .route("/ack/{token}/accept", post(accept))
         .route("/ack/{token}/pass", post(pass))
+        .route("/ack/{token}/take", post(take))
 }
 
 #[derive(askama::Template, WebTemplate)]
@@ -39,11 +40,15 @@ pub struct AckPage {
     pub state_text: String,
     pub can_accept: bool,
     pub can_pass: bool,
+    /// What the message is about ("J-1001 · Water heater leak · Ben Carter, 12 Elm St").
+    pub about: String,
+    /// The job they can take and head to ("J-1001", "the job"), when they can.
+    pub take: Option<String>,
     pub notice: Option<String>,
     pub days: i64,
 }
 
-fn page(token: &str, a: &Ack, notice: Option<String>) -> AckPage {
+fn page(token: &str, a: &Ack, takeable: Option<&Takeable>, notice: Option<String>) -> AckPage {
     let e = &a.escalation;
     let m = &a.told.message;
     let tz = a.told.brand.zone();
@@ -78,7 +83,12 @@ fn page(token: &str, a: &Ack, notice: Option<String>) -> AckPage {
         token: token.to_string(),
         client: a.told.brand.name.clone(),
         color: a.told.brand.color.clone(),
-        person: a.recipient.person.clone(),
+        // The technician's name when they are one; a bare number as it is read.
+        person: match takeable {
+            Some(t) => t.tech.name.clone(),
+            None if a.recipient.person.starts_with('+') => switchboard_core::parse::display_phone(&a.recipient.person),
+            None => a.recipient.person.clone(),
+        },
         heading,
         taken: format!("{} {}", when::time(m.taken_at, &tz), when::date(m.taken_at, &tz)),
         caller_type: m.caller_type_name.clone(),
@@ -88,8 +98,38 @@ fn page(token: &str, a: &Ack, notice: Option<String>) -> AckPage {
         state_text,
         can_accept: e.run.state != EscState::Confirmed,
         can_pass: a.can_pass(),
+        about: takeable.map(|t| about_line(&t.about)).unwrap_or_default(),
+        take: takeable.filter(|t| (e.run.state != EscState::Confirmed || mine) && !working(t)).map(|t| t.about.label()),
         notice,
         days: ACK_LINK_DAYS,
+    }
+}
+
+/// "J-1001 · Water heater leak · Ben Carter, 12 Elm St", or for a lead "A request from Ben
+/// Carter (a job is made when taken)".
+fn about_line(s: &Subject) -> String {
+    match s {
+        Subject::Job(j) => {
+            let mut parts = vec![j.code.clone(), j.service.clone()];
+            parts.push(match &j.address {
+                Some(a) => format!("{}, {a}", j.customer_name),
+                None => j.customer_name.clone(),
+            });
+            parts.join(" · ")
+        }
+        Subject::Lead(l) => {
+            let who = l.name.clone().or(l.phone.as_deref().map(switchboard_core::parse::display_phone));
+            let who = who.map(|w| format!(" from {w}")).unwrap_or_default();
+            format!("A request{who} (a job is made when you take it)")
+        }
+    }
+}
+
+/// Whether the technician is on the way to (or at) the job already.
+fn working(t: &Takeable) -> bool {
+    match &t.about {
+        Subject::Job(j) => j.techs.iter().any(|x| x.id == t.tech.id && x.work.working()),
+        Subject::Lead(_) => false,
     }
 }
 
@@ -105,8 +145,32 @@ async fn index(State(state): State<AppState>, Path(token): Path<String>, Query(d
         "stale" => Some("It had already moved on to the next person.".to_string()),
         _ => None,
     };
-    match ack::view(&state.db, state.clock.as_ref(), &token).await {
-        Ok(a) => private_page(page(&token, &a, notice).into_response()),
+    let a = match ack::view(&state.db, state.clock.as_ref(), &token).await {
+        Ok(a) => a,
+        Err(e) => return link_failed(e),
+    };
+    match ack::takeable(&state.db, &a).await {
+        Ok(t) => private_page(page(&token, &a, t.as_ref(), notice).into_response()),
+        Err(e) => link_failed(e),
+    }
+}
+
+/// `POST /ack/{token}/take`: Accept, and take the job the message is about; the page says
+/// what came of it.
+async fn take(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let notice = match ack::take(&state.db, state.clock.as_ref(), &state.config.public_url, &token).await {
+        Ok(Took::OnTheWay(job)) => format!("{} is yours and you are marked on the way.", job.code),
+        Ok(Took::NotTheirs(Some(who))) => format!("{who} confirmed it first, so the job stays as it was."),
+        Ok(Took::NotTheirs(None)) => "This message has no open job for you to take.".to_string(),
+        Ok(Took::Refused(why)) => format!("You have the message, but the job was not changed: {why}."),
+        Err(e) => return link_failed(e),
+    };
+    let a = match ack::open(&state.db, state.clock.as_ref(), &token).await {
+        Ok(a) => a,
+        Err(e) => return link_failed(e),
+    };
+    match ack::takeable(&state.db, &a).await {
+        Ok(t) => private_page(page(&token, &a, t.as_ref(), Some(notice)).into_response()),
         Err(e) => link_failed(e),
     }
 }

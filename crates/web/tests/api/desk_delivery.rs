@@ -756,6 +756,54 @@ async fn a_text_on_a_clients_number_opens_a_message_prefilled_from_it() {
         html.contains(r#">Basement is flooding near the water heater, please call</textarea>"#),
         "what they wrote goes into the first long field: {html}"
     );
+    // The message is about the lead: the form carries it and says so.
+    assert!(html.contains(&format!(r#"<input type="hidden" name="about" value="lead:{id}">"#)), "{html}");
+    assert!(html.contains("<span class=\"muted\">About</span> <strong>Lead from +49 1511 2345678</strong>"), "{html}");
+    let csrf = crate::helpers::hidden_csrf(&html).unwrap();
+    let about = format!("lead:{id}");
+    let brand_id = brand.to_string();
+    let r = b
+        .post_form(
+            "/desk/messages",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("client", brand_id.as_str()),
+                ("caller", "caller"),
+                ("about", about.as_str()),
+                ("a_caller_name", "Jonas Weber"),
+                ("a_callback_number", "+49 1511 2345678"),
+                ("a_service_address", "4 Harbor Way"),
+                ("a_what_is_wrong", "Basement is flooding near the water heater"),
+                ("urgent", "1"),
+                ("urgent_touched", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = app.client().get(app.url("/api/v1/desk/messages")).bearer_auth(&key).send().await.unwrap();
+    let (_, list) = json(r).await;
+    assert_eq!(list["messages"][0]["lead_id"], id, "{list}");
+    let (_, html) = b.get_text(&format!("/desk?client={brand}")).await;
+    assert!(
+        html.contains(&format!(
+            r#"<span class="muted">About</span> <a href="/leads/{id}">Lead from +49 1511 2345678</a>"#
+        )),
+        "{html}"
+    );
+    // A job of Harbor's opens the form too, about the job, with its customer filled in.
+    let r = app.client().get(app.url("/api/v1/jobs?q=Sewer")).bearer_auth(&key).send().await.unwrap();
+    let (_, jobs) = json(r).await;
+    let job = &jobs["jobs"][0];
+    let (job_id, code) = (job["id"].as_i64().unwrap(), job["code"].as_str().unwrap());
+    let (_, html) = b.get_text(&format!("/jobs/{job_id}")).await;
+    let link = format!("/desk?client={brand}&#38;job={job_id}");
+    assert!(html.contains(&format!(r#"<a class="button small" href="{link}">Take a message</a>"#)), "{html}");
+    let (_, html) = b.get_text(&format!("/desk?client={brand}&job={job_id}")).await;
+    assert!(html.contains(&format!(r#"<input type="hidden" name="about" value="job:{job_id}">"#)), "{html}");
+    let customer = job["customer_name"].as_str().unwrap();
+    let about = format!("<strong>{code} · Sewer camera inspection · {customer}</strong>");
+    assert!(html.contains(&about), "{html}");
+    assert!(html.contains(&format!(r#"name="a_caller_name" value="{customer}""#)), "{html}");
     // Another organization's operator cannot open it.
     let (_, admin2) = app.org_with_admin("rival").await;
     let other = app.signed_in(&admin2.email).await;

@@ -1104,7 +1104,7 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
         brands["brands"].as_array().unwrap().iter().find(|b| b["name"] == name).unwrap()["id"].as_i64().unwrap()
     };
     let (summit, harbor) = (brand("Summit Home Services"), brand("Harbor Plumbing & Drain"));
-    let (priya, dan) = (d.tech("Priya Shah").await, d.tech("Dan Okafor").await);
+    let (priya, dan) = (d.tech("Priya Raman").await, d.tech("Dan Okafor").await);
 
     // The API says who works where and what they can do.
     let (_, body) = d.get("/api/v1/technicians").await;
@@ -1117,7 +1117,7 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
     assert!(html.contains(r#"<small class="lane-skills" title="Furnace, Garage doors, Electrical">Furnace, Garage doors, Electrical</small>"#));
     assert!(!html.contains(&format!(r#"<option value="{priya}""#)), "Priya is not offered for Summit's jobs");
     let (_, html) = office.get_text(&format!("/board?brand={harbor}")).await;
-    assert_eq!(lane_names(&html), ["Priya Shah"]);
+    assert_eq!(lane_names(&html), ["Priya Raman"]);
     assert!(html.contains("Sump pumps, Sewer camera, Backflow certified"));
 
     // Edited: skills typed with commas, every brand (no box ticked).
@@ -1131,8 +1131,8 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
         .post_form(
             &path,
             &[
-                ("name", "Priya Shah"),
-                ("phone", "+16175550124"),
+                ("name", "Priya Raman"),
+                ("phone", "+16175550151"),
                 ("skills", &format!("Water heaters, {too_long}")),
                 ("brand", &harbor.to_string()),
                 ("brand", "12345678"),
@@ -1151,7 +1151,10 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
     assert!(html.contains(&format!(r#"value="Water heaters, {too_long}""#)), "what was typed is kept");
     // A brand of another organization (or none) is refused, and nothing was saved.
     let r = office
-        .post_form(&path, &[("name", "Priya Shah"), ("phone", "+16175550124"), ("brand", "12345678"), ("active", "on")])
+        .post_form(
+            &path,
+            &[("name", "Priya Raman"), ("phone", "+16175550151"), ("brand", "12345678"), ("active", "on")],
+        )
         .await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("pick brands of this organization"));
@@ -1163,8 +1166,8 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
         .post_form(
             &path,
             &[
-                ("name", "Priya Shah"),
-                ("phone", "+16175550124"),
+                ("name", "Priya Raman"),
+                ("phone", "+16175550151"),
                 ("skills", " Water heaters,, sump pumps;Water Heaters "),
                 ("active", "on"),
             ],
@@ -1175,7 +1178,7 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
     assert!(list.contains("<td>Water heaters, sump pumps</td>\n        <td>All brands</td>"), "{list}");
     assert!(list.contains("<td>Furnace, Garage doors, Electrical</td>\n        <td>Summit Home Services</td>"));
     let (_, html) = office.get_text(&format!("/board?brand={summit}")).await;
-    assert_eq!(lane_names(&html), ["Dan Okafor", "Jin Park", "Maria Reyes", "Priya Shah"]);
+    assert_eq!(lane_names(&html), ["Dan Okafor", "Jin Park", "Maria Reyes", "Priya Raman"]);
 
     // Dan works for Summit only, but put on a Harbor job today he has a lane on Harbor's board.
     let (_, all) = d.get("/api/v1/jobs?q=Sump").await;
@@ -1183,7 +1186,7 @@ async fn each_brands_board_shows_its_own_technicians_with_their_skills() {
     let (s, body) = d.post(&format!("/api/v1/jobs/{sump}/assign"), json!({"tech_ids": [dan]})).await;
     assert_eq!(s, 200, "{body}");
     let (_, html) = office.get_text(&format!("/board?brand={harbor}")).await;
-    assert_eq!(lane_names(&html), ["Dan Okafor", "Priya Shah"]);
+    assert_eq!(lane_names(&html), ["Dan Okafor", "Priya Raman"]);
 }
 
 #[tokio::test]
@@ -1268,7 +1271,7 @@ async fn all_brands_at_once_each_in_its_own_zone_and_hours() {
     assert!(sections[0].contains(r#"America/New_York · <span class="board-hours">Open 9:00 AM-5:00 PM</span>"#));
     assert!(sections[1].contains("Summit Home Services · Today, Sun Nov 22</h2>"));
     assert!(sections[1].contains(r#"America/Denver · <span class="board-hours">Open 8:00 AM-5:00 PM</span>"#));
-    assert_eq!(lane_names(sections[0]), ["Priya Shah"]);
+    assert_eq!(lane_names(sections[0]), ["Priya Raman"]);
     assert_eq!(lane_names(sections[1]), ["Dan Okafor", "Jin Park", "Maria Reyes"]);
     // Each section's hours in its own zone: the lanes start at opening, local time.
     assert!(sections[0].contains(r#"<span class="hour" style="left: 0.000%">9 AM</span>"#));

@@ -1119,3 +1119,212 @@ async fn an_office_edits_the_urgent_flow_in_the_protocol_editor_and_a_row_it_can
     let again = k.c.get(&format!("/api/v1/brands/{}/protocol", k.c.brand)).await;
     assert_eq!(again["protocol"]["version"], version, "nothing saved");
 }
+
+const PAULA: &str = "+13125550199";
+
+impl Clinic {
+    /// Ben Ortiz as a technician of the client's (his cell is the one the flow texts).
+    async fn ben_the_technician(&self) -> i64 {
+        use switchboard_core::technicians::{self, NewTechnician};
+        let mut tx = self.c.app.db.begin().await.unwrap();
+        let brand = switchboard_core::ids::BrandId(self.c.brand);
+        let tech = NewTechnician {
+            name: "Ben Ortiz".into(),
+            phone: Some(switchboard_core::parse::PhoneE164::parse(BEN).unwrap()),
+            photo_url: None,
+            rating_x10: None,
+            vehicle: None,
+            skills: vec![],
+            brands: vec![brand],
+        };
+        let id = technicians::create_in(&mut tx, &self.c.app.clock, self.c.org, &tech).await.unwrap();
+        tx.commit().await.unwrap();
+        // The office texts customers when someone is on the way.
+        use switchboard_core::notifications::{Kind, settings};
+        let kind = Kind::OnTheWay;
+        let on = settings::KindInput {
+            sms_enabled: true,
+            email_enabled: false,
+            sms_template: kind.default_sms().into(),
+            email_subject: kind.default_email_subject().into(),
+            email_template: kind.default_sms().into(),
+        };
+        settings::save_kind(&self.c.app.db, &self.c.app.clock, self.c.org, brand, kind, &on).await.unwrap();
+        id.0
+    }
+
+    /// Paula Mendes's estimate for the water heater, with nobody on it yet.
+    async fn paulas_job(&self) -> (i64, String) {
+        let (status, body) = self
+            .c
+            .post(
+                "/api/v1/customers",
+                json!({ "name": "Paula Mendes", "phone": "(312) 555-0199", "address": "12 Wacker Dr" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let customer = body["customer"]["id"].as_i64().unwrap();
+        let (status, body) = self
+            .c
+            .post(
+                "/api/v1/jobs",
+                json!({ "brand_id": self.c.brand, "customer_id": customer, "service": "Water heater replacement" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["job"]["status"], "estimate");
+        (body["job"]["id"].as_i64().unwrap(), body["job"]["code"].as_str().unwrap().to_string())
+    }
+
+    async fn job(&self, id: i64) -> Value {
+        self.c.get(&format!("/api/v1/jobs/{id}")).await["job"].clone()
+    }
+}
+
+#[tokio::test]
+async fn a_technician_who_accepts_an_urgent_message_about_a_job_takes_it_and_the_customer_is_told() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let tech = k.ben_the_technician().await;
+    let (job, code) = k.paulas_job().await;
+    assert_eq!(code, "J-1001");
+    let answers = json!({
+        "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
+        "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
+    });
+    let (status, body) = k.c.take("caller", answers, json!({ "urgent": true, "job_id": job })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    assert_eq!(body["message"]["job_id"], job);
+    assert_eq!(body["message"]["lead_id"], Value::Null);
+    k.c.run_engine().await;
+    let (text, link) = k.text_and_link(BEN).await;
+    assert_eq!(text, ask("Water heater leaking everywhere", "1ok"));
+    let link = link.unwrap();
+
+    // His link names the job and offers to take it.
+    let browser = k.c.app.browser();
+    let page = browser.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("<strong>About:</strong> J-1001 · Water heater replacement · Paula Mendes, 12 Wacker Dr"),
+        "{page}"
+    );
+    assert!(page.contains("Accept and head to J-1001</button>"), "{page}");
+    assert!(page.contains("Accept without taking the job</button>"), "{page}");
+
+    let page = browser.post(format!("{link}/take")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("J-1001 is yours and you are marked on the way."), "{page}");
+    assert!(page.contains("<h1>It&#39;s yours</h1>"), "{page}");
+    assert!(!page.contains("/take\""), "no second offer once he is on the way: {page}");
+    k.c.run_engine().await;
+
+    // The job is his and he is on the way; the customer hears it as from any dispatch.
+    let j = k.job(job).await;
+    assert_eq!(j["status"], "dispatched");
+    assert_eq!(j["techs"].as_array().unwrap().len(), 1);
+    assert_eq!(j["techs"][0]["id"], tech);
+    assert_eq!(j["techs"][0]["work"], "en_route");
+    k.c.run_engine().await;
+    let paula = k.c.app.sms.expect_sms(PAULA, Duration::from_secs(5)).await.unwrap().body;
+    let (told, tracking) = paula.split_once("Follow along: ").unwrap();
+    assert_eq!(told, "Ben from Imaginary Plumbing is on the way, arriving soon. ");
+    assert!(tracking.starts_with(&k.c.app.url("/t/")) && tracking.len() == k.c.app.url("/t/").len() + 43, "{paula}");
+    // Ben gets the job's portal link, as anyone put on a job does.
+    let ben = k.text(BEN).await;
+    let (told, portal) = ben.split_once(" Your stops: ").unwrap();
+    assert_eq!(told, "Imaginary Plumbing: you're on J-1001 (Water heater replacement) at 12 Wacker Dr.");
+    assert!(portal.starts_with(&k.c.app.url("/p/")), "{ben}");
+    // Nobody else was reached yet, so nobody else is told; the flow has stopped.
+    k.minutes(30);
+    k.c.run_engine().await;
+    assert!(k.c.app.sms.sent_to(DANA).is_empty());
+    let m = k.message(id).await;
+    assert_eq!(m["escalation"]["summary"], "Confirmed by Ben Ortiz (accepted from their link)");
+    let last: Vec<_> = timeline(&m).into_iter().rev().take(2).collect();
+    assert_eq!(
+        last,
+        [
+            line("took", 1, "Ben Ortiz", "took J-1001 and is on the way"),
+            line("confirmed", 1, "Ben Ortiz", "accepted from their link"),
+        ]
+    );
+    // A second tap changes nothing.
+    let page = browser.post(format!("{link}/take")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("J-1001 is yours and you are marked on the way."), "{page}");
+    k.c.run_engine().await;
+    assert_eq!(k.c.app.sms.sent_to(PAULA).len(), 1);
+}
+
+#[tokio::test]
+async fn a_technician_who_confirmed_a_message_about_a_lead_takes_it_from_their_link_as_a_new_job() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    let tech = k.ben_the_technician().await;
+    // Paula texts the business; her text is a lead in the inbox.
+    assert_eq!(k.c.app.sms.reply(PAULA, CLIENT_NUMBER, "Water heater is leaking everywhere!").await.unwrap(), 200);
+    k.c.run_engine().await;
+    let leads = k.c.get("/api/v1/leads").await;
+    let lead = leads["leads"][0]["id"].as_i64().unwrap();
+    let answers = json!({
+        "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
+        "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
+    });
+
+    // What it is about is checked: not both, and only the client's own.
+    let extra = json!({ "urgent": true, "urgent_reason": "Water heater leaking", "lead_id": lead, "job_id": 1 });
+    let (status, body) = k.c.take("caller", answers.clone(), extra).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{ "field": "lead_id", "message": "give a job_id or a lead_id, not both" }])
+    );
+    let extra = json!({ "urgent": true, "urgent_reason": "Water heater leaking", "job_id": 999 });
+    let (status, body) = k.c.take("caller", answers.clone(), extra).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["fields"], json!([{ "field": "job_id", "message": "no such job" }]));
+    assert_eq!(k.c.get("/api/v1/desk/messages").await["messages"].as_array().unwrap().len(), 0, "nothing half-taken");
+
+    let extra = json!({ "urgent": true, "urgent_reason": "Water heater leaking", "lead_id": lead });
+    let (status, body) = k.c.take("caller", answers, extra).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    assert_eq!(body["message"]["lead_id"], lead);
+    k.c.run_engine().await;
+    let (_, link) = k.text_and_link(BEN).await;
+    let link = link.unwrap();
+    // Ben confirms by text first...
+    k.reply(BEN, "1ok").await;
+    assert_eq!(k.text(BEN).await, "Confirmed, thank you. The urgent message for Imaginary Plumbing is yours.");
+    // ...then his link still offers to take the lead as a job.
+    let browser = k.c.app.browser();
+    let page = browser.get(&link).send().await.unwrap().text().await.unwrap();
+    // A text gives no name: the lead is named by its number.
+    assert!(
+        page.contains("<strong>About:</strong> A request from (312) 555-0199 (a job is made when you take it)"),
+        "{page}"
+    );
+    assert!(page.contains("Head to the job</button>"), "{page}");
+    let page = browser.post(format!("{link}/take")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("J-1001 is yours and you are marked on the way."), "{page}");
+    k.c.run_engine().await;
+    k.c.run_engine().await;
+
+    let m = k.message(id).await;
+    let job = m["job_id"].as_i64().expect("the message is about the new job now");
+    let j = k.job(job).await;
+    assert_eq!(j["code"], "J-1001");
+    assert_eq!(j["service"], "Water heater leaking");
+    // The customer is the caller as the operator wrote them down (the text gave only a number).
+    assert_eq!(j["customer_name"], "Paula Mendes");
+    assert_eq!(j["address"], "12 Wacker Dr");
+    assert_eq!(j["status"], "dispatched");
+    assert_eq!(j["techs"][0]["id"], tech);
+    assert_eq!(j["techs"][0]["work"], "en_route");
+    let l = k.c.get(&format!("/api/v1/leads/{lead}")).await;
+    assert_eq!(l["lead"]["status"], "converted", "{l}");
+    let paula = k.c.app.sms.expect_sms(PAULA, Duration::from_secs(5)).await.unwrap().body;
+    assert!(paula.starts_with("Ben from Imaginary Plumbing is on the way, arriving soon. Follow along: "), "{paula}");
+    assert_eq!(k.c.app.sms.sent_to(PAULA).len(), 1);
+    let last = timeline(&m).into_iter().last().unwrap();
+    assert_eq!(last, line("took", 1, "Ben Ortiz", "took J-1001 and is on the way"));
+}
