@@ -125,52 +125,73 @@ impl Worker for Timers {
     }
 }
 
-/// The batch tasks, a pipeline of two: the first takes whatever timers have arrived (up to
-/// [`BATCH_MAX`]) and gathers what their steps need (reads, concurrently); the second carries
-/// each gathered batch out in one transaction, while the first gathers the next.
+/// The batch tasks, a pipeline: the first takes whatever timers have arrived (up to
+/// [`BATCH_MAX`] per lane) and gathers what their steps need (reads, concurrently); each lane
+/// then carries its share out in one transaction, while the first gathers the next. SQLite has
+/// one writer, so one lane; on PostgreSQL [`WRITERS_POSTGRES`] lanes write at once, a step's
+/// lane chosen by the people it may reach ([`lane_of`]): a person's reply codes are held until
+/// their transaction commits, so steps reaching the same person in two lanes would only wait
+/// on each other.
 async fn batches(
     db: Db,
     clock: crate::clock::SharedClock,
     base: String,
     mut due: tokio::sync::mpsc::UnboundedReceiver<Due>,
 ) {
-    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Vec<(Due, Prepared)>>(1);
-    let (wdb, wclock) = (db.clone(), clock.clone());
-    // SQLite has one writer; on PostgreSQL two batches are written at once (their escalations
-    // are row-locked, and a person's codes are held while given).
-    let writers = match db.backend() {
+    let lanes = match db.backend() {
         crate::db::Backend::Sqlite => 1,
         crate::db::Backend::Postgres => WRITERS_POSTGRES,
     };
-    let writer = tokio::spawn(async move {
-        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(writers));
-        let mut running = tokio::task::JoinSet::new();
-        while let Some(ready) = ready_rx.recv().await {
-            let Ok(slot) = slots.clone().acquire_owned().await else { break };
-            let (db, clock, base) = (wdb.clone(), wclock.clone(), base.clone());
-            running.spawn(async move {
+    let mut senders = Vec::with_capacity(lanes);
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..lanes {
+        let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<Vec<(Due, Prepared)>>(2);
+        let (db, clock, base) = (db.clone(), clock.clone(), base.clone());
+        writers.spawn(async move {
+            while let Some(ready) = ready_rx.recv().await {
                 write_batch(&db, clock.as_ref(), &base, ready).await;
-                drop(slot);
-            });
-            while running.try_join_next().is_some() {}
-        }
-        while running.join_next().await.is_some() {}
-    });
-    while let Some(first) = due.recv().await {
+            }
+        });
+        senders.push(ready_tx);
+    }
+    'gather: while let Some(first) = due.recv().await {
         let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
+        while batch.len() < BATCH_MAX * lanes {
             match due.try_recv() {
                 Ok(more) => batch.push(more),
                 Err(_) => break,
             }
         }
         let ready = prepare_batch(&db, clock.as_ref(), batch).await;
-        if !ready.is_empty() && ready_tx.send(ready).await.is_err() {
-            break;
+        let mut parts: Vec<Vec<(Due, Prepared)>> = (0..lanes).map(|_| Vec::new()).collect();
+        for (d, p) in ready {
+            let lane = lane_of(d.org, &p, lanes);
+            parts[lane].push((d, p));
+        }
+        for (lane, part) in parts.into_iter().enumerate() {
+            let mut part = part.into_iter().peekable();
+            while part.peek().is_some() {
+                let chunk: Vec<_> = part.by_ref().take(BATCH_MAX).collect();
+                if senders[lane].send(chunk).await.is_err() {
+                    break 'gather;
+                }
+            }
         }
     }
-    drop(ready_tx);
-    let _ = writer.await;
+    drop(senders);
+    while writers.join_next().await.is_some() {}
+}
+
+/// The lane of `lanes` a step is written in: the same for every step whose flow may reach the
+/// same first person (by address, in its organization).
+fn lane_of(org: OrgId, p: &Prepared, lanes: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    if lanes <= 1 {
+        return 0;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (org.0, addresses(p).into_iter().min()).hash(&mut h);
+    (h.finish() % lanes as u64) as usize
 }
 
 /// What each step of the batch needs, read with a few statements for all
