@@ -15,16 +15,14 @@
 // Run:   cd tests/browser && npm ci && node --test escalation.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
 
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { test } from "node:test";
 import {
-  BIN,
   assertNoConsoleErrors,
   assertNoHorizontalScroll,
   axeViolations,
   blockMapTiles,
   clearFailureShots,
+  demoApi,
   explain,
   fail,
   launchBrowser,
@@ -37,6 +35,19 @@ import {
   watchConsole,
 } from "./lib.mjs";
 
+/** Harbor's urgent messages text `address` for a code, once; returns Harbor and its protocol. */
+async function textHarborsUrgentTo(api, address) {
+  const harbor = (await api("GET", "/brands")).brands.find((b) => b.name === "Harbor Plumbing & Drain");
+  const { protocol } = await api("GET", `/brands/${harbor.id}/protocol`);
+  protocol.caller_types[0].urgent_flow = {
+    steps: [{ action: "text_confirm", targets: [{ kind: "address", address }], wait_minutes: 15 }],
+    repeat: "times",
+    rounds: 1,
+  };
+  await api("PUT", `/brands/${harbor.id}/protocol`, { answer_phrase: protocol.answer_phrase, caller_types: protocol.caller_types, version: protocol.version });
+  return { harbor, protocol };
+}
+
 const ACK_LINK = /https?:\/\/[^\s"'<>]+\/ack\/[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
 const PERSON = "+16175550190";
 
@@ -47,22 +58,8 @@ test("an urgent message reaches a person whose link accepts it", { timeout: 120_
   const browser = await launchBrowser();
   const errors = [];
   try {
-    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
-    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
-    const key = made.stdout.trim();
-    const api = async (method, p, body) => {
-      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
-      return r.json();
-    };
-    const harbor = (await api("GET", "/brands")).brands.find((b) => b.name === "Harbor Plumbing & Drain");
-    const { protocol } = await api("GET", `/brands/${harbor.id}/protocol`);
-    protocol.caller_types[0].urgent_flow = {
-      steps: [{ action: "text_confirm", targets: [{ kind: "address", address: PERSON }], wait_minutes: 15 }],
-      repeat: "times",
-      rounds: 1,
-    };
-    await api("PUT", `/brands/${harbor.id}/protocol`, { answer_phrase: protocol.answer_phrase, caller_types: protocol.caller_types, version: protocol.version });
+    const api = demoApi(server);
+    const { harbor, protocol } = await textHarborsUrgentTo(api, PERSON);
     const { message } = await api("POST", "/desk/messages", {
       client_id: harbor.id,
       caller_type: protocol.caller_types[0].key,
@@ -122,22 +119,8 @@ test("a technician takes the job an urgent message is about from their link", { 
   const browser = await launchBrowser();
   const errors = [];
   try {
-    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
-    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
-    const key = made.stdout.trim();
-    const api = async (method, p, body) => {
-      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
-      return r.json();
-    };
-    const harbor = (await api("GET", "/brands")).brands.find((b) => b.name === "Harbor Plumbing & Drain");
-    const { protocol } = await api("GET", `/brands/${harbor.id}/protocol`);
-    protocol.caller_types[0].urgent_flow = {
-      steps: [{ action: "text_confirm", targets: [{ kind: "address", address: PRIYA }], wait_minutes: 15 }],
-      repeat: "times",
-      rounds: 1,
-    };
-    await api("PUT", `/brands/${harbor.id}/protocol`, { answer_phrase: protocol.answer_phrase, caller_types: protocol.caller_types, version: protocol.version });
+    const api = demoApi(server);
+    const { harbor } = await textHarborsUrgentTo(api, PRIYA);
     const job = (await api("GET", "/jobs?q=Sewer")).jobs[0];
 
     // The office opens the message desk from the job.

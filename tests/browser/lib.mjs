@@ -6,7 +6,7 @@
 //        SCREENSHOT_DIR   where PNGs go       (default ../../target/screenshots)
 //        HEADED=1         show the browser (needs a display)
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -306,6 +306,21 @@ export function explain(e, errors, server) {
 // The office
 
 /** Signs the demo admin in on `page`; resolves once the browser has left /login. */
+/**
+ * The demo organization's JSON API: a key made with `switchboard api-key create` on the
+ * server's database, and `api(method, path, body)` that fails the test on any status but 2xx.
+ */
+export function demoApi(server) {
+  const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
+  if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
+  const key = made.stdout.trim();
+  return async (method, p, body) => {
+    const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
+    if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+}
+
 export async function signIn(page, server) {
   await page.goto(`${server.base}/login`);
   await page.locator('input[name="email"]').fill(ADMIN_EMAIL);

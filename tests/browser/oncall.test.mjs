@@ -12,15 +12,13 @@
 // Run:   cd tests/browser && npm ci && node --test oncall.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
 
-import { spawnSync } from "node:child_process";
-import path from "node:path";
 import { test } from "node:test";
 import {
-  BIN,
   assertNoConsoleErrors,
   axeViolations,
   assertNoHorizontalScroll,
   clearFailureShots,
+  demoApi,
   explain,
   fail,
   launchBrowser,
@@ -114,14 +112,7 @@ test("the on-call timeline shows the next two weeks and an override made in the 
     await shot(phone, "oncall-phone.png", { fullPage: true });
 
     // Priya's own page, from a link the office makes over the API.
-    const made = spawnSync(BIN, ["api-key", "create", "--org", "demo", "--name", "browser-test", "--database", path.join(server.dir, "sb.db")], { encoding: "utf8" });
-    if (made.status !== 0) fail(`switchboard api-key create failed: ${made.stderr}`);
-    const key = made.stdout.trim();
-    const api = async (method, p, body) => {
-      const r = await fetch(`${server.base}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: body && JSON.stringify(body) });
-      if (!r.ok) fail(`${method} ${p}: ${r.status} ${await r.text()}`);
-      return r.json();
-    };
+    const api = demoApi(server);
     const schedule = (await api("GET", "/schedules")).schedules[0];
     const priya = schedule.people.find((p) => p.name === "Priya Raman").member;
     const { url } = await api("POST", `/schedules/${schedule.id}/people-links`, { member: priya });

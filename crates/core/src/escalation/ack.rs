@@ -59,21 +59,26 @@ pub async fn view(db: &Db, clock: &dyn Clock, token: &str) -> Result<Ack> {
     .await?;
     if seen == 0 {
         let mut tx = db.begin().await?;
-        let entry = Entry {
-            at: clock.now(),
-            round: e.run.at.round,
-            step: e.run.at.step + 1,
-            kind: "viewed".into(),
-            person: Some(r.person.clone()),
-            address: Some(r.address.clone()),
-            detail: Some("opened their link".into()),
-            ..Default::default()
-        };
+        let entry = line(clock, e, "viewed", &r.person, &r.address, "opened their link".into());
         store::log_in(&mut tx, r.org, e.id, &entry).await?;
         tx.commit().await?;
         db.publish(crate::db::Event::Desk { org: r.org, message: e.message_id });
     }
     Ok(ack)
+}
+
+/// A timeline line of what a person did from their link, at the step the escalation is at.
+fn line(clock: &dyn Clock, e: &Escalation, kind: &str, person: &str, address: &str, detail: String) -> Entry {
+    Entry {
+        at: clock.now(),
+        round: e.run.at.round,
+        step: e.run.at.step + 1,
+        kind: kind.into(),
+        person: Some(person.into()),
+        address: Some(address.into()),
+        detail: Some(detail),
+        ..Default::default()
+    }
 }
 
 /// Accept: the message is theirs. Returns the escalation as it is then (confirmed by them,
@@ -96,16 +101,7 @@ pub async fn pass(db: &Db, clock: &dyn Clock, base: &str, token: &str) -> Result
     if e.run.state != State::Escalating || e.run.version != r.version {
         return Ok(false);
     }
-    let entry = Entry {
-        at: clock.now(),
-        round: e.run.at.round,
-        step: e.run.at.step + 1,
-        kind: "keypress".into(),
-        person: Some(r.person.clone()),
-        address: Some(r.address.clone()),
-        detail: Some("passed it on from their link".into()),
-        ..Default::default()
-    };
+    let entry = line(clock, &e, "keypress", &r.person, &r.address, "passed it on from their link".into());
     store::log_in(&mut tx, r.org, e.id, &entry).await?;
     drive::act_in(&mut tx, clock, base, &prepared, r.org, e.id, Event::Pass, None).await?;
     tx.commit().await?;
@@ -268,17 +264,9 @@ pub async fn take(db: &Db, clock: &dyn Clock, base: &str, token: &str) -> Result
         .bind(e.message_id)
         .execute(&mut *tx)
         .await?;
-    let entry = Entry {
-        at: clock.now(),
-        round: e.run.at.round,
-        step: e.run.at.step + 1,
-        kind: "took".into(),
-        // Named as the technician they are (a number the flow texted has no name of its own).
-        person: Some(t.tech.name.clone()),
-        address: Some(r.address.clone()),
-        detail: Some(format!("took {} and is on the way", job.code)),
-        ..Default::default()
-    };
+    // Named as the technician they are (a number the flow texted has no name of its own).
+    let detail = format!("took {} and is on the way", job.code);
+    let entry = line(clock, &e, "took", &t.tech.name, &r.address, detail);
     store::log_in(&mut tx, org, e.id, &entry).await?;
     tx.commit().await?;
     db.publish(crate::db::Event::Desk { org, message: e.message_id });

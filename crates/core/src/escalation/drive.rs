@@ -86,7 +86,7 @@ struct Due {
 /// Steps carried out in one transaction at most.
 const BATCH_MAX: usize = 64;
 
-/// Batches written at once on PostgreSQL.
+/// Lanes of batches written at once on PostgreSQL (see [`batches`]).
 const WRITERS_POSTGRES: usize = 2;
 
 impl Worker for Timers {
