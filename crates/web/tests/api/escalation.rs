@@ -1328,3 +1328,38 @@ async fn a_technician_who_confirmed_a_message_about_a_lead_takes_it_from_their_l
     let last = timeline(&m).into_iter().last().unwrap();
     assert_eq!(last, line("took", 1, "Ben Ortiz", "took J-1001 and is on the way"));
 }
+
+#[tokio::test]
+async fn a_job_canceled_after_the_message_was_taken_is_not_offered_and_taking_it_changes_nothing() {
+    let k = plumbing().await;
+    k.tech_then_owner().await;
+    k.ben_the_technician().await;
+    let (job, _) = k.paulas_job().await;
+    let answers = json!({
+        "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
+        "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
+    });
+    let (status, body) = k.c.take("caller", answers, json!({ "urgent": true, "job_id": job })).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    k.c.run_engine().await;
+    let (_, link) = k.text_and_link(BEN).await;
+    let link = link.unwrap();
+    // The office cancels the job meanwhile.
+    let (status, body) =
+        k.c.post(&format!("/api/v1/jobs/{job}/status"), json!({ "status": "canceled", "reason": "Customer fixed it" }))
+            .await;
+    assert_eq!(status, 200, "{body}");
+
+    let browser = k.c.app.browser();
+    let page = browser.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("/take\""), "a canceled job is not offered: {page}");
+    assert!(page.contains("Accept: I'm taking it</button>"), "{page}");
+    // A take posted from a page opened before the cancel changes nothing.
+    let page = browser.post(format!("{link}/take")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("This message has no open job for you to take."), "{page}");
+    k.c.run_engine().await;
+    assert_eq!(k.job(job).await["status"], "canceled");
+    assert_eq!(k.message(id).await["escalation"]["state"], "escalating", "not confirmed by a take that did nothing");
+    assert!(k.c.app.sms.sent_to(PAULA).is_empty());
+}
