@@ -118,26 +118,29 @@ pub fn plan(org: OrgId, link: &NewLink, now: Timestamp) -> (String, PlannedLink)
 
 /// Writes planned links inside the caller's transaction, a few statements for all.
 pub async fn insert_planned_in(tx: &mut Tx, links: &[PlannedLink]) -> Result<()> {
-    for chunk in links.chunks(tx.rows_per_statement(7)) {
-        let rows =
-            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 7, 7))).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "insert into capability_links (org_id, scope, subject_id, about_id, token_hash, created_at, expires_at) \
-             values {rows}"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for l in chunk {
-            q = q
-                .bind(l.org.0)
-                .bind(l.link.scope.as_str())
-                .bind(l.link.subject)
-                .bind(l.link.about)
-                .bind(l.token_hash.clone())
-                .bind(to_millis(l.created_at))
-                .bind(l.link.expires_at.map(to_millis));
-        }
-        q.execute(&mut **tx).await?;
+    if links.is_empty() {
+        return Ok(());
     }
+    const TYPES: [&str; 7] = ["bigint", "text", "bigint", "bigint", "text", "bigint", "bigint"];
+    let sql = format!(
+        "insert into capability_links (org_id, scope, subject_id, about_id, token_hash, created_at, expires_at) {}",
+        crate::db::bulk::rows(tx.backend(), 1, &TYPES)
+    );
+    let rows: Vec<_> = links
+        .iter()
+        .map(|l| {
+            (
+                l.org.0,
+                l.link.scope.as_str(),
+                l.link.subject,
+                l.link.about,
+                &l.token_hash,
+                to_millis(l.created_at),
+                l.link.expires_at.map(to_millis),
+            )
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(crate::db::bulk::encode(&rows)?).execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::{Error, Result};
 
+pub mod bulk;
 mod gate;
 pub mod ids;
 

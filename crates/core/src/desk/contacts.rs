@@ -341,19 +341,22 @@ async fn select(db: &Db, org: OrgId, brand: BrandId, id: Option<i64>) -> Result<
 }
 
 async fn select_in(db: &Db, org: OrgId, brands: &[BrandId], id: Option<i64>) -> Result<Vec<Contact>> {
-    let list = brands.iter().map(|b| b.0.to_string()).collect::<Vec<_>>().join(", ");
+    let brands = crate::db::bulk::encode(&brands.iter().map(|b| b.0).collect::<Vec<_>>())?;
     let sql = format!(
         "select id, brand_id, name, title, user_id, notes from desk_contacts \
-         where org_id = $1 and brand_id in ({list}) and ($2 is null or id = $2) order by brand_id, lower(name), id"
+         where org_id = $1 and {} and ($2 is null or id = $2) order by brand_id, lower(name), id",
+        crate::db::bulk::any(db.backend(), "brand_id", 3, "bigint")
     );
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_all(db.pool()).await?;
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).bind(&brands).fetch_all(db.pool()).await?;
     let sql = format!(
         "select m.contact_id, m.kind, m.value from desk_contact_methods m \
          join desk_contacts c on c.id = m.contact_id and c.org_id = m.org_id \
-         where m.org_id = $1 and c.brand_id in ({list}) and ($2 is null or c.id = $2) order by m.contact_id, m.position"
+         where m.org_id = $1 and {} and ($2 is null or c.id = $2) order by m.contact_id, m.position",
+        crate::db::bulk::any(db.backend(), "c.brand_id", 3, "bigint")
     );
     let methods: Vec<MethodRow> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).fetch_all(db.pool()).await?;
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(id).bind(&brands).fetch_all(db.pool()).await?;
     rows.into_iter()
         .map(|r| {
             let mine = methods

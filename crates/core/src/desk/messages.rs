@@ -403,9 +403,12 @@ pub async fn get_many_as_taken(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<D
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let sql = format!("{SELECT} where org_id = $1 and id in ({list})");
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    let sql = format!("{SELECT} where org_id = $1 and {}", crate::db::bulk::any(db.backend(), "id", 2, "bigint"));
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(crate::db::bulk::encode(ids)?)
+        .fetch_all(db.pool())
+        .await?;
     rows.into_iter().map(DeskMessage::try_from).collect()
 }
 
@@ -418,14 +421,16 @@ async fn with_deliveries(db: &Db, org: OrgId, mut messages: Vec<DeskMessage>) ->
     }
     let mut notes: BTreeMap<i64, Vec<Note>> = BTreeMap::new();
     if !ids.is_empty() {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
         let sql = format!(
             "select id, message_id, body, created_by, created_at from desk_notes where org_id = $1 \
-             and message_id in ({}) order by id",
-            list.join(", ")
+             and {} order by id",
+            crate::db::bulk::any(db.backend(), "message_id", 2, "bigint")
         );
-        let rows: Vec<(i64, i64, String, String, i64)> =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+        let rows: Vec<(i64, i64, String, String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(org.0)
+            .bind(crate::db::bulk::encode(&ids)?)
+            .fetch_all(db.pool())
+            .await?;
         for (id, message, body, created_by, at) in rows {
             notes.entry(message).or_default().push(Note { id, body, created_by, created_at: from_millis(at) });
         }

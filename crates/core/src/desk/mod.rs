@@ -69,22 +69,22 @@ pub async fn version(db: &Db, org: OrgId, brand: BrandId, version: Option<i64>) 
 /// These versions of clients' protocols (brand, version), as they were saved; those not found
 /// are left out.
 pub async fn versions(db: &Db, org: OrgId, wanted: &[(BrandId, i64)]) -> Result<Vec<StoredProtocol>> {
-    let mut out = Vec::with_capacity(wanted.len());
-    for chunk in wanted.chunks(100) {
-        let pairs = chunk
-            .iter()
-            .map(|(b, v)| format!("(brand_id = {} and version = {})", b.0, v))
-            .collect::<Vec<_>>()
-            .join(" or ");
-        let sql = format!(
-            "select brand_id, version, document, saved_by, saved_at from desk_protocols where org_id = $1 and ({pairs})"
-        );
-        let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
-        for row in rows {
-            out.push(StoredProtocol::try_from(row)?);
-        }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let sql = format!(
+        "select p.brand_id, p.version, p.document, p.saved_by, p.saved_at from desk_protocols p \
+         join ({}) as w on p.brand_id = w.c1 and p.version = w.c2 where p.org_id = $1 and {}",
+        crate::db::bulk::rows(db.backend(), 2, &["bigint", "bigint"]),
+        crate::db::bulk::any_in_rows(db.backend(), "p.brand_id", 2, 0, "bigint")
+    );
+    let pairs: Vec<(i64, i64)> = wanted.iter().map(|(b, v)| (b.0, *v)).collect();
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(crate::db::bulk::encode(&pairs)?)
+        .fetch_all(db.pool())
+        .await?;
+    rows.into_iter().map(StoredProtocol::try_from).collect()
 }
 
 async fn version_on<'c>(

@@ -36,41 +36,41 @@ pub async fn insert(tx: &mut Tx, work: &NewWork, now: jiff::Timestamp) -> Result
 /// Inserts items whose ids were chosen ahead ([`crate::db::Ids`]), a few statements for
 /// all; an item whose key exists already is left out, as [`insert`] does.
 pub async fn insert_many(tx: &mut Tx, items: &[(i64, NewWork)], now: jiff::Timestamp) -> Result<()> {
-    for chunk in items.chunks(tx.rows_per_statement(11)) {
-        let mut sql = String::from(
-            "insert into work_items (id, org_id, kind, payload, status, priority, due_at, attempts, max_attempts, \
-             idempotency_key, group_key, fence_name, fence_version, created_at, updated_at) values ",
-        );
-        for i in 0..chunk.len() {
-            let n = 1 + i * 11;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "({}, 'pending', {}, 0, {}, $1, $1)",
-                crate::db::params(n + 1, 4),
-                crate::db::params(n + 5, 2),
-                crate::db::params(n + 7, 5)
-            ));
-        }
-        sql.push_str(" on conflict (idempotency_key) where idempotency_key is not null do nothing");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(to_millis(now));
-        for (id, work) in chunk {
-            q = q
-                .bind(*id)
-                .bind(work.org_id.map(|o| o.0))
-                .bind(work.kind)
-                .bind(work.payload.clone())
-                .bind(work.priority.as_i64())
-                .bind(to_millis(work.due_at))
-                .bind(i64::from(work.max_attempts))
-                .bind(work.idempotency_key.clone())
-                .bind(work.group.clone())
-                .bind(work.fence.as_ref().map(|f| f.name.clone()))
-                .bind(work.fence.as_ref().map(|f| f.version));
-        }
-        q.execute(&mut **tx).await?;
+    if items.is_empty() {
+        return Ok(());
     }
+    const TYPES: [&str; 11] =
+        ["bigint", "bigint", "text", "text", "bigint", "bigint", "bigint", "text", "text", "text", "bigint"];
+    let sql = format!(
+        "insert into work_items (id, org_id, kind, payload, status, priority, due_at, attempts, max_attempts, \
+         idempotency_key, group_key, fence_name, fence_version, created_at, updated_at) \
+         select v.c1, v.c2, v.c3, v.c4, 'pending', v.c5, v.c6, 0, v.c7, v.c8, v.c9, v.c10, v.c11, $1, $1 from ({}) as v \
+         where true on conflict (idempotency_key) where idempotency_key is not null do nothing",
+        crate::db::bulk::rows(tx.backend(), 2, &TYPES)
+    );
+    let rows: Vec<_> = items
+        .iter()
+        .map(|(id, work)| {
+            (
+                id,
+                work.org_id.map(|o| o.0),
+                work.kind,
+                &work.payload,
+                work.priority.as_i64(),
+                to_millis(work.due_at),
+                i64::from(work.max_attempts),
+                &work.idempotency_key,
+                &work.group,
+                work.fence.as_ref().map(|f| &f.name),
+                work.fence.as_ref().map(|f| f.version),
+            )
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(to_millis(now))
+        .bind(crate::db::bulk::encode(&rows)?)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

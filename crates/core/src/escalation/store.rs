@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::run::{Position, Run, State};
 use crate::clock::{from_millis, to_millis};
-use crate::db::{Db, Tx};
+use crate::db::{Db, Tx, bulk};
 use crate::desk::flow::Policy;
 use crate::ids::{BrandId, OrgId};
 use crate::{Error, Result};
@@ -162,9 +162,9 @@ pub async fn get_many(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<Escalation
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let sql = format!("{SELECT} where org_id = $1 and id in ({list})");
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    let sql = format!("{SELECT} where org_id = $1 and {}", bulk::any(db.backend(), "id", 2, "bigint"));
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(bulk::encode(ids)?).fetch_all(db.pool()).await?;
     rows.into_iter().map(Escalation::try_from).collect()
 }
 
@@ -181,9 +181,9 @@ pub async fn of_messages(db: &Db, org: OrgId, messages: &[i64]) -> Result<Vec<Es
     if messages.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = messages.iter().map(|m| m.to_string()).collect();
-    let sql = format!("{SELECT} where org_id = $1 and message_id in ({})", list.join(","));
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
+    let sql = format!("{SELECT} where org_id = $1 and {}", bulk::any(db.backend(), "message_id", 2, "bigint"));
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(bulk::encode(messages)?).fetch_all(db.pool()).await?;
     rows.into_iter().map(Escalation::try_from).collect()
 }
 
@@ -392,17 +392,16 @@ pub async fn texted_in(tx: &mut Tx, org: OrgId, escalation: i64) -> Result<Vec<(
 /// the organization named with them, are left out.
 pub async fn lock_many_in(tx: &mut Tx, ids: &[(OrgId, i64)]) -> Result<Vec<Escalation>> {
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(tx.rows_per_statement(1)) {
-        let list = crate::db::params(1, chunk.len());
-        let sql = format!("{SELECT} where id in ({list}) order by id{}", tx.for_update());
-        let mut q = sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(sql));
-        for (_, id) in chunk {
-            q = q.bind(*id);
-        }
-        for row in q.fetch_all(&mut **tx).await? {
-            if chunk.iter().any(|(org, id)| org.0 == row.org_id && *id == row.id) {
-                out.push(Escalation::try_from(row)?);
-            }
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let list: Vec<i64> = ids.iter().map(|(_, id)| *id).collect();
+    let sql = format!("{SELECT} where {} order by id{}", bulk::any(tx.backend(), "id", 1, "bigint"), tx.for_update());
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(&list)?).fetch_all(&mut **tx).await?;
+    for row in rows {
+        if ids.iter().any(|(org, id)| org.0 == row.org_id && *id == row.id) {
+            out.push(Escalation::try_from(row)?);
         }
     }
     Ok(out)
@@ -410,73 +409,76 @@ pub async fn lock_many_in(tx: &mut Tx, ids: &[(OrgId, i64)]) -> Result<Vec<Escal
 
 /// Saves where each escalation stands (as [`save_in`]), a few statements for all.
 pub async fn save_many_in(tx: &mut Tx, saves: &[Escalation]) -> Result<()> {
-    for chunk in saves.chunks(tx.rows_per_statement(11)) {
-        let rows = (0..chunk.len())
-            .map(|i| {
-                let types = [
-                    "bigint", "bigint", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text",
-                    "text",
-                ];
-                format!("({})", crate::db::typed_params(1 + i * 11, &types))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        // VALUES names its columns column1, column2, ... on both databases.
-        let sql = format!(
-            "update escalations set state = v.column3, round = v.column4, step = v.column5, version = v.column6, \
-             reached = v.column7, ended_at = v.column8, confirmed_by = v.column9, confirmed_how = v.column10, \
-             confirmed_note = v.column11 from (values {rows}) as v \
-             where escalations.org_id = v.column1 and escalations.id = v.column2"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for e in chunk {
-            q = q
-                .bind(e.org.0)
-                .bind(e.id)
-                .bind(e.run.state.as_str())
-                .bind(e.run.at.round as i64)
-                .bind(e.run.at.step as i64)
-                .bind(e.run.version)
-                .bind(e.run.reached as i64)
-                .bind(e.ended_at.map(to_millis))
-                .bind(e.confirmed_by.clone())
-                .bind(e.confirmed_how.clone())
-                .bind(e.confirmed_note.clone());
-        }
-        q.execute(&mut **tx).await?;
+    if saves.is_empty() {
+        return Ok(());
     }
+    const TYPES: [&str; 11] =
+        ["bigint", "bigint", "text", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "text"];
+    let sql = format!(
+        "update escalations set state = v.c3, round = v.c4, step = v.c5, version = v.c6, reached = v.c7, \
+         ended_at = v.c8, confirmed_by = v.c9, confirmed_how = v.c10, confirmed_note = v.c11 from ({}) as v \
+         where escalations.org_id = v.c1 and escalations.id = v.c2 and {}",
+        bulk::rows(tx.backend(), 1, &TYPES),
+        bulk::any_in_rows(tx.backend(), "escalations.id", 1, 1, "bigint")
+    );
+    let rows: Vec<_> = saves
+        .iter()
+        .map(|e| {
+            (
+                e.org.0,
+                e.id,
+                e.run.state.as_str(),
+                e.run.at.round as i64,
+                e.run.at.step as i64,
+                e.run.version,
+                e.run.reached as i64,
+                e.ended_at.map(to_millis),
+                &e.confirmed_by,
+                &e.confirmed_how,
+                &e.confirmed_note,
+            )
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(&rows)?).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// Adds timeline lines whose ids were chosen ahead (in the order they happened), a few
 /// statements for all.
 pub async fn log_many_in(tx: &mut Tx, lines: &[(i64, OrgId, i64, Entry)]) -> Result<()> {
-    for chunk in lines.chunks(tx.rows_per_statement(13)) {
-        let rows =
-            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 13, 13))).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "insert into escalation_events (id, org_id, escalation_id, at, round, step, kind, action, target, person, \
-             address, detail, sms_id) values {rows}"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (id, org, escalation, e) in chunk {
-            q = q
-                .bind(*id)
-                .bind(org.0)
-                .bind(*escalation)
-                .bind(to_millis(e.at))
-                .bind(e.round as i64)
-                .bind(e.step as i64)
-                .bind(e.kind.clone())
-                .bind(e.action.clone())
-                .bind(e.target.clone())
-                .bind(e.person.clone())
-                .bind(e.address.clone())
-                .bind(e.detail.clone())
-                .bind(e.sms_id);
-        }
-        q.execute(&mut **tx).await?;
+    if lines.is_empty() {
+        return Ok(());
     }
+    const TYPES: [&str; 13] = [
+        "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "text", "text", "text", "text", "text",
+        "bigint",
+    ];
+    let sql = format!(
+        "insert into escalation_events (id, org_id, escalation_id, at, round, step, kind, action, target, person, \
+         address, detail, sms_id) {}",
+        bulk::rows(tx.backend(), 1, &TYPES)
+    );
+    let rows: Vec<_> = lines
+        .iter()
+        .map(|(id, org, escalation, e)| {
+            (
+                id,
+                org.0,
+                escalation,
+                to_millis(e.at),
+                e.round as i64,
+                e.step as i64,
+                &e.kind,
+                &e.action,
+                &e.target,
+                &e.person,
+                &e.address,
+                &e.detail,
+                e.sms_id,
+            )
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(&rows)?).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -496,39 +498,29 @@ pub struct CodeRow {
 
 /// The code rows of these escalations.
 pub async fn code_rows_in(tx: &mut Tx, escalations: &[i64]) -> Result<Vec<CodeRow>> {
-    let mut out: Vec<CodeRow> = Vec::new();
-    for chunk in escalations.chunks(tx.rows_per_statement(1)) {
-        let list = crate::db::params(1, chunk.len());
-        let sql = format!(
-            "select id, org_id, escalation_id, address, person, code, open, version, created_at \
-             from escalation_codes where escalation_id in ({list})"
-        );
-        let mut q = sqlx::query_as::<_, CodeRow>(sqlx::AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(*id);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?);
+    if escalations.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let sql = format!(
+        "select id, org_id, escalation_id, address, person, code, open, version, created_at \
+         from escalation_codes where {}",
+        bulk::any(tx.backend(), "escalation_id", 1, "bigint")
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(escalations)?).fetch_all(&mut **tx).await?)
 }
 
 /// The open codes of these numbers in `org`: (number, code, escalation).
 pub async fn open_codes_of_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Result<Vec<(String, i64, i64)>> {
-    lock_addresses_in(tx, org, addresses).await?;
-    let mut out = Vec::new();
-    for chunk in addresses.chunks(tx.rows_per_statement(1).saturating_sub(1).max(1)) {
-        let list = crate::db::params(2, chunk.len());
-        let sql = format!(
-            "select address, code, escalation_id from escalation_codes \
-             where org_id = $1 and address in ({list}) and open = 1 and code is not null"
-        );
-        let mut q = sqlx::query_as::<_, (String, i64, i64)>(sqlx::AssertSqlSafe(sql)).bind(org.0);
-        for a in chunk {
-            q = q.bind(*a);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?);
+    if addresses.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    lock_addresses_in(tx, org, addresses).await?;
+    let sql = format!(
+        "select address, code, escalation_id from escalation_codes \
+         where org_id = $1 and {} and open = 1 and code is not null",
+        bulk::any(tx.backend(), "address", 2, "text")
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(bulk::encode(addresses)?).fetch_all(&mut **tx).await?)
 }
 
 /// On PostgreSQL, holds each address (in `org`) until the commit, so that two transactions
@@ -542,46 +534,33 @@ async fn lock_addresses_in(tx: &mut Tx, org: OrgId, addresses: &[&str]) -> Resul
     let mut keys: Vec<String> = addresses.iter().map(|a| format!("escalation_codes:{}:{a}", org.0)).collect();
     keys.sort();
     keys.dedup();
-    for chunk in keys.chunks(tx.rows_per_statement(1)) {
-        let rows = (1..=chunk.len()).map(|k| format!("(${k})")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "select cast(pg_advisory_xact_lock(hashtextextended(k, 0)) as text) \
-             from (select column1 as k from (values {rows}) as v order by column1) as s"
-        );
-        let mut q = sqlx::query_as::<_, (String,)>(sqlx::AssertSqlSafe(sql));
-        for k in chunk {
-            q = q.bind(k.as_str());
-        }
-        q.fetch_all(&mut **tx).await?;
-    }
+    sqlx::query_as::<_, (String,)>(
+        "select cast(pg_advisory_xact_lock(hashtextextended(k, 0)) as text) \
+         from (select k.value as k from json_array_elements_text(cast($1 as json)) as k(value) order by 1) as s",
+    )
+    .bind(bulk::encode(&keys)?)
+    .fetch_all(&mut **tx)
+    .await?;
     Ok(())
 }
 
 /// Writes code rows as they now are (new ones, with ids chosen ahead, and changed ones), a
 /// few statements for all.
 pub async fn upsert_codes_in(tx: &mut Tx, rows: &[CodeRow]) -> Result<()> {
-    for chunk in rows.chunks(tx.rows_per_statement(9)) {
-        let values =
-            (0..chunk.len()).map(|i| format!("({})", crate::db::params(1 + i * 9, 9))).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "insert into escalation_codes (id, org_id, escalation_id, address, person, code, open, version, created_at) \
-             values {values} on conflict (escalation_id, address) do update \
-             set code = excluded.code, open = excluded.open, version = excluded.version"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(r.id)
-                .bind(r.org_id)
-                .bind(r.escalation_id)
-                .bind(r.address.clone())
-                .bind(r.person.clone())
-                .bind(r.code)
-                .bind(r.open)
-                .bind(r.version)
-                .bind(r.created_at);
-        }
-        q.execute(&mut **tx).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    const TYPES: [&str; 9] = ["bigint", "bigint", "bigint", "text", "text", "bigint", "bigint", "bigint", "bigint"];
+    let sql = format!(
+        "insert into escalation_codes (id, org_id, escalation_id, address, person, code, open, version, created_at) \
+         {} on conflict (escalation_id, address) do update \
+         set code = excluded.code, open = excluded.open, version = excluded.version",
+        bulk::rows(tx.backend(), 1, &TYPES)
+    );
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| (r.id, r.org_id, r.escalation_id, &r.address, &r.person, r.code, r.open, r.version, r.created_at))
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(&values)?).execute(&mut **tx).await?;
     Ok(())
 }

@@ -174,28 +174,19 @@ pub async fn insert<'c>(
 /// batch wins). Every message must carry a provider and a provider id.
 pub async fn insert_batch(tx: &mut Tx, messages: &[NewMessage<'_>], now: i64) -> Result<Vec<Option<MessageId>>> {
     let mut ids = std::collections::HashMap::new();
-    for chunk in messages.chunks(tx.rows_per_statement(11)) {
-        let mut sql = String::from(
+    if !messages.is_empty() {
+        let sql = format!(
             "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
-             provider, provider_id, created_at, updated_at) values ",
-        );
-        for i in 0..chunk.len() {
-            let n = i * 11;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&(2..=12).map(|k| format!("${}", n + k)).collect::<Vec<_>>().join(", "));
-            sql.push_str(", $1, $1)");
-        }
-        sql.push_str(
-            " on conflict (provider, provider_id) where provider_id is not null do nothing \
+             provider, provider_id, created_at, updated_at) \
+             select v.c1, v.c2, v.c3, v.c4, v.c5, v.c6, v.c7, v.c8, v.c9, v.c10, v.c11, $1, $1 from ({}) as v \
+             where true on conflict (provider, provider_id) where provider_id is not null do nothing \
              returning id, provider, provider_id",
+            crate::db::bulk::rows(tx.backend(), 2, &MESSAGE_TYPES)
         );
-        let mut q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql)).bind(now);
-        for m in chunk {
-            q = bind_message(q, m);
-        }
+        let rows: Vec<_> = messages.iter().map(message_row).collect();
+        let q = sqlx::query_as::<_, (i64, String, String)>(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(crate::db::bulk::encode(&rows)?);
         for (id, provider, provider_id) in q.fetch_all(&mut **tx).await? {
             ids.insert((provider, provider_id), MessageId(id));
         }
@@ -210,45 +201,77 @@ pub async fn insert_batch(tx: &mut Tx, messages: &[NewMessage<'_>], now: i64) ->
         .collect())
 }
 
+/// The PostgreSQL types of [`message_row`]'s columns.
+const MESSAGE_TYPES: [&str; 11] =
+    ["bigint", "bigint", "text", "text", "text", "text", "text", "text", "text", "text", "text"];
+
+/// A message's columns (`org_id` to `provider_id`) as a row for [`crate::db::bulk`].
+#[allow(clippy::type_complexity)]
+fn message_row<'a>(
+    m: &NewMessage<'a>,
+) -> (
+    i64,
+    Option<i64>,
+    &'static str,
+    &'static str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    &'static str,
+    Option<&'a str>,
+    Option<&'a str>,
+) {
+    (
+        m.org.0,
+        m.brand.map(|b| b.0),
+        m.channel.as_str(),
+        if m.inbound { "inbound" } else { "outbound" },
+        m.from,
+        m.to,
+        m.subject,
+        m.body,
+        m.status.as_str(),
+        m.provider,
+        m.provider_id,
+    )
+}
+
 /// Inserts outbound messages whose ids (and their sending items') were chosen ahead, a few
 /// statements for all.
 pub async fn insert_planned(tx: &mut Tx, rows: &[(i64, NewMessage<'_>, Option<i64>)], now: i64) -> Result<()> {
-    for chunk in rows.chunks(tx.rows_per_statement(13)) {
-        let mut sql = String::from(
-            "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
-             provider, provider_id, id, work_item_id, created_at, updated_at) values ",
-        );
-        for i in 0..chunk.len() {
-            let n = i * 13;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&crate::db::params(n + 2, 13));
-            sql.push_str(", $1, $1)");
-        }
-        let mut q = sqlx::query_as::<_, (i64,)>(sqlx::AssertSqlSafe(sql)).bind(now);
-        for (id, m, work) in chunk {
-            q = bind_message(q, m).bind(*id).bind(*work);
-        }
-        q.fetch_all(&mut **tx).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let mut types = MESSAGE_TYPES.to_vec();
+    types.extend(["bigint", "bigint"]);
+    let sql = format!(
+        "insert into messages (org_id, brand_id, channel, direction, from_addr, to_addr, subject, body, status, \
+         provider, provider_id, id, work_item_id, created_at, updated_at) \
+         select v.c1, v.c2, v.c3, v.c4, v.c5, v.c6, v.c7, v.c8, v.c9, v.c10, v.c11, v.c12, v.c13, $1, $1 from ({}) as v",
+        crate::db::bulk::rows(tx.backend(), 2, &types)
+    );
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(id, m, work)| {
+            let (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11) = message_row(m);
+            (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, id, work)
+        })
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now).bind(crate::db::bulk::encode(&values)?).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// Of these numbers, those that opted out of a brand: (brand, number).
 pub async fn opted_out_of(tx: &mut Tx, phones: &[&str]) -> Result<Vec<(i64, String)>> {
-    let mut out = Vec::new();
-    for chunk in phones.chunks(tx.rows_per_statement(1)) {
-        let list = (1..=chunk.len()).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ");
-        let sql = format!("select brand_id, phone from opt_outs where phone in ({list})");
-        let mut q = sqlx::query_as::<_, (i64, String)>(sqlx::AssertSqlSafe(sql));
-        for p in chunk {
-            q = q.bind(*p);
-        }
-        out.extend(q.fetch_all(&mut **tx).await?);
+    if phones.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let sql = format!(
+        "select brand_id, phone from opt_outs where {}",
+        crate::db::bulk::any(tx.backend(), "phone", 1, "text")
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(crate::db::bulk::encode(phones)?).fetch_all(&mut **tx).await?)
 }
 
 pub async fn set_work_item<'c>(ex: impl Executor<'c, Database = Any>, id: MessageId, work: i64) -> Result<()> {

@@ -74,7 +74,8 @@ pub async fn brands_by_sms_numbers_in(
     tx: &mut Tx,
     numbers: &[&str],
 ) -> Result<std::collections::HashMap<String, Brand>> {
-    store::brands_by_sms_numbers(&mut **tx, numbers).await
+    let backend = tx.backend();
+    store::brands_by_sms_numbers(&mut **tx, backend, numbers).await
 }
 
 /// The brand whose SMS number is `number` (E.164), whatever its organization.
@@ -98,7 +99,7 @@ pub async fn brand(db: &Db, org: OrgId, id: BrandId) -> Result<Brand> {
 /// The organization's brands with these ids (those of another organization are left out).
 pub async fn brands(db: &Db, org: OrgId, ids: &[BrandId]) -> Result<Vec<Brand>> {
     let ids: Vec<i64> = ids.iter().map(|b| b.0).collect();
-    store::brands_by_ids(db.pool(), org, &ids).await
+    store::brands_by_ids(db.pool(), db.backend(), org, &ids).await
 }
 
 #[tracing::instrument(skip(db, clock, input), fields(org = %org))]

@@ -166,18 +166,18 @@ pub async fn brand_by_sms_number<'c>(ex: impl Executor<'c, Database = Any>, numb
 /// one, as [`brand_by_sms_number`] picks): one statement for a batch of inbound texts.
 pub async fn brands_by_sms_numbers<'c>(
     ex: impl Executor<'c, Database = Any>,
+    backend: crate::db::Backend,
     numbers: &[&str],
 ) -> Result<std::collections::HashMap<String, Brand>> {
     let mut found = std::collections::HashMap::new();
     if numbers.is_empty() {
         return Ok(found);
     }
-    let list = (1..=numbers.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
-    let sql = format!(concat!("select ", brand_columns!(), " from brands where sms_number in ({}) order by id"), list);
-    let mut q = sqlx::query_as::<_, BrandRow>(sqlx::AssertSqlSafe(sql));
-    for n in numbers {
-        q = q.bind(*n);
-    }
+    let sql = format!(
+        concat!("select ", brand_columns!(), " from brands where {} order by id"),
+        crate::db::bulk::any(backend, "sms_number", 1, "text")
+    );
+    let q = sqlx::query_as::<_, BrandRow>(sqlx::AssertSqlSafe(sql)).bind(crate::db::bulk::encode(numbers)?);
     for row in q.fetch_all(ex).await? {
         let brand = Brand::try_from(row)?;
         if let Some(number) = brand.sms_number.as_ref().map(|n| n.to_string()) {
@@ -208,13 +208,21 @@ pub async fn get_brand<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, id
 }
 
 /// The organization's brands with these ids.
-pub async fn brands_by_ids<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId, ids: &[i64]) -> Result<Vec<Brand>> {
+pub async fn brands_by_ids<'c>(
+    ex: impl Executor<'c, Database = Any>,
+    backend: crate::db::Backend,
+    org: OrgId,
+    ids: &[i64],
+) -> Result<Vec<Brand>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
-    let sql = format!(concat!("select ", brand_columns!(), " from brands where org_id = $1 and id in ({})"), list);
-    let rows: Vec<BrandRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(ex).await?;
+    let sql = format!(
+        concat!("select ", brand_columns!(), " from brands where org_id = $1 and {}"),
+        crate::db::bulk::any(backend, "id", 2, "bigint")
+    );
+    let rows: Vec<BrandRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(crate::db::bulk::encode(ids)?).fetch_all(ex).await?;
     rows.into_iter().map(Brand::try_from).collect()
 }
 
