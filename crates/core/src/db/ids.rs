@@ -59,7 +59,8 @@ impl Ids {
                 if queue.len() < n {
                     let want = (n - queue.len()) as i64 + BLOCK;
                     let sql = format!(
-                        "select nextval(pg_get_serial_sequence('{table}', 'id')) from generate_series(1, $1) order by 1"
+                        "select nextval(s.seq) from (select cast(pg_get_serial_sequence('{table}', 'id') as regclass) as seq) as s \
+                         cross join generate_series(1, $1) order by 1"
                     );
                     let rows: Vec<(i64,)> =
                         sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(want).fetch_all(&mut **tx).await?;
