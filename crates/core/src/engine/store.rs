@@ -212,46 +212,25 @@ pub async fn claim_in(
 /// Marks finished items done in one statement per chunk (their results, if any, in a `case`).
 /// Returns how many were still ours to record.
 pub async fn complete_many(tx: &mut Tx, owner: &str, done: &[(WorkId, Option<String>)], now: i64) -> Result<u64> {
-    let mut recorded = 0;
-    // Three parameters per item at most: its id, and its id and result in the `case`.
-    for chunk in done.chunks(tx.rows_per_statement(3)) {
-        let with_result: Vec<&(WorkId, Option<String>)> = chunk.iter().filter(|(_, r)| r.is_some()).collect();
-        // $1 owner, $2 now, then the ids, then (id, result) pairs.
-        let mut n = 2;
-        let ids = chunk
-            .iter()
-            .map(|_| {
-                n += 1;
-                format!("${n}")
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let result = if with_result.is_empty() {
-            "null".to_string()
-        } else {
-            let arms = with_result
-                .iter()
-                .map(|_| {
-                    n += 2;
-                    format!(" when ${} then ${}", n - 1, n)
-                })
-                .collect::<String>();
-            format!("case id{arms} else null end")
-        };
-        let sql = format!(
-            "update work_items set status = 'done', result = {result}, last_error = null, lease_owner = null, \
-             lease_expires_at = null, finished_at = $2, updated_at = $2 \
-             where lease_owner = $1 and status = 'running' and id in ({ids})"
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now);
-        for (id, _) in chunk {
-            q = q.bind(id.0);
-        }
-        for (id, r) in with_result {
-            q = q.bind(id.0).bind(r.clone());
-        }
-        recorded += q.execute(&mut **tx).await?.rows_affected();
+    if done.is_empty() {
+        return Ok(0);
     }
+    let backend = tx.backend();
+    let sql = format!(
+        "update work_items set status = 'done', result = v.c2, last_error = null, lease_owner = null, \
+         lease_expires_at = null, finished_at = $2, updated_at = $2 from ({}) as v \
+         where work_items.id = v.c1 and {} and work_items.lease_owner = $1 and work_items.status = 'running'",
+        crate::db::bulk::rows(backend, 3, &["bigint", "text"]),
+        crate::db::bulk::any_in_rows(backend, "work_items.id", 3, 0, "bigint")
+    );
+    let rows: Vec<(i64, &Option<String>)> = done.iter().map(|(id, r)| (id.0, r)).collect();
+    let recorded = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(owner)
+        .bind(now)
+        .bind(crate::db::bulk::encode(&rows)?)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
     Ok(recorded)
 }
 

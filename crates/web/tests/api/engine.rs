@@ -201,6 +201,53 @@ async fn a_panicking_handler_is_retried_and_kinds_an_instance_does_not_know_wait
     assert_eq!(status_of(&app.db, newer.0).await, ("done".to_string(), 1, None), "an instance that knows it runs it");
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Quiet {}
+
+impl Kind for Quiet {
+    const NAME: &'static str = "test.quiet";
+}
+
+struct QuietWorker;
+
+impl Worker for QuietWorker {
+    type Args = Quiet;
+    fn work(&self, _ctx: WorkContext, _item: WorkItem, _args: Quiet) -> BoxFuture<Outcome> {
+        Box::pin(async { Outcome::Done(None) })
+    }
+}
+
+#[tokio::test]
+async fn items_finished_together_keep_each_their_own_result() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let mut workers = Workers::new();
+    workers.add(NewerWorker).add(QuietWorker);
+    let engine = Engine::new(app.db.clone(), Arc::new(clock.clone()), EngineConfig::default(), workers);
+    let now = clock.now();
+    let mut ids = Vec::new();
+    for work in [
+        NewWork::of(&Newer { n: 7 }, now).unwrap(),
+        NewWork::of(&Quiet {}, now).unwrap(),
+        NewWork::of(&Newer { n: 8 }, now).unwrap(),
+    ] {
+        ids.push(engine::enqueue(&app.db, &work, now).await.unwrap().unwrap().0);
+    }
+    assert_eq!(engine.tick().await.unwrap(), 3);
+    let mut results = Vec::new();
+    for id in &ids {
+        let (status, result): (String, Option<String>) =
+            sqlx::query_as("select status, result from work_items where id = $1")
+                .bind(id)
+                .fetch_one(app.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(status, "done");
+        results.push(result.map(|r| serde_json::from_str::<serde_json::Value>(&r).unwrap()));
+    }
+    assert_eq!(results, vec![Some(json!({ "n": 7 })), None, Some(json!({ "n": 8 }))]);
+}
+
 #[tokio::test]
 async fn a_payload_that_does_not_decode_fails_its_item_and_says_so() {
     let app = spawn_app().await;
