@@ -184,17 +184,6 @@ pub const WORK_CHANNEL: &str = "switchboard_work";
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-/// `$first, $first+1, ...`: the `n` parameters of one row of a multi-row statement.
-pub fn params(first: usize, n: usize) -> String {
-    (first..first + n).map(|k| format!("${k}")).collect::<Vec<_>>().join(", ")
-}
-
-/// [`params`], each cast to its type (`cast($3 as bigint)`): PostgreSQL reads the columns of a
-/// `values` list used as a table by their types.
-pub fn typed_params(first: usize, types: &[&str]) -> String {
-    types.iter().enumerate().map(|(k, t)| format!("cast(${} as {t})", first + k)).collect::<Vec<_>>().join(", ")
-}
-
 /// Turns what a user typed into a sqlx URL: `postgres://…` and `sqlite:…` pass through, a bare
 /// path becomes a SQLite file that is created when missing.
 pub fn normalize_url(input: &str) -> String {
