@@ -1179,6 +1179,17 @@ impl Clinic {
     async fn job(&self, id: i64) -> Value {
         self.c.get(&format!("/api/v1/jobs/{id}")).await["job"].clone()
     }
+
+    /// Paula's urgent call about `job` (her water heater leaking), taken: the message.
+    async fn paulas_leak_about(&self, job: i64) -> Value {
+        let answers = json!({
+            "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
+            "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
+        });
+        let (status, body) = self.c.take("caller", answers, json!({ "urgent": true, "job_id": job })).await;
+        assert_eq!(status, 201, "{body}");
+        body["message"].clone()
+    }
 }
 
 #[tokio::test]
@@ -1188,15 +1199,10 @@ async fn a_technician_who_accepts_an_urgent_message_about_a_job_takes_it_and_the
     let tech = k.ben_the_technician().await;
     let (job, code) = k.paulas_job().await;
     assert_eq!(code, "J-1001");
-    let answers = json!({
-        "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
-        "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
-    });
-    let (status, body) = k.c.take("caller", answers, json!({ "urgent": true, "job_id": job })).await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["message"]["id"].as_i64().unwrap();
-    assert_eq!(body["message"]["job_id"], job);
-    assert_eq!(body["message"]["lead_id"], Value::Null);
+    let message = k.paulas_leak_about(job).await;
+    let id = message["id"].as_i64().unwrap();
+    assert_eq!(message["job_id"], job);
+    assert_eq!(message["lead_id"], Value::Null);
     k.c.run_engine().await;
     let (text, link) = k.text_and_link(BEN).await;
     assert_eq!(text, ask("Water heater leaking everywhere", "1ok"));
@@ -1335,13 +1341,7 @@ async fn a_job_canceled_after_the_message_was_taken_is_not_offered_and_taking_it
     k.tech_then_owner().await;
     k.ben_the_technician().await;
     let (job, _) = k.paulas_job().await;
-    let answers = json!({
-        "caller_name": "Paula Mendes", "callback_number": "(312) 555-0199", "service_address": "12 Wacker Dr",
-        "what_is_wrong": "Water heater leaking everywhere", "best_time_to_call": "Evening",
-    });
-    let (status, body) = k.c.take("caller", answers, json!({ "urgent": true, "job_id": job })).await;
-    assert_eq!(status, 201, "{body}");
-    let id = body["message"]["id"].as_i64().unwrap();
+    let id = k.paulas_leak_about(job).await["id"].as_i64().unwrap();
     k.c.run_engine().await;
     let (_, link) = k.text_and_link(BEN).await;
     let link = link.unwrap();
