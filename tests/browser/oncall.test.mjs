@@ -2,6 +2,7 @@
 //
 //   list       the demo's schedule with who is on now and no gap warning
 //   timeline   fourteen day rows, each covered end to end (office hours, then the technicians)
+//   drag       dragging across a row fills the override form with those local hours
 //   override   time off for the office tomorrow 9:00-10:00 AM, through the form with local
 //              times: the notice, a "Nobody" bar on tomorrow's row, the sidebar's warning;
 //              taken back, the gap goes
@@ -68,17 +69,42 @@ test("the on-call timeline shows the next two weeks and an override made in the 
 
     const days = page.locator(".oncall-day");
     if ((await days.count()) !== 14) fail(`the timeline has ${await days.count()} day rows, not 14`);
-    // Every row is covered end to end: the bars' widths add up to the whole day.
+    // Every row is covered end to end: the bars (in any lane) together span the whole day.
     const widths = await days.evaluateAll((rows) =>
-      rows.map((r) => [...r.querySelectorAll(".oncall-bar:not(.gap)")].reduce((sum, b) => sum + parseFloat(b.style.width), 0)),
+      rows.map((r) => {
+        const spans = [...r.querySelectorAll(".oncall-bar:not(.gap)")]
+          .map((b) => [parseFloat(b.style.left), parseFloat(b.style.left) + parseFloat(b.style.width)])
+          .sort((a, b) => a[0] - b[0]);
+        let covered = 0, reach = 0;
+        for (const [a, b] of spans) {
+          if (b > reach) { covered += b - Math.max(a, reach); reach = b; }
+        }
+        return covered;
+      }),
     );
     const short = widths.findIndex((w) => Math.abs(w - 100) > 0.01);
     if (short >= 0) fail(`day row ${short + 1} is covered ${widths[short].toFixed(2)}%, not 100%`);
     await shot(page, "oncall-timeline.png", { fullPage: true });
     log("timeline: 14 days, each covered end to end");
 
-    // Time off for the office tomorrow 9:00-10:00 AM, in the client's local time.
+    // Dragging across a day's row from 6:00 to 9:00 AM fills the override form with those
+    // local times and puts the focus on "Who".
     const { iso, label } = nextWeekday();
+    const track = page.locator(".oncall-day", { has: page.locator(".oncall-day-label", { hasText: label }) }).locator(".oncall-track");
+    await track.scrollIntoViewIfNeeded();
+    const box = await track.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.25 + 1, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(box.x + box.width * 0.375 - 1, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    const picked = [await page.locator('input[name="start"]').inputValue(), await page.locator('input[name="end"]').inputValue()];
+    if (picked[0] !== `${iso}T06:00` || picked[1] !== `${iso}T09:00`) fail(`dragging 6-9 AM on ${label} filled ${picked.join(" to ")}`);
+    if (!(await page.locator('select[name="who"]').evaluate((el) => el === document.activeElement))) fail("after dragging, Who does not have the focus");
+    if ((await track.locator(".oncall-pick").count()) !== 1) fail("the picked hours are not marked on the row");
+    log(`drag: 6:00-9:00 AM on ${label} filled the override form`);
+
+    // Time off for the office tomorrow 9:00-10:00 AM, in the client's local time.
     await page.locator('select[name="action"]').selectOption("remove");
     await page.locator('select[name="who"]').selectOption({ label: "Office" });
     await page.locator('input[name="start"]').fill(`${iso}T09:00`);

@@ -209,6 +209,55 @@ pub async fn revoke_subject_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, scope
     Ok(done.rows_affected())
 }
 
+/// Revokes the working links of the subject that were issued about `about` (`None`: those
+/// about nothing in particular) inside `tx`; returns how many.
+pub async fn revoke_about_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    scope: Scope,
+    subject: i64,
+    about: Option<i64>,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "update capability_links set revoked_at = $4 \
+         where org_id = $1 and scope = $2 and subject_id = $3 and revoked_at is null \
+         and (($6 and about_id = $5) or (not $6 and about_id is null))",
+    )
+    .bind(org.0)
+    .bind(scope.as_str())
+    .bind(subject)
+    .bind(to_millis(clock.now()))
+    .bind(about.unwrap_or(0))
+    .bind(about.is_some())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The subject's working links by what they were issued about: (about, how many, when the
+/// newest was issued).
+pub async fn working_about(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    scope: Scope,
+    subject: i64,
+) -> Result<Vec<(Option<i64>, i64, Timestamp)>> {
+    let rows: Vec<(Option<i64>, i64, i64)> = sqlx::query_as(
+        "select about_id, count(*), max(created_at) from capability_links \
+         where org_id = $1 and scope = $2 and subject_id = $3 and revoked_at is null \
+         and (expires_at is null or expires_at > $4) group by about_id",
+    )
+    .bind(org.0)
+    .bind(scope.as_str())
+    .bind(subject)
+    .bind(to_millis(clock.now()))
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows.into_iter().map(|(about, n, at)| (about, n, from_millis(at))).collect())
+}
+
 /// Rotation: revokes the subject's links and issues `link` in their place, inside `tx`; returns
 /// how many were revoked and the new token. A forwarded link stops working the moment the new
 /// one exists.

@@ -534,3 +534,82 @@ document.addEventListener("input", (event) => {
   const flag = el.form.elements.namedItem(el.dataset.touch);
   if (flag instanceof HTMLInputElement) flag.value = "1";
 });
+
+// On-call timeline: drag across a day's row (or tap it) to add an override for those hours.
+// The override form below takes the times, in the schedule's zone, snapped to 15 minutes (a
+// tap picks the hour under it), and "Who" gets the focus. Each row knows its local midnight
+// and its length, which is 23 or 25 hours across a clock change.
+(() => {
+  const list = document.querySelector(".oncall-timeline[data-zone]");
+  const form = document.querySelector("form[data-override-form]");
+  if (!list || !form) return;
+  const zone = list.dataset.zone;
+  const hint = document.getElementById("drag-hint");
+  if (hint) hint.hidden = false;
+  const QUARTER = 15 * 60 * 1000;
+  const local = (ms) => {
+    const p = Object.fromEntries(
+      new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+        .formatToParts(new Date(ms))
+        .map((x) => [x.type, x.value]),
+    );
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  };
+  let drag = null;
+  const at = (track, clientX) => {
+    const box = track.getBoundingClientRect();
+    const f = Math.min(1, Math.max(0, (clientX - box.left) / box.width));
+    return f * Number(track.dataset.span);
+  };
+  const show = () => {
+    const [a, b] = [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)];
+    const span = Number(drag.track.dataset.span);
+    drag.pick.style.left = `${(a / span) * 100}%`;
+    drag.pick.style.width = `${((b - a) / span) * 100}%`;
+  };
+  list.addEventListener("pointerdown", (e) => {
+    const track = e.target instanceof Element ? e.target.closest(".oncall-track[data-start]") : null;
+    if (!track || e.button !== 0) return;
+    e.preventDefault();
+    const pick = document.createElement("span");
+    pick.className = "oncall-pick";
+    track.append(pick);
+    const x = at(track, e.clientX);
+    drag = { track, pick, from: x, to: x, moved: false, x: e.clientX };
+    track.setPointerCapture(e.pointerId);
+    show();
+  });
+  list.addEventListener("pointermove", (e) => {
+    if (!drag) return;
+    drag.to = at(drag.track, e.clientX);
+    if (Math.abs(e.clientX - drag.x) > 4) drag.moved = true;
+    show();
+  });
+  const done = (e) => {
+    if (!drag) return;
+    const { track, pick, moved } = drag;
+    const base = Number(track.dataset.start), span = Number(track.dataset.span);
+    let a = Math.min(drag.from, drag.to), b = Math.max(drag.from, drag.to);
+    if (moved) {
+      a = Math.round(a / QUARTER) * QUARTER;
+      b = Math.round(b / QUARTER) * QUARTER;
+      if (b - a < QUARTER) b = Math.min(span, a + QUARTER);
+    } else {
+      a = Math.floor(a / (4 * QUARTER)) * 4 * QUARTER;
+      b = Math.min(span, a + 4 * QUARTER);
+    }
+    if (e.type === "pointercancel") { pick.remove(); drag = null; return; }
+    // The picked stretch stays marked, snapped as the form has it.
+    Object.assign(drag, { from: a, to: b });
+    show();
+    drag = null;
+    form.elements.namedItem("start").value = local(base + a);
+    form.elements.namedItem("end").value = local(base + b);
+    for (const old of list.querySelectorAll(".oncall-pick")) if (old !== pick) old.remove();
+    const who = form.elements.namedItem("who");
+    form.scrollIntoView({ block: "start", behavior: "smooth" });
+    who.focus({ preventScroll: true });
+  };
+  list.addEventListener("pointerup", done);
+  list.addEventListener("pointercancel", done);
+})();

@@ -1,18 +1,20 @@
 //! Calendar feeds (RFC 5545) of on-call shifts at a private, revocable URL (a capability link
-//! of scope `calendar`): a schedule's, or one person's on it. One event per stretch a person is
-//! on call (touching stretches merged), from 30 days back to 90 ahead, in UTC so every calendar
-//! program places it right; UIDs come from the schedule, the person and the start, so a
-//! program that polls again updates what it has instead of adding copies.
+//! of scope `calendar`): a schedule's, or one person's on it. One event per shift a person is
+//! on call (a rotation's shift, with the overrides and swaps that touch it merged in), from 30
+//! days back to 90 ahead, in UTC so every calendar program places it right; UIDs come from
+//! the schedule, the person and the start, so a program that polls again updates what it has
+//! instead of adding copies. A shift under way 30 days back keeps its own start (the feed looks
+//! a shift further back for it), so its UID does not move from one poll to the next.
 
 use jiff::{SignedDuration, Timestamp};
 
 use super::timeline::timeline;
-use super::{Member, Schedule};
+use super::{Member, Reason, Schedule};
+use crate::Result;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::ids::OrgId;
 use crate::links::{self, NewLink, Scope};
-use crate::{Error, Result};
 
 /// How far back and ahead a feed reaches.
 pub const DAYS_BACK: i64 = 30;
@@ -31,33 +33,88 @@ impl Member {
     }
 }
 
-/// Each person's stretches on call within `[from, to)`, touching ones merged, by start.
+/// Each person's shifts on call within `[from, to)`, by start: touching stretches of one
+/// person are merged, except where their rotation hands one shift over to the next (a person
+/// on call day after day has an event a day, or a week for weekly shifts).
 pub fn shifts(
     schedule: &Schedule,
     from: Timestamp,
     to: Timestamp,
     only: Option<Member>,
 ) -> Vec<(Member, Timestamp, Timestamp)> {
-    let mut open: Vec<(Member, Timestamp, Timestamp)> = Vec::new();
+    on_call_spans(schedule, from, to, only, true)
+}
+
+/// Each person's stretches on call within `[from, to)`, by start, touching ones merged even
+/// across their own shifts: how long someone stays on call.
+pub fn stretches(
+    schedule: &Schedule,
+    from: Timestamp,
+    to: Timestamp,
+    only: Option<Member>,
+) -> Vec<(Member, Timestamp, Timestamp)> {
+    on_call_spans(schedule, from, to, only, false)
+}
+
+fn on_call_spans(
+    schedule: &Schedule,
+    from: Timestamp,
+    to: Timestamp,
+    only: Option<Member>,
+    per_shift: bool,
+) -> Vec<(Member, Timestamp, Timestamp)> {
+    // (who, from, until, the rotation shift it is, if any yet).
+    type Open = (Member, Timestamp, Timestamp, Option<(usize, i64)>);
+    let mut open: Vec<Open> = Vec::new();
     let mut done = Vec::new();
     for segment in timeline(schedule, from, to) {
-        let on: Vec<Member> =
-            segment.on_call.iter().map(|(m, _)| *m).filter(|m| only.is_none_or(|o| o == *m)).collect();
-        // Whoever is no longer on call ends their stretch where this segment begins.
-        let (still, ended): (Vec<_>, Vec<_>) =
-            open.into_iter().partition(|(m, _, end)| on.contains(m) && *end == segment.start);
-        done.extend(ended);
+        let on: Vec<(Member, Option<(usize, i64)>)> = segment
+            .on_call
+            .iter()
+            .filter(|(m, _)| only.is_none_or(|o| o == *m))
+            .map(|(m, r)| {
+                let shift = match r {
+                    Reason::Layer { layer, shift } if per_shift => Some((*layer, *shift)),
+                    _ => None,
+                };
+                (*m, shift)
+            })
+            .collect();
+        // Whoever is no longer on call, or is on by their rotation's next shift, ends their
+        // stretch where this segment begins.
+        let (still, ended): (Vec<_>, Vec<_>) = open.into_iter().partition(|(m, _, end, shift)| {
+            *end == segment.start && on.iter().any(|(x, s)| x == m && (s.is_none() || shift.is_none() || s == shift))
+        });
+        done.extend(ended.into_iter().map(|(m, a, b, _)| (m, a, b)));
         open = still;
-        for m in on {
-            match open.iter_mut().find(|(x, _, _)| *x == m) {
-                Some(stretch) => stretch.2 = segment.end,
-                None => open.push((m, segment.start, segment.end)),
+        for (m, shift) in on {
+            match open.iter_mut().find(|(x, _, _, _)| *x == m) {
+                Some(stretch) => {
+                    stretch.2 = segment.end;
+                    stretch.3 = stretch.3.or(shift);
+                }
+                None => open.push((m, segment.start, segment.end, shift)),
             }
         }
     }
-    done.extend(open);
+    done.extend(open.into_iter().map(|(m, a, b, _)| (m, a, b)));
     done.sort_by_key(|(m, start, _)| (*start, *m));
     done
+}
+
+/// The shifts a feed read at `now` shows: those that end after 30 days back and start before
+/// 90 days ahead. It looks a longest shift further back, so that a shift under way 30 days
+/// back starts where it really began.
+pub fn feed_shifts(schedule: &Schedule, now: Timestamp, only: Option<Member>) -> Vec<(Member, Timestamp, Timestamp)> {
+    let longest = schedule.layers.iter().map(|l| l.rotation.length.nominal_seconds()).max().unwrap_or(0).max(86_400);
+    let back = SignedDuration::from_hours(24 * DAYS_BACK);
+    let (Ok(from), Ok(to)) = (now.checked_sub(back), now.checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD)))
+    else {
+        return Vec::new();
+    };
+    // A day more than the longest shift: a clock change moves a hand-off by a few hours.
+    let Ok(earlier) = from.checked_sub(SignedDuration::from_secs(longest + 86_400)) else { return Vec::new() };
+    shifts(schedule, earlier, to, only).into_iter().filter(|(_, _, end)| *end > from).collect()
 }
 
 /// One event of a feed.
@@ -139,11 +196,28 @@ pub async fn issue(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, only: 
     Ok(token)
 }
 
-/// Stops every feed link of the schedule; returns how many worked until now.
-pub async fn revoke(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64) -> Result<u64> {
+/// Whose feed links to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feeds {
+    /// Every feed link of the schedule.
+    All,
+    /// The whole schedule's (everyone's shifts).
+    Everyone,
+    /// One person's.
+    Of(Member),
+}
+
+/// Stops the schedule's feed links `which`; returns how many worked until now.
+pub async fn revoke(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, which: Feeds) -> Result<u64> {
     super::store::get(db, org, schedule).await?;
     let mut tx = db.begin().await?;
-    let n = links::revoke_subject_in(&mut tx, clock, org, Scope::Calendar, schedule).await?;
+    let n = match which {
+        Feeds::All => links::revoke_subject_in(&mut tx, clock, org, Scope::Calendar, schedule).await?,
+        Feeds::Everyone => links::revoke_about_in(&mut tx, clock, org, Scope::Calendar, schedule, None).await?,
+        Feeds::Of(m) => {
+            links::revoke_about_in(&mut tx, clock, org, Scope::Calendar, schedule, Some(m.link_id())).await?
+        }
+    };
     tx.commit().await?;
     Ok(n)
 }
@@ -156,11 +230,7 @@ pub async fn render(db: &Db, clock: &dyn Clock, token: &str, host: &str) -> Resu
     let client = crate::tenancy::brand(db, link.org, stored.brand_id).await?;
     let only = link.about.map(Member::from_link_id);
     let now = clock.now();
-    let (from, to) = (
-        now.checked_sub(SignedDuration::from_hours(24 * DAYS_BACK)).map_err(|e| Error::Unexpected(e.to_string()))?,
-        now.checked_add(SignedDuration::from_hours(24 * DAYS_AHEAD)).map_err(|e| Error::Unexpected(e.to_string()))?,
-    );
-    let stretches = shifts(&stored.schedule(), from, to, only);
+    let stretches = feed_shifts(&stored.schedule(), now, only);
     let members: Vec<Member> = stretches.iter().map(|(m, _, _)| *m).chain(only).collect();
     let names = super::store::names(db, link.org, &members).await?;
     let name_of = |m: Member| names.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_default();
@@ -228,6 +298,41 @@ mod tests {
         assert_eq!(shifts(&s, t("2026-11-02T22:00:00Z"), t("2026-11-04T22:00:00Z"), Some(b)).len(), 1);
         assert_eq!(Member::from_link_id(b.link_id()), b);
         assert_eq!(Member::from_link_id(a.link_id()), a);
+    }
+
+    #[test]
+    fn someone_always_on_call_has_an_event_per_shift_whose_start_does_not_move_between_polls() {
+        // A solo lawyer on call around the clock, weekly shifts from Monday 9:00 in New York.
+        let a = Member::User(1);
+        let s = Schedule {
+            zone: jiff::tz::TimeZone::get("America/New_York").unwrap(),
+            layers: vec![Layer {
+                name: "Always".into(),
+                rotation: Rotation {
+                    members: vec![a],
+                    length: ShiftLength::Weeks(1),
+                    start: "2026-01-05T09:00".parse().unwrap(),
+                },
+                windows: Vec::new(),
+            }],
+            swaps: Vec::new(),
+            overrides: Vec::new(),
+        };
+        let first = feed_shifts(&s, t("2026-11-22T15:00:00Z"), None);
+        // Read a day and a half later: the same shifts, by the same starts, one more at the end.
+        let later = feed_shifts(&s, t("2026-11-24T03:30:00Z"), None);
+        // The shift under way 30 days back (Mon Oct 19, 9:00 EDT) starts where it began.
+        assert_eq!(first[0], (a, t("2026-10-19T13:00:00Z"), t("2026-10-26T13:00:00Z")));
+        assert_eq!(later[0], first[0]);
+        // Each week is its own event: 9:00 AM local on both sides of the clock change (Nov 1).
+        assert_eq!(first[1], (a, t("2026-10-26T13:00:00Z"), t("2026-11-02T14:00:00Z")));
+        assert_eq!(first[2].1, t("2026-11-02T14:00:00Z"));
+        assert!(
+            first.iter().all(|(_, start, end)| end.duration_since(*start) <= SignedDuration::from_hours(7 * 24 + 1))
+        );
+        assert_eq!(&later[..first.len() - 1], &first[..first.len() - 1]);
+        // Ninety days ahead is cut at the window's end, and keeps its start.
+        assert_eq!(first.last().unwrap().2, t("2027-02-20T15:00:00Z"));
     }
 
     #[test]

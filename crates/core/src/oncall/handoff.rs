@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::timeline::on_call;
-use super::{Member, feed::shifts};
+use super::{Member, feed::stretches};
 use crate::clock::{Clock, from_millis, to_millis};
 use crate::db::{Db, Tx};
 use crate::engine::{self, BoxFuture, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
@@ -113,7 +113,8 @@ async fn run(db: &Db, clock: &dyn Clock, org: OrgId, args: Handoff) -> Result<Ou
         let name = |m: Member| names.iter().find(|(x, _)| *x == m).map(|(_, n)| n.clone()).unwrap_or_default();
         let now_on: Vec<String> = is.iter().map(|m| name(*m)).collect();
         for m in is.iter().filter(|m| !was.contains(m)) {
-            let until = shifts(&schedule, at, at + SignedDuration::from_hours(24 * 60), Some(*m)).first().map(|s| s.2);
+            let until =
+                stretches(&schedule, at, at + SignedDuration::from_hours(24 * 60), Some(*m)).first().map(|s| s.2);
             let (text, _) = wording(&brand.name, &stored.name, at, until, &now_on, &tz);
             told += tell(&mut tx, db, clock, &brand, *m, &format!("{}: you are on call", brand.name), &text).await?;
         }

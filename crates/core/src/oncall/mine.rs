@@ -47,6 +47,15 @@ pub async fn issue(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, member
     Ok(token)
 }
 
+/// Stops `member`'s links to their own page on the schedule; returns how many worked until now.
+pub async fn revoke(db: &Db, clock: &dyn Clock, org: OrgId, schedule: i64, member: Member) -> Result<u64> {
+    get(db, org, schedule).await?;
+    let mut tx = db.begin().await?;
+    let n = links::revoke_about_in(&mut tx, clock, org, Scope::Shifts, schedule, Some(member.link_id())).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
 /// The page `token` opens; `NotFound` for a link that does not work.
 pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<Mine> {
     let link = links::check(db, clock, Scope::Shifts, token).await?;

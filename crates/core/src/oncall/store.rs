@@ -563,6 +563,18 @@ async fn insert_layers(tx: &mut crate::db::Tx, org: OrgId, schedule: i64, layers
 
 /// Records a change of the schedule (one more version) and queues the plan of its next
 /// hand-off as it now stands.
+/// Holds the schedule for the rest of the transaction (a row lock on PostgreSQL; SQLite's
+/// writers take turns anyway), so that changes checked against it are made one at a time.
+pub(super) async fn lock_in(tx: &mut crate::db::Tx, org: OrgId, id: i64) -> Result<()> {
+    let done = sqlx::query("update oncall_schedules set version = version where org_id = $1 and id = $2")
+        .bind(org.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if done == 0 { Err(Error::NotFound) } else { Ok(()) }
+}
+
 pub(super) async fn touch(tx: &mut crate::db::Tx, org: OrgId, id: i64, now: i64) -> Result<()> {
     let (version,): (i64,) = sqlx::query_as(
         "update oncall_schedules set version = version + 1, updated_at = $3 where org_id = $1 and id = $2 returning version",

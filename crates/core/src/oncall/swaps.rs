@@ -77,6 +77,11 @@ impl StoredSwap {
     }
 }
 
+/// Whether `m` is on call for all of `[start, end)`.
+fn on_call_throughout(schedule: &super::Schedule, m: Member, start: Timestamp, end: Timestamp) -> bool {
+    timeline(schedule, start, end).iter().all(|g| g.on_call.iter().any(|(x, _)| *x == m))
+}
+
 type SwapRow = (i64, i64, i64, i64, String, Option<String>, String, Option<String>);
 
 fn member(s: &str, id: i64) -> Result<Member> {
@@ -222,18 +227,39 @@ pub async fn offer(
     if end <= now {
         return Err(Error::invalid("end", "that time is over"));
     }
-    let on_all_of_it = timeline(&s.schedule(), start, end).iter().all(|g| g.on_call.iter().any(|(m, _)| *m == from));
-    if !on_all_of_it {
+    if !errors.is_empty() {
+        return Err(Error::Invalid(errors));
+    }
+    let at = to_millis(now);
+    // Offers and takes of one schedule are made one at a time, each against the schedule as
+    // the one before left it.
+    let mut tx = db.begin().await?;
+    super::store::lock_in(&mut tx, org, schedule).await?;
+    let s = get(db, org, schedule).await?;
+    if !on_call_throughout(&s.schedule(), from, start, end) {
         return Err(Error::invalid(
             "from",
             "they are not on call for all of that time: offer a stretch of their own shift",
         ));
     }
-    if !errors.is_empty() {
-        return Err(Error::Invalid(errors));
+    let offered: Option<(i64, i64)> = sqlx::query_as(
+        "select start_at, end_at from oncall_swaps where org_id = $1 and schedule_id = $2 and from_member = $3 \
+         and status = 'offered' and start_at < $5 and end_at > $4 order by start_at limit 1",
+    )
+    .bind(org.0)
+    .bind(schedule)
+    .bind(from.to_string())
+    .bind(to_millis(start))
+    .bind(to_millis(end))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some((a, b)) = offered {
+        let tz = &s.zone;
+        let when = crate::when::dated_window(Some(from_millis(a)), Some(from_millis(b)), tz);
+        return Err(Error::Conflict(format!(
+            "part of that time is offered already ({when}): withdraw that offer first, or let someone take it"
+        )));
     }
-    let at = to_millis(now);
-    let mut tx = db.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
         "insert into oncall_swaps (org_id, schedule_id, start_at, end_at, from_member, status, note, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, 'offered', $6, $7, $7) returning id",
@@ -273,6 +299,18 @@ pub async fn take(
     }
     let at = to_millis(clock.now());
     let mut tx = db.begin().await?;
+    super::store::lock_in(&mut tx, org, schedule).await?;
+    if swap.status == SwapStatus::Offered && swap.end.as_millisecond() > at {
+        // The schedule may have changed since it was offered (an override, another swap):
+        // a swap only applies while the one who offered it is on call.
+        let s = get(db, org, schedule).await?;
+        let from = from_millis(at).max(swap.start);
+        if !on_call_throughout(&s.schedule(), swap.from, from, swap.end) {
+            return Err(Error::Conflict(
+                "the one who offered this is no longer on call for all of it (the schedule changed): they can withdraw it and offer again".into(),
+            ));
+        }
+    }
     let done = sqlx::query(
         "update oncall_swaps set status = 'accepted', to_member = $4, updated_at = $5 \
          where org_id = $1 and schedule_id = $2 and id = $3 and status = 'offered' and end_at > $5",

@@ -81,7 +81,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(oncall::list_swaps, oncall::offer_swap))
                 .routes(routes!(oncall::take_swap))
                 .routes(routes!(oncall::withdraw_swap))
-                .routes(routes!(oncall::person_link))
+                .routes(routes!(oncall::person_link, oncall::revoke_person_links))
                 .routes(routes!(users::list, users::create))
                 .routes(routes!(users::get, users::update))
                 .routes(routes!(messages::send, messages::list))

@@ -581,14 +581,50 @@ pub async fn issue_feed(
     Ok((StatusCode::CREATED, Json(FeedDto { url: format!("{}/calendar/{token}.ics", state.config.public_url) })))
 }
 
-#[utoipa::path(delete, path = "/schedules/{id}/feeds", tag = "on-call", params(("id" = i64, Path, description = "Schedule id")),
-    responses((status = 200, description = "Every feed link of the schedule stopped working", body = RevokedDto), (status = 404, description = "No such schedule", body = ErrorBody)))]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WhoseQuery {
+    /// Whose links: a person (`user:ID` or `contact:ID`), or `everyone` for the whole
+    /// schedule's feeds; absent: all of them.
+    #[param(pattern = "^((user|contact):[0-9]+|everyone)$")]
+    pub member: Option<String>,
+}
+
+/// Reads `?member=` of a revoke: `everyone`, or someone of the schedule's client.
+async fn whose(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: i64,
+    member: Option<&str>,
+) -> Result<Option<Option<switchboard_core::oncall::Member>>, ApiError> {
+    let s = store::get(&state.db, caller.org, id).await.map_err(|e| not_found_as(e, "schedule"))?;
+    Ok(match member.map(str::trim).filter(|m| !m.is_empty()) {
+        None => None,
+        Some("everyone") => Some(None),
+        Some(m) => Some(Some(
+            store::read_member(&state.db, caller.org, s.brand_id, m)
+                .await
+                .map_err(|e| switchboard_core::Error::invalid("member", e))?,
+        )),
+    })
+}
+
+#[utoipa::path(delete, path = "/schedules/{id}/feeds", tag = "on-call", params(("id" = i64, Path, description = "Schedule id"), WhoseQuery),
+    responses((status = 200, description = "The feed links asked for (all of the schedule's by default) stopped working", body = RevokedDto), (status = 404, description = "No such schedule", body = ErrorBody),
+              (status = 422, description = "`member` is not someone of this client", body = ErrorBody)))]
 pub async fn revoke_feeds(
     State(state): State<AppState>,
     caller: ApiCaller,
     ApiId(id): ApiId,
+    ApiQuery(q): ApiQuery<WhoseQuery>,
 ) -> Result<Json<RevokedDto>, ApiError> {
-    let revoked = switchboard_core::oncall::feed::revoke(&state.db, state.clock.as_ref(), caller.org, id)
+    use switchboard_core::oncall::feed::{self, Feeds};
+    let which = match whose(&state, &caller, id, q.member.as_deref()).await? {
+        None => Feeds::All,
+        Some(None) => Feeds::Everyone,
+        Some(Some(m)) => Feeds::Of(m),
+    };
+    let revoked = feed::revoke(&state.db, state.clock.as_ref(), caller.org, id, which)
         .await
         .map_err(|e| not_found_as(e, "schedule"))?;
     Ok(Json(RevokedDto { revoked }))
@@ -785,4 +821,26 @@ pub async fn person_link(
         .map_err(|e| switchboard_core::Error::invalid("member", e))?;
     let token = switchboard_core::oncall::mine::issue(&state.db, state.clock.as_ref(), caller.org, id, member).await?;
     Ok((StatusCode::CREATED, Json(FeedDto { url: format!("{}/s/{token}", state.config.public_url) })))
+}
+
+#[utoipa::path(delete, path = "/schedules/{id}/people-links", tag = "on-call", params(("id" = i64, Path, description = "Schedule id"), WhoseQuery),
+    responses((status = 200, description = "The person's links to their own shifts stopped working (a lost phone)", body = RevokedDto),
+              (status = 404, description = "No such schedule", body = ErrorBody), (status = 422, description = "`member` is missing or not someone of this client", body = ErrorBody)))]
+pub async fn revoke_person_links(
+    State(state): State<AppState>,
+    caller: ApiCaller,
+    ApiId(id): ApiId,
+    ApiQuery(q): ApiQuery<WhoseQuery>,
+) -> Result<Json<RevokedDto>, ApiError> {
+    let Some(Some(member)) = whose(&state, &caller, id, q.member.as_deref()).await? else {
+        return Err(switchboard_core::Error::invalid(
+            "member",
+            "name the person whose links to stop (user:ID or contact:ID)",
+        )
+        .into());
+    };
+    let revoked = switchboard_core::oncall::mine::revoke(&state.db, state.clock.as_ref(), caller.org, id, member)
+        .await
+        .map_err(|e| not_found_as(e, "schedule"))?;
+    Ok(Json(RevokedDto { revoked }))
 }

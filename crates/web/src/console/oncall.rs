@@ -53,6 +53,8 @@ pub struct Bar {
     /// Percent of the day.
     pub left: f64,
     pub width: f64,
+    /// Which of the row's lanes it is drawn in: people on call at the same time are stacked.
+    pub lane: usize,
     pub label: String,
     /// "Ana, 5:00 PM-8:00 AM (override)".
     pub title: String,
@@ -65,6 +67,12 @@ pub struct Day {
     pub label: String,
     pub today: bool,
     pub bars: Vec<Bar>,
+    /// How many lanes the row has (at least one).
+    pub lanes: usize,
+    /// The row's local midnight and the length of its day (23 or 25 hours across a clock
+    /// change), in milliseconds: a time picked on the row is `start + fraction * span`.
+    pub start_ms: i64,
+    pub span_ms: i64,
 }
 
 pub struct SwapRow {
@@ -107,6 +115,23 @@ pub struct ShowPage {
     pub mine: bool,
     pub swaps: Vec<SwapRow>,
     pub swap_error: Option<String>,
+    /// Whether hand-off notices are on.
+    pub handoff_notices: bool,
+    /// The private links: the whole schedule's feed, then each person's feed and own page.
+    pub links: Vec<LinkRow>,
+    /// A link just made, shown this once: (what it is, the URL).
+    pub new_link: Option<(String, String)>,
+}
+
+/// One row of "Calendars and links": whose, and the working links of each kind.
+pub struct LinkRow {
+    /// `everyone`, or a member (`user:3`).
+    pub who: String,
+    pub name: String,
+    /// "2 working, newest Tue Nov 3", or empty: none.
+    pub feeds: String,
+    /// The same for links to the person's own shifts; `None` for the whole schedule.
+    pub pages: Option<String>,
 }
 
 impl ShowPage {
@@ -248,35 +273,69 @@ async fn page(
         let (Ok(start), Ok(next)) = (midnight(day), day.tomorrow()) else { break };
         let Ok(end) = midnight(next) else { break };
         let span = end.duration_since(start).as_secs_f64();
-        let mut bars = Vec::new();
+        // Each person's stretch on this row (and each gap), touching segments of the same
+        // person for the same reason merged: (who, why, from, until).
+        let mut stretches: Vec<(Option<Member>, Option<Reason>, Timestamp, Timestamp)> = Vec::new();
         for g in segments.iter().filter(|g| g.start < end && g.end > start) {
-            let (s0, e0) = (g.start.max(start), g.end.min(end));
+            let on: Vec<(Option<Member>, Option<Reason>)> = if g.on_call.is_empty() {
+                vec![(None, None)]
+            } else {
+                g.on_call.iter().map(|(m, r)| (Some(*m), Some(*r))).collect()
+            };
+            for (m, r) in on {
+                match stretches.iter_mut().find(|(x, y, _, until)| *x == m && *y == r && *until == g.start) {
+                    Some(stretch) => stretch.3 = g.end,
+                    None => stretches.push((m, r, g.start, g.end)),
+                }
+            }
+        }
+        let mut bars = Vec::new();
+        let mut lane_ends: Vec<Timestamp> = Vec::new();
+        for (m, r, from, until) in stretches {
+            let (s0, e0) = (from.max(start), until.min(end));
+            let lane = match lane_ends.iter().position(|e| *e <= s0) {
+                Some(lane) => lane,
+                None => {
+                    lane_ends.push(s0);
+                    lane_ends.len() - 1
+                }
+            };
+            lane_ends[lane] = e0;
             let left = s0.duration_since(start).as_secs_f64() / span * 100.0;
             let width = e0.duration_since(s0).as_secs_f64() / span * 100.0;
-            let hours = format!("{}-{}", when::time(g.start, &tz), when::time(g.end, &tz));
-            if g.on_call.is_empty() {
-                bars.push(Bar {
+            let hours = format!("{}-{}", when::time(from, &tz), when::time(until, &tz));
+            bars.push(match (m, r) {
+                (Some(m), Some(r)) => {
+                    let who = names_of(&names, m);
+                    Bar {
+                        left,
+                        width,
+                        lane,
+                        title: format!("{who}, {hours} ({})", why(r, &s)),
+                        label: who,
+                        color: color(m),
+                        gap: false,
+                    }
+                }
+                _ => Bar {
                     left,
                     width,
+                    lane,
                     label: "Nobody".into(),
                     title: format!("Nobody on call, {hours}"),
                     color: String::new(),
                     gap: true,
-                });
-            }
-            for (m, r) in &g.on_call {
-                let who = names_of(&names, *m);
-                bars.push(Bar {
-                    left,
-                    width,
-                    title: format!("{who}, {hours} ({})", why(*r, &s)),
-                    label: who,
-                    color: color(*m),
-                    gap: false,
-                });
-            }
+                },
+            });
         }
-        days.push(Day { label: day.strftime("%a %b %-d").to_string(), today: day == today, bars });
+        days.push(Day {
+            label: day.strftime("%a %b %-d").to_string(),
+            today: day == today,
+            bars,
+            lanes: lane_ends.len().max(1),
+            start_ms: start.as_millisecond(),
+            span_ms: end.duration_since(start).as_millis() as i64,
+        });
         day = next;
     }
 
@@ -357,7 +416,147 @@ async fn page(
             })
             .collect(),
         swap_error: None,
+        handoff_notices: s.handoff_notices,
+        links: link_rows(state, org, &s, &names).await?,
+        new_link: None,
     })
+}
+
+/// "2 working, newest Tue Nov 3" for the links about `about`, or empty.
+fn working(rows: &[(Option<i64>, i64, Timestamp)], about: Option<i64>, tz: &jiff::tz::TimeZone) -> String {
+    match rows.iter().find(|(a, _, _)| *a == about) {
+        Some((_, 1, at)) => format!("1 working, made {}", when::date(*at, tz)),
+        Some((_, n, at)) => format!("{n} working, newest made {}", when::date(*at, tz)),
+        None => String::new(),
+    }
+}
+
+async fn link_rows(
+    state: &AppState,
+    org: switchboard_core::ids::OrgId,
+    s: &StoredSchedule,
+    names: &[(Member, String)],
+) -> Result<Vec<LinkRow>, PageError> {
+    use switchboard_core::links::{Scope, working_about};
+    let feeds = working_about(&state.db, state.clock.as_ref(), org, Scope::Calendar, s.id).await?;
+    let pages = working_about(&state.db, state.clock.as_ref(), org, Scope::Shifts, s.id).await?;
+    let mut rows = vec![LinkRow {
+        who: "everyone".into(),
+        name: "Whole schedule".into(),
+        feeds: working(&feeds, None, &s.zone),
+        pages: None,
+    }];
+    let mut people: Vec<Member> = s.layers.iter().flat_map(|l| l.rotation.members.iter().copied()).collect();
+    // Anyone else with a working link (named by an override or a swap) is listed too, so it can be stopped.
+    for (about, _, _) in feeds.iter().chain(&pages) {
+        if let Some(m) = about.map(Member::from_link_id) {
+            people.push(m);
+        }
+    }
+    let mut seen = Vec::new();
+    for m in people {
+        if seen.contains(&m) {
+            continue;
+        }
+        seen.push(m);
+        rows.push(LinkRow {
+            who: m.to_string(),
+            name: names_of(names, m),
+            feeds: working(&feeds, Some(m.link_id()), &s.zone),
+            pages: Some(working(&pages, Some(m.link_id()), &s.zone)),
+        });
+    }
+    Ok(rows)
+}
+
+/// What a links form names: the kind of link and whose.
+#[derive(Deserialize)]
+pub struct LinkForm {
+    /// `feed` or `page`.
+    kind: String,
+    /// `everyone` or a member.
+    who: String,
+}
+
+/// `POST /oncall/{id}/links`: a new private link, shown on the page this once (it is stored
+/// only hashed).
+pub async fn new_link(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    use switchboard_core::oncall::{feed, mine};
+    let id = parse_id(&id)?;
+    let org = viewer.user.org_id;
+    let s = store::get(&state.db, org, id).await?;
+    let member = match f.who.as_str() {
+        "everyone" => None,
+        who => Some(store::read_member(&state.db, org, s.brand_id, who).await.map_err(|e| Error::invalid("who", e))?),
+    };
+    let base = &state.config.public_url;
+    let (what, url) = match (f.kind.as_str(), member) {
+        ("feed", only) => {
+            let token = feed::issue(&state.db, state.clock.as_ref(), org, id, only).await?;
+            ("Calendar link", format!("{base}/calendar/{token}.ics"))
+        }
+        ("page", Some(m)) => {
+            let token = mine::issue(&state.db, state.clock.as_ref(), org, id, m).await?;
+            ("Link to their own shifts", format!("{base}/s/{token}"))
+        }
+        _ => return Err(Error::invalid("kind", "pick a calendar link, or a person's own page").into()),
+    };
+    let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };
+    let mut page = page(&state, &viewer, &uri, id, form, Vec::new(), None).await?;
+    let name = page.links.iter().find(|r| r.who == f.who).map(|r| r.name.clone()).unwrap_or_default();
+    page.new_link = Some((format!("{what} for {name}"), url));
+    Ok(page.into_response())
+}
+
+/// `POST /oncall/{id}/links/stop`: the links of that kind for that person stop working at once.
+pub async fn stop_links(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    use switchboard_core::oncall::feed::{self, Feeds};
+    let id = parse_id(&id)?;
+    let org = viewer.user.org_id;
+    let s = store::get(&state.db, org, id).await?;
+    let member = match f.who.as_str() {
+        "everyone" => None,
+        who => Some(Member::parse(who).map_err(|e| Error::invalid("who", e))?),
+    };
+    match (f.kind.as_str(), member) {
+        ("feed", None) => feed::revoke(&state.db, state.clock.as_ref(), org, s.id, Feeds::Everyone).await?,
+        ("feed", Some(m)) => feed::revoke(&state.db, state.clock.as_ref(), org, s.id, Feeds::Of(m)).await?,
+        ("page", Some(m)) => {
+            switchboard_core::oncall::mine::revoke(&state.db, state.clock.as_ref(), org, s.id, m).await?
+        }
+        _ => return Err(Error::invalid("kind", "pick a calendar link, or a person's own page").into()),
+    };
+    Ok(Redirect::to(&format!("/oncall/{id}?done=stopped#links-title")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct HandoffForm {
+    #[serde(default)]
+    notices: String,
+}
+
+/// `POST /oncall/{id}/handoff`: hand-off notices on or off.
+pub async fn set_handoff(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path(id): Path<String>,
+    Form(f): Form<HandoffForm>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let on = f.notices == "on";
+    store::update(&state.db, state.clock.as_ref(), viewer.user.org_id, id, None, Some(on)).await?;
+    Ok(Redirect::to(&format!("/oncall/{id}?done={}", if on { "notices_on" } else { "notices_off" })).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -378,6 +577,11 @@ pub async fn show(
         "removed" => Some("Override taken back.".to_string()),
         "layers" => Some("Layers saved: in effect now.".to_string()),
         "swap" => Some("Swap saved: in effect now.".to_string()),
+        "stopped" => Some("Those links stopped working.".to_string()),
+        "notices_on" => Some(
+            "Hand-off notices on: whoever comes on call is told at each hand-off, and whoever goes off.".to_string(),
+        ),
+        "notices_off" => Some("Hand-off notices off.".to_string()),
         _ => None,
     };
     let form = OverrideForm { action: "replace".into(), ..OverrideForm::default() };

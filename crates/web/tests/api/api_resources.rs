@@ -151,6 +151,7 @@ async fn the_openapi_document_describes_every_api_route() {
         ("delete", "/api/v1/customers/{id}/locations/{location_id}"),
         ("delete", "/api/v1/schedules/{id}/feeds"),
         ("delete", "/api/v1/schedules/{id}/overrides/{override_id}"),
+        ("delete", "/api/v1/schedules/{id}/people-links"),
         ("get", "/api/v1/brands"),
         ("get", "/api/v1/brands/{id}"),
         ("get", "/api/v1/brands/{id}/contacts"),

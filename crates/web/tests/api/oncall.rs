@@ -374,6 +374,24 @@ async fn a_persons_calendar_feed_lists_their_shifts_in_utc_until_the_office_revo
     }
     // Polled again, the same events with the same UIDs.
     assert_eq!(reqwest::get(&mine).await.unwrap().text().await.unwrap(), ics);
+    // Two weeks on (Dec 7, 03:00 UTC), the feed reaches back to Nov 7, 03:00 UTC, in the middle
+    // of Ben's shift from Fri Nov 6, 5:00 PM (through Saturday, a weekend day, to 5:00 PM): it
+    // keeps its own start, and so its UID, from one poll to the next.
+    o.app.clock.advance(jiff::SignedDuration::from_hours(24 * 14 + 10));
+    let night = "2026-11-06T22:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
+    let first_event = |ics: &str| {
+        let at = ics.find("BEGIN:VEVENT").unwrap();
+        ics[at..].lines().take(5).filter(|l| !l.starts_with("DTSTAMP")).collect::<Vec<_>>().join("\n")
+    };
+    let before = first_event(&reqwest::get(&mine).await.unwrap().text().await.unwrap());
+    assert_eq!(
+        before,
+        format!(
+            "BEGIN:VEVENT\nUID:oncall-{id}-{ben_uid}-{night}@127.0.0.1\nDTSTART:20261106T220000Z\nDTEND:20261107T220000Z"
+        )
+    );
+    o.app.clock.advance(jiff::SignedDuration::from_hours(3));
+    assert_eq!(first_event(&reqwest::get(&mine).await.unwrap().text().await.unwrap()), before);
 
     // Someone of another client cannot get a feed here; a revoked feed stops at once.
     let (status, body) =
@@ -383,21 +401,50 @@ async fn a_persons_calendar_feed_lists_their_shifts_in_utc_until_the_office_revo
         body["error"]["fields"],
         json!([{ "field": "member", "message": "contact 999 is not one of this client's contacts" }])
     );
-    let r = o
-        .app
-        .client()
-        .delete(o.app.url(&format!("/api/v1/schedules/{id}/feeds")))
-        .bearer_auth(&o.key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(json(r).await, (200, json!({ "revoked": 2 })));
-    for url in [&mine, &everyone] {
-        let r = reqwest::get(url.as_str()).await.unwrap();
-        assert_eq!(r.status(), 404);
-        assert_eq!(r.text().await.unwrap(), "This calendar link isn't active.");
-    }
-    let _ = (ana, cy);
+    let revoke = |path: String| {
+        let o = &o;
+        async move { json(o.app.client().delete(o.app.url(&path)).bearer_auth(&o.key).send().await.unwrap()).await }
+    };
+    // Ben's phone is lost: his feed stops, the schedule's goes on.
+    let (_, body) = o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/feeds"), json!({ "member": ana })).await;
+    let anas = body["url"].as_str().unwrap().to_string();
+    assert_eq!(revoke(format!("/api/v1/schedules/{id}/feeds?member={ben}")).await, (200, json!({ "revoked": 1 })));
+    let gone = reqwest::get(&mine).await.unwrap();
+    assert_eq!(gone.status(), 404);
+    assert_eq!(gone.text().await.unwrap(), "This calendar link isn't active.");
+    assert_eq!(reqwest::get(&everyone).await.unwrap().status(), 200);
+    assert_eq!(reqwest::get(&anas).await.unwrap().status(), 200);
+    // The schedule's own feed alone, then all the rest.
+    assert_eq!(revoke(format!("/api/v1/schedules/{id}/feeds?member=everyone")).await, (200, json!({ "revoked": 1 })));
+    assert_eq!(reqwest::get(&everyone).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(&anas).await.unwrap().status(), 200);
+    assert_eq!(revoke(format!("/api/v1/schedules/{id}/feeds")).await, (200, json!({ "revoked": 1 })));
+    assert_eq!(reqwest::get(&anas).await.unwrap().status(), 404);
+    let (status, body) = revoke(format!("/api/v1/schedules/{id}/feeds?member=contact:999")).await;
+    assert_eq!((status, body["error"]["fields"][0]["field"].clone()), (422, json!("member")));
+
+    // A person's link to their own shifts stops the same way, and only theirs.
+    let link = |m: String| {
+        let o = &o;
+        async move {
+            let (_, body) =
+                o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/people-links"), json!({ "member": m })).await;
+            body["url"].as_str().unwrap().to_string()
+        }
+    };
+    let (bens_page, cys_page) = (link(ben.clone()).await, link(cy.clone()).await);
+    assert_eq!(reqwest::get(&bens_page).await.unwrap().status(), 200);
+    assert_eq!(
+        revoke(format!("/api/v1/schedules/{id}/people-links?member={ben}")).await,
+        (200, json!({ "revoked": 1 }))
+    );
+    assert_eq!(reqwest::get(&bens_page).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(&cys_page).await.unwrap().status(), 200);
+    let (status, body) = revoke(format!("/api/v1/schedules/{id}/people-links")).await;
+    assert_eq!(
+        (status, body["error"]["fields"][0]["message"].clone()),
+        (422, json!("name the person whose links to stop (user:ID or contact:ID)"))
+    );
 }
 
 #[tokio::test]
@@ -548,6 +595,56 @@ async fn a_shift_offered_and_taken_changes_who_is_on_call_and_every_step_is_reco
         || async { o.app.api_post(&o.key, &format!("/api/v1/schedules/{id}/swaps/{swap}/withdraw"), json!({})).await };
     let (status, body) = take(&ben, false).await;
     assert_eq!((status, body["error"]["fields"][0]["message"].clone()), (422, json!("someone else has to take it")));
+
+    // Ben cannot offer part of that night a second time: two people could both take it.
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            &format!("/api/v1/schedules/{id}/swaps"),
+            json!({ "from": ben, "start": "2026-11-25T01:00:00Z", "end": "2026-11-25T02:00:00Z" }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["message"].clone()),
+        (
+            409,
+            json!(
+                "part of that time is offered already (Tue Nov 24, 5:00 PM to Wed Nov 25, 8:00 AM): withdraw that offer first, or let someone take it"
+            )
+        )
+    );
+    // While someone else covers part of the night, the offer cannot be taken: it would not
+    // apply there. Once that override is taken back, it can.
+    let (status, body) = o
+        .app
+        .api_post(
+            &o.key,
+            &format!("/api/v1/schedules/{id}/overrides"),
+            json!({ "start": "2026-11-25T04:00:00Z", "end": "2026-11-25T05:00:00Z", "action": "replace", "from": ben, "who": cy }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ov = body["override"]["id"].as_i64().unwrap();
+    let (status, body) = take(&ana, false).await;
+    assert_eq!(
+        (status, body["error"]["message"].clone()),
+        (
+            409,
+            json!(
+                "the one who offered this is no longer on call for all of it (the schedule changed): they can withdraw it and offer again"
+            )
+        )
+    );
+    let r = o
+        .app
+        .client()
+        .delete(o.app.url(&format!("/api/v1/schedules/{id}/overrides/{ov}")))
+        .bearer_auth(&o.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
 
     // Ana takes it: that night is hers, at once.
     o.app.clock.advance(jiff::SignedDuration::from_mins(5));
@@ -873,7 +970,7 @@ async fn a_signed_in_person_offers_their_own_shift_from_the_console() {
     let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
     assert_eq!(swaps["swaps"][0]["from"], olga);
     assert_eq!(swaps["swaps"][0]["history"][0]["actor"], "user:operator olga");
-    // Offering it twice is refused on the page, with the reason.
+    // A stretch that ends before it starts is refused on the page, with the reason.
     let r = b
         .post_form(
             &format!("/oncall/{id}/mine/offer"),
@@ -882,6 +979,23 @@ async fn a_signed_in_person_offers_their_own_shift_from_the_console() {
         .await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("Not done: the end must come after the start."));
+    // Offering part of it again is refused too: two people could otherwise both take it.
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/mine/offer"),
+            &[("start", "2026-11-23T03:00:00Z"), ("end", "2026-11-23T05:00:00Z")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(
+            "Not done: part of that time is offered already (Sun Nov 22, 5:00 PM to Mon Nov 23, 5:00 PM): withdraw that offer first, or let someone take it."
+        ),
+        "{html}"
+    );
+    let (_, swaps) = o.get(&format!("/api/v1/schedules/{id}/swaps")).await;
+    assert_eq!(swaps["swaps"].as_array().unwrap().len(), 1);
 
     // The office gives the offered night to Ben from the schedule's page.
     let swap = swaps["swaps"][0]["id"].as_i64().unwrap();
@@ -903,4 +1017,99 @@ async fn a_signed_in_person_offers_their_own_shift_from_the_console() {
     let r = b.post_form(&format!("/oncall/{id}/swaps/{swap}/assign"), &[("who", &o.people.2)]).await;
     assert_eq!(r.status(), 409);
     assert!(r.text().await.unwrap().contains("Not done: someone took this swap already."));
+}
+
+#[tokio::test]
+async fn the_office_makes_and_stops_private_links_and_turns_hand_off_notices_on_from_the_schedule_page() {
+    let app = spawn_app().await;
+    app.seed_demo().await;
+    let key = app.api_key(app.db_org_of_demo().await).await;
+    let b = app.signed_in_demo().await;
+    let (_, list) = json(app.client().get(app.url("/api/v1/schedules")).bearer_auth(&key).send().await.unwrap()).await;
+    let s = &list["schedules"][0];
+    let id = s["id"].as_i64().unwrap();
+    let priya = s["people"].as_array().unwrap().iter().find(|p| p["name"] == "Priya Raman").unwrap()["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = b.get_text(&format!("/oncall/{id}")).await;
+    assert!(html.contains("<th scope=\"row\">Priya Raman</th>"), "{html}");
+    assert!(
+        !html.contains("Stop<span class=\"visually-hidden\"> calendar links for Priya Raman"),
+        "no links yet: {html}"
+    );
+
+    // A calendar link for Priya: shown once, on the page, and it works.
+    let r = b.post_form(&format!("/oncall/{id}/links"), &[("kind", "feed"), ("who", &priya)]).await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<strong>Calendar link for Priya Raman</strong>, shown only now"), "{html}");
+    let start = html.find(&app.url("/calendar/")).expect("the link is shown");
+    let feed = html[start..html[start..].find('"').unwrap() + start].to_string();
+    let ics = reqwest::get(&feed).await.unwrap().text().await.unwrap();
+    assert!(ics.contains("X-WR-CALNAME:Harbor on call: Priya Raman on call\r\n"), "{ics}");
+    // Her own page, the same way.
+    let r = b.post_form(&format!("/oncall/{id}/links"), &[("kind", "page"), ("who", &priya)]).await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<strong>Link to their own shifts for Priya Raman</strong>, shown only now"), "{html}");
+    let start = html.find(&app.url("/s/")).expect("the link is shown");
+    let page = html[start..html[start..].find('"').unwrap() + start].to_string();
+    assert_eq!(reqwest::get(&page).await.unwrap().status(), 200);
+    let (_, html) = b.get_text(&format!("/oncall/{id}")).await;
+    assert!(!html.contains("shown only now"), "a link is shown only once: {html}");
+    assert!(html.contains("1 working, made Sun Nov 22"), "{html}");
+
+    // Her phone is lost: her calendar link stops, her page link still works until stopped too.
+    let r = b.post_form(&format!("/oncall/{id}/links/stop"), &[("kind", "feed"), ("who", &priya)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/oncall/{id}?done=stopped#links-title"));
+    assert_eq!(reqwest::get(&feed).await.unwrap().status(), 404);
+    assert_eq!(reqwest::get(&page).await.unwrap().status(), 200);
+    let r = b.post_form(&format!("/oncall/{id}/links/stop"), &[("kind", "page"), ("who", &priya)]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(reqwest::get(&page).await.unwrap().status(), 404);
+    let (_, html) = b.get_text(&format!("/oncall/{id}?done=stopped")).await;
+    assert!(html.contains("Those links stopped working."), "{html}");
+
+    // Hand-off notices: off in the demo, turned on here, and the API sees it.
+    assert!(html.contains("Hand-off notices are <strong>off</strong>"), "{html}");
+    let r = b.post_form(&format!("/oncall/{id}/handoff"), &[("notices", "on")]).await;
+    assert_eq!(r.headers()["location"], format!("/oncall/{id}?done=notices_on"));
+    let (_, html) = b.get_text(&format!("/oncall/{id}?done=notices_on")).await;
+    assert!(
+        html.contains("Hand-off notices on: whoever comes on call is told at each hand-off, and whoever goes off.")
+    );
+    assert!(html.contains("Hand-off notices are <strong>on</strong>"), "{html}");
+    let (_, one) =
+        json(app.client().get(app.url(&format!("/api/v1/schedules/{id}"))).bearer_auth(&key).send().await.unwrap())
+            .await;
+    assert_eq!(one["schedule"]["handoff_notices"], true);
+
+    // Two people on call at once are drawn one above the other, not on top of each other:
+    // Dale is added to Priya's Sunday afternoon.
+    let dale = s["people"].as_array().unwrap().iter().find(|p| p["name"] == "Dale Okoro").unwrap()["member"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = b
+        .post_form(
+            &format!("/oncall/{id}/overrides"),
+            &[
+                ("action", "add"),
+                ("who", &dale),
+                ("from", ""),
+                ("start", "2026-11-22T13:00"),
+                ("end", "2026-11-22T15:00"),
+                ("note", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(&format!("/oncall/{id}")).await;
+    let day = &html[html.find(r#"<span class="oncall-day-label">Sun Nov 22</span>"#).unwrap()..];
+    let day = &day[..day.find("</li>").unwrap()];
+    assert!(day.contains(r#"style="height: 56px""#), "two lanes: {day}");
+    assert!(day.contains(r#"title="Dale Okoro, 1:00 PM-3:00 PM (override)""#), "{day}");
+    let dales = &day[day.find("Dale Okoro, 1:00 PM").unwrap() - 200..];
+    assert!(dales.contains("top: 28px;"), "Dale's bar is in the second lane: {day}");
 }
