@@ -396,6 +396,20 @@ mod tests {
         );
         assert_eq!(who(&s, "2026-04-06T08:00:00Z").0, vec![C]);
         assert_eq!(who(&s, "2026-04-13T08:00:00Z").0, vec![A], "round again after three");
+        // BST ends 2026-10-25 02:00 BST -> 01:00 GMT: the week from Mon Oct 19 09:00 BST (08:00Z)
+        // lasts seven days and an hour, to Mon Oct 26 09:00 GMT (09:00Z).
+        assert_eq!(
+            who(&s, "2026-10-26T08:59:59Z"),
+            (vec![A], Some(t("2026-10-19T08:00:00Z")), Some(t("2026-10-26T09:00:00Z")))
+        );
+        assert_eq!(who(&s, "2026-10-26T09:00:00Z").0, vec![B]);
+        // A daily 01:30 hand-off in London's repeated hour happens the first time (BST, 00:30Z).
+        let s = one_layer("Europe/London", rotation(&[A, B], ShiftLength::Days(1), "2026-10-23T01:30"));
+        assert_eq!(
+            who(&s, "2026-10-25T00:30:00Z"),
+            (vec![A], Some(t("2026-10-25T00:30:00Z")), Some(t("2026-10-26T01:30:00Z")))
+        );
+        assert_eq!(who(&s, "2026-10-25T00:29:59Z").0, vec![B]);
     }
 
     #[test]
