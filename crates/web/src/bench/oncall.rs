@@ -7,7 +7,10 @@
 //! - one lookup (who is on call, since and until when) at random instants over the year, in
 //!   memory; baseline: the same lookups on a one-layer schedule with nothing else;
 //! - the two-week timeline as the schedule page builds it: the schedule read from the database
-//!   and resolved; baseline: only reading it.
+//!   and resolved; baseline: only reading it;
+//! - the schedule's page itself (`GET /oncall/{id}`, signed in, over HTTP from the running
+//!   server: timeline, coverage, layers, overrides, swaps, links, rendered); baseline: the same
+//!   page for the one-layer schedule with nothing else.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +60,25 @@ impl Lcg {
 
 pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
     crate::app::install_crypto_provider();
-    let (db, _dir) = super::engine::fresh_db(&postgres, "oncall").await?;
+    let (url, _dir) = super::engine::fresh_db_url(&postgres, "oncall").await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let args = crate::config::ServeArgs {
+        listen: Some(addr),
+        database_url: Some(url),
+        public_url: Some(format!("http://{addr}")),
+        ..Default::default()
+    };
+    let app = crate::App::build(
+        crate::config::Config::resolve(&args, crate::config::FileConfig::default())?,
+        std::sync::Arc::new(SystemClock),
+    )
+    .await?;
+    let db = app.state.db.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(crate::server::serve(listener, app, async {
+        let _ = stopped.await;
+    }));
     println!("switchboard bench oncall on {}", db.backend().name());
     let clock = SystemClock;
     let org = tenancy::create_org(&db, &clock, "bench", "Bench Answering").await?.id;
@@ -194,5 +215,58 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
         load.2,
         page.1 / load.1.max(1e-9)
     );
+
+    // The page itself, as a signed-in dispatcher gets it.
+    let password = "bench-password-1234";
+    tenancy::create_user(
+        &db,
+        &clock,
+        org,
+        &tenancy::NewUserInput {
+            email: "dispatch@bench.example".into(),
+            name: "Bench Dispatcher".into(),
+            role: "dispatcher".into(),
+            password: password.into(),
+        },
+    )
+    .await?;
+    let session = switchboard_core::auth::sign_in(&db, &clock, "dispatch@bench.example", password)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the bench's sign-in was refused"))?;
+    let http = reqwest::Client::new();
+    let cookie = format!("{}={}", crate::auth::session_cookie_name(false), session.token);
+    let get_page = |id: i64| {
+        let (http, cookie) = (http.clone(), cookie.clone());
+        async move {
+            let mut lat = Vec::with_capacity(PAGES);
+            let mut bytes = 0;
+            for _ in 0..PAGES {
+                let t = Instant::now();
+                let r = http.get(format!("http://{addr}/oncall/{id}")).header("cookie", &cookie).send().await?;
+                anyhow::ensure!(r.status() == 200, "GET /oncall/{id}: {}", r.status());
+                bytes = r.bytes().await?.len();
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok((summary(lat), bytes))
+        }
+    };
+    let (plain_page, _) = get_page(plain.id).await?;
+    let (busy_page, bytes) = get_page(busy.id).await?;
+    println!(
+        "  schedule page GET /oncall/{{id}}, signed in, over HTTP      p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  ({} kB, {PAGES} requests)",
+        busy_page.0,
+        busy_page.1,
+        busy_page.2,
+        bytes / 1024
+    );
+    println!(
+        "  baseline: the one-layer schedule's page                     p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>6.2} ms  (p99 {:.1}x)",
+        plain_page.0,
+        plain_page.1,
+        plain_page.2,
+        busy_page.1 / plain_page.1.max(1e-9)
+    );
+    let _ = stop.send(());
+    server.await??;
     Ok(())
 }
