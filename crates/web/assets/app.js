@@ -613,3 +613,23 @@ document.addEventListener("input", (event) => {
   list.addEventListener("pointerup", done);
   list.addEventListener("pointercancel", done);
 })();
+
+// A form marked data-submit-once is sent once: a second click (or Enter) while the first is
+// on its way does nothing. The server takes it once anyway (the form carries a key); this
+// spares the second request. A page brought back from the history can be sent again.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-submit-once") || event.defaultPrevented) return;
+  if (form.dataset.sending) {
+    event.preventDefault();
+    return;
+  }
+  form.dataset.sending = "1";
+  form.setAttribute("aria-busy", "true");
+});
+window.addEventListener("pageshow", () => {
+  for (const form of document.querySelectorAll("form[data-sending]")) {
+    delete form.dataset.sending;
+    form.removeAttribute("aria-busy");
+  }
+});

@@ -168,6 +168,10 @@ pub struct TakeInput {
     pub urgent_reason: String,
     /// The job or lead it is about (the client's, and still open).
     pub about: Option<About>,
+    /// Makes taking it idempotent: a second take with the same key (a double click, a form
+    /// sent again after a slow network, an API client's retry) gets the message the first one
+    /// stored, and nothing more is delivered.
+    pub submit_key: Option<String>,
 }
 
 /// A `desk.urgent_taken` event: an urgent message was taken whose caller type has an urgent
@@ -192,6 +196,30 @@ pub async fn take(
     actor: &str,
     input: &TakeInput,
 ) -> Result<DeskMessage> {
+    take_once(db, clock, org, brand, actor, input).await.map(|(m, _)| m)
+}
+
+/// [`take`], saying whether the message was taken before with the same
+/// [`TakeInput::submit_key`] (`true`: this is that message, and nothing new was queued).
+pub async fn take_once(
+    db: &Db,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: BrandId,
+    actor: &str,
+    input: &TakeInput,
+) -> Result<(DeskMessage, bool)> {
+    let submit_key = match input.submit_key.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        Some(k) if k.len() > 255 || k.chars().any(char::is_control) => {
+            return Err(Error::invalid("submit_key", "a key of at most 255 printable characters"));
+        }
+        k => k.map(str::to_string),
+    };
+    if let Some(k) = &submit_key
+        && let Some(m) = by_submit_key(db, org, k).await?
+    {
+        return Ok((m, true));
+    }
     let client = crate::tenancy::brand(db, org, brand).await?;
     let Some(protocol) = super::current(db, org, brand).await? else {
         return Err(Error::invalid(
@@ -246,10 +274,11 @@ pub async fn take(
     };
     let document = serde_json::to_string(&answers).map_err(|e| Error::Unexpected(e.to_string()))?;
     let mut tx = db.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let id: Option<(i64,)> = sqlx::query_as(
         "insert into desk_messages (org_id, brand_id, protocol_version, caller_type, caller_type_name, answers, \
-         urgent, urgent_reason, status, taken_by, taken_at, suggested, in_hours, job_id, lead_id) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12, $13, $14) returning id",
+         urgent, urgent_reason, status, taken_by, taken_at, suggested, in_hours, job_id, lead_id, submit_key) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'held', $9, $10, $11, $12, $13, $14, $15) \
+         on conflict (org_id, submit_key) where submit_key is not null do nothing returning id",
     )
     .bind(org.0)
     .bind(brand.0)
@@ -271,8 +300,15 @@ pub async fn take(
         Some(About::Lead(l)) => Some(l.0),
         _ => None,
     })
-    .fetch_one(&mut *tx)
+    .bind(submit_key.clone())
+    .fetch_optional(&mut *tx)
     .await?;
+    let Some((id,)) = id else {
+        // The same key was taken meanwhile (the first of two submissions at once): that one.
+        drop(tx);
+        let k = submit_key.as_deref().unwrap_or_default();
+        return by_submit_key(db, org, k).await?.map(|m| (m, true)).ok_or(Error::NotFound);
+    };
     let taken = Taken {
         id,
         brand: &client,
@@ -297,7 +333,20 @@ pub async fn take(
         db.work_added();
     }
     db.publish(crate::db::Event::Desk { org, message: id });
-    get(db, org, id).await
+    Ok((get(db, org, id).await?, false))
+}
+
+/// The message taken with `key`, if any.
+async fn by_submit_key(db: &Db, org: OrgId, key: &str) -> Result<Option<DeskMessage>> {
+    let found: Option<(i64,)> = sqlx::query_as("select id from desk_messages where org_id = $1 and submit_key = $2")
+        .bind(org.0)
+        .bind(key)
+        .fetch_optional(db.pool())
+        .await?;
+    match found {
+        Some((id,)) => Ok(Some(get(db, org, id).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Checks that `about` is the client's and still open; a lead already made a job is taken as
@@ -571,16 +620,33 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
 /// them). Retrieving it again changes nothing.
 pub async fn retrieve(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, actor: &str) -> Result<DeskMessage> {
     get(db, org, id).await?;
-    sqlx::query(
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let done = sqlx::query(
         "update desk_messages set status = 'retrieved', retrieved_by = $3, retrieved_at = $4 \
          where org_id = $1 and id = $2 and status = 'held'",
     )
     .bind(org.0)
     .bind(id)
     .bind(actor)
-    .bind(to_millis(clock.now()))
-    .execute(db.pool())
-    .await?;
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if done > 0 {
+        // Held for check-in: that was its delivery, and it is done.
+        sqlx::query(
+            "update desk_deliveries set read_at = $3, detail = $4 \
+             where org_id = $1 and message_id = $2 and method = 'check_in' and read_at is null",
+        )
+        .bind(org.0)
+        .bind(id)
+        .bind(now)
+        .bind(format!("retrieved by {}", crate::jobs::dispatch::actor_name(actor)))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     db.publish(crate::db::Event::Desk { org, message: id });
     get(db, org, id).await
 }

@@ -49,6 +49,8 @@ pub struct DeskDeliveryDto {
     pub outbound_message_id: Option<i64>,
     /// A recap's time.
     pub due_at: Option<String>,
+    /// When it was read in the recipient's secure inbox, or, held for check-in, retrieved.
+    pub read_at: Option<String>,
     /// `rules`, or who sent it again (`user:NAME`).
     pub created_by: String,
     pub created_at: String,
@@ -67,6 +69,7 @@ impl From<switchboard_core::desk::delivery::Delivery> for DeskDeliveryDto {
             detail: d.detail,
             outbound_message_id: d.outbound_id,
             due_at: d.due_at.map(|t| t.to_string()),
+            read_at: d.read_at.map(|t| t.to_string()),
             created_by: d.created_by,
             created_at: d.created_at.to_string(),
             updated_at: d.updated_at.to_string(),
@@ -343,14 +346,24 @@ pub struct DeskMessageQuery {
 }
 
 #[utoipa::path(post, path = "/desk/messages", tag = "desk", request_body = NewDeskMessage,
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 200, description = "Sent again with the same key (a retry after a timeout), the message is taken once: the answer is the message the first request took, with `Idempotent-Replayed: true`, and nothing more is delivered")),
     responses((status = 201, description = "Taken; its deliveries are queued by the caller type's rules (none: held for check-in)", body = DeskMessageEnvelope),
               (status = 404, description = "No such client", body = ErrorBody),
               (status = 422, description = "An answer was refused (`answers.callback_number`), or the client has no protocol", body = ErrorBody)))]
 pub async fn create(
     State(state): State<AppState>,
     caller: ApiCaller,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<NewDeskMessage>,
-) -> Result<(StatusCode, Json<DeskMessageEnvelope>), ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let submit_key = match headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if !k.trim().is_empty() && k.len() <= 200 => Some(format!("api:{}", k.trim())),
+        Some(_) => {
+            return Err(Error::invalid("Idempotency-Key", "a key of 1 to 200 printable characters").into());
+        }
+    };
     let input = TakeInput {
         caller_type: body.caller_type,
         answers: body.answers,
@@ -364,14 +377,18 @@ pub async fn create(
             (None, Some(l)) => Some(About::Lead(LeadId(l))),
             (None, None) => None,
         },
+        submit_key,
     };
-    let m = messages::take(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), "api", &input)
-        .await
-        .map_err(|e| not_found_as(e, "client"))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? }),
-    ))
+    let (m, replayed) =
+        messages::take_once(&state.db, state.clock.as_ref(), caller.org, BrandId(body.client_id), "api", &input)
+            .await
+            .map_err(|e| not_found_as(e, "client"))?;
+    let body = Json(DeskMessageEnvelope { message: with_escalation(&state, caller.org, m, true).await? });
+    Ok(if replayed {
+        (StatusCode::CREATED, [("idempotent-replayed", "true")], body).into_response()
+    } else {
+        (StatusCode::CREATED, body).into_response()
+    })
 }
 
 #[utoipa::path(get, path = "/desk/messages", tag = "desk", params(DeskMessageQuery),

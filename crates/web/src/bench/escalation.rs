@@ -153,6 +153,7 @@ async fn started(db: &Db, o: &Office, n: usize) -> anyhow::Result<Vec<i64>> {
             urgent: Some(true),
             urgent_reason: "no heat".into(),
             about: None,
+            submit_key: None,
         };
         let brand = o.brands[i % o.brands.len()];
         let m = messages::take(db, &SystemClock, o.org, brand, "bench", &input).await?;

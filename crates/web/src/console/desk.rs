@@ -163,6 +163,8 @@ pub struct BoardDelivery {
 #[template(path = "desk/index.html")]
 pub struct DeskScreen {
     pub shell: Shell,
+    /// Sent with the form, so that sending it twice takes the message once.
+    pub submit_key: String,
     /// (id, name, whether it has a protocol) of every client.
     pub clients: Vec<(i64, String, bool)>,
     /// The client picked (0: none).
@@ -304,6 +306,8 @@ struct Posted {
     prefill_text: Option<String>,
     /// The job or lead it is about: `job:ID`, `lead:ID` or empty.
     about: String,
+    /// The key the form was shown with (see [`TakeInput::submit_key`]); empty: a new form.
+    submit_key: String,
 }
 
 impl Posted {
@@ -332,6 +336,7 @@ fn read_posted(posted: &[(String, String)]) -> Posted {
         urgent_reason: map.get("urgent_reason").map(|r| r.to_string()).unwrap_or_default(),
         prefill_text: None,
         about: map.get("about").map(|r| r.to_string()).unwrap_or_default(),
+        submit_key: map.get("submit_key").map(|r| r.to_string()).unwrap_or_default(),
     }
 }
 
@@ -352,10 +357,7 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
         answers: m.answers.iter().map(|a| (a.label.clone(), a.shown())).collect(),
         taken_by: who(&m.taken_by),
         notes: m.notes.iter().map(|n| (who(&n.created_by), fmt::ago(n.created_at, &tz, now), n.body.clone())).collect(),
-        can_redeliver: m
-            .deliveries
-            .iter()
-            .any(|d| matches!(d.channel, Channel::Email | Channel::Text | Channel::Secure) && d.contact_id.is_some()),
+        can_redeliver: !switchboard_core::desk::delivery::can_redeliver(&m.deliveries).is_empty(),
         action_errors: Vec::new(),
         typed_to: String::new(),
         typed_note: String::new(),
@@ -547,6 +549,8 @@ async fn screen(
             .collect(),
         about: typed.about.clone(),
         about_label: about_words,
+        // A form shown again after a refusal keeps its key: nothing was taken with it yet.
+        submit_key: if typed.submit_key.is_empty() { switchboard_core::secret::new_token() } else { typed.submit_key },
     })
 }
 
@@ -617,6 +621,7 @@ pub async fn index(
         urgent_reason: String::new(),
         prefill_text: None,
         about: String::new(),
+        submit_key: String::new(),
     };
     // Started from a text that came in on the client's number: who wrote, their number and what
     // they wrote are filled in (another organization's lead is not found).
@@ -678,6 +683,8 @@ pub async fn take(
         urgent: Some(typed.urgent),
         urgent_reason: typed.urgent_reason.clone(),
         about: typed.about(),
+        // The form's own key: sent twice (a double click, a retry), it is taken once.
+        submit_key: Some(format!("form:{}", typed.submit_key)).filter(|_| !typed.submit_key.is_empty()),
     };
     let result = match typed.client.trim().parse::<i64>().unwrap_or(0) {
         0 => Err(switchboard_core::Error::invalid("client", "pick the client whose call this is")),
@@ -769,6 +776,7 @@ async fn refused(
         urgent_reason: String::new(),
         prefill_text: None,
         about: String::new(),
+        submit_key: String::new(),
     };
     let page_uri = board_uri(&m.brand_id.0.to_string(), "");
     let mut page = screen(state, viewer, &page_uri, posted, Vec::new(), None).await?;

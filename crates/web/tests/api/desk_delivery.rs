@@ -1052,3 +1052,115 @@ async fn recaps_that_fall_due_together_all_go_out_at_once() {
         .unwrap();
     assert_eq!(recaps as usize, CLIENTS);
 }
+
+#[tokio::test]
+async fn a_message_sent_twice_with_one_key_is_taken_and_delivered_once() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.reach("Office", json!([{ "kind": "email", "value": "office@imaginary.example" }])).await;
+    c.at("2026-12-08T15:00:00Z");
+    let send = |key: Option<String>| {
+        let c = &c;
+        async move {
+            let mut r = c.app.client().post(c.app.url("/api/v1/desk/messages")).bearer_auth(&c.key).json(&json!({
+                "client_id": c.brand, "caller_type": "caller", "answers": plumbing_answers("Dripping kitchen faucet"),
+            }));
+            if let Some(k) = &key {
+                r = r.header("Idempotency-Key", k);
+            }
+            let r = r.send().await.unwrap();
+            let replayed = r.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap().to_string());
+            let (status, body) = json(r).await;
+            (status, body["message"]["id"].as_i64(), replayed, body)
+        }
+    };
+    // A client's retry after a timeout: the same message, said to be a replay.
+    let (status, first, replayed, body) = send(Some("retry-7f3a".into())).await;
+    assert_eq!((status, replayed), (201, None), "{body}");
+    let (status, again, replayed, _) = send(Some("retry-7f3a".into())).await;
+    assert_eq!((status, again, replayed.as_deref()), (201, first, Some("true")));
+    // Four at once with another key: one message.
+    let together = futures_util::future::join_all((0..4).map(|_| send(Some("burst-19c2".into())))).await;
+    let ids: std::collections::BTreeSet<Option<i64>> = together.iter().map(|(_, id, _, _)| *id).collect();
+    assert_eq!(ids.len(), 1, "{together:?}");
+    assert_eq!(together.iter().filter(|(_, _, r, _)| r.is_none()).count(), 1, "one took it, three were replays");
+    // A key that cannot be one is refused, and nothing is taken.
+    let (status, id, _, body) = send(Some("k".repeat(201))).await;
+    assert_eq!((status, id), (422, None));
+    assert_eq!(
+        body["error"]["fields"],
+        json!([{ "field": "Idempotency-Key", "message": "a key of 1 to 200 printable characters" }])
+    );
+    // Without a key, each request is a message of its own.
+    let (_, other, _, _) = send(None).await;
+    assert_ne!(other, first);
+
+    // The operator's form, sent twice (a double click): one message, the same place on the board.
+    let b = c.app.signed_in("admin@answering.example.com").await;
+    let (_, html) = b.get_text(&format!("/desk?client={}&caller=caller", c.brand)).await;
+    let at = html.find(r#"name="submit_key" value=""#).expect("the form carries its key") + 25;
+    let key = html[at..at + html[at..].find('"').unwrap()].to_string();
+    assert_eq!(key.len(), 43, "a 256-bit key: {key}");
+    let brand = c.brand.to_string();
+    let form = [
+        ("client", brand.as_str()),
+        ("caller", "caller"),
+        ("submit_key", key.as_str()),
+        ("a_caller_name", "Ben Carter"),
+        ("a_callback_number", "(312) 555-0188"),
+        ("a_service_address", "4 Clark St"),
+        ("a_what_is_wrong", "Running toilet"),
+        ("a_best_time_to_call", "Evening"),
+    ];
+    let (one, two) = tokio::join!(b.post_form("/desk/messages", &form), b.post_form("/desk/messages", &form));
+    assert_eq!((one.status().as_u16(), two.status().as_u16()), (303, 303));
+    assert_eq!(one.headers()["location"], two.headers()["location"]);
+    let list = c.get("/api/v1/desk/messages?limit=50").await;
+    let bens =
+        list["messages"].as_array().unwrap().iter().filter(|m| m["answers"].to_string().contains("Ben Carter")).count();
+    assert_eq!(bens, 1);
+    // A fresh form has a fresh key.
+    let (_, html) = b.get_text(&format!("/desk?client={}&caller=caller", c.brand)).await;
+    assert!(!html.contains(&key));
+
+    // Each message was emailed to the office once: the first, the burst's, the keyless one, Ben's.
+    c.run_engine().await;
+    let mails = c.app.mail.mails();
+    let to_office = mails.iter().filter(|m| m.rcpt_to.iter().any(|r| r == "office@imaginary.example")).count();
+    assert_eq!(to_office, 4);
+}
+
+#[tokio::test]
+async fn a_message_held_for_check_in_waits_until_someone_retrieves_it_and_then_says_who() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.edit_protocol(|p| {
+        p["caller_types"][0]["deliveries"] = json!([{ "urgent": false, "when": "always", "method": "check_in" }]);
+    })
+    .await;
+    c.at("2026-12-08T15:00:00Z");
+    let (status, body) = c.take("caller", plumbing_answers("Dripping kitchen faucet"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    assert_eq!(body["message"]["status"], "held");
+    assert_eq!(deliveries(&body["message"]), [row("check_in", "Imaginary Plumbing", "", "waiting", "")]);
+    // Nothing goes anywhere, however long it waits.
+    c.run_engine().await;
+    assert!(c.app.mail.mails().is_empty());
+    let b = c.app.signed_in("admin@answering.example.com").await;
+    let (_, html) = b.get_text(&format!("/desk?client={}", c.brand)).await;
+    assert!(html.contains("Held for check-in"), "{html}");
+
+    // The office checks in by phone; the operator marks it retrieved from the board.
+    c.at("2026-12-08T16:30:00Z");
+    let r = b.post_form(&format!("/desk/messages/{id}/retrieve"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await["message"].clone();
+    assert_eq!(m["status"], "retrieved");
+    assert_eq!(deliveries(&m), [row("check_in", "Imaginary Plumbing", "", "read", "retrieved by admin admin")]);
+    assert_eq!(m["deliveries"][0]["read_at"], "2026-12-08T16:30:00Z");
+    // Marking it again changes nothing.
+    c.at("2026-12-08T17:00:00Z");
+    let (status, again) = c.post(&format!("/api/v1/desk/messages/{id}/retrieve"), json!({})).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["message"]["deliveries"][0]["read_at"], "2026-12-08T16:30:00Z");
+    assert_eq!(deliveries(&again["message"])[0].4, "retrieved by admin admin");
+}

@@ -93,6 +93,15 @@ async fn a_message_is_paged_over_snpp_and_faxed_as_a_pdf_through_the_gateway() {
     );
 
     c.app.mail.expect_mail("13125550199@fax.gateway.example", Duration::from_millis(200)).await.unwrap_err();
+    // The board offers to send a paged and faxed message again, as it does an emailed one.
+    let b = c.app.signed_in("admin@answering.example.com").await;
+    let (_, html) = b.get_text(&format!("/desk?client={}", c.brand)).await;
+    assert!(
+        html.contains(&format!(
+            r#"<form method="post" action="/desk/messages/{id}/redeliver"><input type="hidden" name="_csrf""#
+        )),
+        "{html}"
+    );
     let m = c.get(&format!("/api/v1/desk/messages/{id}")).await["message"].clone();
     assert_eq!(
         deliveries(&m),

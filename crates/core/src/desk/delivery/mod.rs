@@ -558,6 +558,21 @@ fn caller_of(m: &crate::desk::messages::DeskMessage, protocol: &Protocol) -> Cal
 /// Sends the message again to everyone it was emailed, texted, paged, faxed or securely sent to, the same
 /// ways (a new delivery each, by `actor`; a secure message gets a fresh notice); returns how
 /// many. Returns the message with its new deliveries.
+/// What [`redeliver`] sends again: each (method, contact) the message went to by email, text,
+/// secure message, pager or fax, once. Empty: nothing to send again.
+pub fn can_redeliver(deliveries: &[Delivery]) -> Vec<(Channel, i64)> {
+    let mut again: Vec<(Channel, i64)> = Vec::new();
+    for d in deliveries {
+        if let (Channel::Email | Channel::Text | Channel::Secure | Channel::Pager | Channel::Fax, Some(c)) =
+            (d.channel, d.contact_id)
+            && !again.contains(&(d.channel, c))
+        {
+            again.push((d.channel, c));
+        }
+    }
+    again
+}
+
 pub async fn redeliver(
     db: &Db,
     clock: &dyn Clock,
@@ -566,15 +581,7 @@ pub async fn redeliver(
     actor: &str,
 ) -> Result<crate::desk::messages::DeskMessage> {
     let m = crate::desk::messages::get(db, org, id).await?;
-    let mut again: Vec<(Channel, i64)> = Vec::new();
-    for d in &m.deliveries {
-        if let (Channel::Email | Channel::Text | Channel::Secure | Channel::Pager | Channel::Fax, Some(c)) =
-            (d.channel, d.contact_id)
-            && !again.contains(&(d.channel, c))
-        {
-            again.push((d.channel, c));
-        }
-    }
+    let again = can_redeliver(&m.deliveries);
     if again.is_empty() {
         return Err(Error::invalid(
             "message",
