@@ -8,6 +8,9 @@
 //   board      taken as urgent, it tops the board with its deliveries (email and text to the
 //              on-call technician and the office; the office's missing cell shown as failed)
 //   phone      the same screen on a 390 px phone has no sideways scroll
+//   checks     (second test) a number that cannot be one is named beside its field once the
+//              operator moves on, and the message goes once when Take message is double-clicked;
+//              switching the caller type keeps the name and number typed
 //
 // Run:   cd tests/browser && npm ci && node --test message_desk.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
@@ -15,6 +18,7 @@
 import { test } from "node:test";
 import {
   assertNoConsoleErrors,
+  demoApi,
   assertNoHorizontalScroll,
   clearFailureShots,
   explain,
@@ -97,6 +101,60 @@ test("an operator takes an urgent message at the desk", { timeout: 120_000 }, as
     await shot(phone, "desk-phone.png", { fullPage: true });
     await desk.close();
     await phoneCtx.close();
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
+
+test("the desk checks fields as the operator goes and keeps what was typed across caller types", { timeout: 120_000 }, async () => {
+  const started = Date.now();
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  try {
+    const api = demoApi(server);
+    const summit = (await api("GET", "/brands")).brands.find((b) => b.name.startsWith("Summit"));
+    await api("POST", `/brands/${summit.id}/protocol/template`, { template: "medical_clinic" });
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    watchConsole(desk, "desk", errors);
+    const page = await desk.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.base}/desk?client=${summit.id}&caller=patient`);
+
+    // A callback number that cannot be one: named beside the field once the operator moves on.
+    await page.locator('input[name="a_caller_name"]').fill("Jo Park");
+    await page.locator('input[name="a_callback_number"]').fill("555");
+    await page.locator('textarea[name="a_reason_for_the_call"]').click();
+    const check = page.locator("#a-callback_number-check");
+    await page.waitForFunction(() => document.querySelector("#a-callback_number-check")?.textContent === '"555" is not a valid phone number', null, { timeout: 5_000 })
+      .catch(async () => fail(`no live check beside the number: "${await check.textContent()}"`));
+    if (!(await check.isVisible())) fail("the number's problem is not shown");
+    await shot(page, "desk-live-check.png");
+    await page.locator('input[name="a_callback_number"]').fill("720 555 0188");
+    await page.locator('textarea[name="a_reason_for_the_call"]').click();
+    await page.waitForFunction(() => document.querySelector("#a-callback_number-check")?.textContent === "", null, { timeout: 5_000 })
+      .catch(() => fail("the number's problem stays after it was fixed"));
+    log("live check: a bad number named beside its field, gone once fixed");
+
+    // The caller turns out to be a doctor's office: the name and number come along.
+    await Promise.all([page.waitForURL(/caller=doctor_or_lab/), page.getByRole("link", { name: "Doctor or lab" }).click()]);
+    const carried = [await page.locator('input[name="a_caller_name"]').inputValue(), await page.locator('input[name="a_callback_number"]').inputValue()];
+    if (carried[0] !== "Jo Park" || carried[1] !== "720 555 0188") fail(`switching the caller type kept ${JSON.stringify(carried)}`);
+    log("caller type switched: the name and number were kept");
+
+    // Taken with a double click: one message.
+    await page.locator('input[name="a_practice_or_lab"]').fill("Front Range Labs");
+    await page.locator('textarea[name="a_message"]').fill("Results ready for patient J. Park");
+    await Promise.all([page.waitForURL(/done=taken/), page.getByRole("button", { name: "Take message" }).dblclick()]);
+    const list = await api("GET", `/desk/messages?client_id=${summit.id}`);
+    const ours = list.messages.filter((m) => JSON.stringify(m.answers).includes("Front Range Labs"));
+    if (ours.length !== 1) fail(`a double click took ${ours.length} messages`);
+    log("double click: one message");
+    await desk.close();
     await assertNoConsoleErrors(errors, started);
   } catch (e) {
     throw explain(e, errors, server);

@@ -633,3 +633,36 @@ window.addEventListener("pageshow", () => {
     form.removeAttribute("aria-busy");
   }
 });
+
+// Desk: switching who is calling keeps what the operator typed in the fields the other caller
+// type has too (name, callback number, ...). The answers ride along in this tab's session
+// storage for the one page load, never in the address.
+(() => {
+  const form = document.querySelector("form.desk-form");
+  if (!form) return;
+  const KEY = "switchboard-desk-carry";
+  const client = form.elements.namedItem("client")?.value;
+  try {
+    const carried = JSON.parse(sessionStorage.getItem(KEY) || "null");
+    sessionStorage.removeItem(KEY);
+    if (carried && carried.client === client) {
+      for (const [name, value] of Object.entries(carried.fields)) {
+        const el = form.elements.namedItem(name);
+        if (el instanceof HTMLInputElement && el.type === "checkbox") el.checked = el.checked || value === "yes";
+        else if (el instanceof HTMLSelectElement) { if (!el.value && [...el.options].some((o) => o.value === value)) el.value = value; }
+        else if ((el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) && !el.value) el.value = value;
+      }
+    }
+  } catch { /* no storage here: the new form starts empty */ }
+  for (const tab of document.querySelectorAll(".desk-callers a.tab")) {
+    tab.addEventListener("click", () => {
+      const fields = {};
+      for (const el of form.elements) {
+        if (!el.name || !(el.name.startsWith("a_") || el.name === "urgent_reason")) continue;
+        if (el instanceof HTMLInputElement && el.type === "checkbox") { if (el.checked) fields[el.name] = "yes"; }
+        else if (el.value) fields[el.name] = el.value;
+      }
+      try { sessionStorage.setItem(KEY, JSON.stringify({ client, fields })); } catch { /* private mode */ }
+    });
+  }
+})();

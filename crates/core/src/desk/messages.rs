@@ -675,6 +675,33 @@ pub async fn add_note(db: &Db, clock: &dyn Clock, org: OrgId, id: i64, body: &st
 /// Whether the client's rules would suggest urgent for these answers (typed, by field key) if
 /// the message were taken now, and why: the operator's screen shows it while they type.
 /// Answers that do not read yet are looked at as typed.
+/// Each field of the caller type with what is wrong with its answer so far, or an empty
+/// message when it reads (or is still empty: a required field is asked for on taking, not
+/// while the operator is still on the call). The operator's screen shows it as they type.
+pub async fn check_typed(
+    db: &Db,
+    org: OrgId,
+    brand: BrandId,
+    caller_type: &str,
+    answers: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>> {
+    let client = crate::tenancy::brand(db, org, brand).await?;
+    let Some(protocol) = super::current(db, org, brand).await? else { return Ok(Vec::new()) };
+    let Some(caller) = protocol.protocol.caller_type(caller_type.trim()) else { return Ok(Vec::new()) };
+    Ok(caller
+        .fields
+        .iter()
+        .map(|f| {
+            let typed = answers.get(&f.key).map(|v| v.trim()).filter(|v| !v.is_empty());
+            let wrong = match typed {
+                Some(v) => f.read(Some(v), client.country).err().unwrap_or_default(),
+                None => String::new(),
+            };
+            (f.key.clone(), wrong)
+        })
+        .collect())
+}
+
 pub async fn suggestion(
     db: &Db,
     clock: &dyn Clock,

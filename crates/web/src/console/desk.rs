@@ -706,15 +706,19 @@ pub async fn take(
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "desk/_urgent.html")]
+#[template(path = "desk/_suggest.html")]
 pub struct UrgentBox {
     pub urgent: bool,
     pub urgent_touched: bool,
     pub suggested: String,
+    /// (field key, what is wrong with it so far, or empty), put beside each field.
+    pub checks: Vec<(String, String)>,
 }
 
 /// `POST /desk/suggest` (htmx, while the operator types): the Urgent box with what the rules
-/// suggest for the answers so far; ticked by the rules until the operator sets it themselves.
+/// suggest for the answers so far, ticked by the rules until the operator sets it themselves;
+/// and beside each field, what is wrong with it so far (a number that cannot be one, an email
+/// address without its domain), swapped in out of band.
 pub async fn suggest(
     State(state): State<AppState>,
     Staff(viewer): Staff,
@@ -725,7 +729,8 @@ pub async fn suggest(
     let suggested =
         messages::suggestion(&state.db, state.clock.as_ref(), viewer.user.org_id, brand, &typed.answers).await?;
     let urgent = if typed.urgent_touched { typed.urgent } else { suggested.is_some() };
-    Ok(UrgentBox { urgent, urgent_touched: typed.urgent_touched, suggested: suggested.unwrap_or_default() }
+    let checks = messages::check_typed(&state.db, viewer.user.org_id, brand, &typed.caller, &typed.answers).await?;
+    Ok(UrgentBox { urgent, urgent_touched: typed.urgent_touched, suggested: suggested.unwrap_or_default(), checks }
         .into_response())
 }
 

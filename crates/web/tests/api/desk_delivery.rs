@@ -857,6 +857,32 @@ async fn the_operators_screen_suggests_urgency_while_they_type() {
     let html = post(form("The basement is flooding", "1", false)).await;
     assert!(!html.contains(" checked") && html.contains("Suggested by the rules"), "{html}");
     assert!(html.contains(r#"name="urgent_touched" value="1""#), "{html}");
+
+    // Beside each field, what is wrong with it so far, swapped in out of band; empty once it
+    // reads, and nothing yet for a required field still empty.
+    let mut f = form("A dripping faucet", "", false);
+    f.push(("a_callback_number", "555".to_string()));
+    let html = post(f).await;
+    let check = |key: &str, wrong: &str| {
+        format!(
+            r#"<span class="field-error live-check" id="a-{key}-check" aria-live="polite" hx-swap-oob="true">{wrong}</span>"#
+        )
+    };
+    let (_, page) = b.get_text(&format!("/desk?client={harbor}&caller=caller")).await;
+    let wrong = "&#34;555&#34; is not a valid phone number";
+    assert!(html.contains(&check("callback_number", wrong)), "{html}");
+    assert!(!html.contains(&check("callback_number", "")), "a number that cannot be one is named: {html}");
+    assert!(html.contains(&check("caller_name", "")), "an empty required field is not an error yet: {html}");
+    assert!(
+        page.contains(
+            r#"<span class="field-error live-check" id="a-callback_number-check" aria-live="polite"></span>"#
+        ),
+        "{page}"
+    );
+    let mut f = form("A dripping faucet", "", false);
+    f.push(("a_callback_number", "617 555 0134".to_string()));
+    let html = post(f).await;
+    assert!(html.contains(&check("callback_number", "")), "it reads now: {html}");
 }
 
 #[tokio::test]
