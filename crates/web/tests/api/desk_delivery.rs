@@ -1190,3 +1190,67 @@ async fn a_message_held_for_check_in_waits_until_someone_retrieves_it_and_then_s
     assert_eq!(again["message"]["deliveries"][0]["read_at"], "2026-12-08T16:30:00Z");
     assert_eq!(deliveries(&again["message"])[0].4, "retrieved by admin admin");
 }
+
+#[tokio::test]
+async fn the_clinic_as_shipped_emails_the_office_manager_and_texts_urgent_lab_calls_to_the_doctor_and_manager() {
+    let c = Client::from_template("Lakeside Clinic", "medical_clinic").await;
+    c.reach(
+        "Office manager",
+        json!([{ "kind": "email", "value": "manager@lakeside.example" }, { "kind": "cell", "value": "(312) 555-0161" }]),
+    )
+    .await;
+    c.reach("On-call doctor", json!([{ "kind": "cell", "value": "(312) 555-0177" }])).await;
+    // Tuesday 9:00 AM in Chicago.
+    c.at("2026-12-08T15:00:00Z");
+    let lab = |message: &str| {
+        json!({
+            "caller_name": "Sam Ortiz",
+            "practice_or_lab": "Front Range Labs",
+            "callback_number": "(312) 555-0190",
+            "message": message,
+        })
+    };
+
+    // A lab's routine call: an email to the office manager, at once.
+    let (status, body) = c.take("doctor_or_lab", lab("Results for J. Park are ready"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(deliveries(&body["message"]), [row("email", "Office manager", "manager@lakeside.example", "sending", "")]);
+    c.run_engine().await;
+    let mail = c.app.mail.expect_mail("manager@lakeside.example", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(mail.subject, "Message for Lakeside Clinic from Sam Ortiz");
+    assert_eq!(
+        text_of(&mail),
+        "Message for Lakeside Clinic, taken at 9:00 AM Tue Dec 8.\n\n\
+         Caller: Doctor or lab\n\
+         Caller's name: Sam Ortiz\n\
+         Callback number: (312) 555-0190\n\
+         Practice or lab: Front Range Labs\n\
+         Message: Results for J. Park are ready"
+    );
+
+    // An urgent one (a critical value): texts to the on-call doctor and the office manager.
+    c.at("2026-12-08T15:10:00Z");
+    let (status, body) = c
+        .take(
+            "doctor_or_lab",
+            lab("Critical potassium 6.8 for J. Park"),
+            json!({ "urgent": true, "urgent_reason": "critical lab value" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        deliveries(&body["message"]),
+        [
+            row("text", "On-call doctor", "+13125550177", "sending", ""),
+            row("text", "Office manager", "+13125550161", "sending", ""),
+        ]
+    );
+    c.run_engine().await;
+    let expected = "URGENT Lakeside Clinic message (Doctor or lab): Caller's name: Sam Ortiz; Callback number: \
+                    (312) 555-0190; Practice or lab: Front Range Labs; Message: Critical potassium 6.8 for J. Park. \
+                    Taken 9:10 AM Tue Dec 8.";
+    for to in ["+13125550177", "+13125550161"] {
+        let text = c.app.sms.expect_sms(to, Duration::from_secs(5)).await.unwrap();
+        assert_eq!((text.from.as_str(), text.body.as_str()), ("+13125550100", expected), "to {to}");
+    }
+}
