@@ -548,9 +548,23 @@ const FILTER_WINDOW: i64 = 5_000;
 /// The newest messages that match, urgent ones nobody has retrieved first; at most `limit`
 /// (1-500).
 pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Vec<DeskMessage>> {
+    Ok(list_from(db, org, filter, 0, limit).await?.0)
+}
+
+/// [`list`] from the `offset`th message on (a board's later pages), and whether more follow.
+pub async fn list_from(
+    db: &Db,
+    org: OrgId,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<DeskMessage>, bool)> {
     let limit = limit.clamp(1, 500);
+    let offset = offset.clamp(0, FILTER_WINDOW);
+    // One more than asked for says whether there are more.
+    let wanted = offset + limit + 1;
     let only = match &filter.only {
-        Some(brands) if brands.is_empty() => return Ok(Vec::new()),
+        Some(brands) if brands.is_empty() => return Ok((Vec::new(), false)),
         Some(brands) => {
             let ids: Vec<String> = brands.iter().map(|b| b.0.to_string()).collect();
             format!(" and brand_id in ({})", ids.join(", "))
@@ -588,7 +602,7 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
         .bind(stored)
         .bind(from)
         .bind(to)
-        .bind(if exact { limit } else { FILTER_WINDOW })
+        .bind(if exact { wanted } else { FILTER_WINDOW })
         .fetch_all(db.pool())
         .await?;
     let mut messages = rows.into_iter().map(DeskMessage::try_from).collect::<Result<Vec<_>>>()?;
@@ -600,20 +614,25 @@ pub async fn list(db: &Db, org: OrgId, filter: &Filter, limit: i64) -> Result<Ve
     if !words.is_empty() {
         messages.retain(|m| matches(m, &words));
     }
+    let page = |mut all: Vec<DeskMessage>| {
+        let more = all.len() as i64 > offset + limit;
+        let rest = all.split_off((offset as usize).min(all.len()));
+        (rest.into_iter().take(limit as usize).collect::<Vec<_>>(), more)
+    };
     if exact {
-        return with_deliveries(db, org, messages).await;
+        let (shown, more) = page(messages);
+        return Ok((with_deliveries(db, org, shown).await?, more));
     }
     let mut out = Vec::new();
     for chunk in messages.chunks(500) {
-        let mut page = with_deliveries(db, org, chunk.to_vec()).await?;
-        page.retain(|m| filter.status.is_none_or(|s| m.status == s));
-        out.extend(page);
-        if out.len() >= limit as usize {
+        let mut part = with_deliveries(db, org, chunk.to_vec()).await?;
+        part.retain(|m| filter.status.is_none_or(|s| m.status == s));
+        out.extend(part);
+        if out.len() as i64 >= wanted {
             break;
         }
     }
-    out.truncate(limit as usize);
-    Ok(out)
+    Ok(page(out))
 }
 
 /// Records that the client has a held message (they checked in, or an operator read it to

@@ -291,6 +291,8 @@ pub struct DeskMessageEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct DeskMessageList {
     pub messages: Vec<DeskMessageDto>,
+    /// More match: ask again with this `offset` for the next page.
+    pub next_offset: Option<i64>,
 }
 
 /// A message to take.
@@ -343,6 +345,9 @@ pub struct DeskMessageQuery {
     /// At most this many (default 100; 1-500, a value outside is brought within).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// Skip this many (the next page: the last answer's `next_offset`); at most 5,000.
+    #[param(minimum = 0, maximum = 5000)]
+    pub offset: Option<i64>,
 }
 
 #[utoipa::path(post, path = "/desk/messages", tag = "desk", request_body = NewDeskMessage,
@@ -415,7 +420,9 @@ pub async fn list(
         })?),
     };
     let filter = Filter { brand: q.client_id.map(BrandId), status, urgent: q.urgent, date, only: None, text: q.q };
-    let found = messages::list(&state.db, caller.org, &filter, q.limit.unwrap_or(100)).await?;
+    let (limit, offset) = (q.limit.unwrap_or(100).clamp(1, 500), q.offset.unwrap_or(0).clamp(0, 5000));
+    let (found, more) = messages::list_from(&state.db, caller.org, &filter, offset, limit).await?;
+    let next_offset = more.then_some(offset + limit);
     let ids: Vec<i64> = found.iter().map(|m| m.id).collect();
     let escalations = escalation_store::of_messages(&state.db, caller.org, &ids).await?;
     let messages = found
@@ -429,7 +436,7 @@ pub async fn list(
             dto
         })
         .collect();
-    Ok(Json(DeskMessageList { messages }))
+    Ok(Json(DeskMessageList { messages, next_offset }))
 }
 
 #[utoipa::path(get, path = "/desk/messages/{id}", tag = "desk", params(("id" = i64, Path, description = "Message id")),

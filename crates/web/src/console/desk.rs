@@ -199,6 +199,10 @@ pub struct DeskScreen {
     pub f_date: String,
     /// The search words.
     pub f_q: String,
+    /// Links to the board's newer and older pages, when there are.
+    pub newer: Option<String>,
+    pub older: Option<String>,
+    pub page: i64,
     pub statuses: Vec<(&'static str, &'static str)>,
     /// (name, number) of each client, for the type-ahead.
     pub client_names: Vec<(String, String)>,
@@ -224,9 +228,35 @@ struct BoardQuery {
     date: String,
     #[serde(default)]
     q: String,
+    /// The board's page, from 1.
+    #[serde(default)]
+    page: String,
 }
 
+/// How many messages a page of the board shows.
+const BOARD_PAGE: i64 = 50;
+
 impl BoardQuery {
+    fn page(&self) -> i64 {
+        self.page.trim().parse::<i64>().unwrap_or(1).clamp(1, 100)
+    }
+    /// The board's address for `page`, with its client and filters.
+    fn href(&self, client: i64, page: i64) -> String {
+        let mut q: Vec<(&str, String)> = Vec::new();
+        if client != 0 {
+            q.push(("client", client.to_string()));
+        }
+        for (k, v) in [("status", &self.status), ("urgency", &self.urgency), ("date", &self.date), ("q", &self.q)] {
+            if !v.trim().is_empty() {
+                q.push((k, v.trim().to_string()));
+            }
+        }
+        if page > 1 {
+            q.push(("page", page.to_string()));
+        }
+        let query = serde_urlencoded::to_string(&q).unwrap_or_default();
+        if query.is_empty() { "/desk#desk-board".into() } else { format!("/desk?{query}#desk-board") }
+    }
     fn read(uri: &Uri) -> BoardQuery {
         uri.query().and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
     }
@@ -492,7 +522,13 @@ async fn screen(
         None => String::new(),
     };
     let board = BoardQuery::read(uri);
-    let found = messages::list(&state.db, org, &board.filter(picked.map(|b| b.id)), 50).await?;
+    let page = board.page();
+    let (found, more) =
+        messages::list_from(&state.db, org, &board.filter(picked.map(|b| b.id)), (page - 1) * BOARD_PAGE, BOARD_PAGE)
+            .await?;
+    let client_id = picked.map(|b| b.id.0).unwrap_or(0);
+    let newer = (page > 1).then(|| board.href(client_id, page - 1));
+    let older = more.then(|| board.href(client_id, page + 1));
     let ids: Vec<i64> = found.iter().filter(|m| m.urgent).map(|m| m.id).collect();
     let escalations = escalation_store::of_messages(&state.db, org, &ids).await?;
     let mut messages = Vec::with_capacity(found.len());
@@ -542,6 +578,9 @@ async fn screen(
         f_urgency: board.urgency,
         f_date: board.date,
         f_q: board.q,
+        newer,
+        older,
+        page,
         statuses: DeskStatus::ALL.iter().map(|s| (s.as_str(), s.label())).collect(),
         client_names: brands
             .iter()

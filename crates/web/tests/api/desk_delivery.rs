@@ -1214,7 +1214,10 @@ async fn the_clinic_as_shipped_emails_the_office_manager_and_texts_urgent_lab_ca
     // A lab's routine call: an email to the office manager, at once.
     let (status, body) = c.take("doctor_or_lab", lab("Results for J. Park are ready"), json!({})).await;
     assert_eq!(status, 201, "{body}");
-    assert_eq!(deliveries(&body["message"]), [row("email", "Office manager", "manager@lakeside.example", "sending", "")]);
+    assert_eq!(
+        deliveries(&body["message"]),
+        [row("email", "Office manager", "manager@lakeside.example", "sending", "")]
+    );
     c.run_engine().await;
     let mail = c.app.mail.expect_mail("manager@lakeside.example", Duration::from_secs(5)).await.unwrap();
     assert_eq!(mail.subject, "Message for Lakeside Clinic from Sam Ortiz");
@@ -1253,4 +1256,78 @@ async fn the_clinic_as_shipped_emails_the_office_manager_and_texts_urgent_lab_ca
         let text = c.app.sms.expect_sms(to, Duration::from_secs(5)).await.unwrap();
         assert_eq!((text.from.as_str(), text.body.as_str()), ("+13125550100", expected), "to {to}");
     }
+}
+
+#[tokio::test]
+async fn the_board_and_the_api_page_through_every_message_newest_first() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.at("2026-12-08T15:00:00Z");
+    let brand = switchboard_core::ids::BrandId(c.brand);
+    for i in 1..=55 {
+        let problem = if i % 2 == 0 { format!("Leak number {i}") } else { format!("Clog number {i}") };
+        let input = switchboard_core::desk::messages::TakeInput {
+            caller_type: "caller".into(),
+            answers: [
+                ("caller_name", format!("Caller {i:02}")),
+                ("callback_number", "(312) 555-0199".to_string()),
+                ("service_address", "12 Wacker Dr".to_string()),
+                ("what_is_wrong", problem),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            urgent: Some(false),
+            ..Default::default()
+        };
+        switchboard_core::desk::messages::take(&c.app.db, &c.app.clock, c.org, brand, "api", &input).await.unwrap();
+        c.app.clock.advance(jiff::SignedDuration::from_mins(1));
+    }
+    let names = |v: &Value| -> Vec<String> {
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["answers"][0]["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The API: pages of 20, newest first, then what is left, and no next page after it.
+    let first = c.get("/api/v1/desk/messages?limit=20").await;
+    assert_eq!(names(&first)[0], "Caller 55");
+    assert_eq!(first["next_offset"], 20);
+    let last = c.get("/api/v1/desk/messages?limit=20&offset=40").await;
+    assert_eq!(names(&last).len(), 15);
+    assert_eq!(names(&last)[14], "Caller 01");
+    assert_eq!(last["next_offset"], Value::Null);
+    // With words, the pages are of the matching messages only.
+    let leaks = c.get("/api/v1/desk/messages?q=leak&limit=20").await;
+    assert_eq!((names(&leaks).len(), leaks["next_offset"].clone()), (20, json!(20)));
+    let rest = c.get("/api/v1/desk/messages?q=leak&limit=20&offset=20").await;
+    assert_eq!(
+        names(&rest),
+        ["Caller 14", "Caller 12", "Caller 10", "Caller 08", "Caller 06", "Caller 04", "Caller 02"]
+    );
+    assert_eq!(rest["next_offset"], Value::Null);
+
+    // The board: fifty, then the older ones one click away, with the filters kept.
+    let b = c.app.signed_in("admin@answering.example.com").await;
+    let (_, html) = b.get_text(&format!("/desk?client={}", c.brand)).await;
+    assert_eq!(html.matches(r#"<li class="desk-message"#).count(), 50);
+    let older = format!(
+        r#"<a class="button small ghost" href="/desk?client={}&#38;page=2#desk-board" rel="next">Older messages</a>"#,
+        c.brand
+    );
+    assert!(html.contains(&older), "{html}");
+    assert!(!html.contains("Newer messages"));
+    let (_, html) = b.get_text(&format!("/desk?client={}&page=2", c.brand)).await;
+    assert_eq!(html.matches(r#"<li class="desk-message"#).count(), 5);
+    assert!(html.contains("<dd>Caller 01</dd>") && !html.contains("Older messages"), "{html}");
+    assert!(
+        html.contains(&format!(r#"href="/desk?client={}#desk-board" rel="prev">Newer messages</a>"#, c.brand)),
+        "{html}"
+    );
+    let (_, html) = b.get_text(&format!("/desk?client={}&q=clog&page=1", c.brand)).await;
+    assert_eq!(html.matches(r#"<li class="desk-message"#).count(), 28);
+    assert!(!html.contains("Older messages"));
+    let (_, html) = b.get_text(&format!("/desk?client={}&page=9", c.brand)).await;
+    assert!(html.contains("No more messages."), "{html}");
 }
