@@ -51,10 +51,22 @@ pub struct DeskDeliveryDto {
     pub due_at: Option<String>,
     /// When it was read in the recipient's secure inbox, or, held for check-in, retrieved.
     pub read_at: Option<String>,
+    /// The steps its email or text took after being queued, in order.
+    pub history: Vec<DeliveryStepDto>,
     /// `rules`, or who sent it again (`user:NAME`).
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// A step an email or text took.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryStepDto {
+    /// `sending`, `sent`, `delivered`, `undelivered`, `failed` or `suppressed`.
+    pub status: String,
+    pub at: String,
+    /// Why, for `failed` and `undelivered`.
+    pub detail: Option<String>,
 }
 
 impl From<switchboard_core::desk::delivery::Delivery> for DeskDeliveryDto {
@@ -70,6 +82,11 @@ impl From<switchboard_core::desk::delivery::Delivery> for DeskDeliveryDto {
             outbound_message_id: d.outbound_id,
             due_at: d.due_at.map(|t| t.to_string()),
             read_at: d.read_at.map(|t| t.to_string()),
+            history: d
+                .history
+                .into_iter()
+                .map(|(status, at, detail)| DeliveryStepDto { status, at: at.to_string(), detail })
+                .collect(),
             created_by: d.created_by,
             created_at: d.created_at.to_string(),
             updated_at: d.updated_at.to_string(),

@@ -157,6 +157,49 @@ pub struct BoardDelivery {
     pub detail: String,
     /// When its state last changed.
     pub when: String,
+    /// Each step it took, with when and by whom: "queued 9:00 AM by Morgan Lee · sent 9:00 AM
+    /// · delivered 9:01 AM · read 9:05 AM".
+    pub steps: String,
+}
+
+/// A delivery's steps as the board lists them (see [`BoardDelivery::steps`]), in the client's
+/// zone; a step on a later day than the first names its date.
+pub(crate) fn delivery_steps(d: &switchboard_core::desk::delivery::Delivery, tz: &jiff::tz::TimeZone) -> String {
+    use switchboard_core::when;
+    let day = d.created_at.to_zoned(tz.clone()).date();
+    let at = |t: jiff::Timestamp| {
+        if t.to_zoned(tz.clone()).date() == day {
+            when::time(t, tz)
+        } else {
+            format!("{} {}", when::date(t, tz), when::time(t, tz))
+        }
+    };
+    let by = match d.created_by.as_str() {
+        "rules" => String::new(),
+        who => format!(" by {}", switchboard_core::jobs::dispatch::actor_name(who)),
+    };
+    if !d.attempted {
+        // Refused when it was planned: the detail says why, and nothing happened after.
+        return String::new();
+    }
+    let first = match d.channel {
+        Channel::CheckIn | Channel::Recap => "held",
+        _ => "queued",
+    };
+    let mut steps = vec![format!("{first} {}{by}", at(d.created_at))];
+    for (status, t, _) in &d.history {
+        let word = match status.as_str() {
+            "sending" => continue,
+            "undelivered" => "not delivered",
+            "suppressed" => "not sent (opted out)",
+            other => other,
+        };
+        steps.push(format!("{word} {}", at(*t)));
+    }
+    if let Some(read) = d.read_at {
+        steps.push(format!("{} {}", if d.channel == Channel::CheckIn { "retrieved" } else { "read" }, at(read)));
+    }
+    steps.join(" · ")
 }
 
 #[derive(Template, WebTemplate)]
@@ -416,6 +459,7 @@ fn board_message(m: DeskMessage, brands: &[Brand], now: jiff::Timestamp) -> Boar
                     state_label: d.state.label(),
                     detail: d.detail.clone().unwrap_or_default(),
                     when: fmt::ago(d.updated_at, &tz, now),
+                    steps: delivery_steps(d, &tz),
                 }
             })
             .collect(),

@@ -495,9 +495,9 @@ async fn an_operator_takes_a_message_by_the_clients_protocol_and_it_is_delivered
     // missing cell number shows at once.
     assert!(html.contains(r#"<span class="badge desk-delivering">Delivering</span>"#), "{html}");
     for line in [
-        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to On-call technician at oncall@harbor.demo.switchboard.test <span class="muted small">just now</span></li>"#,
-        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Text to On-call technician at (617) 555-0148 <span class="muted small">just now</span></li>"#,
-        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to Office at office@harbor.demo.switchboard.test <span class="muted small">just now</span></li>"#,
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to On-call technician at oncall@harbor.demo.switchboard.test <span class="muted small">just now</span><span class="attempt-steps muted small">queued 12:00 PM</span></li>"#,
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Text to On-call technician at (617) 555-0148 <span class="muted small">just now</span><span class="attempt-steps muted small">queued 12:00 PM</span></li>"#,
+        r#"<li class="attempt-sending"><span class="badge delivery-badge">Sending</span> Email to Office at office@harbor.demo.switchboard.test <span class="muted small">just now</span><span class="attempt-steps muted small">queued 12:00 PM</span></li>"#,
         r#"<li class="attempt-failed"><span class="badge delivery-badge">Failed</span> Text to Office<span class="muted">: Office has no cell number</span> <span class="muted small">just now</span></li>"#,
     ] {
         assert!(html.contains(line), "{line}\n{html}");

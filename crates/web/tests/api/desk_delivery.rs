@@ -1331,3 +1331,57 @@ async fn the_board_and_the_api_page_through_every_message_newest_first() {
     let (_, html) = b.get_text(&format!("/desk?client={}&page=9", c.brand)).await;
     assert!(html.contains("No more messages."), "{html}");
 }
+
+#[tokio::test]
+async fn each_delivery_keeps_its_steps_and_the_board_shows_them_with_who_sent_it_again() {
+    let c = Client::from_template("Imaginary Plumbing", "hvac_plumbing").await;
+    c.reach("Office", json!([{ "kind": "email", "value": "office@imaginary.example" }])).await;
+    c.reach("On-call technician", json!([{ "kind": "cell", "value": "(312) 555-0142" }])).await;
+    c.at("2026-12-08T15:05:00Z");
+    let (status, body) = c.take("caller", plumbing_answers("No heat since last night"), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["message"]["id"].as_i64().unwrap();
+    c.run_engine().await;
+    c.app.sms.settle(Duration::from_secs(5)).await.unwrap();
+    let m = c.get(&format!("/api/v1/desk/messages/{id}")).await["message"].clone();
+    let steps = |d: &Value| -> Vec<String> {
+        d["history"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap().to_string()).collect()
+    };
+    let text = m["deliveries"].as_array().unwrap().iter().find(|d| d["method"] == "text").unwrap().clone();
+    assert_eq!(steps(&text), ["sent", "delivered"]);
+    let email = m["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["method"] == "email" && d["recipient"] == "Office")
+        .unwrap()
+        .clone();
+    assert_eq!(steps(&email), ["sent"]);
+    // The engine ran two seconds apart: the text went at 9:05, delivered once the carrier said so.
+    assert_eq!(text["history"][0]["at"].as_str().unwrap()[..16], *"2026-12-08T15:05");
+
+    // The office sends it again from the board: the new attempts say who.
+    let b = c.app.signed_in("admin@answering.example.com").await;
+    c.at("2026-12-08T16:40:00Z");
+    let r = b.post_form(&format!("/desk/messages/{id}/redeliver"), &[]).await;
+    assert_eq!(r.status(), 303);
+    c.run_engine().await;
+    c.app.sms.settle(Duration::from_secs(5)).await.unwrap();
+    let (_, html) = b.get_text(&format!("/desk?client={}", c.brand)).await;
+    assert!(
+        html.contains(
+            r#"<span class="attempt-steps muted small">queued 9:05 AM · sent 9:05 AM · delivered 9:05 AM</span>"#
+        ),
+        "the first text's steps: {html}"
+    );
+    assert!(
+        html.contains(r#"<span class="attempt-steps muted small">queued 10:40 AM by admin admin · sent 10:40 AM · delivered 10:40 AM</span>"#),
+        "the text sent again: {html}"
+    );
+    assert!(
+        html.contains(
+            r#"<span class="attempt-steps muted small">queued 10:40 AM by admin admin · sent 10:40 AM</span>"#
+        ),
+        "the email sent again: {html}"
+    );
+}

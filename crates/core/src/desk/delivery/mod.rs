@@ -21,6 +21,7 @@ use sqlx::FromRow;
 use super::rules::{self, Method};
 use super::{CallerType, Protocol};
 use crate::clock::{Clock, from_millis, to_millis};
+use crate::db::bulk;
 use crate::db::{Db, Tx};
 use crate::desk::messages::Answer;
 use crate::engine::{self, BoxFuture, NewWork, Outcome, Priority, WorkContext, WorkItem, Worker};
@@ -158,6 +159,11 @@ pub struct Delivery {
     pub due_at: Option<jiff::Timestamp>,
     /// When a secure message was opened in the recipient's inbox.
     pub read_at: Option<jiff::Timestamp>,
+    /// The steps its email or text took after being queued, in order: (the message's status
+    /// then, `sent`, `delivered`, `failed`, ..., when, why it failed).
+    pub history: Vec<(String, jiff::Timestamp, Option<String>)>,
+    /// Whether it was ever tried (`false`: refused when planned, e.g. a contact with no cell).
+    pub attempted: bool,
     /// `rules`, or who re-delivered it (`user:NAME`).
     pub created_by: String,
     pub created_at: jiff::Timestamp,
@@ -495,6 +501,8 @@ impl TryFrom<Row> for Delivery {
             outbound_id: r.outbound_id,
             due_at: r.due_at.map(from_millis),
             read_at: r.read_at.map(from_millis),
+            history: Vec::new(),
+            attempted: r.status != "skipped",
             created_by: r.created_by,
             created_at: from_millis(r.created_at),
             updated_at: from_millis(r.read_at.or(r.out_updated).unwrap_or(r.created_at)),
@@ -507,10 +515,32 @@ pub async fn for_messages(db: &Db, org: OrgId, ids: &[i64]) -> Result<Vec<Delive
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let sql = format!("{SELECT} where d.org_id = $1 and d.message_id in ({}) order by d.id", list.join(", "));
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).fetch_all(db.pool()).await?;
-    rows.into_iter().map(Delivery::try_from).collect()
+    let sql = format!(
+        "{SELECT} where d.org_id = $1 and {} order by d.id",
+        bulk::any(db.backend(), "d.message_id", 2, "bigint")
+    );
+    let rows: Vec<Row> =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(bulk::encode(ids)?).fetch_all(db.pool()).await?;
+    let mut list = rows.into_iter().map(Delivery::try_from).collect::<Result<Vec<_>>>()?;
+    // Each email's or text's steps, read once for all (they are the organization's: the
+    // deliveries above are).
+    let outbound: Vec<i64> = list.iter().filter_map(|d| d.outbound_id).collect();
+    if !outbound.is_empty() {
+        let sql = format!(
+            "select message_id, status, at, detail from message_events where {} order by id",
+            bulk::any(db.backend(), "message_id", 1, "bigint")
+        );
+        let steps: Vec<(i64, String, i64, Option<String>)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(bulk::encode(&outbound)?).fetch_all(db.pool()).await?;
+        for d in &mut list {
+            d.history = steps
+                .iter()
+                .filter(|(m, ..)| Some(*m) == d.outbound_id)
+                .map(|(_, status, at, detail)| (status.clone(), from_millis(*at), detail.clone()))
+                .collect();
+        }
+    }
+    Ok(list)
 }
 
 /// What a delivery of a stored message needs: its client, and the protocol version it was
