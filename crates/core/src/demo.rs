@@ -298,6 +298,7 @@ async fn seed_inbox(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> R
                     recipients: d.brand.inbound_email.iter().map(|e| e.to_string()).collect(),
                     subject: d.subject.unwrap_or_default().to_string(),
                     text: d.body.to_string(),
+                    bounce: None,
                 };
                 let to = d.brand.inbound_email.as_ref().map(|e| e.to_string()).unwrap_or_default();
                 messaging::email::record_inbound_email_in(tx, &at, d.brand, &to, &email).await?.map(|m| m.0)

@@ -278,6 +278,11 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
     let Some(id) = messaging::record_inbound_email_in(&mut tx, clock, &brand, &to, email).await? else {
         return Ok(InboundOutcome::Duplicate);
     };
+    if let Some(bounce) = &email.bounce {
+        // One of our emails could not be delivered: it is marked failed with why, which its
+        // timeline shows (a desk delivery, a customer notice).
+        messaging::email::record_bounce_in(&mut tx, clock, brand.org_id, bounce).await?;
+    }
     let lead = if email.automated {
         None
     } else {

@@ -138,6 +138,45 @@ pub struct InboundEmail {
     pub recipients: Vec<String>,
     pub subject: String,
     pub text: String,
+    /// A delivery status notification (RFC 3464) saying one of our emails could not be
+    /// delivered.
+    pub bounce: Option<Bounce>,
+}
+
+/// What a bounce says: which of our emails (its Message-ID) failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounce {
+    pub original_message_id: String,
+    /// The receiving server's words ("550 5.1.1 <ana@example.com>: User unknown"), else the
+    /// status code ("5.1.1").
+    pub reason: String,
+}
+
+/// Reads a delivery status notification: a `multipart/report; report-type=delivery-status`
+/// whose report says `Action: failed` (a delay is not a bounce), with the returned message's
+/// headers carrying its Message-ID. `None` for anything else.
+pub fn read_bounce(raw: &str) -> Option<Bounce> {
+    let (head, body) = raw.split_once("\r\n\r\n").or_else(|| raw.split_once("\n\n"))?;
+    let head = head.to_ascii_lowercase();
+    if !(head.contains("multipart/report") && head.contains("delivery-status")) {
+        return None;
+    }
+    let field = |name: &str| {
+        body.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+    };
+    if !field("Action")?.eq_ignore_ascii_case("failed") {
+        return None;
+    }
+    let original_message_id = field("Message-ID").filter(|id| id.starts_with('<') && id.ends_with('>'))?;
+    let reason = match field("Diagnostic-Code") {
+        // "smtp; 550 5.1.1 ...": the type is not for people.
+        Some(d) => d.split_once(';').map(|(_, r)| r.trim().to_string()).unwrap_or(d),
+        None => field("Status").unwrap_or_else(|| "no reason given".into()),
+    };
+    Some(Bounce { original_message_id, reason })
 }
 
 /// Parses a raw RFC 5322 message as received over SMTP.
@@ -169,7 +208,49 @@ pub fn parse_raw(raw: &[u8], envelope_from: &str, recipients: Vec<String>) -> In
     let message_id = parsed.as_ref().and_then(|m| m.message_id()).map(|id| format!("<{id}>")).unwrap_or_else(|| {
         format!("<sha256-{}@switchboard>", crate::secret::hash_token(&String::from_utf8_lossy(raw)))
     });
-    InboundEmail { provider: "email", message_id, from, from_name, reply_to, automated, recipients, subject, text }
+    let bounce = read_bounce(&String::from_utf8_lossy(raw));
+    InboundEmail {
+        provider: "email",
+        message_id,
+        from,
+        from_name,
+        reply_to,
+        automated: automated || bounce.is_some(),
+        recipients,
+        subject,
+        text,
+        bounce,
+    }
+}
+
+/// Marks our email that `bounce` names failed, with the receiving server's reason, inside
+/// `tx`: only an outbound email of `org` (another organization's Message-ID changes
+/// nothing). Returns the message, if it was ours.
+pub async fn record_bounce_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    bounce: &Bounce,
+) -> Result<Option<MessageId>> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "select id from messages where org_id = $1 and channel = 'email' and direction = 'outbound' and provider_id = $2",
+    )
+    .bind(org.0)
+    .bind(&bounce.original_message_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((id,)) = found else { return Ok(None) };
+    let reason = format!("bounced: {}", bounce.reason.chars().take(500).collect::<String>());
+    store::advance_status(
+        &mut **tx,
+        MessageId(id),
+        MessageStatus::Failed,
+        Some("bounced"),
+        Some(&reason),
+        to_millis(clock.now()),
+    )
+    .await?;
+    Ok(Some(MessageId(id)))
 }
 
 /// RFC 3834 auto-replies (`Auto-Submitted` other than `no`), bulk or list mail (`Precedence`,
@@ -329,5 +410,36 @@ mod tests {
         let b = parse_raw(raw, "", vec![]);
         assert_eq!(a.message_id, b.message_id);
         assert!(a.message_id.starts_with("<sha256-"));
+    }
+
+    /// A bounce as Postfix writes it (RFC 3464): a report of three parts, the last the
+    /// returned message's headers (CRLF line ends, as on the wire).
+    fn postfix_bounce() -> String {
+        include_str!("../../../../tests/fixtures/postfix-bounce.eml").replace('\n', "\r\n")
+    }
+
+    #[test]
+    fn a_bounce_names_our_message_and_the_servers_reason_and_a_delay_or_a_reply_is_no_bounce() {
+        let bounce = postfix_bounce();
+        let email = parse_raw(bounce.as_bytes(), "", vec!["office@imaginary.example".into()]);
+        assert_eq!(
+            email.bounce,
+            Some(Bounce {
+                original_message_id: "<msg-7@imaginary.example>".into(),
+                reason: "550 5.1.1 <dana@gone.example>: Recipient address rejected: User unknown".into(),
+            })
+        );
+        assert!(email.automated, "a bounce never becomes a lead");
+        // Without a Diagnostic-Code, the status code is the reason.
+        let bare = bounce.replace(
+            "Diagnostic-Code: smtp; 550 5.1.1 <dana@gone.example>: Recipient address rejected: User unknown\r\n",
+            "",
+        );
+        assert_eq!(read_bounce(&bare).map(|b| b.reason).as_deref(), Some("5.1.1"));
+        // "Still trying" is not a bounce.
+        assert_eq!(read_bounce(&bounce.replace("Action: failed", "Action: delayed")), None);
+        // Nor is a person's reply that quotes a Message-ID.
+        let reply = "From: dana@gone.example\r\nSubject: Re: Message\r\n\r\nAction: failed\r\nMessage-ID: <msg-7@imaginary.example>\r\n";
+        assert_eq!(read_bounce(reply), None);
     }
 }

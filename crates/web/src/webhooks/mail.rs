@@ -165,6 +165,9 @@ pub async fn postmark_inbound(State(state): State<AppState>, headers: HeaderMap,
         recipients: recipients.into_iter().map(|r| r.to_lowercase()).collect(),
         subject: inbound.subject.unwrap_or_default(),
         text: inbound.text_body.unwrap_or_default(),
+
+        // Postmark reports bounces through its own bounce webhook, not as inbound mail.
+        bounce: None,
     };
     match switchboard_core::inbound::receive_email(&state.db, state.clock.as_ref(), &email).await {
         Ok(outcome) => {

@@ -279,3 +279,66 @@ async fn the_console_shows_the_demo_mail_sink_with_each_emails_html_and_text() {
     assert!(r.text().await.unwrap().contains("Summit Home Services"));
     assert_eq!(b.get("/demo/mail/99/html").await.status(), 404);
 }
+
+#[tokio::test]
+async fn a_bounce_back_to_the_brands_inbox_marks_our_email_failed_with_the_servers_reason() {
+    let app = spawn_app().await;
+    let (key, brand) = brand_with_inbox(&app).await;
+    let send = |to: &'static str| {
+        let (app, key) = (&app, &key);
+        async move {
+            let (status, body) = json(
+                app.client()
+                    .post(app.url("/api/v1/messages"))
+                    .bearer_auth(key)
+                    .json(&json!({"brand_id": brand, "channel": "email", "to": to, "subject": "Your visit", "body": "Maria arrives at 2 PM."}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(status, 202, "{body}");
+            body["message"]["id"].as_i64().unwrap()
+        }
+    };
+    let id = send("dana@gone.example").await;
+    let other = send("tara@example.com").await;
+    app.engine.tick().await.unwrap();
+    let mail = app.mail.expect_mail("dana@gone.example", WAIT).await.unwrap();
+    let ours = mail.message_id.clone().unwrap();
+
+    // The receiving server refuses it later and mails a report back to the envelope sender,
+    // the brand's inbox, from the null sender.
+    let (_, stop) = tokio::sync::watch::channel(false);
+    let addr = app.smtp_listener(stop).await;
+    let commands = ["EHLO mx.gone.example", "MAIL FROM:<>", "RCPT TO:<jobs@acme-plumbing.example>", "DATA", "QUIT"];
+    let report =
+        include_str!("../../../../tests/fixtures/postfix-bounce.eml").replace("<msg-7@imaginary.example>", &ours);
+    let lines: Vec<&str> = report.lines().collect();
+    let replies = smtp_dialog(addr, &commands, &lines).await;
+    assert!(replies[5].starts_with("250"), "stored, then acknowledged: {replies:?}");
+
+    let get = |id: i64| {
+        let (app, key) = (&app, &key);
+        async move {
+            json(app.client().get(app.url(&format!("/api/v1/messages/{id}"))).bearer_auth(key).send().await.unwrap())
+                .await
+                .1["message"]
+                .clone()
+        }
+    };
+    let m = get(id).await;
+    assert_eq!(m["status"], "failed");
+    assert_eq!(m["error_message"], "bounced: 550 5.1.1 <dana@gone.example>: Recipient address rejected: User unknown");
+    assert_eq!(get(other).await["status"], "sent", "only the email the report names");
+    let (steps,): (i64,) =
+        sqlx::query_as("select count(*) from message_events where message_id = $1 and status = 'failed'")
+            .bind(id)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(steps, 1, "the failure is a step of its history");
+    // The report itself is kept as mail, never as a lead.
+    let (leads,): (i64,) = sqlx::query_as("select count(*) from leads").fetch_one(app.db.pool()).await.unwrap();
+    assert_eq!(leads, 0);
+}
