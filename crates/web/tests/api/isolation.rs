@@ -203,3 +203,195 @@ async fn org_a_cannot_touch_org_b_jobs_customers_technicians_or_board() {
     .await;
     assert_eq!(status, 422);
 }
+
+/// The answering-service half: another organization's clients, protocols, contacts, messages
+/// and schedules, by id, over every console and API route that takes one.
+#[tokio::test]
+async fn org_a_cannot_reach_org_bs_desk_or_on_call_through_any_route() {
+    let app = spawn_app().await;
+    let (a, admin_a) = app.org_with_admin("alpha").await;
+    let (b, _) = app.org_with_admin("bravo").await;
+    app.brand(a, "Alpha Air").await;
+    let brand_b = app.sms_brand(b, "Bravo Boilers", "+13125550111").await.id.0;
+    let (key_a, key_b) = (app.api_key(a).await, app.api_key(b).await);
+    // Bravo: a protocol, a contact, a message with a note, a schedule with an offer.
+    let (status, _) = app
+        .api_post(
+            &key_b,
+            &format!("/api/v1/brands/{brand_b}/protocol/template"),
+            json!({ "template": "hvac_plumbing" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = app
+        .api_post(
+            &key_b,
+            &format!("/api/v1/brands/{brand_b}/contacts"),
+            json!({ "name": "Bravo Boss", "methods": [{ "kind": "cell", "value": "(312) 555-0122" }] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let contact_b = body["contact"]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .api_post(
+            &key_b,
+            "/api/v1/desk/messages",
+            json!({ "client_id": brand_b, "caller_type": "caller", "answers": {
+                "caller_name": "Bravo Caller", "callback_number": "(312) 555-0199", "service_address": "1 Bravo St",
+                "what_is_wrong": "Bravo boiler", "best_time_to_call": "Evening" } }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let message_b = body["message"]["id"].as_i64().unwrap();
+    let boss = format!("contact:{contact_b}");
+    let layer = json!({ "name": "Nights", "members": [boss], "shift": { "unit": "days", "count": 1 }, "start": "2026-11-22T17:00" });
+    let (status, body) = app
+        .api_post(
+            &key_b,
+            "/api/v1/schedules",
+            json!({ "client_id": brand_b, "name": "Bravo nights", "layers": [layer] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let schedule_b = body["schedule"]["id"].as_i64().unwrap();
+    let (status, body) = app
+        .api_post(
+            &key_b,
+            &format!("/api/v1/schedules/{schedule_b}/swaps"),
+            json!({ "from": boss, "start": "2026-11-23T00:00:00Z", "end": "2026-11-23T02:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let swap_b = body["swap"]["id"].as_i64().unwrap();
+    let count = |sql: &'static str| {
+        let app = &app;
+        async move { sqlx::query_as::<_, (i64,)>(sql).fetch_one(app.db.pool()).await.unwrap().0 }
+    };
+    let before = (
+        count("select count(*) from desk_messages").await,
+        count("select count(*) from desk_notes").await,
+        count("select count(*) from desk_deliveries").await,
+        count("select count(*) from desk_contacts").await,
+        count("select count(*) from desk_protocols").await,
+        count("select count(*) from oncall_overrides").await,
+        count("select count(*) from capability_links").await,
+        count("select version from oncall_schedules").await,
+    );
+
+    // The console, signed in as Alpha's admin.
+    let alpha = app.signed_in(&admin_a.email).await;
+    let (m, s, c) = (message_b, schedule_b, contact_b);
+    for path in [
+        format!("/settings/desk/{brand_b}"),
+        format!("/settings/desk/{brand_b}/contacts"),
+        format!("/oncall/{s}"),
+        format!("/oncall/{s}/layers"),
+        format!("/oncall/{s}/mine"),
+    ] {
+        assert_eq!(alpha.get(&path).await.status(), 404, "GET {path}");
+    }
+    let client = brand_b.to_string();
+    for (path, form) in [
+        ("/desk/messages".to_string(), vec![("client", client.as_str()), ("caller", "caller"), ("a_caller_name", "X")]),
+        ("/desk/suggest".to_string(), vec![("client", client.as_str()), ("caller", "caller")]),
+        (format!("/desk/messages/{m}/retrieve"), vec![]),
+        (format!("/desk/messages/{m}/redeliver"), vec![]),
+        (format!("/desk/messages/{m}/forward"), vec![("to", "alpha@example.com")]),
+        (format!("/desk/messages/{m}/notes"), vec![("body", "hijacked")]),
+        (format!("/desk/messages/{m}/confirm"), vec![("reason", "hijacked")]),
+        (format!("/settings/desk/{brand_b}"), vec![("answer_phrase", "Hijacked")]),
+        (format!("/settings/desk/{brand_b}/template"), vec![("template", "solo_lawyer")]),
+        (format!("/settings/desk/{brand_b}/contacts"), vec![("name", "Hijacker")]),
+        (format!("/settings/desk/{brand_b}/contacts/{c}"), vec![("name", "Hijacked")]),
+        (format!("/settings/desk/{brand_b}/contacts/{c}/remove"), vec![]),
+        (
+            format!("/oncall/{s}/overrides"),
+            vec![
+                ("action", "remove"),
+                ("who", boss.as_str()),
+                ("start", "2026-11-22T18:00"),
+                ("end", "2026-11-22T19:00"),
+            ],
+        ),
+        (format!("/oncall/{s}/layers"), vec![("name_0", "Hijacked")]),
+        (format!("/oncall/{s}/links"), vec![("kind", "feed"), ("who", "everyone")]),
+        (format!("/oncall/{s}/links/stop"), vec![("kind", "feed"), ("who", "everyone")]),
+        (format!("/oncall/{s}/handoff"), vec![("notices", "on")]),
+        (format!("/oncall/{s}/swaps/{swap_b}/withdraw"), vec![]),
+        (format!("/oncall/{s}/mine/offer"), vec![("start", "2026-11-23T00:00:00Z"), ("end", "2026-11-23T01:00:00Z")]),
+    ] {
+        let status = alpha.post_form(&path, &form).await.status().as_u16();
+        assert_eq!(status, 404, "POST {path}");
+    }
+    let (status, page) = alpha.get_text(&format!("/desk?client={brand_b}")).await;
+    assert_eq!(status, 200);
+    for secret in ["Bravo Boilers", "Bravo Caller", "Bravo boiler"] {
+        assert!(!page.contains(secret), "the desk leaks {secret:?}");
+    }
+    let (_, page) = alpha.get_text("/oncall").await;
+    assert!(!page.contains("Bravo nights"));
+
+    // The API, with Alpha's key.
+    let api = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        let (app, key) = (&app, &key_a);
+        async move {
+            let r = app.client().request(method, app.url(&path)).bearer_auth(key).json(&body).send().await.unwrap();
+            json(r).await
+        }
+    };
+    use reqwest::Method;
+    let v = |p: String| format!("/api/v1{p}");
+    for (method, path, body) in [
+        (Method::GET, v(format!("/brands/{brand_b}/protocol")), json!(null)),
+        (
+            Method::PUT,
+            v(format!("/brands/{brand_b}/protocol")),
+            json!({ "answer_phrase": "x", "caller_types": [], "version": 1 }),
+        ),
+        (Method::POST, v(format!("/brands/{brand_b}/protocol/template")), json!({ "template": "solo_lawyer" })),
+        (Method::GET, v(format!("/brands/{brand_b}/contacts")), json!(null)),
+        (Method::POST, v(format!("/brands/{brand_b}/contacts")), json!({ "name": "Hijacker", "methods": [] })),
+        (Method::PUT, v(format!("/brands/{brand_b}/contacts/{c}")), json!({ "name": "Hijacked", "methods": [] })),
+        (Method::DELETE, v(format!("/brands/{brand_b}/contacts/{c}")), json!(null)),
+        (Method::GET, v(format!("/desk/messages/{m}")), json!(null)),
+        (Method::POST, v(format!("/desk/messages/{m}/retrieve")), json!({})),
+        (Method::POST, v(format!("/desk/messages/{m}/redeliver")), json!({})),
+        (Method::POST, v(format!("/desk/messages/{m}/forward")), json!({ "to": "alpha@example.com" })),
+        (Method::POST, v(format!("/desk/messages/{m}/notes")), json!({ "body": "hijacked" })),
+        (Method::POST, v(format!("/desk/messages/{m}/confirm")), json!({ "reason": "hijacked" })),
+        (Method::GET, v(format!("/schedules/{s}")), json!(null)),
+        (Method::PATCH, v(format!("/schedules/{s}")), json!({ "name": "Hijacked" })),
+        (Method::GET, v(format!("/schedules/{s}/on-call")), json!(null)),
+        (Method::GET, v(format!("/schedules/{s}/timeline")), json!(null)),
+        (Method::GET, v(format!("/schedules/{s}/swaps")), json!(null)),
+        (Method::POST, v(format!("/schedules/{s}/swaps/{swap_b}/withdraw")), json!({})),
+        (
+            Method::POST,
+            v(format!("/schedules/{s}/overrides")),
+            json!({ "start": "2026-11-22T23:00:00Z", "end": "2026-11-23T00:00:00Z", "action": "remove", "who": boss }),
+        ),
+        (Method::POST, v(format!("/schedules/{s}/feeds")), json!({})),
+        (Method::DELETE, v(format!("/schedules/{s}/feeds")), json!(null)),
+        (Method::POST, v(format!("/schedules/{s}/people-links")), json!({ "member": boss })),
+        (Method::DELETE, v(format!("/schedules/{s}/people-links?member={boss}")), json!(null)),
+    ] {
+        let (status, body) = api(method.clone(), path.clone(), body).await;
+        assert_eq!(status, 404, "{method} {path}: {body}");
+    }
+    let (_, list) = api(Method::GET, v(format!("/desk/messages?client_id={brand_b}")), json!(null)).await;
+    assert_eq!(list["messages"], json!([]));
+    let (_, list) = api(Method::GET, v("/schedules".into()), json!(null)).await;
+    assert_eq!(list["schedules"], json!([]));
+
+    let after = (
+        count("select count(*) from desk_messages").await,
+        count("select count(*) from desk_notes").await,
+        count("select count(*) from desk_deliveries").await,
+        count("select count(*) from desk_contacts").await,
+        count("select count(*) from desk_protocols").await,
+        count("select count(*) from oncall_overrides").await,
+        count("select count(*) from capability_links").await,
+        count("select version from oncall_schedules").await,
+    );
+    assert_eq!(after, before, "nothing of Bravo's changed");
+}
