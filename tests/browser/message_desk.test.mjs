@@ -8,9 +8,10 @@
 //   board      taken as urgent, it tops the board with its deliveries (email and text to the
 //              on-call technician and the office; the office's missing cell shown as failed)
 //   phone      the same screen on a 390 px phone has no sideways scroll
-//   checks     (second test) a number that cannot be one is named beside its field once the
-//              operator moves on, and the message goes once when Take message is double-clicked;
-//              switching the caller type keeps the name and number typed
+//   checks     (second test) Alt+C reaches the client picker; a number that cannot be one is
+//              named beside its field once the operator moves on; switching the caller type keeps
+//              the name and number typed; a double-clicked Take message takes one message, and
+//              another operator's open board shows it without a reload
 //
 // Run:   cd tests/browser && npm ci && node --test message_desk.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
@@ -123,7 +124,15 @@ test("the desk checks fields as the operator goes and keeps what was typed acros
     watchConsole(desk, "desk", errors);
     const page = await desk.newPage();
     await signIn(page, server);
+    // A second operator watches the board: it follows without a reload.
+    const watcher = await desk.newPage();
+    await watcher.goto(`${server.base}/desk?client=${summit.id}`);
+    await watcher.waitForSelector('[sse-connect][data-stream="open"]', { state: "attached", timeout: 10_000 }).catch(() => fail("the watcher's event stream did not open"));
     await page.goto(`${server.base}/desk?client=${summit.id}&caller=patient`);
+    // Alt+C puts the cursor in the client picker, from anywhere on the screen.
+    await page.locator('input[name="a_caller_name"]').focus();
+    await page.keyboard.press("Alt+c");
+    if (!(await page.locator('input[name="client"][accesskey="c"]').evaluate((el) => el === document.activeElement))) fail("Alt+C did not reach the client picker");
 
     // A callback number that cannot be one: named beside the field once the operator moves on.
     await page.locator('input[name="a_caller_name"]').fill("Jo Park");
@@ -154,6 +163,9 @@ test("the desk checks fields as the operator goes and keeps what was typed acros
     const ours = list.messages.filter((m) => JSON.stringify(m.answers).includes("Front Range Labs"));
     if (ours.length !== 1) fail(`a double click took ${ours.length} messages`);
     log("double click: one message");
+    await watcher.locator(".desk-message", { hasText: "Front Range Labs" }).waitFor({ timeout: 10_000 })
+      .catch(() => fail("the other operator's board did not show the new message without a reload"));
+    log("the other board showed it live");
     await desk.close();
     await assertNoConsoleErrors(errors, started);
   } catch (e) {

@@ -666,3 +666,16 @@ window.addEventListener("pageshow", () => {
     });
   }
 })();
+
+// A field with an access key is also reached by Alt+that key in every browser (Firefox wants
+// Alt+Shift for access keys, and some keyboards type a character with Alt): the desk's client
+// picker is Alt+C. The text in it is selected, ready to be typed over.
+document.addEventListener("keydown", (e) => {
+  if (!e.altKey || e.ctrlKey || e.metaKey || !/^Key[A-Z]$/.test(e.code)) return;
+  const key = e.code.slice(3).toLowerCase();
+  const target = document.querySelector(`input[accesskey="${key}"]`);
+  if (!(target instanceof HTMLInputElement)) return;
+  e.preventDefault();
+  target.focus();
+  target.select();
+});
