@@ -126,13 +126,21 @@ pub struct CallerTypeBlock {
     pub rules: Vec<RuleRow>,
     /// Its urgent flow.
     pub flow: FlowForm,
-    /// What its recipients receive, as saved (none for a new caller type).
-    pub preview: Option<switchboard_core::desk::delivery::Preview>,
+    /// What its recipients receive, as saved (none for a new caller type): a routine message,
+    /// and an urgent one.
+    pub preview: Option<(switchboard_core::desk::delivery::Preview, switchboard_core::desk::delivery::Preview)>,
     /// (part, message): `name`, `key`, `fields`, `deliveries`.
     pub errors: Vec<(String, String)>,
 }
 
 impl CallerTypeBlock {
+    /// (whether urgent, what recipients receive), as saved.
+    pub fn previews(&self) -> Vec<(bool, &switchboard_core::desk::delivery::Preview)> {
+        match &self.preview {
+            Some((routine, urgent)) => vec![(false, routine), (true, urgent)],
+            None => Vec::new(),
+        }
+    }
     pub fn error(&self, part: &str) -> Option<&str> {
         error_for(&self.errors, part)
     }
@@ -408,13 +416,10 @@ pub async fn edit(
         Some(p) => {
             let mut typed = Typed::of(p.version, &p.protocol.to_input());
             for (block, caller) in typed.blocks.iter_mut().zip(&p.protocol.caller_types) {
-                block.preview = Some(switchboard_core::desk::delivery::preview(
-                    &brand,
-                    &p.protocol,
-                    caller,
-                    false,
-                    state.clock.now(),
-                ));
+                let preview = |urgent| {
+                    switchboard_core::desk::delivery::preview(&brand, &p.protocol, caller, urgent, state.clock.now())
+                };
+                block.preview = Some((preview(false), preview(true)));
             }
             (saved_label(p), typed)
         }

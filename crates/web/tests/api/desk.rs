@@ -180,6 +180,28 @@ async fn the_office_sets_up_a_clients_protocol_from_a_template_and_edits_it_in_s
         html.contains(r#"<div class="sms-bubble">Lakeside Clinic: a new message is waiting in your secure inbox. Read it here: https://…/inbox/…</div>"#),
         "{html}"
     );
+    // The same for an urgent one, and the fax as its machine prints it.
+    assert!(html.contains("<summary>What recipients receive: an urgent message</summary>"), "{html}");
+    assert!(
+        html.contains(
+            r#"<div class="sms-bubble">URGENT Lakeside Clinic message (Patient): Caller&#39;s name: Jordan Lee; Callback number: (312) 555-0199; Patient&#39;s date of birth: Sun Nov 22, 2026; Reason for the call: What the caller said, in their words. Taken 11:00 AM Sun Nov 22.</div>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "<figcaption>Fax (as printed)</figcaption><div class=\"email-preview fax-preview\"><pre>Message for Lakeside Clinic from Jordan Lee\n\
+             Message for Lakeside Clinic, taken by Morgan at 11:00 AM Sun Nov 22.\n\
+             Caller: Patient\n\
+             Caller&#39;s name: Jordan Lee\n\
+             Callback number: (312) 555-0199\n\
+             Patient&#39;s date of birth: Sun Nov 22, 2026\n\
+             Reason for the call: What the caller said, in their words.\n\
+             Page 1 of 1\n</pre>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("<figcaption>Daily recap</figcaption>"), "the clinic has no recap time: {html}");
 
     // The form as it is on the page, read back as a browser would post it.
     let fields = form_fields(&html, &format!(r#"action="/settings/desk/{brand}" "#));
@@ -796,4 +818,30 @@ async fn the_office_keeps_a_clients_contacts_in_settings() {
     assert_eq!(r.status(), 303);
     let (_, html) = b.get_text(r.headers()["location"].to_str().unwrap()).await;
     assert!(html.contains("Contact removed.") && html.contains("No contacts yet"), "{html}");
+}
+
+#[tokio::test]
+async fn a_recap_clients_settings_preview_the_recap_email_a_message_goes_out_in() {
+    let app = spawn_app().await;
+    let (org, admin) = app.org_with_admin("answering").await;
+    let brand = app.sms_brand(org, "Lakeshore Properties", "+13125550100").await.id.0;
+    let b = app.signed_in(&admin.email).await;
+    let r = b.post_form(&format!("/settings/desk/{brand}/template"), &[("template", "property_management")]).await;
+    assert_eq!(r.status(), 303);
+    let (_, html) = b.get_text(&format!("/settings/desk/{brand}")).await;
+    // Sunday 11:00 AM in Chicago: the next recap is Monday's at 8:00 AM.
+    let start = html.find("<figcaption>Daily recap</figcaption>").expect("a recap preview");
+    let recap = &html[start..start + html[start..].find("</figure>").unwrap()];
+    assert_eq!(
+        recap,
+        "<figcaption>Daily recap</figcaption><div class=\"email-preview\"><strong>Lakeshore Properties: 1 message for your 8:00 AM recap</strong><pre>\
+         1 message for Lakeshore Properties taken before 8:00 AM Mon Nov 23.\n\n\
+         1. 11:00 AM Sun Nov 22 (Tenant)\n   \
+         Caller&#39;s name: Jordan Lee\n   \
+         Callback number: (312) 555-0100\n   \
+         Property and unit: (property and unit)\n   \
+         Problem: What the caller said, in their words.\n   \
+         Permission to enter: Yes\n\
+         </pre></div>"
+    );
 }

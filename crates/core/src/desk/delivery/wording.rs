@@ -189,6 +189,11 @@ pub struct Preview {
     pub secure_notice: String,
     /// A page (to a pager's email address or over SNPP).
     pub page: String,
+    /// The fax, line by line as the fax machine prints it.
+    pub fax: Vec<String>,
+    /// The daily recap email holding this message: at the protocol's next recap time, or
+    /// `None` when it has none.
+    pub recap: Option<(String, String)>,
 }
 
 pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: bool, now: jiff::Timestamp) -> Preview {
@@ -229,7 +234,21 @@ pub fn preview(brand: &Brand, protocol: &Protocol, caller: &CallerType, urgent: 
     };
     let (email_subject, email_text) = email_of(&m, now);
     let (_, secure_notice) = secure_notice_of(&brand.name, urgent, "https://…/inbox/…");
-    Preview { email_subject, email_text, text: text_of(&m), secure_notice, page: page_of(&m) }
+    let (doc, _, _) = fax_of(&m);
+    let fax = crate::pdf::lines_of(&doc.to_bytes()).unwrap_or_default();
+    let recap = super::rules::next_recap(&protocol.recap_times, &brand.zone(), now).and_then(|at| {
+        let waiting = super::recap::Waiting {
+            id: 0,
+            message_id: 0,
+            caller_type_name: caller.name.clone(),
+            answers: serde_json::to_string(&answers).ok()?,
+            urgent: i64::from(urgent),
+            urgent_reason: reason.clone(),
+            taken_at: crate::clock::to_millis(now),
+        };
+        recap_of(brand, at, None, &[waiting]).ok()
+    });
+    Preview { email_subject, email_text, text: text_of(&m), secure_notice, page: page_of(&m), fax, recap }
 }
 
 #[cfg(test)]
