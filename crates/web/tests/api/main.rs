@@ -14,6 +14,7 @@ mod console;
 mod customers;
 mod demo;
 mod desk;
+mod desk_crash;
 mod desk_delivery;
 mod desk_pager_fax;
 mod desk_push;

@@ -67,7 +67,8 @@ pub(super) async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &Se
     let ids: Vec<String> = waiting.iter().map(|w| w.id.to_string()).collect();
     let set = |status: &str, outbound: Option<i64>, detail: Option<String>| {
         format!(
-            "update desk_deliveries set status = '{status}', outbound_id = {}, detail = {} where org_id = {} and id in ({})",
+            "update desk_deliveries set status = '{status}', outbound_id = {}, detail = {} \
+             where org_id = {} and id in ({}) and status = 'waiting'",
             outbound.map(|o| o.to_string()).unwrap_or_else(|| "null".into()),
             if detail.is_some() { "$1" } else { "detail" },
             org.0,
@@ -89,7 +90,12 @@ pub(super) async fn send_recap(db: &Db, clock: &dyn Clock, org: OrgId, args: &Se
     let since = protocol.and_then(|p| rules::previous_recap(&p.recap_times, &brand.zone(), at));
     let (subject, text) = recap_of(&brand, at, since, &waiting)?;
     let id = messaging::queue_email_in(&mut tx, clock, &brand, &to, &subject, &text).await?;
-    sqlx::query(sqlx::AssertSqlSafe(set("sent", Some(id.0), None))).execute(&mut *tx).await?;
+    let done = sqlx::query(sqlx::AssertSqlSafe(set("sent", Some(id.0), None))).execute(&mut *tx).await?.rows_affected();
+    if done < waiting.len() as u64 {
+        // Another run of this recap (its lease ran out while this one was at it) sent it.
+        drop(tx);
+        return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "sent already" }))));
+    }
     tx.commit().await?;
     db.work_added();
     for m in waiting.iter().map(|w| w.message_id).collect::<std::collections::BTreeSet<_>>() {

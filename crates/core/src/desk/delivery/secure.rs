@@ -121,12 +121,21 @@ pub(super) async fn notify(
     };
     match sent {
         Ok(id) => {
-            sqlx::query("update desk_deliveries set outbound_id = $3 where org_id = $1 and id = $2")
-                .bind(org.0)
-                .bind(delivery)
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?;
+            // Only the run that records its notice first sends it (see `fax`).
+            let done = sqlx::query(
+                "update desk_deliveries set outbound_id = $3 \
+                 where org_id = $1 and id = $2 and status = 'queued' and outbound_id is null",
+            )
+            .bind(org.0)
+            .bind(delivery)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if done == 0 {
+                drop(tx);
+                return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "sent already" }))));
+            }
         }
         // The brand lost its SMS number since: the delivery says so.
         Err(Error::Invalid(errors)) => {
