@@ -166,6 +166,28 @@ test("the desk checks fields as the operator goes and keeps what was typed acros
     await watcher.locator(".desk-message", { hasText: "Front Range Labs" }).waitFor({ timeout: 10_000 })
       .catch(() => fail("the other operator's board did not show the new message without a reload"));
     log("the other board showed it live");
+
+    // The other operator starts a note on it; a message taken meanwhile does not wipe it, and
+    // shows once the note is sent.
+    const theirs = watcher.locator(".desk-message", { hasText: "Front Range Labs" });
+    await theirs.locator("summary").click();
+    await theirs.locator('input[name="body"]').fill("Called the lab back, no answer");
+    await page.locator('input[name="a_caller_name"]').fill("Lee Wong");
+    await page.locator('input[name="a_callback_number"]').fill("720 555 0111");
+    await page.locator('input[name="a_practice_or_lab"]').fill("Peak Imaging");
+    await page.locator('textarea[name="a_message"]').fill("MRI report ready");
+    await Promise.all([page.waitForURL(/done=taken/), page.getByRole("button", { name: "Take message" }).click()]);
+    await watcher.waitForTimeout(2_000);
+    const kept = await watcher.locator(".desk-message", { hasText: "Front Range Labs" }).locator('input[name="body"]').inputValue();
+    if (kept !== "Called the lab back, no answer") fail(`a live refresh wiped the half-typed note: "${kept}"`);
+    if (await watcher.locator(".desk-message", { hasText: "Peak Imaging" }).count()) fail("the board refreshed under a half-typed note");
+    await Promise.all([
+      watcher.waitForURL(/desk/),
+      watcher.locator(".desk-message", { hasText: "Front Range Labs" }).getByRole("button", { name: "Add note" }).click(),
+    ]);
+    await watcher.locator(".desk-message", { hasText: "Peak Imaging" }).waitFor({ timeout: 10_000 })
+      .catch(() => fail("after the note, the board does not show the message taken meanwhile"));
+    log("a half-typed note survived a live update");
     await desk.close();
     await assertNoConsoleErrors(errors, started);
   } catch (e) {

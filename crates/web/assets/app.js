@@ -100,6 +100,15 @@ document.addEventListener("change", (event) => {
 // blip), every region refreshes: what happened meanwhile was never sent to this page.
 (() => {
   const every = new Map(); // region id -> { last, timer }
+  const holding = (el) => {
+    if (el.querySelector("details.move[open]")) return true;
+    // Forms that follow others' changes keep their edits through a refresh (below).
+    if (el.closest("[data-follow-forms]") || el.querySelector("[data-follow-forms]")) return false;
+    const active = document.activeElement;
+    if (active && el.contains(active) && active.matches("input:not([type=hidden]):not([type=checkbox]), textarea")) return true;
+    return [...el.querySelectorAll("input:not([type=hidden]):not([type=checkbox]):not([type=date]), textarea")]
+      .some((f) => f.value !== f.defaultValue);
+  };
   const wants = (el) =>
     (el.dataset.live || "").split(/\s+/).filter(Boolean).map((t) => {
       const [name, ms] = t.split(":");
@@ -113,9 +122,10 @@ document.addEventListener("change", (event) => {
       const el = document.getElementById(id);
       if (!el || !window.htmx) { s.timer = null; return; }
       if (el.classList.contains("htmx-request")) { s.timer = setTimeout(run, 150); return; }
-      // A form open in the region (the board's ⋯ Move) holds the refresh until it closes:
-      // refreshing would close it under the dispatcher's hands.
-      if (el.querySelector("details.move[open]")) { s.timer = setTimeout(run, 400); return; }
+      // A form open in the region (the board's ⋯ Move), a field being typed in, or something
+      // typed and not sent yet (a note, a forward, a search) holds the refresh: refreshing
+      // would take it from under the user's hands.
+      if (holding(el)) { s.timer = setTimeout(run, 400); return; }
       s.timer = null;
       s.last = Date.now();
       window.htmx.trigger(el, "live");
