@@ -12,6 +12,8 @@
 //              named beside its field once the operator moves on; switching the caller type keeps
 //              the name and number typed; a double-clicked Take message takes one message, and
 //              another operator's open board shows it without a reload
+//   keyboard   (third test) a message taken with the keyboard alone: Tab moves through the
+//              fields in the order the protocol lists them, Enter in a field takes it
 //
 // Run:   cd tests/browser && npm ci && node --test message_desk.test.mjs
 // Env:   see lib.mjs (SWITCHBOARD_BIN, CHROMIUM_PATH, SCREENSHOT_DIR, HEADED)
@@ -188,6 +190,58 @@ test("the desk checks fields as the operator goes and keeps what was typed acros
     await watcher.locator(".desk-message", { hasText: "Peak Imaging" }).waitFor({ timeout: 10_000 })
       .catch(() => fail("after the note, the board does not show the message taken meanwhile"));
     log("a half-typed note survived a live update");
+    await desk.close();
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
+
+test("an operator takes a message with the keyboard alone", { timeout: 120_000 }, async () => {
+  const started = Date.now();
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  try {
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    watchConsole(desk, "desk", errors);
+    const page = await desk.newPage();
+    await signIn(page, server);
+    await page.goto(`${server.base}/desk`);
+    await page.keyboard.press("Alt+c");
+    await page.keyboard.type("harbor");
+    await Promise.all([page.waitForURL(/\/desk\?client=harbor/), page.keyboard.press("Enter")]);
+    await page.locator('input[name="a_caller_name"]').focus();
+    // Each field in the protocol's order, moving on with Tab.
+    const order = [];
+    const name = () => page.evaluate(() => document.activeElement?.getAttribute("name"));
+    await page.keyboard.type("Kim Alvarez");
+    order.push(await name());
+    for (const typed of ["617 555 0142", "9 Tremont St, Boston", "Toilet keeps running"]) {
+      await page.keyboard.press("Tab");
+      order.push(await name());
+      await page.keyboard.type(typed);
+    }
+    await page.keyboard.press("Tab");
+    order.push(await name());
+    await page.keyboard.press("ArrowDown"); // the first choice: Morning
+    await page.keyboard.press("Tab");
+    order.push(await name());
+    await page.keyboard.press("Tab");
+    order.push(await name());
+    const expected = ["a_caller_name", "a_callback_number", "a_service_address", "a_what_is_wrong", "a_best_time_to_call", "urgent", "urgent_reason"];
+    if (JSON.stringify(order) !== JSON.stringify(expected)) fail(`Tab went ${order.join(" -> ")}`);
+    // Enter in a field takes the message.
+    await Promise.all([page.waitForURL(/done=taken/), page.keyboard.press("Enter")]);
+    const first = page.locator(".desk-message").first();
+    const answers = (await first.locator(".desk-answers").textContent()).replace(/\s+/g, " ");
+    for (const shown of ["Kim Alvarez", "(617) 555-0142", "9 Tremont St, Boston", "Toilet keeps running", "Morning"]) {
+      if (!answers.includes(shown)) fail(`the message taken by keyboard lacks "${shown}": ${answers}`);
+    }
+    log(`keyboard: ${order.length} stops in order, Enter took it`);
     await desk.close();
     await assertNoConsoleErrors(errors, started);
   } catch (e) {
