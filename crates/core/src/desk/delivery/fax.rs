@@ -83,20 +83,7 @@ async fn fax(db: &Db, clock: &dyn Clock, org: OrgId, delivery: i64, gateway: Opt
     };
     match &outbound {
         Ok(id) => {
-            // Only the run that records its email first faxes: another run of this item (its
-            // lease ran out while this one was still at it) finds the fax recorded, and its own
-            // email is never written.
-            let done = sqlx::query(
-                "update desk_deliveries set outbound_id = $3 \
-                 where org_id = $1 and id = $2 and status = 'queued' and outbound_id is null",
-            )
-            .bind(org.0)
-            .bind(delivery)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 0 {
+            if !record_outbound_in(&mut tx, org, delivery, *id).await? {
                 drop(tx);
                 return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "faxed already" }))));
             }

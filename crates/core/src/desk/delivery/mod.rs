@@ -227,6 +227,29 @@ struct NewDelivery<'a> {
     due_at: Option<i64>,
 }
 
+/// Records `outbound` (an email or text just queued in `tx`) as carrying queued `delivery`,
+/// unless another run of its item recorded one first (its lease ran out while this one was
+/// still at it): `false` then, and the caller drops `tx`, so its own email or text is never
+/// written.
+pub(super) async fn record_outbound_in(
+    tx: &mut Tx,
+    org: OrgId,
+    delivery: i64,
+    outbound: messaging::MessageId,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "update desk_deliveries set outbound_id = $3 \
+         where org_id = $1 and id = $2 and status = 'queued' and outbound_id is null",
+    )
+    .bind(org.0)
+    .bind(delivery)
+    .bind(outbound.0)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(done > 0)
+}
+
 async fn insert_in(tx: &mut Tx, org: OrgId, message: i64, d: NewDelivery<'_>, by: &str, now: i64) -> Result<i64> {
     let (id,): (i64,) = sqlx::query_as(
         "insert into desk_deliveries (org_id, message_id, method, contact_id, recipient, address, status, detail, \

@@ -121,18 +121,7 @@ pub(super) async fn notify(
     };
     match sent {
         Ok(id) => {
-            // Only the run that records its notice first sends it (see `fax`).
-            let done = sqlx::query(
-                "update desk_deliveries set outbound_id = $3 \
-                 where org_id = $1 and id = $2 and status = 'queued' and outbound_id is null",
-            )
-            .bind(org.0)
-            .bind(delivery)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if done == 0 {
+            if !record_outbound_in(&mut tx, org, delivery, id).await? {
                 drop(tx);
                 return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "sent already" }))));
             }
