@@ -111,6 +111,10 @@ impl Validator {
             }
         }
     }
+    /// Whether nothing was refused so far.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
     pub fn finish(self) -> Result<()> {
         if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
     }

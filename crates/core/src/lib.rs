@@ -5,6 +5,7 @@
 //! organization). Time comes in through [`clock::Clock`]; nothing here reads the wall clock.
 
 pub mod auth;
+pub mod billing;
 pub mod clock;
 pub mod countries;
 pub mod customers;

@@ -3,7 +3,7 @@
 //! tracking page (scope `tracking`, subject: the job), a desk contact's secure inbox (scope `inbox`,
 //! subject: the contact), an on-call schedule's calendar feed (scope `calendar`, subject: the
 //! schedule); an urgent message's acknowledgement link (scope `ack`, subject: the escalation,
-//! about: the person it was sent to).
+//! about: the person it was sent to); a customer's invoice (scope `invoice`, subject: the invoice).
 //!
 //! Every link is 256 random bits ([`crate::secret::new_token`]), shown once in the URL and
 //! stored only as its SHA-256. A link belongs to one scope and one subject, may carry what it was
@@ -38,6 +38,8 @@ pub enum Scope {
     /// An urgent message sent to someone by its escalation, where they accept or pass it.
     /// Subject: the escalation; about: the recipient (`escalation_codes`).
     Ack,
+    /// A customer's invoice, where they see it and pay. Subject: the invoice.
+    Invoice,
 }
 
 impl Scope {
@@ -49,6 +51,7 @@ impl Scope {
             Scope::Calendar => "calendar",
             Scope::Shifts => "shifts",
             Scope::Ack => "ack",
+            Scope::Invoice => "invoice",
         }
     }
 }

@@ -22,6 +22,8 @@ enum Block {
     Heading(String),
     Text(String),
     Field(String, String),
+    /// Lines kept exactly as given (columns of a table), cut at the page's width; bold or not.
+    Columns(Vec<String>, bool),
     Gap,
 }
 
@@ -65,6 +67,16 @@ impl Document {
         self
     }
 
+    /// Lines laid out in columns by the caller (spaces kept), each cut at [`Document::COLUMNS`]
+    /// characters; bold for a table's head.
+    pub fn columns(&mut self, lines: Vec<String>, bold: bool) -> &mut Self {
+        self.blocks.push(Block::Columns(lines, bold));
+        self
+    }
+
+    /// How many characters of body text fit on a line.
+    pub const COLUMNS: usize = ((WIDTH - 2.0 * MARGIN) / (BODY_SIZE * CHAR_EM)) as usize;
+
     /// A blank line.
     pub fn gap(&mut self) -> &mut Self {
         self.blocks.push(Block::Gap);
@@ -103,6 +115,11 @@ impl Document {
                         } else {
                             out.push(plain(vec![(false, l)]));
                         }
+                    }
+                }
+                Block::Columns(lines, bold) => {
+                    for l in lines {
+                        out.push(plain(vec![(*bold, l.chars().take(body).collect())]));
                     }
                 }
                 Block::Gap => out.push(plain(Vec::new())),

@@ -59,6 +59,7 @@ pub fn all(providers: &Providers) -> Workers {
         crate::portal::PortalLinks { base_url: p.public_url.clone(), valid_hours: p.portal_link_hours },
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
+    crate::billing::register(&mut workers, p.public_url.clone());
     crate::inbound::register(&mut workers);
     crate::oncall::register(&mut workers);
     crate::escalation::drive::register(

@@ -28,6 +28,7 @@ use switchboard_core::portal::PortalLinks;
 use switchboard_core::providers::email::SmtpMailer;
 use switchboard_core::providers::maps::{Geocoder, Router as MapRouter};
 use switchboard_core::providers::snpp::SnppServer;
+use switchboard_core::providers::stripe::{PaymentProvider, Stripe, StripeConfig};
 use switchboard_core::providers::twilio::{TwilioConfig, TwilioSms};
 use switchboard_core::providers::web_push::WebPush;
 use switchboard_core::storage::BlobStore;
@@ -99,6 +100,33 @@ impl App {
         if config.demo && config.fax_gateway.is_none() {
             config.fax_gateway = Some("{number}@fax.demo.switchboard.test".into());
         }
+        // Invoices are paid through Stripe when it is configured; the demo and the tests pay
+        // through the stand-in (its checkout page takes test cards).
+        let stripe_standin = match (&config.stripe, config.stripe_standin) {
+            (None, true) => {
+                let standin = switchboard_standins::stripe::StripeStandin::start("127.0.0.1:0".parse()?)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot start the Stripe stand-in: {e}"))?;
+                standin.set_webhook_url(format!("{}/webhooks/stripe", config.public_url));
+                config.stripe = Some(crate::config::StripeSettings {
+                    secret_key: Secret::new(standin.secret_key()),
+                    webhook_secrets: vec![Secret::new(standin.webhook_secret())],
+                    base_url: standin.base_url(),
+                });
+                Some(standin)
+            }
+            _ => None,
+        };
+        let payments: Option<Arc<dyn PaymentProvider>> = match &config.stripe {
+            Some(s) => Some(Arc::new(
+                Stripe::new(StripeConfig {
+                    base_url: s.base_url.clone(),
+                    secret_key: s.secret_key.expose().to_string(),
+                })
+                .map_err(|e| anyhow::anyhow!(e))?,
+            )),
+            None => None,
+        };
         let geocoder = match &config.maps.geocoder_url {
             Some(url) => Geocoder::nominatim(url).map_err(|e| anyhow::anyhow!(e))?,
             None => Geocoder::Off,
@@ -136,6 +164,8 @@ impl App {
                 geocoder,
                 router,
                 maps_standin,
+                payments,
+                stripe_standin,
                 push,
                 oncall_gaps: Default::default(),
                 closing: crate::state::Closing::default(),

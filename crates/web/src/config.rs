@@ -85,6 +85,23 @@ pub struct ServeArgs {
     #[arg(long, env = "TWILIO_BASE_URL", value_name = "URL")]
     pub twilio_base_url: Option<String>,
 
+    /// Stripe secret key (sk_live_... or sk_test_...) for invoice payments; without it, invoices
+    /// are paid only as the office records them (the demo pays through a built-in stand-in)
+    #[arg(long, env = "STRIPE_SECRET_KEY", value_name = "KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Signing secret of the Stripe webhook endpoint (whsec_...) that posts to /webhooks/stripe
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+
+    /// The previous webhook signing secret, still accepted during a rotation
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET_PREVIOUS", value_name = "SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret_previous: Option<String>,
+
+    /// Base URL of the Stripe API [default: https://api.stripe.com]
+    #[arg(long, env = "STRIPE_BASE_URL", value_name = "URL")]
+    pub stripe_base_url: Option<String>,
+
     /// Minimum milliseconds between two texts from one sender number [default: 1000]
     #[arg(long, env = "SWITCHBOARD_SMS_INTERVAL_MS", value_name = "MS")]
     pub sms_interval_ms: Option<u64>,
@@ -197,6 +214,10 @@ pub struct FileConfig {
     pub twilio_auth_token: Option<Secret>,
     pub twilio_auth_token_previous: Option<Secret>,
     pub twilio_base_url: Option<String>,
+    pub stripe_secret_key: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+    pub stripe_webhook_secret_previous: Option<Secret>,
+    pub stripe_base_url: Option<String>,
     pub sms_interval_ms: Option<u64>,
     pub standin_listen: Option<SocketAddr>,
     pub smtp_url: Option<Secret>,
@@ -354,6 +375,11 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// `None`: run the built-in SMS stand-in.
     pub twilio: Option<TwilioSettings>,
+    /// `None`: no online payment (the demo and the tests run the Stripe stand-in when
+    /// `stripe_standin` is set).
+    pub stripe: Option<StripeSettings>,
+    /// Run the built-in Stripe stand-in when no Stripe key is configured (the demo, tests).
+    pub stripe_standin: bool,
     pub sms_interval_ms: u64,
     pub standin_listen: SocketAddr,
     /// `None`: send mail to the built-in SMTP sink.
@@ -380,6 +406,14 @@ pub struct TwilioSettings {
     pub account_sid: String,
     pub auth_token: Secret,
     pub auth_token_previous: Option<Secret>,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    pub secret_key: Secret,
+    /// The webhook signing secrets accepted (the current one, and the previous during a rotation).
+    pub webhook_secrets: Vec<Secret>,
     pub base_url: String,
 }
 
@@ -436,6 +470,44 @@ impl Config {
             (None, None) => None,
             (Some(_), None) => bail!("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not"),
             (None, Some(_)) => bail!("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not"),
+        };
+        let pick_secret = |a: &Option<String>, f: Option<Secret>| {
+            a.clone().map(Secret::new).or(f).filter(|s| !s.expose().trim().is_empty())
+        };
+        let stripe_key = pick_secret(&args.stripe_secret_key, file.stripe_secret_key);
+        let webhook_secrets: Vec<Secret> = [
+            pick_secret(&args.stripe_webhook_secret, file.stripe_webhook_secret),
+            pick_secret(&args.stripe_webhook_secret_previous, file.stripe_webhook_secret_previous),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let stripe = match stripe_key {
+            Some(secret_key) => {
+                if !(secret_key.expose().starts_with("sk_") || secret_key.expose().starts_with("rk_")) {
+                    bail!(
+                        "STRIPE_SECRET_KEY must be a secret key (sk_live_..., sk_test_...) or a restricted key (rk_...)"
+                    );
+                }
+                if webhook_secrets.is_empty() {
+                    bail!("STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not: payments could not be confirmed");
+                }
+                let base_url = args
+                    .stripe_base_url
+                    .clone()
+                    .or(file.stripe_base_url)
+                    .unwrap_or_else(|| switchboard_core::providers::stripe::STRIPE_API.to_string())
+                    .trim_end_matches('/')
+                    .to_string();
+                if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                    bail!("STRIPE_BASE_URL must start with http:// or https:// (got {base_url})");
+                }
+                Some(StripeSettings { secret_key, webhook_secrets, base_url })
+            }
+            None if !webhook_secrets.is_empty() => {
+                bail!("STRIPE_WEBHOOK_SECRET is set but STRIPE_SECRET_KEY is not")
+            }
+            None => None,
         };
         let standin_listen = match args.standin_listen.or(file.standin_listen) {
             Some(a) => a,
@@ -496,6 +568,8 @@ impl Config {
                 .or(file.inbound_email_token)
                 .filter(|s| !s.expose().is_empty()),
             twilio,
+            stripe,
+            stripe_standin: args.demo || file.demo.unwrap_or(false),
             sms_interval_ms: args.sms_interval_ms.or(file.sms_interval_ms).unwrap_or(1000),
             standin_listen,
             listen,

@@ -67,6 +67,12 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     if let Some(sink) = &app.state.mail_sink {
         println!("  No mail server configured: outgoing email goes to a built-in SMTP sink at {}.", sink.url());
     }
+    if let Some(stripe) = &app.state.stripe_standin {
+        println!(
+            "  Demo payments: invoices are paid through a built-in Stripe stand-in at {} (card 4242 4242 4242 4242).",
+            stripe.base_url()
+        );
+    }
     if let Some(maps) = &app.state.maps_standin {
         println!(
             "  Demo maps: addresses and routes come from a built-in stand-in at {} (it knows the demo's addresses).",

@@ -44,6 +44,11 @@ pub struct AppState {
     pub geocoder: Geocoder,
     /// Driving times for arrival estimates.
     pub router: MapRouter,
+    /// Online payment for invoices (Stripe, or its stand-in in the demo and tests); `None`:
+    /// invoices are paid only as the office records them.
+    pub payments: Option<Arc<dyn switchboard_core::providers::stripe::PaymentProvider>>,
+    /// The Stripe stand-in, when it runs.
+    pub stripe_standin: Option<switchboard_standins::stripe::StripeStandin>,
     /// The demo's maps stand-in, when it runs.
     pub maps_standin: Option<MapsStandin>,
     /// How many schedules have a gap in the next 7 days, per organization (the sidebar's warning).

@@ -43,7 +43,12 @@ pub const NAV: &[NavItem] = &[
         href: Some("/oncall"),
         icon: "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zm0-13v5l3 2",
     },
-    NavItem { key: "invoices", label: "Invoices", href: None, icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6" },
+    NavItem {
+        key: "invoices",
+        label: "Invoices",
+        href: Some("/invoices"),
+        icon: "M6 3h12v18l-3-2-3 2-3-2-3 2zM9 8h6M9 12h6",
+    },
     NavItem {
         key: "settings",
         label: "Settings",

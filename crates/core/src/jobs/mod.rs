@@ -338,6 +338,38 @@ pub async fn note_in(tx: &mut Tx, org: OrgId, job: JobId, note: &str, now: i64) 
     store::add_event(tx, org, job, &event, now).await
 }
 
+/// The job's line items, read inside `tx` (what an invoice is drafted from).
+pub async fn line_items_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<Vec<LineItem>> {
+    store::line_items(&mut **tx, org, id).await
+}
+
+/// The job as `tx` sees it.
+pub async fn get_in(tx: &mut Tx, org: OrgId, id: JobId) -> Result<JobSummary> {
+    store::get_job_in(tx, org, id).await
+}
+
+/// Closes the job (Completed) inside `tx` when it is waiting to close (Pending close), with
+/// `reason` in its history: what billing does when its invoice is paid in full. Returns
+/// whether it closed; a job in any other status is left as it is.
+pub async fn close_paid_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    id: JobId,
+    actor: &str,
+    reason: &str,
+) -> Result<bool> {
+    let current = store::lock_job_in(tx, org, id).await?;
+    if current.status != JobStatus::PendingClose {
+        return Ok(false);
+    }
+    let crew = store::crew_in(tx, org, id).await?;
+    let (after, mut told) = move_in(tx, clock, &current, JobStatus::Completed, actor, Some(reason)).await?;
+    told.extend(crew::apply_in(tx, &after, &crew, &crew::office_move(&crew, JobStatus::Completed)).await?);
+    changes::queue_in(tx, clock, org, id, after.status, actor, told).await?;
+    Ok(true)
+}
+
 /// A window ends after it starts, and has a start if it has an end.
 pub fn check_window(v: &mut crate::error::Validator, start: Option<jiff::Timestamp>, end: Option<jiff::Timestamp>) {
     if let (Some(s), Some(e)) = (start, end)

@@ -345,7 +345,11 @@ struct LineItemRow {
     added_by: String,
 }
 
-pub async fn line_items(pool: &sqlx::AnyPool, org: OrgId, job: JobId) -> Result<Vec<LineItem>> {
+pub async fn line_items<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    pool: E,
+    org: OrgId,
+    job: JobId,
+) -> Result<Vec<LineItem>> {
     let rows: Vec<LineItemRow> = sqlx::query_as(
         "select id, description, quantity_x100, unit_price, currency, taxable, added_by from job_line_items \
          where org_id = $1 and job_id = $2 order by id",

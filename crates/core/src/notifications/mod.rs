@@ -62,6 +62,8 @@ pub enum Kind {
     OnTheWay,
     /// When a booked job is canceled.
     Canceled,
+    /// An invoice the office sends (billing): what is due and where to pay it.
+    Invoice,
     /// An unpaid invoice (used by billing).
     InvoiceNudge,
     /// To a technician on a job whose window moved.
@@ -73,12 +75,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Confirmation,
         Kind::Rescheduled,
         Kind::Reminder,
         Kind::OnTheWay,
         Kind::Canceled,
+        Kind::Invoice,
         Kind::InvoiceNudge,
         Kind::TechRescheduled,
         Kind::TechRemoved,
@@ -92,6 +95,7 @@ impl Kind {
             Kind::Reminder => "reminder",
             Kind::OnTheWay => "on_the_way",
             Kind::Canceled => "canceled",
+            Kind::Invoice => "invoice",
             Kind::InvoiceNudge => "invoice_nudge",
             Kind::TechRescheduled => "tech_rescheduled",
             Kind::TechRemoved => "tech_removed",
@@ -106,6 +110,7 @@ impl Kind {
             Kind::Reminder => "Day-of reminder",
             Kind::OnTheWay => "On the way",
             Kind::Canceled => "Cancellation notice",
+            Kind::Invoice => "Invoice",
             Kind::InvoiceNudge => "Unpaid invoice",
             Kind::TechRescheduled => "Job moved",
             Kind::TechRemoved => "Taken off a job",
@@ -153,6 +158,7 @@ impl Kind {
             Kind::Reminder => "See you {windowDay}: {service} with {brandName}",
             Kind::OnTheWay => "{techName} is on the way",
             Kind::Canceled => "Your {service} is canceled ({jobCode})",
+            Kind::Invoice => "Invoice {invoiceNumber} from {brandName}: {amountDue} due",
             Kind::InvoiceNudge => "{amountDue} due for {jobCode}",
             Kind::TechRescheduled => "{jobCode} has moved to {windowDay}",
             Kind::TechRemoved => "You're off {jobCode}",
@@ -177,6 +183,9 @@ impl Kind {
             }
             Kind::Canceled => {
                 "Hi {customerFirstName}, your {service} with {brandName} for {window} ({jobCode}) has been canceled. To book again, call {brandPhone}."
+            }
+            Kind::Invoice => {
+                "Hi {customerFirstName}, here is your invoice {invoiceNumber} from {brandName} for {service} ({jobCode}): {amountDue} due. View and pay: {invoiceUrl}"
             }
             Kind::InvoiceNudge => {
                 "Hi {customerFirstName}, {amountDue} is still due for {jobCode} with {brandName}. Pay here: {invoiceUrl}"

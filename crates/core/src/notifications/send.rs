@@ -352,6 +352,8 @@ async fn attempt(
             Some(t) => job.status.is_open() && job.tech(t).is_some_and(|x| x.work == WorkStatus::EnRoute),
             None => job.status == JobStatus::Dispatched,
         },
+        // Sent by billing itself when the office presses Send.
+        Kind::Invoice => false,
         // Billing decides whether it is still owed (it cancels or does not queue the nudge);
         // a canceled job is owed nothing.
         Kind::InvoiceNudge => {

@@ -26,8 +26,10 @@ impl KindSettings {
     pub fn defaults(kind: Kind) -> KindSettings {
         KindSettings {
             kind,
-            sms_enabled: kind.texts_by_default(),
-            email_enabled: false,
+            // Unpaid-invoice reminders go by text and email from the start: whether and when
+            // they go is the brand's billing schedule (Settings, Billing).
+            sms_enabled: kind.texts_by_default() || kind == Kind::InvoiceNudge,
+            email_enabled: kind == Kind::InvoiceNudge,
             sms_template: kind.default_sms().to_string(),
             email_subject: kind.default_email_subject().to_string(),
             email_template: kind.default_sms().to_string(),

@@ -21,6 +21,7 @@ pub const MERGE_FIELDS: &[(&str, &str)] = &[
     ("windowEnd", "end of the arrival window (\"11:00 AM\")"),
     ("brandName", "the brand's name"),
     ("brandPhone", "the brand's phone number"),
+    ("invoiceNumber", "the invoice's number (INV-1001)"),
     ("invoiceUrl", "the invoice's payment page"),
     ("amountDue", "the amount still due (\"$125.00\")"),
 ];

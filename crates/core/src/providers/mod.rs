@@ -7,6 +7,7 @@ pub mod maps;
 pub mod s3;
 pub mod smtp_server;
 pub mod snpp;
+pub mod stripe;
 pub mod twilio;
 pub mod twilio_signature;
 pub mod voice;

@@ -191,6 +191,16 @@ pub struct HistoryView {
     pub what: String,
 }
 
+pub struct JobInvoice {
+    pub id: i64,
+    pub number: String,
+    pub deposit: bool,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub total: String,
+    pub due: String,
+}
+
 pub struct TechOption {
     pub id: i64,
     pub name: String,
@@ -228,6 +238,12 @@ pub struct JobPage {
     /// The desk's form for an urgent message about this job, when its brand has a protocol
     /// and the job is open (empty otherwise).
     pub desk_link: String,
+    /// The job's invoices, newest first.
+    pub invoices: Vec<JobInvoice>,
+    /// No final invoice yet (or only void ones): "Create invoice".
+    pub can_invoice: bool,
+    /// An open job with no deposit asked: "Ask for a deposit".
+    pub can_deposit: bool,
     pub zone_name: String,
     pub customer_id: i64,
     pub customer_name: String,
@@ -295,7 +311,7 @@ fn history_line(e: &jobs::JobEvent) -> String {
     }
 }
 
-fn who(actor: &str) -> String {
+pub(crate) fn who(actor: &str) -> String {
     match actor.split_once(':') {
         Some(("user", name)) => name.to_string(),
         Some(("tech", name)) => format!("{name} (field)"),
@@ -379,7 +395,28 @@ async fn render(
             true => format!("/desk?client={}&job={}", job.brand_id.0, job.id.0),
             false => String::new(),
         };
+    let invoices = switchboard_core::billing::for_job(&state.db, org, id).await?;
+    let open_of = |k: switchboard_core::billing::InvoiceKind| {
+        invoices.iter().any(|i| i.kind == k && i.status != switchboard_core::billing::Status::Void)
+    };
+    let can_invoice = !open_of(switchboard_core::billing::InvoiceKind::Invoice) && job.status != JobStatus::Canceled;
+    let can_deposit = !open_of(switchboard_core::billing::InvoiceKind::Deposit) && job.status.is_open();
+    let invoices = invoices
+        .iter()
+        .map(|i| JobInvoice {
+            id: i.id,
+            number: i.number.clone(),
+            deposit: i.kind == switchboard_core::billing::InvoiceKind::Deposit,
+            status: i.status.as_str(),
+            status_label: i.status.label(),
+            total: i.totals.total.to_string(),
+            due: i.due.to_string(),
+        })
+        .collect();
     let page = JobPage {
+        invoices,
+        can_invoice,
+        can_deposit,
         desk_link,
         shell,
         id: job.id.0,

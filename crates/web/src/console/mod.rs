@@ -10,6 +10,7 @@ pub mod desk_contacts;
 pub mod desk_flow;
 pub mod desk_settings;
 pub mod events;
+pub mod invoices;
 pub mod jobs;
 pub mod leads;
 pub mod mail_sink;
@@ -54,6 +55,21 @@ pub fn routes() -> Router<AppState> {
             post(jobs::add_photo).layer(DefaultBodyLimit::max(switchboard_core::storage::MAX_PHOTO_BYTES + 64 * 1024)),
         )
         .route("/jobs/{id}/photos/{photo}", get(jobs::photo))
+        .route("/jobs/{id}/invoice", post(invoices::create_for_job))
+        .route("/jobs/{id}/deposit", post(invoices::request_deposit))
+        .route("/invoices", get(invoices::index))
+        .route("/invoices/{id}", get(invoices::show))
+        .route("/invoices/{id}/pdf", get(invoices::pdf))
+        .route("/invoices/{id}/lines", post(invoices::add_line))
+        .route("/invoices/{id}/lines/{index}/delete", post(invoices::remove_line))
+        .route("/invoices/{id}/terms", post(invoices::set_terms))
+        .route("/invoices/{id}/send", post(invoices::send))
+        .route("/invoices/{id}/payments", post(invoices::record_payment))
+        .route("/invoices/{id}/refund", post(invoices::refund))
+        .route("/invoices/{id}/void", post(invoices::void))
+        .route("/invoices/{id}/reissue", post(invoices::reissue))
+        .route("/settings/billing", get(invoices::settings))
+        .route("/settings/billing/{brand}", post(invoices::save_settings))
         .route("/events", get(events::stream))
         .route("/board", get(board::index))
         .route("/board/move", post(board::move_job))

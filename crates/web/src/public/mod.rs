@@ -1,11 +1,12 @@
 //! Public pages, opened without a sign-in: the technician portal, the customer's tracking page,
-//! a desk contact's secure inbox and on-call calendar feeds (capability links), and the hosted
+//! a desk contact's secure inbox, on-call calendar feeds and a customer's invoice (capability links), and the hosted
 //! web form with its JSON endpoints.
 
 pub mod ack;
 pub mod calendar;
 pub mod forms;
 pub mod inbox;
+pub mod invoice;
 pub mod portal;
 pub mod shifts;
 pub mod tracking;
@@ -49,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(shifts::routes())
         .merge(ack::routes())
+        .merge(invoice::routes())
         .route("/media/techs/{org}/{file}", get(tech_photo))
         .route("/f/{key}", get(forms::hosted))
         .route("/f/{key}/thanks", get(forms::thanks))

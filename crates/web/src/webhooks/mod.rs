@@ -1,7 +1,9 @@
-//! What providers send us: Twilio's SMS webhooks (signed) and inbound email over SMTP. Each
+//! What providers send us: Twilio's SMS webhooks and Stripe's events (signed) and inbound
+//! email over SMTP. Each
 //! is stored durably before it is acknowledged.
 
 pub mod mail;
+pub mod stripe;
 pub mod twilio;
 
 pub use twilio::routes;

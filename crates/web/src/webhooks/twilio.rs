@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/voice/escalation/key", post(escalation_call_key))
         .route("/webhooks/twilio/voice/escalation/status", post(escalation_call_status))
         .route("/webhooks/postmark/inbound", post(crate::webhooks::mail::postmark_inbound))
+        .route("/webhooks/stripe", post(crate::webhooks::stripe::events))
 }
 
 /// The empty TwiML answer: "received, nothing to say".

@@ -105,6 +105,8 @@ pub struct TestApp {
     pub sms: TwilioStandin,
     /// The SMTP sink the app sends mail to (unless the test configured a mail server).
     pub mail: SmtpSink,
+    /// The Stripe stand-in invoices are paid through.
+    pub stripe: switchboard_standins::stripe::StripeStandin,
     app_handle: AppHandle,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -131,6 +133,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::resolve(&args, FileConfig::default()).expect("config");
     let data_dir = tempfile::tempdir().expect("data dir");
     config.data_dir = data_dir.path().to_path_buf();
+    config.stripe_standin = true;
     tweak(&mut config);
     let clock = ManualClock::new("2026-11-22T17:00:00Z".parse().expect("time"));
     let mut app = App::build(config, Arc::new(clock.clone())).await.expect("app builds and migrates");
@@ -138,6 +141,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.state.db.clone();
     let engine = app.state.engine.clone();
     let sms = app.state.standin.clone().expect("tests run against the SMS stand-in");
+    let stripe = app.state.stripe_standin.clone().expect("tests pay through the Stripe stand-in");
+    // The stand-in signs its events with the test's clock, as the app checks them.
+    stripe.set_now(Some(switchboard_core::clock::Clock::now(&clock)));
     let mail = match app.state.mail_sink.clone() {
         Some(sink) => sink,
         None => SmtpSink::start("127.0.0.1:0".parse().expect("addr")).await.expect("sink"),
@@ -154,6 +160,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         engine,
         sms,
         mail,
+        stripe,
         app_handle,
         shutdown: Some(tx),
         server: Some(server),

@@ -8,6 +8,7 @@ mod helpers;
 
 mod api_errors;
 mod api_resources;
+mod billing;
 mod bulk;
 mod cli;
 mod console;

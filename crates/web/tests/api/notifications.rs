@@ -80,13 +80,13 @@ async fn templates_are_checked_previewed_and_saved_per_brand() {
         others.iter().all(|k| **k == settings::KindSettings::defaults(k.kind)),
         "other kinds untouched (technicians' texts on, customers' off): {others:?}"
     );
-    assert!(
-        others
-            .iter()
-            .all(|k| k.sms_enabled == (k.kind.audience() == switchboard_core::notifications::Audience::Technician))
-    );
+    // Technicians' texts are on, customers' off, except unpaid-invoice reminders (their
+    // schedule is the brand's billing settings).
+    assert!(others.iter().all(|k| k.sms_enabled
+        == (k.kind.audience() == switchboard_core::notifications::Audience::Technician
+            || k.kind == Kind::InvoiceNudge)));
     let other_brand = settings::kinds(&app.db, org, silent.id).await.unwrap();
-    assert!(other_brand.iter().all(|k| !k.email_enabled), "per brand");
+    assert!(other_brand.iter().all(|k| !k.email_enabled || k.kind == Kind::InvoiceNudge), "per brand");
 
     // The live preview renders sample data and counts segments.
     let r = browser
