@@ -67,6 +67,8 @@ async function consolePages(page, server) {
     "/oncall/1/layers",
     "/settings/api-keys",
     "/settings/engine",
+    "/settings/billing",
+    "/invoices",
     "/demo/mail",
   ];
   // One of each detail page, by the first link of its list.
@@ -82,6 +84,8 @@ async function consolePages(page, server) {
     ["/settings/web-forms", /^\/settings\/web-forms\/\d+$/],
     ["/settings/desk", /^\/settings\/desk\/\d+$/],
     ["/settings/desk", /^\/settings\/desk\/\d+\/contacts$/],
+    // The demo's invoice of J-2203, drafted from its line items.
+    ["/invoices", /^\/invoices\/\d+$/],
   ]) {
     await page.goto(`${server.base}${list}`);
     const hrefs = await page.locator("main a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href")));

@@ -54,7 +54,7 @@ export async function startServer(again = null) {
   // Nothing from the caller's environment may point the server at a real provider or database.
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(SWITCHBOARD_|TWILIO_|DATABASE_URL)/.test(k)) env[k] = v;
+    if (!/^(SWITCHBOARD_|TWILIO_|STRIPE_|DATABASE_URL)/.test(k)) env[k] = v;
   }
   env.RUST_LOG = env.RUST_LOG || "info";
   const args = [

@@ -77,6 +77,7 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     let techs = seed_technicians(tx, clock, org, &brands).await?;
     let customers = seed_customers(tx, clock, org).await?;
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
+    seed_billing(tx, clock, org, &brands).await?;
     seed_inbox(tx, clock, org, &brands).await?;
     seed_notifications(tx, clock, org, &brands).await?;
     // Harbor answers its own after-hours calls at the message desk, by the plumbing template:
@@ -586,6 +587,40 @@ async fn seed_jobs(
             .await?;
         }
     }
+    Ok(())
+}
+
+/// Billing for both brands (Denver's and Boston's sales tax, reminders 3, 7 and 14 days after
+/// sending), and the invoice of the job waiting to close, drafted from its line items.
+async fn seed_billing(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<()> {
+    let settings = |rate: (&str, i64), footer: &str| crate::billing::Settings {
+        tax_rates: vec![crate::billing::TaxRate { name: rate.0.into(), rate_x1000: rate.1 }],
+        footer: footer.into(),
+        ..crate::billing::Settings::defaults()
+    };
+    let summit = settings(("Sales tax", 8810), "Payment due on receipt. Thank you for choosing Summit Home Services.");
+    crate::billing::save_settings_in(tx, clock, org, b.summit, &summit).await?;
+    let harbor = settings(("Sales tax", 6250), "Payment due within 15 days.");
+    crate::billing::save_settings_in(tx, clock, org, b.harbor, &harbor).await?;
+    let (job,): (i64,) =
+        sqlx::query_as("select id from jobs where org_id = $1 and status = 'pending_close' order by id limit 1")
+            .bind(org.0)
+            .fetch_one(&mut **tx)
+            .await?;
+    let job = crate::ids::JobId(job);
+    let items = [("Rekey front and back door locks", 200, 4500, false), ("Schlage keys, cut", 400, 350, true)];
+    for (description, quantity_x100, cents, taxable) in items {
+        let item = jobs::LineItem {
+            id: 0,
+            description: description.into(),
+            quantity_x100,
+            unit_price: crate::money::Money::usd(cents),
+            taxable,
+            added_by: "tech:Jin Park".into(),
+        };
+        jobs::insert_line_item_quietly_in(tx, clock, org, job, &item).await?;
+    }
+    crate::billing::draft_in(tx, clock, org, "system", job).await?;
     Ok(())
 }
 

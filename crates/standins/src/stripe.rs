@@ -1322,7 +1322,7 @@ button{width:100%;margin-top:20px;font:inherit;font-size:16px;font-weight:600;ba
 
 fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>\
+        "<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'><link rel=icon href='data:,'>\
          <title>{t}</title><style>{PAGE_STYLE}</style></head><body><header>Checkout<span>TEST MODE</span></header><main>{body}</main></body></html>",
         t = esc(title)
     ))

@@ -51,6 +51,7 @@ struct BenchCli {
     /// (message submit to first delivery; daily recaps for 1,000 clients), `oncall` (who is on
     /// call, for a schedule of 5 layers and a year of overrides and swaps) or `escalation` (step
     /// lateness with 10,000 and 100,000 active escalations, steps/s, confirmation to all stopped)
+    /// or `billing` (Stripe payment events/s verified and reconciled; the customer's invoice page)
     #[arg(default_value = "engine")]
     what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
@@ -208,7 +209,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "desk" => crate::bench::desk::run(args.postgres).await,
             "oncall" => crate::bench::oncall::run(args.postgres).await,
             "escalation" => crate::bench::escalation::run(args.postgres, args.timers).await,
-            other => bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall, escalation)"),
+            "billing" => crate::bench::billing::run(args.postgres).await,
+            other => {
+                bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall, escalation, billing)")
+            }
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {
             let db = open_db(&db, file).await?;

@@ -94,6 +94,18 @@ fn parse_tax_lines(s: &str) -> std::result::Result<Vec<TaxRate>, String> {
     Ok(rates)
 }
 
+/// Writes a brand's billing settings inside `tx` as given (demo data; people go through
+/// [`save_settings`], which checks them).
+pub async fn save_settings_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    brand: crate::ids::BrandId,
+    s: &Settings,
+) -> Result<()> {
+    store::save_settings_in(tx, org, brand, s, to_millis(clock.now())).await
+}
+
 /// Saves a brand's billing settings; every field is checked first, nothing is half-saved.
 pub async fn save_settings(
     db: &Db,
@@ -166,13 +178,21 @@ impl Listener for Drafts {
 /// Drafts the job's invoice from its line items, with the brand's tax rates (taxable lines
 /// only). A job that already has an invoice that is not void is a `Conflict` naming it.
 pub async fn draft_for_job(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, job: JobId) -> Result<i64> {
-    let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
-    let j = crate::jobs::get_in(&mut tx, org, job).await?;
-    if let Some(existing) = open_invoice_in(&mut tx, org, job, InvoiceKind::Invoice).await? {
+    let id = draft_in(&mut tx, clock, org, actor, job).await?;
+    tx.commit().await?;
+    db.publish(Event::Job { org, job });
+    Ok(id)
+}
+
+/// [`draft_for_job`] inside the caller's transaction.
+pub async fn draft_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, actor: &str, job: JobId) -> Result<i64> {
+    let now = to_millis(clock.now());
+    let j = crate::jobs::get_in(tx, org, job).await?;
+    if let Some(existing) = open_invoice_in(tx, org, job, InvoiceKind::Invoice).await? {
         return Err(Error::Conflict(format!("{} already has invoice {}", j.code, existing.number)));
     }
-    let items = crate::jobs::line_items_in(&mut tx, org, job).await?;
+    let items = crate::jobs::line_items_in(tx, org, job).await?;
     let currency = items.first().map(|i| i.unit_price.currency).unwrap_or(Currency::Usd);
     let lines: Vec<Line> = items
         .iter()
@@ -183,8 +203,8 @@ pub async fn draft_for_job(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, 
             taxable: i.taxable,
         })
         .collect();
-    let rates = store::tax_rates(&mut *tx, org, j.brand_id).await?;
-    let number = store::next_invoice_number_in(&mut tx, org, j.brand_id, now).await?;
+    let rates = store::tax_rates(&mut **tx, org, j.brand_id).await?;
+    let number = store::next_invoice_number_in(tx, org, j.brand_id, now).await?;
     let new = store::NewInvoice {
         brand: j.brand_id,
         job: Some(job),
@@ -199,18 +219,16 @@ pub async fn draft_for_job(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, 
         note: "",
         replaces: None,
     };
-    let id = store::insert_in(&mut tx, org, &new, now).await?;
-    let inv = store::refresh_in(&mut tx, org, id, store::Marks::default(), now).await?.invoice;
+    let id = store::insert_in(tx, org, &new, now).await?;
+    let inv = store::refresh_in(tx, org, id, store::Marks::default(), now).await?.invoice;
     let what = match lines.len() {
         0 => format!("Drafted for {} (no line items yet)", j.code),
         1 => format!("Drafted from {}'s line item", j.code),
         n => format!("Drafted from {}'s {n} line items", j.code),
     };
-    store::event_in(&mut tx, org, id, actor, &what, now).await?;
+    store::event_in(tx, org, id, actor, &what, now).await?;
     let note = format!("Invoice {number} drafted ({})", inv.totals.total);
-    crate::jobs::note_in(&mut tx, org, job, &note, now).await?;
-    tx.commit().await?;
-    db.publish(Event::Job { org, job });
+    crate::jobs::note_in(tx, org, job, &note, now).await?;
     Ok(id)
 }
 

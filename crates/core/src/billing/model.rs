@@ -191,20 +191,21 @@ impl Status {
         matches!(self, Status::Sent | Status::Viewed | Status::PartlyPaid)
     }
 
-    /// The status of an invoice from what happened to it: void wins; a draft stays a draft
-    /// until sent; then by money (nothing due: paid; all paid money returned: refunded;
-    /// something paid: partly paid), then whether the customer opened it.
+    /// The status of an invoice from what happened to it: void wins; then money (nothing due:
+    /// paid, even before it was sent, as when the technician took cash on site; all paid money
+    /// returned: refunded; something paid on it: partly paid); then a draft until sent; then
+    /// whether the customer opened it.
     pub fn derive(f: &Facts) -> Status {
         if f.voided {
             Status::Void
-        } else if !f.sent {
-            Status::Draft
         } else if f.due == 0 && f.total > 0 && f.net_paid + f.deposit_credit >= f.total {
             Status::Paid
         } else if f.refunded > 0 && f.net_paid <= 0 {
             Status::Refunded
-        } else if f.net_paid > 0 || f.deposit_credit > 0 && f.due < f.total {
+        } else if f.net_paid > 0 || (f.sent && f.deposit_credit > 0 && f.due < f.total) {
             Status::PartlyPaid
+        } else if !f.sent {
+            Status::Draft
         } else if f.viewed {
             Status::Viewed
         } else {
@@ -431,6 +432,12 @@ mod tests {
         let covered = Facts { deposit_credit: 10000, due: 0, ..sent };
         assert_eq!(Status::derive(&covered), Status::Paid);
         assert_eq!(Status::derive(&Facts { voided: true, ..paid }), Status::Void);
+        // Cash taken on site before the invoice went out: paid all the same (the job closes).
+        assert_eq!(Status::derive(&Facts { sent: false, ..paid }), Status::Paid);
+        assert_eq!(Status::derive(&Facts { sent: false, ..part }), Status::PartlyPaid);
+        // A deposit credited on a final invoice not sent yet: still a draft to send.
+        let drafted = Facts { sent: false, deposit_credit: 2500, due: 7500, ..Facts::default() };
+        assert_eq!(Status::derive(&Facts { total: 10000, ..drafted }), Status::Draft);
         assert_eq!(due(10000, 2500, 8000), 0);
         assert_eq!(due(10000, 2500, 5000), 2500);
         for s in Status::ALL {

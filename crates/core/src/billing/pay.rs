@@ -24,19 +24,21 @@ use crate::{Error, Result};
 pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<InvoiceView> {
     let link = links::check(db, clock, Scope::Invoice, token).await?;
     let (org, id) = (link.org, link.subject);
-    let inv = super::get(db, org, id).await?;
-    if inv.viewed_at.is_none() && inv.sent_at.is_some() && inv.status != Status::Void {
-        let now = to_millis(clock.now());
-        let mut tx = db.begin().await?;
-        let locked = store::lock_in(&mut tx, org, id).await?;
-        if locked.viewed_at.is_none() {
-            store::refresh_in(&mut tx, org, id, store::Marks { viewed: true, ..Default::default() }, now).await?;
-            store::event_in(&mut tx, org, id, "customer", "Viewed by the customer", now).await?;
-        }
-        tx.commit().await?;
-        if let Some(job) = inv.job_id {
-            db.publish(DbEvent::Job { org, job });
-        }
+    let view = super::view(db, org, id).await?;
+    let inv = &view.invoice;
+    if inv.viewed_at.is_some() || inv.sent_at.is_none() || inv.status == Status::Void {
+        return Ok(view);
+    }
+    let now = to_millis(clock.now());
+    let mut tx = db.begin().await?;
+    let locked = store::lock_in(&mut tx, org, id).await?;
+    if locked.viewed_at.is_none() {
+        store::refresh_in(&mut tx, org, id, store::Marks { viewed: true, ..Default::default() }, now).await?;
+        store::event_in(&mut tx, org, id, "customer", "Viewed by the customer", now).await?;
+    }
+    tx.commit().await?;
+    if let Some(job) = inv.job_id {
+        db.publish(DbEvent::Job { org, job });
     }
     super::view(db, org, id).await
 }

@@ -36,6 +36,17 @@ pub async fn insert_quietly_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, job: 
     store::insert_job(tx, org, job, clock.now(), "system").await
 }
 
+/// Adds a line item to a job inside `tx` with no history and no reactions (demo data).
+pub async fn insert_line_item_quietly_in(
+    tx: &mut Tx,
+    clock: &dyn Clock,
+    org: OrgId,
+    job: JobId,
+    item: &LineItem,
+) -> Result<i64> {
+    store::insert_line_item(tx, org, job, item, to_millis(clock.now())).await
+}
+
 /// Creates a job inside the caller's transaction and tells the modules above (its technicians'
 /// portal links, the customer's confirmation); returns its id and code (e.g. `J-2206`). Call
 /// [`Db::work_added`] after commit.

@@ -1,6 +1,7 @@
 //! `switchboard bench ...`: measurements kept in the repository, each reported with a baseline
 //! measured in the same run.
 
+pub mod billing;
 pub mod desk;
 pub mod dispatch;
 pub mod engine;
