@@ -72,6 +72,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
             "  Demo payments: invoices are paid through a built-in Stripe stand-in at {} (card 4242 4242 4242 4242).",
             stripe.base_url()
         );
+        println!("    key: {}  webhook secret: {}", stripe.secret_key(), stripe.webhook_secret());
     }
     if let Some(maps) = &app.state.maps_standin {
         println!(

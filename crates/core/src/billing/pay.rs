@@ -78,6 +78,14 @@ pub async fn checkout(
     let brand = crate::tenancy::brand(db, org, inv.brand_id).await?;
     let customer = crate::customers::get(db, org, inv.customer_id).await?;
     let page = format!("{base_url}/i/{token}");
+    // How many sessions this invoice had: a new one after the last ended (expired, failed) is
+    // asked with a new key, or Stripe would answer the ended one again.
+    let (made,): (i64,) =
+        sqlx::query_as("select count(*) from checkout_sessions where org_id = $1 and invoice_id = $2")
+            .bind(org.0)
+            .bind(id)
+            .fetch_one(db.pool())
+            .await?;
     let request = NewCheckout {
         amount: inv.due,
         name: format!("Invoice {} · {}", inv.number, brand.name),
@@ -91,8 +99,8 @@ pub async fn checkout(
             ("invoice_number".into(), inv.number.clone()),
         ],
         expires_at: Some(now + SignedDuration::from_hours(23)),
-        // The same invoice, version and amount asked twice is one session.
-        idempotency_key: format!("checkout-{}-{id}-{}-{}", org.0, inv.version, inv.due.minor),
+        // The same invoice, version and amount asked twice (two taps on Pay) is one session.
+        idempotency_key: format!("checkout-{}-{id}-{}-{}-{made}", org.0, inv.version, inv.due.minor),
     };
     let session = payments.create_checkout(request).await.map_err(|e| match e {
         PaymentError::Transient(m) => {

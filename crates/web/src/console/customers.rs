@@ -223,6 +223,10 @@ pub struct CustomerPage {
     /// The "Add a location" form (open with what was typed when it was refused).
     pub new_site: SiteForm,
     pub jobs: Vec<CardJob>,
+    /// Their invoices, newest first (the Invoices list's rows).
+    pub invoices: Vec<crate::console::invoices::ListRowView>,
+    /// What they owe on sent invoices ("$116.04"), empty when nothing.
+    pub owed: String,
     pub messages: Vec<CardMessage>,
     /// The "Send a message" form: the brands to send from, and what was typed.
     pub brands: Vec<(i64, String)>,
@@ -534,7 +538,14 @@ async fn card(
         _ if customer.phone.is_none() && customer.email.is_some() => "email",
         _ => "sms",
     };
+    let filter = switchboard_core::billing::ListFilter { customer: Some(customer.id), ..Default::default() };
+    let rows = switchboard_core::billing::list(&state.db, viewer.user.org_id, &filter).await?;
+    let owed: i64 =
+        rows.iter().filter(|r| matches!(r.status.as_str(), "sent" | "viewed" | "partly_paid")).map(|r| r.due).sum();
+    let invoices = crate::console::invoices::row_views(rows, &brands, now);
     Ok(CustomerPage {
+        invoices,
+        owed: if owed > 0 { switchboard_core::money::Money::usd(owed).to_string() } else { String::new() },
         brands: brands.iter().map(|b| (b.id.0, b.name.clone())).collect(),
         compose_brand,
         compose_channel,

@@ -463,6 +463,38 @@ pub struct ListRowView {
     pub sent: String,
 }
 
+/// The Invoices list's rows as shown (also on the customer's card).
+pub fn row_views(
+    rows: Vec<billing::store::ListRow>,
+    brands: &[switchboard_core::tenancy::Brand],
+    now: jiff::Timestamp,
+) -> Vec<ListRowView> {
+    rows.into_iter()
+        .map(|r| {
+            let currency = Currency::parse(&r.currency).unwrap_or(Currency::Usd);
+            let st = Status::parse(&r.status).unwrap_or(Status::Draft);
+            let tz = crate::fmt::brand_zone(brands, BrandId(r.brand_id));
+            ListRowView {
+                id: r.id,
+                number: r.number,
+                deposit: r.kind == "deposit",
+                customer_id: r.customer_id,
+                customer: r.customer_name,
+                job_id: r.job_id.unwrap_or(0),
+                job_code: r.job_code.unwrap_or_default(),
+                status: r.status.clone(),
+                status_label: st.label(),
+                total: Money::new(r.total, currency).to_string(),
+                due: Money::new(r.due, currency).to_string(),
+                sent: r
+                    .sent_at
+                    .map(|t| crate::fmt::ago(switchboard_core::clock::from_millis(t), &tz, now))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
 pub struct AgingView {
     pub brand: String,
     pub total: String,
@@ -507,32 +539,7 @@ pub async fn index(
     let mut rows = billing::list(&state.db, org, &filter).await?;
     let more = rows.len() > 50;
     rows.truncate(50);
-    let tz_of = |b: i64| crate::fmt::brand_zone(&brands, BrandId(b));
-    let now = state.clock.now();
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            let currency = Currency::parse(&r.currency).unwrap_or(Currency::Usd);
-            let st = Status::parse(&r.status).unwrap_or(Status::Draft);
-            ListRowView {
-                id: r.id,
-                number: r.number,
-                deposit: r.kind == "deposit",
-                customer_id: r.customer_id,
-                customer: r.customer_name,
-                job_id: r.job_id.unwrap_or(0),
-                job_code: r.job_code.unwrap_or_default(),
-                status: r.status.clone(),
-                status_label: st.label(),
-                total: Money::new(r.total, currency).to_string(),
-                due: Money::new(r.due, currency).to_string(),
-                sent: r
-                    .sent_at
-                    .map(|t| crate::fmt::ago(switchboard_core::clock::from_millis(t), &tz_of(r.brand_id), now))
-                    .unwrap_or_default(),
-            }
-        })
-        .collect();
+    let rows = row_views(rows, &brands, state.clock.now());
     let aging = billing::aging(&state.db, state.clock.as_ref(), org)
         .await?
         .into_iter()

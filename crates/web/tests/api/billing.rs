@@ -516,3 +516,124 @@ async fn another_organization_sees_none_of_it() {
     let after = billing::get(&s.app.db, s.org, id).await.unwrap();
     assert_eq!((after.status, after.lines.len(), after.totals.discount.minor), (Status::Draft, 2, 0));
 }
+
+#[tokio::test]
+async fn a_deposit_before_the_work_is_credited_on_the_final_invoice() {
+    let s = shop().await;
+    let start: jiff::Timestamp = "2026-11-23T18:00:00Z".parse().unwrap();
+    let job = jobs::create(
+        &s.app.db,
+        &s.app.clock,
+        s.org,
+        "api",
+        &jobs::JobInput {
+            brand: s.brand,
+            customer: s.customer,
+            service: "Water heater flush".into(),
+            service_location: None,
+            address: None,
+            scheduled_start: Some(start),
+            scheduled_end: Some(start + SignedDuration::from_hours(2)),
+            techs: vec![],
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let r = s.office.post_form(&format!("/jobs/{}/deposit", job.0), &[("amount", "fifty")]).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("&#34;fifty&#34; is not an amount like 125 or 89.50"));
+    let r = s.office.post_form(&format!("/jobs/{}/deposit", job.0), &[("amount", "50")]).await;
+    assert_eq!(r.status(), 303);
+    let deposit = s.invoice_of(job).await;
+    assert_eq!(
+        (deposit.number.as_str(), deposit.kind, deposit.due.minor),
+        ("INV-1001", billing::InvoiceKind::Deposit, 5000)
+    );
+    let link = s.send(deposit.id).await;
+    assert_eq!(s.pay(&link, "4242 4242 4242 4242").await.status(), 303);
+    s.app.stripe.settled().await;
+    assert_eq!(billing::get(&s.app.db, s.org, deposit.id).await.unwrap().status, Status::Paid);
+    assert_eq!(
+        jobs::get(&s.app.db, s.org, job).await.unwrap().status,
+        JobStatus::Scheduled,
+        "a deposit closes nothing"
+    );
+
+    // The work is done: the final invoice credits the deposit.
+    for (desc, qty, price, taxable) in [("Water heater flush", "1", "189", false), ("Anode rod", "2", "12.49", true)] {
+        let mut fields = vec![("description", desc), ("quantity", qty), ("unit_price", price)];
+        if taxable {
+            fields.push(("taxable", "1"));
+        }
+        assert_eq!(s.office.post_form(&format!("/jobs/{}/line-items", job.0), &fields).await.status(), 303);
+    }
+    for to in ["on_site", "pending_close"] {
+        assert_eq!(s.office.post_form(&format!("/jobs/{}/status", job.0), &[("to", to)]).await.status(), 303);
+    }
+    s.run_engine().await;
+    let last = s.invoice_of(job).await;
+    assert_eq!(
+        (last.number.as_str(), last.kind, last.status),
+        ("INV-1002", billing::InvoiceKind::Invoice, Status::Draft)
+    );
+    let rows: Vec<(String, String)> = last.summary().into_iter().map(|(l, m)| (l, m.to_string())).collect();
+    assert_eq!(
+        rows[rows.len() - 3..],
+        [
+            ("Total".to_string(), "$216.04".to_string()),
+            ("Deposit paid".into(), "-$50.00".into()),
+            ("Amount due".into(), "$166.04".into()),
+        ]
+    );
+    s.send(last.id).await;
+    let (_, card) = s.office.get_text(&format!("/customers/{}", s.customer.0)).await;
+    assert!(
+        card.contains("INV-1001") && card.contains("INV-1002") && card.contains("$166.04 owed"),
+        "the customer's card"
+    );
+    let r = s
+        .office
+        .post_form(&format!("/invoices/{}/payments", last.id), &[("amount", "166.04"), ("method", "card")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(billing::get(&s.app.db, s.org, last.id).await.unwrap().status, Status::Paid);
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::Completed);
+}
+
+#[tokio::test]
+async fn an_expired_or_failed_payment_leaves_the_invoice_owed_and_payable() {
+    let s = shop().await;
+    let job = s.finished_job().await;
+    let inv = s.invoice_of(job).await;
+    let link = s.send(inv.id).await;
+    let customer = s.customer();
+    let session_of =
+        |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let first = session_of(&customer.get(format!("{link}/pay")).send().await.unwrap());
+    s.app.stripe.expire(&first).unwrap();
+    s.app.stripe.settled().await;
+    let (status,): (String,) = sqlx::query_as("select status from checkout_sessions where session_id = $1")
+        .bind(&first)
+        .fetch_one(s.app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(status, "expired");
+    assert!(billing::get(&s.app.db, s.org, inv.id).await.unwrap().status.is_owed());
+    // Pay again: a fresh session, for what is due.
+    let second = session_of(&customer.get(format!("{link}/pay")).send().await.unwrap());
+    assert_ne!(second, first);
+    // A bank payment on its way: no Pay button meanwhile; then it fails and Pay is back.
+    s.app.stripe.complete_async(&second).unwrap();
+    s.app.stripe.settled().await;
+    let html = customer.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Your bank payment is on its way") && !html.contains("Pay $216.04"), "{html}");
+    s.app.stripe.async_fail(&second).unwrap();
+    s.app.stripe.settled().await;
+    let html = customer.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Pay $216.04"), "payable again");
+    let (_, page) = s.office.get_text(&format!("/invoices/{}", inv.id)).await;
+    assert!(page.contains("Bank payment of $216.04 started; waiting for it to clear"));
+    assert!(page.contains("Bank payment of $216.04 failed"));
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::PendingClose);
+}
