@@ -6,6 +6,7 @@ pub mod brands;
 pub mod customers;
 pub mod desk;
 pub mod desk_messages;
+pub mod invoices;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
@@ -100,7 +101,13 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(jobs::list, jobs::create))
                 .routes(routes!(jobs::get, jobs::update))
                 .routes(routes!(jobs::assign))
-                .routes(routes!(jobs::set_status)),
+                .routes(routes!(jobs::set_status))
+                .routes(routes!(invoices::list))
+                .routes(routes!(invoices::get))
+                .routes(routes!(invoices::draft))
+                .routes(routes!(invoices::send))
+                .routes(routes!(invoices::record_payment))
+                .routes(routes!(invoices::void)),
         )
         .split_for_parts()
 }

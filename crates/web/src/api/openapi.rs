@@ -14,6 +14,11 @@ fn one_of(values: impl IntoIterator<Item = &'static str>) -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values)).into()
 }
 
+/// The office's ways of recording a payment.
+pub fn payment_method() -> RefOr<Schema> {
+    one_of(switchboard_core::billing::OFFICE_METHODS.iter().map(|(m, _)| *m))
+}
+
 pub fn job_status() -> RefOr<Schema> {
     one_of(switchboard_core::jobs::JobStatus::ALL.map(|s| s.as_str()))
 }

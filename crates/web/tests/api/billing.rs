@@ -637,3 +637,81 @@ async fn an_expired_or_failed_payment_leaves_the_invoice_owed_and_payable() {
     assert!(page.contains("Bank payment of $216.04 failed"));
     assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::PendingClose);
 }
+
+#[tokio::test]
+async fn the_api_lists_drafts_sends_and_takes_payments() {
+    let s = shop().await;
+    let job = s.finished_job().await;
+    let key = s.app.api_key(s.org).await;
+    let call = |method: reqwest::Method, path: String, body: Option<serde_json::Value>| {
+        let mut r = s.app.client().request(method, s.app.url(&path)).bearer_auth(&key);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        async move { crate::helpers::json(r.send().await.unwrap()).await }
+    };
+    let (status, list) = call(reqwest::Method::GET, "/api/v1/invoices".into(), None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["invoices"][0]["number"], "INV-1001");
+    let id = list["invoices"][0]["id"].as_i64().unwrap();
+    let (_, one) = call(reqwest::Method::GET, format!("/api/v1/invoices/{id}"), None).await;
+    let inv = &one["invoice"];
+    assert_eq!(
+        (inv["subtotal"].as_i64(), inv["tax_total"].as_i64(), inv["total"].as_i64()),
+        (Some(21398), Some(206), Some(21604))
+    );
+    assert_eq!(inv["taxes"][0]["rate_x1000"], 8250);
+    assert_eq!(inv["lines"][1]["amount"], 2498);
+    assert_eq!(inv["currency"], "USD");
+    let (status, body) = call(reqwest::Method::POST, format!("/api/v1/jobs/{}/invoice", job.0), None).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) =
+        call(reqwest::Method::POST, format!("/api/v1/invoices/{id}/send"), Some(serde_json::json!({}))).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["fields"][0]["message"], "choose text, email or both", "{body}");
+    let (status, body) =
+        call(reqwest::Method::POST, format!("/api/v1/invoices/{id}/send"), Some(serde_json::json!({"email": true})))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sent"], "emailed to dana@example.com");
+    assert_eq!(body["invoice"]["status"], "sent");
+    let pay = |amount: i64, method: &str| serde_json::json!({"amount": amount, "method": method});
+    let (status, body) =
+        call(reqwest::Method::POST, format!("/api/v1/invoices/{id}/payments"), Some(pay(30000, "cash"))).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("only $216.04 is due"), "{body}");
+    let (status, body) =
+        call(reqwest::Method::POST, format!("/api/v1/invoices/{id}/payments"), Some(pay(21604, "check"))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["invoice"]["status"].as_str(), body["invoice"]["due"].as_i64()), (Some("paid"), Some(0)));
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::Completed);
+    let (status, _) =
+        call(reqwest::Method::POST, format!("/api/v1/invoices/{id}/void"), Some(serde_json::json!({"reason": "x"})))
+            .await;
+    assert_eq!(status, 409, "paid: refund first");
+    // Another organization's key finds nothing.
+    let (other, _) = s.app.org_with_admin("other").await;
+    let other_key = s.app.api_key(other).await;
+    for (method, path) in [
+        (reqwest::Method::GET, format!("/api/v1/invoices/{id}")),
+        (reqwest::Method::POST, format!("/api/v1/invoices/{id}/send")),
+        (reqwest::Method::POST, format!("/api/v1/invoices/{id}/payments")),
+        (reqwest::Method::POST, format!("/api/v1/invoices/{id}/void")),
+        (reqwest::Method::POST, format!("/api/v1/jobs/{}/invoice", job.0)),
+    ] {
+        let body = match path.rsplit('/').next() {
+            Some("send") => serde_json::json!({"text": true}),
+            Some("payments") => pay(1, "cash"),
+            Some("void") => serde_json::json!({"reason": "x"}),
+            _ => serde_json::json!({}),
+        };
+        let r =
+            s.app.client().request(method, s.app.url(&path)).bearer_auth(&other_key).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    let (_, list) = crate::helpers::json(
+        s.app.client().get(s.app.url("/api/v1/invoices")).bearer_auth(&other_key).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(list["invoices"], serde_json::json!([]));
+}

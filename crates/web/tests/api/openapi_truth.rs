@@ -171,6 +171,8 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
         .expect("a demo lead with a phone and an email")["id"]
         .as_i64()
         .unwrap();
+    // The demo's invoice of J-2203 (drafted from its line items).
+    let invoice = get("/api/v1/invoices").await["invoices"][0]["id"].as_i64().expect("the demo's invoice");
     let users = get("/api/v1/users").await;
     let user = users["users"][0]["id"].as_i64().unwrap();
     let brand = summit.0;
@@ -441,6 +443,35 @@ async fn the_limits_the_document_states_are_the_ones_the_server_enforces() {
             json!({"brand_id": brand, "to": "+17205550131", "body": "Hi", "subject": "Hi"}),
             Rule::OneOf,
             "channel",
+        ),
+        (
+            "post",
+            format!("/api/v1/invoices/{invoice}/payments"),
+            "PaymentBody",
+            "note",
+            json!({"amount": 1, "method": "cash"}),
+            Rule::MaxLength,
+            "note",
+        ),
+        (
+            "post",
+            format!("/api/v1/invoices/{invoice}/payments"),
+            "PaymentBody",
+            "method",
+            json!({"amount": 1}),
+            Rule::OneOf,
+            "method",
+        ),
+        // Last: at the limit it voids the invoice.
+        ("post", format!("/api/v1/invoices/{invoice}/void"), "VoidBody", "reason", json!({}), Rule::NotBlank, "reason"),
+        (
+            "post",
+            format!("/api/v1/invoices/{invoice}/void"),
+            "VoidBody",
+            "reason",
+            json!({}),
+            Rule::MaxLength,
+            "reason",
         ),
     ];
     let probes: Vec<Probe> = probes
