@@ -9,8 +9,8 @@
 //   customer (phone)                opens the texted link: the amount due, the lines, Pay;
 //                                   pays on the stand-in's checkout page with 4242 4242 4242
 //                                   4242 after a declined card; comes back to "Thank you"
-//   office                          the job is Completed by itself, its invoice Paid, and the
-//                                   Invoices list shows it; the PDF opens
+//   office                          the invoice page left open turns Paid by itself; the job is
+//                                   Completed, and the Invoices list shows it; the PDF opens
 //
 // No console error is allowed, and the phone pages never scroll sideways.
 //
@@ -103,7 +103,9 @@ test("an invoice is sent, paid on a phone through the checkout page, and the job
     await assertNoHorizontalScroll(mine, "the paid invoice");
     await shot(mine, "invoice-paid-phone.png");
 
-    // The office sees the job closed by the payment, without touching it.
+    // The office's open invoice turns Paid by itself (live), and the job closed with it.
+    await page.locator("#invoice-live .tag.inv-paid").first().waitFor({ timeout: 10_000 });
+    log("the office's invoice page shows Paid without a reload");
     await page.goto(`${server.base}/jobs/${jobId}`);
     const status = await text(page.locator(".job-head .badge").first());
     if (!/Completed/.test(status)) fail(`J-2203 after payment: "${status}"`);

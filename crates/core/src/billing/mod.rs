@@ -615,7 +615,7 @@ pub async fn send(
     }
     let how = how.join(" and ");
     let after =
-        store::refresh_in(&mut tx, org, id, store::Marks { sent: true, ..Default::default() }, now).await?.invoice;
+        store::refresh_money_in(&mut tx, &inv, store::Marks { sent: true, ..Default::default() }, now).await?.invoice;
     let verb = if inv.sent_at.is_some() { "Sent again" } else { "Sent" };
     store::event_in(&mut tx, org, id, actor, &format!("{verb}: {how} ({} due)", after.due), now).await?;
     crate::jobs::note_in(&mut tx, org, job_id, &format!("Invoice {} {how} ({} due)", inv.number, after.due), now)
@@ -806,7 +806,7 @@ pub(crate) async fn settle_in(
     now: i64,
 ) -> Result<Invoice> {
     let org = inv.org_id;
-    let r = store::refresh_in(tx, org, inv.id, store::Marks::default(), now).await?;
+    let r = store::refresh_money_in(tx, inv, store::Marks::default(), now).await?;
     let after = r.invoice;
     store::event_in(tx, org, inv.id, actor, what, now).await?;
     if !after.status.is_owed() {
@@ -819,8 +819,8 @@ pub(crate) async fn settle_in(
         InvoiceKind::Invoice => Some(after.clone()),
         InvoiceKind::Deposit => match open_invoice_in(tx, org, job, InvoiceKind::Invoice).await? {
             Some(f) => {
-                store::lock_in(tx, org, f.id).await?;
-                Some(store::refresh_in(tx, org, f.id, store::Marks::default(), now).await?.invoice)
+                let f = store::lock_in(tx, org, f.id).await?;
+                Some(store::refresh_money_in(tx, &f, store::Marks::default(), now).await?.invoice)
             }
             None => None,
         },
@@ -855,8 +855,9 @@ pub async fn void(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, id: i64, 
         return Err(Error::Conflict(format!("{} has {} paid on it: refund it first", inv.number, inv.paid)));
     }
     store::set_void_reason_in(&mut tx, org, id, reason).await?;
-    let after =
-        store::refresh_in(&mut tx, org, id, store::Marks { voided: true, ..Default::default() }, now).await?.invoice;
+    let mut after =
+        store::refresh_money_in(&mut tx, &inv, store::Marks { voided: true, ..Default::default() }, now).await?.invoice;
+    after.void_reason = Some(reason.to_string());
     store::event_in(&mut tx, org, id, actor, &format!("Voided: {reason}"), now).await?;
     crate::links::revoke_subject_in(&mut tx, clock, org, crate::links::Scope::Invoice, id).await?;
     engine::cancel_group_in(&mut tx, &nudge_group(id), clock.now()).await?;

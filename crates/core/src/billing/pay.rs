@@ -33,7 +33,7 @@ pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<InvoiceView
     let mut tx = db.begin().await?;
     let locked = store::lock_in(&mut tx, org, id).await?;
     if locked.viewed_at.is_none() {
-        store::refresh_in(&mut tx, org, id, store::Marks { viewed: true, ..Default::default() }, now).await?;
+        store::refresh_money_in(&mut tx, &locked, store::Marks { viewed: true, ..Default::default() }, now).await?;
         store::event_in(&mut tx, org, id, "customer", "Viewed by the customer", now).await?;
     }
     tx.commit().await?;

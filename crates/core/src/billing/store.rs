@@ -443,9 +443,27 @@ pub struct Marks {
 }
 
 /// Recomputes the invoice's sums, due and status inside `tx` from its lines, taxes, discount,
-/// deposits and money, records `marks`, and moves its version on. The row must be locked.
+/// deposits and money, records `marks`, and moves its version on. The row must be locked. For
+/// an invoice whose lines, discount and taxes just changed.
 pub async fn refresh_in(tx: &mut Tx, org: OrgId, id: i64, marks: Marks, now: i64) -> Result<Refreshed> {
     let before = get(tx, org, id).await?;
+    refresh_from_in(tx, &before, marks, true, now).await
+}
+
+/// [`refresh_in`] for the locked invoice `before` as read under the lock, when only money or
+/// marks changed (its lines and taxes are as read): one read less each side.
+pub async fn refresh_money_in(tx: &mut Tx, before: &Invoice, marks: Marks, now: i64) -> Result<Refreshed> {
+    refresh_from_in(tx, before, marks, false, now).await
+}
+
+async fn refresh_from_in(
+    tx: &mut Tx,
+    before: &Invoice,
+    marks: Marks,
+    lines_changed: bool,
+    now: i64,
+) -> Result<Refreshed> {
+    let (org, id) = (before.org_id, before.id);
     let (net_paid, refunded) = money_in(tx, org, id).await?;
     let deposit_credit = match (before.kind, before.job_id) {
         (InvoiceKind::Invoice, Some(job)) => deposits_in(tx, org, job).await?,
@@ -453,11 +471,14 @@ pub async fn refresh_in(tx: &mut Tx, org: OrgId, id: i64, marks: Marks, now: i64
     };
     let t = &before.totals;
     let due = super::model::due(t.total.minor, deposit_credit, net_paid);
-    let sent = before.sent_at.is_some() || marks.sent;
+    let at = |set: bool, was: Option<jiff::Timestamp>| was.or(set.then(|| from_millis(now)));
+    let sent_at = at(marks.sent, before.sent_at);
+    let viewed_at = at(marks.viewed, before.viewed_at);
+    let voided_at = at(marks.voided, before.voided_at);
     let facts = Facts {
-        sent,
-        viewed: before.viewed_at.is_some() || marks.viewed,
-        voided: before.voided_at.is_some() || marks.voided,
+        sent: sent_at.is_some(),
+        viewed: viewed_at.is_some(),
+        voided: voided_at.is_some(),
         total: t.total.minor,
         deposit_credit,
         net_paid,
@@ -465,18 +486,15 @@ pub async fn refresh_in(tx: &mut Tx, org: OrgId, id: i64, marks: Marks, now: i64
         due,
     };
     let status = Status::derive(&facts);
-    let paid_at = match (status, before.paid_at) {
-        (Status::Paid, Some(at)) => Some(crate::clock::to_millis(at)),
-        (Status::Paid, None) => Some(now),
+    let paid_at = match status {
+        Status::Paid => before.paid_at.or(Some(from_millis(now))),
         _ => None,
     };
-    sqlx::query(
+    let opt = |t: Option<jiff::Timestamp>| t.map(crate::clock::to_millis);
+    let updated = sqlx::query(
         "update invoices set subtotal = $3, tax_total = $4, total = $5, deposit_credit = $6, paid = $7, due = $8, \
-         status = $9, paid_at = $10, version = version + 1, updated_at = $11, \
-         sent_at = case when $12 = 1 then coalesce(sent_at, $11) else sent_at end, \
-         viewed_at = case when $13 = 1 then coalesce(viewed_at, $11) else viewed_at end, \
-         voided_at = case when $14 = 1 then coalesce(voided_at, $11) else voided_at end \
-         where org_id = $1 and id = $2",
+         status = $9, paid_at = $10, version = version + 1, updated_at = $11, sent_at = $12, viewed_at = $13, \
+         voided_at = $14 where org_id = $1 and id = $2 and version = $15",
     )
     .bind(org.0)
     .bind(id)
@@ -487,23 +505,40 @@ pub async fn refresh_in(tx: &mut Tx, org: OrgId, id: i64, marks: Marks, now: i64
     .bind(net_paid)
     .bind(due)
     .bind(status.as_str())
-    .bind(paid_at)
+    .bind(opt(paid_at))
     .bind(now)
-    .bind(marks.sent as i64)
-    .bind(marks.viewed as i64)
-    .bind(marks.voided as i64)
+    .bind(opt(sent_at))
+    .bind(opt(viewed_at))
+    .bind(opt(voided_at))
+    .bind(before.version)
     .execute(&mut **tx)
     .await?;
-    for (i, tax) in t.taxes.iter().enumerate() {
-        sqlx::query("update invoice_taxes set amount = $4 where org_id = $1 and invoice_id = $2 and position = $3")
-            .bind(org.0)
-            .bind(id)
-            .bind(i as i64)
-            .bind(tax.amount.minor)
-            .execute(&mut **tx)
-            .await?;
+    if updated.rows_affected() != 1 {
+        return Err(Error::Conflict(format!("{} changed meanwhile; try again", before.number)));
     }
-    let invoice = get(tx, org, id).await?;
+    if lines_changed {
+        for (i, tax) in t.taxes.iter().enumerate() {
+            sqlx::query("update invoice_taxes set amount = $4 where org_id = $1 and invoice_id = $2 and position = $3")
+                .bind(org.0)
+                .bind(id)
+                .bind(i as i64)
+                .bind(tax.amount.minor)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    let invoice = Invoice {
+        status,
+        deposit_credit: Money::new(deposit_credit, before.currency),
+        paid: Money::new(net_paid, before.currency),
+        due: Money::new(due, before.currency),
+        version: before.version + 1,
+        sent_at,
+        viewed_at,
+        voided_at,
+        paid_at,
+        ..before.clone()
+    };
     Ok(Refreshed { before: before.status, invoice })
 }
 

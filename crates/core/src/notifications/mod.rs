@@ -35,7 +35,8 @@ pub fn sample_values(brand: &crate::tenancy::Brand) -> std::collections::HashMap
         ("windowEnd", "4:00 PM".to_string()),
         ("brandName", brand.name.clone()),
         ("brandPhone", phone),
-        ("invoiceUrl", "https://dispatch.example.com/pay/8fK2mQ".to_string()),
+        ("invoiceNumber", "INV-1001".to_string()),
+        ("invoiceUrl", "https://dispatch.example.com/i/8fK2mQ".to_string()),
         ("amountDue", "$189.00".to_string()),
     ])
 }
