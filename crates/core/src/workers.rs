@@ -38,6 +38,8 @@ pub struct Providers {
     pub fax_gateway: Option<String>,
     pub geocoder: Geocoder,
     pub router: Router,
+    /// Online payment for invoices (`None`: the office records payments).
+    pub payments: Option<Arc<dyn crate::providers::stripe::PaymentProvider>>,
 }
 
 /// The workers for every kind of work.
@@ -59,7 +61,7 @@ pub fn all(providers: &Providers) -> Workers {
         crate::portal::PortalLinks { base_url: p.public_url.clone(), valid_hours: p.portal_link_hours },
     );
     crate::jobs::register(&mut workers, p.geocoder.clone());
-    crate::billing::register(&mut workers, p.public_url.clone());
+    crate::billing::register(&mut workers, p.public_url.clone(), p.payments.clone());
     crate::inbound::register(&mut workers);
     crate::oncall::register(&mut workers);
     crate::escalation::drive::register(

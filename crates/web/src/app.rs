@@ -139,7 +139,7 @@ impl App {
             WebPush::load(&db, clock.now(), format!("mailto:{}", config.smtp_from), config.push_origins.clone())
                 .await?,
         );
-        let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push)?;
+        let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push, payments.clone())?;
         let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let blobs = match &config.s3 {
             Some(s3) => BlobStore::s3(s3.clone())?,
@@ -223,6 +223,7 @@ fn build_engine(
     geocoder: &Geocoder,
     router: &MapRouter,
     push: &Arc<WebPush>,
+    payments: Option<Arc<dyn PaymentProvider>>,
 ) -> anyhow::Result<Engine> {
     let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
     let sms = TwilioSms::new(TwilioConfig {
@@ -247,6 +248,7 @@ fn build_engine(
         push: push.clone(),
         snpp: config.snpp.clone(),
         fax_gateway: config.fax_gateway.clone(),
+        payments,
     };
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.

@@ -33,10 +33,16 @@ use crate::money::{Currency, Money};
 use crate::notifications::{Kind, Template};
 use crate::{Error, Result};
 
-/// Registers billing's work: drafting at Pending close, and unpaid-invoice nudges.
-pub fn register(workers: &mut Workers, base_url: String) {
+/// Registers billing's work: drafting at Pending close, unpaid-invoice nudges, and ending
+/// retired payment pages at the payment service.
+pub fn register(
+    workers: &mut Workers,
+    base_url: String,
+    payments: Option<Arc<dyn crate::providers::stripe::PaymentProvider>>,
+) {
     workers.listen(Drafts);
     workers.add(Nudger { base_url });
+    workers.add(pay::Expirer { payments });
 }
 
 /// The engine group of an invoice's pending nudges.
@@ -118,7 +124,18 @@ pub async fn save_settings(
     let mut v = Validator::new();
     let invoice_prefix = check_prefix(&mut v, "invoice_prefix", &input.invoice_prefix);
     let credit_prefix = check_prefix(&mut v, "credit_prefix", &input.credit_prefix);
+    let current = settings(db, org, brand).await?;
     let next_invoice_number = match input.next_invoice_number.trim().parse::<i64>() {
+        Ok(n) if n < current.next_invoice_number && (1..=999_999_999).contains(&n) => {
+            v.add(
+                "next_invoice_number",
+                format!(
+                    "numbers only move forward: the next is {}{} (start a new series with a new prefix)",
+                    current.invoice_prefix, current.next_invoice_number
+                ),
+            );
+            0
+        }
         Ok(n) if (1..=999_999_999).contains(&n) => n,
         _ => {
             v.add("next_invoice_number", "a whole number like 1001");
@@ -137,7 +154,6 @@ pub async fn save_settings(
         v.add("footer", "at most 500 characters");
     }
     v.finish()?;
-    let current = settings(db, org, brand).await?;
     let s = Settings {
         invoice_prefix,
         next_invoice_number,
@@ -168,9 +184,12 @@ impl Listener for Drafts {
                 return Ok(());
             }
             match draft_for_job(&ctx.db, ctx.clock.as_ref(), org, "system", event.job_id).await {
-                Ok(_) | Err(Error::Conflict(_)) | Err(Error::NotFound) => Ok(()),
-                Err(e) => Err(e),
+                Ok(_) | Err(Error::Conflict(_)) => {}
+                Err(Error::NotFound) => return Ok(()),
+                Err(e) => return Err(e),
             }
+            // Paid already (before the work was done, or a deposit covering it all): it closes.
+            close_job_if_paid(&ctx.db, ctx.clock.as_ref(), org, event.job_id).await
         })
     }
 }
@@ -407,11 +426,21 @@ async fn lock_editable(tx: &mut Tx, org: OrgId, id: i64) -> Result<Invoice> {
 }
 
 /// What an edit did, written to the invoice's timeline and published.
-async fn finish_edit(db: &Db, mut tx: Tx, inv: &Invoice, actor: &str, what: &str, now: i64) -> Result<Invoice> {
+async fn finish_edit(
+    db: &Db,
+    clock: &dyn Clock,
+    mut tx: Tx,
+    inv: &Invoice,
+    actor: &str,
+    what: &str,
+    now: i64,
+) -> Result<Invoice> {
     let after = store::refresh_in(&mut tx, inv.org_id, inv.id, store::Marks::default(), now).await?.invoice;
     store::event_in(&mut tx, inv.org_id, inv.id, actor, what, now).await?;
     // A payment page opened before the change must not take the old amount.
-    pay::retire_sessions_in(&mut tx, inv.org_id, inv.id).await?;
+    pay::retire_sessions_in(&mut tx, clock, inv.org_id, inv.id).await?;
+    // Lines taken off a job whose deposit covers the rest: nothing is due, the job closes.
+    close_if_paid_in(&mut tx, clock, &after, actor).await?;
     tx.commit().await?;
     if let Some(job) = inv.job_id {
         db.publish(Event::Job { org: inv.org_id, job });
@@ -439,10 +468,12 @@ pub async fn add_line(
     let mut lines = inv.lines.clone();
     lines.push(line);
     store::replace_lines_in(&mut tx, org, id, &lines).await?;
-    finish_edit(db, tx, &inv, actor, &what, now).await
+    finish_edit(db, clock, tx, &inv, actor, &what, now).await
 }
 
-/// Removes the invoice's line at `index` (0-based).
+/// Removes the invoice's line at `index` (0-based). `version` is the invoice's version the page
+/// showed: a page older than a change since (its line numbers may point elsewhere now) is
+/// refused.
 pub async fn remove_line(
     db: &Db,
     clock: &dyn Clock,
@@ -450,17 +481,24 @@ pub async fn remove_line(
     actor: &str,
     id: i64,
     index: usize,
+    version: Option<i64>,
 ) -> Result<Invoice> {
     let now = to_millis(clock.now());
     let mut tx = db.begin().await?;
     let inv = lock_editable(&mut tx, org, id).await?;
+    if version.is_some_and(|v| v != inv.version) {
+        return Err(Error::Conflict(format!(
+            "{} changed since this page was loaded: check its lines and try again",
+            inv.number
+        )));
+    }
     if index >= inv.lines.len() {
         return Err(Error::NotFound);
     }
     let mut lines = inv.lines.clone();
     let gone = lines.remove(index);
     store::replace_lines_in(&mut tx, org, id, &lines).await?;
-    finish_edit(db, tx, &inv, actor, &format!("Removed {}", gone.description), now).await
+    finish_edit(db, clock, tx, &inv, actor, &format!("Removed {}", gone.description), now).await
 }
 
 /// The discount and the note as typed.
@@ -508,7 +546,7 @@ pub async fn set_terms(
     v.finish()?;
     store::set_terms_in(&mut tx, org, id, discount, label, note).await?;
     let what = if discount.minor > 0 { format!("Discount set to {discount}") } else { "Terms updated".to_string() };
-    finish_edit(db, tx, &inv, actor, &what, now).await
+    finish_edit(db, clock, tx, &inv, actor, &what, now).await
 }
 
 /// Where an invoice goes when the office sends it.
@@ -558,7 +596,11 @@ pub async fn send(
         return Err(Error::Conflict(format!("{} is void; re-issue it to send it", inv.number)));
     }
     if inv.due.minor == 0 {
-        return Err(Error::Conflict(format!("nothing is due on {}: add its lines first", inv.number)));
+        return Err(Error::Conflict(if inv.totals.total.minor == 0 {
+            format!("nothing is due on {}: add its lines first", inv.number)
+        } else {
+            format!("nothing is due on {}: it is {}", inv.number, inv.status.label().to_lowercase())
+        }));
     }
     let mut v = Validator::new();
     if !channels.text && !channels.email {
@@ -697,6 +739,7 @@ async fn nudge(db: &Db, clock: &dyn Clock, org: OrgId, args: &NudgeInvoice, base
     .await?;
     let unpaid = crate::notifications::send::UnpaidInvoice {
         id: inv.id,
+        number: inv.number.clone(),
         url: format!("{base_url}/i/{token}"),
         amount_due: inv.due,
     };
@@ -806,33 +849,57 @@ pub(crate) async fn settle_in(
     now: i64,
 ) -> Result<Invoice> {
     let org = inv.org_id;
-    let r = store::refresh_money_in(tx, inv, store::Marks::default(), now).await?;
-    let after = r.invoice;
+    let after = store::refresh_money_in(tx, inv, store::Marks::default(), now).await?.invoice;
     store::event_in(tx, org, inv.id, actor, what, now).await?;
-    if !after.status.is_owed() {
+    // Reminders stop when nothing is owed, and after a refund (the office sends it again if it
+    // wants the money back); a payment page for the amount due before is ended either way.
+    if !after.status.is_owed() || after.paid.minor < inv.paid.minor {
         engine::cancel_group_in(tx, &nudge_group(inv.id), clock.now()).await?;
-        pay::retire_sessions_in(tx, org, inv.id).await?;
     }
+    pay::retire_sessions_in(tx, clock, org, inv.id).await?;
     let Some(job) = inv.job_id else { return Ok(after) };
     crate::jobs::note_in(tx, org, job, &format!("{what} on {} ({} due)", inv.number, after.due), now).await?;
-    let final_invoice = match after.kind {
-        InvoiceKind::Invoice => Some(after.clone()),
-        InvoiceKind::Deposit => match open_invoice_in(tx, org, job, InvoiceKind::Invoice).await? {
-            Some(f) => {
+    match after.kind {
+        InvoiceKind::Invoice => {
+            close_if_paid_in(tx, clock, &after, actor).await?;
+        }
+        // A deposit's money moves the final invoice's credit.
+        InvoiceKind::Deposit => {
+            if let Some(f) = open_invoice_in(tx, org, job, InvoiceKind::Invoice).await? {
                 let f = store::lock_in(tx, org, f.id).await?;
-                Some(store::refresh_money_in(tx, &f, store::Marks::default(), now).await?.invoice)
+                let f = store::refresh_money_in(tx, &f, store::Marks::default(), now).await?.invoice;
+                close_if_paid_in(tx, clock, &f, actor).await?;
             }
-            None => None,
-        },
-    };
-    if let Some(f) = final_invoice
-        && f.status == Status::Paid
-        && r.before != Status::Paid
-    {
-        let reason = format!("{} paid in full ({})", f.number, f.totals.total);
-        crate::jobs::close_paid_in(tx, clock, org, job, actor, &reason).await?;
+        }
     }
     Ok(after)
+}
+
+/// Closes the job of a final invoice with nothing left to pay, if the job is waiting to close
+/// (any other status is left as it is), with the reason in its history.
+async fn close_if_paid_in(tx: &mut Tx, clock: &dyn Clock, inv: &Invoice, actor: &str) -> Result<bool> {
+    match (inv.kind, inv.status, inv.job_id) {
+        (InvoiceKind::Invoice, Status::Paid, Some(job)) => {
+            let reason = format!("{} paid in full ({})", inv.number, inv.totals.total);
+            crate::jobs::close_paid_in(tx, clock, inv.org_id, job, actor, &reason).await
+        }
+        _ => Ok(false),
+    }
+}
+
+/// Closes the job if its final invoice is paid already (paid before the work was finished).
+async fn close_job_if_paid(db: &Db, clock: &dyn Clock, org: OrgId, job: JobId) -> Result<()> {
+    let mut tx = db.begin().await?;
+    let closed = match open_invoice_in(&mut tx, org, job, InvoiceKind::Invoice).await? {
+        Some(inv) => close_if_paid_in(&mut tx, clock, &inv, "system").await?,
+        None => false,
+    };
+    if closed {
+        tx.commit().await?;
+        db.work_added();
+        db.publish(Event::Job { org, job });
+    }
+    Ok(())
 }
 
 /// Voids an invoice (nothing may be paid on it: refund first): its links stop working, its
@@ -861,7 +928,7 @@ pub async fn void(db: &Db, clock: &dyn Clock, org: OrgId, actor: &str, id: i64, 
     store::event_in(&mut tx, org, id, actor, &format!("Voided: {reason}"), now).await?;
     crate::links::revoke_subject_in(&mut tx, clock, org, crate::links::Scope::Invoice, id).await?;
     engine::cancel_group_in(&mut tx, &nudge_group(id), clock.now()).await?;
-    pay::retire_sessions_in(&mut tx, org, id).await?;
+    pay::retire_sessions_in(&mut tx, clock, org, id).await?;
     if let Some(job) = inv.job_id {
         crate::jobs::note_in(&mut tx, org, job, &format!("Invoice {} voided: {reason}", inv.number), now).await?;
     }

@@ -186,9 +186,10 @@ impl Status {
         Status::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
-    /// Whether the customer still owes on it and may be reminded (sent, not settled).
+    /// Whether the customer owes on it (sent and not settled; a refund reopens the balance, so
+    /// a refunded invoice is owed until it is paid again or voided).
     pub fn is_owed(self) -> bool {
-        matches!(self, Status::Sent | Status::Viewed | Status::PartlyPaid)
+        matches!(self, Status::Sent | Status::Viewed | Status::PartlyPaid | Status::Refunded)
     }
 
     /// The status of an invoice from what happened to it: void wins; then money (nothing due:
@@ -444,6 +445,7 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert!(Status::PartlyPaid.is_owed() && !Status::Paid.is_owed() && !Status::Draft.is_owed());
+        assert!(Status::Refunded.is_owed() && !Status::Void.is_owed());
     }
 
     #[test]

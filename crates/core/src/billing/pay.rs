@@ -98,7 +98,8 @@ pub async fn checkout(
             ("invoice_id".into(), id.to_string()),
             ("invoice_number".into(), inv.number.clone()),
         ],
-        expires_at: Some(now + SignedDuration::from_hours(23)),
+        // Stripe's default (24 hours): a retry with the same key must send the same body.
+        expires_at: None,
         // The same invoice, version and amount asked twice (two taps on Pay) is one session.
         idempotency_key: format!("checkout-{}-{id}-{}-{}-{made}", org.0, inv.version, inv.due.minor),
     };
@@ -130,9 +131,21 @@ pub async fn checkout(
     Ok(url)
 }
 
-/// Ends the invoice's open payment pages here (its amount changed, it was paid or voided):
-/// they are not offered again. A payment made on one anyway is still recorded.
-pub(crate) async fn retire_sessions_in(tx: &mut Tx, org: OrgId, invoice: i64) -> Result<()> {
+/// Ends the invoice's open payment pages (its amount changed, it was paid or voided): they are
+/// not offered again here, and each is expired at Stripe by an `billing.expire_checkout` item
+/// queued in the same transaction (a customer with the page still open cannot pay an old amount
+/// there). A payment made on one before that is still recorded.
+pub(crate) async fn retire_sessions_in(tx: &mut Tx, clock: &dyn Clock, org: OrgId, invoice: i64) -> Result<()> {
+    let open: Vec<(String,)> = sqlx::query_as(
+        "select session_id from checkout_sessions where org_id = $1 and invoice_id = $2 and status = 'open'",
+    )
+    .bind(org.0)
+    .bind(invoice)
+    .fetch_all(&mut **tx)
+    .await?;
+    if open.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "update checkout_sessions set status = 'expired' where org_id = $1 and invoice_id = $2 and status = 'open'",
     )
@@ -140,7 +153,69 @@ pub(crate) async fn retire_sessions_in(tx: &mut Tx, org: OrgId, invoice: i64) ->
     .bind(invoice)
     .execute(&mut **tx)
     .await?;
+    let now = clock.now();
+    for (session,) in open {
+        let work = crate::engine::NewWork::of(&ExpireCheckout { session_id: session.clone() }, now)?
+            .org(org)
+            .key(format!("billing.expire_checkout:{session}"));
+        crate::engine::enqueue_in(tx, &work, now).await?;
+    }
     Ok(())
+}
+
+/// A `billing.expire_checkout` item: expire a Checkout Session at Stripe.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExpireCheckout {
+    pub session_id: String,
+}
+
+impl crate::engine::Kind for ExpireCheckout {
+    const NAME: &'static str = "billing.expire_checkout";
+}
+
+/// Expires retired sessions at the payment service; one that is no longer open there (paid,
+/// expired) is left as it is.
+#[derive(Clone)]
+pub struct Expirer {
+    pub payments: Option<std::sync::Arc<dyn PaymentProvider>>,
+}
+
+impl crate::engine::Worker for Expirer {
+    type Args = ExpireCheckout;
+    fn work(
+        &self,
+        _ctx: crate::engine::WorkContext,
+        _item: crate::engine::WorkItem,
+        args: ExpireCheckout,
+    ) -> crate::engine::BoxFuture<crate::engine::Outcome> {
+        let payments = self.payments.clone();
+        Box::pin(async move {
+            use crate::engine::Outcome;
+            let Some(payments) = payments else {
+                return Outcome::Done(Some(serde_json::json!({"skipped": "no payment service configured"})));
+            };
+            match payments.expire_checkout(args.session_id.clone()).await {
+                Ok(s) => Outcome::Done(Some(serde_json::json!({"expired": s.id}))),
+                Err(PaymentError::Rejected { message, .. }) => {
+                    Outcome::Done(Some(serde_json::json!({"skipped": message})))
+                }
+                Err(PaymentError::Transient(m)) => Outcome::Retry(m),
+            }
+        })
+    }
+}
+
+/// What was refunded on a payment so far (minor units).
+async fn refunded_for<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(exec: E, org: OrgId, pi: &str) -> Result<i64> {
+    let (sum,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(amount), 0) as bigint) from invoice_payments where org_id = $1 and kind = 'refund' \
+         and payment_intent = $2",
+    )
+    .bind(org.0)
+    .bind(pi)
+    .fetch_one(exec)
+    .await?;
+    Ok(sum)
 }
 
 /// What applying an event did.
@@ -434,8 +509,8 @@ pub async fn refund(
     if reason.chars().count() > 200 {
         return Err(Error::invalid("reason", "at most 200 characters"));
     }
-    // The online payment with room for this refund, if one.
-    let online: Option<(String, i64)> = sqlx::query_as(
+    // The online payments and what is left of each to refund.
+    let online: Vec<(String, i64)> = sqlx::query_as(
         "select p.payment_intent, cast(p.amount - coalesce((select sum(r.amount) from invoice_payments r \
          where r.org_id = p.org_id and r.kind = 'refund' and r.payment_intent = p.payment_intent), 0) as bigint) \
          from invoice_payments p where p.org_id = $1 and p.invoice_id = $2 and p.kind = 'payment' \
@@ -444,25 +519,21 @@ pub async fn refund(
     .bind(org.0)
     .bind(id)
     .fetch_all(db.pool())
-    .await?
-    .into_iter()
-    .find(|(_, left): &(String, i64)| *left >= amount.minor);
+    .await?;
+    let room = online.iter().find(|(_, left)| *left >= amount.minor).cloned();
+    let largest = online.iter().map(|(_, left)| *left).max().unwrap_or(0);
+    if !online.is_empty() && room.is_none() && largest > 0 {
+        // A refund bigger than any one card payment would have to be split across cards.
+        return Err(Error::invalid(
+            "amount",
+            format!("at most {} at once: refund each card payment on its own", Money::new(largest, inv.currency)),
+        ));
+    }
     let now = to_millis(clock.now());
-    let refunded_for = |pi: String| async move {
-        let (sum,): (i64,) = sqlx::query_as(
-            "select cast(coalesce(sum(amount), 0) as bigint) from invoice_payments where org_id = $1 and kind = 'refund' \
-             and payment_intent = $2",
-        )
-        .bind(org.0)
-        .bind(pi)
-        .fetch_one(db.pool())
-        .await?;
-        Result::<i64>::Ok(sum)
-    };
     let mut before = 0;
-    let (reference, pi, method) = match (online, payments) {
+    let (reference, pi, method) = match (room, payments) {
         (Some((pi, _)), Some(payments)) => {
-            before = refunded_for(pi.clone()).await?;
+            before = refunded_for(db.pool(), org, &pi).await?;
             let (count,): (i64,) = sqlx::query_as(
                 "select count(*) from invoice_payments where org_id = $1 and invoice_id = $2 and kind = 'refund'",
             )
@@ -494,9 +565,14 @@ pub async fn refund(
     // Stripe's own event about this refund may have been recorded meanwhile (it carries no
     // reason; the office's is kept on the timeline below).
     let recorded_meanwhile = match &pi {
-        Some(pi) => refunded_for(pi.clone()).await? - before >= amount.minor,
+        Some(pi) => refunded_for(&mut *tx, org, pi).await? - before >= amount.minor,
         None => false,
     };
+    // Two refunds of the office's money sent at once: the second finds it already returned
+    // (a card's refund was bounded by Stripe, and is recorded whatever happened meanwhile).
+    if method != "card" && amount.minor > locked.paid.minor {
+        return Err(Error::invalid("amount", format!("only {} is left to refund", locked.paid)));
+    }
     let after = if recorded_meanwhile {
         if !reason.is_empty() {
             store::event_in(&mut tx, org, id, actor, &format!("Refund reason: {reason}"), now).await?;

@@ -86,12 +86,14 @@ pub async fn tax_rates<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     Ok(rows.into_iter().map(|(name, rate_x1000)| TaxRate { name, rate_x1000 }).collect())
 }
 
-/// Writes a brand's settings (and replaces its tax rates) inside `tx`, keeping its counters.
+/// Writes a brand's settings (and replaces its tax rates) inside `tx`. The invoice counter only
+/// moves forward (a form shown before an invoice was drafted cannot take its number back).
 pub async fn save_settings_in(tx: &mut Tx, org: OrgId, brand: BrandId, s: &Settings, now: i64) -> Result<()> {
     ensure_settings_in(tx, org, brand, now).await?;
     sqlx::query(
         "update billing_settings set invoice_prefix = $3, credit_prefix = $4, nudge_days = $5, footer = $6, \
-         next_invoice_number = $7, updated_at = $8 where org_id = $1 and brand_id = $2",
+         next_invoice_number = case when $7 > next_invoice_number then $7 else next_invoice_number end, \
+         updated_at = $8 where org_id = $1 and brand_id = $2",
     )
     .bind(org.0)
     .bind(brand.0)
@@ -699,12 +701,25 @@ pub async fn list(
     Ok(q.fetch_all(pool).await?)
 }
 
+/// What the customer owes on their sent invoices (minor units).
+pub async fn owed_by(pool: &sqlx::AnyPool, org: OrgId, customer: CustomerId) -> Result<i64> {
+    let (sum,): (i64,) = sqlx::query_as(
+        "select cast(coalesce(sum(due), 0) as bigint) from invoices where org_id = $1 and customer_id = $2 \
+         and status in ('sent', 'viewed', 'partly_paid', 'refunded')",
+    )
+    .bind(org.0)
+    .bind(customer.0)
+    .fetch_one(pool)
+    .await?;
+    Ok(sum)
+}
+
 /// What is owed on sent invoices of each brand, by age (see [`super::model::aging_bucket`]):
 /// (brand, sent_at, due) of every invoice still owed.
 pub async fn owed(pool: &sqlx::AnyPool, org: OrgId) -> Result<Vec<(i64, i64, i64)>> {
     Ok(sqlx::query_as(
-        "select brand_id, sent_at, due from invoices where org_id = $1 and status in ('sent', 'viewed', 'partly_paid') \
-         and due > 0 and sent_at is not null",
+        "select brand_id, sent_at, due from invoices where org_id = $1 \
+         and status in ('sent', 'viewed', 'partly_paid', 'refunded') and due > 0 and sent_at is not null",
     )
     .bind(org.0)
     .fetch_all(pool)

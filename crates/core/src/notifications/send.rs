@@ -43,6 +43,8 @@ pub struct NotifyCustomer {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_due: Option<Money>,
 }
 
@@ -73,6 +75,7 @@ pub async fn queue_in(
         tech_id: tech,
         invoice_id: None,
         invoice_url: None,
+        invoice_number: None,
         amount_due: None,
     };
     let mut key = format!("notify:{}:{}:{discriminator}", kind.as_str(), job.0);
@@ -204,6 +207,8 @@ pub async fn on_job_changed(db: &Db, clock: &dyn Clock, org: OrgId, event: &JobC
 pub struct UnpaidInvoice {
     /// Billing's id for the invoice: one nudge per invoice and `due` time.
     pub id: i64,
+    /// `{invoiceNumber}` (INV-1001).
+    pub number: String,
     /// Where the customer pays (`{invoiceUrl}`).
     pub url: String,
     /// Still owed (`{amountDue}`, e.g. "$189.00").
@@ -233,6 +238,7 @@ pub async fn invoice_nudge_in(
         tech_id: None,
         invoice_id: Some(invoice.id),
         invoice_url: Some(invoice.url.clone()),
+        invoice_number: Some(invoice.number.clone()),
         amount_due: Some(invoice.amount_due),
     };
     let key = format!("notify:{}:{}:{}:{}", Kind::InvoiceNudge.as_str(), job.0, invoice.id, to_millis(due));
@@ -403,6 +409,9 @@ async fn attempt(
     if let (Some(url), Some(amount)) = (args.invoice_url.as_deref(), args.amount_due) {
         values.insert("invoiceUrl", url.to_string());
         values.insert("amountDue", amount.to_string());
+        if let Some(n) = &args.invoice_number {
+            values.insert("invoiceNumber", n.clone());
+        }
     }
     // The technician the message is about (read before the write transaction: on SQLite it
     // holds the only connection).

@@ -62,6 +62,8 @@ pub struct InvoicePage {
     pub can_void: bool,
     pub can_reissue: bool,
     pub void_reason: String,
+    /// The invoice's version (sent back by forms that point at a line by its place).
+    pub version: i64,
     pub notice: Option<String>,
     pub errors: Vec<(String, String)>,
     pub values: Vec<(String, String)>,
@@ -82,7 +84,7 @@ pub struct ShowQuery {
     done: String,
 }
 
-/// The invoice, if the viewer may see it: its brand must be one of theirs (`NotFound` else).
+/// The invoice of the viewer's organization (`NotFound` for another's or none).
 async fn visible(state: &AppState, viewer: &SessionUser, id: i64) -> Result<billing::InvoiceView, PageError> {
     let view = billing::view(&state.db, viewer.user.org_id, id).await?;
     Ok(view)
@@ -188,6 +190,7 @@ async fn render(
         can_void: inv.status != Status::Void && inv.paid.minor <= 0,
         can_reissue: inv.status == Status::Void,
         void_reason: inv.void_reason.clone().unwrap_or_default(),
+        version: inv.version,
         notice,
         errors,
         values,
@@ -268,16 +271,25 @@ pub async fn add_line(
     outcome(&state, &viewer, &uri, id, result, "line", "lines", values, &[]).await
 }
 
+#[derive(Deserialize, Default)]
+pub struct RemoveForm {
+    /// The invoice's version the page showed.
+    #[serde(default)]
+    version: Option<i64>,
+}
+
 pub async fn remove_line(
     State(state): State<AppState>,
     Staff(viewer): Staff,
     uri: Uri,
     Path((id, index)): Path<(String, String)>,
+    Form(f): Form<RemoveForm>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
     let index: usize = index.parse().map_err(|_| PageError::not_found())?;
+    let org = viewer.user.org_id;
     let result =
-        billing::remove_line(&state.db, state.clock.as_ref(), viewer.user.org_id, &actor(&viewer), id, index).await;
+        billing::remove_line(&state.db, state.clock.as_ref(), org, &actor(&viewer), id, index, f.version).await;
     outcome(&state, &viewer, &uri, id, result, "removed", "lines", vec![], &[]).await
 }
 

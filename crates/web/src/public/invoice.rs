@@ -190,6 +190,15 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>, Query(q)
             "The payment page could not be opened just now. Please try again in a minute.".to_string()
         }
         Some("nothing-due") => "Nothing is due on this invoice.".to_string(),
+        Some("refused") => format!(
+            "This invoice cannot be paid online. Please call {}{}.",
+            view.brand.name,
+            view.brand
+                .sms_number
+                .as_ref()
+                .map(|p| format!(" at {}", switchboard_core::parse::display_phone(p.as_str())))
+                .unwrap_or_default()
+        ),
         _ => String::new(),
     };
     render(&state, &token, &view, notice, problem, processing)
@@ -221,6 +230,9 @@ async fn go_pay(State(state): State<AppState>, Path(token): Path<String>) -> Res
         Err(switchboard_core::Error::Unavailable(m)) => {
             tracing::warn!("checkout unavailable: {m}");
             private_page(Redirect::to(&format!("/i/{token}?problem=unavailable")).into_response())
+        }
+        Err(switchboard_core::Error::Invalid(_)) => {
+            private_page(Redirect::to(&format!("/i/{token}?problem=refused")).into_response())
         }
         Err(e) => link_failed(e),
     }

@@ -715,3 +715,80 @@ async fn the_api_lists_drafts_sends_and_takes_payments() {
     .await;
     assert_eq!(list["invoices"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_job_paid_before_the_work_is_done_closes_when_it_is_and_old_payment_pages_end() {
+    let s = shop().await;
+    let start: jiff::Timestamp = "2026-11-23T18:00:00Z".parse().unwrap();
+    let job = jobs::create(
+        &s.app.db,
+        &s.app.clock,
+        s.org,
+        "api",
+        &jobs::JobInput {
+            brand: s.brand,
+            customer: s.customer,
+            service: "Water heater flush".into(),
+            service_location: None,
+            address: None,
+            scheduled_start: Some(start),
+            scheduled_end: Some(start + SignedDuration::from_hours(2)),
+            techs: vec![],
+        },
+    )
+    .await
+    .unwrap()
+    .id;
+    let r = s
+        .office
+        .post_form(&format!("/jobs/{}/line-items", job.0), &[("description", "Flat rate flush"), ("unit_price", "150")])
+        .await;
+    assert_eq!(r.status(), 303);
+    // Invoiced up front from the job page, sent, and Dana opens the payment page.
+    assert_eq!(s.office.post_form(&format!("/jobs/{}/invoice", job.0), &[]).await.status(), 303);
+    let inv = s.invoice_of(job).await;
+    let link = s.send(inv.id).await;
+    let r = s.customer().get(format!("{link}/pay")).send().await.unwrap();
+    let session = r.headers()["location"].to_str().unwrap().rsplit('/').next().unwrap().to_string();
+    // A stale page cannot remove a line by its place once the invoice changed.
+    let r = s.office.post_form(&format!("/invoices/{}/lines/0/delete", inv.id), &[("version", "0")]).await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("INV-1001 changed since this page was loaded"));
+    // She pays the technician's office by check instead: the page she left open at Stripe ends.
+    let r =
+        s.office.post_form(&format!("/invoices/{}/payments", inv.id), &[("amount", "150"), ("method", "check")]).await;
+    assert_eq!(r.status(), 303);
+    s.run_engine().await;
+    let at_stripe = s.app.stripe.sessions().into_iter().find(|x| x["id"] == session.as_str()).unwrap();
+    assert_eq!(at_stripe["status"], "expired", "expired at Stripe: {at_stripe}");
+    assert_eq!(billing::get(&s.app.db, s.org, inv.id).await.unwrap().status, Status::Paid);
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::Scheduled, "the work is not done");
+    // The work is done: it closes by itself, with the reason.
+    for to in ["on_site", "pending_close"] {
+        assert_eq!(s.office.post_form(&format!("/jobs/{}/status", job.0), &[("to", to)]).await.status(), 303);
+    }
+    s.run_engine().await;
+    let detail = jobs::detail(&s.app.db, s.org, job).await.unwrap();
+    assert_eq!(detail.job.status, JobStatus::Completed);
+    assert!(detail.history.iter().any(|e| e.note.as_deref() == Some("INV-1001 paid in full ($150.00)")));
+    assert_eq!(billing::for_job(&s.app.db, s.org, job).await.unwrap().len(), 1, "no second invoice drafted");
+
+    // The invoice counter only moves forward: a settings form shown before INV-1001 cannot
+    // hand its number out again.
+    let r = s
+        .office
+        .post_form(
+            &format!("/settings/billing/{}", s.brand.0),
+            &[
+                ("invoice_prefix", "INV-"),
+                ("next_invoice_number", "1001"),
+                ("credit_prefix", "CN-"),
+                ("nudge_days", "3, 7"),
+                ("tax_rates", "Sales tax 8.25"),
+                ("footer", "New footer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("numbers only move forward: the next is INV-1002"));
+}

@@ -707,6 +707,7 @@ mod sending {
             async move {
                 let unpaid = switchboard_core::notifications::send::UnpaidInvoice {
                     id: invoice,
+                    number: format!("INV-{invoice}"),
                     url: format!("https://pay.example.com/i/{invoice}"),
                     amount_due: switchboard_core::money::Money::usd(18_900),
                 };
