@@ -43,23 +43,47 @@ pub async fn open(db: &Db, clock: &dyn Clock, token: &str) -> Result<InvoiceView
     super::view(db, org, id).await
 }
 
-/// Where the customer pays what is due on the invoice `token` opens: an open Checkout Session
-/// for exactly that amount, made now if there is none. `base_url` is the server's public URL.
+/// The least a customer may pay online at once (Stripe's minimum charge in US dollars).
+pub const MIN_ONLINE_MINOR: i64 = 50;
+
+/// Checks an amount the customer typed to pay part of `inv` online: from $0.50 to what is due.
+pub fn part_of(inv: &Invoice, typed: &str) -> Result<Money> {
+    let amount = Money::parse_price(typed, inv.currency).map_err(|e| Error::invalid("part", e))?;
+    if amount.minor < MIN_ONLINE_MINOR {
+        return Err(Error::invalid(
+            "part",
+            format!("pay at least {} online", Money::new(MIN_ONLINE_MINOR, inv.currency)),
+        ));
+    }
+    if amount.minor > inv.due.minor {
+        return Err(Error::invalid("part", format!("only {} is due", inv.due)));
+    }
+    Ok(amount)
+}
+
+/// Where the customer pays on the invoice `token` opens: what is due, or `part` of it (minor
+/// units, checked by [`part_of`]'s rule): an open Checkout Session for exactly that amount,
+/// made now if there is none. `base_url` is the server's public URL.
 pub async fn checkout(
     db: &Db,
     clock: &dyn Clock,
     payments: &dyn PaymentProvider,
     token: &str,
     base_url: &str,
+    part: Option<i64>,
 ) -> Result<String> {
     let link = links::check(db, clock, Scope::Invoice, token).await?;
     let (org, id) = (link.org, link.subject);
-    let inv = super::get(db, org, id).await?;
+    let mut inv = super::get(db, org, id).await?;
     if !inv.status.is_owed() || inv.due.minor == 0 {
         return Err(Error::Conflict(match inv.status {
             Status::Void => format!("{} was voided", inv.number),
             _ => format!("nothing is due on {}", inv.number),
         }));
+    }
+    if let Some(part) = part {
+        // What the session asks for; the invoice's own due is unchanged.
+        inv.due = part_of(&inv, &format!("{}.{:02}", part / 100, part % 100))?;
     }
     let now = clock.now();
     let reusable: Option<(String,)> = sqlx::query_as(

@@ -59,6 +59,12 @@ pub struct InvoicePage {
     pub footer: String,
     pub notice: String,
     pub problem: String,
+    /// Paying part of it: the amount checked (minor units, 0 when none), as shown, the reason a
+    /// typed amount was refused, and what was typed.
+    pub part_minor: i64,
+    pub part_amount: String,
+    pub part_error: String,
+    pub part_typed: String,
 }
 
 /// What the customer sees of their invoice: the lines, the totals block, the payments.
@@ -112,6 +118,7 @@ fn render(
     notice: String,
     problem: String,
     processing: bool,
+    part: Part,
 ) -> Response {
     let inv = &view.invoice;
     let tz = view.brand.zone();
@@ -150,8 +157,19 @@ fn render(
         footer: view.footer.clone(),
         notice,
         problem,
+        part_minor: part.amount.map(|m| m.minor).unwrap_or(0),
+        part_amount: part.amount.map(|m| m.to_string()).unwrap_or_default(),
+        part_error: part.error,
+        part_typed: part.typed,
     };
     private_page(page.into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct PayQuery {
+    /// Part of what is due, in minor units.
+    #[serde(default)]
+    amount: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +178,9 @@ pub struct PageQuery {
     paid: Option<String>,
     #[serde(default)]
     problem: Option<String>,
+    /// An amount typed to pay part of what is due.
+    #[serde(default)]
+    part: Option<String>,
 }
 
 async fn page(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<PageQuery>) -> Response {
@@ -201,7 +222,28 @@ async fn page(State(state): State<AppState>, Path(token): Path<String>, Query(q)
         ),
         _ => String::new(),
     };
-    render(&state, &token, &view, notice, problem, processing)
+    // Part of it: the amount typed is checked here and comes back as a Pay link for it (a link,
+    // as Pay is, so no form ever redirects to another site).
+    let (part, part_error) = match q.part.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(typed) => match pay::part_of(&view.invoice, typed) {
+            Ok(m) => (Some(m), String::new()),
+            Err(switchboard_core::Error::Invalid(f)) => {
+                (None, f.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "))
+            }
+            Err(e) => return link_failed(e),
+        },
+        None => (None, String::new()),
+    };
+    let typed = q.part.clone().unwrap_or_default();
+    render(&state, &token, &view, notice, problem, processing, Part { amount: part, error: part_error, typed })
+}
+
+/// The "pay part of it" form's state.
+#[derive(Default)]
+pub struct Part {
+    amount: Option<Money>,
+    error: String,
+    typed: String,
 }
 
 /// Whether a bank payment is on its way for the invoice.
@@ -218,11 +260,11 @@ async fn processing(state: &AppState, view: &InvoiceView) -> switchboard_core::R
 
 /// `GET /i/{token}/pay`: to the payment page for what is due (a link, so a browser's form
 /// rules never stand between the customer and the payment page).
-async fn go_pay(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+async fn go_pay(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<PayQuery>) -> Response {
     let Some(payments) = state.payments.as_deref() else {
         return private_page(Redirect::to(&format!("/i/{token}")).into_response());
     };
-    match pay::checkout(&state.db, state.clock.as_ref(), payments, &token, &state.config.public_url).await {
+    match pay::checkout(&state.db, state.clock.as_ref(), payments, &token, &state.config.public_url, q.amount).await {
         Ok(url) => private_page(Redirect::to(&url).into_response()),
         Err(switchboard_core::Error::Conflict(_)) => {
             private_page(Redirect::to(&format!("/i/{token}?problem=nothing-due")).into_response())
@@ -230,6 +272,11 @@ async fn go_pay(State(state): State<AppState>, Path(token): Path<String>) -> Res
         Err(switchboard_core::Error::Unavailable(m)) => {
             tracing::warn!("checkout unavailable: {m}");
             private_page(Redirect::to(&format!("/i/{token}?problem=unavailable")).into_response())
+        }
+        // An amount that is no longer right (paid meanwhile): the form again, with the reason.
+        Err(switchboard_core::Error::Invalid(f)) if f.iter().any(|f| f.field == "part") => {
+            let typed = q.amount.map(|m| format!("{}.{:02}", m / 100, m % 100)).unwrap_or_default();
+            private_page(Redirect::to(&format!("/i/{token}?part={typed}")).into_response())
         }
         Err(switchboard_core::Error::Invalid(_)) => {
             private_page(Redirect::to(&format!("/i/{token}?problem=refused")).into_response())

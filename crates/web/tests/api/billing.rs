@@ -792,3 +792,51 @@ async fn a_job_paid_before_the_work_is_done_closes_when_it_is_and_old_payment_pa
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("numbers only move forward: the next is INV-1002"));
 }
+
+#[tokio::test]
+async fn a_customer_pays_part_of_it_online_then_the_rest() {
+    let s = shop().await;
+    let job = s.finished_job().await;
+    let inv = s.invoice_of(job).await;
+    let link = s.send(inv.id).await;
+    let customer = s.customer();
+    let page = |q: &str| {
+        let r = customer.get(format!("{link}?part={q}")).send();
+        async move { r.await.unwrap().text().await.unwrap() }
+    };
+    assert!(page("0.10").await.contains("pay at least $0.50 online"));
+    assert!(page("300").await.contains("only $216.04 is due"));
+    assert!(page("lots").await.contains("&#34;lots&#34; is not an amount like 125 or 89.50"));
+    let html = page("50").await;
+    let token = link.rsplit('/').next().unwrap();
+    assert!(
+        html.contains(&format!("href=\"/i/{token}/pay?amount=5000\"")) && html.contains("Pay $50.00 now"),
+        "{html}"
+    );
+    // Pay $50 of it on the checkout page.
+    let r = customer.get(format!("{link}/pay?amount=5000")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let checkout = r.headers()["location"].to_str().unwrap().to_string();
+    let r = customer
+        .post(&checkout)
+        .form(&[("card_number", "4242424242424242"), ("card_expiry", "12/34"), ("card_cvc", "123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    s.app.stripe.settled().await;
+    let part = billing::get(&s.app.db, s.org, inv.id).await.unwrap();
+    assert_eq!((part.status, part.paid.minor, part.due.minor), (Status::PartlyPaid, 5000, 16604));
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::PendingClose);
+    let html = customer.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Pay $166.04") && html.contains("$50.00 paid by card online"), "{html}");
+    // Asking for more than is due now is refused without reaching Stripe: the form says why.
+    let r = customer.get(format!("{link}/pay?amount=20000")).send().await.unwrap();
+    assert_eq!(r.headers()["location"].to_str().unwrap(), format!("/i/{token}?part=200.00"));
+    assert!(page("200.00").await.contains("only $166.04 is due"));
+    // The rest.
+    assert_eq!(s.pay(&link, "4242 4242 4242 4242").await.status(), 303);
+    s.app.stripe.settled().await;
+    assert_eq!(billing::get(&s.app.db, s.org, inv.id).await.unwrap().status, Status::Paid);
+    assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::Completed);
+}
