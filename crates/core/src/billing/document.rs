@@ -137,6 +137,44 @@ pub fn pdf(view: &InvoiceView) -> Vec<u8> {
     doc.to_bytes()
 }
 
+/// The PDF of the credit note `number` of an invoice (a refund), or `None` if it has none by
+/// that number.
+pub fn credit_note_pdf(view: &InvoiceView, number: &str) -> Option<Vec<u8>> {
+    let inv = &view.invoice;
+    let refund = view.money.iter().find(|m| m.kind == "refund" && m.credit_number.as_deref() == Some(number))?;
+    let tz = view.brand.zone();
+    let amount = crate::money::Money::new(refund.amount, inv.currency);
+    let mut doc = Document::new(&format!("Credit note {number} - {}", view.brand.name));
+    doc.heading(&view.brand.name);
+    if let Some(phone) = &view.brand.sms_number {
+        doc.text(&crate::parse::display_phone(phone.as_str()));
+    }
+    doc.gap();
+    doc.heading(&format!("Credit note {number}"));
+    let at = crate::clock::from_millis(refund.created_at).to_zoned(tz).strftime("%B %-d, %Y").to_string();
+    doc.field("Date", &at);
+    doc.field("For invoice", &inv.number);
+    if let Some(job) = &view.job {
+        doc.field("Job", &format!("{} · {}", job.code, job.service));
+    }
+    doc.field("Customer", &view.customer.name);
+    doc.gap();
+    let how = if refund.method == "card" { "Refunded to the card it was paid with" } else { "Refunded by the office" };
+    doc.columns(vec![format!("{how:<61} {:>13}", format!("-{amount}"))], true);
+    if !refund.note.is_empty() {
+        doc.field("Reason", &refund.note);
+    }
+    doc.gap();
+    doc.field("Invoice total", &inv.totals.total.to_string());
+    doc.field("Paid after this credit", &inv.paid.to_string());
+    doc.field("Amount due", &inv.due.to_string());
+    if !view.footer.is_empty() {
+        doc.gap();
+        doc.text(&view.footer);
+    }
+    Some(doc.to_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ pub struct InvoicePage {
     pub discount_label: String,
     pub note: String,
     pub events: Vec<(String, String, String)>,
-    pub payments: Vec<String>,
+    pub payments: Vec<(String, String)>,
     pub can_send: bool,
     pub sent: bool,
     pub send_text: bool,
@@ -417,6 +417,18 @@ pub async fn pdf(
     let id = parse_id(&id)?;
     let view = visible(&state, &viewer, id).await?;
     Ok(crate::public::invoice::pdf_response(&view))
+}
+
+/// `GET /invoices/{id}/credit-notes/{number}`: a refund's credit note as a PDF.
+pub async fn credit_note(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    Path((id, number)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let id = parse_id(&id)?;
+    let view = visible(&state, &viewer, id).await?;
+    let pdf = billing::document::credit_note_pdf(&view, &number).ok_or_else(PageError::not_found)?;
+    Ok(crate::public::invoice::pdf_bytes(&number, pdf))
 }
 
 /// `POST /jobs/{id}/invoice`: drafts the job's invoice from its line items now.

@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices", get(invoices::index))
         .route("/invoices/{id}", get(invoices::show))
         .route("/invoices/{id}/pdf", get(invoices::pdf))
+        .route("/invoices/{id}/credit-notes/{number}", get(invoices::credit_note))
         .route("/invoices/{id}/lines", post(invoices::add_line))
         .route("/invoices/{id}/lines/{index}/delete", post(invoices::remove_line))
         .route("/invoices/{id}/terms", post(invoices::set_terms))

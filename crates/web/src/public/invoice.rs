@@ -18,7 +18,11 @@ use super::{link_failed, private_page};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/i/{token}", get(page)).route("/i/{token}/pay", get(go_pay)).route("/i/{token}/pdf", get(pdf))
+    Router::new()
+        .route("/i/{token}", get(page))
+        .route("/i/{token}/pay", get(go_pay))
+        .route("/i/{token}/pdf", get(pdf))
+        .route("/i/{token}/credit-notes/{number}", get(credit_note))
 }
 
 pub struct LineView {
@@ -55,7 +59,7 @@ pub struct InvoicePage {
     pub lines: Vec<LineView>,
     pub summary: Vec<(String, String)>,
     pub note: String,
-    pub payments: Vec<String>,
+    pub payments: Vec<(String, String)>,
     pub footer: String,
     pub notice: String,
     pub problem: String,
@@ -82,8 +86,9 @@ pub fn line_views(lines: &[billing::Line]) -> Vec<LineView> {
         .collect()
 }
 
-/// Each payment or refund, as a line for people: "Dec 7: paid $216.04 by card".
-pub fn money_lines(view: &InvoiceView) -> Vec<String> {
+/// Each payment or refund, as a line for people ("Dec 7: $216.04 paid by card online"), with
+/// its credit note's number when it has one (the page links its PDF).
+pub fn money_lines(view: &InvoiceView) -> Vec<(String, String)> {
     let tz = view.brand.zone();
     view.money
         .iter()
@@ -91,8 +96,9 @@ pub fn money_lines(view: &InvoiceView) -> Vec<String> {
             let at =
                 switchboard_core::clock::from_millis(m.created_at).to_zoned(tz.clone()).strftime("%b %-d").to_string();
             let amount = Money::new(m.amount, view.invoice.currency);
-            match (m.kind.as_str(), &m.credit_number) {
-                ("refund", Some(cn)) => format!("{at}: {amount} refunded (credit note {cn})"),
+            let credit = m.credit_number.clone().unwrap_or_default();
+            let line = match (m.kind.as_str(), &m.credit_number) {
+                ("refund", Some(_)) => format!("{at}: {amount} refunded, credit note"),
                 ("refund", None) => format!("{at}: {amount} refunded"),
                 _ => {
                     let how = match m.method.as_str() {
@@ -106,7 +112,8 @@ pub fn money_lines(view: &InvoiceView) -> Vec<String> {
                     };
                     format!("{at}: {amount} paid {how}").trim_end().to_string()
                 }
-            }
+            };
+            (line, credit)
         })
         .collect()
 }
@@ -303,10 +310,35 @@ async fn pdf(State(state): State<AppState>, Path(token): Path<String>) -> Respon
     }
 }
 
+async fn credit_note(State(state): State<AppState>, Path((token, number)): Path<(String, String)>) -> Response {
+    let link = match switchboard_core::links::check(
+        &state.db,
+        state.clock.as_ref(),
+        switchboard_core::links::Scope::Invoice,
+        &token,
+    )
+    .await
+    {
+        Ok(l) => l,
+        Err(e) => return link_failed(e),
+    };
+    match billing::view(&state.db, link.org, link.subject).await {
+        Ok(view) => match billing::document::credit_note_pdf(&view, &number) {
+            Some(pdf) => private_page(pdf_bytes(&number, pdf)),
+            None => link_failed(switchboard_core::Error::NotFound),
+        },
+        Err(e) => link_failed(e),
+    }
+}
+
 /// The invoice's PDF as a download named after it.
 pub fn pdf_response(view: &InvoiceView) -> Response {
-    let bytes = billing::document::pdf(view);
-    let name = format!("{}.pdf", view.invoice.number.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
+    pdf_bytes(&view.invoice.number, billing::document::pdf(view))
+}
+
+/// A PDF named after `number` (`INV-1001.pdf`), shown in the browser.
+pub fn pdf_bytes(number: &str, bytes: Vec<u8>) -> Response {
+    let name = format!("{}.pdf", number.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
     (
         StatusCode::OK,
         [

@@ -397,6 +397,26 @@ async fn void_and_reissue_and_the_link_stops() {
     assert_eq!((back.status, back.due.minor), (Status::Refunded, 21604));
     let (_, html) = s.office.get_text(&format!("/invoices/{}", fresh.id)).await;
     assert!(html.contains("Refunded $216.04 (credit note CN-1001): Goodwill"), "{html}");
+    // The credit note, as a PDF for the office and on the customer's page.
+    let pdf = s.office.get(&format!("/invoices/{}/credit-notes/CN-1001", fresh.id)).await.bytes().await.unwrap();
+    let text = switchboard_core::pdf::lines_of(&pdf).unwrap().join("\n");
+    for want in [
+        "Credit note CN-1001",
+        "For invoice: INV-1002",
+        "Refunded by the office",
+        "-$216.04",
+        "Reason: Goodwill",
+        "Amount due: $216.04",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+    assert_eq!(s.office.get(&format!("/invoices/{}/credit-notes/CN-9999", fresh.id)).await.status(), 404);
+    let link = link_in(&s.app.sms.sent_to(DANA).last().unwrap().body);
+    let html = s.customer().get(&link).send().await.unwrap().text().await.unwrap();
+    let token = link.rsplit('/').next().unwrap();
+    assert!(html.contains(&format!("href=\"/i/{token}/credit-notes/CN-1001\"")), "{html}");
+    let r = s.customer().get(format!("{link}/credit-notes/CN-1001")).send().await.unwrap();
+    assert_eq!((r.status().as_u16(), r.headers()["content-type"].to_str().unwrap()), (200, "application/pdf"));
 }
 
 #[tokio::test]
@@ -482,7 +502,9 @@ async fn another_organization_sees_none_of_it() {
     let (_, intruder) = s.app.org_with_admin("other").await;
     let other = s.app.signed_in(&intruder.email).await;
     let id = inv.id;
-    for path in [format!("/invoices/{id}"), format!("/invoices/{id}/pdf")] {
+    for path in
+        [format!("/invoices/{id}"), format!("/invoices/{id}/pdf"), format!("/invoices/{id}/credit-notes/CN-1001")]
+    {
         assert_eq!(other.get(&path).await.status(), 404, "{path}");
     }
     for (path, fields) in [
