@@ -24,6 +24,18 @@ pub struct Customer {
     pub job_count: i64,
 }
 
+/// The name to greet a customer by in what we send them, if their name is one: a customer made
+/// from a lead that gave none is named after its phone number or email, or "Unknown", and a
+/// message must not say "Hi +15550101234" (the greeting then reads "Hi, ...").
+pub fn greeting_name(name: &str) -> Option<&str> {
+    let first = name.split_whitespace().next()?;
+    let placeholder = first.starts_with('+')
+        || first.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+        || first.contains('@')
+        || name.trim().eq_ignore_ascii_case("unknown");
+    (!placeholder).then_some(first)
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCustomer {
     pub name: String,
@@ -197,4 +209,20 @@ pub fn search(all: Vec<Customer>, query: &str, country: Country) -> Vec<Customer
             text || phone || (whole.is_some() && c.phone == whole)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::greeting_name;
+
+    #[test]
+    fn customers_named_after_their_contact_details_are_not_greeted_by_them() {
+        assert_eq!(greeting_name("Dana Whitfield"), Some("Dana"));
+        assert_eq!(greeting_name("  Li "), Some("Li"));
+        assert_eq!(greeting_name("+15550101234"), None);
+        assert_eq!(greeting_name("(555) 010-1234"), None);
+        assert_eq!(greeting_name("dana@example.com"), None);
+        assert_eq!(greeting_name("Unknown"), None);
+        assert_eq!(greeting_name(""), None);
+    }
 }

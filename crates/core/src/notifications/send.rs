@@ -258,15 +258,18 @@ pub fn values(
     now: Timestamp,
 ) -> HashMap<&'static str, String> {
     let tz = brand.zone();
-    let first = |s: &str| s.split_whitespace().next().unwrap_or(s).to_string();
     let mut v = HashMap::from([
-        ("customerName", customer.name.clone()),
-        ("customerFirstName", first(&customer.name)),
         ("jobCode", job.code.clone()),
         ("service", job.service.clone()),
         ("brandName", brand.name.clone()),
         ("brandPhone", brand.sms_number.as_deref().map(crate::parse::display_phone).unwrap_or_default()),
     ]);
+    // A customer named after their number or email (a lead that gave no name) is greeted
+    // without one: "Hi, ..." rather than "Hi +15550101234, ...".
+    if let Some(first) = crate::customers::greeting_name(&customer.name) {
+        v.insert("customerFirstName", first.to_string());
+        v.insert("customerName", customer.name.trim().to_string());
+    }
     if let Some(t) = tech.and_then(|t| job.tech(t)).or(job.techs.first()) {
         v.insert("techName", t.first_name().to_string());
     }

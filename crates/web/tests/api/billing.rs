@@ -862,3 +862,36 @@ async fn a_customer_pays_part_of_it_online_then_the_rest() {
     assert_eq!(billing::get(&s.app.db, s.org, inv.id).await.unwrap().status, Status::Paid);
     assert_eq!(jobs::get(&s.app.db, s.org, job).await.unwrap().status, JobStatus::Completed);
 }
+
+#[tokio::test]
+async fn a_customer_known_only_by_their_number_is_not_greeted_by_it() {
+    let s = shop().await;
+    // A lead that gave no name becomes a customer named after their number.
+    let nameless = switchboard_core::customers::create(
+        &s.app.db,
+        &s.app.clock,
+        s.org,
+        &switchboard_core::customers::CustomerInput {
+            name: "+17205550199".into(),
+            phone: "+17205550199".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let s = Shop { customer: nameless.id, ..s };
+    let job = s.finished_job().await;
+    let inv = s.invoice_of(job).await;
+    let r = s.office.post_form(&format!("/invoices/{}/send", inv.id), &[("text", "on")]).await;
+    assert_eq!(r.status(), 303);
+    s.run_engine().await;
+    let text = s.app.sms.sent_to("+17205550199").last().expect("texted").body.clone();
+    let code = jobs::get(&s.app.db, s.org, job).await.unwrap().code;
+    assert_eq!(
+        text,
+        format!(
+            "Hi, here is your invoice INV-1001 from Acme Plumbing for Water heater flush ({code}): $216.04 due. View and pay: {}",
+            link_in(&text)
+        )
+    );
+}

@@ -112,7 +112,15 @@ impl Harness {
             if self.scalar("select count(*) from work_items where status in ('pending', 'running')").await == 0 {
                 break;
             }
-            assert!(Instant::now() < deadline, "work still due after 90 s");
+            if Instant::now() >= deadline {
+                let left: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
+                    "select kind, status, attempts, last_error from work_items where status in ('pending', 'running') limit 20",
+                )
+                .fetch_all(self.db.pool())
+                .await
+                .unwrap_or_default();
+                panic!("work still due after 90 s: {left:?}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         sms.settle(Duration::from_secs(20)).await.unwrap();
