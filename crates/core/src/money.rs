@@ -81,6 +81,14 @@ impl Money {
         Money::new(rounded.clamp(i64::MIN as i128, i64::MAX as i128) as i64, self.currency)
     }
 
+    /// The amount as a person types it into a form: "1250.00", "-19.99" (no symbol, no
+    /// grouping; [`Money::parse_price`] reads it back).
+    pub fn typed(self) -> String {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let m = self.minor.unsigned_abs();
+        format!("{sign}{}.{:02}", m / 100, m % 100)
+    }
+
     /// The sum of `amounts`, all in `currency`; `None` when one is in another currency.
     pub fn sum(currency: Currency, amounts: impl IntoIterator<Item = Money>) -> Option<Money> {
         amounts.into_iter().try_fold(Money::zero(currency), |total, m| {
@@ -168,6 +176,10 @@ mod tests {
         assert_eq!(Money::usd(5).to_string(), "$0.05");
         assert_eq!(Money::usd(123_456_789).to_string(), "$1,234,567.89");
         assert_eq!(Money::usd(-1_999).to_string(), "-$19.99");
+        assert_eq!(Money::usd(125_000).typed(), "1250.00");
+        assert_eq!(Money::usd(5).typed(), "0.05");
+        assert_eq!(Money::usd(-1_999).typed(), "-19.99");
+        assert_eq!(Money::parse_price(&Money::usd(123_456).typed(), USD), Ok(Money::usd(123_456)));
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub const MIN_ONLINE_MINOR: i64 = 50;
 /// Checks an amount the customer typed to pay part of `inv` online: from $0.50 to what is due.
 pub fn part_of(inv: &Invoice, typed: &str) -> Result<Money> {
     let amount = Money::parse_price(typed, inv.currency).map_err(|e| Error::invalid("part", e))?;
+    check_part(inv, amount)
+}
+
+/// [`part_of`]'s rule for an amount already read.
+fn check_part(inv: &Invoice, amount: Money) -> Result<Money> {
     if amount.minor < MIN_ONLINE_MINOR {
         return Err(Error::invalid(
             "part",
@@ -83,7 +88,7 @@ pub async fn checkout(
     }
     if let Some(part) = part {
         // What the session asks for; the invoice's own due is unchanged.
-        inv.due = part_of(&inv, &format!("{}.{:02}", part / 100, part % 100))?;
+        inv.due = check_part(&inv, Money::new(part, inv.currency))?;
     }
     let now = clock.now();
     let reusable: Option<(String,)> = sqlx::query_as(

@@ -150,29 +150,24 @@ async fn ensure_settings_in(tx: &mut Tx, org: OrgId, brand: BrandId, now: i64) -
 
 /// Takes the brand's next invoice number (`INV-1001`) inside `tx`.
 pub async fn next_invoice_number_in(tx: &mut Tx, org: OrgId, brand: BrandId, now: i64) -> Result<String> {
-    ensure_settings_in(tx, org, brand, now).await?;
-    let (prefix, next): (String, i64) = sqlx::query_as(
-        "update billing_settings set next_invoice_number = next_invoice_number + 1 \
-         where org_id = $1 and brand_id = $2 returning invoice_prefix, next_invoice_number",
-    )
-    .bind(org.0)
-    .bind(brand.0)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(format!("{prefix}{}", next - 1))
+    take_number_in(tx, org, brand, "invoice", now).await
 }
 
 /// Takes the brand's next credit note number (`CN-1001`) inside `tx`.
 pub async fn next_credit_number_in(tx: &mut Tx, org: OrgId, brand: BrandId, now: i64) -> Result<String> {
+    take_number_in(tx, org, brand, "credit", now).await
+}
+
+/// Takes the next number of the brand's `series` (`invoice` or `credit`): its prefix and
+/// counter columns are `{series}_prefix` and `next_{series}_number`.
+async fn take_number_in(tx: &mut Tx, org: OrgId, brand: BrandId, series: &'static str, now: i64) -> Result<String> {
     ensure_settings_in(tx, org, brand, now).await?;
-    let (prefix, next): (String, i64) = sqlx::query_as(
-        "update billing_settings set next_credit_number = next_credit_number + 1 \
-         where org_id = $1 and brand_id = $2 returning credit_prefix, next_credit_number",
-    )
-    .bind(org.0)
-    .bind(brand.0)
-    .fetch_one(&mut **tx)
-    .await?;
+    let sql = format!(
+        "update billing_settings set next_{series}_number = next_{series}_number + 1 \
+         where org_id = $1 and brand_id = $2 returning {series}_prefix, next_{series}_number"
+    );
+    let (prefix, next): (String, i64) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(org.0).bind(brand.0).fetch_one(&mut **tx).await?;
     Ok(format!("{prefix}{}", next - 1))
 }
 

@@ -266,11 +266,6 @@ pub struct PaymentBody {
     pub note: Option<String>,
 }
 
-/// "116.04" for 11604 (what the office's form would hold).
-fn typed(minor: i64) -> String {
-    format!("{}.{:02}", minor / 100, minor % 100)
-}
-
 #[utoipa::path(post, path = "/invoices/{id}/payments", tag = "invoices", params(("id" = i64, Path, description = "Invoice id")),
     request_body = PaymentBody,
     responses((status = 200, body = InvoiceEnvelope), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -283,8 +278,11 @@ pub async fn record_payment(
     if !(1..=100_000_000).contains(&body.amount) {
         return Err(Error::invalid("amount", "from 1 to 100000000 (minor units)").into());
     }
-    let input =
-        billing::PaymentInput { amount: typed(body.amount), method: body.method, note: body.note.unwrap_or_default() };
+    let input = billing::PaymentInput {
+        amount: switchboard_core::money::Money::usd(body.amount).typed(),
+        method: body.method,
+        note: body.note.unwrap_or_default(),
+    };
     let invoice = billing::record_payment(&state.db, state.clock.as_ref(), caller.org, "api", id, &input)
         .await
         .map_err(|e| not_found_as(e, "invoice"))?;

@@ -90,31 +90,14 @@ fn event(id: &str, kind: &str, object: serde_json::Value, now: i64) -> (String, 
 }
 
 pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
-    crate::app::install_crypto_provider();
-    let (url, _dir) = super::engine::fresh_db_url(&postgres, "billing").await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let args = crate::config::ServeArgs {
-        listen: Some(addr),
-        database_url: Some(url),
-        public_url: Some(format!("http://{addr}")),
-        stripe_secret_key: Some("sk_test_bench".into()),
-        stripe_webhook_secret: Some(SECRET.into()),
-        stripe_base_url: Some("http://127.0.0.1:9".into()),
-        ..Default::default()
+    let stripe = |args: &mut crate::config::ServeArgs| {
+        args.stripe_secret_key = Some("sk_test_bench".into());
+        args.stripe_webhook_secret = Some(SECRET.into());
+        args.stripe_base_url = Some("http://127.0.0.1:9".into());
     };
-    let mut app = crate::App::build(
-        crate::config::Config::resolve(&args, crate::config::FileConfig::default())?,
-        Arc::new(SystemClock),
-    )
-    .await?;
     // The engine stays off: what is measured is the webhook's own transaction.
-    app.run_engine = false;
-    let db = app.state.db.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let served = super::serve(&postgres, "billing", stripe, false).await?;
+    let (addr, db) = (served.addr, served.db.clone());
     println!("switchboard bench billing on {}", db.backend().name());
     let clock = SystemClock;
     let org = tenancy::create_org(&db, &clock, "bench", "Bench Plumbing").await?.id;
@@ -222,9 +205,7 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
         "  baseline: the sign-in page                                     p50 {lp50:>6.2} ms  p99 {lp99:>6.2} ms  (p99 {:.1}x)",
         ip99 / lp99.max(1e-9)
     );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    served.stop().await
 }
 
 /// A job at Pending close with two lines, its invoice drafted, a link to it and an open

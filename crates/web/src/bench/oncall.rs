@@ -59,26 +59,8 @@ impl Lcg {
 }
 
 pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
-    crate::app::install_crypto_provider();
-    let (url, _dir) = super::engine::fresh_db_url(&postgres, "oncall").await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let args = crate::config::ServeArgs {
-        listen: Some(addr),
-        database_url: Some(url),
-        public_url: Some(format!("http://{addr}")),
-        ..Default::default()
-    };
-    let app = crate::App::build(
-        crate::config::Config::resolve(&args, crate::config::FileConfig::default())?,
-        std::sync::Arc::new(SystemClock),
-    )
-    .await?;
-    let db = app.state.db.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(crate::server::serve(listener, app, async {
-        let _ = stopped.await;
-    }));
+    let served = super::serve(&postgres, "oncall", |_| {}, true).await?;
+    let (addr, db) = (served.addr, served.db.clone());
     println!("switchboard bench oncall on {}", db.backend().name());
     let clock = SystemClock;
     let org = tenancy::create_org(&db, &clock, "bench", "Bench Answering").await?.id;
@@ -266,7 +248,5 @@ pub async fn run(postgres: Option<String>) -> anyhow::Result<()> {
         plain_page.2,
         busy_page.1 / plain_page.1.max(1e-9)
     );
-    let _ = stop.send(());
-    server.await??;
-    Ok(())
+    served.stop().await
 }

@@ -177,13 +177,9 @@ async fn render(
             format!("{} days after sending", billing::model::format_nudge_days(&sched.nudge_days))
         },
         due: inv.due.to_string(),
-        paid: if inv.paid.minor > 0 {
-            format!("{}", Money::new(inv.paid.minor, inv.currency)).trim_start_matches('$').to_string()
-        } else {
-            String::new()
-        },
+        paid: if inv.paid.minor > 0 { inv.paid.typed() } else { String::new() },
         can_record: inv.status != Status::Void && inv.due.minor > 0,
-        pay_amount: plain_amount(inv.due),
+        pay_amount: inv.due.typed(),
         pay_method: "cash".into(),
         methods: billing::OFFICE_METHODS.to_vec(),
         can_refund: inv.paid.minor > 0,
@@ -196,11 +192,6 @@ async fn render(
         values,
     };
     Ok((status, page).into_response())
-}
-
-/// "189.00" (what an amount field is filled with).
-fn plain_amount(m: Money) -> String {
-    format!("{}.{:02}", m.minor / 100, m.minor % 100)
 }
 
 /// After a change: back to the invoice (to `anchor`), or the page again with the reasons.

@@ -103,12 +103,7 @@ pub fn money_lines(view: &InvoiceView) -> Vec<(String, String)> {
                 _ => {
                     let how = match m.method.as_str() {
                         "card" if m.actor == "stripe" => "by card online",
-                        "bank" => "by bank payment",
-                        "card" => "by card",
-                        "cash" => "in cash",
-                        "check" => "by check",
-                        "transfer" => "by bank transfer",
-                        _ => "",
+                        method => billing::method_words(method),
                     };
                     format!("{at}: {amount} paid {how}").trim_end().to_string()
                 }
@@ -282,7 +277,7 @@ async fn go_pay(State(state): State<AppState>, Path(token): Path<String>, Query(
         }
         // An amount that is no longer right (paid meanwhile): the form again, with the reason.
         Err(switchboard_core::Error::Invalid(f)) if f.iter().any(|f| f.field == "part") => {
-            let typed = q.amount.map(|m| format!("{}.{:02}", m / 100, m % 100)).unwrap_or_default();
+            let typed = q.amount.map(|m| Money::usd(m).typed()).unwrap_or_default();
             private_page(Redirect::to(&format!("/i/{token}?part={typed}")).into_response())
         }
         Err(switchboard_core::Error::Invalid(_)) => {

@@ -62,44 +62,48 @@ async fn shop() -> Shop {
 }
 
 impl Shop {
+    /// A water heater flush booked for two hours from `start`, with nobody on it yet.
+    async fn booked_job(&self, start: &str) -> JobId {
+        let start: jiff::Timestamp = start.parse().unwrap();
+        let input = jobs::JobInput {
+            brand: self.brand,
+            customer: self.customer,
+            service: "Water heater flush".into(),
+            service_location: None,
+            address: Some("12 Elm St, Springfield".into()),
+            scheduled_start: Some(start),
+            scheduled_end: Some(start + SignedDuration::from_hours(2)),
+            techs: vec![],
+        };
+        jobs::create(&self.app.db, &self.app.clock, self.org, "api", &input).await.unwrap().id
+    }
+
     /// A job with the technician's two line items, walked to Pending close on the console.
     async fn finished_job(&self) -> JobId {
-        let start: jiff::Timestamp = "2026-11-22T18:00:00Z".parse().unwrap();
-        let job = jobs::create(
-            &self.app.db,
-            &self.app.clock,
-            self.org,
-            "api",
-            &jobs::JobInput {
-                brand: self.brand,
-                customer: self.customer,
-                service: "Water heater flush".into(),
-                service_location: None,
-                address: Some("12 Elm St, Springfield".into()),
-                scheduled_start: Some(start),
-                scheduled_end: Some(start + SignedDuration::from_hours(2)),
-                techs: vec![],
-            },
-        )
-        .await
-        .unwrap();
+        let job = self.booked_job("2026-11-22T18:00:00Z").await;
+        self.finish(job).await;
+        job
+    }
+
+    /// The technician's two line items ($189.00 untaxed, 2 x $12.49 taxed) added on the job
+    /// page, and the job walked to Pending close (its invoice is drafted by the engine).
+    async fn finish(&self, job: JobId) {
         for (desc, qty, price, taxable) in
             [("Water heater flush", "1", "189", false), ("Anode rod", "2", "12.49", true)]
         {
             let mut fields = vec![("description", desc), ("quantity", qty), ("unit_price", price)];
+            // A form sends the checkbox only when ticked: the flush is not taxable.
             if taxable {
                 fields.push(("taxable", "1"));
             }
-            let r = self.office.post_form(&format!("/jobs/{}/line-items", job.id.0), &fields).await;
+            let r = self.office.post_form(&format!("/jobs/{}/line-items", job.0), &fields).await;
             assert_eq!(r.status(), 303);
         }
-        // A form sends the checkbox only when ticked: the flush is not taxable.
         for to in ["on_site", "pending_close"] {
-            let r = self.office.post_form(&format!("/jobs/{}/status", job.id.0), &[("to", to)]).await;
+            let r = self.office.post_form(&format!("/jobs/{}/status", job.0), &[("to", to)]).await;
             assert_eq!(r.status(), 303, "to {to}");
         }
         self.run_engine().await;
-        job.id
     }
 
     async fn run_engine(&self) {
@@ -542,26 +546,7 @@ async fn another_organization_sees_none_of_it() {
 #[tokio::test]
 async fn a_deposit_before_the_work_is_credited_on_the_final_invoice() {
     let s = shop().await;
-    let start: jiff::Timestamp = "2026-11-23T18:00:00Z".parse().unwrap();
-    let job = jobs::create(
-        &s.app.db,
-        &s.app.clock,
-        s.org,
-        "api",
-        &jobs::JobInput {
-            brand: s.brand,
-            customer: s.customer,
-            service: "Water heater flush".into(),
-            service_location: None,
-            address: None,
-            scheduled_start: Some(start),
-            scheduled_end: Some(start + SignedDuration::from_hours(2)),
-            techs: vec![],
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    let job = s.booked_job("2026-11-23T18:00:00Z").await;
     let r = s.office.post_form(&format!("/jobs/{}/deposit", job.0), &[("amount", "fifty")]).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("&#34;fifty&#34; is not an amount like 125 or 89.50"));
@@ -583,17 +568,7 @@ async fn a_deposit_before_the_work_is_credited_on_the_final_invoice() {
     );
 
     // The work is done: the final invoice credits the deposit.
-    for (desc, qty, price, taxable) in [("Water heater flush", "1", "189", false), ("Anode rod", "2", "12.49", true)] {
-        let mut fields = vec![("description", desc), ("quantity", qty), ("unit_price", price)];
-        if taxable {
-            fields.push(("taxable", "1"));
-        }
-        assert_eq!(s.office.post_form(&format!("/jobs/{}/line-items", job.0), &fields).await.status(), 303);
-    }
-    for to in ["on_site", "pending_close"] {
-        assert_eq!(s.office.post_form(&format!("/jobs/{}/status", job.0), &[("to", to)]).await.status(), 303);
-    }
-    s.run_engine().await;
+    s.finish(job).await;
     let last = s.invoice_of(job).await;
     assert_eq!(
         (last.number.as_str(), last.kind, last.status),
@@ -741,26 +716,7 @@ async fn the_api_lists_drafts_sends_and_takes_payments() {
 #[tokio::test]
 async fn a_job_paid_before_the_work_is_done_closes_when_it_is_and_old_payment_pages_end() {
     let s = shop().await;
-    let start: jiff::Timestamp = "2026-11-23T18:00:00Z".parse().unwrap();
-    let job = jobs::create(
-        &s.app.db,
-        &s.app.clock,
-        s.org,
-        "api",
-        &jobs::JobInput {
-            brand: s.brand,
-            customer: s.customer,
-            service: "Water heater flush".into(),
-            service_location: None,
-            address: None,
-            scheduled_start: Some(start),
-            scheduled_end: Some(start + SignedDuration::from_hours(2)),
-            techs: vec![],
-        },
-    )
-    .await
-    .unwrap()
-    .id;
+    let job = s.booked_job("2026-11-23T18:00:00Z").await;
     let r = s
         .office
         .post_form(&format!("/jobs/{}/line-items", job.0), &[("description", "Flat rate flush"), ("unit_price", "150")])
