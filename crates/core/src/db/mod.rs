@@ -404,6 +404,17 @@ impl Db {
         }
     }
 
+    /// Runs `f` in a transaction of its own ([`Db::begin`]) and commits it. Every write goes
+    /// through a transaction like this or a longer one: on SQLite a statement sent straight to
+    /// the pool would skip this process's turns at the write lock and wait in SQLite's busy
+    /// handler, which polls with sleeps and can lose to a steady stream of turns for seconds.
+    pub async fn write<T>(&self, f: impl AsyncFnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin().await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// A round trip to the database, for health checks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("select 1").execute(&self.pool).await?;

@@ -338,11 +338,17 @@ impl Engine {
             Some(worker) => {
                 let fut = worker.run(self.inner.ctx.clone(), item.clone()).instrument(span);
                 // Spawned so that a panic in the handler becomes an error, not a dead worker.
-                let task = tokio::spawn(fut);
-                match tokio::time::timeout(self.inner.config.item_timeout, task).await {
+                let mut task = tokio::spawn(fut);
+                match tokio::time::timeout(self.inner.config.item_timeout, &mut task).await {
                     Ok(Ok(outcome)) => outcome,
                     Ok(Err(join)) => Outcome::Retry(format!("handler panicked: {join}")),
-                    Err(_) => Outcome::Retry(format!("timed out after {:?}", self.inner.config.item_timeout)),
+                    Err(_) => {
+                        // Stopped, not left running: a handler that outlived its timeout would
+                        // run beside the item's next attempt and keep its place in the queues
+                        // (the write lock's turns) that the next attempt then waits behind.
+                        task.abort();
+                        Outcome::Retry(format!("timed out after {:?}", self.inner.config.item_timeout))
+                    }
                 }
             }
         };

@@ -357,14 +357,11 @@ impl EmailSender {
         let now = to_millis(ctx.clock.now());
         match self.provider.send(email).await {
             Ok(accepted) => {
-                store::record_accepted(
-                    db.pool(),
-                    id,
-                    self.provider.name(),
-                    &accepted.provider_id,
-                    MessageStatus::Sent,
-                    now,
-                )
+                let provider = self.provider.name();
+                db.write(async |tx| {
+                    store::record_accepted(&mut **tx, id, provider, &accepted.provider_id, MessageStatus::Sent, now)
+                        .await
+                })
                 .await?;
                 db.publish(crate::db::Event::Outbound { org: msg.org_id, message: id.0 });
                 Ok(Outcome::Done(Some(json!({ "message_id": accepted.provider_id }))))
@@ -372,8 +369,11 @@ impl EmailSender {
             Err(SendError::Transient(e)) => Ok(Outcome::Retry(e)),
             Err(SendError::Rejected { code, message }) => {
                 let code = code.map(|c| c.to_string());
-                store::advance_status(db.pool(), id, MessageStatus::Failed, code.as_deref(), Some(&message), now)
-                    .await?;
+                db.write(async |tx| {
+                    store::advance_status(&mut **tx, id, MessageStatus::Failed, code.as_deref(), Some(&message), now)
+                        .await
+                })
+                .await?;
                 db.publish(crate::db::Event::Outbound { org: msg.org_id, message: id.0 });
                 Ok(Outcome::Done(Some(json!({ "rejected": message }))))
             }

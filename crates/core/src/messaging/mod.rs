@@ -472,14 +472,17 @@ impl SmsSender {
         }
         let now = ctx.clock.now();
         if opted_out {
-            store::advance_status(
-                db.pool(),
-                id,
-                MessageStatus::Suppressed,
-                None,
-                Some("recipient opted out"),
-                to_millis(now),
-            )
+            db.write(async |tx| {
+                store::advance_status(
+                    &mut **tx,
+                    id,
+                    MessageStatus::Suppressed,
+                    None,
+                    Some("recipient opted out"),
+                    to_millis(now),
+                )
+                .await
+            })
             .await?;
             return Ok(Outcome::Done(Some(json!({ "suppressed": true }))));
         }
@@ -496,21 +499,28 @@ impl SmsSender {
                     continue; // another message's
                 }
                 let status = MessageStatus::from_twilio(&found.status).unwrap_or(MessageStatus::Queued);
-                store::record_accepted(db.pool(), id, self.provider.name(), &found.provider_id, status, to_millis(now))
-                    .await?;
+                let provider = self.provider.name();
+                db.write(async |tx| {
+                    store::record_accepted(&mut **tx, id, provider, &found.provider_id, status, to_millis(now)).await
+                })
+                .await?;
                 return Ok(Outcome::Done(Some(json!({ "provider_id": found.provider_id, "recovered": true }))));
             }
         }
         let interval = self.per_sender_interval.as_millis() as i64;
         if interval > 0
-            && let Err(next) = store::take_sender_slot(
-                db.pool(),
-                &msg.from,
-                to_millis(now),
-                interval,
-                item.priority == Priority::Urgent,
-            )
-            .await?
+            && let Err(next) = db
+                .write(async |tx| {
+                    store::take_sender_slot(
+                        tx,
+                        &msg.from,
+                        to_millis(now),
+                        interval,
+                        item.priority == Priority::Urgent,
+                    )
+                    .await
+                })
+                .await?
         {
             return Ok(Outcome::Defer(from_millis(next)));
         }
@@ -525,27 +535,33 @@ impl SmsSender {
         match self.provider.send(sms).await {
             Ok(accepted) => {
                 let status = MessageStatus::from_twilio(&accepted.status).unwrap_or(MessageStatus::Queued);
-                store::record_accepted(db.pool(), id, self.provider.name(), &accepted.provider_id, status, sent_at)
-                    .await?;
+                let provider = self.provider.name();
+                db.write(async |tx| {
+                    store::record_accepted(&mut **tx, id, provider, &accepted.provider_id, status, sent_at).await
+                })
+                .await?;
                 Ok(Outcome::Done(Some(json!({ "provider_id": accepted.provider_id }))))
             }
             Err(SendError::Transient(e)) => Ok(Outcome::Retry(e)),
             Err(SendError::Rejected { code, message }) => {
                 let code_text = code.map(|c| c.to_string());
-                store::advance_status(
-                    db.pool(),
-                    id,
-                    MessageStatus::Failed,
-                    code_text.as_deref(),
-                    Some(&message),
-                    sent_at,
-                )
+                db.write(async |tx| {
+                    store::advance_status(
+                        &mut **tx,
+                        id,
+                        MessageStatus::Failed,
+                        code_text.as_deref(),
+                        Some(&message),
+                        sent_at,
+                    )
+                    .await
+                })
                 .await?;
                 // Twilio 21610: the recipient replied STOP at the carrier; remember it here too.
                 if code == Some(21610)
                     && let Some(brand) = msg.brand_id
                 {
-                    store::opt_out(db.pool(), msg.org_id, brand, &msg.to, sent_at).await?;
+                    db.write(async |tx| store::opt_out(&mut **tx, msg.org_id, brand, &msg.to, sent_at).await).await?;
                 }
                 Ok(Outcome::Done(Some(json!({ "rejected": code, "message": message }))))
             }

@@ -464,8 +464,8 @@ pub async fn opt_in<'c>(ex: impl Executor<'c, Database = Any>, brand: BrandId, p
 /// text is paced only against other urgent texts and pushes the routine lane back by one
 /// interval, so an urgent text never waits behind routine ones (at most one routine and one
 /// urgent text can leave within the same interval).
-pub async fn take_sender_slot<'c>(
-    ex: impl Executor<'c, Database = Any> + Copy,
+pub async fn take_sender_slot(
+    ex: &mut sqlx::AnyConnection,
     sender: &str,
     now: i64,
     interval_ms: i64,
@@ -489,7 +489,7 @@ pub async fn take_sender_slot<'c>(
     .bind(sender)
     .bind(now + interval_ms)
     .bind(now)
-    .fetch_optional(ex)
+    .fetch_optional(&mut *ex)
     .await?;
     if took.is_some() {
         return Ok(Ok(()));

@@ -24,6 +24,8 @@ enum Behaviour {
     /// Waits forever: the "process" dies holding the lease.
     Hang,
     SleepMs(u64),
+    /// Sleeps, then records that it woke (a side effect after the sleep).
+    SleepThenMark(u64),
 }
 
 #[derive(Clone)]
@@ -74,6 +76,11 @@ impl Worker for Recorder {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                     Outcome::Done(None)
                 }
+                Behaviour::SleepThenMark(ms) => {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    me.runs.lock().unwrap().push((item.id.0, "woke".to_string()));
+                    Outcome::Done(None)
+                }
             }
         })
     }
@@ -111,6 +118,24 @@ async fn a_timer_runs_when_its_due_time_arrives_not_before() {
     let (status, attempts, _) = status_of(&app.db, id.0).await;
     assert_eq!((status.as_str(), attempts), ("done", 1));
     assert_eq!(engine.tick().await.unwrap(), 0, "done items do not run again");
+}
+
+#[tokio::test]
+async fn a_handler_that_runs_past_its_timeout_is_stopped_not_left_running_beside_its_retry() {
+    let app = spawn_app().await;
+    let clock = app.clock.clone();
+    let rec = Recorder::new(Behaviour::SleepThenMark(400), "slow");
+    let config = EngineConfig { item_timeout: Duration::from_millis(100), ..EngineConfig::default() };
+    let engine = engine_with(&app.db, Arc::new(clock.clone()), rec.clone(), config);
+    let id = engine::enqueue(&app.db, &record(json!({"n": 1}), clock.now()), clock.now()).await.unwrap().unwrap();
+
+    assert_eq!(engine.tick().await.unwrap(), 1);
+    let (status, attempts, error) = status_of(&app.db, id.0).await;
+    assert_eq!((status.as_str(), attempts, error.as_deref()), ("pending", 1, Some("timed out after 100ms")));
+    // Long after the handler would have woken: it never did, so it holds nothing and does
+    // nothing beside the item's next attempt.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(*rec.runs.lock().unwrap(), vec![(id.0, "slow".to_string())]);
 }
 
 #[tokio::test]

@@ -55,14 +55,19 @@ async fn page(db: &Db, org: OrgId, delivery: i64, server: Option<&SnppServer>, l
         return Ok(Outcome::Done(Some(serde_json::json!({ "skipped": "paged already, or nothing to page" }))));
     };
     let finish = async |state: &str, detail: String| -> Result<()> {
-        sqlx::query(
-            "update desk_deliveries set status = $3, detail = $4 where org_id = $1 and id = $2 and status = 'queued'",
-        )
-        .bind(org.0)
-        .bind(delivery)
-        .bind(state)
-        .bind(detail)
-        .execute(db.pool())
+        db.write(async |tx| {
+            sqlx::query(
+                "update desk_deliveries set status = $3, detail = $4 \
+                 where org_id = $1 and id = $2 and status = 'queued'",
+            )
+            .bind(org.0)
+            .bind(delivery)
+            .bind(state)
+            .bind(detail)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        })
         .await?;
         db.publish(crate::db::Event::Desk { org, message });
         Ok(())
