@@ -1,5 +1,5 @@
 //! Local stand-ins for outside providers, speaking their real wire formats on loopback: a
-//! Twilio-compatible SMS API with simulated phones, a Stripe-compatible payments API (Checkout
+//! Twilio-compatible SMS and voice API with simulated phones, a Stripe-compatible payments API (Checkout
 //! Sessions, a hosted test-card page, signed webhook events), an SMTP sink (and an email-to-fax
 //! gateway over it), an SNPP paging server, a Web Push service that checks VAPID and decrypts like
 //! a browser, an S3-compatible bucket, and a maps service (Nominatim search, OSRM routes). Used

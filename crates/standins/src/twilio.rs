@@ -1,8 +1,10 @@
 //! A Twilio-compatible stand-in: the Messages API (`Messages.json`: create, list, fetch) with
 //! Twilio's JSON shapes and error bodies, status callbacks signed with `X-Twilio-Signature`,
 //! injectable failures and latency, and simulated phones whose replies arrive at the app as
-//! signed inbound-SMS webhooks. `GET /` shows every phone's conversation and lets a person
-//! reply as a customer or a technician.
+//! signed inbound-SMS webhooks; Programmable Voice (outbound and inbound calls, a TwiML
+//! interpreter with `<Dial>` and `<Record>`, recordings: see `voice`). `GET /` shows every
+//! phone's conversation and calls, and lets a person reply, answer, or call as a customer or a
+//! technician.
 //!
 //! The signature code here is written independently of the app's, so a test that passes
 //! through both checks the algorithm, not one implementation against itself.
@@ -27,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 mod voice;
-pub use voice::{PageAction, Pickup, SimCall};
+pub use voice::{Caller, PageAction, Pickup, SimCall, SimRecording};
 
 /// A failure to inject into the next API call (or the next message's delivery).
 #[derive(Debug, Clone)]
@@ -423,9 +425,13 @@ impl TwilioStandin {
             .route("/2010-04-01/Accounts/{account}/Messages/{sid}", get(fetch_message))
             .route("/2010-04-01/Accounts/{account}/Calls.json", post(voice::create_call).get(voice::list_calls))
             .route("/2010-04-01/Accounts/{account}/Calls/{sid}", get(voice::fetch_call))
+            .route("/2010-04-01/Accounts/{account}/Calls/{sid}/Recordings.json", get(voice::call_recordings))
+            .route("/2010-04-01/Accounts/{account}/Recordings.json", get(voice::list_recordings))
+            .route("/2010-04-01/Accounts/{account}/Recordings/{sid}", get(voice::fetch_recording))
             .route("/", get(phones_page))
             .route("/phones/{number}", get(phone_page).post(phone_send))
             .route("/phones/{number}/calls/{sid}", post(voice::call_action))
+            .route("/phones/{number}/dial", post(voice::phone_dial))
             .with_state(self.clone())
     }
 
@@ -735,8 +741,9 @@ async fn phones_page(State(s): State<TwilioStandin>) -> Html<String> {
         }
     }
     for c in s.calls().iter().rev() {
-        if !phones.iter().any(|(p, _, _)| *p == c.to) {
-            phones.push((c.to.clone(), c.from.clone(), format!("Call: {}", c.status)));
+        let (phone, business) = if c.direction == "inbound" { (&c.from, &c.to) } else { (&c.to, &c.from) };
+        if !phones.iter().any(|(p, _, _)| p == phone) {
+            phones.push((phone.clone(), business.clone(), format!("Call: {}", c.status)));
         }
     }
     let mut html = String::from(
@@ -764,6 +771,14 @@ async fn phone_page(State(s): State<TwilioStandin>, Path(number): Path<String>) 
         .rev()
         .map(|m| if m.direction == "inbound" { m.to.clone() } else { m.from.clone() })
         .next()
+        .or_else(|| {
+            s.calls().into_iter().rev().find_map(|c| match c.direction {
+                "inbound" if c.from == number => Some(c.to),
+                "inbound" => None,
+                _ if c.to == number => Some(c.from),
+                _ => None,
+            })
+        })
         .unwrap_or_default();
     let mut html =
         format!("<p><a href='/'>&larr; All phones</a></p><h1>{}</h1><div class='card thread'>", esc(&number));
@@ -786,6 +801,7 @@ async fn phone_page(State(s): State<TwilioStandin>, Path(number): Path<String>) 
         n = esc(&number),
         b = esc(&business)
     ));
+    html.push_str(&voice::dial_form_html(&number, &business));
     html.push_str(&s.calls_html(&number));
     page(&number, &html)
 }
