@@ -78,6 +78,7 @@ async fn seed_in(tx: &mut Tx, clock: &dyn Clock, admin_hash: &str) -> Result<()>
     let customers = seed_customers(tx, clock, org).await?;
     seed_jobs(tx, clock, org, &brands, &techs, &customers).await?;
     seed_billing(tx, clock, org, &brands).await?;
+    seed_calls(tx, clock, org, &brands).await?;
     seed_inbox(tx, clock, org, &brands).await?;
     seed_notifications(tx, clock, org, &brands).await?;
     // Harbor answers its own after-hours calls at the message desk, by the plumbing template:
@@ -314,6 +315,7 @@ async fn seed_inbox(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> R
             message_id,
             author: None,
             fields: None,
+            call_id: None,
         };
         leads::capture_in(tx, &at, d.brand, d.source, &d.contact, &m).await?;
     }
@@ -412,6 +414,27 @@ async fn seed_staff(tx: &mut Tx, clock: &dyn Clock, org: OrgId, admin_hash: &str
         tenancy::create_user_in(tx, clock, org, &user, &hash).await?;
     }
     Ok(())
+}
+
+/// Calls to Summit's number ring Avery's and Kim's cells at once, at any hour, recorded; each
+/// cell is a phone on the stand-in's phones page, where the demo user answers and presses 1.
+async fn seed_calls(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<()> {
+    let mut routing = crate::calls::Routing::default_for(b.summit);
+    routing.after_hours = crate::calls::AfterHours::Ring;
+    crate::calls::store::save_routing(tx, org, &routing, crate::clock::to_millis(clock.now())).await?;
+    let mut ring = Vec::new();
+    for (address, cell) in
+        [("avery@demo.switchboard.test", "+17205550161"), ("kim@demo.switchboard.test", "+17205550162")]
+    {
+        let (id,): (i64,) = sqlx::query_as("select id from users where org_id = $1 and email = $2")
+            .bind(org.0)
+            .bind(address)
+            .fetch_one(&mut **tx)
+            .await?;
+        crate::calls::store::set_ring(tx, org, id, crate::calls::RingMode::Cell, Some(cell)).await?;
+        ring.push(id);
+    }
+    crate::calls::store::set_members(tx, org, b.summit, &ring).await
 }
 
 struct Techs {

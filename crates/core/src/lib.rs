@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod billing;
+pub mod calls;
 pub mod clock;
 pub mod countries;
 pub mod customers;

@@ -40,6 +40,8 @@ pub struct Providers {
     pub router: Router,
     /// Online payment for invoices (`None`: the office records payments).
     pub payments: Option<Arc<dyn crate::providers::stripe::PaymentProvider>>,
+    /// Where uploads and call recordings are kept.
+    pub blobs: crate::storage::BlobStore,
 }
 
 /// The workers for every kind of work.
@@ -64,6 +66,10 @@ pub fn all(providers: &Providers) -> Workers {
     crate::billing::register(&mut workers, p.public_url.clone(), p.payments.clone());
     crate::inbound::register(&mut workers);
     crate::oncall::register(&mut workers);
+    crate::calls::register(
+        &mut workers,
+        crate::calls::recordings::Fetcher { voice: p.voice.clone(), blobs: p.blobs.clone() },
+    );
     crate::escalation::drive::register(
         &mut workers,
         crate::escalation::calls::Placer { voice: p.voice.clone(), base_url: p.public_url.clone() },

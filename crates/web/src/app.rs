@@ -59,6 +59,8 @@ impl App {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot start the SMS stand-in on {}: {e}", config.standin_listen))?;
                 standin.set_sms_webhook(format!("{}/webhooks/twilio/sms", config.public_url));
+                standin.set_voice_webhook(format!("{}/webhooks/twilio/voice", config.public_url));
+                standin.set_voice_status_callback(format!("{}/webhooks/twilio/voice/status", config.public_url));
                 config.twilio = Some(TwilioSettings {
                     account_sid: standin.account_sid().to_string(),
                     auth_token: Secret::new(standin.auth_token()),
@@ -139,12 +141,12 @@ impl App {
             WebPush::load(&db, clock.now(), format!("mailto:{}", config.smtp_from), config.push_origins.clone())
                 .await?,
         );
-        let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push, payments.clone())?;
-        let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let blobs = match &config.s3 {
             Some(s3) => BlobStore::s3(s3.clone())?,
             None => BlobStore::on_disk(&config.data_dir),
         };
+        let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push, payments.clone(), &blobs)?;
+        let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let links =
             Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
         Ok(App {
@@ -216,6 +218,7 @@ pub fn install_crypto_provider() {
 }
 
 /// The engine with a worker for every kind of work (see `switchboard_core::workers`).
+#[allow(clippy::too_many_arguments)]
 fn build_engine(
     db: &Db,
     clock: &SharedClock,
@@ -224,6 +227,7 @@ fn build_engine(
     router: &MapRouter,
     push: &Arc<WebPush>,
     payments: Option<Arc<dyn PaymentProvider>>,
+    blobs: &BlobStore,
 ) -> anyhow::Result<Engine> {
     let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
     let sms = TwilioSms::new(TwilioConfig {
@@ -249,6 +253,7 @@ fn build_engine(
         snpp: config.snpp.clone(),
         fax_gateway: config.fax_gateway.clone(),
         payments,
+        blobs: blobs.clone(),
     };
     let lease = SignedDuration::from_secs(config.engine_lease_secs as i64);
     // A runner must finish (or give up) well before its lease could pass to another instance.

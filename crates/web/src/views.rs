@@ -33,7 +33,7 @@ pub const NAV: &[NavItem] = &[
     NavItem {
         key: "calls",
         label: "Calls",
-        href: None,
+        href: Some("/calls"),
         icon: "M5 4h4l2 5-2.5 1.5a11 11 0 0 0 5 5L15 13l5 2v4a2 2 0 0 1-2 2A16 16 0 0 1 3 6a2 2 0 0 1 2-2",
     },
     NavItem { key: "messages", label: "Message desk", href: Some("/desk"), icon: "M4 6h16v10H8l-4 4zM8 10h8" },
@@ -488,6 +488,9 @@ pub struct ThreadMessageView {
     pub when: String,
     pub delivery: String,
     pub author: String,
+    /// A voicemail's or missed call's recordings, and the number to call back.
+    pub recordings: Vec<crate::console::calls::RecordingView>,
+    pub call_back: String,
 }
 
 pub struct MatchView {

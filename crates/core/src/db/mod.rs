@@ -136,6 +136,8 @@ pub enum Event {
     /// An outbound email or text moved on (accepted, delivered, bounced), as far as its
     /// provider says: pages showing delivery states refresh.
     Outbound { org: crate::ids::OrgId, message: i64 },
+    /// A phone call came in, was answered, ended, or got its recording.
+    Call { org: crate::ids::OrgId, call: i64 },
 }
 
 impl Event {
@@ -145,7 +147,8 @@ impl Event {
             | Event::Job { org, .. }
             | Event::Tech { org, .. }
             | Event::Desk { org, .. }
-            | Event::Outbound { org, .. } => *org,
+            | Event::Outbound { org, .. }
+            | Event::Call { org, .. } => *org,
         }
     }
 
@@ -157,6 +160,7 @@ impl Event {
             Event::Tech { org, tech } => format!("tech:{}:{}", org.0, tech.0),
             Event::Desk { org, message } => format!("desk:{}:{message}", org.0),
             Event::Outbound { org, message } => format!("outbound:{}:{message}", org.0),
+            Event::Call { org, call } => format!("call:{}:{call}", org.0),
         }
     }
 
@@ -170,6 +174,7 @@ impl Event {
             "tech" => Some(Event::Tech { org, tech: crate::ids::TechnicianId(id) }),
             "desk" => Some(Event::Desk { org, message: id }),
             "outbound" => Some(Event::Outbound { org, message: id }),
+            "call" => Some(Event::Call { org, call: id }),
             _ => None,
         }
     }

@@ -220,6 +220,7 @@ pub async fn route_sms_in(tx: &mut Tx, clock: &dyn Clock, sms: &InboundSms) -> R
         message_id: Some(message.0),
         author: None,
         fields: None,
+        call_id: None,
     };
     let lead = leads::capture_in(tx, clock, &brand, LeadSource::Sms, &contact, &lead_message).await?;
     Ok((Routed::Lead(lead), Some(Event::Lead { org: brand.org_id, lead })))
@@ -302,6 +303,7 @@ pub async fn receive_email(db: &Db, clock: &dyn Clock, email: &InboundEmail) -> 
             message_id: Some(id.0),
             author: None,
             fields: None,
+            call_id: None,
         };
         Some(leads::capture_in(&mut tx, clock, &brand, LeadSource::Email, &contact, &message).await?)
     };

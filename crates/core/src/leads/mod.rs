@@ -250,6 +250,7 @@ pub async fn reply(
         message_id: Some(message.0),
         author,
         fields: None,
+        call_id: None,
     };
     let now = to_millis(clock.now());
     store::add_message(&mut tx, org, id, &m, &Contact::default(), now).await?;

@@ -90,6 +90,8 @@ pub struct LeadMessage {
     /// Delivery status of an outbound reply (queued, sent, delivered, failed, ...).
     pub delivery: Option<String>,
     pub author: Option<String>,
+    /// The phone call it is about (a voicemail or a missed call).
+    pub call_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

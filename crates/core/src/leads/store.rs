@@ -176,6 +176,8 @@ pub struct NewLeadMessage<'a> {
     pub message_id: Option<i64>,
     pub author: Option<UserId>,
     pub fields: Option<String>,
+    /// The phone call it is about (a voicemail, a missed call).
+    pub call_id: Option<i64>,
 }
 
 /// Appends to a lead's thread, fills contact details it did not have, and (for inbound
@@ -189,8 +191,8 @@ pub async fn add_message(
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "insert into lead_messages (org_id, lead_id, direction, channel, subject, body, message_id, author_id, fields, at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "insert into lead_messages (org_id, lead_id, direction, channel, subject, body, message_id, author_id, fields, \
+         at, call_id) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(org.0)
     .bind(lead.0)
@@ -202,6 +204,7 @@ pub async fn add_message(
     .bind(m.author.map(|u| u.0))
     .bind(m.fields.clone())
     .bind(now)
+    .bind(m.call_id)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
@@ -345,6 +348,7 @@ struct MessageRow {
     at: i64,
     delivery: Option<String>,
     author: Option<String>,
+    call_id: Option<i64>,
 }
 
 /// The threads of several leads, oldest message first.
@@ -355,7 +359,7 @@ pub async fn messages_for(pool: &AnyPool, org: OrgId, leads: &[LeadId]) -> Resul
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
             "select lm.lead_id, lm.direction, lm.channel, lm.subject, lm.body, lm.at, \
-             case when lm.direction = 'outbound' then msg.status end as delivery, u.name as author \
+             case when lm.direction = 'outbound' then msg.status end as delivery, u.name as author, lm.call_id \
              from lead_messages lm left join messages msg on msg.id = lm.message_id \
              left join users u on u.id = lm.author_id \
              where lm.org_id = $1 and lm.lead_id in ({}) order by lm.at, lm.id",
@@ -374,6 +378,7 @@ pub async fn messages_for(pool: &AnyPool, org: OrgId, leads: &[LeadId]) -> Resul
                 at: from_millis(r.at),
                 delivery: r.delivery,
                 author: r.author,
+                call_id: r.call_id,
             });
         }
     }

@@ -511,14 +511,8 @@ impl SmsSender {
         if interval > 0
             && let Err(next) = db
                 .write(async |tx| {
-                    store::take_sender_slot(
-                        tx,
-                        &msg.from,
-                        to_millis(now),
-                        interval,
-                        item.priority == Priority::Urgent,
-                    )
-                    .await
+                    store::take_sender_slot(tx, &msg.from, to_millis(now), interval, item.priority == Priority::Urgent)
+                        .await
                 })
                 .await?
         {

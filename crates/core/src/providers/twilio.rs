@@ -220,4 +220,43 @@ impl VoiceProvider for TwilioSms {
             Ok(PlacedCall { sid: c.sid, status: c.status })
         })
     }
+
+    /// `GET {RecordingUrl}.wav`, with the account's credentials (accounts that protect their
+    /// media need them; the others ignore them). Only from our provider's own host: a
+    /// `RecordingUrl` elsewhere is refused, so a forged callback cannot make us fetch it.
+    /// <https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file>
+    fn fetch_recording(&self, media_url: &str) -> BoxFuture<Result<Vec<u8>, SendError>> {
+        let me = self.clone();
+        let media_url = media_url.to_string();
+        Box::pin(async move {
+            let ours = media_host(&me.config.base_url);
+            if ours.is_none() || media_host(&media_url) != ours {
+                return Err(SendError::Rejected {
+                    code: None,
+                    message: format!("the recording is not on our provider's host: {media_url}"),
+                });
+            }
+            let url = format!("{}.wav", media_url.trim_end_matches(".json").trim_end_matches(".wav"));
+            let resp = me
+                .http
+                .get(url)
+                .basic_auth(&me.config.account_sid, Some(&me.config.auth_token))
+                .send()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(classify(resp).await);
+            }
+            let bytes =
+                resp.bytes().await.map_err(|e| SendError::Transient(format!("the recording did not arrive: {e}")))?;
+            Ok(bytes.to_vec())
+        })
+    }
+}
+
+/// `scheme://host:port` of a URL, lowercased, for comparing where URLs point.
+fn media_host(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
 }

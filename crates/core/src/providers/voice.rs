@@ -30,6 +30,43 @@ pub struct PlacedCall {
 
 pub trait VoiceProvider: Send + Sync + 'static {
     fn place(&self, call: OutboundCall) -> BoxFuture<Result<PlacedCall, SendError>>;
+    /// Downloads a recording's audio as WAV, from the `RecordingUrl` the provider reported.
+    fn fetch_recording(&self, media_url: &str) -> BoxFuture<Result<Vec<u8>, SendError>>;
+}
+
+/// Who a `<Dial>` rings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Leg {
+    /// A phone number; when answered, `whisper` (a script URL) is played to the person who
+    /// picked up before the caller is put through, and the call is theirs only if it ends
+    /// without hanging up.
+    Number { number: String, whisper: Option<String> },
+    /// A browser softphone signed in as `identity`.
+    Client(String),
+}
+
+/// A `<Dial>`: ring `legs` at once, the first to be connected wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    /// Fetched when the dialed call ends or nobody answered (`DialCallStatus`).
+    pub action: String,
+    pub ring_seconds: u32,
+    pub caller_id: Option<String>,
+    /// Record both sides from the answer, reporting the recording here.
+    pub record_to: Option<String>,
+    pub legs: Vec<Leg>,
+}
+
+/// A `<Record>`: the caller leaves a message after a beep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Fetched when the message ends.
+    pub action: String,
+    pub max_seconds: u32,
+    /// Where the finished recording is reported.
+    pub recording_to: String,
+    /// Where its transcript is reported, when the provider makes one.
+    pub transcript_to: Option<String>,
 }
 
 /// One instruction of a call script.
@@ -48,6 +85,8 @@ pub enum Verb {
     },
     /// Fetch the script at this URL instead of going on.
     Redirect(String),
+    Dial(Dial),
+    Record(Record),
     Hangup,
 }
 
@@ -69,11 +108,54 @@ pub fn twiml(script: &[Verb]) -> String {
                 out.push_str("</Gather>");
             }
             Verb::Redirect(url) => out.push_str(&format!("<Redirect method=\"POST\">{}</Redirect>", escape(url))),
+            Verb::Dial(d) => dial(&mut out, d),
+            Verb::Record(r) => {
+                out.push_str(&format!(
+                    "<Record action=\"{}\" method=\"POST\" maxLength=\"{}\" playBeep=\"true\" timeout=\"5\" \
+                     finishOnKey=\"#\" recordingStatusCallback=\"{}\" recordingStatusCallbackMethod=\"POST\"",
+                    escape(&r.action),
+                    r.max_seconds,
+                    escape(&r.recording_to)
+                ));
+                if let Some(t) = &r.transcript_to {
+                    out.push_str(&format!(" transcribe=\"true\" transcribeCallback=\"{}\"", escape(t)));
+                }
+                out.push_str("/>");
+            }
             Verb::Hangup => out.push_str("<Hangup/>"),
         }
     }
     out.push_str("</Response>");
     out
+}
+
+fn dial(out: &mut String, d: &Dial) {
+    out.push_str(&format!(
+        "<Dial action=\"{}\" method=\"POST\" timeout=\"{}\" answerOnBridge=\"true\"",
+        escape(&d.action),
+        d.ring_seconds
+    ));
+    if let Some(c) = &d.caller_id {
+        out.push_str(&format!(" callerId=\"{}\"", escape(c)));
+    }
+    if let Some(r) = &d.record_to {
+        out.push_str(&format!(
+            " record=\"record-from-answer-dual\" recordingStatusCallback=\"{}\" \
+             recordingStatusCallbackMethod=\"POST\" recordingStatusCallbackEvent=\"completed\"",
+            escape(r)
+        ));
+    }
+    out.push('>');
+    for leg in &d.legs {
+        match leg {
+            Leg::Number { number, whisper: Some(url) } => {
+                out.push_str(&format!("<Number url=\"{}\" method=\"POST\">{}</Number>", escape(url), escape(number)))
+            }
+            Leg::Number { number, whisper: None } => out.push_str(&format!("<Number>{}</Number>", escape(number))),
+            Leg::Client(identity) => out.push_str(&format!("<Client>{}</Client>", escape(identity))),
+        }
+    }
+    out.push_str("</Dial>");
 }
 
 fn say(out: &mut String, text: &str) {
@@ -125,5 +207,43 @@ mod tests {
              <Say voice=\"Polly.Joanna\">It&apos;s  done</Say><Hangup/></Response>"
         );
         assert_eq!(twiml(&[]), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response></Response>");
+    }
+
+    #[test]
+    fn dial_and_record_render_with_every_url_and_name_escaped() {
+        let script = [
+            Verb::Dial(Dial {
+                action: "https://app.example/webhooks/twilio/voice/dialed?call=7&step=0".into(),
+                ring_seconds: 20,
+                caller_id: Some("+13125550100".into()),
+                record_to: Some("https://app.example/webhooks/twilio/voice/recording?call=7&kind=call".into()),
+                legs: vec![
+                    Leg::Number {
+                        number: "+13125550161".into(),
+                        whisper: Some("https://app.example/webhooks/twilio/voice/whisper?call=7&user=3".into()),
+                    },
+                    Leg::Number { number: "+13125550162".into(), whisper: None },
+                    Leg::Client("u3<&>".into()),
+                ],
+            }),
+            Verb::Record(Record {
+                action: "https://app.example/v/voicemail?call=7&a=1".into(),
+                max_seconds: 120,
+                recording_to: "https://app.example/v/recording?call=7&kind=voicemail".into(),
+                transcript_to: Some("https://app.example/v/transcript?call=7&x=\"1\"".into()),
+            }),
+        ];
+        assert_eq!(
+            twiml(&script),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response>\
+             <Dial action=\"https://app.example/webhooks/twilio/voice/dialed?call=7&amp;step=0\" method=\"POST\" timeout=\"20\" answerOnBridge=\"true\" callerId=\"+13125550100\" \
+             record=\"record-from-answer-dual\" recordingStatusCallback=\"https://app.example/webhooks/twilio/voice/recording?call=7&amp;kind=call\" recordingStatusCallbackMethod=\"POST\" recordingStatusCallbackEvent=\"completed\">\
+             <Number url=\"https://app.example/webhooks/twilio/voice/whisper?call=7&amp;user=3\" method=\"POST\">+13125550161</Number>\
+             <Number>+13125550162</Number><Client>u3&lt;&amp;&gt;</Client></Dial>\
+             <Record action=\"https://app.example/v/voicemail?call=7&amp;a=1\" method=\"POST\" maxLength=\"120\" playBeep=\"true\" timeout=\"5\" finishOnKey=\"#\" \
+             recordingStatusCallback=\"https://app.example/v/recording?call=7&amp;kind=voicemail\" recordingStatusCallbackMethod=\"POST\" \
+             transcribe=\"true\" transcribeCallback=\"https://app.example/v/transcript?call=7&amp;x=&quot;1&quot;\"/>\
+             </Response>"
+        );
     }
 }

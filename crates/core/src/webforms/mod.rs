@@ -372,6 +372,7 @@ pub async fn submit(db: &Db, clock: &dyn Clock, form: &WebForm, s: &Submission) 
         message_id: None,
         author: None,
         fields: Some(fields),
+        call_id: None,
     };
     let lead = leads::capture_in(&mut tx, clock, &brand, LeadSource::Web, &contact, &m).await?;
     tx.commit().await?;

@@ -227,6 +227,8 @@ pub struct CustomerPage {
     pub invoices: Vec<crate::console::invoices::ListRowView>,
     /// What they owe on sent invoices ("$116.04"), empty when nothing.
     pub owed: String,
+    /// Their calls, newest first, with recordings to play.
+    pub calls: Vec<crate::console::calls::CallRow>,
     pub messages: Vec<CardMessage>,
     /// The "Send a message" form: the brands to send from, and what was typed.
     pub brands: Vec<(i64, String)>,
@@ -543,8 +545,12 @@ async fn card(
     let owed: i64 =
         rows.iter().filter(|r| matches!(r.status.as_str(), "sent" | "viewed" | "partly_paid")).map(|r| r.due).sum();
     let invoices = crate::console::invoices::row_views(rows, &brands, now);
+    let call_filter =
+        switchboard_core::calls::store::Filter { customer: Some(customer.id.0), limit: 20, ..Default::default() };
+    let calls = switchboard_core::calls::store::list(&state.db, viewer.user.org_id, &call_filter).await?;
     Ok(CustomerPage {
         invoices,
+        calls: crate::console::calls::rows(calls, &brands, now),
         owed: if owed > 0 { switchboard_core::money::Money::usd(owed).to_string() } else { String::new() },
         brands: brands.iter().map(|b| (b.id.0, b.name.clone())).collect(),
         compose_brand,

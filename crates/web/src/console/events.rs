@@ -39,13 +39,14 @@ pub async fn stream(
                         Event::Outbound { message, .. } => {
                             SseEvent::default().event("outbound").data(message.to_string())
                         }
+                        Event::Call { call, .. } => SseEvent::default().event("call").data(call.to_string()),
                     };
                     return Some((vec![Ok(sse)], rx));
                 }
                 Ok(_) => continue,
                 // A slow page missed some events: tell it to refresh everything.
                 Err(RecvError::Lagged(_)) => {
-                    let all = ["lead", "job", "tech", "desk", "outbound", "resync"]
+                    let all = ["lead", "job", "tech", "desk", "outbound", "call", "resync"]
                         .map(|kind| Ok(SseEvent::default().event(kind).data("*")));
                     return Some((all.into(), rx));
                 }

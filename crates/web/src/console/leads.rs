@@ -146,7 +146,24 @@ pub async fn index(
         .into_response())
 }
 
-fn thread_view(lead: &Lead, tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> LeadThread {
+/// The recordings of the calls in a lead's thread.
+async fn thread_recordings(
+    state: &AppState,
+    lead: &Lead,
+) -> Result<std::collections::HashMap<i64, Vec<switchboard_core::calls::Recording>>, PageError> {
+    let calls: Vec<i64> = lead.messages.iter().filter_map(|m| m.call_id).collect();
+    if calls.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(switchboard_core::calls::store::recordings_of(&state.db, lead.org_id, &calls).await?)
+}
+
+fn thread_view(
+    lead: &Lead,
+    tz: &jiff::tz::TimeZone,
+    now: jiff::Timestamp,
+    recordings: &std::collections::HashMap<i64, Vec<switchboard_core::calls::Recording>>,
+) -> LeadThread {
     LeadThread {
         id: lead.id.0,
         messages: lead
@@ -160,6 +177,12 @@ fn thread_view(lead: &Lead, tz: &jiff::tz::TimeZone, now: jiff::Timestamp) -> Le
                 when: fmt::ago(m.at, tz, now),
                 delivery: m.delivery.clone().unwrap_or_default(),
                 author: m.author.clone().unwrap_or_default(),
+                recordings: m
+                    .call_id
+                    .and_then(|c| recordings.get(&c))
+                    .map(|r| crate::console::calls::recording_views(r.clone()))
+                    .unwrap_or_default(),
+                call_back: if m.call_id.is_some() { lead.phone.clone().unwrap_or_default() } else { String::new() },
             })
             .collect(),
     }
@@ -221,7 +244,7 @@ async fn lead_page(
         name: lead.name.clone().unwrap_or_default(),
         job_code: lead.job_code.clone().unwrap_or_default(),
         converted_by: lead.converted_by.clone().unwrap_or_default(),
-        thread: thread_view(&lead, &tz, state.clock.now()),
+        thread: thread_view(&lead, &tz, state.clock.now(), &thread_recordings(state, &lead).await?),
         matches,
         techs,
         errors,
@@ -270,7 +293,8 @@ pub async fn thread(
     let id = LeadId(parse_id(&id)?);
     let lead = leads::get(&state.db, viewer.user.org_id, id).await?;
     let brand = switchboard_core::tenancy::brand(&state.db, viewer.user.org_id, lead.brand_id).await?;
-    let view = thread_view(&lead, &brand.zone(), state.clock.now());
+    let recordings = thread_recordings(&state, &lead).await?;
+    let view = thread_view(&lead, &brand.zone(), state.clock.now(), &recordings);
     Ok(Html(render(&view)?).into_response())
 }
 

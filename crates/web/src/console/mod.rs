@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod board_week;
+pub mod calls;
 pub mod client;
 pub mod customer_import;
 pub mod customers;
@@ -69,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}/refund", post(invoices::refund))
         .route("/invoices/{id}/void", post(invoices::void))
         .route("/invoices/{id}/reissue", post(invoices::reissue))
+        .route("/calls", get(calls::index))
+        .route("/calls/{id}/recordings/{recording}", get(calls::recording))
+        .route("/settings/calls", get(calls::settings))
+        .route("/settings/calls/{brand}", post(calls::save_settings))
         .route("/settings/billing", get(invoices::settings))
         .route("/settings/billing/{brand}", post(invoices::save_settings))
         .route("/events", get(events::stream))

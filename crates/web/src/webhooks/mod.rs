@@ -5,5 +5,6 @@
 pub mod mail;
 pub mod stripe;
 pub mod twilio;
+pub mod voice;
 
 pub use twilio::routes;

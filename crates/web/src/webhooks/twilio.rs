@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/voice/escalation", post(escalation_call_script))
         .route("/webhooks/twilio/voice/escalation/key", post(escalation_call_key))
         .route("/webhooks/twilio/voice/escalation/status", post(escalation_call_status))
+        .merge(super::voice::routes())
         .route("/webhooks/postmark/inbound", post(crate::webhooks::mail::postmark_inbound))
         .route("/webhooks/stripe", post(crate::webhooks::stripe::events))
 }
@@ -30,15 +31,15 @@ pub fn routes() -> Router<AppState> {
 /// The empty TwiML answer: "received, nothing to say".
 const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>";
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
+pub(super) fn plain(status: StatusCode, text: &'static str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
 /// A refusal: the status and a short plain-text reason.
-type Refusal = (StatusCode, &'static str);
+pub(super) type Refusal = (StatusCode, &'static str);
 
 /// Checks `X-Twilio-Signature` over our public URL of this request and its form parameters.
-fn verified_twilio_params(
+pub(super) fn verified_twilio_params(
     state: &AppState,
     headers: &HeaderMap,
     uri: &Uri,
@@ -66,7 +67,7 @@ fn verified_twilio_params(
     Ok(params)
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(super) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -154,7 +155,7 @@ fn heard(uri: &Uri, params: &[(String, String)]) -> Option<(i64, bool, calls::He
     Some((call, again, heard))
 }
 
-fn twiml_response(script: &[Verb]) -> Response {
+pub(super) fn twiml_response(script: &[Verb]) -> Response {
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], voice::twiml(script)).into_response()
 }
 

@@ -10,6 +10,7 @@ mod api_errors;
 mod api_resources;
 mod billing;
 mod bulk;
+mod calls;
 mod cli;
 mod console;
 mod customers;
