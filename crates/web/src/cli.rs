@@ -52,6 +52,8 @@ struct BenchCli {
     /// call, for a schedule of 5 layers and a year of overrides and swaps) or `escalation` (step
     /// lateness with 10,000 and 100,000 active escalations, steps/s, confirmation to all stopped)
     /// or `billing` (Stripe payment events/s verified and reconciled; the customer's invoice page)
+    /// or `calls` (inbound call webhook to TwiML; 100 whole calls at once through the stand-in;
+    /// recordings copied into storage)
     #[arg(default_value = "engine")]
     what: String,
     /// PostgreSQL server URL (a fresh database is created on it); default: a temp SQLite file
@@ -210,8 +212,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "oncall" => crate::bench::oncall::run(args.postgres).await,
             "escalation" => crate::bench::escalation::run(args.postgres, args.timers).await,
             "billing" => crate::bench::billing::run(args.postgres).await,
+            "calls" => crate::bench::calls::run(args.postgres).await,
             other => {
-                bail!("unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall, escalation, billing)")
+                bail!(
+                    "unknown benchmark \"{other}\" (engine, ingest, dispatch, desk, oncall, escalation, billing, calls)"
+                )
             }
         },
         Command::ApiKey(ApiKeyCommand::Create { org, name, db }) => {

@@ -364,13 +364,17 @@ pub async fn recording(db: &Db, clock: &dyn Clock, r: &Reported<'_>) -> Result<(
         duration: r.duration.max(0),
         now: to_millis(now),
     };
-    if let Some(id) = store::insert_recording(&mut tx, &new).await? {
+    let added = store::insert_recording(&mut tx, &new).await?;
+    if let Some(id) = added {
         let work = crate::engine::NewWork::of(&super::recordings::FetchRecording { recording: id }, now)?
             .org(call.org())
             .key(format!("calls.fetch_recording:{}", r.sid));
         crate::engine::enqueue_in(&mut tx, &work, now).await?;
     }
     tx.commit().await?;
+    if added.is_some() {
+        db.work_added();
+    }
     db.publish(Event::Call { org: call.org(), call: call.id });
     Ok(())
 }

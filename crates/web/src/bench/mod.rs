@@ -2,6 +2,7 @@
 //! measured in the same run.
 
 pub mod billing;
+pub mod calls;
 pub mod desk;
 pub mod dispatch;
 pub mod engine;
