@@ -31,11 +31,11 @@ fn summary(mut lat: Vec<Duration>) -> (f64, f64) {
     (super::percentile_ms(&lat, 0.5), super::percentile_ms(&lat, 0.99))
 }
 
+/// A webhook to send: its URL, `X-Twilio-Signature` and form.
+type Signed = (String, String, Vec<(String, String)>);
+
 /// POSTs each signed form with `CONCURRENCY` at a time; any answer but 200 is an error.
-async fn drive(
-    http: &reqwest::Client,
-    requests: Vec<(String, String, Vec<(String, String)>)>,
-) -> anyhow::Result<(Vec<Duration>, Duration)> {
+async fn drive(http: &reqwest::Client, requests: Vec<Signed>) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
