@@ -118,6 +118,14 @@ impl PhoneE164 {
         }
     }
 
+    /// The ISO code of the country whose numbering plan holds the number (`JM` for
+    /// +1 876 ..., `US` for +1 303 ...), where the metadata knows it.
+    pub fn region_code(&self) -> Option<String> {
+        let number = PHONE_NUMBER_UTIL.parse(&self.0, None).ok()?;
+        let region = PHONE_NUMBER_UTIL.get_region_for_number(&number)?;
+        Some(format!("{region:?}"))
+    }
+
     /// A friendly form for display: `(303) 555-0142` for +1 numbers, the international form
     /// (`+49 151 12345678`) for others.
     pub fn display(&self) -> String {
@@ -468,5 +476,19 @@ mod tests {
         assert!(required_text("toolong", 5).is_err());
         assert_eq!(optional_text(Some("  "), 5), Ok(None));
         assert_eq!(optional_text(None, 5), Ok(None));
+    }
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::PhoneE164;
+
+    #[test]
+    fn a_number_knows_its_country_even_inside_a_shared_calling_code() {
+        let region = |n: &str| PhoneE164::parse(n).unwrap().region_code();
+        assert_eq!(region("+13035550142").as_deref(), Some("US"));
+        assert_eq!(region("+18765550142").as_deref(), Some("JM"));
+        assert_eq!(region("+14165550142").as_deref(), Some("CA"));
+        assert_eq!(region("+442079460958").as_deref(), Some("GB"));
     }
 }

@@ -146,6 +146,7 @@ impl App {
             None => BlobStore::on_disk(&config.data_dir),
         };
         let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push, payments.clone(), &blobs)?;
+        let voice: Arc<dyn switchboard_core::providers::voice::VoiceProvider> = Arc::new(twilio_client(&config)?);
         let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let links =
             Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
@@ -169,6 +170,7 @@ impl App {
                 payments,
                 stripe_standin,
                 push,
+                voice,
                 oncall_gaps: Default::default(),
                 closing: crate::state::Closing::default(),
             },
@@ -217,6 +219,17 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// The Twilio API client (texts and calls), from the configured account.
+fn twilio_client(config: &Config) -> anyhow::Result<TwilioSms> {
+    let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
+    TwilioSms::new(TwilioConfig {
+        base_url: twilio.base_url.clone(),
+        account_sid: twilio.account_sid.clone(),
+        auth_token: twilio.auth_token.expose().to_string(),
+    })
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
 /// The engine with a worker for every kind of work (see `switchboard_core::workers`).
 #[allow(clippy::too_many_arguments)]
 fn build_engine(
@@ -229,13 +242,7 @@ fn build_engine(
     payments: Option<Arc<dyn PaymentProvider>>,
     blobs: &BlobStore,
 ) -> anyhow::Result<Engine> {
-    let twilio = config.twilio.as_ref().ok_or_else(|| anyhow::anyhow!("no SMS provider configured"))?;
-    let sms = TwilioSms::new(TwilioConfig {
-        base_url: twilio.base_url.clone(),
-        account_sid: twilio.account_sid.clone(),
-        auth_token: twilio.auth_token.expose().to_string(),
-    })
-    .map_err(|e| anyhow::anyhow!(e))?;
+    let sms = twilio_client(config)?;
     let smtp_url = config.smtp_url.as_ref().ok_or_else(|| anyhow::anyhow!("no SMTP server configured"))?;
     let mailer = SmtpMailer::from_url(smtp_url.expose()).map_err(|e| anyhow::anyhow!(e))?;
     let providers = Providers {

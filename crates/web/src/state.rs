@@ -53,6 +53,8 @@ pub struct AppState {
     pub maps_standin: Option<MapsStandin>,
     /// How many schedules have a gap in the next 7 days, per organization (the sidebar's warning).
     pub oncall_gaps: OncallGaps,
+    /// Places phone calls (calling a customer from the console).
+    pub voice: Arc<dyn switchboard_core::providers::voice::VoiceProvider>,
     /// Web Push for secure inboxes (its public key goes to the pages that subscribe).
     pub push: Arc<switchboard_core::providers::web_push::WebPush>,
     /// Set when the server starts shutting down: open event streams end, so the graceful

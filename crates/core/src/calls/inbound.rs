@@ -393,7 +393,8 @@ pub async fn status(db: &Db, clock: &dyn Clock, sid: &str, call_status: &str, du
     let mut tx = db.begin().await?;
     store::end(&mut tx, call.id, call_status, duration, to_millis(clock.now())).await?;
     let mut lead = None;
-    if store::settle(&mut tx, call.id, Outcome::Missed).await? {
+    // A call we placed that nobody took is not a lead: nobody asked us for anything.
+    if store::settle(&mut tx, call.id, Outcome::Missed).await? && call.direction == "inbound" {
         lead = to_lead_in(&mut tx, clock, &brand, &call, MISSED_WORDS).await?;
     }
     tx.commit().await?;

@@ -8,6 +8,7 @@
 
 pub mod inbound;
 pub mod model;
+pub mod outbound;
 pub mod recordings;
 pub mod route;
 pub mod settings;

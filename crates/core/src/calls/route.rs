@@ -74,6 +74,12 @@ impl Urls<'_> {
     pub fn transcript(&self) -> String {
         self.at("transcript", "")
     }
+    pub fn connect(&self) -> String {
+        self.at("connect", "")
+    }
+    pub fn connected(&self) -> String {
+        self.at("connected", "")
+    }
 }
 
 /// The `<Dial>` of step `index`: cells get the whisper, softphones ring as clients.

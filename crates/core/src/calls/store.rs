@@ -168,6 +168,7 @@ pub async fn people<'c>(ex: impl Executor<'c, Database = Any>, org: OrgId) -> Re
 #[derive(Debug, Clone, FromRow)]
 pub struct Live {
     pub id: i64,
+    pub direction: String,
     pub org_id: i64,
     pub brand_id: i64,
     pub provider_sid: String,
@@ -197,7 +198,7 @@ impl Live {
     }
 }
 
-const LIVE: &str = "select id, org_id, brand_id, provider_sid, from_number, to_number, customer_id, lead_id, outcome, \
+const LIVE: &str = "select id, direction, org_id, brand_id, provider_sid, from_number, to_number, customer_id, lead_id, outcome, \
                     plan, step, transcript, duration_secs from voice_calls";
 
 pub async fn live<'c>(ex: impl Executor<'c, Database = Any>, id: i64) -> Result<Option<Live>> {
@@ -244,6 +245,52 @@ pub async fn insert_inbound(tx: &mut Tx, c: &NewCall<'_>) -> Result<Live> {
     .execute(&mut **tx)
     .await?;
     live_by_sid(&mut **tx, c.sid).await?.ok_or_else(|| Error::Unexpected("a stored call vanished".into()))
+}
+
+/// An outgoing call from the console, stored before it is placed (its webhooks name it by
+/// id); `provider_sid` is a placeholder until the provider answers with the call's sid.
+pub async fn insert_outbound(tx: &mut Tx, c: &NewCall<'_>, user: i64) -> Result<i64> {
+    let (id,): (i64,) = sqlx::query_as(
+        "insert into voice_calls (org_id, brand_id, direction, provider_sid, from_number, to_number, customer_id, \
+         lead_id, status, plan, handled_by, started_at) \
+         values ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', '[]', $8, $9) returning id",
+    )
+    .bind(c.org.0)
+    .bind(c.brand.0)
+    .bind(c.sid)
+    .bind(c.from)
+    .bind(c.to)
+    .bind(c.customer)
+    .bind(c.lead)
+    .bind(user)
+    .bind(c.now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// The provider placed the call: its sid, or why it could not.
+pub async fn placed(tx: &mut Tx, id: i64, sid: Result<&str, &str>) -> Result<()> {
+    match sid {
+        Ok(sid) => {
+            sqlx::query("update voice_calls set provider_sid = $2, status = 'initiated' where id = $1")
+                .bind(id)
+                .bind(sid)
+                .execute(&mut **tx)
+                .await?
+        }
+        Err(why) => {
+            sqlx::query(
+                "update voice_calls set status = 'failed', outcome = 'missed', transcript = $2, ended_at = started_at \
+                 where id = $1",
+            )
+            .bind(id)
+            .bind(why)
+            .execute(&mut **tx)
+            .await?
+        }
+    };
+    Ok(())
 }
 
 pub async fn set_step(tx: &mut Tx, id: i64, step: i64) -> Result<()> {

@@ -25,6 +25,7 @@ use crate::views::Shell;
 /// One row of the calls list, formatted.
 pub struct CallRow {
     pub id: i64,
+    pub brand_id: i64,
     pub when: String,
     pub inbound: bool,
     pub who: String,
@@ -71,11 +72,13 @@ pub fn rows(
             let tz = crate::fmt::brand_zone(brands, c.brand_id);
             let number = display_phone(c.party());
             let (outcome, outcome_label) = match c.outcome {
+                Some(Outcome::Missed) if c.direction == "outbound" => ("missed", "No answer"),
                 Some(o) => (o.as_str(), o.label()),
                 None => ("live", "Ringing"),
             };
             CallRow {
                 id: c.id,
+                brand_id: c.brand_id.0,
                 when: when(c.started_at, &tz, now),
                 inbound: c.direction == "inbound",
                 who: c.customer_name.clone().unwrap_or_else(|| number.clone()),
@@ -120,6 +123,8 @@ pub fn recording_views(recordings: Vec<calls::Recording>) -> Vec<RecordingView> 
 #[template(path = "calls/index.html")]
 pub struct CallsPage {
     pub shell: Shell,
+    pub notice: Option<String>,
+    pub error: Option<String>,
     pub rows: Vec<CallRow>,
     pub filters: Vec<(&'static str, &'static str)>,
     pub outcome: String,
@@ -132,6 +137,9 @@ pub struct ListQuery {
     outcome: String,
     #[serde(default)]
     q: String,
+    /// Set after a click on a number: the cell we are calling.
+    #[serde(default)]
+    calling: String,
 }
 
 pub async fn index(
@@ -140,21 +148,72 @@ pub async fn index(
     uri: Uri,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, PageError> {
-    let (shell, brands) = shell(&state, &viewer, "calls", &uri).await?;
+    let notice = (!q.calling.is_empty())
+        .then(|| format!("Calling your cell {}: answer it, and you are put through.", q.calling));
+    list_page(&state, &viewer, &uri, q, notice, None, StatusCode::OK).await
+}
+
+async fn list_page(
+    state: &AppState,
+    viewer: &SessionUser,
+    uri: &Uri,
+    q: ListQuery,
+    notice: Option<String>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let (shell, brands) = shell(state, viewer, "calls", uri).await?;
     let outcome = Outcome::parse(&q.outcome);
     let filter =
         calls::store::Filter { brand: viewer.brand_id, outcome, q: Some(q.q.clone()), customer: None, limit: 200 };
     let list = calls::store::list(&state.db, viewer.user.org_id, &filter).await?;
     let mut filters = vec![("", "All")];
     filters.extend(Outcome::ALL.iter().map(|o| (o.as_str(), o.label())));
-    Ok(CallsPage {
+    let page = CallsPage {
         shell,
+        notice,
+        error,
         rows: rows(list, &brands, state.clock.now()),
         filters,
         outcome: outcome.map(|o| o.as_str().to_string()).unwrap_or_default(),
         q: q.q,
-    }
-    .into_response())
+    };
+    Ok((status, page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DialForm {
+    to: String,
+    #[serde(default)]
+    brand: String,
+}
+
+/// `POST /calls/dial`: call a number from the brand's number, through the person's own cell.
+pub async fn dial(
+    State(state): State<AppState>,
+    Staff(viewer): Staff,
+    uri: Uri,
+    Form(form): Form<DialForm>,
+) -> Result<Response, PageError> {
+    let brand = form.brand.trim().parse().ok().map(BrandId).or(viewer.brand_id);
+    let req = calls::outbound::DialRequest { org: viewer.user.org_id, user: viewer.user.id, brand, to: &form.to };
+    let placed =
+        calls::outbound::dial(&state.db, state.clock.as_ref(), state.voice.as_ref(), &state.config.public_url, &req)
+            .await;
+    let (status, why) = match placed {
+        Ok((_, cell)) => {
+            let to = format!("/calls?calling={}", cell.replace(' ', "%20").replace('(', "%28").replace(')', "%29"));
+            return Ok(Redirect::to(&to).into_response());
+        }
+        Err(Error::Invalid(fields)) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join(" "))
+        }
+        Err(Error::Conflict(m)) => (StatusCode::CONFLICT, m),
+        Err(Error::Unavailable(m)) => (StatusCode::SERVICE_UNAVAILABLE, m),
+        Err(e) => return Err(e.into()),
+    };
+    let q = ListQuery::default();
+    list_page(&state, &viewer, &uri, q, None, Some(format!("Not called: {why}")), status).await
 }
 
 /// `GET /calls/{id}/recordings/{recording}`: the audio, with `Range` for the player's seek bar.

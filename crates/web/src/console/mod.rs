@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}/void", post(invoices::void))
         .route("/invoices/{id}/reissue", post(invoices::reissue))
         .route("/calls", get(calls::index))
+        .route("/calls/dial", post(calls::dial))
         .route("/calls/{id}/recordings/{recording}", get(calls::recording))
         .route("/settings/calls", get(calls::settings))
         .route("/settings/calls/{brand}", post(calls::save_settings))

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use switchboard_core::calls::inbound;
+use switchboard_core::calls::{inbound, outbound};
 use switchboard_core::providers::voice::Verb;
 
 use super::twilio::{Refusal, param, plain, twiml_response, verified_twilio_params};
@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/voice/voicemail", post(voicemail))
         .route("/webhooks/twilio/voice/recording", post(recording))
         .route("/webhooks/twilio/voice/transcript", post(transcript))
+        .route("/webhooks/twilio/voice/connect", post(connect))
+        .route("/webhooks/twilio/voice/connected", post(connected))
 }
 
 /// A verified request: its form parameters and our query (`call`, `step`, `leg`, `kind`).
@@ -218,4 +220,29 @@ async fn transcript(State(state): State<AppState>, headers: HeaderMap, uri: Uri,
         Err((status, reason)) => return plain(status, reason),
     };
     recorded(inbound::transcript(&state.db, call, &r.param("TranscriptionStatus"), &r.param("TranscriptionText")).await)
+}
+
+/// `POST /webhooks/twilio/voice/connect?call=`: the person answered their cell for a call
+/// they started from the console.
+async fn connect(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let call = match Request::read(&state, &headers, &uri, &body).and_then(|r| r.call()) {
+        Ok(c) => c,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    match outbound::connect(&state.db, &state.config.public_url, call).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/connected?call=`: the customer's leg of that call ended.
+async fn connected(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let (r, call) = match Request::read(&state, &headers, &uri, &body).and_then(|r| r.call().map(|c| (r, c))) {
+        Ok(x) => x,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    match outbound::connected(&state.db, state.clock.as_ref(), call, &r.param("DialCallStatus")).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
 }

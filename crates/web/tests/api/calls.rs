@@ -24,6 +24,7 @@ struct Office {
     org: OrgId,
     brand: i64,
     admin: Browser,
+    admin_user: User,
     ana: User,
     ben: User,
     cara: User,
@@ -43,8 +44,9 @@ async fn office(brand_name: &str) -> Office {
     app.sms.set_second(Duration::from_millis(25));
     app.sms.set_talk_time(Duration::from_millis(200));
     app.clock.set("2026-11-23T16:00:00Z".parse().unwrap());
+    let admin_user = admin.clone();
     let admin = app.signed_in(&admin.email).await;
-    Office { app, org, brand, admin, ana, ben, cara }
+    Office { app, org, brand, admin, admin_user, ana, ben, cara }
 }
 
 impl Office {
@@ -396,6 +398,8 @@ async fn every_voice_webhook_refuses_a_bad_signature_and_changes_nothing() {
         "/webhooks/twilio/voice/voicemail?call=1",
         "/webhooks/twilio/voice/recording?call=1&kind=call",
         "/webhooks/twilio/voice/transcript?call=1",
+        "/webhooks/twilio/voice/connect?call=1",
+        "/webhooks/twilio/voice/connected?call=1",
     ] {
         let form = [("CallSid", "CAforged"), ("From", CALLER), ("To", BRAND_NUMBER), ("CallStatus", "ringing")];
         let unsigned = client.post(o.app.url(path)).form(&form).send().await.unwrap();
@@ -407,4 +411,88 @@ async fn every_voice_webhook_refuses_a_bad_signature_and_changes_nothing() {
     let (n,): (i64,) = sqlx::query_as("select count(*) from voice_calls").fetch_one(o.app.db.pool()).await.unwrap();
     assert_eq!(n, 0);
     let _ = o.app.clock.now();
+}
+
+#[tokio::test]
+async fn a_click_on_a_number_calls_the_persons_cell_then_puts_them_through_to_the_customer_from_the_brands_number() {
+    let o = office("Imaginary Plumbing").await;
+    let customer = switchboard_core::customers::create(
+        &o.app.db,
+        &o.app.clock,
+        o.org,
+        &switchboard_core::customers::CustomerInput {
+            name: "Dana Whitfield".into(),
+            phone: CALLER.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // Without a cell on file there is nobody to ring first.
+    let r = o.admin.post_form("/calls/dial", &[("to", CALLER), ("brand", &o.brand.to_string())]).await;
+    assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(
+            "Not called: Add your cell number in Settings → Calls first: we call you there, then put you through."
+        ),
+        "{page}"
+    );
+    let admin = o.admin_user.clone();
+    o.route("parallel", "voicemail", &[(&admin, "cell", "(312) 555-0170")]).await;
+    o.app.sms.set_pickup("+13125550170", person(&[]));
+    o.app.sms.set_pickup(CALLER, person(&[]));
+
+    let r = o.admin.post_form("/calls/dial", &[("to", "(312) 555-0199"), ("brand", &o.brand.to_string())]).await;
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_string();
+    let (_, page) = o.admin.get_text(&to).await;
+    assert!(page.contains("Calling your cell (312) 555-0170: answer it, and you are put through."), "{page}");
+    o.app.sms.settle(Duration::from_secs(20)).await.unwrap();
+
+    let mine = o.app.sms.calls_to("+13125550170");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].from, BRAND_NUMBER, "the office's number calls the person");
+    assert_eq!(mine[0].heard, vec!["Calling Dana Whitfield for Imaginary Plumbing."]);
+    assert_eq!(mine[0].bridged_number.as_deref(), Some(CALLER));
+    let dana = o.app.sms.calls_to(CALLER);
+    assert_eq!(dana.len(), 1);
+    assert_eq!(dana[0].from, BRAND_NUMBER, "the customer sees the brand's number");
+    let (direction, outcome, handled_by, customer_id): (String, Option<String>, Option<i64>, Option<i64>) =
+        sqlx::query_as("select direction, outcome, handled_by, customer_id from voice_calls")
+            .fetch_one(o.app.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (direction.as_str(), outcome.as_deref(), handled_by, customer_id),
+        ("outbound", Some("answered"), Some(admin.id.0), Some(customer.id.0))
+    );
+    let (leads,): (i64,) = sqlx::query_as("select count(*) from leads").fetch_one(o.app.db.pool()).await.unwrap();
+    assert_eq!(leads, 0, "a call we made is not a lead");
+}
+
+#[tokio::test]
+async fn numbers_outside_the_countries_of_the_brands_are_never_dialed() {
+    let o = office("Imaginary Plumbing").await;
+    let admin = o.admin_user.clone();
+    o.route("parallel", "voicemail", &[(&admin, "cell", "(312) 555-0170")]).await;
+    for (to, said) in [
+        (
+            "+44 20 7946 0958",
+            "Not called: Calls to +44 20 7946 0958 (United Kingdom) are not allowed: Switchboard calls only the countries your brands work in (United States).",
+        ),
+        (
+            "+1 876 555 0142",
+            "Not called: Calls to (876) 555-0142 (Jamaica) are not allowed: Switchboard calls only the countries your brands work in (United States).",
+        ),
+        ("12", "Not called: &#34;12&#34; is not a valid phone number"),
+    ] {
+        let r = o.admin.post_form("/calls/dial", &[("to", to), ("brand", &o.brand.to_string())]).await;
+        assert_eq!(r.status(), 422, "{to}");
+        let page = r.text().await.unwrap();
+        assert!(page.contains(said), "{to}: {page}");
+    }
+    assert!(o.app.sms.calls().is_empty(), "nothing was dialed");
+    let (n,): (i64,) = sqlx::query_as("select count(*) from voice_calls").fetch_one(o.app.db.pool()).await.unwrap();
+    assert_eq!(n, 0);
 }
