@@ -2,9 +2,10 @@
 //! Twilio's JSON shapes and error bodies, status callbacks signed with `X-Twilio-Signature`,
 //! injectable failures and latency, and simulated phones whose replies arrive at the app as
 //! signed inbound-SMS webhooks; Programmable Voice (outbound and inbound calls, a TwiML
-//! interpreter with `<Dial>` and `<Record>`, recordings: see `voice`). `GET /` shows every
-//! phone's conversation and calls, and lets a person reply, answer, or call as a customer or a
-//! technician.
+//! interpreter with `<Dial>` (numbers, softphones, conference rooms) and `<Record>`, recordings,
+//! conferences: see `voice`). `GET /` shows every phone's conversation and calls, and lets a
+//! person reply, answer, hang up, or call as a customer or a technician;
+//! `POST /clients/{identity}/calls/{sid}` does the same for a browser softphone's calls.
 //!
 //! The signature code here is written independently of the app's, so a test that passes
 //! through both checks the algorithm, not one implementation against itself.
@@ -29,7 +30,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 mod voice;
-pub use voice::{Caller, PageAction, Pickup, SimCall, SimRecording};
+pub use voice::{Caller, PageAction, Pickup, SimCall, SimConference, SimRecording};
 
 /// A failure to inject into the next API call (or the next message's delivery).
 #[derive(Debug, Clone)]
@@ -428,10 +429,21 @@ impl TwilioStandin {
             .route("/2010-04-01/Accounts/{account}/Calls/{sid}/Recordings.json", get(voice::call_recordings))
             .route("/2010-04-01/Accounts/{account}/Recordings.json", get(voice::list_recordings))
             .route("/2010-04-01/Accounts/{account}/Recordings/{sid}", get(voice::fetch_recording))
+            .route("/2010-04-01/Accounts/{account}/Conferences.json", get(voice::list_conferences))
+            .route(
+                "/2010-04-01/Accounts/{account}/Conferences/{sid}",
+                get(voice::fetch_conference).post(voice::update_conference),
+            )
+            .route("/2010-04-01/Accounts/{account}/Conferences/{sid}/Participants.json", get(voice::list_participants))
+            .route(
+                "/2010-04-01/Accounts/{account}/Conferences/{sid}/Participants/{call}",
+                get(voice::fetch_participant).delete(voice::remove_participant),
+            )
             .route("/", get(phones_page))
             .route("/phones/{number}", get(phone_page).post(phone_send))
             .route("/phones/{number}/calls/{sid}", post(voice::call_action))
             .route("/phones/{number}/dial", post(voice::phone_dial))
+            .route("/clients/{identity}/calls/{sid}", post(voice::client_call_action))
             .with_state(self.clone())
     }
 

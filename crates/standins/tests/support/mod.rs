@@ -143,3 +143,54 @@ pub async fn start(answer: impl Fn(&Hit, &str) -> String + Send + Sync + 'static
 pub async fn settle(twilio: &TwilioStandin) {
     twilio.settle(Duration::from_secs(20)).await.unwrap();
 }
+
+/// The URL of an API resource of the stand-in's account (`path` after `Accounts/{sid}/`).
+pub fn api(twilio: &TwilioStandin, path: &str) -> String {
+    format!("{}/2010-04-01/Accounts/{}/{path}", twilio.base_url(), twilio.account_sid())
+}
+
+/// `GET` an API resource with the account's Basic auth: the status and the JSON body (null
+/// when there is none).
+pub async fn get_json(twilio: &TwilioStandin, path: &str) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .get(api(twilio, path))
+        .basic_auth(twilio.account_sid(), Some(twilio.auth_token()))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// `POST` a form to an API resource with the account's Basic auth.
+pub async fn post_form(twilio: &TwilioStandin, path: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(api(twilio, path))
+        .basic_auth(twilio.account_sid(), Some(twilio.auth_token()))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// Places a call through `Calls.json` from the brand's number, as the app does; returns its sid.
+pub async fn place_call(twilio: &TwilioStandin, to: &str, url: &str, status_callback: &str) -> String {
+    let form = [("To", to), ("From", BRAND), ("Url", url), ("StatusCallback", status_callback)];
+    let (status, body) = post_form(twilio, "Calls.json", &form).await;
+    assert_eq!(status, 201, "{body}");
+    body["sid"].as_str().unwrap().to_string()
+}
+
+/// Polls `check` every few milliseconds until it gives a value (at most 5 s).
+pub async fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}

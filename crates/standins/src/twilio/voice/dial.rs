@@ -4,8 +4,10 @@
 //! that leg while the others keep ringing. Without a whisper an answering leg (a voicemail
 //! machine too) is bridged at once. The first leg bridged wins; the others are stopped:
 //! `canceled` while ringing, `completed` when already answered. The conversation lasts the talk
-//! time (or until the caller hangs up), may be recorded, and ends the call; then the `action`
-//! is told how the Dial went.
+//! time (or until either party hangs up: the caller's time comes, or a person hangs up either
+//! leg on the phones page or the client route), may be recorded, and ends the call; then the
+//! `action` is told how the Dial went. A `<Conference>` noun joins a room instead (see
+//! `conference`).
 
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +16,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::script::{Ending, Keys, Party, until};
+use super::script::{Ending, Keys, Party, hung_up, until};
 use super::twiml::{Dial, Endpoint};
 use super::{PageAction, Pickup, SimCall};
 use crate::twilio::{TwilioStandin, lock};
@@ -50,6 +52,9 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 impl TwilioStandin {
     /// Runs a `<Dial>` for the caller on call `sid`.
     pub(super) async fn dial(&self, sid: &str, party: &Party, dial: Dial) -> DialEnd {
+        if let Some(room) = dial.conference.clone() {
+            return self.conference(sid, party, room, dial.action).await;
+        }
         let Some(parent) = self.call(sid) else { return DialEnd::Over };
         let from = dial.caller_id.clone().unwrap_or_else(|| match parent.direction {
             "inbound" => parent.to.clone(),
@@ -64,7 +69,7 @@ impl TwilioStandin {
                 match &target.endpoint {
                     Endpoint::Number(n) => (n.clone(), voice.pickups.get(n).cloned().unwrap_or(Pickup::Ask)),
                     Endpoint::Client(id) => {
-                        (format!("client:{id}"), voice.client_pickups.get(id).cloned().unwrap_or(Pickup::RingOut))
+                        (format!("client:{id}"), voice.client_pickups.get(id).cloned().unwrap_or(Pickup::Ask))
                     }
                 }
             };
@@ -77,7 +82,10 @@ impl TwilioStandin {
             let race = race.clone();
             legs.spawn(async move {
                 let end = me.ring_leg(&leg_sid, pickup, target.url, deadline, &race, page).await;
-                lock(&me.inner.voice).answers.remove(&leg_sid);
+                // The bridged leg can still press keys and hang up.
+                if !end.won {
+                    me.close_lines(&leg_sid);
+                }
                 end
             });
         }
@@ -86,8 +94,9 @@ impl TwilioStandin {
         let mut caller_gone = false;
         let mut winner: Option<String> = None;
         loop {
-            let hangs_up_at = if caller_gone { None } else { party.hangs_up_at };
-            let joined = match until(hangs_up_at, legs.join_next()).await {
+            let next =
+                if caller_gone { Some(legs.join_next().await) } else { until(party.gone(), legs.join_next()).await };
+            let joined = match next {
                 None => {
                     caller_gone = true;
                     race.stop.send_replace(true);
@@ -105,6 +114,7 @@ impl TwilioStandin {
                     if end.won {
                         // Bridged just as the caller hung up: nobody to talk to.
                         self.update_call(&end.sid, |c| c.status = "completed".into());
+                        self.close_lines(&end.sid);
                         end.status = "completed";
                     }
                     ends.push(end);
@@ -145,10 +155,15 @@ impl TwilioStandin {
             c.bridged_to = Some(leg_sid.clone());
             c.bridged_number = Some(leg_to);
         });
+        self.set_talking(&[sid], true);
         let talk = lock(&self.inner.voice).talk_time;
         let started = Instant::now();
-        let _ = until(party.hangs_up_at, tokio::time::sleep(talk)).await;
+        // Until the talk time is up, the caller hangs up, or a person hangs up the leg.
+        let leg_gone = hung_up(None, self.hangup_line(&leg_sid));
+        let _ = until(party.gone(), until(leg_gone, tokio::time::sleep(talk))).await;
         let talk_secs = (started.elapsed().as_secs_f64().round() as u64).max(1);
+        self.close_lines(&leg_sid);
+        self.set_talking(&[sid], false);
         self.update_call(&leg_sid, |c| c.status = "completed".into());
         self.update_call(sid, |c| c.status = "completed".into());
         let mut extra: Vec<(String, String)> = vec![
@@ -173,7 +188,7 @@ impl TwilioStandin {
 
     /// POSTs a Dial's `action` once the call is over: Twilio still requests it, and ignores the
     /// TwiML it answers.
-    async fn tell_action(&self, sid: &str, action: Option<&str>, extra: Vec<(String, String)>) {
+    pub(super) async fn tell_action(&self, sid: &str, action: Option<&str>, extra: Vec<(String, String)>) {
         let (Some(url), Some(call)) = (action, self.call(sid)) else { return };
         let mut params = self.call_params(&call);
         params.extend(extra);
@@ -188,9 +203,11 @@ impl TwilioStandin {
         whisper: Option<String>,
         deadline: Instant,
         race: &Race,
-        mut page: UnboundedReceiver<PageAction>,
+        page: UnboundedReceiver<PageAction>,
     ) -> LegEnd {
         let mut stop = race.stop.subscribe();
+        // The leg's line from the phones page: answers while it rings for a person, then keys.
+        let mut line = Some(page);
         self.update_call(sid, |c| c.status = "ringing".into());
         let ring = *lock(&self.inner.callback_delay);
         tokio::select! {
@@ -208,30 +225,44 @@ impl TwilioStandin {
                     _ = tokio::time::sleep_until(deadline) => return self.end_leg(sid, "no-answer"),
                 }
             }
-            Pickup::Ask => loop {
-                let action = tokio::select! {
-                    _ = stopped(&mut stop) => return self.end_leg(sid, "canceled"),
-                    _ = tokio::time::sleep_until(deadline) => return self.end_leg(sid, "no-answer"),
-                    action = page.recv() => action,
-                };
-                match action {
-                    Some(PageAction::Answer) => break (false, Keys::Page(page)),
-                    Some(PageAction::Decline) => return self.end_leg(sid, "busy"),
-                    Some(PageAction::Key(_)) => {}
-                    None => return self.end_leg(sid, "no-answer"),
+            Pickup::Ask => {
+                let Some(mut page) = line.take() else { return self.end_leg(sid, "no-answer") };
+                // Hanging up a ringing phone (or softphone) declines the call.
+                let declined = hung_up(None, self.hangup_line(sid));
+                tokio::pin!(declined);
+                loop {
+                    let action = tokio::select! {
+                        _ = stopped(&mut stop) => return self.end_leg(sid, "canceled"),
+                        _ = tokio::time::sleep_until(deadline) => return self.end_leg(sid, "no-answer"),
+                        () = &mut declined => return self.end_leg(sid, "busy"),
+                        action = page.recv() => action,
+                    };
+                    match action {
+                        Some(PageAction::Answer) => break (false, Keys::Page(page)),
+                        Some(PageAction::Decline | PageAction::Hangup) => return self.end_leg(sid, "busy"),
+                        Some(PageAction::Key(_)) => {}
+                        None => return self.end_leg(sid, "no-answer"),
+                    }
                 }
-            },
+            }
         };
         self.update_call(sid, |c| c.status = "in-progress".into());
-        if let Some(url) = whisper {
-            let mut party = Party { machine, keys, says: None, hangs_up_at: None };
-            let ending = tokio::select! {
-                _ = stopped(&mut stop) => None,
-                ending = self.follow(sid, &mut party, url, Vec::new(), true) => Some(ending),
-            };
-            if ending != Some(Ending::RanOut) {
-                return self.end_leg(sid, "completed");
+        let keys = match whisper {
+            Some(url) => {
+                let mut party = Party { machine, keys, says: None, hangs_up_at: None, hangup: self.hangup_line(sid) };
+                let ending = tokio::select! {
+                    _ = stopped(&mut stop) => None,
+                    ending = self.follow(sid, &mut party, url, Vec::new(), true) => Some(ending),
+                };
+                if ending != Some(Ending::RanOut) {
+                    return self.end_leg(sid, "completed");
+                }
+                party.keys
             }
+            None => keys,
+        };
+        if let Keys::Page(page) = keys {
+            line = Some(page);
         }
         let won = {
             let mut winner = lock(&race.winner);
@@ -245,6 +276,25 @@ impl TwilioStandin {
             return self.end_leg(sid, "completed");
         }
         race.stop.send_replace(true);
+        // In the conversation from now on: keys pressed go into `pressed` at once, after those
+        // pressed as the leg was answered (all under the lock `pick_up` takes, so in order).
+        {
+            let mut voice = lock(&self.inner.voice);
+            let mut early = Vec::new();
+            if let Some(mut page) = line {
+                while let Ok(action) = page.try_recv() {
+                    if let PageAction::Key(key) = action {
+                        early.push(key);
+                    }
+                }
+            }
+            if let Some(c) = voice.calls.iter_mut().find(|c| c.sid == sid) {
+                c.pressed.extend(early);
+            }
+            voice.answers.remove(sid);
+            voice.talking.insert(sid.to_string());
+        }
+        self.inner.changed.notify_waiters();
         LegEnd { sid: sid.to_string(), status: "in-progress", won: true }
     }
 

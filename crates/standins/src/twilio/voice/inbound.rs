@@ -19,7 +19,9 @@ pub struct Caller {
     pub keys: Vec<String>,
     /// What the caller says when a `<Record>` runs: the voicemail's words.
     pub says: Option<String>,
-    /// Hangs up this long after the call starts, wherever the script is.
+    /// Hangs up this long after the call starts, wherever the script is. None: stays on the
+    /// line until the script ends (in a conference room: until the room ends or the caller is
+    /// removed from it).
     pub hang_up_after: Option<Duration>,
 }
 
@@ -54,15 +56,21 @@ impl TwilioStandin {
         call.status_callback = status_callback;
         let sid = call.sid.clone();
         let hangs_up_at = caller.hang_up_after.map(|d| Instant::now() + d);
-        // An inbound caller is driven by `caller`, not by the phones page.
+        // An inbound caller is driven by `caller`, not by the phones page (which can only hang up).
         drop(self.add_call(call));
         lock(&self.inner.voice).answers.remove(&sid);
+        let hangup = self.hangup_line(&sid);
         let me = self.clone();
         let call_sid = sid.clone();
         self.spawn_call(sid.clone(), async move {
             let started = std::time::Instant::now();
-            let mut party =
-                Party { machine: false, keys: Keys::scripted(caller.keys, true), says: caller.says, hangs_up_at };
+            let mut party = Party {
+                machine: false,
+                keys: Keys::scripted(caller.keys, true),
+                says: caller.says,
+                hangs_up_at,
+                hangup,
+            };
             me.follow(&call_sid, &mut party, webhook, Vec::new(), false).await;
             let duration = started.elapsed().as_secs().max(1).to_string();
             let mut sequence = 0;

@@ -3,13 +3,16 @@
 //! `in-progress`, then `completed` or `no-answer`/`busy`/`failed`, each with its
 //! `SequenceNumber`) and answering-machine detection (`AnsweredBy`); inbound calls from simulated
 //! phones to the Voice URL; a TwiML interpreter (`<Say>`, `<Play>`, `<Pause>`, `<Gather>`,
-//! `<Redirect>`, `<Hangup>`, `<Dial>` with parallel `<Number>`/`<Client>` legs and whispers,
-//! `<Record>`); recordings served as Twilio serves them (JSON and a real WAV file).
+//! `<Redirect>`, `<Hangup>`, `<Dial>` with parallel `<Number>`/`<Client>` legs and whispers or a
+//! `<Conference>` room, `<Record>`); recordings served as Twilio serves them (JSON and a real WAV
+//! file); conferences with their status callbacks and REST resources.
 //!
 //! Simulated phones: a person who presses keys, a voicemail that keeps the message left, a
-//! phone that rings out, is busy, or fails. A phone with no behaviour set rings until someone
-//! answers it on the phones page (or it rings out). Each call runs in its own task; the shared
-//! state is only locked for short, synchronous updates.
+//! phone that rings out, is busy, or fails. A phone (or a browser softphone set to
+//! [`Pickup::Ask`]) with no behaviour set rings until someone answers it on the phones page or
+//! through the client route (or it rings out); a person there can also hang up a live call.
+//! Each call runs in its own task; the shared state is only locked for short, synchronous
+//! updates.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -17,9 +20,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
+use tokio::sync::watch;
 
 use super::{TwilioStandin, lock, rfc2822};
 
+mod conference;
 mod dial;
 mod inbound;
 mod outbound;
@@ -29,9 +34,13 @@ mod recordings;
 mod script;
 mod twiml;
 
+pub use conference::SimConference;
+pub(super) use conference::{
+    fetch_conference, fetch_participant, list_conferences, list_participants, remove_participant, update_conference,
+};
 pub use inbound::Caller;
 pub(super) use outbound::{create_call, fetch_call, list_calls};
-pub(super) use page::{call_action, dial_form_html, phone_dial};
+pub(super) use page::{call_action, client_call_action, dial_form_html, phone_dial};
 pub use recordings::SimRecording;
 pub(super) use recordings::{call_recordings, fetch_recording, list_recordings};
 
@@ -48,8 +57,10 @@ pub enum Pickup {
     Busy,
     /// The carrier cannot connect the call.
     Fail,
-    /// Rings until a person answers on the phones page ([`TwilioStandin::pick_up`]), or
-    /// rings out.
+    /// Rings until a person answers on the phones page, through the client route, or with
+    /// [`TwilioStandin::pick_up`]; or rings out (a `Calls.json` call at its `Timeout`, a
+    /// `<Dial>` leg at the Dial's `timeout`). Works the same for numbers and browser softphones
+    /// ([`TwilioStandin::set_client_pickup`]).
     Ask,
 }
 
@@ -66,9 +77,11 @@ pub struct SimCall {
     /// The call whose `<Dial>` rang this leg.
     pub parent_call_sid: Option<String>,
     /// The other leg this one was bridged with by a `<Dial>`: on the caller's call the
-    /// connected leg, on the connected leg the caller's call.
+    /// connected leg, on the connected leg the caller's call; in a started conference room of
+    /// two, the other participant's call.
     pub bridged_to: Option<String>,
-    /// That other leg's number (`client:identity` for a softphone); for a leg, the caller's.
+    /// That other leg's number (`client:identity` for a softphone); for a leg, the caller's; for
+    /// a conference participant, the other participant's phone.
     pub bridged_number: Option<String>,
     pub answered_by: Option<String>,
     /// What the callee (for an inbound call: the caller) heard, in order.
@@ -119,12 +132,20 @@ impl SimCall {
     }
 }
 
-/// What a person does on the phones page for a ringing or live call.
+/// What a person does on the phones page (or a browser softphone, through the client route) for
+/// a ringing or live call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageAction {
+    /// Answers a call ringing for a person ([`Pickup::Ask`]).
     Answer,
+    /// Rejects a call ringing for a person: it ends `busy`.
     Decline,
+    /// Presses a key at the `<Gather>` the person is hearing.
     Key(String),
+    /// Hangs up, wherever the call is: a ringing call is declined; a live call ends as when its
+    /// party hangs up (a caller who hangs up; on a bridged `<Dial>` leg, the callee hanging up,
+    /// which completes the whole call; a conference participant leaves the room).
+    Hangup,
 }
 
 pub(super) struct Voice {
@@ -134,6 +155,13 @@ pub(super) struct Voice {
     client_pickups: HashMap<String, Pickup>,
     /// Decisions made on the phones page for calls waiting (`Ask`), by call sid.
     answers: HashMap<String, tokio::sync::mpsc::UnboundedSender<PageAction>>,
+    /// Every live call's hang-up line ([`PageAction::Hangup`]), by call sid; closed when it ends.
+    hangups: HashMap<String, watch::Sender<bool>>,
+    /// Calls in a conversation (a bridged `<Dial>`, a conference room): a key pressed on one
+    /// goes into the conversation, and is kept in its `pressed` at once.
+    talking: std::collections::HashSet<String>,
+    /// Conference rooms, oldest first.
+    conferences: Vec<conference::Room>,
     /// The Voice URL of every number: where inbound calls fetch their TwiML.
     webhook: Option<String>,
     /// The numbers' voice status callback: told when each inbound call completes.
@@ -154,6 +182,9 @@ impl Default for Voice {
             pickups: HashMap::new(),
             client_pickups: HashMap::new(),
             answers: HashMap::new(),
+            hangups: HashMap::new(),
+            talking: Default::default(),
+            conferences: Vec::new(),
             webhook: None,
             status_callback: None,
             second: Duration::from_secs(1),
@@ -171,8 +202,9 @@ impl TwilioStandin {
         lock(&self.inner.voice).pickups.insert(number.to_string(), pickup);
     }
 
-    /// How the browser softphone registered as `identity` answers a `<Client>` leg (an identity
-    /// never set rings out).
+    /// How the browser softphone registered as `identity` answers a `<Client>` leg. An identity
+    /// never set rings for a person, as a number does ([`Pickup::Ask`]): until someone answers it
+    /// through the client route or [`Self::pick_up`], or the Dial's timeout.
     pub fn set_client_pickup(&self, identity: &str, pickup: Pickup) {
         lock(&self.inner.voice).client_pickups.insert(identity.to_string(), pickup);
     }
@@ -185,7 +217,9 @@ impl TwilioStandin {
     }
 
     /// How long a bridged conversation lasts (default 1 s, not scaled by [`Self::set_second`]);
-    /// its whole seconds (at least 1) are the call's and the recording's duration.
+    /// its whole seconds (at least 1) are the call's and the recording's duration. A call placed
+    /// through `Calls.json` that joins a conference room stays this long once the room has
+    /// started, then hangs up.
     pub fn set_talk_time(&self, talk: Duration) {
         lock(&self.inner.voice).talk_time = talk;
     }
@@ -211,11 +245,63 @@ impl TwilioStandin {
         self.calls().into_iter().filter(|c| c.from == number).collect()
     }
 
-    /// Answers, declines or presses a key on a call waiting for a person (`Pickup::Ask`).
-    /// Returns whether the call was waiting.
+    /// Calls and `<Dial>` legs to `to` (a number, or `client:identity` for a browser softphone)
+    /// ringing or in progress now, oldest first.
+    pub fn ringing_for(&self, to: &str) -> Vec<SimCall> {
+        lock(&self.inner.voice)
+            .calls
+            .iter()
+            .filter(|c| c.to == to && matches!(c.status.as_str(), "ringing" | "in-progress"))
+            .cloned()
+            .collect()
+    }
+
+    /// Answers, declines or presses a key on a call waiting for a person (`Pickup::Ask`, a
+    /// number or a client leg), presses a key on a call in a conversation (a bridged `<Dial>`
+    /// leg or caller, a conference participant: the key is in its `pressed` when this returns),
+    /// or hangs up a ringing or live call ([`PageAction::Hangup`]). Returns whether the call
+    /// could take it: it was waiting for a person or talking, or (for `Hangup`) it was not over
+    /// and not hung up already.
     pub fn pick_up(&self, sid: &str, action: PageAction) -> bool {
-        let voice = lock(&self.inner.voice);
+        let mut voice = lock(&self.inner.voice);
+        if action == PageAction::Hangup {
+            return voice.hangups.get(sid).is_some_and(|line| !line.send_replace(true));
+        }
+        if voice.talking.contains(sid) {
+            let PageAction::Key(key) = action else { return false };
+            let Some(call) = voice.calls.iter_mut().find(|c| c.sid == sid) else { return false };
+            call.pressed.push(key);
+            drop(voice);
+            self.inner.changed.notify_waiters();
+            return true;
+        }
         voice.answers.get(sid).is_some_and(|tx| tx.send(action).is_ok())
+    }
+
+    /// Calls `sids` are in a conversation (or, `talking` false, no longer): see
+    /// [`Self::pick_up`].
+    fn set_talking(&self, sids: &[&str], talking: bool) {
+        let mut voice = lock(&self.inner.voice);
+        for sid in sids {
+            if talking {
+                voice.talking.insert(sid.to_string());
+            } else {
+                voice.talking.remove(*sid);
+            }
+        }
+    }
+
+    /// Call `sid`'s hang-up line, while the call is live.
+    fn hangup_line(&self, sid: &str) -> Option<watch::Receiver<bool>> {
+        lock(&self.inner.voice).hangups.get(sid).map(watch::Sender::subscribe)
+    }
+
+    /// Closes call `sid`'s lines to the page: it takes no more answers, keys or hang-ups.
+    fn close_lines(&self, sid: &str) {
+        let mut voice = lock(&self.inner.voice);
+        voice.answers.remove(sid);
+        voice.hangups.remove(sid);
+        voice.talking.remove(sid);
     }
 
     /// `n` TwiML seconds.
@@ -233,12 +319,14 @@ impl TwilioStandin {
         Some(copy)
     }
 
-    /// Keeps a new call and opens its line to the phones page; returns what the page sends.
+    /// Keeps a new call and opens its lines to the phones page (answers and keys, and its
+    /// hang-up line); returns what the page sends.
     fn add_call(&self, call: SimCall) -> tokio::sync::mpsc::UnboundedReceiver<PageAction> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         {
             let mut voice = lock(&self.inner.voice);
             voice.answers.insert(call.sid.clone(), tx);
+            voice.hangups.insert(call.sid.clone(), watch::channel(false).0);
             voice.calls.push(call);
         }
         self.inner.changed.notify_waiters();
@@ -247,11 +335,19 @@ impl TwilioStandin {
 
     /// Runs a call's life in its own task, counted until it ends so [`Self::settle`] waits.
     fn spawn_call(&self, sid: String, life: impl Future<Output = ()> + Send + 'static) {
+        let me = self.clone();
+        self.spawn_counted(async move {
+            life.await;
+            me.close_lines(&sid);
+        });
+    }
+
+    /// Runs `work` in its own task, counted until it ends so [`Self::settle`] waits.
+    fn spawn_counted(&self, work: impl Future<Output = ()> + Send + 'static) {
         *lock(&self.inner.pending_callbacks) += 1;
         let me = self.clone();
         tokio::spawn(async move {
-            life.await;
-            lock(&me.inner.voice).answers.remove(&sid);
+            work.await;
             let mut pending = lock(&me.inner.pending_callbacks);
             *pending -= 1;
             if *pending == 0 {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::script::{Keys, Party};
+use super::script::{Keys, Party, hung_up};
 use super::{PageAction, Pickup, SimCall};
 use crate::twilio::{Failure, TwilioStandin, is_e164, lock, twilio_error};
 
@@ -145,14 +145,28 @@ impl TwilioStandin {
             Pickup::Person(keys) => (false, Some(keys)),
             Pickup::Voicemail => (true, Some(Vec::new())),
             Pickup::Ask => {
-                let ring = self.seconds(call.ring_seconds.max(1));
-                match tokio::time::timeout(ring, page.recv()).await {
-                    Ok(Some(PageAction::Answer)) => (false, None),
-                    Ok(Some(PageAction::Decline)) => {
+                let deadline = tokio::time::Instant::now() + self.seconds(call.ring_seconds.max(1));
+                // Hanging up a ringing phone declines the call; keys pressed before answering do
+                // nothing.
+                let declined = hung_up(None, self.hangup_line(&sid));
+                tokio::pin!(declined);
+                let action = loop {
+                    tokio::select! {
+                        () = &mut declined => break Some(PageAction::Hangup),
+                        () = tokio::time::sleep_until(deadline) => break None,
+                        action = page.recv() => match action {
+                            Some(PageAction::Key(_)) => {}
+                            action => break action,
+                        },
+                    }
+                };
+                match action {
+                    Some(PageAction::Answer) => (false, None),
+                    Some(PageAction::Decline | PageAction::Hangup) => {
                         self.status_callback(&sid, "busy", &mut seq, &[]).await;
                         return;
                     }
-                    _ => {
+                    Some(PageAction::Key(_)) | None => {
                         self.status_callback(&sid, "no-answer", &mut seq, &[]).await;
                         return;
                     }
@@ -186,7 +200,7 @@ impl TwilioStandin {
             Some(keys) => (Keys::scripted(keys, false), Some(page)),
             None => (Keys::Page(page), None),
         };
-        let mut party = Party { machine, keys, says: None, hangs_up_at: None };
+        let mut party = Party { machine, keys, says: None, hangs_up_at: None, hangup: self.hangup_line(&sid) };
         let first: Vec<(String, String)> = extra.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         self.follow(&sid, &mut party, call.url.clone(), first, false).await;
         let duration = started.elapsed().as_secs().max(1).to_string();

@@ -1,6 +1,8 @@
 //! Calls on the phones page: each phone's calls card (calls to it and calls it made, with what
-//! was heard, keys pressed, who it was connected to and what was recorded), Answer/Decline and a
-//! keypad for calls waiting on a person, and a form to call a business number from the phone.
+//! was heard, keys pressed, who it was connected to, the conference it was in and what was
+//! recorded), Answer/Decline and a keypad for calls waiting on a person, Hang up on a live call,
+//! and a form to call a business number from the phone. The same actions for a browser
+//! softphone's `<Client>` legs: `POST /clients/{identity}/calls/{sid}`.
 
 use std::time::Duration;
 
@@ -8,6 +10,7 @@ use axum::extract::{Form, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::{Caller, PageAction, SimCall};
 use crate::twilio::{TwilioStandin, esc, lock, page};
@@ -17,10 +20,16 @@ fn phone_url(number: &str) -> String {
 }
 
 impl TwilioStandin {
-    /// Whether a person on the phones page can act on this call now (it rings for them, or
-    /// they are on it).
+    /// Whether a person on the phones page can act on this call now (it rings for them, they
+    /// are on it, or it is in a conversation where keys can be pressed).
     fn waiting_for_page(&self, sid: &str) -> bool {
-        lock(&self.inner.voice).answers.contains_key(sid)
+        let voice = lock(&self.inner.voice);
+        voice.answers.contains_key(sid) || voice.talking.contains(sid)
+    }
+
+    /// Whether a person can hang up this call now.
+    fn can_hang_up(&self, sid: &str) -> bool {
+        lock(&self.inner.voice).hangups.get(sid).is_some_and(|line| !*line.borrow())
     }
 
     /// The calls card of a phone's page: calls to the phone and calls it made, newest first.
@@ -34,6 +43,7 @@ impl TwilioStandin {
             return String::new();
         }
         let recordings = self.recordings();
+        let conferences = self.conferences();
         let n = esc(number);
         let mut html = String::from("<h2>Calls</h2>");
         let mut live = false;
@@ -64,6 +74,13 @@ impl TwilioStandin {
             if let Some(other) = &c.bridged_number {
                 html.push_str(&format!("<div class=muted>Connected to {}</div>", esc(other)));
             }
+            for room in conferences.iter().filter(|r| r.ever_joined.contains(&c.sid)) {
+                html.push_str(&format!(
+                    "<div class=muted>In conference {} · {}</div>",
+                    esc(&room.name),
+                    esc(&room.status)
+                ));
+            }
             for r in recordings.iter().filter(|r| r.call_sid == c.sid) {
                 let said = r.text.as_deref().map(|t| format!(": {}", esc(t))).unwrap_or_default();
                 html.push_str(&format!(
@@ -78,20 +95,28 @@ impl TwilioStandin {
             if c.direction == "inbound" && !ended {
                 live = true;
             }
-            if self.waiting_for_page(&c.sid) && !ended {
+            let (page, hang_up) = (self.waiting_for_page(&c.sid), self.can_hang_up(&c.sid));
+            if (page || hang_up) && !ended {
                 live = true;
-                let action = format!("/phones/{n}/calls/{}", esc(&c.sid));
                 let button = |name: &str, label: &str| format!("<button name=action value='{name}'>{label}</button>");
-                html.push_str(&format!("<form method=post action='{action}' class=row>"));
-                if c.status == "ringing" || c.status == "initiated" {
-                    html.push_str(&button("answer", "Answer"));
-                    html.push_str(&button("decline", "Decline"));
-                } else {
+                let mut buttons = String::new();
+                let ringing = c.status == "ringing" || c.status == "initiated";
+                if ringing && page {
+                    buttons.push_str(&button("answer", "Answer"));
+                    buttons.push_str(&button("decline", "Decline"));
+                }
+                if !ringing && page {
                     for k in ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"] {
-                        html.push_str(&format!("<button name=key value='{k}'>{k}</button>"));
+                        buttons.push_str(&format!("<button name=key value='{k}'>{k}</button>"));
                     }
                 }
-                html.push_str("</form>");
+                if hang_up && c.status == "in-progress" {
+                    buttons.push_str(&button("hangup", "Hang up"));
+                }
+                if !buttons.is_empty() {
+                    let action = format!("/phones/{n}/calls/{}", esc(&c.sid));
+                    html.push_str(&format!("<form method=post action='{action}' class=row>{buttons}</form>"));
+                }
             }
             html.push_str("</div>");
         }
@@ -123,22 +148,93 @@ pub(in crate::twilio) struct CallAction {
     key: String,
 }
 
-/// `POST /phones/{number}/calls/{sid}`: answer, decline, or press a key on the phones page.
+impl CallAction {
+    /// `action=answer|decline|hangup`, or `key=N` (its first character).
+    fn page_action(&self) -> Option<PageAction> {
+        match (self.action.as_str(), self.key.as_str()) {
+            ("answer", _) => Some(PageAction::Answer),
+            ("decline", _) => Some(PageAction::Decline),
+            ("hangup", _) => Some(PageAction::Hangup),
+            (_, k) if !k.is_empty() => Some(PageAction::Key(k.chars().take(1).collect())),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /phones/{number}/calls/{sid}`: answer, decline, press a key or hang up on the phones
+/// page.
 pub(in crate::twilio) async fn call_action(
     State(s): State<TwilioStandin>,
     Path((number, sid)): Path<(String, String)>,
     Form(form): Form<CallAction>,
 ) -> Response {
-    let action = match (form.action.as_str(), form.key.as_str()) {
-        ("answer", _) => PageAction::Answer,
-        ("decline", _) => PageAction::Decline,
-        (_, k) if !k.is_empty() => PageAction::Key(k.chars().take(1).collect()),
-        _ => return (StatusCode::BAD_REQUEST, "answer, decline or a key").into_response(),
+    let Some(action) = form.page_action() else {
+        return (StatusCode::BAD_REQUEST, "answer, decline, hangup or a key").into_response();
     };
     s.pick_up(&sid, action);
     // Give the call a moment to move on before the page is shown again.
     tokio::time::sleep(Duration::from_millis(300)).await;
     Redirect::to(&phone_url(&number)).into_response()
+}
+
+/// `POST /clients/{identity}/calls/{sid}`: the browser softphone registered as `identity` acts on
+/// its `<Client>` leg `sid` (form `action=answer|decline|hangup` or `key=N`), as a person does on
+/// the phones page: [`TwilioStandin::pick_up`]. Answers once the action took effect (at most
+/// 2 s): an answered leg is bridged with the caller (or, with a whisper, hears it), a declined
+/// or hung-up one has ended; a key is in the leg's `pressed` at once while it is bridged (at a
+/// whisper's `<Gather>` it goes to the Gather). `200` with the call as it is then (JSON), `404`
+/// when `sid` is no call to `client:identity`, `409` when the call cannot take the action now
+/// (not ringing for a person, or over), `400` for an unknown action.
+pub(in crate::twilio) async fn client_call_action(
+    State(s): State<TwilioStandin>,
+    Path((identity, sid)): Path<(String, String)>,
+    Form(form): Form<CallAction>,
+) -> Response {
+    let Some(action) = form.page_action() else {
+        return (StatusCode::BAD_REQUEST, axum::Json(json!({ "error": "action=answer|decline|hangup or key=N" })))
+            .into_response();
+    };
+    let to = format!("client:{identity}");
+    let Some(call) = s.call(&sid).filter(|c| c.to == to) else {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({ "error": format!("no call {sid} to {to}") })))
+            .into_response();
+    };
+    if !s.pick_up(&sid, action.clone()) {
+        let error = format!("call {sid} ({}) cannot take that now", call.status);
+        return (StatusCode::CONFLICT, axum::Json(json!({ "error": error }))).into_response();
+    }
+    let call = s.took_effect(&sid, &action, Duration::from_secs(2)).await.unwrap_or(call);
+    axum::Json(call).into_response()
+}
+
+impl TwilioStandin {
+    /// Waits (up to `timeout`) until `action`, just taken on call `sid`, shows: an answered call
+    /// no longer rings (and an answered `<Dial>` leg without a whisper is bridged, or over); a
+    /// declined or hung-up call is over. Returns the call as it is then.
+    async fn took_effect(&self, sid: &str, action: &PageAction, timeout: Duration) -> Option<SimCall> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let over =
+            |c: &SimCall| matches!(c.status.as_str(), "completed" | "busy" | "no-answer" | "canceled" | "failed");
+        loop {
+            let changed = self.inner.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let call = self.call(sid)?;
+            let done = match action {
+                PageAction::Key(_) => true,
+                PageAction::Answer => {
+                    let rung = !matches!(call.status.as_str(), "queued" | "initiated" | "ringing");
+                    let leg_waits =
+                        call.direction == "outbound-dial" && call.url().is_empty() && call.bridged_to.is_none();
+                    over(&call) || (rung && !leg_waits)
+                }
+                PageAction::Decline | PageAction::Hangup => over(&call),
+            };
+            if done || tokio::time::timeout_at(deadline, changed).await.is_err() {
+                return Some(call);
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -28,7 +28,7 @@ impl TwilioStandin {
             Some(text) => {
                 let full = speaking_secs(&text).min(r.max_length.max(1));
                 let started = Instant::now();
-                let secs = match until(party.hangs_up_at, tokio::time::sleep(self.seconds(full))).await {
+                let secs = match until(party.gone(), tokio::time::sleep(self.seconds(full))).await {
                     Some(()) => full,
                     // Hung up mid-sentence: the recording is as long as they spoke.
                     None => {
@@ -39,7 +39,7 @@ impl TwilioStandin {
                 Some(self.add_recording(sid, 1, secs, "RecordVerb", Some(text)))
             }
             None => {
-                let _ = until(party.hangs_up_at, tokio::time::sleep(self.seconds(r.timeout))).await;
+                let _ = until(party.gone(), tokio::time::sleep(self.seconds(r.timeout))).await;
                 None
             }
         };

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::PageAction;
@@ -26,6 +27,9 @@ pub(super) struct Party {
     pub(super) says: Option<String>,
     /// When this party hangs up, wherever the script is.
     pub(super) hangs_up_at: Option<Instant>,
+    /// The call's hang-up line: set when a person hangs up on the phones page or through the
+    /// client route ([`PageAction::Hangup`]), which ends the call wherever the script is.
+    pub(super) hangup: Option<watch::Receiver<bool>>,
 }
 
 /// Where a party's key presses come from.
@@ -54,30 +58,60 @@ pub(super) enum Ending {
     HungUp,
 }
 
-/// Runs `work` unless the party hangs up first (then `None`).
-pub(super) async fn until<F: Future>(hangs_up_at: Option<Instant>, work: F) -> Option<F::Output> {
-    match hangs_up_at {
-        Some(at) => tokio::time::timeout_at(at, work).await.ok(),
-        None => Some(work.await),
+/// Runs `work` unless `gone` (the party hanging up) comes first (then `None`).
+pub(super) async fn until<F: Future>(gone: impl Future<Output = ()>, work: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        out = work => Some(out),
+        () = gone => None,
+    }
+}
+
+/// Resolves when a party hangs up: at `at`, or once its hang-up `line` is set. Never resolves
+/// for a party with neither (or whose line was closed without being set).
+pub(super) async fn hung_up(at: Option<Instant>, line: Option<watch::Receiver<bool>>) {
+    let page = async move {
+        if let Some(mut line) = line {
+            let set = line.wait_for(|h| *h).await.is_ok();
+            if set {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    let clock = async move {
+        match at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = page => {}
+        () = clock => {}
     }
 }
 
 impl Party {
+    /// Resolves when this party hangs up (its time comes, or a person hangs up on the page).
+    pub(super) fn gone(&self) -> impl Future<Output = ()> + Send + 'static {
+        hung_up(self.hangs_up_at, self.hangup.clone())
+    }
+
     /// The key pressed at a Gather waiting `timeout`: `Some(None)` when none was, `None` when the
     /// party hung up meanwhile.
     async fn key(&mut self, timeout: Duration) -> Option<Option<String>> {
-        let hangs_up_at = self.hangs_up_at;
+        let gone = self.gone();
         match &mut self.keys {
             Keys::Scripted { left, wait } => {
                 if let Some(k) = left.pop().filter(|k| !k.is_empty()) {
                     return Some(Some(k));
                 }
                 if *wait {
-                    until(hangs_up_at, tokio::time::sleep(timeout)).await?;
+                    until(gone, tokio::time::sleep(timeout)).await?;
                 }
                 Some(None)
             }
-            Keys::Page(page) => match until(hangs_up_at, tokio::time::timeout(timeout, page.recv())).await? {
+            Keys::Page(page) => match until(gone, tokio::time::timeout(timeout, page.recv())).await? {
                 Ok(Some(PageAction::Key(k))) => Some(Some(k)),
                 _ => Some(None),
             },
@@ -112,7 +146,7 @@ impl TwilioStandin {
                 let Some(c) = self.call(sid) else { return Ending::HungUp };
                 let mut params = self.call_params(&c);
                 params.extend(extra);
-                let doc = match until(party.hangs_up_at, self.fetch_twiml(&url, &params)).await {
+                let doc = match until(party.gone(), self.fetch_twiml(&url, &params)).await {
                     None => return Ending::HungUp,
                     Some(Ok(doc)) => doc,
                     Some(Err(e)) => {
@@ -132,7 +166,7 @@ impl TwilioStandin {
                         Twiml::Say(text) => self.hear(sid, party.machine, text),
                         Twiml::Play(audio) => self.hear(sid, party.machine, format!("[play {audio}]")),
                         Twiml::Pause(n) => {
-                            if until(party.hangs_up_at, tokio::time::sleep(self.seconds(n))).await.is_none() {
+                            if until(party.gone(), tokio::time::sleep(self.seconds(n))).await.is_none() {
                                 return Ending::HungUp;
                             }
                         }

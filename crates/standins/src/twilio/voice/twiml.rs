@@ -1,8 +1,8 @@
 //! Reading TwiML: a small, forgiving XML reader (elements, attributes in either quote style,
 //! entities including numeric ones, comments, CDATA, a declaration) and the verbs the stand-in
 //! follows: `<Say>`, `<Play>`, `<Pause>`, `<Gather>`, `<Redirect>`, `<Hangup>` (and `<Reject>`,
-//! which ends the call the same way here), `<Dial>` with `<Number>` and `<Client>` nouns, and
-//! `<Record>`. Attribute values and text are XML-unescaped. Unknown verbs and nouns are skipped.
+//! which ends the call the same way here), `<Dial>` with `<Number>`, `<Client>` and `<Conference>`
+//! nouns, and `<Record>`. Attribute values and text are XML-unescaped. Unknown verbs and nouns are skipped.
 //! `method` attributes are read as POST: the stand-in makes every request a signed form POST.
 
 /// One verb of a TwiML document.
@@ -40,6 +40,25 @@ pub(super) struct Dial {
     pub(super) recording_status_callback: Option<String>,
     pub(super) caller_id: Option<String>,
     pub(super) targets: Vec<Target>,
+    /// A `<Conference>` noun: the call joins that room instead of ringing anyone (Twilio allows
+    /// no other noun beside it; any `targets` are then ignored).
+    pub(super) conference: Option<Conference>,
+}
+
+/// `<Conference>`: a named room (see `conference`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Conference {
+    pub(super) name: String,
+    /// What a participant hears while the room has not started: none, Twilio's default hold
+    /// music; `Some("")` (`waitUrl=""`), silence; else the URL of TwiML to play.
+    pub(super) wait_url: Option<String>,
+    /// `startConferenceOnEnter` (default true).
+    pub(super) start_on_enter: bool,
+    /// `endConferenceOnExit` (default false).
+    pub(super) end_on_exit: bool,
+    pub(super) status_callback: Option<String>,
+    /// `statusCallbackEvent`, split on spaces (and commas): `start`, `end`, `join`, `leave`, ...
+    pub(super) events: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +151,7 @@ fn verb(e: &Element, base: &str) -> Option<Twiml> {
 fn dial(e: &Element, base: &str) -> Dial {
     let link = |e: &Element, name: &str| e.value(name).map(|u| resolve(base, &u));
     let mut targets = Vec::new();
+    let mut conference = None;
     for child in &e.children {
         match child {
             Node::Text(t) if !t.trim().is_empty() => {
@@ -145,6 +165,32 @@ fn dial(e: &Element, base: &str) -> Dial {
             Node::Element(n) if n.name == "Client" => {
                 targets.push(Target { endpoint: Endpoint::Client(n.text().trim().to_string()), url: link(n, "url") });
             }
+            Node::Element(n) if n.name == "Conference" && conference.is_none() => {
+                let flag = |name: &str, default: bool| {
+                    n.attr(name).map_or(default, |v| match v.trim() {
+                        v if v.eq_ignore_ascii_case("true") => true,
+                        v if v.eq_ignore_ascii_case("false") => false,
+                        _ => default,
+                    })
+                };
+                conference = Some(Conference {
+                    name: n.text().trim().to_string(),
+                    wait_url: n.attr("waitUrl").map(|u| match u.trim() {
+                        "" => String::new(),
+                        u => resolve(base, u),
+                    }),
+                    start_on_enter: flag("startConferenceOnEnter", true),
+                    end_on_exit: flag("endConferenceOnExit", false),
+                    status_callback: link(n, "statusCallback"),
+                    events: n
+                        .attr("statusCallbackEvent")
+                        .unwrap_or_default()
+                        .split([' ', ','])
+                        .filter(|e| !e.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                });
+            }
             _ => {}
         }
     }
@@ -155,6 +201,7 @@ fn dial(e: &Element, base: &str) -> Dial {
         recording_status_callback: link(e, "recordingStatusCallback"),
         caller_id: e.value("callerId"),
         targets,
+        conference,
     }
 }
 
@@ -425,6 +472,38 @@ mod tests {
         assert_eq!(bare.timeout, 30);
         assert_eq!(bare.record, "do-not-record");
         assert_eq!(verbs[2], Twiml::Play("https://cdn/hold.mp3".into()));
+    }
+
+    #[test]
+    fn dial_reads_a_conference_and_its_defaults() {
+        let verbs = parse(
+            "<Response><Dial action=\"/after\"><Conference startConferenceOnEnter=\"false\" endConferenceOnExit='TRUE' \
+               beep=\"false\" waitUrl=\"hold?x=1&amp;y=2\" statusCallback=\"/conf\" \
+               statusCallbackEvent=\"start end  join leave\">live-C1</Conference></Dial>\
+             <Dial><Conference waitUrl=\"\"> room 2 </Conference></Dial><Dial><Conference>r3</Conference></Dial></Response>",
+            "https://app/voice/in",
+        );
+        let Twiml::Dial(d) = &verbs[0] else { panic!("not a dial") };
+        assert_eq!(d.action.as_deref(), Some("https://app/after"));
+        assert!(d.targets.is_empty());
+        assert_eq!(
+            d.conference,
+            Some(Conference {
+                name: "live-C1".into(),
+                wait_url: Some("https://app/voice/hold?x=1&y=2".into()),
+                start_on_enter: false,
+                end_on_exit: true,
+                status_callback: Some("https://app/conf".into()),
+                events: vec!["start".into(), "end".into(), "join".into(), "leave".into()],
+            })
+        );
+        let Twiml::Dial(silent) = &verbs[1] else { panic!("not a dial") };
+        let room = silent.conference.clone().unwrap();
+        assert_eq!((room.name.as_str(), room.wait_url.as_deref()), ("room 2", Some("")));
+        let Twiml::Dial(plain) = &verbs[2] else { panic!("not a dial") };
+        let room = plain.conference.clone().unwrap();
+        assert_eq!((room.wait_url, room.start_on_enter, room.end_on_exit), (None, true, false));
+        assert!(room.events.is_empty() && room.status_callback.is_none());
     }
 
     #[test]
