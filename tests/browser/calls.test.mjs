@@ -43,6 +43,7 @@ import {
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const SUMMIT = "+17205550100";
 const AVERY_CELL = "+17205550161";
+const KIM_CELL = "+17205550162";
 const TARA = "+17205550132"; // Tara Patel, a demo customer of Summit's
 const STRANGER = "+17205550199"; // a number the demo does not know
 const MESSAGE = "Hi this is a test, my furnace is out";
@@ -197,7 +198,8 @@ test("a call is answered on a cell with press-1 and recorded; one nobody answers
       fail(`Avery's whisper does not name the customer; his phone shows: ${heard}`);
     }
     if (!/Keys pressed: 1\b/.test(heard)) fail(`Avery's phone does not show the 1 pressed: ${heard}`);
-    log("Avery heard the whisper with Tara's name, pressed 1 and was put through");
+    await waitOnPhone(server, KIM_CELL, /From \+17205550132 outbound-dial · canceled/, "Kim's cell stopping once Avery took the call");
+    log("Avery heard the whisper with Tara's name, pressed 1 and was put through; Kim's cell stopped ringing");
 
     // 2. The open list turns Answered, then gets the recording the engine copied in.
     await row.locator(".tag.call-answered").waitFor({ timeout: 10_000 });
@@ -225,6 +227,9 @@ test("a call is answered on a cell with press-1 and recorded; one nobody answers
     await vmRow.locator(".tag.call-voicemail").waitFor({ timeout: 40_000 });
     await waitLive(page, server, vmRow.locator("audio[controls]"), 20_000, "the player of the stranger's voicemail");
     await kept("while the stranger's call went to voicemail");
+    for (const cell of [AVERY_CELL, KIM_CELL]) {
+      await waitOnPhone(server, cell, /From \+17205550199 outbound-dial · no-answer/, `${cell} ringing out`, 1_000);
+    }
     const vmText = await text(vmRow);
     if (vmText.includes("Answered by")) fail(`the voicemail's row says who answered: "${vmText}"`);
     log("the open calls list shows the stranger's call as Voicemail with its recording");

@@ -416,22 +416,26 @@ async fn seed_staff(tx: &mut Tx, clock: &dyn Clock, org: OrgId, admin_hash: &str
     Ok(())
 }
 
-/// Calls to Summit's number ring Avery's and Kim's cells at once, at any hour, recorded; each
-/// cell is a phone on the stand-in's phones page, where the demo user answers and presses 1.
+/// Calls to Summit's number ring Morgan's browser (the console's softphone) and Avery's and
+/// Kim's cells at once, at any hour, recorded; each cell is a phone on the stand-in's phones
+/// page, where the demo user answers and presses 1.
 async fn seed_calls(tx: &mut Tx, clock: &dyn Clock, org: OrgId, b: &Brands) -> Result<()> {
     let mut routing = crate::calls::Routing::default_for(b.summit);
     routing.after_hours = crate::calls::AfterHours::Ring;
     crate::calls::store::save_routing(tx, org, &routing, crate::clock::to_millis(clock.now())).await?;
     let mut ring = Vec::new();
-    for (address, cell) in
-        [("avery@demo.switchboard.test", "+17205550161"), ("kim@demo.switchboard.test", "+17205550162")]
-    {
+    let people = [
+        (DEMO_ADMIN_EMAIL, crate::calls::RingMode::Browser, None),
+        ("avery@demo.switchboard.test", crate::calls::RingMode::Cell, Some("+17205550161")),
+        ("kim@demo.switchboard.test", crate::calls::RingMode::Cell, Some("+17205550162")),
+    ];
+    for (address, mode, cell) in people {
         let (id,): (i64,) = sqlx::query_as("select id from users where org_id = $1 and email = $2")
             .bind(org.0)
             .bind(address)
             .fetch_one(&mut **tx)
             .await?;
-        crate::calls::store::set_ring(tx, org, id, crate::calls::RingMode::Cell, Some(cell)).await?;
+        crate::calls::store::set_ring(tx, org, id, mode, cell).await?;
         ring.push(id);
     }
     crate::calls::store::set_members(tx, org, b.summit, &ring).await

@@ -147,6 +147,13 @@ impl App {
         };
         let engine = build_engine(&db, &clock, &config, &geocoder, &router, &push, payments.clone(), &blobs)?;
         let voice: Arc<dyn switchboard_core::providers::voice::VoiceProvider> = Arc::new(twilio_client(&config)?);
+        let softphone = Arc::new(match (&config.voice_keys, &config.twilio) {
+            (Some(keys), _) => crate::state::Softphone::Twilio(keys.clone()),
+            (None, Some(t)) if t.base_url != switchboard_core::providers::twilio::TWILIO_API => {
+                crate::state::Softphone::Simulated(twilio_client(&config)?)
+            }
+            _ => crate::state::Softphone::Off,
+        });
         let ingest = switchboard_core::inbound::Ingest::start(db.clone(), clock.clone());
         let links =
             Arc::new(PortalLinks { base_url: config.public_url.clone(), valid_hours: config.portal_link_hours });
@@ -171,6 +178,7 @@ impl App {
                 stripe_standin,
                 push,
                 voice,
+                softphone,
                 oncall_gaps: Default::default(),
                 closing: crate::state::Closing::default(),
             },

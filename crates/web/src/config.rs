@@ -85,6 +85,18 @@ pub struct ServeArgs {
     #[arg(long, env = "TWILIO_BASE_URL", value_name = "URL")]
     pub twilio_base_url: Option<String>,
 
+    /// API key SID (SK...) that signs the softphone's access tokens (Voice JavaScript SDK)
+    #[arg(long, env = "TWILIO_API_KEY_SID", value_name = "SID")]
+    pub twilio_api_key_sid: Option<String>,
+
+    /// That API key's secret
+    #[arg(long, env = "TWILIO_API_KEY_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub twilio_api_key_secret: Option<String>,
+
+    /// The TwiML app (AP...) whose Voice URL answers calls the softphone places
+    #[arg(long, env = "TWILIO_TWIML_APP_SID", value_name = "SID")]
+    pub twilio_twiml_app_sid: Option<String>,
+
     /// Stripe secret key (sk_live_... or sk_test_...) for invoice payments; without it, invoices
     /// are paid only as the office records them (the demo pays through a built-in stand-in)
     #[arg(long, env = "STRIPE_SECRET_KEY", value_name = "KEY", hide_env_values = true)]
@@ -375,6 +387,9 @@ pub struct Config {
     pub trust_forwarded: bool,
     /// `None`: run the built-in SMS stand-in.
     pub twilio: Option<TwilioSettings>,
+    /// Signs the browser softphone in at Twilio; `None`: the softphone works only against the
+    /// stand-in's simulated phones.
+    pub voice_keys: Option<switchboard_core::calls::softphone::VoiceKeys>,
     /// `None`: no online payment (the demo and the tests run the Stripe stand-in when
     /// `stripe_standin` is set).
     pub stripe: Option<StripeSettings>,
@@ -470,6 +485,26 @@ impl Config {
             (None, None) => None,
             (Some(_), None) => bail!("TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not"),
             (None, Some(_)) => bail!("TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not"),
+        };
+        let voice_keys = match (
+            args.twilio_api_key_sid.clone().filter(|s| !s.is_empty()),
+            args.twilio_api_key_secret.clone().filter(|s| !s.is_empty()),
+            args.twilio_twiml_app_sid.clone().filter(|s| !s.is_empty()),
+            twilio.as_ref(),
+        ) {
+            (Some(api_key_sid), Some(api_key_secret), Some(twiml_app_sid), Some(t)) => {
+                Some(switchboard_core::calls::softphone::VoiceKeys {
+                    account_sid: t.account_sid.clone(),
+                    api_key_sid,
+                    api_key_secret,
+                    twiml_app_sid,
+                })
+            }
+            (None, None, None, _) => None,
+            _ => bail!(
+                "the softphone needs TWILIO_API_KEY_SID, TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID together, \
+                 with TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            ),
         };
         let pick_secret = |a: &Option<String>, f: Option<Secret>| {
             a.clone().map(Secret::new).or(f).filter(|s| !s.expose().trim().is_empty())
@@ -568,6 +603,7 @@ impl Config {
                 .or(file.inbound_email_token)
                 .filter(|s| !s.expose().is_empty()),
             twilio,
+            voice_keys,
             stripe,
             stripe_standin: args.demo || file.demo.unwrap_or(false),
             sms_interval_ms: args.sms_interval_ms.or(file.sms_interval_ms).unwrap_or(1000),

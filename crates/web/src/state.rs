@@ -55,11 +55,23 @@ pub struct AppState {
     pub oncall_gaps: OncallGaps,
     /// Places phone calls (calling a customer from the console).
     pub voice: Arc<dyn switchboard_core::providers::voice::VoiceProvider>,
+    /// How the console's softphone reaches calls.
+    pub softphone: Arc<Softphone>,
     /// Web Push for secure inboxes (its public key goes to the pages that subscribe).
     pub push: Arc<switchboard_core::providers::web_push::WebPush>,
     /// Set when the server starts shutting down: open event streams end, so the graceful
     /// shutdown is not held up by console tabs and tracking pages left open.
     pub closing: Closing,
+}
+
+/// How the console's softphone takes calls.
+pub enum Softphone {
+    /// Twilio's Voice JavaScript SDK in the browser, signed in with access tokens.
+    Twilio(switchboard_core::calls::softphone::VoiceKeys),
+    /// The stand-in's simulated phones (no audio): the server acts on the browser's leg.
+    Simulated(switchboard_core::providers::twilio::TwilioSms),
+    /// A real Twilio account without an API key: calls ring cells only.
+    Off,
 }
 
 /// Tells long-lived responses (event streams) that the server is shutting down.

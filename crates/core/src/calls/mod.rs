@@ -12,6 +12,7 @@ pub mod outbound;
 pub mod recordings;
 pub mod route;
 pub mod settings;
+pub mod softphone;
 pub mod store;
 
 pub use model::{AfterHours, Call, Member, Outcome, Recording, RingMode, Routing, Strategy};

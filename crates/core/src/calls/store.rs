@@ -442,6 +442,8 @@ pub struct Filter {
     /// Part of a number or a customer's name.
     pub q: Option<String>,
     pub customer: Option<i64>,
+    /// Only calls from this instant (ms) on.
+    pub since: Option<i64>,
     pub limit: i64,
 }
 
@@ -478,7 +480,7 @@ pub async fn list(db: &Db, org: OrgId, f: &Filter) -> Result<Vec<Call>> {
          from voice_calls c join brands b on b.id = c.brand_id \
          left join customers cu on cu.id = c.customer_id left join users u on u.id = c.handled_by \
          where c.org_id = $1 and ($2 is null or c.brand_id = $2) and ($3 is null or c.outcome = $3) \
-         and ($4 is null or c.customer_id = $4) \
+         and ($4 is null or c.customer_id = $4) and ($8 is null or c.started_at >= $8) \
          and ($5 is null or lower(coalesce(cu.name, '')) like $5 or lower(coalesce(c.transcript, '')) like $5 \
               or ($6 is not null and (c.from_number like $6 or c.to_number like $6))) \
          order by c.started_at desc, c.id desc limit $7",
@@ -490,6 +492,7 @@ pub async fn list(db: &Db, org: OrgId, f: &Filter) -> Result<Vec<Call>> {
     .bind(q.clone())
     .bind(digits.map(|d| format!("%{d}%")))
     .bind(if f.limit > 0 { f.limit } else { 200 })
+    .bind(f.since)
     .fetch_all(db.pool())
     .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();

@@ -254,6 +254,56 @@ impl VoiceProvider for TwilioSms {
     }
 }
 
+/// The stand-in's simulated softphones, where no API key lets a browser sign in at Twilio: the
+/// console acts on a browser's leg of a call as the Voice SDK would (answer, decline, keys,
+/// hang up), through the stand-in's control routes. Never used against Twilio itself.
+impl TwilioSms {
+    /// The ringing or live leg of call `parent` to the softphone `identity`.
+    pub async fn client_leg(&self, parent: &str, identity: &str) -> Result<Option<String>, SendError> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Calls.json",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        );
+        let to = format!("client:{identity}");
+        let resp = self
+            .http
+            .get(url)
+            .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+            .query(&[("ParentCallSid", parent), ("To", to.as_str())])
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot reach the phone service: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(classify(resp).await);
+        }
+        #[derive(Deserialize)]
+        struct Calls {
+            calls: Vec<CallResource>,
+        }
+        let list: Calls = resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Calls list: {e}")))?;
+        Ok(list
+            .calls
+            .into_iter()
+            .find(|c| matches!(c.status.as_str(), "queued" | "initiated" | "ringing" | "in-progress"))
+            .map(|c| c.sid))
+    }
+
+    /// Acts on the softphone `identity`'s leg `sid`: `answer`, `decline`, `hangup`, or a key.
+    pub async fn simulate_client(&self, identity: &str, sid: &str, action: &str) -> Result<(), SendError> {
+        let url = format!("{}/clients/{identity}/calls/{sid}", self.config.base_url.trim_end_matches('/'));
+        let form: Vec<(&str, &str)> = if action.len() == 1 { vec![("key", action)] } else { vec![("action", action)] };
+        let resp = self
+            .http
+            .post(url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot reach the phone service: {e}")))?;
+        if resp.status().is_success() || resp.status().is_redirection() { Ok(()) } else { Err(classify(resp).await) }
+    }
+}
+
 /// `scheme://host:port` of a URL, lowercased, for comparing where URLs point.
 fn media_host(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;

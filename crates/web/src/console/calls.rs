@@ -164,8 +164,14 @@ async fn list_page(
 ) -> Result<Response, PageError> {
     let (shell, brands) = shell(state, viewer, "calls", uri).await?;
     let outcome = Outcome::parse(&q.outcome);
-    let filter =
-        calls::store::Filter { brand: viewer.brand_id, outcome, q: Some(q.q.clone()), customer: None, limit: 200 };
+    let filter = calls::store::Filter {
+        brand: viewer.brand_id,
+        outcome,
+        q: Some(q.q.clone()),
+        customer: None,
+        since: None,
+        limit: 200,
+    };
     let list = calls::store::list(&state.db, viewer.user.org_id, &filter).await?;
     let mut filters = vec![("", "All")];
     filters.extend(Outcome::ALL.iter().map(|o| (o.as_str(), o.label())));

@@ -240,6 +240,8 @@ pub struct JobPage {
     pub desk_link: String,
     /// The job's invoices, newest first.
     pub invoices: Vec<JobInvoice>,
+    /// The customer's calls since the job was booked, with their recordings.
+    pub calls: Vec<crate::console::calls::CallRow>,
     /// No final invoice yet (or only void ones): "Create invoice".
     pub can_invoice: bool,
     /// An open job with no deposit asked: "Ask for a deposit".
@@ -413,7 +415,16 @@ async fn render(
             due: i.due.to_string(),
         })
         .collect();
+    let call_filter = switchboard_core::calls::store::Filter {
+        customer: Some(job.customer_id.0),
+        // From a day before it was booked: the call that asked for it belongs with it.
+        since: detail.history.iter().map(|e| switchboard_core::clock::to_millis(e.at) - 86_400_000).min(),
+        limit: 10,
+        ..Default::default()
+    };
+    let calls = switchboard_core::calls::store::list(&state.db, org, &call_filter).await?;
     let page = JobPage {
+        calls: crate::console::calls::rows(calls, &brands, state.clock.now()),
         invoices,
         can_invoice,
         can_deposit,

@@ -22,6 +22,7 @@ pub mod oncall_layers;
 pub mod search;
 pub mod session;
 pub mod settings;
+pub mod softphone;
 pub mod technicians;
 pub mod web_forms;
 
@@ -72,6 +73,9 @@ pub fn routes() -> Router<AppState> {
         .route("/invoices/{id}/reissue", post(invoices::reissue))
         .route("/calls", get(calls::index))
         .route("/calls/dial", post(calls::dial))
+        .route("/softphone", get(softphone::show))
+        .route("/softphone/token", get(softphone::token))
+        .route("/softphone/calls/{id}/{action}", post(softphone::act))
         .route("/calls/{id}/recordings/{recording}", get(calls::recording))
         .route("/settings/calls", get(calls::settings))
         .route("/settings/calls/{brand}", post(calls::save_settings))

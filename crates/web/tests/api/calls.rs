@@ -93,6 +93,38 @@ impl Office {
         .unwrap()
     }
 
+    /// Dana Whitfield, a customer calling from `CALLER`.
+    async fn dana(&self) -> switchboard_core::customers::Customer {
+        let input = switchboard_core::customers::CustomerInput {
+            name: "Dana Whitfield".into(),
+            phone: CALLER.into(),
+            ..Default::default()
+        };
+        switchboard_core::customers::create(&self.app.db, &self.app.clock, self.org, &input).await.unwrap()
+    }
+
+    /// A scheduled job of the brand for `customer`: its id and code.
+    async fn job(
+        &self,
+        customer: &switchboard_core::customers::Customer,
+        service: &str,
+    ) -> (switchboard_core::ids::JobId, String) {
+        let mut tx = self.app.db.begin().await.unwrap();
+        let job = switchboard_core::jobs::NewJob {
+            brand: switchboard_core::ids::BrandId(self.brand),
+            customer: customer.id,
+            service: service.into(),
+            status: switchboard_core::jobs::JobStatus::Scheduled,
+            address: None,
+            scheduled_start: None,
+            scheduled_end: None,
+            techs: vec![],
+        };
+        let made = switchboard_core::jobs::insert_quietly_in(&mut tx, &self.app.clock, self.org, &job).await.unwrap();
+        tx.commit().await.unwrap();
+        made
+    }
+
     /// Runs the engine until nothing is due (the recordings' copying).
     async fn drain(&self) {
         for _ in 0..10 {
@@ -292,18 +324,7 @@ async fn nobody_answers_the_caller_leaves_a_voicemail_that_joins_their_texts_as_
 #[tokio::test]
 async fn a_caller_who_hangs_up_without_a_message_is_a_missed_call_lead_and_a_known_customer_sees_it_on_their_card() {
     let o = office("Imaginary Plumbing").await;
-    let customer = switchboard_core::customers::create(
-        &o.app.db,
-        &o.app.clock,
-        o.org,
-        &switchboard_core::customers::CustomerInput {
-            name: "Dana Whitfield".into(),
-            phone: CALLER.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let customer = o.dana().await;
     o.route("parallel", "voicemail", &[(&o.ana, "cell", ANA_CELL)]).await;
     o.app.sms.set_pickup(ANA_CELL, Pickup::RingOut);
 
@@ -323,6 +344,11 @@ async fn a_caller_who_hangs_up_without_a_message_is_a_missed_call_lead_and_a_kno
     let (code, card) = o.admin.get_text(&format!("/customers/{}", customer.id.0)).await;
     assert_eq!(code, 200);
     assert!(card.contains("call-missed"), "{card}");
+    // The job booked for them that day shows the call too.
+    let (job, _) = o.job(&customer, "Leak").await;
+    let (code, page) = o.admin.get_text(&format!("/jobs/{}", job.0)).await;
+    assert_eq!(code, 200);
+    assert!(page.contains("id=\"calls\"") && page.contains("call-missed"), "{page}");
     let (_, missed) = o.admin.get_text("/calls?outcome=missed").await;
     assert!(missed.contains("Dana Whitfield"), "{missed}");
     let (_, answered) = o.admin.get_text("/calls?outcome=answered").await;
@@ -416,18 +442,7 @@ async fn every_voice_webhook_refuses_a_bad_signature_and_changes_nothing() {
 #[tokio::test]
 async fn a_click_on_a_number_calls_the_persons_cell_then_puts_them_through_to_the_customer_from_the_brands_number() {
     let o = office("Imaginary Plumbing").await;
-    let customer = switchboard_core::customers::create(
-        &o.app.db,
-        &o.app.clock,
-        o.org,
-        &switchboard_core::customers::CustomerInput {
-            name: "Dana Whitfield".into(),
-            phone: CALLER.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let customer = o.dana().await;
     // Without a cell on file there is nobody to ring first.
     let r = o.admin.post_form("/calls/dial", &[("to", CALLER), ("brand", &o.brand.to_string())]).await;
     assert_eq!(r.status(), 409);
@@ -495,4 +510,62 @@ async fn numbers_outside_the_countries_of_the_brands_are_never_dialed() {
     assert!(o.app.sms.calls().is_empty(), "nothing was dialed");
     let (n,): (i64,) = sqlx::query_as("select count(*) from voice_calls").fetch_one(o.app.db.pool()).await.unwrap();
     assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn the_softphone_dock_rings_with_the_callers_open_jobs_takes_the_call_sends_keys_and_hangs_up() {
+    let o = office("Imaginary Plumbing").await;
+    let customer = o.dana().await;
+    let (job, code) = o.job(&customer, "Water heater leaking").await;
+    o.route("parallel", "voicemail", &[(&o.ana, "browser", "")]).await;
+    // Slow enough for a person to click: 20 "seconds" of ringing are 5 s here.
+    o.app.sms.set_second(Duration::from_millis(250));
+    o.app.sms.set_talk_time(Duration::from_secs(10));
+    let ana = o.app.signed_in(&o.ana.email).await;
+    let (_, idle) = ana.get_text("/softphone").await;
+    assert!(idle.contains("Phone ready"), "{idle}");
+
+    let sid = o.app.sms.dial_in(CALLER, BRAND_NUMBER, Caller::default()).await.unwrap();
+    let mut ringing = String::new();
+    for _ in 0..100 {
+        ringing = ana.get_text("/softphone").await.1;
+        if ringing.contains("Incoming call") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ringing.contains("Incoming call · Imaginary Plumbing"), "{ringing}");
+    assert!(ringing.contains("Dana Whitfield"), "{ringing}");
+    assert!(ringing.contains(&format!("href=\"/jobs/{}\">{code} · Water heater leaking</a>", job.0)), "{ringing}");
+    // Ben does not ring in his browser: the call is not his.
+    let ben = o.app.signed_in(&o.ben.email).await;
+    assert!(!ben.get_text("/softphone").await.1.contains("Incoming call"));
+
+    let call: (i64,) = sqlx::query_as("select id from voice_calls where provider_sid = $1")
+        .bind(&sid)
+        .fetch_one(o.app.db.pool())
+        .await
+        .unwrap();
+    let r = ana.post_form(&format!("/softphone/calls/{}/accept", call.0), &[]).await;
+    assert_eq!(r.status(), 200);
+    let live = r.text().await.unwrap();
+    assert!(live.contains("On a call · Imaginary Plumbing"), "{live}");
+    let r = ana.post_form(&format!("/softphone/calls/{}/key", call.0), &[("key", "5")]).await;
+    assert_eq!(r.status(), 200);
+    let leg = o
+        .app
+        .sms
+        .calls()
+        .into_iter()
+        .find(|c| c.parent_call_sid.as_deref() == Some(sid.as_str()))
+        .expect("the browser's leg");
+    assert_eq!(leg.to, format!("client:u{}", o.ana.id.0));
+    assert_eq!(leg.pressed, vec!["5"]);
+    assert_eq!(o.app.sms.call(&sid).unwrap().bridged_number.as_deref(), Some(leg.to.as_str()));
+    let r = ana.post_form(&format!("/softphone/calls/{}/hangup", call.0), &[]).await;
+    assert_eq!(r.status(), 200);
+    o.app.sms.settle(Duration::from_secs(20)).await.unwrap();
+    let (status, outcome, handled_by, _, _) = o.call_row(&sid).await;
+    assert_eq!((status.as_str(), outcome.as_deref(), handled_by), ("completed", Some("answered"), Some(o.ana.id.0)));
+    assert!(ana.get_text("/softphone").await.1.contains("Phone ready"), "the dock is free again");
 }
