@@ -80,6 +80,10 @@ pub struct OnPhone {
     pub customer_id: Option<i64>,
     /// The customer's open jobs: (id, code, service).
     pub jobs: Vec<(i64, String, String)>,
+    /// For an answering service's client (the brand has a desk protocol): the words the
+    /// operator answers with, and its message form's client id.
+    pub answer_phrase: Option<String>,
+    pub desk_client: Option<i64>,
     pub started_at: Timestamp,
 }
 
@@ -135,6 +139,7 @@ async fn describe(db: &Db, org: OrgId, id: i64) -> Result<OnPhone> {
         }
         None => (display_phone(&c.from_number), Vec::new()),
     };
+    let desk = crate::desk::current(db, org, c.brand()).await?;
     let started: (i64,) =
         sqlx::query_as("select started_at from voice_calls where id = $1").bind(id).fetch_one(db.pool()).await?;
     Ok(OnPhone {
@@ -145,6 +150,8 @@ async fn describe(db: &Db, org: OrgId, id: i64) -> Result<OnPhone> {
         number: display_phone(&c.from_number),
         customer_id: c.customer_id,
         jobs,
+        answer_phrase: desk.as_ref().map(|d| d.protocol.answer_phrase.clone()).filter(|p| !p.trim().is_empty()),
+        desk_client: desk.map(|d| d.brand_id.0),
         started_at: crate::clock::from_millis(started.0),
     })
 }

@@ -518,6 +518,30 @@ async fn the_softphone_dock_rings_with_the_callers_open_jobs_takes_the_call_send
     let customer = o.dana().await;
     let (job, code) = o.job(&customer, "Water heater leaking").await;
     o.route("parallel", "voicemail", &[(&o.ana, "browser", "")]).await;
+    // The brand is also a client of the message desk: the operator answers with its phrase.
+    let key = o.app.api_key(o.org).await;
+    let (status, _) = o
+        .app
+        .api_post(
+            &key,
+            &format!("/api/v1/brands/{}/protocol/template", o.brand),
+            serde_json::json!({ "template": "hvac_plumbing" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let protocol: serde_json::Value = o
+        .app
+        .client()
+        .get(o.app.url(&format!("/api/v1/brands/{}/protocol", o.brand)))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let phrase = protocol["protocol"]["answer_phrase"].as_str().unwrap().to_string();
+    assert!(!phrase.is_empty());
     // Slow enough for a person to click: 20 "seconds" of ringing are 5 s here.
     o.app.sms.set_second(Duration::from_millis(250));
     o.app.sms.set_talk_time(Duration::from_secs(10));
@@ -537,6 +561,8 @@ async fn the_softphone_dock_rings_with_the_callers_open_jobs_takes_the_call_send
     assert!(ringing.contains("Incoming call · Imaginary Plumbing"), "{ringing}");
     assert!(ringing.contains("Dana Whitfield"), "{ringing}");
     assert!(ringing.contains(&format!("href=\"/jobs/{}\">{code} · Water heater leaking</a>", job.0)), "{ringing}");
+    let escaped = phrase.replace('&', "&#38;").replace('\'', "&#39;").replace('"', "&#34;");
+    assert!(ringing.contains(&format!("Answer: “{escaped}”")), "{ringing}");
     // Ben does not ring in his browser: the call is not his.
     let ben = o.app.signed_in(&o.ben.email).await;
     assert!(!ben.get_text("/softphone").await.1.contains("Incoming call"));
@@ -550,6 +576,7 @@ async fn the_softphone_dock_rings_with_the_callers_open_jobs_takes_the_call_send
     assert_eq!(r.status(), 200);
     let live = r.text().await.unwrap();
     assert!(live.contains("On a call · Imaginary Plumbing"), "{live}");
+    assert!(live.contains(&format!("href=\"/desk?client={}\">Take a message</a>", o.brand)), "{live}");
     let r = ana.post_form(&format!("/softphone/calls/{}/key", call.0), &[("key", "5")]).await;
     assert_eq!(r.status(), 200);
     let leg = o
