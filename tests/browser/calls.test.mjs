@@ -16,6 +16,20 @@
 //                      shows "Voicemail (0:NN): <the message>" with a Call back link
 //   office (a phone)   /calls and Settings -> Calls do not scroll sideways
 //
+// A second test, on a server of its own, has the demo's admin Morgan Lee, whose calls for
+// Summit ring in the browser (the stand-in's simulated softphone client:u{id}, no audio):
+//
+//   Morgan (desktop)   on /jobs, the dock in the corner rings when Tara calls, with her name and
+//                      open jobs; Accept: "On a call", still there after a full load of
+//                      /customers; 5 on its keypad reaches the browser's leg; Hang up: "Phone
+//                      ready"; /calls has the call "Answered by Morgan Lee"
+//   Morgan             "Call from the office" on Tara's card: 409 without a cell; with his cell
+//                      set in Settings -> Calls, the click lands on /calls "Calling your cell";
+//                      his cell rings (Answer), names Tara, and her phone rings from Summit's
+//                      number (Answer): /calls has the outgoing call
+//   Morgan             the dial form with a UK number: 422, never dialed
+//   office (a phone)   Tara's job page lists her calls and does not scroll sideways
+//
 // No console error is allowed on our pages (the stand-in's phone pages are the carrier's, not
 // ours, and run in a context of their own).
 //
@@ -26,6 +40,7 @@ import { test } from "node:test";
 import {
   assertNoConsoleErrors,
   assertNoHorizontalScroll,
+  blockMapTiles,
   clearFailureShots,
   explain,
   fail,
@@ -47,6 +62,7 @@ const KIM_CELL = "+17205550162";
 const TARA = "+17205550132"; // Tara Patel, a demo customer of Summit's
 const STRANGER = "+17205550199"; // a number the demo does not know
 const MESSAGE = "Hi this is a test, my furnace is out";
+const MORGAN_CELL = "+17205550170"; // the demo admin's cell, set by the test
 
 /** The stand-in's page of phone `number`. */
 function phoneUrl(server, number) {
@@ -273,6 +289,181 @@ test("a call is answered on a cell with press-1 and recorded; one nobody answers
   } catch (e) {
     if (page) await shot(page, "failure-calls.png").catch(() => {});
     if (phonePage) await shot(phonePage, "failure-calls-phone.png").catch(() => {});
+    throw explain(e, errors, server);
+  } finally {
+    await browser.close();
+    await stopServer(server);
+  }
+});
+
+/** A US number as the pages show it: +17205550170 -> (720) 555-0170. */
+function national(number) {
+  const d = number.replace(/^\+1/, "");
+  return `(${d.slice(0, 3)}) ${d.slice(3, 6)}-${d.slice(6)}`;
+}
+
+/** Clicks a button of the softphone dock and waits for the dock the server swapped in. */
+async function pressOnDock(page, button, action) {
+  const [r] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && new RegExp(`/softphone/calls/\\d+/${action}$`).test(r.url())),
+    button.click(),
+  ]);
+  if (r.status() !== 200) fail(`the dock's ${action}: ${r.status()} ${await r.text()}`);
+  const refused = page.locator("#softphone .phone-card[role=status]");
+  if (await refused.count()) fail(`the dock's ${action} was refused: "${await text(refused)}"`);
+}
+
+test("the softphone dock takes a call across pages; a click calls the office's cell, then the customer; abroad is refused", { timeout: 120_000 }, async () => {
+  clearFailureShots("failure-softphone");
+  const server = await startServer();
+  const browser = await launchBrowser();
+  const errors = [];
+  const started = Date.now();
+  let page;
+  let phonePage;
+  try {
+    const office = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // The refused dials answer 409 and 422 on purpose; Chromium logs every non-2xx page load.
+    watchConsole(office, "office", errors, (t, where) => /status of (409|422)/.test(t) && where.endsWith("/calls/dial"));
+    page = await office.newPage();
+    await signIn(page, server);
+    const carrier = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const caller = await carrier.newPage();
+    const cellPage = await carrier.newPage();
+
+    // The demo rings Morgan (the demo admin) in the browser for Summit: his softphone is client:u{id}.
+    await page.goto(`${server.base}/settings/calls`);
+    const summitForm = page.locator("section.card", { hasText: "Summit Home Services" });
+    const morganMode = summitForm.getByLabel("Where Morgan Lee's calls ring");
+    const morganId = (await morganMode.getAttribute("name"))?.match(/^mode_(\d+)$/)?.[1] ?? fail("no ring mode select for Morgan Lee in Summit's form");
+    if ((await morganMode.inputValue()) !== "browser") fail(`Morgan's calls ring in "${await morganMode.inputValue()}", the demo has "browser"`);
+    const morganClient = `client:u${morganId}`;
+
+    // 1. Tara calls while Morgan is on /jobs: his dock rings with her name and open jobs.
+    await page.goto(`${server.base}/jobs`);
+    const dock = page.locator("aside#softphone");
+    await dock.getByText("Phone ready").waitFor({ timeout: 5_000 });
+    await callFrom(caller, server, TARA, SUMMIT);
+    const ringing = dock.locator("section.phone-card.ringing");
+    await ringing.waitFor({ timeout: 10_000 });
+    const ringText = await text(ringing);
+    for (const want of ["Incoming call · Summit Home Services", "Tara Patel", "555-0132"]) {
+      if (!ringText.includes(want)) fail(`the ringing dock does not show "${want}": "${ringText}"`);
+    }
+    const jobLinks = ringing.locator("a.phone-job");
+    if ((await jobLinks.count()) === 0) fail(`the ringing dock lists none of Tara's open jobs: "${ringText}"`);
+    const jobs = [];
+    for (const a of await jobLinks.all()) jobs.push({ label: await text(a), href: await a.getAttribute("href") });
+    for (const j of jobs) if (!/^J-\d+ · /.test(j.label) || !/^\/jobs\/\d+$/.test(j.href ?? "")) fail(`a job link of the dock: ${JSON.stringify(j)}`);
+    log(`Morgan's dock rings on /jobs: "${ringText}"`);
+    await shot(page, "dock-ringing.png", { fullPage: false });
+
+    await pressOnDock(page, ringing.getByRole("button", { name: "Accept" }), "accept");
+    const live = dock.locator("section.phone-card.live");
+    await live.waitFor({ timeout: 5_000 });
+    const liveText = await text(live);
+    if (!liveText.includes("On a call · Summit Home Services") || !liveText.includes("Tara Patel")) fail(`the dock after Accept: "${liveText}"`);
+    await waitOnPhone(server, morganClient, /Connected to \+17205550132/, "Morgan's browser taking the call");
+    await waitOnPhone(server, AVERY_CELL, /From \+17205550132 outbound-dial · canceled/, "Avery's cell stopping once Morgan took the call");
+    log("Morgan accepted in the browser; the cells stopped ringing");
+
+    // A full page load: the dock comes back from the server with the call in it.
+    await page.goto(`${server.base}/customers`);
+    await live.waitFor({ timeout: 5_000 });
+    if (!(await text(live)).includes("Tara Patel")) fail(`the dock on /customers: "${await text(live)}"`);
+    await shot(page, "dock-live.png", { fullPage: false });
+    await pressOnDock(page, live.locator(".phone-keypad").getByRole("button", { name: "5", exact: true }), "key");
+    await live.waitFor({ timeout: 5_000 });
+    await waitOnPhone(server, morganClient, /Keys pressed: 5\b/, "the 5 pressed on the dock's keypad", 5_000);
+    log("the live call is still in the dock on /customers; 5 on its keypad reached the browser's leg");
+
+    await pressOnDock(page, live.getByRole("button", { name: "Hang up" }), "hangup");
+    await dock.getByText("Phone ready").waitFor({ timeout: 5_000 });
+    if (await dock.locator("section.phone-card").count()) fail(`the dock after Hang up: "${await text(dock)}"`);
+    await waitOnPhone(server, TARA, /To \+17205550100 inbound · completed/, "Tara's call ending with Morgan's hang-up");
+    await page.goto(`${server.base}/calls`);
+    const taken = page.locator("li.call-row", { hasText: "Tara Patel" }).first();
+    await taken.locator(".tag.call-answered").waitFor({ timeout: 10_000 });
+    if (!(await text(taken.locator(".call-meta"))).includes("Answered by Morgan Lee")) fail(`Tara's call on /calls: "${await text(taken)}"`);
+    log("hung up: the dock is ready again, /calls has the call answered by Morgan Lee");
+
+    // 2. A click on the customer card: without a cell there is nobody to ring first.
+    const customerHref = await taken.locator(".call-who a").getAttribute("href");
+    if (!/^\/customers\/\d+$/.test(customerHref ?? "")) fail(`Tara's link on /calls: ${customerHref}`);
+    await page.goto(`${server.base}${customerHref}`);
+    const callButton = page.getByRole("button", { name: "Call from the office" });
+    let [r] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/calls/dial")), callButton.click()]);
+    if (r.status() !== 409) fail(`Call from the office without a cell answered ${r.status()}, expected 409`);
+    const noCell = await text(page.locator(".alert.error"));
+    if (noCell !== "Not called: Add your cell number in Settings → Calls first: we call you there, then put you through.") fail(`without a cell: "${noCell}"`);
+    log(`without a cell: 409 "${noCell}"`);
+
+    await page.goto(`${server.base}/settings/calls`);
+    await summitForm.getByLabel("Morgan Lee's cell").fill(national(MORGAN_CELL));
+    await Promise.all([page.waitForLoadState(), summitForm.getByRole("button", { name: "Save Summit Home Services" }).click()]);
+    await page.locator(".alert.success").waitFor({ timeout: 5_000 });
+    if (!(await summitForm.getByLabel("Morgan Lee's cell").inputValue()).includes("555-0170")) fail("Morgan's cell was not kept");
+    if ((await summitForm.getByLabel("Where Morgan Lee's calls ring").inputValue()) !== "browser") fail("Morgan's ring mode changed on save");
+    log(`Morgan's cell is ${national(MORGAN_CELL)}`);
+
+    await page.goto(`${server.base}${customerHref}`);
+    await Promise.all([page.waitForURL(/\/calls\?calling=/), callButton.click()]);
+    const notice = await text(page.locator(".alert.success"));
+    if (notice !== `Calling your cell ${national(MORGAN_CELL)}: answer it, and you are put through.`) fail(`after the click: "${notice}"`);
+    log(`landed on /calls: "${notice}"`);
+
+    const cellUrl = phoneUrl(server, MORGAN_CELL);
+    await cellPage.goto(cellUrl);
+    await pressOnPhone(cellPage, cellUrl, 'button[name="action"][value="answer"]', "Answer button on Morgan's cell");
+    await waitOnPhone(server, MORGAN_CELL, /Calling Tara Patel for Summit Home Services\./, "Morgan hearing whom he is put through to");
+    const taraUrl = phoneUrl(server, TARA);
+    await caller.goto(taraUrl);
+    await pressOnPhone(caller, taraUrl, 'button[name="action"][value="answer"]', "Answer button on Tara's phone");
+    // The stand-in bridges them for its talk time (a second), then both hang up.
+    const taraSees = await waitOnPhone(server, TARA, /From \+17205550100 outbound-dial · [a-z-]+ Connected to \+17205550100/, "Tara answering the office's call");
+    await waitOnPhone(server, MORGAN_CELL, /Connected to \+17205550132/, "Morgan put through to Tara");
+    log(`Morgan answered his cell, heard who it is, and was put through; Tara's phone: "${taraSees.match(/From \+17205550100 outbound-dial[^]*?Connected to \+17205550100/)[0]}"`);
+
+    // The open /calls updates by itself: the newest row is the outgoing call to Tara, answered.
+    const outgoing = page.locator("li.call-row").first();
+    await outgoing.locator(".tag.call-answered").waitFor({ timeout: 10_000 });
+    const outText = await text(outgoing);
+    if (!outText.startsWith("↗") || !outText.includes("Tara Patel") || (await outgoing.locator('.call-dir[aria-label="Outgoing"]').count()) !== 1) {
+      fail(`the newest call on /calls is not the outgoing one to Tara: "${outText}"`);
+    }
+    if (!(await text(outgoing.locator(".call-meta"))).includes("Answered by Morgan Lee")) fail(`the outgoing call: "${outText}"`);
+    log(`/calls shows the outgoing call: "${outText}"`);
+
+    // 3. The toll-fraud guard: a number abroad, sent from the page's own dial form, is refused.
+    const dialForm = page.locator("form.call-dial").first();
+    await dialForm.locator('input[name="to"]').evaluate((e) => (e.value = "+44 20 7946 0958"));
+    [r] = await Promise.all([page.waitForResponse((r) => r.url().endsWith("/calls/dial")), dialForm.getByRole("button").click()]);
+    if (r.status() !== 422) fail(`a call to the United Kingdom answered ${r.status()}, expected 422`);
+    const abroad = await text(page.locator(".alert.error"));
+    const said = "Not called: Calls to +44 20 7946 0958 (United Kingdom) are not allowed: Switchboard calls only the countries your brands work in (United States).";
+    if (abroad !== said) fail(`a call to the United Kingdom: "${abroad}"`);
+    if ((await (await fetch(phoneUrl(server, "+442079460958"))).text()).includes("<h2>Calls</h2>")) fail("the stand-in got a call to the UK number");
+    log(`abroad: 422 "${abroad}"`);
+
+    // 4. Tara's job on a phone: its customer's calls, no sideways scroll.
+    const phone = await browser.newContext(PHONE);
+    const tiles = await blockMapTiles(phone); // the job page's map
+    watchConsole(phone, "office phone", errors, tiles.isTileError);
+    phonePage = await phone.newPage();
+    await signIn(phonePage, server);
+    await phonePage.goto(`${server.base}${jobs[0].href}`);
+    const jobCalls = phonePage.locator("section#calls li.call-row");
+    await jobCalls.first().waitFor({ timeout: 5_000 });
+    if ((await jobCalls.count()) < 2) fail(`the job page of ${jobs[0].label} lists ${await jobCalls.count()} call(s) of Tara's, expected 2`);
+    if (await phonePage.locator("#softphone .phone-idle").isVisible()) fail("the idle dock shows on a phone");
+    await shot(phonePage, "job-calls-phone.png");
+    await assertNoHorizontalScroll(phonePage, `the job page of ${jobs[0].label}`);
+    log(`${jobs[0].label} on a phone: ${await jobCalls.count()} calls, no sideways scroll`);
+
+    await assertNoConsoleErrors(errors, started);
+  } catch (e) {
+    if (page) await shot(page, "failure-softphone.png").catch(() => {});
+    if (phonePage) await shot(phonePage, "failure-softphone-phone.png").catch(() => {});
     throw explain(e, errors, server);
   } finally {
     await browser.close();

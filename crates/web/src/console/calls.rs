@@ -74,6 +74,7 @@ pub fn rows(
             let (outcome, outcome_label) = match c.outcome {
                 Some(Outcome::Missed) if c.direction == "outbound" => ("missed", "No answer"),
                 Some(o) => (o.as_str(), o.label()),
+                None if c.direction == "outbound" => ("live", "Calling"),
                 None => ("live", "Ringing"),
             };
             CallRow {
