@@ -53,13 +53,23 @@ impl Office {
     /// Saves the brand's routing through Settings -> Calls: `people` ring in this order, each
     /// (user, ring mode, cell); everyone else does not ring.
     async fn route(&self, strategy: &str, after_hours: &str, people: &[(&User, &str, &str)]) -> (u16, String) {
+        self.route_with(strategy, after_hours, "", people).await
+    }
+
+    async fn route_with(
+        &self,
+        strategy: &str,
+        after_hours: &str,
+        schedule: &str,
+        people: &[(&User, &str, &str)],
+    ) -> (u16, String) {
         let mut fields: Vec<(String, String)> = vec![
             ("strategy".into(), strategy.into()),
             ("ring_seconds".into(), "20".into()),
             ("record".into(), "on".into()),
             ("greeting".into(), String::new()),
             ("after_hours".into(), after_hours.into()),
-            ("after_hours_schedule".into(), String::new()),
+            ("after_hours_schedule".into(), schedule.into()),
         ];
         for (u, mode, cell) in people {
             fields.push(("person".into(), u.id.0.to_string()));
@@ -595,4 +605,53 @@ async fn the_softphone_dock_rings_with_the_callers_open_jobs_takes_the_call_send
     let (status, outcome, handled_by, _, _) = o.call_row(&sid).await;
     assert_eq!((status.as_str(), outcome.as_deref(), handled_by), ("completed", Some("answered"), Some(o.ana.id.0)));
     assert!(ana.get_text("/softphone").await.1.contains("Phone ready"), "the dock is free again");
+}
+
+#[tokio::test]
+async fn after_hours_the_call_rings_whoever_is_on_call_then_on_their_cell() {
+    let o = office("Imaginary Plumbing").await;
+    let key = o.app.api_key(o.org).await;
+    let (status, body) = o
+        .app
+        .api_post(
+            &key,
+            &format!("/api/v1/brands/{}/contacts", o.brand),
+            serde_json::json!({"name": "Cy Relief", "methods": [{"kind": "cell", "value": "(312) 555-0149"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let cy = body["contact"]["id"].as_i64().unwrap();
+    let layer = serde_json::json!({
+        "name": "Nights", "members": [format!("contact:{cy}")], "shift": { "unit": "days", "count": 7 },
+        "start": "2026-11-02T00:00",
+        "windows": [{ "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00" }],
+    });
+    let (status, body) = o
+        .app
+        .api_post(
+            &key,
+            "/api/v1/schedules",
+            serde_json::json!({ "client_id": o.brand, "name": "Nights", "layers": [layer] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let schedule = body["schedule"]["id"].as_i64().unwrap().to_string();
+    let (status, page) = o.route_with("parallel", "oncall", &schedule, &[(&o.ana, "cell", ANA_CELL)]).await;
+    assert_eq!(status, 200, "{page}");
+    o.app.sms.set_pickup(ANA_CELL, person(&["1"]));
+    o.app.sms.set_pickup("+13125550149", person(&["1"]));
+    // Sunday evening in Chicago: the office is closed.
+    o.app.clock.set("2026-11-23T02:00:00Z".parse().unwrap());
+
+    let sid = o.call_in(Caller::default()).await;
+
+    assert!(o.app.sms.calls_to(ANA_CELL).is_empty(), "the working-hours people are not rung");
+    let cy_legs = o.app.sms.calls_to("+13125550149");
+    assert_eq!(cy_legs.len(), 1);
+    assert_eq!(cy_legs[0].heard, vec!["Call for Imaginary Plumbing from 3 1 2, 5 5 5, 0 1 9 9. Press 1 to take it."]);
+    assert_eq!(o.app.sms.call(&sid).unwrap().bridged_number.as_deref(), Some("+13125550149"));
+    let (_, outcome, handled_by, _, _) = o.call_row(&sid).await;
+    assert_eq!((outcome.as_deref(), handled_by), (Some("answered"), None), "a contact without a sign-in took it");
+    let (_, list) = o.admin.get_text("/calls").await;
+    assert!(list.contains("Answered by (312) 555-0149"), "{list}");
 }
