@@ -3,7 +3,8 @@
 -- rotates: `next_start` moves on with every call, in the database, so every instance shares
 -- it) or linear (a hunt in `call_ring_members.position` order), each person rung for
 -- `ring_seconds`; after hours (outside the brand's working hours) `after_hours` sends the call to
--- voicemail, to whoever is on call for `after_hours_schedule`, or to the same ring group.
+-- voicemail, to whoever is on call for `after_hours_schedule` (their cells at once, or one by
+-- one while the caller holds: the live patch), or to the same ring group.
 -- A user's `ring_mode`: browser (the softphone), cell (their `cell_phone`, with a "press 1"
 -- whisper), or both.
 alter table users add column cell_phone text;
@@ -18,7 +19,7 @@ create table call_routing (
     record_calls bigint not null,
     consent_notice bigint not null,
     greeting text not null,
-    after_hours text not null check (after_hours in ('voicemail', 'oncall', 'ring')),
+    after_hours text not null check (after_hours in ('voicemail', 'oncall', 'patch', 'ring')),
     after_hours_schedule bigint references oncall_schedules(id),
     next_start bigint not null default 0,
     updated_at bigint not null
@@ -52,6 +53,9 @@ create table voice_calls (
     answered_number text,
     plan text not null,
     step bigint not null default 0,
+    -- `hunt` (the routing's steps ring in turn) or `patch` (the caller holds in a conference
+    -- room while the plan's people are called one by one).
+    mode text not null default 'hunt' check (mode in ('hunt', 'patch')),
     transcript text,
     started_at bigint not null,
     answered_at bigint,

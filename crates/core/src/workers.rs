@@ -69,6 +69,7 @@ pub fn all(providers: &Providers) -> Workers {
     crate::calls::register(
         &mut workers,
         crate::calls::recordings::Fetcher { voice: p.voice.clone(), blobs: p.blobs.clone() },
+        crate::calls::patch::Patcher { voice: p.voice.clone(), base_url: p.public_url.clone() },
     );
     crate::escalation::drive::register(
         &mut workers,

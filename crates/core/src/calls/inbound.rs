@@ -45,9 +45,10 @@ pub async fn incoming(db: &Db, clock: &dyn Clock, base: &str, sid: &str, from: &
     };
     let open = crate::desk::rules::is_open(&brand.working_hours, &[], &brand.zone(), now);
     let on_call = match (open, routing.after_hours, routing.after_hours_schedule) {
-        (false, AfterHours::OnCall, Some(schedule)) => on_call_step(db, org, schedule, now).await?,
+        (false, AfterHours::OnCall | AfterHours::Patch, Some(schedule)) => on_call_step(db, org, schedule, now).await?,
         _ => Vec::new(),
     };
+    let patch = !open && routing.after_hours == AfterHours::Patch;
     let mut tx = db.begin().await?;
     let plan: Vec<Step> = match (open, routing.after_hours) {
         (true, _) | (false, AfterHours::Ring) => {
@@ -66,8 +67,24 @@ pub async fn incoming(db: &Db, clock: &dyn Clock, base: &str, sid: &str, from: &
                 vec![on_call]
             }
         }
+        // One person at a time while the caller holds: whoever is on call, then the brand's
+        // own people on their cells, in order.
+        (false, AfterHours::Patch) => {
+            let members = store::members(&mut *tx, org, brand.id).await?;
+            let mut steps: Vec<Step> = on_call.into_iter().map(|r| vec![r]).collect();
+            for ring in route::plan(Strategy::Linear, &members, 0).into_iter().flatten() {
+                let new = matches!(&ring, Ring::Cell { number, .. }
+                    if !steps.iter().flatten().any(|r| matches!(r, Ring::Cell { number: n, .. } if n == number)));
+                if new {
+                    steps.push(vec![ring]);
+                }
+            }
+            steps
+        }
         (false, AfterHours::Voicemail) => Vec::new(),
     };
+    // Nobody to patch through to: straight to voicemail.
+    let patch = patch && !plan.is_empty();
     let call = store::insert_inbound(
         &mut tx,
         &NewCall {
@@ -79,11 +96,18 @@ pub async fn incoming(db: &Db, clock: &dyn Clock, base: &str, sid: &str, from: &
             customer: customer.map(|c| c.id.0),
             lead: None,
             plan: &plan,
+            mode: if patch { "patch" } else { "hunt" },
             now: to_millis(now),
         },
     )
     .await?;
+    if patch {
+        super::patch::next_in(&mut tx, org, call.id, 0, now).await?;
+    }
     tx.commit().await?;
+    if patch {
+        db.work_added();
+    }
     db.publish(Event::Call { org, call: call.id });
     let mut script = route::opening(&routing);
     script.extend(first_script(db, base, &brand, &routing, &call).await?);
@@ -95,6 +119,9 @@ async fn first_script(db: &Db, base: &str, brand: &Brand, routing: &Routing, cal
     let _ = db;
     let plan = call.plan()?;
     let urls = Urls { base, call: call.id };
+    if call.mode == "patch" {
+        return Ok(super::patch::hold(&urls, routing, call.id));
+    }
     Ok(match plan.first() {
         Some(step) => vec![route::dial(&urls, routing, &caller_id(call), 0, step)],
         None => route::voicemail(&urls, &greeting(brand, routing)),
@@ -106,7 +133,7 @@ fn caller_id(call: &Live) -> String {
     if call.from_number.starts_with('+') { call.from_number.clone() } else { call.to_number.clone() }
 }
 
-fn greeting(brand: &Brand, routing: &Routing) -> String {
+pub(super) fn greeting(brand: &Brand, routing: &Routing) -> String {
     if routing.greeting.trim().is_empty() { default_greeting(&brand.name) } else { routing.greeting.trim().to_string() }
 }
 
@@ -139,7 +166,7 @@ async fn on_call_step(db: &Db, org: OrgId, schedule: i64, now: Timestamp) -> Res
     Ok(step)
 }
 
-async fn live(db: &Db, call: i64) -> Result<(Live, Brand, Routing)> {
+pub(super) async fn live(db: &Db, call: i64) -> Result<(Live, Brand, Routing)> {
     let call = store::live(db.pool(), call).await?.ok_or(Error::NotFound)?;
     let brand = tenancy::brand(db, call.org(), call.brand()).await?;
     let routing = store::routing(db.pool(), call.org(), call.brand()).await?;
@@ -191,7 +218,7 @@ pub async fn dialed(
 }
 
 /// Who is calling, as the whisper says it: the customer's name, or their number digit by digit.
-fn caller_words(call: &Live, customer: Option<&str>) -> String {
+pub(super) fn caller_words(call: &Live, customer: Option<&str>) -> String {
     match customer {
         Some(name) if !name.trim().is_empty() => name.trim().to_string(),
         _ => route::spoken_number(&display_phone(&call.from_number)),
@@ -392,6 +419,8 @@ pub async fn status(db: &Db, clock: &dyn Clock, sid: &str, call_status: &str, du
     let brand = tenancy::brand(db, call.org(), call.brand()).await?;
     let mut tx = db.begin().await?;
     store::end(&mut tx, call.id, call_status, duration, to_millis(clock.now())).await?;
+    // Nobody is to be called for a caller who is gone.
+    crate::engine::cancel_group_in(&mut tx, &super::patch::group(call.id), clock.now()).await?;
     let mut lead = None;
     // A call we placed that nobody took is not a lead: nobody asked us for anything.
     if store::settle(&mut tx, call.id, Outcome::Missed).await? && call.direction == "inbound" {

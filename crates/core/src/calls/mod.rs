@@ -9,6 +9,7 @@
 pub mod inbound;
 pub mod model;
 pub mod outbound;
+pub mod patch;
 pub mod recordings;
 pub mod route;
 pub mod settings;
@@ -17,7 +18,7 @@ pub mod store;
 
 pub use model::{AfterHours, Call, Member, Outcome, Recording, RingMode, Routing, Strategy};
 
-/// Registers `calls.fetch_recording`.
-pub fn register(workers: &mut crate::engine::Workers, fetcher: recordings::Fetcher) {
-    workers.add(fetcher);
+/// Registers `calls.fetch_recording` and `calls.patch`.
+pub fn register(workers: &mut crate::engine::Workers, fetcher: recordings::Fetcher, patcher: patch::Patcher) {
+    workers.add(fetcher).add(patcher);
 }

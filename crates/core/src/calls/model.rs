@@ -80,16 +80,20 @@ pub enum AfterHours {
     Voicemail,
     /// Whoever is on call for the chosen schedule, on their cell.
     OnCall,
+    /// The live patch: the caller holds while whoever is on call is called one by one and
+    /// told whose call it is; the first to press 1 is put through.
+    Patch,
     /// The same people as in working hours.
     Ring,
 }
 
 impl AfterHours {
-    pub const ALL: [AfterHours; 3] = [AfterHours::Voicemail, AfterHours::OnCall, AfterHours::Ring];
+    pub const ALL: [AfterHours; 4] = [AfterHours::Voicemail, AfterHours::OnCall, AfterHours::Patch, AfterHours::Ring];
     pub fn as_str(self) -> &'static str {
         match self {
             AfterHours::Voicemail => "voicemail",
             AfterHours::OnCall => "oncall",
+            AfterHours::Patch => "patch",
             AfterHours::Ring => "ring",
         }
     }
@@ -97,6 +101,7 @@ impl AfterHours {
         match self {
             AfterHours::Voicemail => "Straight to voicemail",
             AfterHours::OnCall => "Whoever is on call (their cell)",
+            AfterHours::Patch => "Hold the caller and put them through to whoever is on call (they press 1)",
             AfterHours::Ring => "The same people as in working hours",
         }
     }
@@ -104,7 +109,7 @@ impl AfterHours {
         AfterHours::ALL
             .into_iter()
             .find(|x| x.as_str() == s.trim())
-            .ok_or_else(|| format!("\"{}\" is not an after-hours choice (voicemail, oncall, ring)", s.trim()))
+            .ok_or_else(|| format!("\"{}\" is not an after-hours choice (voicemail, oncall, patch, ring)", s.trim()))
     }
 }
 

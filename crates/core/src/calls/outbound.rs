@@ -87,6 +87,7 @@ pub async fn dial(
         customer: customer.map(|c| c.id.0),
         lead: None,
         plan: &[],
+        mode: "hunt",
         now: to_millis(now),
     };
     let id = store::insert_outbound(&mut tx, &new, req.user.0).await?;

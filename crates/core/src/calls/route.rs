@@ -74,6 +74,18 @@ impl Urls<'_> {
     pub fn transcript(&self) -> String {
         self.at("transcript", "")
     }
+    pub fn patched(&self) -> String {
+        self.at("patched", "")
+    }
+    pub fn patch(&self, target: usize) -> String {
+        self.at("patch", &format!("&target={target}"))
+    }
+    pub fn patch_key(&self, target: usize) -> String {
+        self.at("patch/key", &format!("&target={target}"))
+    }
+    pub fn patch_status(&self, target: usize) -> String {
+        self.at("patch/status", &format!("&target={target}"))
+    }
     pub fn connect(&self) -> String {
         self.at("connect", "")
     }

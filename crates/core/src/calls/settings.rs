@@ -69,7 +69,10 @@ pub async fn save(db: &Db, clock: &dyn Clock, org: OrgId, brand: BrandId, input:
             }
         },
     };
-    if after_hours == Some(AfterHours::OnCall) && schedule.is_none() && r.after_hours_schedule.trim().is_empty() {
+    if matches!(after_hours, Some(AfterHours::OnCall | AfterHours::Patch))
+        && schedule.is_none()
+        && r.after_hours_schedule.trim().is_empty()
+    {
         v.add("after_hours_schedule", "Choose the on-call schedule whose person takes calls after hours.");
     }
     let people = store::people(db.pool(), org).await?;

@@ -179,6 +179,7 @@ pub struct Live {
     pub outcome: Option<String>,
     pub plan: String,
     pub step: i64,
+    pub mode: String,
     pub transcript: Option<String>,
     pub duration_secs: Option<i64>,
 }
@@ -199,7 +200,7 @@ impl Live {
 }
 
 const LIVE: &str = "select id, direction, org_id, brand_id, provider_sid, from_number, to_number, customer_id, lead_id, outcome, \
-                    plan, step, transcript, duration_secs from voice_calls";
+                    plan, step, mode, transcript, duration_secs from voice_calls";
 
 pub async fn live<'c>(ex: impl Executor<'c, Database = Any>, id: i64) -> Result<Option<Live>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("{LIVE} where id = $1"))).bind(id).fetch_optional(ex).await?)
@@ -222,6 +223,8 @@ pub struct NewCall<'a> {
     pub customer: Option<i64>,
     pub lead: Option<i64>,
     pub plan: &'a [Step],
+    /// `hunt` or `patch`.
+    pub mode: &'a str,
     pub now: i64,
 }
 
@@ -230,7 +233,7 @@ pub async fn insert_inbound(tx: &mut Tx, c: &NewCall<'_>) -> Result<Live> {
     let plan = serde_json::to_string(c.plan).map_err(|e| Error::Unexpected(e.to_string()))?;
     sqlx::query(
         "insert into voice_calls (org_id, brand_id, direction, provider_sid, from_number, to_number, customer_id, \
-         lead_id, status, plan, started_at) values ($1, $2, 'inbound', $3, $4, $5, $6, $7, 'ringing', $8, $9) \
+         lead_id, status, plan, mode, started_at) values ($1, $2, 'inbound', $3, $4, $5, $6, $7, 'ringing', $8, $10, $9) \
          on conflict (provider_sid) do nothing",
     )
     .bind(c.org.0)
@@ -242,6 +245,7 @@ pub async fn insert_inbound(tx: &mut Tx, c: &NewCall<'_>) -> Result<Live> {
     .bind(c.lead)
     .bind(plan)
     .bind(c.now)
+    .bind(c.mode)
     .execute(&mut **tx)
     .await?;
     live_by_sid(&mut **tx, c.sid).await?.ok_or_else(|| Error::Unexpected("a stored call vanished".into()))

@@ -225,6 +225,12 @@ impl VoiceProvider for TwilioSms {
     /// media need them; the others ignore them). Only from our provider's own host: a
     /// `RecordingUrl` elsewhere is refused, so a forged callback cannot make us fetch it.
     /// <https://www.twilio.com/docs/voice/api/recording#fetch-a-recording-media-file>
+    fn end_conference(&self, room: &str) -> BoxFuture<Result<bool, SendError>> {
+        let me = self.clone();
+        let room = room.to_string();
+        Box::pin(async move { me.end_room(&room).await })
+    }
+
     fn fetch_recording(&self, media_url: &str) -> BoxFuture<Result<Vec<u8>, SendError>> {
         let me = self.clone();
         let media_url = media_url.to_string();
@@ -301,6 +307,55 @@ impl TwilioSms {
             .await
             .map_err(|e| SendError::Transient(format!("cannot reach the phone service: {e}")))?;
         if resp.status().is_success() || resp.status().is_redirection() { Ok(()) } else { Err(classify(resp).await) }
+    }
+}
+
+#[derive(Deserialize)]
+struct ConferenceList {
+    conferences: Vec<CallResource>,
+}
+
+impl TwilioSms {
+    /// `Conferences.json?FriendlyName=&Status=` then `POST Conferences/{sid}.json Status=completed`
+    /// for each open room of that name.
+    /// <https://www.twilio.com/docs/voice/api/conference-resource>
+    async fn end_room(&self, room: &str) -> Result<bool, SendError> {
+        let base = format!(
+            "{}/2010-04-01/Accounts/{}/Conferences",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        );
+        let mut ended = false;
+        for status in ["init", "in-progress"] {
+            let resp = self
+                .http
+                .get(format!("{base}.json"))
+                .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+                .query(&[("FriendlyName", room), ("Status", status)])
+                .send()
+                .await
+                .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+            if !resp.status().is_success() {
+                return Err(classify(resp).await);
+            }
+            let list: ConferenceList =
+                resp.json().await.map_err(|e| SendError::Transient(format!("unreadable Conferences list: {e}")))?;
+            for c in list.conferences {
+                let resp = self
+                    .http
+                    .post(format!("{base}/{}.json", c.sid))
+                    .basic_auth(&self.config.account_sid, Some(&self.config.auth_token))
+                    .form(&[("Status", "completed")])
+                    .send()
+                    .await
+                    .map_err(|e| SendError::Transient(format!("cannot reach Twilio: {e}")))?;
+                if !resp.status().is_success() {
+                    return Err(classify(resp).await);
+                }
+                ended = true;
+            }
+        }
+        Ok(ended)
     }
 }
 

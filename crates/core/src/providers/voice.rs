@@ -32,6 +32,9 @@ pub trait VoiceProvider: Send + Sync + 'static {
     fn place(&self, call: OutboundCall) -> BoxFuture<Result<PlacedCall, SendError>>;
     /// Downloads a recording's audio as WAV, from the `RecordingUrl` the provider reported.
     fn fetch_recording(&self, media_url: &str) -> BoxFuture<Result<Vec<u8>, SendError>>;
+    /// Ends the conference room named `room` (everyone in it drops out); `false` when no such
+    /// room is open.
+    fn end_conference(&self, room: &str) -> BoxFuture<Result<bool, SendError>>;
 }
 
 /// Who a `<Dial>` rings.
@@ -43,6 +46,9 @@ pub enum Leg {
     Number { number: String, whisper: Option<String> },
     /// A browser softphone signed in as `identity`.
     Client(String),
+    /// A conference room: `start` starts it on entering (others wait with hold music until
+    /// someone who starts it joins); `end_on_exit` ends it for everyone when this one leaves.
+    Conference { room: String, start: bool, end_on_exit: bool },
 }
 
 /// A `<Dial>`: ring `legs` at once, the first to be connected wins.
@@ -153,6 +159,10 @@ fn dial(out: &mut String, d: &Dial) {
             }
             Leg::Number { number, whisper: None } => out.push_str(&format!("<Number>{}</Number>", escape(number))),
             Leg::Client(identity) => out.push_str(&format!("<Client>{}</Client>", escape(identity))),
+            Leg::Conference { room, start, end_on_exit } => out.push_str(&format!(
+                "<Conference startConferenceOnEnter=\"{start}\" endConferenceOnExit=\"{end_on_exit}\" beep=\"false\">{}</Conference>",
+                escape(room)
+            )),
         }
     }
     out.push_str("</Dial>");

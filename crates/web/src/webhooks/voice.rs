@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use switchboard_core::calls::{inbound, outbound};
+use switchboard_core::calls::{inbound, outbound, patch};
 use switchboard_core::providers::voice::Verb;
 
 use super::twilio::{Refusal, param, plain, twiml_response, verified_twilio_params};
@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route("/webhooks/twilio/voice/recording", post(recording))
         .route("/webhooks/twilio/voice/transcript", post(transcript))
         .route("/webhooks/twilio/voice/connect", post(connect))
+        .route("/webhooks/twilio/voice/patched", post(patched))
+        .route("/webhooks/twilio/voice/patch", post(patch_announce))
+        .route("/webhooks/twilio/voice/patch/key", post(patch_key))
+        .route("/webhooks/twilio/voice/patch/status", post(patch_status))
         .route("/webhooks/twilio/voice/connected", post(connected))
 }
 
@@ -245,4 +249,64 @@ async fn connected(State(state): State<AppState>, headers: HeaderMap, uri: Uri, 
         Ok(script) => twiml_response(&script),
         Err(e) => script_failed(e),
     }
+}
+
+/// A verified request about person `target` of a call's live patch.
+fn patch_target(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &Bytes,
+) -> Result<(Request, i64, usize), Refusal> {
+    let r = Request::read(state, headers, uri, body)?;
+    let call = r.call()?;
+    let target = r.query("target").ok_or((StatusCode::BAD_REQUEST, "which person (?target=) is missing"))?;
+    Ok((r, call, target))
+}
+
+/// `POST /webhooks/twilio/voice/patched?call=`: the caller's holding room ended.
+async fn patched(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let call = match Request::read(&state, &headers, &uri, &body).and_then(|r| r.call()) {
+        Ok(c) => c,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    match patch::patched(&state.db, &state.config.public_url, call).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/patch?call=&target=`: the person called picked up.
+async fn patch_announce(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let (_, call, target) = match patch_target(&state, &headers, &uri, &body) {
+        Ok(x) => x,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    match patch::announce(&state.db, &state.config.public_url, call, target).await {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/patch/key?call=&target=`: 1 to be connected, 2 to pass.
+async fn patch_key(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let (r, call, target) = match patch_target(&state, &headers, &uri, &body) {
+        Ok(x) => x,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    let script =
+        patch::key(&state.db, state.clock.as_ref(), &state.config.public_url, call, target, &r.param("Digits")).await;
+    match script {
+        Ok(script) => twiml_response(&script),
+        Err(e) => script_failed(e),
+    }
+}
+
+/// `POST /webhooks/twilio/voice/patch/status?call=&target=`: the call to that person moved on.
+async fn patch_status(State(state): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
+    let (r, call, target) = match patch_target(&state, &headers, &uri, &body) {
+        Ok(x) => x,
+        Err((status, reason)) => return plain(status, reason),
+    };
+    recorded(patch::ended(&state.db, state.clock.as_ref(), call, target, &r.param("CallStatus")).await)
 }

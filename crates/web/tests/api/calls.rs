@@ -436,6 +436,10 @@ async fn every_voice_webhook_refuses_a_bad_signature_and_changes_nothing() {
         "/webhooks/twilio/voice/transcript?call=1",
         "/webhooks/twilio/voice/connect?call=1",
         "/webhooks/twilio/voice/connected?call=1",
+        "/webhooks/twilio/voice/patched?call=1",
+        "/webhooks/twilio/voice/patch?call=1&target=0",
+        "/webhooks/twilio/voice/patch/key?call=1&target=0",
+        "/webhooks/twilio/voice/patch/status?call=1&target=0",
     ] {
         let form = [("CallSid", "CAforged"), ("From", CALLER), ("To", BRAND_NUMBER), ("CallStatus", "ringing")];
         let unsigned = client.post(o.app.url(path)).form(&form).send().await.unwrap();
@@ -654,4 +658,117 @@ async fn after_hours_the_call_rings_whoever_is_on_call_then_on_their_cell() {
     assert_eq!((outcome.as_deref(), handled_by), (Some("answered"), None), "a contact without a sign-in took it");
     let (_, list) = o.admin.get_text("/calls").await;
     assert!(list.contains("Answered by (312) 555-0149"), "{list}");
+}
+
+/// Cy, a contact on call all week for the brand; the schedule's id.
+async fn cy_on_call(o: &Office) -> String {
+    let key = o.app.api_key(o.org).await;
+    let mut layers = Vec::new();
+    for (name, cell) in [("Cy Relief", "(312) 555-0149")] {
+        let (status, body) = o
+            .app
+            .api_post(
+                &key,
+                &format!("/api/v1/brands/{}/contacts", o.brand),
+                serde_json::json!({"name": name, "methods": [{"kind": "cell", "value": cell}]}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["contact"]["id"].as_i64().unwrap();
+        layers.push(serde_json::json!({
+            "name": name, "members": [format!("contact:{id}")], "shift": { "unit": "days", "count": 7 },
+            "start": "2026-11-02T00:00",
+            "windows": [{ "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "00:00" }],
+        }));
+    }
+    let (status, body) = o
+        .app
+        .api_post(
+            &key,
+            "/api/v1/schedules",
+            serde_json::json!({ "client_id": o.brand, "name": "Nights", "layers": layers }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["schedule"]["id"].as_i64().unwrap().to_string()
+}
+
+impl Office {
+    /// Places a call and runs the engine (which calls each next person) until it ends.
+    async fn call_in_with_engine(&self, caller: Caller) -> String {
+        let sid = self.app.sms.dial_in(CALLER, BRAND_NUMBER, caller).await.expect("the call is placed");
+        for _ in 0..400 {
+            self.app.engine.tick().await.unwrap();
+            let over = self.app.sms.call(&sid).is_some_and(|c| c.status == "completed");
+            if over {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.app.sms.settle(Duration::from_secs(20)).await.expect("the call ends");
+        sid
+    }
+}
+
+#[tokio::test]
+async fn the_live_patch_holds_the_caller_and_the_first_on_call_person_to_press_1_is_put_through() {
+    let o = office("Imaginary Plumbing").await;
+    let schedule = cy_on_call(&o).await;
+    let (status, page) = o.route_with("parallel", "patch", &schedule, &[(&o.ana, "cell", ANA_CELL)]).await;
+    assert_eq!(status, 200, "{page}");
+    o.app.sms.set_pickup("+13125550149", person(&["2"]));
+    o.app.sms.set_pickup(ANA_CELL, person(&["1"]));
+    o.app.clock.set("2026-11-23T02:00:00Z".parse().unwrap());
+
+    let sid = o.call_in_with_engine(Caller { hang_up_after: Some(Duration::from_secs(3)), ..Default::default() }).await;
+
+    let caller = o.app.sms.call(&sid).unwrap();
+    assert_eq!(
+        caller.heard.first().map(String::as_str),
+        Some("Please hold while we connect you to the person on call.")
+    );
+    let cy = o.app.sms.calls_to("+13125550149");
+    assert_eq!(cy.len(), 1);
+    assert_eq!(cy[0].from, BRAND_NUMBER);
+    assert_eq!(
+        cy[0].heard,
+        vec![
+            "Urgent call for Imaginary Plumbing from 3 1 2, 5 5 5, 0 1 9 9. Press 1 to be connected, 2 to pass.",
+            "We will try the next person. Goodbye."
+        ]
+    );
+    let ana = o.app.sms.calls_to(ANA_CELL);
+    assert_eq!(ana.len(), 1, "the brand's own person is called after the on-call person passed");
+    assert_eq!(ana[0].pressed, vec!["1"]);
+    assert_eq!(caller.bridged_number.as_deref(), Some(ANA_CELL), "the caller is put through to Ana");
+    let (_, outcome, handled_by, lead, _) = o.call_row(&sid).await;
+    assert_eq!((outcome.as_deref(), handled_by, lead), (Some("answered"), Some(o.ana.id.0), None));
+}
+
+#[tokio::test]
+async fn a_live_patch_nobody_takes_ends_in_a_voicemail_that_becomes_a_lead() {
+    let o = office("Imaginary Plumbing").await;
+    let schedule = cy_on_call(&o).await;
+    o.route_with("parallel", "patch", &schedule, &[(&o.ana, "cell", ANA_CELL)]).await;
+    o.app.sms.set_pickup("+13125550149", Pickup::Voicemail);
+    o.app.sms.set_pickup(ANA_CELL, Pickup::RingOut);
+    o.app.clock.set("2026-11-23T02:00:00Z".parse().unwrap());
+
+    let sid =
+        o.call_in_with_engine(Caller { says: Some("Burst pipe in the basement".into()), ..Default::default() }).await;
+
+    let cy = o.app.sms.calls_to("+13125550149");
+    assert_eq!(cy.len(), 1);
+    assert!(cy[0].pressed.is_empty(), "Cy's voicemail pressed nothing");
+    assert_eq!(o.app.sms.calls_to(ANA_CELL).len(), 1, "then Ana, who does not answer");
+    let caller = o.app.sms.call(&sid).unwrap();
+    assert!(caller.heard.iter().any(|h| h == "Nobody could take your call right now."), "{:?}", caller.heard);
+    let (_, outcome, _, lead, _) = o.call_row(&sid).await;
+    assert_eq!(outcome.as_deref(), Some("voicemail"));
+    let (body,): (String,) = sqlx::query_as("select body from lead_messages where lead_id = $1")
+        .bind(lead.expect("a lead"))
+        .fetch_one(o.app.db.pool())
+        .await
+        .unwrap();
+    assert!(body.ends_with("): Burst pipe in the basement"), "{body}");
 }
