@@ -63,10 +63,10 @@ use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
-use super::SimCall;
 use super::dial::DialEnd;
 use super::script::{Party, until};
 use super::twiml::{self, Conference, Twiml};
+use super::{SimCall, list_page};
 use crate::twilio::{TwilioStandin, lock, random_hex, rfc2822, twilio_error};
 
 /// Twilio's hold music, played to a waiting participant whose `<Conference>` names no `waitUrl`.
@@ -506,22 +506,6 @@ fn not_found(account: &str, path: &str) -> Response {
 
 fn unauthorized() -> Response {
     twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate")
-}
-
-/// A list page in Twilio's shape: every item on page 0.
-fn list_page(key: &str, uri: String, items: Vec<serde_json::Value>) -> Response {
-    axum::Json(json!({
-        key: items,
-        "end": items.len().saturating_sub(1),
-        "first_page_uri": format!("{uri}?PageSize=50&Page=0"),
-        "next_page_uri": null,
-        "page": 0,
-        "page_size": 50,
-        "previous_page_uri": null,
-        "start": 0,
-        "uri": uri,
-    }))
-    .into_response()
 }
 
 /// `GET Conferences.json`: newest first, filtered by `FriendlyName` and `Status`.

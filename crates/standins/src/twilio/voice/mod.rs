@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
@@ -467,4 +468,20 @@ impl TwilioStandin {
             c.heard.push(text);
         });
     }
+}
+
+/// A list page in Twilio's shape: every item on page 0.
+pub(super) fn list_page(key: &str, uri: String, items: Vec<serde_json::Value>) -> Response {
+    axum::Json(json!({
+        key: items,
+        "end": items.len().saturating_sub(1),
+        "first_page_uri": format!("{uri}?PageSize=50&Page=0"),
+        "next_page_uri": null,
+        "page": 0,
+        "page_size": 50,
+        "previous_page_uri": null,
+        "start": 0,
+        "uri": uri,
+    }))
+    .into_response()
 }

@@ -8,10 +8,9 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::script::{Keys, Party, hung_up};
-use super::{PageAction, Pickup, SimCall};
+use super::{PageAction, Pickup, SimCall, list_page};
 use crate::twilio::{Failure, TwilioStandin, is_e164, lock, twilio_error};
 
 #[derive(Deserialize)]
@@ -116,19 +115,7 @@ pub(in crate::twilio) async fn list_calls(
         .filter(|c| q.get("ParentCallSid").is_none_or(|p| c.parent_call_sid.as_ref() == Some(p)))
         .map(|c| s.call_resource(c))
         .collect();
-    let uri = format!("/2010-04-01/Accounts/{account}/Calls.json");
-    axum::Json(json!({
-        "calls": calls,
-        "end": calls.len().saturating_sub(1),
-        "first_page_uri": format!("{uri}?PageSize=50&Page=0"),
-        "next_page_uri": null,
-        "page": 0,
-        "page_size": 50,
-        "previous_page_uri": null,
-        "start": 0,
-        "uri": uri,
-    }))
-    .into_response()
+    list_page("calls", format!("/2010-04-01/Accounts/{account}/Calls.json"), calls)
 }
 
 impl TwilioStandin {

@@ -163,18 +163,7 @@ impl TwilioStandin {
             .filter(|r| of_call.is_none_or(|c| r.call_sid == c))
             .map(|r| self.recording_resource(r))
             .collect();
-        axum::Json(json!({
-            "recordings": recordings,
-            "end": recordings.len().saturating_sub(1),
-            "first_page_uri": format!("{uri}?PageSize=50&Page=0"),
-            "next_page_uri": null,
-            "page": 0,
-            "page_size": 50,
-            "previous_page_uri": null,
-            "start": 0,
-            "uri": uri,
-        }))
-        .into_response()
+        super::list_page("recordings", uri, recordings)
     }
 }
 
